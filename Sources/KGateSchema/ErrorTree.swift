@@ -1,0 +1,157 @@
+/// A key in Kong's error table: a field name or a 1-based array index (as in Lua).
+public enum ErrorKey: Hashable, Sendable, CustomStringConvertible {
+    case field(String)
+    /// 1-based, as Kong reports `entry 1 of 'services'`.
+    case index(Int)
+
+    public var description: String {
+        switch self {
+        case .field(let f): return f
+        case .index(let i): return String(i)
+        }
+    }
+}
+
+/// One entry of Kong's error table: a message, or a nested table of errors.
+public indirect enum ErrorValue: Sendable, Equatable {
+    case message(String)
+    case node(ErrorNode)
+
+    public var message: String? {
+        if case .message(let m) = self { return m } else { return nil }
+    }
+    public var node: ErrorNode? {
+        if case .node(let n) = self { return n } else { return nil }
+    }
+}
+
+/// Kong's error table (`err_t`): field → message or nested table, `@entity` → list of messages.
+///
+/// Entries keep insertion order, which is the order kgate renders them in (Kong's own order
+/// follows Lua's `pairs` and is not stable).
+public struct ErrorNode: Sendable, Equatable {
+    public private(set) var entries: [(key: ErrorKey, value: ErrorValue)] = []
+
+    public init() {}
+
+    public init(_ entries: [(ErrorKey, ErrorValue)]) {
+        for (k, v) in entries { self[k] = v }
+    }
+
+    public static func == (lhs: ErrorNode, rhs: ErrorNode) -> Bool {
+        lhs.entries.count == rhs.entries.count
+            && zip(lhs.entries, rhs.entries).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+    }
+
+    public var isEmpty: Bool { entries.isEmpty }
+    public var count: Int { entries.count }
+
+    public subscript(key: ErrorKey) -> ErrorValue? {
+        get { entries.first(where: { $0.key == key })?.value }
+        set {
+            if let i = entries.firstIndex(where: { $0.key == key }) {
+                if let newValue { entries[i].value = newValue } else { entries.remove(at: i) }
+            } else if let newValue {
+                entries.append((key, newValue))
+            }
+        }
+    }
+
+    public subscript(field: String) -> ErrorValue? {
+        get { self[.field(field)] }
+        set { self[.field(field)] = newValue }
+    }
+
+    public subscript(index: Int) -> ErrorValue? {
+        get { self[.index(index)] }
+        set { self[.index(index)] = newValue }
+    }
+
+    /// Kong's `insert_entity_error`: appends a message to the `@entity` list.
+    public mutating func addEntityError(_ message: String) {
+        var list = self["@entity"]?.node ?? ErrorNode()
+        list[.index(list.count + 1)] = .message(message)
+        self["@entity"] = .node(list)
+    }
+
+    /// Kong's `set_field(errors, "a.b", msg)`: sets a message at a dotted path.
+    public mutating func set(path: String, _ message: String) {
+        guard let dot = path.firstIndex(of: ".") else {
+            self[.field(path)] = .message(message)
+            return
+        }
+        let head = String(path[..<dot])
+        let tail = String(path[path.index(after: dot)...])
+        var child = self[.field(head)]?.node ?? ErrorNode()
+        child.set(path: tail, message)
+        self[.field(head)] = .node(child)
+    }
+
+    /// Deep merge, `other` winning on conflicting messages (Kong's `cycle_aware_deep_merge`).
+    public mutating func merge(_ other: ErrorNode) {
+        for (k, v) in other.entries {
+            if case .node(let theirs) = v, case .node(var mine)? = self[k] {
+                mine.merge(theirs)
+                self[k] = .node(mine)
+            } else {
+                self[k] = v
+            }
+        }
+    }
+
+    /// Whether a field has an error (Kong's `errors[fname]` test, dotted paths walk nested tables).
+    public func hasError(at path: String) -> Bool {
+        guard let dot = path.firstIndex(of: ".") else { return self[.field(path)] != nil }
+        guard case .node(let child)? = self[.field(String(path[..<dot]))] else {
+            return self[.field(path)] != nil
+        }
+        return child.hasError(at: String(path[path.index(after: dot)...]))
+    }
+}
+
+extension ErrorNode: CustomStringConvertible {
+    /// A compact debugging form: `{host="required field missing",port="..."}`.
+    public var description: String {
+        "{" + entries.map { "\($0.key)=\($0.value)" }.joined(separator: ",") + "}"
+    }
+}
+
+extension ErrorValue: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .message(let m): return "\"\(m)\""
+        case .node(let n): return n.description
+        }
+    }
+}
+
+/// Kong's `validation_errors` texts that the engine itself produces.
+public enum SchemaMessages {
+    public static let unknownField = "unknown field"
+    public static let required = "required field missing"
+    public static let requiredForEntityCheck = "field required for entity check"
+    public static let abstractField = "error in schema definition: abstract field was not specialized"
+    public static let missingPrimaryKey = "missing primary key"
+    public static let notPrimaryKey = "not a primary key"
+    public static let expectedString = "expected a string"
+    public static let expectedInteger = "expected an integer"
+    public static let expectedNumber = "expected a number"
+    public static let expectedBoolean = "expected a boolean"
+    public static let expectedArray = "expected an array"
+    public static let expectedSet = "expected a set"
+    public static let expectedMap = "expected a map"
+    public static let expectedRecord = "expected a record"
+    public static let expectedUUID = "expected a valid UUID"
+    public static let expectedTimestamp = "expected a valid timestamp"
+    public static let entityCheckFailed = "entity check failed"
+
+    /// Kong's `quoted_list`: `'a', 'b'`.
+    public static func quotedList(_ words: [String]) -> String {
+        words.map { "'\($0)'" }.joined(separator: ", ")
+    }
+
+    /// Kong's `quoted_list` over a list of lists: `('a', 'b'), ('c')`.
+    public static func quotedSets(_ sets: [[String]]) -> String {
+        sets.map { "(\(quotedList($0)))" }.joined(separator: ", ")
+    }
+}
