@@ -64,6 +64,13 @@ let package = Package(
             dependencies: ["KGateCLI"]
         ),
 
+        // Benchmarks (`make bench`): release builds only, never part of `make test`.
+        .executableTarget(
+            name: "kgate-bench-config",
+            dependencies: ["KGateConfig"],
+            path: "Benchmarks/ConfigBench"
+        ),
+
         .testTarget(name: "KGateSchemaTests", dependencies: ["KGateSchema"]),
         .testTarget(
             name: "KGateConfigTests",

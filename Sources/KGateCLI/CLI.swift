@@ -1,1 +1,122 @@
+import ArgumentParser
 import KGateConfig
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The `kgate` command line: `kgate config parse|init`, `kgate version`.
+///
+/// Run it with `KGateCommand.main()` (the executable does), or in-process with
+/// `KGateCommand.run(arguments:console:)`, which returns the exit status instead of exiting.
+public struct KGateCommand: ParsableCommand {
+    /// The command tree.
+    public static let configuration = CommandConfiguration(
+        commandName: "kgate",
+        abstract: "A Kong-compatible, DB-less API gateway.",
+        discussion: """
+            kgate reads the declarative configuration Kong's DB-less mode reads (kong.yml, \
+            _format_version 3.0, 2.1 or 1.1) and reports errors as Kong does, with the \
+            file:line:column of each.
+            """,
+        version: KGateVersion.versionLine,
+        subcommands: [ConfigCommand.self, VersionCommand.self]
+    )
+
+    /// Required by `ParsableCommand`.
+    public init() {}
+
+    /// Parses `CommandLine.arguments`, runs the command and exits with its status.
+    public static func main() {
+        let status = run(arguments: Array(CommandLine.arguments.dropFirst()), console: .standard)
+        Self.exit(withError: status == 0 ? nil : ExitCode(status))
+    }
+
+    /// Parses and runs a command line (without the program name), writing to `console`.
+    /// Returns the exit status: 0 on success, 1 for a failure Kong would report with status 1,
+    /// ArgumentParser's codes (64) for usage errors.
+    public static func run(arguments: [String], console: Console) -> Int32 {
+        Console.$current.withValue(console) {
+            do {
+                var command = try parseAsRoot(arguments)
+                try command.run()
+                return 0
+            } catch {
+                let code = exitCode(for: error)
+                let message = fullMessage(for: error)
+                if !message.isEmpty {
+                    let text = message.hasSuffix("\n") ? message : message + "\n"
+                    if code == .success { console.out(text) } else { console.err(text) }
+                }
+                return code.rawValue
+            }
+        }
+    }
+}
+
+/// Where commands write: stdout and stderr, or a capture in tests.
+public struct Console: Sendable {
+    /// Writes to standard output.
+    public var out: @Sendable (String) -> Void
+    /// Writes to standard error.
+    public var err: @Sendable (String) -> Void
+
+    /// Makes a console from two writers.
+    public init(out: @escaping @Sendable (String) -> Void, err: @escaping @Sendable (String) -> Void) {
+        self.out = out
+        self.err = err
+    }
+
+    /// The process's standard output and error.
+    public static let standard = Console(
+        out: { _ = writeAll(1, $0) },
+        err: { _ = writeAll(2, $0) })
+
+    /// The console of the command being run.
+    @TaskLocal public static var current: Console = .standard
+}
+
+/// Writes all of `text` to a file descriptor; false when the system refused.
+func writeAll(_ fd: Int32, _ text: String) -> Bool {
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { return false }
+        bytes = bytes.dropFirst(n)
+    }
+    return true
+}
+
+/// kgate's version and the Kong version whose behaviour it follows.
+public enum KGateVersion {
+    /// kgate's own version.
+    public static let current = "0.1.0"
+    /// The Kong release kgate is compatible with (`kong/meta.lua`).
+    public static let kongCompatibility = "3.10.0"
+    /// `kgate 0.1.0 (Kong 3.10.0 compatible)`.
+    public static var versionLine: String { "kgate \(current) (Kong \(kongCompatibility) compatible)" }
+}
+
+/// `kgate version`: kgate's version and the Kong version it is compatible with.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version",
+        abstract: "Print kgate's version and the Kong version it is compatible with.")
+
+    func run() throws {
+        Console.current.out("kgate \(KGateVersion.current)\nKong compatibility: \(KGateVersion.kongCompatibility)\n")
+    }
+}
+
+extension ParsableCommand {
+    /// Reports `message` as Kong's CLI does (`Error: ...` + the verbose hint); throw the result
+    /// to exit with status 1.
+    func fail(_ message: String) -> ExitCode {
+        Console.current.err(CLIErrorText.failure(message))
+        return ExitCode(1)
+    }
+}

@@ -2,6 +2,8 @@
 ///
 /// Each is a `Field` value; schemas copy and adjust them (`Typedefs.port.with { $0.defaultValue = 80 }`).
 /// Validators that need code (hosts, IPs, paths, URLs) live in `Typedefs+Validators.swift`.
+/// Not here: `certificate`, `key`, `pem`, `jwk` (need OpenSSL-level parsing), `lua_code`, `queue`,
+/// `propagation` (plugin helpers).
 public enum Typedefs {
     public static let httpMethod = Field.string.with { $0.match = "^%u+$" }
 
@@ -21,12 +23,19 @@ public enum Typedefs {
     }
 
     public static let host = Field.string.with { $0.customValidator = TypedefValidators.host }
+    /// Plugins' `redis.host` (same rules as `host`).
+    public static let redisHost = host
     public static let hostWithOptionalPort = Field.string.with { $0.customValidator = TypedefValidators.hostWithOptionalPort }
     public static let wildcardHost = Field.string.with { $0.customValidator = TypedefValidators.wildcardHost }
     public static let sni = Field.string.with { $0.customValidator = TypedefValidators.sni }
+    /// Plugins' `redis.server_name` (same rules as `sni`).
+    public static let redisServerName = sni
     public static let ip = Field.string.with { $0.customValidator = TypedefValidators.ip }
     public static let ipOrCIDR = Field.string.with { $0.customValidator = TypedefValidators.ipOrCIDR }
+    /// Despite the name, plain IPv4 addresses are accepted too (as in Kong).
     public static let cidrV4 = Field.string.with { $0.customValidator = TypedefValidators.cidrV4 }
+    /// Kong's deprecated alias of `cidr_v4`.
+    public static let cidr = cidrV4
     public static let port = Field.integer.with { $0.between = 0...65535 }
     public static let timeout = Field.integer.with { $0.between = 0...2_147_483_646 }
     public static let path = Field.string.with {
@@ -72,18 +81,23 @@ public enum Typedefs {
     public static let noSources = sources.with { $0.eq = .null }
     public static let noDestinations = destinations.with { $0.eq = .null }
     public static let methods = Field.set(of: httpMethod)
+    public static let noMethods = methods.with { $0.eq = .null }
     public static let hosts = Field.array(of: Field.string.with {
         $0.matchAll = [.init("^[^*]*%*?[^*]*$", "invalid wildcard: must have at most one wildcard")]
         $0.matchAny = .init(["^%*%.", "%.%*$", "^[^*]*$"], err: "invalid wildcard: must be placed at leftmost or rightmost label")
         $0.customValidator = TypedefValidators.hostsElement
     })
+    public static let noHosts = hosts.with { $0.eq = .null }
     public static let routerPath = Field.string.with {
         $0.matchAny = .init(["^/", "^~/"], err: "should start with: / (fixed path) or ~/ (regex path)")
         $0.matchNone = [.init("//", "must not have empty segments")]
         $0.customValidator = TypedefValidators.routerPath
     }
     public static let routerPaths = Field.array(of: routerPath)
+    public static let noPaths = routerPaths.with { $0.eq = .null }
     public static let headers = Field.map(keys: headerName, values: .array(of: .string))
+    public static let noHeaders = headers.with { $0.eq = .null }
+    public static let capability = Field.string
     public static let semanticVersion = Field.string.with {
         $0.matchAny = .init(["^%d+[%.%d]*$", "^%d+[%.%d]*%-?.*$"], err: "invalid version number: must be in format of X.Y.Z")
         $0.matchNone = [.init("%.%.", "must not have empty version segments")]

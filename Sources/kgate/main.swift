@@ -1,1 +1,3 @@
-print("kgate")
+import KGateCLI
+
+KGateCommand.main()

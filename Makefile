@@ -1,0 +1,61 @@
+# kgate: a Kong-compatible, DB-less API gateway in Swift.
+#
+#   make run    install what is missing, build (release), validate kong.yml
+#   make test   install what is missing, run the test suite (debug)
+#
+# Nothing here needs more than Swift and apt: `deps` installs the C libraries
+# (libyaml, PCRE2) and pkg-config when dpkg says they are missing.
+
+SHELL        := /bin/bash
+SWIFT        ?= swift
+APT_PACKAGES := libyaml-dev libpcre2-dev pkg-config
+KGATE        := ./.build/release/kgate
+CONFIG       ?= kong.yml
+
+# sudo only when we are not root (containers usually are; laptops usually are not).
+SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
+
+.PHONY: all deps build run test bench-config bench clean help
+
+all: build
+
+help:
+	@echo "make deps          install missing apt packages ($(APT_PACKAGES))"
+	@echo "make build         release build: $(KGATE)"
+	@echo "make run           deps + build + '$(KGATE) config parse $(CONFIG)'"
+	@echo "make test          deps + swift test (debug)"
+	@echo "make bench-config  release build + the declarative config benchmark"
+	@echo "make bench         every benchmark"
+	@echo "make clean         remove .build"
+
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+	  dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "deps: $(APT_PACKAGES) already installed"; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release --product kgate
+
+# A later issue turns this into `kgate start`; for now it validates the shipped config.
+run: deps build
+	$(KGATE) config parse $(CONFIG)
+
+test: deps
+	$(SWIFT) test --no-parallel
+
+# The declarative config benchmark (release build; `swift run` builds what it needs).
+bench-config: deps
+	$(SWIFT) run -c release kgate-bench-config
+
+bench: bench-config
+
+clean:
+	rm -rf .build

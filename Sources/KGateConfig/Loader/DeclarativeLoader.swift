@@ -1,0 +1,64 @@
+import KGateSchema
+
+/// Reads, validates and flattens Kong declarative configs (Kong's `parse_string` + `flatten`).
+///
+/// Build one per node configuration (entity catalogue and plugin schemas); it is immutable and
+/// may be shared across threads.
+public struct DeclarativeLoader: Sendable {
+    private let declarative: DeclarativeSchema
+    private let full: DeclarativeSchema
+    private let auto: Schema.AutoValues
+
+    public init(catalog: EntityCatalog = EntityCatalog(), auto: Schema.AutoValues? = nil) {
+        declarative = DeclarativeSchema(catalog: catalog)
+        full = DeclarativeSchema(catalog: catalog, includeForeign: true)
+        self.auto = auto ?? .live
+    }
+
+    /// Parses and validates raw config text. `fileName` picks JSON or YAML as Kong does.
+    public func load(bytes: [UInt8], fileName: String?) -> Result<DeclarativeConfig, DeclarativeError> {
+        let document: SourceDocument
+        switch ConfigText.parse(bytes, fileName: fileName) {
+        case .failure(let e):
+            return .failure(DeclarativeError(
+                fields: ErrorNode([(.field("error"), .message(e.message))]), document: nil, fileName: fileName,
+                syntaxMark: e.mark))
+        case .success(let d): document = d
+        }
+        guard case .object(var input) = document.value else {
+            return .failure(DeclarativeError(
+                fields: ErrorNode([(.field("error"), .message("failed parsing declarative configuration: expected an object"))]),
+                document: document, fileName: fileName))
+        }
+        RoutePathMigration.apply(&input)
+        switch declarative.flatten(input, full: full, auto: auto) {
+        case .failure(let errors):
+            return .failure(DeclarativeError(fields: errors, document: document, fileName: fileName))
+        case .success(let result):
+            return .success(DeclarativeConfig(
+                entities: result.entities, meta: result.meta, hash: ConfigHash.md5Hex(bytes), fileName: fileName))
+        }
+    }
+
+    /// Reads and loads a file.
+    public func load(path: String) -> Result<DeclarativeConfig, DeclarativeError> {
+        guard let bytes = FileBytes.read(path) else {
+            return .failure(DeclarativeError(
+                fields: ErrorNode([(.field("error"), .message("could not read file '\(path)'"))]), document: nil, fileName: path))
+        }
+        return load(bytes: bytes, fileName: path)
+    }
+}
+
+extension Schema.AutoValues {
+    /// Real values: random v4 ids and the current time.
+    public static let live = Schema.AutoValues(
+        uuid: { EntityID.random() },
+        nowSeconds: { Int(Clock.now()) },
+        nowMilliseconds: { (Clock.now() * 1000).rounded() },
+        randomString: { EntityID.random().replacingDashes() })
+}
+
+private extension String {
+    func replacingDashes() -> String { String(filter { $0 != "-" }) }
+}

@@ -1,0 +1,157 @@
+/// Kong's `Schema:process_auto_fields`: shorthand expansion, defaults, auto ids and timestamps.
+extension Schema {
+    public enum Context: Sendable { case insert, update, upsert, select }
+
+    /// What `auto` fields get: injected so loads are reproducible in tests and cheap in bulk.
+    public struct AutoValues: Sendable {
+        public var uuid: @Sendable () -> String
+        public var nowSeconds: @Sendable () -> Int
+        public var nowMilliseconds: @Sendable () -> Double
+        public var randomString: @Sendable () -> String
+        public init(
+            uuid: @escaping @Sendable () -> String, nowSeconds: @escaping @Sendable () -> Int,
+            nowMilliseconds: @escaping @Sendable () -> Double, randomString: @escaping @Sendable () -> String
+        ) {
+            self.uuid = uuid
+            self.nowSeconds = nowSeconds
+            self.nowMilliseconds = nowMilliseconds
+            self.randomString = randomString
+        }
+        /// Placeholders used while only validating (the values are never kept).
+        public static let validationOnly = AutoValues(
+            uuid: { "00000000-0000-4000-8000-000000000000" }, nowSeconds: { 1 }, nowMilliseconds: { 1 },
+            randomString: { "x" })
+    }
+
+    /// Fills defaults and expands shorthands; errors only come from invalid shorthand values.
+    public func processAutoFields(
+        _ input: Object, context: Context = .insert, auto: AutoValues = .validationOnly
+    ) -> Result<Object, ErrorNode> {
+        var data = input
+        if !shorthandFields.isEmpty {
+            var errs = ErrorNode()
+            for shorthand in shorthandFields {
+                guard let value = data[shorthand.name] else { continue }
+                if let err = validateField(shorthand.field, value) {
+                    errs[.field(shorthand.name)] = err
+                    continue
+                }
+                data[shorthand.name] = nil
+                for (k, v) in shorthand.expand(value) {
+                    if case .object(let expanded) = v {
+                        var merged = data[k]?.objectValue ?? Object()
+                        for (ek, ev) in expanded where !(shorthand.deprecated && merged[ek] != nil && merged[ek] != .null) {
+                            merged[ek] = ev
+                        }
+                        data[k] = .object(merged)
+                    } else if !shorthand.deprecated || data[k] == nil || data[k] == .null {
+                        data[k] = v
+                    }
+                }
+            }
+            if !errs.isEmpty { return .failure(errs) }
+        }
+
+        let sub = subschema(for: data)
+        for (name, base) in fields {
+            let field = sub?.field(named: name) ?? base
+            var value = data[name]
+            if field.auto, context == .insert || context == .upsert {
+                if field.uuid {
+                    if value == nil { value = .string(auto.uuid()) }
+                } else if field.type == .string {
+                    if value == nil { value = .string(auto.randomString()) }
+                } else if name == "created_at" && (value == nil || value == .null) || name == "updated_at" {
+                    if field.type == .number { value = .number(auto.nowMilliseconds()) }
+                    if field.type == .integer { value = .integer(auto.nowSeconds()) }
+                }
+            }
+            switch adjust(field, value, context: context, auto: auto) {
+            case .failure(let e): return .failure(e)
+            case .success(let v): data[name] = v
+            }
+        }
+        return .success(data)
+    }
+
+    /// Kong's `adjust_field_for_context`: recurse into records, arrays, sets and maps.
+    private func adjust(_ field: Field, _ value: Value?, context: Context, auto: AutoValues) -> Result<Value?, ErrorNode> {
+        if field.abstract { return .success(value) }
+        var value = value
+        if field.type == .record {
+            let recurse = context == .update ? (value != nil && value != .null)
+                : (value != .null && (value != nil || field.required))
+            if recurse {
+                if value == nil { value = missingValue(field) }
+                if case .object(let o)? = value, let schema = field.record {
+                    switch schema.processAutoFields(o, context: context, auto: auto) {
+                    case .failure(let e): return .failure(e)
+                    case .success(let p): return .success(.object(p))
+                    }
+                }
+            }
+        } else if let v = value {
+            switch (field.type, v) {
+            case (.array, .array(let items)), (.set, .array(let items)):
+                let elements = field.type == .set ? items.uniquedPreservingOrder() : items
+                if let sub = field.elements {
+                    do {
+                        value = .array(try adjustAll(sub, elements, context: context, auto: auto))
+                    } catch {
+                        return .failure(error)
+                    }
+                } else {
+                    value = .array(elements)
+                }
+            case (.map, .object(var o)):
+                if let sub = field.values {
+                    for (k, item) in o {
+                        if case .success(let adjusted) = adjust(sub, item, context: context, auto: auto) { o[k] = adjusted }
+                    }
+                    value = .object(o)
+                }
+            default: break
+            }
+        }
+        if value == nil && context != .update { return .success(missingValue(field)) }
+        return .success(value)
+    }
+
+    private func adjustAll(_ field: Field, _ items: [Value], context: Context, auto: AutoValues) throws(ErrorNode) -> [Value] {
+        var out = items
+        for (i, item) in items.enumerated() {
+            switch adjust(field, item, context: context, auto: auto) {
+            case .failure(let e): throw e
+            case .success(let v): out[i] = v ?? item
+            }
+        }
+        return out
+    }
+
+    /// Kong's `handle_missing_field`.
+    private func missingValue(_ field: Field) -> Value? {
+        if let d = field.defaultValue { return d }
+        if field.nilable { return nil }
+        if !field.required { return .null }
+        if field.abstract { return nil }
+        if field.type == .record, let schema = field.record,
+            case .success(let filled) = schema.processAutoFields([:], context: .insert)
+        {
+            return .object(filled)
+        }
+        return nil
+    }
+}
+
+extension ErrorNode: Error {}
+
+extension Array where Element == Value {
+    /// A set's elements with duplicates removed, first occurrence kept (Kong's `make_set`).
+    func uniquedPreservingOrder() -> [Value] {
+        var seen = Set<Value>()
+        var out: [Value] = []
+        out.reserveCapacity(count)
+        for v in self where seen.insert(v).inserted { out.append(v) }
+        return out
+    }
+}

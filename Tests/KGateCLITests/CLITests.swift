@@ -1,0 +1,170 @@
+import Foundation
+import KGateConfig
+import KGateSchema
+import Synchronization
+import Testing
+
+@testable import KGateCLI
+
+/// The `kgate` command line, run in-process.
+@Suite struct CLITests {
+    // MARK: - no config needed
+
+    @Test func version() {
+        let r = kgate("version")
+        #expect(r.status == 0)
+        #expect(r.out == "kgate \(KGateVersion.current)\nKong compatibility: 3.10.0\n")
+        #expect(r.err.isEmpty)
+        #expect(kgate("--version").out == "kgate \(KGateVersion.current) (Kong 3.10.0 compatible)\n")
+    }
+
+    @Test(arguments: [["--help"], ["config", "--help"], ["config", "parse", "--help"], ["config", "init", "--help"], ["help", "config"]])
+    func helpEverywhere(_ arguments: [String]) {
+        let r = run(arguments)
+        #expect(r.status == 0)
+        #expect(r.out.contains("USAGE: kgate"))
+        #expect(r.err.isEmpty)
+    }
+
+    @Test func usageErrors() {
+        let missing = kgate("config", "parse")
+        #expect(missing.status == 64)
+        #expect(missing.err.contains("Missing expected argument '<file>'"))
+        #expect(kgate("frobnicate").status == 64)
+    }
+
+    @Test func initWritesTheTemplateAndRefusesToOverwrite() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/kong.yml"
+        let first = kgate("config", "init", path)
+        #expect(first.status == 0)
+        #expect(first.out.isEmpty && first.err.isEmpty)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == ConfigTemplate.text)
+
+        let second = kgate("config", "init", dir.path + "/./kong.yml")
+        #expect(second.status == 1)
+        #expect(
+            second.err
+                == "Error: \(path) already exists.\nWill not overwrite it.\n\n  Run with --v (verbose) or --vv (debug) for more details\n"
+        )
+    }
+
+    @Test func absolutePaths() {
+        #expect(FilePath.absolute("/a/./b/../c//d.yml") == "/a/c/d.yml")
+        #expect(FilePath.absolute("x.yml").hasSuffix("/x.yml"))
+        #expect(FilePath.absolute("x.yml").hasPrefix("/"))
+    }
+
+    @Test func templateTextIsKongsShape() {
+        let text = ConfigTemplate.text
+        #expect(text.contains("\n_format_version: \"3.0\"\n"))
+        #expect(text.contains("\n_transform: true\n"))
+        #expect(text.contains("\n_comment: This is a top level comment, and must be a string\n"))
+        #expect(text.contains("\n_ignore:\n- This array entry will be ignored\n- as well as this one\n"))
+        #expect(!text.contains(" \n"))
+    }
+
+    // MARK: - with the loader
+
+    @Test func parseTheInitTemplate() throws {
+        let dir = try TempDir()
+        let path = dir.path + "/kong.yml"
+        #expect(kgate("config", "init", path).status == 0)
+        let r = kgate("config", "parse", path)
+        #expect(r.status == 0)
+        #expect(r.out == "parse successful\n")
+        #expect(r.err.isEmpty)
+    }
+
+    @Test func parseReportsErrorsWithPositions() throws {
+        let dir = try TempDir()
+        let path = try dir.write("bad.yml", "_format_version: \"3.0\"\nservices:\n- name: a\n  port: -23\n")
+        let r = kgate("config", "parse", path)
+        #expect(r.status == 1)
+        #expect(r.out.isEmpty)
+        #expect(r.err.hasPrefix("Error: Failed parsing:\nin 'services': (\(path):2:1)\n  - in entry 1 of 'services': (\(path):3:3)\n"))
+        #expect(r.err.contains("\n    in 'host': required field missing (\(path):3:3)\n"))
+        #expect(r.err.contains("\n    in 'port': value should be between 0 and 65535 (\(path):4:9)\n"))
+        #expect(r.err.hasSuffix("\n\n  Run with --v (verbose) or --vv (debug) for more details\n"))
+    }
+
+    @Test func parseJSONOnFailure() throws {
+        let dir = try TempDir()
+        let path = try dir.write("bad.yml", "_format_version: \"3.0\"\nservices:\n- name: a\n  port: -23\n")
+        let r = kgate("config", "parse", "--json", path)
+        #expect(r.status == 1)
+        let body = try json(r.out)
+        #expect(body["code"] == 14)
+        #expect(body["fields"] == [:])
+        #expect(body["message"] == "declarative config is invalid: {}")
+        let entries = try #require(body["flattened_errors"]?.arrayValue)
+        #expect(entries.count == 1)
+        #expect(entries.first?["entity_type"] == "service")
+        #expect(entries.first?["entity_name"] == "a")
+        #expect(entries.first?["source"] == ["file": .string(path), "line": 3, "column": 3])
+        let fields = entries.first?["errors"]?.arrayValue?.compactMap { $0["field"]?.stringValue }
+        #expect(Set(fields ?? []) == ["host", "port"])
+    }
+
+    @Test func parseJSONOnSuccess() throws {
+        let dir = try TempDir()
+        let path = try dir.write(
+            "ok.yml", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://example.com\n  routes:\n  - name: r\n    paths: [/]\n")
+        let r = kgate("config", "parse", "--json", path)
+        #expect(r.status == 0)
+        let body = try json(r.out)
+        #expect(body["status"] == "ok")
+        #expect(body["hash"]?.stringValue?.count == 32)
+        #expect(body["counts"]?["services"] == 1)
+        #expect(body["counts"]?["routes"] == 1)
+    }
+
+    @Test func parseSyntaxErrorAndMissingFile() throws {
+        let dir = try TempDir()
+        let path = try dir.write("broken.yml", "services: [\n")
+        let r = kgate("config", "parse", path)
+        #expect(r.status == 1)
+        #expect(r.err.hasPrefix("Error: Failed parsing:\nfailed parsing declarative configuration"))
+        let missing = kgate("config", "parse", dir.path + "/nope.yml")
+        #expect(missing.status == 1)
+        #expect(missing.err.hasPrefix("Error: Failed parsing:\n"))
+    }
+
+    // MARK: - helpers
+
+    private func kgate(_ arguments: String...) -> (status: Int32, out: String, err: String) {
+        run(arguments)
+    }
+
+    private func run(_ arguments: [String]) -> (status: Int32, out: String, err: String) {
+        let out = Mutex("")
+        let err = Mutex("")
+        let console = Console(
+            out: { text in out.withLock { $0 += text } },
+            err: { text in err.withLock { $0 += text } })
+        let status = KGateCommand.run(arguments: arguments, console: console)
+        return (status, out.withLock { $0 }, err.withLock { $0 })
+    }
+
+    private func json(_ text: String) throws -> Value {
+        try ConfigText.parse(text, fileName: "out.json").get().value
+    }
+}
+
+/// A temporary directory removed when the value goes away.
+final class TempDir {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "kgate-cli-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let file = path + "/" + name
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
