@@ -30,41 +30,31 @@ public struct LuaPattern: Sendable, Hashable {
     /// A pattern written as the body of a Lua string literal: `\ddd` (decimal, up to 3 digits),
     /// `\xhh`, `\a \b \f \n \r \t \v \\ \" \'` are decoded to bytes; anything else is kept.
     public init(luaLiteral source: String) {
-        var out: [UInt8] = []
+        let simple: [UInt8: UInt8] = [0x61: 7, 0x62: 8, 0x66: 12, 0x6E: 10, 0x72: 13, 0x74: 9, 0x76: 11]
         let src = Array(source.utf8)
+        var out: [UInt8] = []
         var i = 0
-        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
         while i < src.count {
             let c = src[i]
             i += 1
             guard c == 0x5C, i < src.count else { out.append(c); continue }
             let e = src[i]
             i += 1
-            switch e {
-            case UInt8(ascii: "a"): out.append(7)
-            case UInt8(ascii: "b"): out.append(8)
-            case UInt8(ascii: "f"): out.append(12)
-            case UInt8(ascii: "n"): out.append(10)
-            case UInt8(ascii: "r"): out.append(13)
-            case UInt8(ascii: "t"): out.append(9)
-            case UInt8(ascii: "v"): out.append(11)
-            case UInt8(ascii: "x") where i + 1 < src.count:
-                if let v = UInt8(String(decoding: src[i...i + 1], as: UTF8.self), radix: 16) {
-                    out.append(v)
-                    i += 2
-                } else {
-                    out.append(e)
-                }
-            case _ where isDigit(e):
+            if let b = simple[e] {
+                out.append(b)
+            } else if e == 0x78, i + 1 < src.count, let hi = PathNormalizer.hexValue(src[i]),
+                      let lo = PathNormalizer.hexValue(src[i + 1]) {
+                out.append(hi << 4 | lo)
+                i += 2
+            } else if LuaMatcher.isDigit(e) {
                 var v = Int(e - 0x30)
-                var n = 1
-                while n < 3, i < src.count, isDigit(src[i]) {
+                for _ in 0..<2 where i < src.count && LuaMatcher.isDigit(src[i]) {
                     v = v * 10 + Int(src[i] - 0x30)
                     i += 1
-                    n += 1
                 }
                 out.append(UInt8(truncatingIfNeeded: v))
-            default: out.append(e)
+            } else {
+                out.append(e)
             }
         }
         bytes = out
@@ -127,22 +117,12 @@ extension LuaPattern {
     /// A malformed pattern (a Lua error in Kong) answers false.
     public func matches(_ subject: String) -> Bool {
         var s = subject
-        return s.withUTF8 { buf in
-            withMatcher(buf) { m in
-                guard case .success(let r) = m.search(from: 0) else { return false }
-                return r != nil && m.capturesClosed
-            }
-        }
+        return s.withUTF8 { buf in withMatcher(buf) { $0.matchesAnywhere() } }
     }
 
     /// ``matches(_:)`` on bytes.
     public func matches(bytes subject: [UInt8]) -> Bool {
-        subject.withUnsafeBufferPointer { buf in
-            withMatcher(buf) { m in
-                guard case .success(let r) = m.search(from: 0) else { return false }
-                return r != nil && m.capturesClosed
-            }
-        }
+        subject.withUnsafeBufferPointer { buf in withMatcher(buf) { $0.matchesAnywhere() } }
     }
 
     /// Lua's `string.gsub(subject, pattern, repl, maxCount)` with a string template: `%0` is the
@@ -189,7 +169,7 @@ extension LuaPattern {
                     let e: Int?
                     do throws(LuaPatternError) { e = try m.doMatch(src, anchor ? 1 : 0) } catch { return .failure(error) }
                     if let e {
-                        switch m.captureList(src, e) {
+                        switch m.captureList() {
                         case .success(let caps): matches.append(Match(range: src..<e, captures: caps))
                         case .failure(let err): return .failure(err)
                         }
@@ -219,14 +199,7 @@ extension LuaPattern {
     public static func matches(_ subject: String, _ pattern: String) -> Bool {
         var s = subject
         var p = pattern
-        return s.withUTF8 { sb in
-            p.withUTF8 { pb in
-                run(sb, pb) { m in
-                    guard case .success(let r) = m.search(from: 0) else { return false }
-                    return r != nil && m.capturesClosed
-                }
-            }
-        }
+        return s.withUTF8 { sb in p.withUTF8 { pb in run(sb, pb) { $0.matchesAnywhere() } } }
     }
 
     /// `string.find(subject, pattern)` with a verbatim pattern string.
@@ -244,7 +217,7 @@ extension LuaPattern {
             switch m.search(from: Swift.min(Swift.max(from, 0), buf.count)) {
             case .failure(let e): return .failure(e)
             case .success(nil): return .success(nil)
-            case .success(let (s, e)?): return m.captureList(s, e).map { Match(range: s..<e, captures: $0) }
+            case .success(let (s, e)?): return m.captureList().map { Match(range: s..<e, captures: $0) }
             }
         }
     }
@@ -276,12 +249,6 @@ struct LuaMatcher {
     let caps: UnsafeMutablePointer<Slot>
     var level = 0
 
-    init(src: UnsafeBufferPointer<UInt8>, pat: UnsafeBufferPointer<UInt8>, caps: UnsafeMutablePointer<Slot>) {
-        self.src = src
-        self.pat = pat
-        self.caps = caps
-    }
-
     @inline(__always) func pc(_ i: Int) -> UInt8 { i < pat.count ? pat[i] : 0 }
     @inline(__always) func sc(_ i: Int) -> UInt8 { i >= 0 && i < src.count ? src[i] : 0 }
 
@@ -299,11 +266,14 @@ struct LuaMatcher {
         }
     }
 
-    /// False when a capture was left open (Lua raises `unfinished capture` when returning it).
-    var capturesClosed: Bool { (0..<level).allSatisfy { caps[$0].len != LuaMatcher.unfinished } }
+    /// A match exists and leaves no capture open (Lua raises `unfinished capture` otherwise).
+    mutating func matchesAnywhere() -> Bool {
+        guard case .success(.some) = search(from: 0) else { return false }
+        return (0..<level).allSatisfy { caps[$0].len != LuaMatcher.unfinished }
+    }
 
     /// The captures of the last successful match (`push_captures`).
-    func captureList(_ s: Int, _ e: Int) -> Result<[LuaPattern.Capture], LuaPatternError> {
+    func captureList() -> Result<[LuaPattern.Capture], LuaPatternError> {
         var out: [LuaPattern.Capture] = []
         for i in 0..<level {
             let slot = caps[i]
@@ -332,18 +302,13 @@ struct LuaMatcher {
         case UInt8(ascii: "z"): res = c == 0
         default: return cl == c
         }
-        guard isAlpha(cl) else { return cl == c }
         return cl >= 0x61 ? res : !res
     }
 
     /// `p` is at `[`, `ec` at the closing `]`.
     func matchBracketClass(_ c: UInt8, _ pStart: Int, _ ec: Int) -> Bool {
-        var p = pStart + 1
-        var sig = true
-        if pc(p) == 0x5E {
-            sig = false
-            p += 1
-        }
+        let sig = pc(pStart + 1) != 0x5E
+        var p = sig ? pStart + 1 : pStart + 2
         while p < ec {
             if pc(p) == 0x25 {
                 p += 1
@@ -445,20 +410,17 @@ struct LuaMatcher {
     }
 
     func matchBalance(_ s: Int, _ p: Int) throws(LuaPatternError) -> Int? {
-        if pc(p) == 0 || pc(p + 1) == 0 { throw LuaPatternError("unbalanced pattern") }
-        guard sc(s) == pc(p), s < src.count else { return nil }
-        let b = pc(p)
-        let e = pc(p + 1)
+        let (b, e) = (pc(p), pc(p + 1))
+        if b == 0 || e == 0 { throw LuaPatternError("unbalanced pattern") }
+        guard s < src.count, src[s] == b else { return nil }
         var cont = 1
-        var i = s + 1
-        while i < src.count {
+        for i in s + 1..<max(src.count, s + 1) {
             if src[i] == e {
                 cont -= 1
                 if cont == 0 { return i + 1 }
             } else if src[i] == b {
                 cont += 1
             }
-            i += 1
         }
         return nil
     }

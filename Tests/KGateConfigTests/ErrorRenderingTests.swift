@@ -22,7 +22,7 @@ import Testing
     @Test func sparseArraysUseBracketKeysAndNulls() {
         let message =
             "uniqueness violation: 'services' entity with primary key set to '0855b320-0dd2-547d-891d-601e9b38647f' already declared"
-        let fields = tree(["services": [nil, .string(message)]])
+        let fields = tree(["services": [.null, .string(message)]])
         #expect(KongErrorBody.message(fields: fields) == "declarative config is invalid: {services={[2]=\"\(message)\"}}")
         #expect(KongErrorBody.fieldsValue(fields).jsonText == #"{"services":[null,"\#(message)"]}"#)
     }
@@ -56,7 +56,7 @@ import Testing
 
     @Test func encoderMatchesCJSON() {
         let value: Value = [
-            "s": "a/b \"c\" \\ \u{7F}\u{1}\n\t é", "i": 42, "d": 1.5, "w": 3.0, "big": 1e21, "n": nil,
+            "s": "a/b \"c\" \\ \u{7F}\u{1}\n\t é", "i": 42, "d": 1.5, "w": 3.0, "big": 1e21, "n": .null,
             "b": true, "ea": [], "eo": [:], "nested": ["x": [1, -0.25]],
         ]
         #expect(
@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func retainsWhatItCannotFlatten() {
-        let fields = tree(["foo": [nil, "some error"]])
+        let fields = tree(["foo": [.null, "some error"]])
         let flat = FlattenedErrors(fields: fields, input: [:])
         #expect(flat.entries.isEmpty)
         #expect(flat.remaining == fields)
@@ -187,7 +187,7 @@ import Testing
             "services": [
                 [
                     "host": "required field missing", "port": "value should be between 0 and 65535",
-                    "routes": [["paths": [nil, "expected a string"]]],
+                    "routes": [["paths": [.null, "expected a string"]]],
                 ]
             ]
         ])

@@ -1,4 +1,9 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 @testable import KGateSchema
 
 /// Kong's typedefs with the value lists of `03-typedefs_spec.lua`, `05-services_spec.lua`,
@@ -244,5 +249,120 @@ import Testing
         #expect(Typedefs.name.unique && Typedefs.utf8Name.unique)
         #expect(Typedefs.noHosts.eq == .null && Typedefs.noPaths.eq == .null && Typedefs.noMethods.eq == .null)
         #expect(Typedefs.protocols.defaultValue == ["grpc", "grpcs", "http", "https"])
+    }
+}
+
+/// `kong.tools.ip` (05-utils_spec "hostnames and ip addresses") and LuaSocket's `url.parse`.
+@Suite struct HostAndIPTests {
+    @Test func hostnameType() {
+        for s in ["123.123.123.123", "1.2.3.4", "1.2.3.4:80"] { #expect(HostAndIP.hostnameType(s) == .ipv4) }
+        for s in ["::1", "2345::6789", "0001:0001:0001:0001:0001:0001:0001:0001", "[2345::6789]:80"] {
+            #expect(HostAndIP.hostnameType(s) == .ipv6)
+        }
+        for s in ["example.com", "example.com:80", "", ":"] { #expect(HostAndIP.hostnameType(s) == .name) }
+    }
+
+    @Test func normalizeIPv4() throws {
+        #expect(try HostAndIP.normalizeIPv4("123.123.123.123") == ("123.123.123.123", nil))
+        #expect(try HostAndIP.normalizeIPv4("123.123.123.123:80") == ("123.123.123.123", 80))
+        #expect(try HostAndIP.normalizeIPv4("001.001.001.001:00080") == ("1.1.1.1", 80))
+        for bad in ["123.123:80", "123.123.123.999", "123.123.123.123:80a", "123.123.123.123.123:80", "localhost:80", "[::1]:80"] {
+            #expect(throws: HostAndIP.Failure("invalid ipv4 address: \(bad)")) { try HostAndIP.normalizeIPv4(bad) }
+        }
+        #expect(throws: HostAndIP.Failure("invalid port number")) { try HostAndIP.normalizeIPv4("123.123.123.123:99999") }
+    }
+
+    @Test func normalizeIPv6() throws {
+        let one = "0000:0000:0000:0000:0000:0000:0000:0001"
+        #expect(try HostAndIP.normalizeIPv6("::1") == (one, nil))
+        #expect(try HostAndIP.normalizeIPv6("[::1]") == (one, nil))
+        #expect(try HostAndIP.normalizeIPv6("[::1]:80") == (one, 80))
+        #expect(try HostAndIP.normalizeIPv6("[\(one)]:80") == (one, 80))
+        #expect(try HostAndIP.normalizeIPv6("2001:DB8::") == ("2001:0db8:0000:0000:0000:0000:0000:0000", nil))
+        for bad in ["123.123.123.123", "localhost:80", "::x", "[::x]:80", "1"] {
+            #expect(throws: HostAndIP.Failure("invalid ipv6 address: \(bad)")) { try HostAndIP.normalizeIPv6(bad) }
+        }
+        #expect(throws: HostAndIP.Failure("invalid ipv6 address")) { try HostAndIP.normalizeIPv6("[::1]:80a") }
+        #expect(throws: HostAndIP.Failure("invalid port number")) { try HostAndIP.normalizeIPv6("[::1]:99999") }
+    }
+
+    @Test(arguments: TypedefTests.validHostnames + ["example."])
+    func checkHostnameAccepts(_ name: String) throws {
+        #expect(try HostAndIP.checkHostname(name) == (name, nil))
+        #expect(try HostAndIP.checkHostname(name + ":80") == (name, 80))
+        #expect(throws: HostAndIP.Failure("invalid hostname: \(name):xx")) { try HostAndIP.checkHostname(name + ":xx") }
+        #expect(throws: HostAndIP.Failure("invalid port number")) { try HostAndIP.checkHostname(name + ":99999") }
+    }
+
+    @Test(arguments: ["/example", ".example", "exam;ple", "example.com/org", "example-.org", "example.org-",
+                      "hello..example.com", "hello-.example.com"])
+    func checkHostnameRejects(_ name: String) {
+        #expect(throws: HostAndIP.Failure("invalid hostname: \(name)")) { try HostAndIP.checkHostname(name) }
+        #expect(throws: HostAndIP.Failure("invalid hostname: \(name):80")) { try HostAndIP.checkHostname(name + ":80") }
+    }
+
+    @Test func normalize() throws {
+        #expect(try HostAndIP.normalize("1.2.3.4:80") == .init(type: .ipv4, host: "1.2.3.4", port: 80))
+        #expect(try HostAndIP.normalize("::1") == .init(type: .ipv6, host: "0000:0000:0000:0000:0000:0000:0000:0001", port: nil))
+        #expect(try HostAndIP.normalize("localhost:80") == .init(type: .name, host: "localhost", port: 80))
+        for bad in ["1.2.3.4:8x0", "1.2.3.400", "[::1]:8x0", ":x:1", "localhost:8x0", "mashape..test"] {
+            #expect((try? HostAndIP.normalize(bad)) == nil, "\(bad)")
+        }
+    }
+
+    @Test func formatHost() {
+        #expect(HostAndIP.formatHost("1.2.3.4") == "1.2.3.4")
+        #expect(HostAndIP.formatHost("1.2.3.4", port: 80) == "1.2.3.4:80")
+        #expect(HostAndIP.formatHost("::1") == "[0000:0000:0000:0000:0000:0000:0000:0001]")
+        #expect(HostAndIP.formatHost("::1", port: 80) == "[0000:0000:0000:0000:0000:0000:0000:0001]:80")
+        #expect(HostAndIP.formatHost("mashape.test", port: 80) == "mashape.test:80")
+    }
+
+    /// The Swift `inet_pton` port against glibc's, on tricky inputs.
+    @Test func inetPtonMatchesGlibc() {
+        let corpus = ["1.2.3.4", "01.2.3.4", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "255.255.255.255", "256.0.0.0", "0.0.0.0",
+                      "1..2.3", " 1.2.3.4", "::", "::1", "1::", ":1", "1:", ":::", "1::2::3", "1:2:3:4:5:6:7:8",
+                      "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::1:2:3:4:5:6:7", "12345::", "::ffff:1.2.3.4",
+                      "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::1.2.3", "::01.2.3.4", "fe80::1%eth0",
+                      "ABCD:ef01::", "g::", "1.2.3.4::", "[::1]", ""]
+        for s in corpus {
+            var v4 = in_addr()
+            var v6 = in6_addr()
+            let sys4 = inet_pton(AF_INET, s, &v4) == 1
+            let sys6 = inet_pton(AF_INET6, s.hasPrefix("[") && s.hasSuffix("]") ? String(s.dropFirst().dropLast()) : s, &v6) == 1
+            #expect(HostAndIP.isValidIPv4(s) == sys4, "ipv4 \(s)")
+            #expect(HostAndIP.isValidIPv6(s) == sys6, "ipv6 \(s)")
+            if let mine = HostAndIP.parseIPv6(s), sys6 {
+                let bytes = withUnsafeBytes(of: v6) { Array($0) }
+                #expect(mine == bytes.reduce(UInt128(0)) { $0 << 8 | UInt128($1) }, "ipv6 value \(s)")
+            }
+        }
+    }
+
+    @Test func cidrContains() throws {
+        let net = try #require(CIDR("10.1.2.3/16"))
+        #expect(net.contains(try #require(IPAddress("10.1.200.1"))))
+        #expect(!net.contains(try #require(IPAddress("10.2.0.1"))))
+        #expect(try #require(CIDR("::/0")).contains(try #require(IPAddress("2001:db8::1"))))
+        #expect(!(try #require(CIDR("0.0.0.0/0"))).contains(try #require(IPAddress("::1"))))
+        #expect(try #require(CIDR("127.0.0.1")).prefixLength == 32)
+        #expect(CIDR("10.0.0.0/33") == nil)
+    }
+
+    @Test func parsedURL() throws {
+        let u = try #require(ParsedURL("https://user:pass@example.com:8443/a/b;p?q=1#frag"))
+        #expect(u.scheme == "https" && u.userinfo == "user:pass" && u.user == "user" && u.password == "pass")
+        #expect(u.host == "example.com" && u.port == "8443" && u.portInteger == 8443)
+        #expect(u.path == "/a/b" && u.params == "p" && u.query == "q=1" && u.fragment == "frag")
+        let q = try #require(ParsedURL("http://example.com?x=1"))  // 3.0-rc1: `?` does not end the authority
+        #expect(q.host == "example.com?x=1" && q.query == nil && q.path == nil)
+        #expect(ParsedURL("http://[::1]:8080/x")?.host == "::1")
+        #expect(ParsedURL("http://[::1]/x")?.port == nil)
+        #expect(ParsedURL("example.com:80")?.scheme == "example.com")
+        #expect(ParsedURL("http://host:")?.port == "")
+        #expect(ParsedURL("http://h:abc")?.portNumber == nil)
+        #expect(ParsedURL("http://h:0x50")?.portInteger == 80)
+        #expect(ParsedURL("//example.com/path")?.scheme == nil)
+        #expect(ParsedURL("") == nil)
     }
 }

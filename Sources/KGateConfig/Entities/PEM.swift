@@ -111,11 +111,11 @@ struct X509Info {
     }
 
     static func parse(_ der: [UInt8]) -> X509Info? {
+        // `top` starts at 0, so node ranges index `bytes` too.
         guard let top = DER.node(der, at: 0), DER.wellFormed(der, top),
             let parts = DER.sequence(der, top), parts.count == 3, parts[2].tag == 0x03,
             var tbs = DER.sequence(der, parts[0])
         else { return nil }
-        let bytes = Array(der[top.range])
         if tbs.first?.tag == 0xA0 { tbs.removeFirst() }
         // serial, signature, issuer, validity, subject, subjectPublicKeyInfo, [1], [2], [3]
         guard tbs.count >= 6, tbs[0].tag == 0x02, tbs[1].tag == 0x30, tbs[2].tag == 0x30,
@@ -123,10 +123,6 @@ struct X509Info {
             let spkiParts = DER.sequence(der, tbs[5]), spkiParts.count == 2, spkiParts[1].tag == 0x03,
             let algorithm = DER.sequence(der, spkiParts[0]), let oid = algorithm.first, oid.tag == 0x06
         else { return nil }
-        let shifted = tbs[5].range.lowerBound - top.range.lowerBound
-        let spki = DER.Node(
-            tag: tbs[5].tag, content: (tbs[5].content.lowerBound - top.range.lowerBound)..<(tbs[5].content.upperBound - top.range.lowerBound),
-            range: shifted..<(shifted + tbs[5].range.count))
         var isCA = false
         if let extensions = tbs.dropFirst(6).first(where: { $0.tag == 0xA3 }),
             let wrapper = DER.children(der, extensions.content), let list = DER.sequence(der, wrapper.first)
@@ -145,7 +141,7 @@ struct X509Info {
             }
         }
         return X509Info(
-            bytes: bytes, spki: spki, algorithm: Array(der[oid.content]),
+            bytes: Array(der[top.range]), spki: tbs[5], algorithm: Array(der[oid.content]),
             notAfter: asn1Time(der, validity[1]), isCA: isCA)
     }
 

@@ -44,7 +44,16 @@ public enum ScalarResolver {
 
     /// The YAML tags lyaml converts explicitly.
     public enum Tag: Sendable, Equatable {
-        case str, null, bool, int, float
+        /// `!!str`
+        case str
+        /// `!!null`
+        case null
+        /// `!!bool`
+        case bool
+        /// `!!int`
+        case int
+        /// `!!float`
+        case float
     }
 
     // MARK: Public String API

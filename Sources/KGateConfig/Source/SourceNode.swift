@@ -17,8 +17,11 @@ public final class SourceNode: Sendable {
 
     /// The children of a node: none for a scalar, indexed for a sequence, keyed for a mapping.
     public enum Children: Sendable {
+        /// A scalar.
         case none
+        /// A sequence's elements, in order.
         case sequence([SourceNode])
+        /// A mapping's values by key, in document order.
         case mapping(OrderedDictionary<String, SourceNode>)
     }
 
@@ -29,7 +32,9 @@ public final class SourceNode: Sendable {
         /// A 0-based sequence index.
         case index(Int)
 
+        /// A string literal is a key.
         public init(stringLiteral value: String) { self = .key(value) }
+        /// An integer literal is a 0-based index.
         public init(integerLiteral value: Int) { self = .index(value) }
     }
 
