@@ -76,12 +76,10 @@ public struct ErrorNode: Sendable, Equatable {
 
     /// Kong's `set_field(errors, "a.b", msg)`: sets a message at a dotted path.
     public mutating func set(path: String, _ message: String) {
-        guard let dot = path.firstIndex(of: ".") else {
+        guard let (head, tail) = path.splitAtFirstDot() else {
             self[.field(path)] = .message(message)
             return
         }
-        let head = String(path[..<dot])
-        let tail = String(path[path.index(after: dot)...])
         var child = self[.field(head)]?.node ?? ErrorNode()
         child.set(path: tail, message)
         self[.field(head)] = .node(child)
@@ -101,11 +99,9 @@ public struct ErrorNode: Sendable, Equatable {
 
     /// Whether a field has an error (Kong's `errors[fname]` test, dotted paths walk nested tables).
     public func hasError(at path: String) -> Bool {
-        guard let dot = path.firstIndex(of: ".") else { return self[.field(path)] != nil }
-        guard case .node(let child)? = self[.field(String(path[..<dot]))] else {
-            return self[.field(path)] != nil
-        }
-        return child.hasError(at: String(path[path.index(after: dot)...]))
+        guard let (head, tail) = path.splitAtFirstDot() else { return self[.field(path)] != nil }
+        guard case .node(let child)? = self[.field(head)] else { return self[.field(path)] != nil }
+        return child.hasError(at: tail)
     }
 }
 

@@ -35,72 +35,298 @@ public struct Field: Sendable {
     /// A custom validator: returns an error message, or nil when the value is valid.
     public typealias Validator = @Sendable (Value) -> String?
 
-    public var type: Kind
-    public var required = false
+    /// Copy-on-write storage: a `Field` is copied on every read of a schema, so it must be one
+    /// reference, not forty.
+    ///
+    /// `@unchecked Sendable`: the storage is only mutated through `Field`'s setters after a
+    /// uniqueness check (copy-on-write), so a shared instance is never written.
+    private final class Storage: @unchecked Sendable {
+        var type: Kind
+        var required: Bool = false
+        /// The default filled in on insert when the field is absent (`nil` means no default).
+        var defaultValue: Value?
+        var auto: Bool = false
+        var unique: Bool = false
+        var uniqueAcrossWorkspaces: Bool = false
+        var referenceable: Bool = false
+        var transient: Bool = false
+        var immutable: Bool = false
+        var encrypted: Bool = false
+        /// Metaschema only: a missing value is fine and no null is filled in.
+        var nilable: Bool = false
+        /// Kong's `abstract`: a placeholder a subschema must specialise (plugin `config`).
+        var abstract: Bool = false
+        /// Kong's `err`: replaces the message of the first failing validator.
+        var err: String?
+        /// For `foreign` fields: the referenced entity name, and what a delete does.
+        var reference: String?
+        var onDelete: String?
+        // Validators, run in Kong's fixed order (see `Field.validatorOrder`).
+        var eq: Value?
+        var ne: Value?
+        var notOneOf: [Value]?
+        var oneOf: [Value]?
+        var gt: Double?
+        var timestamp: Bool = false
+        var uuid: Bool = false
+        var isRegex: Bool = false
+        var between: ClosedRange<Double>?
+        var lenEq: Int?
+        var lenMin: Int?
+        var lenMax: Int?
+        var startsWith: String?
+        var notMatch: String?
+        var matchNone: [PatternRule]?
+        var match: String?
+        var matchAll: [PatternRule]?
+        var matchAny: MatchAny?
+        var contains: Value?
+        var customValidator: Validator?
+        var mutuallyExclusiveSubsets: [[String]]?
+        var _elements: Box?
+        var _keys: Box?
+        var _values: Box?
+        /// For records: the nested schema (its fields, entity checks and shorthands).
+        var record: Schema?
+
+        init(_ type: Kind) { self.type = type }
+
+        func copy() -> Storage {
+            let c = Storage(type)
+            c.required = required
+            c.defaultValue = defaultValue
+            c.auto = auto
+            c.unique = unique
+            c.uniqueAcrossWorkspaces = uniqueAcrossWorkspaces
+            c.referenceable = referenceable
+            c.transient = transient
+            c.immutable = immutable
+            c.encrypted = encrypted
+            c.nilable = nilable
+            c.abstract = abstract
+            c.err = err
+            c.reference = reference
+            c.onDelete = onDelete
+            c.eq = eq
+            c.ne = ne
+            c.notOneOf = notOneOf
+            c.oneOf = oneOf
+            c.gt = gt
+            c.timestamp = timestamp
+            c.uuid = uuid
+            c.isRegex = isRegex
+            c.between = between
+            c.lenEq = lenEq
+            c.lenMin = lenMin
+            c.lenMax = lenMax
+            c.startsWith = startsWith
+            c.notMatch = notMatch
+            c.matchNone = matchNone
+            c.match = match
+            c.matchAll = matchAll
+            c.matchAny = matchAny
+            c.contains = contains
+            c.customValidator = customValidator
+            c.mutuallyExclusiveSubsets = mutuallyExclusiveSubsets
+            c._elements = _elements
+            c._keys = _keys
+            c._values = _values
+            c.record = record
+            return c
+        }
+    }
+
+    private var storage: Storage
+
+    public init(_ type: Kind) { storage = Storage(type) }
+
+    private mutating func mutableStorage() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
+    public var type: Kind {
+        get { storage.type }
+        set { mutableStorage().type = newValue }
+    }
+    public var required: Bool {
+        get { storage.required }
+        set { mutableStorage().required = newValue }
+    }
     /// The default filled in on insert when the field is absent (`nil` means no default).
-    public var defaultValue: Value?
-    public var auto = false
-    public var unique = false
-    public var uniqueAcrossWorkspaces = false
-    public var referenceable = false
-    public var transient = false
-    public var immutable = false
-    public var encrypted = false
+    public var defaultValue: Value? {
+        get { storage.defaultValue }
+        set { mutableStorage().defaultValue = newValue }
+    }
+    public var auto: Bool {
+        get { storage.auto }
+        set { mutableStorage().auto = newValue }
+    }
+    public var unique: Bool {
+        get { storage.unique }
+        set { mutableStorage().unique = newValue }
+    }
+    public var uniqueAcrossWorkspaces: Bool {
+        get { storage.uniqueAcrossWorkspaces }
+        set { mutableStorage().uniqueAcrossWorkspaces = newValue }
+    }
+    public var referenceable: Bool {
+        get { storage.referenceable }
+        set { mutableStorage().referenceable = newValue }
+    }
+    public var transient: Bool {
+        get { storage.transient }
+        set { mutableStorage().transient = newValue }
+    }
+    public var immutable: Bool {
+        get { storage.immutable }
+        set { mutableStorage().immutable = newValue }
+    }
+    public var encrypted: Bool {
+        get { storage.encrypted }
+        set { mutableStorage().encrypted = newValue }
+    }
     /// Metaschema only: a missing value is fine and no null is filled in.
-    public var nilable = false
+    public var nilable: Bool {
+        get { storage.nilable }
+        set { mutableStorage().nilable = newValue }
+    }
     /// Kong's `abstract`: a placeholder a subschema must specialise (plugin `config`).
-    public var abstract = false
+    public var abstract: Bool {
+        get { storage.abstract }
+        set { mutableStorage().abstract = newValue }
+    }
     /// Kong's `err`: replaces the message of the first failing validator.
-    public var err: String?
+    public var err: String? {
+        get { storage.err }
+        set { mutableStorage().err = newValue }
+    }
     /// For `foreign` fields: the referenced entity name, and what a delete does.
-    public var reference: String?
-    public var onDelete: String?
-
-    // Validators, run in Kong's fixed order (see `Field.validatorOrder`).
-    public var eq: Value?
-    public var ne: Value?
-    public var notOneOf: [Value]?
-    public var oneOf: [Value]?
-    public var gt: Double?
-    public var timestamp = false
-    public var uuid = false
-    public var isRegex = false
-    public var between: ClosedRange<Double>?
-    public var lenEq: Int?
-    public var lenMin: Int?
-    public var lenMax: Int?
-    public var startsWith: String?
-    public var notMatch: String?
-    public var matchNone: [PatternRule]?
-    public var match: String?
-    public var matchAll: [PatternRule]?
-    public var matchAny: MatchAny?
-    public var contains: Value?
-    public var customValidator: Validator?
-    public var mutuallyExclusiveSubsets: [[String]]?
-
-    private var _elements: Box?
-    private var _keys: Box?
-    private var _values: Box?
+    public var reference: String? {
+        get { storage.reference }
+        set { mutableStorage().reference = newValue }
+    }
+    public var onDelete: String? {
+        get { storage.onDelete }
+        set { mutableStorage().onDelete = newValue }
+    }
+    public var eq: Value? {
+        get { storage.eq }
+        set { mutableStorage().eq = newValue }
+    }
+    public var ne: Value? {
+        get { storage.ne }
+        set { mutableStorage().ne = newValue }
+    }
+    public var notOneOf: [Value]? {
+        get { storage.notOneOf }
+        set { mutableStorage().notOneOf = newValue }
+    }
+    public var oneOf: [Value]? {
+        get { storage.oneOf }
+        set { mutableStorage().oneOf = newValue }
+    }
+    public var gt: Double? {
+        get { storage.gt }
+        set { mutableStorage().gt = newValue }
+    }
+    public var timestamp: Bool {
+        get { storage.timestamp }
+        set { mutableStorage().timestamp = newValue }
+    }
+    public var uuid: Bool {
+        get { storage.uuid }
+        set { mutableStorage().uuid = newValue }
+    }
+    public var isRegex: Bool {
+        get { storage.isRegex }
+        set { mutableStorage().isRegex = newValue }
+    }
+    public var between: ClosedRange<Double>? {
+        get { storage.between }
+        set { mutableStorage().between = newValue }
+    }
+    public var lenEq: Int? {
+        get { storage.lenEq }
+        set { mutableStorage().lenEq = newValue }
+    }
+    public var lenMin: Int? {
+        get { storage.lenMin }
+        set { mutableStorage().lenMin = newValue }
+    }
+    public var lenMax: Int? {
+        get { storage.lenMax }
+        set { mutableStorage().lenMax = newValue }
+    }
+    public var startsWith: String? {
+        get { storage.startsWith }
+        set { mutableStorage().startsWith = newValue }
+    }
+    public var notMatch: String? {
+        get { storage.notMatch }
+        set { mutableStorage().notMatch = newValue }
+    }
+    public var matchNone: [PatternRule]? {
+        get { storage.matchNone }
+        set { mutableStorage().matchNone = newValue }
+    }
+    public var match: String? {
+        get { storage.match }
+        set { mutableStorage().match = newValue }
+    }
+    public var matchAll: [PatternRule]? {
+        get { storage.matchAll }
+        set { mutableStorage().matchAll = newValue }
+    }
+    public var matchAny: MatchAny? {
+        get { storage.matchAny }
+        set { mutableStorage().matchAny = newValue }
+    }
+    public var contains: Value? {
+        get { storage.contains }
+        set { mutableStorage().contains = newValue }
+    }
+    public var customValidator: Validator? {
+        get { storage.customValidator }
+        set { mutableStorage().customValidator = newValue }
+    }
+    public var mutuallyExclusiveSubsets: [[String]]? {
+        get { storage.mutuallyExclusiveSubsets }
+        set { mutableStorage().mutuallyExclusiveSubsets = newValue }
+    }
+    private var _elements: Box? {
+        get { storage._elements }
+        set { mutableStorage()._elements = newValue }
+    }
+    private var _keys: Box? {
+        get { storage._keys }
+        set { mutableStorage()._keys = newValue }
+    }
+    private var _values: Box? {
+        get { storage._values }
+        set { mutableStorage()._values = newValue }
+    }
     /// For records: the nested schema (its fields, entity checks and shorthands).
-    public var record: Schema?
+    public var record: Schema? {
+        get { storage.record }
+        set { mutableStorage().record = newValue }
+    }
 
-    public init(_ type: Kind) { self.type = type }
-
-    /// Elements of an array or set.
+    /// Elements of an array or set. Elements, map keys and map values are always required
+    /// (Kong sets `required = true` on them before validating).
     public var elements: Field? {
         get { _elements?.field }
-        set { _elements = newValue.map(Box.init) }
+        set { _elements = newValue.map { Box($0.with { $0.required = true }) } }
     }
     /// Keys of a map.
     public var keys: Field? {
         get { _keys?.field }
-        set { _keys = newValue.map(Box.init) }
+        set { _keys = newValue.map { Box($0.with { $0.required = true }) } }
     }
     /// Values of a map.
     public var values: Field? {
         get { _values?.field }
-        set { _values = newValue.map(Box.init) }
+        set { _values = newValue.map { Box($0.with { $0.required = true }) } }
     }
 
     private final class Box: Sendable {

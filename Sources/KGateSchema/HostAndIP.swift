@@ -275,7 +275,9 @@ public enum HostAndIP {
 
 /// A parsed IP address (for matching `sources` / `destinations` in the router).
 public enum IPAddress: Sendable, Hashable {
+    /// An IPv4 address, host byte order (`1.2.3.4` is `0x01020304`).
     case v4(UInt32)
+    /// An IPv6 address, the first group in the top 16 bits.
     case v6(UInt128)
 
     /// Parses with Kong's `is_valid_ip` rules (IPv6 may be bracketed).
@@ -292,7 +294,9 @@ public enum IPAddress: Sendable, Hashable {
 
 /// An IP network as in `ip_or_cidr` values: a bare address is a /32 or /128.
 public struct CIDR: Sendable, Hashable {
+    /// The address as written (host bits are not cleared).
     public let address: IPAddress
+    /// The prefix length (32 or 128 for a bare address).
     public let prefixLength: Int
 
     /// Parses with Kong's `is_valid_ip_or_cidr` rules.

@@ -97,7 +97,8 @@ extension LuaPattern {
         }
     }
 
-    /// Lua's `string.find(subject, pattern, from + 1)`: the first match at or after byte `from`.
+    /// Lua's `string.find(subject, pattern, from + 1)`: the first match at or after byte `from`
+    /// (negative counts as 0; past the end finds nothing, as in LuaJIT).
     public func find(in subject: String, from: Int = 0) throws(LuaPatternError) -> Match? {
         var s = subject
         return try s.withUTF8 { find(inBuffer: $0, from: from) }.get()
@@ -213,8 +214,9 @@ extension LuaPattern {
     }
 
     private func find(inBuffer buf: UnsafeBufferPointer<UInt8>, from: Int) -> Result<Match?, LuaPatternError> {
-        withMatcher(buf) { m in
-            switch m.search(from: Swift.min(Swift.max(from, 0), buf.count)) {
+        if from > buf.count { return .success(nil) }  // LuaJIT: init beyond #s + 1 finds nothing
+        return withMatcher(buf) { m in
+            switch m.search(from: Swift.max(from, 0)) {
             case .failure(let e): return .failure(e)
             case .success(nil): return .success(nil)
             case .success(let (s, e)?): return m.captureList().map { Match(range: s..<e, captures: $0) }

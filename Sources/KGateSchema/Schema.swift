@@ -117,10 +117,8 @@ public final class Schema: Sendable {
 
     /// Kong's `get_schema_field` for dotted paths through records (`consumer.id`, `config.second`).
     public func field(path: String) -> Field? {
-        guard let dot = path.firstIndex(of: ".") else { return field(named: path) }
-        guard let head = field(named: String(path[..<dot])) else { return nil }
-        let tail = String(path[path.index(after: dot)...])
-        return head.record?.field(path: tail)
+        guard let (head, tail) = path.splitAtFirstDot() else { return field(named: path) }
+        return field(named: head)?.record?.field(path: tail)
     }
 
     /// A copy with some parts replaced (used to derive subschemas and declarative records).

@@ -7,28 +7,43 @@ import KGateRegex
 /// The `Field` attributes that run before these (`starts_with`, `match_none`, `match_any`...) are
 /// declared on the typedefs in `Typedefs.swift`; only Kong's `custom_validator` bodies live here.
 public enum TypedefValidators {
+    /// The `host` typedef's `custom_validator`.
     public static let host: Field.Validator = { string($0, validateHost) }
+    /// The `host_with_optional_port` typedef's `custom_validator`.
     public static let hostWithOptionalPort: Field.Validator = { string($0, validateHostWithOptionalPort) }
+    /// The `wildcard_host` typedef's `custom_validator`.
     public static let wildcardHost: Field.Validator = { string($0, validateWildcardHost) }
+    /// The `sni` typedef's `custom_validator`.
     public static let sni: Field.Validator = { string($0, validateSNI) }
+    /// The `ip` typedef's `custom_validator`.
     public static let ip: Field.Validator = { string($0) { HostAndIP.isValidIP($0) ? nil : "not an ip address: \($0)" } }
+    /// The `ip_or_cidr` typedef's `custom_validator`.
     public static let ipOrCIDR: Field.Validator = {
         string($0) { HostAndIP.isValidIPOrCIDR($0) ? nil : "invalid ip or cidr range: '\($0)'" }
     }
+    /// The `cidr_v4` typedef's `custom_validator`.
     public static let cidrV4: Field.Validator = {
         string($0) { HostAndIP.isValidIPOrCIDRv4($0) ? nil : "invalid ipv4 cidr range: '\($0)'" }
     }
+    /// The `path` typedef's `custom_validator`.
     public static let path: Field.Validator = { string($0) { validatePath($0)?.message } }
+    /// The `url` typedef's `custom_validator`.
     public static let url: Field.Validator = { string($0, validateURL) }
+    /// The `header_name` typedef's `custom_validator`.
     public static let headerName: Field.Validator = { string($0, validateHeaderName) }
+    /// The `cookie_name` typedef's `custom_validator`.
     public static let cookieName: Field.Validator = { string($0, validateHTTPToken) }
+    /// The `name` typedef's `custom_validator`.
     public static let name: Field.Validator = { string($0, validateName) }
+    /// The `utf8_name` typedef's `custom_validator`.
     public static let utf8Name: Field.Validator = { string($0, validateUTF8Name) }
+    /// The `tag` typedef's `custom_validator`.
     public static let tag: Field.Validator = { string($0, validateTag) }
     /// `hosts` elements: every `*` becomes `abc`, then `host_with_optional_port`.
     public static let hostsElement: Field.Validator = {
         string($0) { validateHostWithOptionalPort(String(decoding: replaceStars($0, with: "abc").bytes, as: UTF8.self)) }
     }
+    /// The `router_path` typedef's `custom_validator`.
     public static let routerPath: Field.Validator = { string($0, validateRouterPath) }
 
     private static func string(_ v: Value, _ check: (String) -> String?) -> String? {

@@ -8,7 +8,9 @@
 /// follows) and host (brackets of an IPv6 literal removed). Every part is the raw text, with no
 /// percent-decoding; a part that is absent is nil, a present but empty one is `""`.
 public struct ParsedURL: Sendable, Hashable {
+    /// `http` in `http://h/`.
     public var scheme: String?
+    /// Everything between `//` and the next `/` (`user:pw@host:port`).
     public var authority: String?
     public var userinfo: String?
     public var user: String?

@@ -3,13 +3,13 @@ extension Schema {
     func runEntityChecks(_ input: Object, fullCheck: Bool, errors: inout ErrorNode) {
         let whole = Value.object(input)
         for check in entityChecks {
-            run(check, on: whole, in: self, fullCheck: fullCheck, errors: &errors)
+            run(check, on: whole, in: FieldLookup(primary: self, fallback: nil), fullCheck: fullCheck, errors: &errors)
         }
         if let sub = subschema(for: input) {
             // Subschema checks see the subschema's fields first, then the parent's.
-            let merged = sub.overlaying(self)
+            let lookup = FieldLookup(primary: sub, fallback: self)
             for check in sub.entityChecks {
-                run(check, on: whole, in: merged, fullCheck: fullCheck, errors: &errors)
+                run(check, on: whole, in: lookup, fullCheck: fullCheck, errors: &errors)
             }
         }
         if let check, fullCheck {
@@ -22,11 +22,18 @@ extension Schema {
         }
     }
 
-    /// A schema whose fields are `self`'s, falling back to `parent`'s.
-    private func overlaying(_ parent: Schema) -> Schema {
-        var merged = parent.fields.map { ($0.name, field(named: $0.name) ?? $0.field) }
-        for (name, f) in fields where parent.field(named: name) == nil { merged.append((name, f)) }
-        return Schema.record(merged)
+    /// Field definitions as a check sees them: a subschema's first, then its parent's.
+    struct FieldLookup {
+        let primary: Schema
+        let fallback: Schema?
+
+        func field(path: String) -> Field? {
+            primary.field(path: path) ?? fallback?.field(path: path)
+        }
+
+        func validateField(_ field: Field, _ value: Value) -> ErrorValue? {
+            primary.validateField(field, value)
+        }
     }
 
     /// What each checker reads and how it treats missing or invalid fields.
@@ -60,22 +67,20 @@ extension Schema {
         }
     }
 
-    private func run(_ check: EntityCheck, on input: Value, in schema: Schema, fullCheck: Bool, errors: inout ErrorNode) {
+    private func run(_ check: EntityCheck, on input: Value, in schema: FieldLookup, fullCheck: Bool, errors: inout ErrorNode) {
         let t = traits(of: check)
         var missing: [String] = []
         var allNil = true
         var allOK = true
-        var subset = Object()
         for name in t.fields {
             let value = input.lookup(path: name)
             if let value {
                 allNil = false
-                if let f = schema.field(path: name), f.type == .string, f.referenceable,
-                    case .string(let s) = value, VaultReference.isReference(s)
+                if case .string(let s) = value, VaultReference.isReference(s), let f = schema.field(path: name),
+                    f.type == .string, f.referenceable
                 {
                     return
                 }
-                subset.setValue(value, atPath: name)
             } else if !t.runWithMissing, t.required.contains(name), !(schema.field(path: name)?.nilable ?? false) {
                 missing.append(name)
             }
@@ -87,14 +92,17 @@ extension Schema {
             for name in missing { errors.set(path: name, SchemaMessages.requiredForEntityCheck) }
             return
         }
-        let entity = Value.object(subset)
-        if let message = evaluate(check, entity, schema: schema, errors: &errors) {
+        // Checkers read only their own fields, so they can read the whole entity; a custom
+        // check gets the projection Kong gives it.
+        if let message = evaluate(check, input, fields: t.fields, schema: schema, errors: &errors) {
             errors.addEntityError(message)
         }
     }
 
     /// Runs one checker; returns the entity-level message on failure.
-    private func evaluate(_ check: EntityCheck, _ entity: Value, schema: Schema, errors: inout ErrorNode) -> String? {
+    private func evaluate(
+        _ check: EntityCheck, _ entity: Value, fields: [String], schema: FieldLookup, errors: inout ErrorNode
+    ) -> String? {
         func nonEmpty(_ name: String) -> Bool { entity.lookup(path: name)?.isNonEmpty ?? false }
         switch check {
         case .atLeastOneOf(let names):
@@ -138,13 +146,14 @@ extension Schema {
             let list = SchemaMessages.quotedList(c.elseThenAtLeastOneOf)
             return (c.elseThenErr ?? "at least one of these fields must be non-empty: %s").replacingFirst("%s", with: list)
         case .custom(let c):
-            guard case .object(let o) = entity else { return nil }
-            return c.fn(o)
+            var subset = Object()
+            for name in fields { if let v = entity.lookup(path: name) { subset.setValue(v, atPath: name) } }
+            return c.fn(subset)
         }
     }
 
     private func evaluateConditional(
-        _ c: EntityCheck.Conditional, _ entity: Value, schema: Schema, errors: inout ErrorNode
+        _ c: EntityCheck.Conditional, _ entity: Value, schema: FieldLookup, errors: inout ErrorNode
     ) -> String? {
         let ifValue = entity.lookup(path: c.ifField) ?? .null
         let thenValue = entity.lookup(path: c.thenField) ?? .null
@@ -191,26 +200,25 @@ extension Schema {
 extension ErrorNode {
     /// Sets an error value (message or table) at a dotted path.
     mutating func setValue(_ value: ErrorValue, atPath path: String) {
-        guard let dot = path.firstIndex(of: ".") else {
+        guard let (head, tail) = path.splitAtFirstDot() else {
             self[.field(path)] = value
             return
         }
-        var child = self[.field(String(path[..<dot]))]?.node ?? ErrorNode()
-        child.setValue(value, atPath: String(path[path.index(after: dot)...]))
-        self[.field(String(path[..<dot]))] = .node(child)
+        var child = self[.field(head)]?.node ?? ErrorNode()
+        child.setValue(value, atPath: tail)
+        self[.field(head)] = .node(child)
     }
 }
 
 extension Object {
     /// Kong's `set_field(tbl, "a.b", v)`.
     mutating func setValue(_ value: Value, atPath path: String) {
-        guard let dot = path.firstIndex(of: ".") else {
+        guard let (head, tail) = path.splitAtFirstDot() else {
             self[path] = value
             return
         }
-        let head = String(path[..<dot])
         var child = self[head]?.objectValue ?? Object()
-        child.setValue(value, atPath: String(path[path.index(after: dot)...]))
+        child.setValue(value, atPath: tail)
         self[head] = .object(child)
     }
 }

@@ -70,9 +70,7 @@ extension Schema {
             guard let items = value.sequenceElements else {
                 return .message(field.type == .array ? SchemaMessages.expectedArray : SchemaMessages.expectedSet)
             }
-            if let elements = field.elements {
-                var element = elements
-                element.required = true
+            if let element = field.elements {
                 var errs = ErrorNode()
                 for (i, item) in items.enumerated() {
                     if let e = validateField(element, item) { errs[.index(i + 1)] = e }
@@ -81,10 +79,8 @@ extension Schema {
             }
         case .map:
             guard value.isTable else { return .message(SchemaMessages.expectedMap) }
-            var keyField = field.keys ?? Field(.any)
-            var valueField = field.values ?? Field(.any)
-            keyField.required = true
-            valueField.required = true
+            let keyField = field.keys ?? Self.anyRequired
+            let valueField = field.values ?? Self.anyRequired
             for (k, v) in value.tableEntries {
                 if let e = validateField(keyField, k) { return e }
                 if let e = validateField(valueField, v) { return e }
@@ -120,6 +116,8 @@ extension Schema {
         }
         return runValidators(field, value, lenMin: lenMin).map { .message($0) }
     }
+
+    private static let anyRequired = Field(.any).with { $0.required = true }
 
     /// A foreign key is validated as the referenced entity's primary key (`{id = ...}`).
     private func validateForeignKey(_ field: Field, _ value: Value) -> ErrorValue? {

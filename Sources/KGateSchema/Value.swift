@@ -93,7 +93,7 @@ extension Value {
 
     /// Kong's `get_field(tbl, "a.b.c")`: walks dotted paths through objects.
     public func lookup(path: String) -> Value? {
-        guard path.contains(".") else { return self[path] }
+        guard path.utf8.contains(UInt8(ascii: ".")) else { return self[path] }
         var current: Value? = self
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
             guard let c = current, case .object(let o) = c else { return nil }
@@ -149,5 +149,14 @@ extension Value {
         default:
             return self == other
         }
+    }
+}
+
+extension String {
+    /// Splits a dotted field path (`consumer.id`) at its first dot; nil when there is none.
+    /// Searches bytes, as field paths are ASCII.
+    @inlinable package func splitAtFirstDot() -> (head: String, tail: String)? {
+        guard let i = utf8.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+        return (String(self[..<i]), String(self[utf8.index(after: i)...]))
     }
 }

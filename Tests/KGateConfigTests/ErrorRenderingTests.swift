@@ -238,6 +238,10 @@ import Testing
             """)
         let positions = ErrorPositions(document: doc)
         #expect(positions.mark(for: [.field("routes"), .field("my-route"), .index(1)]) == SourceMark(line: 5, column: 3))
+        let reference = "invalid reference 'service: nope' (no such entry in 'services')"
+        #expect(
+            positions.mark(for: [.field("routes"), .field("my-route"), .index(1)], message: reference)
+                == SourceMark(line: 6, column: 12))
         #expect(positions.mark(for: [.field("routes"), .index(2), .field("@entity"), .index(1)]) == SourceMark(line: 5, column: 3))
         #expect(positions.mark(for: [.field("plugins"), .index(1), .field("config"), .field("nope")]) == SourceMark(line: 10, column: 3))
         #expect(positions.mark(for: [.field("plugins"), .index(1), .field("config"), .field("key_names"), .index(1)]) == SourceMark(line: 11, column: 17))

@@ -103,7 +103,8 @@ import Testing
         #expect(try LuaPattern("b").find(in: "abcb", from: 2)?.range == 3..<4)
         #expect(try LuaPattern("^b").find(in: "abcb", from: 1)?.range == 1..<2)
         #expect(try LuaPattern("x").find(in: "abc", from: 10) == nil)
-        #expect(try LuaPattern("").find(in: "abc", from: 10)?.range == 3..<3)
+        #expect(try LuaPattern("").find(in: "abc", from: 10) == nil)
+        #expect(try LuaPattern("").find(in: "abc", from: 3)?.range == 3..<3)
     }
 
     /// (subject, pattern, replacement, max, expected result, expected count).

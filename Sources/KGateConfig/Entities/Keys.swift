@@ -89,10 +89,11 @@ enum JWK {
         return document.value
     }
 
-    /// Base64url (no padding) parameter, as `decode_base64url`.
+    /// A base64url parameter as `load_jwk` reads it: a string must decode (outer nil when it
+    /// does not); anything else counts as absent (`.some(nil)`).
     static func param(_ jwk: Value, _ name: String) -> [UInt8]?? {
-        guard let v = jwk[name] else { return .some(nil) }
-        guard case .string(let s) = v, let bytes = Base64.decode(s, url: true) else { return nil }
+        guard case .string(let s)? = jwk[name] else { return .some(nil) }
+        guard let bytes = Base64.decode(s, url: true) else { return nil }
         return .some(bytes)
     }
 
@@ -171,9 +172,8 @@ enum JWK {
                     messages.append("\(key): expected an array")
                     continue
                 }
-                if items.contains(where: { $0.stringValue == nil }) {
-                    messages.append("\(key): Validation error: expected a string")
-                }
+                let bad = items.filter { $0.stringValue == nil }.map { _ in "expected a string" }
+                if !bad.isEmpty { messages.append("\(key): Validation error: " + bad.joined(separator: "; ")) }
             } else {
                 messages.append("\(key): unknown field")
             }

@@ -2,11 +2,18 @@ import Crypto
 import KGateSchema
 
 /// Kong's certificate and key checks (`typedefs.certificate`, `typedefs.key`, the
-/// certificates/ca_certificates entity checks), done with a small DER reader and swift-crypto /
-/// swift-certificates instead of OpenSSL.
+/// certificates/ca_certificates entity checks), done with a small DER reader plus swift-crypto
+/// (EC/Ed25519 public key derivation, digests) instead of OpenSSL.
+///
+/// A DER reader rather than swift-certificates: OpenSSL (and so Kong) accepts certificates and
+/// keys that swift-certificates refuses (RSA under 2048 bits, DSA, other curves...), and the
+/// checks only need the structure, the public key, `notAfter` and the CA flag.
 ///
 /// Messages are Kong's. OpenSSL's own error strings (after `x509.new: ` / `pkey.new:load_key: `)
-/// are reproduced for the common cases as OpenSSL 3 (Kong 3.10 ships 3.4) prints them.
+/// are reproduced for the common cases as OpenSSL 3 (Kong 3.10 ships 3.4) prints them: the
+/// "nested asn1 error" one is exactly Kong's (from its tests); line numbers of the others come
+/// from OpenSSL 3.0 and the key-loading error depends on Lua table order in Kong (see
+/// `decoderError`).
 public enum PEM {
     /// Kong's `typedefs.certificate`: a string OpenSSL can load as an X.509 certificate.
     public static let certificate = Field.string.with {
@@ -36,7 +43,9 @@ public enum PEM {
         return "pkey.new:load_key: " + decoderError
     }
 
-    /// OpenSSL 3's last error after the PEM decoders found nothing they support.
+    /// OpenSSL 3's last error after the PEM decoders found nothing they support. lua-resty-openssl
+    /// tries its loaders in `pairs()` order, so which error Kong shows is not fixed; this is the one
+    /// of `PEM_read_bio_PrivateKey`.
     static let decoderError =
         "error:1E08010C:DECODER routines:OSSL_DECODER_from_bio:unsupported:encode_decode/decoder_lib.c:102:"
 

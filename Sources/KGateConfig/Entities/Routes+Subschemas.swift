@@ -57,10 +57,10 @@ extension EntitySchemas {
         return Schema(
             name: "tcp", primaryKey: [],
             fields: [
-                ("methods", forbidden(Typedefs.methods, err("methods"))),
-                ("hosts", forbidden(Typedefs.hosts, err("hosts"))),
-                ("paths", forbidden(Typedefs.routerPaths, err("paths"))),
-                ("headers", forbidden(Typedefs.headers, err("headers"))),
+                ("methods", forbidden(Typedefs.noMethods, err("methods"))),
+                ("hosts", forbidden(Typedefs.noHosts, err("hosts"))),
+                ("paths", forbidden(Typedefs.noPaths, err("paths"))),
+                ("headers", forbidden(Typedefs.noHeaders, err("headers"))),
             ],
             entityChecks: [
                 .conditionalAtLeastOneOf(
@@ -90,7 +90,7 @@ extension EntitySchemas {
                     $0.err = err("strip_path")
                 }
             ),
-            ("methods", forbidden(Typedefs.methods, err("methods"))),
+            ("methods", forbidden(Typedefs.noMethods, err("methods"))),
         ]
         if !expressions {
             fields.append(("sources", forbidden(Typedefs.noSources, err("sources"))))

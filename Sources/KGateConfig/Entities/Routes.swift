@@ -2,8 +2,11 @@ import KGateSchema
 
 /// Kong's `router_flavor` setting: it changes the routes schema (`snis` elements, `expression`).
 public enum RouterFlavor: String, Sendable {
+    /// The pre-3.0 router: `snis` are plain SNIs, no ATC checks.
     case traditional
+    /// Kong's default: traditional fields compiled to ATC expressions (validated as such).
     case traditionalCompatible = "traditional_compatible"
+    /// Routes may carry an `expression` and a `priority`.
     case expressions
 }
 

@@ -73,6 +73,6 @@ extension EntitySchemas {
                 "cert_details",
                 Field.record(Schema.record([("expiry_timestamp", Field.number.with { $0.timestamp = true })])).isRequired
             ),
-            ("rpc_capabilities", .set(of: .string)),
+            ("rpc_capabilities", .set(of: Typedefs.capability)),
         ])
 }

@@ -64,13 +64,16 @@ public enum CLIErrorText {
             case .field(let f): prettyKey = "in '\(f)'"
             }
             let keyPath = path + [key]
-            let suffix = positions.flatMap { p in p.mark(for: keyPath).map(p.suffix) } ?? ""
+            let mark = positions?.mark(for: keyPath, message: value.message)
+            let suffix = positions.flatMap { p in mark.map(p.suffix) } ?? ""
             switch value {
             case .message(let m):
                 lines.append(indent + prettyKey + ": " + m + suffix)
             case .node(let child):
                 lines.append(indent + prettyKey + ":" + suffix)
-                append(child, item: key.description, indent: indent + "  ", path: keyPath, positions: positions, to: &lines)
+                append(
+                    child, item: key.description, indent: indent + "  ", path: keyPath, positions: positions,
+                    to: &lines)
             }
         }
     }

@@ -34,8 +34,28 @@ public struct ErrorPositions: Sendable {
         "oauth2_credentials": ["client_id", "name"], "filter_chains": ["name"],
     ]
 
-    /// The mark for an error path, or nil when the document has no node on that path at all.
-    public func mark(for path: [ErrorKey]) -> SourceMark? {
+    /// The mark for an error path: its node, or the closest ancestor that exists.
+    ///
+    /// With the `message`, a reference error (`invalid reference 'service: ghost' ...`) points at
+    /// the field it names rather than at its entity.
+    public func mark(for path: [ErrorKey], message: String? = nil) -> SourceMark? {
+        guard let message, let field = Self.referencedField(message) else { return walk(path) }
+        var entityPath = path
+        if case .index? = entityPath.last { entityPath.removeLast() }
+        return walk(entityPath + [.field(field)])
+    }
+
+    /// The field named by Kong's `invalid reference '<field>: <value>' ...` message.
+    static func referencedField(_ message: String) -> String? {
+        let prefix = "invalid reference '"
+        guard message.hasPrefix(prefix) else { return nil }
+        let rest = message.dropFirst(prefix.count)
+        guard let colon = rest.firstIndex(of: ":") else { return nil }
+        let field = String(rest[..<colon])
+        return field.isEmpty || field.contains(" ") ? nil : field
+    }
+
+    private func walk(_ path: [ErrorKey]) -> SourceMark? {
         var node = document.root
         var value: Value? = document.value
         var lastKey: String?
@@ -49,8 +69,9 @@ public struct ErrorPositions: Sendable {
                     node = next
                     value = value?[name]
                     reachedByKey = true
-                } else if case .sequence = node.children, let i = Self.element(named: name, in: value, entity: lastKey) {
-                    guard let next = node.child(index: i) else { return Self.mark(of: node, reachedByKey: reachedByKey) }
+                } else if case .sequence = node.children,
+                    let i = Self.element(named: name, in: value, entity: lastKey), let next = node.child(index: i)
+                {
                     node = next
                     value = value?.arrayValue?[i]
                     reachedByKey = false
@@ -72,7 +93,7 @@ public struct ErrorPositions: Sendable {
 
     /// The mark for a path given as document steps (used for entities while flattening).
     public func mark(for path: [SourceNode.PathComponent]) -> SourceMark? {
-        mark(for: path.map { step -> ErrorKey in
+        walk(path.map { step -> ErrorKey in
             switch step {
             case .key(let k): return .field(k)
             case .index(let i): return .index(i + 1)

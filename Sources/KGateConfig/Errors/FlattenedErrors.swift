@@ -203,7 +203,7 @@ private struct Builder {
 
         guard !errT.isEmpty else { return true }
         var items: [Value] = []
-        categorize(errT, ns: nil, path: path, entityPath: path, into: &items)
+        categorize(errT, ns: nil, path: path, into: &items)
         guard !items.isEmpty else { return true }
 
         var entry = Object()
@@ -218,12 +218,13 @@ private struct Builder {
         return true
     }
 
-    /// Kong's `categorize_errors`: field errors with dotted paths, `@entity` lists as entity errors.
-    func categorize(_ errs: ErrorNode, ns: String?, path: [ErrorKey], entityPath: [ErrorKey], into items: inout [Value]) {
+    /// Kong's `categorize_errors`: field errors with dotted paths, `@entity` lists (of the entity
+    /// or of a record inside it) as entity errors. `path` locates `errs` in the document.
+    func categorize(_ errs: ErrorNode, ns: String?, path: [ErrorKey], into items: inout [Value]) {
         for (key, err) in drainOrder(errs) {
             let fieldPath = path + [key]
             if key == .field("@entity") {
-                addEntityError(err, entityPath: entityPath, into: &items)
+                addEntityError(err, entityPath: path, into: &items)
                 continue
             }
             let joined = ns.map { "\($0).\(key)" } ?? key.description
@@ -231,12 +232,17 @@ private struct Builder {
             case .message(let m):
                 var item = Object()
                 item["type"] = "field"
-                if ns == nil, case .index(let i) = key { item["field"] = .integer(i) } else { item["field"] = .string(joined) }
+                // Kong's `join` gives a bare number for an index at the top of the tree.
+                if ns == nil, case .index(let i) = key {
+                    item["field"] = .integer(i)
+                } else {
+                    item["field"] = .string(joined)
+                }
                 item["message"] = .string(m)
                 addSource(to: &item, path: fieldPath)
                 items.append(.object(item))
             case .node(let n):
-                categorize(n, ns: joined, path: fieldPath, entityPath: entityPath, into: &items)
+                categorize(n, ns: joined, path: fieldPath, into: &items)
             }
         }
     }

@@ -24,7 +24,8 @@ public enum EntityID {
     /// A random version 4 UUID (ids Kong cannot derive: certificates, unnamed entities...).
     public static func random() -> String {
         var g = SystemRandomNumberGenerator()
-        var b = (0..<16).map { _ in UInt8.random(in: 0...255, using: &g) }
+        let (hi, lo) = (g.next() as UInt64, g.next() as UInt64)
+        var b = (0..<8).map { UInt8(truncatingIfNeeded: hi >> ($0 * 8)) } + (0..<8).map { UInt8(truncatingIfNeeded: lo >> ($0 * 8)) }
         b[6] = (b[6] & 0x0F) | 0x40
         b[8] = (b[8] & 0x3F) | 0x80
         return format(b)
