@@ -28,6 +28,7 @@ extension Schema {
         _ input: Object, context: Context = .insert, auto: AutoValues = .validationOnly
     ) -> Result<Object, ErrorNode> {
         var data = input
+        data.reserveCapacity(input.count + fields.count)
         if !shorthandFields.isEmpty {
             var errs = ErrorNode()
             for shorthand in shorthandFields {
@@ -66,66 +67,46 @@ extension Schema {
                     if field.type == .integer { value = .integer(auto.nowSeconds()) }
                 }
             }
-            switch adjust(field, value, context: context, auto: auto) {
-            case .failure(let e): return .failure(e)
-            case .success(let v): data[name] = v
-            }
+            data[name] = adjust(field, value, context: context, auto: auto)
         }
         return .success(data)
     }
 
     /// Kong's `adjust_field_for_context`: recurse into records, arrays, sets and maps.
-    private func adjust(_ field: Field, _ value: Value?, context: Context, auto: AutoValues) -> Result<Value?, ErrorNode> {
-        if field.abstract { return .success(value) }
+    /// Never fails: a nested record whose shorthand is invalid stays as given, and validating
+    /// it reports why.
+    private func adjust(_ field: Field, _ value: Value?, context: Context, auto: AutoValues) -> Value? {
+        if field.abstract { return value }
         var value = value
         if field.type == .record {
             let recurse = context == .update ? (value != nil && value != .null)
                 : (value != .null && (value != nil || field.required))
             if recurse {
                 if value == nil { value = missingValue(field) }
-                if case .object(let o)? = value, let schema = field.record {
-                    switch schema.processAutoFields(o, context: context, auto: auto) {
-                    case .failure(let e): return .failure(e)
-                    case .success(let p): return .success(.object(p))
-                    }
+                if case .object(let o)? = value, let schema = field.record,
+                    case .success(let processed) = schema.processAutoFields(o, context: context, auto: auto)
+                {
+                    return .object(processed)
                 }
             }
         } else if let v = value {
             switch (field.type, v) {
-            case (.array, .array(let items)), (.set, .array(let items)):
-                let elements = field.type == .set ? items.uniquedPreservingOrder() : items
-                if let sub = field.elements {
-                    do {
-                        value = .array(try adjustAll(sub, elements, context: context, auto: auto))
-                    } catch {
-                        return .failure(error)
-                    }
-                } else {
-                    value = .array(elements)
+            case (.array, .array(var items)), (.set, .array(var items)):
+                if field.type == .set { items = items.uniquedPreservingOrder() }
+                if let sub = field.elements, sub.needsAdjusting {
+                    for i in items.indices { items[i] = adjust(sub, items[i], context: context, auto: auto) ?? items[i] }
                 }
+                value = .array(items)
             case (.map, .object(var o)):
-                if let sub = field.values {
-                    for (k, item) in o {
-                        if case .success(let adjusted) = adjust(sub, item, context: context, auto: auto) { o[k] = adjusted }
-                    }
+                if let sub = field.values, sub.needsAdjusting {
+                    for (k, item) in o { o[k] = adjust(sub, item, context: context, auto: auto) }
                     value = .object(o)
                 }
             default: break
             }
         }
-        if value == nil && context != .update { return .success(missingValue(field)) }
-        return .success(value)
-    }
-
-    private func adjustAll(_ field: Field, _ items: [Value], context: Context, auto: AutoValues) throws(ErrorNode) -> [Value] {
-        var out = items
-        for (i, item) in items.enumerated() {
-            switch adjust(field, item, context: context, auto: auto) {
-            case .failure(let e): throw e
-            case .success(let v): out[i] = v ?? item
-            }
-        }
-        return out
+        if value == nil && context != .update { return missingValue(field) }
+        return value
     }
 
     /// Kong's `handle_missing_field`.
@@ -144,6 +125,16 @@ extension Schema {
 }
 
 extension ErrorNode: Error {}
+
+extension Field {
+    /// Whether processing can change a present value of this field (records, sets, containers).
+    var needsAdjusting: Bool {
+        switch type {
+        case .record, .array, .set, .map: return true
+        default: return abstract
+        }
+    }
+}
 
 extension Array where Element == Value {
     /// A set's elements with duplicates removed, first occurrence kept (Kong's `make_set`).

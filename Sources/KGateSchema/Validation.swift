@@ -4,7 +4,11 @@ extension Schema {
     ///
     /// - Parameter fullCheck: Kong's `full_check`: missing required fields are errors (insert),
     ///   rather than only explicit nulls (update).
-    public func validate(_ input: Object, fullCheck: Bool = true) -> ErrorNode? {
+    /// - Parameter preprocessed: the input already went through `processAutoFields` (which
+    ///   processes nested records too), so records are validated as they are instead of being
+    ///   processed again first, except a record that still holds a shorthand field (its
+    ///   processing failed and must be redone to report why).
+    public func validate(_ input: Object, fullCheck: Bool = true, preprocessed: Bool = false) -> ErrorNode? {
         if let key = subschemaKey {
             let selector = input[key]
             if selector == nil || selector == .null {
@@ -22,7 +26,7 @@ extension Schema {
             }
         }
 
-        var errors = validateFields(input)
+        var errors = validateFields(input, preprocessed: preprocessed)
 
         for (name, field) in fields where field.required {
             let v = input[name]
@@ -37,7 +41,7 @@ extension Schema {
     }
 
     /// Kong's `validate_fields`: each input key against its (sub)schema definition.
-    private func validateFields(_ input: Object) -> ErrorNode {
+    private func validateFields(_ input: Object, preprocessed: Bool) -> ErrorNode {
         var errors = ErrorNode()
         let sub = subschema(for: input)
         for (k, v) in input {
@@ -46,7 +50,7 @@ extension Schema {
                 errors[.field(k)] = .message(SchemaMessages.unknownField)
                 continue
             }
-            if let err = validateField(field, v) {
+            if let err = validateField(field, v, preprocessed: preprocessed) {
                 errors[.field(k)] = err
             }
         }
@@ -55,6 +59,10 @@ extension Schema {
 
     /// Kong's `validate_field`: type check, then validators in Kong's order; the first failure wins.
     public func validateField(_ field: Field, _ value: Value) -> ErrorValue? {
+        validateField(field, value, preprocessed: false)
+    }
+
+    func validateField(_ field: Field, _ value: Value, preprocessed: Bool) -> ErrorValue? {
         if value == .null {
             if field.ne == .null { return .message(field.err ?? "value must not be null") }
             if let eq = field.eq, eq != .null { return .message("value must be \(eq.luaString)") }
@@ -73,7 +81,7 @@ extension Schema {
             if let element = field.elements {
                 var errs = ErrorNode()
                 for (i, item) in items.enumerated() {
-                    if let e = validateField(element, item) { errs[.index(i + 1)] = e }
+                    if let e = validateField(element, item, preprocessed: preprocessed) { errs[.index(i + 1)] = e }
                 }
                 if !errs.isEmpty { return .node(errs) }
             }
@@ -94,10 +102,16 @@ extension Schema {
                 for i in (value.sequenceElements ?? []).indices { errs[.index(i + 1)] = .message(SchemaMessages.unknownField) }
                 return errs.isEmpty ? nil : .node(errs)
             }
+            let needsProcessing = !preprocessed || schema.shorthandFields.contains { object[$0.name] != nil }
+            if !needsProcessing {
+                if let errs = schema.validate(object, preprocessed: true) { return .node(errs) }
+                break
+            }
             switch schema.processAutoFields(object, context: .insert) {
             case .failure(let errs): return .node(errs)
             case .success(let copy):
-                if let errs = schema.validate(copy) { return .node(errs) }
+                // Processing also processed the nested records.
+                if let errs = schema.validate(copy, preprocessed: true) { return .node(errs) }
             }
         case .foreign:
             return validateForeignKey(field, value)

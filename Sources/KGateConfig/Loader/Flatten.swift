@@ -13,25 +13,16 @@ extension DeclarativeSchema {
         var nestedUnder: String? = nil
     }
 
-    /// Flattens a validated-and-processed input into entity tables, or Kong's error tree.
-    func flatten(_ raw: Object, full: DeclarativeSchema, auto: Schema.AutoValues) -> Result<(entities: [String: OrderedDictionary<String, Object>], meta: Object), ErrorNode> {
+    typealias Flat = (entities: [String: OrderedDictionary<String, Object>], meta: Object)
+
+    /// Flattens an input into entity tables, or Kong's error tree.
+    ///
+    /// Kong validates, then generates ids, then fills defaults. kgate generates the ids first and
+    /// processes the input once; validating the processed input gives the same answer, because
+    /// Kong processes every record before validating it anyway.
+    func flatten(_ raw: Object, full: DeclarativeSchema, auto: Schema.AutoValues) -> Result<Flat, ErrorNode> {
         var input = raw
         if input["_transform"] == nil { input["_transform"] = .bool(true) }
-
-        if let errors = schema.validate(input) {
-            // Validation may fail only because nested records name their parent; Kong retries with
-            // the full schema after resolving names, keeping the `value must be null` errors.
-            var copy = input
-            full.populateIDsForValidation(&copy)
-            guard var second = full.schema.validate(copy) else { return proceed(input, auto: auto) }
-            second.merge(Self.nullErrors(errors))
-            return .failure(second)
-        }
-        return proceed(input, auto: auto)
-    }
-
-    private func proceed(_ validated: Object, auto: Schema.AutoValues) -> Result<(entities: [String: OrderedDictionary<String, Object>], meta: Object), ErrorNode> {
-        var input = validated
         generateIDs(&input)
         let processed: Object
         switch schema.processAutoFields(input, context: .insert, auto: auto) {
@@ -39,6 +30,19 @@ extension DeclarativeSchema {
         case .success(let p): processed = p
         }
 
+        if let errors = schema.validate(processed, preprocessed: true) {
+            // Validation may fail only because nested records name their parent; Kong retries with
+            // the full schema after resolving names, keeping the `value must be null` errors.
+            var copy = input
+            full.populateIDsForValidation(&copy)
+            guard var second = full.schema.validate(copy) else { return proceed(processed) }
+            second.merge(Self.nullErrors(errors))
+            return .failure(second)
+        }
+        return proceed(processed)
+    }
+
+    private func proceed(_ processed: Object) -> Result<Flat, ErrorNode> {
         var items: [Item] = []
         collect(processed, parent: nil, path: [], into: &items)
         let index = EntityIndex(schema: self, items: items)
