@@ -13,6 +13,9 @@ public enum EntityCheck: Sendable {
         public var thenRequired: Bool
         /// A message format with `%s` for the if-field, replacing the default entity error.
         public var thenErr: String?
+        /// The if/then field definitions with the matches applied, computed by the owning schema.
+        package var resolvedIf: Field?
+        package var resolvedThen: Field?
         public init(
             ifField: String, ifMatch: @escaping Match, thenField: String, thenRequired: Bool = false,
             thenMatch: @escaping Match = { _ in }, thenErr: String? = nil
@@ -34,6 +37,8 @@ public enum EntityCheck: Sendable {
         public var elseMatch: Match?
         public var elseThenAtLeastOneOf: [String]
         public var elseThenErr: String?
+        package var resolvedIf: Field?
+        package var resolvedElse: Field?
         public init(
             ifField: String, ifMatch: @escaping Match, thenAtLeastOneOf: [String], thenErr: String? = nil,
             elseMatch: Match? = nil, elseThenAtLeastOneOf: [String] = [], elseThenErr: String? = nil
@@ -74,4 +79,29 @@ public enum EntityCheck: Sendable {
     case conditional(Conditional)
     case conditionalAtLeastOneOf(ConditionalAtLeastOneOf)
     case custom(Custom)
+}
+
+extension EntityCheck {
+    /// The check with its match bundles applied to the field definitions `lookup` finds, so
+    /// validation does not rebuild them for every entity.
+    /// A field `lookup` cannot find keeps the resolution it already has (a subschema's check
+    /// resolved by its parent against the parent's fields).
+    func resolved(using lookup: (String) -> Field?) -> EntityCheck {
+        func apply(_ path: String, _ match: Match, _ current: Field?) -> Field {
+            if let f = lookup(path) { return f.with(match) }
+            return current ?? Field(.any).with(match)
+        }
+        switch self {
+        case .conditional(var c):
+            c.resolvedIf = apply(c.ifField, c.ifMatch, c.resolvedIf)
+            c.resolvedThen = apply(c.thenField, c.thenMatch, c.resolvedThen)
+            return .conditional(c)
+        case .conditionalAtLeastOneOf(var c):
+            c.resolvedIf = apply(c.ifField, c.ifMatch, c.resolvedIf)
+            if let elseMatch = c.elseMatch { c.resolvedElse = apply(c.ifField, elseMatch, c.resolvedElse) }
+            return .conditionalAtLeastOneOf(c)
+        default:
+            return self
+        }
+    }
 }

@@ -86,7 +86,9 @@ public final class Schema: Sendable {
         var index: [String: Int] = [:]
         for (i, f) in fields.enumerated() { index[f.0] = i }
         self.fieldIndex = index
-        self.entityChecks = entityChecks
+        let ownFields = self.fields
+        func lookup(_ path: String) -> Field? { Schema.field(path: path, in: ownFields, index: index) }
+        self.entityChecks = entityChecks.map { $0.resolved(using: lookup) }
         self.shorthandFields = shorthandFields
         self.transformations = transformations
         self.check = check
@@ -100,7 +102,17 @@ public final class Schema: Sendable {
         self.adminAPINestedName = adminAPINestedName
         self.subschemaKey = subschemaKey
         self.subschemaError = subschemaError
-        self.subschemas = subschemas
+        // A subschema's checks see its own fields first, then the parent's.
+        self.subschemas = subschemas.mapValues { sub in
+            sub.copy(entityChecks: sub.entityChecks.map { check in
+                check.resolved(using: { sub.field(path: $0) ?? lookup($0) })
+            })
+        }
+    }
+
+    private static func field(path: String, in fields: [(name: String, field: Field)], index: [String: Int]) -> Field? {
+        guard let (head, tail) = path.splitAtFirstDot() else { return index[path].map { fields[$0].field } }
+        return index[head].flatMap { fields[$0].field.record?.field(path: tail) }
     }
 
     /// A record schema (no primary key), as Kong builds for a `record` field.

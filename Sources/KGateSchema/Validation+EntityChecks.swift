@@ -136,12 +136,14 @@ extension Schema {
         case .conditionalAtLeastOneOf(let c):
             guard let ifValue = entity.lookup(path: c.ifField) else { return nil }
             let base = schema.field(path: c.ifField) ?? Field(.any)
-            if schema.validateField(base.with(c.ifMatch), ifValue) == nil {
+            if schema.validateField(c.resolvedIf ?? base.with(c.ifMatch), ifValue) == nil {
                 if c.thenAtLeastOneOf.contains(where: nonEmpty) { return nil }
                 let list = SchemaMessages.quotedList(c.thenAtLeastOneOf)
                 return (c.thenErr ?? "at least one of these fields must be non-empty: %s").replacingFirst("%s", with: list)
             }
-            guard let elseMatch = c.elseMatch, schema.validateField(base.with(elseMatch), ifValue) == nil else { return nil }
+            guard let elseMatch = c.elseMatch,
+                schema.validateField(c.resolvedElse ?? base.with(elseMatch), ifValue) == nil
+            else { return nil }
             if c.elseThenAtLeastOneOf.contains(where: nonEmpty) { return nil }
             let list = SchemaMessages.quotedList(c.elseThenAtLeastOneOf)
             return (c.elseThenErr ?? "at least one of these fields must be non-empty: %s").replacingFirst("%s", with: list)
@@ -157,15 +159,15 @@ extension Schema {
     ) -> String? {
         let ifValue = entity.lookup(path: c.ifField) ?? .null
         let thenValue = entity.lookup(path: c.thenField) ?? .null
-        let ifBase = schema.field(path: c.ifField) ?? Field(.any)
-        guard schema.validateField(ifBase.with(c.ifMatch), ifValue) == nil else { return nil }
+        let ifField = c.resolvedIf ?? (schema.field(path: c.ifField) ?? Field(.any)).with(c.ifMatch)
+        guard schema.validateField(ifField, ifValue) == nil else { return nil }
         let defaultMessage = "failed conditional validation given value of field '\(c.ifField)'"
         if c.thenRequired && thenValue == .null {
             errors.set(path: c.thenField, SchemaMessages.required)
             return defaultMessage
         }
-        let thenBase = schema.field(path: c.thenField) ?? Field(.any)
-        guard let err = schema.validateField(thenBase.with(c.thenMatch), thenValue) else { return nil }
+        let thenField = c.resolvedThen ?? (schema.field(path: c.thenField) ?? Field(.any)).with(c.thenMatch)
+        guard let err = schema.validateField(thenField, thenValue) else { return nil }
         switch err {
         case .message(let m): errors.set(path: c.thenField, m)
         case .node: errors.setValue(err, atPath: c.thenField)

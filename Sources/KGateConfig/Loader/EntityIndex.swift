@@ -94,6 +94,7 @@ struct EntityIndex {
                 let entry = item.object
                 let sub = entitySchema.subschema(for: entry)
                 var flat = Object()
+                flat.reserveCapacity(entitySchema.fields.count + 1)
                 for (name, base) in entitySchema.fields {
                     let field = sub?.field(named: name) ?? base
                     var value = entry[name]
