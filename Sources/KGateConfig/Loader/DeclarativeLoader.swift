@@ -10,6 +10,9 @@ public struct DeclarativeLoader: Sendable {
     private let auto: Schema.AutoValues
 
     public init(catalog: EntityCatalog = EntityCatalog(), auto: Schema.AutoValues? = nil) {
+        assert(
+            catalog.order.allSatisfy { catalog.schemas[$0]?.definitionErrors().isEmpty ?? true },
+            "an entity schema breaks the metaschema rules")
         declarative = DeclarativeSchema(catalog: catalog)
         full = DeclarativeSchema(catalog: catalog, includeForeign: true)
         self.auto = auto ?? .live
