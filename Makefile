@@ -52,8 +52,8 @@ test: deps
 	$(SWIFT) test --no-parallel
 
 # The declarative config benchmark (release build; `swift run` builds what it needs).
-bench-config: deps
-	$(SWIFT) run -c release kgate-bench-config
+bench-config: deps build
+	$(SWIFT) run -c release kgate-bench-config $(KGATE)
 
 bench: bench-config
 

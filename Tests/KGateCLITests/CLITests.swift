@@ -152,7 +152,7 @@ import Testing
 }
 
 /// A temporary directory removed when the value goes away.
-final class TempDir {
+private final class TempDir {
     let path: String
 
     init() throws {

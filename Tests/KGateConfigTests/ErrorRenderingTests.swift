@@ -257,7 +257,7 @@ import Testing
 
 /// An error tree from a value: objects give field keys, arrays 1-based indexes (nulls are holes),
 /// strings messages.
-func tree(_ value: Value) -> ErrorNode {
+private func tree(_ value: Value) -> ErrorNode {
     var node = ErrorNode()
     switch value {
     case .object(let o):
@@ -281,14 +281,14 @@ extension ErrorNode {
 }
 
 /// The body with object keys sorted and `flattened_errors` sorted by their JSON text.
-func unordered(_ body: Value) -> Value {
+private func unordered(_ body: Value) -> Value {
     guard case .object(var o) = canonical(body), let entries = o["flattened_errors"]?.arrayValue else { return body }
     o["flattened_errors"] = .array(entries.sorted { $0.jsonText < $1.jsonText })
     return .object(o)
 }
 
 /// The value with every object's keys sorted, so that comparisons ignore key order.
-func canonical(_ value: Value) -> Value {
+private func canonical(_ value: Value) -> Value {
     switch value {
     case .object(let o):
         var sorted = Object()

@@ -57,8 +57,11 @@ extension KongErrorBody {
 public struct EntityRelationships: Sendable {
     /// `entity.field` is a foreign key to `reference` (e.g. `routes.service` → `services`).
     public struct ForeignKey: Sendable, Hashable {
+        /// The entity holding the foreign field (`routes`).
         public var entity: String
+        /// The foreign field (`service`).
         public var field: String
+        /// The entity it points at (`services`).
         public var reference: String
 
         /// Describes one foreign field.
