@@ -1,8 +1,8 @@
 import KGateRegex
 
-/// Kong's `is_regex` validator: the value compiles as a PCRE regex.
+/// Kong's `is_regex` validator: `ngx.re.match("any string", value)` raises no error.
 enum RegexCheck {
     static func isValid(_ pattern: String) -> Bool {
-        RegexSyntax.compiles(pattern)
+        PCRERegex.ngxReError(pattern: pattern, subject: "any string", options: []) == nil
     }
 }
