@@ -227,3 +227,45 @@ struct DeclarativeLoaderTests {
         }
     }
 }
+
+/// Flattened entities carry exactly Kong's fields (spec 03-flatten "accepts entities").
+struct FlattenedShapeTests {
+    @Test func serviceFieldsAreKongs() throws {
+        let yaml = """
+            _format_version: "1.1"
+            services:
+            - name: foo
+              host: example.com
+              protocol: https
+              enabled: false
+              _comment: my comment
+              _ignore:
+              - foo: bar
+            routes:
+            - name: r
+              protocols: ["tls"]
+              snis: ["example.com"]
+            """
+        guard case .success(let c) = DeclarativeLoader().load(bytes: Array(yaml.utf8), fileName: "kong.yml") else {
+            Issue.record("refused")
+            return
+        }
+        let service = try #require(c.entities["services"]?.values.first)
+        #expect(Set(service.keys) == [
+            "id", "created_at", "updated_at", "name", "protocol", "host", "path", "port", "connect_timeout",
+            "read_timeout", "write_timeout", "retries", "tags", "client_certificate", "tls_verify_depth",
+            "tls_verify", "ca_certificates", "enabled",
+        ])
+        #expect(service["enabled"] == false)
+        #expect(service["port"] == 80)
+        #expect(service["tags"] == .null)
+        let route = try #require(c.entities["routes"]?.values.first)
+        #expect(Set(route.keys) == [
+            "tags", "created_at", "destinations", "hosts", "headers", "id", "methods", "name", "paths",
+            "preserve_host", "https_redirect_status_code", "protocols", "regex_priority", "service", "snis",
+            "sources", "strip_path", "path_handling", "updated_at", "request_buffering", "response_buffering",
+        ])
+        #expect(route["snis"] == ["example.com"])
+        #expect(route["service"] == .null)
+    }
+}

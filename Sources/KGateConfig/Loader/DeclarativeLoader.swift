@@ -10,7 +10,8 @@ public struct DeclarativeLoader: Sendable {
     private let auto: Schema.AutoValues
 
     public init(catalog: EntityCatalog = EntityCatalog(), auto: Schema.AutoValues? = nil) {
-        assert(
+        // The metaschema: a schema that breaks its rules is a programming error, caught at start-up.
+        precondition(
             catalog.order.allSatisfy { catalog.schemas[$0]?.definitionErrors().isEmpty ?? true },
             "an entity schema breaks the metaschema rules")
         declarative = DeclarativeSchema(catalog: catalog)
