@@ -12,6 +12,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.10.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.70.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // C libraries from the system (apt: libyaml-dev, libpcre2-dev).
@@ -51,11 +55,39 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
-        // The command line (`kgate config parse`, `kgate version`, ...).
+        // Node settings: kong.conf, KONG_* environment variables, flags (sources apart from types).
+        .target(name: "KGateSettings"),
+        // Watching the config file: inotify on its directory, with a polling fallback.
+        .target(name: "KGateWatch"),
+        // The double-paged config store: generations, the atomic flip, events, reloads.
+        .target(
+            name: "KGateStore",
+            dependencies: [
+                "KGateConfig",
+                "KGateWatch",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The running node: listeners (status API), reload triggers, lifecycle.
+        .target(
+            name: "KGateServer",
+            dependencies: [
+                "KGateStore",
+                "KGateSettings",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command line (`kgate config parse`, `kgate start`, `kgate version`, ...).
         .target(
             name: "KGateCLI",
             dependencies: [
                 "KGateConfig",
+                "KGateServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -78,6 +110,10 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig"]),
+        .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
+        .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
+        .testTarget(name: "KGateStoreTests", dependencies: ["KGateStore", "KGateConfig"]),
+        .testTarget(name: "KGateServerTests", dependencies: ["KGateServer", "KGateStore", "KGateSettings"]),
     ],
     swiftLanguageModes: [.v6]
 )
