@@ -113,7 +113,14 @@ let package = Package(
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
         .testTarget(name: "KGateStoreTests", dependencies: ["KGateStore", "KGateConfig"]),
-        .testTarget(name: "KGateServerTests", dependencies: ["KGateServer", "KGateStore", "KGateSettings"]),
+        .testTarget(
+            name: "KGateServerTests",
+            dependencies: [
+                "KGateServer", "KGateStore", "KGateSettings",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

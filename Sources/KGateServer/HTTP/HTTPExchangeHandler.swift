@@ -1,0 +1,81 @@
+import NIOCore
+import NIOHTTP1
+
+/// Buffers one request at a time (bounded), answers it with the responder, and keeps the
+/// connection alive as HTTP/1.1 asks. Requests over `maxBodySize` get 413 and the connection closes.
+final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private enum State {
+        case idle
+        case receiving(HTTPRequestHead, ByteBuffer)
+        case discarding
+    }
+
+    private let responder: HTTPResponder
+    private let maxBodySize: Int
+    private let serverName: String
+    private var state = State.idle
+
+    init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String) {
+        self.responder = responder
+        self.maxBodySize = maxBodySize
+        self.serverName = serverName
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch (unwrapInboundIn(data), state) {
+        case (.head(let head), _):
+            state = .receiving(head, context.channel.allocator.buffer(capacity: 0))
+        case (.body(var chunk), .receiving(let head, var body)):
+            if body.readableBytes + chunk.readableBytes > maxBodySize {
+                state = .discarding
+                let response = HTTPResponse.json(.payloadTooLarge, #"{"message":"Request size limit exceeded"}"#)
+                write(response, for: head, keepAlive: false, context: context)
+                return
+            }
+            body.writeBuffer(&chunk)
+            state = .receiving(head, body)
+        case (.end, .receiving(let head, let body)):
+            state = .idle
+            let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
+            write(responder(request), for: head, keepAlive: head.isKeepAlive, context: context)
+        case (.body, _), (.end, _):
+            break
+        }
+    }
+
+    private func write(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+        var headers = response.headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
+        if !headers.contains(name: "Server") { headers.add(name: "Server", value: serverName) }
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        if request.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(response.body))), promise: nil)
+        }
+        let done = context.writeAndFlushPromise()
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        if !keepAlive {
+            let channel = context.channel
+            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A malformed request: answer 400 when nothing was sent yet, then close.
+        if error is HTTPParserError, case .idle = state {
+            let response = HTTPResponse.json(.badRequest, #"{"message":"Bad request"}"#)
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+            write(response, for: head, keepAlive: false, context: context)
+            return
+        }
+        context.close(promise: nil)
+    }
+}
+
+private extension ChannelHandlerContext {
+    func writeAndFlushPromise() -> EventLoopPromise<Void> { eventLoop.makePromise() }
+}

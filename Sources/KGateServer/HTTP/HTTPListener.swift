@@ -1,0 +1,81 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// An address to listen on.
+public struct ListenerAddress: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public var backlog: Int
+    public init(host: String, port: Int, backlog: Int = 511) {
+        self.host = host
+        self.port = port
+        self.backlog = backlog
+    }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// A plain HTTP/1.1 listener (status API, admin API) run as a `Service`: binds every address,
+/// serves until graceful shutdown, then closes its sockets.
+public final class HTTPListener: Service, Sendable {
+    private let name: String
+    private let addresses: [ListenerAddress]
+    private let group: any EventLoopGroup
+    private let responder: HTTPResponder
+    private let maxBodySize: Int
+    private let logger: Logger
+    private let bound = Mutex<[any Channel]>([])
+
+    public init(
+        name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
+        logger: Logger, responder: @escaping HTTPResponder
+    ) {
+        self.name = name
+        self.addresses = addresses
+        self.group = group
+        self.responder = responder
+        self.maxBodySize = maxBodySize
+        self.logger = logger
+    }
+
+    /// Binds every address; throws when one cannot be bound. Idempotent.
+    public func bind() async throws {
+        if !bound.withLock({ $0.isEmpty }) { return }
+        var channels: [any Channel] = []
+        for address in addresses {
+            let responder = self.responder
+            let maxBodySize = self.maxBodySize
+            let channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: Int32(address.backlog))
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+                        try channel.pipeline.syncOperations.addHandler(
+                            HTTPExchangeHandler(responder: responder, maxBodySize: maxBodySize, serverName: "kgate"))
+                    }
+                }
+                .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: address.host, port: address.port)
+                .get()
+            channels.append(channel)
+            logger.info("listening", metadata: ["listener": "\(name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "\(address)")"])
+        }
+        bound.withLock { $0 = channels }
+    }
+
+    /// The bound local addresses (ports resolved when 0 was asked for).
+    public var localAddresses: [SocketAddress] {
+        bound.withLock { channels in channels.compactMap { $0.localAddress } }
+    }
+
+    public func run() async throws {
+        try await bind()
+        try? await gracefulShutdown()
+        for channel in bound.withLock({ $0 }) { try? await channel.close() }
+        logger.info("listener closed", metadata: ["listener": "\(name)"])
+    }
+}

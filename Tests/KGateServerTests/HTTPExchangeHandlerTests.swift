@@ -1,0 +1,54 @@
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
+import Testing
+
+@testable import KGateServer
+
+/// The buffered HTTP/1.1 exchange, driven through an `EmbeddedChannel`.
+struct HTTPExchangeHandlerTests {
+    private func channel(maxBodySize: Int = 1024) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPExchangeHandler(
+                responder: { request in
+                    .json(.ok, #"{"path":"\#(request.path)","body":\#(request.body.readableBytes)}"#)
+                }, maxBodySize: maxBodySize, serverName: "kgate"))
+        return channel
+    }
+
+    private func response(_ channel: EmbeddedChannel) throws -> String {
+        var out = ""
+        while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+            out += buffer.readString(length: buffer.readableBytes) ?? ""
+        }
+        return out
+    }
+
+    @Test func answersAndKeepsAlive() throws {
+        let channel = try channel()
+        try channel.writeInbound(ByteBuffer(string: "GET /status?x=1 HTTP/1.1\r\nHost: a\r\n\r\n"))
+        let text = try response(channel)
+        #expect(text.hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(text.lowercased().contains("content-length: 27\r\n"))
+        #expect(text.hasSuffix(#"{"path":"/status","body":0}"#))
+        try channel.writeInbound(ByteBuffer(string: "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"))
+        #expect(try response(channel).hasSuffix(#"{"path":"/x","body":3}"#))
+    }
+
+    @Test func oversizedBodiesGet413() throws {
+        let channel = try channel(maxBodySize: 4)
+        try channel.writeInbound(ByteBuffer(string: "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789"))
+        let text = try response(channel)
+        #expect(text.hasPrefix("HTTP/1.1 413 Payload Too Large\r\n"))
+        #expect(text.contains("Request size limit exceeded"))
+    }
+
+    @Test func malformedRequestsGet400() throws {
+        let channel = try channel()
+        _ = try? channel.writeInbound(ByteBuffer(string: "NOT HTTP AT ALL\r\n\r\n"))
+        let text = try response(channel)
+        #expect(text.hasPrefix("HTTP/1.1 400 Bad Request\r\n"))
+    }
+}
