@@ -16,12 +16,24 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let responder: HTTPResponder
     private let maxBodySize: Int
     private let serverName: String
+    private let counters: ServerCounters?
     private var state = State.idle
 
-    init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String) {
+    init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
         self.responder = responder
         self.maxBodySize = maxBodySize
         self.serverName = serverName
+        self.counters = counters
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        counters?.connectionOpened()
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        counters?.connectionClosed()
+        context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -39,8 +51,10 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             state = .receiving(head, body)
         case (.end, .receiving(let head, let body)):
             state = .idle
+            counters?.requestStarted()
             let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
             write(responder(request), for: head, keepAlive: head.isKeepAlive, context: context)
+            counters?.requestFinished()
         case (.body, _), (.end, _):
             break
         }

@@ -26,13 +26,15 @@ public final class HTTPListener: Service, Sendable {
     private let group: any EventLoopGroup
     private let responder: HTTPResponder
     private let maxBodySize: Int
+    private let counters: ServerCounters?
     private let logger: Logger
     private let bound = Mutex<[any Channel]>([])
 
     public init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
-        logger: Logger, responder: @escaping HTTPResponder
+        counters: ServerCounters? = nil, logger: Logger, responder: @escaping HTTPResponder
     ) {
+        self.counters = counters
         self.name = name
         self.addresses = addresses
         self.group = group
@@ -48,6 +50,7 @@ public final class HTTPListener: Service, Sendable {
         for address in addresses {
             let responder = self.responder
             let maxBodySize = self.maxBodySize
+            let counters = self.counters
             let channel = try await ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(address.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -55,7 +58,8 @@ public final class HTTPListener: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                         try channel.pipeline.syncOperations.addHandler(
-                            HTTPExchangeHandler(responder: responder, maxBodySize: maxBodySize, serverName: "kgate"))
+                            HTTPExchangeHandler(
+                                responder: responder, maxBodySize: maxBodySize, serverName: "kgate", counters: counters))
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
