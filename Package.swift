@@ -69,6 +69,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Kong's router: route matching compiled per generation (pure: no NIO).
+        .target(
+            name: "KGateRouter",
+            dependencies: ["KGateSchema", "KGateRegex"]
+        ),
         // The running node: listeners (status API), reload triggers, lifecycle.
         .target(
             name: "KGateServer",
@@ -87,6 +92,7 @@ let package = Package(
             name: "KGateCLI",
             dependencies: [
                 "KGateConfig",
+                "KGateRouter",
                 "KGateServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -110,6 +116,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig"]),
+        .testTarget(name: "KGateRouterTests", dependencies: ["KGateRouter", "KGateSchema"]),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
         .testTarget(name: "KGateStoreTests", dependencies: ["KGateStore", "KGateConfig"]),
