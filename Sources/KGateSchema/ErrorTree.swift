@@ -44,6 +44,11 @@ public struct ErrorNode: Sendable, Equatable {
     }
 
     public var isEmpty: Bool { entries.isEmpty }
+
+    /// Appends an entry whose key is known not to be present yet (no search).
+    public mutating func append(_ key: ErrorKey, _ value: ErrorValue) {
+        entries.append((key, value))
+    }
     public var count: Int { entries.count }
 
     public subscript(key: ErrorKey) -> ErrorValue? {

@@ -94,7 +94,7 @@ extension Schema {
             case (.array, .array(var items)), (.set, .array(var items)):
                 if field.type == .set { items = items.uniquedPreservingOrder() }
                 if let sub = field.elements, sub.needsAdjusting {
-                    for i in items.indices { items[i] = adjust(sub, items[i], context: context, auto: auto) ?? items[i] }
+                    items = ParallelMap.map(items) { self.adjust(sub, $0, context: context, auto: auto) ?? $0 }
                 }
                 value = .array(items)
             case (.map, .object(var o)):

@@ -79,10 +79,9 @@ extension Schema {
                 return .message(field.type == .array ? SchemaMessages.expectedArray : SchemaMessages.expectedSet)
             }
             if let element = field.elements {
+                let results = ParallelMap.map(items) { self.validateField(element, $0, preprocessed: preprocessed) }
                 var errs = ErrorNode()
-                for (i, item) in items.enumerated() {
-                    if let e = validateField(element, item, preprocessed: preprocessed) { errs[.index(i + 1)] = e }
-                }
+                for (i, e) in results.enumerated() { if let e { errs.append(.index(i + 1), e) } }
                 if !errs.isEmpty { return .node(errs) }
             }
         case .map:
