@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.2.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.70.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
@@ -74,12 +75,28 @@ let package = Package(
             name: "KGateRouter",
             dependencies: ["KGateSchema", "KGateRegex"]
         ),
+        // The data plane: proxy listeners, upstream pools, balancing, Kong's headers and errors.
+        .target(
+            name: "KGateProxy",
+            dependencies: [
+                "KGateStore",
+                "KGateRouter",
+                "KGateSettings",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The running node: listeners (status API), reload triggers, lifecycle.
         .target(
             name: "KGateServer",
             dependencies: [
                 "KGateStore",
                 "KGateSettings",
+                "KGateProxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -117,6 +134,15 @@ let package = Package(
         ),
         .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig"]),
         .testTarget(name: "KGateRouterTests", dependencies: ["KGateRouter", "KGateSchema"]),
+        .testTarget(
+            name: "KGateProxyTests",
+            dependencies: [
+                "KGateProxy", "KGateStore", "KGateRouter", "KGateConfig",
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
         .testTarget(name: "KGateStoreTests", dependencies: ["KGateStore", "KGateConfig"]),
