@@ -1,0 +1,69 @@
+/// A setting's value as shown to operators (the Admin API's `GET /` `configuration`).
+public enum SettingValue: Sendable, Hashable, CustomStringConvertible {
+    /// A string (`notice`, `/etc/kong/kong.yml`, `******`).
+    case string(String)
+    /// An integer (`512`).
+    case integer(Int)
+    /// A boolean (`on`/`off` in kong.conf, `true`/`false` in JSON).
+    case boolean(Bool)
+    /// A list (listen entries, plugin names, header tokens).
+    case list([String])
+    /// Not set.
+    case none
+
+    /// The value in kong.conf syntax: booleans as `on`/`off`, lists comma-separated, unset as ``.
+    public var description: String {
+        switch self {
+        case .string(let s): s
+        case .integer(let n): String(n)
+        case .boolean(let b): b ? "on" : "off"
+        case .list(let items): items.joined(separator: ", ")
+        case .none: ""
+        }
+    }
+}
+
+/// One property of the redacted configuration.
+public struct ConfigurationEntry: Sendable, Hashable {
+    /// The kong.conf name (`proxy_listen`).
+    public var name: String
+    /// The value; sensitive values that are set are `.string("******")`.
+    public var value: SettingValue
+
+    /// Creates an entry.
+    public init(name: String, value: SettingValue) {
+        self.name = name
+        self.value = value
+    }
+}
+
+extension NodeSettings {
+    /// What sensitive values are replaced with (Kong's placeholder).
+    public static let redactedPlaceholder = "******"
+
+    /// The names of the properties whose values are secret.
+    public static var sensitiveProperties: [String] {
+        Property.all.filter(\.isSensitive).map(\.name)
+    }
+
+    /// Every property with its value, in kong.conf order, secrets (`declarative_config_string`,
+    /// `admin_token`) shown as `******` when set. Kong's nginx alias spellings are not listed.
+    public var redactedConfiguration: [ConfigurationEntry] {
+        Property.all.filter { $0.aliasOf == nil }.map { property in
+            var value = property.render(self)
+            if property.isSensitive, value != .none {
+                value = .string(Self.redactedPlaceholder)
+            }
+            return ConfigurationEntry(name: property.name, value: value)
+        }
+    }
+
+    /// ``redactedConfiguration`` as strings in kong.conf syntax (unset values omitted).
+    public var redactedDictionary: [String: String] {
+        var result: [String: String] = [:]
+        for entry in redactedConfiguration where entry.value != .none {
+            result[entry.name] = entry.value.description
+        }
+        return result
+    }
+}

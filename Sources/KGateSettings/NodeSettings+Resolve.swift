@@ -1,0 +1,112 @@
+extension NodeSettings {
+    /// Combines the sources into settings: defaults < kong.conf < `KONG_*` environment < flags.
+    ///
+    /// Each property takes the value of the highest source that sets it; only that value is
+    /// checked. Every problem is reported at once, each with its source
+    /// (`kong.conf:12: …`, `KONG_PROXY_LISTEN: …`, `--admin-listen: …`).
+    ///
+    /// - Parameters:
+    ///   - file: a parsed kong.conf, if any.
+    ///   - environment: the process environment (or a test's); only `KONG_*` names are read.
+    ///   - flags: flag values by name (see ``FlagOverrides``).
+    ///   - bundledPlugins: what `plugins = bundled` stands for; nil keeps the `bundled` token.
+    public static func resolve(
+        file: KongConfFile?, environment: [String: String], flags: [String: String],
+        bundledPlugins: [String]? = nil
+    ) throws(SettingsError) -> NodeSettings {
+        let (overrides, flagProblems) = FlagOverrides.scan(flags)
+        return try combine(
+            [file?.assignments ?? [], EnvironmentSource(environment).assignments, overrides.assignments],
+            problems: flagProblems, bundledPlugins: bundledPlugins)
+    }
+
+    /// Combines sources already read: defaults < `file` < `environment` < `flags`.
+    public static func resolve(
+        file: KongConfFile?, environment: EnvironmentSource, flags: FlagOverrides,
+        bundledPlugins: [String]? = nil
+    ) throws(SettingsError) -> NodeSettings {
+        try combine(
+            [file?.assignments ?? [], environment.assignments, flags.assignments],
+            problems: [], bundledPlugins: bundledPlugins)
+    }
+
+    /// Parses kong.conf text (if any) and resolves, reporting the file's syntax errors and
+    /// unknown properties together with every other problem.
+    public static func load(
+        kongConf text: String?, path: String = "kong.conf", environment: [String: String],
+        flags: [String: String], bundledPlugins: [String]? = nil
+    ) throws(SettingsError) -> NodeSettings {
+        let (file, fileProblems) = text.map { KongConfFile.scan($0, path: path) } ?? (nil, [])
+        let (overrides, flagProblems) = FlagOverrides.scan(flags)
+        return try combine(
+            [file?.assignments ?? [], EnvironmentSource(environment).assignments, overrides.assignments],
+            problems: fileProblems + flagProblems, bundledPlugins: bundledPlugins)
+    }
+
+    /// Applies the last assignment of each property over the defaults, then checks listeners.
+    static func combine(
+        _ layers: [[SettingAssignment]], problems earlier: [SettingsError.Problem], bundledPlugins: [String]?
+    ) throws(SettingsError) -> NodeSettings {
+        var winning: [String: SettingAssignment] = [:]
+        for assignment in layers.joined() {
+            winning[assignment.property] = assignment
+        }
+        var settings = NodeSettings()
+        var problems = earlier
+        let context = Property.Context(bundledPlugins: bundledPlugins)
+        for property in Property.all {
+            guard let assignment = winning[property.name] else { continue }
+            do {
+                try property.apply(&settings, ValueSyntax.trim(assignment.value), context)
+            } catch {
+                problems += error.messages.map {
+                    SettingsError.Problem(source: assignment.source, property: property.name, message: $0)
+                }
+            }
+        }
+        if let bundledPlugins, winning["plugins"] == nil {
+            settings.plugins = settings.expandingBundledPlugins(bundledPlugins)
+        }
+        problems += settings.listenerConflicts { winning[$0]?.source }
+        guard problems.isEmpty else {
+            let ordered = problems.enumerated().sorted { a, b in
+                let (ka, kb) = (a.element.source.sortKey, b.element.source.sortKey)
+                return ka != kb ? ka < kb : a.offset < b.offset
+            }
+            throw SettingsError(problems: ordered.map(\.element))
+        }
+        return settings
+    }
+
+    /// Two listeners of different properties on the same port and overlapping hosts.
+    /// Reported at the later property's source, or the earlier one's when only it was set.
+    func listenerConflicts(source: (String) -> SettingSource?) -> [SettingsError.Problem] {
+        let lists = [("proxy_listen", proxyListen), ("admin_listen", adminListen), ("status_listen", statusListen)]
+        var problems: [SettingsError.Problem] = []
+        for (i, (laterName, later)) in lists.enumerated() {
+            for (earlierName, earlier) in lists[..<i] {
+                for a in later {
+                    guard let b = earlier.first(where: { $0.conflicts(with: a) }) else { continue }
+                    let at = source(laterName) ?? source(earlierName) ?? .defaults
+                    problems.append(.init(
+                        source: at, property: laterName,
+                        message: ValueSyntax.invalidEntry(
+                            laterName, a.description,
+                            "\(a.hostAndPort) is also used by '\(earlierName)' entry '\(b.description)'")))
+                }
+            }
+        }
+        return problems
+    }
+}
+
+extension ListenAddress {
+    /// Same port (not 0) on the same host, or on a wildcard host of the same family.
+    func conflicts(with other: ListenAddress) -> Bool {
+        guard port == other.port, port != 0 else { return false }
+        if host == other.host { return true }
+        guard isIPv6 == other.isIPv6 else { return false }
+        let wildcards: Set<String> = ["0.0.0.0", "*", "::"]
+        return wildcards.contains(host) || wildcards.contains(other.host)
+    }
+}

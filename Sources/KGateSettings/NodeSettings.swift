@@ -1,0 +1,164 @@
+/// The settings of one kgate node: Kong's `kong.conf` properties that matter to a DB-less
+/// gateway, plus a few of kgate's own.
+///
+/// A plain value: `NodeSettings()` is the documented defaults (Kong's, except where noted).
+/// Where values come from — a kong.conf file, `KONG_*` environment variables, command-line
+/// flags — is the business of ``KongConfFile``, ``EnvironmentSource`` and ``FlagOverrides``,
+/// combined by ``resolve(file:environment:flags:bundledPlugins:)``.
+public struct NodeSettings: Sendable, Equatable {
+    /// `prefix`: the working directory (pid file, logs, persisted state).
+    ///
+    /// Default `./kgate-prefix`, relative to the directory kgate starts in. Kong's default,
+    /// `/usr/local/kong/`, needs root to create, and sharing it with a Kong installed on the same
+    /// host would mix the two nodes' pid files; set `prefix` (or `KONG_PREFIX`) to use another.
+    public var prefix: String
+    /// `log_level`. Default `notice`.
+    public var logLevel: LogLevel
+    /// `plugins`: enabled plugin names. Default `["bundled"]`; `bundled` is replaced by the bundled
+    /// list when ``resolve(file:environment:flags:bundledPlugins:)`` is given one; `off` = none (`[]`).
+    public var plugins: [String]
+    /// `proxy_listen`. Default
+    /// `0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384`.
+    public var proxyListen: [ListenAddress]
+    /// `admin_listen`. Default
+    /// `127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384`.
+    public var adminListen: [ListenAddress]
+    /// `status_listen`. Default `127.0.0.1:8007 reuseport backlog=16384`.
+    public var statusListen: [ListenAddress]
+    /// `nginx_worker_processes` (alias `nginx_main_worker_processes`): event loops. Default `auto`.
+    public var workerProcesses: WorkerProcesses
+    /// `database`: always `off` (Kong's default is `postgres`; kgate has no database).
+    public var database: Database
+    /// `declarative_config`: the YAML/JSON file loaded at start. Default none.
+    /// When both this and ``declarativeConfigString`` are set, Kong loads the file.
+    public var declarativeConfig: String?
+    /// `declarative_config_string`: the config inline. Default none. Sensitive (redacted).
+    public var declarativeConfigString: String?
+    /// `declarative_config_watch` (kgate): reload when the declarative config file changes. Default on.
+    public var declarativeConfigWatch: Bool
+    /// `declarative_config_debounce` (kgate): milliseconds to wait after a change before reloading.
+    /// Default 200.
+    public var declarativeConfigDebounce: Int
+    /// `router_flavor`. Default `traditional_compatible`.
+    public var routerFlavor: RouterFlavor
+    /// `headers`: response header tokens in Kong's spelling (see ``HeaderTokens``); `[]` = `off`.
+    /// Default `server_tokens, latency_tokens, X-Kong-Request-Id`.
+    public var headers: [String]
+    /// `headers_upstream`: upstream request header tokens; `[]` = `off`. Default `X-Kong-Request-Id`.
+    public var headersUpstream: [String]
+    /// `trusted_ips`: IPv4/IPv6 addresses, CIDR blocks or `unix:` whose `X-Forwarded-*` and real-IP
+    /// headers are believed. Default none.
+    public var trustedIPs: [String]
+    /// `real_ip_header` (alias `nginx_proxy_real_ip_header`). Default `X-Real-IP`.
+    public var realIPHeader: String
+    /// `real_ip_recursive` (alias `nginx_proxy_real_ip_recursive`). Default off.
+    public var realIPRecursive: Bool
+    /// `error_default_type`. Default `text/plain`.
+    public var errorDefaultType: ErrorDefaultType
+    /// `upstream_keepalive_pool_size`: idle connections kept per upstream pool; 0 disables. Default 512.
+    public var upstreamKeepalivePoolSize: Int
+    /// `upstream_keepalive_max_requests`: requests per upstream connection; 0 = unlimited. Default 10000.
+    public var upstreamKeepaliveMaxRequests: Int
+    /// `upstream_keepalive_idle_timeout`: seconds an idle upstream connection is kept; 0 = no limit.
+    /// Default 60.
+    public var upstreamKeepaliveIdleTimeout: Int
+    /// `nginx_admin_client_max_body_size`: the largest Admin API request body. Default `10m`.
+    public var nginxAdminClientMaxBodySize: ByteSize
+    /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
+    /// Sensitive (redacted).
+    public var adminToken: String?
+
+    /// Kong's default `proxy_listen`.
+    public static let defaultProxyListen = [
+        ListenAddress(host: "0.0.0.0", port: 8000, reuseport: true, backlog: 16384),
+        ListenAddress(host: "0.0.0.0", port: 8443, ssl: true, http2: true, reuseport: true, backlog: 16384),
+    ]
+    /// Kong's default `admin_listen`.
+    public static let defaultAdminListen = [
+        ListenAddress(host: "127.0.0.1", port: 8001, reuseport: true, backlog: 16384),
+        ListenAddress(host: "127.0.0.1", port: 8444, ssl: true, http2: true, reuseport: true, backlog: 16384),
+    ]
+    /// Kong's default `status_listen`.
+    public static let defaultStatusListen = [
+        ListenAddress(host: "127.0.0.1", port: 8007, reuseport: true, backlog: 16384)
+    ]
+
+    /// Creates settings; every parameter defaults to the documented default.
+    public init(
+        prefix: String = "./kgate-prefix",
+        logLevel: LogLevel = .notice,
+        plugins: [String] = ["bundled"],
+        proxyListen: [ListenAddress] = NodeSettings.defaultProxyListen,
+        adminListen: [ListenAddress] = NodeSettings.defaultAdminListen,
+        statusListen: [ListenAddress] = NodeSettings.defaultStatusListen,
+        workerProcesses: WorkerProcesses = .auto,
+        database: Database = .off,
+        declarativeConfig: String? = nil,
+        declarativeConfigString: String? = nil,
+        declarativeConfigWatch: Bool = true,
+        declarativeConfigDebounce: Int = 200,
+        routerFlavor: RouterFlavor = .traditionalCompatible,
+        headers: [String] = [HeaderTokens.serverTokens, HeaderTokens.latencyTokens, "X-Kong-Request-Id"],
+        headersUpstream: [String] = ["X-Kong-Request-Id"],
+        trustedIPs: [String] = [],
+        realIPHeader: String = "X-Real-IP",
+        realIPRecursive: Bool = false,
+        errorDefaultType: ErrorDefaultType = .plain,
+        upstreamKeepalivePoolSize: Int = 512,
+        upstreamKeepaliveMaxRequests: Int = 10000,
+        upstreamKeepaliveIdleTimeout: Int = 60,
+        nginxAdminClientMaxBodySize: ByteSize = ByteSize("10m")!,
+        adminToken: String? = nil
+    ) {
+        self.prefix = prefix
+        self.logLevel = logLevel
+        self.plugins = plugins
+        self.proxyListen = proxyListen
+        self.adminListen = adminListen
+        self.statusListen = statusListen
+        self.workerProcesses = workerProcesses
+        self.database = database
+        self.declarativeConfig = declarativeConfig
+        self.declarativeConfigString = declarativeConfigString
+        self.declarativeConfigWatch = declarativeConfigWatch
+        self.declarativeConfigDebounce = declarativeConfigDebounce
+        self.routerFlavor = routerFlavor
+        self.headers = headers
+        self.headersUpstream = headersUpstream
+        self.trustedIPs = trustedIPs
+        self.realIPHeader = realIPHeader
+        self.realIPRecursive = realIPRecursive
+        self.errorDefaultType = errorDefaultType
+        self.upstreamKeepalivePoolSize = upstreamKeepalivePoolSize
+        self.upstreamKeepaliveMaxRequests = upstreamKeepaliveMaxRequests
+        self.upstreamKeepaliveIdleTimeout = upstreamKeepaliveIdleTimeout
+        self.nginxAdminClientMaxBodySize = nginxAdminClientMaxBodySize
+        self.adminToken = adminToken
+    }
+
+    /// The response headers `headers` turns on, tokens expanded
+    /// (`server_tokens` → `Server`, `Via`; `latency_tokens` → the four latency headers).
+    public var enabledHeaders: Set<String> {
+        var result: Set<String> = []
+        for token in headers {
+            switch token {
+            case HeaderTokens.serverTokens: result.formUnion(HeaderTokens.serverTokenHeaders)
+            case HeaderTokens.latencyTokens: result.formUnion(HeaderTokens.latencyTokenHeaders)
+            default: result.insert(token)
+            }
+        }
+        return result
+    }
+
+    /// Whether `headers_upstream` adds `X-Kong-Request-Id` to upstream requests.
+    public var sendsRequestIDUpstream: Bool { headersUpstream.contains("X-Kong-Request-Id") }
+
+    /// `plugins` with any `bundled` token replaced by `bundled` (order kept, duplicates dropped).
+    public func expandingBundledPlugins(_ bundled: [String]) -> [String] {
+        var result: [String] = []
+        for name in plugins.flatMap({ $0 == "bundled" ? bundled : [$0] }) where !result.contains(name) {
+            result.append(name)
+        }
+        return result
+    }
+}

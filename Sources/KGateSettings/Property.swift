@@ -1,0 +1,195 @@
+/// One kong.conf property kgate understands: how to read it into ``NodeSettings`` and how to
+/// show it back. The table below drives every source (file, environment, flags) and the
+/// redacted rendering, so a property is declared exactly once.
+struct Property: Sendable {
+    /// What a parser may need beyond the value itself.
+    struct Context: Sendable {
+        /// The bundled plugin names `bundled` expands to; nil keeps the token.
+        var bundledPlugins: [String]?
+    }
+
+    typealias Apply = @Sendable (inout NodeSettings, String, Context) throws(InvalidValue) -> Void
+
+    /// The kong.conf name (`proxy_listen`).
+    let name: String
+    /// Whether the value is secret (shown as `******`).
+    let isSensitive: Bool
+    /// For Kong's nginx spellings (`nginx_main_worker_processes`): the property it stands for.
+    /// Applied after that property, so it wins when both are set (as Kong's aliases do).
+    let aliasOf: String?
+    /// Parses the (trimmed) value into the settings.
+    let apply: Apply
+    /// The current value, for the redacted rendering.
+    let render: @Sendable (NodeSettings) -> SettingValue
+
+    init(
+        _ name: String, sensitive: Bool = false, aliasOf: String? = nil, apply: @escaping Apply,
+        render: @escaping @Sendable (NodeSettings) -> SettingValue
+    ) {
+        self.name = name
+        self.isSensitive = sensitive
+        self.aliasOf = aliasOf
+        self.apply = apply
+        self.render = render
+    }
+
+    /// The properties, in the order they are applied and rendered.
+    static let all: [Property] = [
+        Property("prefix", apply: { s, v, _ throws(InvalidValue) in
+            guard !v.isEmpty else {
+                throw InvalidValue(ValueSyntax.invalidValue("prefix", v, "expected a directory path"))
+            }
+            s.prefix = v
+        }, render: { .string($0.prefix) }),
+        Property("log_level", apply: { s, v, _ throws(InvalidValue) in
+            s.logLevel = try ValueSyntax.oneOf(v, property: "log_level", as: LogLevel.self)
+        }, render: { .string($0.logLevel.rawValue) }),
+        Property("plugins", apply: { s, v, c throws(InvalidValue) in
+            s.plugins = try parsePlugins(v, bundled: c.bundledPlugins)
+        }, render: { .list($0.plugins.isEmpty ? ["off"] : $0.plugins) }),
+        listen("proxy_listen", \.proxyListen),
+        listen("admin_listen", \.adminListen),
+        listen("status_listen", \.statusListen),
+        workerProcesses("nginx_worker_processes", aliasOf: nil),
+        workerProcesses("nginx_main_worker_processes", aliasOf: "nginx_worker_processes"),
+        Property("database", apply: { s, v, _ throws(InvalidValue) in
+            s.database = try parseDatabase(v)
+        }, render: { .string($0.database.rawValue) }),
+        Property("declarative_config", apply: { s, v, _ in
+            s.declarativeConfig = v.isEmpty ? nil : v
+        }, render: { $0.declarativeConfig.map(SettingValue.string) ?? .none }),
+        Property("declarative_config_string", sensitive: true, apply: { s, v, _ in
+            s.declarativeConfigString = v.isEmpty ? nil : v
+        }, render: { $0.declarativeConfigString.map(SettingValue.string) ?? .none }),
+        Property("declarative_config_watch", apply: { s, v, _ throws(InvalidValue) in
+            s.declarativeConfigWatch = try ValueSyntax.boolean(v, property: "declarative_config_watch")
+        }, render: { .boolean($0.declarativeConfigWatch) }),
+        Property("declarative_config_debounce", apply: { s, v, _ throws(InvalidValue) in
+            s.declarativeConfigDebounce = try ValueSyntax.integer(
+                v, property: "declarative_config_debounce", minimum: 0,
+                expectation: "expected a number of milliseconds, 0 or greater")
+        }, render: { .integer($0.declarativeConfigDebounce) }),
+        Property("router_flavor", apply: { s, v, _ throws(InvalidValue) in
+            s.routerFlavor = try ValueSyntax.oneOf(v, property: "router_flavor", as: RouterFlavor.self)
+        }, render: { .string($0.routerFlavor.rawValue) }),
+        Property("headers", apply: { s, v, _ throws(InvalidValue) in
+            s.headers = try HeaderTokens.parse(v, property: "headers", accepted: HeaderTokens.downstream)
+        }, render: { .list($0.headers.isEmpty ? ["off"] : $0.headers) }),
+        Property("headers_upstream", apply: { s, v, _ throws(InvalidValue) in
+            s.headersUpstream = try HeaderTokens.parse(v, property: "headers_upstream", accepted: HeaderTokens.upstream)
+        }, render: { .list($0.headersUpstream.isEmpty ? ["off"] : $0.headersUpstream) }),
+        Property("trusted_ips", apply: { s, v, _ throws(InvalidValue) in
+            s.trustedIPs = try parseTrustedIPs(v)
+        }, render: { .list($0.trustedIPs) }),
+        realIPHeader("real_ip_header", aliasOf: nil),
+        realIPHeader("nginx_proxy_real_ip_header", aliasOf: "real_ip_header"),
+        realIPRecursive("real_ip_recursive", aliasOf: nil),
+        realIPRecursive("nginx_proxy_real_ip_recursive", aliasOf: "real_ip_recursive"),
+        Property("error_default_type", apply: { s, v, _ throws(InvalidValue) in
+            s.errorDefaultType = try ValueSyntax.oneOf(v, property: "error_default_type", as: ErrorDefaultType.self)
+        }, render: { .string($0.errorDefaultType.rawValue) }),
+        count("upstream_keepalive_pool_size", \.upstreamKeepalivePoolSize),
+        count("upstream_keepalive_max_requests", \.upstreamKeepaliveMaxRequests),
+        count("upstream_keepalive_idle_timeout", \.upstreamKeepaliveIdleTimeout),
+        Property("nginx_admin_client_max_body_size", apply: { s, v, _ throws(InvalidValue) in
+            guard let size = ByteSize(v) else {
+                throw InvalidValue(ValueSyntax.invalidValue(
+                    "nginx_admin_client_max_body_size", v, "expected a size such as 0 (unlimited), 512, 8k, 10m or 1g"))
+            }
+            s.nginxAdminClientMaxBodySize = size
+        }, render: { .string($0.nginxAdminClientMaxBodySize.text) }),
+        Property("admin_token", sensitive: true, apply: { s, v, _ in
+            s.adminToken = v.isEmpty ? nil : v
+        }, render: { $0.adminToken.map(SettingValue.string) ?? .none }),
+    ]
+
+    /// The properties by name.
+    static let byName: [String: Property] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
+
+    // MARK: - Families
+
+    private static func listen(
+        _ name: String, _ field: WritableKeyPath<NodeSettings, [ListenAddress]> & Sendable
+    ) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            s[keyPath: field] = try ListenAddress.parseList(v, property: name)
+        }, render: { settings in
+            let addresses = settings[keyPath: field]
+            return .list(addresses.isEmpty ? ["off"] : addresses.map(\.description))
+        })
+    }
+
+    private static func workerProcesses(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            s.workerProcesses = try WorkerProcesses.parse(v, property: name)
+        }, render: { .string($0.workerProcesses.description) })
+    }
+
+    private static func realIPHeader(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            guard ValueSyntax.isHeaderName(v) else {
+                throw InvalidValue(ValueSyntax.invalidValue(
+                    name, v, "expected a header name such as X-Real-IP or X-Forwarded-For, or proxy_protocol"))
+            }
+            s.realIPHeader = v
+        }, render: { .string($0.realIPHeader) })
+    }
+
+    private static func realIPRecursive(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            s.realIPRecursive = try ValueSyntax.boolean(v, property: name)
+        }, render: { .boolean($0.realIPRecursive) })
+    }
+
+    private static func count(_ name: String, _ field: WritableKeyPath<NodeSettings, Int> & Sendable) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            s[keyPath: field] = try ValueSyntax.integer(
+                v, property: name, minimum: 0, expectation: "expected an integer, 0 or greater")
+        }, render: { .integer($0[keyPath: field]) })
+    }
+
+    // MARK: - Parsers
+
+    /// `off` (first) = none; `bundled` expands when the list is known; names are
+    /// letters, digits, `-` and `_`; other `off`s are skipped and duplicates dropped.
+    static func parsePlugins(_ text: String, bundled: [String]?) throws(InvalidValue) -> [String] {
+        let names = ValueSyntax.list(text)
+        if names.first == "off" { return [] }
+        var result: [String] = []
+        var messages: [String] = []
+        for name in names where name != "off" {
+            let valid = name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }
+            guard valid else {
+                messages.append(ValueSyntax.invalidEntry(
+                    "plugins", name, "expected a plugin name, 'bundled' or 'off', separated by commas"))
+                continue
+            }
+            let expanded = name == "bundled" ? (bundled ?? [name]) : [name]
+            for plugin in expanded where !result.contains(plugin) { result.append(plugin) }
+        }
+        guard messages.isEmpty else { throw InvalidValue(messages: messages) }
+        return result
+    }
+
+    /// `off` only; `postgres` and `cassandra` get an explanation.
+    static func parseDatabase(_ text: String) throws(InvalidValue) -> Database {
+        if let database = Database(rawValue: text) { return database }
+        if text == "postgres" || text == "cassandra" {
+            throw InvalidValue(ValueSyntax.invalidValue(
+                "database", text,
+                "kgate is DB-less and only supports 'off'; load entities with 'declarative_config' or POST /config"))
+        }
+        throw InvalidValue(ValueSyntax.invalidValue("database", text, "expected one of: off"))
+    }
+
+    /// IPv4/IPv6 addresses, CIDR blocks, or `unix:`; every bad entry is reported.
+    static func parseTrustedIPs(_ text: String) throws(InvalidValue) -> [String] {
+        let entries = ValueSyntax.list(text)
+        let messages = entries.filter { $0 != "unix:" && !ValueSyntax.isIPOrCIDR($0) }.map {
+            ValueSyntax.invalidEntry(
+                "trusted_ips", $0, "expected an IPv4 or IPv6 address, a CIDR block or 'unix:', separated by commas")
+        }
+        guard messages.isEmpty else { throw InvalidValue(messages: messages) }
+        return entries
+    }
+}

@@ -1,0 +1,142 @@
+/// `log_level`: nginx's severities, most verbose first.
+public enum LogLevel: String, Sendable, CaseIterable, Comparable {
+    case debug, info, notice, warn, error, crit, alert, emerg
+
+    /// Orders by severity (`debug` < `emerg`).
+    public static func < (lhs: LogLevel, rhs: LogLevel) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// `router_flavor`: which router semantics to use.
+public enum RouterFlavor: String, Sendable, CaseIterable {
+    /// Kong's pre-3.0 matcher.
+    case traditional
+    /// The traditional semantics with the ATC router's priorities (Kong's default).
+    case traditionalCompatible = "traditional_compatible"
+    /// Routes written as ATC expressions.
+    case expressions
+}
+
+/// `error_default_type`: the body format of generated errors when the request has no `Accept`.
+public enum ErrorDefaultType: String, Sendable, CaseIterable {
+    /// `application/json`.
+    case json = "application/json"
+    /// `application/xml`.
+    case xml = "application/xml"
+    /// `text/html`.
+    case html = "text/html"
+    /// `text/plain` (the default).
+    case plain = "text/plain"
+}
+
+/// `database`: kgate is DB-less, so `off` is the only storage there is.
+public enum Database: String, Sendable, CaseIterable {
+    /// In-memory entities loaded from declarative configuration.
+    case off
+}
+
+/// `nginx_worker_processes`: how many event loops serve traffic.
+public enum WorkerProcesses: Sendable, Hashable, CustomStringConvertible {
+    /// One per CPU core.
+    case auto
+    /// A fixed number, at least 1.
+    case count(Int)
+
+    /// The number to run, given the machine's core count (`auto` = `coreCount`, at least 1).
+    public func resolved(coreCount: Int) -> Int {
+        switch self {
+        case .auto: max(1, coreCount)
+        case .count(let n): n
+        }
+    }
+
+    /// `auto` or the number.
+    public var description: String {
+        switch self {
+        case .auto: "auto"
+        case .count(let n): String(n)
+        }
+    }
+
+    static func parse(_ text: String, property: String) throws(InvalidValue) -> WorkerProcesses {
+        if text == "auto" { return .auto }
+        let n = try ValueSyntax.integer(
+            text, property: property, minimum: 1, expectation: "expected 'auto' or a positive integer")
+        return .count(n)
+    }
+}
+
+/// An nginx size (`client_max_body_size`): a number of bytes with an optional `k`, `m` or `g`
+/// suffix (powers of 1024). `0` means unlimited.
+public struct ByteSize: Sendable, Hashable, CustomStringConvertible {
+    /// The size as written (`10m`).
+    public let text: String
+    /// The size in bytes (`10m` = 10,485,760); 0 when unlimited.
+    public let bytes: Int
+
+    /// Parses `512`, `8k`, `10m`, `1g` (suffix in either case); nil when malformed or too large.
+    public init?(_ text: String) {
+        var digits = Substring(text)
+        var unit = 1
+        switch text.last.map({ Character($0.lowercased()) }) {
+        case "k": unit = 1 << 10
+        case "m": unit = 1 << 20
+        case "g": unit = 1 << 30
+        default: break
+        }
+        if unit != 1 { digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy(\.isASCIIDigit), let n = Int(digits) else {
+            return nil
+        }
+        let (bytes, overflow) = n.multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        self.text = text
+        self.bytes = bytes
+    }
+
+    /// Whether there is no limit (`0`).
+    public var isUnlimited: Bool { bytes == 0 }
+
+    /// The size as written.
+    public var description: String { text }
+}
+
+/// The header tokens of `headers` and `headers_upstream`, with Kong's spelling.
+public enum HeaderTokens {
+    /// `server_tokens`: `Server` and `Via`.
+    public static let serverTokens = "server_tokens"
+    /// `latency_tokens`: the four latency headers.
+    public static let latencyTokens = "latency_tokens"
+    /// Headers `server_tokens` stands for.
+    public static let serverTokenHeaders = ["Server", "Via"]
+    /// Headers `latency_tokens` stands for.
+    public static let latencyTokenHeaders = [
+        "X-Kong-Proxy-Latency", "X-Kong-Response-Latency", "X-Kong-Admin-Latency", "X-Kong-Upstream-Latency",
+    ]
+    /// Every token `headers` accepts (besides `off`), case-insensitively.
+    public static let downstream =
+        [serverTokens, latencyTokens] + serverTokenHeaders + latencyTokenHeaders
+        + ["X-Kong-Upstream-Status", "X-Kong-Request-Id"]
+    /// Every token `headers_upstream` accepts (besides `off`).
+    public static let upstream = ["X-Kong-Request-Id"]
+
+    /// Parses a token list: `off` first means none; other `off`s are skipped (as Kong); each token
+    /// is matched case-insensitively and stored in Kong's spelling; duplicates are dropped.
+    static func parse(_ text: String, property: String, accepted: [String]) throws(InvalidValue) -> [String] {
+        let tokens = ValueSyntax.list(text)
+        if tokens.first?.lowercased() == "off" { return [] }
+        var result: [String] = []
+        var messages: [String] = []
+        for token in tokens where token.lowercased() != "off" {
+            guard let canonical = accepted.first(where: { $0.lowercased() == token.lowercased() }) else {
+                let expected = (["off"] + accepted).joined(separator: ", ")
+                messages.append(ValueSyntax.invalidEntry(property, token, "expected any of: \(expected)"))
+                continue
+            }
+            if !result.contains(canonical) { result.append(canonical) }
+        }
+        guard messages.isEmpty else { throw InvalidValue(messages: messages) }
+        return result
+    }
+}

@@ -1,0 +1,253 @@
+import Testing
+
+@testable import KGateSettings
+
+/// Every property: accepted spellings (one kong.conf line each) and refused values with their messages.
+struct PropertyParsingTests {
+    static let accepted: [SettingsCase] = [
+        SettingsCase("prefix = /tmp/kgate") { $0.prefix = "/tmp/kgate" },
+        SettingsCase("prefix = servroot") { $0.prefix = "servroot" },
+        SettingsCase("log_level = debug") { $0.logLevel = .debug },
+        SettingsCase("log_level = info") { $0.logLevel = .info },
+        SettingsCase("log_level = warn") { $0.logLevel = .warn },
+        SettingsCase("log_level = error") { $0.logLevel = .error },
+        SettingsCase("log_level = crit") { $0.logLevel = .crit },
+        SettingsCase("log_level = alert") { $0.logLevel = .alert },
+        SettingsCase("log_level = emerg") { $0.logLevel = .emerg },
+        SettingsCase("plugins = bundled") { $0.plugins = ["bundled"] },
+        SettingsCase("plugins = off") { $0.plugins = [] },
+        SettingsCase("plugins = off, key-auth") { $0.plugins = [] },
+        SettingsCase("plugins = ") { $0.plugins = [] },
+        SettingsCase("plugins = key-auth,rate-limiting , my_plugin") {
+            $0.plugins = ["key-auth", "rate-limiting", "my_plugin"]
+        },
+        SettingsCase("plugins = bundled, my-plugin, my-plugin, off") { $0.plugins = ["bundled", "my-plugin"] },
+        SettingsCase("proxy_listen = off") { $0.proxyListen = [] },
+        SettingsCase("proxy_listen = 127.0.0.1:9000") { $0.proxyListen = [.init(host: "127.0.0.1", port: 9000)] },
+        SettingsCase("admin_listen = off") { $0.adminListen = [] },
+        SettingsCase("admin_listen = [::1]:8001 http2 ssl") {
+            $0.adminListen = [.init(host: "::1", port: 8001, ssl: true, http2: true)]
+        },
+        SettingsCase("status_listen = off") { $0.statusListen = [] },
+        SettingsCase("status_listen = 0.0.0.0:8100") { $0.statusListen = [.init(host: "0.0.0.0", port: 8100)] },
+        SettingsCase("nginx_worker_processes = auto") { $0.workerProcesses = .auto },
+        SettingsCase("nginx_worker_processes = 4") { $0.workerProcesses = .count(4) },
+        SettingsCase("nginx_main_worker_processes = 2") { $0.workerProcesses = .count(2) },
+        SettingsCase("database = off") { $0.database = .off },
+        SettingsCase("declarative_config = /etc/kong/kong.yml") { $0.declarativeConfig = "/etc/kong/kong.yml" },
+        SettingsCase("declarative_config = ") { $0.declarativeConfig = nil },
+        SettingsCase("declarative_config_string = {\"_format_version\":\"3.0\"}") {
+            $0.declarativeConfigString = "{\"_format_version\":\"3.0\"}"
+        },
+        SettingsCase("declarative_config_watch = off") { $0.declarativeConfigWatch = false },
+        SettingsCase("declarative_config_watch = false") { $0.declarativeConfigWatch = false },
+        SettingsCase("declarative_config_watch = ON") { $0.declarativeConfigWatch = true },
+        SettingsCase("declarative_config_debounce = 0") { $0.declarativeConfigDebounce = 0 },
+        SettingsCase("declarative_config_debounce = 750") { $0.declarativeConfigDebounce = 750 },
+        SettingsCase("router_flavor = traditional") { $0.routerFlavor = .traditional },
+        SettingsCase("router_flavor = traditional_compatible") { $0.routerFlavor = .traditionalCompatible },
+        SettingsCase("router_flavor = expressions") { $0.routerFlavor = .expressions },
+        SettingsCase("headers = off") { $0.headers = [] },
+        SettingsCase("headers = server_tokens") { $0.headers = ["server_tokens"] },
+        SettingsCase("headers = via, x-kong-upstream-status, SERVER, Via") {
+            $0.headers = ["Via", "X-Kong-Upstream-Status", "Server"]
+        },
+        SettingsCase("headers = X-Kong-Proxy-Latency, X-Kong-Response-Latency, X-Kong-Admin-Latency") {
+            $0.headers = ["X-Kong-Proxy-Latency", "X-Kong-Response-Latency", "X-Kong-Admin-Latency"]
+        },
+        SettingsCase("headers = latency_tokens, X-Kong-Upstream-Latency, X-Kong-Request-Id") {
+            $0.headers = ["latency_tokens", "X-Kong-Upstream-Latency", "X-Kong-Request-Id"]
+        },
+        SettingsCase("headers_upstream = off") { $0.headersUpstream = [] },
+        SettingsCase("headers_upstream = x-kong-request-id") { $0.headersUpstream = ["X-Kong-Request-Id"] },
+        SettingsCase("trusted_ips = 0.0.0.0/0, ::/0") { $0.trustedIPs = ["0.0.0.0/0", "::/0"] },
+        SettingsCase("trusted_ips = 10.0.0.1, 2001:db8::1, 192.168.0.0/16, fe80::/10, unix:") {
+            $0.trustedIPs = ["10.0.0.1", "2001:db8::1", "192.168.0.0/16", "fe80::/10", "unix:"]
+        },
+        SettingsCase("trusted_ips = ::ffff:10.0.0.1") { $0.trustedIPs = ["::ffff:10.0.0.1"] },
+        SettingsCase("trusted_ips = ") { $0.trustedIPs = [] },
+        SettingsCase("real_ip_header = X-Forwarded-For") { $0.realIPHeader = "X-Forwarded-For" },
+        SettingsCase("real_ip_header = proxy_protocol") { $0.realIPHeader = "proxy_protocol" },
+        SettingsCase("nginx_proxy_real_ip_header = CF-Connecting-IP") { $0.realIPHeader = "CF-Connecting-IP" },
+        SettingsCase("real_ip_recursive = on") { $0.realIPRecursive = true },
+        SettingsCase("real_ip_recursive = true") { $0.realIPRecursive = true },
+        SettingsCase("nginx_proxy_real_ip_recursive = on") { $0.realIPRecursive = true },
+        SettingsCase("error_default_type = application/json") { $0.errorDefaultType = .json },
+        SettingsCase("error_default_type = application/xml") { $0.errorDefaultType = .xml },
+        SettingsCase("error_default_type = text/html") { $0.errorDefaultType = .html },
+        SettingsCase("error_default_type = text/plain") { $0.errorDefaultType = .plain },
+        SettingsCase("upstream_keepalive_pool_size = 0") { $0.upstreamKeepalivePoolSize = 0 },
+        SettingsCase("upstream_keepalive_pool_size = 1024") { $0.upstreamKeepalivePoolSize = 1024 },
+        SettingsCase("upstream_keepalive_max_requests = 0") { $0.upstreamKeepaliveMaxRequests = 0 },
+        SettingsCase("upstream_keepalive_max_requests = +500") { $0.upstreamKeepaliveMaxRequests = 500 },
+        SettingsCase("upstream_keepalive_idle_timeout = 120") { $0.upstreamKeepaliveIdleTimeout = 120 },
+        SettingsCase("nginx_admin_client_max_body_size = 0") { $0.nginxAdminClientMaxBodySize = ByteSize("0")! },
+        SettingsCase("nginx_admin_client_max_body_size = 512") { $0.nginxAdminClientMaxBodySize = ByteSize("512")! },
+        SettingsCase("nginx_admin_client_max_body_size = 8K") { $0.nginxAdminClientMaxBodySize = ByteSize("8K")! },
+        SettingsCase("nginx_admin_client_max_body_size = 1g") { $0.nginxAdminClientMaxBodySize = ByteSize("1g")! },
+        SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
+        SettingsCase("admin_token = ") { $0.adminToken = nil },
+    ]
+
+    @Test(arguments: accepted)
+    func acceptedValue(_ c: SettingsCase) throws {
+        #expect(try settings(c.input) == c.expected)
+    }
+
+    /// Every accepted line also works as the matching `KONG_*` variable.
+    @Test(arguments: accepted)
+    func acceptedValueFromEnvironment(_ c: SettingsCase) throws {
+        let parts = c.input.split(separator: "=", maxSplits: 1).map { String($0) }
+        let variable = EnvironmentSource.variable(for: parts[0].trimmingSpaces)
+        #expect(try settings(env: [variable: parts.count > 1 ? parts[1] : ""]) == c.expected)
+    }
+
+    static let refused: [FailureCase] = [
+        FailureCase("prefix = ", "kong.conf:1: invalid value for 'prefix': '' (expected a directory path)"),
+        FailureCase(
+            "log_level = verbose",
+            "kong.conf:1: invalid value for 'log_level': 'verbose' "
+                + "(expected one of: debug, info, notice, warn, error, crit, alert, emerg)"),
+        FailureCase(
+            "log_level = DEBUG",
+            "kong.conf:1: invalid value for 'log_level': 'DEBUG' "
+                + "(expected one of: debug, info, notice, warn, error, crit, alert, emerg)"),
+        FailureCase(
+            "plugins = key-auth rate-limiting",
+            "kong.conf:1: invalid entry for 'plugins': 'key-auth rate-limiting' "
+                + "(expected a plugin name, 'bundled' or 'off', separated by commas)"),
+        FailureCase(
+            "nginx_worker_processes = 0",
+            "kong.conf:1: invalid value for 'nginx_worker_processes': '0' (expected 'auto' or a positive integer)"),
+        FailureCase(
+            "nginx_main_worker_processes = many",
+            "kong.conf:1: invalid value for 'nginx_main_worker_processes': 'many' (expected 'auto' or a positive integer)"
+        ),
+        FailureCase(
+            "database = postgres",
+            "kong.conf:1: invalid value for 'database': 'postgres' (kgate is DB-less and only supports 'off'; "
+                + "load entities with 'declarative_config' or POST /config)"),
+        FailureCase(
+            "database = cassandra",
+            "kong.conf:1: invalid value for 'database': 'cassandra' (kgate is DB-less and only supports 'off'; "
+                + "load entities with 'declarative_config' or POST /config)"),
+        FailureCase("database = mysql", "kong.conf:1: invalid value for 'database': 'mysql' (expected one of: off)"),
+        FailureCase(
+            "declarative_config_watch = yes",
+            "kong.conf:1: invalid value for 'declarative_config_watch': 'yes' (expected one of: on, off, true, false)"),
+        FailureCase(
+            "declarative_config_debounce = -5",
+            "kong.conf:1: invalid value for 'declarative_config_debounce': '-5' "
+                + "(expected a number of milliseconds, 0 or greater)"),
+        FailureCase(
+            "declarative_config_debounce = 1.5",
+            "kong.conf:1: invalid value for 'declarative_config_debounce': '1.5' "
+                + "(expected a number of milliseconds, 0 or greater)"),
+        FailureCase(
+            "router_flavor = fast",
+            "kong.conf:1: invalid value for 'router_flavor': 'fast' "
+                + "(expected one of: traditional, traditional_compatible, expressions)"),
+        FailureCase(
+            "headers = Server, X-Powered-By, X-Foo",
+            "kong.conf:1: invalid entry for 'headers': 'X-Powered-By' (expected any of: off, server_tokens, "
+                + "latency_tokens, Server, Via, X-Kong-Proxy-Latency, X-Kong-Response-Latency, X-Kong-Admin-Latency, "
+                + "X-Kong-Upstream-Latency, X-Kong-Upstream-Status, X-Kong-Request-Id)",
+            "kong.conf:1: invalid entry for 'headers': 'X-Foo' (expected any of: off, server_tokens, "
+                + "latency_tokens, Server, Via, X-Kong-Proxy-Latency, X-Kong-Response-Latency, X-Kong-Admin-Latency, "
+                + "X-Kong-Upstream-Latency, X-Kong-Upstream-Status, X-Kong-Request-Id)"),
+        FailureCase(
+            "headers_upstream = Via",
+            "kong.conf:1: invalid entry for 'headers_upstream': 'Via' (expected any of: off, X-Kong-Request-Id)"),
+        FailureCase(
+            "trusted_ips = 10.0.0.0/33, example.com, 1.2.3.4",
+            "kong.conf:1: invalid entry for 'trusted_ips': '10.0.0.0/33' "
+                + "(expected an IPv4 or IPv6 address, a CIDR block or 'unix:', separated by commas)",
+            "kong.conf:1: invalid entry for 'trusted_ips': 'example.com' "
+                + "(expected an IPv4 or IPv6 address, a CIDR block or 'unix:', separated by commas)"),
+        FailureCase(
+            "real_ip_header = X Real IP",
+            "kong.conf:1: invalid value for 'real_ip_header': 'X Real IP' "
+                + "(expected a header name such as X-Real-IP or X-Forwarded-For, or proxy_protocol)"),
+        FailureCase(
+            "real_ip_recursive = 1",
+            "kong.conf:1: invalid value for 'real_ip_recursive': '1' (expected one of: on, off, true, false)"),
+        FailureCase(
+            "nginx_proxy_real_ip_recursive = maybe",
+            "kong.conf:1: invalid value for 'nginx_proxy_real_ip_recursive': 'maybe' "
+                + "(expected one of: on, off, true, false)"),
+        FailureCase(
+            "error_default_type = application/yaml",
+            "kong.conf:1: invalid value for 'error_default_type': 'application/yaml' "
+                + "(expected one of: application/json, application/xml, text/html, text/plain)"),
+        FailureCase(
+            "upstream_keepalive_pool_size = -1",
+            "kong.conf:1: invalid value for 'upstream_keepalive_pool_size': '-1' (expected an integer, 0 or greater)"),
+        FailureCase(
+            "upstream_keepalive_max_requests = lots",
+            "kong.conf:1: invalid value for 'upstream_keepalive_max_requests': 'lots' (expected an integer, 0 or greater)"
+        ),
+        FailureCase(
+            "upstream_keepalive_idle_timeout = 60s",
+            "kong.conf:1: invalid value for 'upstream_keepalive_idle_timeout': '60s' (expected an integer, 0 or greater)"
+        ),
+        FailureCase(
+            "nginx_admin_client_max_body_size = 10mb",
+            "kong.conf:1: invalid value for 'nginx_admin_client_max_body_size': '10mb' "
+                + "(expected a size such as 0 (unlimited), 512, 8k, 10m or 1g)"),
+        FailureCase(
+            "nginx_admin_client_max_body_size = 99999999999999g",
+            "kong.conf:1: invalid value for 'nginx_admin_client_max_body_size': '99999999999999g' "
+                + "(expected a size such as 0 (unlimited), 512, 8k, 10m or 1g)"),
+    ]
+
+    @Test(arguments: refused)
+    func refusedValue(_ c: FailureCase) {
+        #expect(problems(c.input) == c.messages)
+    }
+
+    /// The same refusal from a variable names the variable instead of the file line.
+    @Test(arguments: refused)
+    func refusedValueFromEnvironment(_ c: FailureCase) {
+        let parts = c.input.split(separator: "=", maxSplits: 1).map { String($0) }
+        let variable = EnvironmentSource.variable(for: parts[0].trimmingSpaces)
+        let expected = c.messages.map { variable + ": " + $0.dropFirst("kong.conf:1: ".count) }
+        #expect(problems(env: [variable: parts.count > 1 ? parts[1] : ""]) == expected)
+    }
+
+    @Test func byteSizes() {
+        #expect(ByteSize("8k")?.bytes == 8192)
+        #expect(ByteSize("10M")?.bytes == 10_485_760)
+        #expect(ByteSize("1g")?.bytes == 1_073_741_824)
+        #expect(ByteSize("0")?.isUnlimited == true)
+        #expect(ByteSize("") == nil)
+        #expect(ByteSize("k") == nil)
+        #expect(ByteSize("-1") == nil)
+    }
+
+    @Test func bundledExpandsWhenTheListIsGiven() throws {
+        let bundled = ["key-auth", "cors"]
+        #expect(try settings(bundled: bundled).plugins == ["key-auth", "cors"])
+        #expect(try settings("plugins = bundled, custom, cors", bundled: bundled).plugins == ["key-auth", "cors", "custom"])
+        #expect(try settings("plugins = custom", bundled: bundled).plugins == ["custom"])
+        #expect(try settings("plugins = off", bundled: bundled).plugins == [])
+    }
+
+    /// Kong's `nginx_*` spelling of a property wins over the plain one when both are set.
+    @Test func aliasesWinOverTheirProperty() throws {
+        let s = try settings(
+            """
+            nginx_main_worker_processes = 2
+            nginx_worker_processes = 8
+            real_ip_header = X-Forwarded-For
+            nginx_proxy_real_ip_header = X-Real-IP-2
+            """)
+        #expect(s.workerProcesses == .count(2))
+        #expect(s.realIPHeader == "X-Real-IP-2")
+        let env = try settings("nginx_main_worker_processes = 2", env: ["KONG_NGINX_WORKER_PROCESSES": "8"])
+        #expect(env.workerProcesses == .count(2))
+    }
+}
+
+extension String {
+    var trimmingSpaces: String { ValueSyntax.trim(self) }
+}

@@ -1,0 +1,121 @@
+import Testing
+
+@testable import KGateSettings
+
+/// The configuration shown by the Admin API's `GET /`: every property, secrets masked.
+struct RedactionTests {
+    @Test func defaultsRendered() {
+        let rendered = NodeSettings().redactedConfiguration
+        #expect(rendered.map(\.name) == [
+            "prefix", "log_level", "plugins", "proxy_listen", "admin_listen", "status_listen", "nginx_worker_processes",
+            "database", "declarative_config", "declarative_config_string", "declarative_config_watch",
+            "declarative_config_debounce", "router_flavor", "headers", "headers_upstream", "trusted_ips",
+            "real_ip_header", "real_ip_recursive", "error_default_type", "upstream_keepalive_pool_size",
+            "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "nginx_admin_client_max_body_size",
+            "admin_token",
+        ])
+        #expect(NodeSettings().redactedDictionary == [
+            "prefix": "./kgate-prefix",
+            "log_level": "notice",
+            "plugins": "bundled",
+            "proxy_listen": "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
+            "admin_listen": "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
+            "status_listen": "127.0.0.1:8007 reuseport backlog=16384",
+            "nginx_worker_processes": "auto",
+            "database": "off",
+            "declarative_config_watch": "on",
+            "declarative_config_debounce": "200",
+            "router_flavor": "traditional_compatible",
+            "headers": "server_tokens, latency_tokens, X-Kong-Request-Id",
+            "headers_upstream": "X-Kong-Request-Id",
+            "trusted_ips": "",
+            "real_ip_header": "X-Real-IP",
+            "real_ip_recursive": "off",
+            "error_default_type": "text/plain",
+            "upstream_keepalive_pool_size": "512",
+            "upstream_keepalive_max_requests": "10000",
+            "upstream_keepalive_idle_timeout": "60",
+            "nginx_admin_client_max_body_size": "10m",
+        ])
+    }
+
+    @Test func typedValues() {
+        let byName = Dictionary(uniqueKeysWithValues: NodeSettings().redactedConfiguration.map { ($0.name, $0.value) })
+        #expect(byName["declarative_config_watch"] == .boolean(true))
+        #expect(byName["upstream_keepalive_pool_size"] == .integer(512))
+        #expect(byName["status_listen"] == .list(["127.0.0.1:8007 reuseport backlog=16384"]))
+        #expect(byName["declarative_config"] == SettingValue.none)
+        #expect(byName["admin_token"] == SettingValue.none)
+    }
+
+    @Test func secretsAreMasked() throws {
+        let s = try settings(
+            "declarative_config_string = {\"_format_version\": \"3.0\", \"consumers\": [{\"username\": \"x\"}]}",
+            env: ["KONG_ADMIN_TOKEN": "hunter2"])
+        let rendered = s.redactedDictionary
+        #expect(rendered["declarative_config_string"] == "******")
+        #expect(rendered["admin_token"] == "******")
+        #expect(!rendered.values.contains { $0.contains("hunter2") || $0.contains("username") })
+        #expect(NodeSettings.sensitiveProperties == ["declarative_config_string", "admin_token"])
+    }
+
+    @Test func offListsRenderAsOff() throws {
+        let s = try settings("proxy_listen = off\nplugins = off\nheaders = off\nheaders_upstream = off")
+        let rendered = s.redactedDictionary
+        #expect(rendered["proxy_listen"] == "off")
+        #expect(rendered["plugins"] == "off")
+        #expect(rendered["headers"] == "off")
+        #expect(rendered["headers_upstream"] == "off")
+    }
+
+    /// The rendering is valid kong.conf: written back, it resolves to the same settings.
+    @Test func renderingRoundTrips() throws {
+        let original = try settings(
+            """
+            log_level = debug
+            plugins = key-auth, cors
+            proxy_listen = [::1]:8000 http2 ssl proxy_protocol, 127.0.0.1:8001 so_keepalive=30m::10
+            admin_listen = off
+            nginx_worker_processes = 3
+            declarative_config = /etc/kgate/kong.yml
+            declarative_config_watch = off
+            headers = Via, latency_tokens
+            trusted_ips = 10.0.0.0/8, unix:
+            real_ip_recursive = on
+            error_default_type = application/json
+            nginx_admin_client_max_body_size = 1m
+            """)
+        let text = original.redactedConfiguration
+            .filter { $0.value != .none }
+            .map { "\($0.name) = \($0.value)" }
+            .joined(separator: "\n")
+        #expect(try settings(text) == original)
+    }
+}
+
+/// The address and name checks behind `trusted_ips`, hosts and suggestions.
+struct ValueSyntaxTests {
+    @Test(arguments: [
+        ("1.2.3.4", true), ("255.255.255.255", true), ("0.0.0.0/0", true), ("10.0.0.0/8", true),
+        ("::", true), ("::1", true), ("fe80::1/64", true), ("2001:db8:0:0:0:0:0:1", true),
+        ("1:2:3:4:5:6:7::", true), ("::ffff:1.2.3.4", true), ("1:2:3:4:5:6:1.2.3.4", true), ("::/0", true),
+        ("256.1.1.1", false), ("1.2.3", false), ("1.2.3.4/33", false), ("1.2.3.4/", false), ("01234.1.1.1", false),
+        ("1:2:3:4:5:6:7:8:9", false), ("1::2::3", false), (":::1", false), ("12345::", false), ("::1/129", false),
+        ("1:2:3:4:5:6:7:1.2.3.4", false), ("g::1", false), ("", false), ("localhost", false),
+    ])
+    func ipOrCIDR(_ text: String, _ valid: Bool) {
+        #expect(ValueSyntax.isIPOrCIDR(text) == valid)
+    }
+
+    @Test func listsAndTrimming() {
+        #expect(ValueSyntax.list(" a ,b,, c ,") == ["a", "b", "c"])
+        #expect(ValueSyntax.list("") == [])
+        #expect(ValueSyntax.trim(" \t x y \r\n") == "x y")
+    }
+
+    @Test func suggestions() {
+        #expect(ValueSyntax.editDistance("kitten", "sitting") == 3)
+        #expect(ValueSyntax.suggestion(for: "log_levl", among: ["log_level", "prefix"]) == "log_level")
+        #expect(ValueSyntax.suggestion(for: "zzz", among: ["log_level", "prefix"]) == nil)
+    }
+}
