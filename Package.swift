@@ -65,7 +65,9 @@ let package = Package(
             name: "KGateStore",
             dependencies: [
                 "KGateConfig",
+                "KGateSchema",
                 "KGateWatch",
+                .product(name: "OrderedCollections", package: "swift-collections"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -132,7 +134,7 @@ let package = Package(
             dependencies: ["KGateConfig", "KGateSchema"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig"]),
+        .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig", "KGateSchema"]),
         .testTarget(name: "KGateRouterTests", dependencies: ["KGateRouter", "KGateSchema"]),
         .testTarget(
             name: "KGateProxyTests",
@@ -145,7 +147,15 @@ let package = Package(
         ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
-        .testTarget(name: "KGateStoreTests", dependencies: ["KGateStore", "KGateConfig"]),
+        .testTarget(
+            name: "KGateStoreTests",
+            dependencies: [
+                "KGateStore", "KGateConfig", "KGateSchema",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
         .testTarget(
             name: "KGateServerTests",
             dependencies: [
