@@ -98,12 +98,15 @@ let package = Package(
             dependencies: [
                 "KGateStore",
                 "KGateSettings",
-                "KGateProxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                "KGateWatch",
+                "KGateConfig",
+                "KGateSchema",
             ]
         ),
         // The command line (`kgate config parse`, `kgate start`, `kgate version`, ...).
@@ -113,7 +116,9 @@ let package = Package(
                 "KGateConfig",
                 "KGateRouter",
                 "KGateServer",
+                "KGateSettings",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(

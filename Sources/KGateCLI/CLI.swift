@@ -9,11 +9,11 @@ import KGateConfig
     import Darwin
 #endif
 
-/// The `kgate` command line: `kgate config parse|init`, `kgate version`.
+/// The `kgate` command line: `kgate config parse|init`, `kgate start|reload|stop`, `kgate route test`, `kgate version`.
 ///
-/// Run it with `KGateCommand.main()` (the executable does), or in-process with
+/// Run it with `KGateCommand.launch()` (the executable does), or in-process with
 /// `KGateCommand.run(arguments:console:)`, which returns the exit status instead of exiting.
-public struct KGateCommand: ParsableCommand {
+public struct KGateCommand: AsyncParsableCommand {
     /// The command tree.
     public static let configuration = CommandConfiguration(
         commandName: "kgate",
@@ -24,15 +24,28 @@ public struct KGateCommand: ParsableCommand {
             file:line:column of each.
             """,
         version: KGateVersion.versionLine,
-        subcommands: [ConfigCommand.self, VersionCommand.self]
+        subcommands: [ConfigCommand.self, StartCommand.self, ReloadCommand.self, StopCommand.self, RouteCommand.self, VersionCommand.self]
     )
 
     /// Required by `ParsableCommand`.
     public init() {}
 
-    /// Parses `CommandLine.arguments`, runs the command and exits with its status.
-    public static func main() {
-        let status = run(arguments: Array(CommandLine.arguments.dropFirst()), console: .standard)
+    /// Parses `CommandLine.arguments`, runs the command (awaiting the long-running ones such as
+    /// `kgate start`) and exits with its status.
+    public static func launch() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let status: Int32
+        do {
+            var command = try parseAsRoot(arguments)
+            if var long = command as? AsyncParsableCommand {
+                try await long.run()
+            } else {
+                try command.run()
+            }
+            status = 0
+        } catch {
+            status = report(error, console: .standard)
+        }
         Self.exit(withError: status == 0 ? nil : ExitCode(status))
     }
 
@@ -46,15 +59,20 @@ public struct KGateCommand: ParsableCommand {
                 try command.run()
                 return 0
             } catch {
-                let code = exitCode(for: error)
-                let message = fullMessage(for: error)
-                if !message.isEmpty {
-                    let text = message.hasSuffix("\n") ? message : message + "\n"
-                    if code == .success { console.out(text) } else { console.err(text) }
-                }
-                return code.rawValue
+                return report(error, console: console)
             }
         }
+    }
+
+    /// Writes a command's error as ArgumentParser would and returns the exit status.
+    static func report(_ error: any Error, console: Console) -> Int32 {
+        let code = exitCode(for: error)
+        let message = fullMessage(for: error)
+        if !message.isEmpty {
+            let text = message.hasSuffix("\n") ? message : message + "\n"
+            if code == .success { console.out(text) } else { console.err(text) }
+        }
+        return code.rawValue
     }
 }
 

@@ -50,7 +50,7 @@ extension ReloadCoordinator {
             durations: LoadDurations(parse: parse, build: generation.buildDuration, flip: flip.duration),
             entityCounts: generation.entityCounts)
         statusBox.withLock { $0.record(flipped: event, generation: generation, at: startedAt) }
-        logger.info(
+        logger.notice(
             "configuration reloaded",
             metadata: [
                 "config.generation": "\(event.generation)",

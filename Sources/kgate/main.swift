@@ -1,3 +1,3 @@
 import KGateCLI
 
-KGateCommand.main()
+await KGateCommand.launch()

@@ -21,7 +21,8 @@ public struct ListenerAddress: Sendable, Equatable, CustomStringConvertible {
 /// A plain HTTP/1.1 listener (status API, admin API) run as a `Service`: binds every address,
 /// serves until graceful shutdown, then closes its sockets.
 public final class HTTPListener: Service, Sendable {
-    private let name: String
+    /// The listener's name in logs (`status`, `admin`).
+    public let name: String
     private let addresses: [ListenerAddress]
     private let group: any EventLoopGroup
     private let responder: HTTPResponder

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import KGateConfig
+import KGateServer
+import KGateSettings
+import Logging
+
+/// Options shared by the commands that configure or find a node (Kong's `-c` and `-p`).
+struct NodeOptions: ParsableArguments {
+    @Option(name: [.customShort("c"), .customLong("conf")], help: "A kong.conf-style configuration file.")
+    var conf: String?
+
+    @Option(name: [.customShort("p"), .customLong("prefix")], help: "The prefix directory (pid file).")
+    var prefix: String?
+
+    /// Settings from defaults < kong.conf < KONG_* environment < flags.
+    func settings(flags extra: [String: String] = [:]) throws -> NodeSettings {
+        var flags = extra
+        if let prefix { flags["--prefix"] = prefix }
+        var text: String?
+        if let conf {
+            guard let data = FileManager.default.contents(atPath: conf) else {
+                throw ValidationError("cannot read configuration file \(conf)")
+            }
+            text = String(decoding: data, as: UTF8.self)
+        }
+        do {
+            return try NodeSettings.load(
+                kongConf: text, path: conf ?? "kong.conf", environment: ProcessInfo.processInfo.environment,
+                flags: flags, bundledPlugins: BundledPlugins.names)
+        } catch {
+            throw ValidationError(error.messages.joined(separator: "\n"))
+        }
+    }
+}
+
+/// `kgate start`: runs a node in the foreground until SIGTERM/SIGINT.
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Start a kgate node in the foreground (stops on SIGTERM/SIGINT).")
+
+    @OptionGroup var node: NodeOptions
+
+    @Option(name: .customLong("declarative-config"), help: "The declarative config file to load and watch.")
+    var declarativeConfig: String?
+    @Option(name: .customLong("proxy-listen"), help: "Proxy listen addresses (Kong's proxy_listen syntax).")
+    var proxyListen: String?
+    @Option(name: .customLong("admin-listen"), help: "Admin API listen addresses.")
+    var adminListen: String?
+    @Option(name: .customLong("status-listen"), help: "Status API listen addresses.")
+    var statusListen: String?
+
+    func run() async throws {
+        var flags: [String: String] = [:]
+        flags["--declarative-config"] = declarativeConfig
+        flags["--proxy-listen"] = proxyListen
+        flags["--admin-listen"] = adminListen
+        flags["--status-listen"] = statusListen
+        let settings = try node.settings(flags: flags)
+        let logger = NodeLogging.logger(level: settings.logLevel)
+        do {
+            let node = try Node(settings: settings, logger: logger)
+            try await node.start()
+            try await node.run()
+        } catch let error as NodeStartError {
+            throw fail(error.description)
+        }
+    }
+}
+
+/// `kgate reload`: asks the running node (found through its pid file) to reload its config.
+struct ReloadCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reload", abstract: "Reload the declarative config of the running node (SIGHUP).")
+
+    @OptionGroup var node: NodeOptions
+
+    func run() throws {
+        let settings = try node.settings()
+        guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
+            throw fail("kgate is not running in \(settings.prefix)")
+        }
+        guard kill(pid, SIGHUP) == 0 else { throw fail("could not signal process \(pid)") }
+        Console.current.out("kgate reloaded\n")
+    }
+}
+
+/// `kgate stop`: asks the running node to shut down gracefully (SIGTERM).
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stop", abstract: "Stop the running node gracefully (SIGTERM).")
+
+    @OptionGroup var node: NodeOptions
+
+    func run() throws {
+        let settings = try node.settings()
+        guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
+            throw fail("kgate is not running in \(settings.prefix)")
+        }
+        guard kill(pid, SIGTERM) == 0 else { throw fail("could not signal process \(pid)") }
+        Console.current.out("kgate stopped\n")
+    }
+}
+
+/// swift-log to stderr at the node's `log_level`.
+enum NodeLogging {
+    static func logger(level: KGateSettings.LogLevel) -> Logger {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = Self.level(level)
+            return handler
+        }
+        return Logger(label: "kgate")
+    }
+
+    static func level(_ level: KGateSettings.LogLevel) -> Logger.Level {
+        switch level {
+        case .debug: return .debug
+        case .info: return .info
+        case .notice: return .notice
+        case .warn: return .warning
+        case .error: return .error
+        case .crit, .alert, .emerg: return .critical
+        }
+    }
+}

@@ -1,0 +1,136 @@
+import KGateConfig
+import KGateSettings
+import KGateStore
+import KGateWatch
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// A running kgate node: the config store and its reload triggers, the status and admin
+/// listeners, all run as services of one `ServiceGroup` that stops on SIGTERM/SIGINT.
+///
+/// `start()` loads the initial config and binds every listener (so errors surface before the
+/// node reports itself started); `run()` then serves until shutdown.
+public final class Node: Sendable {
+    public let settings: NodeSettings
+    public let store: ConfigStore
+    public let coordinator: ReloadCoordinator
+    public let statusAPI: StatusAPI
+    let group: MultiThreadedEventLoopGroup
+    let listeners: [HTTPListener]
+    let logger: Logger
+    /// The coordinator's load loop, started by `start()` (the initial load runs on it).
+    let loadLoop = Mutex<Task<Void, Never>?>(nil)
+
+    /// Builds the node; nothing is loaded or bound yet.
+    public init(settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger) throws {
+        self.settings = settings
+        self.logger = logger
+        let catalog = EntityCatalog(
+            routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
+            enabledPlugins: settings.expandingBundledPlugins(BundledPlugins.names))
+        store = try ConfigStore(catalog: catalog, artifacts: artifacts)
+        coordinator = ReloadCoordinator(
+            store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger)
+        let counters = ServerCounters()
+        let statusAPI = StatusAPI(source: NodeStatus(coordinator: coordinator), counters: counters)
+        self.statusAPI = statusAPI
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var listeners: [HTTPListener] = []
+        let status = Self.plainAddresses(settings.statusListen, "status_listen", logger)
+        if !status.isEmpty {
+            listeners.append(HTTPListener(
+                name: "status", addresses: status, group: group, counters: counters, logger: logger
+            ) { request in
+                statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
+            })
+        }
+        let admin = Self.plainAddresses(settings.adminListen, "admin_listen", logger)
+        if !admin.isEmpty {
+            for address in admin where !Self.isLoopback(address.host) {
+                logger.warning(
+                    "the Admin API listens on a non-loopback address: anyone who can reach it can read the configuration",
+                    metadata: ["admin.address": "\(address)"])
+            }
+            let maxBody = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
+            listeners.append(HTTPListener(
+                name: "admin", addresses: admin, group: group, maxBodySize: maxBody, counters: counters, logger: logger
+            ) { request in
+                if request.method == .GET, request.path == "/status" { return statusAPI.respond(to: request)! }
+                return .json(.notFound, #"{"message":"Not found"}"#)
+            })
+        }
+        self.listeners = listeners
+    }
+
+    /// Loads `declarative_config` (or `declarative_config_string`) and binds the listeners.
+    /// A config that does not load aborts the start, as in Kong.
+    public func start() async throws {
+        let coordinator = self.coordinator
+        loadLoop.withLock { task in
+            if task == nil { task = Task { await coordinator.run() } }
+        }
+        if let path = settings.declarativeConfig {
+            let outcome = await coordinator.reload(.file(path, force: true))
+            if case .rejected(let error, let declarative) = outcome {
+                let text = declarative.map(CLIErrorText.details) ?? error.details
+                throw NodeStartError("error parsing declarative config file \(path):\n\(text)")
+            }
+        } else if let text = settings.declarativeConfigString {
+            let outcome = await coordinator.reload(.bytes(Array(text.utf8), source: .string(name: nil), force: true))
+            if case .rejected(let error, let declarative) = outcome {
+                let details = declarative.map(CLIErrorText.details) ?? error.details
+                throw NodeStartError("error parsing declarative string \(text):\n\(details)")
+            }
+        }
+        for listener in listeners { try await listener.bind() }
+    }
+
+    /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        guard let loop = loadLoop.withLock({ $0 }) else { throw NodeStartError("Node.run() called before start()") }
+        var services: [any Service] = [CoordinatorService(loop: loop)]
+        services += listeners.map { $0 as any Service }
+        services.append(ReloadSignalService(node: self))
+        if let path = settings.declarativeConfig, settings.declarativeConfigWatch {
+            services.append(WatcherService(path: path, debounceMilliseconds: settings.declarativeConfigDebounce, coordinator: coordinator, logger: logger))
+        }
+        let pidFile = PidFile(prefix: settings.prefix)
+        try pidFile.write()
+        defer { pidFile.remove() }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        logger.notice("kgate started", metadata: ["prefix": "\(settings.prefix)", "config.hash": "\(store.current.hash)"])
+        try await serviceGroup.run()
+        try await group.shutdownGracefully()
+        logger.notice("kgate stopped")
+    }
+
+    /// The addresses the listeners are bound to, by listener name (for tests and logs).
+    public func boundPorts(_ name: String) -> [Int] {
+        listeners.filter { $0.name == name }.flatMap { $0.localAddresses.compactMap(\.port) }
+    }
+
+    /// Plain-HTTP listen addresses; TLS ones are skipped with a warning until TLS listeners exist.
+    static func plainAddresses(_ list: [ListenAddress], _ property: String, _ logger: Logger) -> [ListenerAddress] {
+        list.compactMap { address in
+            if address.ssl {
+                logger.warning("TLS listeners are not supported yet; skipping", metadata: ["listen.property": "\(property)", "listen.address": "\(address)"])
+                return nil
+            }
+            return ListenerAddress(host: address.host, port: address.port, backlog: address.backlog ?? 511)
+        }
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host.hasPrefix("127.") || host == "::1"
+    }
+}
+
+/// Why a node could not start, with Kong's wording.
+public struct NodeStartError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

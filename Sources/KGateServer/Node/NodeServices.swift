@@ -1,0 +1,66 @@
+import KGateStore
+import KGateWatch
+import Logging
+import ServiceLifecycle
+import UnixSignals
+
+/// Keeps the reload coordinator's load loop running until shutdown, then stops it.
+struct CoordinatorService: Service {
+    let loop: Task<Void, Never>
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            await loop.value
+        } onGracefulShutdown: {
+            loop.cancel()
+        }
+    }
+}
+
+/// Reloads the config file on SIGHUP (`kill -HUP`, `kgate reload`).
+struct ReloadSignalService: Service {
+    let node: Node
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                if let path = node.settings.declarativeConfig {
+                    node.logger.notice("SIGHUP: reloading the declarative config", metadata: ["config.file": "\(path)"])
+                    node.coordinator.submit(.file(path))
+                } else {
+                    node.logger.notice("SIGHUP: no declarative_config file to reload")
+                }
+            }
+        }
+    }
+}
+
+/// Follows the config file: every changed content is submitted for a reload; an unreadable
+/// file keeps the running config and logs a warning.
+struct WatcherService: Service {
+    let path: String
+    let debounceMilliseconds: Int
+    let coordinator: ReloadCoordinator
+    let logger: Logger
+
+    func run() async throws {
+        let watcher = ConfigFileWatcher(path: path, options: WatchOptions(debounce: .milliseconds(debounceMilliseconds)))
+        let events = try watcher.events()
+        logger.info("watching the declarative config", metadata: [
+            "config.file": "\(path)", "watch.mechanism": "\(watcher.activeMechanism.map { "\($0)" } ?? "none")",
+        ])
+        await withGracefulShutdownHandler {
+            for await event in events {
+                switch event {
+                case .changed:
+                    coordinator.submit(.file(path))
+                case .unreadable(let reason):
+                    logger.warning(
+                        "declarative config unreadable; keeping the running config",
+                        metadata: ["config.file": "\(path)", "reason": "\(reason)"])
+                }
+            }
+        } onGracefulShutdown: {
+            watcher.stop()
+        }
+    }
+}
