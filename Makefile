@@ -1,6 +1,6 @@
 # kgate: a Kong-compatible, DB-less API gateway in Swift.
 #
-#   make run    install what is missing, build (release), validate kong.yml
+#   make run    install what is missing, build (release), start a node on kong.yml
 #   make test   install what is missing, run the test suite (debug)
 #
 # Nothing here needs more than Swift and apt: `deps` installs the C libraries
@@ -22,7 +22,7 @@ all: build
 help:
 	@echo "make deps          install missing apt packages ($(APT_PACKAGES))"
 	@echo "make build         release build: $(KGATE)"
-	@echo "make run           deps + build + '$(KGATE) config parse $(CONFIG)'"
+	@echo "make run           deps + build + '$(KGATE) start --declarative-config $(CONFIG)'"
 	@echo "make test          deps + swift test (debug)"
 	@echo "make bench-config  release build + the declarative config benchmark"
 	@echo "make bench         every benchmark"
@@ -44,9 +44,10 @@ deps:
 build: deps
 	$(SWIFT) build -c release --product kgate
 
-# A later issue turns this into `kgate start`; for now it validates the shipped config.
+# Validates the shipped config, then runs a node on it in the foreground (Ctrl-C stops it).
 run: deps build
 	$(KGATE) config parse $(CONFIG)
+	$(KGATE) start --declarative-config $(CONFIG)
 
 test: deps
 	$(SWIFT) test --no-parallel

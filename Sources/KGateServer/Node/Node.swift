@@ -23,6 +23,8 @@ public final class Node: Sendable {
     let logger: Logger
     /// The coordinator's load loop, started by `start()` (the initial load runs on it).
     let loadLoop = Mutex<Task<Void, Never>?>(nil)
+    /// The running service group, for `shutdown()`.
+    let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Builds the node; nothing is loaded or bound yet.
     public init(settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger) throws {
@@ -102,10 +104,16 @@ public final class Node: Sendable {
         defer { pidFile.remove() }
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        self.serviceGroup.withLock { $0 = serviceGroup }
         logger.notice("kgate started", metadata: ["prefix": "\(settings.prefix)", "config.hash": "\(store.current.hash)"])
         try await serviceGroup.run()
         try await group.shutdownGracefully()
         logger.notice("kgate stopped")
+    }
+
+    /// Starts a graceful shutdown, as SIGTERM does.
+    public func shutdown() async {
+        await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
     }
 
     /// The addresses the listeners are bound to, by listener name (for tests and logs).
