@@ -19,9 +19,11 @@ import Synchronization
 /// }
 /// ```
 ///
-/// Teardown: ``stop()``, cancelling the task that iterates the stream, dropping the stream, or
-/// releasing the watcher all stop watching: the stream finishes, the internal task is cancelled and
-/// the inotify thread is woken through its pipe and exits; its descriptors close right after.
+/// Lifetime: the event stream keeps its watcher alive (iterating the stream is enough, the watcher
+/// need not be kept in a variable). ``stop()``, cancelling the task that iterates the stream, or
+/// dropping the stream stops watching: the stream finishes, the internal task is cancelled, and the
+/// inotify thread is woken through its pipe and exits; its descriptors close right after. A watcher
+/// whose ``events()`` was never called stops when released.
 public final class ConfigFileWatcher: Sendable {
     /// The watched path (made absolute against the current directory at creation).
     public let path: String
@@ -54,7 +56,7 @@ public final class ConfigFileWatcher: Sendable {
     }
 
     /// Creates a watcher for `path`; nothing is watched until ``events()``.
-    public init(path: String, options: WatchOptions = .init()) {
+    public convenience init(path: String, options: WatchOptions = .init()) {
         self.init(path: path, options: options, simulatedInotifyFailure: nil)
     }
 
@@ -81,8 +83,10 @@ public final class ConfigFileWatcher: Sendable {
     ///   cannot be used (``WatchOptions/Mode/automatic`` falls back to polling instead).
     public func events() throws(WatchError) -> AsyncStream<WatchEvent> {
         try phase.withLock { phase throws(WatchError) -> AsyncStream<WatchEvent> in
-            guard case .idle = phase else {
-                throw WatchError(code: .alreadyStarted, reason: "events() can be called once per watcher")
+            switch phase {
+            case .idle: break
+            case .running: throw WatchError(code: .alreadyStarted, reason: "events() can be called once per watcher")
+            case .stopped: throw WatchError(code: .alreadyStarted, reason: "the watcher was stopped")
             }
             let (inputs, inputSink) = AsyncStream<WatchInput>.makeStream()
             var source: InotifySource?
@@ -122,7 +126,9 @@ public final class ConfigFileWatcher: Sendable {
             let task = Task { [polling, report] in
                 await driver.run(inputs: inputs, report: report, polling: polling)
             }
-            output.onTermination = { [weak self] _ in self?.stop() }
+            // Strong on purpose: the stream owns the watcher until it terminates (stop, cancellation
+            // or the stream's release); terminating releases this closure, ending the cycle.
+            output.onTermination = { _ in self.stop() }
             phase = .running(Running(
                 mechanism: source == nil ? .polling : .inotify, fallbackReason: fallbackReason,
                 inputs: inputSink, output: output, driver: task, source: source))

@@ -50,25 +50,30 @@ package enum FileReader {
         let code: Int32
     }
 
-    /// Reads from offset 0 to end of file (the size is only a hint: the file may change meanwhile).
+    /// Reads from offset 0 to end of file into one allocation sized from the hint (plus slack to see
+    /// EOF); if the file outgrew it meanwhile, starts over with twice the room.
     private static func readAll(_ fd: Int32, sizeHint: Int) -> Result<[UInt8], ReadError> {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(max(sizeHint, 0) + 1)
-        let chunk = 64 * 1024
+        var capacity = max(sizeHint, 0) + 4096
         while true {
-            let start = bytes.count
-            bytes.append(contentsOf: repeatElement(0, count: chunk))
-            let count = bytes.withUnsafeMutableBufferPointer { buffer in
-                pread(fd, buffer.baseAddress! + start, chunk, off_t(start))
+            var failure: Int32 = 0
+            var filled = false
+            let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buffer, count in
+                count = 0
+                while count < buffer.count {
+                    let result = pread(fd, buffer.baseAddress! + count, buffer.count - count, off_t(count))
+                    if result < 0 {
+                        if errno == EINTR { continue }
+                        failure = errno
+                        return
+                    }
+                    if result == 0 { return }  // EOF
+                    count += result
+                }
+                filled = true
             }
-            if count < 0 {
-                let error = errno
-                bytes.removeLast(chunk)
-                if error == EINTR { continue }
-                return .failure(ReadError(code: error))
-            }
-            bytes.removeLast(chunk - count)
-            if count == 0 { return .success(bytes) }
+            if failure != 0 { return .failure(ReadError(code: failure)) }
+            if !filled { return .success(bytes) }
+            capacity *= 2
         }
     }
 

@@ -136,7 +136,10 @@ private final class InotifyThreadContext {
     let retryMilliseconds: Int32
     let onChange: @Sendable () -> Void
 
-    init(source: InotifySource, table: InotifyWatchTable, retryMilliseconds: Int32, onChange: @escaping @Sendable () -> Void) {
+    init(
+        source: InotifySource, table: InotifyWatchTable, retryMilliseconds: Int32,
+        onChange: @escaping @Sendable () -> Void
+    ) {
         self.source = source
         self.table = table
         self.retryMilliseconds = retryMilliseconds

@@ -56,8 +56,8 @@ struct WatchDriver: Sendable {
 
     /// Reads and fingerprints the file and yields an event if `report` says so.
     ///
-    /// The read is a plain blocking `read(2)` of a regular file (config files are small), done on
-    /// the calling task rather than a thread of its own.
+    /// The read is a plain blocking `pread(2)` of a regular file (config files are small), done on
+    /// the calling task rather than on a thread of its own.
     func check(_ report: inout ReportStateMachine) {
         defer { statistics.checks.add(1, ordering: .releasing) }
         switch FileReader.read(path) {

@@ -79,7 +79,10 @@ import Testing
     @Test(
         .enabled(
             if: permissionBitsAreEnforced(),
-            "chmod 000 does not deny reads to this process (root or CAP_DAC_OVERRIDE): permission denial cannot be produced"),
+            """
+            chmod 000 does not deny reads to this process (root or CAP_DAC_OVERRIDE): \
+            permission denial cannot be produced
+            """),
         arguments: modes)
     func permissionDeniedIsUnreadable(mode: WatchOptions.Mode) async throws {
         try await TemporaryDirectory.with { directory in
@@ -172,12 +175,14 @@ import Testing
             directory.write("kong.yml", "n: 0\n")
             let live = try LiveWatcher(directory.path("kong.yml"), mode: mode)
             for n in 1...20 { directory.write("kong.yml", "n: \(n)\n") }
+            let final = Array("n: 20\n".utf8)
+            let expected = WatchEvent.changed(bytes: final, fingerprint: ContentFingerprint(of: final))
             var last: WatchEvent?
-            while last != .changed(bytes: Array("n: 20\n".utf8), fingerprint: ContentFingerprint(of: Array("n: 20\n".utf8))) {
+            while last != expected {
                 guard let event = await live.recorder.next() else { break }
                 last = event
             }
-            #expect(last == .changed(bytes: Array("n: 20\n".utf8), fingerprint: ContentFingerprint(of: Array("n: 20\n".utf8))))
+            #expect(last == expected)
             #expect(live.recorder.log.count < 20, "debounced: fewer reports than writes")
             await live.stop()
         }

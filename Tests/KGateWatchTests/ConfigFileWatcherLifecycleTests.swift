@@ -49,14 +49,27 @@ import Testing
         }
     }
 
-    @Test func releasingTheWatcherFinishesTheStream() async throws {
+    @Test func theStreamKeepsItsWatcherAliveUntilItEnds() async throws {
         try await TemporaryDirectory.with { directory in
             directory.write("kong.yml", "a: 1\n")
             var watcher: ConfigFileWatcher? = ConfigFileWatcher(path: directory.path("kong.yml"), options: fastOptions)
+            weak let weakWatcher = watcher
             let recorder = EventRecorder(try watcher!.events())
-            watcher = nil
-            #expect(await waitUntil { recorder.log.isFinished })
+            watcher = nil  // only the stream holds it now
+            directory.replaceAtomically("kong.yml", "a: 2\n")
+            await recorder.expectChange(to: "a: 2\n")
+            recorder.task.cancel()  // the consumer goes away: the stream terminates
+            await recorder.task.value
+            #expect(await waitUntil { weakWatcher == nil }, "released once its stream ended")
         }
+    }
+
+    @Test func anUnstartedWatcherIsSimplyReleased() {
+        var watcher: ConfigFileWatcher? = ConfigFileWatcher(path: "/nonexistent/kong.yml")
+        weak let weakWatcher = watcher
+        #expect(watcher?.activeMechanism == nil)
+        watcher = nil
+        #expect(weakWatcher == nil)
     }
 
     @Test func eventsCanBeCalledOnce() async throws {

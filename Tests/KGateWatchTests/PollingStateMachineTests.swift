@@ -28,7 +28,8 @@ import Testing
     ])
     func anyStatDifferenceMeansRead(changed: FileSnapshot) {
         var machine = PollingStateMachine(racyWindow: .seconds(2))
-        let old = FileSnapshot(device: 1, inode: 7, size: 10, mode: 0o100644, modifiedNanoseconds: 100, changedNanoseconds: 100)
+        let old = FileSnapshot(
+            device: 1, inode: 7, size: 10, mode: 0o100644, modifiedNanoseconds: 100, changedNanoseconds: 100)
         machine.baseline(old, wallClockNanoseconds: 100 * second)
         #expect(machine.polled(changed, wallClockNanoseconds: 101 * second) == .changed)
         #expect(machine.polled(changed, wallClockNanoseconds: 102 * second) == .unchanged)
@@ -48,7 +49,8 @@ import Testing
     @Test func aChangeOfARecentFileIsAChangeNotAnUnverifiedPoll() {
         var machine = PollingStateMachine(racyWindow: .seconds(2))
         machine.baseline(snapshot(mtime: 100 * second), wallClockNanoseconds: 100 * second)
-        #expect(machine.polled(snapshot(size: 11, mtime: 100 * second), wallClockNanoseconds: 100 * second + 1) == .changed)
+        let grown = snapshot(size: 11, mtime: 100 * second)
+        #expect(machine.polled(grown, wallClockNanoseconds: 100 * second + 1) == .changed)
     }
 
     @Test func aMissingFileIsNotRacy() {
