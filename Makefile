@@ -15,7 +15,7 @@ CONFIG       ?= kong.yml
 # sudo only when we are not root (containers usually are; laptops usually are not).
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: all deps build run test bench-config bench clean help
+.PHONY: all deps build run test bench-config bench-reload bench-router bench clean help
 
 all: build
 
@@ -56,7 +56,15 @@ test: deps
 bench-config: deps build
 	$(SWIFT) run -c release kgate-bench-config $(KGATE)
 
-bench: bench-config
+# Hot reload: file write → live hash for 10,000 routes, peak RSS during reloads, RSS over 1,000 reloads.
+bench-reload: deps build
+	$(SWIFT) run -c release kgate-bench-reload $(KGATE)
+
+# The router benchmark: a package of its own (Benchmarks/RouterBench), never part of `make test`.
+bench-router: deps
+	cd Benchmarks/RouterBench && $(SWIFT) run -c release RouterBench
+
+bench: bench-config bench-reload bench-router
 
 clean:
 	rm -rf .build

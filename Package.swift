@@ -132,6 +132,10 @@ let package = Package(
             dependencies: ["KGateConfig"],
             path: "Benchmarks/ConfigBench"
         ),
+        .executableTarget(
+            name: "kgate-bench-reload",
+            path: "Benchmarks/ReloadBench"
+        ),
 
         .testTarget(name: "KGateSchemaTests", dependencies: ["KGateSchema"]),
         .testTarget(
