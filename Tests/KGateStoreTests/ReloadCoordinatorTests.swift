@@ -59,7 +59,7 @@ struct ReloadCoordinatorTests {
 
         let lines = capture.lines
         #expect(lines.count == 1)
-        #expect(lines.first?.level == .info && lines.first?.message == "configuration reloaded")
+        #expect(lines.first?.level == .notice && lines.first?.message == "configuration reloaded")
         #expect(lines.first?.metadata["config.hash.new"] == "\(g.hash)")
         #expect(lines.first?.metadata["config.hash.old"] == "\(ConfigHash.empty)")
         #expect(lines.first?.metadata["config.entities"]?.description.contains("services=2") == true)

@@ -23,6 +23,8 @@ public final class Node: Sendable {
     let logger: Logger
     /// The coordinator's load loop, started by `start()` (the initial load runs on it).
     let loadLoop = Mutex<Task<Void, Never>?>(nil)
+    /// The config file watcher, started before the initial load so no edit is missed.
+    let watch = Mutex<(watcher: ConfigFileWatcher, events: AsyncStream<WatchEvent>)?>(nil)
     /// The running service group, for `shutdown()`.
     let serviceGroup = Mutex<ServiceGroup?>(nil)
 
@@ -75,6 +77,15 @@ public final class Node: Sendable {
             if task == nil { task = Task { await coordinator.run() } }
         }
         if let path = settings.declarativeConfig {
+            if settings.declarativeConfigWatch {
+                let watcher = ConfigFileWatcher(
+                    path: path, options: WatchOptions(debounce: .milliseconds(settings.declarativeConfigDebounce)))
+                let events = try watcher.events()
+                watch.withLock { $0 = (watcher, events) }
+                logger.info("watching the declarative config", metadata: [
+                    "config.file": "\(path)", "watch.mechanism": "\(watcher.activeMechanism.map { "\($0)" } ?? "none")",
+                ])
+            }
             let outcome = await coordinator.reload(.file(path, force: true))
             if case .rejected(let error, let declarative) = outcome {
                 let text = declarative.map(CLIErrorText.details) ?? error.details
@@ -96,8 +107,9 @@ public final class Node: Sendable {
         var services: [any Service] = [CoordinatorService(loop: loop)]
         services += listeners.map { $0 as any Service }
         services.append(ReloadSignalService(node: self))
-        if let path = settings.declarativeConfig, settings.declarativeConfigWatch {
-            services.append(WatcherService(path: path, debounceMilliseconds: settings.declarativeConfigDebounce, coordinator: coordinator, logger: logger))
+        if let path = settings.declarativeConfig, let watch = watch.withLock({ $0 }) {
+            services.append(WatcherService(
+                path: path, watcher: watch.watcher, events: watch.events, coordinator: coordinator, logger: logger))
         }
         let pidFile = PidFile(prefix: settings.prefix)
         try pidFile.write()

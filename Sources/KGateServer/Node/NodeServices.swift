@@ -38,16 +38,12 @@ struct ReloadSignalService: Service {
 /// file keeps the running config and logs a warning.
 struct WatcherService: Service {
     let path: String
-    let debounceMilliseconds: Int
+    let watcher: ConfigFileWatcher
+    let events: AsyncStream<WatchEvent>
     let coordinator: ReloadCoordinator
     let logger: Logger
 
     func run() async throws {
-        let watcher = ConfigFileWatcher(path: path, options: WatchOptions(debounce: .milliseconds(debounceMilliseconds)))
-        let events = try watcher.events()
-        logger.info("watching the declarative config", metadata: [
-            "config.file": "\(path)", "watch.mechanism": "\(watcher.activeMechanism.map { "\($0)" } ?? "none")",
-        ])
         await withGracefulShutdownHandler {
             for await event in events {
                 switch event {
