@@ -20,27 +20,44 @@ public struct DeclarativeLoader: Sendable {
     }
 
     /// Parses and validates raw config text. `fileName` picks JSON or YAML as Kong does.
+    ///
+    /// Memory: the parsed document (values plus a position for every node) is dropped as soon as
+    /// its values are taken, and parsed again only when errors need positions, so a reload holds
+    /// as little as possible next to the running generation.
     public func load(bytes: [UInt8], fileName: String?) -> Result<DeclarativeConfig, DeclarativeError> {
-        let document: SourceDocument
+        var input: Object
+        switch parseInput(bytes, fileName: fileName) {
+        case .failure(let e): return .failure(e)
+        case .success(let o): input = o
+        }
+        let result = declarative.flatten(consume input, full: full, auto: auto) {
+            (try? parseInput(bytes, fileName: fileName).get()) ?? [:]
+        }
+        switch result {
+        case .failure(let errors):
+            let document = try? ConfigText.parse(bytes, fileName: fileName).get()
+            return .failure(DeclarativeError(fields: errors, document: document, fileName: fileName))
+        case .success(let result):
+            return .success(DeclarativeConfig(
+                entities: result.entities, meta: result.meta, hash: ConfigHash.md5Hex(bytes), fileName: fileName))
+        }
+    }
+
+    /// The document's top-level object with the 1.1/2.1 route-path migration applied.
+    private func parseInput(_ bytes: [UInt8], fileName: String?) -> Result<Object, DeclarativeError> {
         switch ConfigText.parse(bytes, fileName: fileName) {
         case .failure(let e):
             return .failure(DeclarativeError(
                 fields: ErrorNode([(.field("error"), .message(e.message))]), document: nil, fileName: fileName,
                 syntaxMark: e.mark))
-        case .success(let d): document = d
-        }
-        guard case .object(var input) = document.value else {
-            return .failure(DeclarativeError(
-                fields: ErrorNode([(.field("error"), .message("failed parsing declarative configuration: expected an object"))]),
-                document: document, fileName: fileName))
-        }
-        RoutePathMigration.apply(&input)
-        switch declarative.flatten(input, full: full, auto: auto) {
-        case .failure(let errors):
-            return .failure(DeclarativeError(fields: errors, document: document, fileName: fileName))
-        case .success(let result):
-            return .success(DeclarativeConfig(
-                entities: result.entities, meta: result.meta, hash: ConfigHash.md5Hex(bytes), fileName: fileName))
+        case .success(let document):
+            guard case .object(var input) = document.value else {
+                return .failure(DeclarativeError(
+                    fields: ErrorNode([(.field("error"), .message("failed parsing declarative configuration: expected an object"))]),
+                    document: document, fileName: fileName))
+            }
+            RoutePathMigration.apply(&input)
+            return .success(input)
         }
     }
 

@@ -20,12 +20,17 @@ extension DeclarativeSchema {
     /// Kong validates, then generates ids, then fills defaults. kgate generates the ids first and
     /// processes the input once; validating the processed input gives the same answer, because
     /// Kong processes every record before validating it anyway.
-    func flatten(_ raw: Object, full: DeclarativeSchema, auto: Schema.AutoValues) -> Result<Flat, ErrorNode> {
+    ///
+    /// `reread` gives the raw input again for the error path, so the raw tree is released as soon
+    /// as it has been processed.
+    func flatten(
+        _ raw: consuming Object, full: DeclarativeSchema, auto: Schema.AutoValues, reread: () -> Object
+    ) -> Result<Flat, ErrorNode> {
         var input = raw
-        if input["_transform"] == nil { input["_transform"] = .bool(true) }
+        Self.prepare(&input)
         generateIDs(&input)
         let processed: Object
-        switch schema.processAutoFields(input, context: .insert, auto: auto) {
+        switch schema.processAutoFields(consume input, context: .insert, auto: auto) {
         case .failure(let e): return .failure(e)
         case .success(let p): processed = p
         }
@@ -33,26 +38,34 @@ extension DeclarativeSchema {
         if let errors = schema.validate(processed, preprocessed: true) {
             // Validation may fail only because nested records name their parent; Kong retries with
             // the full schema after resolving names, keeping the `value must be null` errors.
-            var copy = input
+            var copy = reread()
+            Self.prepare(&copy)
+            generateIDs(&copy)
             full.populateIDsForValidation(&copy)
-            guard var second = full.schema.validate(copy) else { return proceed(processed) }
+            guard var second = full.schema.validate(copy) else { return proceed(consume processed) }
             second.merge(Self.nullErrors(errors))
             return .failure(second)
         }
-        return proceed(processed)
+        return proceed(consume processed)
     }
 
-    private func proceed(_ processed: Object) -> Result<Flat, ErrorNode> {
-        var items: [Item] = []
-        collect(processed, parent: nil, path: [], into: &items)
-        let index = EntityIndex(schema: self, items: items)
-        if let errors = index.errors { return .failure(errors) }
+    /// `_transform` defaults to true before validation (Kong sets it on the input).
+    static func prepare(_ input: inout Object) {
+        if input["_transform"] == nil { input["_transform"] = .bool(true) }
+    }
 
+    private func proceed(_ processed: consuming Object) -> Result<Flat, ErrorNode> {
         var meta = Object()
         for (k, v) in processed where k.hasPrefix("_") { meta[k] = v }
         if let format = meta["_format_version"], format != .string("3.0") { meta["_format_version"] = "3.0" }
+        let transform = meta["_transform"] != .bool(false)
 
-        let transform = processed["_transform"] != .bool(false)
+        var items: [Item] = []
+        collect(processed, parent: nil, path: [], into: &items)
+        _ = consume processed  // the items share its entities; the tree itself is no longer needed
+        let index = EntityIndex(schema: self, items: consume items)
+        if let errors = index.errors { return .failure(errors) }
+
         switch index.flatEntities(transform: transform) {
         case .failure(let e): return .failure(e)
         case .success(let entities): return .success((entities, meta))
