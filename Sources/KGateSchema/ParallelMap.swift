@@ -8,7 +8,7 @@ import Glibc
 /// entities); small arrays are mapped inline.
 enum ParallelMap {
     /// Below this many elements the work is not worth splitting.
-    static let threshold = 1024
+    static let threshold = 128
 
     static let cores: Int = {
         #if canImport(Glibc)

@@ -28,27 +28,29 @@ public enum ConfigSource: Sendable, Hashable, CustomStringConvertible {
 
 /// How long the stages of one reload took.
 ///
-/// The loader reads the text, validates it against the entity schemas and flattens it in one call,
-/// so `parse` is one measurement covering parse + validate + flatten (Kong's `parse_string`).
-/// `build` covers the page indexes and every registered artifact; `flip` is the atomic exchange
-/// that publishes the generation.
+/// `parse` reads the text into values (YAML/JSON), `validate` checks them against the entity
+/// schemas and flattens them (ids, defaults, references), `build` covers the page indexes and
+/// every registered artifact, and `flip` is the atomic exchange that publishes the generation.
 public struct LoadDurations: Sendable, Hashable {
-    /// Parse, validate and flatten (one loader call).
+    /// Reading the text into values.
     public var parse: Duration
+    /// Validation and flattening.
+    public var validate: Duration
     /// Page indexes plus all artifacts (router, plugins iterator, ...).
     public var build: Duration
     /// The atomic exchange of the active generation.
     public var flip: Duration
 
     /// Creates a set of durations.
-    public init(parse: Duration = .zero, build: Duration = .zero, flip: Duration = .zero) {
+    public init(parse: Duration = .zero, validate: Duration = .zero, build: Duration = .zero, flip: Duration = .zero) {
         self.parse = parse
+        self.validate = validate
         self.build = build
         self.flip = flip
     }
 
     /// All stages together.
-    public var total: Duration { parse + build + flip }
+    public var total: Duration { parse + validate + build + flip }
 }
 
 extension Duration {

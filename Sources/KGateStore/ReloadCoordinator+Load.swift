@@ -47,7 +47,9 @@ extension ReloadCoordinator {
         guard let flip = store.flip() else { preconditionFailure("a prepared generation vanished before its flip") }
         let event = ConfigFlipped(
             oldHash: flip.old.hash, newHash: generation.hash, generation: generation.number, source: request.source,
-            durations: LoadDurations(parse: parse, build: generation.buildDuration, flip: flip.duration),
+            durations: LoadDurations(
+                parse: parse - config.validateDuration, validate: config.validateDuration, build: generation.buildDuration,
+                flip: flip.duration),
             entityCounts: generation.entityCounts)
         statusBox.withLock { $0.record(flipped: event, generation: generation, at: startedAt) }
         logger.notice(
@@ -59,6 +61,7 @@ extension ReloadCoordinator {
                 "config.source": "\(event.source)",
                 "config.entities": "\(Self.countsText(event.entityCounts))",
                 "config.duration.parse_ms": "\(event.durations.parse.millisecondsText)",
+                "config.duration.validate_ms": "\(event.durations.validate.millisecondsText)",
                 "config.duration.build_ms": "\(event.durations.build.millisecondsText)",
                 "config.duration.flip_ms": "\(event.durations.flip.millisecondsText)",
             ])

@@ -36,8 +36,7 @@ public struct ReloadStatus: Sendable {
     public var loadedAt: Double
     /// Where the active config came from.
     public var source: ConfigSource
-    /// Stage durations of the load that published the active generation. `parse` is one
-    /// measurement of parse + validate + flatten (the loader does all three in one call).
+    /// Stage durations of the load that published the active generation.
     public var durations: LoadDurations
     /// Entity counts of the active generation.
     public var entityCounts: [String: Int]

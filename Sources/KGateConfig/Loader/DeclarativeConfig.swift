@@ -11,6 +11,9 @@ public struct DeclarativeConfig: Sendable {
     /// md5 hex of the raw text (Kong's `configuration_hash`).
     public var hash: String
     public var fileName: String?
+    /// How long reading the text (YAML/JSON → values) and validating + flattening took.
+    public var parseDuration: Duration = .zero
+    public var validateDuration: Duration = .zero
 
     public init(entities: [String: OrderedDictionary<String, Object>], meta: Object, hash: String, fileName: String?) {
         self.entities = entities

@@ -25,21 +25,28 @@ public struct DeclarativeLoader: Sendable {
     /// its values are taken, and parsed again only when errors need positions, so a reload holds
     /// as little as possible next to the running generation.
     public func load(bytes: [UInt8], fileName: String?) -> Result<DeclarativeConfig, DeclarativeError> {
+        let clock = ContinuousClock()
+        let start = clock.now
         var input: Object
         switch parseInput(bytes, fileName: fileName) {
         case .failure(let e): return .failure(e)
         case .success(let o): input = o
         }
+        let parsed = clock.now
         let result = declarative.flatten(consume input, full: full, auto: auto) {
             (try? parseInput(bytes, fileName: fileName).get()) ?? [:]
         }
+        let validated = clock.now
         switch result {
         case .failure(let errors):
             let document = try? ConfigText.parse(bytes, fileName: fileName).get()
             return .failure(DeclarativeError(fields: errors, document: document, fileName: fileName))
         case .success(let result):
-            return .success(DeclarativeConfig(
-                entities: result.entities, meta: result.meta, hash: ConfigHash.md5Hex(bytes), fileName: fileName))
+            var config = DeclarativeConfig(
+                entities: result.entities, meta: result.meta, hash: ConfigHash.md5Hex(bytes), fileName: fileName)
+            config.parseDuration = parsed - start
+            config.validateDuration = validated - parsed
+            return .success(config)
         }
     }
 

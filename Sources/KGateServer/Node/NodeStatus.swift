@@ -19,7 +19,8 @@ struct NodeStatus: NodeStatusSource {
             "source": .string(s.source.description),
             "loaded_at": s.loadedAt > 0 ? .number(s.loadedAt) : .null,
             "durations_ms": [
-                "parse_validate": .number(s.durations.parse.milliseconds.rounded3),
+                "parse": .number(s.durations.parse.milliseconds.rounded3),
+                "validate": .number(s.durations.validate.milliseconds.rounded3),
                 "build": .number(s.durations.build.milliseconds.rounded3),
                 "flip": .number(s.durations.flip.milliseconds.rounded3),
             ],
