@@ -109,6 +109,7 @@ func startNode(debounceMs: Int) -> Process {
     var env = ProcessInfo.processInfo.environment
     env["KONG_DECLARATIVE_CONFIG_DEBOUNCE"] = String(debounceMs)
     env["KONG_LOG_LEVEL"] = "error"
+    if let arenas = ProcessInfo.processInfo.environment["BENCH_MALLOC_ARENA_MAX"] { env["MALLOC_ARENA_MAX"] = arenas }
     p.environment = env
     try! p.run()
     return p
