@@ -137,13 +137,15 @@ let package = Package(
             path: "Benchmarks/ReloadBench"
         ),
 
+        // Helpers shared by the live tests (a blocking loopback HTTP client).
+        .target(name: "KGateTestSupport", path: "Tests/KGateTestSupport"),
         .testTarget(name: "KGateSchemaTests", dependencies: ["KGateSchema"]),
         .testTarget(
             name: "KGateConfigTests",
             dependencies: ["KGateConfig", "KGateSchema"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig", "KGateSchema"]),
+        .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig", "KGateSchema", "KGateTestSupport"]),
         .testTarget(name: "KGateRouterTests", dependencies: ["KGateRouter", "KGateSchema"]),
         .testTarget(
             name: "KGateProxyTests",
@@ -168,7 +170,7 @@ let package = Package(
         .testTarget(
             name: "KGateServerTests",
             dependencies: [
-                "KGateServer", "KGateStore", "KGateSettings",
+                "KGateServer", "KGateStore", "KGateSettings", "KGateTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -2,6 +2,7 @@ import Foundation
 import KGateConfig
 import KGateSettings
 import Logging
+import KGateTestSupport
 import Testing
 
 @testable import KGateServer

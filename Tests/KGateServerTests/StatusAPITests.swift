@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+import KGateTestSupport
 import Testing
 
 @testable import KGateServer

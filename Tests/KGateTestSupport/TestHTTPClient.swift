@@ -2,23 +2,29 @@
 import Glibc
 #endif
 
-/// A tiny blocking HTTP/1.1 client for loopback tests: one request per connection.
-struct TestHTTPClient {
-    struct Response {
-        var status: Int
-        var headers: [(String, String)]
-        var body: String
-        func header(_ name: String) -> String? {
+/// A tiny blocking HTTP/1.1 client for loopback tests: one request per connection (shared by the
+/// server and CLI test targets).
+public struct TestHTTPClient {
+    public struct Response {
+        public var status: Int
+        public var headers: [(String, String)]
+        public var body: String
+        public func header(_ name: String) -> String? {
             headers.first { $0.0.lowercased() == name.lowercased() }?.1
         }
     }
 
-    enum Failure: Error { case connect(Int32), io }
+    public enum Failure: Error { case connect(Int32), io }
 
-    let port: Int
-    var host = "127.0.0.1"
+    public let port: Int
+    public var host = "127.0.0.1"
 
-    func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: String = "") throws -> Response {
+    public init(port: Int, host: String = "127.0.0.1") {
+        self.port = port
+        self.host = host
+    }
+
+    public func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: String = "") throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure.io }
         defer { close(fd) }
@@ -53,7 +59,7 @@ struct TestHTTPClient {
         return try Self.parse(String(decoding: raw, as: UTF8.self))
     }
 
-    func get(_ path: String) throws -> Response { try request("GET", path) }
+    public func get(_ path: String) throws -> Response { try request("GET", path) }
 
     static func parse(_ text: String) throws -> Response {
         let bytes = Array(text.utf8)
