@@ -92,10 +92,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A small buffered HTTP/1.1 listener for the status and admin APIs.
+        .target(
+            name: "KGateHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Kong's Admin API in DB-less mode (read-only entities, POST /config, schemas).
+        .target(
+            name: "KGateAdmin",
+            dependencies: [
+                "KGateHTTP",
+                "KGateStore",
+                "KGateConfig",
+                "KGateSchema",
+                "KGateSettings",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
         // The running node: listeners (status API), reload triggers, lifecycle.
         .target(
             name: "KGateServer",
             dependencies: [
+                "KGateHTTP",
+                "KGateAdmin",
                 "KGateStore",
                 "KGateSettings",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -156,6 +183,15 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        .testTarget(
+            name: "KGateAdminTests",
+            dependencies: [
+                "KGateAdmin", "KGateHTTP", "KGateStore", "KGateConfig", "KGateSchema", "KGateTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
         .testTarget(
@@ -170,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "KGateServerTests",
             dependencies: [
-                "KGateServer", "KGateStore", "KGateSettings", "KGateTestSupport",
+                "KGateServer", "KGateHTTP", "KGateStore", "KGateSettings", "KGateTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

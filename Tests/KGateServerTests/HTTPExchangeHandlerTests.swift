@@ -3,7 +3,7 @@ import NIOEmbedded
 import NIOHTTP1
 import Testing
 
-@testable import KGateServer
+@testable import KGateHTTP
 
 /// The buffered HTTP/1.1 exchange, driven through an `EmbeddedChannel`.
 struct HTTPExchangeHandlerTests {

@@ -7,6 +7,7 @@ import Synchronization
 import KGateTestSupport
 import Testing
 
+import KGateHTTP
 @testable import KGateServer
 
 /// The status endpoints, live on a loopback listener.

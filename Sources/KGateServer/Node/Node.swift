@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateHTTP
 import KGateSettings
 import KGateStore
 import KGateWatch

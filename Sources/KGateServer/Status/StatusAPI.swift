@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateHTTP
 import KGateSchema
 import NIOCore
 import NIOHTTP1
@@ -72,37 +73,6 @@ public final class StatusAPI: Sendable {
             else { nil }
         if let message { return .json(.serviceUnavailable, Value.object(["message": .string(message)]).jsonText) }
         return .json(.ok, #"{"message":"ready"}"#)
-    }
-}
-
-/// Connection and request counters of the node's listeners (Kong's `server` block).
-public final class ServerCounters: Sendable {
-    private let accepted = Atomic<Int>(0)
-    private let active = Atomic<Int>(0)
-    private let requests = Atomic<Int>(0)
-    private let writing = Atomic<Int>(0)
-
-    public init() {}
-
-    public func connectionOpened() {
-        accepted.add(1, ordering: .relaxed)
-        active.add(1, ordering: .relaxed)
-    }
-    public func connectionClosed() { active.subtract(1, ordering: .relaxed) }
-    public func requestStarted() {
-        requests.add(1, ordering: .relaxed)
-        writing.add(1, ordering: .relaxed)
-    }
-    public func requestFinished() { writing.subtract(1, ordering: .relaxed) }
-
-    public struct Snapshot: Sendable {
-        public var accepted, active, handled, requests, writing: Int
-    }
-    public func snapshot() -> Snapshot {
-        let a = accepted.load(ordering: .relaxed)
-        return Snapshot(
-            accepted: a, active: active.load(ordering: .relaxed), handled: a, requests: requests.load(ordering: .relaxed),
-            writing: writing.load(ordering: .relaxed))
     }
 }
 
