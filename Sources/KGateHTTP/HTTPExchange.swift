@@ -44,3 +44,12 @@ public struct HTTPResponse: Sendable {
 
 /// Answers one request. Called on the connection's event loop: it must not block.
 public typealias HTTPResponder = @Sendable (HTTPRequest) -> HTTPResponse
+
+/// Answers one request that may wait (an Admin API config load); runs off the event loop.
+public typealias HTTPAsyncResponder = @Sendable (HTTPRequest) async -> HTTPResponse
+
+/// How a listener answers: inline on the event loop, or in a task.
+public enum HTTPAnswering: Sendable {
+    case inline(HTTPResponder)
+    case task(HTTPAsyncResponder)
+}

@@ -10,17 +10,23 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private enum State {
         case idle
         case receiving(HTTPRequestHead, ByteBuffer)
+        /// An asynchronous answer is being computed; pipelined requests are not read meanwhile.
+        case answering
         case discarding
     }
 
-    private let responder: HTTPResponder
+    private let answering: HTTPAnswering
     private let maxBodySize: Int
     private let serverName: String
     private let counters: ServerCounters?
     private var state = State.idle
 
-    init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
-        self.responder = responder
+    convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
+        self.init(answering: .inline(responder), maxBodySize: maxBodySize, serverName: serverName, counters: counters)
+    }
+
+    init(answering: HTTPAnswering, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
+        self.answering = answering
         self.maxBodySize = maxBodySize
         self.serverName = serverName
         self.counters = counters
@@ -50,11 +56,25 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             body.writeBuffer(&chunk)
             state = .receiving(head, body)
         case (.end, .receiving(let head, let body)):
-            state = .idle
             counters?.requestStarted()
             let request = HTTPRequest(method: head.method, uri: head.uri, headers: head.headers, body: body)
-            write(responder(request), for: head, keepAlive: head.isKeepAlive, context: context)
-            counters?.requestFinished()
+            switch answering {
+            case .inline(let responder):
+                state = .idle
+                write(responder(request), for: head, keepAlive: head.isKeepAlive, context: context)
+                counters?.requestFinished()
+            case .task(let responder):
+                state = .answering
+                let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
+                promise.completeWithTask { await responder(request) }
+                let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                promise.futureResult.whenSuccess { response in
+                    let (handler, context) = bound.value
+                    handler.state = .idle
+                    handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+                    handler.counters?.requestFinished()
+                }
+            }
         case (.body, _), (.end, _):
             break
         }

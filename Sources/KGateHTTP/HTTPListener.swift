@@ -25,21 +25,31 @@ public final class HTTPListener: Service, Sendable {
     public let name: String
     private let addresses: [ListenerAddress]
     private let group: any EventLoopGroup
-    private let responder: HTTPResponder
+    private let answering: HTTPAnswering
     private let maxBodySize: Int
     private let counters: ServerCounters?
     private let logger: Logger
     private let bound = Mutex<[any Channel]>([])
 
-    public init(
+    public convenience init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
         counters: ServerCounters? = nil, logger: Logger, responder: @escaping HTTPResponder
+    ) {
+        self.init(
+            name: name, addresses: addresses, group: group, maxBodySize: maxBodySize, counters: counters,
+            logger: logger, answering: .inline(responder))
+    }
+
+    /// A listener whose answers may wait (they run in a task, off the event loop).
+    public init(
+        name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
+        counters: ServerCounters? = nil, logger: Logger, answering: HTTPAnswering
     ) {
         self.counters = counters
         self.name = name
         self.addresses = addresses
         self.group = group
-        self.responder = responder
+        self.answering = answering
         self.maxBodySize = maxBodySize
         self.logger = logger
     }
@@ -49,7 +59,7 @@ public final class HTTPListener: Service, Sendable {
         if !bound.withLock({ $0.isEmpty }) { return }
         var channels: [any Channel] = []
         for address in addresses {
-            let responder = self.responder
+            let answering = self.answering
             let maxBodySize = self.maxBodySize
             let counters = self.counters
             let channel = try await ServerBootstrap(group: group)
@@ -60,7 +70,7 @@ public final class HTTPListener: Service, Sendable {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
                         try channel.pipeline.syncOperations.addHandler(
                             HTTPExchangeHandler(
-                                responder: responder, maxBodySize: maxBodySize, serverName: "kgate", counters: counters))
+                                answering: answering, maxBodySize: maxBodySize, serverName: "kgate", counters: counters))
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
