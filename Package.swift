@@ -77,6 +77,21 @@ let package = Package(
             name: "KGateRouter",
             dependencies: ["KGateSchema", "KGateRegex"]
         ),
+        // Kong's plugin model: phases, priorities, scopes (the plugins iterator) and the bundled plugins.
+        .target(
+            name: "KGatePlugins",
+            dependencies: [
+                "KGateStore",
+                "KGateConfig",
+                "KGateSchema",
+                "KGateRouter",
+                "KGateRegex",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
         // The data plane: proxy listeners, upstream pools, balancing, Kong's headers and errors.
         .target(
             name: "KGateProxy",
@@ -191,6 +206,10 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "KGatePluginsTests",
+            dependencies: ["KGatePlugins", "KGateStore", "KGateConfig", "KGateSchema", "KGateRouter"]
         ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
