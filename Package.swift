@@ -138,6 +138,7 @@ let package = Package(
             dependencies: [
                 "KGateHTTP",
                 "KGateAdmin",
+                "KGateProxy",
                 "KGateStore",
                 "KGateSettings",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import KGateConfig
 import KGateHTTP
+import KGateProxy
 import KGateSettings
 import KGateStore
 import KGateWatch
@@ -21,6 +22,8 @@ public final class Node: Sendable {
     public let statusAPI: StatusAPI
     let group: MultiThreadedEventLoopGroup
     let listeners: [HTTPListener]
+    /// The data plane on `proxy_listen` (nil when it is `off`).
+    let proxy: ProxyServer?
     let logger: Logger
     /// The coordinator's load loop, started by `start()` (the initial load runs on it).
     let loadLoop = Mutex<Task<Void, Never>?>(nil)
@@ -30,13 +33,16 @@ public final class Node: Sendable {
     let serviceGroup = Mutex<ServiceGroup?>(nil)
 
     /// Builds the node; nothing is loaded or bound yet.
+    /// - Parameter artifacts: extra per-generation builders; the proxy's (router, balancers) are
+    ///   always registered.
     public init(settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger) throws {
         self.settings = settings
         self.logger = logger
         let catalog = EntityCatalog(
             routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
             enabledPlugins: settings.expandingBundledPlugins(BundledPlugins.names))
-        store = try ConfigStore(catalog: catalog, artifacts: artifacts)
+        store = try ConfigStore(catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings)] + artifacts)
+        proxy = settings.proxyListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger)
         coordinator = ReloadCoordinator(
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger)
         let counters = ServerCounters()
@@ -100,6 +106,7 @@ public final class Node: Sendable {
             }
         }
         for listener in listeners { try await listener.bind() }
+        try await proxy?.bind()
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
@@ -108,6 +115,7 @@ public final class Node: Sendable {
         var services: [any Service] = [CoordinatorService(loop: loop)]
         services += listeners.map { $0 as any Service }
         services.append(ReloadSignalService(node: self))
+        if let proxy { services.append(ProxyService(proxy: proxy)) }
         if let path = settings.declarativeConfig, let watch = watch.withLock({ $0 }) {
             services.append(WatcherService(
                 path: path, watcher: watch.watcher, events: watch.events, coordinator: coordinator, logger: logger))
@@ -131,7 +139,8 @@ public final class Node: Sendable {
 
     /// The addresses the listeners are bound to, by listener name (for tests and logs).
     public func boundPorts(_ name: String) -> [Int] {
-        listeners.filter { $0.name == name }.flatMap { $0.localAddresses.compactMap(\.port) }
+        if name == "proxy" { return proxy?.localAddresses.compactMap(\.port) ?? [] }
+        return listeners.filter { $0.name == name }.flatMap { $0.localAddresses.compactMap(\.port) }
     }
 
     /// Plain-HTTP listen addresses; TLS ones are skipped with a warning until TLS listeners exist.

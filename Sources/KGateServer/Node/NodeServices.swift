@@ -1,3 +1,4 @@
+import KGateProxy
 import KGateStore
 import KGateWatch
 import Logging
@@ -57,6 +58,18 @@ struct WatcherService: Service {
             }
         } onGracefulShutdown: {
             watcher.stop()
+        }
+    }
+}
+
+/// Runs the proxy until shutdown, then lets in-flight requests finish (the proxy's grace period).
+struct ProxyService: Service {
+    let proxy: ProxyServer
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await proxy.run()
+        } onGracefulShutdown: {
+            Task { await proxy.shutdown() }
         }
     }
 }

@@ -1,0 +1,100 @@
+import NIOCore
+
+/// One event loop's cache of resolved names, in front of a shared resolver: a hit is a
+/// dictionary read, no lock. Expired answers are still served (Kong's `dns_stale_ttl`) while
+/// one background refresh runs; a miss waits for the resolver, concurrent misses share it.
+/// Confined to its event loop.
+final class DNSCache {
+    private struct Entry {
+        var addresses: [IPBytes]
+        var expires: NIODeadline
+        var refreshing: Bool
+        /// Round-robin position over `addresses`.
+        var cursor: Int
+    }
+
+    private let eventLoop: EventLoop
+    private let resolver: any DNSResolving
+    private var entries: [String: Entry] = [:]
+    private var pending: [String: EventLoopFuture<DNSAnswer>] = [:]
+    /// How long a failure is remembered (Kong's `dns_error_ttl` / `dns_not_found_ttl`).
+    var failureTTL: TimeAmount = .seconds(1)
+    private var failures: [String: (DNSFailure, NIODeadline)] = [:]
+
+    init(eventLoop: EventLoop, resolver: any DNSResolving) {
+        self.eventLoop = eventLoop
+        self.resolver = resolver
+    }
+
+    /// The next address of `host` when it is cached (fresh or stale); starts a refresh of a
+    /// stale entry.
+    func cachedAddress(_ host: String) -> IPBytes? {
+        guard var entry = entries[host], !entry.addresses.isEmpty else { return nil }
+        let address = entry.addresses[entry.cursor % entry.addresses.count]
+        entry.cursor &+= 1
+        let now = eventLoop.now
+        if entry.expires <= now, !entry.refreshing {
+            entry.refreshing = true
+            refresh(host)
+        }
+        entries[host] = entry
+        return address
+    }
+
+    /// A recent failure for `host`, if it is still remembered.
+    func cachedFailure(_ host: String) -> DNSFailure? {
+        guard let (failure, until) = failures[host] else { return nil }
+        if until <= eventLoop.now {
+            failures[host] = nil
+            return nil
+        }
+        return failure
+    }
+
+    /// Resolves `host` (cache first), calling `completion` on the event loop.
+    func resolve(_ host: String, completion: @escaping (Result<IPBytes, DNSFailure>) -> Void) {
+        if let address = cachedAddress(host) { return completion(.success(address)) }
+        if let failure = cachedFailure(host) { return completion(.failure(failure)) }
+        lookup(host).assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success:
+                if let address = cachedAddress(host) {
+                    completion(.success(address))
+                } else {
+                    completion(.failure(.nameNotFound))
+                }
+            case .failure(let error):
+                completion(.failure(error as? DNSFailure ?? .other(String(describing: error))))
+            }
+        }
+    }
+
+    private func lookup(_ host: String) -> EventLoopFuture<DNSAnswer> {
+        if let inFlight = pending[host] { return inFlight }
+        let future = resolver.resolve(host, on: eventLoop)
+        pending[host] = future
+        future.assumeIsolated().whenComplete { [self] result in
+            pending[host] = nil
+            switch result {
+            case .success(let answer):
+                let cursor = entries[host]?.cursor ?? 0
+                entries[host] = Entry(
+                    addresses: answer.addresses, expires: eventLoop.now + answer.ttl, refreshing: false, cursor: cursor)
+                failures[host] = nil
+            case .failure(let error):
+                if entries[host] != nil {
+                    // Keep serving the stale answer; try again after the failure TTL.
+                    entries[host]!.refreshing = false
+                    entries[host]!.expires = eventLoop.now + failureTTL
+                } else {
+                    failures[host] = (error as? DNSFailure ?? .other(String(describing: error)), eventLoop.now + failureTTL)
+                }
+            }
+        }
+        return future
+    }
+
+    private func refresh(_ host: String) {
+        _ = lookup(host)
+    }
+}

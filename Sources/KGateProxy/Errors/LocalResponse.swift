@@ -1,0 +1,104 @@
+import KGateSettings
+import NIOCore
+import NIOHTTP1
+
+/// A response the gateway generates itself: router outcomes, upstream failures, bad input.
+struct LocalResponse {
+    /// Who would have produced it in Kong, which decides the body format and the headers.
+    enum Origin {
+        /// `kong.response.error` (router 404, 426, 503...): format by `Accept`, JSON by default.
+        case kong
+        /// An nginx error page through `kong/error_handlers.lua` (400, 408, 413, 414, 502, 504):
+        /// format by `Accept`, then `Content-Type`, then `error_default_type`.
+        case nginx
+        /// As `.nginx`, after Kong decided to proxy (`KONG_PROXIED`): the proxied-response
+        /// headers (`Via`, upstream and proxy latencies) instead of `X-Kong-Response-Latency`.
+        case nginxProxied
+    }
+
+    var status: HTTPResponseStatus
+    /// The message; nil for an empty body (redirects).
+    var message: String?
+    var origin: Origin
+    var extraHeaders: [(String, String)] = []
+
+    /// The message for an nginx error page of this status.
+    static func nginx(_ status: Int, proxied: Bool = false) -> LocalResponse {
+        LocalResponse(
+            status: HTTPResponseStatus(statusCode: status == 494 ? 400 : status),
+            message: ErrorBody.nginxMessage(status: status), origin: proxied ? .nginxProxied : .nginx)
+    }
+
+    /// What the request said about formats.
+    struct RequestFormat {
+        var accept: String?
+        var contentType: String?
+    }
+
+    /// The latencies and identity headers of the response.
+    struct Context {
+        var enabled: ResponseHeaders
+        var serverToken: String
+        var viaToken: String
+        var requestID: String
+        var date: String
+        var keepAlive: Bool
+        var errorDefaultType: ErrorDefaultType
+        /// `X-Kong-Response-Latency` (not proxied) in milliseconds.
+        var responseLatency: Int
+        /// `X-Kong-Proxy-Latency` and `X-Kong-Upstream-Latency` (proxied) in milliseconds.
+        var proxyLatency: Int
+        var upstreamLatency: Int
+    }
+
+    /// The whole response, head and body, as bytes (no body for `HEAD`).
+    func render(format: RequestFormat, _ c: Context, isHEAD: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var bodyText = ""
+        var contentType: String?
+        if let message {
+            let errorFormat: ErrorFormat
+            switch origin {
+            case .kong: errorFormat = ErrorFormat.negotiate(accept: format.accept)
+            case .nginx, .nginxProxied:
+                errorFormat = ErrorBody.nginxFormat(
+                    accept: format.accept, contentType: format.contentType, defaultType: c.errorDefaultType)
+            }
+            bodyText = ErrorBody.text(message, requestID: c.requestID, format: errorFormat)
+            if errorFormat != .grpc { contentType = errorFormat.contentType }
+        }
+        var out = allocator.buffer(capacity: 512 + bodyText.utf8.count)
+        out.writeStaticString("HTTP/1.1 ")
+        out.writeString(String(status.code))
+        out.writeStaticString(" ")
+        out.writeString(status.reasonPhrase)
+        out.writeStaticString("\r\n")
+        func header(_ name: String, _ value: String) {
+            out.writeString(name)
+            out.writeStaticString(": ")
+            out.writeString(value)
+            out.writeStaticString("\r\n")
+        }
+        if let contentType { header("Content-Type", contentType) }
+        var connection = c.keepAlive ? "keep-alive" : "close"
+        for (name, value) in extraHeaders {
+            if name.lowercased() == "connection" { connection = value } else { header(name, value) }
+        }
+        header("Content-Length", String(bodyText.utf8.count))
+        header("Date", c.date)
+        header("Connection", connection)
+        switch origin {
+        case .kong, .nginx:
+            if c.enabled.contains(.responseLatency) { header("X-Kong-Response-Latency", String(c.responseLatency)) }
+            if c.enabled.contains(.server) { header("Server", c.serverToken) }
+        case .nginxProxied:
+            if c.enabled.contains(.upstreamLatency) { header("X-Kong-Upstream-Latency", String(c.upstreamLatency)) }
+            if c.enabled.contains(.proxyLatency) { header("X-Kong-Proxy-Latency", String(c.proxyLatency)) }
+            if c.enabled.contains(.via) { header("Via", c.viaToken) }
+            if c.enabled.contains(.server) { header("Server", c.serverToken) }
+        }
+        if c.enabled.contains(.requestID) { header("X-Kong-Request-Id", c.requestID) }
+        out.writeStaticString("\r\n")
+        if !isHEAD { out.writeString(bodyText) }
+        return out
+    }
+}

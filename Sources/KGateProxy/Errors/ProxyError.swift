@@ -1,0 +1,77 @@
+import NIOCore
+import NIOPosix
+
+/// Why an exchange with an upstream failed: where it failed, whether another try may follow,
+/// and (in one place) what Kong answers for it.
+struct ProxyError: Error, CustomStringConvertible {
+    enum Kind: Equatable {
+        /// Connecting (TCP or TLS handshake) failed: refused, reset, unreachable.
+        case connectFailed
+        /// Connecting took longer than `connect_timeout`.
+        case connectTimeout
+        /// The upstream accepted no more bytes for `write_timeout`.
+        case writeTimeout
+        /// The upstream sent nothing for `read_timeout`.
+        case readTimeout
+        /// The upstream closed or reset the connection, or sent an invalid response.
+        case badResponse
+        /// The balancer had no target (`failure to get a peer from the ring-balancer`).
+        case noPeer
+        /// DNS said the name does not exist (`name resolution failed`).
+        case nameResolution
+        /// Another DNS failure (`failed the initial dns/balancer resolve for '<host>' with: <err>`).
+        case resolveFailed(host: String, message: String)
+    }
+
+    var kind: Kind
+    /// The underlying error, for logs.
+    var underlying: (any Error)?
+
+    /// Retrying elsewhere is allowed: nothing was sent to this upstream yet.
+    var isConnectFailure: Bool { kind == .connectFailed || kind == .connectTimeout }
+
+    var description: String {
+        switch kind {
+        case .connectFailed: return "failed to connect to upstream: \(underlying.map { "\($0)" } ?? "")"
+        case .connectTimeout: return "upstream timed out while connecting"
+        case .writeTimeout: return "upstream timed out while sending the request"
+        case .readTimeout: return "upstream timed out while reading the response"
+        case .badResponse: return "upstream failed: \(underlying.map { "\($0)" } ?? "closed")"
+        case .noPeer: return "failure to get a peer from the ring-balancer"
+        case .nameResolution: return "name resolution failed"
+        case .resolveFailed(let host, let message):
+            return "failed the initial dns/balancer resolve for '\(host)' with: \(message)"
+        }
+    }
+
+    /// Kong's answer.
+    var response: LocalResponse {
+        switch kind {
+        case .connectFailed, .badResponse: return .nginx(502, proxied: true)
+        case .connectTimeout, .writeTimeout, .readTimeout: return .nginx(504, proxied: true)
+        case .noPeer, .nameResolution:
+            return LocalResponse(status: .serviceUnavailable, message: description, origin: .kong)
+        case .resolveFailed:
+            return LocalResponse(status: .internalServerError, message: description, origin: .kong)
+        }
+    }
+
+    /// Classifies a connect error.
+    static func connect(_ error: any Error) -> ProxyError {
+        if let channelError = error as? ChannelError, case .connectTimeout = channelError {
+            return ProxyError(kind: .connectTimeout, underlying: error)
+        }
+        if error is UpstreamConnectTimeout { return ProxyError(kind: .connectTimeout, underlying: error) }
+        if let multi = error as? NIOConnectionError,
+            multi.connectionErrors.contains(where: { ($0.error as? ChannelError).map(Self.isTimeout) ?? false })
+        {
+            return ProxyError(kind: .connectTimeout, underlying: error)
+        }
+        return ProxyError(kind: .connectFailed, underlying: error)
+    }
+
+    private static func isTimeout(_ error: ChannelError) -> Bool {
+        if case .connectTimeout = error { return true }
+        return false
+    }
+}

@@ -1,0 +1,50 @@
+import KGateStore
+import NIOCore
+import NIOHTTP1
+
+/// The state of one request on a client connection, reset in place for the next one.
+struct Exchange {
+    // Request.
+    var facts = RequestFacts()
+    var requestID = RequestID.zero
+    var start = NIODeadline.uptimeNanoseconds(0)
+    var requestHasBody = false
+    var requestEndReceived = false
+    var bodyBytes = 0
+
+    // Routing.
+    /// Kept until the request ends: everything below comes from it.
+    var generation: Generation?
+    var plan: ServicePlan?
+    var routeID: String?
+    var serviceID: String?
+    var upstreamTarget = ""
+    /// The client's `Host` when `preserve_host` is on.
+    var preservedHost: String?
+    var forwarding: ForwardingValues?
+
+    // Upstream.
+    var upstream: UpstreamConnection?
+    var hostHeader = ""
+    var reused = false
+    var tries = 0
+    var staleRetries = 0
+    var lastError: ProxyError?
+    var bodyForwarded = false
+    var requestEndSent = false
+    var continueSent = false
+    var upstreamStart = NIODeadline.uptimeNanoseconds(0)
+
+    // Response.
+    var responseHeadSent = false
+    var responseStatus = 0
+    var keepAlive = false
+    var framing = DownstreamFraming.none
+    /// A generated response was fully written.
+    var responseFinished = false
+
+    /// Milliseconds between two instants.
+    func milliseconds(since from: NIODeadline, to: NIODeadline) -> Int {
+        max(0, Int((to - from).nanoseconds / 1_000_000))
+    }
+}

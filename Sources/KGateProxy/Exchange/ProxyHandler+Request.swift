@@ -1,0 +1,256 @@
+import KGateRouter
+import NIOCore
+import NIOHTTP1
+
+extension ProxyHandler {
+    // MARK: Request
+
+    /// A request head was parsed: check it, route it, start proxying or answer.
+    func requestHead() {
+        serial &+= 1
+        requestsOnConnection += 1
+        loop.requestCount &+= 1
+        stopWaitingForClient()
+        x = Exchange()
+        x.start = loop.eventLoop.now
+        x.requestID = loop.requestIDs.next()
+        x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader)
+        let facts = x.facts
+        requestBody = BodyTracker(facts.framing)
+        x.requestHasBody = !requestBody.isComplete
+        x.requestEndReceived = requestBody.isComplete
+
+        // Bad input nginx refuses before Kong runs.
+        if facts.malformed || (facts.host == nil && request.version.minor >= 1) {
+            return respond(.nginx(400), forceClose: true)
+        }
+        if facts.unsupportedTransferEncoding {
+            return respond(LocalResponse(status: .notImplemented, message: "The upstream server responded with 501", origin: .nginx), forceClose: true)
+        }
+        let limit = env.configuration.clientMaxBodySize
+        if limit > 0, let length = facts.contentLength, length > limit {
+            return respond(.nginx(413), forceClose: true)
+        }
+        if x.requestHasBody { waitForClient(.body, env.configuration.clientBodyTimeout) }
+        route()
+    }
+
+    /// Body bytes of the current request (framing included for chunked bodies).
+    func requestBodyBytes(_ slice: ByteBuffer) {
+        x.bodyBytes += slice.readableBytes
+        if clientWait == .body, !readsPaused { clientTimer.arm(in: env.configuration.clientBodyTimeout) }
+        let limit = env.configuration.clientMaxBodySize
+        if limit > 0, x.bodyBytes > limit, phase == .connecting || phase == .proxying {
+            abandonUpstream()
+            if x.responseHeadSent { return close() }
+            return respond(.nginx(413), forceClose: true)
+        }
+        switch phase {
+        case .connecting:
+            pendingBody.append(slice)
+            pendingBodyBytes += slice.readableBytes
+            if pendingBodyBytes > Self.inputHighWater { pauseClientReads() }
+        case .proxying:
+            guard let upstream = x.upstream else { return }
+            x.bodyForwarded = true
+            upstream.handler.write(slice)
+            upstreamNeedsFlush = true
+            if !upstream.handler.isWritable { pauseClientReads() }
+        case .idle, .responding, .tunnel, .closing:
+            break
+        }
+    }
+
+    /// The request body ended.
+    func requestEnd() {
+        x.requestEndReceived = true
+        if clientWait == .body { stopWaitingForClient() }
+        switch phase {
+        case .proxying:
+            if let plan = x.plan { requestSent(readTimeout: plan.readTimeout) }
+        case .responding:
+            if x.responseFinished { becomeIdle() }
+        case .idle, .connecting, .tunnel, .closing:
+            break
+        }
+    }
+
+    /// A chunked body that does not parse: 400 if nothing was answered yet, else close.
+    func badRequestBody() {
+        inbound = empty
+        abandonUpstream()
+        if x.responseHeadSent || phase == .responding { return close() }
+        respond(.nginx(400), forceClose: true)
+    }
+
+    // MARK: Routing
+
+    /// Routes the request and starts proxying it, or answers it.
+    func route() {
+        let (generation, plans) = env.currentPlans()
+        x.generation = generation
+        let router = plans.router
+        let target = request.target
+        let routeRequest = RouteRequest(
+            method: request.method.rawValue, target: target, host: x.facts.host, scheme: .http,
+            headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
+            destinationPort: Int(serverPort))
+        let match = router.match(routeRequest)
+
+        let hostOnly = Self.hostWithoutPort(x.facts.host)
+        let forwardedProto = trusted(x.facts.forwardedProto) ?? "http"
+        let forwardedHost = trusted(x.facts.forwardedHost) ?? hostOnly
+        // The usual route (plain HTTP allowed, no gRPC) needs none of Kong's protocol checks.
+        if let match, Self.servesPlainHTTP(match.route.protocols) {
+            return proceed(match, plans: plans, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
+        }
+        switch RouteOutcome.evaluate(
+            match, forwardedProto: forwardedProto, forwardedHost: forwardedHost, requestURI: target,
+            contentType: x.facts.contentType.map(request.value), httpMajorVersion: 1)
+        {
+        case .respond(let response):
+            respond(
+                LocalResponse(
+                    status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong,
+                    extraHeaders: response.headers.map { ($0.name, $0.value) }))
+        case .proceed(let match):
+            proceed(match, plans: plans, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
+        }
+    }
+
+    /// Whether a route's protocols accept a plain HTTP request with no further check.
+    static func servesPlainHTTP(_ protocols: [String]) -> Bool {
+        var http = false
+        for p in protocols {
+            if p == "http" { http = true } else if p == "grpc" || p == "grpcs" { return false }
+        }
+        return http
+    }
+
+    private func proceed(_ match: RouteMatch, plans: ProxyPlans, target: String, forwardedProto: String, forwardedHost: String) {
+        let service = match.service
+        if let phases = env.phases {
+            // Ids are kept for the plugins' phases only (strings cost a retain each way).
+            x.routeID = match.route.id
+            x.serviceID = service?.id
+            if let response = runAccess(phases) { return respondFromPlugin(response) }
+        }
+        if let response = RouteOutcome.afterAccess(match) {
+            return respond(LocalResponse(status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong))
+        }
+        guard let service, let plan = plans.service(id: service.id) else {
+            return respond(LocalResponse(status: .serviceUnavailable, message: "no Service found with those values", origin: .kong))
+        }
+        x.plan = plan
+        x.upstreamTarget = Self.upstreamTarget(match, target: target)
+        x.preservedHost = match.upstreamHost
+        x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
+        startAttempt()
+    }
+
+    /// A forwarding header's value when the peer is trusted.
+    private func trusted(_ field: HeaderField?) -> String? {
+        guard peerTrusted, let field else { return nil }
+        return request.value(field)
+    }
+
+    /// The `X-Forwarded-*`, `X-Real-IP`, `Via` and request-id values sent upstream.
+    private func forwardingValues(_ match: RouteMatch, target: String, forwardedProto: String, forwardedHost: String)
+        -> ForwardingValues
+    {
+        let f = x.facts
+        let clientIP = realClientIP()
+        let path = trusted(f.forwardedPath) ?? Self.pathWithoutQuery(target)
+        var prefix = trusted(f.forwardedPrefix)
+        if prefix == nil, let matched = match.prefix, matched != "/" { prefix = String(matched) }
+        let inbound = request.version.minor >= 1 ? env.viaToken : "1.0 " + env.configuration.serverToken
+        return ForwardingValues(
+            forwardedFor: f.forwardedFor.map { $0 + ", " + remoteIP } ?? clientIP,
+            forwardedProto: forwardedProto, forwardedHost: forwardedHost,
+            forwardedPort: trusted(f.forwardedPort) ?? serverPort, forwardedPath: path, forwardedPrefix: prefix,
+            realIP: clientIP, via: f.via.map { $0 + ", " + inbound } ?? inbound,
+            requestID: env.configuration.requestIDUpstream ? x.requestID : nil)
+    }
+
+    /// The client address after nginx's realip module: a trusted peer's `real_ip_header`.
+    func realClientIP() -> String {
+        guard peerTrusted else { return remoteIP }
+        let value: String?
+        switch env.configuration.realIPHeader.lowercased() {
+        case "x-real-ip": value = x.facts.realIP.map(request.value)
+        case "x-forwarded-for": value = x.facts.forwardedFor
+        default: value = x.facts.customRealIP.map(request.value)
+        }
+        guard let value else { return remoteIP }
+        let addresses = value.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
+        guard let last = addresses.last else { return remoteIP }
+        if env.configuration.realIPRecursive {
+            for address in addresses.reversed() where !env.configuration.trustedIPs.contains(text: address) {
+                return address
+            }
+            return addresses[0]
+        }
+        return last
+    }
+
+    private func runAccess(_ phases: any ProxyPhases) -> PhaseResponse? {
+        var phaseRequest = PhaseRequest(
+            head: request.requestHead, routeID: x.routeID ?? "", serviceID: x.serviceID, requestID: x.requestID.string,
+            clientIP: realClientIP())
+        return phases.access(&phaseRequest)
+    }
+
+    // MARK: Helpers
+
+    /// Kong's upstream request target (`match.upstreamTarget`), taking the request target as
+    /// is when joining and escaping cannot change it: the service path is `/`, the route keeps
+    /// the path or strips just `/` (path handling v0), the path needed no normalisation, and
+    /// every byte of it is one `kong.tools.uri.escape` leaves alone.
+    static func upstreamTarget(_ match: RouteMatch, target: String) -> String {
+        let route = match.route
+        let basePath = match.service?.path
+        guard basePath == nil || basePath == "/", route.pathHandling == .v0 || match.flavor != .traditional,
+            !route.stripPath || match.prefix == "/"
+        else { return match.upstreamTarget }
+        let path = match.path
+        let u = target.utf8
+        let pathEnd = u.count > 1 ? (u.dropFirst().firstIndex(of: UInt8(ascii: "?")) ?? u.endIndex) : u.endIndex
+        guard u[..<pathEnd].elementsEqual(path.utf8), u[..<pathEnd].allSatisfy(isSafeToForward) else {
+            return match.upstreamTarget
+        }
+        return target
+    }
+
+    /// The bytes `kong.tools.uri.escape` keeps: letters, digits and `!#$&'()*+,/:;=?@[]-_.~%`.
+    private static let safeBytes: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = true }
+        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = true }
+        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = true }
+        for c in "!#$&'()*+,/:;=?@[]-_.~%".utf8 { t[Int(c)] = true }
+        return t
+    }()
+
+    @inline(__always)
+    private static func isSafeToForward(_ b: UInt8) -> Bool { safeBytes[Int(b)] }
+
+    /// nginx's `$host`: the `Host` header without its port, lower-cased.
+    static func hostWithoutPort(_ host: String?) -> String {
+        guard let host else { return "" }
+        var h = Substring(host)
+        if h.hasPrefix("[") {
+            if let close = h.firstIndex(of: "]") { h = h[...close] }
+        } else if let colon = h.firstIndex(of: ":") {
+            h = h[..<colon]
+        }
+        if h.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return h.lowercased() }
+        return String(h)
+    }
+
+    /// The request target up to its query (a `?` found from the second byte on, as Kong).
+    static func pathWithoutQuery(_ uri: String) -> String {
+        let u = uri.utf8
+        guard u.count > 1, let q = u.dropFirst().firstIndex(of: UInt8(ascii: "?")) else { return uri }
+        return String(uri[..<q])
+    }
+}

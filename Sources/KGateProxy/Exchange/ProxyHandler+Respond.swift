@@ -1,0 +1,151 @@
+import NIOCore
+import NIOHTTP1
+
+extension ProxyHandler {
+    // MARK: Ending an exchange
+
+    /// The response was written: flush, then wait for the next request or close.
+    func finishResponse() {
+        logExchange()
+        if x.keepAlive, x.requestEndReceived {
+            flushClient()
+            becomeIdle()
+        } else if x.keepAlive {
+            phase = .responding
+            x.responseFinished = true
+            flushClient()
+        } else {
+            phase = .closing
+            stopWaitingForClient()
+            let context = self.context!
+            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    /// Ready for the next request on this connection.
+    func becomeIdle() {
+        phase = .idle
+        x = Exchange()
+        requestBody = BodyTracker(.none)
+        pendingBody.removeAll(keepingCapacity: true)
+        pendingBodyBytes = 0
+        upstreamWait = .none
+        upstreamTimer.disarm()
+        if quiescing || loop.isQuiescing {
+            quiescing = true
+            return close()
+        }
+        waitForClient(.keepalive, env.configuration.keepaliveTimeout)
+        resumeClientReads()
+        if inbound.readableBytes > 0 {
+            // A pipelined request: take it up once the current call stack has unwound.
+            let current = serial
+            context.eventLoop.assumeIsolated().execute { [self] in
+                guard current == serial, phase == .idle else { return }
+                processInput()
+                flushUpstreamIfNeeded()
+            }
+        }
+    }
+
+    // MARK: Generated responses
+
+    /// Answers the request with a generated response (router outcome, upstream failure, bad
+    /// input). The connection stays open when the request is complete (or has no body) and the
+    /// client allows it.
+    func respond(_ response: LocalResponse, forceClose: Bool = false) {
+        abandonUpstream()
+        pendingBody.removeAll(keepingCapacity: true)
+        pendingBodyBytes = 0
+        let now = loop.eventLoop.now
+        // A client that waits for `100 Continue` may never send the body it announced: close.
+        let keepAlive =
+            !forceClose && x.facts.keepAlive && !quiescing && !loop.isQuiescing
+            && !(x.facts.expectContinue && !x.requestEndReceived)
+            && requestsOnConnection < env.configuration.keepaliveRequests
+        let sentUpstreamAt = x.tries > 0 && x.upstreamStart > x.start ? x.upstreamStart : now
+        let c = responseContext(now: now, sentUpstreamAt: sentUpstreamAt, keepAlive: keepAlive)
+        let format = LocalResponse.RequestFormat(
+            accept: x.facts.accept.map(request.value), contentType: x.facts.contentType.map(request.value))
+        let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
+        x.responseHeadSent = true
+        x.responseStatus = Int(response.status.code)
+        x.keepAlive = keepAlive
+        phase = .responding
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        finishResponse()
+    }
+
+    private func responseContext(now: NIODeadline, sentUpstreamAt: NIODeadline, keepAlive: Bool) -> LocalResponse.Context {
+        LocalResponse.Context(
+            enabled: env.responseHeaders, serverToken: env.configuration.serverToken, viaToken: env.viaToken,
+            requestID: x.requestID.string, date: loop.dates.current(), keepAlive: keepAlive,
+            errorDefaultType: env.configuration.errorDefaultType,
+            responseLatency: x.milliseconds(since: x.start, to: now),
+            proxyLatency: x.milliseconds(since: x.start, to: sentUpstreamAt),
+            upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now))
+    }
+
+    /// A plugin's `access` answered the request.
+    func respondFromPlugin(_ response: PhaseResponse) {
+        let keepAlive = x.facts.keepAlive && !quiescing && !loop.isQuiescing
+        var out = context.channel.allocator.buffer(capacity: 256 + response.body.readableBytes)
+        out.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
+        for (name, value) in response.headers where !["content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
+            out.writeString("\(name): \(value)\r\n")
+        }
+        out.writeString("Content-Length: \(response.body.readableBytes)\r\n")
+        out.writeString("Connection: \(keepAlive ? "keep-alive" : "close")\r\n\r\n")
+        if request.method != .HEAD { out.writeImmutableBuffer(response.body) }
+        x.responseHeadSent = true
+        x.responseStatus = Int(response.status.code)
+        x.keepAlive = keepAlive
+        phase = .responding
+        context.write(wrapOutboundOut(out), promise: nil)
+        finishResponse()
+    }
+
+    /// A head that cannot be parsed: 400, 414, 431-as-400 (`Request header or cookie too large`)
+    /// or 505, then close.
+    func refuse(_ error: HeadError) {
+        let response: LocalResponse
+        switch error {
+        case .uriTooLong: response = .nginx(414)
+        case .headerTooLarge: response = .nginx(494)
+        case .versionNotSupported:
+            response = LocalResponse(
+                status: .httpVersionNotSupported, message: "The upstream server responded with 505", origin: .nginx)
+        case .badRequest, .badResponse: response = .nginx(400)
+        }
+        refuseRaw(response)
+    }
+
+    /// Answers without a parsed request (a fresh request id, no `Accept`), then closes.
+    func refuseRaw(_ response: LocalResponse) {
+        inbound = empty
+        x = Exchange()
+        x.start = loop.eventLoop.now
+        x.requestID = loop.requestIDs.next()
+        request = MessageHead()
+        let now = loop.eventLoop.now
+        let bytes = response.render(
+            format: .init(), responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
+            allocator: context.channel.allocator)
+        x.responseStatus = Int(response.status.code)
+        x.keepAlive = false
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        finishResponse()
+    }
+
+    // MARK: Log phase
+
+    func logExchange() {
+        guard let phases = env.phases else { return }
+        phases.log(
+            PhaseLogEntry(
+                status: x.responseStatus, routeID: x.routeID, serviceID: x.serviceID, requestID: x.requestID.string,
+                totalLatency: x.milliseconds(since: x.start, to: loop.eventLoop.now)))
+    }
+}

@@ -1,0 +1,114 @@
+import NIOCore
+import NIOHTTP1
+
+extension ProxyHandler: UpstreamDelegate {
+    func upstreamResponseHead(_ head: borrowing MessageHead, framing: BodyFraming) -> Bool {
+        guard phase == .proxying, let plan = x.plan else { return false }
+        let now = loop.eventLoop.now
+        x.responseHeadSent = true
+        x.responseStatus = head.status
+        upstreamWait = .read
+        upstreamTimer.arm(at: now + plan.readTimeout)
+        if head.status == 101, x.facts.upgrade != nil {
+            beginTunnel(head, now: now)
+            return false
+        }
+        let downstream = DownstreamFraming(upstream: framing, clientVersion: request.version)
+        x.framing = downstream
+        x.keepAlive =
+            x.facts.keepAlive && x.requestEndReceived && !quiescing && !loop.isQuiescing && !downstream.closesConnection
+            && x.facts.upgrade == nil && requestsOnConnection < env.configuration.keepaliveRequests
+        DownstreamResponseHead.write(
+            from: head, upstreamChunked: framing == .chunked, framing: downstream,
+            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
+        context.write(wrapOutboundOut(responseHeadBuffer), promise: nil)
+        return downstream == .dechunk
+    }
+
+    private func additions(upstreamLatency: Int) -> ResponseAdditions {
+        ResponseAdditions(
+            enabled: env.responseHeaders, serverToken: env.configuration.serverToken, viaToken: env.viaToken,
+            requestID: x.requestID, upstreamLatency: upstreamLatency,
+            proxyLatency: x.milliseconds(since: x.start, to: x.upstreamStart), date: loop.dates.current(),
+            keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers)
+    }
+
+    func upstreamBody(_ bytes: ByteBuffer) {
+        guard phase == .proxying else { return }
+        if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
+        if x.framing == .rechunk {
+            var size = context.channel.allocator.buffer(capacity: 18)
+            size.writeString(String(bytes.readableBytes, radix: 16))
+            size.writeStaticString("\r\n")
+            context.write(wrapOutboundOut(size), promise: nil)
+            context.write(wrapOutboundOut(bytes), promise: nil)
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+        } else {
+            context.write(wrapOutboundOut(bytes), promise: nil)
+        }
+        if !clientWritable { x.upstream?.handler.pauseReads() }
+    }
+
+    func upstreamResponseEnd() {
+        guard phase == .proxying, let connection = x.upstream else { return }
+        upstreamWait = .none
+        upstreamTimer.disarm()
+        x.upstream = nil
+        if x.framing == .rechunk {
+            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
+        }
+        loop.pool.release(connection, reusable: connection.handler.responseAllowsReuse && x.requestEndSent)
+        finishResponse()
+    }
+
+    func upstreamTunnelBytes(_ bytes: ByteBuffer) {
+        context.write(wrapOutboundOut(bytes), promise: nil)
+        if !clientWritable { x.upstream?.handler.pauseReads() }
+    }
+
+    func upstreamReadComplete() {
+        flushClient()
+    }
+
+    func upstreamWritabilityChanged(_ isWritable: Bool) {
+        guard phase == .proxying || phase == .tunnel else { return }
+        if isWritable {
+            resumeClientReads()
+            if upstreamWait == .write {
+                upstreamWait = .none
+                upstreamTimer.disarm()
+            }
+        } else {
+            pauseClientReads()
+            if phase == .proxying, upstreamWait != .read, let plan = x.plan {
+                upstreamWait = .write
+                upstreamTimer.arm(in: plan.writeTimeout)
+            }
+        }
+    }
+
+    func upstreamFailed(_ error: ProxyError) {
+        upstreamBroke(error)
+    }
+
+    // MARK: Tunnel
+
+    /// The upstream switched protocols: send its `101`, then relay bytes both ways until one
+    /// side closes. The upstream connection is never pooled again.
+    private func beginTunnel(_ head: borrowing MessageHead, now: NIODeadline) {
+        x.keepAlive = false
+        phase = .tunnel
+        stopWaitingForClient()
+        upstreamWait = .none
+        upstreamTimer.disarm()
+        DownstreamResponseHead.write(
+            from: head, upstreamChunked: false, framing: .none,
+            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
+        context.writeAndFlush(wrapOutboundOut(responseHeadBuffer), promise: nil)
+        logExchange()
+        if inbound.readableBytes > 0 {
+            processInput()
+            if !inClientRead { flushUpstreamIfNeeded() }
+        }
+    }
+}

@@ -1,0 +1,331 @@
+import KGateStore
+import NIOCore
+import NIOHTTP1
+
+/// Proxies the requests of one client connection, one at a time: parses each head from the
+/// bytes as they arrive (nginx's limits and strictness), routes it, takes an upstream
+/// connection from the event loop's pool, writes the upstream request head, and streams the body
+/// up and the response down as `ByteBuffer` slices of what was read, with back-pressure both
+/// ways. Pipelined requests wait in the input buffer.
+///
+/// It is the only handler of the connection: no HTTP codec objects, no per-request allocations
+/// of its own beyond the two heads written. Nothing hops threads: the client connection, its
+/// upstream connections, the pool and the DNS cache live on one event loop.
+///
+/// Requests are in `ProxyHandler+Request.swift`, the upstream side in
+/// `ProxyHandler+Upstream.swift`, the ends of exchanges in `ProxyHandler+Respond.swift`.
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Phase {
+        /// Waiting for (the rest of) a request head.
+        case idle
+        /// Choosing a target or connecting; body bytes are buffered.
+        case connecting
+        /// An upstream connection serves the request.
+        case proxying
+        /// A generated response was sent; the rest of the request body is discarded.
+        case responding
+        /// Bytes are relayed both ways (after `101 Switching Protocols`).
+        case tunnel
+        /// The connection closes once the last write is flushed.
+        case closing
+    }
+
+    /// What the client timer is waiting for.
+    enum ClientWait {
+        case none, header, body, keepalive
+    }
+
+    /// What the upstream timer is waiting for.
+    enum UpstreamWait {
+        case none, read, write
+    }
+
+    /// Input held back (pipelined requests, body bytes while connecting) before reads pause.
+    static let inputHighWater = 65536
+
+    let env: ProxyEnvironment
+    let loop: LoopContext
+    var context: ChannelHandlerContext!
+
+    // Connection.
+    var remoteIP = ""
+    var serverPort = ""
+    var peerTrusted = false
+    var requestsOnConnection = 0
+    var phase = Phase.idle
+    var quiescing = false
+    var registered = false
+    let clientTimer: LazyTimer
+    var clientWait = ClientWait.none
+    var readsPaused = false
+    var readPending = false
+    /// The client channel's writability, tracked from events.
+    var clientWritable = true
+    /// Waiting in the loop's flush batch.
+    var flushQueued = false
+    var upstreamNeedsFlush = false
+    /// Inside `channelRead`: upstream writes are flushed at `channelReadComplete`.
+    var inClientRead = false
+
+    // Input.
+    var inbound = ByteBuffer()
+    let empty = ByteBuffer()
+    var scanner: HeadScanner
+    var headStorage = ByteBuffer()
+    /// Reused for the heads this connection writes (upstream requests, client responses).
+    var upstreamHeadBuffer = ByteBuffer()
+    var responseHeadBuffer = ByteBuffer()
+    /// The current request's head (its buffer is `headStorage`).
+    var request = MessageHead()
+    var requestBody = BodyTracker(.none)
+
+    // The current exchange.
+    var x = Exchange()
+    /// Body bytes received while connecting (kept allocated across requests).
+    var pendingBody = CircularBuffer<ByteBuffer>(initialCapacity: 4)
+    var pendingBodyBytes = 0
+    let upstreamTimer: LazyTimer
+    var upstreamWait = UpstreamWait.none
+    /// Bumped per request: late callbacks of an earlier exchange are ignored.
+    var serial: UInt64 = 0
+
+    init(env: ProxyEnvironment, loop: LoopContext) {
+        self.env = env
+        self.loop = loop
+        self.clientTimer = LazyTimer(eventLoop: loop.eventLoop)
+        self.upstreamTimer = LazyTimer(eventLoop: loop.eventLoop)
+        self.scanner = HeadScanner(
+            lineLimit: env.configuration.largeHeaderBufferSize, headLimit: env.configuration.maxRequestHeadSize,
+            skipsLeadingEmptyLines: true)
+    }
+
+    // MARK: Lifecycle
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        clientTimer.onFire = { [unowned self] in self.clientTimerFired() }
+        upstreamTimer.onFire = { [unowned self] in self.upstreamTimerFired() }
+        if context.channel.isActive { connectionBecameActive(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connectionBecameActive(context)
+        context.fireChannelActive()
+    }
+
+    private func connectionBecameActive(_ context: ChannelHandlerContext) {
+        guard !registered else { return }
+        registered = true
+        let remote = context.channel.remoteAddress
+        remoteIP = remote?.ipAddress ?? ""
+        serverPort = context.channel.localAddress?.port.map { String($0) } ?? ""
+        peerTrusted = env.configuration.trustedIPs.contains(remote)
+        loop.register(self)
+        waitForClient(.header, env.configuration.clientHeaderTimeout)
+        if loop.isQuiescing { quiesce() }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        clientTimer.cancel()
+        upstreamTimer.cancel()
+        if let connection = x.upstream {
+            x.upstream = nil
+            connection.handler.endExchange()
+            connection.channel.close(promise: nil)
+        }
+        pendingBody.removeAll()
+        inbound = empty
+        serial &+= 1
+        phase = .closing
+        if registered { loop.unregister(self) }
+        context.fireChannelInactive()
+    }
+
+    // MARK: Input
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        if inbound.readableBytes == 0 {
+            inbound = buffer
+        } else {
+            inbound.writeBuffer(&buffer)
+        }
+        inClientRead = true
+        processInput()
+        inClientRead = false
+        if inbound.readableBytes == 0 {
+            inbound = empty
+        } else if inbound.readableBytes > Self.inputHighWater, phase != .idle {
+            pauseClientReads()
+        }
+    }
+
+    /// Consumes buffered input as far as the current phase allows.
+    func processInput() {
+        while inbound.readableBytes > 0 {
+            switch phase {
+            case .idle:
+                guard readRequestHead() else { return }
+            case .connecting, .proxying, .responding:
+                guard !requestBody.isComplete else { return }
+                guard let taken = requestBody.take(inbound) else { return badRequestBody() }
+                let slice = inbound.readSlice(length: taken)!
+                requestBodyBytes(slice)
+                if requestBody.isComplete { requestEnd() }
+            case .tunnel:
+                guard let upstream = x.upstream else { return }
+                upstream.handler.write(inbound)
+                inbound = empty
+                upstreamNeedsFlush = true
+                if !upstream.handler.isWritable { pauseClientReads() }
+            case .closing:
+                inbound = empty
+            }
+        }
+    }
+
+    /// Finds and parses the next request head; false when more bytes are needed or the
+    /// connection is being refused.
+    private func readRequestHead() -> Bool {
+        if clientWait == .keepalive { waitForClient(.header, env.configuration.clientHeaderTimeout) }
+        switch scanner.scan(inbound) {
+        case .incomplete:
+            return false
+        case .error(let error):
+            refuse(error)
+            return false
+        case .complete(let start, let length):
+            request.buffer = empty
+            headStorage.clear()
+            headStorage.writeImmutableBuffer(inbound.getSlice(at: inbound.readerIndex + start, length: length)!)
+            inbound.moveReaderIndex(forwardBy: start + length)
+            if let error = HeadParser.parseRequest(headStorage, into: &request) {
+                refuse(error)
+                return false
+            }
+            requestHead()
+            return true
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        flushUpstreamIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    /// Flushes what was written upstream during a burst of input (at the end of the tick).
+    func flushUpstreamIfNeeded() {
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            if let handler = x.upstream?.handler { loop.flushes.flushSoon(handler) }
+        }
+    }
+
+    /// Flushes what was written to the client (at the end of the tick).
+    func flushClient() {
+        loop.flushes.flushSoon(self)
+    }
+
+    func flushNow() {
+        context?.flush()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        clientWritable = context.channel.isWritable
+        if clientWritable {
+            x.upstream?.handler.resumeReads()
+        } else {
+            x.upstream?.handler.pauseReads()
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Back-pressure towards the client
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func pauseClientReads() {
+        readsPaused = true
+        if clientWait == .body { clientTimer.disarm() }
+    }
+
+    func resumeClientReads() {
+        guard readsPaused else { return }
+        readsPaused = false
+        if clientWait == .body { clientTimer.arm(in: env.configuration.clientBodyTimeout) }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    // MARK: Client timers
+
+    func waitForClient(_ wait: ClientWait, _ timeout: TimeAmount) {
+        clientWait = wait
+        clientTimer.arm(in: timeout)
+    }
+
+    func stopWaitingForClient() {
+        clientWait = .none
+        clientTimer.disarm()
+    }
+
+    private func clientTimerFired() {
+        switch clientWait {
+        case .none:
+            return
+        case .keepalive:
+            close()
+        case .header:
+            // A head that never completed gets a 408; a connection that sent nothing just closes.
+            if phase == .idle, inbound.readableBytes > 0 {
+                refuseRaw(.nginx(408))
+            } else {
+                close()
+            }
+        case .body:
+            clientWait = .none
+            abandonUpstream()
+            if x.responseHeadSent {
+                close()
+            } else {
+                respond(.nginx(408), forceClose: true)
+            }
+        }
+    }
+
+    // MARK: Shutdown
+
+    /// Graceful shutdown: an idle connection closes now, a busy one after its response.
+    func quiesce() {
+        quiescing = true
+        if phase == .idle, inbound.readableBytes == 0 { close() }
+    }
+
+    /// The grace period is over.
+    func forceClose() {
+        close()
+    }
+
+    func close() {
+        phase = .closing
+        context.close(promise: nil)
+    }
+}
+
+extension ProxyHandler: LoopConnection {}

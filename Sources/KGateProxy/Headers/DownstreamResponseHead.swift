@@ -1,0 +1,210 @@
+import NIOCore
+import NIOHTTP1
+
+/// What the downstream response head gets besides the upstream's headers.
+struct ResponseAdditions {
+    var enabled: ResponseHeaders
+    var serverToken: String
+    /// `1.1 kong/<version>`.
+    var viaToken: String
+    var requestID: RequestID
+    /// Milliseconds waiting for the upstream's response head (`X-Kong-Upstream-Latency`).
+    var upstreamLatency: Int
+    /// Milliseconds spent before the request went upstream (`X-Kong-Proxy-Latency`).
+    var proxyLatency: Int
+    var date: String
+    var keepAlive: Bool
+    /// The request's `Upgrade` (the response's is kept only when equal).
+    var requestUpgrade: String?
+    /// The client sent `TE: trailers` (the response's `Trailer` is kept only then).
+    var wantsTrailers: Bool
+}
+
+/// How the body goes to the client.
+enum DownstreamFraming: Equatable {
+    /// No body (HEAD, 1xx, 204, 304).
+    case none
+    /// Bytes as received: `Content-Length`, or chunked to an HTTP/1.1 client.
+    case passthrough
+    /// A close-delimited upstream body, chunked for an HTTP/1.1 client.
+    case rechunk
+    /// A chunked upstream body to an HTTP/1.0 client: data only, then close.
+    case dechunk
+    /// A close-delimited body to an HTTP/1.0 client: as is, then close.
+    case untilClose
+
+    /// The client can only find the end of the body by the connection closing.
+    var closesConnection: Bool { self == .dechunk || self == .untilClose }
+
+    init(upstream: BodyFraming, clientVersion: HTTPVersion) {
+        let modern = clientVersion.minor >= 1
+        switch upstream {
+        case .none: self = .none
+        case .length: self = .passthrough
+        case .chunked: self = modern ? .passthrough : .dechunk
+        case .untilClose: self = modern ? .rechunk : .untilClose
+        }
+    }
+}
+
+/// Reads and writes response heads between upstream and client (`header_filter` in
+/// `runloop/handler.lua` plus nginx's own rules).
+enum DownstreamResponseHead {
+    /// The upstream response's body framing (RFC 9112 §6.3); nil for a malformed length.
+    static func framing(of head: borrowing MessageHead, requestMethod: HTTPMethod) -> BodyFraming? {
+        let status = head.status
+        if requestMethod == .HEAD || (100..<200).contains(status) || status == 204 || status == 304 { return BodyFraming.none }
+        var length: Int?
+        var transferEncoding: HeaderField?
+        for field in head.fields {
+            if head.nameEquals(field, "transfer-encoding") {
+                transferEncoding = field
+            } else if head.nameEquals(field, "content-length") {
+                guard let n = RequestFacts.parseLength(head, field), length == nil || length == n else { return nil }
+                length = n
+            }
+        }
+        if let transferEncoding {
+            return head.valueContainsToken(transferEncoding, "chunked") ? .chunked : .untilClose
+        }
+        if let length { return length == 0 ? BodyFraming.none : .length(length) }
+        return .untilClose
+    }
+
+    /// Writes the client's response head: the upstream's status and headers minus hop-by-hop
+    /// ones (and those its `Connection` names), the framing, then Kong's headers per `headers`.
+    ///
+    /// `out` is cleared first: a connection reuses one buffer.
+    static func write(
+        from upstream: borrowing MessageHead, upstreamChunked: Bool, framing: DownstreamFraming, _ a: ResponseAdditions,
+        into out: inout ByteBuffer
+    ) {
+        var connectionTokens: [String] = []
+        var upstreamVia: String?
+        var hasServer = false
+        var hasDate = false
+        var viaFields = 0
+        for field in upstream.fields {
+            guard let known = KnownHeader.classify(field, in: upstream) else { continue }
+            switch known {
+            case .connection:
+                if upstream.valueEquals(field, "keep-alive") || upstream.valueEquals(field, "close") { continue }
+                for token in upstream.value(field).split(separator: ",") {
+                    let t = token.trimmingSpaces.lowercased()
+                    if t != "close", t != "upgrade", t != "keep-alive", !t.isEmpty { connectionTokens.append(t) }
+                }
+            case .via:
+                let value = upstream.value(field)
+                upstreamVia = upstreamVia.map { $0 + ", " + value } ?? value
+                viaFields += 1
+            case .server: hasServer = true
+            case .date: hasDate = true
+            default: break
+            }
+        }
+
+        var bound = 400 + upstream.buffer.readableBytes + upstream.fields.count + a.date.utf8.count
+        bound += (upstreamVia?.utf8.count ?? 0) + a.viaToken.utf8.count + a.serverToken.utf8.count
+        bound += 32 + 3 * HeadWriter.decimalBound
+        out.clear()
+        out.writeHead(bound: bound) { w in
+            w.write("HTTP/1.1 ")
+            w.write(decimal: upstream.status)
+            w.write(" ")
+            if upstream.reasonLength > 0 {
+                w.write(upstream.buffer, offset: upstream.reasonStart, length: upstream.reasonLength)
+            } else {
+                w.write(HTTPResponseStatus(statusCode: upstream.status).reasonPhrase)
+            }
+            w.write("\r\n")
+            for field in upstream.fields {
+                if let known = KnownHeader.classify(field, in: upstream) {
+                    switch known {
+                    case .connection, .keepAlive, .transferEncoding, .proxyConnection: continue
+                    case .contentLength where framing == .rechunk || framing == .dechunk: continue
+                    case .via where a.enabled.contains(.via): continue
+                    case .upgrade:
+                        guard let requested = a.requestUpgrade, upstream.value(field).lowercased() == requested.lowercased()
+                        else { continue }
+                    case .trailer: if !a.wantsTrailers { continue }
+                    default: break
+                    }
+                } else if isHidden(field, in: upstream) {
+                    continue
+                }
+                if !connectionTokens.isEmpty,
+                    connectionTokens.contains(where: { upstream.name(field).lowercased() == $0 })
+                {
+                    continue
+                }
+                let start = Int(field.nameStart)
+                w.write(upstream.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
+                w.write("\r\n")
+            }
+            if framing == .rechunk || (framing == .passthrough && upstreamChunked) {
+                w.write("Transfer-Encoding: chunked\r\n")
+            }
+            if !hasDate { w.header("Date: ", a.date) }
+            if upstream.status == 101 {
+                w.write("Connection: upgrade\r\n")
+            } else if a.keepAlive {
+                w.write("Connection: keep-alive\r\n")
+            } else {
+                w.write("Connection: close\r\n")
+            }
+            writeKongHeaders(a, upstreamVia: upstreamVia, hasServer: hasServer, status: upstream.status, into: &w)
+            w.write("\r\n")
+        }
+    }
+
+    private static func writeKongHeaders(
+        _ a: ResponseAdditions, upstreamVia: String?, hasServer: Bool, status: Int, into w: inout HeadWriter
+    ) {
+        if a.enabled.contains(.upstreamLatency) {
+            w.write("X-Kong-Upstream-Latency: ")
+            w.write(decimal: a.upstreamLatency)
+            w.write("\r\n")
+        }
+        if a.enabled.contains(.proxyLatency) {
+            w.write("X-Kong-Proxy-Latency: ")
+            w.write(decimal: a.proxyLatency)
+            w.write("\r\n")
+        }
+        if a.enabled.contains(.via) {
+            w.write("Via: ")
+            if let upstreamVia {
+                w.write(upstreamVia)
+                w.write(", ")
+            }
+            w.write(a.viaToken)
+            w.write("\r\n")
+        }
+        if !hasServer, a.enabled.contains(.server) { w.header("Server: ", a.serverToken) }
+        if a.enabled.contains(.upstreamStatus) {
+            w.write("X-Kong-Upstream-Status: ")
+            w.write(decimal: status)
+            w.write("\r\n")
+        }
+        if a.enabled.contains(.requestID) {
+            w.write("X-Kong-Request-Id: ")
+            w.write(a.requestID)
+            w.write("\r\n")
+        }
+    }
+
+    private static let xPad = Array("x-pad".utf8)
+    private static let xAccel = Array("x-accel-".utf8)
+
+    /// Headers nginx's proxy module never passes to clients (`proxy_hide_header` defaults
+    /// besides `Server` and `Date`, which Kong passes): `X-Pad` and `X-Accel-*`.
+    static func isHidden(_ field: HeaderField, in head: MessageHead) -> Bool {
+        let length = Int(field.nameLength)
+        guard length == 5 || length > 8 else { return false }
+        return head.buffer.withUnsafeReadableBytes { raw in
+            let start = Int(field.nameStart)
+            guard raw[start] | MessageHead.caseBit(raw[start]) == UInt8(ascii: "x") else { return false }
+            if length == 5 { return KnownHeader.matches(raw, start, xPad) }
+            return KnownHeader.matches(raw, start, xAccel)
+        }
+    }
+}

@@ -1,0 +1,187 @@
+import NIOCore
+
+/// Header names the proxy treats specially, found by length and a case-insensitive compare of
+/// the bytes in place.
+enum KnownHeader: UInt8 {
+    case host, accept, contentType, contentLength, transferEncoding, connection, upgrade, expect, te, keepAlive
+    case proxy, proxyConnection, xForwardedFor, xForwardedProto, xForwardedHost, xForwardedPort, xForwardedPath
+    case xForwardedPrefix, xRealIP, via, xKongRequestID, server, date, trailer
+
+    /// The known header a field's name stands for, if any: a switch on the length, then one
+    /// or two case-insensitive compares of the bytes in place.
+    @inline(__always)
+    static func classify(_ field: HeaderField, in head: MessageHead) -> KnownHeader? {
+        let length = Int(field.nameLength)
+        guard length >= 2, length <= 18 else { return nil }
+        return head.buffer.withUnsafeReadableBytes { raw -> KnownHeader? in
+            let p = UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<(Int(field.nameStart) + length)])
+            @inline(__always) func eq(_ s: StaticString) -> Bool { MessageHead.equalsLower(p, 0, length, s) }
+            switch length {
+            case 2: return eq("te") ? .te : nil
+            case 3: return eq("via") ? .via : nil
+            case 4: return eq("host") ? .host : eq("date") ? .date : nil
+            case 5: return eq("proxy") ? .proxy : nil
+            case 6: return eq("accept") ? .accept : eq("server") ? .server : eq("expect") ? .expect : nil
+            case 7: return eq("upgrade") ? .upgrade : eq("trailer") ? .trailer : nil
+            case 9: return eq("x-real-ip") ? .xRealIP : nil
+            case 10: return eq("connection") ? .connection : eq("keep-alive") ? .keepAlive : nil
+            case 12: return eq("content-type") ? .contentType : nil
+            case 14: return eq("content-length") ? .contentLength : nil
+            case 15: return eq("x-forwarded-for") ? .xForwardedFor : nil
+            case 16:
+                guard p[0] | MessageHead.caseBit(p[0]) == UInt8(ascii: "x") else {
+                    return eq("proxy-connection") ? .proxyConnection : nil
+                }
+                return eq("x-forwarded-host") ? .xForwardedHost
+                    : eq("x-forwarded-port") ? .xForwardedPort : eq("x-forwarded-path") ? .xForwardedPath : nil
+            case 17:
+                return eq("transfer-encoding") ? .transferEncoding
+                    : eq("x-forwarded-proto") ? .xForwardedProto : eq("x-kong-request-id") ? .xKongRequestID : nil
+            case 18: return eq("x-forwarded-prefix") ? .xForwardedPrefix : nil
+            default: return nil
+            }
+        }
+    }
+
+    @inline(__always)
+    static func matches(_ raw: UnsafeRawBufferPointer, _ start: Int, _ lower: [UInt8]) -> Bool {
+        for i in 0..<lower.count where raw[start + i] | MessageHead.caseBit(raw[start + i]) != lower[i] { return false }
+        return true
+    }
+}
+
+/// What one pass over a request's headers tells the proxy: routing inputs, body framing (and
+/// whether it is ambiguous), hop-by-hop tokens, and where the forwarding headers a trusted
+/// peer may supply are. Values stay in the head until needed.
+struct RequestFacts {
+    var host: String?
+    var accept: HeaderField?
+    var contentType: HeaderField?
+    var contentLength: Int?
+    var chunked = false
+    /// Answer 400: `Content-Length` with `Transfer-Encoding`, a repeated or malformed
+    /// `Content-Length`, a repeated `Host`, `Transfer-Encoding` on HTTP/1.0.
+    var malformed = false
+    /// Answer 501: a `Transfer-Encoding` other than `chunked`.
+    var unsupportedTransferEncoding = false
+    /// `Connection` lists `upgrade` and an `Upgrade` header is present: its value.
+    var upgrade: String?
+    /// `Connection` lists other header names: they are not forwarded.
+    var connectionTokens: [String] = []
+    var expectContinue = false
+    /// `TE` lists `trailers`.
+    var wantsTrailers = false
+    /// The client allows another request on the connection (HTTP/1.1 without `close`, or
+    /// HTTP/1.0 with `keep-alive`).
+    var keepAlive = true
+    var forwardedFor: String?
+    var forwardedProto: HeaderField?
+    var forwardedHost: HeaderField?
+    var forwardedPort: HeaderField?
+    var forwardedPath: HeaderField?
+    var forwardedPrefix: HeaderField?
+    var realIP: HeaderField?
+    var via: String?
+    /// The configured `real_ip_header` when it is none of the above.
+    var customRealIP: HeaderField?
+
+    init() {}
+
+    init(_ head: borrowing MessageHead, realIPHeader: [UInt8]? = nil) {
+        keepAlive = head.version.minor >= 1
+        var connectionUpgrade = false
+        var upgradeField: HeaderField?
+        var transferEncodings = 0
+        for field in head.fields {
+            guard let known = KnownHeader.classify(field, in: head) else {
+                if let realIPHeader, customRealIP == nil, Int(field.nameLength) == realIPHeader.count,
+                    head.buffer.withUnsafeReadableBytes({ KnownHeader.matches($0, Int(field.nameStart), realIPHeader) })
+                {
+                    customRealIP = field
+                }
+                continue
+            }
+            switch known {
+            case .host:
+                if host == nil { host = head.value(field) } else { malformed = true }
+            case .accept: if accept == nil { accept = field }
+            case .contentType: if contentType == nil { contentType = field }
+            case .contentLength:
+                guard contentLength == nil, let n = Self.parseLength(head, field) else {
+                    malformed = true
+                    continue
+                }
+                contentLength = n
+            case .transferEncoding:
+                transferEncodings += 1
+                if head.valueEquals(field, "chunked") { chunked = true } else { unsupportedTransferEncoding = true }
+            case .connection:
+                if head.valueContainsToken(field, "close") {
+                    keepAlive = false
+                } else if head.valueContainsToken(field, "keep-alive") {
+                    keepAlive = true
+                }
+                if head.valueContainsToken(field, "upgrade") { connectionUpgrade = true }
+                if !head.valueEquals(field, "keep-alive"), !head.valueEquals(field, "close") {
+                    for token in head.value(field).split(separator: ",") {
+                        let t = token.trimmingSpaces.lowercased()
+                        if t != "keep-alive", t != "close", t != "upgrade", !t.isEmpty { connectionTokens.append(t) }
+                    }
+                }
+            case .upgrade: upgradeField = field
+            case .expect: if head.valueEquals(field, "100-continue") { expectContinue = true }
+            case .te: if head.valueContainsToken(field, "trailers") { wantsTrailers = true }
+            case .xForwardedFor:
+                let value = head.value(field)
+                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+            case .xForwardedProto: if forwardedProto == nil { forwardedProto = field }
+            case .xForwardedHost: if forwardedHost == nil { forwardedHost = field }
+            case .xForwardedPort: if forwardedPort == nil { forwardedPort = field }
+            case .xForwardedPath: if forwardedPath == nil { forwardedPath = field }
+            case .xForwardedPrefix: if forwardedPrefix == nil { forwardedPrefix = field }
+            case .xRealIP: if realIP == nil { realIP = field }
+            case .via:
+                let value = head.value(field)
+                via = via.map { $0 + ", " + value } ?? value
+            case .keepAlive, .proxy, .proxyConnection, .xKongRequestID, .server, .date, .trailer: break
+            }
+        }
+        if transferEncodings > 0 {
+            if transferEncodings > 1 || contentLength != nil || head.version.minor == 0 { malformed = true }
+            if unsupportedTransferEncoding { chunked = false }
+        }
+        if connectionUpgrade, let upgradeField { upgrade = head.value(upgradeField) }
+    }
+
+    /// The body framing of the request.
+    var framing: BodyFraming {
+        if chunked { return .chunked }
+        if let n = contentLength, n > 0 { return .length(n) }
+        return .none
+    }
+
+    /// A `Content-Length` value: digits only (nginx refuses anything else).
+    static func parseLength(_ head: borrowing MessageHead, _ field: HeaderField) -> Int? {
+        let length = Int(field.valueLength)
+        guard length > 0, length <= 18 else { return nil }
+        return head.buffer.withUnsafeReadableBytes { raw -> Int? in
+            var n = 0
+            for i in Int(field.valueStart)..<(Int(field.valueStart) + length) {
+                let b = raw[i]
+                guard b >= 0x30, b <= 0x39 else { return nil }
+                n = n * 10 + Int(b - 0x30)
+            }
+            return n
+        }
+    }
+}
+
+extension StringProtocol {
+    /// Without leading and trailing spaces and tabs.
+    var trimmingSpaces: Substring {
+        var s = Substring(self)
+        while let f = s.utf8.first, f == 0x20 || f == 0x09 { s = s.dropFirst() }
+        while let l = s.utf8.last, l == 0x20 || l == 0x09 { s = s.dropLast() }
+        return s
+    }
+}

@@ -1,0 +1,91 @@
+import NIOCore
+
+/// One event loop's keep-alive pool: the thin I/O shell around `UpstreamPoolStateMachine`.
+/// Every connection it hands out lives on its event loop, as do the client connections that
+/// use them, so leasing and releasing take no lock. Confined to its event loop.
+final class UpstreamPool {
+    typealias StateMachine = UpstreamPoolStateMachine<PeerKey, UpstreamConnection>
+
+    let eventLoop: EventLoop
+    private var state: StateMachine
+    private let expiryTimer: LazyTimer
+    /// Connections opened since start (tests count reuse with it).
+    private(set) var connectionsOpened = 0
+
+    init(eventLoop: EventLoop, limits: StateMachine.Limits) {
+        self.eventLoop = eventLoop
+        self.state = StateMachine(limits: limits)
+        self.expiryTimer = LazyTimer(eventLoop: eventLoop)
+        expiryTimer.onFire = { [unowned self] in self.expire() }
+    }
+
+    /// Idle connections (diagnostics).
+    var idleCount: Int { state.idleCount }
+
+    /// An idle connection for `key` that is still open, if any.
+    func leaseIdle(_ key: PeerKey) -> UpstreamConnection? {
+        while case .reuse(let connection) = state.lease(key) {
+            connection.handler.idlePool = nil
+            if connection.isUsable { return connection }
+        }
+        return nil
+    }
+
+    /// Opens a new connection for `key` (counted in `connectionsOpened`).
+    func connect(
+        to address: SocketAddress, key: PeerKey, tls: TLSProfile?, connectTimeout: TimeAmount,
+        completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
+    ) {
+        connectionsOpened += 1
+        UpstreamConnection.connect(
+            to: address, key: key, tls: tls, connectTimeout: connectTimeout, on: eventLoop, completion: completion)
+    }
+
+    /// Takes a connection back after an exchange: parks it when `reusable`, else closes it.
+    func release(_ connection: UpstreamConnection, reusable: Bool) {
+        connection.handler.endExchange()
+        let action = state.release(
+            connection, key: connection.key, reusable: reusable && connection.isUsable,
+            requestsServed: connection.requestsServed, now: eventLoop.now)
+        switch action {
+        case .close(let closing):
+            closing.channel.close(promise: nil)
+        case .parked(let armExpiry):
+            watchIdle(connection)
+            if let armExpiry { expiryTimer.arm(at: armExpiry) }
+        case .parkedEvicting(let evicted, let armExpiry):
+            watchIdle(connection)
+            evicted.handler.idlePool = nil
+            evicted.channel.close(promise: nil)
+            if let armExpiry { expiryTimer.arm(at: armExpiry) }
+        }
+    }
+
+    /// Closes every idle connection; later releases close their connection.
+    func shutdown() {
+        expiryTimer.cancel()
+        for connection in state.shutdown() {
+            connection.handler.idlePool = nil
+            connection.channel.close(promise: nil)
+        }
+    }
+
+    /// A parked connection closed (the upstream's keep-alive timeout, a reset): forget it.
+    func idleConnectionClosed(_ connection: UpstreamConnection) {
+        connection.handler.idlePool = nil
+        state.idleConnectionClosed(connection, key: connection.key)
+    }
+
+    private func watchIdle(_ connection: UpstreamConnection) {
+        connection.handler.idlePool = self
+    }
+
+    private func expire() {
+        let (expired, next) = state.expire(now: eventLoop.now)
+        for connection in expired {
+            connection.handler.idlePool = nil
+            connection.channel.close(promise: nil)
+        }
+        if let next { expiryTimer.arm(at: next) }
+    }
+}

@@ -1,0 +1,99 @@
+import KGateStore
+import Logging
+import NIOCore
+
+/// What every connection of a proxy server shares: immutable after start-up.
+final class ProxyEnvironment: Sendable {
+    let store: ConfigStore
+    let configuration: ProxyConfiguration
+    let logger: Logger
+    let phases: (any ProxyPhases)?
+    /// `1.1 kong/<version>` (requests and responses say HTTP/1.1 to and from upstreams).
+    let viaToken: String
+    /// `real_ip_header` lower-cased, when it is not one the request pass already reads.
+    let customRealIPHeader: [UInt8]?
+    /// Response headers enabled for generated (not proxied) responses.
+    let responseHeaders: ResponseHeaders
+
+    init(store: ConfigStore, configuration: ProxyConfiguration, logger: Logger, phases: (any ProxyPhases)?) {
+        self.store = store
+        self.configuration = configuration
+        self.logger = logger
+        self.phases = phases
+        self.viaToken = "1.1 " + configuration.serverToken
+        let realIP = configuration.realIPHeader.lowercased()
+        self.customRealIPHeader = ["x-real-ip", "x-forwarded-for"].contains(realIP) ? nil : Array(realIP.utf8)
+        self.responseHeaders = configuration.responseHeaders
+    }
+
+    /// The plans of the current generation, and the generation (kept for the whole request).
+    @inline(__always)
+    func currentPlans() -> (Generation, ProxyPlans) {
+        let generation = store.current
+        return (generation, generation.artifact(for: ProxyPlansBuilder.self) ?? ProxyPlans.empty)
+    }
+}
+
+/// One event loop's mutable state: its upstream pool, DNS cache, request-id stream, `Date`
+/// cache and open client connections.
+///
+/// `@unchecked Sendable` because it is handed to its event loop's channels from the server
+/// object; every member is only touched on `eventLoop` (the server looks it up per accepted
+/// channel, on that channel's loop), so no two threads ever use it.
+final class LoopContext: @unchecked Sendable {
+    let eventLoop: EventLoop
+    let pool: UpstreamPool
+    let dns: DNSCache
+    let flushes: FlushBatcher
+    var requestIDs = RequestIDGenerator()
+    var dates = HTTPDateCache()
+    /// Open client connections, for graceful shutdown.
+    private(set) var connections: [ObjectIdentifier: any LoopConnection] = [:]
+    /// Set by a graceful shutdown: idle connections close, busy ones close after their response.
+    private(set) var isQuiescing = false
+    /// Requests handled (diagnostics).
+    var requestCount = 0
+
+    init(eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving) {
+        self.eventLoop = eventLoop
+        self.pool = UpstreamPool(
+            eventLoop: eventLoop,
+            limits: .init(
+                maxIdlePerKey: configuration.upstreamKeepalivePoolSize,
+                maxRequests: configuration.upstreamKeepaliveMaxRequests,
+                idleTimeout: configuration.upstreamKeepaliveIdleTimeout))
+        self.dns = DNSCache(eventLoop: eventLoop, resolver: resolver)
+        self.flushes = FlushBatcher(eventLoop: eventLoop)
+    }
+
+    func register(_ connection: any LoopConnection) {
+        connections[ObjectIdentifier(connection)] = connection
+    }
+
+    func unregister(_ connection: any LoopConnection) {
+        connections[ObjectIdentifier(connection)] = nil
+    }
+
+    /// Starts a graceful shutdown of this loop's connections.
+    func quiesce() {
+        isQuiescing = true
+        for handler in Array(connections.values) { handler.quiesce() }
+    }
+
+    /// Closes every client connection and the pool (the grace period is over).
+    func forceClose() {
+        for handler in Array(connections.values) { handler.forceClose() }
+        pool.shutdown()
+    }
+
+    /// Number of open client connections.
+    var connectionCount: Int { connections.count }
+}
+
+/// A client connection as graceful shutdown sees it.
+protocol LoopConnection: AnyObject {
+    /// Stop taking requests: close when idle, or after the response in flight.
+    func quiesce()
+    /// Close now.
+    func forceClose()
+}

@@ -1,0 +1,132 @@
+import KGateSettings
+import NIOCore
+
+/// Everything the data plane needs from the node settings, resolved once at start-up.
+///
+/// `init(settings:)` maps `NodeSettings`; the few nginx directives kgate does not read from
+/// kong.conf yet (`client_header_timeout`, `client_body_timeout`, `keepalive_timeout`,
+/// `client_max_body_size`, `large_client_header_buffers`) keep nginx's and Kong's defaults and
+/// can be set here directly.
+public struct ProxyConfiguration: Sendable {
+    /// `proxy_listen`: every address is bound (ssl entries are skipped until TLS listeners land).
+    public var listen: [ListenAddress]
+    /// Event loops (`nginx_worker_processes`, resolved).
+    public var eventLoops: Int
+    /// The `Server` / `Via` token, `kong/<version>`.
+    public var serverToken: String
+    /// Response headers turned on by `headers`.
+    public var responseHeaders: ResponseHeaders
+    /// `headers_upstream` contains `X-Kong-Request-Id`.
+    public var requestIDUpstream: Bool
+    /// `trusted_ips`.
+    public var trustedIPs: TrustedIPs
+    /// `real_ip_header` (`X-Real-IP`); the `proxy_protocol` value is not supported.
+    public var realIPHeader: String
+    /// `real_ip_recursive`.
+    public var realIPRecursive: Bool
+    /// `error_default_type`.
+    public var errorDefaultType: ErrorDefaultType
+    /// `upstream_keepalive_pool_size`: idle connections kept per event loop and peer; 0 disables.
+    public var upstreamKeepalivePoolSize: Int
+    /// `upstream_keepalive_max_requests`: requests per upstream connection; 0 = unlimited.
+    public var upstreamKeepaliveMaxRequests: Int
+    /// `upstream_keepalive_idle_timeout`: idle time before an upstream connection is closed; nil = never.
+    public var upstreamKeepaliveIdleTimeout: TimeAmount?
+    /// `nginx_http_client_max_body_size` (Kong: 0 = unlimited).
+    public var clientMaxBodySize: Int
+    /// nginx `client_header_timeout` (60 s): the whole request head must arrive in this time.
+    public var clientHeaderTimeout: TimeAmount
+    /// nginx `client_body_timeout` (60 s): the longest pause between two body reads.
+    public var clientBodyTimeout: TimeAmount
+    /// nginx `keepalive_timeout` (75 s): how long an idle client connection is kept.
+    public var keepaliveTimeout: TimeAmount
+    /// `nginx_http_keepalive_requests` (10000): requests per client connection.
+    public var keepaliveRequests: Int
+    /// nginx `large_client_header_buffers` size (8k): the longest request line (else 414) and
+    /// the longest header line (else 400).
+    public var largeHeaderBufferSize: Int
+    /// nginx `large_client_header_buffers` count × size (32k): the largest request head.
+    public var maxRequestHeadSize: Int
+    /// How long a graceful shutdown waits for in-flight requests before closing them.
+    public var shutdownGracePeriod: TimeAmount
+    /// PEM bundle for verifying upstream certificates (`lua_ssl_trusted_certificate`); nil = the
+    /// system trust store.
+    public var trustedCertificatesPEM: String?
+
+    /// Builds the configuration from the node settings, with nginx defaults for the rest.
+    ///
+    /// - Parameters:
+    ///   - settings: the node settings.
+    ///   - coreCount: used to resolve `nginx_worker_processes = auto`.
+    ///   - serverToken: `kong/<version>` as `Server` and `Via` carry it.
+    public init(settings: NodeSettings, coreCount: Int = System.coreCount, serverToken: String = "kong/3.10.0") {
+        self.listen = settings.proxyListen
+        self.eventLoops = settings.workerProcesses.resolved(coreCount: coreCount)
+        self.serverToken = serverToken
+        self.responseHeaders = ResponseHeaders(settings.enabledHeaders)
+        self.requestIDUpstream = settings.sendsRequestIDUpstream
+        self.trustedIPs = TrustedIPs(settings.trustedIPs)
+        self.realIPHeader = settings.realIPHeader
+        self.realIPRecursive = settings.realIPRecursive
+        self.errorDefaultType = settings.errorDefaultType
+        self.upstreamKeepalivePoolSize = settings.upstreamKeepalivePoolSize
+        self.upstreamKeepaliveMaxRequests = settings.upstreamKeepaliveMaxRequests
+        let idle = settings.upstreamKeepaliveIdleTimeout
+        self.upstreamKeepaliveIdleTimeout = idle > 0 ? .seconds(Int64(idle)) : nil
+        self.clientMaxBodySize = 0
+        self.clientHeaderTimeout = .seconds(60)
+        self.clientBodyTimeout = .seconds(60)
+        self.keepaliveTimeout = .seconds(75)
+        self.keepaliveRequests = 10000
+        self.largeHeaderBufferSize = 8192
+        self.maxRequestHeadSize = 32768
+        self.shutdownGracePeriod = .seconds(10)
+        self.trustedCertificatesPEM = nil
+    }
+}
+
+/// The downstream headers `headers` turns on (`server_tokens` and `latency_tokens` expanded).
+public struct ResponseHeaders: OptionSet, Sendable, Hashable {
+    /// The raw value.
+    public let rawValue: UInt16
+    /// Makes a set from its raw value.
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// `Server`.
+    public static let server = ResponseHeaders(rawValue: 1 << 0)
+    /// `Via`.
+    public static let via = ResponseHeaders(rawValue: 1 << 1)
+    /// `X-Kong-Proxy-Latency`.
+    public static let proxyLatency = ResponseHeaders(rawValue: 1 << 2)
+    /// `X-Kong-Response-Latency`.
+    public static let responseLatency = ResponseHeaders(rawValue: 1 << 3)
+    /// `X-Kong-Upstream-Latency`.
+    public static let upstreamLatency = ResponseHeaders(rawValue: 1 << 4)
+    /// `X-Kong-Upstream-Status`.
+    public static let upstreamStatus = ResponseHeaders(rawValue: 1 << 5)
+    /// `X-Kong-Request-Id`.
+    public static let requestID = ResponseHeaders(rawValue: 1 << 6)
+
+    /// Kong's default: `server_tokens, latency_tokens, X-Kong-Request-Id`.
+    public static let kongDefault: ResponseHeaders = [
+        .server, .via, .proxyLatency, .responseLatency, .upstreamLatency, .requestID,
+    ]
+
+    /// From header names in Kong's spelling (`NodeSettings.enabledHeaders`).
+    public init(_ names: Set<String>) {
+        var set: ResponseHeaders = []
+        for name in names {
+            switch name.lowercased() {
+            case "server": set.insert(.server)
+            case "via": set.insert(.via)
+            case "x-kong-proxy-latency": set.insert(.proxyLatency)
+            case "x-kong-response-latency": set.insert(.responseLatency)
+            case "x-kong-upstream-latency": set.insert(.upstreamLatency)
+            case "x-kong-upstream-status": set.insert(.upstreamStatus)
+            case "x-kong-request-id": set.insert(.requestID)
+            default: break
+            }
+        }
+        self = set
+    }
+}

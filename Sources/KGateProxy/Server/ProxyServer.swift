@@ -1,0 +1,221 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import KGateSettings
+import KGateStore
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// kgate's data plane: listens on every `proxy_listen` address and proxies HTTP/1.1 traffic
+/// to the services of the current config generation.
+///
+/// One event loop per core (`nginx_worker_processes`); a client connection, the upstream
+/// connections it uses, the keep-alive pool and the DNS cache of its loop never leave that loop.
+///
+/// ```swift
+/// let store = try ConfigStore(artifacts: [ProxyPlansBuilder(settings: settings)])
+/// let proxy = ProxyServer(settings: settings, store: store, logger: logger)
+/// try await proxy.bind()
+/// try await proxy.run()   // until cancelled or `shutdown()`; then drains gracefully
+/// ```
+public final class ProxyServer: Sendable {
+    private let environment: ProxyEnvironment
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let loops: [ObjectIdentifier: LoopContext]
+    private let state = Mutex(State())
+    private let stopped: EventLoopPromise<Void>
+
+    private struct State {
+        var listeners: [Channel] = []
+        var addresses: [SocketAddress] = []
+        var phase = Phase.created
+    }
+
+    private enum Phase {
+        case created, bound, shuttingDown, stopped
+    }
+
+    /// Makes a server.
+    ///
+    /// - Parameters:
+    ///   - configuration: the proxy settings.
+    ///   - store: where each request reads the current generation (register
+    ///     ``ProxyPlansBuilder`` on it).
+    ///   - group: the event loops to run on; nil creates `configuration.eventLoops` of them
+    ///     (shut down with the server).
+    ///   - logger: for start-up, shutdown and upstream failures (per-request logs are at debug).
+    ///   - phases: the plugins' hook; nil runs none.
+    public init(
+        configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
+        phases: (any ProxyPhases)? = nil
+    ) {
+        self.environment = ProxyEnvironment(store: store, configuration: configuration, logger: logger, phases: phases)
+        if let group {
+            self.group = group
+            self.ownsGroup = false
+        } else {
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoops))
+            self.ownsGroup = true
+        }
+        let resolver = SystemDNSResolver(threadPool: .singleton)
+        var loops: [ObjectIdentifier: LoopContext] = [:]
+        for loop in self.group.makeIterator() {
+            loops[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, configuration: configuration, resolver: resolver)
+        }
+        self.loops = loops
+        self.stopped = self.group.next().makePromise(of: Void.self)
+    }
+
+    /// Makes a server from the node settings (`proxy_listen`, `nginx_worker_processes`,
+    /// `headers`, `trusted_ips`, `upstream_keepalive_*`, ...).
+    public convenience init(
+        settings: NodeSettings, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
+        phases: (any ProxyPhases)? = nil
+    ) {
+        self.init(configuration: ProxyConfiguration(settings: settings), store: store, group: group, logger: logger, phases: phases)
+    }
+
+    /// The addresses listened on (with the actual ports when 0 was asked for).
+    public var localAddresses: [SocketAddress] { state.withLock { $0.addresses } }
+
+    /// Binds every `proxy_listen` address. `ssl` listeners are skipped (logged) until TLS
+    /// listeners land.
+    ///
+    /// - Throws: when an address cannot be bound; listeners already bound are closed.
+    public func bind() async throws {
+        var listeners: [Channel] = []
+        do {
+            for address in environment.configuration.listen {
+                if address.ssl {
+                    environment.logger.warning(
+                        "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "ssl listeners are not supported yet"])
+                    continue
+                }
+                listeners += try await bind(address)
+            }
+        } catch {
+            for channel in listeners { try? await channel.close() }
+            throw error
+        }
+        let addresses = listeners.compactMap(\.localAddress)
+        state.withLock {
+            $0.listeners = listeners
+            $0.addresses = addresses
+            $0.phase = .bound
+        }
+        environment.logger.info("proxy.listening", metadata: ["addresses": "\(addresses.map { "\($0)" })"])
+    }
+
+    private func bind(_ address: ListenAddress) async throws -> [Channel] {
+        let host = address.host == "*" ? "0.0.0.0" : address.host
+        let first = try SocketAddress.makeAddressResolvingHost(host, port: address.port)
+        let backlog = Int32(address.backlog ?? 511)
+        let perLoop = address.reuseport && loops.count > 1
+        if !perLoop {
+            return [try await makeBootstrap(group: group, address: address, backlog: backlog).bind(to: first).get()]
+        }
+        var channels: [Channel] = []
+        var target = first
+        for loop in group.makeIterator() {
+            let channel = try await makeBootstrap(group: loop, address: address, backlog: backlog).bind(to: target).get()
+            if target.port == 0, let bound = channel.localAddress { target = bound }
+            channels.append(channel)
+        }
+        return channels
+    }
+
+    private func makeBootstrap(group: any EventLoopGroup, address: ListenAddress, backlog: Int32) -> ServerBootstrap {
+        let environment = self.environment
+        let loops = self.loops
+        var bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.maxMessagesPerRead, value: 8)
+            .childChannelInitializer { channel in
+                guard let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
+                    return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+                }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(env: environment, loop: loop))
+                }
+            }
+        if address.reuseport {
+            bootstrap = bootstrap.serverChannelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+        }
+        if let ipv6only = address.ipv6only, address.isIPv6 {
+            bootstrap = bootstrap.serverChannelOption(
+                .socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY)), value: ipv6only ? 1 : 0)
+        }
+        return bootstrap
+    }
+
+    /// Serves until ``shutdown(gracePeriod:)`` or until the calling task is cancelled, which
+    /// starts a graceful shutdown. Binds first when ``bind()`` was not called.
+    public func run() async throws {
+        if state.withLock({ $0.phase == .created }) { try await bind() }
+        try await withTaskCancellationHandler {
+            try await stopped.futureResult.get()
+        } onCancel: {
+            Task { await self.shutdown() }
+        }
+    }
+
+    /// Graceful shutdown: stops accepting, lets in-flight requests finish for up to
+    /// `gracePeriod` (`shutdownGracePeriod` by default) while idle connections close, then
+    /// closes what is left and the upstream pools. Returns when done; later calls wait too.
+    public func shutdown(gracePeriod: TimeAmount? = nil) async {
+        let listeners: [Channel]? = state.withLock { s in
+            guard s.phase == .created || s.phase == .bound else { return nil }
+            s.phase = .shuttingDown
+            defer { s.listeners = [] }
+            return s.listeners
+        }
+        guard let listeners else {
+            try? await stopped.futureResult.get()
+            return
+        }
+        environment.logger.info("proxy.shutdown_started")
+        for channel in listeners { try? await channel.close() }
+        let contexts = Array(loops.values)
+        for context in contexts { context.eventLoop.execute { context.quiesce() } }
+        let deadline = NIODeadline.now() + (gracePeriod ?? environment.configuration.shutdownGracePeriod)
+        while NIODeadline.now() < deadline, await openConnections(contexts) > 0 {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for context in contexts {
+            try? await context.eventLoop.submit { context.forceClose() }.get()
+        }
+        state.withLock { $0.phase = .stopped }
+        environment.logger.info("proxy.shutdown_finished")
+        stopped.succeed(())
+        if ownsGroup { try? await group.shutdownGracefully() }
+    }
+
+    private func openConnections(_ contexts: [LoopContext]) async -> Int {
+        var total = 0
+        for context in contexts {
+            total += (try? await context.eventLoop.submit { context.connectionCount }.get()) ?? 0
+        }
+        return total
+    }
+
+    /// Upstream connections opened so far, all loops together (tests and diagnostics).
+    public func upstreamConnectionsOpened() async -> Int {
+        var total = 0
+        for context in loops.values {
+            total += (try? await context.eventLoop.submit { context.pool.connectionsOpened }.get()) ?? 0
+        }
+        return total
+    }
+
+    /// Client connections open now, all loops together (tests and diagnostics).
+    public func openClientConnections() async -> Int {
+        await openConnections(Array(loops.values))
+    }
+}

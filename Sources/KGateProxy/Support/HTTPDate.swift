@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NIOCore
+
+/// The `Date` header value (`Thu, 21 Nov 2024 10:00:00 GMT`), formatted at most once per second
+/// per event loop.
+struct HTTPDateCache {
+    private var second: Int = -1
+    private var cached: String = ""
+
+    /// The current date, from the cache when the second has not changed.
+    mutating func current() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let s = now.tv_sec
+        if s != second {
+            second = s
+            cached = Self.format(epochSeconds: s)
+        }
+        return cached
+    }
+
+    static func format(epochSeconds: Int) -> String {
+        var t = time_t(epochSeconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(months[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+}

@@ -1,0 +1,130 @@
+import KGateRouter
+import KGateSchema
+import KGateSettings
+import KGateStore
+
+/// The data plane's view of one generation: the router, and for every service how to reach it
+/// (balancers, DNS or fixed address, timeouts, retries, TLS). Built by ``ProxyPlansBuilder``.
+public final class ProxyPlans: Sendable {
+    /// The HTTP router.
+    public let router: Router
+    /// Service plans by service id.
+    let services: [String: ServicePlan]
+    /// Balancers by upstream name.
+    let balancers: [String: Balancer]
+    /// TLS profiles by identity (carried over to the next generation when unchanged).
+    let tlsProfiles: [TLSProfile.Identity: TLSProfile]
+
+    init(
+        router: Router, services: [String: ServicePlan], balancers: [String: Balancer],
+        tlsProfiles: [TLSProfile.Identity: TLSProfile]
+    ) {
+        self.router = router
+        self.services = services
+        self.balancers = balancers
+        self.tlsProfiles = tlsProfiles
+    }
+
+    /// Plans for an empty config (no routes: every request gets the 404).
+    static let empty = ProxyPlans(
+        router: Router(routes: [], services: []), services: [:], balancers: [:], tlsProfiles: [:])
+
+    /// The plan of a service.
+    func service(id: String) -> ServicePlan? { services[id] }
+
+    /// Number of services with a plan (diagnostics).
+    public var serviceCount: Int { services.count }
+}
+
+/// Builds ``ProxyPlans`` for every generation. Register it on the `ConfigStore`:
+///
+/// ```swift
+/// let store = try ConfigStore(artifacts: [ProxyPlansBuilder(settings: settings)])
+/// ```
+public struct ProxyPlansBuilder: GenerationArtifactBuilder {
+    /// `router_flavor`.
+    public var flavor: Router.Flavor
+    /// PEM bundle trusted for upstream TLS when a service has no `ca_certificates` (nil: the
+    /// system store).
+    public var trustedCertificatesPEM: String?
+
+    /// Makes the builder.
+    public init(flavor: Router.Flavor = .traditionalCompatible, trustedCertificatesPEM: String? = nil) {
+        self.flavor = flavor
+        self.trustedCertificatesPEM = trustedCertificatesPEM
+    }
+
+    /// Makes the builder from the node settings (`router_flavor`).
+    public init(settings: NodeSettings) {
+        self.init(flavor: Router.Flavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible)
+    }
+
+    /// The data plane's plans for a page.
+    public func build(page: Page, previous: Generation?) throws -> ProxyPlans {
+        let previousProfiles = previous?.artifact(for: ProxyPlansBuilder.self)?.tlsProfiles ?? [:]
+        let serviceRows = page["services"].map { Array($0.rows.values) } ?? []
+        let routeRows = page["routes"].map { Array($0.rows.values) } ?? []
+        let router = Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor)
+
+        var balancers: [String: Balancer] = [:]
+        if let upstreams = page["upstreams"] {
+            let targets = page["targets"]
+            for (id, row) in upstreams.rows {
+                guard let name = row["name"]?.stringValue else { continue }
+                let rows = targets?.rows(referencing: id, via: "upstream") ?? []
+                let parsed = rows.compactMap { t -> BalancerTarget? in
+                    guard let target = t["target"]?.stringValue else { return nil }
+                    return BalancerTarget(target: target, weight: t["weight"]?.integerValue ?? 100)
+                }
+                balancers[name] = Balancer(
+                    id: id, name: name, hostHeader: row["host_header"]?.stringValue, targets: parsed)
+            }
+        }
+
+        var profiles: [TLSProfile.Identity: TLSProfile] = [:]
+        var tlsError: (any Error)?
+        func profile(for service: Object) -> TLSProfile? {
+            let identity = Self.tlsIdentity(service, page: page)
+            if let existing = profiles[identity] ?? previousProfiles[identity] {
+                profiles[identity] = existing
+                return existing
+            }
+            do {
+                let made = try TLSProfile(identity: identity, defaultTrustPEM: trustedCertificatesPEM)
+                profiles[identity] = made
+                return made
+            } catch {
+                tlsError = error
+                return nil
+            }
+        }
+
+        var services: [String: ServicePlan] = [:]
+        for row in serviceRows {
+            let plan = ServicePlan(entity: row, balancers: balancers, tls: profile(for:))
+            services[plan.id] = plan
+        }
+        if let tlsError { throw tlsError }
+        return ProxyPlans(router: router, services: services, balancers: balancers, tlsProfiles: profiles)
+    }
+
+    static func tlsIdentity(_ service: Object, page: Page) -> TLSProfile.Identity {
+        var cas: [String] = []
+        for id in service["ca_certificates"]?.sequenceElements ?? [] {
+            if let id = id.stringValue, let pem = page.entity("ca_certificates", id: id)?["cert"]?.stringValue {
+                cas.append(pem)
+            }
+        }
+        var cert: String?
+        var key: String?
+        if let certID = EntityTable.keyString(service["client_certificate"]),
+            let row = page.entity("certificates", id: certID)
+        {
+            cert = row["cert"]?.stringValue
+            key = row["key"]?.stringValue
+        }
+        return TLSProfile.Identity(
+            verify: service["tls_verify"]?.boolValue ?? false, verifyDepth: service["tls_verify_depth"]?.integerValue,
+            caCertificates: cas, clientCertificate: cert, clientKey: key)
+    }
+}

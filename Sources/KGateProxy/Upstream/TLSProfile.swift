@@ -1,0 +1,59 @@
+import NIOCore
+import NIOSSL
+
+/// The TLS client settings of an `https` service: `tls_verify`, `ca_certificates`,
+/// `client_certificate`, made into one `NIOSSLContext` (expensive, so built once per distinct
+/// setting and carried over to the next generation when unchanged).
+///
+/// The pool keys TLS connections by profile identity (and SNI): a pooled connection holds its
+/// profile, so identities stay unique while such connections exist.
+final class TLSProfile: Sendable {
+    /// What makes two profiles interchangeable.
+    struct Identity: Sendable, Hashable {
+        /// `tls_verify` is true.
+        var verify: Bool
+        /// `tls_verify_depth` (not enforced by NIOSSL: recorded only).
+        var verifyDepth: Int?
+        /// PEM texts of the service's `ca_certificates` (empty: the default trust store).
+        var caCertificates: [String]
+        /// PEM of the client certificate and key (`client_certificate`).
+        var clientCertificate: String?
+        var clientKey: String?
+    }
+
+    let identity: Identity
+    let context: NIOSSLContext
+
+    init(identity: Identity, defaultTrustPEM: String?) throws {
+        self.identity = identity
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = identity.verify ? .fullVerification : .none
+        if identity.verify {
+            if !identity.caCertificates.isEmpty {
+                let certificates = try identity.caCertificates.flatMap {
+                    try NIOSSLCertificate.fromPEMBytes(Array($0.utf8))
+                }
+                configuration.trustRoots = .certificates(certificates)
+            } else if let defaultTrustPEM {
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(defaultTrustPEM.utf8)))
+            } else {
+                configuration.trustRoots = .default
+            }
+        }
+        if let cert = identity.clientCertificate, let key = identity.clientKey {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+        }
+        self.context = try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The SNI / verification name for an upstream `Host`: the host without its port, nil for
+    /// an IP literal (which SNI cannot carry), as nginx's `proxy_ssl_name`.
+    static func serverName(forHostHeader host: String) -> String? {
+        var name = Substring(host)
+        if name.hasPrefix("[") { return nil }
+        if let colon = name.lastIndex(of: ":"), name.firstIndex(of: ":") == colon { name = name[..<colon] }
+        if name.isEmpty || IPBytes(parsing: String(name)) != nil { return nil }
+        return String(name)
+    }
+}
