@@ -204,6 +204,7 @@ let package = Package(
             dependencies: [
                 "KGateAdmin", "KGateHTTP", "KGateStore", "KGateConfig", "KGateSchema", "KGateTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,3 +1,4 @@
+import KGateAdmin
 import KGateConfig
 import KGateHTTP
 import KGateProxy
@@ -66,12 +67,13 @@ public final class Node: Sendable {
                     metadata: ["admin.address": "\(address)"])
             }
             let maxBody = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
+            let adminAPI = AdminAPI(
+                settings: settings, catalog: catalog, coordinator: coordinator,
+                statusBody: { statusAPI.statusBody() }, logger: logger)
+            // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
-                name: "admin", addresses: admin, group: group, maxBodySize: maxBody, counters: counters, logger: logger
-            ) { request in
-                if request.method == .GET, request.path == "/status" { return statusAPI.respond(to: request)! }
-                return .json(.notFound, #"{"message":"Not found"}"#)
-            })
+                name: "admin", addresses: admin, group: group, maxBodySize: maxBody, counters: counters, logger: logger,
+                answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
     }

@@ -1,0 +1,175 @@
+import KGateConfig
+import KGateHTTP
+import KGateSchema
+import KGateSettings
+import KGateStore
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Kong's Admin API as DB-less Kong answers it: node information, schemas, read-only entities,
+/// `POST /config` and `GET /config`, with Kong's status codes and bodies.
+///
+/// Every request reads the live generation once (`ConfigStore.current`); nothing an admin
+/// request sends changes the live configuration except a valid `POST /config`, which goes
+/// through the node's `ReloadCoordinator` like a file reload.
+///
+/// Two entry points:
+/// - `respond(to:)` answers synchronously without blocking (safe on an event loop), and returns
+///   nil only for `POST /config`, which must be answered by `handle(_:)`;
+/// - `handle(_:)` answers everything, awaiting the load for `POST /config`.
+///
+/// With `admin_token` set, every request but a CORS preflight (`OPTIONS`) must carry
+/// `Authorization: Bearer <token>`; otherwise 401 `{"message":"Unauthorized"}`.
+public final class AdminAPI: Sendable {
+    let settings: NodeSettings
+    let catalog: EntityCatalog
+    let coordinator: ReloadCoordinator
+    let statusBody: @Sendable () -> Value
+    let logger: Logger
+    /// The Kong version reported by `GET /` and in `Server` (`kong/<version>`).
+    let version: String
+    /// `node_id` of `GET /`.
+    let nodeID: String
+    let routes: AdminRouteTable
+    let relationships: EntityRelationships
+    let enabledHeaders: Set<String>
+    /// `nginx_admin_client_max_body_size` in bytes.
+    let maxBodySize: Int
+    /// 1 while a `POST /config` load runs.
+    let loadsInFlight = Atomic<Int>(0)
+
+    /// Creates the API.
+    ///
+    /// - Parameters:
+    ///   - settings: the node settings (`admin_token`, `nginx_admin_client_max_body_size`,
+    ///     `headers`, the redacted `configuration` of `GET /`).
+    ///   - catalog: the entity schemas the node loads configs with.
+    ///   - coordinator: the node's reload coordinator; its store is read for every request.
+    ///   - statusBody: the body of `GET /status` (shared with the Status API).
+    ///   - logger: receives a notice when a posted config replaces the file's.
+    ///   - version: the Kong version kgate is compatible with (`GET /` `version`).
+    ///   - nodeID: `GET /` `node_id`; a random UUID when nil.
+    public init(
+        settings: NodeSettings, catalog: EntityCatalog, coordinator: ReloadCoordinator,
+        statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil
+    ) {
+        self.settings = settings
+        self.catalog = catalog
+        self.coordinator = coordinator
+        self.statusBody = statusBody
+        self.logger = logger
+        self.version = version
+        self.nodeID = nodeID ?? EntityID.random()
+        self.routes = AdminRouteTable(catalog: catalog)
+        self.relationships = EntityRelationships(catalog: catalog)
+        self.enabledHeaders = settings.enabledHeaders
+        self.maxBodySize = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
+    }
+
+    /// Whether a request needs `handle(_:)` (an asynchronous load): `POST /config`.
+    public static func needsAsyncHandling(_ request: HTTPRequest) -> Bool {
+        request.method == .POST && request.path.split(separator: "/", omittingEmptySubsequences: true) == ["config"]
+    }
+
+    /// Answers a request without blocking; nil for a `POST /config` that passed the checks
+    /// (authorization, body size, content type), which `handle(_:)` must answer.
+    public func respond(to request: HTTPRequest) -> HTTPResponse? {
+        let start = ContinuousClock.now
+        switch prepare(request) {
+        case .answered(let response): return decorate(response, request, since: start)
+        case .configPost: return nil
+        }
+    }
+
+    /// Answers any request; `POST /config` waits for its load (never on an event loop thread).
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        let start = ContinuousClock.now
+        switch prepare(request) {
+        case .answered(let response): return decorate(response, request, since: start)
+        case .configPost: return decorate(await postConfig(request), request, since: start)
+        }
+    }
+
+    enum Prepared {
+        case answered(HTTPResponse)
+        case configPost
+    }
+
+    /// Authorization, size, routing, method and content checks, then the answer (all but the
+    /// `POST /config` load).
+    func prepare(_ request: HTTPRequest) -> Prepared {
+        if let refusal = authorize(request) { return .answered(refusal) }
+        if request.body.readableBytes > maxBodySize {
+            return .answered(.message(.payloadTooLarge, "Payload too large"))
+        }
+        guard let match = routes.match(path: request.path) else { return .answered(.notFound) }
+        let kind = match.route.kind
+        if case .disabled = kind { return .answered(.notFound) }
+        if request.method == .OPTIONS { return .answered(options(match.route)) }
+        var isConfig = false
+        if case .config = kind { isConfig = true }
+        if let refusal = RequestBody.contentTypeRefusal(request, acceptsYAML: isConfig) { return .answered(refusal) }
+        guard match.route.allows(request.method) else { return .answered(.methodNotAllowed) }
+        if isConfig, request.method == .POST { return .configPost }
+        let body: RequestBody
+        switch RequestBody.read(request) {
+        case .refused(let response): return .answered(response)
+        case .ok(let b): body = b
+        }
+        let query = QueryArguments(request.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
+        let context = AdminContext(
+            request: request, match: match, query: query, body: body, catalog: catalog,
+            page: coordinator.store.current.page)
+        return .answered(dispatch(context))
+    }
+
+    /// `Authorization: Bearer <admin_token>` when a token is set (compared in constant time).
+    func authorize(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let token = settings.adminToken, !token.isEmpty, request.method != .OPTIONS else { return nil }
+        let header = request.headers.first(name: "Authorization") ?? ""
+        let scheme = header.prefix(7).lowercased()
+        let presented = scheme == "bearer " ? header.dropFirst(7).trimmingSpaces : ""
+        if Self.constantTimeEquals(Array(presented.utf8), Array(token.utf8)) { return nil }
+        var response = HTTPResponse.message(.unauthorized, "Unauthorized")
+        response.headers.add(name: "WWW-Authenticate", value: "Bearer")
+        return response
+    }
+
+    static func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+        for i in 0..<max(a.count, b.count) {
+            difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        }
+        return difference == 0
+    }
+
+    /// Kong's OPTIONS answer: 204 with the allowed methods.
+    func options(_ route: AdminRoute) -> HTTPResponse {
+        var response = HTTPResponse.empty(.noContent)
+        response.headers.add(name: "Allow", value: route.allowHeader)
+        response.headers.add(name: "Access-Control-Allow-Methods", value: route.allowHeader)
+        response.headers.add(name: "Access-Control-Allow-Headers", value: "Content-Type")
+        return response
+    }
+
+    /// Kong's CORS headers (`cors_filter`), `Server` and `X-Kong-Admin-Latency` as `headers` asks.
+    func decorate(_ response: HTTPResponse, _ request: HTTPRequest, since start: ContinuousClock.Instant)
+        -> HTTPResponse
+    {
+        var response = response
+        let origin = request.headers.first(name: "Origin") ?? "*"
+        response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
+        response.headers.replaceOrAdd(name: "Access-Control-Allow-Credentials", value: "true")
+        if request.method == .OPTIONS, let asked = request.headers.first(name: "Access-Control-Request-Headers") {
+            response.headers.replaceOrAdd(name: "Access-Control-Allow-Headers", value: asked)
+        }
+        if enabledHeaders.contains("Server") { response.headers.replaceOrAdd(name: "Server", value: "kong/\(version)") }
+        if enabledHeaders.contains("X-Kong-Admin-Latency") {
+            let ms = Int((ContinuousClock.now - start).milliseconds.rounded())
+            response.headers.replaceOrAdd(name: "X-Kong-Admin-Latency", value: String(ms))
+        }
+        return response
+    }
+}

@@ -1,0 +1,166 @@
+import KGateConfig
+import KGateHTTP
+import KGateSchema
+import KGateStore
+import Logging
+import NIOHTTP1
+
+/// `POST /config` and `GET /config` (`kong/api/routes/config.lua`).
+///
+/// A posted config is loaded by the node's `ReloadCoordinator`, the same path as a file reload:
+/// parse, validate, build, one atomic flip. The answer comes after the flip (Kong answers once
+/// the new config is committed, before its workers rebuild).
+///
+/// After a `POST /config` the posted config stays live until the declarative config file is
+/// loaded again: on its next change (the watcher), on SIGHUP / `kgate reload`, or on restart. The
+/// file then wins, as in Kong, where the file wins on restart and on `kong reload`. `/status`
+/// `reload.source` tells which one is live (`admin` or `file:<path>`).
+extension AdminAPI {
+    /// Kong's `truthy()` for `flatten_errors`: `true`, `1`, `on`, `yes` (any case), true or 1.
+    static func truthy(_ value: Value?) -> Bool {
+        switch value {
+        case .string(let s)?: return ["true", "1", "on", "yes"].contains(s.lowercased())
+        case .bool(let b)?: return b
+        case .integer(let i)?: return i == 1
+        case .number(let d)?: return d == 1
+        default: return false
+        }
+    }
+
+    /// What a `POST /config` body holds.
+    struct PostedConfig {
+        /// The config text (or JSON written from the posted object).
+        var bytes: [UInt8]
+        /// Whether the body was the config itself as JSON (Kong then hashes the parsed entities,
+        /// so `check_hash` never answers 304).
+        var isObject: Bool
+        var flattenErrors: Bool
+        var checkHash: Bool
+    }
+
+    /// Kong's `hydrate_config_from_request`: the JSON body when it has `_format_version`, else the
+    /// `config` field (text, or an object written as JSON), else the raw body.
+    static func postedConfig(_ request: HTTPRequest) -> Checked<PostedConfig> {
+        let body: RequestBody
+        switch RequestBody.read(request) {
+        case .refused(let response): return .refused(response)
+        case .ok(let b): body = b
+        }
+        let query = QueryArguments(request.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
+        var params = body.params
+        let flatten = truthy(query["flatten_errors"].map(Value.string) ?? params["flatten_errors"])
+        let checkValue = query["check_hash"].map(Value.string) ?? params["check_hash"]
+        let checkHash = checkValue == .string("1") || checkValue == .integer(1)
+        let hadOptions = params["flatten_errors"] != nil || params["check_hash"] != nil
+        params["flatten_errors"] = nil
+        params["check_hash"] = nil
+
+        if params["_format_version"] != nil {
+            let bytes = body.form == .json && !hadOptions ? body.raw : Array(Value.object(params).jsonText.utf8)
+            return .ok(PostedConfig(bytes: bytes, isObject: true, flattenErrors: flatten, checkHash: checkHash))
+        }
+        let bytes: [UInt8]
+        switch params["config"] {
+        case .string(let text)?: bytes = Array(text.utf8)
+        case let value? where value.isTable: bytes = Array(value.jsonText.utf8)
+        default: bytes = body.raw
+        }
+        guard !bytes.isEmpty else { return .refused(.message(.badRequest, "expected a declarative configuration")) }
+        return .ok(PostedConfig(bytes: bytes, isObject: false, flattenErrors: flatten, checkHash: checkHash))
+    }
+
+    /// `POST /config`: 201 with the flattened entities, 304 (`check_hash=1`, unchanged), 400
+    /// code 14, 429 while another admin load runs, 503 while the node stops.
+    func postConfig(_ request: HTTPRequest) async -> HTTPResponse {
+        let posted: PostedConfig
+        switch Self.postedConfig(request) {
+        case .refused(let response): return response
+        case .ok(let p): posted = p
+        }
+        guard loadsInFlight.compareExchange(expected: 0, desired: 1, ordering: .acquiringAndReleasing).exchanged else {
+            return busy()
+        }
+        defer { loadsInFlight.store(0, ordering: .releasing) }
+
+        let force = !(posted.checkHash && !posted.isObject)
+        let previous = coordinator.store.current.source
+        let outcome = await coordinator.reload(.bytes(posted.bytes, source: .admin, fileName: nil, force: force))
+        switch outcome {
+        case .flipped(let event):
+            if case .file(let path) = previous {
+                logger.notice(
+                    "configuration replaced through the Admin API; the declarative config file is loaded again on its next change, SIGHUP or restart",
+                    metadata: ["config.file": "\(path)", "config.generation": "\(event.generation)"])
+            }
+            return .kong(.created, loadedEntities(generation: event.generation))
+        case .skipped:
+            return .empty(.notModified)
+        case .rejected(let error, let declarative):
+            guard let declarative else {
+                let fields = ErrorNode([(.field("error"), .message(error.message))])
+                return .kong(.badRequest, KongErrorBody.object(fields: fields))
+            }
+            if posted.flattenErrors, let document = declarative.document, case .object = document.value {
+                return .kong(
+                    .badRequest,
+                    KongErrorBody.flattenedObject(
+                        fields: declarative.fields, input: document.value,
+                        positions: ErrorPositions(document: document),
+                        relationships: relationships))
+            }
+            return .kong(.badRequest, KongErrorBody.object(fields: declarative.fields))
+        case .superseded:
+            return busy()
+        case .shutdown:
+            return .message(.serviceUnavailable, "Kong currently exiting")
+        }
+    }
+
+    /// 429 `Currently loading previous configuration`, `Retry-After` from the last load's
+    /// duration (1 to 10 seconds).
+    func busy() -> HTTPResponse {
+        let seconds = coordinator.status.durations.total.milliseconds / 1000
+        var response = HTTPResponse.message(.tooManyRequests, "Currently loading previous configuration")
+        response.headers.add(name: "Retry-After", value: String(min(10, max(1, Int(seconds.rounded(.up))))))
+        return response
+    }
+
+    /// The 201 body: `{"<entity>": {"<id>": {...}}}` of the generation just published
+    /// (workspaces left out, as Kong's `sanitize_output` does).
+    func loadedEntities(generation number: Int) -> Value {
+        let store = coordinator.store
+        let candidates = [store.current, store.inactiveGeneration].compactMap { $0 }
+        let generation = candidates.first { $0.number == number } ?? store.current
+        var body = Object()
+        for name in catalog.order where name != "workspaces" {
+            guard let table = generation.page[name] else { continue }
+            let schema = catalog.schemas[name]
+            body[name] = .object(table.rows.mapValues { .object(AdminContext.stored($0, schema: schema)) })
+        }
+        return .object(body)
+    }
+
+    /// `GET /config`: `{"config": "<YAML>"}` with `_format_version: "3.0"`, `_transform: false`,
+    /// one list per exported entity in Kong's order, foreign keys as plain ids.
+    func exportedConfig(_ page: Page) -> HTTPResponse {
+        .kong(.ok, ["config": .string(YAMLWriter.document(.object(Self.export(page, catalog: catalog))))])
+    }
+
+    /// The export document as a value.
+    static func export(_ page: Page, catalog: EntityCatalog) -> Object {
+        var document: Object = ["_format_version": "3.0", "_transform": false]
+        for name in catalog.order where name != "workspaces" {
+            guard let schema = catalog.schemas[name], schema.dbExport, let table = page[name] else { continue }
+            let foreign = schema.fields.filter { $0.field.type == .foreign }.map(\.name)
+            let rows = table.rows.values.map { row -> Value in
+                var row = AdminContext.stored(row, schema: schema)
+                for field in foreign {
+                    if case .object(let key)? = row[field], let id = key["id"] { row[field] = id }
+                }
+                return .object(row)
+            }
+            document[name] = .array(rows)
+        }
+        return document
+    }
+}

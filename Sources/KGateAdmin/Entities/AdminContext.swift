@@ -1,0 +1,130 @@
+import KGateConfig
+import KGateHTTP
+import KGateSchema
+import KGateStore
+import NIOHTTP1
+
+/// One admin request being answered: the route it matched, its arguments and the generation it
+/// reads (loaded once, so a reload during the request changes nothing it sees).
+struct AdminContext {
+    let request: HTTPRequest
+    let match: RouteMatch
+    let query: QueryArguments
+    let body: RequestBody
+    let catalog: EntityCatalog
+    let page: Page
+
+    /// How an item's key names it.
+    enum KeyKind: Equatable {
+        /// A UUID: the primary key.
+        case id
+        /// Anything else, for an entity with an endpoint key (`name`, `username`...).
+        case endpointKey(String)
+    }
+
+    /// What a lookup found.
+    enum Found {
+        case row(Object)
+        case none
+        case refused(HTTPResponse)
+    }
+
+    func schema(_ entity: String) -> Schema? { catalog.schemas[entity] }
+
+    /// Kong's `select_entity` key handling: a UUID is an id; otherwise the endpoint key (its value
+    /// validated: 400 code 10), or 400 code 1 when the entity has none.
+    func keyKind(_ entity: String, _ key: String) -> Checked<KeyKind> {
+        if UUIDFormat.isValid(key) { return .ok(.id) }
+        guard let schema = schema(entity), let endpointKey = schema.endpointKey,
+            let field = schema.field(named: endpointKey)
+        else {
+            return .refused(
+                KongDAOError.invalidPrimaryKey(ErrorNode([(.field("id"), .message(SchemaMessages.expectedUUID))])))
+        }
+        let value = NestedParams.infer(.string(key), field)
+        if let error = schema.validateField(field, value) {
+            let message: String
+            switch error {
+            case .message(let m): message = m
+            case .node(let n): message = KongErrorBody.penlightText(n)
+            }
+            return .refused(KongDAOError.invalidUnique(endpointKey, message))
+        }
+        return .ok(.endpointKey(endpointKey))
+    }
+
+    /// The entity a key names (`/services/{id or name}`).
+    ///
+    /// A certificate may also be named by one of its SNIs (`/certificates/example.com`); an SNI
+    /// that does not exist gives 404 `SNI not found`.
+    func select(_ entity: String, key: String) -> Found {
+        if entity == "certificates", !UUIDFormat.isValid(key) {
+            guard let sni = page.entity("snis", endpointKey: key), let id = EntityTable.keyString(sni["certificate"])
+            else {
+                return .refused(.message(.notFound, "SNI not found"))
+            }
+            return page.entity(entity, id: id).map(Found.row) ?? .none
+        }
+        switch keyKind(entity, key) {
+        case .refused(let response): return .refused(response)
+        case .ok(.id): return page.entity(entity, id: key).map(Found.row) ?? .none
+        case .ok(.endpointKey): return page.entity(entity, endpointKey: key).map(Found.row) ?? .none
+        }
+    }
+
+    /// The entity named by a route parameter (the parameter is the entity's name).
+    func select(param entity: String) -> Found {
+        select(entity, key: match.params[entity] ?? "")
+    }
+
+    /// An entity as the Admin API shows it: certificates with the sorted names of their SNIs,
+    /// targets with their port.
+    func render(_ entity: String, _ row: Object) -> Value {
+        var row = Self.stored(row, schema: schema(entity))
+        switch entity {
+        case "certificates":
+            let id = EntityTable.keyString(row["id"]) ?? ""
+            let names = page.children("snis", via: "certificate", of: id).compactMap { $0["name"]?.stringValue }
+            row["snis"] = .array(names.sorted().map(Value.string))
+        case "targets":
+            if case .string(let target)? = row["target"] { row["target"] = .string(Self.targetWithPort(target)) }
+        default:
+            break
+        }
+        return .object(row)
+    }
+
+    /// A row as a database would hold it: transient fields (a certificate's inline `snis`)
+    /// left out.
+    static func stored(_ row: Object, schema: Schema?) -> Object {
+        guard let schema else { return row }
+        var row = row
+        for (name, field) in schema.fields where field.transient { row[name] = nil }
+        return row
+    }
+
+    /// Kong's `format_target`: a target without a port gets Kong's default, 8000.
+    static func targetWithPort(_ target: String) -> String {
+        if target.hasPrefix("[") { return target.contains("]:") ? target : target + ":8000" }
+        let colons = target.utf8.filter { $0 == UInt8(ascii: ":") }.count
+        switch colons {
+        case 0: return target + ":8000"
+        case 1: return target
+        default: return "[\(target)]:8000"
+        }
+    }
+
+    /// The rows of an entity kind, in declaration order.
+    func rows(_ entity: String) -> [Object] {
+        page[entity].map { Array($0.rows.values) } ?? []
+    }
+
+    /// 200 with the entity, or the lookup's refusal / 404.
+    func answer(_ entity: String, _ found: Found) -> HTTPResponse {
+        switch found {
+        case .row(let row): return .kong(.ok, render(entity, row))
+        case .none: return .notFound
+        case .refused(let response): return response
+        }
+    }
+}

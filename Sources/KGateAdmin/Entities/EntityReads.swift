@@ -1,0 +1,261 @@
+import KGateConfig
+import KGateHTTP
+import KGateSchema
+import KGateStore
+import NIOHTTP1
+
+/// GET on entity endpoints: collections, items, nested forms, tags and upstream targets.
+extension AdminContext {
+    /// The page arguments shared by every collection: `tags` (checked even where it is not
+    /// applied), `size`, `offset`, in Kong's order of checks.
+    func pageArguments(tagsApply: Bool) -> Checked<(PageRequest, TagFilter?)> {
+        if tagsApply, query.has("tags"), query.bytes("tags")?.isEmpty == true {
+            return .refused(KongDAOError.invalidOption("tags", "cannot be null"))
+        }
+        let size: (Int, String?)
+        switch PageRequest.size(query) {
+        case .refused(let response): return .refused(response)
+        case .ok(let s): size = s
+        }
+        var filter: TagFilter?
+        if tagsApply {
+            switch TagFilter.parse(query) {
+            case .refused(let response): return .refused(response)
+            case .ok(let f): filter = f
+            }
+        }
+        switch PageRequest.start(query) {
+        case .refused(let response): return .refused(response)
+        case .ok(let start): return .ok((PageRequest(size: size.0, start: start, sizeText: size.1), filter))
+        }
+    }
+
+    /// `GET /services`: the rows, filtered by `?tags=`, a page at a time.
+    func collection(_ entity: String) -> HTTPResponse {
+        if entity == "consumers", query.has("custom_id") { return consumerByCustomID() }
+        let hasTags = schema(entity)?.field(named: "tags") != nil
+        let (request, filter): (PageRequest, TagFilter?)
+        switch pageArguments(tagsApply: hasTags) {
+        case .refused(let response): return response
+        case .ok(let args): (request, filter) = args
+        }
+        var rows = self.rows(entity)
+        if let filter { rows = rows.filter(filter.matches) }
+        let path = schema(entity)?.adminAPIName ?? entity
+        var suffix = ""
+        if let filter { suffix += "&tags=" + URIText.escape(filter.text) }
+        if let size = request.sizeText { suffix += "&size=" + size }
+        return .kong(
+            .ok, Listing.body(rows.map { render(entity, $0) }, page: request) { "/\(path)?offset=\($0)\(suffix)" })
+    }
+
+    /// `GET /consumers?custom_id=x`: `{"data": [consumer], "next": null}`.
+    private func consumerByCustomID() -> HTTPResponse {
+        guard let id = query["custom_id"], !id.isEmpty else {
+            return .message(.badRequest, "custom_id must be an unempty string")
+        }
+        let found = page["consumers"]?.row(unique: "custom_id", id)
+        return .kong(.ok, ["data": .array(found.map { [render("consumers", $0)] } ?? []), "next": .null])
+    }
+
+    /// `GET /services/{service}/routes`: the children of one parent (`?tags=` is checked but not
+    /// applied, as in Kong); `next` keeps the parent key as sent.
+    func nestedCollection(parent: String, child: String, field: String) -> HTTPResponse {
+        let parentRow: Object
+        switch select(param: parent) {
+        case .row(let row): parentRow = row
+        case .none: return .notFound
+        case .refused(let response): return response
+        }
+        let request: PageRequest
+        switch pageArguments(tagsApply: schema(child)?.field(named: "tags") != nil) {
+        case .refused(let response): return response
+        case .ok(let args): request = args.0
+        }
+        let id = EntityTable.keyString(parentRow["id"]) ?? ""
+        let rows = page.children(child, via: field, of: id)
+        let base =
+            "/\(schema(parent)?.adminAPIName ?? parent)/\(match.rawParams[parent] ?? "")/"
+            + (schema(child)?.adminAPINestedName ?? schema(child)?.adminAPIName ?? child)
+        return .kong(.ok, Listing.body(rows.map { render(child, $0) }, page: request) { "\(base)?offset=\($0)" })
+    }
+
+    /// `GET /routes/{route}/service`: the entity a foreign key points at.
+    func foreignEntity(entity: String, field: String, target: String) -> HTTPResponse {
+        switch select(param: entity) {
+        case .none: return .notFound
+        case .refused(let response): return response
+        case .row(let row):
+            guard let id = EntityTable.keyString(row[field]), let referenced = page.entity(target, id: id) else {
+                return .notFound
+            }
+            return .kong(.ok, render(target, referenced))
+        }
+    }
+
+    /// `GET /services/{service}/routes/{route}`: the child, when it belongs to the parent.
+    func nestedItem(parent: String, child: String, field: String) -> HTTPResponse {
+        switch nestedRow(parent: parent, child: child, field: field) {
+        case .row(let row): return .kong(.ok, render(child, row))
+        case .none: return .notFound
+        case .refused(let response): return response
+        }
+    }
+
+    /// The child of a nested item route, `.none` when either is missing or they do not belong
+    /// together. `/consumers/{c}/acls/{group}` also finds an ACL by its group.
+    func nestedRow(parent: String, child: String, field: String) -> Found {
+        let parentRow: Object
+        switch select(param: parent) {
+        case .row(let row): parentRow = row
+        case .none: return .none
+        case .refused(let response): return .refused(response)
+        }
+        let parentID = EntityTable.keyString(parentRow["id"]) ?? ""
+        let key = match.params[child] ?? ""
+        let found: Found
+        if child == "acls", !UUIDFormat.isValid(key) {
+            found = page.entity("acls", cacheKey: EntityTable.cacheKey([parentID, key])).map(Found.row) ?? .none
+        } else {
+            found = select(child, key: key)
+        }
+        guard case .row(let row) = found else { return found }
+        return EntityTable.keyString(row[field]) == parentID ? .row(row) : .none
+    }
+
+    // MARK: - Tags
+
+    /// `GET /tags`: every tag of every entity (`?tags=` ignored, as in Kong).
+    func allTags() -> HTTPResponse {
+        let request: PageRequest
+        switch pageArguments(tagsApply: false) {
+        case .refused(let response): return response
+        case .ok(let args): request = args.0
+        }
+        var items: [Value] = []
+        for entity in catalog.order {
+            guard let table = page[entity] else { continue }
+            for (id, row) in table.rows {
+                guard case .array(let tags)? = row["tags"] else { continue }
+                for case .string(let tag) in tags { items.append(Self.tagItem(tag, entity, id)) }
+            }
+        }
+        var suffix = ""
+        if let tags = query["tags"] { suffix += "&tags=" + URIText.escape(tags) }
+        if let size = request.sizeText { suffix += "&size=" + size }
+        return .kong(.ok, Listing.body(items, page: request) { "/tags?offset=\($0)\(suffix)" })
+    }
+
+    /// `GET /tags/{tag}`: the entities carrying one tag.
+    func entitiesTagged() -> HTTPResponse {
+        let bytes = match.paramBytes["tags"] ?? []
+        let tag = match.params["tags"] ?? ""
+        if let position = URIText.invalidUTF8Position(bytes) {
+            return KongDAOError.invalidUnique(
+                "tag", "invalid utf-8 character sequence detected at position \(position)")
+        }
+        if let error = Typedefs.tag.customValidator?(.string(tag)) { return KongDAOError.invalidUnique("tag", error) }
+        let request: PageRequest
+        switch pageArguments(tagsApply: false) {
+        case .refused(let response): return response
+        case .ok(let args): request = args.0
+        }
+        let items = page.entities(tagged: tag).map { Self.tagItem(tag, $0.entity, $0.id) }
+        let raw = match.rawParams["tags"] ?? ""
+        return .kong(.ok, Listing.body(items, page: request) { "/tags/\(raw)?offset=\($0)" })
+    }
+
+    static func tagItem(_ tag: String, _ entity: String, _ id: String) -> Value {
+        ["tag": .string(tag), "entity_name": .string(entity), "entity_id": .string(id)]
+    }
+
+    // MARK: - Upstream targets
+
+    /// `GET /upstreams/{u}/targets` (the latest entry of each target, newest first) and
+    /// `/targets/all` (every entry, in declaration order), ports filled in.
+    func upstreamTargets(all: Bool) -> HTTPResponse {
+        let upstream: Object
+        switch select(param: "upstreams") {
+        case .row(let row): upstream = row
+        case .none: return .notFound
+        case .refused(let response): return response
+        }
+        let request: PageRequest
+        switch pageArguments(tagsApply: true) {
+        case .refused(let response): return response
+        case .ok(let args): request = args.0
+        }
+        let rows = targets(of: upstream, latestOnly: !all)
+        let suffix = all ? "/targets/all" : "/targets"
+        let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")\(suffix)"
+        return .kong(.ok, Listing.body(rows.map { render("targets", $0) }, page: request) { "\(base)?offset=\($0)" })
+    }
+
+    /// The targets of an upstream; with `latestOnly`, Kong's `page_for_upstream`: sorted by
+    /// creation time then id, newest first, one entry per target address.
+    func targets(of upstream: Object, latestOnly: Bool) -> [Object] {
+        let rows = page.children("targets", via: "upstream", of: EntityTable.keyString(upstream["id"]) ?? "")
+        guard latestOnly else { return rows }
+        let sorted = rows.sorted { a, b in
+            let ca = a["created_at"]?.doubleValue ?? 0
+            let cb = b["created_at"]?.doubleValue ?? 0
+            return ca != cb ? ca < cb : (a["id"]?.stringValue ?? "") < (b["id"]?.stringValue ?? "")
+        }
+        var seen: Set<String> = []
+        var latest: [Object] = []
+        for row in sorted.reversed() {
+            let target = Self.targetWithPort(row["target"]?.stringValue ?? "")
+            if seen.insert(target).inserted { latest.append(row) }
+        }
+        return latest
+    }
+
+    /// `/upstreams/{u}/targets/{target}`: a target by id, or by address (`10.0.0.1:80`, port
+    /// 8000 assumed when left out).
+    func upstreamTarget() -> Found {
+        let upstream: Object
+        switch select(param: "upstreams") {
+        case .row(let row): upstream = row
+        case .none: return .none
+        case .refused(let response): return .refused(response)
+        }
+        let key = match.params["targets"] ?? ""
+        let all = targets(of: upstream, latestOnly: false)
+        let wanted = Self.targetWithPort(key)
+        let row = all.last {
+            $0["id"]?.stringValue == key || Self.targetWithPort($0["target"]?.stringValue ?? "") == wanted
+        }
+        return row.map(Found.row) ?? .none
+    }
+
+    /// `GET /upstreams/{u}/health`: kgate runs no health checks, so every target reports
+    /// `HEALTHCHECKS_OFF`, as Kong does for an upstream without health checks.
+    func upstreamHealth(nodeID: String) -> HTTPResponse {
+        let upstream: Object
+        switch select(param: "upstreams") {
+        case .row(let row): upstream = row
+        case .none: return .notFound
+        case .refused(let response): return response
+        }
+        if query["balancer_health"] == "1" {
+            let data: Value = ["health": "HEALTHCHECKS_OFF", "id": upstream["id"] ?? .null]
+            return .kong(.ok, ["data": data, "next": .null, "node_id": .string(nodeID)])
+        }
+        let request: PageRequest
+        switch pageArguments(tagsApply: true) {
+        case .refused(let response): return response
+        case .ok(let args): request = args.0
+        }
+        let rows = targets(of: upstream, latestOnly: true).map { row -> Value in
+            guard case .object(var rendered) = render("targets", row) else { return .null }
+            rendered["health"] = "HEALTHCHECKS_OFF"
+            return .object(rendered)
+        }
+        let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")/health"
+        guard case .object(var body) = Listing.body(rows, page: request, next: { "\(base)?offset=\($0)" }) else {
+            return .notFound
+        }
+        body["node_id"] = .string(nodeID)
+        return .kong(.ok, .object(body))
+    }
+}

@@ -1,0 +1,103 @@
+import KGateConfig
+import KGateHTTP
+import KGateSchema
+import KGateSettings
+import KGateStore
+import NIOHTTP1
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The node endpoints: `GET /`, `/plugins/enabled`, `/endpoints`, `/timers`, log level, and the
+/// endpoints DB-less Kong answers with a fixed refusal.
+extension AdminAPI {
+    /// `GET /`: Kong's node information, `configuration` with secrets as `******`.
+    func nodeInfo(_ page: Page) -> HTTPResponse {
+        var available = Object()
+        for name in catalog.enabledPlugins {
+            let priority = BundledPlugins.info(name)?.priority
+            available[name] = ["version": .string(version), "priority": priority.map(Value.integer) ?? .null]
+        }
+        var enabledInCluster: [Value] = []
+        var seen: Set<String> = []
+        for row in page["plugins"].map({ Array($0.rows.values) }) ?? [] {
+            if let name = row["name"]?.stringValue, seen.insert(name).inserted {
+                enabledInCluster.append(.string(name))
+            }
+        }
+        var configuration = Object()
+        for entry in settings.redactedConfiguration {
+            switch entry.value {
+            case .string(let s): configuration[entry.name] = .string(s)
+            case .integer(let i): configuration[entry.name] = .integer(i)
+            case .boolean(let b): configuration[entry.name] = .bool(b)
+            case .list(let items): configuration[entry.name] = .array(items.map(Value.string))
+            case .none: continue
+            }
+        }
+        let pid = Int(getpid())
+        let body: Value = [
+            "tagline": "Welcome to kong",
+            "version": .string(version),
+            "edition": "community",
+            "hostname": .string(Self.hostname()),
+            "node_id": .string(nodeID),
+            "timers": ["running": 0, "pending": 0],
+            "plugins": ["available_on_server": .object(available), "enabled_in_cluster": .array(enabledInCluster)],
+            "lua_version": .string("kgate"),
+            "configuration": .object(configuration),
+            "pids": ["master": .integer(pid), "workers": [.integer(pid)]],
+        ]
+        return .kong(.ok, body)
+    }
+
+    /// The machine's host name.
+    static func hostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// `GET /plugins/enabled`.
+    func enabledPlugins() -> HTTPResponse {
+        .kong(.ok, ["enabled_plugins": .array(catalog.enabledPlugins.map(Value.string))])
+    }
+
+    /// `GET /endpoints`.
+    func endpointList() -> HTTPResponse {
+        .kong(.ok, ["data": .array(routes.endpointList.map(Value.string))])
+    }
+
+    /// `GET /timers`: kgate has no Lua timers; the shape Kong answers with, empty.
+    func timers() -> HTTPResponse {
+        .kong(.ok, ["worker": ["id": 0, "count": 1], "stats": ["timers": [:], "sys": ["running": 0, "pending": 0]]])
+    }
+
+    /// `GET /debug/node/log-level`.
+    func logLevel() -> HTTPResponse {
+        .message(.ok, "log level: \(settings.logLevel.rawValue)")
+    }
+
+    /// The answers that do not depend on any data.
+    static func fixedAnswer(_ kind: AdminRoute.Kind, method: HTTPMethod) -> HTTPResponse? {
+        switch kind {
+        case .setLogLevel:
+            return .message(.methodNotAllowed, "cannot change log level when not using a database")
+        case .controlPlaneOnly:
+            return .message(
+                .badRequest,
+                "this endpoint is only available when Kong is configured to run as Control Plane for the cluster")
+        case .statusDNS:
+            return .message(.notImplemented, "not implemented with the legacy DNS client")
+        case .cache:
+            return .empty(.noContent)
+        case .cacheKey:
+            return method == .DELETE ? .empty(.noContent) : .notFound
+        default:
+            return nil
+        }
+    }
+}

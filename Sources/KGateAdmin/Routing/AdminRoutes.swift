@@ -1,0 +1,218 @@
+import KGateConfig
+import KGateSchema
+import NIOHTTP1
+
+/// One Admin API endpoint: its path template (`/services/:services/routes`), the methods it
+/// defines and what answers it.
+struct AdminRoute: Sendable {
+    /// A path segment of the template.
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case param(String)
+    }
+
+    /// What answers the endpoint.
+    enum Kind: Sendable {
+        case root, endpoints, status, config, timers, statusDNS
+        case pluginsEnabled, legacyPluginSchema
+        case entitySchema, pluginSchema, vaultSchema, filterSchema
+        case validateEntity, validatePlugin, validateVault
+        case tags, tagsByTag
+        case cache, cacheKey
+        case logLevel, setLogLevel, controlPlaneOnly
+        /// Deactivated in Kong (`/targets`, `/snis/:snis/certificate`): 404 for every method.
+        case disabled
+        /// `/services`.
+        case collection(entity: String)
+        /// `/services/:services`.
+        case item(entity: String)
+        /// `/routes/:routes/service`: the entity a foreign key points at.
+        case foreignEntity(entity: String, field: String, target: String)
+        /// `/services/:services/routes`.
+        case nestedCollection(parent: String, child: String, field: String)
+        /// `/services/:services/routes/:routes`.
+        case nestedItem(parent: String, child: String, field: String)
+        case upstreamTargets, upstreamTargetsAll, upstreamTarget, upstreamHealth, targetHealth
+    }
+
+    let segments: [Segment]
+    /// The methods the endpoint defines (HEAD follows GET; OPTIONS is answered for all).
+    let methods: [HTTPMethod]
+    let kind: Kind
+
+    /// `/services/:services`.
+    var template: String { path { ":" + $0 } }
+
+    /// The template with each parameter written by `param` (`{services}` for `/endpoints`).
+    func path(_ param: (String) -> String) -> String {
+        "/"
+            + segments.map { segment in
+                switch segment {
+                case .literal(let s): return s
+                case .param(let p): return param(p)
+                }
+            }.joined(separator: "/")
+    }
+
+    /// `GET, HEAD, OPTIONS`: Kong's `Allow` header (sorted, with HEAD when GET is defined).
+    var allowHeader: String {
+        var names = methods.map(\.rawValue)
+        if methods.contains(.GET) { names.append("HEAD") }
+        names.append("OPTIONS")
+        return Set(names).sorted().joined(separator: ", ")
+    }
+
+    /// Whether the endpoint answers this method (HEAD where GET is defined).
+    func allows(_ method: HTTPMethod) -> Bool {
+        methods.contains(method) || (method == .HEAD && methods.contains(.GET))
+    }
+}
+
+/// A route matched against a request path, with its decoded parameters.
+struct RouteMatch: Sendable {
+    let route: AdminRoute
+    /// Parameter → decoded value (`ngx.unescape_uri`), as UTF-8 text.
+    let params: [String: String]
+    /// Parameter → decoded bytes (for UTF-8 validation).
+    let paramBytes: [String: [UInt8]]
+    /// Parameter → the segment as sent (Kong's `next` links reuse it).
+    let rawParams: [String: String]
+}
+
+/// Kong's Admin API routes for an entity catalogue: the generated entity endpoints
+/// (`kong/api/endpoints.lua`) with Kong's custom routes laid over them, built once.
+struct AdminRouteTable: Sendable {
+    /// Entities Kong generates no endpoints for (`generate_admin_api = false`).
+    static let withoutAdminAPI: Set<String> = [
+        "workspaces", "clustering_data_planes", "parameters", "oauth2_authorization_codes", "session_metadatas",
+        "ratelimiting_metrics",
+    ]
+
+    let routes: [AdminRoute]
+    private let bySegmentCount: [Int: [AdminRoute]]
+
+    /// Builds the table for the catalogue's entities.
+    init(catalog: EntityCatalog) {
+        var table: [String: AdminRoute] = [:]
+        var order: [String] = []
+        func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
+            let segments = template.split(separator: "/").map { part -> AdminRoute.Segment in
+                part.hasPrefix(":") ? .param(String(part.dropFirst())) : .literal(String(part))
+            }
+            if table[template] == nil { order.append(template) }
+            table[template] = AdminRoute(segments: segments, methods: methods, kind: kind)
+        }
+        let collection: [HTTPMethod] = [.GET, .POST]
+        let item: [HTTPMethod] = [.GET, .PUT, .PATCH, .DELETE]
+        for name in catalog.order where !Self.withoutAdminAPI.contains(name) {
+            guard let schema = catalog.schemas[name] else { continue }
+            let path = schema.adminAPIName ?? name
+            add("/\(path)", collection, .collection(entity: name))
+            add("/\(path)/:\(name)", item, .item(entity: name))
+            for (field, definition) in schema.fields where definition.type == .foreign {
+                guard let target = definition.reference, let parent = catalog.schemas[target] else { continue }
+                let parentPath = parent.adminAPIName ?? target
+                let nested = schema.adminAPINestedName ?? path
+                add("/\(path)/:\(name)/\(field)", item, .foreignEntity(entity: name, field: field, target: target))
+                add(
+                    "/\(parentPath)/:\(target)/\(nested)", collection,
+                    .nestedCollection(parent: target, child: name, field: field))
+                add(
+                    "/\(parentPath)/:\(target)/\(nested)/:\(name)", item,
+                    .nestedItem(parent: target, child: name, field: field))
+            }
+        }
+        for (template, methods, kind) in Self.custom { add(template, methods, kind) }
+        routes = order.map { table[$0]! }
+        bySegmentCount = Dictionary(grouping: routes, by: \.segments.count)
+    }
+
+    /// Kong's routes from `kong/api/routes/*.lua` that kgate answers.
+    private static let custom: [(String, [HTTPMethod], AdminRoute.Kind)] = [
+        ("/", [.GET], .root),
+        ("/endpoints", [.GET], .endpoints),
+        ("/status", [.GET], .status),
+        ("/config", [.GET, .POST], .config),
+        ("/timers", [.GET], .timers),
+        ("/status/dns", [.GET], .statusDNS),
+        ("/schemas/:name", [.GET], .entitySchema),
+        ("/schemas/plugins/validate", [.POST], .validatePlugin),
+        ("/schemas/vaults/validate", [.POST], .validateVault),
+        ("/schemas/:db_entity_name/validate", [.POST], .validateEntity),
+        ("/schemas/vaults/:name", [.GET], .vaultSchema),
+        ("/schemas/plugins/:name", [.GET], .pluginSchema),
+        ("/schemas/filters/:name", [.GET], .filterSchema),
+        ("/plugins/enabled", [.GET], .pluginsEnabled),
+        ("/plugins/schema/:name", [.GET], .legacyPluginSchema),
+        ("/tags", [.GET, .POST], .tags),
+        ("/tags/:tags", [.GET, .PUT, .PATCH, .DELETE], .tagsByTag),
+        ("/cache", [.DELETE], .cache),
+        ("/cache/:key", [.GET, .DELETE], .cacheKey),
+        ("/debug/node/log-level", [.GET], .logLevel),
+        ("/debug/node/log-level/:log_level", [.PUT], .setLogLevel),
+        ("/debug/cluster/log-level/:log_level", [.PUT], .setLogLevel),
+        ("/clustering/data-planes", [.GET], .controlPlaneOnly),
+        ("/clustering/status", [.GET], .controlPlaneOnly),
+        ("/targets", [.GET, .POST], .disabled),
+        ("/targets/:targets", [.GET, .PUT, .PATCH, .DELETE], .disabled),
+        ("/targets/:targets/upstream", [.GET, .PUT, .PATCH, .DELETE], .disabled),
+        ("/snis/:snis/certificate", [.GET, .PUT, .PATCH, .DELETE], .disabled),
+        ("/upstreams/:upstreams/health", [.GET], .upstreamHealth),
+        ("/upstreams/:upstreams/targets", [.GET, .POST], .upstreamTargets),
+        ("/upstreams/:upstreams/targets/all", [.GET], .upstreamTargetsAll),
+        ("/upstreams/:upstreams/targets/:targets", [.GET, .PUT, .PATCH, .DELETE], .upstreamTarget),
+        ("/upstreams/:upstreams/targets/:targets/healthy", [.PUT], .targetHealth),
+        ("/upstreams/:upstreams/targets/:targets/unhealthy", [.PUT], .targetHealth),
+        ("/upstreams/:upstreams/targets/:targets/:address/healthy", [.PUT], .targetHealth),
+        ("/upstreams/:upstreams/targets/:targets/:address/unhealthy", [.PUT], .targetHealth),
+    ]
+
+    /// The route for a path (`/services/my-svc/routes`), the trailing slash ignored.
+    ///
+    /// Literal segments win over parameters (`/plugins/enabled` over `/plugins/:plugins`), the
+    /// earliest literal first, as Lapis orders its routes.
+    func match(path: Substring) -> RouteMatch? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        var best: AdminRoute?
+        for route in bySegmentCount[parts.count] ?? [] {
+            guard
+                zip(route.segments, parts).allSatisfy({ segment, part in
+                    if case .literal(let l) = segment { return l == part }
+                    return true
+                })
+            else { continue }
+            if let current = best, !Self.precedes(route, current) { continue }
+            best = route
+        }
+        guard let route = best else { return nil }
+        var params: [String: String] = [:]
+        var bytes: [String: [UInt8]] = [:]
+        var raw: [String: String] = [:]
+        for (segment, part) in zip(route.segments, parts) {
+            guard case .param(let name) = segment else { continue }
+            let decoded = URIText.unescape(part)
+            bytes[name] = decoded
+            params[name] = String(decoding: decoded, as: UTF8.self)
+            raw[name] = String(part)
+        }
+        return RouteMatch(route: route, params: params, paramBytes: bytes, rawParams: raw)
+    }
+
+    private static func precedes(_ a: AdminRoute, _ b: AdminRoute) -> Bool {
+        for (x, y) in zip(a.segments, b.segments) {
+            switch (x, y) {
+            case (.literal, .param): return true
+            case (.param, .literal): return false
+            default: continue
+            }
+        }
+        return false
+    }
+
+    /// Kong's `/endpoints` list: templates with `{param}`, sorted segment by segment.
+    var endpointList: [String] {
+        let templates = routes.map { route in route.path { "{\($0)}" } }
+        func key(_ s: String) -> [UInt8] { s.utf8.map { $0 == UInt8(ascii: "/") ? 0 : $0 } }
+        return templates.sorted { key($0).lexicographicallyPrecedes(key($1)) }
+    }
+}

@@ -1,0 +1,142 @@
+import KGateConfig
+import KGateSchema
+import NIOHTTP1
+import Testing
+
+@testable import KGateAdmin
+
+/// GET on entity endpoints: items by id or endpoint key, nested forms, Kong's key errors.
+@Suite struct EntityReadTests {
+    @Test func itemsByIDAndByEndpointKey() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        let byID = await h.get("/services/0855b320-0dd2-547d-891d-601e9b38647f")
+        #expect(byID.status == 200)
+        #expect(byID["name"] == "svc-a")
+        #expect(byID["port"] == 8080)
+        #expect(byID["client_certificate"] == .null)
+        let byName = await h.get("/services/svc-a")
+        #expect(byName.json == byID.json)
+        #expect(await h.get("/services/svc-a/").json == byID.json)
+        #expect(await h.get("/consumers/alice")["custom_id"] == "alice-1")
+        #expect(await h.get("/services/ghost").json == ["message": "Not found"])
+        #expect(await h.get("/services/\(EntityID.random())").status == 404)
+    }
+
+    @Test func invalidKeys() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        let pk = await h.get("/acls/not-a-uuid")
+        #expect(pk.status == 400)
+        #expect(
+            pk.json == [
+                "code": 1, "name": "invalid primary key",
+                "message": "invalid primary key: '{id=\"expected a valid UUID\"}'",
+                "fields": ["id": "expected a valid UUID"],
+            ])
+        let unique = await h.get("/services/bad%20name")
+        #expect(unique.status == 400)
+        #expect(unique["code"] == 10)
+        #expect(unique["name"] == "invalid unique name")
+        #expect(
+            unique.message
+                == "invalid value 'bad name': the only accepted ascii characters are alphanumerics or ., -, _, and ~")
+    }
+
+    @Test func nestedCollectionsAndItems() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        let routes = await h.get("/services/svc-a/routes")
+        #expect(routes.data.map { $0["name"] } == ["route-a"])
+        #expect(routes["next"] == .null)
+        #expect(await h.get("/services/svc-b/routes").body == #"{"data":[],"next":null}"#)
+        #expect(await h.get("/services/ghost/routes").status == 404)
+        #expect(await h.get("/services/svc-a/routes/route-a")["name"] == "route-a")
+        #expect(await h.get("/services/svc-b/routes/route-a").status == 404)
+        #expect(await h.get("/routes/route-a/service")["name"] == "svc-a")
+        #expect(await h.get("/routes/lonely/service").status == 404)
+        #expect(await h.get("/services/svc-a/plugins").data.map { $0["name"] } == ["key-auth"])
+        #expect(await h.get("/consumers/alice/key-auth").data.map { $0["key"] } == ["alice-key"])
+        #expect(await h.get("/key-auths/alice-key/consumer")["username"] == "alice")
+        #expect(await h.get("/consumers/alice/acls/admins")["group"] == "admins")
+        #expect(await h.get("/consumers/bob/acls/admins").status == 404)
+        // `?tags=` does not filter nested collections (#6779), but is still checked.
+        #expect(await h.get("/services/svc-a/routes?tags=nope").data.count == 1)
+        #expect(await h.get("/services/svc-a/routes?tags=a,b/c").status == 400)
+    }
+
+    @Test func consumersByCustomID() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        let found = await h.get("/consumers?custom_id=alice-1")
+        #expect(found.data.map { $0["username"] } == ["alice"])
+        #expect(found["next"] == .null)
+        #expect(await h.get("/consumers?custom_id=nobody").body == #"{"data":[],"next":null}"#)
+        #expect(await h.get("/consumers?custom_id=").json == ["message": "custom_id must be an unempty string"])
+    }
+
+    @Test func upstreamTargets() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        let targets = await h.get("/upstreams/up/targets")
+        #expect(Set(targets.data.compactMap { $0["target"]?.stringValue }) == ["10.0.0.1:8000", "10.0.0.2:81"])
+        let all = await h.get("/upstreams/up/targets/all")
+        #expect(all.data.map { $0["target"] } == ["10.0.0.1:8000", "10.0.0.2:81"])
+        #expect(await h.get("/upstreams/up/targets/10.0.0.1")["target"] == "10.0.0.1:8000")
+        #expect(await h.get("/upstreams/up/targets/10.0.0.1:8000")["target"] == "10.0.0.1:8000")
+        #expect(await h.get("/upstreams/up/targets/10.0.0.3").status == 404)
+        #expect(await h.get("/upstreams/nope/targets").status == 404)
+        let health = await h.get("/upstreams/up/health")
+        #expect(health.data.allSatisfy { $0["health"] == "HEALTHCHECKS_OFF" })
+        #expect(health["node_id"] == "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b")
+        #expect(await h.send(.PUT, "/upstreams/up/targets/10.0.0.1/unhealthy").status == 501)
+    }
+
+    @Test func certificatesBySNIWithTheirNames() async throws {
+        let h = try AdminHarness()
+        let config: Value = [
+            "_format_version": "3.0",
+            "certificates": [
+                [
+                    "id": "d83994d2-c24c-4315-b431-ee76b6611dcb", "cert": .string(Fixture.cert),
+                    "key": .string(Fixture.key),
+                    "snis": [["name": "foo.example"], ["name": "bar.example"]],
+                ]
+            ],
+        ]
+        #expect(await h.load(config.jsonText).generation != nil)
+        let cert = await h.get("/certificates/d83994d2-c24c-4315-b431-ee76b6611dcb")
+        #expect(cert["snis"] == ["bar.example", "foo.example"])
+        #expect(await h.get("/certificates/foo.example").json == cert.json)
+        #expect(await h.get("/certificates/nope.example").json == ["message": "SNI not found"])
+        #expect(await h.get("/certificates").data.first?["snis"] == ["bar.example", "foo.example"])
+        #expect(await h.get("/certificates/foo.example/snis").data.count == 2)
+        #expect(await h.get("/snis/foo.example/certificate").status == 404)
+        #expect(await h.get("/snis/foo.example")["certificate"] == ["id": "d83994d2-c24c-4315-b431-ee76b6611dcb"])
+    }
+
+    @Test func headAndOptions() async throws {
+        let h = try AdminHarness()
+        let options = await h.send(.OPTIONS, "/")
+        #expect(options.status == 204)
+        #expect(options.body.isEmpty)
+        #expect(options.headers.first(name: "Allow") == "GET, HEAD, OPTIONS")
+        #expect(options.headers.first(name: "Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS")
+        #expect(options.headers.first(name: "Access-Control-Allow-Headers") == "Content-Type")
+        #expect(options.headers.first(name: "Access-Control-Allow-Origin") == "*")
+        #expect(await h.send(.OPTIONS, "/services").headers.first(name: "Allow") == "GET, HEAD, OPTIONS, POST")
+        #expect(
+            await h.send(.OPTIONS, "/services/x").headers.first(name: "Allow")
+                == "DELETE, GET, HEAD, OPTIONS, PATCH, PUT")
+        #expect(await h.send(.HEAD, "/").status == 200)
+        #expect(await h.send(.OPTIONS, "/non-existing").json == ["message": "Not found"])
+        for method in [HTTPMethod.GET, .POST, .PUT, .DELETE, .HEAD] {
+            #expect(await h.send(method, "/non-existing").status == 404)
+        }
+        for method in [HTTPMethod.POST, .PUT, .DELETE, .PATCH] {
+            let r = await h.send(method, "/", headers: [("Content-Type", "application/json")], body: "{}")
+            #expect(r.status == 405)
+            #expect(r.json == ["message": "Method not allowed"])
+        }
+    }
+}

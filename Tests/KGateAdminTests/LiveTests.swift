@@ -1,0 +1,173 @@
+import Dispatch
+import KGateConfig
+import KGateHTTP
+import KGateSchema
+import KGateSettings
+import KGateTestSupport
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+@testable import KGateAdmin
+
+/// The Admin API on a real loopback listener, answered in a task (`HTTPAnswering.task`) as the
+/// node runs it, and the synchronous path (`respond(to:)`) inline on the event loop.
+@Suite(.serialized) struct LiveTests {
+    /// A response crossing from the client's thread.
+    struct Received: @unchecked Sendable {
+        var response: TestHTTPClient.Response
+    }
+
+    /// Calls the blocking client on a thread of its own (a serial queue is overcommitted), so no
+    /// cooperative thread waits on a socket.
+    static func call(
+        _ port: Int, _ method: String, _ path: String, headers: [(String, String)] = [], body: String = ""
+    ) async throws -> TestHTTPClient.Response {
+        let received = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Received, Error>) in
+            DispatchQueue(label: "admin-test-client").async {
+                c.resume(
+                    with: Result {
+                        let r = try TestHTTPClient(port: port).request(method, path, headers: headers, body: body)
+                        return Received(response: r)
+                    })
+            }
+        }
+        return received.response
+    }
+
+    static func json(_ text: String) -> Value? {
+        guard case .success(let doc) = JSONReader.read(Array(text.utf8)) else { return nil }
+        return doc.value
+    }
+
+    /// Runs `body` with the API of `harness` listening on an ephemeral loopback port.
+    static func withListener(
+        _ harness: AdminHarness, inline: Bool = false, _ body: (Int) async throws -> Void
+    ) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let api = harness.api
+        let answering: HTTPAnswering =
+            inline
+            ? .inline { api.respond(to: $0) ?? .json(.serviceUnavailable, #"{"message":"asynchronous"}"#) }
+            : .task { await api.handle($0) }
+        let listener = HTTPListener(
+            name: "admin", addresses: [ListenerAddress(host: "127.0.0.1", port: 0)], group: group,
+            maxBodySize: api.maxBodySize, logger: AdminHarness.quiet, answering: answering)
+        try await listener.bind()
+        let port = try #require(listener.localAddresses.first?.port)
+        do {
+            try await body(port)
+        } catch {
+            try await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    @Test func readsWritesAndConfigOverTheWire() async throws {
+        let h = try AdminHarness()
+        try await Self.withListener(h) { port in
+            let root = try await Self.call(port, "GET", "/")
+            #expect(root.status == 200)
+            #expect(root.header("Server") == "kong/3.10.0")
+            #expect(root.header("Content-Type") == "application/json; charset=utf-8")
+            let head = try await Self.call(port, "HEAD", "/")
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
+
+            let config =
+                #"{"_format_version":"3.0","services":[{"name":"live","url":"http://example.com","routes":[{"name":"r","paths":["/live"]}]}]}"#
+            let posted = try await Self.call(
+                port, "POST", "/config", headers: [("Content-Type", "application/json")], body: config)
+            #expect(posted.status == 201)
+            #expect(Self.json(posted.body)?["services"]?.objectValue?.count == 1)
+
+            let service = try await Self.call(port, "GET", "/services/live")
+            #expect(service.status == 200)
+            #expect(Self.json(service.body)?["host"] == "example.com")
+            let routes = try await Self.call(port, "GET", "/services/live/routes")
+            #expect(Self.json(routes.body)?["data"]?.arrayValue?.count == 1)
+
+            let refused = try await Self.call(
+                port, "POST", "/routes", headers: [("Content-Type", "application/json")], body: #"{"paths":["/x"]}"#)
+            #expect(refused.status == 405)
+            #expect(Self.json(refused.body)?["code"] == 12)
+            #expect(try await Self.call(port, "DELETE", "/services/nope").status == 204)
+            #expect(try await Self.call(port, "GET", "/non-existing").status == 404)
+            let malformed = try await Self.call(
+                port, "POST", "/services", headers: [("Content-Type", "application/json")], body: "{")
+            #expect(malformed.status == 400)
+            #expect(Self.json(malformed.body) == ["message": "Cannot parse JSON body"])
+
+            let exported = try await Self.call(port, "GET", "/config")
+            let yaml = try #require(Self.json(exported.body)?["config"]?.stringValue)
+            let reposted = try await Self.call(
+                port, "POST", "/config", headers: [("Content-Type", "application/yaml")], body: yaml)
+            #expect(reposted.status == 201)
+            #expect(h.store.current.hash == ConfigHash.md5Hex(Array(yaml.utf8)))
+            let unchanged = try await Self.call(
+                port, "POST", "/config?check_hash=1", headers: [("Content-Type", "application/yaml")], body: yaml)
+            #expect(unchanged.status == 304)
+        }
+    }
+
+    @Test func inlineAnswersForEverythingButPostConfig() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        try await Self.withListener(h, inline: true) { port in
+            #expect(try await Self.call(port, "GET", "/services/svc-a").status == 200)
+            #expect(try await Self.call(port, "GET", "/schemas/services").status == 200)
+            let options = try await Self.call(port, "OPTIONS", "/services")
+            #expect(options.status == 204)
+            #expect(options.header("Allow") == "GET, HEAD, OPTIONS, POST")
+            let post = try await Self.call(
+                port, "POST", "/config", headers: [("Content-Type", "application/json")], body: "{}")
+            #expect(post.status == 503)  // the inline path leaves POST /config to `handle(_:)`
+            #expect(AdminAPI.needsAsyncHandling(HTTPRequest(method: .POST, uri: "/config?check_hash=1")))
+            #expect(!AdminAPI.needsAsyncHandling(HTTPRequest(method: .GET, uri: "/config")))
+        }
+    }
+
+    @Test func tokenAndBodyLimit() async throws {
+        let h = try AdminHarness(
+            settings: NodeSettings(nginxAdminClientMaxBodySize: ByteSize("1k")!, adminToken: "t0ken"))
+        try await Self.withListener(h) { port in
+            #expect(try await Self.call(port, "GET", "/").status == 401)
+            #expect(try await Self.call(port, "GET", "/", headers: [("Authorization", "Bearer t0ken")]).status == 200)
+            let big = String(repeating: "x", count: 4096)
+            let tooBig = try await Self.call(
+                port, "POST", "/config",
+                headers: [("Authorization", "Bearer t0ken"), ("Content-Type", "application/json")],
+                body: #"{"config":"\#(big)"}"#)
+            #expect(tooBig.status == 413)
+        }
+    }
+
+    @Test func concurrentPostsOverTheWire() async throws {
+        let h = try AdminHarness()
+        try await Self.withListener(h) { port in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for i in 0..<6 {
+                    group.addTask {
+                        var consumers: [String] = []
+                        for j in 0..<200 { consumers.append(#"{"username":"u\#(i)-\#(j)"}"#) }
+                        let body = #"{"_format_version":"3.0","consumers":[\#(consumers.joined(separator: ","))]}"#
+                        return try await Self.call(
+                            port, "POST", "/config", headers: [("Content-Type", "application/json")], body: body
+                        ).status
+                    }
+                }
+                var all: [Int] = []
+                for try await s in group { all.append(s) }
+                return all
+            }
+            #expect(statuses.allSatisfy { $0 == 201 || $0 == 429 })
+            #expect(statuses.contains(201))
+            #expect(h.store.current.page.count(of: "consumers") == 200)
+            let listed = try await Self.call(port, "GET", "/consumers?size=1000")
+            #expect(Self.json(listed.body)?["data"]?.arrayValue?.count == 200)
+        }
+    }
+}

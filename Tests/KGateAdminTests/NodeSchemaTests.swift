@@ -1,0 +1,191 @@
+import KGateConfig
+import KGateSchema
+import KGateSettings
+import NIOHTTP1
+import Testing
+
+@testable import KGateAdmin
+
+/// `/`, `/endpoints`, `/status`, `/plugins/enabled`, `/schemas/...`, authorization: the DB-less
+/// cases of `spec/02-integration/04-admin_api/02-kong_routes_spec.lua`.
+@Suite struct NodeSchemaTests {
+    @Test func nodeInformation() async throws {
+        let h = try AdminHarness(settings: NodeSettings(declarativeConfigString: "secret", adminToken: nil))
+        let r = await h.get("/")
+        #expect(r.status == 200)
+        #expect(r["tagline"] == "Welcome to kong")
+        #expect(r["version"] == "3.10.0")
+        #expect(r["edition"] == "community")
+        #expect(r["node_id"] == "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b")
+        #expect(r.body.contains(#""enabled_in_cluster":[]"#))
+        #expect(r["plugins"]?["available_on_server"]?["key-auth"] == ["version": "3.10.0", "priority": 1250])
+        #expect(r["plugins"]?["available_on_server"]?.objectValue?.count == 45)
+        #expect(r["configuration"]?["declarative_config_string"] == "******")
+        #expect(r["configuration"]?["admin_listen"]?.arrayValue?.isEmpty == false)
+        #expect(r["pids"]?["master"]?.integerValue != nil)
+        #expect(r["prng_seeds"] == nil)
+        #expect(r.headers.first(name: "Server") == "kong/3.10.0")
+        #expect(r.headers.first(name: "X-Kong-Admin-Latency") != nil)
+        #expect(r.headers.first(name: "Access-Control-Allow-Origin") == "*")
+        #expect(r.headers.first(name: "Access-Control-Allow-Credentials") == "true")
+
+        await h.load(Fixture.sample)
+        #expect(await h.get("/")["plugins"]?["enabled_in_cluster"] == ["key-auth"])
+    }
+
+    @Test func endpointsAndEnabledPlugins() async throws {
+        let h = try AdminHarness()
+        let list = await h.get("/endpoints").data.compactMap(\.stringValue)
+        for endpoint in [
+            "/", "/plugins", "/basic-auths/{basicauth_credentials}", "/services/{services}/routes/{routes}",
+            "/consumers/{consumers}/key-auth", "/config", "/tags/{tags}", "/upstreams/{upstreams}/targets/all",
+            "/schemas/plugins/{name}", "/key-sets/{key_sets}/keys",
+        ] {
+            #expect(list.contains(endpoint), "\(endpoint)")
+        }
+        #expect(!list.contains("/workspaces"))
+        #expect(list.firstIndex(of: "/services/{services}")! < list.firstIndex(of: "/services/{services}/routes")!)
+        let enabled = await h.get("/plugins/enabled")["enabled_plugins"]?.arrayValue
+        #expect(enabled?.count == 45)
+        #expect(enabled?.first == "jwt")
+    }
+
+    @Test func status() async throws {
+        let h = try AdminHarness(statusBody: { ["configuration_hash": "00000000000000000000000000000000"] })
+        #expect(await h.get("/status").json == ["configuration_hash": "00000000000000000000000000000000"])
+        #expect(await h.send(.POST, "/status").status == 405)
+    }
+
+    @Test func entitySchemas() async throws {
+        let h = try AdminHarness()
+        for name in EntityCatalog().order + ["tags"] {
+            let r = await h.get("/schemas/\(name)")
+            #expect(r.status == 200, "\(name)")
+            #expect(r["fields"]?.arrayValue != nil)
+            #expect(r["entity_checks"]?.arrayValue != nil)
+        }
+        #expect(await h.get("/schemas/not-present").json == ["message": "No entity named 'not-present'"])
+        let routes = await h.get("/schemas/routes")
+        let service = routes["fields"]?.arrayValue?.first { $0["service"] != nil }?["service"]
+        #expect(service?["type"] == "foreign")
+        #expect(service?["reference"] == "services")
+        #expect(service?["schema"] == nil)
+        let services = await h.get("/schemas/services")
+        let port = services["fields"]?.arrayValue?.first { $0["port"] != nil }?["port"]
+        #expect(port == ["type": "integer", "required": true, "default": 80, "between": [0, 65535]])
+        let checks = services["entity_checks"]?.arrayValue ?? []
+        #expect(checks.contains { $0["conditional"]?["if_field"] == "protocol" })
+    }
+
+    @Test func subschemas() async throws {
+        let h = try AdminHarness()
+        for name in BundledPlugins.names {
+            #expect(await h.get("/schemas/plugins/\(name)")["fields"]?.arrayValue != nil, "\(name)")
+        }
+        #expect(await h.get("/schemas/plugins/not-present").json == ["message": "No plugin named 'not-present'"])
+        #expect(await h.get("/schemas/vaults/env")["fields"]?.arrayValue != nil)
+        #expect(await h.get("/schemas/vaults/not-present").json == ["message": "No vault named 'not-present'"])
+        #expect(await h.get("/schemas/filters/x").json == ["message": "Filter 'x' not found"])
+        #expect(await h.get("/plugins/schema/key-auth")["fields"]?.arrayValue != nil)
+        #expect(await h.get("/plugins/schema/nope").status == 404)
+    }
+
+    /// A catalogue where key-auth's `config` has a schema (the plugins module provides the real ones).
+    static let keyAuthCatalog = EntityCatalog(pluginConfigSchemas: [
+        "key-auth": Schema.record([
+            (
+                "key_names",
+                Field.array(of: .string).with {
+                    $0.required = true
+                    $0.defaultValue = ["apikey"]
+                }
+            ),
+            (
+                "hide_credentials",
+                Field.boolean.with {
+                    $0.required = true
+                    $0.defaultValue = false
+                }
+            ),
+        ])
+    ])
+
+    @Test func validation() async throws {
+        let h = try AdminHarness(catalog: Self.keyAuthCatalog)
+        let vault = await h.send(.POST, "/schemas/vaults/validate")
+        #expect(vault.status == 400)
+        #expect(vault.message == "schema violation (name: required field missing)")
+        let service = await h.json(.POST, "/schemas/services/validate", ["host": "example.com"])
+        #expect(service.json == ["message": "schema validation successful"])
+        let cert = await h.json(
+            .POST, "/schemas/certificates/validate",
+            [
+                "cert": .string(Fixture.cert), "key": .string(Fixture.key), "snis": ["a", "b", "c"],
+            ])
+        #expect(cert.status == 200)
+        let badSNI = await h.json(
+            .POST, "/schemas/certificates/validate",
+            [
+                "cert": .string(Fixture.cert), "key": .string(Fixture.key), "snis": ["120.0.9.32:90"],
+            ])
+        #expect(badSNI.status == 400)
+        #expect(
+            badSNI.json?.unordered
+                == unordered([
+                    "fields": ["snis": ["must not be an IP"]], "name": "schema violation",
+                    "message": "schema violation (snis.1: must not be an IP)", "code": 2,
+                ]))
+        let plugin = await h.json(
+            .POST, "/schemas/plugins/validate",
+            [
+                "name": "key-auth", "config": ["key_names": ["foo", "bar"], "hide_credentials": true],
+            ])
+        #expect(plugin.status == 200)
+        let badPlugin = await h.json(
+            .POST, "/schemas/plugins/validate", ["name": "key-auth", "config": ["keys": "foo"]])
+        #expect(badPlugin.status == 400)
+        #expect(badPlugin["name"] == "schema violation")
+        #expect(badPlugin.message == "schema violation (config.keys: unknown field)")
+        let fileLog = await h.json(
+            .POST, "/schemas/plugins/validate",
+            [
+                "name": "file-log",
+                "config": [
+                    "path": "tmp/test",
+                    "custom_fields_by_lua": ["new_field": "return 123", "request.headers.myheader": "return nil"],
+                ],
+            ])
+        #expect(fileLog.status == 200, "\(fileLog.body)")
+        #expect(await h.json(.POST, "/schemas/nothing/validate", [:]).status == 404)
+    }
+
+    @Test func fixedAnswers() async throws {
+        let h = try AdminHarness()
+        #expect(await h.get("/debug/node/log-level").json == ["message": "log level: notice"])
+        let put = await h.send(.PUT, "/debug/node/log-level/debug")
+        #expect(put.json == ["message": "cannot change log level when not using a database"])
+        #expect(put.status == 405)
+        #expect(await h.get("/clustering/data-planes").status == 400)
+        #expect(await h.get("/cache/some-key").status == 404)
+        #expect(await h.send(.DELETE, "/cache").status == 204)
+        #expect(await h.get("/status/dns").status == 501)
+        #expect(await h.get("/timers").status == 200)
+    }
+
+    @Test func adminToken() async throws {
+        let h = try AdminHarness(settings: NodeSettings(adminToken: "s3cret"))
+        let none = await h.get("/")
+        #expect(none.status == 401)
+        #expect(none.json == ["message": "Unauthorized"])
+        #expect(none.headers.first(name: "WWW-Authenticate") == "Bearer")
+        #expect(await h.send(.GET, "/", headers: [("Authorization", "Bearer wrong")]).status == 401)
+        #expect(await h.send(.GET, "/", headers: [("Authorization", "Basic s3cret")]).status == 401)
+        #expect(await h.send(.GET, "/", headers: [("Authorization", "Bearer s3cret")]).status == 200)
+        #expect(await h.send(.GET, "/", headers: [("Authorization", "bearer s3cret")]).status == 200)
+        #expect(
+            await h.send(.POST, "/config", headers: [("Content-Type", "application/json")], body: "{}").status == 401)
+        #expect(await h.send(.OPTIONS, "/").status == 204)
+        #expect(AdminAPI.constantTimeEquals(Array("abc".utf8), Array("abc".utf8)))
+        #expect(!AdminAPI.constantTimeEquals(Array("abc".utf8), Array("abcd".utf8)))
+    }
+}

@@ -1,0 +1,211 @@
+import KGateConfig
+import KGateSchema
+import Testing
+
+@testable import KGateAdmin
+
+/// `size`, `offset`, `next` and `?tags=`, in units and through collections; the tag cases of
+/// `spec/02-integration/04-admin_api/14-tags_spec.lua`.
+@Suite struct PaginationTagTests {
+    @Test(arguments: [
+        ("a", [UInt8]("a".utf8)), ("%41%zz", [UInt8]("A%zz".utf8)), ("a+b", [UInt8]("a+b".utf8)),
+        ("%F0%9F%A6%8D", [0xF0, 0x9F, 0xA6, 0x8D]),
+    ])
+    func unescape(_ text: String, _ bytes: [UInt8]) {
+        #expect(URIText.unescape(Substring(text)) == bytes)
+    }
+
+    @Test func escapeAndQuery() {
+        #expect(URIText.escape("a b/c,d~_.-") == "a%20b%2Fc%2Cd~_.-")
+        let q = QueryArguments("tags=a+b&size=2&flag&size=3&x=%2C")
+        #expect(q["tags"] == "a b")
+        #expect(q["size"] == "2")
+        #expect(q.has("flag") && q["flag"] == nil)
+        #expect(q["x"] == ",")
+    }
+
+    @Test(arguments: ["", "f", "fo", "foo", "foob", "fooba", "foobar", "12345"])
+    func base64RoundTrip(_ text: String) {
+        let encoded = Base64.encode(Array(text.utf8))
+        #expect(!encoded.contains("="))
+        #expect(Base64.decode(encoded) == Array(text.utf8))
+    }
+
+    @Test func base64Refusals() {
+        #expect(Base64.decode("x") == nil)
+        #expect(Base64.decode("|potato|") == nil)
+        #expect(Base64.decode("Zm9vYg==") == Array("foob".utf8))
+    }
+
+    @Test(arguments: [
+        ("corp_ a", TagFilter.Mode.all, ["corp_ a"]),
+        ("a,b", .all, ["a", "b"]),
+        ("a/b/c", .any, ["a", "b", "c"]),
+        ("a,", .all, ["a", ""]),
+        ("🦍", .all, ["🦍"]),
+    ])
+    func tagFilters(_ text: String, _ mode: TagFilter.Mode, _ tags: [String]) throws {
+        guard case .ok(let filter?) = TagFilter.parse(QueryArguments(Substring("tags=" + URIText.escape(text)))) else {
+            Issue.record("refused \(text)")
+            return
+        }
+        #expect(filter.mode == mode)
+        #expect(filter.tags == tags)
+    }
+
+    @Test(arguments: ["a,b/c", "a/b,c", ",a", "a,,b", "%FF", "%EF%BF%BD", "a,b,c,d,e,f"])
+    func refusedTagFilters(_ query: String) {
+        guard case .refused(let response) = TagFilter.parse(QueryArguments(Substring("tags=" + query))) else {
+            Issue.record("accepted \(query)")
+            return
+        }
+        #expect(response.status == .badRequest)
+    }
+
+    @Test func sizeAndOffsetChecks() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        #expect(
+            await h.get("/services?size=abc").json == [
+                "code": 9, "name": "invalid size", "message": "size must be a number",
+            ])
+        let big = await h.get("/services?size=1001")
+        #expect(big.message == "size must be an integer between 1 and 1000")
+        #expect(await h.get("/services?size=0").status == 400)
+        #expect(await h.get("/services?size=1.5").status == 400)
+        let offset = await h.get("/routes?offset=x")
+        #expect(
+            offset.json == [
+                "code": 7, "name": "invalid offset", "message": "'x' is not a valid offset: bad base64 encoding",
+            ])
+        let potato = await h.get("/routes?offset=%7Cpotato%7C")
+        #expect(potato["code"] == 7)
+        #expect(potato["name"] == "invalid offset")
+    }
+
+    @Test func paginationAcross2500Entities() async throws {
+        let h = try AdminHarness()
+        var yaml = "_format_version: \"3.0\"\nconsumers:\n"
+        for i in 1...2500 { yaml += "- username: user-\(i)\n  tags: [\(i % 2 == 0 ? "even" : "odd"), all]\n" }
+        #expect(await h.load(yaml).generation != nil)
+        var seen: [String] = []
+        var next: String? = "/consumers?size=1000"
+        var pages = 0
+        while let path = next {
+            let page = await h.get(path)
+            #expect(page.status == 200)
+            seen += page.data.compactMap { $0["username"]?.stringValue }
+            next = page["next"]?.stringValue
+            if next != nil {
+                #expect(page["offset"]?.stringValue != nil)
+                #expect(path == "/consumers?size=1000" || next!.hasSuffix("&size=1000"))
+            } else {
+                #expect(page["offset"] == nil)
+            }
+            pages += 1
+        }
+        #expect(pages == 3)
+        #expect(seen == (1...2500).map { "user-\($0)" })
+
+        // Default page size 100, tags kept in `next`.
+        var evens = 0
+        next = "/consumers?tags=even"
+        pages = 0
+        while let path = next {
+            let page = await h.get(path)
+            evens += page.data.count
+            next = page["next"]?.stringValue
+            if let n = next { #expect(n.contains("&tags=even")) }
+            pages += 1
+        }
+        #expect(evens == 1250)
+        #expect(pages == 13)
+    }
+
+    // MARK: - 14-tags_spec.lua
+
+    static let tagged = """
+        _format_version: "3.0"
+        consumers:
+        - username: adminapi-filter-by-tag-1
+          tags: ["corp_ a", "consumer_ 1", "🦍"]
+          plugins:
+          - name: file-log
+            config: {path: /tmp/f1}
+            tags: ["corp_ a", "consumer_ 1"]
+        - username: adminapi-filter-by-tag-2
+          tags: ["corp_ a", "consumer_ 2", "🦍"]
+          plugins:
+          - name: file-log
+            config: {path: /tmp/f2}
+            tags: ["corp_ a", "consumer_ 2"]
+        """
+
+    @Test func entitiesFilteredByTags() async throws {
+        let h = try AdminHarness()
+        #expect(await h.load(Self.tagged).generation != nil)
+        #expect(await h.get("/consumers?tags=corp_%20a").data.count == 2)
+        #expect(await h.get("/consumers?tags=%F0%9F%A6%8D").data.count == 2)
+        #expect(await h.get("/consumers?tags=🦍").data.count == 2)
+        #expect(await h.get("/consumers?tags=").message == "invalid option (tags: cannot be null)")
+        #expect(await h.get("/consumers?tags=").json?["options"] == ["tags": "cannot be null"])
+        #expect(await h.get("/consumers?tags=''").data.isEmpty)
+        let and = await h.get("/consumers?tags=corp_%20a,consumer_%201")
+        #expect(and.data.count == 1)
+        #expect(and.data.first?["tags"] == ["corp_ a", "consumer_ 1", "🦍"])
+        #expect(await h.get("/consumers?tags=consumer_%202/consumer_%201").data.count == 2)
+        let nested = await h.get("/consumers/adminapi-filter-by-tag-1/plugins?tags=consumer_%202")
+        #expect(nested.data.count == 1)
+        #expect(nested.data.first?["tags"] == ["corp_ a", "consumer_ 1"])
+        for query in [
+            "consumer_%203,consumer_%202/consumer_%201", "consumer_%203/consumer_%202,consumer_%201", "%FF", "\u{FFFD}",
+        ] {
+            #expect(await h.get("/consumers?tags=\(query)").message == "invalid option (tags: invalid filter syntax)")
+        }
+        let next = await h.get("/consumers?tags=corp_%20a&size=1")
+        #expect(next.data.count == 1)
+        #expect(next["next"]?.stringValue?.contains("tags=corp_%20a") == true)
+    }
+
+    /// Follows `next` until null, collecting `data`.
+    static func all(_ h: AdminHarness, _ path: String) async -> [Value] {
+        var data: [Value] = []
+        var next: String? = path
+        while let p = next {
+            let page = await h.get(p)
+            data += page.data
+            next = page["next"]?.stringValue
+        }
+        return data
+    }
+
+    @Test func tagsEndpoints() async throws {
+        let h = try AdminHarness()
+        let yaml = """
+            _format_version: "3.0"
+            consumers:
+            - username: adminapi-filter-by-tag-1
+              tags: ["corp_ a", "consumer_ 1"]
+            - username: adminapi-filter-by-tag-2
+              tags: ["corp_ a", "consumer_ 2"]
+            """
+        #expect(await h.load(yaml).generation != nil)
+        let all = await Self.all(h, "/tags")
+        #expect(all.count == 4)
+        #expect(all.first?["entity_name"] == "consumers")
+        #expect(all.first?["tag"] == "corp_ a")
+        #expect(await Self.all(h, "/tags/corp_%20a").count == 2)
+        #expect(await Self.all(h, "/tags/does-not-exist").isEmpty)
+        let invalid = await h.get("/tags/%FF")
+        #expect(invalid.status == 400)
+        #expect(invalid.message == "invalid utf-8 character sequence detected at position 1")
+        #expect(await Self.all(h, "/tags?tags=not_a_tag").count == 4)
+        #expect(await Self.all(h, "/tags?tags=invalid@tag").count == 4)
+        #expect(await Self.all(h, "/tags/corp_%20a?tags=not_a_tag").count == 2)
+        let paged = await h.get("/tags?size=3")
+        #expect(paged.data.count == 3)
+        #expect(paged["next"]?.stringValue?.hasPrefix("/tags?offset=") == true)
+        let tagPaged = await h.get("/tags/corp_%20a?size=1")
+        #expect(tagPaged["next"]?.stringValue?.hasPrefix("/tags/corp_%20a?offset=") == true)
+    }
+}
