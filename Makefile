@@ -15,7 +15,7 @@ CONFIG       ?= kong.yml
 # sudo only when we are not root (containers usually are; laptops usually are not).
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: all deps build run test bench-config bench-reload bench-router bench clean help
+.PHONY: all deps build run test bench-config bench-reload bench-router bench-proxy bench clean help
 
 all: build
 
@@ -64,7 +64,11 @@ bench-reload: deps build
 bench-router: deps
 	cd Benchmarks/RouterBench && $(SWIFT) run -c release RouterBench
 
-bench: bench-config bench-reload bench-router
+# The proxy against nginx's reverse proxy, side by side (installs nginx and wrk if missing).
+bench-proxy: deps
+	Benchmarks/ProxyBench/run.sh
+
+bench: bench-config bench-reload bench-router bench-proxy
 
 clean:
 	rm -rf .build

@@ -236,15 +236,22 @@ extension ProxyHandler {
 
     /// nginx's `$host`: the `Host` header without its port, lower-cased.
     static func hostWithoutPort(_ host: String?) -> String {
-        guard let host else { return "" }
-        var h = Substring(host)
-        if h.hasPrefix("[") {
-            if let close = h.firstIndex(of: "]") { h = h[...close] }
-        } else if let colon = h.firstIndex(of: ":") {
-            h = h[..<colon]
+        guard var host else { return "" }
+        let (end, upper) = host.withUTF8 { u -> (Int, Bool) in
+            var end = u.count
+            var upper = false
+            if u.first == UInt8(ascii: "[") {
+                if let close = u.firstIndex(of: UInt8(ascii: "]")) { end = close + 1 }
+            } else if let colon = u.firstIndex(of: UInt8(ascii: ":")) {
+                end = colon
+            }
+            for i in 0..<end where u[i] >= 0x41 && u[i] <= 0x5A { upper = true }
+            return (end, upper)
         }
-        if h.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) { return h.lowercased() }
-        return String(h)
+        if end == host.utf8.count, !upper { return host }
+        let h = host.utf8.prefix(end)
+        let s = String(Substring(h))
+        return upper ? s.lowercased() : s
     }
 
     /// The request target up to its query (a `?` found from the second byte on, as Kong).

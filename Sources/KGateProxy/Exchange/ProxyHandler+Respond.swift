@@ -37,7 +37,9 @@ extension ProxyHandler {
             quiescing = true
             return close()
         }
-        waitForClient(.keepalive, env.configuration.keepaliveTimeout)
+        clientWait = .keepalive
+        clientTimer.arm(at: (lastNow ?? loop.eventLoop.now) + env.configuration.keepaliveTimeout)
+        lastNow = nil
         resumeClientReads()
         if inbound.readableBytes > 0 {
             // A pipelined request: take it up once the current call stack has unwound.

@@ -5,6 +5,7 @@ extension ProxyHandler: UpstreamDelegate {
     func upstreamResponseHead(_ head: borrowing MessageHead, framing: BodyFraming) -> Bool {
         guard phase == .proxying, let plan = x.plan else { return false }
         let now = loop.eventLoop.now
+        lastNow = now
         x.responseHeadSent = true
         x.responseStatus = head.status
         upstreamWait = .read
@@ -21,7 +22,7 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
-        context.write(wrapOutboundOut(responseHeadBuffer), promise: nil)
+        responseHeadPending = true
         return downstream == .dechunk
     }
 
@@ -33,9 +34,22 @@ extension ProxyHandler: UpstreamDelegate {
             keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers)
     }
 
+    /// Writes the response head if it is still held back.
+    @inline(__always)
+    func writePendingResponseHead() {
+        guard responseHeadPending else { return }
+        responseHeadPending = false
+        context.write(wrapOutboundOut(responseHeadBuffer), promise: nil)
+    }
+
     func upstreamBody(_ bytes: ByteBuffer) {
         guard phase == .proxying else { return }
         if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
+        if responseHeadPending, x.framing != .rechunk, bytes.readableBytes <= 4096 {
+            responseHeadBuffer.writeImmutableBuffer(bytes)
+            return
+        }
+        writePendingResponseHead()
         if x.framing == .rechunk {
             var size = context.channel.allocator.buffer(capacity: 18)
             size.writeString(String(bytes.readableBytes, radix: 16))
@@ -54,6 +68,7 @@ extension ProxyHandler: UpstreamDelegate {
         upstreamWait = .none
         upstreamTimer.disarm()
         x.upstream = nil
+        writePendingResponseHead()
         if x.framing == .rechunk {
             context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
         }
@@ -62,11 +77,14 @@ extension ProxyHandler: UpstreamDelegate {
     }
 
     func upstreamTunnelBytes(_ bytes: ByteBuffer) {
+        // nginx's proxy_read_timeout also ends a tunnel the upstream stopped talking on.
+        if let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
         context.write(wrapOutboundOut(bytes), promise: nil)
         if !clientWritable { x.upstream?.handler.pauseReads() }
     }
 
     func upstreamReadComplete() {
+        writePendingResponseHead()
         flushClient()
     }
 
@@ -99,8 +117,10 @@ extension ProxyHandler: UpstreamDelegate {
         x.keepAlive = false
         phase = .tunnel
         stopWaitingForClient()
-        upstreamWait = .none
-        upstreamTimer.disarm()
+        if let plan = x.plan {
+            upstreamWait = .read
+            upstreamTimer.arm(at: now + plan.readTimeout)
+        }
         DownstreamResponseHead.write(
             from: head, upstreamChunked: false, framing: .none,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)

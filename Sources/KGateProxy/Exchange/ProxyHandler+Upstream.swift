@@ -14,19 +14,19 @@ extension ProxyHandler {
         phase = .connecting
         switch plan.destination {
         case .address(let ip):
-            connect(ip: ip, port: plan.port, hostname: plan.host, plan: plan)
+            connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan)
         case .balancer(let balancer):
             guard let target = balancer.next() else {
                 return attemptFailed(x.lastError ?? ProxyError(kind: .noPeer))
             }
-            let hostname = balancer.hostHeader ?? target.host
+            let hostHeader = ServicePlan.hostHeader(balancer.hostHeader ?? target.host, port: target.port, scheme: plan.scheme)
             if let ip = target.ip {
-                connect(ip: ip, port: target.port, hostname: hostname, plan: plan)
+                connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan)
             } else {
-                resolve(target.host) { [self] ip in connect(ip: ip, port: target.port, hostname: hostname, plan: plan) }
+                resolve(target.host) { [self] ip in connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan) }
             }
         case .hostname:
-            resolve(plan.host) { [self] ip in connect(ip: ip, port: plan.port, hostname: plan.host, plan: plan) }
+            resolve(plan.host) { [self] ip in connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan) }
         }
     }
 
@@ -47,8 +47,8 @@ extension ProxyHandler {
         }
     }
 
-    private func connect(ip: IPBytes, port: Int, hostname: String, plan: ServicePlan) {
-        let host = x.preservedHost ?? Self.hostHeader(hostname, port: port, scheme: plan.scheme)
+    private func connect(ip: IPBytes, port: Int, hostHeader: String, plan: ServicePlan) {
+        let host = x.preservedHost ?? hostHeader
         x.hostHeader = host
         let serverName = plan.tls != nil ? TLSProfile.serverName(forHostHeader: host) : nil
         let key = PeerKey(ip: ip, port: port, tls: plan.tls.map { ObjectIdentifier($0) }, serverName: serverName)
@@ -71,15 +71,6 @@ extension ProxyHandler {
                 attemptFailed(ProxyError.connect(error))
             }
         }
-    }
-
-    /// Kong's `set_host_header`: the target host, with `:port` unless it is the scheme's default.
-    static func hostHeader(_ host: String, port: Int, scheme: String) -> String {
-        let isDefault =
-            (port == 80 && (scheme == "http" || scheme == "grpc")) || (port == 443 && (scheme == "https" || scheme == "grpcs"))
-        if isDefault { return host }
-        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[" + host + "]" : host
-        return bracketed + ":" + String(port)
     }
 
     /// A try failed before anything reached the upstream: try the next target, or answer.
@@ -120,7 +111,7 @@ extension ProxyHandler {
             connection.handler.write(part)
         }
         pendingBodyBytes = 0
-        if x.requestEndReceived { requestSent(readTimeout: plan.readTimeout) }
+        if x.requestEndReceived { requestSent(readTimeout: plan.readTimeout, now: x.upstreamStart) }
         upstreamNeedsFlush = true
         if inbound.readableBytes > 0, !requestBody.isComplete { processInput() }
         if flushNow { flushUpstreamIfNeeded() }
@@ -133,10 +124,10 @@ extension ProxyHandler {
     }
 
     /// The whole request went upstream: from now on the upstream has `read_timeout` to answer.
-    func requestSent(readTimeout: TimeAmount) {
+    func requestSent(readTimeout: TimeAmount, now: NIODeadline? = nil) {
         x.requestEndSent = true
         upstreamWait = .read
-        upstreamTimer.arm(in: readTimeout)
+        upstreamTimer.arm(at: (now ?? loop.eventLoop.now) + readTimeout)
     }
 
     // MARK: Upstream timers
@@ -166,7 +157,12 @@ extension ProxyHandler {
         guard phase == .proxying || phase == .tunnel, let connection = x.upstream else { return }
         let sawResponse = connection.handler.receivedResponseBytes
         abandonUpstream()
-        if phase == .tunnel || x.responseHeadSent { return close() }
+        if phase == .tunnel || x.responseHeadSent {
+            // Whatever was read goes out before the close.
+            writePendingResponseHead()
+            context.flush()
+            return close()
+        }
         if x.reused, !sawResponse, !x.bodyForwarded, x.staleRetries < 3, error.kind == .badResponse {
             // A pooled connection the upstream had closed: try again on a fresh one.
             x.staleRetries += 1

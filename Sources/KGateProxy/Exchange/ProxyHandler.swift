@@ -14,9 +14,8 @@ import NIOHTTP1
 ///
 /// Requests are in `ProxyHandler+Request.swift`, the upstream side in
 /// `ProxyHandler+Upstream.swift`, the ends of exchanges in `ProxyHandler+Respond.swift`.
-final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
+final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, DeferredFlush {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     enum Phase {
@@ -61,8 +60,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Deferre
     var registered = false
     let clientTimer: LazyTimer
     var clientWait = ClientWait.none
+    /// Reading from the client is paused (`autoRead` off).
     var readsPaused = false
-    var readPending = false
     /// The client channel's writability, tracked from events.
     var clientWritable = true
     /// Waiting in the loop's flush batch.
@@ -79,6 +78,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Deferre
     /// Reused for the heads this connection writes (upstream requests, client responses).
     var upstreamHeadBuffer = ByteBuffer()
     var responseHeadBuffer = ByteBuffer()
+    /// The response head is in `responseHeadBuffer`, not written yet: a small body read with it
+    /// joins it, so both go down in one write.
+    var responseHeadPending = false
     /// The current request's head (its buffer is `headStorage`).
     var request = MessageHead()
     var requestBody = BodyTracker(.none)
@@ -92,6 +94,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Deferre
     var upstreamWait = UpstreamWait.none
     /// Bumped per request: late callbacks of an earlier exchange are ignored.
     var serial: UInt64 = 0
+    /// The last time read while handling a response (reused to arm the keep-alive timer).
+    var lastNow: NIODeadline?
 
     init(env: ProxyEnvironment, loop: LoopContext) {
         self.env = env
@@ -250,27 +254,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler, Deferre
 
     // MARK: Back-pressure towards the client
 
-    func read(context: ChannelHandlerContext) {
-        if readsPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
-    }
-
+    /// Stops reading from the client (`autoRead` off: toggled only under pressure, so the
+    /// handler needs no outbound `read` hop on every read).
     func pauseClientReads() {
+        guard !readsPaused else { return }
         readsPaused = true
         if clientWait == .body { clientTimer.disarm() }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: false)
     }
 
     func resumeClientReads() {
         guard readsPaused else { return }
         readsPaused = false
         if clientWait == .body { clientTimer.arm(in: env.configuration.clientBodyTimeout) }
-        if readPending {
-            readPending = false
-            context.read()
-        }
+        try? context.channel.syncOptions?.setOption(.autoRead, value: true)
     }
 
     // MARK: Client timers

@@ -12,9 +12,12 @@ public protocol ProxyPhases: Sendable {
     func log(_ entry: PhaseLogEntry)
 }
 
-/// The request as the `access` phase sees it; header changes are sent upstream.
+/// The request as the `access` phase sees it.
+///
+/// The head is a copy of the request's: changing it does not change what goes upstream yet
+/// (request transformation lands with the plugins that need it).
 public struct PhaseRequest: Sendable {
-    /// The request head as received (plugins may edit headers and the target).
+    /// The request head as received.
     public var head: HTTPRequestHead
     /// The matched route's id.
     public var routeID: String

@@ -29,6 +29,10 @@ struct MessageHead: Sendable {
     var reasonStart: Int
     var reasonLength: Int
 
+    /// An empty head that shares one empty buffer (made once): a cheap stand-in while a head
+    /// is moved out of its owner.
+    static let placeholder = MessageHead()
+
     init() {
         buffer = ByteBuffer()
         fields = []

@@ -12,6 +12,16 @@ struct PeerKey: Hashable {
     var tls: ObjectIdentifier?
     /// The SNI sent (TLS only).
     var serverName: String?
+
+    /// One combine of the address words (the pool looks keys up twice per request); TLS keys
+    /// add their profile and server name.
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(ip.high ^ ip.low &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: port) << 48)
+        if let tls {
+            hasher.combine(tls)
+            hasher.combine(serverName)
+        }
+    }
 }
 
 /// One connection to an upstream, owned by its event loop's pool between exchanges and by one

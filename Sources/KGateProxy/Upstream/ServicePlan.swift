@@ -38,6 +38,9 @@ final class ServicePlan: Sendable {
     let readTimeout: TimeAmount
     /// The TLS settings of `https` services.
     let tls: TLSProfile?
+    /// The upstream `Host` for the service's own host and port (Kong's `set_host_header`),
+    /// made once.
+    let hostHeader: String
 
     init(
         id: String, name: String?, scheme: String, host: String, port: Int, destination: Destination, retries: Int,
@@ -55,6 +58,16 @@ final class ServicePlan: Sendable {
         self.writeTimeout = writeTimeout
         self.readTimeout = readTimeout
         self.tls = tls
+        self.hostHeader = Self.hostHeader(host, port: port, scheme: scheme)
+    }
+
+    /// Kong's `set_host_header`: the host, with `:port` unless it is the scheme's default.
+    static func hostHeader(_ host: String, port: Int, scheme: String) -> String {
+        let isDefault =
+            (port == 80 && (scheme == "http" || scheme == "grpc")) || (port == 443 && (scheme == "https" || scheme == "grpcs"))
+        if isDefault { return host }
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[" + host + "]" : host
+        return bracketed + ":" + String(port)
     }
 
     /// Reads a flat service entity. `balancers` maps upstream names to their balancers;

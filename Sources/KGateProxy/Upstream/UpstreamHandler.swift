@@ -25,9 +25,8 @@ protocol UpstreamDelegate: AnyObject {
 /// The last (usually only) handler of an upstream connection: parses responses as bytes
 /// arrive, hands head and body slices to the exchange that holds the connection, writes what
 /// the exchange sends, and withholds reads while the exchange asks for it.
-final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, DeferredFlush {
+final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, DeferredFlush {
     typealias InboundIn = ByteBuffer
-    typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum ReadState {
@@ -41,8 +40,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Defe
     /// The connection this handler belongs to.
     weak var connection: UpstreamConnection?
     private(set) var context: ChannelHandlerContext?
+    /// Reading is paused (`autoRead` off).
     private var readsPaused = false
-    private var readPending = false
     /// Bytes were read since the last `beginExchange`.
     private(set) var receivedResponseBytes = false
     /// The response allows reusing the connection (keep-alive, well framed, nothing extra).
@@ -94,7 +93,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Defe
     /// Ends the exchange (the connection goes back to the pool or is closed).
     func endExchange() {
         delegate = nil
-        readsPaused = false
+        resumeReads()
     }
 
     /// Writes bytes (not flushed).
@@ -158,32 +157,41 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Defe
             fail(ProxyError(kind: .badResponse, underlying: HeadError.badResponse))
             return false
         case .complete(let start, let length):
-            head.buffer = empty
             headStorage.clear()
             headStorage.writeImmutableBuffer(inbound.getSlice(at: inbound.readerIndex + start, length: length)!)
             inbound.moveReaderIndex(forwardBy: start + length)
-            if let error = HeadParser.parseResponse(headStorage, into: &head) {
-                fail(ProxyError(kind: .badResponse, underlying: error))
-                return false
-            }
-            if head.status >= 100, head.status < 200, head.status != 101 { return true }
-            guard let framing = DownstreamResponseHead.framing(of: head, requestMethod: requestMethod) else {
-                fail(ProxyError(kind: .badResponse, underlying: HeadError.badResponse))
-                return false
-            }
-            responseAllowsReuse = framing != .untilClose && Self.keepAlive(head)
-            if head.status == 101 {
-                state = .tunnel
-                responseAllowsReuse = false
-                _ = delegate.upstreamResponseHead(head, framing: .none)
-                return true
-            }
-            body = BodyTracker(framing)
-            dataOnly = delegate.upstreamResponseHead(head, framing: framing)
-            state = .body
-            if body.isComplete { finish() }
+            // The head is moved into a local for the checks and the delegate call (passing the
+            // stored property would copy it each time), then moved back to keep its storage.
+            var local = MessageHead.placeholder
+            swap(&local, &head)
+            defer { swap(&local, &head) }
+            local.buffer = empty
+            return handleHead(&local, delegate)
+        }
+    }
+
+    private func handleHead(_ head: inout MessageHead, _ delegate: UpstreamDelegate) -> Bool {
+        if let error = HeadParser.parseResponse(headStorage, into: &head) {
+            fail(ProxyError(kind: .badResponse, underlying: error))
+            return false
+        }
+        if head.status >= 100, head.status < 200, head.status != 101 { return true }
+        guard let framing = DownstreamResponseHead.framing(of: head, requestMethod: requestMethod) else {
+            fail(ProxyError(kind: .badResponse, underlying: HeadError.badResponse))
+            return false
+        }
+        responseAllowsReuse = framing != .untilClose && Self.keepAlive(head)
+        if head.status == 101 {
+            state = .tunnel
+            responseAllowsReuse = false
+            _ = delegate.upstreamResponseHead(head, framing: .none)
             return true
         }
+        body = BodyTracker(framing)
+        dataOnly = delegate.upstreamResponseHead(head, framing: framing)
+        state = .body
+        if body.isComplete { finish() }
+        return true
     }
 
     /// Reads body bytes; false when more are needed or the exchange failed.
@@ -280,26 +288,19 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler, Defe
         context.close(promise: nil)
     }
 
-    func read(context: ChannelHandlerContext) {
-        if readsPaused {
-            readPending = true
-        } else {
-            context.read()
-        }
-    }
-
-    /// Stops reading the upstream (the client is not keeping up).
+    /// Stops reading the upstream (the client is not keeping up): `autoRead` off, toggled
+    /// only under pressure so that no outbound `read` hop is taken on every read.
     func pauseReads() {
+        guard !readsPaused else { return }
         readsPaused = true
+        try? context?.channel.syncOptions?.setOption(.autoRead, value: false)
     }
 
-    /// Reads again, issuing the read withheld meanwhile.
+    /// Reads again.
     func resumeReads() {
+        guard readsPaused else { return }
         readsPaused = false
-        if readPending, let context {
-            readPending = false
-            context.read()
-        }
+        try? context?.channel.syncOptions?.setOption(.autoRead, value: true)
     }
 
     // MARK: TLS handshake

@@ -1,0 +1,41 @@
+import KGateSettings
+import NIOCore
+import Testing
+
+@testable import KGateProxy
+
+@Suite("proxy_listen", .serialized)
+struct ListenerTests {
+    @Test("every address is bound: IPv4, IPv6, reuseport per event loop, backlog; ssl entries are skipped")
+    func listeners() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            let ipv6 = (try? SocketAddress(ipAddress: "::1", port: 0)) != nil
+            try await withProxy(yaml, configure: { c in
+                c.listen = [
+                    ListenAddress(host: "127.0.0.1", port: 0, backlog: 64),
+                    ListenAddress(host: "127.0.0.1", port: 0, reuseport: true, backlog: 128),
+                    ListenAddress(host: "127.0.0.1", port: 0, ssl: true),
+                ]
+                if ipv6 { c.listen.append(ListenAddress(host: "::1", port: 0)) }
+            }) { proxy in
+                let addresses = proxy.server.localAddresses
+                // reuseport binds one socket per event loop (two here), on one port.
+                #expect(addresses.count == (ipv6 ? 4 : 3))
+                let ports = Set(addresses.compactMap(\.port))
+                #expect(ports.count == (ipv6 ? 3 : 2))
+                for address in addresses {
+                    let host = address.protocol == .inet6 ? "::1" : "127.0.0.1"
+                    let c = try await RawClient.connect(port: address.port!, group: TestLoops.group, host: host)
+                    try await c.send(ProxyHarness.request("GET", "/echo"))
+                    let r = try await c.readResponse()
+                    #expect(r.status == 200)
+                    if address.protocol == .inet6 {
+                        #expect(EchoedRequest(r).header("X-Forwarded-For") == "::1")
+                    }
+                    await c.close()
+                }
+            }
+        }
+    }
+}

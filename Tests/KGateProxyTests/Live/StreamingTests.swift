@@ -1,0 +1,104 @@
+import NIOCore
+import NIOPosix
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@testable import KGateProxy
+
+/// Resident memory of this process, in MiB.
+func residentMiB() -> Int {
+    guard let f = fopen("/proc/self/statm", "r") else { return 0 }
+    defer { fclose(f) }
+    var size = 0
+    var resident = 0
+    _ = withUnsafeMutablePointer(to: &size) { s in
+        withUnsafeMutablePointer(to: &resident) { r in
+            withVaList([s, r]) { vfscanf(f, "%ld %ld", $0) }
+        }
+    }
+    return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / (1024 * 1024)
+}
+
+@Suite("Bodies and streaming", .serialized)
+struct StreamingTests {
+    private func yaml(_ port: Int) -> String {
+        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(port)\n  routes:\n  - paths: [/]\n"
+    }
+
+    @Test("uploads of 0 B to 1 MiB arrive whole, with Content-Length and chunked")
+    func uploads() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                for size in [0, 1, 1000, 70000, 1 << 20] {
+                    let body = String(repeating: "b", count: size)
+                    try await c.send(ProxyHarness.request("POST", "/upload", body: body))
+                    let r = try await c.readResponse()
+                    #expect(r.text.split(separator: " ").first == "\(size)")
+                }
+                // Chunked, split across writes, with an extension and a trailer.
+                try await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhel")
+                try await c.send("lo\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n")
+                let chunked = try await c.readResponse()
+                #expect(chunked.text.split(separator: " ").first == "11")
+                await c.close()
+            }
+        }
+    }
+
+    @Test("downloads: Content-Length and chunked bodies up to 8 MiB")
+    func downloads() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                for size in [0, 10, 100_000, 8 << 20] {
+                    try await c.send(ProxyHarness.request("GET", "/bytes/\(size)"))
+                    let r = try await c.readResponse(timeout: .seconds(30))
+                    #expect(r.body.count == size)
+                    try await c.send(ProxyHarness.request("GET", "/chunked/\(size)"))
+                    let ch = try await c.readResponse(timeout: .seconds(30))
+                    #expect(ch.body.count == size)
+                    #expect(size == 0 || ch.chunked)
+                }
+                await c.close()
+            }
+        }
+    }
+
+    @Test("Expect: 100-continue: the gateway says 100 once the upstream is ready, then streams")
+    func expectContinue() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+                let interim = try await c.readResponse()
+                #expect(interim.status == 100)
+                try await c.send("abcd")
+                let r = try await c.readResponse()
+                #expect(r.status == 200)
+                #expect(r.text.hasPrefix("4 "))
+                #expect(ups[0].requests.last?.head.headers["Expect"].isEmpty == true)
+                await c.close()
+            }
+        }
+    }
+
+    @Test("100 MiB both ways through a streaming client: memory stays flat")
+    func large() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in
+                let size = 100 << 20
+                let before = residentMiB()
+                let down = try await StreamingClient.download(port: proxy.port, path: "/bytes/\(size)")
+                #expect(down == size)
+                let up = try await StreamingClient.upload(port: proxy.port, path: "/upload", size: size)
+                #expect(up.hasPrefix("\(size) "))
+                let growth = residentMiB() - before
+                #expect(growth < 64, "resident memory grew by \(growth) MiB")
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import NIOCore
+import Testing
+
+@testable import KGateProxy
+
+@Suite("WebSocket tunnels, bad input over sockets, graceful shutdown", .serialized)
+struct TunnelAndShutdownTests {
+    private func yaml(_port: Int) -> String {
+        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(_port)\n  routes:\n  - paths: [/]\n"
+    }
+
+    @Test("a WebSocket upgrade becomes a byte tunnel: frames echo through the gateway")
+    func websocket() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(_port: ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(
+                    "GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                let r = try await c.readResponse()
+                #expect(r.status == 101)
+                #expect(r.header("Upgrade") == "websocket")
+                #expect(r.header("Connection") == "upgrade")
+                let upstreamSaw = ups[0].requests.last?.head.headers
+                #expect(upstreamSaw?["Connection"].first == "keep-alive, Upgrade")
+                #expect(upstreamSaw?["Upgrade"].first == "websocket")
+                for message in ["hello", String(repeating: "z", count: 100_000)] {
+                    try await c.send(message)
+                    let echoed = try await c.readBytes(message.utf8.count)
+                    #expect(String(decoding: echoed, as: UTF8.self) == message)
+                }
+                await c.close()
+            }
+        }
+    }
+
+    @Test(
+        "bad input over a socket: 400/414 and a close, and the gateway keeps serving",
+        arguments: [
+            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", 400),
+            ("GET /\(String(repeating: "a", count: 10000)) HTTP/1.1\r\nHost: x\r\n\r\n", 414),
+            ("\u{0}\u{1}\u{2}\r\n\r\n", 400),
+            ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        ] as [(String, Int)])
+    func badInput(_ bytes: String, _ status: Int) async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(_port: ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(bytes)
+                let r = try await c.readResponse()
+                #expect(r.status == status)
+                #expect(await c.waitForClose())
+                #expect(try await proxy.get("/echo").status == 200)
+                #expect(ups[0].requests.allSatisfy { $0.head.uri == "/echo" })
+            }
+        }
+    }
+
+    @Test("pipelined requests are answered in order")
+    func pipelining() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(_port: ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(
+                    ProxyHarness.request("GET", "/echo?1") + ProxyHarness.request("POST", "/upload", body: "abc")
+                        + ProxyHarness.request("GET", "/echo?3"))
+                #expect(EchoedRequest(try await c.readResponse()).requestLine == "GET /echo?1")
+                #expect(try await c.readResponse().text.hasPrefix("3 "))
+                #expect(EchoedRequest(try await c.readResponse()).requestLine == "GET /echo?3")
+                await c.close()
+            }
+        }
+    }
+
+    @Test("graceful shutdown: in-flight requests finish, idle connections close, new ones are refused")
+    func gracefulShutdown() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let proxy = try await ProxyHarness.start(yaml(_port: ups[0].port))
+            let idle = try await proxy.client()
+            try await idle.send(ProxyHarness.request("GET", "/echo"))
+            #expect(try await idle.readResponse().status == 200)
+            let busy = try await proxy.client()
+            try await busy.send(ProxyHarness.request("GET", "/slow/300"))
+            try await Task.sleep(for: .milliseconds(50))
+            let shutdown = Task { await proxy.server.shutdown(gracePeriod: .seconds(5)) }
+            #expect(await idle.waitForClose(timeout: .seconds(2)))
+            let r = try await busy.readResponse()
+            #expect(r.status == 200)
+            #expect(r.header("Connection") == "close")
+            #expect(await busy.waitForClose())
+            await shutdown.value
+            await #expect(throws: (any Error).self) { _ = try await proxy.client() }
+        }
+    }
+}

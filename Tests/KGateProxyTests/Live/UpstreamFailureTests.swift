@@ -1,0 +1,148 @@
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import KGateProxy
+
+@Suite("Upstream connections: reuse, retries, failures", .serialized)
+struct UpstreamFailureTests {
+    /// A port nothing listens on.
+    static func deadPort() async throws -> Int {
+        let channel = try await ServerBootstrap(group: TestLoops.group).bind(host: "127.0.0.1", port: 0).get()
+        let port = channel.localAddress!.port!
+        try await channel.close()
+        return port
+    }
+
+    @Test("keep-alive: many requests over few upstream connections")
+    func reuse() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            try await withProxy(yaml) { proxy in
+                let c = try await proxy.client()
+                for _ in 0..<20 {
+                    try await c.send(ProxyHarness.request("GET", "/echo"))
+                    #expect(try await c.readResponse().status == 200)
+                }
+                await c.close()
+                for _ in 0..<10 { #expect(try await proxy.get("/echo").status == 200) }
+                // Two event loops, one pool each: at most one connection per loop was needed.
+                #expect(ups[0].connectionsAccepted <= 2)
+                #expect(await proxy.server.upstreamConnectionsOpened() == ups[0].connectionsAccepted)
+            }
+        }
+    }
+
+    @Test("upstream_keepalive_max_requests closes a connection after its quota")
+    func maxRequests() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            try await withProxy(yaml, configure: { $0.upstreamKeepaliveMaxRequests = 3 }) { proxy in
+                let c = try await proxy.client()
+                for _ in 0..<9 {
+                    try await c.send(ProxyHarness.request("GET", "/echo"))
+                    #expect(try await c.readResponse().status == 200)
+                }
+                await c.close()
+                #expect(ups[0].connectionsAccepted == 3)
+            }
+        }
+    }
+
+    @Test("retries move to the next target when a connection fails")
+    func retries() async throws {
+        let dead = try await Self.deadPort()
+        try await withUpstreams(["live"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                upstreams:
+                - name: pool
+                  targets:
+                  - target: 127.0.0.1:\(dead)
+                  - target: 127.0.0.1:\(ups[0].port)
+                services:
+                - name: retrying
+                  host: pool
+                  retries: 2
+                  routes:
+                  - paths: [/retry]
+                - name: no-retries
+                  host: pool
+                  retries: 0
+                  routes:
+                  - paths: [/once]
+                """
+            try await withProxy(yaml) { proxy in
+                for _ in 0..<6 {
+                    let r = try await proxy.get("/retry")
+                    #expect(r.status == 200)
+                    #expect(r.header("X-Upstream") == "live")
+                }
+                var statuses: [Int] = []
+                for _ in 0..<4 { statuses.append(try await proxy.get("/once").status) }
+                #expect(statuses.contains(502))
+                #expect(statuses.contains(200))
+            }
+        }
+    }
+
+    @Test("refused, reset, slow and garbage upstreams: Kong's statuses and bodies")
+    func failures() async throws {
+        let dead = try await Self.deadPort()
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(dead)
+                  retries: 1
+                  routes:
+                  - paths: [/refused]
+                - url: http://127.0.0.1:\(ups[0].port)
+                  read_timeout: 200
+                  routes:
+                  - paths: [/up]
+                - host: empty-upstream
+                  routes:
+                  - paths: [/nopeer]
+                upstreams:
+                - name: empty-upstream
+                """
+            try await withProxy(yaml) { proxy in
+                let refused = try await proxy.get("/refused", headers: [("Accept", "application/json")])
+                #expect(refused.status == 502)
+                #expect(refused.text.contains("\"message\":\"An invalid response was received from the upstream server\""))
+                #expect(refused.header("Via") == "1.1 kong/3.10.0")
+                let plain = try await proxy.get("/refused")
+                #expect(plain.text.hasPrefix("An invalid response was received from the upstream server\nrequest_id: "))
+                let reset = try await proxy.get("/up/close")
+                #expect(reset.status == 502)
+                let slow = try await proxy.get("/up/slow/1000")
+                #expect(slow.status == 504)
+                #expect(slow.text.hasPrefix("The upstream server is timing out\n"))
+                let fine = try await proxy.get("/up/slow/10")
+                #expect(fine.status == 200)
+                let nopeer = try await proxy.get("/nopeer")
+                #expect(nopeer.status == 503)
+                #expect(nopeer.text.contains("failure to get a peer from the ring-balancer"))
+            }
+        }
+    }
+
+    @Test("a pooled connection closed by the upstream is retried silently")
+    func staleConnection() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  retries: 0\n  routes:\n  - paths: [/]\n"
+            try await withProxy(yaml) { proxy in
+                let c = try await proxy.client()
+                try await c.send(ProxyHarness.request("GET", "/echo"))
+                #expect(try await c.readResponse().status == 200)
+                // The upstream restarts: its pooled connections die.
+                await ups[0].closeConnections()
+                try await Task.sleep(for: .milliseconds(50))
+                try await c.send(ProxyHarness.request("GET", "/echo"))
+                #expect(try await c.readResponse().status == 200)
+                await c.close()
+            }
+        }
+    }
+}

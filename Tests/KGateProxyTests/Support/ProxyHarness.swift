@@ -1,0 +1,137 @@
+import KGateConfig
+import KGateProxy
+import KGateSettings
+import KGateStore
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Shared event loops for all live tests (two, like the machine's cores).
+enum TestLoops {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+}
+
+/// A gateway started on 127.0.0.1:0 with a YAML config, plus helpers to talk to it.
+struct ProxyHarness: Sendable {
+    let server: ProxyServer
+    let store: ConfigStore
+    let port: Int
+
+    static let loader = DeclarativeLoader(catalog: EntityCatalog())
+
+    /// Loads `yaml` and starts a proxy on it.
+    static func start(
+        _ yaml: String, configure: (inout ProxyConfiguration) -> Void = { _ in }
+    ) async throws -> ProxyHarness {
+        let store = try ConfigStore(artifacts: [ProxyPlansBuilder()])
+        try install(yaml, in: store)
+        var settings = NodeSettings()
+        settings.proxyListen = [ListenAddress(host: "127.0.0.1", port: 0)]
+        var configuration = ProxyConfiguration(settings: settings, coreCount: 2)
+        configure(&configuration)
+        var logger = Logger(label: "kgate.proxy.test")
+        logger.logLevel = .critical
+        let server = ProxyServer(configuration: configuration, store: store, group: TestLoops.group, logger: logger)
+        try await server.bind()
+        let port = server.localAddresses.first?.port ?? 0
+        return ProxyHarness(server: server, store: store, port: port)
+    }
+
+    /// Replaces the config.
+    static func install(_ yaml: String, in store: ConfigStore) throws {
+        switch loader.load(bytes: Array(yaml.utf8), fileName: "kong.yml") {
+        case .success(let config): try store.install(config, source: .none)
+        case .failure(let error): throw HarnessError.badConfig("\(error)")
+        }
+    }
+
+    func stop() async {
+        await server.shutdown(gracePeriod: .milliseconds(200))
+    }
+
+    func client() async throws -> RawClient {
+        try await RawClient.connect(port: port, group: TestLoops.group)
+    }
+
+    /// One request on a fresh connection.
+    func get(_ path: String, host: String = "example.test", headers: [(String, String)] = []) async throws -> RawResponse {
+        let c = try await client()
+        defer { Task { await c.close() } }
+        try await c.send(Self.request("GET", path, host: host, headers: headers))
+        return try await c.readResponse()
+    }
+
+    static func request(
+        _ method: String, _ path: String, host: String? = "example.test", headers: [(String, String)] = [], body: String? = nil
+    ) -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\n"
+        if let host { text += "Host: \(host)\r\n" }
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n"
+        if let body { text += body }
+        return text
+    }
+}
+
+enum HarnessError: Error {
+    case badConfig(String)
+}
+
+/// Starts upstreams, runs `body`, stops them (also when `body` throws).
+func withUpstreams<R>(
+    _ names: [String], _ body: ([TestUpstream]) async throws -> R
+) async throws -> R {
+    var upstreams: [TestUpstream] = []
+    for name in names {
+        let u = TestUpstream(name: name, group: TestLoops.group)
+        try await u.start()
+        upstreams.append(u)
+    }
+    do {
+        let result = try await body(upstreams)
+        for u in upstreams { await u.stop() }
+        return result
+    } catch {
+        for u in upstreams { await u.stop() }
+        throw error
+    }
+}
+
+/// Starts a proxy, runs `body`, stops it.
+func withProxy<R>(
+    _ yaml: String, configure: (inout ProxyConfiguration) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> R
+) async throws -> R {
+    let proxy = try await ProxyHarness.start(yaml, configure: configure)
+    do {
+        let result = try await body(proxy)
+        await proxy.stop()
+        return result
+    } catch {
+        await proxy.stop()
+        throw error
+    }
+}
+
+/// The echo upstream's view of the request: `METHOD URI` then `name: value` lines.
+struct EchoedRequest {
+    var requestLine: String
+    var headers: [(String, String)]
+
+    init(_ response: RawResponse) {
+        let lines = response.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        requestLine = lines.first ?? ""
+        headers = lines.dropFirst().compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), String(line[line.index(colon, offsetBy: 2)...]))
+        }
+    }
+
+    func header(_ name: String) -> String? {
+        headers.first { $0.0.lowercased() == name.lowercased() }?.1
+    }
+
+    func all(_ name: String) -> [String] {
+        headers.filter { $0.0.lowercased() == name.lowercased() }.map(\.1)
+    }
+}

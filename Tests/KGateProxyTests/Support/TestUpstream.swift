@@ -1,0 +1,228 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import Synchronization
+
+/// An HTTP upstream for live tests, on 127.0.0.1 and an ephemeral port. Behaviour by path:
+///
+/// - `/echo...` (and anything unknown): 200, body = `METHOD URI\n` + `name: value\n` per header
+/// - `/bytes/<n>`: `n` bytes with `Content-Length`, produced in 64 KiB writes with back-pressure
+/// - `/chunked/<n>`: `n` bytes, chunked
+/// - `/upload`: reads the body, answers its length and a checksum
+/// - `/slow/<ms>`: answers after a delay
+/// - `/close`: closes the connection without answering
+/// - `/status/<code>`: that status, empty body
+/// - `/hop`: a response with hop-by-hop headers
+/// - `/ws`: `101 Switching Protocols`, then echoes bytes
+/// - `/http10`: an HTTP/1.0 response without `Content-Length` (ends with a close)
+final class TestUpstream: Sendable {
+    let name: String
+    private let group: any EventLoopGroup
+    private let tls: NIOSSLContext?
+    private let channel = Mutex<Channel?>(nil)
+    private let accepted = Atomic<Int>(0)
+    private let log = Mutex<[RecordedRequest]>([])
+    private let children = Mutex<[Channel]>([])
+
+    struct RecordedRequest: Sendable {
+        var head: HTTPRequestHead
+        var bodyBytes: Int
+    }
+
+    init(name: String = "upstream", group: any EventLoopGroup, tls: NIOSSLContext? = nil) {
+        self.name = name
+        self.group = group
+        self.tls = tls
+    }
+
+    var port: Int { channel.withLock { $0?.localAddress?.port ?? 0 } }
+    /// Connections accepted so far.
+    var connectionsAccepted: Int { accepted.load(ordering: .relaxed) }
+    /// Requests fully received so far.
+    var requests: [RecordedRequest] { log.withLock { $0 } }
+
+    func start() async throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self, tls] channel in
+                accepted.add(1, ordering: .relaxed)
+                children.withLock { $0.append(channel) }
+                do {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: false, withOutboundHeaderValidation: false)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamBehaviour(server: self))
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                } catch {
+                    return channel.eventLoop.makeFailedFuture(error)
+                }
+            }
+        let bound = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        channel.withLock { $0 = bound }
+    }
+
+    func stop() async {
+        let bound = channel.withLock { c -> Channel? in
+            defer { c = nil }
+            return c
+        }
+        try? await bound?.close()
+    }
+
+    /// Closes every accepted connection (an upstream restart, as the proxy sees it).
+    func closeConnections() async {
+        let all = children.withLock { c -> [Channel] in
+            defer { c = [] }
+            return c
+        }
+        for channel in all { try? await channel.close() }
+    }
+
+    fileprivate func record(_ request: RecordedRequest) {
+        log.withLock { $0.append(request) }
+    }
+}
+
+private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let server: TestUpstream
+    var head: HTTPRequestHead?
+    var bodyBytes = 0
+    var checksum: UInt64 = 0
+    var streaming: (remaining: Int, chunked: Bool)?
+
+    init(server: TestUpstream) { self.server = server }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            bodyBytes = 0
+            checksum = 0
+        case .body(let b):
+            bodyBytes += b.readableBytes
+            if bodyBytes < 1 << 20 {
+                for byte in b.readableBytesView { checksum = checksum &* 31 &+ UInt64(byte) }
+            }
+        case .end:
+            guard let head else { return }
+            server.record(.init(head: head, bodyBytes: bodyBytes))
+            respond(context: context, head: head)
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        let parts = path.split(separator: "/").map(String.init)
+        let keepAlive = head.isKeepAlive
+        var headers = HTTPHeaders()
+        headers.add(name: "X-Upstream", value: server.name)
+        switch parts.first ?? "" {
+        case "bytes", "chunked":
+            let n = Int(parts.count > 1 ? parts[1] : "0") ?? 0
+            let chunked = parts[0] == "chunked"
+            if chunked { headers.add(name: "Transfer-Encoding", value: "chunked") } else { headers.add(name: "Content-Length", value: String(n)) }
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            streaming = (n, chunked)
+            pump(context: context, keepAlive: keepAlive)
+        case "upload":
+            send(context, status: .ok, headers: headers, body: "\(bodyBytes) \(checksum)", keepAlive: keepAlive)
+        case "slow":
+            let ms = Int64(parts.count > 1 ? parts[1] : "100") ?? 100
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(ms)) { [self] in
+                send(context, status: .ok, headers: headers, body: "slow", keepAlive: keepAlive)
+            }
+        case "close":
+            context.close(promise: nil)
+        case "status":
+            let code = Int(parts.count > 1 ? parts[1] : "200") ?? 200
+            send(context, status: HTTPResponseStatus(statusCode: code), headers: headers, body: "", keepAlive: keepAlive)
+        case "hop":
+            headers.add(name: "Connection", value: "X-Foo, keep-alive")
+            headers.add(name: "X-Foo", value: "remove-me")
+            headers.add(name: "Keep-Alive", value: "timeout=5")
+            headers.add(name: "Trailer", value: "Expires")
+            headers.add(name: "Upgrade", value: "h2c")
+            headers.add(name: "X-Accel-Buffering", value: "no")
+            headers.add(name: "Via", value: "1.1 upstream-proxy")
+            headers.add(name: "Server", value: "test-upstream")
+            headers.add(name: "X-Keep", value: "kept")
+            send(context, status: .ok, headers: headers, body: "hop", keepAlive: keepAlive)
+        case "ws":
+            upgrade(context: context, headers: headers)
+        case "http10":
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_0, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "old style body")))))
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        default:
+            var text = "\(head.method.rawValue) \(head.uri)\n"
+            for (name, value) in head.headers { text += "\(name): \(value)\n" }
+            headers.add(name: "Content-Type", value: "text/plain")
+            send(context, status: .ok, headers: headers, body: text, keepAlive: keepAlive)
+        }
+    }
+
+    private func send(_ context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, body: String, keepAlive: Bool) {
+        var headers = headers
+        headers.add(name: "Content-Length", value: String(body.utf8.count))
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
+        if !body.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil) }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    /// Writes the next 64 KiB of a streamed body while the channel is writable.
+    private func pump(context: ChannelHandlerContext, keepAlive: Bool) {
+        guard var s = streaming else { return }
+        while s.remaining > 0, context.channel.isWritable {
+            let n = min(s.remaining, 65536)
+            var buffer = context.channel.allocator.buffer(capacity: n)
+            buffer.writeRepeatingByte(UInt8(ascii: "x"), count: n)
+            s.remaining -= n
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        if s.remaining == 0 {
+            streaming = nil
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        } else {
+            streaming = s
+            context.flush()
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { pump(context: context, keepAlive: true) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func upgrade(context: ChannelHandlerContext, headers: HTTPHeaders) {
+        var headers = headers
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Upgrade", value: "websocket")
+        headers.add(name: "Sec-WebSocket-Accept", value: "test")
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        let pipeline = context.pipeline.syncOperations
+        try? pipeline.addHandler(EchoHandler())
+        if let p = try? pipeline.handler(type: HTTPServerPipelineHandler.self) { pipeline.removeHandler(p, promise: nil) }
+        if let e = try? pipeline.handler(type: HTTPResponseEncoder.self) { pipeline.removeHandler(e, promise: nil) }
+        pipeline.removeHandler(context: context, promise: nil)
+        if let d = try? pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self) {
+            pipeline.removeHandler(d, promise: nil)
+        }
+    }
+}
+
+/// Echoes bytes back (the WebSocket stand-in after a 101).
+private final class EchoHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
+    }
+}

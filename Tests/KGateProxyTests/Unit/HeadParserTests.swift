@@ -1,0 +1,127 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import KGateProxy
+
+@Suite("Head scanning and parsing")
+struct HeadParserTests {
+    private func scan(_ text: String, line: Int = 8192, head: Int = 32768, request: Bool = true) -> HeadScanner.Result {
+        var scanner = HeadScanner(lineLimit: line, headLimit: head, skipsLeadingEmptyLines: request)
+        return scanner.scan(ByteBuffer(string: text))
+    }
+
+    private func parseRequest(_ text: String) -> (MessageHead, HeadError?) {
+        var head = MessageHead()
+        guard case .complete(let start, let length) = scan(text) else { return (head, .badRequest) }
+        let bytes = ByteBuffer(string: text).getSlice(at: start, length: length)!
+        let error = HeadParser.parseRequest(bytes, into: &head)
+        return (head, error)
+    }
+
+    @Test("finds the end of a head, with CRLF or bare LF, across reads")
+    func scanning() {
+        #expect(scan("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") == .complete(start: 0, length: 27))
+        #expect(scan("GET / HTTP/1.1\nHost: a\n\n") == .complete(start: 0, length: 24))
+        #expect(scan("\r\nGET / HTTP/1.1\r\n\r\n") == .complete(start: 2, length: 18))
+        #expect(scan("GET / HTTP/1.1\r\nHost: a\r\n") == .incomplete)
+        var scanner = HeadScanner(lineLimit: 8192, headLimit: 32768, skipsLeadingEmptyLines: true)
+        var buffer = ByteBuffer(string: "GET / HT")
+        #expect(scanner.scan(buffer) == .incomplete)
+        buffer.writeString("TP/1.1\r\nHost: x\r")
+        #expect(scanner.scan(buffer) == .incomplete)
+        buffer.writeString("\n\r\n")
+        #expect(scanner.scan(buffer) == .complete(start: 0, length: 27))
+    }
+
+    @Test("limits: request line → 414, header line or head → 494")
+    func limits() {
+        let long = String(repeating: "a", count: 9000)
+        #expect(scan("GET /\(long) HTTP/1.1\r\n\r\n") == .error(.uriTooLong))
+        #expect(scan("GET /\(long)") == .error(.uriTooLong))
+        #expect(scan("GET / HTTP/1.1\r\nX: \(long)\r\n\r\n") == .error(.headerTooLarge))
+        let many = (0..<40).map { "X-\($0): \(String(repeating: "b", count: 1000))\r\n" }.joined()
+        #expect(scan("GET / HTTP/1.1\r\n\(many)\r\n") == .error(.headerTooLarge))
+    }
+
+    @Test("a valid request head")
+    func validRequest() {
+        let (head, error) = parseRequest("POST /a/b?c=1 HTTP/1.1\r\nHost: example.test\r\nX-Empty:\r\nX-Pad:  v  w \t\r\n\r\n")
+        #expect(error == nil)
+        #expect(head.method == .POST)
+        #expect(head.target == "/a/b?c=1")
+        #expect(head.version == .http1_1)
+        #expect(head.headerPairs.map(\.0) == ["Host", "X-Empty", "X-Pad"])
+        #expect(head.headerPairs.map(\.1) == ["example.test", "", "v  w"])
+        #expect(head.firstValue("host") == "example.test")
+    }
+
+    @Test(
+        "malformed request heads",
+        arguments: [
+            "GET  HTTP/1.1\r\n\r\n",  // no target
+            "GET /\u{1}x HTTP/1.1\r\n\r\n",  // control byte in target
+            "GE(T / HTTP/1.1\r\n\r\n",  // not a token
+            "GET / HTTP/1.1 \r\n\r\n",  // junk after version
+            "GET / XTTP/1.1\r\n\r\n",
+            "GET / HTTP/0.9\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost : a\r\n\r\n",  // space before colon
+            "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n",  // obsolete folding
+            "GET / HTTP/1.1\r\n: a\r\n\r\n",  // empty name
+            "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",  // bare CR in value
+            "GET / HTTP/1.1\r\nX-\u{0}: a\r\n\r\n",
+        ])
+    func malformed(_ text: String) {
+        #expect(parseRequest(text).1 == .badRequest)
+    }
+
+    @Test("HTTP/2 on an HTTP/1 connection is 505")
+    func version() {
+        #expect(parseRequest("GET / HTTP/2.0\r\n\r\n").1 == .versionNotSupported)
+    }
+
+    @Test("response heads: status, reason, fields")
+    func response() {
+        var head = MessageHead()
+        #expect(HeadParser.parseResponse(ByteBuffer(string: "HTTP/1.1 404 Not Found\r\nA: b\r\n\r\n"), into: &head) == nil)
+        #expect(head.status == 404)
+        #expect(head.buffer.getString(at: head.reasonStart, length: head.reasonLength) == "Not Found")
+        #expect(head.headerPairs.count == 1)
+        #expect(HeadParser.parseResponse(ByteBuffer(string: "HTTP/1.0 200\r\n\r\n"), into: &head) == nil)
+        #expect(head.version == .http1_0)
+        #expect(HeadParser.parseResponse(ByteBuffer(string: "HTTP/1.1 2x0 OK\r\n\r\n"), into: &head) == .badResponse)
+        #expect(HeadParser.parseResponse(ByteBuffer(string: "ICY 200 OK\r\n\r\n"), into: &head) == .badResponse)
+    }
+
+    @Test("request framing facts: smuggling shapes are refused")
+    func framing() {
+        func facts(_ headers: String, version: String = "1.1") -> RequestFacts {
+            RequestFacts(parseRequest("POST / HTTP/\(version)\r\nHost: a\r\n\(headers)\r\n").0)
+        }
+        #expect(facts("Content-Length: 5\r\n").framing == .length(5))
+        #expect(facts("Transfer-Encoding: chunked\r\n").framing == .chunked)
+        #expect(facts("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n").malformed)
+        #expect(facts("Content-Length: 5\r\nContent-Length: 6\r\n").malformed)
+        #expect(facts("Content-Length: 5\r\nContent-Length: 5\r\n").malformed)
+        #expect(facts("Content-Length: +5\r\n").malformed)
+        #expect(facts("Content-Length: 5, 5\r\n").malformed)
+        #expect(facts("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n").malformed)
+        #expect(facts("Transfer-Encoding: chunked\r\n", version: "1.0").malformed)
+        #expect(facts("Transfer-Encoding: gzip, chunked\r\n").unsupportedTransferEncoding)
+        #expect(facts("Host: b\r\n").malformed)
+        #expect(!facts("Content-Length: 0\r\n").malformed)
+    }
+
+    @Test("connection semantics: keep-alive, upgrade, hop-by-hop tokens")
+    func connection() {
+        let f = RequestFacts(
+            parseRequest("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Foo, Upgrade\r\nUpgrade: websocket\r\nTE: trailers\r\n\r\n").0)
+        #expect(f.upgrade == "websocket")
+        #expect(f.connectionTokens == ["x-foo"])
+        #expect(f.wantsTrailers)
+        #expect(f.keepAlive)
+        #expect(!RequestFacts(parseRequest("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").0).keepAlive)
+        #expect(!RequestFacts(parseRequest("GET / HTTP/1.0\r\n\r\n").0).keepAlive)
+        #expect(RequestFacts(parseRequest("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").0).keepAlive)
+    }
+}

@@ -1,0 +1,31 @@
+import NIOCore
+import Testing
+
+@testable import KGateProxy
+
+@Suite("trusted_ips")
+struct TrustedIPsTests {
+    @Test("addresses and CIDR blocks, IPv4 and IPv6")
+    func matching() throws {
+        let t = TrustedIPs(["10.0.0.0/8", "192.168.1.7", "2001:db8::/32"])
+        #expect(t.contains(text: "10.1.2.3"))
+        #expect(!t.contains(text: "11.0.0.1"))
+        #expect(t.contains(text: "192.168.1.7"))
+        #expect(!t.contains(text: "192.168.1.8"))
+        #expect(t.contains(text: "2001:db8:1::5"))
+        #expect(!t.contains(text: "2001:db9::1"))
+        #expect(t.contains(try SocketAddress(ipAddress: "10.9.9.9", port: 1)))
+        #expect(t.contains(try SocketAddress(ipAddress: "::ffff:10.0.0.1", port: 1)))
+        #expect(TrustedIPs(["0.0.0.0/0"]).contains(text: "8.8.8.8"))
+        #expect(TrustedIPs([]).isEmpty)
+    }
+
+    @Test("IPBytes round trip")
+    func bytes() {
+        #expect(IPBytes(parsing: "127.0.0.1")?.text == "127.0.0.1")
+        #expect(IPBytes(parsing: "::1")?.text == "::1")
+        #expect(IPBytes(parsing: "1.2.3") == nil)
+        #expect(IPBytes(parsing: "256.1.1.1") == nil)
+        #expect(IPBytes(parsing: "127.0.0.1")?.socketAddress(port: 8080).port == 8080)
+    }
+}
