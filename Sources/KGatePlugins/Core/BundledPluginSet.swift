@@ -1,0 +1,30 @@
+import KGateSchema
+
+/// The bundled Kong plugins kgate implements.
+public enum BundledPluginSet {
+    /// One value of each, with default settings.
+    public static func all() -> [any Plugin] {
+        [
+            KeyAuthPlugin(),
+            BasicAuthPlugin(),
+            ACLPlugin(),
+            IPRestrictionPlugin(),
+            RateLimitingPlugin(),
+            RequestTerminationPlugin(),
+            CORSPlugin(),
+            CorrelationIDPlugin(),
+            RequestSizeLimitingPlugin(),
+            RequestTransformerPlugin(),
+        ]
+    }
+
+    /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
+    /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`.
+    public static let observability: Set<String> = [
+        "prometheus", "http-log", "file-log", "tcp-log", "udp-log", "syslog", "loggly", "statsd", "datadog",
+        "opentelemetry", "zipkin",
+    ]
+
+    /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
+    public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }
+}

@@ -1,0 +1,275 @@
+import Atomics
+import KGateStore
+import Logging
+
+/// Runs Kong's plugin phases for the requests of one generation: the artifact the proxy gets
+/// from `generation.artifact(for: PluginsBuilder.self)`.
+///
+/// Per request (see the module documentation for the full sequence):
+/// 1. `var ctx = runner.makeContext(request)`; `runner.rewrite(&ctx)` (global configs);
+/// 2. after routing, `ctx.setRoute(match)`; if `runner.needsRequestBody(ctx)`, read the body
+///    and `ctx.request.attachBody(bytes)`; `runner.access(&ctx)`;
+/// 3. if `ctx.exitResponse` is set, answer with it; else apply `ctx.request.changes` to the
+///    upstream request;
+/// 4. `runner.headerFilter(&ctx, status:headers:fromService:)` before sending the response
+///    head, `runner.bodyFilter(&ctx, chunk:last:)` per chunk when `ctx` needs it, and
+///    `runner.log(&ctx)` at the end.
+public final class PluginRunner: Sendable {
+    let iterator: PluginsIterator
+    let registry: PluginRegistry
+    /// The generation's entities (for contexts).
+    public let database: PluginDatabase
+    private let configured = ManagedAtomic<Bool>(false)
+
+    init(iterator: PluginsIterator, registry: PluginRegistry, database: PluginDatabase) {
+        self.iterator = iterator
+        self.registry = registry
+        self.database = database
+    }
+
+    /// Builds the runner of a page (what `PluginsBuilder` does).
+    ///
+    /// - Parameter skipping: plugin names the registry lacks whose rows are left out instead of
+    ///   failing the build (see ``PluginsBuilder/skipping``).
+    public convenience init(
+        page: Page, registry: PluginRegistry, skipping: Set<String> = [], logger: Logger = Logger(label: "kgate.plugins")
+    ) throws {
+        self.init(
+            iterator: try PluginsIterator(page: page, registry: registry, skipping: skipping), registry: registry,
+            database: PluginDatabase(page: page, logger: logger))
+    }
+
+    /// True when the generation has an enabled plugin; when false every phase is a no-op and
+    /// the proxy may skip them all.
+    public var hasPlugins: Bool { iterator.hasPlugins }
+
+    /// Whether requests on this route have any plugin (a route-, service- or consumer-scoped
+    /// config, or a global one). When false and ``needsRewrite`` is false, the proxy may skip
+    /// the plugin phases for the request altogether.
+    public func hasPlugins(route routeID: String) -> Bool {
+        iterator.hasPlugins && !iterator.plan(route: routeID).steps.isEmpty
+    }
+
+    /// Whether a global config implements `rewrite` (the proxy then makes the context before
+    /// routing).
+    public var needsRewrite: Bool { iterator.globals[.rewrite] != nil }
+
+    /// Whether a global config runs in the downstream phases of requests that never reached
+    /// access (no route matched, early errors): the proxy then runs `headerFilter` and `log`
+    /// for those too.
+    public var hasGlobalDownstreamPlugins: Bool {
+        !PluginPhases.downstream.isDisjoint(with: iterator.globalPhases)
+    }
+
+    /// A context for a new request of this generation.
+    public func makeContext(_ request: PluginRequest) -> PluginContext {
+        PluginContext(request: request, database: database)
+    }
+
+    /// Kong's `configure` phase: gives each plugin its configs of this generation. Call once
+    /// after the generation is flipped in; later calls do nothing.
+    public func configure() {
+        guard configured.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        for name in registry.names {
+            registry.handlers[name]?.configure(iterator.instancesByName[name] ?? [])
+        }
+    }
+
+    // MARK: Non-collecting phases before routing
+
+    /// TLS handshake: global configs implementing `certificate`.
+    public func certificate(_ ctx: inout PluginContext) {
+        runGlobals(.certificate, &ctx)
+    }
+
+    /// Before routing: global configs implementing `rewrite`. May set `ctx.exitResponse`.
+    public func rewrite(_ ctx: inout PluginContext) {
+        runGlobals(.rewrite, &ctx)
+    }
+
+    // MARK: Access (collecting)
+
+    /// Whether the proxy must read the whole body before ``access(_:)`` for this request.
+    public func needsRequestBody(_ ctx: PluginContext) -> Bool {
+        guard iterator.hasPlugins, let route = ctx.routeID else { return false }
+        switch iterator.plan(route: route).bodyNeed {
+        case .never: return false
+        case .always: return true
+        case .withoutContentLength:
+            return ctx.request.header("content-length").flatMap { Int($0) } == nil
+        }
+    }
+
+    /// Kong's access phase: resolves each plugin's config in priority order (consumer-scoped
+    /// configs once an auth plugin identified the consumer), records the plugins for the later
+    /// phases, and runs their `access`. After an exit (``PluginContext/exitResponse``), later
+    /// plugins are still collected but their `access` does not run. A throwing plugin answers
+    /// 500 `{"message":"An unexpected error occurred"}`.
+    public func access(_ ctx: inout PluginContext) {
+        guard let routeID = ctx.routeID else { return }
+        ctx.accessRan = true
+        ctx.phase = .access
+        guard iterator.hasPlugins else { return }
+        let plan = iterator.plan(route: routeID)
+        for step in plan.steps {
+            let consumer = step.consumerTables == nil ? nil : ctx.consumerID
+            guard let instance = step.resolve(consumer: consumer) else { continue }
+            let phases = instance.phases
+            if !phases.isDisjoint(with: .downstream) {
+                ctx.collected.append(instance)
+                ctx.collectedPhases.formUnion(phases)
+            }
+            guard phases.contains(.access), ctx.exitResponse == nil else { continue }
+            call(instance, .access, &ctx)
+        }
+    }
+
+    // MARK: Downstream phases
+
+    /// Kong's `response` phase (buffered proxying): the whole upstream body is in
+    /// `ctx.response.body`, after ``headerFilter(_:status:headers:fromService:)`` started the
+    /// response.
+    public func response(_ ctx: inout PluginContext) {
+        runDownstream(.response, &ctx)
+    }
+
+    /// Starts the response and runs `header_filter`.
+    ///
+    /// - Parameters:
+    ///   - status: the status to send.
+    ///   - headers: for an upstream response (`fromService`), its headers, which header
+    ///     changes made during access then override; for an exit or kgate's own error, the
+    ///     headers of that response, which override those changes.
+    /// - After the call, send `ctx.response.status` and `ctx.response.headers`.
+    public func headerFilter(_ ctx: inout PluginContext, status: Int, headers: HTTPFields, fromService: Bool) {
+        if fromService || ctx.response.pendingEdits.isEmpty {
+            ctx.response.start(status: status, headers: headers, fromService: fromService)
+        } else {
+            ctx.response.start(status: status, headers: HTTPFields(), fromService: false)
+            for field in headers { ctx.response.headers.remove(field.name) }
+            for field in headers { ctx.response.headers.add(field.name, field.value) }
+        }
+        runDownstream(.headerFilter, &ctx)
+    }
+
+    /// Whether ``bodyFilter(_:chunk:last:)`` has work for this request.
+    public func needsBodyFilter(_ ctx: PluginContext) -> Bool {
+        ctx.accessRan ? ctx.collectedPhases.contains(.bodyFilter) : iterator.globals[.bodyFilter] != nil
+    }
+
+    /// Runs `body_filter` on one chunk of the response body (`last` on the final one).
+    public func bodyFilter(_ ctx: inout PluginContext, chunk: inout [UInt8], last: Bool) {
+        ctx.phase = .bodyFilter
+        for instance in downstream(.bodyFilter, ctx) {
+            ctx.currentPlugin = instance.name
+            do {
+                try instance.bodyFilter(&ctx, chunk: &chunk, last: last)
+            } catch {
+                report(error, instance, &ctx)
+            }
+        }
+    }
+
+    /// Kong's `log` phase, after the response was sent (or the exchange failed).
+    public func log(_ ctx: inout PluginContext) {
+        runDownstream(.log, &ctx)
+    }
+
+    // MARK: Running
+
+    private func runGlobals(_ phase: PluginPhase, _ ctx: inout PluginContext) {
+        guard let list = iterator.globals[phase] else { return }
+        ctx.phase = phase
+        for instance in list {
+            if phase == .rewrite, ctx.exitResponse != nil { break }
+            call(instance, phase, &ctx)
+        }
+    }
+
+    private func runDownstream(_ phase: PluginPhase, _ ctx: inout PluginContext) {
+        ctx.phase = phase
+        for instance in downstream(phase, ctx) { call(instance, phase, &ctx) }
+    }
+
+    /// The plugins of a downstream phase: those collected by access, or the global configs
+    /// when access never ran (no route matched, an early error).
+    private func downstream(_ phase: PluginPhase, _ ctx: PluginContext) -> DownstreamPlugins {
+        if ctx.accessRan {
+            let bit = PluginPhases(phase)
+            return DownstreamPlugins(list: ctx.collectedPhases.contains(bit) ? ctx.collected : [], phase: bit)
+        }
+        return DownstreamPlugins(list: ContiguousArray(iterator.globals[phase] ?? []), phase: [])
+    }
+
+    @inline(__always)
+    private func call(_ instance: any AnyPluginInstance, _ phase: PluginPhase, _ ctx: inout PluginContext) {
+        ctx.currentPlugin = instance.name
+        do {
+            try instance.run(phase, &ctx)
+        } catch {
+            report(error, instance, &ctx)
+        }
+    }
+
+    private func report(_ error: any Error, _ instance: any AnyPluginInstance, _ ctx: inout PluginContext) {
+        ctx.failed = true
+        database.logger.error(
+            "plugin failed",
+            metadata: [
+                "plugin": .string(instance.descriptor.name), "plugin.id": .string(instance.scope.id),
+                "phase": .string(ctx.phase.rawValue), "error": .string("\(error)"),
+            ])
+        if ctx.phase == .access || ctx.phase == .rewrite {
+            ctx.clearExit()
+            ctx.exit(500, message: "An unexpected error occurred")
+        }
+    }
+}
+
+/// The plugins of a list that implement a phase (no filtering when `phase` is empty).
+struct DownstreamPlugins: Sequence {
+    let list: ContiguousArray<any AnyPluginInstance>
+    let phase: PluginPhases
+
+    func makeIterator() -> Iterator { Iterator(list: list, phase: phase) }
+
+    struct Iterator: IteratorProtocol {
+        let list: ContiguousArray<any AnyPluginInstance>
+        let phase: PluginPhases
+        var index = 0
+
+        mutating func next() -> (any AnyPluginInstance)? {
+            while index < list.count {
+                let item = list[index]
+                index += 1
+                if phase.isEmpty || item.phases.contains(phase) { return item }
+            }
+            return nil
+        }
+    }
+}
+
+/// Builds each generation's `PluginRunner` (register it on the `ConfigStore`).
+public struct PluginsBuilder: GenerationArtifactBuilder {
+    /// The node's plugins.
+    public let registry: PluginRegistry
+    /// Plugin names the registry lacks whose configs are ignored rather than rejecting the
+    /// config (for instance `BundledPluginSet.observability`: metrics and logging plugins that
+    /// do not change what is proxied). Empty by default: any such config is refused, so an
+    /// auth plugin kgate does not run can never be silently skipped.
+    public let skipping: Set<String>
+    /// The logger plugins log with.
+    public let logger: Logger
+
+    /// Makes the builder.
+    public init(registry: PluginRegistry, skipping: Set<String> = [], logger: Logger = Logger(label: "kgate.plugins")) {
+        self.registry = registry
+        self.skipping = skipping
+        self.logger = logger
+    }
+
+    /// Builds the runner; fails on a plugin the registry does not have (unless skipped).
+    public func build(page: Page, previous: Generation?) throws -> PluginRunner {
+        try PluginRunner(page: page, registry: registry, skipping: skipping, logger: logger)
+    }
+}

@@ -1,0 +1,137 @@
+import KGateRouter
+import KGateSchema
+import Logging
+
+/// Everything a plugin phase works with for one request: Kong's PDK (`kong.request`,
+/// `kong.service.request`, `kong.response`, `kong.client`, `kong.router`, `kong.ctx`,
+/// `kong.log`) as one value the proxy owns and passes `inout` to each phase.
+///
+/// The proxy makes one per request (``init(request:database:)``), tells it the route after
+/// routing (``setRoute(_:)``), and hands it to the `PluginRunner` phases.
+public struct PluginContext: Sendable {
+    /// The client's request and the changes made for upstream.
+    public var request: PluginRequest
+    /// The response to the client.
+    public var response: PluginResponse
+    /// The generation's entities.
+    public let db: PluginDatabase
+    /// Values shared between plugins for this request (Kong's `kong.ctx.shared`).
+    public var shared: [String: any Sendable] = [:]
+    /// Values the log serializer adds (Kong's `kong.log.set_serialize_value`).
+    public var serializedValues: [String: Value] = [:]
+
+    /// The matched route's id (nil before routing or when none matched).
+    public private(set) var routeID: String?
+    /// The matched route's service id.
+    public private(set) var serviceID: String?
+    /// The regex captures of the matched route path (Kong's `uri_captures`).
+    public private(set) var captures: RouteCaptures?
+    /// The authenticated consumer (Kong's `kong.client.get_consumer`).
+    public private(set) var consumer: ConsumerEntity?
+    /// The authenticated credential (Kong's `kong.client.get_credential`).
+    public private(set) var credential: CredentialEntity?
+    /// The response a plugin answered with, if any (`access` stops running plugins then).
+    public private(set) var exitResponse: PluginExit?
+    /// The phase running.
+    public internal(set) var phase: PluginPhase = .rewrite
+
+    /// Per-plugin values (Kong's `kong.ctx.plugin`), by plugin name.
+    var pluginValues: [String: [String: any Sendable]] = [:]
+    /// The plugin running (set by the runner around each call).
+    var currentPlugin: String = ""
+    /// The plugins `access` collected for the later phases, in priority order.
+    var collected: ContiguousArray<any AnyPluginInstance> = []
+    /// Phases implemented by the collected plugins.
+    var collectedPhases: PluginPhases = []
+    /// Whether the collecting phase ran (else later phases use the global configs).
+    var accessRan = false
+    /// A plugin phase threw (Kong's `KONG_UNEXPECTED`).
+    public internal(set) var failed = false
+
+    /// A context for a new request.
+    public init(request: PluginRequest, database: PluginDatabase) {
+        self.request = request
+        self.db = database
+        self.response = PluginResponse()
+    }
+
+    // MARK: Router
+
+    /// Records the router's match (before `access`).
+    public mutating func setRoute(_ match: RouteMatch) {
+        routeID = match.route.id
+        serviceID = match.route.serviceID
+        captures = match.captures
+    }
+
+    /// Records the matched route by ids (tests, or a proxy without a `RouteMatch`).
+    public mutating func setRoute(id: String, serviceID: String?, captures: RouteCaptures? = nil) {
+        routeID = id
+        self.serviceID = serviceID
+        self.captures = captures
+    }
+
+    // MARK: Client
+
+    /// The authenticated consumer's id, else the credential's consumer id (ACL's
+    /// `get_current_consumer_id`).
+    public var consumerID: String? {
+        consumer?.id ?? credential?.consumerID
+    }
+
+    /// Sets the authenticated consumer and credential (Kong's `kong.client.authenticate`);
+    /// plugins that run later pick up consumer-scoped configs.
+    public mutating func authenticate(consumer: ConsumerEntity?, credential: CredentialEntity?) {
+        self.consumer = consumer
+        self.credential = credential
+    }
+
+    // MARK: Answering
+
+    /// Answers with a response instead of proxying (Kong's `kong.response.exit`); the first
+    /// exit wins.
+    public mutating func exit(_ status: Int, body: PluginExit.Body = .empty, headers: HTTPFields = HTTPFields()) {
+        guard exitResponse == nil else { return }
+        exitResponse = PluginExit(status: status, body: body, headers: headers)
+    }
+
+    /// Answers with `{"message": message}` as JSON (`kong.response.exit(status, {message=...})`).
+    public mutating func exit(_ status: Int, message: String, headers: HTTPFields = HTTPFields()) {
+        exit(status, body: .json(["message": .string(message)]), headers: headers)
+    }
+
+    /// Answers with Kong's error page (Kong's `kong.response.error`); a nil message is Kong's
+    /// default text for the status.
+    public mutating func error(_ status: Int, message: String? = nil, headers: HTTPFields = HTTPFields()) {
+        exit(status, body: .kongError(message: message ?? PluginExit.defaultMessage(for: status)), headers: headers)
+    }
+
+    /// Drops an exit (the proxy, after sending it, or a later phase replacing it).
+    public mutating func clearExit() { exitResponse = nil }
+
+    // MARK: Per-plugin values
+
+    /// Values of the running plugin for this request (Kong's `kong.ctx.plugin`).
+    public var plugin: [String: any Sendable] {
+        get { pluginValues[currentPlugin] ?? [:] }
+        set { pluginValues[currentPlugin] = newValue }
+    }
+
+    /// The node logger with the running plugin's name as metadata (Kong's `kong.log`).
+    public var logger: Logger {
+        var l = db.logger
+        l[metadataKey: "plugin"] = .string(currentPlugin)
+        return l
+    }
+
+    // MARK: For the proxy
+
+    /// Names of the plugins collected by `access`, in the order they run (diagnostics, tests).
+    public var collectedPluginNames: [String] { collected.map(\.descriptor.name) }
+
+    /// The scopes of the collected plugins (which config of each plugin applied).
+    public var collectedScopes: [PluginScope] { collected.map(\.scope) }
+
+    /// Whether a `response` phase plugin was collected: the proxy must buffer the response.
+    public var needsBufferedResponse: Bool { collectedPhases.contains(.response) }
+}

@@ -1,0 +1,121 @@
+import KGateSchema
+import KGateStore
+import Logging
+
+/// The generation's entities as plugins query them (Kong's `kong.db` and `kong.cache` in
+/// DB-less mode), with the lookups auth plugins make on every request precomputed once per
+/// generation: consumers by id and username, key-auth credentials by key, basic-auth
+/// credentials by username, ACL groups by consumer. Each lookup is one dictionary read.
+///
+/// Shared by every request of a generation; immutable.
+public final class PluginDatabase: Sendable {
+    /// The page of the generation.
+    public let page: Page
+    /// The node's logger (plugins add `plugin` metadata).
+    public let logger: Logger
+    private let consumersByID: [String: ConsumerEntity]
+    private let consumersByUsername: [String: ConsumerEntity]
+    private let keyAuth: [String: CredentialEntity]
+    private let basicAuth: [String: CredentialEntity]
+    /// Consumer id → ACL group names, in declaration order.
+    private let aclGroups: [String: [String]]
+
+    /// Indexes a page.
+    public init(page: Page, logger: Logger = Logger(label: "kgate.plugins")) {
+        self.page = page
+        self.logger = logger
+        var byID: [String: ConsumerEntity] = [:]
+        var byName: [String: ConsumerEntity] = [:]
+        for (id, row) in page["consumers"]?.rows ?? [:] {
+            let c = ConsumerEntity(id: id, row: row)
+            byID[id] = c
+            if let name = c.username, byName[name] == nil { byName[name] = c }
+        }
+        func credentials(_ entity: String, by field: String) -> [String: CredentialEntity] {
+            var map: [String: CredentialEntity] = [:]
+            for (id, row) in page[entity]?.rows ?? [:] {
+                guard let key = row.string(field), map[key] == nil else { continue }
+                map[key] = CredentialEntity(id: id, row: row)
+            }
+            return map
+        }
+        var groups: [String: [String]] = [:]
+        for (_, row) in page["acls"]?.rows ?? [:] {
+            guard let consumer = EntityTableKey.id(row["consumer"]), let group = row.string("group") else { continue }
+            groups[consumer, default: []].append(group)
+        }
+        consumersByID = byID
+        consumersByUsername = byName
+        keyAuth = credentials("keyauth_credentials", by: "key")
+        basicAuth = credentials("basicauth_credentials", by: "username")
+        aclGroups = groups
+    }
+
+    /// A consumer by id.
+    public func consumer(id: String) -> ConsumerEntity? { consumersByID[id] }
+
+    /// Kong's `kong.client.load_consumer(value, true)`: by id when `value` is a UUID, else (or
+    /// when no consumer has that id) by username.
+    public func consumer(idOrUsername value: String) -> ConsumerEntity? {
+        if UUIDFormat.isValid(value), let c = consumersByID[value] { return c }
+        return consumersByUsername[value]
+    }
+
+    /// The key-auth credential with this key.
+    public func keyAuthCredential(key: String) -> CredentialEntity? { keyAuth[key] }
+
+    /// The basic-auth credential with this username.
+    public func basicAuthCredential(username: String) -> CredentialEntity? { basicAuth[username] }
+
+    /// The ACL groups of a consumer, in declaration order (empty when none).
+    public func groups(ofConsumer id: String) -> [String] { aclGroups[id] ?? [] }
+}
+
+/// A consumer as plugins see it (Kong's `kong.client.get_consumer()`).
+public final class ConsumerEntity: Sendable {
+    /// `id`.
+    public let id: String
+    /// `username`.
+    public let username: String?
+    /// `custom_id`.
+    public let customID: String?
+    /// The whole row.
+    public let row: Object
+
+    /// A consumer from its row (also for consumers an auth plugin makes up).
+    public init(id: String, row: Object) {
+        self.id = id
+        self.row = row
+        self.username = row.string("username")
+        self.customID = row.string("custom_id")
+    }
+}
+
+/// A credential as plugins see it (Kong's `kong.client.get_credential()`).
+public final class CredentialEntity: Sendable {
+    /// `id` (nil for a credential an external auth plugin made without one).
+    public let id: String?
+    /// The credential's consumer id (`consumer.id`, Kong's `consumer_id`).
+    public let consumerID: String?
+    /// The whole row (`key`, `username`, `password` hash...).
+    public let row: Object
+
+    /// A credential from its row.
+    public init(id: String?, row: Object) {
+        self.id = id
+        self.row = row
+        self.consumerID = EntityTableKey.id(row["consumer"])
+    }
+}
+
+/// Reading ids out of rows.
+enum EntityTableKey {
+    /// The id of a foreign key value (`{"id": x}`) or a plain string.
+    static func id(_ value: Value?) -> String? {
+        switch value {
+        case .string(let s)?: return s
+        case .object(let o)?: return o["id"]?.stringValue
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import KGateConfig
+import KGateSchema
+
+/// Kong's `basic-auth` (PRIORITY 1100): `Authorization: Basic` (or `Proxy-Authorization`)
+/// credentials checked against `basicauth_credentials`, whose passwords are stored as Kong's
+/// `_transform` leaves them: hex SHA-1 of `password .. consumer.id`.
+///
+/// Failures answer 401 `Unauthorized` with `WWW-Authenticate: Basic realm="<realm>"`.
+public struct BasicAuthPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var anonymous: String?
+        var hideCredentials: Bool
+        var wwwAuthenticate: String
+    }
+
+    /// `basic-auth`.
+    public static let name = "basic-auth"
+    /// 1100.
+    public static let priority = 1100
+    /// access.
+    public static let phases: PluginPhases = [.access]
+
+    /// Makes the plugin.
+    public init() {}
+
+    /// Parses the config.
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(
+            anonymous: config.string("anonymous"), hideCredentials: config.bool("hide_credentials"),
+            wwwAuthenticate: "Basic realm=\"\(config.string("realm") ?? "service")\"")
+    }
+
+    /// Authenticates.
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        if config.anonymous != nil, ctx.credential != nil { return }
+        guard authenticate(config, &ctx) else {
+            if let anonymous = config.anonymous {
+                Authentication.setAnonymous(&ctx, anonymous: anonymous)
+            } else {
+                Authentication.unauthorized(&ctx, "Unauthorized", wwwAuthenticate: config.wwwAuthenticate)
+            }
+            return
+        }
+    }
+
+    /// Kong's `do_authentication`.
+    private func authenticate(_ config: Config, _ ctx: inout PluginContext) -> Bool {
+        let authorization = ctx.request.header("authorization")
+        let proxyAuthorization = ctx.request.header("proxy-authorization")
+        if authorization == nil, proxyAuthorization == nil { return false }
+
+        var credential: CredentialEntity?
+        var given = Self.credentials(in: proxyAuthorization)
+        if config.hideCredentials { ctx.request.clearHeader("proxy-authorization") }
+        if let (username, _) = given { credential = ctx.db.basicAuthCredential(username: username) }
+        if credential == nil {
+            given = Self.credentials(in: authorization)
+            if config.hideCredentials { ctx.request.clearHeader("authorization") }
+            guard let (username, _) = given else { return false }
+            credential = ctx.db.basicAuthCredential(username: username)
+        }
+        guard let credential, let (_, password) = given,
+            let consumerID = credential.consumerID,
+            credential.row.string("password") == EntitySchemas.basicAuthHash(consumerID: consumerID, password: password)
+        else { return false }
+        Authentication.setConsumer(
+            &ctx, consumer: ctx.db.consumer(id: consumerID), credential: credential,
+            credentialIdentifier: credential.row.string("username"))
+        return true
+    }
+
+    /// Kong's `retrieve_credentials`: the first `[Bb]asic` in the header, base64 after it, then
+    /// `user:password` (the user without `:`).
+    static func credentials(in header: String?) -> (username: String, password: String)? {
+        guard let header else { return nil }
+        let bytes = Array(header.utf8)
+        var start: Int?
+        var i = 0
+        while i + 5 <= bytes.count {
+            if bytes[i] == UInt8(ascii: "B") || bytes[i] == UInt8(ascii: "b"),
+                bytes[(i + 1)..<(i + 5)].elementsEqual("asic".utf8)
+            {
+                start = i + 5
+                break
+            }
+            i += 1
+        }
+        guard var s = start else { return nil }
+        // `\s*(.+)`: skip spaces but leave at least one character to `.+`.
+        while s < bytes.count - 1, isSpace(bytes[s]) { s += 1 }
+        let rest = bytes[s...].prefix { $0 != 0x0A }
+        guard !rest.isEmpty, let decoded = Base64.decode(Array(rest)) else { return nil }
+        // `([^:]+):(.*)`: the first run of non-colons followed by a colon.
+        guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return nil }
+        let password = decoded[(colon + 1)...].prefix { $0 != 0x0A }
+        return (String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: password, as: UTF8.self))
+    }
+
+    private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
+}
+
+/// `ngx.decode_base64`: the standard alphabet, padding optional; nil for anything else.
+enum Base64 {
+    static func decode(_ input: [UInt8]) -> [UInt8]? {
+        var data = input
+        while data.last == UInt8(ascii: "=") { data.removeLast() }
+        if data.count % 4 == 1 || input.count - data.count > 2 { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(data.count * 3 / 4)
+        var acc: UInt32 = 0
+        var bits = 0
+        for c in data {
+            guard let v = value(c) else { return nil }
+            acc = acc << 6 | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8((acc >> UInt32(bits)) & 0xFF))
+            }
+        }
+        return out
+    }
+
+    /// Standard base64 with padding.
+    static func encode(_ input: [UInt8]) -> String {
+        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < input.count {
+            let n = min(3, input.count - i)
+            var chunk: UInt32 = 0
+            for k in 0..<3 { chunk = chunk << 8 | (k < n ? UInt32(input[i + k]) : 0) }
+            for k in 0..<4 {
+                out.append(k <= n ? table[Int((chunk >> UInt32(18 - 6 * k)) & 63)] : UInt8(ascii: "="))
+            }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 0x41...0x5A: return c - 0x41
+        case 0x61...0x7A: return c - 0x61 + 26
+        case 0x30...0x39: return c - 0x30 + 52
+        case UInt8(ascii: "+"): return 62
+        case UInt8(ascii: "/"): return 63
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import KGateSchema
+
+/// Kong's `ip-restriction` (PRIORITY 990): allows or denies the client address (after
+/// `real_ip_header` / `trusted_ips`) by IPv4 / IPv6 addresses and CIDR ranges; the deny list
+/// wins.
+///
+/// Rejections answer `status` (403) with `message` (`IP address not allowed: <ip>`) as
+/// Kong's error page.
+public struct IPRestrictionPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var allow: [CIDR]
+        var deny: [CIDR]
+        var status: Int
+        var message: String?
+    }
+
+    /// `ip-restriction`.
+    public static let name = "ip-restriction"
+    /// 990.
+    public static let priority = 990
+    /// access.
+    public static let phases: PluginPhases = [.access]
+
+    /// Makes the plugin.
+    public init() {}
+
+    /// Parses the config (the schema already checked every entry).
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(
+            allow: (config.strings("allow") ?? []).compactMap(CIDR.init),
+            deny: (config.strings("deny") ?? []).compactMap(CIDR.init),
+            status: config.number("status").map { Int($0) } ?? 403,
+            message: config.string("message"))
+    }
+
+    /// Allows or rejects.
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        guard let address = IPAddress(ctx.request.forwardedIP) else {
+            ctx.error(403, message: "Cannot identify the client IP address, unix domain sockets are not supported.")
+            return
+        }
+        if !config.deny.isEmpty, config.deny.contains(where: { $0.contains(address) }) {
+            reject(config, &ctx)
+        } else if !config.allow.isEmpty, !config.allow.contains(where: { $0.contains(address) }) {
+            reject(config, &ctx)
+        }
+    }
+
+    private func reject(_ config: Config, _ ctx: inout PluginContext) {
+        let message = config.message ?? "IP address not allowed: \(ctx.request.forwardedIP)"
+        ctx.logger.warning("\(message)")
+        ctx.error(config.status, message: message)
+    }
+}

@@ -1,0 +1,164 @@
+import KGateSchema
+import Logging
+import Synchronization
+
+/// Kong's `rate-limiting` (PRIORITY 910) with the `local` policy: per-node counters by
+/// consumer, credential, IP, service, header or path, over fixed UTC windows (second to
+/// year).
+///
+/// Unless `hide_client_headers`, responses carry `X-RateLimit-Limit-<Period>`,
+/// `X-RateLimit-Remaining-<Period>` and `RateLimit-Limit` / `-Remaining` / `-Reset` (the most
+/// constrained period); a rejected request gets `Retry-After` and `error_code` (429) with
+/// `error_message` (`API rate limit exceeded`).
+///
+/// Counters live in the plugin value (node-wide), one `RateLimitCounters` per plugin id: they
+/// survive reloads while the id stays, and are dropped by `configure` when it goes.
+/// `policy: redis` configs count locally too (logged at configure time).
+public final class RateLimitingPlugin: Plugin {
+    /// What requests are counted by.
+    public enum LimitBy: String, Sendable {
+        /// The consumer's id, else the credential's (else the client address).
+        case consumer
+        /// The credential's id.
+        case credential
+        /// The client address.
+        case ip
+        /// The service's id.
+        case service
+        /// A request header's value (`header_name`).
+        case header
+        /// The path, when it is `path`.
+        case path
+    }
+
+    /// The parsed config.
+    public struct Config: Sendable {
+        var limits: PeriodValues<Double?>
+        /// The limits as header values.
+        var limitTexts: PeriodValues<String>
+        var limitBy: LimitBy
+        var headerName: String?
+        var path: String?
+        var hideClientHeaders: Bool
+        var errorCode: Int
+        var errorMessage: String
+        var policy: String
+        /// The counters of this plugin id.
+        let counters: RateLimitCounters
+    }
+
+    /// `rate-limiting`.
+    public static let name = "rate-limiting"
+    /// 910.
+    public static let priority = 910
+    /// access.
+    public static let phases: PluginPhases = [.access]
+
+    private let counters = Mutex<[String: RateLimitCounters]>([:])
+    private let logger: Logger
+
+    /// Makes the plugin (one per node: it owns the counters).
+    public init(logger: Logger = Logger(label: "kgate.plugins")) {
+        self.logger = logger
+    }
+
+    /// Parses the config and attaches the counters of its plugin id.
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        var limits = PeriodValues<Double?>(repeating: nil)
+        for p in RateLimitPeriod.allCases { limits[p] = config.number(p.name) }
+        let store = counters.withLock { map in
+            if let existing = map[scope.id] { return existing }
+            let new = RateLimitCounters()
+            map[scope.id] = new
+            return new
+        }
+        var texts = PeriodValues<String>(repeating: "")
+        for p in RateLimitPeriod.allCases { texts[p] = limits[p].map(Self.number) ?? "" }
+        return Config(
+            limits: limits, limitTexts: texts, limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
+            headerName: config.string("header_name"), path: config.string("path"),
+            hideClientHeaders: config.bool("hide_client_headers"),
+            errorCode: config.number("error_code").map { Int($0) } ?? 429,
+            errorMessage: config.string("error_message") ?? "API rate limit exceeded",
+            policy: config.string("policy") ?? "local", counters: store)
+    }
+
+    /// Drops the counters of plugin ids no longer configured.
+    public func configure(_ configs: [ScopedConfig<Config>]) {
+        let ids = Set(configs.map(\.scope.id))
+        counters.withLock { map in map = map.filter { ids.contains($0.key) } }
+        for c in configs where c.config.policy == "redis" {
+            logger.warning(
+                "rate-limiting policy redis is not supported yet: counting locally",
+                metadata: ["plugin": "rate-limiting", "plugin.id": .string(c.scope.id)])
+        }
+    }
+
+    /// The counters of a plugin id, if it has any (tests, diagnostics).
+    public func counters(forPlugin id: String) -> RateLimitCounters? { counters.withLock { $0[id] } }
+
+    /// Counts the request; answers `error_code` when a limit is reached.
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        let now = Int(ctx.request.startTime.rounded(.down))
+        let identifier = self.identifier(config, ctx)
+        let decision = config.counters.take(identifier, now: now, limits: config.limits)
+
+        var reset = 0
+        if !config.hideClientHeaders {
+            var chosen: (remaining: Double, window: Int, limit: String)?
+            for p in RateLimitPeriod.allCases {
+                guard let limit = config.limits[p] else { continue }
+                var remaining = limit - Double(decision.usage[p])
+                if decision.stop == nil || decision.stop == p { remaining -= 1 }
+                remaining = max(0, remaining)
+                if chosen == nil || remaining < chosen!.remaining
+                    || (remaining == chosen!.remaining && p.expiration > chosen!.window)
+                {
+                    chosen = (remaining, p.expiration, config.limitTexts[p])
+                    reset = max(1, p.expiration - (now - decision.starts[p]))
+                }
+                ctx.response.setHeader(Self.limitHeaders[p.rawValue], config.limitTexts[p])
+                ctx.response.setHeader(Self.remainingHeaders[p.rawValue], Self.number(remaining))
+            }
+            if let chosen {
+                ctx.response.setHeader("RateLimit-Limit", chosen.limit)
+                ctx.response.setHeader("RateLimit-Remaining", Self.number(chosen.remaining))
+                ctx.response.setHeader("RateLimit-Reset", String(reset))
+            }
+        }
+        if decision.stop != nil {
+            if !config.hideClientHeaders { ctx.response.setHeader("Retry-After", String(reset)) }
+            ctx.error(config.errorCode, message: config.errorMessage)
+        }
+    }
+
+    /// Kong's `get_identifier`: the configured entity, else the client address.
+    func identifier(_ config: Config, _ ctx: PluginContext) -> String {
+        let found: String?
+        switch config.limitBy {
+        case .service: found = ctx.serviceID
+        case .consumer: found = ctx.consumer?.id ?? ctx.credential?.id
+        case .credential: found = ctx.credential?.id
+        case .header: found = config.headerName.flatMap { ctx.request.header($0) }
+        case .path: found = ctx.request.path == config.path ? config.path : nil
+        case .ip: found = nil
+        }
+        return found ?? ctx.request.forwardedIP
+    }
+
+    private static let limitHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Limit-" + $0.name.capitalizedASCII }
+    private static let remainingHeaders = RateLimitPeriod.allCases.map {
+        "X-RateLimit-Remaining-" + $0.name.capitalizedASCII
+    }
+
+    /// Lua's `tostring` of a number.
+    static func number(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
+        return Value.formatNumber(d)
+    }
+}
+
+extension String {
+    /// The first letter upper-cased (ASCII).
+    var capitalizedASCII: String { prefix(1).uppercased() + dropFirst() }
+}

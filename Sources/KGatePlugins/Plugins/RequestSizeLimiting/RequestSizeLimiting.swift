@@ -1,0 +1,77 @@
+import KGateSchema
+
+/// Kong's `request-size-limiting` (PRIORITY 951): rejects bodies larger than
+/// `allowed_payload_size` `size_unit`s with 413 `Request size limit exceeded` (417 when the
+/// client sent `Expect: 100-continue`), judged by `Content-Length`, else by the body read
+/// (the proxy reads it when there is no valid `Content-Length`). With
+/// `require_content_length`, a request without one (and not chunked) gets 411.
+public struct RequestSizeLimitingPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var allowedBytes: Double
+        var requireContentLength: Bool
+    }
+
+    /// `request-size-limiting`.
+    public static let name = "request-size-limiting"
+    /// 951.
+    public static let priority = 951
+    /// access.
+    public static let phases: PluginPhases = [.access]
+
+    /// Kong's `size_units`, default first.
+    static let sizeUnits = ["megabytes", "kilobytes", "bytes"]
+
+    /// Kong's `request-size-limiting` config schema.
+    public static let schema = Schema.record([
+        ("allowed_payload_size", Field.integer.defaulting(128)),
+        ("size_unit", Field.string.with {
+            $0.required = true
+            $0.defaultValue = "megabytes"
+            $0.oneOf = sizeUnits.map(Value.string)
+        }),
+        ("require_content_length", Field.boolean.isRequired.defaulting(false)),
+    ])
+
+    /// Makes the plugin.
+    public init() {}
+
+    /// Parses the config.
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        let factor: Double
+        switch config.string("size_unit") {
+        case "bytes": factor = 1
+        case "kilobytes": factor = 1024
+        default: factor = 1_048_576
+        }
+        return Config(
+            allowedBytes: Double(config.integer("allowed_payload_size") ?? 128) * factor,
+            requireContentLength: config.bool("require_content_length"))
+    }
+
+    /// The body is needed only when `Content-Length` does not tell the size.
+    public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .withoutContentLength }
+
+    /// Checks the size.
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        if let length = ctx.request.header("content-length").flatMap({ Double($0.trimmingSpaces()) }) {
+            check(length, config, &ctx)
+            return
+        }
+        if config.requireContentLength, ctx.request.header("transfer-encoding") != "chunked" {
+            ctx.error(411, message: "A valid Content-Length header is required")
+            return
+        }
+        if let body = ctx.request.body {
+            check(Double(body.count), config, &ctx)
+        } else {
+            ctx.logger.warning("missing request body")
+        }
+    }
+
+    private func check(_ length: Double, _ config: Config, _ ctx: inout PluginContext) {
+        guard length > config.allowedBytes else { return }
+        let expect = ctx.request.header("expect")?.lowercased().trimmingSpaces()
+        ctx.error(expect == "100-continue" ? 417 : 413, message: "Request size limit exceeded")
+    }
+}

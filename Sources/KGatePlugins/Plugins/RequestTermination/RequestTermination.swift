@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import KGateSchema
+
+/// Kong's `request-termination` (PRIORITY 2): answers with `status_code` and `message` (as
+/// `{"message": ...}`), or a raw `body` with `content_type`, or an echo of the request; with
+/// `trigger`, only when that header or query argument is present.
+public struct RequestTerminationPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var status: Int
+        var message: String?
+        var contentType: String?
+        var body: String?
+        var echo: Bool
+        var trigger: String?
+    }
+
+    /// `request-termination`.
+    public static let name = "request-termination"
+    /// 2.
+    public static let priority = 2
+    /// access.
+    public static let phases: PluginPhases = [.access]
+
+    /// Kong's messages for statuses without a configured one.
+    static let defaultMessages = [
+        401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 500: "An unexpected error occurred",
+        502: "Bad Gateway", 503: "Service unavailable",
+    ]
+
+    /// The node's id and host name, for echoes.
+    let nodeID: String
+    let hostname: String
+
+    /// Makes the plugin; `nodeID` and `hostname` appear in echoes (`kong.node_id`, ...).
+    public init(nodeID: String = "", hostname: String? = nil) {
+        self.nodeID = nodeID
+        self.hostname = hostname ?? Self.systemHostname()
+    }
+
+    /// Parses the config.
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(
+            status: config.integer("status_code") ?? 503, message: config.string("message"),
+            contentType: config.string("content_type"), body: config.string("body"), echo: config.bool("echo"),
+            trigger: config.string("trigger"))
+    }
+
+    /// Echoes read the body.
+    public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { config.echo ? .always : .never }
+
+    /// Terminates.
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        if let trigger = config.trigger, ctx.request.header(trigger) == nil, ctx.request.queryArgument(trigger) == nil {
+            return
+        }
+        let message = config.message ?? Self.defaultMessages[config.status]
+        if config.echo {
+            var echo: Object = [:]
+            if let message { echo["message"] = .string(message) }
+            echo["kong"] = [
+                "node_id": .string(nodeID), "worker_pid": .integer(Int(getpid())), "hostname": .string(hostname),
+            ]
+            echo["request"] = .object(requestEcho(ctx))
+            if let route = ctx.routeID.flatMap({ ctx.db.page.entity("routes", id: $0) }) {
+                echo["matched_route"] = .object(route)
+            }
+            if let service = ctx.serviceID.flatMap({ ctx.db.page.entity("services", id: $0) }) {
+                echo["matched_service"] = .object(service)
+            }
+            ctx.exit(config.status, body: .json(.object(echo)))
+        } else if let body = config.body {
+            var headers = HTTPFields()
+            if let type = config.contentType { headers.set("Content-Type", type) }
+            ctx.exit(config.status, body: .bytes(Array(body.utf8)), headers: headers)
+        } else if let message {
+            ctx.exit(config.status, message: message)
+        } else {
+            ctx.exit(config.status)
+        }
+    }
+
+    private func requestEcho(_ ctx: PluginContext) -> Object {
+        let r = ctx.request
+        var headers: Object = [:]
+        for field in r.headers {
+            let name = field.name.lowercased()
+            switch headers[name] {
+            case nil: headers[name] = .string(field.value)
+            case .array(let list)?: headers[name] = .array(list + [.string(field.value)])
+            case let first?: headers[name] = .array([first, .string(field.value)])
+            }
+        }
+        var query: Object = [:]
+        for name in r.query.names {
+            switch r.query[name] {
+            case .string(let s)?: query[name] = .string(s)
+            case .flag?: query[name] = .bool(true)
+            case .multiple(let list)?: query[name] = .array(list.map { $0.map(Value.string) ?? .bool(true) })
+            case nil: break
+            }
+        }
+        var echo: Object = [
+            "scheme": .string(r.scheme), "host": .string(r.host), "port": .integer(r.port), "headers": .object(headers),
+            "query": .object(query),
+        ]
+        switch r.decodedBody() {
+        case .success(.json(let v)): echo["body"] = v
+        case .success(.form(let args)): echo["body"] = .object(Object(args.pairs.map { ($0.name, .string($0.value ?? "")) }, uniquingKeysWith: { a, _ in a }))
+        case .success(.multipart(let m)):
+            echo["body"] = .object(Object(m.parts.map { ($0.name, .string(String(decoding: $0.value, as: UTF8.self))) }, uniquingKeysWith: { a, _ in a }))
+        case .failure: break
+        }
+        if let raw = r.body { echo["raw_body"] = .string(String(decoding: raw, as: UTF8.self)) }
+        echo["method"] = .string(r.method)
+        echo["path"] = .string(r.path)
+        var named: Object = [:]
+        for (k, v) in (ctx.captures?.named ?? [:]).sorted(by: { $0.key < $1.key }) { named[k] = .string(v) }
+        let unnamed = (ctx.captures?.numbered.dropFirst() ?? []).map { $0.map(Value.string) ?? .bool(false) }
+        echo["uri_captures"] = ["named": .object(named), "unnamed": .array(Array(unnamed))]
+        return echo
+    }
+
+    static func systemHostname() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

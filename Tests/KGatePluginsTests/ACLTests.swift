@@ -1,0 +1,109 @@
+import KGatePlugins
+import KGateSchema
+import Testing
+
+/// Kong's `spec/03-plugins/18-acl/02-access_spec.lua` and schema rules.
+@Suite struct ACLTests {
+    static let config = """
+        _format_version: "3.0"
+        routes:
+        - {name: acl1, paths: [/acl1], plugins: [{name: acl, config: {allow: [admin]}}]}
+        - {name: acl1b, paths: [/acl1b], plugins: [{name: set-groups}, {name: acl, config: {allow: [admin]}}]}
+        - {name: acl2, paths: [/acl2], plugins: [{name: key-auth}, {name: acl, config: {allow: [admin]}}]}
+        - {name: acl2b, paths: [/acl2b], plugins: [{name: set-groups}, {name: acl, config: {allow: [admin]}}]}
+        - {name: acl3, paths: [/acl3], plugins: [{name: key-auth}, {name: acl, config: {deny: [admin]}}]}
+        - {name: acl3b, paths: [/acl3b], plugins: [{name: set-groups}, {name: acl, config: {deny: [admin]}}]}
+        - {name: acl4, paths: [/acl4], plugins: [{name: key-auth}, {name: acl, config: {allow: [admin, pro]}}]}
+        - {name: acl5, paths: [/acl5], plugins: [{name: key-auth}, {name: acl, config: {deny: [admin, pro]}}]}
+        - {name: acl8, paths: [/acl8], plugins: [{name: key-auth, config: {anonymous: anonymous}}, {name: acl, config: {allow: [anonymous]}}]}
+        - {name: acl9, paths: [/acl9], plugins: [{name: key-auth}, {name: acl, config: {allow: [admin], hide_groups_header: true}}]}
+        - name: acl11
+          paths: [/acl11]
+          plugins:
+          - {name: key-auth, config: {anonymous: anonymous}}
+          - {name: set-groups}
+          - {name: acl, config: {allow: [anonymous, auth], always_use_authenticated_groups: true}}
+        consumers:
+        - username: anonymous
+          acls: [{group: anonymous}]
+        - username: consumer1
+          keyauth_credentials: [{key: apikey123}]
+        - username: consumer2
+          keyauth_credentials: [{key: apikey124}]
+          acls: [{group: admin}]
+        - username: consumer3
+          keyauth_credentials: [{key: apikey125}]
+          acls: [{group: pro}, {group: hello}]
+        """
+
+    let runner: PluginRunner
+
+    init() throws { runner = try ProbeGate.runner(Self.config) }
+
+    @Test func mappingToConsumerOrAuthenticatedGroups() {
+        let consumer = Exchange(runner, route: "acl2", query: "apikey=apikey124")
+        #expect(consumer.upstream("x-consumer-groups") == "admin")
+        #expect(consumer.upstream("x-authenticated-groups") == nil)
+        let groups = Exchange(runner, route: "acl2b", headers: ["X-Groups": "admin"])
+        #expect(groups.upstream("x-authenticated-groups") == "admin")
+        #expect(groups.upstream("x-consumer-groups") == nil)
+        let anonymous = Exchange(runner, route: "acl8")
+        #expect(anonymous.upstream("x-consumer-groups") == "anonymous")
+    }
+
+    @Test func simpleLists() {
+        let noAuth = Exchange(runner, route: "acl1")
+        #expect(noAuth.status == 401)
+        #expect(noAuth.message == "Unauthorized")
+        let credentialOnly = Exchange(runner, route: "acl1b", headers: ["X-Credential": "1"])
+        #expect(credentialOnly.status == 403)
+        #expect(credentialOnly.message == "You cannot consume this service")
+        // consumer1 has no groups: allow list → 403 (a credential is set).
+        #expect(Exchange(runner, route: "acl2", query: "apikey=apikey123").status == 403)
+        #expect(Exchange(runner, route: "acl2b", headers: ["X-Groups": "user"]).status == 403)
+        #expect(Exchange(runner, route: "acl2", query: "apikey=apikey124").status == 0)
+        #expect(Exchange(runner, route: "acl9", query: "apikey=apikey124").upstream("x-consumer-groups") == nil)
+        // Deny lists.
+        let notDenied = Exchange(runner, route: "acl3", query: "apikey=apikey123")
+        #expect(notDenied.status == 0)
+        #expect(notDenied.upstream("x-consumer-groups") == "")
+        #expect(Exchange(runner, route: "acl3b", headers: ["X-Groups": "user"]).status == 0)
+        #expect(Exchange(runner, route: "acl3", query: "apikey=apikey124").status == 403)
+        #expect(Exchange(runner, route: "acl3b", headers: ["X-Groups": "admin"]).status == 403)
+        #expect(Exchange(runner, route: "acl3b").status == 401)
+    }
+
+    @Test func multipleGroups() {
+        #expect(Exchange(runner, route: "acl4", query: "apikey=apikey124").status == 0)
+        let pro = Exchange(runner, route: "acl4", query: "apikey=apikey125")
+        #expect(pro.status == 0)
+        #expect(pro.upstream("x-consumer-groups") == "pro, hello")
+        #expect(Exchange(runner, route: "acl4", query: "apikey=apikey123").status == 403)
+        #expect(Exchange(runner, route: "acl5", query: "apikey=apikey125").status == 403)
+        #expect(Exchange(runner, route: "acl5", query: "apikey=apikey123").status == 0)
+    }
+
+    @Test func alwaysUseAuthenticatedGroups() {
+        // Authenticated consumer, but authenticated groups win.
+        let both = Exchange(runner, route: "acl11", query: "apikey=apikey124", headers: ["X-Groups": "auth"])
+        #expect(both.status == 0)
+        #expect(both.upstream("x-authenticated-groups") == "auth")
+        // Without authenticated groups, the consumer's own.
+        #expect(Exchange(runner, route: "acl11", query: "apikey=apikey124").status == 403)
+        #expect(Exchange(runner, route: "acl11").upstream("x-consumer-groups") == "anonymous")
+    }
+
+    @Test func schemaRequiresExactlyOneList() {
+        func load(_ config: String) -> String? {
+            Gate.loadError("_format_version: \"3.0\"\nplugins:\n- name: acl\n  config: \(config)\n")
+        }
+        #expect(load("{allow: [a]}") == nil)
+        let neither = load("{}")
+        #expect(neither?.contains("at least one of these fields must be non-empty: 'config.allow', 'config.deny'") == true)
+        let both = load("{allow: [a], deny: [b]}")
+        #expect(both?.contains("exactly one of these fields must be non-empty: 'config.allow', 'config.deny'") == true)
+        let consumer = Gate.loadError(
+            "_format_version: \"3.0\"\nconsumers:\n- username: c\nplugins:\n- name: acl\n  consumer: c\n  config: {allow: [a]}\n")
+        #expect(consumer?.contains("value must be null") == true)
+    }
+}

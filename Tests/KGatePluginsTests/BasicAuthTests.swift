@@ -1,0 +1,131 @@
+import KGatePlugins
+import KGateSchema
+import Testing
+
+/// Kong's `spec/03-plugins/10-basic-auth/03-access_spec.lua`, against the plugin directly.
+@Suite struct BasicAuthTests {
+    static let config = """
+        _format_version: "3.0"
+        services:
+        - name: svc
+          url: http://upstream
+        routes:
+        - {name: r1, service: svc, hosts: [basic-auth1.test], plugins: [{name: basic-auth, config: {realm: test-realm}}]}
+        - {name: r2, service: svc, hosts: [basic-auth2.test], plugins: [{name: basic-auth, config: {hide_credentials: true}}]}
+        - {name: r3, service: svc, hosts: [basic-auth3.test], plugins: [{name: basic-auth, config: {anonymous: 7c7e1b7c-4a3e-4d5f-9a9a-8a2b7d3f1c11}}]}
+        - {name: r4, service: svc, hosts: [basic-auth4.test], plugins: [{name: basic-auth, config: {anonymous: 00000000-0000-4000-8000-00000000dead}}]}
+        - {name: r5, service: svc, hosts: [basic-auth5.test], plugins: [{name: basic-auth, config: {anonymous: no-body}}]}
+        - name: and
+          service: svc
+          hosts: [logical-and.test]
+          plugins: [{name: basic-auth}, {name: key-auth}]
+        - name: or
+          service: svc
+          hosts: [logical-or.test]
+          plugins:
+          - {name: basic-auth, config: {anonymous: no-body}}
+          - {name: key-auth, config: {anonymous: no-body}}
+        consumers:
+        - username: no-body
+          id: 7c7e1b7c-4a3e-4d5f-9a9a-8a2b7d3f1c11
+        - username: bob
+          id: 11111111-1111-4111-8111-111111111111
+          basicauth_credentials:
+          - {username: bob, password: kong}
+          - {username: user123, password: password123}
+          - {username: user321, password: "password:123"}
+        - username: Mickey
+          keyauth_credentials: [{key: Mouse}]
+        - username: Aladdin
+          basicauth_credentials: [{username: Aladdin, password: OpenSesame}]
+        """
+
+    let runner: PluginRunner
+
+    init() throws { runner = try Gate.runner(Self.config) }
+
+    @Test func passwordsAreStoredAsKongHashesThem() throws {
+        let cred = try #require(runner.database.basicAuthCredential(username: "bob"))
+        // sha1("kong" .. "11111111-1111-4111-8111-111111111111"), as Kong's `crypto.hash`.
+        #expect(cred.row["password"]?.stringValue == "5520d5aaccb5b0575bd2c2a6adb6a5cfb664f882")
+    }
+
+    @Test func unauthorized() {
+        let missing = Exchange(runner, route: "r1")
+        #expect(missing.status == 401)
+        #expect(missing.message == "Unauthorized")
+        #expect(missing.ctx.exitResponse?.headers["WWW-Authenticate"] == "Basic realm=\"test-realm\"")
+        #expect(Exchange(runner, route: "r2").ctx.exitResponse?.headers["WWW-Authenticate"] == "Basic realm=\"service\"")
+        for headers: HTTPFields in [
+            ["Authorization": "foobar"], ["Proxy-Authorization": "foobar"], ["Authorization": "Basic a29uZw=="],
+            ["Authorization": "Basic Ym9i"], ["Authorization": "Basic adXNlcjEyMzpwYXNzd29yZDEyMw=="],
+            ["Authorization": "Basic Ym9iOndyb25n"],
+        ] {
+            let ex = Exchange(runner, route: "r1", headers: headers)
+            #expect(ex.status == 401, "\(headers)")
+            #expect(ex.message == "Unauthorized")
+        }
+    }
+
+    @Test func authenticates() {
+        #expect(Exchange(runner, route: "r1", headers: ["Authorization": "Basic Ym9iOmtvbmc="]).status == 0)
+        #expect(Exchange(runner, route: "r1", headers: ["Proxy-Authorization": "Basic Ym9iOmtvbmc="]).status == 0)
+        let user = Exchange(runner, route: "r1", headers: ["Authorization": "Basic dXNlcjEyMzpwYXNzd29yZDEyMw=="])
+        #expect(user.upstream("x-consumer-username") == "bob")
+        #expect(user.upstream("x-credential-identifier") == "user123")
+        let colon = Exchange(runner, route: "r1", headers: ["Authorization": "Basic dXNlcjMyMTpwYXNzd29yZDoxMjM="])
+        #expect(colon.upstream("x-credential-identifier") == "user321")
+        let bob = Exchange(runner, route: "r1", headers: ["Authorization": "Basic Ym9iOmtvbmc="])
+        #expect(bob.upstream("x-consumer-id") == Gate.consumerID(runner, "bob"))
+        #expect(bob.upstream("x-credential-identifier") == "bob")
+        #expect(bob.upstream("x-anonymous-consumer") == nil)
+    }
+
+    @Test func hideCredentials() {
+        #expect(Exchange(runner, route: "r1", headers: ["Authorization": "Basic Ym9iOmtvbmc="]).upstream("authorization") != nil)
+        #expect(Exchange(runner, route: "r2", headers: ["Authorization": "Basic Ym9iOmtvbmc="]).upstream("authorization") == nil)
+    }
+
+    @Test func anonymous() {
+        let right = Exchange(runner, route: "r3", headers: ["Authorization": "Basic dXNlcjEyMzpwYXNzd29yZDEyMw=="])
+        #expect(right.upstream("x-consumer-username") == "bob")
+        #expect(right.upstream("x-anonymous-consumer") == nil)
+        let wrong = Exchange(runner, route: "r3", headers: ["Authorization": "Basic Ym9iOndyb25n"])
+        #expect(wrong.status == 0)
+        #expect(wrong.upstream("x-anonymous-consumer") == "true")
+        #expect(wrong.upstream("x-consumer-username") == "no-body")
+        #expect(wrong.upstream("x-credential-identifier") == nil)
+        #expect(Exchange(runner, route: "r5").upstream("x-consumer-username") == "no-body")
+        let missing = Exchange(runner, route: "r4")
+        #expect(missing.status == 500)
+        #expect(missing.message == "anonymous consumer 00000000-0000-4000-8000-00000000dead is configured but doesn't exist")
+    }
+
+    @Test func multipleAuthLogicalAnd() {
+        let both = Exchange(
+            runner, route: "and", headers: ["apikey": "Mouse", "Authorization": "Basic QWxhZGRpbjpPcGVuU2VzYW1l"])
+        #expect(both.status == 0)
+        #expect(both.upstream("x-anonymous-consumer") == nil)
+        #expect([Gate.consumerID(runner, "Mickey"), Gate.consumerID(runner, "Aladdin")].contains(both.upstream("x-consumer-id")))
+        #expect(Exchange(runner, route: "and", headers: ["apikey": "Mouse"]).status == 401)
+        let second = Exchange(runner, route: "and", headers: ["Authorization": "Basic QWxhZGRpbjpPcGVuU2VzYW1l"])
+        #expect(second.status == 401)
+        #expect(second.ctx.exitResponse?.headers["WWW-Authenticate"] == "Key")
+        #expect(Exchange(runner, route: "and").ctx.exitResponse?.headers["WWW-Authenticate"] == "Key")
+    }
+
+    @Test func multipleAuthLogicalOr() {
+        let both = Exchange(
+            runner, route: "or", headers: ["apikey": "Mouse", "Authorization": "Basic QWxhZGRpbjpPcGVuU2VzYW1l"])
+        #expect(both.upstream("x-anonymous-consumer") == nil)
+        #expect(Exchange(runner, route: "or", headers: ["apikey": "Mouse"]).upstream("x-consumer-id") == Gate.consumerID(runner, "Mickey"))
+        let second = Exchange(runner, route: "or", headers: ["Authorization": "Basic QWxhZGRpbjpPcGVuU2VzYW1l"])
+        #expect(second.upstream("x-consumer-id") == Gate.consumerID(runner, "Aladdin"))
+        #expect(second.upstream("x-anonymous-consumer") == nil)
+        let none = Exchange(runner, route: "or")
+        #expect(none.status == 0)
+        #expect(none.upstream("x-anonymous-consumer") == "true")
+        #expect(none.upstream("x-consumer-id") == Gate.consumerID(runner, "no-body"))
+    }
+}
+
