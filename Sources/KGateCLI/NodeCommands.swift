@@ -34,6 +34,23 @@ struct NodeOptions: ParsableArguments {
     }
 }
 
+extension NodeOptions {
+    /// Sends `signal` to the node running with this prefix (found through its pid file).
+    func signalRunningNode(_ signal: Int32, done: String) throws {
+        let settings = try self.settings()
+        guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
+            throw ExitCode(reportFailure("kgate is not running in \(settings.prefix)"))
+        }
+        guard kill(pid, signal) == 0 else { throw ExitCode(reportFailure("could not signal process \(pid)")) }
+        Console.current.out(done + "\n")
+    }
+
+    private func reportFailure(_ message: String) -> Int32 {
+        Console.current.err(CLIErrorText.failure(message))
+        return 1
+    }
+}
+
 /// `kgate start`: runs a node in the foreground until SIGTERM/SIGINT.
 struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -76,12 +93,7 @@ struct ReloadCommand: ParsableCommand {
     @OptionGroup var node: NodeOptions
 
     func run() throws {
-        let settings = try node.settings()
-        guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
-            throw fail("kgate is not running in \(settings.prefix)")
-        }
-        guard kill(pid, SIGHUP) == 0 else { throw fail("could not signal process \(pid)") }
-        Console.current.out("kgate reloaded\n")
+        try node.signalRunningNode(SIGHUP, done: "kgate reloaded")
     }
 }
 
@@ -93,12 +105,7 @@ struct StopCommand: ParsableCommand {
     @OptionGroup var node: NodeOptions
 
     func run() throws {
-        let settings = try node.settings()
-        guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
-            throw fail("kgate is not running in \(settings.prefix)")
-        }
-        guard kill(pid, SIGTERM) == 0 else { throw fail("could not signal process \(pid)") }
-        Console.current.out("kgate stopped\n")
+        try node.signalRunningNode(SIGTERM, done: "kgate stopped")
     }
 }
 
