@@ -130,7 +130,7 @@ extension ProxyHandler {
         x = Exchange()
         x.start = loop.eventLoop.now
         x.requestID = loop.requestIDs.next()
-        request = MessageHead()
+        request = .placeholder
         let now = loop.eventLoop.now
         let bytes = response.render(
             format: .init(), responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,

@@ -8,9 +8,10 @@ import NIOHTTP1
 /// up and the response down as `ByteBuffer` slices of what was read, with back-pressure both
 /// ways. Pipelined requests wait in the input buffer.
 ///
-/// It is the only handler of the connection: no HTTP codec objects, no per-request allocations
-/// of its own beyond the two heads written. Nothing hops threads: the client connection, its
-/// upstream connections, the pool and the DNS cache live on one event loop.
+/// It is the only handler of the connection: no HTTP codec objects, and in the steady state no
+/// allocation per request (heads are written into per-connection buffers, flushes are batched
+/// per event-loop tick). Nothing hops threads: the client connection, its upstream connections,
+/// the pool and the DNS cache live on one event loop.
 ///
 /// Requests are in `ProxyHandler+Request.swift`, the upstream side in
 /// `ProxyHandler+Upstream.swift`, the ends of exchanges in `ProxyHandler+Respond.swift`.

@@ -20,11 +20,14 @@ final class FlushBatcher {
     private var pending: [any DeferredFlush] = []
     private var running: [any DeferredFlush] = []
     private var scheduled = false
+    /// Made once: scheduling it captures nothing new.
+    private var runTask: (() -> Void)?
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
         pending.reserveCapacity(64)
         running.reserveCapacity(64)
+        runTask = { [unowned self] in self.run() }
     }
 
     /// Flushes `target` at the end of this tick (once, however often it is asked).
@@ -33,9 +36,9 @@ final class FlushBatcher {
         guard !target.flushQueued else { return }
         target.flushQueued = true
         pending.append(target)
-        if !scheduled {
+        if !scheduled, let runTask {
             scheduled = true
-            eventLoop.assumeIsolated().execute { [unowned self] in self.run() }
+            eventLoop.assumeIsolated().execute(runTask)
         }
     }
 

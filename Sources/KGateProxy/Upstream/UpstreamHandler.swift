@@ -157,6 +157,8 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
             fail(ProxyError(kind: .badResponse, underlying: HeadError.badResponse))
             return false
         case .complete(let start, let length):
+            // The previous head lets go of the storage first, so it is rewritten in place.
+            head.buffer = empty
             headStorage.clear()
             headStorage.writeImmutableBuffer(inbound.getSlice(at: inbound.readerIndex + start, length: length)!)
             inbound.moveReaderIndex(forwardBy: start + length)
@@ -165,7 +167,6 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
             var local = MessageHead.placeholder
             swap(&local, &head)
             defer { swap(&local, &head) }
-            local.buffer = empty
             return handleHead(&local, delegate)
         }
     }
