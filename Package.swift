@@ -96,6 +96,7 @@ let package = Package(
         .target(
             name: "KGateProxy",
             dependencies: [
+                "KGatePlugins",
                 "KGateStore",
                 "KGateRouter",
                 "KGateSettings",
@@ -140,6 +141,7 @@ let package = Package(
                 "KGateHTTP",
                 "KGateAdmin",
                 "KGateProxy",
+                "KGatePlugins",
                 "KGateStore",
                 "KGateSettings",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -194,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "KGateProxyTests",
             dependencies: [
-                "KGateProxy", "KGateStore", "KGateRouter", "KGateConfig",
+                "KGateProxy", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,5 +1,7 @@
 import ArgumentParser
 import KGateConfig
+import KGateServer
+import KGateSettings
 import KGateSchema
 
 #if canImport(Glibc)
@@ -43,8 +45,23 @@ struct ParseCommand: ParsableCommand {
 
     func run() throws {
         let console = Console.current
-        switch DeclarativeLoader().load(path: file) {
+        let plugins = NodePlugins(settings: NodeSettings())
+        switch DeclarativeLoader(catalog: plugins.catalog).load(path: file) {
         case .success(let config):
+            let (skipped, unsupported) = plugins.check(config)
+            if !unsupported.isEmpty {
+                let message = unsupported.map { "\($0) plugin is in use but not implemented by kgate" }
+                    .joined(separator: "\n")
+                if json {
+                    console.out(KongJSONEncoder().encode(["status": "error", "message": .string(message)]) + "\n")
+                } else {
+                    console.err("Error: Failed parsing:\n\(message)\n")
+                }
+                throw ExitCode(1)
+            }
+            for name in skipped where !json {
+                console.err("warning: \(name) plugin is not implemented by kgate and will be ignored\n")
+            }
             if json {
                 console.out(KongJSONEncoder().encode(Self.successValue(config)) + "\n")
             } else {

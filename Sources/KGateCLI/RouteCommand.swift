@@ -2,6 +2,8 @@ import ArgumentParser
 import KGateConfig
 import KGateRouter
 import KGateSchema
+import KGateServer
+import KGateSettings
 
 /// `kgate route`: see how requests are routed.
 struct RouteCommand: ParsableCommand {
@@ -64,12 +66,19 @@ struct RouteTestCommand: ParsableCommand {
         }
     }
 
+    /// The node's entity catalog (plugin schemas included) for a router flavor.
+    static func catalog(_ flavor: KGateConfig.RouterFlavor) -> EntityCatalog {
+        var settings = NodeSettings()
+        settings.routerFlavor = KGateSettings.RouterFlavor(rawValue: flavor.rawValue) ?? .traditionalCompatible
+        return NodePlugins(settings: settings).catalog
+    }
+
     func run() throws {
         let console = Console.current
         let flavor = Router.Flavor(rawValue: routerFlavor)!
-        let catalogFlavor = RouterFlavor(rawValue: routerFlavor) ?? .traditionalCompatible
+        let catalogFlavor = KGateConfig.RouterFlavor(rawValue: routerFlavor) ?? .traditionalCompatible
         let loaded: DeclarativeConfig
-        switch DeclarativeLoader(catalog: EntityCatalog(routerFlavor: catalogFlavor)).load(path: config) {
+        switch DeclarativeLoader(catalog: Self.catalog(catalogFlavor)).load(path: config) {
         case .success(let c): loaded = c
         case .failure(let error):
             console.err(CLIErrorText.render(error))

@@ -152,6 +152,22 @@ public final class PluginRunner: Sendable {
         runDownstream(.headerFilter, &ctx)
     }
 
+    /// Whether ``headerFilter(_:status:headers:fromService:)`` has work for this request: a
+    /// plugin runs `header_filter`, or a response header was set before the response existed.
+    /// When false the proxy may send the response head as it is.
+    public func needsHeaderFilter(_ ctx: PluginContext) -> Bool {
+        if !ctx.response.pendingEdits.isEmpty { return true }
+        return ctx.accessRan ? ctx.collectedPhases.contains(.headerFilter) : iterator.globals[.headerFilter] != nil
+    }
+
+    /// Whether ``log(_:)`` has work for this request.
+    public func needsLog(_ ctx: PluginContext) -> Bool {
+        ctx.accessRan ? ctx.collectedPhases.contains(.log) : iterator.globals[.log] != nil
+    }
+
+    /// Names of plugins the config uses that were left out (`PluginsBuilder.skipping`).
+    public var skippedPlugins: Set<String> { iterator.skipped }
+
     /// Whether ``bodyFilter(_:chunk:last:)`` has work for this request.
     public func needsBodyFilter(_ ctx: PluginContext) -> Bool {
         ctx.accessRan ? ctx.collectedPhases.contains(.bodyFilter) : iterator.globals[.bodyFilter] != nil

@@ -35,6 +35,8 @@ struct PluginsIterator: Sendable {
     let instancesByName: [String: [any AnyPluginInstance]]
     /// True when the generation has at least one enabled plugin (Kong's `has_plugins`).
     let hasPlugins: Bool
+    /// Plugin names in use that were left out because `skipping` named them.
+    let skipped: Set<String>
 
     /// The failures Kong reports while building the iterator.
     struct BuildError: Error, Sendable, CustomStringConvertible {
@@ -52,10 +54,14 @@ struct PluginsIterator: Sendable {
         var indexes: [String: PluginConfigIndex] = [:]
         var byName: [String: [any AnyPluginInstance]] = [:]
         var globalInstances: [any AnyPluginInstance] = []
+        var skipped: Set<String> = []
         for (id, row) in page["plugins"]?.rows ?? [:] {
             guard let name = row["name"]?.stringValue else { continue }
             guard let handler = registry.handlers[name] else {
-                if skipping.contains(name) { continue }
+                if skipping.contains(name) {
+                    skipped.insert(name)
+                    continue
+                }
                 let reason = BundledPlugins.info(name) == nil ? "not enabled" : "not implemented by kgate"
                 throw BuildError(message: "\(name) plugin is in use but \(reason)")
             }
@@ -75,6 +81,7 @@ struct PluginsIterator: Sendable {
             if scope.isGlobal { globalInstances.append(instance) }
         }
         instancesByName = byName
+        self.skipped = skipped
         hasPlugins = !byName.isEmpty
 
         let ordered = indexes.keys.compactMap { registry.handlers[$0]?.descriptor }.sorted(by: PluginDescriptor.runsBefore)

@@ -21,6 +21,10 @@ struct LocalResponse {
     var message: String?
     var origin: Origin
     var extraHeaders: [(String, String)] = []
+    /// A body sent as it is when there is no `message` (a plugin's `kong.response.exit`).
+    var rawBody: [UInt8]?
+    /// The `Content-Type` of `rawBody`.
+    var rawContentType: String?
 
     /// The message for an nginx error page of this status.
     static func nginx(_ status: Int, proxied: Bool = false) -> LocalResponse {
@@ -54,7 +58,7 @@ struct LocalResponse {
     /// The whole response, head and body, as bytes (no body for `HEAD`).
     func render(format: RequestFormat, _ c: Context, isHEAD: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         var bodyText = ""
-        var contentType: String?
+        var contentType = rawContentType
         if let message {
             let errorFormat: ErrorFormat
             switch origin {
@@ -66,7 +70,10 @@ struct LocalResponse {
             bodyText = ErrorBody.text(message, requestID: c.requestID, format: errorFormat)
             if errorFormat != .grpc { contentType = errorFormat.contentType }
         }
-        var out = allocator.buffer(capacity: 512 + bodyText.utf8.count)
+        let bodyLength = rawBody?.count ?? bodyText.utf8.count
+        // No body, and no `Content-Length`, for the statuses that cannot have one.
+        let bodiless = status.code < 200 || status.code == 204 || status.code == 304
+        var out = allocator.buffer(capacity: 512 + bodyLength)
         out.writeStaticString("HTTP/1.1 ")
         out.writeString(String(status.code))
         out.writeStaticString(" ")
@@ -81,9 +88,13 @@ struct LocalResponse {
         if let contentType { header("Content-Type", contentType) }
         var connection = c.keepAlive ? "keep-alive" : "close"
         for (name, value) in extraHeaders {
-            if name.lowercased() == "connection" { connection = value } else { header(name, value) }
+            switch name.lowercased() {
+            case "connection": connection = value
+            case "content-length", "transfer-encoding": continue
+            default: header(name, value)
+            }
         }
-        header("Content-Length", String(bodyText.utf8.count))
+        if !bodiless { header("Content-Length", String(bodyLength)) }
         header("Date", c.date)
         header("Connection", connection)
         switch origin {
@@ -98,7 +109,9 @@ struct LocalResponse {
         }
         if c.enabled.contains(.requestID) { header("X-Kong-Request-Id", c.requestID) }
         out.writeStaticString("\r\n")
-        if !isHEAD { out.writeString(bodyText) }
+        if !isHEAD, !bodiless {
+            if let rawBody { out.writeBytes(rawBody) } else { out.writeString(bodyText) }
+        }
         return out
     }
 }

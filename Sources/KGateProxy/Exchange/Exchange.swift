@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateStore
 import NIOCore
 import NIOHTTP1
@@ -16,12 +17,27 @@ struct Exchange {
     /// Kept until the request ends: everything below comes from it.
     var generation: Generation?
     var plan: ServicePlan?
-    var routeID: String?
-    var serviceID: String?
+    /// A response routing decided that is given only after the plugins' access phase
+    /// (no service for the route: 503).
+    var afterAccess: LocalResponse?
     var upstreamTarget = ""
     /// The client's `Host` when `preserve_host` is on.
     var preservedHost: String?
     var forwarding: ForwardingValues?
+
+    // Plugins.
+    /// The generation's plugin phases, when it has plugins.
+    var runner: PluginRunner?
+    /// The request's plugin context, made when a plugin runs for it.
+    var plugins: PluginContext?
+    /// The request head plugins rewrote (headers or body changed), sent upstream instead of
+    /// the client's, with its facts.
+    var rewrittenHead: MessageHead?
+    var rewrittenFacts: RequestFacts?
+    /// The method plugins set.
+    var rewrittenMethod: HTTPMethod?
+    /// Response body chunks go through `body_filter`.
+    var filtersBody = false
 
     // Upstream.
     var upstream: UpstreamConnection?

@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateRouter
 import NIOCore
 import NIOHTTP1
@@ -40,12 +41,14 @@ extension ProxyHandler {
         x.bodyBytes += slice.readableBytes
         if clientWait == .body, !readsPaused { clientTimer.arm(in: env.configuration.clientBodyTimeout) }
         let limit = env.configuration.clientMaxBodySize
-        if limit > 0, x.bodyBytes > limit, phase == .connecting || phase == .proxying {
+        if limit > 0, x.bodyBytes > limit, phase == .readingBody || phase == .connecting || phase == .proxying {
             abandonUpstream()
             if x.responseHeadSent { return close() }
             return respond(.nginx(413), forceClose: true)
         }
         switch phase {
+        case .readingBody:
+            holdBodyForPlugins(slice)
         case .connecting:
             pendingBody.append(slice)
             pendingBodyBytes += slice.readableBytes
@@ -70,6 +73,8 @@ extension ProxyHandler {
             if let plan = x.plan { requestSent(readTimeout: plan.readTimeout) }
         case .responding:
             if x.responseFinished { becomeIdle() }
+        case .readingBody:
+            bodyCompleteForPlugins()
         case .idle, .connecting, .tunnel, .closing:
             break
         }
@@ -89,6 +94,10 @@ extension ProxyHandler {
     func route() {
         let (generation, plans) = env.currentPlans()
         x.generation = generation
+        if let runner = plans.activePlugins {
+            x.runner = runner
+            if runner.needsRewrite, !runRewrite(runner) { return }
+        }
         let router = plans.router
         let target = request.target
         let routeRequest = RouteRequest(
@@ -127,24 +136,26 @@ extension ProxyHandler {
         return http
     }
 
+    /// Prepares the upstream request of a matched route, runs the plugins, then proxies.
     private func proceed(_ match: RouteMatch, plans: ProxyPlans, target: String, forwardedProto: String, forwardedHost: String) {
-        let service = match.service
-        if let phases = env.phases {
-            // Ids are kept for the plugins' phases only (strings cost a retain each way).
-            x.routeID = match.route.id
-            x.serviceID = service?.id
-            if let response = runAccess(phases) { return respondFromPlugin(response) }
-        }
         if let response = RouteOutcome.afterAccess(match) {
-            return respond(LocalResponse(status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong))
+            x.afterAccess = LocalResponse(
+                status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
+        } else if let service = match.service, let plan = plans.service(id: service.id) {
+            x.plan = plan
+            x.upstreamTarget = Self.upstreamTarget(match, target: target)
+            x.preservedHost = match.upstreamHost
+            x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
+        } else {
+            x.afterAccess = LocalResponse(status: .serviceUnavailable, message: "no Service found with those values", origin: .kong)
         }
-        guard let service, let plan = plans.service(id: service.id) else {
-            return respond(LocalResponse(status: .serviceUnavailable, message: "no Service found with those values", origin: .kong))
-        }
-        x.plan = plan
-        x.upstreamTarget = Self.upstreamTarget(match, target: target)
-        x.preservedHost = match.upstreamHost
-        x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
+        if let runner = x.runner, !runPlugins(runner, match: match) { return }
+        dispatch()
+    }
+
+    /// After `access`: answers what routing decided, or starts the first try.
+    func dispatch() {
+        if let response = x.afterAccess { return respond(response) }
         startAttempt()
     }
 
@@ -191,13 +202,6 @@ extension ProxyHandler {
             return addresses[0]
         }
         return last
-    }
-
-    private func runAccess(_ phases: any ProxyPhases) -> PhaseResponse? {
-        var phaseRequest = PhaseRequest(
-            head: request.requestHead, routeID: x.routeID ?? "", serviceID: x.serviceID, requestID: x.requestID.string,
-            clientIP: realClientIP())
-        return phases.access(&phaseRequest)
     }
 
     // MARK: Helpers

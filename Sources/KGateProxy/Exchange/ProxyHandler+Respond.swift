@@ -71,9 +71,10 @@ extension ProxyHandler {
         let c = responseContext(now: now, sentUpstreamAt: sentUpstreamAt, keepAlive: keepAlive)
         let format = LocalResponse.RequestFormat(
             accept: x.facts.accept.map(request.value), contentType: x.facts.contentType.map(request.value))
-        let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
+        var bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
+        if x.runner != nil { bytes = filterGeneratedResponse(bytes) }
         x.keepAlive = keepAlive
         phase = .responding
         context.write(wrapOutboundOut(bytes), promise: nil)
@@ -88,25 +89,6 @@ extension ProxyHandler {
             responseLatency: x.milliseconds(since: x.start, to: now),
             proxyLatency: x.milliseconds(since: x.start, to: sentUpstreamAt),
             upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now))
-    }
-
-    /// A plugin's `access` answered the request.
-    func respondFromPlugin(_ response: PhaseResponse) {
-        let keepAlive = x.facts.keepAlive && !quiescing && !loop.isQuiescing
-        var out = context.channel.allocator.buffer(capacity: 256 + response.body.readableBytes)
-        out.writeString("HTTP/1.1 \(response.status.code) \(response.status.reasonPhrase)\r\n")
-        for (name, value) in response.headers where !["content-length", "connection", "transfer-encoding"].contains(name.lowercased()) {
-            out.writeString("\(name): \(value)\r\n")
-        }
-        out.writeString("Content-Length: \(response.body.readableBytes)\r\n")
-        out.writeString("Connection: \(keepAlive ? "keep-alive" : "close")\r\n\r\n")
-        if request.method != .HEAD { out.writeImmutableBuffer(response.body) }
-        x.responseHeadSent = true
-        x.responseStatus = Int(response.status.code)
-        x.keepAlive = keepAlive
-        phase = .responding
-        context.write(wrapOutboundOut(out), promise: nil)
-        finishResponse()
     }
 
     /// A head that cannot be parsed: 400, 414, 431-as-400 (`Request header or cookie too large`)
@@ -144,10 +126,6 @@ extension ProxyHandler {
     // MARK: Log phase
 
     func logExchange() {
-        guard let phases = env.phases else { return }
-        phases.log(
-            PhaseLogEntry(
-                status: x.responseStatus, routeID: x.routeID, serviceID: x.serviceID, requestID: x.requestID.string,
-                totalLatency: x.milliseconds(since: x.start, to: loop.eventLoop.now)))
+        if x.runner != nil { runLogPhase() }
     }
 }

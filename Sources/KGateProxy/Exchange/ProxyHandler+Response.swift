@@ -14,7 +14,12 @@ extension ProxyHandler: UpstreamDelegate {
             beginTunnel(head, now: now)
             return false
         }
-        let downstream = DownstreamFraming(upstream: framing, clientVersion: request.version)
+        var downstream = DownstreamFraming(upstream: framing, clientVersion: request.version)
+        if x.runner != nil, downstream != .none, responseNeedsBodyFilter() {
+            // body_filter may change the body's length: send it chunked (or close-delimited).
+            x.filtersBody = true
+            downstream = request.version.minor >= 1 ? .rechunk : .untilClose
+        }
         x.framing = downstream
         x.keepAlive =
             x.facts.keepAlive && x.requestEndReceived && !quiescing && !loop.isQuiescing && !downstream.closesConnection
@@ -22,8 +27,9 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
+        if x.runner != nil { filterResponseHead(&responseHeadBuffer, fromService: true) }
         responseHeadPending = true
-        return downstream == .dechunk
+        return downstream == .dechunk || (x.filtersBody && framing == .chunked)
     }
 
     private func additions(upstreamLatency: Int) -> ResponseAdditions {
@@ -44,13 +50,21 @@ extension ProxyHandler: UpstreamDelegate {
 
     func upstreamBody(_ bytes: ByteBuffer) {
         guard phase == .proxying else { return }
+        if x.filtersBody { return upstreamBodyFiltered(bytes, last: false) }
         if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
         if responseHeadPending, x.framing != .rechunk, bytes.readableBytes <= 4096 {
             responseHeadBuffer.writeImmutableBuffer(bytes)
             return
         }
         writePendingResponseHead()
+        writeResponseBody(bytes)
+    }
+
+    /// Writes body bytes to the client in the downstream framing (a chunk of its own when
+    /// re-chunking; never an empty one, which would end the body).
+    func writeResponseBody(_ bytes: ByteBuffer) {
         if x.framing == .rechunk {
+            guard bytes.readableBytes > 0 else { return }
             var size = context.channel.allocator.buffer(capacity: 18)
             size.writeString(String(bytes.readableBytes, radix: 16))
             size.writeStaticString("\r\n")
@@ -68,6 +82,7 @@ extension ProxyHandler: UpstreamDelegate {
         upstreamWait = .none
         upstreamTimer.disarm()
         x.upstream = nil
+        if x.filtersBody { upstreamBodyFiltered(empty, last: true) }
         writePendingResponseHead()
         if x.framing == .rechunk {
             context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)

@@ -100,10 +100,18 @@ extension ProxyHandler {
         x.upstream = connection
         x.reused = reused
         connection.requestsServed += 1
-        connection.handler.beginExchange(self, method: request.method)
-        UpstreamRequestHead.write(
-            method: request.method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
-            forwarding: forwarding, into: &upstreamHeadBuffer)
+        let method = x.rewrittenMethod ?? request.method
+        connection.handler.beginExchange(self, method: method)
+        if let head = x.rewrittenHead, let facts = x.rewrittenFacts {
+            // Plugins changed the headers or the body.
+            UpstreamRequestHead.write(
+                method: method, target: x.upstreamTarget, host: x.hostHeader, from: head, facts: facts,
+                forwarding: forwarding, into: &upstreamHeadBuffer)
+        } else {
+            UpstreamRequestHead.write(
+                method: method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
+                forwarding: forwarding, into: &upstreamHeadBuffer)
+        }
         connection.handler.write(upstreamHeadBuffer)
         x.upstreamStart = loop.eventLoop.now
         while let part = pendingBody.popFirst() {

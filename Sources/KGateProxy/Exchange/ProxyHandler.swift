@@ -22,6 +22,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     enum Phase {
         /// Waiting for (the rest of) a request head.
         case idle
+        /// Plugins wait for the whole request body before `access`; it is held in memory.
+        case readingBody
         /// Choosing a target or connecting; body bytes are buffered.
         case connecting
         /// An upstream connection serves the request.
@@ -175,7 +177,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
             switch phase {
             case .idle:
                 guard readRequestHead() else { return }
-            case .connecting, .proxying, .responding:
+            case .readingBody, .connecting, .proxying, .responding:
                 guard !requestBody.isComplete else { return }
                 guard let taken = requestBody.take(inbound) else { return badRequestBody() }
                 let slice = inbound.readSlice(length: taken)!

@@ -7,7 +7,6 @@ final class ProxyEnvironment: Sendable {
     let store: ConfigStore
     let configuration: ProxyConfiguration
     let logger: Logger
-    let phases: (any ProxyPhases)?
     /// `1.1 kong/<version>` (requests and responses say HTTP/1.1 to and from upstreams).
     let viaToken: String
     /// `real_ip_header` lower-cased, when it is not one the request pass already reads.
@@ -15,11 +14,10 @@ final class ProxyEnvironment: Sendable {
     /// Response headers enabled for generated (not proxied) responses.
     let responseHeaders: ResponseHeaders
 
-    init(store: ConfigStore, configuration: ProxyConfiguration, logger: Logger, phases: (any ProxyPhases)?) {
+    init(store: ConfigStore, configuration: ProxyConfiguration, logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
-        self.phases = phases
         self.viaToken = "1.1 " + configuration.serverToken
         let realIP = configuration.realIPHeader.lowercased()
         self.customRealIPHeader = ["x-real-ip", "x-forwarded-for"].contains(realIP) ? nil : Array(realIP.utf8)

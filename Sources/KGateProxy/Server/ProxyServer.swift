@@ -49,12 +49,10 @@ public final class ProxyServer: Sendable {
     ///   - group: the event loops to run on; nil creates `configuration.eventLoops` of them
     ///     (shut down with the server).
     ///   - logger: for start-up, shutdown and upstream failures (per-request logs are at debug).
-    ///   - phases: the plugins' hook; nil runs none.
     public init(
-        configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
-        phases: (any ProxyPhases)? = nil
+        configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger
     ) {
-        self.environment = ProxyEnvironment(store: store, configuration: configuration, logger: logger, phases: phases)
+        self.environment = ProxyEnvironment(store: store, configuration: configuration, logger: logger)
         if let group {
             self.group = group
             self.ownsGroup = false
@@ -74,10 +72,9 @@ public final class ProxyServer: Sendable {
     /// Makes a server from the node settings (`proxy_listen`, `nginx_worker_processes`,
     /// `headers`, `trusted_ips`, `upstream_keepalive_*`, ...).
     public convenience init(
-        settings: NodeSettings, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
-        phases: (any ProxyPhases)? = nil
+        settings: NodeSettings, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger
     ) {
-        self.init(configuration: ProxyConfiguration(settings: settings), store: store, group: group, logger: logger, phases: phases)
+        self.init(configuration: ProxyConfiguration(settings: settings), store: store, group: group, logger: logger)
     }
 
     /// The addresses listened on (with the actual ports when 0 was asked for).

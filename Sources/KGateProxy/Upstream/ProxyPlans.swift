@@ -1,13 +1,20 @@
+import KGatePlugins
 import KGateRouter
 import KGateSchema
 import KGateSettings
 import KGateStore
 
-/// The data plane's view of one generation: the router, and for every service how to reach it
-/// (balancers, DNS or fixed address, timeouts, retries, TLS). Built by ``ProxyPlansBuilder``.
+/// The data plane's view of one generation: the router, the plugins iterator, and for every
+/// service how to reach it (balancers, DNS or fixed address, timeouts, retries, TLS). Built by
+/// ``ProxyPlansBuilder`` in the inactive page, so all of it goes live with one flip.
 public final class ProxyPlans: Sendable {
     /// The HTTP router.
     public let router: Router
+    /// The generation's plugin phases (nil when the builder runs without plugins).
+    public let plugins: PluginRunner?
+    /// `plugins` when the generation has an enabled plugin: the one check a request without
+    /// plugins pays.
+    let activePlugins: PluginRunner?
     /// Service plans by service id.
     let services: [String: ServicePlan]
     /// Balancers by upstream name.
@@ -16,10 +23,12 @@ public final class ProxyPlans: Sendable {
     let tlsProfiles: [TLSProfile.Identity: TLSProfile]
 
     init(
-        router: Router, services: [String: ServicePlan], balancers: [String: Balancer],
+        router: Router, plugins: PluginRunner? = nil, services: [String: ServicePlan], balancers: [String: Balancer],
         tlsProfiles: [TLSProfile.Identity: TLSProfile]
     ) {
         self.router = router
+        self.plugins = plugins
+        self.activePlugins = plugins?.hasPlugins == true ? plugins : nil
         self.services = services
         self.balancers = balancers
         self.tlsProfiles = tlsProfiles
@@ -39,24 +48,33 @@ public final class ProxyPlans: Sendable {
 /// Builds ``ProxyPlans`` for every generation. Register it on the `ConfigStore`:
 ///
 /// ```swift
-/// let store = try ConfigStore(artifacts: [ProxyPlansBuilder(settings: settings)])
+/// let store = try ConfigStore(artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins)])
 /// ```
+///
+/// After each flip, call `plans.plugins?.configure()` (Kong's `configure` phase).
 public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// `router_flavor`.
     public var flavor: Router.Flavor
     /// PEM bundle trusted for upstream TLS when a service has no `ca_certificates` (nil: the
     /// system store).
     public var trustedCertificatesPEM: String?
+    /// Builds the plugins iterator of each generation (nil: requests run no plugin).
+    public var plugins: PluginsBuilder?
 
     /// Makes the builder.
-    public init(flavor: Router.Flavor = .traditionalCompatible, trustedCertificatesPEM: String? = nil) {
+    public init(
+        flavor: Router.Flavor = .traditionalCompatible, trustedCertificatesPEM: String? = nil,
+        plugins: PluginsBuilder? = nil
+    ) {
         self.flavor = flavor
         self.trustedCertificatesPEM = trustedCertificatesPEM
+        self.plugins = plugins
     }
 
     /// Makes the builder from the node settings (`router_flavor`).
-    public init(settings: NodeSettings) {
-        self.init(flavor: Router.Flavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible)
+    public init(settings: NodeSettings, plugins: PluginsBuilder? = nil) {
+        self.init(
+            flavor: Router.Flavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible, plugins: plugins)
     }
 
     /// The data plane's plans for a page.
@@ -65,6 +83,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         let serviceRows = page["services"].map { Array($0.rows.values) } ?? []
         let routeRows = page["routes"].map { Array($0.rows.values) } ?? []
         let router = Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor)
+        let runner = try plugins?.build(page: page, previous: previous)
 
         var balancers: [String: Balancer] = [:]
         if let upstreams = page["upstreams"] {
@@ -105,7 +124,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             services[plan.id] = plan
         }
         if let tlsError { throw tlsError }
-        return ProxyPlans(router: router, services: services, balancers: balancers, tlsProfiles: profiles)
+        return ProxyPlans(
+            router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles)
     }
 
     static func tlsIdentity(_ service: Object, page: Page) -> TLSProfile.Identity {

@@ -1,6 +1,7 @@
 import KGateAdmin
 import KGateConfig
 import KGateHTTP
+import KGatePlugins
 import KGateProxy
 import KGateSettings
 import KGateStore
@@ -32,6 +33,8 @@ public final class Node: Sendable {
     let watch = Mutex<(watcher: ConfigFileWatcher, events: AsyncStream<WatchEvent>)?>(nil)
     /// The running service group, for `shutdown()`.
     let serviceGroup = Mutex<ServiceGroup?>(nil)
+    /// Runs the plugins' `configure` after each flip (kept for the node's lifetime).
+    let pluginsConfigured: EventSubscription
 
     /// Builds the node; nothing is loaded or bound yet.
     /// - Parameter artifacts: extra per-generation builders; the proxy's (router, balancers) are
@@ -39,13 +42,14 @@ public final class Node: Sendable {
     public init(settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        let catalog = EntityCatalog(
-            routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
-            enabledPlugins: settings.expandingBundledPlugins(BundledPlugins.names))
-        store = try ConfigStore(catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings)] + artifacts)
+        let plugins = NodePlugins(settings: settings, logger: logger)
+        let catalog = plugins.catalog
+        store = try ConfigStore(
+            catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
         proxy = settings.proxyListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger)
         coordinator = ReloadCoordinator(
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger)
+        pluginsConfigured = Self.configurePluginsOnFlip(coordinator.events, store: store, logger: logger)
         let counters = ServerCounters()
         let statusAPI = StatusAPI(source: NodeStatus(coordinator: coordinator), counters: counters)
         self.statusAPI = statusAPI
@@ -76,6 +80,21 @@ public final class Node: Sendable {
                 answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
+    }
+
+    /// Kong's `configure` phase: after each flip, every plugin gets its configs of the new
+    /// generation (rate-limiting drops the counters of plugins that went away).
+    static func configurePluginsOnFlip(_ events: EventBus, store: ConfigStore, logger: Logger) -> EventSubscription {
+        events.onEvent { event in
+            guard case .configFlipped = event, let plugins = store.current.artifact(for: ProxyPlansBuilder.self)?.plugins
+            else { return }
+            plugins.configure()
+            if !plugins.skippedPlugins.isEmpty {
+                logger.warning(
+                    "plugins kgate does not implement are ignored (they do not change what is proxied)",
+                    metadata: ["plugins": "\(plugins.skippedPlugins.sorted().joined(separator: ", "))"])
+            }
+        }
     }
 
     /// Loads `declarative_config` (or `declarative_config_string`) and binds the listeners.

@@ -1,4 +1,5 @@
 import KGateConfig
+import KGatePlugins
 import KGateProxy
 import KGateSettings
 import KGateStore
@@ -17,13 +18,16 @@ struct ProxyHarness: Sendable {
     let store: ConfigStore
     let port: Int
 
-    static let loader = DeclarativeLoader(catalog: EntityCatalog())
+    /// Entity schemas with the bundled plugins' config schemas (as `kgate start` validates).
+    static let loader = DeclarativeLoader(catalog: EntityCatalog(pluginConfigSchemas: BundledPluginSet.configSchemas))
 
-    /// Loads `yaml` and starts a proxy on it.
+    /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
+    /// own, so rate-limiting counters are never shared between tests).
     static func start(
         _ yaml: String, configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
-        let store = try ConfigStore(artifacts: [ProxyPlansBuilder()])
+        let plugins = PluginsBuilder(registry: PluginRegistry.bundled(), skipping: BundledPluginSet.observability)
+        let store = try ConfigStore(artifacts: [ProxyPlansBuilder(plugins: plugins)])
         try install(yaml, in: store)
         var settings = NodeSettings()
         settings.proxyListen = [ListenAddress(host: "127.0.0.1", port: 0)]
@@ -40,7 +44,10 @@ struct ProxyHarness: Sendable {
     /// Replaces the config.
     static func install(_ yaml: String, in store: ConfigStore) throws {
         switch loader.load(bytes: Array(yaml.utf8), fileName: "kong.yml") {
-        case .success(let config): try store.install(config, source: .none)
+        case .success(let config):
+            try store.install(config, source: .none)
+            // Kong's `configure` phase, as the node runs it after each flip.
+            store.current.artifact(for: ProxyPlansBuilder.self)?.plugins?.configure()
         case .failure(let error): throw HarnessError.badConfig("\(error)")
         }
     }

@@ -21,7 +21,7 @@ final class EmbeddedProxy {
         configure(&configuration)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let env = ProxyEnvironment(store: store, configuration: configuration, logger: logger, phases: nil)
+        let env = ProxyEnvironment(store: store, configuration: configuration, logger: logger)
         let context = LoopContext(
             eventLoop: loop, configuration: configuration, resolver: SystemDNSResolver(threadPool: .singleton))
         channel = EmbeddedChannel(loop: loop)

@@ -79,11 +79,11 @@ struct UpstreamHandlerEmbeddedTests {
     @Test("garbage, bad lengths and early closes are failures; extra bytes forbid reuse")
     func failures() throws {
         let (c1, _, d1) = try make()
-        try? c1.writeInbound(ByteBuffer(string: "SSH-2.0-OpenSSH\r\n\r\n"))
+        _ = try? c1.writeInbound(ByteBuffer(string: "SSH-2.0-OpenSSH\r\n\r\n"))
         #expect(d1.failures == [.badResponse])
 
         let (c2, _, d2) = try make()
-        try? c2.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"))
+        _ = try? c2.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"))
         #expect(d2.failures == [.badResponse])
 
         let (c3, _, d3) = try make()

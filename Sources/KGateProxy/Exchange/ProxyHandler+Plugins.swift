@@ -1,0 +1,248 @@
+import KGatePlugins
+import KGateRouter
+import NIOCore
+import NIOHTTP1
+
+/// Kong's plugin phases in the request path (`runloop/handler.lua`): `rewrite` before routing,
+/// `access` after it (which may answer, or change what goes upstream), `header_filter` and
+/// `body_filter` on the response, whether it comes from upstream, from a plugin's exit or from
+/// kgate itself, and `log` at the end.
+///
+/// A request of a generation without plugins never gets here past one nil check; a request
+/// whose route has none pays one dictionary read (`PluginRunner.hasPlugins(route:)`).
+extension ProxyHandler {
+    /// Largest body plugins get to read (nginx's `client_body_buffer_size`: beyond it nginx
+    /// keeps the body in a file and `kong.request.get_raw_body()` returns nil).
+    static let pluginBodyBufferSize = 8192
+    /// Largest body kept in memory while plugins wait for the whole of it.
+    static let pluginBodyHoldLimit = 64 << 20
+
+    // MARK: Before and after routing
+
+    /// Runs the global `rewrite` configs before routing; false when a plugin answered.
+    func runRewrite(_ runner: PluginRunner) -> Bool {
+        x.plugins = makePluginContext(runner)
+        runner.rewrite(&x.plugins!)
+        guard x.plugins!.exitResponse == nil else {
+            respondWithExit()
+            return false
+        }
+        return true
+    }
+
+    /// Starts the plugins of a routed request: false when they took the exchange over (they
+    /// wait for the body, or answered).
+    func runPlugins(_ runner: PluginRunner, match: RouteMatch) -> Bool {
+        if x.plugins == nil {
+            guard runner.hasPlugins(route: match.route.id) else { return true }
+            x.plugins = makePluginContext(runner)
+        }
+        x.plugins!.setRoute(match)
+        if !x.requestEndReceived, runner.needsRequestBody(x.plugins!) {
+            beginReadingBodyForPlugins()
+            return false
+        }
+        return runAccess(runner)
+    }
+
+    /// Kong's access phase, then the request changes; false when a plugin answered.
+    private func runAccess(_ runner: PluginRunner) -> Bool {
+        runner.access(&x.plugins!)
+        guard x.plugins!.exitResponse == nil else {
+            respondWithExit()
+            return false
+        }
+        return applyRequestChanges()
+    }
+
+    /// The request as plugins see it.
+    private func makePluginContext(_ runner: PluginRunner) -> PluginContext {
+        let target = request.target
+        let rawPath = Self.pathWithoutQuery(target)
+        let u = target.utf8
+        let rawQuery: String? =
+            rawPath.utf8.count < u.count ? String(Substring(u[u.index(u.startIndex, offsetBy: rawPath.utf8.count + 1)...])) : nil
+        var pluginRequest = PluginRequest(
+            method: request.method.rawValue, host: Self.hostWithoutPort(x.facts.host), port: Int(serverPort) ?? 0,
+            rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request), forwardedIP: realClientIP(),
+            ip: remoteIP, requestID: x.requestID.string)
+        pluginRequest.connectionRequests = requestsOnConnection
+        return runner.makeContext(pluginRequest)
+    }
+
+    // MARK: Reading the body for plugins
+
+    /// Holds the body until it has all arrived (`ngx.req.read_body`), then runs access. The
+    /// body bytes come through `processInput` once the head's handling returns.
+    private func beginReadingBodyForPlugins() {
+        phase = .readingBody
+        if x.facts.expectContinue, !x.continueSent {
+            x.continueSent = true
+            context.writeAndFlush(
+                wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+        }
+    }
+
+    /// Body bytes while plugins wait for the whole body.
+    func holdBodyForPlugins(_ slice: ByteBuffer) {
+        pendingBody.append(slice)
+        pendingBodyBytes += slice.readableBytes
+        if pendingBodyBytes > Self.pluginBodyHoldLimit { respond(.nginx(413), forceClose: true) }
+    }
+
+    /// The body plugins waited for is complete: run access, then proxy.
+    func bodyCompleteForPlugins() {
+        guard let runner = x.runner else { return }
+        attachPendingBody()
+        phase = .connecting
+        if runAccess(runner) { dispatch() }
+    }
+
+    /// Gives plugins the body held in `pendingBody` (chunk framing removed), unless it is
+    /// larger than nginx keeps in memory.
+    private func attachPendingBody() {
+        let limit = Self.pluginBodyBufferSize
+        var body: [UInt8] = []
+        body.reserveCapacity(min(pendingBodyBytes, limit))
+        if x.facts.chunked {
+            var decoder = ChunkedDecoder()
+            for part in pendingBody {
+                _ = part.withUnsafeReadableBytes { raw in
+                    decoder.feed(raw) { range in
+                        if body.count <= limit { body.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[range])) }
+                    }
+                }
+            }
+        } else if pendingBodyBytes <= limit {
+            for part in pendingBody { body.append(contentsOf: part.readableBytesView) }
+        }
+        if body.count <= limit, pendingBodyBytes <= limit || x.facts.chunked { x.plugins!.request.attachBody(body) }
+    }
+
+    // MARK: The upstream request
+
+    /// Applies what plugins changed (method, path, query, headers, body) to the request sent
+    /// upstream; false when it cannot be sent (answered 500).
+    private func applyRequestChanges() -> Bool {
+        let changed = x.plugins!.request.changes
+        guard !changed.isEmpty else { return true }
+        let r = x.plugins!.request
+        if changed.contains(.method) { x.rewrittenMethod = HTTPMethod(rawValue: r.method) }
+        if changed.contains(.path) || changed.contains(.query) {
+            let path = r.upstreamPath ?? Self.pathWithoutQuery(x.upstreamTarget)
+            x.upstreamTarget = r.rawQuery.map { path + "?" + $0 } ?? path
+        }
+        if changed.contains(.body), !x.requestEndReceived {
+            // The client's body is still coming and would follow the replacement.
+            env.logger.error("a plugin replaced a request body it did not read", metadata: ["request.id": "\(x.requestID.string)"])
+            respond(LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong))
+            return false
+        }
+        if changed.contains(.headers) || changed.contains(.body) {
+            let newBody = changed.contains(.body) ? r.body ?? [] : nil
+            guard let head = PluginHeads.requestHead(r.headers, bodyLength: newBody?.count, allocator: context.channel.allocator)
+            else {
+                respond(LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong))
+                return false
+            }
+            let facts = RequestFacts(head, realIPHeader: env.customRealIPHeader)
+            if let host = facts.host, host != x.facts.host { x.preservedHost = host }
+            x.rewrittenFacts = facts
+            x.rewrittenHead = head
+            if let newBody {
+                pendingBody.removeAll(keepingCapacity: true)
+                var buffer = context.channel.allocator.buffer(capacity: newBody.count)
+                buffer.writeBytes(newBody)
+                if !newBody.isEmpty { pendingBody.append(buffer) }
+                pendingBodyBytes = newBody.count
+            }
+        }
+        return true
+    }
+
+    // MARK: Responses
+
+    /// A plugin's `kong.response.exit` / `kong.response.error`.
+    func respondWithExit() {
+        guard let exit = x.plugins?.exitResponse else { return }
+        let status = HTTPResponseStatus(statusCode: exit.status)
+        let headers = exit.headers.compactMap { f -> (String, String)? in
+            HTTPFields.sameName(f.name, "content-type") ? nil : (f.name, f.value)
+        }
+        switch exit.body {
+        case .kongError(let message):
+            respond(LocalResponse(status: status, message: message, origin: .kong, extraHeaders: headers))
+        case .empty, .bytes, .json:
+            respond(
+                LocalResponse(
+                    status: status, message: nil, origin: .kong, extraHeaders: headers, rawBody: exit.encodedBody ?? [],
+                    rawContentType: exit.contentType))
+        }
+    }
+
+    /// Runs `header_filter` over a response head about to go to the client (the exact head
+    /// bytes in `head`) and rewrites it with what the plugins left. Requests that never
+    /// reached `access` run the global configs.
+    func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool) {
+        guard let runner = x.runner else { return }
+        if x.plugins == nil {
+            guard runner.hasGlobalDownstreamPlugins else { return }
+            x.plugins = makePluginContext(runner)
+        }
+        guard runner.needsHeaderFilter(x.plugins!) else { return }
+        var parsed = MessageHead()
+        guard HeadParser.parseResponse(head, into: &parsed) == nil else { return }
+        runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
+        let response = x.plugins!.response
+        PluginHeads.writeResponseHead(status: response.status, fields: response.headers, original: parsed, into: &head)
+        x.responseStatus = response.status
+    }
+
+    /// A generated response (head and body in one buffer) after `header_filter`.
+    func filterGeneratedResponse(_ bytes: ByteBuffer) -> ByteBuffer {
+        guard x.runner != nil, let (head, body) = PluginHeads.splitHead(bytes) else { return bytes }
+        var filtered = head
+        filterResponseHead(&filtered, fromService: false)
+        guard filtered.readableBytes != head.readableBytes || filtered != head else { return bytes }
+        filtered.writeImmutableBuffer(body)
+        return filtered
+    }
+
+    /// Whether the upstream response body goes through `body_filter`.
+    func responseNeedsBodyFilter() -> Bool {
+        guard let runner = x.runner, let ctx = x.plugins else { return false }
+        return runner.needsBodyFilter(ctx)
+    }
+
+    /// One chunk of the response body through `body_filter`.
+    func filterBody(_ bytes: ByteBuffer, last: Bool) -> ByteBuffer {
+        guard let runner = x.runner else { return bytes }
+        var chunk = Array(bytes.readableBytesView)
+        runner.bodyFilter(&x.plugins!, chunk: &chunk, last: last)
+        var out = context.channel.allocator.buffer(capacity: chunk.count)
+        out.writeBytes(chunk)
+        return out
+    }
+
+    /// A response body chunk through `body_filter`, then to the client (chunked, or until
+    /// the connection closes for an HTTP/1.0 client).
+    func upstreamBodyFiltered(_ bytes: ByteBuffer, last: Bool) {
+        if !last, upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
+        let out = filterBody(bytes, last: last)
+        writePendingResponseHead()
+        writeResponseBody(out)
+    }
+
+    // MARK: Log
+
+    /// Kong's log phase, once the response was sent (or the exchange failed).
+    func runLogPhase() {
+        guard let runner = x.runner else { return }
+        if x.plugins == nil {
+            guard runner.hasGlobalDownstreamPlugins else { return }
+            x.plugins = makePluginContext(runner)
+        }
+        guard runner.needsLog(x.plugins!) else { return }
+        runner.log(&x.plugins!)
+    }
+}

@@ -1,0 +1,44 @@
+import KGateConfig
+import KGatePlugins
+import KGateSettings
+import Logging
+
+/// The plugins a node runs, and the entity catalog that validates their configs: one place
+/// that `kgate start` and `kgate config parse` share, so a config the CLI accepts is one the
+/// node loads.
+///
+/// Plugins kgate implements run with their schemas. Kong's bundled metrics and logging plugins
+/// that kgate lacks (`BundledPluginSet.observability`) are accepted and left out with a
+/// warning: they do not change what is proxied. Any other plugin kgate lacks (an auth plugin,
+/// say) makes the config fail, so it is never silently skipped.
+public struct NodePlugins: Sendable {
+    /// The plugin implementations.
+    public let registry: PluginRegistry
+    /// Entity schemas with the plugins' config schemas.
+    public let catalog: EntityCatalog
+    /// Builds each generation's plugins iterator.
+    public let builder: PluginsBuilder
+
+    /// The plugins for the node settings (`plugins`, `router_flavor`).
+    public init(settings: NodeSettings, logger: Logger = Logger(label: "kgate.plugins")) {
+        let registry = PluginRegistry.bundled()
+        self.registry = registry
+        catalog = EntityCatalog(
+            routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
+            enabledPlugins: settings.expandingBundledPlugins(BundledPlugins.names),
+            pluginConfigSchemas: registry.configSchemas)
+        builder = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability, logger: logger)
+    }
+
+    /// What a loaded config's plugins mean here: names left out (warn) and names that make
+    /// the config unusable (refuse), each sorted.
+    public func check(_ config: DeclarativeConfig) -> (skipped: [String], unsupported: [String]) {
+        var skipped = Set<String>()
+        var unsupported = Set<String>()
+        for row in config.entities["plugins"].map({ Array($0.values) }) ?? [] {
+            guard let name = row["name"]?.stringValue, registry.descriptor(name) == nil else { continue }
+            if builder.skipping.contains(name) { skipped.insert(name) } else { unsupported.insert(name) }
+        }
+        return (skipped.sorted(), unsupported.sorted())
+    }
+}
