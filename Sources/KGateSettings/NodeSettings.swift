@@ -64,6 +64,20 @@ public struct NodeSettings: Sendable, Equatable {
     public var upstreamKeepaliveIdleTimeout: Int
     /// `nginx_admin_client_max_body_size`: the largest Admin API request body. Default `10m`.
     public var nginxAdminClientMaxBodySize: ByteSize
+    /// `nginx_http_client_max_body_size` (alias `client_max_body_size`): the largest proxied
+    /// request body (413 beyond it). Default `0`, unlimited.
+    public var nginxHttpClientMaxBodySize = ByteSize("0")!
+    /// `nginx_http_client_body_buffer_size` (alias `client_body_buffer_size`): the largest body
+    /// plugins can read (`kong.request.get_raw_body()` is nil beyond it, as in Kong). Default `8k`.
+    public var nginxHttpClientBodyBufferSize = ByteSize("8k")!
+    /// `nginx_http_client_header_timeout`: time to receive a request head (408 after it). Default `60s`.
+    public var nginxHttpClientHeaderTimeout = NginxTime("60s")!
+    /// `nginx_http_client_body_timeout`: longest pause while receiving a request body (408). Default `60s`.
+    public var nginxHttpClientBodyTimeout = NginxTime("60s")!
+    /// `nginx_http_keepalive_timeout`: how long an idle client connection stays open. Default `75s`.
+    public var nginxHttpKeepaliveTimeout = NginxTime("75s")!
+    /// `nginx_http_keepalive_requests`: requests served on one client connection. Default 10000.
+    public var nginxHttpKeepaliveRequests = 10000
     /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
     /// Sensitive (redacted).
     public var adminToken: String?

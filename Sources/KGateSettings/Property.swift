@@ -91,13 +91,15 @@ struct Property: Sendable {
         count("upstream_keepalive_pool_size", \.upstreamKeepalivePoolSize),
         count("upstream_keepalive_max_requests", \.upstreamKeepaliveMaxRequests),
         count("upstream_keepalive_idle_timeout", \.upstreamKeepaliveIdleTimeout),
-        Property("nginx_admin_client_max_body_size", apply: { s, v, _ throws(InvalidValue) in
-            guard let size = ByteSize(v) else {
-                throw InvalidValue(ValueSyntax.invalidValue(
-                    "nginx_admin_client_max_body_size", v, "expected a size such as 0 (unlimited), 512, 8k, 10m or 1g"))
-            }
-            s.nginxAdminClientMaxBodySize = size
-        }, render: { .string($0.nginxAdminClientMaxBodySize.text) }),
+        size("nginx_admin_client_max_body_size", \.nginxAdminClientMaxBodySize),
+        size("nginx_http_client_max_body_size", \.nginxHttpClientMaxBodySize),
+        size("client_max_body_size", \.nginxHttpClientMaxBodySize, aliasOf: "nginx_http_client_max_body_size"),
+        size("nginx_http_client_body_buffer_size", \.nginxHttpClientBodyBufferSize),
+        size("client_body_buffer_size", \.nginxHttpClientBodyBufferSize, aliasOf: "nginx_http_client_body_buffer_size"),
+        time("nginx_http_client_header_timeout", \.nginxHttpClientHeaderTimeout),
+        time("nginx_http_client_body_timeout", \.nginxHttpClientBodyTimeout),
+        time("nginx_http_keepalive_timeout", \.nginxHttpKeepaliveTimeout),
+        count("nginx_http_keepalive_requests", \.nginxHttpKeepaliveRequests),
         Property("admin_token", sensitive: true, apply: { s, v, _ in
             s.adminToken = v.isEmpty ? nil : v
         }, render: { $0.adminToken.map(SettingValue.string) ?? .none }),
@@ -146,6 +148,27 @@ struct Property: Sendable {
             s[keyPath: field] = try ValueSyntax.integer(
                 v, property: name, minimum: 0, expectation: "expected an integer, 0 or greater")
         }, render: { .integer($0[keyPath: field]) })
+    }
+
+    private static func size(
+        _ name: String, _ field: WritableKeyPath<NodeSettings, ByteSize> & Sendable, aliasOf: String? = nil
+    ) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            guard let size = ByteSize(v) else {
+                throw InvalidValue(ValueSyntax.invalidValue(
+                    name, v, "expected a size such as 0 (unlimited), 512, 8k, 10m or 1g"))
+            }
+            s[keyPath: field] = size
+        }, render: { .string($0[keyPath: field].text) })
+    }
+
+    private static func time(_ name: String, _ field: WritableKeyPath<NodeSettings, NginxTime> & Sendable) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            guard let time = NginxTime(v) else {
+                throw InvalidValue(ValueSyntax.invalidValue(name, v, "expected a time such as 60s, 500ms, 5m or 1h"))
+            }
+            s[keyPath: field] = time
+        }, render: { .string($0[keyPath: field].text) })
     }
 
     // MARK: - Parsers

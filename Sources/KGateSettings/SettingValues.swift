@@ -102,6 +102,45 @@ public struct ByteSize: Sendable, Hashable, CustomStringConvertible {
     public var description: String { text }
 }
 
+/// An nginx time value: `60`, `60s`, `500ms`, `1m`, `1h30m` (units ms, s, m, h, d; none = seconds).
+public struct NginxTime: Sendable, Hashable, CustomStringConvertible {
+    /// The time as written.
+    public let text: String
+    /// The time in milliseconds.
+    public let milliseconds: Int
+
+    /// Parses an nginx time; nil when malformed or too large.
+    public init?(_ text: String) {
+        var total = 0
+        var rest = Substring(text.lowercased())
+        guard !rest.isEmpty else { return nil }
+        while !rest.isEmpty {
+            let digits = rest.prefix(while: \.isASCIIDigit)
+            guard !digits.isEmpty, digits.count <= 9, let n = Int(digits) else { return nil }
+            rest = rest.dropFirst(digits.count)
+            let unit: Int
+            if rest.hasPrefix("ms") {
+                unit = 1
+                rest = rest.dropFirst(2)
+            } else if let c = rest.first, let u = ["s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000][c] {
+                unit = u
+                rest = rest.dropFirst()
+            } else if rest.isEmpty {
+                unit = 1000
+            } else {
+                return nil
+            }
+            total += n * unit
+        }
+        guard total <= 365 * 86_400_000 else { return nil }
+        self.text = text
+        self.milliseconds = total
+    }
+
+    /// The time as written.
+    public var description: String { text }
+}
+
 /// The header tokens of `headers` and `headers_upstream`, with Kong's spelling.
 public enum HeaderTokens {
     /// `server_tokens`: `Server` and `Via`.

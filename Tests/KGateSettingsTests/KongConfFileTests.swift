@@ -77,7 +77,7 @@ struct KongConfFileTests {
             parsing: """
                 mem_cache_size = 256m
                 pg_host = db.internal
-                nginx_http_client_max_body_size = 20m
+                nginx_http_gzip = on
                 nginx_proxy_proxy_buffering = off
                 vault_env_prefix = SECRET_
                 log_level = info
@@ -85,9 +85,29 @@ struct KongConfFileTests {
         #expect(file.assignments.map(\.property) == ["log_level"])
         #expect(
             file.ignored.map(\.property) == [
-                "mem_cache_size", "pg_host", "nginx_http_client_max_body_size", "nginx_proxy_proxy_buffering",
+                "mem_cache_size", "pg_host", "nginx_http_gzip", "nginx_proxy_proxy_buffering",
                 "vault_env_prefix",
             ])
+    }
+
+    /// The nginx directives kgate honours, in Kong's spellings (sizes and nginx times).
+    @Test func nginxHTTPDirectives() throws {
+        let s = try settings("""
+            nginx_http_client_max_body_size = 20m
+            client_body_buffer_size = 16k
+            nginx_http_client_header_timeout = 1m30s
+            nginx_http_client_body_timeout = 500ms
+            nginx_http_keepalive_timeout = 5
+            nginx_http_keepalive_requests = 100
+            """)
+        #expect(s.nginxHttpClientMaxBodySize.bytes == 20 << 20)
+        #expect(s.nginxHttpClientBodyBufferSize.bytes == 16 << 10)
+        #expect(s.nginxHttpClientHeaderTimeout.milliseconds == 90_000)
+        #expect(s.nginxHttpClientBodyTimeout.milliseconds == 500)
+        #expect(s.nginxHttpKeepaliveTimeout.milliseconds == 5_000)
+        #expect(s.nginxHttpKeepaliveRequests == 100)
+        #expect(throws: (any Error).self) { try settings("nginx_http_client_body_timeout = 5 s") }
+        #expect(throws: (any Error).self) { try settings("nginx_http_client_max_body_size = big") }
     }
 
     static let syntaxErrors: [FailureCase] = [

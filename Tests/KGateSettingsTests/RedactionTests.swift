@@ -12,6 +12,8 @@ struct RedactionTests {
             "declarative_config_debounce", "router_flavor", "headers", "headers_upstream", "trusted_ips",
             "real_ip_header", "real_ip_recursive", "error_default_type", "upstream_keepalive_pool_size",
             "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "nginx_admin_client_max_body_size",
+            "nginx_http_client_max_body_size", "nginx_http_client_body_buffer_size", "nginx_http_client_header_timeout",
+            "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
             "admin_token",
         ])
         #expect(NodeSettings().redactedDictionary == [
@@ -36,6 +38,12 @@ struct RedactionTests {
             "upstream_keepalive_max_requests": "10000",
             "upstream_keepalive_idle_timeout": "60",
             "nginx_admin_client_max_body_size": "10m",
+            "nginx_http_client_max_body_size": "0",
+            "nginx_http_client_body_buffer_size": "8k",
+            "nginx_http_client_header_timeout": "60s",
+            "nginx_http_client_body_timeout": "60s",
+            "nginx_http_keepalive_timeout": "75s",
+            "nginx_http_keepalive_requests": "10000",
         ])
     }
 

@@ -11,9 +11,6 @@ import NIOHTTP1
 /// A request of a generation without plugins never gets here past one nil check; a request
 /// whose route has none pays one dictionary read (`PluginRunner.hasPlugins(route:)`).
 extension ProxyHandler {
-    /// Largest body plugins get to read (nginx's `client_body_buffer_size`: beyond it nginx
-    /// keeps the body in a file and `kong.request.get_raw_body()` returns nil).
-    static let pluginBodyBufferSize = 8192
     /// Largest body kept in memory while plugins wait for the whole of it.
     static let pluginBodyHoldLimit = 64 << 20
 
@@ -101,7 +98,9 @@ extension ProxyHandler {
     /// Gives plugins the body held in `pendingBody` (chunk framing removed), unless it is
     /// larger than nginx keeps in memory.
     private func attachPendingBody() {
-        let limit = Self.pluginBodyBufferSize
+        // nginx's `client_body_buffer_size`: beyond it nginx keeps the body in a file and
+        // `kong.request.get_raw_body()` returns nil.
+        let limit = env.configuration.clientBodyBufferSize
         var body: [UInt8] = []
         body.reserveCapacity(min(pendingBodyBytes, limit))
         if x.facts.chunked {

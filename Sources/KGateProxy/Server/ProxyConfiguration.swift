@@ -34,6 +34,8 @@ public struct ProxyConfiguration: Sendable {
     public var upstreamKeepaliveIdleTimeout: TimeAmount?
     /// `nginx_http_client_max_body_size` (Kong: 0 = unlimited).
     public var clientMaxBodySize: Int
+    /// `nginx_http_client_body_buffer_size`: the largest request body plugins can read.
+    public var clientBodyBufferSize: Int
     /// nginx `client_header_timeout` (60 s): the whole request head must arrive in this time.
     public var clientHeaderTimeout: TimeAmount
     /// nginx `client_body_timeout` (60 s): the longest pause between two body reads.
@@ -73,11 +75,12 @@ public struct ProxyConfiguration: Sendable {
         self.upstreamKeepaliveMaxRequests = settings.upstreamKeepaliveMaxRequests
         let idle = settings.upstreamKeepaliveIdleTimeout
         self.upstreamKeepaliveIdleTimeout = idle > 0 ? .seconds(Int64(idle)) : nil
-        self.clientMaxBodySize = 0
-        self.clientHeaderTimeout = .seconds(60)
-        self.clientBodyTimeout = .seconds(60)
-        self.keepaliveTimeout = .seconds(75)
-        self.keepaliveRequests = 10000
+        self.clientMaxBodySize = settings.nginxHttpClientMaxBodySize.bytes
+        self.clientBodyBufferSize = settings.nginxHttpClientBodyBufferSize.bytes
+        self.clientHeaderTimeout = .milliseconds(Int64(settings.nginxHttpClientHeaderTimeout.milliseconds))
+        self.clientBodyTimeout = .milliseconds(Int64(settings.nginxHttpClientBodyTimeout.milliseconds))
+        self.keepaliveTimeout = .milliseconds(Int64(settings.nginxHttpKeepaliveTimeout.milliseconds))
+        self.keepaliveRequests = settings.nginxHttpKeepaliveRequests
         self.largeHeaderBufferSize = 8192
         self.maxRequestHeadSize = 32768
         self.shutdownGracePeriod = .seconds(10)
