@@ -10,6 +10,9 @@ import Synchronization
 /// - `/bytes/<n>`: `n` bytes with `Content-Length`, produced in 64 KiB writes with back-pressure
 /// - `/chunked/<n>`: `n` bytes, chunked
 /// - `/upload`: reads the body, answers its length and a checksum
+/// - `/echo-body...`: 200, body = the request body (up to 1 MiB); the request line and its
+///   framing in `X-Echo-Request` (`METHOD URI`), `X-Echo-Content-Length`,
+///   `X-Echo-Content-Type` and `X-Echo-Transfer-Encoding` (each only when the request had it)
 /// - `/slow/<ms>`: answers after a delay
 /// - `/close`: closes the connection without answering
 /// - `/status/<code>`: that status, empty body
@@ -92,6 +95,7 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
     var head: HTTPRequestHead?
     var bodyBytes = 0
     var checksum: UInt64 = 0
+    var bodyData: [UInt8] = []
     var streaming: (remaining: Int, chunked: Bool)?
 
     init(server: TestUpstream) { self.server = server }
@@ -102,10 +106,12 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             head = h
             bodyBytes = 0
             checksum = 0
+            bodyData = []
         case .body(let b):
             bodyBytes += b.readableBytes
             if bodyBytes < 1 << 20 {
                 for byte in b.readableBytesView { checksum = checksum &* 31 &+ UInt64(byte) }
+                bodyData.append(contentsOf: b.readableBytesView)
             }
         case .end:
             guard let head else { return }
@@ -128,6 +134,12 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
             streaming = (n, chunked)
             pump(context: context, keepAlive: keepAlive)
+        case "echo-body":
+            headers.add(name: "X-Echo-Request", value: "\(head.method.rawValue) \(head.uri)")
+            for name in ["Content-Length", "Content-Type", "Transfer-Encoding"] {
+                if let value = head.headers.first(name: name) { headers.add(name: "X-Echo-\(name)", value: value) }
+            }
+            send(context, status: .ok, headers: headers, body: String(decoding: bodyData, as: UTF8.self), keepAlive: keepAlive)
         case "upload":
             send(context, status: .ok, headers: headers, body: "\(bodyBytes) \(checksum)", keepAlive: keepAlive)
         case "slow":

@@ -1,0 +1,214 @@
+import Testing
+
+/// request-transformer through the proxy, against Kong's spec
+/// (spec/03-plugins/36-request-transformer/02-access_spec.lua).
+@Suite("Plugins live: request-transformer", .serialized)
+struct PluginsTransformTests {
+    private func yaml(_ port: Int) -> String {
+        #"""
+        _format_version: "3.0"
+        services:
+        - url: http://127.0.0.1:\#(port)
+          routes:
+          - hosts: [all.test]
+            plugins:
+            - name: request-transformer
+              config:
+                remove: {headers: [x-to-remove], querystring: [toremovequery]}
+                rename: {headers: ["x-old:x-new"], querystring: ["oldq:newq"]}
+                replace: {headers: ["x-to-replace:false", "x-absent:never"], querystring: ["toreplacequery:no", "absentq:never"]}
+                add:
+                  headers: ["x-added:a1", "h2:value:2", "x-present:nochange"]
+                  querystring: ["query-added:newvalue", "p1:anything:1", "q1:nochange"]
+                append: {headers: ["x-added:a2", "x-added:a3"], querystring: ["p1:a2", "p2:b1"]}
+          - hosts: [host.test]
+            preserve_host: true
+            plugins:
+            - name: request-transformer
+              config: {add: {headers: ["host:mark"]}}
+          - hosts: [host-replace.test]
+            plugins:
+            - name: request-transformer
+              config: {replace: {headers: ["host:replaced.example"]}}
+          - hosts: [body.test]
+            plugins:
+            - name: request-transformer
+              config:
+                remove: {body: [toremoveform]}
+                rename: {body: ["oldp:newp"]}
+                replace: {body: ["torep:new", "absent:never"]}
+                add: {body: ["p1:v1", "existing:nochange"]}
+                append: {body: ["p2:a", "p2:b"]}
+          - hosts: [method.test]
+            plugins:
+            - name: request-transformer
+              config: {http_method: POST, add: {body: ["added:1"]}}
+          - hosts: [tpl.test]
+            paths: ["~/requests/user1/(?<user1>\\w+)/user2/(?<user2>\\S+)"]
+            plugins:
+            - name: request-transformer
+              config:
+                remove: {headers: [x-remove-header]}
+                replace: {uri: "/echo/$(uri_captures.user2)/$(uri_captures['user1'])"}
+                add:
+                  querystring: ["uri_param1:$(uri_captures.user1)", "uri_param2:$(headers.host)", "q2:$(headers['x-remove-header'])"]
+                  headers: ["x-test-header:$(query_params.q1)", "x-copied:$(headers['x-remove-header'])"]
+          - hosts: [tpl-escaped.test]
+            paths: ["~/requests/user1/(?<user1>\\w+)/user2/(?<user2>\\S+)"]
+            plugins:
+            - name: request-transformer
+              config: {add: {querystring: ["q1:$('$(uri_captures.user1)')"]}}
+          - hosts: [tpl-bad.test]
+            plugins:
+            - name: request-transformer
+              config: {add: {querystring: ["q1:$(ERROR())"]}}
+        """#
+    }
+
+    private func run(_ body: (ProxyHarness) async throws -> Void) async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in try await body(proxy) }
+        }
+    }
+
+    @Test("headers and query: remove, rename, replace, add, append reach the upstream")
+    func headersAndQuery() async throws {
+        try await run { proxy in
+            let r = try await proxy.get(
+                "/echo?toremovequery=yes&toreplacequery=yes&oldq=1&q1=20", host: "all.test",
+                headers: [("X-To-Remove", "true"), ("X-To-Replace", "true"), ("X-Old", "o"), ("X-Present", "kept")])
+            #expect(r.status == 200)
+            let e = EchoedRequest(r)
+            #expect(e.path == "/echo")
+            #expect(e.header("X-To-Remove") == nil)
+            #expect(e.header("X-Old") == nil)
+            #expect(e.header("X-New") == "o")
+            #expect(e.header("X-To-Replace") == "false")
+            #expect(e.header("X-Absent") == nil)
+            #expect(e.all("X-Added") == ["a1", "a2", "a3"])
+            #expect(e.header("h2") == "value:2")
+            #expect(e.all("X-Present") == ["kept"])
+            let q = e.query
+            #expect(q["toremovequery"] == nil)
+            #expect(q["toreplacequery"] == ["no"])
+            #expect(q["absentq"] == nil)
+            #expect(q["oldq"] == nil)
+            #expect(q["newq"] == ["1"])
+            #expect(q["q1"] == ["20"])
+            #expect(q["query-added"] == ["newvalue"])
+            #expect(q["p1"] == ["anything:1", "a2"])
+            #expect(q["p2"] == ["b1"])
+
+            // Appending to a header the client sent.
+            let appended = EchoedRequest(try await proxy.get("/echo", host: "all.test", headers: [("X-Added", "a0")]))
+            #expect(appended.all("X-Added") == ["a0", "a2", "a3"])
+        }
+    }
+
+    @Test("adding a Host header does not change the host; replacing it does")
+    func hostHeader() async throws {
+        try await run { proxy in
+            let r = try await proxy.get("/echo", host: "host.test")
+            #expect(r.status == 200)
+            #expect(EchoedRequest(r).all("Host") == ["host.test"])
+            let replaced = try await proxy.get("/echo", host: "host-replace.test")
+            #expect(replaced.status == 200)
+            #expect(EchoedRequest(replaced).all("Host") == ["replaced.example"])
+        }
+    }
+
+    @Test("JSON body: changes reach the upstream with the right Content-Length; empty arrays stay arrays")
+    func jsonBody() async throws {
+        try await run { proxy in
+            let r = try await proxy.send(
+                "POST", "/echo-body", host: "body.test", headers: [("Content-Type", "application/json")],
+                body: #"{"toremoveform":"x","oldp":"o","torep":"old","existing":"kept","arr":[]}"#)
+            #expect(r.status == 200)
+            #expect(r.header("X-Echo-Content-Length") == String(r.body.count))
+            #expect(r.header("X-Echo-Transfer-Encoding") == nil)
+            #expect(r.header("X-Echo-Content-Type") == "application/json")
+            let json = try #require(r.json)
+            #expect(json["toremoveform"] == nil)
+            #expect(json["oldp"] == nil)
+            #expect(json["newp"] as? String == "o")
+            #expect(json["torep"] as? String == "new")
+            #expect(json["absent"] == nil)
+            #expect(json["p1"] as? String == "v1")
+            #expect(json["existing"] as? String == "kept")
+            #expect(json["p2"] as? [String] == ["a", "b"])
+            #expect(r.text.contains(#""arr":[]"#))
+
+            // A malformed JSON body goes up unchanged.
+            let bad = try await proxy.send(
+                "POST", "/echo-body", host: "body.test", headers: [("Content-Type", "application/json")], body: "{\"a\":")
+            #expect(bad.status == 200)
+            #expect(bad.text == "{\"a\":")
+        }
+    }
+
+    @Test("form body: changes reach the upstream with the right Content-Length")
+    func formBody() async throws {
+        try await run { proxy in
+            let r = try await proxy.send(
+                "POST", "/echo-body", host: "body.test", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: "toremoveform=x&oldp=o&torep=old&existing=kept&p2=v0&hello=wor%20ld")
+            #expect(r.status == 200)
+            #expect(r.header("X-Echo-Content-Length") == String(r.body.count))
+            let form = formArguments(r.text)
+            #expect(form["toremoveform"] == nil)
+            #expect(form["oldp"] == nil)
+            #expect(form["newp"] == ["o"])
+            #expect(form["torep"] == ["new"])
+            #expect(form["absent"] == nil)
+            #expect(form["p1"] == ["v1"])
+            #expect(form["existing"] == ["kept"])
+            #expect(form["p2"] == ["v0", "a", "b"])
+            #expect(form["hello"] == ["wor ld"])
+
+            // No body at all: add and append still apply.
+            let empty = try await proxy.send(
+                "POST", "/echo-body", host: "body.test", headers: [("Content-Type", "application/x-www-form-urlencoded")])
+            #expect(empty.status == 200)
+            #expect(empty.header("X-Echo-Content-Length") == String(empty.body.count))
+            let added = formArguments(empty.text)
+            #expect(added["p1"] == ["v1"])
+            #expect(added["p2"] == ["a", "b"])
+        }
+    }
+
+    @Test("http_method changes the method; a JSON body is added")
+    func method() async throws {
+        try await run { proxy in
+            let r = try await proxy.send(
+                "GET", "/echo-body", host: "method.test", headers: [("Content-Type", "application/json")], body: "{}")
+            #expect(r.status == 200)
+            #expect(r.header("X-Echo-Request") == "POST /echo-body")
+            #expect(r.json?["added"] as? String == "1")
+            #expect(r.header("X-Echo-Content-Length") == String(r.body.count))
+        }
+    }
+
+    @Test("templates: $(headers...), $(query_params...), $(uri_captures...), a removed header's old value, escaping")
+    func templates() async throws {
+        try await run { proxy in
+            let r = try await proxy.get(
+                "/requests/user1/foo/user2/bar?q1=20", host: "tpl.test", headers: [("X-Remove-Header", "its a test")])
+            #expect(r.status == 200)
+            let e = EchoedRequest(r)
+            #expect(e.path == "/echo/bar/foo")
+            #expect(e.query["q1"] == ["20"])
+            #expect(e.query["uri_param1"] == ["foo"])
+            #expect(e.query["uri_param2"] == ["tpl.test"])
+            #expect(e.query["q2"] == ["its a test"])
+            #expect(e.header("X-Test-Header") == "20")
+            #expect(e.header("X-Copied") == "its a test")
+            #expect(e.header("X-Remove-Header") == nil)
+
+            let escaped = EchoedRequest(try await proxy.get("/requests/user1/foo/user2/bar", host: "tpl-escaped.test"))
+            #expect(escaped.query["q1"] == ["$(uri_captures.user1)"])
+
+            let bad = try await proxy.get("/echo", host: "tpl-bad.test")
+            #expect(bad.status == 500)
+        }
+    }
+}
