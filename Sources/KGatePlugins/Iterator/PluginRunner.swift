@@ -156,8 +156,14 @@ public final class PluginRunner: Sendable {
     /// plugin runs `header_filter`, or a response header was set before the response existed.
     /// When false the proxy may send the response head as it is.
     public func needsHeaderFilter(_ ctx: PluginContext) -> Bool {
-        if !ctx.response.pendingEdits.isEmpty { return true }
-        return ctx.accessRan ? ctx.collectedPhases.contains(.headerFilter) : iterator.globals[.headerFilter] != nil
+        !ctx.response.pendingEdits.isEmpty || runsHeaderFilter(ctx)
+    }
+
+    /// Whether a plugin of this request implements `header_filter`. When it is false and
+    /// nothing reads the response later (``needsLog(_:)``, ``needsBodyFilter(_:)``), the
+    /// proxy may apply ``PluginResponse/pendingEdits`` to the response head itself.
+    public func runsHeaderFilter(_ ctx: PluginContext) -> Bool {
+        ctx.accessRan ? ctx.collectedPhases.contains(.headerFilter) : iterator.globals[.headerFilter] != nil
     }
 
     /// Whether ``log(_:)`` has work for this request.

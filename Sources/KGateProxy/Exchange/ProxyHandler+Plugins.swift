@@ -189,6 +189,12 @@ extension ProxyHandler {
             x.plugins = makePluginContext(runner)
         }
         guard runner.needsHeaderFilter(x.plugins!) else { return }
+        if !runner.runsHeaderFilter(x.plugins!), !runner.needsLog(x.plugins!), !runner.needsBodyFilter(x.plugins!),
+            PluginHeads.appendEdits(x.plugins!.response.pendingEdits, to: &head, scratch: &scratchHead)
+        {
+            // Only header changes recorded during access, none clashing with the head's fields.
+            return
+        }
         var parsed = MessageHead()
         guard HeadParser.parseResponse(head, into: &parsed) == nil else { return }
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)

@@ -99,6 +99,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var serial: UInt64 = 0
     /// The last time read while handling a response (reused to arm the keep-alive timer).
     var lastNow: NIODeadline?
+    /// A reusable parse target for response heads that plugins change.
+    var scratchHead = MessageHead()
 
     init(env: ProxyEnvironment, loop: LoopContext) {
         self.env = env

@@ -66,6 +66,76 @@ enum PluginHeads {
         out.writeStaticString("\r\n")
     }
 
+    /// Applies header changes recorded before the response existed straight onto a response
+    /// head's bytes, when none of them names a field the head already has (the usual case:
+    /// rate-limiting's `X-RateLimit-*`). Returns false, leaving `head` as it was, when one does:
+    /// then precedence between the two needs the full `header_filter` path.
+    ///
+    /// `scratch` is a reusable parse target (its field array keeps its capacity).
+    static func appendEdits(_ edits: [HeaderEdit], to head: inout ByteBuffer, scratch: inout MessageHead) -> Bool {
+        guard HeadParser.parseResponse(head, into: &scratch) == nil else {
+            scratch.buffer = ByteBuffer()
+            return false
+        }
+        var lines: [(name: String, value: String)] = []
+        lines.reserveCapacity(edits.count)
+        var clash = false
+        for edit in edits {
+            switch edit {
+            case .set(let name, let value):
+                clash = clash || contains(scratch, name)
+                lines.removeAll { HTTPFields.sameName($0.name, name) }
+                lines.append((name, value))
+            case .add(let name, let value):
+                clash = clash || contains(scratch, name)
+                lines.append((name, value))
+            case .remove(let name):
+                clash = clash || contains(scratch, name)
+                lines.removeAll { HTTPFields.sameName($0.name, name) }
+            }
+        }
+        // Drop the parse's reference before writing, so the head's storage is not copied.
+        scratch.buffer = ByteBuffer()
+        guard !clash else { return false }
+        head.moveWriterIndex(to: head.writerIndex - 2)
+        for line in lines where isSendable(HTTPFields.Field(name: line.name, value: line.value)) {
+            head.writeString(line.name)
+            head.writeStaticString(": ")
+            head.writeString(line.value)
+            head.writeStaticString("\r\n")
+        }
+        head.writeStaticString("\r\n")
+        return true
+    }
+
+    /// Whether a head has a field of that name (ASCII case-insensitive, `-` equal to `_`, as
+    /// ``HTTPFields`` compares names).
+    static func contains(_ head: borrowing MessageHead, _ name: String) -> Bool {
+        let length = name.utf8.count
+        return head.buffer.withUnsafeReadableBytes { raw in
+            var name = name
+            return name.withUTF8 { n in
+                for field in head.fields where Int(field.nameLength) == length {
+                    let start = Int(field.nameStart)
+                    var same = true
+                    for i in 0..<length where !sameByte(raw[start + i], n[i]) {
+                        same = false
+                        break
+                    }
+                    if same { return true }
+                }
+                return false
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func sameByte(_ a: UInt8, _ b: UInt8) -> Bool {
+        if a == b { return true }
+        func fold(_ c: UInt8) -> UInt8 { c == UInt8(ascii: "_") ? UInt8(ascii: "-") : (c >= 0x41 && c <= 0x5A ? c | 0x20 : c) }
+        return fold(a) == fold(b)
+    }
+
     /// Splits a rendered response (head and body in one buffer) after the head's blank line.
     static func splitHead(_ bytes: ByteBuffer) -> (head: ByteBuffer, body: ByteBuffer)? {
         let end = bytes.withUnsafeReadableBytes { raw -> Int? in
