@@ -232,7 +232,7 @@ import Testing
         #expect(counters.usage("k", period: .hour, now: now) == 1000)
     }
 
-    @Test func countersSurviveReloadsWhileThePluginIDStays() throws {
+    @Test func countersSurviveReloadsKeyedByScopeAsKong() throws {
         let plugin = RateLimitingPlugin()
         let registry = PluginRegistry([plugin, KeyAuthPlugin()])
         func config(_ minute: Int, id: String) -> String {
@@ -247,21 +247,29 @@ import Testing
               config: {minute: \(minute)}
             """
         }
+        // A time in the current minute: `configure` keeps counters whose windows have not ended.
+        let now = (WallClock.now() / 60).rounded(.down) * 60
         let idA = "a0000000-0000-4000-8000-000000000001"
         let first = try Self.runner(config(3, id: idA), registry: registry)
         first.configure()
-        for _ in 0..<2 { #expect(Exchange(first, route: "test").status == 0) }
+        for _ in 0..<2 { #expect(Exchange(first, route: "test", time: now).status == 0) }
         // Same id, new limit: the count carries over.
         let second = try Self.runner(config(3, id: idA), registry: registry)
         second.configure()
-        #expect(Exchange(second, route: "test").status == 0)
-        #expect(Exchange(second, route: "test").status == 429)
-        // A new id starts from zero, and the old counters are dropped.
+        #expect(Exchange(second, route: "test", time: now).status == 0)
+        #expect(Exchange(second, route: "test", time: now).status == 429)
+        // A new id with the same scope keeps counting, as Kong's counters are keyed by the
+        // config's route and service (policies/init.lua `get_local_key`), not its id.
         let idB = "b0000000-0000-4000-8000-000000000002"
-        let third = try Self.runner(config(3, id: idB), registry: registry)
+        let third = try Self.runner(config(4, id: idB), registry: registry)
         third.configure()
-        #expect(plugin.counters(forPlugin: idA) == nil)
-        #expect(Exchange(third, route: "test").status == 0)
+        #expect(Exchange(third, route: "test", time: now).status == 0)
+        #expect(Exchange(third, route: "test", time: now).status == 429)
+        // Gone from the config: the counters stay while their windows last.
+        let global = PluginScope(id: idB, name: "rate-limiting", instanceName: nil, routeID: nil, serviceID: nil, consumerID: nil)
+        let none = try Self.runner("_format_version: \"3.0\"\nroutes:\n- name: test\n  paths: [/test]\n", registry: registry)
+        none.configure()
+        #expect(plugin.counters(for: global) != nil)
     }
 
     @Test func idleIdentifiersAreSwept() {

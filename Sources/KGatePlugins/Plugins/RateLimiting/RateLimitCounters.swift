@@ -120,8 +120,8 @@ public struct PeriodValues<Element: Sendable>: Sendable {
     }
 }
 
-/// The local policy's counters of one rate-limiting config (one plugin id), shared by every
-/// thread of the node and kept across reloads while the plugin id stays.
+/// The local policy's counters of one rate-limiting config scope (route and service), shared by
+/// every thread of the node and kept across reloads.
 ///
 /// Each identifier has, per period, the current window's start and count. A request checks
 /// and increments all its periods under its shard's lock, so limits are exact under any

@@ -11,9 +11,11 @@ import Synchronization
 /// constrained period); a rejected request gets `Retry-After` and `error_code` (429) with
 /// `error_message` (`API rate limit exceeded`).
 ///
-/// Counters live in the plugin value (node-wide), one `RateLimitCounters` per plugin id: they
-/// survive reloads while the id stays, and are dropped by `configure` when it goes.
-/// `policy: redis` configs count locally too (logged at configure time).
+/// Counters live in the plugin value (node-wide), one `RateLimitCounters` per config scope, as
+/// Kong keys its local counters (`ratelimit:<route_id>:<service_id>:<identifier>:...`, with
+/// the config's route and service, nil ones as the zero UUID): they survive reloads, including
+/// a change of plugin id or a removal and re-adding within the window, and expire with their
+/// windows. `policy: redis` configs count locally too (logged at configure time).
 public final class RateLimitingPlugin: Plugin {
     /// What requests are counted by.
     public enum LimitBy: String, Sendable {
@@ -66,10 +68,11 @@ public final class RateLimitingPlugin: Plugin {
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         var limits = PeriodValues<Double?>(repeating: nil)
         for p in RateLimitPeriod.allCases { limits[p] = config.number(p.name) }
+        let key = Self.counterKey(scope)
         let store = counters.withLock { map in
-            if let existing = map[scope.id] { return existing }
+            if let existing = map[key] { return existing }
             let new = RateLimitCounters()
-            map[scope.id] = new
+            map[key] = new
             return new
         }
         var texts = PeriodValues<String>(repeating: "")
@@ -83,10 +86,23 @@ public final class RateLimitingPlugin: Plugin {
             policy: config.string("policy") ?? "local", counters: store)
     }
 
-    /// Drops the counters of plugin ids no longer configured.
+    /// Kong's counter key prefix for a config: its route id and service id.
+    static func counterKey(_ scope: PluginScope) -> String {
+        let none = "00000000-0000-0000-0000-000000000000"
+        return (scope.routeID ?? none) + ":" + (scope.serviceID ?? none)
+    }
+
+    /// Drops the counters of scopes no longer configured once all their windows have ended.
     public func configure(_ configs: [ScopedConfig<Config>]) {
-        let ids = Set(configs.map(\.scope.id))
-        counters.withLock { map in map = map.filter { ids.contains($0.key) } }
+        let live = Set(configs.map { Self.counterKey($0.scope) })
+        let now = Int(WallClock.now())
+        counters.withLock { map in
+            map = map.filter { key, store in
+                if live.contains(key) { return true }
+                store.sweep(now: now)
+                return store.identifierCount > 0
+            }
+        }
         for c in configs where c.config.policy == "redis" {
             logger.warning(
                 "rate-limiting policy redis is not supported yet: counting locally",
@@ -94,8 +110,10 @@ public final class RateLimitingPlugin: Plugin {
         }
     }
 
-    /// The counters of a plugin id, if it has any (tests, diagnostics).
-    public func counters(forPlugin id: String) -> RateLimitCounters? { counters.withLock { $0[id] } }
+    /// The counters of a config scope, if it has any (tests, diagnostics).
+    public func counters(for scope: PluginScope) -> RateLimitCounters? {
+        counters.withLock { $0[Self.counterKey(scope)] }
+    }
 
     /// Counts the request; answers `error_code` when a limit is reached.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
