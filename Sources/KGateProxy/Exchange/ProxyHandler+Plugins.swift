@@ -182,7 +182,10 @@ extension ProxyHandler {
     /// Runs `header_filter` over a response head about to go to the client (the exact head
     /// bytes in `head`) and rewrites it with what the plugins left. Requests that never
     /// reached `access` run the global configs.
-    func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool) {
+    ///
+    /// - Parameter upstream: the upstream response head `head` was made from (nil for a
+    ///   generated response).
+    func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool, upstream: MessageHead? = nil) {
         guard let runner = x.runner else { return }
         if x.plugins == nil {
             guard runner.hasGlobalDownstreamPlugins else { return }
@@ -190,7 +193,8 @@ extension ProxyHandler {
         }
         guard runner.needsHeaderFilter(x.plugins!) else { return }
         if !runner.runsHeaderFilter(x.plugins!), !runner.needsLog(x.plugins!), !runner.needsBodyFilter(x.plugins!),
-            PluginHeads.appendEdits(x.plugins!.response.pendingEdits, to: &head, scratch: &scratchHead)
+            PluginHeads.appendEdits(
+                x.plugins!.response.pendingEdits, to: &head, upstream: upstream, scratch: &scratchHead)
         {
             // Only header changes recorded during access, none clashing with the head's fields.
             return

@@ -27,7 +27,7 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
-        if x.runner != nil { filterResponseHead(&responseHeadBuffer, fromService: true) }
+        if x.runner != nil { filterResponseHead(&responseHeadBuffer, fromService: true, upstream: copy head) }
         responseHeadPending = true
         return downstream == .dechunk || (x.filtersBody && framing == .chunked)
     }

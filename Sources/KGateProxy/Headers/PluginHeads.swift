@@ -71,26 +71,37 @@ enum PluginHeads {
     /// rate-limiting's `X-RateLimit-*`). Returns false, leaving `head` as it was, when one does:
     /// then precedence between the two needs the full `header_filter` path.
     ///
-    /// `scratch` is a reusable parse target (its field array keeps its capacity).
-    static func appendEdits(_ edits: [HeaderEdit], to head: inout ByteBuffer, scratch: inout MessageHead) -> Bool {
-        guard HeadParser.parseResponse(head, into: &scratch) == nil else {
-            scratch.buffer = ByteBuffer()
-            return false
+    /// - Parameters:
+    ///   - upstream: the upstream response head `head` was made from: its fields and the
+    ///     headers kgate adds are what `head` can hold, so no parse is needed. Nil for a
+    ///     generated response, whose head is parsed into `scratch` (a reusable parse target).
+    static func appendEdits(
+        _ edits: [HeaderEdit], to head: inout ByteBuffer, upstream: MessageHead?, scratch: inout MessageHead
+    ) -> Bool {
+        var clash = false
+        func has(_ name: String) -> Bool {
+            if let upstream { return contains(upstream, name) || addedByKgate(name) }
+            return contains(scratch, name)
+        }
+        if upstream == nil {
+            guard HeadParser.parseResponse(head, into: &scratch) == nil else {
+                scratch.buffer = ByteBuffer()
+                return false
+            }
         }
         var lines: [(name: String, value: String)] = []
         lines.reserveCapacity(edits.count)
-        var clash = false
         for edit in edits {
             switch edit {
             case .set(let name, let value):
-                clash = clash || contains(scratch, name)
+                clash = clash || has(name)
                 lines.removeAll { HTTPFields.sameName($0.name, name) }
                 lines.append((name, value))
             case .add(let name, let value):
-                clash = clash || contains(scratch, name)
+                clash = clash || has(name)
                 lines.append((name, value))
             case .remove(let name):
-                clash = clash || contains(scratch, name)
+                clash = clash || has(name)
                 lines.removeAll { HTTPFields.sameName($0.name, name) }
             }
         }
@@ -106,6 +117,17 @@ enum PluginHeads {
         }
         head.writeStaticString("\r\n")
         return true
+    }
+
+    /// Names of the fields `DownstreamResponseHead` may add to an upstream response's head.
+    private static let kgateFields = [
+        "date", "connection", "transfer-encoding", "content-length", "via", "server", "x-kong-upstream-latency",
+        "x-kong-proxy-latency", "x-kong-request-id", "x-kong-upstream-status", "x-kong-response-latency",
+    ]
+
+    /// Whether kgate may add a field of that name to an upstream response.
+    static func addedByKgate(_ name: String) -> Bool {
+        kgateFields.contains { HTTPFields.sameName($0, name) }
     }
 
     /// Whether a head has a field of that name (ASCII case-insensitive, `-` equal to `_`, as
