@@ -45,7 +45,7 @@ struct BenchMicro {
         let rr = RouteRequest(method: "GET", target: target, host: "127.0.0.1:18082", scheme: .http, destinationPort: 18082)
         measure("router.match") { _ = plans.router.match(rr) }
         let match = plans.router.match(rr)!
-        measure("match.route.protocols") { _ = ProxyHandler.servesPlainHTTP(match.route.protocols) }
+        measure("match.route.protocols") { _ = ProxyHandler.serves("http", match.route.protocols) }
         measure("match.upstreamTarget") { _ = match.upstreamTarget }
         measure("fast upstream target") { _ = ProxyHandler.upstreamTarget(match, target: target) }
         measure("match.service.id + plan") { _ = plans.service(id: match.service!.id) }

@@ -101,16 +101,17 @@ extension ProxyHandler {
         let router = plans.router
         let target = request.target
         let routeRequest = RouteRequest(
-            method: request.method.rawValue, target: target, host: x.facts.host, scheme: .http,
-            headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
+            method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
+            sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
             destinationPort: Int(serverPort))
         let match = router.match(routeRequest)
 
         let hostOnly = Self.hostWithoutPort(x.facts.host)
-        let forwardedProto = trusted(x.facts.forwardedProto) ?? "http"
+        let forwardedProto = trusted(x.facts.forwardedProto) ?? (tls ? "https" : "http")
         let forwardedHost = trusted(x.facts.forwardedHost) ?? hostOnly
-        // The usual route (plain HTTP allowed, no gRPC) needs none of Kong's protocol checks.
-        if let match, Self.servesPlainHTTP(match.route.protocols) {
+        // The usual route (the connection's protocol allowed, no gRPC) needs none of Kong's
+        // protocol checks.
+        if let match, Self.serves(tls ? "https" : "http", match.route.protocols) {
             return proceed(match, plans: plans, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
         }
         switch RouteOutcome.evaluate(
@@ -127,13 +128,13 @@ extension ProxyHandler {
         }
     }
 
-    /// Whether a route's protocols accept a plain HTTP request with no further check.
-    static func servesPlainHTTP(_ protocols: [String]) -> Bool {
-        var http = false
+    /// Whether a route's protocols accept a request of this scheme with no further check.
+    static func serves(_ scheme: String, _ protocols: [String]) -> Bool {
+        var allowed = false
         for p in protocols {
-            if p == "http" { http = true } else if p == "grpc" || p == "grpcs" { return false }
+            if p == scheme { allowed = true } else if p == "grpc" || p == "grpcs" { return false }
         }
-        return http
+        return allowed
     }
 
     /// Prepares the upstream request of a matched route, runs the plugins, then proxies.

@@ -54,6 +54,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var context: ChannelHandlerContext!
 
     // Connection.
+    /// The connection came through a TLS listener (Kong's `$scheme` is `https`).
+    let tls: Bool
+    /// The SNI the client sent in its TLS handshake, if any.
+    var serverName: String?
     var remoteIP = ""
     var serverPort = ""
     var peerTrusted = false
@@ -102,9 +106,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// A reusable parse target for response heads that plugins change.
     var scratchHead = MessageHead()
 
-    init(env: ProxyEnvironment, loop: LoopContext) {
+    init(env: ProxyEnvironment, loop: LoopContext, tls: Bool = false) {
         self.env = env
         self.loop = loop
+        self.tls = tls
         self.clientTimer = LazyTimer(eventLoop: loop.eventLoop)
         self.upstreamTimer = LazyTimer(eventLoop: loop.eventLoop)
         self.scanner = HeadScanner(

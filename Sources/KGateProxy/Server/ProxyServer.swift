@@ -88,9 +88,9 @@ public final class ProxyServer: Sendable {
         var listeners: [Channel] = []
         do {
             for address in environment.configuration.listen {
-                if address.ssl {
+                if address.ssl, ServerCertificates.defaultContext == nil {
                     environment.logger.warning(
-                        "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "ssl listeners are not supported yet"])
+                        "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
                 }
                 listeners += try await bind(address)
@@ -139,7 +139,9 @@ public final class ProxyServer: Sendable {
                     return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
                 }
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ProxyHandler(env: environment, loop: loop))
+                    let handler = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
+                    if address.ssl { try TLSTermination.install(on: channel, for: handler, environment: environment) }
+                    try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
         if address.reuseport {

@@ -21,12 +21,15 @@ public final class ProxyPlans: Sendable {
     let balancers: [String: Balancer]
     /// TLS profiles by identity (carried over to the next generation when unchanged).
     let tlsProfiles: [TLSProfile.Identity: TLSProfile]
+    /// The certificates TLS listeners present, by SNI.
+    let certificates: ServerCertificates
 
     init(
         router: Router, plugins: PluginRunner? = nil, services: [String: ServicePlan], balancers: [String: Balancer],
-        tlsProfiles: [TLSProfile.Identity: TLSProfile]
+        tlsProfiles: [TLSProfile.Identity: TLSProfile], certificates: ServerCertificates = .empty
     ) {
         self.router = router
+        self.certificates = certificates
         self.plugins = plugins
         self.activePlugins = plugins?.hasPlugins == true ? plugins : nil
         self.services = services
@@ -124,8 +127,11 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             services[plan.id] = plan
         }
         if let tlsError { throw tlsError }
+        let certificates = try ServerCertificates(
+            page: page, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates)
         return ProxyPlans(
-            router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles)
+            router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles,
+            certificates: certificates)
     }
 
     static func tlsIdentity(_ service: Object, page: Page) -> TLSProfile.Identity {

@@ -6,7 +6,7 @@ import Testing
 
 @Suite("proxy_listen", .serialized)
 struct ListenerTests {
-    @Test("every address is bound: IPv4, IPv6, reuseport per event loop, backlog; ssl entries are skipped")
+    @Test("every address is bound: IPv4, IPv6, reuseport per event loop, backlog, ssl")
     func listeners() async throws {
         try await withUpstreams(["u"]) { ups in
             let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
@@ -21,12 +21,14 @@ struct ListenerTests {
             }) { proxy in
                 let addresses = proxy.server.localAddresses
                 // reuseport binds one socket per event loop (two here), on one port.
-                #expect(addresses.count == (ipv6 ? 4 : 3))
+                #expect(addresses.count == (ipv6 ? 5 : 4))
                 let ports = Set(addresses.compactMap(\.port))
-                #expect(ports.count == (ipv6 ? 3 : 2))
-                for address in addresses {
+                #expect(ports.count == (ipv6 ? 4 : 3))
+                for (index, address) in addresses.enumerated() {
                     let host = address.protocol == .inet6 ? "::1" : "127.0.0.1"
-                    let c = try await RawClient.connect(port: address.port!, group: TestLoops.group, host: host)
+                    // The third address (after the two reuseport sockets) is the ssl one.
+                    let c = try await RawClient.connect(
+                        port: address.port!, group: TestLoops.group, host: host, tls: index == 3)
                     try await c.send(ProxyHarness.request("GET", "/echo"))
                     let r = try await c.readResponse()
                     #expect(r.status == 200)

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A response as read off the wire.
@@ -36,14 +37,35 @@ final class RawClient: Sendable {
         self.collector = collector
     }
 
-    static func connect(port: Int, group: any EventLoopGroup, host: String = "127.0.0.1") async throws -> RawClient {
+    /// Connects; with `tls`, over TLS (no verification) sending `serverName` as SNI.
+    static func connect(
+        port: Int, group: any EventLoopGroup, host: String = "127.0.0.1", tls: Bool = false, serverName: String? = nil
+    ) async throws -> RawClient {
         let collector = Collector()
+        let context: NIOSSLContext? = tls ? try insecureClientContext() : nil
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: context, serverHostname: serverName))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
             }
             .connect(host: host, port: port).get()
         return RawClient(channel: channel, collector: collector)
+    }
+
+    private static func insecureClientContext() throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The certificate the server presented (TLS connections), as DER.
+    func peerCertificateDER() async throws -> [UInt8]? {
+        try await channel.nioSSL_peerCertificate().get()?.toDERBytes()
     }
 
     func send(_ text: String) async throws {

@@ -1,0 +1,108 @@
+import KGateSchema
+import KGateStore
+import NIOSSL
+
+/// The certificates the proxy's TLS listeners present, for one generation: Kong's
+/// `certificates` reached through `snis`, chosen by the client's SNI as Kong's
+/// `runloop/certificate.lua` does: the exact name, then `*.` + the name without its first label
+/// (names of three labels or more), then the name with its last label replaced by `*`, then an
+/// SNI named `*`; with no SNI, or none of those, the default certificate.
+///
+/// Built with the plans in the inactive page. A context is made once per certificate and carried
+/// over to later generations while the certificate's PEM stays the same.
+final class ServerCertificates: Sendable {
+    /// A TLS context per certificate, by SNI name (`*` included).
+    private let byName: [String: NIOSSLContext]
+    /// Contexts by certificate identity (for the next generation).
+    let contexts: [Identity: NIOSSLContext]
+    /// The default certificate's context (nil when it could not be made).
+    let fallback: NIOSSLContext?
+
+    /// What a context is made of.
+    struct Identity: Hashable, Sendable {
+        var certificate: String
+        var key: String
+    }
+
+    /// No certificate: everything gets the default one.
+    static let empty = ServerCertificates(byName: [:], contexts: [:], fallback: defaultContext)
+
+    private init(byName: [String: NIOSSLContext], contexts: [Identity: NIOSSLContext], fallback: NIOSSLContext?) {
+        self.byName = byName
+        self.contexts = contexts
+        self.fallback = fallback
+    }
+
+    /// The default certificate's context, made once.
+    static let defaultContext: NIOSSLContext? = {
+        guard case .success(let pair) = DefaultCertificate.shared else { return nil }
+        return try? makeContext(chain: pair.chain.map { .certificate($0) }, key: .privateKey(pair.key))
+    }()
+
+    /// The certificates of a page; a certificate that cannot be loaded fails the build.
+    convenience init(page: Page, previous: ServerCertificates?) throws {
+        var contexts: [Identity: NIOSSLContext] = [:]
+        var byCertificate: [String: NIOSSLContext] = [:]
+        for (id, row) in page["certificates"]?.rows ?? [:] {
+            guard let cert = row["cert"]?.stringValue, let key = row["key"]?.stringValue else { continue }
+            let identity = Identity(certificate: cert, key: key)
+            let context: NIOSSLContext
+            if let existing = contexts[identity] ?? previous?.contexts[identity] {
+                context = existing
+            } else {
+                do {
+                    context = try Self.makeContext(
+                        chain: try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) },
+                        key: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+                } catch {
+                    throw ServerCertificateError(certificateID: id, underlying: error)
+                }
+            }
+            contexts[identity] = context
+            byCertificate[id] = context
+        }
+        var byName: [String: NIOSSLContext] = [:]
+        for (_, row) in page["snis"]?.rows ?? [:] {
+            guard let name = row["name"]?.stringValue, let certificate = EntityTable.keyString(row["certificate"]),
+                let context = byCertificate[certificate]
+            else { continue }
+            byName[name.lowercased()] = context
+        }
+        self.init(byName: byName, contexts: contexts, fallback: Self.defaultContext)
+    }
+
+    /// The context to present for a client's SNI.
+    func context(serverName: String?) -> NIOSSLContext? {
+        guard let name = serverName?.lowercased(), !name.isEmpty, !byName.isEmpty else { return fallback }
+        for candidate in Self.candidates(name) {
+            if let context = byName[candidate] { return context }
+        }
+        return fallback
+    }
+
+    /// The names Kong looks up for an SNI, in order (`produce_wild_snis` plus `*`).
+    static func candidates(_ name: String) -> [String] {
+        var names = [name]
+        let labels = name.split(separator: ".", omittingEmptySubsequences: false)
+        if !name.contains("*") {
+            if labels.count >= 3 { names.append("*." + labels.dropFirst().joined(separator: ".")) }
+            if labels.count >= 2 { names.append(labels.dropLast().joined(separator: ".") + ".*") }
+        }
+        names.append("*")
+        return names
+    }
+
+    static func makeContext(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.applicationProtocols = ["http/1.1"]
+        return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+/// A certificate entity whose PEM the TLS library refused.
+struct ServerCertificateError: Error, CustomStringConvertible {
+    let certificateID: String
+    let underlying: any Error
+    var description: String { "certificate \(certificateID) cannot be used for TLS: \(underlying)" }
+}

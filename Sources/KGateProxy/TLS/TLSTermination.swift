@@ -1,0 +1,30 @@
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// TLS on `proxy_listen` addresses marked `ssl`: the client's SNI is read from its ClientHello
+/// first, the certificate is chosen by it from the current generation's `snis`
+/// (``ServerCertificates``), then the TLS handler takes over the connection in front of the
+/// proxy handler, which learns the SNI for routing (`snis` on routes) and plugins.
+enum TLSTermination {
+    /// Adds the SNI reader to a new connection's pipeline (before the proxy handler).
+    static func install(on channel: any Channel, for handler: ProxyHandler, environment: ProxyEnvironment) throws {
+        let sni = ByteToMessageHandler(SNIHandler { result in
+            let name: String?
+            if case .hostname(let hostname) = result { name = hostname } else { name = nil }
+            handler.serverName = name
+            let (_, plans) = environment.currentPlans()
+            guard let context = plans.certificates.context(serverName: name) else {
+                return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+            }
+            return channel.eventLoop.makeCompletedFuture {
+                let operations = channel.pipeline.syncOperations
+                let reader = try operations.context(name: Self.readerName).handler
+                try operations.addHandler(NIOSSLServerHandler(context: context), position: .after(reader))
+            }
+        })
+        try channel.pipeline.syncOperations.addHandler(sni, name: Self.readerName)
+    }
+
+    static let readerName = "kgate.sni"
+}

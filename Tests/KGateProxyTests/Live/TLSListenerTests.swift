@@ -1,0 +1,127 @@
+import KGateProxy
+import KGateSettings
+import NIOSSL
+import Testing
+
+/// `proxy_listen ... ssl`: TLS termination with the certificate chosen by SNI from `snis`
+/// (Kong's `runloop/certificate.lua` order), `https` as the request scheme for routing, protocol
+/// checks and forwarding headers, and `snis` on routes.
+@Suite("TLS listeners: certificates by SNI, https routing")
+struct TLSListenerTests {
+    /// A plain listener and a TLS one, both on ephemeral ports.
+    static func withTLSProxy(_ yaml: String, _ body: (ProxyHarness, Int) async throws -> Void) async throws {
+        try await withProxy(
+            yaml,
+            configure: { $0.listen.append(ListenAddress(host: "127.0.0.1", port: 0, ssl: true)) }
+        ) { proxy in
+            let tlsPort = try #require(proxy.server.localAddresses.dropFirst().first?.port)
+            try await body(proxy, tlsPort)
+        }
+    }
+
+    static func certificateYAML(upstream: Int) -> String {
+        func indented(_ pem: String) -> String {
+            pem.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
+        }
+        return """
+            _format_version: "3.0"
+            certificates:
+            - id: 6f1d7e1c-0000-4000-8000-000000000001
+              cert: |
+            \(indented(TestCertificates.serverPEM))
+              key: |
+            \(indented(TestCertificates.serverKeyPEM))
+              snis:
+              - name: exact.test
+              - name: "*.wild.test"
+              - name: "suffix.*"
+            services:
+            - name: s
+              url: http://127.0.0.1:\(upstream)
+              routes:
+              - name: any
+                paths: [/echo]
+              - name: secure
+                paths: [/secure]
+                protocols: [https]
+              - name: redirect
+                paths: [/redirect]
+                protocols: [https]
+                https_redirect_status_code: 301
+              - name: by-sni
+                paths: [/sni]
+                snis: [exact.test]
+            """
+    }
+
+    static let testServerDER: [UInt8] = {
+        (try? NIOSSLCertificate.fromPEMBytes(Array(TestCertificates.serverPEM.utf8)).first?.toDERBytes()) ?? []
+    }()
+
+    /// The certificate presented for an SNI, and the response to a request on that connection.
+    static func exchange(
+        port: Int, serverName: String?, path: String = "/echo", host: String = "example.test"
+    ) async throws -> (certificate: [UInt8]?, response: RawResponse) {
+        let client = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: serverName)
+        defer { Task { await client.close() } }
+        try await client.send(ProxyHarness.request("GET", path, host: host))
+        let response = try await client.readResponse()
+        return (try await client.peerCertificateDER(), response)
+    }
+
+    @Test("the certificate follows Kong's SNI lookup: exact, *.suffix, prefix.*, else the default")
+    func certificateBySNI() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await Self.withTLSProxy(Self.certificateYAML(upstream: ups[0].port)) { _, tlsPort in
+                for name in ["exact.test", "a.wild.test", "suffix.example"] {
+                    let (certificate, response) = try await Self.exchange(port: tlsPort, serverName: name)
+                    #expect(certificate == Self.testServerDER, "SNI \(name)")
+                    #expect(response.status == 200)
+                }
+                // `*.wild.test` does not cover `wild.test`; no SNI at all gets the default too.
+                for name in ["other.test", "wild.test", nil] as [String?] {
+                    let (certificate, response) = try await Self.exchange(port: tlsPort, serverName: name)
+                    #expect(certificate != nil && certificate != Self.testServerDER, "SNI \(name ?? "none")")
+                    #expect(response.status == 200)
+                }
+            }
+        }
+    }
+
+    @Test("https is the scheme: forwarding headers, https-only routes, redirects, route snis")
+    func httpsScheme() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await Self.withTLSProxy(Self.certificateYAML(upstream: ups[0].port)) { proxy, tlsPort in
+                let (_, echoed) = try await Self.exchange(port: tlsPort, serverName: "exact.test")
+                #expect(echoed.text.contains("X-Forwarded-Proto: https"))
+                #expect(echoed.text.contains("X-Forwarded-Port: \(tlsPort)"))
+
+                #expect(try await Self.exchange(port: tlsPort, serverName: "exact.test", path: "/secure").response.status == 200)
+                let plain = try await proxy.get("/secure")
+                #expect(plain.status == 426)
+                #expect(plain.text.contains("Please use HTTPS protocol"))
+                let redirect = try await proxy.get("/redirect/x?y=1", host: "example.test")
+                #expect(redirect.status == 301)
+                #expect(redirect.header("Location") == "https://example.test/redirect/x?y=1")
+
+                // A route with `snis` matches https requests with that SNI only; plain http ones
+                // ignore `snis`, as Kong's router does (`net.protocol != "https" || tls.sni ...`).
+                #expect(try await Self.exchange(port: tlsPort, serverName: "exact.test", path: "/sni").response.status == 200)
+                #expect(try await Self.exchange(port: tlsPort, serverName: "a.wild.test", path: "/sni").response.status == 404)
+                #expect(try await proxy.get("/sni").status == 200)
+            }
+        }
+    }
+
+    @Test("a client that is not speaking TLS to a TLS listener is dropped; the listener keeps serving")
+    func garbageOnTLSListener() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await Self.withTLSProxy(Self.certificateYAML(upstream: ups[0].port)) { _, tlsPort in
+                let raw = try await RawClient.connect(port: tlsPort, group: TestLoops.group)
+                try await raw.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(await raw.waitForClose())
+                #expect(try await Self.exchange(port: tlsPort, serverName: "exact.test").response.status == 200)
+            }
+        }
+    }
+}
