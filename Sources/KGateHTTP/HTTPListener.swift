@@ -1,4 +1,5 @@
 import Logging
+import KGateSettings
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -62,7 +63,7 @@ public final class HTTPListener: Service, Sendable {
             let answering = self.answering
             let maxBodySize = self.maxBodySize
             let counters = self.counters
-            let channel = try await ServerBootstrap(group: group)
+            let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(address.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
@@ -74,8 +75,13 @@ public final class HTTPListener: Service, Sendable {
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: address.host, port: address.port)
-                .get()
+            let channel: any Channel
+            do {
+                channel = try await bootstrap.bind(host: address.host, port: address.port).get()
+            } catch {
+                for bound in channels { try? await bound.close() }
+                throw BindError(setting: "\(name)_listen", host: address.host, port: address.port, underlying: error)
+            }
             channels.append(channel)
             logger.info("listening", metadata: ["listener": "\(name)", "address": "\(channel.localAddress.map { "\($0)" } ?? "\(address)")"])
         }

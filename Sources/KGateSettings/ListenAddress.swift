@@ -215,3 +215,28 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         return timed && parts[2].allSatisfy(\.isASCIIDigit)
     }
 }
+
+/// A listen address that could not be bound, in nginx's words (`bind() to 0.0.0.0:8000 failed`).
+public struct BindError: Error, CustomStringConvertible {
+    /// Which setting the address came from (`proxy_listen`, `admin_listen`, `status_listen`).
+    public let setting: String
+    /// The host as configured.
+    public let host: String
+    /// The port.
+    public let port: Int
+    /// What the socket layer said.
+    public let underlying: any Error
+
+    /// Describes the failure.
+    public init(setting: String, host: String, port: Int, underlying: any Error) {
+        self.setting = setting
+        self.host = host
+        self.port = port
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(setting): bind() to \(shown):\(port) failed (\(underlying))"
+    }
+}

@@ -69,6 +69,12 @@ public final class ProxyServer: Sendable {
         self.stopped = self.group.next().makePromise(of: Void.self)
     }
 
+    deinit {
+        // A server that never ran (its listeners could not be bound, say) still completes the
+        // promise; after a shutdown this does nothing.
+        stopped.fail(ChannelError.ioOnClosedChannel)
+    }
+
     /// Makes a server from the node settings (`proxy_listen`, `nginx_worker_processes`,
     /// `headers`, `trusted_ips`, `upstream_keepalive_*`, ...).
     public convenience init(
@@ -93,7 +99,11 @@ public final class ProxyServer: Sendable {
                         "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
                 }
-                listeners += try await bind(address)
+                do {
+                    listeners += try await bind(address)
+                } catch {
+                    throw BindError(setting: "proxy_listen", host: address.host, port: address.port, underlying: error)
+                }
             }
         } catch {
             for channel in listeners { try? await channel.close() }
