@@ -12,7 +12,8 @@
 # Knobs (environment): WORKERS (worker processes = kgate event loops, default 1),
 # DURATION (s per run, 10), ROUNDS (5), CONNECTIONS (50), THREADS (wrk threads, 1),
 # PROXY_CPUS / UPSTREAM_CPUS / WRK_CPUS (taskset lists: 1 / 1 / 0 on 2 cores),
-# KGATE_RUNNER (auto | cli | bench-server: how kgate is started; auto prefers `kgate start`).
+# KGATE_RUNNER (auto | cli | bench-server: how kgate is started; auto prefers `kgate start`),
+# KGATE_BIN (a prebuilt kgate executable for `kgate start`, skipping the release build of the package).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -76,11 +77,15 @@ wait_port 18080 && wait_port 18081 || { echo "bench-proxy: nginx did not start";
 
 # --- kgate ------------------------------------------------------------------------------------
 start_cli() { # → 0 when `kgate start` serves the benchmark route
-  (cd "$ROOT" && swift build -c release --product kgate >/dev/null 2>"$WORK/build.log") || return 1
+  local bin="${KGATE_BIN:-}"
+  if [ -z "$bin" ]; then
+    (cd "$ROOT" && swift build -c release --product kgate >/dev/null 2>"$WORK/build.log") || return 1
+    bin="$ROOT/.build/release/kgate"
+  fi
   KONG_PREFIX="$WORK/kgate" KONG_NGINX_WORKER_PROCESSES="$WORKERS" KONG_LOG_LEVEL=warn \
     KONG_PROXY_LISTEN="127.0.0.1:18082 reuseport backlog=16384" KONG_ADMIN_LISTEN=off KONG_STATUS_LISTEN=off \
     KONG_DECLARATIVE_CONFIG="$HERE/kong.yml" KONG_DECLARATIVE_CONFIG_WATCH=off \
-    taskset -c "$PROXY_CPUS" "$ROOT/.build/release/kgate" start > "$WORK/kgate.log" 2>&1 & PIDS+=($!)
+    taskset -c "$PROXY_CPUS" "$bin" start > "$WORK/kgate.log" 2>&1 & PIDS+=($!)
   KGATE_PID=$!
   if wait_port 18082 && probe 18082; then return 0; fi
   kill "$KGATE_PID" 2>/dev/null || true

@@ -241,7 +241,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 
     /// Flushes what was written to the client (at the end of the tick).
     func flushClient() {
-        loop.flushes.flushSoon(self)
+        loop.flushes.flushSoon(self, first: true)
     }
 
     func flushNow() {

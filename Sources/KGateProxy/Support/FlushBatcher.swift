@@ -18,6 +18,8 @@ protocol DeferredFlush: AnyObject {
 final class FlushBatcher {
     private let eventLoop: EventLoop
     private var pending: [any DeferredFlush] = []
+    /// Flushed before `pending`: writes to clients (see `flushSoon(_:first:)`).
+    private var pendingFirst: [any DeferredFlush] = []
     private var running: [any DeferredFlush] = []
     private var scheduled = false
     /// Made once: scheduling it captures nothing new.
@@ -26,16 +28,25 @@ final class FlushBatcher {
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
         pending.reserveCapacity(64)
+        pendingFirst.reserveCapacity(64)
         running.reserveCapacity(64)
         runTask = { [unowned self] in self.run() }
     }
 
     /// Flushes `target` at the end of this tick (once, however often it is asked).
+    ///
+    /// - Parameter first: flush it before the others. Responses to clients go first: a write to
+    ///   an upstream on the same core lets that upstream preempt the gateway, and the responses
+    ///   waiting behind it would wait for the upstream's turn too.
     @inline(__always)
-    func flushSoon(_ target: any DeferredFlush) {
+    func flushSoon(_ target: any DeferredFlush, first: Bool = false) {
         guard !target.flushQueued else { return }
         target.flushQueued = true
-        pending.append(target)
+        if first {
+            pendingFirst.append(target)
+        } else {
+            pending.append(target)
+        }
         if !scheduled, let runTask {
             scheduled = true
             eventLoop.assumeIsolated().execute(runTask)
@@ -44,7 +55,14 @@ final class FlushBatcher {
 
     private func run() {
         scheduled = false
-        swap(&pending, &running)
+        if !pendingFirst.isEmpty { runAll(&pendingFirst) }
+        if !pending.isEmpty { runAll(&pending) }
+    }
+
+    /// Flushes the targets of `queue` (which may grow meanwhile: those flush next tick).
+    @inline(__always)
+    private func runAll(_ queue: inout [any DeferredFlush]) {
+        swap(&queue, &running)
         for target in running {
             target.flushQueued = false
             target.flushNow()
