@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # `make bench-proxy`: kgate's proxy against nginx's reverse proxy, side by side on this machine.
 #
-#   upstream  nginx (1 worker) answering "hello world\n"       127.0.0.1:18080
-#   reference nginx proxy_pass + upstream keepalive (WORKERS)   127.0.0.1:18081
-#   gateway   kgate, release build, the same kong.yml route     127.0.0.1:18082
+#   upstream  nginx (1 worker) answering "hello world\n"                  127.0.0.1:18080
+#   reference nginx proxy_pass + upstream keepalive (WORKERS)              127.0.0.1:18081
+#   gateway   kgate (release), kong.yml: the same route, no plugins        127.0.0.1:18082
+#   plugins   kgate (release), kong-plugins.yml: the route with key-auth   127.0.0.1:18083
+#             and rate-limiting (a limit never reached); wrk sends the key
 #
-# wrk runs against the reference and the gateway in alternation (A B A B ...), ROUNDS times,
-# after a warm-up of each; the script prints the median requests/s and p99 of each and the
-# kgate/nginx ratios. Everything listens on 127.0.0.1 only and every run is bounded.
+# wrk runs against each in alternation (nginx, kgate, kgate+plugins, nginx, ...), ROUNDS times,
+# after a warm-up of each; the script prints the median requests/s and p99 of each, the
+# kgate/nginx ratios and the plugins' throughput loss against kgate without plugins. Everything
+# listens on 127.0.0.1 only and every run is bounded.
 #
 # Knobs (environment): WORKERS (worker processes = kgate event loops, default 1),
 # DURATION (s per run, 10), ROUNDS (5), CONNECTIONS (50), THREADS (wrk threads, 1),
 # PROXY_CPUS / UPSTREAM_CPUS / WRK_CPUS (taskset lists: 1 / 1 / 0 on 2 cores),
-# KGATE_RUNNER (auto | cli | bench-server: how kgate is started; auto prefers `kgate start`),
-# KGATE_BIN (a prebuilt kgate executable for `kgate start`, skipping the release build of the package).
+# PLUGINS (1: include the plugin run; 0: skip it),
+# KGATE_BIN (a prebuilt kgate executable, skipping the release build of the package).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -29,7 +32,7 @@ if [ "$CORES" -ge 2 ]; then
 else
   PROXY_CPUS="${PROXY_CPUS:-0}"; UPSTREAM_CPUS="${UPSTREAM_CPUS:-0}"; WRK_CPUS="${WRK_CPUS:-0}"
 fi
-KGATE_RUNNER="${KGATE_RUNNER:-auto}"
+PLUGINS="${PLUGINS:-1}"
 WORK="$(mktemp -d /tmp/kgate-bench.XXXXXX)"
 SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
 PIDS=()
@@ -62,9 +65,9 @@ wait_port() { # port
   return 1
 }
 
-probe() { # port → 0 when a proxied request answers 200 with the upstream's body
-  local out
-  out="$(exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n' >&3 && timeout 2 cat <&3)" || return 1
+probe() { # port [extra header] → 0 when a proxied request answers 200 with the upstream's body
+  local out extra="${2:+$2\r\n}"
+  out="$(exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "GET / HTTP/1.1\r\nHost: bench\r\n${extra}Connection: close\r\n\r\n" >&3 && timeout 2 cat <&3)" || return 1
   [[ "$out" == *"200 OK"* && "$out" == *"hello world"* ]]
 }
 
@@ -76,48 +79,32 @@ taskset -c "$PROXY_CPUS" "$NGINX" -p "$WORK" -c "$WORK/proxy.conf" & PIDS+=($!)
 wait_port 18080 && wait_port 18081 || { echo "bench-proxy: nginx did not start"; cat "$WORK"/*.log; exit 1; }
 
 # --- kgate ------------------------------------------------------------------------------------
-start_cli() { # → 0 when `kgate start` serves the benchmark route
-  local bin="${KGATE_BIN:-}"
-  if [ -z "$bin" ]; then
-    (cd "$ROOT" && swift build -c release --product kgate >/dev/null 2>"$WORK/build.log") || return 1
-    bin="$ROOT/.build/release/kgate"
-  fi
-  KONG_PREFIX="$WORK/kgate" KONG_NGINX_WORKER_PROCESSES="$WORKERS" KONG_LOG_LEVEL=warn \
-    KONG_PROXY_LISTEN="127.0.0.1:18082 reuseport backlog=16384" KONG_ADMIN_LISTEN=off KONG_STATUS_LISTEN=off \
-    KONG_DECLARATIVE_CONFIG="$HERE/kong.yml" KONG_DECLARATIVE_CONFIG_WATCH=off \
-    taskset -c "$PROXY_CPUS" "$bin" start > "$WORK/kgate.log" 2>&1 & PIDS+=($!)
-  KGATE_PID=$!
-  if wait_port 18082 && probe 18082; then return 0; fi
-  kill "$KGATE_PID" 2>/dev/null || true
-  wait "$KGATE_PID" 2>/dev/null || true
-  return 1
+BIN="${KGATE_BIN:-}"
+if [ -z "$BIN" ]; then
+  (cd "$ROOT" && swift build -c release --product kgate >/dev/null 2>"$WORK/build.log") \
+    || { echo "bench-proxy: release build failed"; cat "$WORK/build.log"; exit 1; }
+  BIN="$ROOT/.build/release/kgate"
+fi
+start_kgate() { # port config → starts `kgate start` on it, pinned like nginx's proxy
+  KONG_PREFIX="$WORK/kgate-$1" KONG_NGINX_WORKER_PROCESSES="$WORKERS" KONG_LOG_LEVEL=warn \
+    KONG_PROXY_LISTEN="127.0.0.1:$1 reuseport backlog=16384" KONG_ADMIN_LISTEN=off KONG_STATUS_LISTEN=off \
+    KONG_DECLARATIVE_CONFIG="$HERE/$2" KONG_DECLARATIVE_CONFIG_WATCH=off \
+    taskset -c "$PROXY_CPUS" "$BIN" start > "$WORK/kgate-$1.log" 2>&1 & PIDS+=($!)
+  wait_port "$1" || { echo "bench-proxy: kgate ($2) did not start"; cat "$WORK/kgate-$1.log"; exit 1; }
 }
-start_bench_server() {
-  # Until `kgate start` serves the proxy: the same ProxyServer in a release executable of its own
-  # (Benchmarks/ProxyBench/Package.swift), loading the same kong.yml.
-  swift build -c release --package-path "$HERE" >/dev/null
-  taskset -c "$PROXY_CPUS" "$HERE/.build/release/ProxyBenchServer" "$HERE/kong.yml" 127.0.0.1:18082 "$WORKERS" \
-    > "$WORK/kgate.log" 2>&1 & PIDS+=($!)
-  KGATE_PID=$!
-  wait_port 18082
-}
-runner="$KGATE_RUNNER"
-case "$runner" in
-  cli) start_cli || { echo "bench-proxy: kgate start does not serve the proxy"; cat "$WORK"/*.log; exit 1; } ;;
-  bench-server) start_bench_server || { echo "bench-proxy: kgate did not start"; cat "$WORK/kgate.log"; exit 1; } ;;
-  *)
-    if start_cli; then runner=cli; else
-      runner=bench-server
-      start_bench_server || { echo "bench-proxy: kgate did not start"; cat "$WORK/kgate.log"; exit 1; }
-    fi ;;
-esac
+start_kgate 18082 kong.yml
+[ "$PLUGINS" = 1 ] && start_kgate 18083 kong-plugins.yml
 probe 18081 || { echo "bench-proxy: nginx proxy does not answer"; exit 1; }
-probe 18082 || { echo "bench-proxy: kgate does not answer"; cat "$WORK/kgate.log"; exit 1; }
+probe 18082 || { echo "bench-proxy: kgate does not answer"; cat "$WORK"/kgate-*.log; exit 1; }
+if [ "$PLUGINS" = 1 ]; then
+  probe 18083 "apikey: bench-key" || { echo "bench-proxy: kgate+plugins does not answer"; cat "$WORK"/kgate-*.log; exit 1; }
+fi
 
 # --- load -------------------------------------------------------------------------------------
-run_wrk() { # port duration → "rps p99ms"
-  local out rps p99
-  out="$(taskset -c "$WRK_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency -H 'Host: bench' "http://127.0.0.1:$1/")"
+run_wrk() { # port duration [extra header] → "rps p99ms"
+  local out rps p99 extra=()
+  [ -n "${3:-}" ] && extra=(-H "$3")
+  out="$(taskset -c "$WRK_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency -H 'Host: bench' "${extra[@]}" "http://127.0.0.1:$1/")"
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")"
   local errors; errors="$(awk '/Non-2xx|Socket errors/ {print}' <<<"$out")"
@@ -126,21 +113,30 @@ run_wrk() { # port duration → "rps p99ms"
 }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 
+NAMES=(nginx kgate); PORTS=(18081 18082); HEADERS=("" "")
+if [ "$PLUGINS" = 1 ]; then NAMES+=(kgate+plugins); PORTS+=(18083); HEADERS+=("apikey: bench-key"); fi
 echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds"
-echo "bench-proxy: cpus proxy=$PROXY_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS; kgate via $runner"
-run_wrk 18081 2 >/dev/null; run_wrk 18082 2 >/dev/null
-NGINX_RPS=(); NGINX_P99=(); KGATE_RPS=(); KGATE_P99=()
+echo "bench-proxy: cpus proxy=$PROXY_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS; kgate: $BIN"
+for i in "${!PORTS[@]}"; do run_wrk "${PORTS[$i]}" 2 "${HEADERS[$i]}" >/dev/null; done
+declare -A RPS P99
 for round in $(seq 1 "$ROUNDS"); do
-  read -r r p < <(run_wrk 18081 "$DURATION"); NGINX_RPS+=("$r"); NGINX_P99+=("$p")
-  echo "  round $round nginx: $r req/s, p99 ${p} ms"
-  read -r r p < <(run_wrk 18082 "$DURATION"); KGATE_RPS+=("$r"); KGATE_P99+=("$p")
-  echo "  round $round kgate: $r req/s, p99 ${p} ms"
+  for i in "${!PORTS[@]}"; do
+    read -r r p < <(run_wrk "${PORTS[$i]}" "$DURATION" "${HEADERS[$i]}")
+    RPS[$i]="${RPS[$i]:-} $r"; P99[$i]="${P99[$i]:-} $p"
+    echo "  round $round ${NAMES[$i]}: $r req/s, p99 ${p} ms"
+  done
 done
-n_rps="$(printf '%s\n' "${NGINX_RPS[@]}" | median)"; n_p99="$(printf '%s\n' "${NGINX_P99[@]}" | median)"
-k_rps="$(printf '%s\n' "${KGATE_RPS[@]}" | median)"; k_p99="$(printf '%s\n' "${KGATE_P99[@]}" | median)"
 echo
-printf '%-8s %14s %12s\n' "" "median req/s" "median p99"
-printf '%-8s %14.0f %10.2f ms\n' nginx "$n_rps" "$n_p99"
-printf '%-8s %14.0f %10.2f ms\n' kgate "$k_rps" "$k_p99"
-awk -v kr="$k_rps" -v nr="$n_rps" -v kp="$k_p99" -v np="$n_p99" \
-  'BEGIN { printf "kgate/nginx: throughput %.2fx, p99 %.2fx\n", kr/nr, kp/np }'
+printf '%-14s %14s %12s\n' "" "median req/s" "median p99"
+MED_RPS=(); MED_P99=()
+for i in "${!PORTS[@]}"; do
+  MED_RPS[$i]="$(tr ' ' '\n' <<<"${RPS[$i]}" | grep . | median)"
+  MED_P99[$i]="$(tr ' ' '\n' <<<"${P99[$i]}" | grep . | median)"
+  printf '%-14s %14.0f %10.2f ms\n' "${NAMES[$i]}" "${MED_RPS[$i]}" "${MED_P99[$i]}"
+done
+awk -v kr="${MED_RPS[1]}" -v nr="${MED_RPS[0]}" -v kp="${MED_P99[1]}" -v np="${MED_P99[0]}" \
+  'BEGIN { printf "kgate/nginx: throughput %.2fx, p99 %.2fx (target >= 1.00x, <= 1.00x)\n", kr/nr, kp/np }'
+if [ "$PLUGINS" = 1 ]; then
+  awk -v pr="${MED_RPS[2]}" -v kr="${MED_RPS[1]}" \
+    'BEGIN { printf "key-auth + rate-limiting: throughput %.2fx of kgate without plugins, loss %.1f%% (target <= 15%%)\n", pr/kr, (1-pr/kr)*100 }'
+fi
