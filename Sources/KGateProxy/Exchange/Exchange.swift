@@ -34,6 +34,8 @@ struct Exchange {
     /// the client's, with its facts.
     var rewrittenHead: MessageHead?
     var rewrittenFacts: RequestFacts?
+    /// Fields plugins appended to the client's (the head is otherwise the client's).
+    var addedFields: ArraySlice<HTTPFields.Field>?
     /// The method plugins set.
     var rewrittenMethod: HTTPMethod?
     /// Response body chunks go through `body_filter`.

@@ -15,27 +15,37 @@ extension ProxyHandler {
     static let pluginBodyHoldLimit = 64 << 20
 
     // MARK: Before and after routing
+    //
+    // The context is moved out of the exchange (`x.plugins.take()`) while a phase works on it
+    // and put back before anything that reads it from there (responding): a struct read
+    // through the handler's property would be copied whole on every call. (Putting it back
+    // with `consume ctx` miscompiles in debug builds with Swift 6.3: plain assignments at the
+    // last use are moved by the optimizer anyway.)
 
     /// Runs the global `rewrite` configs before routing; false when a plugin answered.
     func runRewrite(_ runner: PluginRunner) -> Bool {
-        x.plugins = makePluginContext(runner)
-        runner.rewrite(&x.plugins!)
-        guard x.plugins!.exitResponse == nil else {
-            respondWithExit()
-            return false
-        }
-        return true
+        var ctx = makePluginContext(runner)
+        runner.rewrite(&ctx)
+        let answered = ctx.exitResponse != nil
+        x.plugins = ctx
+        if answered { respondWithExit() }
+        return !answered
     }
 
     /// Starts the plugins of a routed request: false when they took the exchange over (they
     /// wait for the body, or answered).
     func runPlugins(_ runner: PluginRunner, match: RouteMatch) -> Bool {
-        if x.plugins == nil {
+        var ctx: PluginContext
+        if let existing = x.plugins.take() {
+            ctx = existing
+        } else {
             guard runner.hasPlugins(route: match.route.id) else { return true }
-            x.plugins = makePluginContext(runner)
+            ctx = makePluginContext(runner)
         }
-        x.plugins!.setRoute(match)
-        if !x.requestEndReceived, runner.needsRequestBody(x.plugins!) {
+        ctx.setRoute(match)
+        let waitsForBody = !x.requestEndReceived && runner.needsRequestBody(ctx)
+        x.plugins = ctx
+        if waitsForBody {
             beginReadingBodyForPlugins()
             return false
         }
@@ -44,12 +54,17 @@ extension ProxyHandler {
 
     /// Kong's access phase, then the request changes; false when a plugin answered.
     private func runAccess(_ runner: PluginRunner) -> Bool {
-        runner.access(&x.plugins!)
-        guard x.plugins!.exitResponse == nil else {
+        guard var ctx = x.plugins.take() else { return true }
+        runner.access(&ctx)
+        guard ctx.exitResponse == nil else {
+            x.plugins = ctx
             respondWithExit()
             return false
         }
-        return applyRequestChanges()
+        let outcome = applyRequestChanges(ctx.request)
+        x.plugins = ctx
+        if let failure = outcome { respond(failure) }
+        return outcome == nil
     }
 
     /// The request as plugins see it.
@@ -121,11 +136,10 @@ extension ProxyHandler {
     // MARK: The upstream request
 
     /// Applies what plugins changed (method, path, query, headers, body) to the request sent
-    /// upstream; false when it cannot be sent (answered 500).
-    private func applyRequestChanges() -> Bool {
-        let changed = x.plugins!.request.changes
-        guard !changed.isEmpty else { return true }
-        let r = x.plugins!.request
+    /// upstream; a response to answer with (500) when it cannot be sent.
+    private func applyRequestChanges(_ r: borrowing PluginRequest) -> LocalResponse? {
+        let changed = r.changes
+        guard !changed.isEmpty else { return nil }
         if changed.contains(.method) { x.rewrittenMethod = HTTPMethod(rawValue: r.method) }
         if changed.contains(.path) || changed.contains(.query) {
             let path = r.upstreamPath ?? Self.pathWithoutQuery(x.upstreamTarget)
@@ -134,29 +148,32 @@ extension ProxyHandler {
         if changed.contains(.body), !x.requestEndReceived {
             // The client's body is still coming and would follow the replacement.
             env.logger.error("a plugin replaced a request body it did not read", metadata: ["request.id": "\(x.requestID.string)"])
-            respond(LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong))
-            return false
+            return LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong)
         }
-        if changed.contains(.headers) || changed.contains(.body) {
-            let newBody = changed.contains(.body) ? r.body ?? [] : nil
-            guard let head = PluginHeads.requestHead(r.headers, bodyLength: newBody?.count, allocator: context.channel.allocator)
-            else {
-                respond(LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong))
-                return false
-            }
-            let facts = RequestFacts(head, realIPHeader: env.customRealIPHeader)
-            if let host = facts.host, host != x.facts.host { x.preservedHost = host }
-            x.rewrittenFacts = facts
-            x.rewrittenHead = head
-            if let newBody {
-                pendingBody.removeAll(keepingCapacity: true)
-                var buffer = context.channel.allocator.buffer(capacity: newBody.count)
-                buffer.writeBytes(newBody)
-                if !newBody.isEmpty { pendingBody.append(buffer) }
-                pendingBodyBytes = newBody.count
-            }
+        guard changed.contains(.headers) || changed.contains(.body) else { return nil }
+        if !changed.contains(.body), let added = PluginHeads.addedFields(r.headers, after: request) {
+            // The usual case (auth plugins' X-Consumer-* headers): fields appended to the
+            // client's, sent after them as they are.
+            x.addedFields = added
+            return nil
         }
-        return true
+        let newBody = changed.contains(.body) ? r.body ?? [] : nil
+        guard let head = PluginHeads.requestHead(r.headers, bodyLength: newBody?.count, allocator: context.channel.allocator)
+        else {
+            return LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong)
+        }
+        let facts = RequestFacts(head, realIPHeader: env.customRealIPHeader)
+        if let host = facts.host, host != x.facts.host { x.preservedHost = host }
+        x.rewrittenFacts = facts
+        x.rewrittenHead = head
+        if let newBody {
+            pendingBody.removeAll(keepingCapacity: true)
+            var buffer = context.channel.allocator.buffer(capacity: newBody.count)
+            buffer.writeBytes(newBody)
+            if !newBody.isEmpty { pendingBody.append(buffer) }
+            pendingBodyBytes = newBody.count
+        }
+        return nil
     }
 
     // MARK: Responses
@@ -187,24 +204,26 @@ extension ProxyHandler {
     ///   generated response).
     func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool, upstream: MessageHead? = nil) {
         guard let runner = x.runner else { return }
-        if x.plugins == nil {
+        var ctx: PluginContext
+        if let existing = x.plugins.take() {
+            ctx = existing
+        } else {
             guard runner.hasGlobalDownstreamPlugins else { return }
-            x.plugins = makePluginContext(runner)
+            ctx = makePluginContext(runner)
         }
-        guard runner.needsHeaderFilter(x.plugins!) else { return }
-        if !runner.runsHeaderFilter(x.plugins!), !runner.needsLog(x.plugins!), !runner.needsBodyFilter(x.plugins!),
-            PluginHeads.appendEdits(
-                x.plugins!.response.pendingEdits, to: &head, upstream: upstream, scratch: &scratchHead)
+        defer { x.plugins = ctx }
+        guard runner.needsHeaderFilter(ctx) else { return }
+        if !runner.runsHeaderFilter(ctx), !runner.needsLog(ctx), !runner.needsBodyFilter(ctx),
+            PluginHeads.appendEdits(ctx.response.pendingEdits, to: &head, upstream: upstream, scratch: &scratchHead)
         {
             // Only header changes recorded during access, none clashing with the head's fields.
             return
         }
         var parsed = MessageHead()
         guard HeadParser.parseResponse(head, into: &parsed) == nil else { return }
-        runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
-        let response = x.plugins!.response
-        PluginHeads.writeResponseHead(status: response.status, fields: response.headers, original: parsed, into: &head)
-        x.responseStatus = response.status
+        runner.headerFilter(&ctx, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
+        PluginHeads.writeResponseHead(status: ctx.response.status, fields: ctx.response.headers, original: parsed, into: &head)
+        x.responseStatus = ctx.response.status
     }
 
     /// A generated response (head and body in one buffer) after `header_filter`.
@@ -219,15 +238,17 @@ extension ProxyHandler {
 
     /// Whether the upstream response body goes through `body_filter`.
     func responseNeedsBodyFilter() -> Bool {
-        guard let runner = x.runner, let ctx = x.plugins else { return false }
+        guard let runner = x.runner, let ctx = x.plugins.take() else { return false }
+        defer { x.plugins = ctx }
         return runner.needsBodyFilter(ctx)
     }
 
     /// One chunk of the response body through `body_filter`.
     func filterBody(_ bytes: ByteBuffer, last: Bool) -> ByteBuffer {
-        guard let runner = x.runner else { return bytes }
+        guard let runner = x.runner, var ctx = x.plugins.take() else { return bytes }
         var chunk = Array(bytes.readableBytesView)
-        runner.bodyFilter(&x.plugins!, chunk: &chunk, last: last)
+        runner.bodyFilter(&ctx, chunk: &chunk, last: last)
+        x.plugins = ctx
         var out = context.channel.allocator.buffer(capacity: chunk.count)
         out.writeBytes(chunk)
         return out
@@ -247,11 +268,14 @@ extension ProxyHandler {
     /// Kong's log phase, once the response was sent (or the exchange failed).
     func runLogPhase() {
         guard let runner = x.runner else { return }
-        if x.plugins == nil {
+        var ctx: PluginContext
+        if let existing = x.plugins.take() {
+            ctx = existing
+        } else {
             guard runner.hasGlobalDownstreamPlugins else { return }
-            x.plugins = makePluginContext(runner)
+            ctx = makePluginContext(runner)
         }
-        guard runner.needsLog(x.plugins!) else { return }
-        runner.log(&x.plugins!)
+        if runner.needsLog(ctx) { runner.log(&ctx) }
+        x.plugins = ctx
     }
 }

@@ -110,7 +110,7 @@ extension ProxyHandler {
         } else {
             UpstreamRequestHead.write(
                 method: method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
-                forwarding: forwarding, into: &upstreamHeadBuffer)
+                forwarding: forwarding, added: x.addedFields, into: &upstreamHeadBuffer)
         }
         connection.handler.write(upstreamHeadBuffer)
         x.upstreamStart = loop.eventLoop.now

@@ -1,3 +1,10 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import KGatePlugins
 import NIOCore
 import NIOHTTP1
@@ -36,6 +43,38 @@ enum PluginHeads {
         var head = MessageHead()
         guard HeadParser.parseRequest(out, into: &head) == nil else { return nil }
         return head
+    }
+
+    /// The fields plugins appended to a request's when they changed nothing else (auth
+    /// plugins' `X-Consumer-*`): the first fields are the head's, byte for byte, and none of the
+    /// others is a field the proxy manages (`Host`, framing, hop-by-hop, forwarding headers) or
+    /// cannot send. Nil otherwise: then the head is rebuilt.
+    static func addedFields(_ fields: HTTPFields, after head: borrowing MessageHead) -> ArraySlice<HTTPFields.Field>? {
+        let original = head.fields.count
+        guard fields.count > original else { return nil }
+        let unchanged = head.buffer.withUnsafeReadableBytes { raw -> Bool in
+            for i in 0..<original {
+                let field = head.fields[i]
+                let given = fields.fields[i]
+                guard equal(raw, Int(field.nameStart), Int(field.nameLength), given.name),
+                    equal(raw, Int(field.valueStart), Int(field.valueLength), given.value)
+                else { return false }
+            }
+            return true
+        }
+        guard unchanged else { return nil }
+        let added = fields.fields[original...]
+        for field in added where !isSendable(field) || KnownHeader.classify(name: field.name) != nil {
+            return nil
+        }
+        return added
+    }
+
+    private static func equal(_ raw: UnsafeRawBufferPointer, _ start: Int, _ length: Int, _ text: String) -> Bool {
+        var text = text
+        return text.withUTF8 { u in
+            u.count == length && (length == 0 || memcmp(raw.baseAddress! + start, u.baseAddress!, length) == 0)
+        }
     }
 
     /// Writes a response head with the status and fields plugins left; the framing fields
@@ -119,15 +158,18 @@ enum PluginHeads {
         return true
     }
 
-    /// Names of the fields `DownstreamResponseHead` may add to an upstream response's head.
-    private static let kgateFields = [
-        "date", "connection", "transfer-encoding", "content-length", "via", "server", "x-kong-upstream-latency",
-        "x-kong-proxy-latency", "x-kong-request-id", "x-kong-upstream-status", "x-kong-response-latency",
-    ]
+    /// Names of the fields `DownstreamResponseHead` may add to an upstream response's head, by
+    /// length (only names of the same length are compared).
+    private static let kgateFields: [Int: [String]] = Dictionary(
+        grouping: [
+            "date", "connection", "transfer-encoding", "content-length", "via", "server", "x-kong-upstream-latency",
+            "x-kong-proxy-latency", "x-kong-request-id", "x-kong-upstream-status", "x-kong-response-latency",
+        ], by: \.utf8.count)
 
     /// Whether kgate may add a field of that name to an upstream response.
     static func addedByKgate(_ name: String) -> Bool {
-        kgateFields.contains { HTTPFields.sameName($0, name) }
+        guard let candidates = kgateFields[name.utf8.count] else { return false }
+        return candidates.contains { HTTPFields.sameName($0, name) }
     }
 
     /// Whether a head has a field of that name (ASCII case-insensitive, `-` equal to `_`, as

@@ -14,32 +14,45 @@ enum KnownHeader: UInt8 {
         let length = Int(field.nameLength)
         guard length >= 2, length <= 18 else { return nil }
         return head.buffer.withUnsafeReadableBytes { raw -> KnownHeader? in
-            let p = UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<(Int(field.nameStart) + length)])
-            @inline(__always) func eq(_ s: StaticString) -> Bool { MessageHead.equalsLower(p, 0, length, s) }
-            switch length {
-            case 2: return eq("te") ? .te : nil
-            case 3: return eq("via") ? .via : nil
-            case 4: return eq("host") ? .host : eq("date") ? .date : nil
-            case 5: return eq("proxy") ? .proxy : nil
-            case 6: return eq("accept") ? .accept : eq("server") ? .server : eq("expect") ? .expect : nil
-            case 7: return eq("upgrade") ? .upgrade : eq("trailer") ? .trailer : nil
-            case 9: return eq("x-real-ip") ? .xRealIP : nil
-            case 10: return eq("connection") ? .connection : eq("keep-alive") ? .keepAlive : nil
-            case 12: return eq("content-type") ? .contentType : nil
-            case 14: return eq("content-length") ? .contentLength : nil
-            case 15: return eq("x-forwarded-for") ? .xForwardedFor : nil
-            case 16:
-                guard p[0] | MessageHead.caseBit(p[0]) == UInt8(ascii: "x") else {
-                    return eq("proxy-connection") ? .proxyConnection : nil
-                }
-                return eq("x-forwarded-host") ? .xForwardedHost
-                    : eq("x-forwarded-port") ? .xForwardedPort : eq("x-forwarded-path") ? .xForwardedPath : nil
-            case 17:
-                return eq("transfer-encoding") ? .transferEncoding
-                    : eq("x-forwarded-proto") ? .xForwardedProto : eq("x-kong-request-id") ? .xKongRequestID : nil
-            case 18: return eq("x-forwarded-prefix") ? .xForwardedPrefix : nil
-            default: return nil
+            classify(name: UnsafeRawBufferPointer(rebasing: raw[Int(field.nameStart)..<(Int(field.nameStart) + length)]))
+        }
+    }
+
+    /// The known header a name (as a string, from plugins) stands for, if any.
+    static func classify(name: String) -> KnownHeader? {
+        var name = name
+        guard name.utf8.count >= 2, name.utf8.count <= 18 else { return nil }
+        return name.withUTF8 { classify(name: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The known header the name bytes `p` stand for, if any.
+    @inline(__always)
+    static func classify(name p: UnsafeRawBufferPointer) -> KnownHeader? {
+        let length = p.count
+        @inline(__always) func eq(_ s: StaticString) -> Bool { MessageHead.equalsLower(p, 0, length, s) }
+        switch length {
+        case 2: return eq("te") ? .te : nil
+        case 3: return eq("via") ? .via : nil
+        case 4: return eq("host") ? .host : eq("date") ? .date : nil
+        case 5: return eq("proxy") ? .proxy : nil
+        case 6: return eq("accept") ? .accept : eq("server") ? .server : eq("expect") ? .expect : nil
+        case 7: return eq("upgrade") ? .upgrade : eq("trailer") ? .trailer : nil
+        case 9: return eq("x-real-ip") ? .xRealIP : nil
+        case 10: return eq("connection") ? .connection : eq("keep-alive") ? .keepAlive : nil
+        case 12: return eq("content-type") ? .contentType : nil
+        case 14: return eq("content-length") ? .contentLength : nil
+        case 15: return eq("x-forwarded-for") ? .xForwardedFor : nil
+        case 16:
+            guard p[0] | MessageHead.caseBit(p[0]) == UInt8(ascii: "x") else {
+                return eq("proxy-connection") ? .proxyConnection : nil
             }
+            return eq("x-forwarded-host") ? .xForwardedHost
+                : eq("x-forwarded-port") ? .xForwardedPort : eq("x-forwarded-path") ? .xForwardedPath : nil
+        case 17:
+            return eq("transfer-encoding") ? .transferEncoding
+                : eq("x-forwarded-proto") ? .xForwardedProto : eq("x-kong-request-id") ? .xKongRequestID : nil
+        case 18: return eq("x-forwarded-prefix") ? .xForwardedPrefix : nil
+        default: return nil
         }
     }
 

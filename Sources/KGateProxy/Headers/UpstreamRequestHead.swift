@@ -1,3 +1,4 @@
+import KGatePlugins
 import NIOCore
 import NIOHTTP1
 
@@ -28,12 +29,15 @@ enum UpstreamRequestHead {
     ///
     /// `out` is cleared first: a connection reuses one buffer, whose memory is written in
     /// place once the previous head went out.
+    ///
+    /// `added` fields (from plugins) are written after the client's.
     static func write(
         method: HTTPMethod, target: String, host: String, from head: borrowing MessageHead, facts: borrowing RequestFacts,
-        forwarding f: borrowing ForwardingValues, into out: inout ByteBuffer
+        forwarding f: borrowing ForwardingValues, added: ArraySlice<HTTPFields.Field>? = nil, into out: inout ByteBuffer
     ) {
         let methodName = method.rawValue
         var bound = 400 + head.buffer.readableBytes + head.fields.count + methodName.utf8.count + target.utf8.count
+        if let added { for field in added { bound += field.name.utf8.count + field.value.utf8.count + 4 } }
         bound += host.utf8.count + (facts.upgrade?.utf8.count ?? 0) + f.forwardedFor.utf8.count
         bound += f.forwardedProto.utf8.count + f.forwardedHost.utf8.count + f.forwardedPort.utf8.count
         bound += f.forwardedPath.utf8.count + (f.forwardedPrefix?.utf8.count ?? 0) + f.realIP.utf8.count
@@ -79,6 +83,14 @@ enum UpstreamRequestHead {
                 let start = Int(field.nameStart)
                 w.write(head.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
                 w.write("\r\n")
+            }
+            if let added {
+                for field in added {
+                    w.write(field.name)
+                    w.write(": ")
+                    w.write(field.value)
+                    w.write("\r\n")
+                }
             }
 
             if facts.chunked {
