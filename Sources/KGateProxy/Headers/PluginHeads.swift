@@ -117,43 +117,67 @@ enum PluginHeads {
     static func appendEdits(
         _ edits: [HeaderEdit], to head: inout ByteBuffer, upstream: MessageHead?, scratch: inout MessageHead
     ) -> Bool {
-        var clash = false
-        func has(_ name: String) -> Bool {
-            if let upstream { return contains(upstream, name) || addedByKgate(name) }
-            return contains(scratch, name)
+        if let upstream {
+            guard !clashes(edits, with: upstream, orKgateFields: true) else { return false }
+        } else {
+            let parsed = HeadParser.parseResponse(head, into: &scratch) == nil
+            let clash = !parsed || clashes(edits, with: scratch, orKgateFields: false)
+            // Drop the parse's reference before writing, so the head's storage is not copied.
+            scratch.buffer = ByteBuffer()
+            guard !clash else { return false }
         }
-        if upstream == nil {
-            guard HeadParser.parseResponse(head, into: &scratch) == nil else {
-                scratch.buffer = ByteBuffer()
-                return false
-            }
+        guard isPlain(edits) else {
+            // Edits of one name: replay them in order first.
+            var fields = HTTPFields()
+            fields.apply(edits)
+            return write(fields.fields[...], beforeEndOf: &head)
         }
-        var lines: [(name: String, value: String)] = []
-        lines.reserveCapacity(edits.count)
+        var bound = 2
         for edit in edits {
+            guard case .set(let name, let value) = edit else { continue }
+            bound += name.utf8.count + value.utf8.count + 4
+        }
+        head.moveWriterIndex(to: head.writerIndex - 2)
+        head.writeHead(bound: bound) { w in
+            for edit in edits {
+                guard case .set(let name, let value) = edit, isSendable(name: name, value: value) else { continue }
+                w.write(name)
+                w.write(": ")
+                w.write(value)
+                w.write("\r\n")
+            }
+            w.write("\r\n")
+        }
+        return true
+    }
+
+    /// Whether an edit names a field of `head` (or one kgate adds to upstream responses).
+    private static func clashes(_ edits: [HeaderEdit], with head: borrowing MessageHead, orKgateFields: Bool) -> Bool {
+        for edit in edits {
+            let name: String
             switch edit {
-            case .set(let name, let value):
-                clash = clash || has(name)
-                lines.removeAll { HTTPFields.sameName($0.name, name) }
-                lines.append((name, value))
-            case .add(let name, let value):
-                clash = clash || has(name)
-                lines.append((name, value))
-            case .remove(let name):
-                clash = clash || has(name)
-                lines.removeAll { HTTPFields.sameName($0.name, name) }
+            case .set(let n, _), .add(let n, _), .remove(let n): name = n
+            }
+            if contains(head, name) || (orKgateFields && addedByKgate(name)) { return true }
+        }
+        return false
+    }
+
+    /// Whether the edits are `set`s of distinct names (then each is one line to append).
+    private static func isPlain(_ edits: [HeaderEdit]) -> Bool {
+        for i in edits.indices {
+            guard case .set(let name, _) = edits[i] else { return false }
+            for j in 0..<i {
+                if case .set(let other, _) = edits[j], HTTPFields.sameName(name, other) { return false }
             }
         }
-        // Drop the parse's reference before writing, so the head's storage is not copied.
-        scratch.buffer = ByteBuffer()
-        guard !clash else { return false }
+        return true
+    }
+
+    /// Appends fields before a head's blank line.
+    private static func write(_ fields: ArraySlice<HTTPFields.Field>, beforeEndOf head: inout ByteBuffer) -> Bool {
         head.moveWriterIndex(to: head.writerIndex - 2)
-        for line in lines where isSendable(HTTPFields.Field(name: line.name, value: line.value)) {
-            head.writeString(line.name)
-            head.writeStaticString(": ")
-            head.writeString(line.value)
-            head.writeStaticString("\r\n")
-        }
+        for field in fields where isSendable(field) { write(field, into: &head) }
         head.writeStaticString("\r\n")
         return true
     }
@@ -224,8 +248,14 @@ enum PluginHeads {
 
     /// A field that can go on the wire as one header line.
     static func isSendable(_ field: HTTPFields.Field) -> Bool {
-        !field.name.utf8.isEmpty && field.name.utf8.allSatisfy { HeadParser.token[Int($0)] }
-            && !field.value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
+        isSendable(name: field.name, value: field.value)
+    }
+
+    /// A name and value that can go on the wire as one header line.
+    static func isSendable(name: String, value: String) -> Bool {
+        let token = HeadParser.token
+        return !name.utf8.isEmpty && name.utf8.allSatisfy { token[Int($0)] }
+            && !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
     }
 
     /// `Content-Length`, `Transfer-Encoding` or `Connection`.
