@@ -91,12 +91,20 @@ public final class PluginRunner: Sendable {
 
     /// Whether the proxy must read the whole body before ``access(_:)`` for this request.
     public func needsRequestBody(_ ctx: PluginContext) -> Bool {
-        guard iterator.hasPlugins, let route = ctx.routeID else { return false }
+        guard let route = ctx.routeID else { return false }
+        return needsRequestBody(
+            route: route, hasContentLength: ctx.request.header("content-length").flatMap { Int($0) } != nil)
+    }
+
+    /// ``needsRequestBody(_:)`` from the route id and whether the request has a valid
+    /// `Content-Length`.
+    public func needsRequestBody(route: String, hasContentLength: Bool) -> Bool {
+        guard iterator.hasPlugins else { return false }
         switch iterator.plan(route: route).bodyNeed {
         case .never: return false
         case .always: return true
         case .withoutContentLength:
-            return ctx.request.header("content-length").flatMap { Int($0) } == nil
+            return !hasContentLength
         }
     }
 
@@ -169,6 +177,34 @@ public final class PluginRunner: Sendable {
     /// Whether ``log(_:)`` has work for this request.
     public func needsLog(_ ctx: PluginContext) -> Bool {
         ctx.accessRan ? ctx.collectedPhases.contains(.log) : iterator.globals[.log] != nil
+    }
+
+    /// What the response phases have to do for a request.
+    public struct ResponseWork: OptionSet, Sendable {
+        /// The raw value.
+        public let rawValue: UInt8
+        /// Makes a set.
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+        /// A plugin runs `header_filter`.
+        public static let headerFilter = ResponseWork(rawValue: 1)
+        /// A plugin runs `body_filter`.
+        public static let bodyFilter = ResponseWork(rawValue: 2)
+        /// A plugin runs `log`.
+        public static let log = ResponseWork(rawValue: 4)
+    }
+
+    /// The response phases with work for this request: after access, those of the collected
+    /// plugins; before (no route, early errors), those of the global configs. Header changes
+    /// recorded before the response (``PluginResponse/pendingEdits``) are apart.
+    ///
+    /// The context is `inout` only so that a caller keeping it in a class's property passes it
+    /// in place rather than as a copy.
+    public func responseWork(_ ctx: inout PluginContext) -> ResponseWork {
+        var work: ResponseWork = []
+        if runsHeaderFilter(ctx) { work.insert(.headerFilter) }
+        if needsBodyFilter(ctx) { work.insert(.bodyFilter) }
+        if needsLog(ctx) { work.insert(.log) }
+        return work
     }
 
     /// Names of plugins the config uses that were left out (`PluginsBuilder.skipping`).

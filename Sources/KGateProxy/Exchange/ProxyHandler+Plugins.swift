@@ -16,36 +16,32 @@ extension ProxyHandler {
 
     // MARK: Before and after routing
     //
-    // The context is moved out of the exchange (`x.plugins.take()`) while a phase works on it
-    // and put back before anything that reads it from there (responding): a struct read
-    // through the handler's property would be copied whole on every call. (Putting it back
-    // with `consume ctx` miscompiles in debug builds with Swift 6.3: plain assignments at the
-    // last use are moved by the optimizer anyway.)
+    // The context lives in the exchange and is only ever handed out `inout` (in place): a
+    // struct read through the handler's property would be copied whole on every call. What
+    // the response phases need is decided once (`x.pluginWork`).
 
     /// Runs the global `rewrite` configs before routing; false when a plugin answered.
     func runRewrite(_ runner: PluginRunner) -> Bool {
-        var ctx = makePluginContext(runner)
-        runner.rewrite(&ctx)
-        let answered = ctx.exitResponse != nil
-        x.plugins = ctx
-        if answered { respondWithExit() }
-        return !answered
+        x.plugins = makePluginContext(runner)
+        runner.rewrite(&x.plugins!)
+        // The global configs' response work, until access (if reached) decides.
+        x.pluginWork = runner.responseWork(&x.plugins!)
+        guard x.plugins!.exitResponse == nil else {
+            respondWithExit()
+            return false
+        }
+        return true
     }
 
     /// Starts the plugins of a routed request: false when they took the exchange over (they
     /// wait for the body, or answered).
     func runPlugins(_ runner: PluginRunner, match: RouteMatch) -> Bool {
-        var ctx: PluginContext
-        if let existing = x.plugins.take() {
-            ctx = existing
-        } else {
+        if x.plugins == nil {
             guard runner.hasPlugins(route: match.route.id) else { return true }
-            ctx = makePluginContext(runner)
+            x.plugins = makePluginContext(runner)
         }
-        ctx.setRoute(match)
-        let waitsForBody = !x.requestEndReceived && runner.needsRequestBody(ctx)
-        x.plugins = ctx
-        if waitsForBody {
+        x.plugins!.setRoute(match)
+        if !x.requestEndReceived, runner.needsRequestBody(route: match.route.id, hasContentLength: x.facts.contentLength != nil) {
             beginReadingBodyForPlugins()
             return false
         }
@@ -54,17 +50,17 @@ extension ProxyHandler {
 
     /// Kong's access phase, then the request changes; false when a plugin answered.
     private func runAccess(_ runner: PluginRunner) -> Bool {
-        guard var ctx = x.plugins.take() else { return true }
-        runner.access(&ctx)
-        guard ctx.exitResponse == nil else {
-            x.plugins = ctx
+        runner.access(&x.plugins!)
+        x.pluginWork = runner.responseWork(&x.plugins!)
+        guard x.plugins!.exitResponse == nil else {
             respondWithExit()
             return false
         }
-        let outcome = applyRequestChanges(ctx.request)
-        x.plugins = ctx
-        if let failure = outcome { respond(failure) }
-        return outcome == nil
+        if let failure = applyRequestChanges() {
+            respond(failure)
+            return false
+        }
+        return true
     }
 
     /// The request as plugins see it.
@@ -137,13 +133,14 @@ extension ProxyHandler {
 
     /// Applies what plugins changed (method, path, query, headers, body) to the request sent
     /// upstream; a response to answer with (500) when it cannot be sent.
-    private func applyRequestChanges(_ r: borrowing PluginRequest) -> LocalResponse? {
-        let changed = r.changes
+    private func applyRequestChanges() -> LocalResponse? {
+        // Fields are read one at a time from the exchange (the exchange is written in between).
+        let changed = x.plugins!.request.changes
         guard !changed.isEmpty else { return nil }
-        if changed.contains(.method) { x.rewrittenMethod = HTTPMethod(rawValue: r.method) }
+        if changed.contains(.method) { x.rewrittenMethod = HTTPMethod(rawValue: x.plugins!.request.method) }
         if changed.contains(.path) || changed.contains(.query) {
-            let path = r.upstreamPath ?? Self.pathWithoutQuery(x.upstreamTarget)
-            x.upstreamTarget = r.rawQuery.map { path + "?" + $0 } ?? path
+            let path = x.plugins!.request.upstreamPath ?? Self.pathWithoutQuery(x.upstreamTarget)
+            x.upstreamTarget = x.plugins!.request.rawQuery.map { path + "?" + $0 } ?? path
         }
         if changed.contains(.body), !x.requestEndReceived {
             // The client's body is still coming and would follow the replacement.
@@ -151,14 +148,15 @@ extension ProxyHandler {
             return LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong)
         }
         guard changed.contains(.headers) || changed.contains(.body) else { return nil }
-        if !changed.contains(.body), let added = PluginHeads.addedFields(r.headers, after: request) {
+        let headers = x.plugins!.request.headers
+        if !changed.contains(.body), let added = PluginHeads.addedFields(headers, after: request) {
             // The usual case (auth plugins' X-Consumer-* headers): fields appended to the
             // client's, sent after them as they are.
             x.addedFields = added
             return nil
         }
-        let newBody = changed.contains(.body) ? r.body ?? [] : nil
-        guard let head = PluginHeads.requestHead(r.headers, bodyLength: newBody?.count, allocator: context.channel.allocator)
+        let newBody = changed.contains(.body) ? x.plugins!.request.body ?? [] : nil
+        guard let head = PluginHeads.requestHead(headers, bodyLength: newBody?.count, allocator: context.channel.allocator)
         else {
             return LocalResponse(status: .internalServerError, message: "An unexpected error occurred", origin: .kong)
         }
@@ -203,27 +201,33 @@ extension ProxyHandler {
     /// - Parameter upstream: the upstream response head `head` was made from (nil for a
     ///   generated response).
     func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool, upstream: MessageHead? = nil) {
-        guard let runner = x.runner else { return }
-        var ctx: PluginContext
-        if let existing = x.plugins.take() {
-            ctx = existing
-        } else {
-            guard runner.hasGlobalDownstreamPlugins else { return }
-            ctx = makePluginContext(runner)
-        }
-        defer { x.plugins = ctx }
-        guard runner.needsHeaderFilter(ctx) else { return }
-        if !runner.runsHeaderFilter(ctx), !runner.needsLog(ctx), !runner.needsBodyFilter(ctx),
-            PluginHeads.appendEdits(ctx.response.pendingEdits, to: &head, upstream: upstream, scratch: &scratchHead)
-        {
-            // Only header changes recorded during access, none clashing with the head's fields.
-            return
+        guard let runner = x.runner, startDownstreamPhases(runner) else { return }
+        let work = x.pluginWork
+        if !work.contains(.headerFilter) {
+            guard !x.plugins!.response.pendingEdits.isEmpty else { return }
+            if !work.contains(.log), !work.contains(.bodyFilter),
+                PluginHeads.appendEdits(x.plugins!.response.pendingEdits, to: &head, upstream: upstream, scratch: &scratchHead)
+            {
+                // Only header changes recorded during access, none clashing with the head's fields.
+                return
+            }
         }
         var parsed = MessageHead()
         guard HeadParser.parseResponse(head, into: &parsed) == nil else { return }
-        runner.headerFilter(&ctx, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
-        PluginHeads.writeResponseHead(status: ctx.response.status, fields: ctx.response.headers, original: parsed, into: &head)
-        x.responseStatus = ctx.response.status
+        runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
+        PluginHeads.writeResponseHead(
+            status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed, into: &head)
+        x.responseStatus = x.plugins!.response.status
+    }
+
+    /// Makes sure a request that never reached access has a context when global configs run
+    /// in the response phases; false when no plugin runs for it.
+    private func startDownstreamPhases(_ runner: PluginRunner) -> Bool {
+        if x.plugins != nil { return true }
+        guard runner.hasGlobalDownstreamPlugins else { return false }
+        x.plugins = makePluginContext(runner)
+        x.pluginWork = runner.responseWork(&x.plugins!)
+        return true
     }
 
     /// A generated response (head and body in one buffer) after `header_filter`.
@@ -238,17 +242,14 @@ extension ProxyHandler {
 
     /// Whether the upstream response body goes through `body_filter`.
     func responseNeedsBodyFilter() -> Bool {
-        guard let runner = x.runner, let ctx = x.plugins.take() else { return false }
-        defer { x.plugins = ctx }
-        return runner.needsBodyFilter(ctx)
+        x.plugins != nil && x.pluginWork.contains(.bodyFilter)
     }
 
     /// One chunk of the response body through `body_filter`.
     func filterBody(_ bytes: ByteBuffer, last: Bool) -> ByteBuffer {
-        guard let runner = x.runner, var ctx = x.plugins.take() else { return bytes }
+        guard let runner = x.runner, x.plugins != nil else { return bytes }
         var chunk = Array(bytes.readableBytesView)
-        runner.bodyFilter(&ctx, chunk: &chunk, last: last)
-        x.plugins = ctx
+        runner.bodyFilter(&x.plugins!, chunk: &chunk, last: last)
         var out = context.channel.allocator.buffer(capacity: chunk.count)
         out.writeBytes(chunk)
         return out
@@ -267,15 +268,7 @@ extension ProxyHandler {
 
     /// Kong's log phase, once the response was sent (or the exchange failed).
     func runLogPhase() {
-        guard let runner = x.runner else { return }
-        var ctx: PluginContext
-        if let existing = x.plugins.take() {
-            ctx = existing
-        } else {
-            guard runner.hasGlobalDownstreamPlugins else { return }
-            ctx = makePluginContext(runner)
-        }
-        if runner.needsLog(ctx) { runner.log(&ctx) }
-        x.plugins = ctx
+        guard let runner = x.runner, startDownstreamPhases(runner), x.pluginWork.contains(.log) else { return }
+        runner.log(&x.plugins!)
     }
 }
