@@ -167,8 +167,11 @@ enum PluginHeads {
     private static func isPlain(_ edits: [HeaderEdit]) -> Bool {
         for i in edits.indices {
             guard case .set(let name, _) = edits[i] else { return false }
+            let length = name.utf8.count
             for j in 0..<i {
-                if case .set(let other, _) = edits[j], HTTPFields.sameName(name, other) { return false }
+                if case .set(let other, _) = edits[j], other.utf8.count == length, HTTPFields.sameName(name, other) {
+                    return false
+                }
             }
         }
         return true
@@ -253,9 +256,36 @@ enum PluginHeads {
 
     /// A name and value that can go on the wire as one header line.
     static func isSendable(name: String, value: String) -> Bool {
-        let token = HeadParser.token
-        return !name.utf8.isEmpty && name.utf8.allSatisfy { token[Int($0)] }
-            && !value.utf8.contains { $0 == 0x0D || $0 == 0x0A || $0 == 0 }
+        var name = name
+        var value = value
+        let nameOK = name.withUTF8 { n in
+            guard !n.isEmpty else { return false }
+            for b in n where !isToken(b) { return false }
+            return true
+        }
+        return nameOK && value.withUTF8 { v in
+            for b in v where b == 0x0D || b == 0x0A || b == 0 { return false }
+            return true
+        }
+    }
+
+    /// RFC 9110 token characters as a 128-bit set.
+    private static let tokenLow: UInt64 = {
+        var bits: UInt64 = 0
+        for b in 0..<64 where HeadParser.token[b] { bits |= 1 << UInt64(b) }
+        return bits
+    }()
+    private static let tokenHigh: UInt64 = {
+        var bits: UInt64 = 0
+        for b in 64..<128 where HeadParser.token[b] { bits |= 1 << UInt64(b - 64) }
+        return bits
+    }()
+
+    @inline(__always)
+    private static func isToken(_ b: UInt8) -> Bool {
+        if b < 64 { return tokenLow & (1 << UInt64(b)) != 0 }
+        if b < 128 { return tokenHigh & (1 << UInt64(b - 64)) != 0 }
+        return false
     }
 
     /// `Content-Length`, `Transfer-Encoding` or `Connection`.
