@@ -72,7 +72,7 @@ extension ProxyHandler {
             rawPath.utf8.count < u.count ? String(Substring(u[u.index(u.startIndex, offsetBy: rawPath.utf8.count + 1)...])) : nil
         var pluginRequest = PluginRequest(
             method: request.method.rawValue, scheme: tls ? "https" : "http", host: Self.hostWithoutPort(x.facts.host),
-            port: Int(serverPort) ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
+            port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
             forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, requestID: x.requestID.string)
         pluginRequest.connectionRequests = requestsOnConnection
         return runner.makeContext(pluginRequest)

@@ -12,8 +12,8 @@ extension ProxyHandler {
         requestsOnConnection += 1
         loop.requestCount &+= 1
         stopWaitingForClient()
-        x = Exchange()
-        x.start = loop.eventLoop.now
+        // `x` was reset when the connection became idle (`becomeIdle`), or is fresh.
+        x.start = loop.now
         x.requestID = loop.requestIDs.next()
         x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader)
         let facts = x.facts
@@ -103,7 +103,7 @@ extension ProxyHandler {
         let routeRequest = RouteRequest(
             method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
             sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
-            destinationPort: Int(serverPort))
+            destinationPort: serverPortNumber)
         let match = router.match(routeRequest)
 
         let hostOnly = Self.hostWithoutPort(x.facts.host)

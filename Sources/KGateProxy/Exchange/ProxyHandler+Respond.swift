@@ -38,7 +38,7 @@ extension ProxyHandler {
             return close()
         }
         clientWait = .keepalive
-        clientTimer.arm(at: (lastNow ?? loop.eventLoop.now) + env.configuration.keepaliveTimeout)
+        clientTimer.arm(at: (lastNow ?? loop.now) + env.configuration.keepaliveTimeout)
         lastNow = nil
         resumeClientReads()
         if inbound.readableBytes > 0 {
@@ -61,7 +61,7 @@ extension ProxyHandler {
         abandonUpstream()
         pendingBody.removeAll(keepingCapacity: true)
         pendingBodyBytes = 0
-        let now = loop.eventLoop.now
+        let now = loop.now
         // A client that waits for `100 Continue` may never send the body it announced: close.
         let keepAlive =
             !forceClose && x.facts.keepAlive && !quiescing && !loop.isQuiescing
@@ -110,10 +110,10 @@ extension ProxyHandler {
     func refuseRaw(_ response: LocalResponse) {
         inbound = empty
         x = Exchange()
-        x.start = loop.eventLoop.now
+        x.start = loop.now
         x.requestID = loop.requestIDs.next()
         request = .placeholder
-        let now = loop.eventLoop.now
+        let now = loop.now
         let bytes = response.render(
             format: .init(), responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
             allocator: context.channel.allocator)

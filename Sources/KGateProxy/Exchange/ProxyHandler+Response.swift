@@ -4,7 +4,7 @@ import NIOHTTP1
 extension ProxyHandler: UpstreamDelegate {
     func upstreamResponseHead(_ head: borrowing MessageHead, framing: BodyFraming) -> Bool {
         guard phase == .proxying, let plan = x.plan else { return false }
-        let now = loop.eventLoop.now
+        let now = loop.now
         lastNow = now
         x.responseHeadSent = true
         x.responseStatus = head.status

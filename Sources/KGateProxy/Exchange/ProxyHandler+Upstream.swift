@@ -113,7 +113,7 @@ extension ProxyHandler {
                 forwarding: forwarding, added: x.addedFields, into: &upstreamHeadBuffer)
         }
         connection.handler.write(upstreamHeadBuffer)
-        x.upstreamStart = loop.eventLoop.now
+        x.upstreamStart = loop.now
         while let part = pendingBody.popFirst() {
             x.bodyForwarded = true
             connection.handler.write(part)
@@ -135,7 +135,7 @@ extension ProxyHandler {
     func requestSent(readTimeout: TimeAmount, now: NIODeadline? = nil) {
         x.requestEndSent = true
         upstreamWait = .read
-        upstreamTimer.arm(at: (now ?? loop.eventLoop.now) + readTimeout)
+        upstreamTimer.arm(at: (now ?? loop.now) + readTimeout)
     }
 
     // MARK: Upstream timers

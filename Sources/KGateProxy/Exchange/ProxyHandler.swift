@@ -60,6 +60,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var serverName: String?
     var remoteIP = ""
     var serverPort = ""
+    var serverPortNumber: Int?
     var peerTrusted = false
     var requestsOnConnection = 0
     var phase = Phase.idle
@@ -110,8 +111,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         self.env = env
         self.loop = loop
         self.tls = tls
-        self.clientTimer = LazyTimer(eventLoop: loop.eventLoop)
-        self.upstreamTimer = LazyTimer(eventLoop: loop.eventLoop)
+        self.clientTimer = LazyTimer(eventLoop: loop.eventLoop, clock: loop.flushes.clock)
+        self.upstreamTimer = LazyTimer(eventLoop: loop.eventLoop, clock: loop.flushes.clock)
         self.scanner = HeadScanner(
             lineLimit: env.configuration.largeHeaderBufferSize, headLimit: env.configuration.maxRequestHeadSize,
             skipsLeadingEmptyLines: true)
@@ -136,7 +137,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         registered = true
         let remote = context.channel.remoteAddress
         remoteIP = remote?.ipAddress ?? ""
-        serverPort = context.channel.localAddress?.port.map { String($0) } ?? ""
+        serverPortNumber = context.channel.localAddress?.port
+        serverPort = serverPortNumber.map { String($0) } ?? ""
         peerTrusted = env.configuration.trustedIPs.contains(remote)
         loop.register(self)
         waitForClient(.header, env.configuration.clientHeaderTimeout)

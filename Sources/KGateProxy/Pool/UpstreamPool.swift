@@ -7,15 +7,17 @@ final class UpstreamPool {
     typealias StateMachine = UpstreamPoolStateMachine<PeerKey, UpstreamConnection>
 
     let eventLoop: EventLoop
+    private let clock: TickClock
     private var state: StateMachine
     private let expiryTimer: LazyTimer
     /// Connections opened since start (tests count reuse with it).
     private(set) var connectionsOpened = 0
 
-    init(eventLoop: EventLoop, limits: StateMachine.Limits) {
+    init(eventLoop: EventLoop, clock: TickClock, limits: StateMachine.Limits) {
         self.eventLoop = eventLoop
+        self.clock = clock
         self.state = StateMachine(limits: limits)
-        self.expiryTimer = LazyTimer(eventLoop: eventLoop)
+        self.expiryTimer = LazyTimer(eventLoop: eventLoop, clock: clock)
         expiryTimer.onFire = { [unowned self] in self.expire() }
     }
 
@@ -46,7 +48,7 @@ final class UpstreamPool {
         connection.handler.endExchange()
         let action = state.release(
             connection, key: connection.key, reusable: reusable && connection.isUsable,
-            requestsServed: connection.requestsServed, now: eventLoop.now)
+            requestsServed: connection.requestsServed, now: clock.now())
         switch action {
         case .close(let closing):
             closing.channel.close(promise: nil)
@@ -81,7 +83,7 @@ final class UpstreamPool {
     }
 
     private func expire() {
-        let (expired, next) = state.expire(now: eventLoop.now)
+        let (expired, next) = state.expire(now: clock.now())
         for connection in expired {
             connection.handler.idlePool = nil
             connection.channel.close(promise: nil)

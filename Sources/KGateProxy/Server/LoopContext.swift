@@ -54,15 +54,20 @@ final class LoopContext: @unchecked Sendable {
 
     init(eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving) {
         self.eventLoop = eventLoop
+        let flushes = FlushBatcher(eventLoop: eventLoop)
+        self.flushes = flushes
         self.pool = UpstreamPool(
-            eventLoop: eventLoop,
+            eventLoop: eventLoop, clock: flushes.clock,
             limits: .init(
                 maxIdlePerKey: configuration.upstreamKeepalivePoolSize,
                 maxRequests: configuration.upstreamKeepaliveMaxRequests,
                 idleTimeout: configuration.upstreamKeepaliveIdleTimeout))
         self.dns = DNSCache(eventLoop: eventLoop, resolver: resolver)
-        self.flushes = FlushBatcher(eventLoop: eventLoop)
     }
+
+    /// The time of this event-loop tick (read once per tick).
+    @inline(__always)
+    var now: NIODeadline { flushes.clock.now() }
 
     func register(_ connection: any LoopConnection) {
         connections[ObjectIdentifier(connection)] = connection

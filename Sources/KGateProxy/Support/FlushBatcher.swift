@@ -24,13 +24,17 @@ final class FlushBatcher {
     private var scheduled = false
     /// Made once: scheduling it captures nothing new.
     private var runTask: (() -> Void)?
+    /// The loop's cached time, forgotten when the batch runs at the end of the tick.
+    let clock: TickClock
 
     init(eventLoop: EventLoop) {
         self.eventLoop = eventLoop
+        self.clock = TickClock(eventLoop: eventLoop)
         pending.reserveCapacity(64)
         pendingFirst.reserveCapacity(64)
         running.reserveCapacity(64)
         runTask = { [unowned self] in self.run() }
+        clock.onFill = { [unowned self] in self.scheduleRun() }
     }
 
     /// Flushes `target` at the end of this tick (once, however often it is asked).
@@ -47,6 +51,12 @@ final class FlushBatcher {
         } else {
             pending.append(target)
         }
+        scheduleRun()
+    }
+
+    /// Makes sure the batch runs at the end of this tick.
+    @inline(__always)
+    private func scheduleRun() {
         if !scheduled, let runTask {
             scheduled = true
             eventLoop.assumeIsolated().execute(runTask)
@@ -55,8 +65,10 @@ final class FlushBatcher {
 
     private func run() {
         scheduled = false
+        clock.reset()
         if !pendingFirst.isEmpty { runAll(&pendingFirst) }
         if !pending.isEmpty { runAll(&pending) }
+        clock.reset()
     }
 
     /// Flushes the targets of `queue` (which may grow meanwhile: those flush next tick).

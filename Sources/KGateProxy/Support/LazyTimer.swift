@@ -9,14 +9,16 @@ import NIOCore
 /// it carries. Confined to its event loop.
 final class LazyTimer {
     private let eventLoop: EventLoop
+    private let clock: TickClock
     private var deadline: NIODeadline?
     private var scheduledFor: NIODeadline?
     private var task: Scheduled<Void>?
     /// Called on the event loop when the deadline passes while armed.
     var onFire: (() -> Void)?
 
-    init(eventLoop: EventLoop) {
+    init(eventLoop: EventLoop, clock: TickClock) {
         self.eventLoop = eventLoop
+        self.clock = clock
     }
 
     /// Whether the timer is armed.
@@ -32,7 +34,7 @@ final class LazyTimer {
 
     /// Fires `onFire` after `amount` from now.
     func arm(in amount: TimeAmount) {
-        arm(at: eventLoop.now + amount)
+        arm(at: clock.now() + amount)
     }
 
     /// Stops the timer without cancelling its task (which will find nothing to do).
