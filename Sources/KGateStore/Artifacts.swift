@@ -46,8 +46,9 @@ public struct ArtifactBuildError: Error, Sendable, CustomStringConvertible {
         self.underlying = underlying
     }
 
-    /// `building <builder> failed: <error>`.
-    public var description: String { "building \(builder) failed: \(underlying)" }
+    /// What the builder threw (a config problem, shown to users as is; `builder` says which
+    /// builder it was).
+    public var description: String { "\(underlying)" }
 }
 
 /// A builder with its type erased, as the store keeps it.

@@ -88,6 +88,28 @@ import Testing
         #expect(r.err.hasSuffix("\n\n  Run with --v (verbose) or --vv (debug) for more details\n"))
     }
 
+    /// Plugin configs are validated with the plugins' schemas; a plugin kgate lacks is refused
+    /// at its name's position, unless it is a metrics/logging plugin, which is ignored.
+    @Test func parseChecksPlugins() throws {
+        let dir = try TempDir()
+        let base = "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x.test\n  plugins:\n"
+        let badConfig = try dir.write("rl.yml", base + "  - name: rate-limiting\n    config: {second: \"x\"}\n")
+        let r1 = kgate("config", "parse", badConfig)
+        #expect(r1.status == 1)
+        #expect(r1.err.contains("in 'second': expected a number (\(badConfig):7:22)"))
+
+        let jwt = try dir.write("jwt.yml", base + "  - name: jwt\n")
+        let r2 = kgate("config", "parse", jwt)
+        #expect(r2.status == 1)
+        #expect(r2.err.contains("in 'name': plugin 'jwt' is not implemented by kgate (\(jwt):6:11)"))
+
+        let prometheus = try dir.write("prom.yml", base + "  - name: prometheus\n")
+        let r3 = kgate("config", "parse", prometheus)
+        #expect(r3.status == 0)
+        #expect(r3.out == "parse successful\n")
+        #expect(r3.err == "warning: prometheus plugin is not implemented by kgate and will be ignored\n")
+    }
+
     @Test func parseJSONOnFailure() throws {
         let dir = try TempDir()
         let path = try dir.write("bad.yml", "_format_version: \"3.0\"\nservices:\n- name: a\n  port: -23\n")

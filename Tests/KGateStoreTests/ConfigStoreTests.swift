@@ -52,7 +52,7 @@ struct ConfigStoreTests {
             try store.prepare(poison, source: .admin)
         } throws: { error in
             let e = error as? ArtifactBuildError
-            return e?.builder == "picky" && e?.description == "building picky failed: a service is named poison"
+            return e?.builder == "picky" && e?.description == "a service is named poison"
         }
         #expect(store.current === active)
         #expect(store.flip() == nil)

@@ -136,10 +136,10 @@ struct ReloadCoordinatorTests {
         }
         #expect(outcomes[0].generation == 1)
         #expect(outcomes[1].error?.stage == .build)
-        #expect(outcomes[1].error?.message == "building picky failed: a service is named poison")
+        #expect(outcomes[1].error?.message == "a service is named poison")
         #expect(store.current.number == 1)
         #expect(coordinator.status.lastError?.stage == .build)
-        #expect(rejected.withLock { $0.map(\.summary) } == ["building picky failed: a service is named poison"])
+        #expect(rejected.withLock { $0.map(\.summary) } == ["a service is named poison"])
         #expect(rejected.withLock { $0.first?.source } == .string(name: "kong.yml"))
     }
 

@@ -1,5 +1,6 @@
 import KGateConfig
 import KGatePlugins
+import KGateSchema
 import KGateSettings
 import Logging
 
@@ -23,11 +24,27 @@ public struct NodePlugins: Sendable {
     public init(settings: NodeSettings, logger: Logger = Logger(label: "kgate.plugins")) {
         let registry = PluginRegistry.bundled()
         self.registry = registry
+        let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
+        var schemas = registry.configSchemas
+        for name in enabled where schemas[name] == nil && !BundledPluginSet.observability.contains(name) {
+            schemas[name] = Self.notImplemented(name)
+        }
         catalog = EntityCatalog(
             routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
-            enabledPlugins: settings.expandingBundledPlugins(BundledPlugins.names),
-            pluginConfigSchemas: registry.configSchemas)
+            enabledPlugins: enabled, pluginConfigSchemas: schemas)
         builder = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability, logger: logger)
+    }
+
+    /// The subschema of a plugin kgate does not implement: its `name` never validates, so a
+    /// config using it is refused by the loader, with the position of the name.
+    static func notImplemented(_ name: String) -> Schema {
+        let message = "plugin '\(name)' is not implemented by kgate"
+        return Schema(
+            name: name, primaryKey: [],
+            fields: [
+                ("name", Field.string.isRequired.with { $0.customValidator = { _ in message } }),
+                ("config", Field(.record)),
+            ])
     }
 
     /// What a loaded config's plugins mean here: names left out (warn) and names that make
