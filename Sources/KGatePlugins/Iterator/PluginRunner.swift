@@ -191,6 +191,9 @@ public final class PluginRunner: Sendable {
         public static let bodyFilter = ResponseWork(rawValue: 2)
         /// A plugin runs `log`.
         public static let log = ResponseWork(rawValue: 4)
+        /// A plugin runs `response`: the upstream response is buffered whole (Kong's buffered
+        /// proxying).
+        public static let response = ResponseWork(rawValue: 8)
     }
 
     /// The response phases with work for this request: after access, those of the collected
@@ -204,6 +207,7 @@ public final class PluginRunner: Sendable {
         if runsHeaderFilter(ctx) { work.insert(.headerFilter) }
         if needsBodyFilter(ctx) { work.insert(.bodyFilter) }
         if needsLog(ctx) { work.insert(.log) }
+        if ctx.needsBufferedResponse { work.insert(.response) }
         return work
     }
 

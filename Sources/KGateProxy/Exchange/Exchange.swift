@@ -42,6 +42,9 @@ struct Exchange {
     var rewrittenMethod: HTTPMethod?
     /// Response body chunks go through `body_filter`.
     var filtersBody = false
+    /// Buffered proxying (a plugin runs `response`): the upstream head, and its body so far.
+    var bufferedHead: MessageHead?
+    var bufferedBody: [UInt8] = []
 
     // Upstream.
     var upstream: UpstreamConnection?

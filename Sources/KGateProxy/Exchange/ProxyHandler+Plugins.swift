@@ -264,6 +264,63 @@ extension ProxyHandler {
         writeResponseBody(out)
     }
 
+    // MARK: Buffered proxying
+
+    /// Largest upstream body buffered for `response` plugins.
+    static let bufferedResponseLimit = 64 << 20
+
+    /// A plugin runs `response`: the upstream response is read whole before anything goes to
+    /// the client (Kong's buffered proxying). Returns whether chunk framing is to be removed.
+    func beginBufferedResponse(_ head: borrowing MessageHead, framing: BodyFraming) -> Bool {
+        x.bufferedHead = copy head
+        x.bufferedBody = []
+        x.framing = .passthrough
+        x.keepAlive =
+            x.facts.keepAlive && x.requestEndReceived && !quiescing && !loop.isQuiescing && x.facts.upgrade == nil
+            && requestsOnConnection < env.configuration.keepaliveRequests
+        return framing == .chunked
+    }
+
+    /// Upstream body bytes while buffering.
+    func bufferResponseBody(_ bytes: ByteBuffer) {
+        if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
+        guard x.bufferedBody.count + bytes.readableBytes <= Self.bufferedResponseLimit else {
+            env.logger.error("a buffered upstream response is too large", metadata: ["request.id": "\(x.requestID.string)"])
+            x.bufferedHead = nil
+            x.responseHeadSent = false
+            return upstreamBroke(ProxyError(kind: .badResponse))
+        }
+        x.bufferedBody.append(contentsOf: bytes.readableBytesView)
+    }
+
+    /// The whole upstream response is in: `header_filter`, then `response` (which may change
+    /// the status, headers and body), then `body_filter` on the whole body; sent with its
+    /// `Content-Length`.
+    func finishBufferedResponse() {
+        guard let upstreamHead = x.bufferedHead, let runner = x.runner, x.plugins != nil else { return }
+        x.bufferedHead = nil
+        DownstreamResponseHead.write(
+            from: upstreamHead, upstreamChunked: false, framing: .passthrough,
+            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: loop.now)), into: &responseHeadBuffer)
+        var parsed = MessageHead()
+        guard HeadParser.parseResponse(responseHeadBuffer, into: &parsed) == nil else { return }
+        runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: true)
+        x.plugins!.response.body = x.bufferedBody
+        x.bufferedBody = []
+        runner.response(&x.plugins!)
+        var body = x.plugins!.response.body ?? []
+        x.plugins!.response.body = nil
+        if x.pluginWork.contains(.bodyFilter) { runner.bodyFilter(&x.plugins!, chunk: &body, last: true) }
+        let status = x.plugins!.response.status
+        let bodiless = status < 200 || status == 204 || status == 304
+        PluginHeads.writeResponseHead(
+            status: status, fields: x.plugins!.response.headers, original: parsed,
+            contentLength: bodiless ? nil : body.count, into: &responseHeadBuffer)
+        x.responseStatus = status
+        if !bodiless { responseHeadBuffer.writeBytes(body) }
+        responseHeadPending = true
+    }
+
     // MARK: Log
 
     /// Kong's log phase, once the response was sent (or the exchange failed).

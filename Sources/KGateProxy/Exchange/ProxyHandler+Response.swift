@@ -15,6 +15,9 @@ extension ProxyHandler: UpstreamDelegate {
             return false
         }
         var downstream = DownstreamFraming(upstream: framing, clientVersion: request.version)
+        if x.runner != nil, x.pluginWork.contains(.response), x.plugins != nil, request.method != .HEAD {
+            return beginBufferedResponse(head, framing: framing)
+        }
         if x.runner != nil, downstream != .none, responseNeedsBodyFilter() {
             // body_filter may change the body's length: send it chunked (or close-delimited).
             x.filtersBody = true
@@ -32,7 +35,7 @@ extension ProxyHandler: UpstreamDelegate {
         return downstream == .dechunk || (x.filtersBody && framing == .chunked)
     }
 
-    private func additions(upstreamLatency: Int) -> ResponseAdditions {
+    func additions(upstreamLatency: Int) -> ResponseAdditions {
         ResponseAdditions(
             enabled: env.responseHeaders, serverToken: env.configuration.serverToken, viaToken: env.viaToken,
             requestID: x.requestID, upstreamLatency: upstreamLatency,
@@ -50,6 +53,7 @@ extension ProxyHandler: UpstreamDelegate {
 
     func upstreamBody(_ bytes: ByteBuffer) {
         guard phase == .proxying else { return }
+        if x.bufferedHead != nil { return bufferResponseBody(bytes) }
         if x.filtersBody { return upstreamBodyFiltered(bytes, last: false) }
         if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
         if responseHeadPending, x.framing != .rechunk, bytes.readableBytes <= 4096 {
@@ -82,6 +86,7 @@ extension ProxyHandler: UpstreamDelegate {
         upstreamWait = .none
         upstreamTimer.disarm()
         x.upstream = nil
+        if x.bufferedHead != nil { finishBufferedResponse() }
         if x.filtersBody { upstreamBodyFiltered(empty, last: true) }
         writePendingResponseHead()
         if x.framing == .rechunk {

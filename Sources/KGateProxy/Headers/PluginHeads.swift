@@ -80,8 +80,12 @@ enum PluginHeads {
     /// Writes a response head with the status and fields plugins left; the framing fields
     /// (`Content-Length`, `Transfer-Encoding`, `Connection`) are always the ones the proxy chose,
     /// taken from `original`, since the body is framed by them.
+    ///
+    /// With `contentLength`, the body's length replaces the original `Content-Length` and
+    /// `Transfer-Encoding` (a buffered body).
     static func writeResponseHead(
-        status: Int, fields: HTTPFields, original: borrowing MessageHead, into out: inout ByteBuffer
+        status: Int, fields: HTTPFields, original: borrowing MessageHead, contentLength: Int? = nil,
+        into out: inout ByteBuffer
     ) {
         out.clear()
         out.writeStaticString("HTTP/1.1 ")
@@ -96,7 +100,13 @@ enum PluginHeads {
         for field in fields where isSendable(field) && !isFraming(field.name) {
             write(field, into: &out)
         }
+        if let contentLength {
+            out.writeStaticString("Content-Length: ")
+            out.writeString(String(contentLength))
+            out.writeStaticString("\r\n")
+        }
         for field in original.fields where isFraming(original.name(field)) {
+            if contentLength != nil, !HTTPFields.sameName(original.name(field), "connection") { continue }
             let start = Int(field.nameStart)
             out.writeImmutableBuffer(
                 original.buffer.getSlice(at: start, length: Int(field.valueStart) + Int(field.valueLength) - start)!)

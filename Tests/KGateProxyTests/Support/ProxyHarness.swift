@@ -22,13 +22,21 @@ struct ProxyHarness: Sendable {
     static let loader = DeclarativeLoader(catalog: EntityCatalog(pluginConfigSchemas: BundledPluginSet.configSchemas))
 
     /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
-    /// own, so rate-limiting counters are never shared between tests).
+    /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`.
     static func start(
-        _ yaml: String, configure: (inout ProxyConfiguration) -> Void = { _ in }
+        _ yaml: String, extraPlugins: [any Plugin] = [], configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
-        let plugins = PluginsBuilder(registry: PluginRegistry.bundled(), skipping: BundledPluginSet.observability)
+        let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
+        let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
         let store = try ConfigStore(artifacts: [ProxyPlansBuilder(plugins: plugins)])
-        try install(yaml, in: store)
+        let loader =
+            extraPlugins.isEmpty
+            ? Self.loader
+            : DeclarativeLoader(
+                catalog: EntityCatalog(
+                    enabledPlugins: BundledPlugins.names + extraPlugins.map { type(of: $0).name },
+                    pluginConfigSchemas: registry.configSchemas))
+        try install(yaml, in: store, loader: loader)
         var settings = NodeSettings()
         settings.proxyListen = [ListenAddress(host: "127.0.0.1", port: 0)]
         var configuration = ProxyConfiguration(settings: settings, coreCount: 2)
@@ -42,7 +50,7 @@ struct ProxyHarness: Sendable {
     }
 
     /// Replaces the config.
-    static func install(_ yaml: String, in store: ConfigStore) throws {
+    static func install(_ yaml: String, in store: ConfigStore, loader: DeclarativeLoader = Self.loader) throws {
         switch loader.load(bytes: Array(yaml.utf8), fileName: "kong.yml") {
         case .success(let config):
             try store.install(config, source: .none)
