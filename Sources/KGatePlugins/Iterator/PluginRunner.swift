@@ -50,6 +50,10 @@ public final class PluginRunner: Sendable {
         iterator.hasPlugins && !iterator.plan(route: routeID).steps.isEmpty
     }
 
+    /// Whether a global config implements `certificate` (the proxy then runs it in TLS
+    /// handshakes).
+    public var needsCertificate: Bool { iterator.globals[.certificate] != nil }
+
     /// Whether a global config implements `rewrite` (the proxy then makes the context before
     /// routing).
     public var needsRewrite: Bool { iterator.globals[.rewrite] != nil }

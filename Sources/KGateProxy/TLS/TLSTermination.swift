@@ -1,3 +1,4 @@
+import KGatePlugins
 import NIOCore
 import NIOSSL
 import NIOTLS
@@ -14,6 +15,15 @@ enum TLSTermination {
             if case .hostname(let hostname) = result { name = hostname } else { name = nil }
             handler.serverName = name
             let (_, plans) = environment.currentPlans()
+            if let runner = plans.activePlugins, runner.needsCertificate {
+                // Kong's `certificate` phase: global configs, with the addresses and the SNI.
+                let peer = channel.remoteAddress?.ipAddress ?? ""
+                var ctx = runner.makeContext(
+                    PluginRequest(
+                        method: "", scheme: "https", host: name ?? "", port: channel.localAddress?.port ?? 0,
+                        rawPath: "/", forwardedIP: peer, serverName: name))
+                runner.certificate(&ctx)
+            }
             guard let context = plans.certificates.context(serverName: name) else {
                 return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
             }

@@ -1,6 +1,9 @@
+import KGatePlugins
 import KGateProxy
+import KGateSchema
 import KGateSettings
 import NIOSSL
+import Synchronization
 import Testing
 
 /// `proxy_listen ... ssl`: TLS termination with the certificate chosen by SNI from `snis`
@@ -110,6 +113,39 @@ struct TLSListenerTests {
                 #expect(try await Self.exchange(port: tlsPort, serverName: "a.wild.test", path: "/sni").response.status == 404)
                 #expect(try await proxy.get("/sni").status == 200)
             }
+        }
+    }
+
+    /// Records the SNI of each handshake in Kong's `certificate` phase.
+    final class SNIRecorder: Plugin {
+        struct Config: Sendable {}
+        static let name = "sni-recorder"
+        static let priority = 1
+        static let phases: PluginPhases = [.certificate]
+        static let schema = Schema.record([])
+        let seen = Mutex<[String]>([])
+
+        func makeConfig(_ config: Object, scope: PluginScope) throws -> Config { Config() }
+
+        func certificate(_ config: Config, _ ctx: inout PluginContext) throws {
+            let name = ctx.request.serverName ?? "-"
+            seen.withLock { $0.append(name) }
+        }
+    }
+
+    @Test("global plugins run Kong's certificate phase in each TLS handshake, with the SNI")
+    func certificatePhase() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let recorder = SNIRecorder()
+            let yaml = Self.certificateYAML(upstream: ups[0].port) + "\nplugins:\n- name: sni-recorder\n"
+            let proxy = try await ProxyHarness.start(yaml, extraPlugins: [recorder]) {
+                $0.listen.append(ListenAddress(host: "127.0.0.1", port: 0, ssl: true))
+            }
+            defer { Task { await proxy.stop() } }
+            let tlsPort = try #require(proxy.server.localAddresses.dropFirst().first?.port)
+            #expect(try await Self.exchange(port: tlsPort, serverName: "exact.test").response.status == 200)
+            #expect(try await Self.exchange(port: tlsPort, serverName: nil).response.status == 200)
+            #expect(recorder.seen.withLock { $0 } == ["exact.test", "-"])
         }
     }
 
