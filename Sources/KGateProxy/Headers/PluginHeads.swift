@@ -268,9 +268,14 @@ enum PluginHeads {
     static func isSendable(name: String, value: String) -> Bool {
         var name = name
         var value = value
+        let low = tokenLow
+        let high = tokenHigh
         let nameOK = name.withUTF8 { n in
             guard !n.isEmpty else { return false }
-            for b in n where !isToken(b) { return false }
+            for b in n {
+                let token = b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b - 64)) != 0
+                if !token { return false }
+            }
             return true
         }
         return nameOK && value.withUTF8 { v in
@@ -291,12 +296,6 @@ enum PluginHeads {
         return bits
     }()
 
-    @inline(__always)
-    private static func isToken(_ b: UInt8) -> Bool {
-        if b < 64 { return tokenLow & (1 << UInt64(b)) != 0 }
-        if b < 128 { return tokenHigh & (1 << UInt64(b - 64)) != 0 }
-        return false
-    }
 
     /// `Content-Length`, `Transfer-Encoding` or `Connection`.
     static func isFraming(_ name: String) -> Bool {
