@@ -99,6 +99,11 @@ public final class ProxyServer: Sendable {
                         "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
                 }
+                if address.http2 {
+                    environment.logger.notice(
+                        "proxy.http2_not_supported",
+                        metadata: ["listen": "\(address)", "detail": "HTTP/1.1 is served (ALPN offers http/1.1 only)"])
+                }
                 do {
                     listeners += try await bind(address)
                 } catch {
