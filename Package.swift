@@ -167,9 +167,11 @@ let package = Package(
             name: "KGateCLI",
             dependencies: [
                 "KGateConfig",
+                "KGatePlugins",
                 "KGateRouter",
                 "KGateServer",
                 "KGateSettings",
+                "KGateStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

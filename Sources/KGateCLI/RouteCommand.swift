@@ -1,7 +1,9 @@
 import ArgumentParser
 import KGateConfig
+import KGatePlugins
 import KGateRouter
 import KGateSchema
+import KGateStore
 import KGateServer
 import KGateSettings
 
@@ -87,6 +89,7 @@ struct RouteTestCommand: ParsableCommand {
         let router = Router(
             routeEntities: loaded.entities["routes"].map { Array($0.values) } ?? [],
             serviceEntities: loaded.entities["services"].map { Array($0.values) } ?? [], flavor: flavor)
+        let plugins = try? Self.pluginRunner(loaded)
         let request = makeRequest()
         var out = "Request:  \(method) \(https ? "https" : "http")://\(host ?? "(no Host)")\(path)"
         out += "  [router_flavor \(flavor.rawValue)]\n"
@@ -98,7 +101,31 @@ struct RouteTestCommand: ParsableCommand {
             throw ExitCode(1)
         }
         out += describe(match, router: router)
+        if let plugins {
+            let scopes = plugins.configs(route: match.route.id)
+            if !scopes.isEmpty {
+                out += "Plugins:  " + scopes.map { "\($0.name) (\(Self.describe($0)))" }.joined(separator: ", ") + "\n"
+                out += "          (without a consumer; consumer-scoped configs apply once an auth plugin identifies one)\n"
+            }
+        }
         console.out(out)
+    }
+
+    /// The plugins iterator of a loaded config, as the node builds it.
+    static func pluginRunner(_ config: DeclarativeConfig) throws -> PluginRunner? {
+        let plugins = NodePlugins(settings: NodeSettings())
+        let store = try ConfigStore(catalog: plugins.catalog, artifacts: [plugins.builder])
+        _ = try store.install(config, source: .none)
+        return store.current.artifact(for: PluginsBuilder.self)
+    }
+
+    /// Which entities a plugin config is scoped to (`global` when none).
+    static func describe(_ scope: PluginScope) -> String {
+        var parts: [String] = []
+        if scope.routeID != nil { parts.append("route") }
+        if scope.serviceID != nil { parts.append("service") }
+        if scope.consumerID != nil { parts.append("consumer") }
+        return parts.isEmpty ? "global" : parts.joined(separator: "+")
     }
 
     private func makeRequest() -> RouteRequest {

@@ -33,17 +33,37 @@ import Testing
 
         """
 
-    private func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+    private func run(_ arguments: [String], config: String = Self.config) throws -> (status: Int32, out: String, err: String) {
         let dir = NSTemporaryDirectory() + "kgate-route-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let file = dir + "/kong.yml"
-        try Self.config.write(toFile: file, atomically: true, encoding: .utf8)
+        try config.write(toFile: file, atomically: true, encoding: .utf8)
         let out = Mutex("")
         let err = Mutex("")
         let console = Console(out: { t in out.withLock { $0 += t } }, err: { t in err.withLock { $0 += t } })
         let status = KGateCommand.run(arguments: ["route", "test", "-c", file] + arguments, console: console)
         return (status, out.withLock { $0 }, err.withLock { $0 })
+    }
+
+    /// The plugins that would run, by Kong's precedence, with the scope of the winning config.
+    @Test func pluginsOfTheMatchedRoute() throws {
+        let config = Self.config + """
+            plugins:
+            - name: rate-limiting
+              config: {minute: 5}
+            - name: rate-limiting
+              route: users-list
+              config: {minute: 50}
+            - name: key-auth
+              service: users
+            - name: cors
+            """
+        let r = try run(["--host", "api.example.com", "--method", "POST", "--path", "/v1/users"], config: config)
+        #expect(r.status == 0)
+        #expect(r.out.contains("Plugins:  cors (global), key-auth (service), rate-limiting (route)\n"))
+        let other = try run(["--path", "/secure", "--https"], config: config)
+        #expect(other.out.contains("Plugins:  cors (global), rate-limiting (global)\n"))
     }
 
     @Test func regexRouteWithCaptures() throws {

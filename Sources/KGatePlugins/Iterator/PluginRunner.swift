@@ -50,6 +50,14 @@ public final class PluginRunner: Sendable {
         iterator.hasPlugins && !iterator.plan(route: routeID).steps.isEmpty
     }
 
+    /// The configs that apply to requests on a route, in execution order, for a request whose
+    /// consumer is `consumer` (nil: none identified): which config of each plugin wins by
+    /// Kong's precedence. For diagnostics (`kgate route test`); nothing runs.
+    public func configs(route routeID: String, consumer: String? = nil) -> [PluginScope] {
+        guard iterator.hasPlugins else { return [] }
+        return iterator.plan(route: routeID).steps.compactMap { $0.resolve(consumer: consumer)?.scope }
+    }
+
     /// Whether a global config implements `certificate` (the proxy then runs it in TLS
     /// handshakes).
     public var needsCertificate: Bool { iterator.globals[.certificate] != nil }
