@@ -184,7 +184,7 @@ let package = Package(
         // Benchmarks (`make bench`): release builds only, never part of `make test`.
         .executableTarget(
             name: "kgate-bench-config",
-            dependencies: ["KGateConfig"],
+            dependencies: ["KGateConfig", "KGatePlugins"],
             path: "Benchmarks/ConfigBench"
         ),
         .executableTarget(

@@ -6,6 +6,7 @@ import Glibc
 #endif
 import Foundation
 import KGateConfig
+import KGatePlugins
 
 /// The generated config: services with nested routes, consumers with key-auth credentials, plugins.
 func generateConfig(services: Int, consumers: Int, plugins: Int) -> String {
@@ -37,13 +38,17 @@ func generateConfig(services: Int, consumers: Int, plugins: Int) -> String {
         """
     }
     out += "plugins:\n"
-    let names = ["key-auth", "rate-limiting", "cors", "request-termination", "acl"]
+    // Valid configs of plugins kgate runs (validated with their schemas, defaults filled).
+    let kinds = [
+        ("key-auth", "{}"), ("rate-limiting", "{minute: 100}"), ("cors", "{}"), ("request-termination", "{}"),
+        ("acl", "{allow: [group-a]}"),
+    ]
     for i in 0..<plugins {
-        let name = names[i % names.count]
+        let (name, config) = kinds[i % kinds.count]
         out += """
         - name: \(name)
           service: service-\(i)
-          config: {}
+          config: \(config)
 
         """
     }
@@ -91,7 +96,8 @@ do {
 let bytes = Array(text.utf8)
 print("config: 10,000 services + 10,000 routes, 10,000 consumers with key-auth credentials, 1,000 plugins (\(bytes.count / 1024) KiB)")
 
-let loader = DeclarativeLoader()
+// The node's catalog: the bundled plugins' config schemas included, as `kgate config parse`.
+let loader = DeclarativeLoader(catalog: EntityCatalog(pluginConfigSchemas: BundledPluginSet.configSchemas))
 let rssBefore = peakRSSMiB()
 var best = Double.infinity
 for run in 1...3 {
