@@ -74,9 +74,7 @@ public struct ErrorNode: Sendable, Equatable {
 
     /// Kong's `insert_entity_error`: appends a message to the `@entity` list.
     public mutating func addEntityError(_ message: String) {
-        var list = self["@entity"]?.node ?? ErrorNode()
-        list[.index(list.count + 1)] = .message(message)
-        self["@entity"] = .node(list)
+        updateChild(.field("@entity")) { list in list[.index(list.count + 1)] = .message(message) }
     }
 
     /// Kong's `set_field(errors, "a.b", msg)`: sets a message at a dotted path.
@@ -85,9 +83,23 @@ public struct ErrorNode: Sendable, Equatable {
             self[.field(path)] = .message(message)
             return
         }
-        var child = self[.field(head)]?.node ?? ErrorNode()
-        child.set(path: tail, message)
-        self[.field(head)] = .node(child)
+        updateChild(.field(head)) { $0.set(path: tail, message) }
+    }
+
+    /// Changes the node under `key` in place (an empty one when absent, or replacing a
+    /// message). The child is moved out while it changes, so its entries are never copied: a
+    /// config with thousands of errors under one key builds its tree in linear copies.
+    public mutating func updateChild(_ key: ErrorKey, _ body: (inout ErrorNode) -> Void) {
+        guard let i = entries.firstIndex(where: { $0.key == key }) else {
+            var child = ErrorNode()
+            body(&child)
+            entries.append((key, .node(child)))
+            return
+        }
+        var child = entries[i].value.node ?? ErrorNode()
+        entries[i].value = .message("")
+        body(&child)
+        entries[i].value = .node(child)
     }
 
     /// Deep merge, `other` winning on conflicting messages (Kong's `cycle_aware_deep_merge`).

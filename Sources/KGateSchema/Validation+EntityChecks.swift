@@ -206,9 +206,7 @@ extension ErrorNode {
             self[.field(path)] = value
             return
         }
-        var child = self[.field(head)]?.node ?? ErrorNode()
-        child.setValue(value, atPath: tail)
-        self[.field(head)] = .node(child)
+        updateChild(.field(head)) { $0.setValue(value, atPath: tail) }
     }
 }
 

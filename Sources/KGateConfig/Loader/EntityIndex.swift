@@ -148,8 +148,6 @@ extension ErrorNode {
             self[first] = value
             return
         }
-        var child = self[first]?.node ?? ErrorNode()
-        child.setValue(value, at: Array(path.dropFirst()))
-        self[first] = .node(child)
+        updateChild(first) { $0.setValue(value, at: Array(path.dropFirst())) }
     }
 }
