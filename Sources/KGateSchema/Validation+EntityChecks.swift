@@ -39,7 +39,8 @@ extension Schema {
     /// What each checker reads and how it treats missing or invalid fields.
     private struct CheckerTraits {
         var fields: [String]
-        var required: Set<String>
+        /// Few names: a list is cheaper to make and search than a set.
+        var required: [String]
         var runWithMissing: Bool
         var runWithInvalid: Bool
     }
@@ -47,13 +48,14 @@ extension Schema {
     private func traits(of check: EntityCheck) -> CheckerTraits {
         switch check {
         case .atLeastOneOf(let f):
-            return .init(fields: f, required: Set(f), runWithMissing: true, runWithInvalid: true)
+            return .init(fields: f, required: f, runWithMissing: true, runWithInvalid: true)
         case .onlyOneOf(let f), .distinct(let f):
-            return .init(fields: f, required: Set(f), runWithMissing: false, runWithInvalid: true)
+            return .init(fields: f, required: f, runWithMissing: false, runWithInvalid: true)
         case .mutuallyRequired(let f), .mutuallyExclusive(let f):
-            return .init(fields: f, required: Set(f), runWithMissing: true, runWithInvalid: false)
+            return .init(fields: f, required: f, runWithMissing: true, runWithInvalid: false)
         case .mutuallyExclusiveSets(let a, let b):
-            return .init(fields: a + b, required: Set(a + b), runWithMissing: true, runWithInvalid: false)
+            let both = a + b
+            return .init(fields: both, required: both, runWithMissing: true, runWithInvalid: false)
         case .conditional(let c):
             return .init(fields: [c.ifField, c.thenField], required: [c.ifField], runWithMissing: false, runWithInvalid: true)
         case .conditionalAtLeastOneOf(let c):
@@ -62,7 +64,7 @@ extension Schema {
                 runWithMissing: true, runWithInvalid: true)
         case .custom(let c):
             return .init(
-                fields: c.fieldSources, required: Set(c.fieldSources), runWithMissing: c.runWithMissingFields,
+                fields: c.fieldSources, required: c.fieldSources, runWithMissing: c.runWithMissingFields,
                 runWithInvalid: c.runWithInvalidFields)
         }
     }

@@ -93,13 +93,18 @@ extension Value {
 
     /// Kong's `get_field(tbl, "a.b.c")`: walks dotted paths through objects.
     public func lookup(path: String) -> Value? {
-        guard path.utf8.contains(UInt8(ascii: ".")) else { return self[path] }
+        guard let dot = path.utf8.firstIndex(of: UInt8(ascii: ".")) else { return self[path] }
+        // One component at a time, without splitting the path into an array.
         var current: Value? = self
-        for part in path.split(separator: ".", omittingEmptySubsequences: false) {
+        var start = path.startIndex
+        var end = dot
+        while true {
             guard let c = current, case .object(let o) = c else { return nil }
-            current = o[String(part)]
+            current = o[String(path[start..<end])]
+            guard end < path.endIndex else { return current }
+            start = path.index(after: end)
+            end = path[start...].utf8.firstIndex(of: UInt8(ascii: ".")) ?? path.endIndex
         }
-        return current
     }
 
     /// Lua's `tostring` of a scalar, as used inside Kong's messages
