@@ -71,7 +71,9 @@ public final class ProxyServer: Sendable {
 
     deinit {
         // A server that never ran (its listeners could not be bound, say) still completes the
-        // promise; after a shutdown this does nothing.
+        // promise. One that shut down completed it already (and its loops may be gone, so
+        // completing it again would schedule on a closed loop).
+        guard state.withLock({ $0.phase != .stopped }) else { return }
         stopped.fail(ChannelError.ioOnClosedChannel)
     }
 
