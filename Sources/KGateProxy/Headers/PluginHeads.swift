@@ -136,29 +136,39 @@ enum PluginHeads {
             scratch.buffer = ByteBuffer()
             guard !clash else { return false }
         }
-        guard isPlain(edits) else {
-            // Edits of one name: replay them in order first.
-            var fields = HTTPFields()
-            fields.apply(edits)
-            return write(fields.fields[...], beforeEndOf: &head)
-        }
+        // The usual case, `set`s of distinct names, is taken apart once (each pattern match
+        // of an edit retains its strings).
+        var lines: [(name: String, value: String)] = []
+        lines.reserveCapacity(edits.count)
         var bound = 2
         for edit in edits {
-            guard case .set(let name, let value) = edit else { continue }
-            bound += name.utf8.count + value.utf8.count + 4
+            guard case .set(let name, let value) = edit else { return replay(edits, beforeEndOf: &head) }
+            let length = name.utf8.count
+            for line in lines where line.name.utf8.count == length && HTTPFields.sameName(line.name, name) {
+                return replay(edits, beforeEndOf: &head)
+            }
+            bound += length + value.utf8.count + 4
+            lines.append((name, value))
         }
         head.moveWriterIndex(to: head.writerIndex - 2)
         head.writeHead(bound: bound) { w in
-            for edit in edits {
-                guard case .set(let name, let value) = edit, isSendable(name: name, value: value) else { continue }
-                w.write(name)
+            for line in lines where isSendable(name: line.name, value: line.value) {
+                w.write(line.name)
                 w.write(": ")
-                w.write(value)
+                w.write(line.value)
                 w.write("\r\n")
             }
             w.write("\r\n")
         }
         return true
+    }
+
+    /// Edits that touch one name more than once (or add and remove): replayed in order, then
+    /// appended.
+    private static func replay(_ edits: [HeaderEdit], beforeEndOf head: inout ByteBuffer) -> Bool {
+        var fields = HTTPFields()
+        fields.apply(edits)
+        return write(fields.fields[...], beforeEndOf: &head)
     }
 
     /// Whether an edit names a field of `head` (or one kgate adds to upstream responses).
@@ -171,20 +181,6 @@ enum PluginHeads {
             if contains(head, name) || (orKgateFields && addedByKgate(name)) { return true }
         }
         return false
-    }
-
-    /// Whether the edits are `set`s of distinct names (then each is one line to append).
-    private static func isPlain(_ edits: [HeaderEdit]) -> Bool {
-        for i in edits.indices {
-            guard case .set(let name, _) = edits[i] else { return false }
-            let length = name.utf8.count
-            for j in 0..<i {
-                if case .set(let other, _) = edits[j], other.utf8.count == length, HTTPFields.sameName(name, other) {
-                    return false
-                }
-            }
-        }
-        return true
     }
 
     /// Appends fields before a head's blank line.

@@ -33,9 +33,20 @@ public final class RateLimitingPlugin: Plugin {
         case path
     }
 
+    /// One configured period, with its header names and limit text made once.
+    struct Limit: Sendable {
+        var period: RateLimitPeriod
+        var limit: Double
+        var text: String
+        var limitHeader: String
+        var remainingHeader: String
+    }
+
     /// The parsed config.
     public struct Config: Sendable {
         var limits: PeriodValues<Double?>
+        /// The configured periods, shortest first.
+        var configured: [Limit]
         /// The limits as header values.
         var limitTexts: PeriodValues<String>
         var limitBy: LimitBy
@@ -77,8 +88,15 @@ public final class RateLimitingPlugin: Plugin {
         }
         var texts = PeriodValues<String>(repeating: "")
         for p in RateLimitPeriod.allCases { texts[p] = limits[p].map(Self.number) ?? "" }
+        let configured = RateLimitPeriod.allCases.compactMap { p in
+            limits[p].map {
+                Limit(
+                    period: p, limit: $0, text: texts[p], limitHeader: Self.limitHeaders[p.rawValue],
+                    remainingHeader: Self.remainingHeaders[p.rawValue])
+            }
+        }
         return Config(
-            limits: limits, limitTexts: texts, limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
+            limits: limits, configured: configured, limitTexts: texts, limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
             headerName: config.string("header_name"), path: config.string("path"),
             hideClientHeaders: config.bool("hide_client_headers"),
             errorCode: config.number("error_code").map { Int($0) } ?? 429,
@@ -124,19 +142,19 @@ public final class RateLimitingPlugin: Plugin {
         var reset = 0
         if !config.hideClientHeaders {
             var chosen: (remaining: Double, window: Int, limit: String)?
-            for p in RateLimitPeriod.allCases {
-                guard let limit = config.limits[p] else { continue }
-                var remaining = limit - Double(decision.usage[p])
+            for l in config.configured {
+                let p = l.period
+                var remaining = l.limit - Double(decision.usage[p])
                 if decision.stop == nil || decision.stop == p { remaining -= 1 }
                 remaining = max(0, remaining)
                 if chosen == nil || remaining < chosen!.remaining
                     || (remaining == chosen!.remaining && p.expiration > chosen!.window)
                 {
-                    chosen = (remaining, p.expiration, config.limitTexts[p])
+                    chosen = (remaining, p.expiration, l.text)
                     reset = max(1, p.expiration - (now - decision.starts[p]))
                 }
-                ctx.response.setHeader(Self.limitHeaders[p.rawValue], config.limitTexts[p])
-                ctx.response.setHeader(Self.remainingHeaders[p.rawValue], Self.number(remaining))
+                ctx.response.setHeader(l.limitHeader, l.text)
+                ctx.response.setHeader(l.remainingHeader, Self.number(remaining))
             }
             if let chosen {
                 ctx.response.setHeader("RateLimit-Limit", chosen.limit)
