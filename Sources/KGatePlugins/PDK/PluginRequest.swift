@@ -66,7 +66,14 @@ public struct PluginRequest: Sendable {
     /// The number of requests made on the connection so far (nginx's `connection_requests`).
     public var connectionRequests: Int = 1
     /// Kong's request id (`X-Kong-Request-Id`).
-    public var requestID: String
+    public var requestID: String {
+        get { requestIDText ?? Self.hex(requestIDWords) }
+        set { requestIDText = newValue }
+    }
+    /// The id as given (tests, or after a plugin set it).
+    private var requestIDText: String?
+    /// The id as the proxy keeps it, made text only when asked for.
+    private var requestIDWords: (high: UInt64, low: UInt64) = (0, 0)
     /// When the request started, seconds since 1970 (Kong's `ngx.req.start_time`).
     public var startTime: Double
     /// The upstream path set by ``setPath(_:)`` (Kong's `upstream_uri` before the query).
@@ -100,8 +107,28 @@ public struct PluginRequest: Sendable {
         self.forwardedIP = forwardedIP
         self.ip = ip ?? forwardedIP
         self.serverName = serverName
-        self.requestID = requestID
+        self.requestIDText = requestID
         self.startTime = startTime ?? WallClock.now()
+    }
+
+    /// Sets Kong's request id from its two 64-bit words (32 hex digits, made only when a plugin
+    /// reads ``requestID``).
+    public mutating func setRequestID(high: UInt64, low: UInt64) {
+        requestIDText = nil
+        requestIDWords = (high, low)
+    }
+
+    private static func hex(_ words: (high: UInt64, low: UInt64)) -> String {
+        String(unsafeUninitializedCapacity: 32) { out in
+            let digits: StaticString = "0123456789abcdef"
+            digits.withUTF8Buffer { h in
+                for i in 0..<16 {
+                    out[i] = h[Int((words.high >> UInt64(60 - 4 * i)) & 0xF)]
+                    out[16 + i] = h[Int((words.low >> UInt64(60 - 4 * i)) & 0xF)]
+                }
+            }
+            return 32
+        }
     }
 
     // MARK: Reading

@@ -73,7 +73,8 @@ extension ProxyHandler {
         var pluginRequest = PluginRequest(
             method: request.method.rawValue, scheme: tls ? "https" : "http", host: Self.hostWithoutPort(x.facts.host),
             port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
-            forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, requestID: x.requestID.string)
+            forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, startTime: loop.wallClock())
+        pluginRequest.setRequestID(high: x.requestID.high, low: x.requestID.low)
         pluginRequest.connectionRequests = requestsOnConnection
         return runner.makeContext(pluginRequest)
     }

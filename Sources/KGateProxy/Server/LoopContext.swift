@@ -69,6 +69,9 @@ final class LoopContext: @unchecked Sendable {
     @inline(__always)
     var now: NIODeadline { flushes.clock.now() }
 
+    /// The wall-clock time of this tick, seconds since 1970.
+    func wallClock() -> Double { flushes.clock.wall() }
+
     func register(_ connection: any LoopConnection) {
         connections[ObjectIdentifier(connection)] = connection
     }

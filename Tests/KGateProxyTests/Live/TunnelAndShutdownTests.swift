@@ -82,7 +82,10 @@ struct TunnelAndShutdownTests {
             #expect(try await idle.readResponse().status == 200)
             let busy = try await proxy.client()
             try await busy.send(ProxyHarness.request("GET", "/slow/300"))
-            try await Task.sleep(for: .milliseconds(50))
+            // In flight once the upstream has it (a request still in the socket is not).
+            for _ in 0..<200 where !ups[0].requests.contains(where: { $0.head.uri == "/slow/300" }) {
+                try await Task.sleep(for: .milliseconds(5))
+            }
             let shutdown = Task { await proxy.server.shutdown(gracePeriod: .seconds(5)) }
             #expect(await idle.waitForClose(timeout: .seconds(2)))
             let r = try await busy.readResponse()
