@@ -67,7 +67,7 @@ public struct PluginRequest: Sendable {
     public var connectionRequests: Int = 1
     /// Kong's request id (`X-Kong-Request-Id`).
     public var requestID: String {
-        get { requestIDText ?? Self.hex(requestIDWords) }
+        get { requestIDText ?? RequestIDText.string(high: requestIDWords.high, low: requestIDWords.low) }
         set { requestIDText = newValue }
     }
     /// The id as given (tests, or after a plugin set it).
@@ -116,19 +116,6 @@ public struct PluginRequest: Sendable {
     public mutating func setRequestID(high: UInt64, low: UInt64) {
         requestIDText = nil
         requestIDWords = (high, low)
-    }
-
-    private static func hex(_ words: (high: UInt64, low: UInt64)) -> String {
-        String(unsafeUninitializedCapacity: 32) { out in
-            let digits: StaticString = "0123456789abcdef"
-            digits.withUTF8Buffer { h in
-                for i in 0..<16 {
-                    out[i] = h[Int((words.high >> UInt64(60 - 4 * i)) & 0xF)]
-                    out[16 + i] = h[Int((words.low >> UInt64(60 - 4 * i)) & 0xF)]
-                }
-            }
-            return 32
-        }
     }
 
     // MARK: Reading

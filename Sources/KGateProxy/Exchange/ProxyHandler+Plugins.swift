@@ -116,6 +116,7 @@ extension ProxyHandler {
         var body: [UInt8] = []
         body.reserveCapacity(min(pendingBodyBytes, limit))
         if x.facts.chunked {
+            // Chunk data only; appending stops once past the limit.
             var decoder = ChunkedDecoder()
             for part in pendingBody {
                 _ = part.withUnsafeReadableBytes { raw in
@@ -126,8 +127,10 @@ extension ProxyHandler {
             }
         } else if pendingBodyBytes <= limit {
             for part in pendingBody { body.append(contentsOf: part.readableBytesView) }
+        } else {
+            return
         }
-        if body.count <= limit, pendingBodyBytes <= limit || x.facts.chunked { x.plugins!.request.attachBody(body) }
+        if body.count <= limit { x.plugins!.request.attachBody(body) }
     }
 
     // MARK: The upstream request
@@ -201,24 +204,27 @@ extension ProxyHandler {
     ///
     /// - Parameter upstream: the upstream response head `head` was made from (nil for a
     ///   generated response).
-    func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool, upstream: MessageHead? = nil) {
-        guard let runner = x.runner, startDownstreamPhases(runner) else { return }
+    /// - Returns: whether `head` changed.
+    @discardableResult
+    func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool, upstream: MessageHead? = nil) -> Bool {
+        guard let runner = x.runner, startDownstreamPhases(runner) else { return false }
         let work = x.pluginWork
         if !work.contains(.headerFilter) {
-            guard !x.plugins!.response.pendingEdits.isEmpty else { return }
+            guard !x.plugins!.response.pendingEdits.isEmpty else { return false }
             if !work.contains(.log), !work.contains(.bodyFilter),
                 PluginHeads.appendEdits(x.plugins!.response.pendingEdits, to: &head, upstream: upstream, scratch: &scratchHead)
             {
                 // Only header changes recorded during access, none clashing with the head's fields.
-                return
+                return true
             }
         }
         var parsed = MessageHead()
-        guard HeadParser.parseResponse(head, into: &parsed) == nil else { return }
+        guard HeadParser.parseResponse(head, into: &parsed) == nil else { return false }
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
         PluginHeads.writeResponseHead(
             status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed, into: &head)
         x.responseStatus = x.plugins!.response.status
+        return true
     }
 
     /// Makes sure a request that never reached access has a context when global configs run
@@ -233,10 +239,11 @@ extension ProxyHandler {
 
     /// A generated response (head and body in one buffer) after `header_filter`.
     func filterGeneratedResponse(_ bytes: ByteBuffer) -> ByteBuffer {
-        guard x.runner != nil, let (head, body) = PluginHeads.splitHead(bytes) else { return bytes }
+        guard let runner = x.runner, x.plugins != nil || runner.hasGlobalDownstreamPlugins,
+            let (head, body) = PluginHeads.splitHead(bytes)
+        else { return bytes }
         var filtered = head
-        filterResponseHead(&filtered, fromService: false)
-        guard filtered.readableBytes != head.readableBytes || filtered != head else { return bytes }
+        guard filterResponseHead(&filtered, fromService: false) else { return bytes }
         filtered.writeImmutableBuffer(body)
         return filtered
     }

@@ -1,3 +1,5 @@
+import KGatePlugins
+
 /// Kong's request id (`$kong_request_id`): 128 random bits written as 32 lower-case hex digits.
 /// Kept as two words; the text is written straight into heads, and made a `String` only when
 /// something asks for one (errors, logs, plugins).
@@ -8,26 +10,13 @@ struct RequestID: Sendable, Hashable {
     static let zero = RequestID(high: 0, low: 0)
 
     /// The 32 hex digits.
-    var string: String {
-        String(unsafeUninitializedCapacity: 32) { buffer in
-            withHexDigits { digits in
-                for i in 0..<32 { buffer[i] = digits[i] }
-            }
-            return 32
-        }
-    }
+    var string: String { RequestIDText.string(high: high, low: low) }
 
     /// Calls `body` with the 32 hex digits on the stack.
     @inline(__always)
     func withHexDigits<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { out in
-            let hex: StaticString = "0123456789abcdef"
-            hex.withUTF8Buffer { h in
-                for i in 0..<16 {
-                    out[i] = h[Int((high >> UInt64(60 - 4 * i)) & 0xF)]
-                    out[16 + i] = h[Int((low >> UInt64(60 - 4 * i)) & 0xF)]
-                }
-            }
+            RequestIDText.write(high: high, low: low, into: out)
             return body(UnsafeBufferPointer(out))
         }
     }

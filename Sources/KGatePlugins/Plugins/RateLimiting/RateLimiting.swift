@@ -47,8 +47,6 @@ public final class RateLimitingPlugin: Plugin {
         var limits: PeriodValues<Double?>
         /// The configured periods, shortest first.
         var configured: [Limit]
-        /// The limits as header values.
-        var limitTexts: PeriodValues<String>
         var limitBy: LimitBy
         var headerName: String?
         var path: String?
@@ -86,17 +84,15 @@ public final class RateLimitingPlugin: Plugin {
             map[key] = new
             return new
         }
-        var texts = PeriodValues<String>(repeating: "")
-        for p in RateLimitPeriod.allCases { texts[p] = limits[p].map(Self.number) ?? "" }
         let configured = RateLimitPeriod.allCases.compactMap { p in
             limits[p].map {
                 Limit(
-                    period: p, limit: $0, text: texts[p], limitHeader: Self.limitHeaders[p.rawValue],
+                    period: p, limit: $0, text: Self.number($0), limitHeader: Self.limitHeaders[p.rawValue],
                     remainingHeader: Self.remainingHeaders[p.rawValue])
             }
         }
         return Config(
-            limits: limits, configured: configured, limitTexts: texts, limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
+            limits: limits, configured: configured, limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
             headerName: config.string("header_name"), path: config.string("path"),
             hideClientHeaders: config.bool("hide_client_headers"),
             errorCode: config.number("error_code").map { Int($0) } ?? 429,
