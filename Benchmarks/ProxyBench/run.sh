@@ -81,7 +81,7 @@ wait_port 18080 && wait_port 18081 || { echo "bench-proxy: nginx did not start";
 # --- kgate ------------------------------------------------------------------------------------
 BIN="${KGATE_BIN:-}"
 if [ -z "$BIN" ]; then
-  (cd "$ROOT" && swift build -c release --product kgate >/dev/null 2>"$WORK/build.log") \
+  (cd "$ROOT" && swift build -c release -Xswiftc -enforce-exclusivity=unchecked --product kgate >/dev/null 2>"$WORK/build.log") \
     || { echo "bench-proxy: release build failed"; cat "$WORK/build.log"; exit 1; }
   BIN="$ROOT/.build/release/kgate"
 fi

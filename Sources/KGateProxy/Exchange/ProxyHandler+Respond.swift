@@ -77,7 +77,7 @@ extension ProxyHandler {
         if x.runner != nil { bytes = filterGeneratedResponse(bytes) }
         x.keepAlive = keepAlive
         phase = .responding
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        output.write(bytes, context)
         finishResponse()
     }
 
@@ -119,7 +119,7 @@ extension ProxyHandler {
             allocator: context.channel.allocator)
         x.responseStatus = Int(response.status.code)
         x.keepAlive = false
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        output.write(bytes, context)
         finishResponse()
     }
 

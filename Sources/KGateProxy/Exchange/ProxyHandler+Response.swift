@@ -48,7 +48,7 @@ extension ProxyHandler: UpstreamDelegate {
     func writePendingResponseHead() {
         guard responseHeadPending else { return }
         responseHeadPending = false
-        context.write(wrapOutboundOut(responseHeadBuffer), promise: nil)
+        output.write(responseHeadBuffer, context)
     }
 
     func upstreamBody(_ bytes: ByteBuffer) {
@@ -72,11 +72,11 @@ extension ProxyHandler: UpstreamDelegate {
             var size = context.channel.allocator.buffer(capacity: 18)
             size.writeString(String(bytes.readableBytes, radix: 16))
             size.writeStaticString("\r\n")
-            context.write(wrapOutboundOut(size), promise: nil)
-            context.write(wrapOutboundOut(bytes), promise: nil)
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "\r\n")), promise: nil)
+            output.write(size, context)
+            output.write(bytes, context)
+            output.write(context.channel.allocator.buffer(staticString: "\r\n"), context)
         } else {
-            context.write(wrapOutboundOut(bytes), promise: nil)
+            output.write(bytes, context)
         }
         if !clientWritable { x.upstream?.handler.pauseReads() }
     }
@@ -90,7 +90,7 @@ extension ProxyHandler: UpstreamDelegate {
         if x.filtersBody { upstreamBodyFiltered(empty, last: true) }
         writePendingResponseHead()
         if x.framing == .rechunk {
-            context.write(wrapOutboundOut(context.channel.allocator.buffer(staticString: "0\r\n\r\n")), promise: nil)
+            output.write(context.channel.allocator.buffer(staticString: "0\r\n\r\n"), context)
         }
         loop.pool.release(connection, reusable: connection.handler.responseAllowsReuse && x.requestEndSent)
         finishResponse()
@@ -99,7 +99,7 @@ extension ProxyHandler: UpstreamDelegate {
     func upstreamTunnelBytes(_ bytes: ByteBuffer) {
         // nginx's proxy_read_timeout also ends a tunnel the upstream stopped talking on.
         if let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
-        context.write(wrapOutboundOut(bytes), promise: nil)
+        output.write(bytes, context)
         if !clientWritable { x.upstream?.handler.pauseReads() }
     }
 

@@ -52,6 +52,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     let env: ProxyEnvironment
     let loop: LoopContext
     var context: ChannelHandlerContext!
+    /// Where writes to the client go (straight to the channel when it has no TLS handler).
+    var output = ChannelOutput()
 
     // Connection.
     /// The connection came through a TLS listener (Kong's `$scheme` is `https`).
@@ -122,9 +124,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if !tls { output = ChannelOutput(direct: context) }
         clientTimer.onFire = { [unowned self] in self.clientTimerFired() }
         upstreamTimer.onFire = { [unowned self] in self.upstreamTimerFired() }
         if context.channel.isActive { connectionBecameActive(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        output.detach()
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -247,7 +254,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     }
 
     func flushNow() {
-        context?.flush()
+        if let context { output.flush(context) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

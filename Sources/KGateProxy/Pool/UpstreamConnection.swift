@@ -63,7 +63,7 @@ final class UpstreamConnection {
                     if let tls {
                         try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: serverName))
                     }
-                    try sync.addHandler(UpstreamHandler())
+                    try sync.addHandler(UpstreamHandler(alone: tls == nil))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

@@ -40,6 +40,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     /// The connection this handler belongs to.
     weak var connection: UpstreamConnection?
     private(set) var context: ChannelHandlerContext?
+    /// The handler is the channel's only one (no TLS): writes go straight to the channel.
+    private let writesDirectly: Bool
+    private var output = ChannelOutput()
     /// Reading is paused (`autoRead` off).
     private var readsPaused = false
     /// Bytes were read since the last `beginExchange`.
@@ -67,13 +70,21 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     private var handshakeCallback: ((Error?) -> Void)?
     private var handshakeTimeout: Scheduled<Void>?
 
+    /// - Parameter alone: the handler is and stays the only handler of its channel (a plain
+    ///   TCP connection, no TLS handler in front).
+    init(alone: Bool) {
+        writesDirectly = alone
+    }
+
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        if writesDirectly { output = ChannelOutput(direct: context) }
         isWritable = context.channel.isWritable
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        output.detach()
     }
 
     // MARK: Exchange
@@ -99,13 +110,13 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     /// Writes bytes (not flushed).
     @inline(__always)
     func write(_ buffer: ByteBuffer) {
-        context?.write(wrapOutboundOut(buffer), promise: nil)
+        if let context { output.write(buffer, context) }
     }
 
     /// Flushes the written bytes.
     @inline(__always)
     func flushNow() {
-        context?.flush()
+        if let context { output.flush(context) }
     }
 
     // MARK: Reading

@@ -30,7 +30,7 @@ final class RecordingDelegate: UpstreamDelegate {
 @Suite("Upstream handler on an embedded channel")
 struct UpstreamHandlerEmbeddedTests {
     private func make() throws -> (EmbeddedChannel, UpstreamHandler, RecordingDelegate) {
-        let handler = UpstreamHandler()
+        let handler = UpstreamHandler(alone: true)
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 80)).wait()
         let delegate = RecordingDelegate()
@@ -99,7 +99,7 @@ struct UpstreamHandlerEmbeddedTests {
 
     @Test("HEAD responses have no body; Connection: close forbids reuse; 101 turns into a tunnel")
     func specialResponses() throws {
-        let handler = UpstreamHandler()
+        let handler = UpstreamHandler(alone: true)
         let channel = EmbeddedChannel(handler: handler)
         let d = RecordingDelegate()
         handler.beginExchange(d, method: .HEAD)
