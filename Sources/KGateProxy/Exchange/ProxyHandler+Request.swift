@@ -16,20 +16,19 @@ extension ProxyHandler {
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
         x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader)
-        let facts = x.facts
-        requestBody = BodyTracker(facts.framing)
+        requestBody = BodyTracker(x.facts.framing)
         x.requestHasBody = !requestBody.isComplete
         x.requestEndReceived = requestBody.isComplete
 
         // Bad input nginx refuses before Kong runs.
-        if facts.malformed || (facts.host == nil && request.version.minor >= 1) {
+        if x.facts.malformed || (x.facts.host == nil && request.version.minor >= 1) {
             return respond(.nginx(400), forceClose: true)
         }
-        if facts.unsupportedTransferEncoding {
+        if x.facts.unsupportedTransferEncoding {
             return respond(LocalResponse(status: .notImplemented, message: "The upstream server responded with 501", origin: .nginx), forceClose: true)
         }
         let limit = env.configuration.clientMaxBodySize
-        if limit > 0, let length = facts.contentLength, length > limit {
+        if limit > 0, let length = x.facts.contentLength, length > limit {
             return respond(.nginx(413), forceClose: true)
         }
         if x.requestHasBody { waitForClient(.body, env.configuration.clientBodyTimeout) }
@@ -170,17 +169,16 @@ extension ProxyHandler {
     private func forwardingValues(_ match: RouteMatch, target: String, forwardedProto: String, forwardedHost: String)
         -> ForwardingValues
     {
-        let f = x.facts
         let clientIP = realClientIP()
-        let path = trusted(f.forwardedPath) ?? Self.pathWithoutQuery(target)
-        var prefix = trusted(f.forwardedPrefix)
+        let path = trusted(x.facts.forwardedPath) ?? Self.pathWithoutQuery(target)
+        var prefix = trusted(x.facts.forwardedPrefix)
         if prefix == nil, let matched = match.prefix, matched != "/" { prefix = String(matched) }
         let inbound = request.version.minor >= 1 ? env.viaToken : "1.0 " + env.configuration.serverToken
         return ForwardingValues(
-            forwardedFor: f.forwardedFor.map { $0 + ", " + remoteIP } ?? clientIP,
+            forwardedFor: x.facts.forwardedFor.map { $0 + ", " + remoteIP } ?? clientIP,
             forwardedProto: forwardedProto, forwardedHost: forwardedHost,
-            forwardedPort: trusted(f.forwardedPort) ?? serverPort, forwardedPath: path, forwardedPrefix: prefix,
-            realIP: clientIP, via: f.via.map { $0 + ", " + inbound } ?? inbound,
+            forwardedPort: trusted(x.facts.forwardedPort) ?? serverPort, forwardedPath: path, forwardedPrefix: prefix,
+            realIP: clientIP, via: x.facts.via.map { $0 + ", " + inbound } ?? inbound,
             requestID: env.configuration.requestIDUpstream ? x.requestID : nil)
     }
 

@@ -93,7 +93,7 @@ extension ProxyHandler {
 
     /// The connection is ours: send the head, what arrived of the body, and maybe the end.
     private func attach(_ connection: UpstreamConnection, reused: Bool, flushNow: Bool) {
-        guard let plan = x.plan, let forwarding = x.forwarding else {
+        guard let plan = x.plan, x.forwarding != nil else {
             return loop.pool.release(connection, reusable: true)
         }
         phase = .proxying
@@ -102,16 +102,7 @@ extension ProxyHandler {
         connection.requestsServed += 1
         let method = x.rewrittenMethod ?? request.method
         connection.handler.beginExchange(self, method: method)
-        if let head = x.rewrittenHead, let facts = x.rewrittenFacts {
-            // Plugins changed the headers or the body.
-            UpstreamRequestHead.write(
-                method: method, target: x.upstreamTarget, host: x.hostHeader, from: head, facts: facts,
-                forwarding: forwarding, into: &upstreamHeadBuffer)
-        } else {
-            UpstreamRequestHead.write(
-                method: method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
-                forwarding: forwarding, added: x.addedFields, into: &upstreamHeadBuffer)
-        }
+        Self.writeUpstreamHead(method: method, exchange: &x, client: &request, into: &upstreamHeadBuffer)
         connection.handler.write(upstreamHeadBuffer)
         x.upstreamStart = loop.now
         while let part = pendingBody.popFirst() {
@@ -129,6 +120,28 @@ extension ProxyHandler {
         }
         if connection.handler.isWritable { resumeClientReads() } else { pauseClientReads() }
         if !clientWritable { connection.handler.pauseReads() }
+    }
+
+    /// Writes the upstream request head of the exchange into `out`.
+    ///
+    /// Everything is borrowed through `inout` where it lives: passing the handler's stored
+    /// properties to the writer would copy them, retaining and releasing every reference inside
+    /// (the head's buffer and fields, the forwarding strings) once per request.
+    private static func writeUpstreamHead(
+        method: HTTPMethod, exchange x: inout Exchange, client request: inout MessageHead, into out: inout ByteBuffer
+    ) {
+        guard let forwarding = x.forwarding.take() else { return }
+        defer { x.forwarding = forwarding }
+        if let head = x.rewrittenHead, let facts = x.rewrittenFacts {
+            // Plugins changed the headers or the body.
+            UpstreamRequestHead.write(
+                method: method, target: x.upstreamTarget, host: x.hostHeader, from: head, facts: facts,
+                forwarding: forwarding, into: &out)
+        } else {
+            UpstreamRequestHead.write(
+                method: method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
+                forwarding: forwarding, added: x.addedFields, into: &out)
+        }
     }
 
     /// The whole request went upstream: from now on the upstream has `read_timeout` to answer.
