@@ -30,6 +30,18 @@ struct ProxyError: Error, CustomStringConvertible {
     /// Retrying elsewhere is allowed: nothing was sent to this upstream yet.
     var isConnectFailure: Bool { kind == .connectFailed || kind == .connectTimeout }
 
+    /// nginx's default `proxy_next_upstream error timeout`, which Kong keeps: a try that failed
+    /// or timed out before the response head arrived may go to the next target (the caller
+    /// checks the method and that the request can be sent again). An invalid response head
+    /// (`invalid_header`) is not retried.
+    var allowsNextUpstream: Bool {
+        switch kind {
+        case .connectFailed, .connectTimeout, .writeTimeout, .readTimeout: return true
+        case .badResponse: return !(underlying is HeadError)
+        case .noPeer, .nameResolution, .resolveFailed: return false
+        }
+    }
+
     var description: String {
         switch kind {
         case .connectFailed: return "failed to connect to upstream: \(underlying.map { "\($0)" } ?? "")"

@@ -52,6 +52,8 @@ struct Exchange {
     var reused = false
     var tries = 0
     var staleRetries = 0
+    /// Balancer targets skipped because their names do not resolve.
+    var unresolvedTargets = 0
     var lastError: ProxyError?
     var bodyForwarded = false
     var requestEndSent = false

@@ -27,6 +27,7 @@ extension ProxyHandler {
         if x.facts.unsupportedTransferEncoding {
             return respond(LocalResponse(status: .notImplemented, message: "The upstream server responded with 501", origin: .nginx), forceClose: true)
         }
+        if request.method == .TRACE { return respond(.nginx(405), forceClose: x.requestHasBody) }
         let limit = env.configuration.clientMaxBodySize
         if limit > 0, let length = x.facts.contentLength, length > limit {
             return respond(.nginx(413), forceClose: true)
@@ -173,7 +174,8 @@ extension ProxyHandler {
         let path = trusted(x.facts.forwardedPath) ?? Self.pathWithoutQuery(target)
         var prefix = trusted(x.facts.forwardedPrefix)
         if prefix == nil, let matched = match.prefix, matched != "/" { prefix = String(matched) }
-        let inbound = request.version.minor >= 1 ? env.viaToken : "1.0 " + env.configuration.serverToken
+        // Kong writes `ngx.req.http_version()` as a Lua number: 1.0 prints as `1`.
+        let inbound = request.version.minor >= 1 ? env.viaToken : "1 " + env.configuration.serverToken
         return ForwardingValues(
             forwardedFor: x.facts.forwardedFor.map { $0 + ", " + remoteIP } ?? clientIP,
             forwardedProto: forwardedProto, forwardedHost: forwardedHost,
@@ -188,19 +190,12 @@ extension ProxyHandler {
         let value: String?
         switch env.configuration.realIPHeader.lowercased() {
         case "x-real-ip": value = x.facts.realIP.map(request.value)
-        case "x-forwarded-for": value = x.facts.forwardedFor
+        case "x-forwarded-for": value = x.facts.forwardedForAll ?? x.facts.forwardedFor
         default: value = x.facts.customRealIP.map(request.value)
         }
         guard let value else { return remoteIP }
-        let addresses = value.split(separator: ",").map { String($0.trimmingSpaces) }.filter { !$0.isEmpty }
-        guard let last = addresses.last else { return remoteIP }
-        if env.configuration.realIPRecursive {
-            for address in addresses.reversed() where !env.configuration.trustedIPs.contains(text: address) {
-                return address
-            }
-            return addresses[0]
-        }
-        return last
+        return env.configuration.trustedIPs.realAddress(in: value, recursive: env.configuration.realIPRecursive)
+            ?? remoteIP
     }
 
     // MARK: Helpers

@@ -23,19 +23,35 @@ extension ProxyHandler {
             if let ip = target.ip {
                 connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan)
             } else {
-                resolve(target.host) { [self] ip in connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan) }
+                resolve(target.host, unresolved: { [self] in skipUnresolvedTarget(balancer) }) { [self] ip in
+                    connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan)
+                }
             }
         case .hostname:
             resolve(plan.host) { [self] ip in connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan) }
         }
     }
 
+    /// A balancer target whose name does not resolve has no address, so Kong's balancer never
+    /// picks it: the next target is tried instead, without using up a try. When no target
+    /// resolves, Kong's `failure to get a peer from the ring-balancer` (503).
+    private func skipUnresolvedTarget(_ balancer: Balancer) {
+        x.unresolvedTargets += 1
+        guard x.unresolvedTargets < balancer.wheel.count else {
+            return attemptFailed(x.lastError ?? ProxyError(kind: .noPeer))
+        }
+        startAttempt(countsAsTry: false)
+    }
+
     /// Resolves a name through the loop's DNS cache, then continues the same exchange.
-    private func resolve(_ host: String, then: @escaping (IPBytes) -> Void) {
+    ///
+    /// - Parameter unresolved: called instead of failing the try when the name does not resolve.
+    private func resolve(_ host: String, unresolved: (() -> Void)? = nil, then: @escaping (IPBytes) -> Void) {
         if let ip = loop.dns.cachedAddress(host) { return then(ip) }
         let current = serial
         loop.dns.resolve(host) { [self] result in
             guard current == serial, phase == .connecting else { return }
+            if case .failure = result, let unresolved { return unresolved() }
             switch result {
             case .success(let ip):
                 then(ip)
@@ -81,6 +97,15 @@ extension ProxyHandler {
         }
         logFailure(error)
         respond(error.response)
+    }
+
+    /// nginx never passes a request with a non-idempotent method (POST, LOCK, PATCH) to the next
+    /// upstream once it was sent to one.
+    static func isIdempotent(_ method: HTTPMethod) -> Bool {
+        switch method {
+        case .POST, .LOCK, .PATCH: return false
+        default: return true
+        }
     }
 
     func logFailure(_ error: ProxyError) {
@@ -189,6 +214,14 @@ extension ProxyHandler {
             x.staleRetries += 1
             x.requestEndSent = false
             return startAttempt(countsAsTry: false)
+        }
+        if let plan = x.plan, x.tries <= plan.retries, error.allowsNextUpstream, !x.bodyForwarded,
+            Self.isIdempotent(x.rewrittenMethod ?? request.method)
+        {
+            // nginx's proxy_next_upstream: the next target gets the request (Kong's `retries`).
+            x.lastError = error
+            x.requestEndSent = false
+            return startAttempt()
         }
         logFailure(error)
         respond(error.response)

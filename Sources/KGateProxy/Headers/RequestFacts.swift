@@ -77,7 +77,8 @@ struct RequestFacts {
     var malformed = false
     /// Answer 501: a `Transfer-Encoding` other than `chunked`.
     var unsupportedTransferEncoding = false
-    /// `Connection` lists `upgrade` and an `Upgrade` header is present: its value.
+    /// The protocol the request upgrades to (sent upstream as `Upgrade`): `websocket` for
+    /// `Upgrade: websocket`, else the `Upgrade` value when `Connection` lists `upgrade`.
     var upgrade: String?
     /// `Connection` lists other header names: they are not forwarded.
     var connectionTokens: [String] = []
@@ -87,13 +88,18 @@ struct RequestFacts {
     /// The client allows another request on the connection (HTTP/1.1 without `close`, or
     /// HTTP/1.0 with `keep-alive`).
     var keepAlive = true
+    /// The first `X-Forwarded-For` line (Kong reads only the first line of a repeated header).
     var forwardedFor: String?
+    /// All `X-Forwarded-For` lines joined, when there are several (nginx's realip module reads
+    /// them all).
+    var forwardedForAll: String?
     var forwardedProto: HeaderField?
     var forwardedHost: HeaderField?
     var forwardedPort: HeaderField?
     var forwardedPath: HeaderField?
     var forwardedPrefix: HeaderField?
     var realIP: HeaderField?
+    /// The first `Via` line.
     var via: String?
     /// The configured `real_ip_header` when it is none of the above.
     var customRealIP: HeaderField?
@@ -141,21 +147,23 @@ struct RequestFacts {
                         if t != "keep-alive", t != "close", t != "upgrade", !t.isEmpty { connectionTokens.append(t) }
                     }
                 }
-            case .upgrade: upgradeField = field
+            case .upgrade: if upgradeField == nil { upgradeField = field }
             case .expect: if head.valueEquals(field, "100-continue") { expectContinue = true }
             case .te: if head.valueContainsToken(field, "trailers") { wantsTrailers = true }
             case .xForwardedFor:
                 let value = head.value(field)
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+                if let first = forwardedFor {
+                    forwardedForAll = (forwardedForAll ?? first) + ", " + value
+                } else {
+                    forwardedFor = value
+                }
             case .xForwardedProto: if forwardedProto == nil { forwardedProto = field }
             case .xForwardedHost: if forwardedHost == nil { forwardedHost = field }
             case .xForwardedPort: if forwardedPort == nil { forwardedPort = field }
             case .xForwardedPath: if forwardedPath == nil { forwardedPath = field }
             case .xForwardedPrefix: if forwardedPrefix == nil { forwardedPrefix = field }
             case .xRealIP: if realIP == nil { realIP = field }
-            case .via:
-                let value = head.value(field)
-                via = via.map { $0 + ", " + value } ?? value
+            case .via: if via == nil { via = head.value(field) }
             case .keepAlive, .proxy, .proxyConnection, .xKongRequestID, .server, .date, .trailer: break
             }
         }
@@ -163,7 +171,16 @@ struct RequestFacts {
             if transferEncodings > 1 || contentLength != nil || head.version.minor == 0 { malformed = true }
             if unsupportedTransferEncoding { chunked = false }
         }
-        if connectionUpgrade, let upgradeField { upgrade = head.value(upgradeField) }
+        if let upgradeField {
+            // Kong forwards `Upgrade: websocket` whatever `Connection` says; other protocols
+            // are tunnelled when `Connection` asks for the upgrade, except HTTP/2's cleartext
+            // upgrade (h2c), which nginx never passes on.
+            if head.valueEquals(upgradeField, "websocket") {
+                upgrade = "websocket"
+            } else if connectionUpgrade, !head.valueEquals(upgradeField, "h2c") {
+                upgrade = head.value(upgradeField)
+            }
+        }
     }
 
     /// The body framing of the request.

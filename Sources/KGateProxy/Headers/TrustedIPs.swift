@@ -75,6 +75,33 @@ public struct TrustedIPs: Sendable, Hashable {
     }
 }
 
+extension TrustedIPs {
+    /// nginx's realip module (`ngx_http_get_forwarded_addr`): the client address a trusted
+    /// peer's header names, or nil to keep the peer's address.
+    ///
+    /// The comma-separated value is read from the right. While the current address (the
+    /// peer's, trusted by the caller, at first) is trusted, the last entry not read yet becomes
+    /// the address. An entry is an IPv4 or IPv6 address, with or without a port
+    /// (`10.0.0.1:80`, `[2001:db8::1]:80`). Reading stops at an untrusted address, at an entry
+    /// that is not an address (`unknown`, `garbage`), at the start of the value, and after the
+    /// first entry unless `recursive`.
+    func realAddress(in value: String, recursive: Bool) -> String? {
+        let bytes = Array(value.utf8)
+        var end = bytes.count
+        var found: (ip: IPBytes, text: String)?
+        repeat {
+            if let found, !contains(found.ip) { break }
+            while end > 0, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x2C { end -= 1 }
+            var start = end
+            while start > 0, bytes[start - 1] != 0x20, bytes[start - 1] != 0x2C { start -= 1 }
+            guard start < end, let entry = IPBytes.parse(addressWithPort: bytes[start..<end]) else { break }
+            found = entry
+            end = start
+        } while recursive && end > 0
+        return found?.text
+    }
+}
+
 /// An IP address as two 64-bit words (IPv4 in the low 32 bits).
 struct IPBytes: Sendable, Hashable {
     var high: UInt64
@@ -108,6 +135,37 @@ struct IPBytes: Sendable, Hashable {
         case .unixDomainSocket:
             return nil
         }
+    }
+
+    /// nginx's `ngx_parse_addr_port`: an IPv4 or IPv6 address, or one with a port
+    /// (`a.b.c.d:port`, `[v6]:port`, port 1 to 65535). Returns the address and its text (IPv6 in
+    /// its canonical form, as nginx prints `$remote_addr`).
+    static func parse(addressWithPort bytes: ArraySlice<UInt8>) -> (ip: IPBytes, text: String)? {
+        let text = String(decoding: bytes, as: UTF8.self)
+        if text.first != "[", let plain = address(text) { return plain }
+        let host: Substring
+        let port: Substring
+        if text.first == "[" {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let after = text[text.index(after: close)...]
+            guard after.first == ":" else { return nil }
+            host = text[text.index(after: text.startIndex)..<close]
+            port = after.dropFirst()
+        } else {
+            guard let colon = text.firstIndex(of: ":") else { return nil }
+            host = text[..<colon]
+            port = text[text.index(after: colon)...]
+        }
+        guard port.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(port), (1...65535).contains(n) else {
+            return nil
+        }
+        return address(String(host))
+    }
+
+    /// A bare address (no brackets, no port) and its canonical text.
+    private static func address(_ text: String) -> (ip: IPBytes, text: String)? {
+        guard text.first != "[", let ip = IPBytes(parsing: text) else { return nil }
+        return (ip, ip.text)
     }
 
     /// Parses dotted IPv4 or IPv6 text (brackets allowed).

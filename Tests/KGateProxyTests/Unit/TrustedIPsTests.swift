@@ -28,4 +28,24 @@ struct TrustedIPsTests {
         #expect(IPBytes(parsing: "256.1.1.1") == nil)
         #expect(IPBytes(parsing: "127.0.0.1")?.socketAddress(port: 8080).port == 8080)
     }
+
+    @Test("realip: the address a trusted peer's header names, as nginx's ngx_http_get_forwarded_addr")
+    func realAddress() {
+        let t = TrustedIPs(["127.0.0.1", "172.16.0.1", "192.168.0.1"])
+        let xff = "127.0.0.1:14, 10.0.0.1:15, 192.168.0.1:16, 127.0.0.1:17, 172.16.0.1:18"
+        #expect(t.realAddress(in: xff, recursive: true) == "10.0.0.1")
+        #expect(t.realAddress(in: xff, recursive: false) == "172.16.0.1")
+        #expect(t.realAddress(in: "2.2.2.2, 127.0.0.1", recursive: true) == "2.2.2.2")
+        #expect(t.realAddress(in: "2.2.2.2 ,127.0.0.1 ,", recursive: true) == "2.2.2.2")
+        #expect(t.realAddress(in: "garbage", recursive: true) == nil)
+        #expect(t.realAddress(in: "1.1.1.1, unknown", recursive: true) == nil)
+        #expect(t.realAddress(in: "unknown, 127.0.0.1", recursive: true) == "127.0.0.1")
+        #expect(t.realAddress(in: "10.0.0.1:1234", recursive: false) == "10.0.0.1")
+        #expect(t.realAddress(in: "[2001:DB8::1]:80", recursive: false) == "2001:db8::1")
+        #expect(t.realAddress(in: "2001:db8::1", recursive: false) == "2001:db8::1")
+        #expect(t.realAddress(in: "[::1]", recursive: false) == nil)
+        #expect(t.realAddress(in: "10.0.0.1:0", recursive: false) == nil)
+        #expect(t.realAddress(in: "10.0.0.1:99999", recursive: false) == nil)
+        #expect(t.realAddress(in: "", recursive: true) == nil)
+    }
 }

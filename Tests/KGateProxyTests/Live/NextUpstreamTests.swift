@@ -1,0 +1,201 @@
+import Atomics
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Testing
+
+@testable import KGateProxy
+
+/// A server that accepts connections and closes each one at once (Kong's `bad_tcp_server` of
+/// spec/02-integration/05-proxy/05-dns_spec.lua), counting them.
+private final class ClosingServer: Sendable {
+    let channel: Channel
+    private let accepted: ManagedAtomic<Int>
+    var port: Int { channel.localAddress!.port! }
+    var count: Int { accepted.load(ordering: .relaxed) }
+
+    init() async throws {
+        let accepted = ManagedAtomic(0)
+        channel = try await ServerBootstrap(group: TestLoops.group)
+            .childChannelInitializer { channel in
+                accepted.wrappingIncrement(ordering: .relaxed)
+                return channel.close()
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        self.accepted = accepted
+    }
+
+    func stop() async { try? await channel.close() }
+}
+
+@Suite("nginx's proxy_next_upstream and Kong's balancer targets", .serialized)
+struct NextUpstreamTests {
+    @Test("an upstream that closes before answering is tried 1 + retries times, then 502 (Kong's dns spec)")
+    func retriesAfterConnecting() async throws {
+        let bad = try await ClosingServer()
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - name: tests-retries
+              url: http://127.0.0.1:\(bad.port)
+              retries: 3
+              routes:
+              - paths: [/]
+            """
+        try await withProxy(yaml) { proxy in
+            let r = try await proxy.get("/")
+            #expect(r.status == 502)
+            #expect(bad.count == 4)
+            // A POST went upstream once: nginx never passes a non-idempotent request on.
+            let c = try await proxy.client()
+            try await c.send(ProxyHarness.request("POST", "/", body: "x"))
+            #expect(try await c.readResponse().status == 502)
+            await c.close()
+            #expect(bad.count == 5)
+        }
+        await bad.stop()
+    }
+
+    @Test("the next target answers when one closes connections; an invalid response is not retried")
+    func nextTarget() async throws {
+        let bad = try await ClosingServer()
+        try await withUpstreams(["live"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                upstreams:
+                - name: pool
+                  targets:
+                  - target: 127.0.0.1:\(bad.port)
+                  - target: 127.0.0.1:\(ups[0].port)
+                services:
+                - host: pool
+                  retries: 5
+                  routes:
+                  - paths: [/two]
+                """
+            try await withProxy(yaml) { proxy in
+                for _ in 0..<4 {
+                    let r = try await proxy.get("/two/echo")
+                    #expect(r.status == 200)
+                    #expect(r.header("X-Upstream") == "live")
+                }
+            }
+        }
+        await bad.stop()
+    }
+
+    @Test("a target whose name does not resolve gets no traffic; with no other target: no peer (503)")
+    func unresolvedTargets() async throws {
+        try await withUpstreams(["live"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                upstreams:
+                - name: mixed
+                  targets:
+                  - target: nonexistent.invalid:80
+                  - target: 127.0.0.1:\(ups[0].port)
+                - name: broken
+                  targets:
+                  - target: nonexistent.invalid:80
+                services:
+                - host: mixed
+                  retries: 0
+                  routes:
+                  - paths: [/mix]
+                - host: broken
+                  routes:
+                  - paths: [/broken]
+                """
+            try await withProxy(yaml) { proxy in
+                for _ in 0..<4 {
+                    let r = try await proxy.get("/mix/echo")
+                    #expect(r.status == 200)
+                }
+                let r = try await proxy.get("/broken")
+                #expect(r.status == 503)
+                #expect(r.text.contains("failure to get a peer from the ring-balancer"))
+            }
+        }
+    }
+}
+
+@Suite("Request headers as Kong reads them", .serialized)
+struct KongRequestHeaderTests {
+    static func yaml(_ port: Int) -> String {
+        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(port)\n  routes:\n  - paths: [/]\n"
+    }
+
+    @Test("TRACE is refused with 405 before routing (nginx), with Kong's error body")
+    func trace() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(Self.yaml(ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(ProxyHarness.request("TRACE", "/"))
+                let r = try await c.readResponse()
+                #expect(r.status == 405)
+                #expect(r.header("Server")?.hasPrefix("kong/") == true)
+                #expect(r.text.hasPrefix("Method not allowed\nrequest_id: "))
+                // The connection stays usable.
+                try await c.send(ProxyHarness.request("GET", "/echo"))
+                #expect(try await c.readResponse().status == 200)
+                await c.close()
+                #expect(!ups[0].requests.contains { $0.head.method == .TRACE })
+            }
+        }
+    }
+
+    @Test("repeated X-Forwarded-For and Via lines: Kong reads the first")
+    func firstLines() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(Self.yaml(ups[0].port)) { proxy in
+                let r = try await proxy.get(
+                    "/echo",
+                    headers: [
+                        ("X-Forwarded-For", "1.1.1.1"), ("X-Forwarded-For", "2.2.2.2"), ("Via", "1.1 a"), ("Via", "1.1 b"),
+                    ])
+                #expect(r.text.contains("X-Forwarded-For: 1.1.1.1, 127.0.0.1\n"))
+                #expect(r.text.contains("Via: 1.1 a, 1.1 kong/3.10.0\n"))
+            }
+        }
+    }
+
+    @Test("Upgrade: websocket goes upstream whatever Connection says; h2c never does")
+    func upgrades() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(Self.yaml(ups[0].port)) { proxy in
+                let ws = try await proxy.get("/echo", headers: [("Upgrade", "WebSocket")])
+                #expect(ws.text.contains("Connection: keep-alive, Upgrade\n"))
+                #expect(ws.text.contains("Upgrade: websocket\n"))
+                let h2c = try await proxy.get("/echo", headers: [("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c")])
+                #expect(h2c.status == 200)
+                #expect(!h2c.text.contains("Upgrade: h2c"))
+                #expect(h2c.text.contains("Connection: keep-alive\n"))
+                #expect(h2c.header("Connection")?.lowercased() != "close")
+            }
+        }
+    }
+
+    @Test("trusted peers: X-Real-IP and X-Forwarded-For parsed as nginx's realip module")
+    func realIP() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(
+                Self.yaml(ups[0].port),
+                configure: {
+                    $0.trustedIPs = TrustedIPs(["127.0.0.1", "172.16.0.1", "192.168.0.1"])
+                    $0.realIPHeader = "X-Forwarded-For"
+                    $0.realIPRecursive = true
+                }
+            ) { proxy in
+                let r = try await proxy.get(
+                    "/echo",
+                    headers: [("X-Forwarded-For", "127.0.0.1:14, 10.0.0.1:15, 192.168.0.1:16, 127.0.0.1:17, 172.16.0.1:18")])
+                #expect(r.text.contains("X-Real-IP: 10.0.0.1\n"))
+            }
+            try await withProxy(Self.yaml(ups[0].port), configure: { $0.trustedIPs = TrustedIPs(["127.0.0.1"]) }) { proxy in
+                let r = try await proxy.get("/echo", headers: [("X-Real-IP", "garbage")])
+                #expect(r.text.contains("X-Real-IP: 127.0.0.1\n"))
+                #expect(r.text.contains("X-Forwarded-For: 127.0.0.1\n"))
+            }
+        }
+    }
+}
