@@ -9,7 +9,7 @@ struct ListenerTests {
     @Test("every address is bound: IPv4, IPv6, reuseport per event loop, backlog, ssl")
     func listeners() async throws {
         try await withUpstreams(["u"]) { ups in
-            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            let yaml = ProxyHarness.oneService(port: ups[0].port)
             let ipv6 = (try? SocketAddress(ipAddress: "::1", port: 0)) != nil
             try await withProxy(yaml, configure: { c in
                 c.listen = [

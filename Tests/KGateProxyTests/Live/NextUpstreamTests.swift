@@ -122,7 +122,7 @@ struct NextUpstreamTests {
 @Suite("Request headers as Kong reads them", .serialized)
 struct KongRequestHeaderTests {
     static func yaml(_ port: Int) -> String {
-        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(port)\n  routes:\n  - paths: [/]\n"
+        ProxyHarness.oneService(port: port)
     }
 
     @Test("TRACE is refused with 405 before routing (nginx), with Kong's error body")

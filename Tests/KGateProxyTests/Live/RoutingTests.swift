@@ -80,7 +80,7 @@ struct RoutingTests {
     @Test("HEAD, 204 and an HTTP/1.0 upstream without length")
     func framings() async throws {
         try await withUpstreams(["u"]) { ups in
-            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            let yaml = ProxyHarness.oneService(port: ups[0].port)
             try await withProxy(yaml) { proxy in
                 let c = try await proxy.client()
                 try await c.send(ProxyHarness.request("HEAD", "/bytes/100"))

@@ -25,7 +25,7 @@ func residentMiB() -> Int {
 @Suite("Bodies and streaming", .serialized)
 struct StreamingTests {
     private func yaml(_ port: Int) -> String {
-        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(port)\n  routes:\n  - paths: [/]\n"
+        ProxyHarness.oneService(port: port)
     }
 
     @Test("uploads of 0 B to 1 MiB arrive whole, with Content-Length and chunked")

@@ -6,7 +6,7 @@ import Testing
 @Suite("WebSocket tunnels, bad input over sockets, graceful shutdown", .serialized)
 struct TunnelAndShutdownTests {
     private func yaml(_port: Int) -> String {
-        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(_port)\n  routes:\n  - paths: [/]\n"
+        ProxyHarness.oneService(port: _port)
     }
 
     @Test("a WebSocket upgrade becomes a byte tunnel: frames echo through the gateway")

@@ -17,7 +17,7 @@ struct UpstreamFailureTests {
     @Test("keep-alive: many requests over few upstream connections")
     func reuse() async throws {
         try await withUpstreams(["u"]) { ups in
-            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            let yaml = ProxyHarness.oneService(port: ups[0].port)
             try await withProxy(yaml) { proxy in
                 let c = try await proxy.client()
                 for _ in 0..<20 {
@@ -36,7 +36,7 @@ struct UpstreamFailureTests {
     @Test("upstream_keepalive_max_requests closes a connection after its quota")
     func maxRequests() async throws {
         try await withUpstreams(["u"]) { ups in
-            let yaml = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(ups[0].port)\n  routes:\n  - paths: [/]\n"
+            let yaml = ProxyHarness.oneService(port: ups[0].port)
             try await withProxy(yaml, configure: { $0.upstreamKeepaliveMaxRequests = 3 }) { proxy in
                 let c = try await proxy.client()
                 for _ in 0..<9 {

@@ -60,6 +60,11 @@ struct ProxyHarness: Sendable {
         }
     }
 
+    /// One service on the upstream at `port` with a catch-all route.
+    static func oneService(port: Int) -> String {
+        "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(port)\n  routes:\n  - paths: [/]\n"
+    }
+
     func stop() async {
         await server.shutdown(gracePeriod: .milliseconds(200))
     }
