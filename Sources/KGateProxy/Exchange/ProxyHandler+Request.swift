@@ -191,6 +191,7 @@ extension ProxyHandler {
         switch env.configuration.realIPHeader.lowercased() {
         case "x-real-ip": value = x.facts.realIP.map(request.value)
         case "x-forwarded-for": value = x.facts.forwardedForAll ?? x.facts.forwardedFor
+        case "proxy_protocol": value = proxyProtocolAddress
         default: value = x.facts.customRealIP.map(request.value)
         }
         guard let value else { return remoteIP }

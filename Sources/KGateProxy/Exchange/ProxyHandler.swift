@@ -60,6 +60,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     let tls: Bool
     /// The SNI the client sent in its TLS handshake, if any.
     var serverName: String?
+    /// The client address of the connection's PROXY protocol header (nginx's
+    /// `$proxy_protocol_addr`), used with `real_ip_header = proxy_protocol`.
+    var proxyProtocolAddress: String?
     var remoteIP = ""
     var serverPort = ""
     var serverPortNumber: Int?

@@ -20,7 +20,8 @@ final class ProxyEnvironment: Sendable {
         self.logger = logger
         self.viaToken = "1.1 " + configuration.serverToken
         let realIP = configuration.realIPHeader.lowercased()
-        self.customRealIPHeader = ["x-real-ip", "x-forwarded-for"].contains(realIP) ? nil : Array(realIP.utf8)
+        self.customRealIPHeader =
+            ["x-real-ip", "x-forwarded-for", "proxy_protocol"].contains(realIP) ? nil : Array(realIP.utf8)
         self.responseHeaders = configuration.responseHeaders
     }
 

@@ -20,7 +20,8 @@ public struct ProxyConfiguration: Sendable {
     public var requestIDUpstream: Bool
     /// `trusted_ips`.
     public var trustedIPs: TrustedIPs
-    /// `real_ip_header` (`X-Real-IP`); the `proxy_protocol` value is not supported.
+    /// `real_ip_header` (`X-Real-IP`), or `proxy_protocol`: the address of the PROXY protocol
+    /// header of `proxy_protocol` listeners.
     public var realIPHeader: String
     /// `real_ip_recursive`.
     public var realIPRecursive: Bool

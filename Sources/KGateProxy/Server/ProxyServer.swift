@@ -157,6 +157,10 @@ public final class ProxyServer: Sendable {
                 }
                 return channel.eventLoop.makeCompletedFuture {
                     let handler = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
+                    if address.proxyProtocol {
+                        let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolAddress = source }
+                        try channel.pipeline.syncOperations.addHandler(reader)
+                    }
                     if address.ssl { try TLSTermination.install(on: channel, for: handler, environment: environment) }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

@@ -1,4 +1,5 @@
 import Atomics
+import KGateSettings
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -195,6 +196,43 @@ struct KongRequestHeaderTests {
                 let r = try await proxy.get("/echo", headers: [("X-Real-IP", "garbage")])
                 #expect(r.text.contains("X-Real-IP: 127.0.0.1\n"))
                 #expect(r.text.contains("X-Forwarded-For: 127.0.0.1\n"))
+            }
+        }
+    }
+}
+
+@Suite("proxy_protocol listeners", .serialized)
+struct ProxyProtocolListenerTests {
+    @Test("real_ip_header = proxy_protocol: the PROXY header's address is the client's (Kong's upstream headers spec)")
+    func realIPFromHeader() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(
+                ProxyHarness.oneService(port: ups[0].port),
+                configure: {
+                    $0.listen = [ListenAddress(host: "127.0.0.1", port: 0, proxyProtocol: true)]
+                    $0.trustedIPs = TrustedIPs(["127.0.0.1", "172.16.0.1", "192.168.0.1"])
+                    $0.realIPHeader = "proxy_protocol"
+                    $0.realIPRecursive = true
+                }
+            ) { proxy in
+                let c = try await proxy.client()
+                try await c.send("PROXY TCP4 192.168.0.1 127.0.0.1 56324 \(proxy.port)\r\n" + ProxyHarness.request("GET", "/echo"))
+                let r = try await c.readResponse()
+                #expect(r.text.contains("X-Real-IP: 192.168.0.1\n"))
+                #expect(r.text.contains("X-Forwarded-For: 192.168.0.1\n"))
+                // Later requests on the connection keep the address.
+                try await c.send(
+                    ProxyHarness.request(
+                        "GET", "/echo", headers: [("X-Forwarded-For", "10.0.0.1, 127.0.0.2, 10.0.0.1, 192.168.0.1, 172.16.0.1")]))
+                let second = try await c.readResponse()
+                #expect(second.text.contains("X-Real-IP: 192.168.0.1\n"))
+                #expect(second.text.contains("X-Forwarded-For: 10.0.0.1, 127.0.0.2, 10.0.0.1, 192.168.0.1, 172.16.0.1, 127.0.0.1\n"))
+                await c.close()
+
+                // No PROXY header: the connection is closed, as nginx does.
+                let bare = try await proxy.client()
+                try await bare.send(ProxyHarness.request("GET", "/echo"))
+                #expect(await bare.waitForClose())
             }
         }
     }
