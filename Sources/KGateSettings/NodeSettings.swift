@@ -25,6 +25,9 @@ public struct NodeSettings: Sendable, Equatable {
     public var adminListen: [ListenAddress]
     /// `status_listen`. Default `127.0.0.1:8007 reuseport backlog=16384`.
     public var statusListen: [ListenAddress]
+    /// `port_maps`: the ports clients use for the ports kgate listens on (`80:8000, 443:8443`),
+    /// for `X-Forwarded-Port` when kgate sits behind port forwarding. Default none.
+    public var portMaps: [PortMap] = []
     /// `nginx_worker_processes` (alias `nginx_main_worker_processes`): event loops. Default `auto`.
     public var workerProcesses: WorkerProcesses
     /// `database`: always `off` (Kong's default is `postgres`; kgate has no database).
@@ -55,6 +58,15 @@ public struct NodeSettings: Sendable, Equatable {
     public var realIPRecursive: Bool
     /// `error_default_type`. Default `text/plain`.
     public var errorDefaultType: ErrorDefaultType
+    /// `error_template_html`: the template of HTML error bodies, read at start-up. Default none
+    /// (Kong's built-in template).
+    public var errorTemplateHTML: ErrorTemplate?
+    /// `error_template_json`: the template of JSON error bodies. Default none.
+    public var errorTemplateJSON: ErrorTemplate?
+    /// `error_template_xml`: the template of XML error bodies. Default none.
+    public var errorTemplateXML: ErrorTemplate?
+    /// `error_template_plain`: the template of plain-text error bodies. Default none.
+    public var errorTemplatePlain: ErrorTemplate?
     /// `upstream_keepalive_pool_size`: idle connections kept per upstream pool; 0 disables. Default 512.
     public var upstreamKeepalivePoolSize: Int
     /// `upstream_keepalive_max_requests`: requests per upstream connection; 0 = unlimited. Default 10000.
@@ -78,6 +90,10 @@ public struct NodeSettings: Sendable, Equatable {
     public var nginxHttpKeepaliveTimeout = NginxTime("75s")!
     /// `nginx_http_keepalive_requests`: requests served on one client connection. Default 10000.
     public var nginxHttpKeepaliveRequests = 10000
+    /// `allow_debug_header`: a request with a `Kong-Debug` header gets the matched route's and
+    /// service's ids and names as `Kong-Route-Id`, `Kong-Route-Name`, `Kong-Service-Id` and
+    /// `Kong-Service-Name` response headers. Default off.
+    public var allowDebugHeader = false
     /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
     /// Sensitive (redacted).
     public var adminToken: String?

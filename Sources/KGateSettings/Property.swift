@@ -50,6 +50,9 @@ struct Property: Sendable {
         listen("proxy_listen", \.proxyListen),
         listen("admin_listen", \.adminListen),
         listen("status_listen", \.statusListen),
+        Property("port_maps", apply: { s, v, _ throws(InvalidValue) in
+            s.portMaps = try PortMap.parseList(v, property: "port_maps")
+        }, render: { .list($0.portMaps.map(\.description)) }),
         workerProcesses("nginx_worker_processes", aliasOf: nil),
         workerProcesses("nginx_main_worker_processes", aliasOf: "nginx_worker_processes"),
         Property("database", apply: { s, v, _ throws(InvalidValue) in
@@ -88,6 +91,10 @@ struct Property: Sendable {
         Property("error_default_type", apply: { s, v, _ throws(InvalidValue) in
             s.errorDefaultType = try ValueSyntax.oneOf(v, property: "error_default_type", as: ErrorDefaultType.self)
         }, render: { .string($0.errorDefaultType.rawValue) }),
+        errorTemplate("error_template_html", \.errorTemplateHTML),
+        errorTemplate("error_template_json", \.errorTemplateJSON),
+        errorTemplate("error_template_xml", \.errorTemplateXML),
+        errorTemplate("error_template_plain", \.errorTemplatePlain),
         count("upstream_keepalive_pool_size", \.upstreamKeepalivePoolSize),
         count("upstream_keepalive_max_requests", \.upstreamKeepaliveMaxRequests),
         count("upstream_keepalive_idle_timeout", \.upstreamKeepaliveIdleTimeout),
@@ -100,6 +107,9 @@ struct Property: Sendable {
         time("nginx_http_client_body_timeout", \.nginxHttpClientBodyTimeout),
         time("nginx_http_keepalive_timeout", \.nginxHttpKeepaliveTimeout),
         count("nginx_http_keepalive_requests", \.nginxHttpKeepaliveRequests),
+        Property("allow_debug_header", apply: { s, v, _ throws(InvalidValue) in
+            s.allowDebugHeader = try ValueSyntax.boolean(v, property: "allow_debug_header")
+        }, render: { .boolean($0.allowDebugHeader) }),
         Property("admin_token", sensitive: true, apply: { s, v, _ in
             s.adminToken = v.isEmpty ? nil : v
         }, render: { $0.adminToken.map(SettingValue.string) ?? .none }),
@@ -141,6 +151,23 @@ struct Property: Sendable {
         Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
             s.realIPRecursive = try ValueSyntax.boolean(v, property: name)
         }, render: { .boolean($0.realIPRecursive) })
+    }
+
+    /// A template file, read and checked now (an empty value is Kong's `NONE`).
+    private static func errorTemplate(
+        _ name: String, _ field: WritableKeyPath<NodeSettings, ErrorTemplate?> & Sendable
+    ) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            guard !v.isEmpty else {
+                s[keyPath: field] = nil
+                return
+            }
+            do throws(ErrorTemplate.Problem) {
+                s[keyPath: field] = try ErrorTemplate.load(path: v)
+            } catch {
+                throw InvalidValue(ValueSyntax.invalidValue(name, v, error.description))
+            }
+        }, render: { $0[keyPath: field].map { .string($0.path) } ?? .none })
     }
 
     private static func count(_ name: String, _ field: WritableKeyPath<NodeSettings, Int> & Sendable) -> Property {

@@ -179,3 +179,50 @@ public enum HeaderTokens {
         return result
     }
 }
+
+/// One entry of `port_maps`: `<host port>:<kong port>`, the port clients reach (on the host, a
+/// load balancer or a container's published port) for a port kgate listens on.
+public struct PortMap: Sendable, Hashable, CustomStringConvertible {
+    /// The port traffic arrives on before it is forwarded to kgate (`80` in `80:8000`).
+    public var hostPort: Int
+    /// The port kgate listens on (`8000` in `80:8000`).
+    public var kongPort: Int
+
+    /// Creates a mapping.
+    public init(hostPort: Int, kongPort: Int) {
+        self.hostPort = hostPort
+        self.kongPort = kongPort
+    }
+
+    /// `hostPort:kongPort`.
+    public var description: String { "\(hostPort):\(kongPort)" }
+
+    /// Kong's `port_maps` parsing (`kong/conf_loader/parse.lua`): a list of `host:kong` with
+    /// both ports from 1 to 65535 in decimal; every bad entry is reported.
+    static func parseList(_ text: String, property: String) throws(InvalidValue) -> [PortMap] {
+        var maps: [PortMap] = []
+        var messages: [String] = []
+        for entry in ValueSyntax.list(text) {
+            let halves = entry.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            guard halves.count == 2, let host = port(halves[0]), let kong = port(halves[1]) else {
+                messages.append(ValueSyntax.invalidEntry(
+                    property, entry,
+                    "invalid port mapping: expected <host port>:<kong port>, each from 1 to 65535, "
+                        + "separated by commas"))
+                continue
+            }
+            maps.append(PortMap(hostPort: host, kongPort: kong))
+        }
+        guard messages.isEmpty else { throw InvalidValue(messages: messages) }
+        return maps
+    }
+
+    /// A port in decimal, spaces around it allowed (as Lua's `tonumber`).
+    private static func port(_ raw: Substring) -> Int? {
+        let text = ValueSyntax.trim(raw)
+        guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCIIDigit), let n = Int(text),
+            (1...65535).contains(n)
+        else { return nil }
+        return n
+    }
+}

@@ -85,6 +85,17 @@ struct PropertyParsingTests {
         SettingsCase("nginx_admin_client_max_body_size = 512") { $0.nginxAdminClientMaxBodySize = ByteSize("512")! },
         SettingsCase("nginx_admin_client_max_body_size = 8K") { $0.nginxAdminClientMaxBodySize = ByteSize("8K")! },
         SettingsCase("nginx_admin_client_max_body_size = 1g") { $0.nginxAdminClientMaxBodySize = ByteSize("1g")! },
+        SettingsCase("port_maps = 80:8000, 443:8443") {
+            $0.portMaps = [.init(hostPort: 80, kongPort: 8000), .init(hostPort: 443, kongPort: 8443)]
+        },
+        SettingsCase("port_maps = 8080 : 8000,,65535:1") {
+            $0.portMaps = [.init(hostPort: 8080, kongPort: 8000), .init(hostPort: 65535, kongPort: 1)]
+        },
+        SettingsCase("port_maps = ") { $0.portMaps = [] },
+        SettingsCase("allow_debug_header = on") { $0.allowDebugHeader = true },
+        SettingsCase("allow_debug_header = true") { $0.allowDebugHeader = true },
+        SettingsCase("allow_debug_header = off") { $0.allowDebugHeader = false },
+        SettingsCase("error_template_html = ") { $0.errorTemplateHTML = nil },
         SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
         SettingsCase("admin_token = ") { $0.adminToken = nil },
     ]
@@ -179,6 +190,27 @@ struct PropertyParsingTests {
             "error_default_type = application/yaml",
             "kong.conf:1: invalid value for 'error_default_type': 'application/yaml' "
                 + "(expected one of: application/json, application/xml, text/html, text/plain)"),
+        FailureCase(
+            "port_maps = 80, 0:8000, 80:65536, http:8000, 80:8000:1, 443:8443",
+            "kong.conf:1: invalid entry for 'port_maps': '80' (invalid port mapping: expected <host port>:<kong port>, "
+                + "each from 1 to 65535, separated by commas)",
+            "kong.conf:1: invalid entry for 'port_maps': '0:8000' (invalid port mapping: expected <host port>:<kong port>, "
+                + "each from 1 to 65535, separated by commas)",
+            "kong.conf:1: invalid entry for 'port_maps': '80:65536' (invalid port mapping: expected "
+                + "<host port>:<kong port>, each from 1 to 65535, separated by commas)",
+            "kong.conf:1: invalid entry for 'port_maps': 'http:8000' (invalid port mapping: expected "
+                + "<host port>:<kong port>, each from 1 to 65535, separated by commas)",
+            "kong.conf:1: invalid entry for 'port_maps': '80:8000:1' (invalid port mapping: expected "
+                + "<host port>:<kong port>, each from 1 to 65535, separated by commas)"),
+        FailureCase(
+            "allow_debug_header = 1",
+            "kong.conf:1: invalid value for 'allow_debug_header': '1' (expected one of: on, off, true, false)"),
+        FailureCase(
+            "error_template_html = /nonexistent/kgate/error.html",
+            "kong.conf:1: invalid value for 'error_template_html': '/nonexistent/kgate/error.html' (no such file)"),
+        FailureCase(
+            "error_template_json = /",
+            "kong.conf:1: invalid value for 'error_template_json': '/' (not a regular file)"),
         FailureCase(
             "upstream_keepalive_pool_size = -1",
             "kong.conf:1: invalid value for 'upstream_keepalive_pool_size': '-1' (expected an integer, 0 or greater)"),

@@ -7,14 +7,15 @@ struct RedactionTests {
     @Test func defaultsRendered() {
         let rendered = NodeSettings().redactedConfiguration
         #expect(rendered.map(\.name) == [
-            "prefix", "log_level", "plugins", "proxy_listen", "admin_listen", "status_listen", "nginx_worker_processes",
-            "database", "declarative_config", "declarative_config_string", "declarative_config_watch",
-            "declarative_config_debounce", "router_flavor", "headers", "headers_upstream", "trusted_ips",
-            "real_ip_header", "real_ip_recursive", "error_default_type", "upstream_keepalive_pool_size",
+            "prefix", "log_level", "plugins", "proxy_listen", "admin_listen", "status_listen", "port_maps",
+            "nginx_worker_processes", "database", "declarative_config", "declarative_config_string",
+            "declarative_config_watch", "declarative_config_debounce", "router_flavor", "headers", "headers_upstream",
+            "trusted_ips", "real_ip_header", "real_ip_recursive", "error_default_type", "error_template_html",
+            "error_template_json", "error_template_xml", "error_template_plain", "upstream_keepalive_pool_size",
             "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "nginx_admin_client_max_body_size",
             "nginx_http_client_max_body_size", "nginx_http_client_body_buffer_size", "nginx_http_client_header_timeout",
             "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
-            "admin_token",
+            "allow_debug_header", "admin_token",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",
@@ -23,6 +24,7 @@ struct RedactionTests {
             "proxy_listen": "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
             "admin_listen": "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
             "status_listen": "127.0.0.1:8007 reuseport backlog=16384",
+            "port_maps": "",
             "nginx_worker_processes": "auto",
             "database": "off",
             "declarative_config_watch": "on",
@@ -44,6 +46,7 @@ struct RedactionTests {
             "nginx_http_client_body_timeout": "60s",
             "nginx_http_keepalive_timeout": "75s",
             "nginx_http_keepalive_requests": "10000",
+            "allow_debug_header": "off",
         ])
     }
 

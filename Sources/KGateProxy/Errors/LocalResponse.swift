@@ -48,16 +48,21 @@ struct LocalResponse {
         var date: String
         var keepAlive: Bool
         var errorDefaultType: ErrorDefaultType
+        /// `error_template_*`.
+        var errorTemplates = ErrorTemplates()
         /// `X-Kong-Response-Latency` (not proxied) in milliseconds.
         var responseLatency: Int
         /// `X-Kong-Proxy-Latency` and `X-Kong-Upstream-Latency` (proxied) in milliseconds.
         var proxyLatency: Int
         var upstreamLatency: Int
+        /// `Kong-Route-Id` and co., for a `Kong-Debug` request with `allow_debug_header` on.
+        var debug: RouteDebugHeaders? = nil
     }
 
     /// The whole response, head and body, as bytes (no body for `HEAD`).
     func render(format: RequestFormat, _ c: Context, isHEAD: Bool, allocator: ByteBufferAllocator) -> ByteBuffer {
         var bodyText = ""
+        var templated: (template: ErrorTemplate, message: String)?
         var contentType = rawContentType
         if let message {
             let errorFormat: ErrorFormat
@@ -67,13 +72,22 @@ struct LocalResponse {
                 errorFormat = ErrorBody.nginxFormat(
                     accept: format.accept, contentType: format.contentType, defaultType: c.errorDefaultType)
             }
-            bodyText = ErrorBody.text(message, requestID: c.requestID, format: errorFormat)
+            if let template = c.errorTemplates.template(for: errorFormat) {
+                templated = (template, message)
+            } else {
+                bodyText = ErrorBody.text(message, requestID: c.requestID, format: errorFormat)
+            }
             if errorFormat != .grpc { contentType = errorFormat.contentType }
         }
-        let bodyLength = rawBody?.count ?? bodyText.utf8.count
+        let bodyLength =
+            rawBody?.count ?? templated.map { $0.template.renderedLength(message: $0.message, requestID: c.requestID) }
+            ?? bodyText.utf8.count
         // No body, and no `Content-Length`, for the statuses that cannot have one.
         let bodiless = status.code < 200 || status.code == 204 || status.code == 304
-        var out = allocator.buffer(capacity: 512 + bodyLength)
+        // nginx drops a 204's `Content-Type` (`ngx_http_header_filter` and
+        // `ngx_http_special_response_handler` clear `headers_out.content_type`).
+        if status.code == 204 { contentType = nil }
+        var out = allocator.buffer(capacity: 512 + bodyLength + (c.debug?.byteCount ?? 0))
         out.writeStaticString("HTTP/1.1 ")
         out.writeString(String(status.code))
         out.writeStaticString(" ")
@@ -94,6 +108,7 @@ struct LocalResponse {
             default: header(name, value)
             }
         }
+        c.debug?.write(into: &out)
         if !bodiless { header("Content-Length", String(bodyLength)) }
         header("Date", c.date)
         header("Connection", connection)
@@ -106,11 +121,20 @@ struct LocalResponse {
             if c.enabled.contains(.proxyLatency) { header("X-Kong-Proxy-Latency", String(c.proxyLatency)) }
             if c.enabled.contains(.via) { header("Via", c.viaToken) }
             if c.enabled.contains(.server) { header("Server", c.serverToken) }
+            // Kong's header_filter for a proxied request: `$upstream_status` of the last try,
+            // which nginx sets to the 502 or 504 it answers with.
+            if c.enabled.contains(.upstreamStatus) { header("X-Kong-Upstream-Status", String(status.code)) }
         }
         if c.enabled.contains(.requestID) { header("X-Kong-Request-Id", c.requestID) }
         out.writeStaticString("\r\n")
         if !isHEAD, !bodiless {
-            if let rawBody { out.writeBytes(rawBody) } else { out.writeString(bodyText) }
+            if let rawBody {
+                out.writeBytes(rawBody)
+            } else if let templated {
+                templated.template.write(message: templated.message, requestID: c.requestID, into: &out)
+            } else {
+                out.writeString(bodyText)
+            }
         }
         return out
     }

@@ -24,6 +24,9 @@ struct Exchange {
     /// The client's `Host` when `preserve_host` is on.
     var preservedHost: String?
     var forwarding: ForwardingValues?
+    /// Kong's `Kong-Route-*` / `Kong-Service-*` response headers (`allow_debug_header` and a
+    /// `Kong-Debug` request header): set once a route matched, so every later response has them.
+    var debugHeaders: RouteDebugHeaders?
 
     // Plugins.
     /// The generation's plugin phases, when it has plugins.

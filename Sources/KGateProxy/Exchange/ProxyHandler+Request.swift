@@ -103,8 +103,11 @@ extension ProxyHandler {
         let routeRequest = RouteRequest(
             method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
             sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
-            destinationPort: serverPortNumber)
+            destinationPort: hostPortNumber)
         let match = router.match(routeRequest)
+        if let match, env.configuration.allowDebugHeader, RouteDebugHeaders.requested(by: request) {
+            x.debugHeaders = RouteDebugHeaders(match)
+        }
 
         let hostOnly = Self.hostWithoutPort(x.facts.host)
         let forwardedProto = trusted(x.facts.forwardedProto) ?? (tls ? "https" : "http")
@@ -142,7 +145,7 @@ extension ProxyHandler {
         if let response = RouteOutcome.afterAccess(match) {
             x.afterAccess = LocalResponse(
                 status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
-        } else if let service = match.service, let plan = plans.service(id: service.id) {
+        } else if let serviceID = match.service?.id, let plan = plans.service(id: serviceID) {
             x.plan = plan
             x.upstreamTarget = Self.upstreamTarget(match, target: target)
             x.preservedHost = match.upstreamHost
@@ -206,10 +209,11 @@ extension ProxyHandler {
     /// the path or strips just `/` (path handling v0), the path needed no normalisation, and
     /// every byte of it is one `kong.tools.uri.escape` leaves alone.
     static func upstreamTarget(_ match: RouteMatch, target: String) -> String {
-        let route = match.route
+        // Fields are read one by one: a copy of the route or service would retain each of their
+        // strings and arrays.
         let basePath = match.service?.path
-        guard basePath == nil || basePath == "/", route.pathHandling == .v0 || match.flavor != .traditional,
-            !route.stripPath || match.prefix == "/"
+        guard basePath == nil || basePath == "/", match.route.pathHandling == .v0 || match.flavor != .traditional,
+            !match.route.stripPath || match.prefix == "/"
         else { return match.upstreamTarget }
         let path = match.path
         let u = target.utf8

@@ -85,10 +85,10 @@ extension ProxyHandler {
         LocalResponse.Context(
             enabled: env.responseHeaders, serverToken: env.configuration.serverToken, viaToken: env.viaToken,
             requestID: x.requestID.string, date: loop.dates.current(), keepAlive: keepAlive,
-            errorDefaultType: env.configuration.errorDefaultType,
+            errorDefaultType: env.configuration.errorDefaultType, errorTemplates: env.configuration.errorTemplates,
             responseLatency: x.milliseconds(since: x.start, to: now),
             proxyLatency: x.milliseconds(since: x.start, to: sentUpstreamAt),
-            upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now))
+            upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now), debug: x.debugHeaders)
     }
 
     /// A head that cannot be parsed: 400, 414, 431-as-400 (`Request header or cookie too large`)

@@ -40,7 +40,8 @@ extension ProxyHandler: UpstreamDelegate {
             enabled: env.responseHeaders, serverToken: env.configuration.serverToken, viaToken: env.viaToken,
             requestID: x.requestID, upstreamLatency: upstreamLatency,
             proxyLatency: x.milliseconds(since: x.start, to: x.upstreamStart), date: loop.dates.current(),
-            keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers)
+            keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers,
+            debug: x.debugHeaders)
     }
 
     /// Writes the response head if it is still held back.

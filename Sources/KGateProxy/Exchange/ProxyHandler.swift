@@ -66,6 +66,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var remoteIP = ""
     var serverPort = ""
     var serverPortNumber: Int?
+    /// `serverPortNumber` after `port_maps`.
+    var hostPortNumber: Int?
     var peerTrusted = false
     var requestsOnConnection = 0
     var phase = Phase.idle
@@ -148,7 +150,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         let remote = context.channel.remoteAddress
         remoteIP = remote?.ipAddress ?? ""
         serverPortNumber = context.channel.localAddress?.port
-        serverPort = serverPortNumber.map { String($0) } ?? ""
+        // Routing (`net.dst.port`) and `X-Forwarded-Port` see the port the client reached:
+        // `port_maps` maps the listener's port (Kong's `ctx.host_port = host_ports[server_port]
+        // or server_port`).
+        hostPortNumber = serverPortNumber.map { env.configuration.hostPort(for: $0) }
+        serverPort = hostPortNumber.map { String($0) } ?? ""
         peerTrusted = env.configuration.trustedIPs.contains(remote)
         loop.register(self)
         waitForClient(.header, env.configuration.clientHeaderTimeout)

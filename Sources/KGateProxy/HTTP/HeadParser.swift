@@ -111,6 +111,11 @@ enum HeadParser {
         return t
     }()
 
+    @inline(__always)
+    static func methodByte(_ b: UInt8) -> Bool {
+        (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
+    }
+
     /// Parses a request head (the exact head bytes) into `head`.
     static func parseRequest(_ bytes: ByteBuffer, into head: inout MessageHead) -> HeadError? {
         head.buffer = bytes
@@ -118,8 +123,8 @@ enum HeadParser {
         return bytes.withUnsafeReadableBytes { raw -> HeadError? in
             var i = 0
             let n = raw.count
-            // Method.
-            while i < n, token[Int(raw[i])] { i += 1 }
+            // Method: nginx takes upper-case letters, `_` and `-` only.
+            while i < n, methodByte(raw[i]) { i += 1 }
             guard i > 0, i < n, raw[i] == 0x20 else { return .badRequest }
             head.method = method(raw, length: i)
             while i < n, raw[i] == 0x20 { i += 1 }

@@ -18,6 +18,8 @@ struct ResponseAdditions {
     var requestUpgrade: String?
     /// The client sent `TE: trailers` (the response's `Trailer` is kept only then).
     var wantsTrailers: Bool
+    /// `Kong-Route-Id` and co., for a `Kong-Debug` request with `allow_debug_header` on.
+    var debug: RouteDebugHeaders? = nil
 }
 
 /// How the body goes to the client.
@@ -105,7 +107,7 @@ enum DownstreamResponseHead {
 
         var bound = 400 + upstream.buffer.readableBytes + upstream.fields.count + a.date.utf8.count
         bound += (upstreamVia?.utf8.count ?? 0) + a.viaToken.utf8.count + a.serverToken.utf8.count
-        bound += 32 + 3 * HeadWriter.decimalBound
+        bound += 32 + 3 * HeadWriter.decimalBound + (a.debug?.byteCount ?? 0)
         out.clear()
         out.writeHead(bound: bound) { w in
             w.write("HTTP/1.1 ")
@@ -120,7 +122,9 @@ enum DownstreamResponseHead {
             for field in upstream.fields {
                 if let known = KnownHeader.classify(field, in: upstream) {
                     switch known {
-                    case .connection, .keepAlive, .transferEncoding, .proxyConnection: continue
+                    // `Proxy-Connection` is not hop-by-hop for nginx: it passes (Kong's
+                    // 03-upstream_headers_spec "are removed from response" leaves it).
+                    case .connection, .keepAlive, .transferEncoding: continue
                     case .contentLength where framing == .rechunk || framing == .dechunk: continue
                     case .via where a.enabled.contains(.via): continue
                     case .upgrade:
@@ -141,6 +145,7 @@ enum DownstreamResponseHead {
                 w.write(upstream.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
                 w.write("\r\n")
             }
+            a.debug?.write(into: &w)
             if framing == .rechunk || (framing == .passthrough && upstreamChunked) {
                 w.write("Transfer-Encoding: chunked\r\n")
             }
@@ -192,19 +197,22 @@ enum DownstreamResponseHead {
         }
     }
 
-    private static let xPad = Array("x-pad".utf8)
-    private static let xAccel = Array("x-accel-".utf8)
+    /// nginx's `ngx_http_proxy_hide_headers` besides `Server` and `Date` (which Kong passes with
+    /// `proxy_pass_header`): `X-Pad` and the five `X-Accel-*` headers nginx acts on; other
+    /// `X-Accel-` names pass.
+    private static let hiddenNames: [StaticString] = [
+        "x-pad", "x-accel-expires", "x-accel-redirect", "x-accel-limit-rate", "x-accel-buffering", "x-accel-charset",
+    ]
 
-    /// Headers nginx's proxy module never passes to clients (`proxy_hide_header` defaults
-    /// besides `Server` and `Date`, which Kong passes): `X-Pad` and `X-Accel-*`.
+    /// Headers nginx's proxy module never passes to clients (``hiddenNames``).
     static func isHidden(_ field: HeaderField, in head: MessageHead) -> Bool {
         let length = Int(field.nameLength)
-        guard length == 5 || length > 8 else { return false }
+        guard length == 5 || (15...18).contains(length) else { return false }
         return head.buffer.withUnsafeReadableBytes { raw in
             let start = Int(field.nameStart)
             guard raw[start] | MessageHead.caseBit(raw[start]) == UInt8(ascii: "x") else { return false }
-            if length == 5 { return KnownHeader.matches(raw, start, xPad) }
-            return KnownHeader.matches(raw, start, xAccel)
+            for name in hiddenNames where MessageHead.equalsLower(raw, start, length, name) { return true }
+            return false
         }
     }
 }

@@ -122,7 +122,7 @@ struct RequestFacts {
             }
             switch known {
             case .host:
-                if host == nil { host = head.value(field) } else { malformed = true }
+                if host == nil, Self.isValidHost(head, field) { host = head.value(field) } else { malformed = true }
             case .accept: if accept == nil { accept = field }
             case .contentType: if contentType == nil { contentType = field }
             case .contentLength:
@@ -188,6 +188,44 @@ struct RequestFacts {
         if chunked { return .chunked }
         if let n = contentLength, n > 0 { return .length(n) }
         return .none
+    }
+
+    /// nginx's `ngx_http_validate_host`: not empty, no `..`, no `/`, no control bytes or
+    /// spaces (a trailing dot is allowed); anything else is a 400.
+    static func isValidHost(_ head: borrowing MessageHead, _ field: HeaderField) -> Bool {
+        let start = Int(field.valueStart)
+        let length = Int(field.valueLength)
+        return head.buffer.withUnsafeReadableBytes { raw -> Bool in
+            var hostLength = length
+            var lastDot = -2
+            var inLiteral = false
+            var inPort = false
+            for i in 0..<length {
+                let ch = raw[start + i]
+                switch ch {
+                case UInt8(ascii: "."):
+                    if lastDot == i - 1 { return false }
+                    lastDot = i
+                case UInt8(ascii: ":"):
+                    if !inLiteral, !inPort {
+                        hostLength = i
+                        inPort = true
+                    }
+                case UInt8(ascii: "["):
+                    if i == 0 { inLiteral = true }
+                case UInt8(ascii: "]"):
+                    if inLiteral {
+                        hostLength = i + 1
+                        inLiteral = false
+                        inPort = true
+                    }
+                default:
+                    if ch == UInt8(ascii: "/") || ch <= 0x20 || ch == 0x7F { return false }
+                }
+            }
+            if lastDot == hostLength - 1 { hostLength -= 1 }
+            return hostLength > 0
+        }
     }
 
     /// A `Content-Length` value: digits only (nginx refuses anything else).

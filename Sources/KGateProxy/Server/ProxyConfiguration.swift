@@ -27,6 +27,14 @@ public struct ProxyConfiguration: Sendable {
     public var realIPRecursive: Bool
     /// `error_default_type`.
     public var errorDefaultType: ErrorDefaultType
+    /// `error_template_html`, `_json`, `_xml` and `_plain`, read at start-up.
+    public var errorTemplates: ErrorTemplates
+    /// `allow_debug_header`: a request with a `Kong-Debug` header gets the `Kong-Route-*` and
+    /// `Kong-Service-*` response headers.
+    public var allowDebugHeader: Bool
+    /// `port_maps`: the port clients reach for each port kgate listens on (kong port → host
+    /// port), sent as `X-Forwarded-Port`. Empty without port forwarding.
+    public var hostPorts: [Int: Int]
     /// `upstream_keepalive_pool_size`: idle connections kept per event loop and peer; 0 disables.
     public var upstreamKeepalivePoolSize: Int
     /// `upstream_keepalive_max_requests`: requests per upstream connection; 0 = unlimited.
@@ -72,6 +80,12 @@ public struct ProxyConfiguration: Sendable {
         self.realIPHeader = settings.realIPHeader
         self.realIPRecursive = settings.realIPRecursive
         self.errorDefaultType = settings.errorDefaultType
+        self.errorTemplates = ErrorTemplates(
+            html: settings.errorTemplateHTML, json: settings.errorTemplateJSON, xml: settings.errorTemplateXML,
+            plain: settings.errorTemplatePlain)
+        self.allowDebugHeader = settings.allowDebugHeader
+        // A later entry for the same kong port wins, as in Kong's `host_ports` table.
+        self.hostPorts = Dictionary(settings.portMaps.map { ($0.kongPort, $0.hostPort) }, uniquingKeysWith: { $1 })
         self.upstreamKeepalivePoolSize = settings.upstreamKeepalivePoolSize
         self.upstreamKeepaliveMaxRequests = settings.upstreamKeepaliveMaxRequests
         let idle = settings.upstreamKeepaliveIdleTimeout
@@ -86,6 +100,15 @@ public struct ProxyConfiguration: Sendable {
         self.maxRequestHeadSize = 32768
         self.shutdownGracePeriod = .seconds(10)
         self.trustedCertificatesPEM = nil
+    }
+}
+
+extension ProxyConfiguration {
+    /// The port a client reached for the listener port `port` (Kong's `ctx.host_port`:
+    /// `host_ports[server_port] or server_port`).
+    @inline(__always)
+    func hostPort(for port: Int) -> Int {
+        hostPorts.isEmpty ? port : hostPorts[port] ?? port
     }
 }
 

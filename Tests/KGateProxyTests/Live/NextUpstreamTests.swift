@@ -145,6 +145,28 @@ struct KongRequestHeaderTests {
         }
     }
 
+    @Test("nginx's 400s: a method that is not upper-case, an invalid Host")
+    func nginxBadRequests() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(Self.yaml(ups[0].port)) { proxy in
+                for raw in [
+                    "get / HTTP/1.1\r\nHost: a.test\r\n\r\n", "GET / HTTP/1.1\r\nHost: bad host\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: a..test\r\n\r\n", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost:\r\n\r\n",
+                ] {
+                    let c = try await proxy.client()
+                    try await c.send(raw)
+                    #expect(try await c.readResponse().status == 400, "\(raw)")
+                    await c.close()
+                }
+                for host in ["a.test.", "[::1]:8000", "A.Test:80"] {
+                    #expect(try await proxy.get("/echo", host: host).status == 200, "\(host)")
+                }
+                #expect(ups[0].requests.count == 3)
+            }
+        }
+    }
+
     @Test("repeated X-Forwarded-For and Via lines: Kong reads the first")
     func firstLines() async throws {
         try await withUpstreams(["u"]) { ups in
