@@ -91,7 +91,7 @@ struct LocalResponse {
         out.writeStaticString("HTTP/1.1 ")
         out.writeString(String(status.code))
         out.writeStaticString(" ")
-        out.writeString(status.reasonPhrase)
+        out.writeString(StatusLine.reason(Int(status.code)))
         out.writeStaticString("\r\n")
         func header(_ name: String, _ value: String) {
             out.writeString(name)

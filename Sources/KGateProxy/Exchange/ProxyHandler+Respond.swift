@@ -107,17 +107,26 @@ extension ProxyHandler {
     }
 
     /// Answers without a parsed request (a fresh request id, no `Accept`), then closes.
+    ///
+    /// Kong's error page handler still runs the global plugins' `header_filter`, `body_filter`
+    /// and `log` on these nginx errors (spec 04-plugins_triggering), with an empty request.
     func refuseRaw(_ response: LocalResponse) {
         inbound = empty
         x = Exchange()
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
         request = .placeholder
+        let (generation, plans) = env.currentPlans()
+        if let runner = plans.activePlugins {
+            x.generation = generation
+            x.runner = runner
+        }
         let now = loop.now
-        let bytes = response.render(
+        var bytes = response.render(
             format: .init(), responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
             allocator: context.channel.allocator)
         x.responseStatus = Int(response.status.code)
+        if x.runner != nil { bytes = filterGeneratedResponse(bytes) }
         x.keepAlive = false
         output.write(bytes, context)
         finishResponse()

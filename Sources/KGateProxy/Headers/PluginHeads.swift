@@ -94,7 +94,7 @@ enum PluginHeads {
         if status == original.status, original.reasonLength > 0 {
             out.writeImmutableBuffer(original.buffer.getSlice(at: original.reasonStart, length: original.reasonLength)!)
         } else {
-            out.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
+            out.writeString(StatusLine.reason(status))
         }
         out.writeStaticString("\r\n")
         for field in fields where isSendable(field) && !isFraming(field.name) {

@@ -114,6 +114,7 @@ struct NextUpstreamTests {
                 }
                 let r = try await proxy.get("/broken")
                 #expect(r.status == 503)
+                #expect(r.reason == "Service Temporarily Unavailable")
                 #expect(r.text.contains("failure to get a peer from the ring-balancer"))
             }
         }
@@ -134,6 +135,7 @@ struct KongRequestHeaderTests {
                 try await c.send(ProxyHarness.request("TRACE", "/"))
                 let r = try await c.readResponse()
                 #expect(r.status == 405)
+                #expect(r.reason == "Not Allowed")
                 #expect(r.header("Server")?.hasPrefix("kong/") == true)
                 #expect(r.text.hasPrefix("Method not allowed\nrequest_id: "))
                 // The connection stays usable.
@@ -163,6 +165,36 @@ struct KongRequestHeaderTests {
                     #expect(try await proxy.get("/echo", host: host).status == 200, "\(host)")
                 }
                 #expect(ups[0].requests.count == 3)
+            }
+        }
+    }
+
+    @Test("global plugins filter nginx's own 414 and 400 (Kong's error page handler), status lines as nginx")
+    func globalPluginsOnNginxErrors() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = ProxyHarness.oneService(port: ups[0].port) + """
+                plugins:
+                - name: cors
+                - name: correlation-id
+                  config:
+                    echo_downstream: true
+                """
+            try await withProxy(yaml) { proxy in
+                let long = try await proxy.get("/?foo=" + String(repeating: "a", count: 10 * 1024))
+                #expect(long.status == 414)
+                #expect(long.reason == "Request-URI Too Large")
+                #expect(long.header("Access-Control-Allow-Origin") == "*")
+                #expect(long.header("Kong-Request-ID") != nil)
+                let c = try await proxy.client()
+                try await c.send("GET / HTTP/1.1\r\nHost: a.test\r\nX-Large: \(String(repeating: "b", count: 10 * 1024))\r\n\r\n")
+                let large = try await c.readResponse()
+                #expect(large.status == 400)
+                #expect(large.header("Access-Control-Allow-Origin") == "*")
+                await c.close()
+                let raw = try await proxy.client()
+                try await raw.send("GET / HTTP/1.1\r\nHost: a.test\r\n\r\n")
+                #expect(try await raw.readResponse().status == 200)
+                await raw.close()
             }
         }
     }

@@ -12,6 +12,8 @@ struct RawResponse: Sendable {
     var body: [UInt8]
     /// The body was chunked.
     var chunked: Bool
+    /// The reason phrase of the status line.
+    var reason = ""
 
     /// The first value of a header (case-insensitive).
     func header(_ name: String) -> String? {
@@ -171,6 +173,7 @@ enum RawResponseParser {
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: " "))
         }
         var response = RawResponse(version: String(statusLine[0]), status: status, headers: headers, body: [], chunked: false)
+        if statusLine.count == 3 { response.reason = String(statusLine[2]) }
         let start = headEnd + 4
         if headRequest || status < 200 || status == 204 || status == 304 { return (response, start) }
         if response.header("transfer-encoding")?.lowercased() == "chunked" {
