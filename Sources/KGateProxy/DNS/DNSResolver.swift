@@ -8,7 +8,8 @@ import NIOPosix
 
 /// The addresses a name resolved to.
 struct DNSAnswer: Sendable {
-    /// IPv4 addresses first (Kong's default `dns_order` prefers A records), port 0.
+    /// The IPv4 addresses, or the IPv6 ones for an IPv6-only name (Kong's default `dns_order`
+    /// asks for A records), port 0.
     var addresses: [IPBytes]
     /// How long the answer may be used.
     var ttl: TimeAmount
@@ -78,7 +79,10 @@ struct SystemDNSResolver: DNSResolving {
             }
             node = info.pointee.ai_next
         }
-        let all = v4 + v6
+        // Kong's default `dns_order` (LAST, SRV, A, CNAME) asks for no AAAA record: a name
+        // with IPv4 addresses is used over IPv4 only (`localhost` must not alternate with ::1,
+        // where the service may not listen). IPv6 is the fallback for IPv6-only names.
+        let all = v4.isEmpty ? v6 : v4
         if all.isEmpty { throw .nameNotFound }
         return all
     }
