@@ -59,6 +59,8 @@ struct Exchange {
     var unresolvedTargets = 0
     var lastError: ProxyError?
     var bodyForwarded = false
+    /// The body sent so far is kept (`replayableBody`) and may be sent to the next target.
+    var bodyReplayable = false
     var requestEndSent = false
     var continueSent = false
     var upstreamStart = NIODeadline.uptimeNanoseconds(0)

@@ -18,6 +18,12 @@ extension ProxyHandler {
         x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader)
         requestBody = BodyTracker(x.facts.framing)
         x.requestHasBody = !requestBody.isComplete
+        if x.requestHasBody {
+            // nginx buffers request bodies, so a retry sends the body again; kgate streams them
+            // and keeps a copy of up to `client_body_buffer_size` bytes for idempotent methods.
+            x.bodyReplayable = Self.isIdempotent(request.method)
+            replayableBody.clear()
+        }
         x.requestEndReceived = requestBody.isComplete
 
         // Bad input nginx refuses before Kong runs.
@@ -55,8 +61,7 @@ extension ProxyHandler {
             if pendingBodyBytes > Self.inputHighWater { pauseClientReads() }
         case .proxying:
             guard let upstream = x.upstream else { return }
-            x.bodyForwarded = true
-            upstream.handler.write(slice)
+            sendBody(slice, to: upstream)
             upstreamNeedsFlush = true
             if !upstream.handler.isWritable { pauseClientReads() }
         case .idle, .responding, .tunnel, .closing:

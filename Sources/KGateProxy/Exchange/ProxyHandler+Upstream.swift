@@ -130,10 +130,7 @@ extension ProxyHandler {
         Self.writeUpstreamHead(method: method, exchange: &x, client: &request, into: &upstreamHeadBuffer)
         connection.handler.write(upstreamHeadBuffer)
         x.upstreamStart = loop.now
-        while let part = pendingBody.popFirst() {
-            x.bodyForwarded = true
-            connection.handler.write(part)
-        }
+        while let part = pendingBody.popFirst() { sendBody(part, to: connection) }
         pendingBodyBytes = 0
         if x.requestEndReceived { requestSent(readTimeout: plan.readTimeout, now: x.upstreamStart) }
         upstreamNeedsFlush = true
@@ -167,6 +164,29 @@ extension ProxyHandler {
                 method: method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
                 forwarding: forwarding, added: x.addedFields, into: &out)
         }
+    }
+
+    /// Sends request body bytes upstream, keeping a copy while the body may be sent again.
+    func sendBody(_ part: ByteBuffer, to connection: UpstreamConnection) {
+        x.bodyForwarded = true
+        if x.bodyReplayable {
+            if replayableBody.readableBytes + part.readableBytes <= env.configuration.clientBodyBufferSize {
+                replayableBody.writeImmutableBuffer(part)
+            } else {
+                x.bodyReplayable = false
+                replayableBody.clear()
+            }
+        }
+        connection.handler.write(part)
+    }
+
+    /// Puts the body sent so far back in front of what is still to be sent, for the next try.
+    private func replayBody() {
+        let sent = replayableBody
+        replayableBody = ByteBuffer()
+        pendingBody.prepend(sent)
+        pendingBodyBytes += sent.readableBytes
+        x.bodyForwarded = false
     }
 
     /// The whole request went upstream: from now on the upstream has `read_timeout` to answer.
@@ -215,12 +235,14 @@ extension ProxyHandler {
             x.requestEndSent = false
             return startAttempt(countsAsTry: false)
         }
-        if let plan = x.plan, x.tries <= plan.retries, error.allowsNextUpstream, !x.bodyForwarded,
+        if let plan = x.plan, x.tries <= plan.retries, error.allowsNextUpstream, !x.bodyForwarded || x.bodyReplayable,
             Self.isIdempotent(x.rewrittenMethod ?? request.method)
         {
-            // nginx's proxy_next_upstream: the next target gets the request (Kong's `retries`).
+            // nginx's proxy_next_upstream: the next target gets the request (Kong's `retries`),
+            // body included.
             x.lastError = error
             x.requestEndSent = false
+            if x.bodyForwarded { replayBody() }
             return startAttempt()
         }
         logFailure(error)

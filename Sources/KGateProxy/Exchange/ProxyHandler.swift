@@ -105,6 +105,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// Body bytes received while connecting (kept allocated across requests).
     var pendingBody = CircularBuffer<ByteBuffer>(initialCapacity: 4)
     var pendingBodyBytes = 0
+    /// A copy of the request body sent upstream while it may be sent again on a retry.
+    var replayableBody = ByteBuffer()
     let upstreamTimer: LazyTimer
     var upstreamWait = UpstreamWait.none
     /// Bumped per request: late callbacks of an earlier exchange are ignored.
