@@ -31,6 +31,23 @@ private final class ClosingServer: Sendable {
 
 @Suite("nginx's proxy_next_upstream and Kong's balancer targets", .serialized)
 struct NextUpstreamTests {
+    /// An upstream over a closing server and a live one, `retries: 5`.
+    static func closingAndLive(bad: Int, live: Int, path: String) -> String {
+        """
+        _format_version: "3.0"
+        upstreams:
+        - name: pool
+          targets:
+          - target: 127.0.0.1:\(bad)
+          - target: 127.0.0.1:\(live)
+        services:
+        - host: pool
+          retries: 5
+          routes:
+          - paths: [\(path)]
+        """
+    }
+
     @Test("an upstream that closes before answering is tried 1 + retries times, then 502 (Kong's dns spec)")
     func retriesAfterConnecting() async throws {
         let bad = try await ClosingServer()
@@ -61,19 +78,7 @@ struct NextUpstreamTests {
     func nextTarget() async throws {
         let bad = try await ClosingServer()
         try await withUpstreams(["live"]) { ups in
-            let yaml = """
-                _format_version: "3.0"
-                upstreams:
-                - name: pool
-                  targets:
-                  - target: 127.0.0.1:\(bad.port)
-                  - target: 127.0.0.1:\(ups[0].port)
-                services:
-                - host: pool
-                  retries: 5
-                  routes:
-                  - paths: [/two]
-                """
+            let yaml = Self.closingAndLive(bad: bad.port, live: ups[0].port, path: "/two")
             try await withProxy(yaml) { proxy in
                 for _ in 0..<4 {
                     let r = try await proxy.get("/two/echo")
@@ -89,19 +94,7 @@ struct NextUpstreamTests {
     func retriesWithBody() async throws {
         let bad = try await ClosingServer()
         try await withUpstreams(["live"]) { ups in
-            let yaml = """
-                _format_version: "3.0"
-                upstreams:
-                - name: pool
-                  targets:
-                  - target: 127.0.0.1:\(bad.port)
-                  - target: 127.0.0.1:\(ups[0].port)
-                services:
-                - host: pool
-                  retries: 5
-                  routes:
-                  - paths: [/]
-                """
+            let yaml = Self.closingAndLive(bad: bad.port, live: ups[0].port, path: "/")
             try await withProxy(yaml) { proxy in
                 for i in 0..<4 {
                     let c = try await proxy.client()
