@@ -61,6 +61,8 @@ struct Exchange {
     var bodyForwarded = false
     /// The body sent so far is kept (`replayableBody`) and may be sent to the next target.
     var bodyReplayable = false
+    /// The first try waits for the chunked body (see `dispatch()`).
+    var awaitingBody = false
     var requestEndSent = false
     var continueSent = false
     var upstreamStart = NIODeadline.uptimeNanoseconds(0)

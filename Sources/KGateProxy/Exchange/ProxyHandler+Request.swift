@@ -58,6 +58,9 @@ extension ProxyHandler {
         case .connecting:
             pendingBody.append(slice)
             pendingBodyBytes += slice.readableBytes
+            if x.awaitingBody, pendingBodyBytes > env.configuration.clientBodyBufferSize, !requestBody.isComplete {
+                return heldBodyReady()
+            }
             if pendingBodyBytes > Self.inputHighWater { pauseClientReads() }
         case .proxying:
             guard let upstream = x.upstream else { return }
@@ -80,7 +83,9 @@ extension ProxyHandler {
             if x.responseFinished { becomeIdle() }
         case .readingBody:
             bodyCompleteForPlugins()
-        case .idle, .connecting, .tunnel, .closing:
+        case .connecting:
+            if x.awaitingBody { heldBodyReady() }
+        case .idle, .tunnel, .closing:
             break
         }
     }
@@ -165,7 +170,51 @@ extension ProxyHandler {
     /// After `access`: answers what routing decided, or starts the first try.
     func dispatch() {
         if let response = x.afterAccess { return respond(response) }
+        if x.facts.chunked, x.rewrittenHead == nil {
+            guard x.requestEndReceived else { return awaitChunkedBody() }
+            sendHeldBodyWithLength()
+        }
         startAttempt()
+    }
+
+    // MARK: Chunked request bodies
+
+    /// nginx (Kong's default request buffering) reads a chunked body before it connects and
+    /// sends it with `Content-Length`; many upstreams cannot read chunked requests. kgate
+    /// holds a chunked body up to `client_body_buffer_size` before the first try: complete by
+    /// then, it goes upstream with a length; larger, it is streamed as received.
+    private func awaitChunkedBody() {
+        x.awaitingBody = true
+        phase = .connecting
+        if x.facts.expectContinue, !x.continueSent {
+            x.continueSent = true
+            context.writeAndFlush(
+                wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+        }
+    }
+
+    /// The held chunked body ended, or outgrew the buffer: the first try starts.
+    func heldBodyReady() {
+        x.awaitingBody = false
+        if x.requestEndReceived { sendHeldBodyWithLength() }
+        startAttempt()
+    }
+
+    /// Replaces the held chunked body (framing, extensions, trailers) by its data, sent with
+    /// `Content-Length`.
+    private func sendHeldBodyWithLength() {
+        var data = context.channel.allocator.buffer(capacity: pendingBodyBytes)
+        var decoder = ChunkedDecoder()
+        for part in pendingBody {
+            _ = part.withUnsafeReadableBytes { raw in
+                decoder.feed(raw) { range in data.writeBytes(UnsafeRawBufferPointer(rebasing: raw[range])) }
+            }
+        }
+        pendingBody.removeAll(keepingCapacity: true)
+        if data.readableBytes > 0 { pendingBody.append(data) }
+        pendingBodyBytes = data.readableBytes
+        x.facts.chunked = false
+        x.facts.contentLength = data.readableBytes
     }
 
     /// A forwarding header's value when the peer is trusted.
