@@ -246,9 +246,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         }
     }
 
+    /// Not passed on: the handler is the last of its pipeline (the tail ignores the event).
     func channelReadComplete(context: ChannelHandlerContext) {
         flushUpstreamIfNeeded()
-        context.fireChannelReadComplete()
     }
 
     /// Flushes what was written upstream during a burst of input (at the end of the tick).
