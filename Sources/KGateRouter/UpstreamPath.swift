@@ -78,6 +78,13 @@ public enum UpstreamPath {
         }
     }
 
+    /// `kong.tools.uri.escape(path)`: bytes other than unreserved, reserved and `%` become
+    /// `%XX` (what `kong.service.request.set_path` sends upstream).
+    public static func escape(_ path: String) -> String {
+        var path = path
+        return path.withUTF8 { target(path: $0, query: nil) }
+    }
+
     /// `escape(path)` followed by `?query` when the request had a `?`, built in one string.
     static func target(path: UnsafeBufferPointer<UInt8>, query: UnsafeBufferPointer<UInt8>?) -> String {
         var length = 0

@@ -143,7 +143,8 @@ extension ProxyHandler {
         guard !changed.isEmpty else { return nil }
         if changed.contains(.method) { x.rewrittenMethod = HTTPMethod(rawValue: x.plugins!.request.method) }
         if changed.contains(.path) || changed.contains(.query) {
-            let path = x.plugins!.request.upstreamPath ?? Self.pathWithoutQuery(x.upstreamTarget)
+            // Kong's `set_path` escapes the path it is given (`kong.tools.uri.escape`).
+            let path = x.plugins!.request.upstreamPath.map(UpstreamPath.escape) ?? Self.pathWithoutQuery(x.upstreamTarget)
             x.upstreamTarget = x.plugins!.request.rawQuery.map { path + "?" + $0 } ?? path
         }
         if changed.contains(.body), !x.requestEndReceived {

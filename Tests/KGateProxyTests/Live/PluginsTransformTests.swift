@@ -204,6 +204,11 @@ struct PluginsTransformTests {
             #expect(e.header("X-Copied") == "its a test")
             #expect(e.header("X-Remove-Header") == nil)
 
+            // Kong's set_path escapes the new path: a decoded capture never breaks the request line.
+            let spaced = try await proxy.get("/requests/user1/foo/user2/a%22b%C3%A9", host: "tpl.test")
+            #expect(spaced.status == 200)
+            #expect(spaced.text.hasPrefix("GET /echo/a%22b%C3%A9/foo"))
+
             let escaped = EchoedRequest(try await proxy.get("/requests/user1/foo/user2/bar", host: "tpl-escaped.test"))
             #expect(escaped.query["q1"] == ["$(uri_captures.user1)"])
 
