@@ -85,11 +85,7 @@ extension ProxyHandler {
     /// body bytes come through `processInput` once the head's handling returns.
     private func beginReadingBodyForPlugins() {
         phase = .readingBody
-        if x.facts.expectContinue, !x.continueSent {
-            x.continueSent = true
-            context.writeAndFlush(
-                wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
-        }
+        sendContinueIfExpected()
     }
 
     /// Body bytes while plugins wait for the whole body.
@@ -117,14 +113,7 @@ extension ProxyHandler {
         body.reserveCapacity(min(pendingBodyBytes, limit))
         if x.facts.chunked {
             // Chunk data only; appending stops once past the limit.
-            var decoder = ChunkedDecoder()
-            for part in pendingBody {
-                _ = part.withUnsafeReadableBytes { raw in
-                    decoder.feed(raw) { range in
-                        if body.count <= limit { body.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[range])) }
-                    }
-                }
-            }
+            forEachHeldChunk { data in if body.count <= limit { body.append(contentsOf: data) } }
         } else if pendingBodyBytes <= limit {
             for part in pendingBody { body.append(contentsOf: part.readableBytesView) }
         } else {

@@ -186,11 +186,15 @@ extension ProxyHandler {
     private func awaitChunkedBody() {
         x.awaitingBody = true
         phase = .connecting
-        if x.facts.expectContinue, !x.continueSent {
-            x.continueSent = true
-            context.writeAndFlush(
-                wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
-        }
+        sendContinueIfExpected()
+    }
+
+    /// Answers `Expect: 100-continue` once, when the body is about to be read.
+    func sendContinueIfExpected() {
+        guard x.facts.expectContinue, !x.continueSent else { return }
+        x.continueSent = true
+        context.writeAndFlush(
+            wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
     }
 
     /// The held chunked body ended, or outgrew the buffer: the first try starts.
@@ -204,17 +208,22 @@ extension ProxyHandler {
     /// `Content-Length`.
     private func sendHeldBodyWithLength() {
         var data = context.channel.allocator.buffer(capacity: pendingBodyBytes)
-        var decoder = ChunkedDecoder()
-        for part in pendingBody {
-            _ = part.withUnsafeReadableBytes { raw in
-                decoder.feed(raw) { range in data.writeBytes(UnsafeRawBufferPointer(rebasing: raw[range])) }
-            }
-        }
+        forEachHeldChunk { data.writeBytes($0) }
         pendingBody.removeAll(keepingCapacity: true)
         if data.readableBytes > 0 { pendingBody.append(data) }
         pendingBodyBytes = data.readableBytes
         x.facts.chunked = false
         x.facts.contentLength = data.readableBytes
+    }
+
+    /// Calls `body` with the data of each chunk of the chunked body held in `pendingBody`.
+    func forEachHeldChunk(_ body: (UnsafeRawBufferPointer) -> Void) {
+        var decoder = ChunkedDecoder()
+        for part in pendingBody {
+            _ = part.withUnsafeReadableBytes { raw in
+                decoder.feed(raw) { range in body(UnsafeRawBufferPointer(rebasing: raw[range])) }
+            }
+        }
     }
 
     /// A forwarding header's value when the peer is trusted.
@@ -245,11 +254,11 @@ extension ProxyHandler {
     func realClientIP() -> String {
         guard peerTrusted else { return remoteIP }
         let value: String?
-        switch env.configuration.realIPHeader.lowercased() {
-        case "x-real-ip": value = x.facts.realIP.map(request.value)
-        case "x-forwarded-for": value = x.facts.forwardedForAll ?? x.facts.forwardedFor
-        case "proxy_protocol": value = proxyProtocolAddress
-        default: value = x.facts.customRealIP.map(request.value)
+        switch env.realIPSource {
+        case .xRealIP: value = x.facts.realIP.map(request.value)
+        case .xForwardedFor: value = x.facts.forwardedForAll ?? x.facts.forwardedFor
+        case .proxyProtocol: value = proxyProtocolAddress
+        case .header: value = x.facts.customRealIP.map(request.value)
         }
         guard let value else { return remoteIP }
         return env.configuration.trustedIPs.realAddress(in: value, recursive: env.configuration.realIPRecursive)

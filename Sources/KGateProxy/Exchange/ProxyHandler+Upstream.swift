@@ -136,10 +136,7 @@ extension ProxyHandler {
         upstreamNeedsFlush = true
         if inbound.readableBytes > 0, !requestBody.isComplete { processInput() }
         if flushNow { flushUpstreamIfNeeded() }
-        if x.facts.expectContinue, !x.continueSent, !x.requestEndReceived {
-            x.continueSent = true
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
-        }
+        if !x.requestEndReceived { sendContinueIfExpected() }
         if connection.handler.isWritable { resumeClientReads() } else { pauseClientReads() }
         if !clientWritable { connection.handler.pauseReads() }
     }

@@ -2,6 +2,15 @@ import KGateStore
 import Logging
 import NIOCore
 
+/// Where `real_ip_header` points (decided once at start-up).
+enum RealIPSource: Sendable {
+    case xRealIP, xForwardedFor
+    /// The connection's PROXY protocol header.
+    case proxyProtocol
+    /// Another header (``ProxyEnvironment/customRealIPHeader``).
+    case header
+}
+
 /// What every connection of a proxy server shares: immutable after start-up.
 final class ProxyEnvironment: Sendable {
     let store: ConfigStore
@@ -9,6 +18,8 @@ final class ProxyEnvironment: Sendable {
     let logger: Logger
     /// `1.1 kong/<version>` (requests and responses say HTTP/1.1 to and from upstreams).
     let viaToken: String
+    /// Where `real_ip_header` takes a trusted peer's client address from.
+    let realIPSource: RealIPSource
     /// `real_ip_header` lower-cased, when it is not one the request pass already reads.
     let customRealIPHeader: [UInt8]?
     /// Response headers enabled for generated (not proxied) responses.
@@ -20,8 +31,13 @@ final class ProxyEnvironment: Sendable {
         self.logger = logger
         self.viaToken = "1.1 " + configuration.serverToken
         let realIP = configuration.realIPHeader.lowercased()
-        self.customRealIPHeader =
-            ["x-real-ip", "x-forwarded-for", "proxy_protocol"].contains(realIP) ? nil : Array(realIP.utf8)
+        switch realIP {
+        case "x-real-ip": realIPSource = .xRealIP
+        case "x-forwarded-for": realIPSource = .xForwardedFor
+        case "proxy_protocol": realIPSource = .proxyProtocol
+        default: realIPSource = .header
+        }
+        self.customRealIPHeader = realIPSource == .header ? Array(realIP.utf8) : nil
         self.responseHeaders = configuration.responseHeaders
     }
 

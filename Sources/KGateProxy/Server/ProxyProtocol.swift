@@ -28,8 +28,10 @@ enum ProxyProtocolHeader {
     }
 
     /// `PROXY TCP4|TCP6|UNKNOWN <src> <dst> <sport> <dport>\r\n`.
+    private static let v1Prefix = Array("PROXY ".utf8)
+
     private static func parseV1(_ raw: UnsafeRawBufferPointer) -> Parse {
-        let prefix = Array("PROXY ".utf8)
+        let prefix = v1Prefix
         for i in 0..<min(prefix.count, raw.count) where raw[i] != prefix[i] { return .invalid }
         guard let cr = raw.prefix(maxV1Length).firstIndex(of: 0x0D) else {
             return raw.count >= maxV1Length ? .invalid : .incomplete
