@@ -93,7 +93,10 @@ extension ProxyHandler: UpstreamDelegate {
         if x.framing == .rechunk {
             output.write(context.channel.allocator.buffer(staticString: "0\r\n\r\n"), context)
         }
-        loop.pool.release(connection, reusable: connection.handler.responseAllowsReuse && x.requestEndSent)
+        // An upstream that declined an upgrade (no 101) may still treat the connection as
+        // switching (llhttp-based servers stop parsing after an Upgrade request): not reused.
+        loop.pool.release(
+            connection, reusable: connection.handler.responseAllowsReuse && x.requestEndSent && x.facts.upgrade == nil)
         finishResponse()
     }
 
