@@ -120,8 +120,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         self.env = env
         self.loop = loop
         self.tls = tls
-        self.clientTimer = LazyTimer(eventLoop: loop.eventLoop, clock: loop.flushes.clock)
-        self.upstreamTimer = LazyTimer(eventLoop: loop.eventLoop, clock: loop.flushes.clock)
+        self.clientTimer = LazyTimer(timers: loop.timers)
+        self.upstreamTimer = LazyTimer(timers: loop.timers)
         self.scanner = HeadScanner(
             lineLimit: env.configuration.largeHeaderBufferSize, headLimit: env.configuration.maxRequestHeadSize,
             skipsLeadingEmptyLines: true)

@@ -13,11 +13,11 @@ final class UpstreamPool {
     /// Connections opened since start (tests count reuse with it).
     private(set) var connectionsOpened = 0
 
-    init(eventLoop: EventLoop, clock: TickClock, limits: StateMachine.Limits) {
+    init(eventLoop: EventLoop, timers: LoopTimers, limits: StateMachine.Limits) {
         self.eventLoop = eventLoop
-        self.clock = clock
+        self.clock = timers.clock
         self.state = StateMachine(limits: limits)
-        self.expiryTimer = LazyTimer(eventLoop: eventLoop, clock: clock)
+        self.expiryTimer = LazyTimer(timers: timers)
         expiryTimer.onFire = { [unowned self] in self.expire() }
     }
 

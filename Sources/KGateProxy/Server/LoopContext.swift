@@ -60,6 +60,8 @@ final class LoopContext: @unchecked Sendable {
     let pool: UpstreamPool
     let dns: DNSCache
     let flushes: FlushBatcher
+    /// The connections' and the pool's timers.
+    let timers: LoopTimers
     var requestIDs = RequestIDGenerator()
     var dates = HTTPDateCache()
     /// Open client connections, for graceful shutdown.
@@ -73,8 +75,10 @@ final class LoopContext: @unchecked Sendable {
         self.eventLoop = eventLoop
         let flushes = FlushBatcher(eventLoop: eventLoop)
         self.flushes = flushes
+        let timers = LoopTimers(eventLoop: eventLoop, clock: flushes.clock)
+        self.timers = timers
         self.pool = UpstreamPool(
-            eventLoop: eventLoop, clock: flushes.clock,
+            eventLoop: eventLoop, timers: timers,
             limits: .init(
                 maxIdlePerKey: configuration.upstreamKeepalivePoolSize,
                 maxRequests: configuration.upstreamKeepaliveMaxRequests,

@@ -149,13 +149,16 @@ public final class ProxyServer: Sendable {
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 8)
+            // Accepted connections inherit TCP_NODELAY from the listener on Linux. Child
+            // channel options are not used: the bootstrap applies them through a chain of
+            // futures per accepted connection; the initializer sets what is needed in place.
+            .serverChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 guard let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
                     return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
                 }
                 return channel.eventLoop.makeCompletedFuture {
+                    try Self.configureAccepted(channel)
                     let handler = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
                     if address.proxyProtocol {
                         let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolAddress = source }
@@ -173,6 +176,15 @@ public final class ProxyServer: Sendable {
                 .socket(SocketOptionLevel(IPPROTO_IPV6), SocketOptionName(IPV6_V6ONLY)), value: ipv6only ? 1 : 0)
         }
         return bootstrap
+    }
+
+    /// Socket options of an accepted connection, set synchronously on its event loop.
+    private static func configureAccepted(_ channel: any Channel) throws {
+        guard let options = channel.syncOptions else { return }
+        try options.setOption(.maxMessagesPerRead, value: 8)
+        #if !os(Linux)
+        try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
+        #endif
     }
 
     /// Serves until ``shutdown(gracePeriod:)`` or until the calling task is cancelled, which
