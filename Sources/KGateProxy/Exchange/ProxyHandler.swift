@@ -150,7 +150,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         guard !registered else { return }
         registered = true
         let remote = context.channel.remoteAddress
-        remoteIP = remote?.ipAddress ?? ""
+        remoteIP = remote?.addressText ?? ""
         serverPortNumber = context.channel.localAddress?.port
         // Routing (`net.dst.port`) and `X-Forwarded-Port` see the port the client reached:
         // `port_maps` maps the listener's port (Kong's `ctx.host_port = host_ports[server_port]
