@@ -105,7 +105,7 @@ public final class PluginRunner: Sendable {
     public func needsRequestBody(_ ctx: PluginContext) -> Bool {
         guard let route = ctx.routeID else { return false }
         return needsRequestBody(
-            route: route, hasContentLength: ctx.request.header("content-length").flatMap { Int($0) } != nil)
+            route: route, hasContentLength: ctx.request.headers["content-length"].flatMap { Int($0) } != nil)
     }
 
     /// ``needsRequestBody(_:)`` from the route id and whether the request has a valid

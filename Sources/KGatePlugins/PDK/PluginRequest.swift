@@ -120,11 +120,29 @@ public struct PluginRequest: Sendable {
 
     // MARK: Reading
 
-    /// The first value of a header (Kong's `get_header`: case-insensitive, `-` equals `_`).
-    public func header(_ name: String) -> String? { headers[name] }
+    /// A header as Kong's `kong.request.get_header` finds it: nginx's `$http_*` variable
+    /// (``HTTPFields/variable(_:)``: case-insensitive, `-` and `_` alike), unless that holds
+    /// `, ` (several fields, or a comma in the value): then the first value of the
+    /// `get_headers()` table (``HTTPFields/tableValue(_:)``), where `x-foo` does not find
+    /// `x_foo`.
+    public func header(_ name: String) -> String? {
+        guard let value = headers.variable(name) else { return nil }
+        guard Self.hasCommaSpace(value) else { return value }
+        return headers.tableValue(name)?.value
+    }
 
-    /// All values of a header (more than one: Kong's table).
-    public func headerValues(_ name: String) -> [String] { headers.values(name) }
+    private static func hasCommaSpace(_ value: String) -> Bool {
+        var previous: UInt8 = 0
+        for c in value.utf8 {
+            if previous == 0x2C, c == 0x20 { return true }
+            previous = c
+        }
+        return false
+    }
+
+    /// All values of a header as Kong's `get_headers()[name]` holds them (more than one: a
+    /// table); see ``HTTPFields/tableValue(_:)``.
+    public func headerValues(_ name: String) -> [String] { headers.tableValues(name) }
 
     /// The query arguments (Kong's `get_query`).
     public var query: QueryArgs { rawQuery.map { QueryArgs(parsing: $0) } ?? QueryArgs() }
@@ -142,7 +160,8 @@ public struct PluginRequest: Sendable {
 
     // MARK: Changing the upstream request
 
-    /// Replaces a header (Kong's `kong.service.request.set_header`).
+    /// Replaces a header (Kong's `kong.service.request.set_header`: fields of that name,
+    /// ignoring ASCII case only).
     public mutating func setHeader(_ name: String, _ value: String) {
         headers.set(name, value)
         changes.insert(.headers)
@@ -154,13 +173,16 @@ public struct PluginRequest: Sendable {
         changes.insert(.headers)
     }
 
-    /// Adds a header value (Kong's `add_header`).
+    /// Adds a header value (Kong's `add_header`: the values `get_headers()[name]` finds, then
+    /// this one, set under `name`).
     public mutating func addHeader(_ name: String, _ value: String) {
-        headers.add(name, value)
+        let current = headers.tableValues(name)
+        if current.isEmpty { headers.add(name, value) } else { headers.set(name, values: current + [value]) }
         changes.insert(.headers)
     }
 
-    /// Removes a header (Kong's `clear_header`); no change when absent.
+    /// Removes a header (Kong's `clear_header`: fields of that name, ignoring ASCII case
+    /// only); no change when absent.
     public mutating func clearHeader(_ name: String) {
         guard headers.contains(name) else { return }
         headers.remove(name)

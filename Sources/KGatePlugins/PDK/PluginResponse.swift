@@ -24,9 +24,12 @@ public struct PluginResponse: Sendable {
     /// Makes an empty response state.
     public init() {}
 
-    /// A header of the response (or of the pending changes before it exists).
+    /// A header of the response as Kong's `kong.response.get_header` finds it (the
+    /// `get_headers()` table, see ``HTTPFields/tableValue(_:)``), or of the pending changes
+    /// before the response exists.
     public func header(_ name: String) -> String? {
-        if isStarted { return headers[name] }
+        if isStarted { return headers.tableValue(name)?.value }
+        let name = HTTPFields.responseName(name)
         var value: String?
         for edit in pendingEdits {
             switch edit {
@@ -39,8 +42,12 @@ public struct PluginResponse: Sendable {
         return value
     }
 
+    // The setters below name fields as nginx does for Lua (`_` becomes `-`, see
+    // ``HTTPFields/responseName(_:)``), then match them ignoring ASCII case only.
+
     /// Replaces a header (Kong's `kong.response.set_header`).
     public mutating func setHeader(_ name: String, _ value: String) {
+        let name = HTTPFields.responseName(name)
         if isStarted { headers.set(name, value) } else { record(.set(name, value)) }
     }
 
@@ -51,11 +58,13 @@ public struct PluginResponse: Sendable {
 
     /// Adds a header value (Kong's `kong.response.add_header`).
     public mutating func addHeader(_ name: String, _ value: String) {
+        let name = HTTPFields.responseName(name)
         if isStarted { headers.add(name, value) } else { record(.add(name, value)) }
     }
 
     /// Removes a header (Kong's `kong.response.clear_header`).
     public mutating func clearHeader(_ name: String) {
+        let name = HTTPFields.responseName(name)
         if isStarted { headers.remove(name) } else { record(.remove(name)) }
     }
 
@@ -100,11 +109,14 @@ public struct PluginExit: Sendable, Hashable {
     /// The body.
     public var body: Body
 
-    /// Makes an exit.
+    /// Makes an exit; header names get `-` for `_`, as `kong.response.exit` sets them.
     public init(status: Int, body: Body = .empty, headers: HTTPFields = HTTPFields()) {
         self.status = status
         self.body = body
         self.headers = headers
+        for (i, field) in headers.fields.enumerated() where field.name.utf8.contains(0x5F) {
+            self.headers.fields[i].name = HTTPFields.responseName(field.name)
+        }
     }
 
     /// The `Content-Type` of a JSON body (`kong.response.exit` with a table).

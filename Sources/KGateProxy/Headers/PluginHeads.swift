@@ -205,8 +205,8 @@ enum PluginHeads {
         return candidates.contains { HTTPFields.sameName($0, name) }
     }
 
-    /// Whether a head has a field of that name (ASCII case-insensitive, `-` equal to `_`, as
-    /// ``HTTPFields`` compares names).
+    /// Whether a head has a field of that name (ASCII case-insensitive, `-` equal to `_`: looser
+    /// than ``HTTPFields``, which tells `-` from `_`, so no clash is missed).
     static func contains(_ head: borrowing MessageHead, _ name: String) -> Bool {
         let length = name.utf8.count
         return head.buffer.withUnsafeReadableBytes { raw in

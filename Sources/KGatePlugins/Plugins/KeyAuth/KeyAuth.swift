@@ -71,7 +71,7 @@ public struct KeyAuthPlugin: Plugin {
         for name in config.keyNames {
             var found: RequestBody.Argument?
             if config.keyInHeader {
-                if let (value, count) = ctx.request.headers.firstValue(name) { found = count == 1 ? .string(value) : .table }
+                if let (value, count) = ctx.request.headers.tableValue(name) { found = count == 1 ? .string(value) : .table }
             }
             if found == nil, config.keyInQuery {
                 switch ctx.request.queryArgument(name) {

@@ -54,11 +54,11 @@ public struct RequestSizeLimitingPlugin: Plugin {
 
     /// Checks the size.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        if let length = ctx.request.header("content-length").flatMap({ Double($0.trimmingSpaces()) }) {
+        if let length = Self.string(ctx, "content-length").flatMap({ Double($0.trimmingSpaces()) }) {
             check(length, config, &ctx)
             return
         }
-        if config.requireContentLength, ctx.request.header("transfer-encoding") != "chunked" {
+        if config.requireContentLength, Self.string(ctx, "Transfer-Encoding") != "chunked" {
             ctx.error(411, message: "A valid Content-Length header is required")
             return
         }
@@ -69,9 +69,14 @@ public struct RequestSizeLimitingPlugin: Plugin {
         }
     }
 
+    /// `kong.request.get_headers()[name]` when it is a string (one field).
+    private static func string(_ ctx: PluginContext, _ name: String) -> String? {
+        ctx.request.headers.tableValue(name).flatMap { $0.count == 1 ? $0.value : nil }
+    }
+
     private func check(_ length: Double, _ config: Config, _ ctx: inout PluginContext) {
         guard length > config.allowedBytes else { return }
-        let expect = ctx.request.header("expect")?.lowercased().trimmingSpaces()
+        let expect = Self.string(ctx, "expect")?.lowercased().trimmingSpaces()
         ctx.error(expect == "100-continue" ? 417 : 413, message: "Request size limit exceeded")
     }
 }

@@ -57,7 +57,9 @@ public struct RequestTerminationPlugin: Plugin {
 
     /// Terminates.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        if let trigger = config.trigger, ctx.request.header(trigger) == nil, ctx.request.queryArgument(trigger) == nil {
+        if let trigger = config.trigger, ctx.request.headers.tableValue(trigger) == nil,
+            ctx.request.queryArgument(trigger) == nil
+        {
             return
         }
         let message = config.message ?? Self.defaultMessages[config.status]
@@ -90,7 +92,7 @@ public struct RequestTerminationPlugin: Plugin {
         let r = ctx.request
         var headers: Object = [:]
         for field in r.headers {
-            let name = field.name.lowercased()
+            let name = HTTPFields.lowercased(field.name)
             switch headers[name] {
             case nil: headers[name] = .string(field.value)
             case .array(let list)?: headers[name] = .array(list + [.string(field.value)])

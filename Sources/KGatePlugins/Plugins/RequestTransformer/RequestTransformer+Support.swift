@@ -1,59 +1,93 @@
 import KGateSchema
 
 extension RequestTransformerPlugin {
-    /// Kong's `get_headers()` table as the transformer edits it: one entry per name (host left
-    /// out), looked up case-insensitively, keeping the key the transformer wrote.
+    /// Kong's `get_headers()` table as the transformer edits it (`headers.host` cleared).
+    ///
+    /// Keys are Lua's: the fields' lower-cased names to start with, then the names rules
+    /// write, case kept. Reads go through the table's `__index` (the key, else the key
+    /// lower-cased with `_` as `-`, so `x_foo` reads a field sent as `X-Foo`); writes and
+    /// clears touch the exact key only. Several values are a Lua table, shared by every key it
+    /// was assigned to: appending to it changes them all.
     struct HeaderTable {
+        /// A Lua table of values (a reference, as in Lua).
+        final class Values {
+            var list: [String]
+            init(_ list: [String]) { self.list = list }
+        }
+
+        /// A key's value: a string, or a table.
+        enum Value {
+            case string(String)
+            case table(Values)
+
+            var list: [String] {
+                switch self {
+                case .string(let s): return [s]
+                case .table(let t): return t.list
+                }
+            }
+        }
+
         struct Entry {
-            var name: String
-            var values: [String]
-            /// Set by a rule: to be written upstream.
-            var touched = false
+            var key: String
+            var value: Value
         }
 
         private(set) var entries: [Entry] = []
 
         init(_ fields: HTTPFields) {
-            for f in fields where !HTTPFields.sameName(f.name, "host") {
-                let key = f.name.lowercased()
-                if let i = index(key) { entries[i].values.append(f.value) } else { entries.append(Entry(name: key, values: [f.value])) }
+            for f in fields {
+                let key = HTTPFields.lowercased(f.name)
+                guard key != "host" else { continue }
+                guard let i = rawIndex(key) else {
+                    entries.append(Entry(key: key, value: .string(f.value)))
+                    continue
+                }
+                switch entries[i].value {
+                case .string(let first): entries[i].value = .table(Values([first, f.value]))
+                case .table(let t): t.list.append(f.value)
+                }
             }
         }
 
-        private func index(_ name: String) -> Int? { entries.firstIndex { HTTPFields.sameName($0.name, name) } }
+        private func rawIndex(_ key: String) -> Int? { entries.firstIndex { $0.key == key } }
+
+        /// `headers[name]`: the key itself, else the `__index` key.
+        private func index(_ name: String) -> Int? { rawIndex(name) ?? rawIndex(HTTPFields.tableKey(name)) }
+
+        /// `headers[name]`.
+        func value(_ name: String) -> Value? { index(name).map { entries[$0].value } }
 
         func contains(_ name: String) -> Bool { index(name) != nil }
 
-        func values(_ name: String) -> [String]? { index(name).map { entries[$0].values } }
-
-        mutating func remove(_ name: String) -> Bool {
-            guard let i = index(name) else { return false }
-            entries.remove(at: i)
-            return true
-        }
-
-        /// Replaces (or adds) an entry under `name`.
-        mutating func set(_ name: String, _ values: [String]) {
-            if let i = index(name) {
-                entries[i] = Entry(name: name, values: values, touched: true)
-            } else {
-                entries.append(Entry(name: name, values: values, touched: true))
+        /// `headers[key] = value` (nil clears the key).
+        mutating func set(_ key: String, _ value: Value?) {
+            switch (rawIndex(key), value) {
+            case (let i?, let value?): entries[i].value = value
+            case (let i?, nil): entries.remove(at: i)
+            case (nil, let value?): entries.append(Entry(key: key, value: value))
+            case (nil, nil): break
             }
         }
 
-        /// Moves a value to a new key (case change included); true when `old` existed.
+        /// Kong's `rename`: the value read under `old` moves to `new`; true when there was one.
         mutating func rename(_ old: String, to new: String) -> Bool {
-            guard old != new, let i = index(old) else { return false }
-            let values = entries.remove(at: i).values
-            set(new, values)
+            guard old != new, let value = value(old) else { return false }
+            set(old, nil)
+            set(new, value)
             return true
         }
 
-        /// Keeps the value, written under `name`'s case.
-        mutating func rekey(_ name: String) {
-            guard let i = index(name) else { return }
-            entries[i].name = name
-            entries[i].touched = true
+        /// Kong's `append_value`: a string becomes a table of it and `value`; a table gets
+        /// `value` appended (every key holding it sees it); nothing becomes `{ value }`.
+        mutating func append(_ name: String, _ value: String) {
+            switch self.value(name) {
+            case .string(let s)?: set(name, .table(Values([s, value])))
+            case .table(let t)?:
+                t.list.append(value)
+                set(name, .table(t))
+            case nil: set(name, .table(Values([value])))
+            }
         }
     }
 
@@ -90,7 +124,7 @@ extension RequestTransformerPlugin {
             if let loaded { return loaded }
             var headers = TemplateTable(headerKeys: true)
             for f in ctx.request.headers {
-                let key = TemplateTable.headerKey(f.name)
+                let key = HTTPFields.lowercased(f.name)
                 switch headers.named[key] {
                 case .string(let s)?: headers.named[key] = .table(TemplateTable(sequence: [.string(s), .string(f.value)]))
                 case .table(var t)?:

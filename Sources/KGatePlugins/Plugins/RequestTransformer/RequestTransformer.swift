@@ -82,35 +82,47 @@ public struct RequestTransformerPlugin: Plugin {
         var table = HeaderTable(ctx.request.headers)
         var toRemove: [String] = []
         for rule in config.remove.headers {
-            let name = rule.name.lowercased()
-            if table.remove(name) { toRemove.append(name) }
+            let name = HTTPFields.lowercased(rule.name)
+            if table.contains(name) {
+                table.set(name, nil)
+                toRemove.append(name)
+            }
         }
         for rule in config.rename.headers {
             guard let new = try env.render(rule.value, ctx) else { continue }
-            if table.rename(rule.name, to: rule.name.lowercased() == new.lowercased() ? new : new.lowercased()) {
+            let (old, lowerNew) = (HTTPFields.lowercased(rule.name), HTTPFields.lowercased(new))
+            if old == lowerNew ? table.rename(rule.name, to: new) : table.rename(old, to: lowerNew) {
                 toRemove.append(rule.name)
             }
         }
         for rule in config.replace.headers {
             let value = try env.render(rule.value, ctx)
-            let name = rule.name.lowercased()
-            if let value, table.contains(name) || name == "host" { table.set(name, [value]) }
+            let name = HTTPFields.lowercased(rule.name)
+            if let value, table.contains(name) || name == "host" { table.set(name, .string(value)) }
         }
         for rule in config.add.headers {
             let value = try env.render(rule.value, ctx)
-            if let value, !table.contains(rule.name), rule.name.lowercased() != "host" { table.set(rule.name, [value]) }
+            if let value, !table.contains(rule.name), HTTPFields.lowercased(rule.name) != "host" {
+                table.set(rule.name, .string(value))
+            }
         }
         for rule in config.append.headers {
             guard let value = try env.render(rule.value, ctx) else { continue }
-            let lower = rule.name.lowercased()
-            if lower != "host", rule.name != lower, table.contains(rule.name) { table.rekey(rule.name) }
-            table.set(rule.name, (table.values(rule.name) ?? []) + [value])
+            let lower = HTTPFields.lowercased(rule.name)
+            if lower != "host", rule.name != lower, let current = table.value(rule.name) {
+                // Kong keeps the value under the configured case: `headers[name] = headers[name]`.
+                table.set(rule.name, current)
+                table.set(lower, nil)
+            }
+            table.append(rule.name, value)
         }
         for name in toRemove { ctx.request.clearHeader(name) }
-        for entry in table.entries where entry.touched {
-            let current = ctx.request.headers.fields.filter { HTTPFields.sameName($0.name, entry.name) }
-            if current.map(\.value) == entry.values, current.allSatisfy({ $0.name == entry.name }) { continue }
-            ctx.request.setHeader(entry.name, values: entry.values)
+        // Kong's `set_headers(headers)` sets every key; one whose fields already hold its
+        // values is left as it is (nginx would only rewrite the same values).
+        for entry in table.entries {
+            let values = entry.value.list
+            if ctx.request.headers.values(entry.key) == values { continue }
+            ctx.request.setHeader(entry.key, values: values)
         }
     }
 

@@ -74,7 +74,8 @@ indirect enum TemplateValue: Sendable {
 }
 
 /// A read-only table: a sequence part, named entries, and how keys are looked up (the
-/// headers table matches names case-insensitively, `_` as `-`, like `ngx.req.get_headers`).
+/// headers table is keyed by lower-cased names and, like `ngx.req.get_headers`, retries a
+/// missing key lower-cased with `_` as `-`).
 struct TemplateTable: Sendable {
     var sequence: [TemplateValue] = []
     /// Index 0 (the whole match for `uri_captures`).
@@ -90,7 +91,7 @@ struct TemplateTable: Sendable {
             if i == 0 { return zero }
             return i >= 1 && i <= sequence.count ? sequence[i - 1] : .none
         case .string(let s):
-            if headerKeys { return named[Self.headerKey(s)] ?? .none }
+            if headerKeys { return named[s] ?? named[HTTPFields.tableKey(s)] ?? .none }
             return named[s] ?? .none
         default:
             return .none
@@ -98,11 +99,6 @@ struct TemplateTable: Sendable {
     }
 
     var length: Int { sequence.count }
-
-    /// The key `ngx.req.get_headers()` files a header under.
-    static func headerKey(_ name: String) -> String {
-        String(decoding: name.utf8.map { HTTPFields.fold($0) }, as: UTF8.self)
-    }
 
     /// A list of strings, or one string.
     static func value(_ values: [String]) -> TemplateValue {
