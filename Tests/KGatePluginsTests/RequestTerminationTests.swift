@@ -77,6 +77,25 @@ import Testing
         #expect(json["matched_service"]?["name"] == "svc")
     }
 
+    @Test func echoReportsTheNodeID() throws {
+        let nodeID = "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b"
+        let runner = try Gate.runner(Self.config, registry: PluginRegistry(BundledPluginSet.all(nodeID: nodeID)))
+        let ex = Exchange(runner, route: "echo", path: "/status/200", headers: ["Host": "api9.request-termination.test"])
+        guard case .json(let json)? = ex.ctx.exitResponse?.body else {
+            Issue.record("no JSON echo")
+            return
+        }
+        #expect(json["kong"]?["node_id"] == .string(nodeID))
+        // Without one, a node still has an id.
+        guard case .json(let other)? = Exchange(self.runner, route: "echo", path: "/x/200").ctx.exitResponse?.body,
+            case .string(let generated)? = other["kong"]?["node_id"]
+        else {
+            Issue.record("no node id")
+            return
+        }
+        #expect(UUIDFormat.isValid(generated))
+    }
+
     @Test func trigger() {
         #expect(Exchange(runner, route: "trigger").status == 0)
         #expect(Exchange(runner, route: "trigger", headers: ["Gimme-An-Echo": "anything will do"]).status == 404)

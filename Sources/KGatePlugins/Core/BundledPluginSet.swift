@@ -2,15 +2,16 @@ import KGateSchema
 
 /// The bundled Kong plugins kgate implements.
 public enum BundledPluginSet {
-    /// One value of each, with default settings.
-    public static func all() -> [any Plugin] {
+    /// One value of each, with default settings; `nodeID` is the node's `kong.node.get_id()`
+    /// (request-termination's echo), a random UUID when nil.
+    public static func all(nodeID: String? = nil) -> [any Plugin] {
         [
             KeyAuthPlugin(),
             BasicAuthPlugin(),
             ACLPlugin(),
             IPRestrictionPlugin(),
             RateLimitingPlugin(),
-            RequestTerminationPlugin(),
+            RequestTerminationPlugin(nodeID: nodeID),
             CORSPlugin(),
             CorrelationIDPlugin(),
             RequestSizeLimitingPlugin(),

@@ -32,8 +32,11 @@ public final class PluginRegistry: Sendable {
 
     private static func box<P: Plugin>(_ plugin: P) -> any AnyPluginHandler { PluginHandler(plugin) }
 
-    /// The bundled plugins kgate implements, with their default settings.
-    public static func bundled() -> PluginRegistry { PluginRegistry(BundledPluginSet.all()) }
+    /// The bundled plugins kgate implements, with their default settings, for the node with
+    /// that id (a random UUID when nil).
+    public static func bundled(nodeID: String? = nil) -> PluginRegistry {
+        PluginRegistry(BundledPluginSet.all(nodeID: nodeID))
+    }
 
     /// Config schemas by plugin name, for `EntityCatalog(pluginConfigSchemas:)`.
     public var configSchemas: [String: Schema] { handlers.mapValues(\.schema) }

@@ -42,7 +42,9 @@ public final class Node: Sendable {
     public init(settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger) throws {
         self.settings = settings
         self.logger = logger
-        let plugins = NodePlugins(settings: settings, logger: logger)
+        // One id for the node: the Admin API's `node_id` and plugins' `kong.node.get_id()`.
+        let nodeID = EntityID.random()
+        let plugins = NodePlugins(settings: settings, nodeID: nodeID, logger: logger)
         let catalog = plugins.catalog
         store = try ConfigStore(
             catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
@@ -73,7 +75,7 @@ public final class Node: Sendable {
             let maxBody = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
-                statusBody: { statusAPI.statusBody() }, logger: logger)
+                statusBody: { statusAPI.statusBody() }, logger: logger, nodeID: nodeID)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: maxBody, counters: counters, logger: logger,

@@ -20,9 +20,10 @@ public struct NodePlugins: Sendable {
     /// Builds each generation's plugins iterator.
     public let builder: PluginsBuilder
 
-    /// The plugins for the node settings (`plugins`, `router_flavor`).
-    public init(settings: NodeSettings, logger: Logger = Logger(label: "kgate.plugins")) {
-        let registry = PluginRegistry.bundled()
+    /// The plugins for the node settings (`plugins`, `router_flavor`) and the node's id
+    /// (`kong.node.get_id()`, a random UUID when nil).
+    public init(settings: NodeSettings, nodeID: String? = nil, logger: Logger = Logger(label: "kgate.plugins")) {
+        let registry = PluginRegistry.bundled(nodeID: nodeID)
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas

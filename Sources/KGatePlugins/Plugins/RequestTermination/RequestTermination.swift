@@ -5,6 +5,7 @@
 #elseif canImport(Darwin)
     import Darwin
 #endif
+import KGateConfig
 import KGateSchema
 
 /// Kong's `request-termination` (PRIORITY 2): answers with `status_code` and `message` (as
@@ -38,9 +39,10 @@ public struct RequestTerminationPlugin: Plugin {
     let nodeID: String
     let hostname: String
 
-    /// Makes the plugin; `nodeID` and `hostname` appear in echoes (`kong.node_id`, ...).
-    public init(nodeID: String = "", hostname: String? = nil) {
-        self.nodeID = nodeID
+    /// Makes the plugin; `nodeID` (`kong.node.get_id()`, a random UUID when nil) and
+    /// `hostname` appear in echoes.
+    public init(nodeID: String? = nil, hostname: String? = nil) {
+        self.nodeID = nodeID ?? EntityID.random()
         self.hostname = hostname ?? Self.systemHostname()
     }
 

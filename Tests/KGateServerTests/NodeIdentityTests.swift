@@ -1,0 +1,53 @@
+import Foundation
+import KGateSettings
+import KGateTestSupport
+import Logging
+import Testing
+
+@testable import KGateServer
+
+/// One node id: the Admin API's `node_id` is what plugins see as `kong.node.get_id()`
+/// (request-termination's echo).
+@Suite(.serialized)
+struct NodeIdentityTests {
+    static let config = """
+        _format_version: "3.0"
+        routes:
+        - name: echo
+          paths: [/echo]
+          plugins: [{name: request-termination, config: {echo: true, status_code: 200}}]
+        """
+
+    @Test func echoReportsTheAdminNodeID() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-node-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let loopback = [ListenAddress(host: "127.0.0.1", port: 0)]
+        let settings = NodeSettings(
+            prefix: dir + "/prefix", proxyListen: loopback, adminListen: loopback, statusListen: [],
+            declarativeConfigString: Self.config)
+        let node = try Node(settings: settings, logger: Logger(label: "test"))
+        try await node.start()
+        let task = Task { try await node.run() }
+
+        let admin = try #require(node.boundPorts("admin").first)
+        let proxy = try #require(node.boundPorts("proxy").first)
+        let root = try JSONSerialization.jsonObject(with: Data(try await Self.body(port: admin, "/").utf8)) as? [String: Any]
+        let nodeID = try #require(root?["node_id"] as? String)
+        let echo = try JSONSerialization.jsonObject(with: Data(try await Self.body(port: proxy, "/echo").utf8)) as? [String: Any]
+        let kong = try #require(echo?["kong"] as? [String: Any])
+        #expect(nodeID.count == 36)
+        #expect(kong["node_id"] as? String == nodeID)
+
+        await node.shutdown()
+        try await task.value
+    }
+
+    /// A GET's body, by the blocking client on a thread of its own: the Admin API answers
+    /// from a task, which a blocked cooperative thread would hold up.
+    static func body(port: Int, _ path: String) async throws -> String {
+        try await withCheckedThrowingContinuation { done in
+            Thread { done.resume(with: Result { try TestHTTPClient(port: port).get(path).body }) }.start()
+        }
+    }
+}
