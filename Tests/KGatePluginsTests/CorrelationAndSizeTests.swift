@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import KGatePlugins
 import KGateSchema
 import Testing
@@ -62,6 +67,37 @@ import Testing
         var denied = Exchange(runner, route: "c6", headers: ["Kong-Request-ID": "my very personal id"])
         #expect(denied.status == 401)
         #expect(denied.respond()["Kong-Request-ID"] == "my very personal id")
+    }
+
+    /// `server_addr-server_port-pid-connection-connection_requests-time`, from the facts the
+    /// proxy gives the request.
+    @Test func trackerUsesTheConnectionsFacts() throws {
+        let runner = try Gate.runner(Self.config)
+        var request = PluginRequest(method: "GET", host: "h", port: 8000, rawPath: "/3", forwardedIP: "10.0.0.1")
+        request.serverIP = IPAddress("fe80::1:2")!
+        request.connectionID = 42
+        request.connectionRequests = 7
+        var ctx = runner.makeContext(request)
+        ctx.setRoute(id: Gate.routeID(runner, "c3"), serviceID: nil)
+        runner.access(&ctx)
+        let parts = try #require(ctx.request.header("Kong-Request-ID")).split(separator: "-", omittingEmptySubsequences: false)
+        #expect(parts.count == 6)
+        #expect(parts[0] == "fe80::1:2")
+        #expect(parts[1] == "8000")
+        #expect(parts[2] == "\(getpid())")
+        #expect(parts[3] == "42")
+        #expect(parts[4] == "7")
+        #expect(parts[5].split(separator: ".").map(\.count) == [10, 3])
+    }
+
+    @Test(arguments: [
+        ("127.0.0.1", "127.0.0.1"), ("0.0.0.0", "0.0.0.0"), ("::1", "::1"), ("::", "::"), ("1::", "1::"),
+        ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"), ("2001:0:0:1:0:0:0:1", "2001:0:0:1::1"),
+        ("1:0:2:0:3:0:4:0", "1:0:2:0:3:0:4:0"), ("::ffff:1.2.3.4", "::ffff:1.2.3.4"), ("::1.2.3.4", "::1.2.3.4"),
+        ("::2", "::2"), ("::0.0.1.2", "::0.0.1.2"), ("FE80::A:B", "fe80::a:b"), ("1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8"),
+    ])
+    func serverAddressAsNginxPrintsIt(address: String, text: String) throws {
+        #expect(try #require(IPAddress(address)).nginxText == text)
     }
 }
 

@@ -59,9 +59,13 @@ public struct PluginRequest: Sendable {
     public let ip: String
     /// The TLS SNI, if any.
     public let serverName: String?
-    /// The local address the client connected to (nginx's `server_addr`).
-    public var serverAddress: String = "127.0.0.1"
-    /// The connection's serial number (nginx's `connection`).
+    /// The local address the client connected to (nginx's `$server_addr`); 127.0.0.1 until
+    /// the proxy sets it.
+    public var serverIP: IPAddress = .v4(0x7F00_0001)
+    /// ``serverIP`` as nginx prints it, made when asked for.
+    public var serverAddress: String { serverIP.nginxText }
+    /// The connection's serial number (nginx's `$connection`: the node counts the connections
+    /// it accepts, across event loops, from 1).
     public var connectionID: Int = 0
     /// The number of requests made on the connection so far (nginx's `connection_requests`).
     public var connectionRequests: Int = 1

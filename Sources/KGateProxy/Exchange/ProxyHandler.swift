@@ -1,3 +1,4 @@
+import KGateSchema
 import KGateStore
 import NIOCore
 import NIOHTTP1
@@ -69,6 +70,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// `serverPortNumber` after `port_maps`.
     var hostPortNumber: Int?
     var peerTrusted = false
+    /// The local address (`$server_addr`) and serial number (`$connection`), for plugins.
+    var serverIP: IPAddress?
+    var connectionNumber = 0
     var requestsOnConnection = 0
     var phase = Phase.idle
     var quiescing = false
@@ -151,7 +155,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         registered = true
         let remote = context.channel.remoteAddress
         remoteIP = remote?.addressText ?? ""
-        serverPortNumber = context.channel.localAddress?.port
+        let local = context.channel.localAddress
+        serverPortNumber = local?.port
+        serverIP = Self.ip(of: local)
+        connectionNumber = env.acceptedConnections.wrappingIncrementThenLoad(ordering: .relaxed)
         // Routing (`net.dst.port`) and `X-Forwarded-Port` see the port the client reached:
         // `port_maps` maps the listener's port (Kong's `ctx.host_port = host_ports[server_port]
         // or server_port`).

@@ -1,3 +1,4 @@
+import Atomics
 import KGateStore
 import Logging
 import NIOCore
@@ -24,6 +25,9 @@ final class ProxyEnvironment: Sendable {
     let customRealIPHeader: [UInt8]?
     /// Response headers enabled for generated (not proxied) responses.
     let responseHeaders: ResponseHeaders
+    /// Connections accepted so far, across loops (nginx's shared `ngx_connection_counter`,
+    /// whose value each connection takes as `$connection`).
+    let acceptedConnections = ManagedAtomic<Int>(0)
 
     init(store: ConfigStore, configuration: ProxyConfiguration, logger: Logger) {
         self.store = store

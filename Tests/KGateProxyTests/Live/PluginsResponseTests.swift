@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 /// request-termination, cors and correlation-id through the proxy, against Kong's specs
@@ -391,6 +392,42 @@ struct PluginsResponseTests {
                 let rejected = try await proxy.get("/echo", host: "uuid-echo-auth.test")
                 #expect(rejected.status == 401)
                 #expect(Self.isUUID(rejected.header("Kong-Request-ID") ?? ""))
+            }
+        }
+    }
+
+    @Test("correlation-id tracker: the connection's local address and port, its number and the request's on it")
+    func correlationIDTracker() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - plugins: [{name: correlation-id, config: {generator: tracker}}]
+                    paths: [/]
+                """
+            try await withProxy(yaml) { proxy in
+                func tracker(_ c: RawClient) async throws -> [Substring] {
+                    try await c.send(ProxyHarness.request("GET", "/echo"))
+                    let id = try #require(EchoedRequest(try await c.readResponse()).header("Kong-Request-ID"))
+                    return id.split(separator: "-")
+                }
+                let c = try await proxy.client()
+                let first = try await tracker(c)
+                let second = try await tracker(c)
+                await c.close()
+                let other = try await proxy.client()
+                let third = try await tracker(other)
+                await other.close()
+                #expect(first.count == 6)
+                #expect(first[0] == "127.0.0.1")
+                #expect(first[1] == "\(proxy.port)")
+                #expect(first[2] == "\(getpid())")
+                #expect((first[4], second[4], third[4]) == ("1", "2", "1"))
+                #expect(first[3] == second[3])
+                let (connection, next) = (try #require(Int(first[3])), try #require(Int(third[3])))
+                #expect(connection > 0 && next > connection)
             }
         }
     }
