@@ -15,6 +15,7 @@ import Testing
         - {name: r3, service: svc, hosts: [basic-auth3.test], plugins: [{name: basic-auth, config: {anonymous: 7c7e1b7c-4a3e-4d5f-9a9a-8a2b7d3f1c11}}]}
         - {name: r4, service: svc, hosts: [basic-auth4.test], plugins: [{name: basic-auth, config: {anonymous: 00000000-0000-4000-8000-00000000dead}}]}
         - {name: r5, service: svc, hosts: [basic-auth5.test], plugins: [{name: basic-auth, config: {anonymous: no-body}}]}
+        - {name: r6, service: svc, hosts: [basic-auth6.test], plugins: [{name: basic-auth, config: {anonymous: no-body, hide_credentials: true}}]}
         - name: and
           service: svc
           hosts: [logical-and.test]
@@ -79,6 +80,30 @@ import Testing
         #expect(bob.upstream("x-consumer-id") == Gate.consumerID(runner, "bob"))
         #expect(bob.upstream("x-credential-identifier") == "bob")
         #expect(bob.upstream("x-anonymous-consumer") == nil)
+    }
+
+    /// `ngx.decode_base64` reads up to the first `=` and no further; `([^:]+):(.*)` is not
+    /// anchored, so leading colons are skipped.
+    @Test(arguments: [
+        ("Ym9iOmtvbmc", 0), ("Ym9iOmtvbmc=", 0), ("Ym9iOmtvbmc===", 0), ("Ym9iOmtvbmc=garbage!", 0),
+        ("Ym9iOmtvbmc= =x", 0), ("OmJvYjprb25n", 0), ("Ojpib2I6a29uZw==", 0), ("Ym9iOmtvbmcKeA==", 0),
+        ("Omtvbmc=", 401), ("Ym9i=Omtvbmc=", 401), ("Ym9iOmtvbm!=", 401), ("Ym9iOmtvbmcAB", 401), ("=", 401),
+        ("Ym9iOg==", 401),
+    ])
+    func base64AndColons(encoded: String, status: Int) {
+        let ex = Exchange(runner, route: "r1", headers: ["Authorization": "Basic " + encoded])
+        #expect(ex.status == status)
+        if status == 401 { #expect(ex.message == "Unauthorized") }
+    }
+
+    @Test func credentialsOfUnknownFormatAreNotHidden() {
+        // Base64 without `user:password`: Kong returns before clearing the header.
+        let unknown = Exchange(runner, route: "r6", headers: ["Authorization": "Basic Ym9i"])
+        #expect(unknown.upstream("x-anonymous-consumer") == "true")
+        #expect(unknown.upstream("authorization") == "Basic Ym9i")
+        let notBase64 = Exchange(runner, route: "r6", headers: ["Authorization": "Basic !!!"])
+        #expect(notBase64.upstream("x-anonymous-consumer") == "true")
+        #expect(notBase64.upstream("authorization") == nil)
     }
 
     @Test func hideCredentials() {

@@ -51,16 +51,17 @@ public struct BasicAuthPlugin: Plugin {
         if authorization == nil, proxyAuthorization == nil { return false }
 
         var credential: CredentialEntity?
-        var given = Self.credentials(in: proxyAuthorization)
-        if config.hideCredentials { ctx.request.clearHeader("proxy-authorization") }
-        if let (username, _) = given { credential = ctx.db.basicAuthCredential(username: username) }
+        var given = Self.retrieve(proxyAuthorization)
+        // `retrieve_credentials` returns before hiding the header when its format is unknown.
+        if config.hideCredentials, given != .unrecognized { ctx.request.clearHeader("proxy-authorization") }
+        if case .credentials(let username, _) = given { credential = ctx.db.basicAuthCredential(username: username) }
         if credential == nil {
-            given = Self.credentials(in: authorization)
-            if config.hideCredentials { ctx.request.clearHeader("authorization") }
-            guard let (username, _) = given else { return false }
+            given = Self.retrieve(authorization)
+            if config.hideCredentials, given != .unrecognized { ctx.request.clearHeader("authorization") }
+            guard case .credentials(let username, _) = given else { return false }
             credential = ctx.db.basicAuthCredential(username: username)
         }
-        guard let credential, let (_, password) = given,
+        guard let credential, case .credentials(_, let password) = given,
             let consumerID = credential.consumerID,
             credential.row.string("password") == EntitySchemas.basicAuthHash(consumerID: consumerID, password: password)
         else { return false }
@@ -70,10 +71,21 @@ public struct BasicAuthPlugin: Plugin {
         return true
     }
 
-    /// Kong's `retrieve_credentials`: the first `[Bb]asic` in the header, base64 after it, then
-    /// `user:password` (the user without `:`).
-    static func credentials(in header: String?) -> (username: String, password: String)? {
-        guard let header else { return nil }
+    /// What Kong's `retrieve_credentials` finds in a header.
+    enum Retrieved: Equatable {
+        /// No header, no `[Bb]asic`, or not base64.
+        case none
+        /// Base64 that does not decode to `user:password` ("header has unrecognized format").
+        case unrecognized
+        /// A user and a password.
+        case credentials(username: String, password: String)
+    }
+
+    /// Kong's `retrieve_credentials`: after the first `[Bb]asic` and spaces (`\s*[Bb]asic\s*(.+)`),
+    /// base64 as `ngx.decode_base64` reads it, then `([^:]+):(.*)` unanchored: leading colons
+    /// are skipped, the user runs to the next colon, the password to the end of the line.
+    static func retrieve(_ header: String?) -> Retrieved {
+        guard let header else { return .none }
         let bytes = Array(header.utf8)
         var start: Int?
         var i = 0
@@ -86,26 +98,29 @@ public struct BasicAuthPlugin: Plugin {
             }
             i += 1
         }
-        guard var s = start else { return nil }
+        guard var s = start else { return .none }
         // `\s*(.+)`: skip spaces but leave at least one character to `.+`.
         while s < bytes.count - 1, isSpace(bytes[s]) { s += 1 }
         let rest = bytes[s...].prefix { $0 != 0x0A }
-        guard !rest.isEmpty, let decoded = Base64.decode(Array(rest)) else { return nil }
-        // `([^:]+):(.*)`: the first run of non-colons followed by a colon.
-        guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")), colon > 0 else { return nil }
-        let password = decoded[(colon + 1)...].prefix { $0 != 0x0A }
-        return (String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: password, as: UTF8.self))
+        guard !rest.isEmpty, let decoded = Base64.decode(rest) else { return .none }
+        let colon = UInt8(ascii: ":")
+        guard let user = decoded.firstIndex(where: { $0 != colon }), let end = decoded[user...].firstIndex(of: colon)
+        else { return .unrecognized }
+        let password = decoded[(end + 1)...].prefix { $0 != 0x0A }
+        return .credentials(
+            username: String(decoding: decoded[user..<end], as: UTF8.self),
+            password: String(decoding: password, as: UTF8.self))
     }
 
     private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
 }
 
-/// `ngx.decode_base64`: the standard alphabet, padding optional; nil for anything else.
+/// `ngx.decode_base64` (nginx's `ngx_decode_base64`): the standard alphabet up to the first
+/// `=`, whatever follows it unread; nil for another character before it or a length of 4n+1.
 enum Base64 {
-    static func decode(_ input: [UInt8]) -> [UInt8]? {
-        var data = input
-        while data.last == UInt8(ascii: "=") { data.removeLast() }
-        if data.count % 4 == 1 || input.count - data.count > 2 { return nil }
+    static func decode(_ input: some Collection<UInt8>) -> [UInt8]? {
+        let data = input.prefix { $0 != UInt8(ascii: "=") }
+        if data.count % 4 == 1 { return nil }
         var out: [UInt8] = []
         out.reserveCapacity(data.count * 3 / 4)
         var acc: UInt32 = 0
