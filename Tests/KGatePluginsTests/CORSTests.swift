@@ -82,6 +82,8 @@ import Testing
         - {name: cors10, paths: [/10], plugins: [{name: cors, config: {origins: ["http://my-site.test", "http://my-other-site.test"]}}]}
         - {name: cors13, paths: [/13], plugins: [{name: cors, config: {origins: [allowed-domain.test], private_network: true}}]}
         - {name: cors14, paths: [/14], plugins: [{name: cors, config: {origins: [foo.bar, "*"]}}]}
+        - {name: anyHost, paths: [/h], plugins: [{name: cors, config: {origins: ['.*']}}]}
+        - {name: queryHost, paths: [/q], plugins: [{name: cors, config: {origins: ['a\\?b', 'http://a:']}}]}
         - {name: empty, paths: [/e], plugins: [{name: cors, config: {origins: []}}]}
         - {name: absent, paths: [/a], plugins: [{name: cors, config: {origins: [foo.bar], allow_origin_absent: false}}]}
         """
@@ -95,6 +97,36 @@ import Testing
         for f in extra { headers.add(f.name, f.value) }
         var ex = Exchange(runner, route: route, method: "OPTIONS", headers: headers)
         return (ex.status, ex.respond())
+    }
+
+    /// LuaSocket 3.0-rc1's `url.parse` as Kong's `normalize_origin` uses it: the allowed
+    /// origin echoed is the request's normalized one.
+    @Test(arguments: [
+        ("http://a.test:80", "http://a.test"), ("https://a.test:443", "https://a.test"), ("http://a.test:443", "http://a.test:443"),
+        ("HTTP://a.test:80", "HTTP://a.test:80"), ("http://a.test/p?q#f", "http://a.test"),
+        // The query stays in the authority; the fragment goes first.
+        ("http://a?b", "http://a?b"), ("http://a?b:80", "http://a?b"), ("http://a#b@c", "http://a"),
+        // The user part ends at the first `@`.
+        ("http://u@v@h.test", "http://v@h.test"), ("http://u:p@h.test:80", "http://h.test"),
+        // An empty port keeps its `:`.
+        ("http://a:", "http://a:"),
+        // Brackets go; a `]` after the last `:` means no port.
+        ("http://[::1]:8080", "http://::1:8080"), ("https://[::1]:443", "https://::1"), ("http://[::1]", "http://::1"),
+        ("http://[::1", "http://[::1"), ("http://[]", "http://[]"),
+        // No scheme, or no host: as they are.
+        ("//a.test:80", "a.test:80"), ("null", "null"), ("http://:80", "http://:80"), ("http://@", "http://@"),
+        ("-x://a", "-x://a"), ("1a+b.c-d://h:1", "1a+b.c-d://h:1"),
+    ])
+    func originNormalization(origin: String, allowed: String) {
+        let (_, h) = preflight("anyHost", origin: origin)
+        #expect(h["Access-Control-Allow-Origin"] == allowed)
+    }
+
+    @Test func hostsAndDomainsOfOddOrigins() {
+        // Matched by host (`a\?b` has no `:`), and by domain with its empty port.
+        #expect(preflight("queryHost", origin: "https://a?b").1["Access-Control-Allow-Origin"] == "https://a?b")
+        #expect(preflight("queryHost", origin: "http://a:").1["Access-Control-Allow-Origin"] == "http://a:")
+        #expect(preflight("queryHost", origin: "http://a").1["Access-Control-Allow-Origin"] == nil)
     }
 
     @Test func preflightDefaults() {

@@ -173,39 +173,62 @@ public struct CORSPlugin: Plugin {
 
     /// Whether an origin is a flat string (`^[A-Za-z0-9.:/-]+$`), not a regex.
     static func isFlat(_ s: String) -> Bool {
-        !s.isEmpty
-            && s.utf8.allSatisfy { c in
-                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2E
-                    || c == 0x3A || c == 0x2F || c == 0x2D
-            }
+        !s.isEmpty && s.utf8.allSatisfy { c in isAlphanumeric(c) || c == 0x2E || c == 0x3A || c == 0x2F || c == 0x2D }
     }
 
-    /// Kong's `normalize_origin` (LuaSocket's `url.parse`): `scheme://host[:port]` without
-    /// the scheme's default port; a value without host stays as it is.
+    /// Kong's `normalize_origin`: `scheme://host[:port]` as LuaSocket 3.0-rc1's `url.parse`
+    /// splits the origin, without the scheme's default port; the origin as it is when it has
+    /// no host.
+    ///
+    /// `url.parse` drops the fragment (`#...`) first, takes the scheme
+    /// (`^[%w][%w+%-.]*:`), then the authority up to the first `/` (a `?` stays in it). The
+    /// user part ends at the first `@`; the port follows the last `:` unless a `]` does (it
+    /// may be empty: `http://a:` keeps its `:`); a bracketed host loses its brackets
+    /// (`http://[::1]:80` is host `::1`).
     static func normalize(_ value: String) -> (domain: String, host: String) {
-        var rest = Substring(value)
-        var scheme: Substring?
-        if let colon = rest.firstIndex(of: ":"), colon > rest.startIndex,
-            rest[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "+" || $0 == "-" || $0 == "." }),
-            rest.first!.isLetter || rest.first!.isNumber
+        let url = Array(value.utf8)
+        let end = url.firstIndex(of: UInt8(ascii: "#")) ?? url.count
+        var i = 0
+        var scheme: ArraySlice<UInt8>?
+        if end > 0, isAlphanumeric(url[0]) {
+            var j = 1
+            while j < end, isAlphanumeric(url[j]) || url[j] == 0x2B || url[j] == 0x2D || url[j] == 0x2E { j += 1 }
+            if j < end, url[j] == UInt8(ascii: ":") {
+                scheme = url[..<j]
+                i = j + 1
+            }
+        }
+        guard end - i >= 2, url[i] == UInt8(ascii: "/"), url[i + 1] == UInt8(ascii: "/") else { return (value, value) }
+        var authority = url[(i + 2)..<end].prefix { $0 != UInt8(ascii: "/") }
+        if let at = authority.firstIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
+        var port: ArraySlice<UInt8>?
+        if let colon = authority.lastIndex(of: UInt8(ascii: ":")),
+            !authority[(colon + 1)...].contains(UInt8(ascii: "]"))
         {
-            scheme = rest[..<colon]
-            rest = rest[rest.index(after: colon)...]
+            port = authority[(colon + 1)...]
+            authority = authority[..<colon]
         }
-        guard rest.hasPrefix("//") else { return (value, value) }
-        rest = rest.dropFirst(2)
-        var authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        guard !authority.isEmpty else { return (value, value) }
         var host = authority
-        var port: Substring?
-        if let colon = authority.lastIndex(of: ":"), !authority[authority.index(after: colon)...].contains("]") {
-            port = authority[authority.index(after: colon)...]
-            host = authority[..<colon]
+        if host.count >= 3, host.first == UInt8(ascii: "["), host.last == UInt8(ascii: "]") {
+            host = host.dropFirst().dropLast()
         }
-        if port?.isEmpty == true { port = nil }
-        guard !host.isEmpty else { return (value, value) }
-        if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") { port = nil }
-        let domain = (scheme.map { "\($0)://" } ?? "") + host + (port.map { ":\($0)" } ?? "")
-        return (domain, String(host))
+        if let p = port, let s = scheme, Self.isDefault(port: p, scheme: s) { port = nil }
+        var domain: [UInt8] = []
+        if let scheme { domain += scheme + Array("://".utf8) }
+        domain += host
+        if let port { domain += [UInt8(ascii: ":")] + port }
+        return (String(decoding: domain, as: UTF8.self), String(decoding: host, as: UTF8.self))
+    }
+
+    /// `80` for `http`, `443` for `https` (case-sensitive, as Kong compares them).
+    private static func isDefault(port: ArraySlice<UInt8>, scheme: ArraySlice<UInt8>) -> Bool {
+        (scheme.elementsEqual("http".utf8) && port.elementsEqual("80".utf8))
+            || (scheme.elementsEqual("https".utf8) && port.elementsEqual("443".utf8))
+    }
+
+    /// Lua's `%w` (ASCII letters and digits).
+    private static func isAlphanumeric(_ c: UInt8) -> Bool {
+        (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
     }
 }
