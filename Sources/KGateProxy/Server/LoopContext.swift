@@ -63,6 +63,8 @@ final class LoopContext: @unchecked Sendable {
     let eventLoop: EventLoop
     let pool: UpstreamPool
     let dns: DNSCache
+    /// Asks balancer targets' names (the DNS cache serves services' hosts).
+    let resolver: any DNSResolving
     let flushes: FlushBatcher
     /// The connections' and the pool's timers.
     let timers: LoopTimers
@@ -88,6 +90,7 @@ final class LoopContext: @unchecked Sendable {
                 maxRequests: configuration.upstreamKeepaliveMaxRequests,
                 idleTimeout: configuration.upstreamKeepaliveIdleTimeout))
         self.dns = DNSCache(eventLoop: eventLoop, resolver: resolver)
+        self.resolver = resolver
     }
 
     /// The time of this event-loop tick (read once per tick).

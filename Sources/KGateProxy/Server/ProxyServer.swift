@@ -49,8 +49,19 @@ public final class ProxyServer: Sendable {
     ///   - group: the event loops to run on; nil creates `configuration.eventLoops` of them
     ///     (shut down with the server).
     ///   - logger: for start-up, shutdown and upstream failures (per-request logs are at debug).
-    public init(
+    public convenience init(
         configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger
+    ) {
+        self.init(
+            configuration: configuration, store: store, group: group, logger: logger,
+            resolver: SystemDNSResolver(threadPool: .singleton))
+    }
+
+    /// Makes a server that asks `resolver` for names (tests answer names with addresses of
+    /// their choosing).
+    init(
+        configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)?, logger: Logger,
+        resolver: any DNSResolving
     ) {
         self.environment = ProxyEnvironment(store: store, configuration: configuration, logger: logger)
         if let group {
@@ -60,7 +71,6 @@ public final class ProxyServer: Sendable {
             self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, configuration.eventLoops))
             self.ownsGroup = true
         }
-        let resolver = SystemDNSResolver(threadPool: .singleton)
         var loops: [ObjectIdentifier: LoopContext] = [:]
         for loop in self.group.makeIterator() {
             loops[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, configuration: configuration, resolver: resolver)

@@ -1,11 +1,12 @@
 import KGateConfig
 import KGatePlugins
-import KGateProxy
 import KGateSettings
 import KGateStore
 import Logging
 import NIOCore
 import NIOPosix
+
+@testable import KGateProxy
 
 /// Shared event loops for all live tests (two, like the machine's cores).
 enum TestLoops {
@@ -23,8 +24,10 @@ struct ProxyHarness: Sendable {
 
     /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
     /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`.
+    /// Names are asked of `resolver` (the system's when nil).
     static func start(
-        _ yaml: String, extraPlugins: [any Plugin] = [], configure: (inout ProxyConfiguration) -> Void = { _ in }
+        _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
+        configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
         let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
         let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
@@ -43,7 +46,9 @@ struct ProxyHarness: Sendable {
         configure(&configuration)
         var logger = Logger(label: "kgate.proxy.test")
         logger.logLevel = .critical
-        let server = ProxyServer(configuration: configuration, store: store, group: TestLoops.group, logger: logger)
+        let server = ProxyServer(
+            configuration: configuration, store: store, group: TestLoops.group, logger: logger,
+            resolver: resolver ?? SystemDNSResolver(threadPool: .singleton))
         try await server.bind()
         let port = server.localAddresses.first?.port ?? 0
         return ProxyHarness(server: server, store: store, port: port)
@@ -120,9 +125,10 @@ func withUpstreams<R>(
 
 /// Starts a proxy, runs `body`, stops it.
 func withProxy<R>(
-    _ yaml: String, configure: (inout ProxyConfiguration) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> R
+    _ yaml: String, resolver: (any DNSResolving)? = nil, configure: (inout ProxyConfiguration) -> Void = { _ in },
+    _ body: (ProxyHarness) async throws -> R
 ) async throws -> R {
-    let proxy = try await ProxyHarness.start(yaml, configure: configure)
+    let proxy = try await ProxyHarness.start(yaml, resolver: resolver, configure: configure)
     do {
         let result = try await body(proxy)
         await proxy.stop()
