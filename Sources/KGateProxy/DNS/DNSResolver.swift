@@ -11,8 +11,20 @@ struct DNSAnswer: Sendable {
     /// The IPv4 addresses, or the IPv6 ones for an IPv6-only name (Kong's default `dns_order`
     /// asks for A records), port 0.
     var addresses: [IPBytes]
+    /// SRV records, their targets resolved (the system resolver gives none: `getaddrinfo` asks
+    /// for addresses only). Balancer targets read them; Kong gives each its own port and weight.
+    var services: [DNSService] = []
     /// How long the answer may be used.
     var ttl: TimeAmount
+}
+
+/// An SRV record whose target is resolved to an address.
+struct DNSService: Sendable, Hashable {
+    var ip: IPBytes
+    /// 0: the target's port.
+    var port: Int
+    var weight: Int
+    var priority: Int
 }
 
 /// Why a name did not resolve.

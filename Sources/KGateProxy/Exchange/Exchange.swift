@@ -55,8 +55,6 @@ struct Exchange {
     var reused = false
     var tries = 0
     var staleRetries = 0
-    /// Balancer targets skipped because their names do not resolve.
-    var unresolvedTargets = 0
     var lastError: ProxyError?
     var bodyForwarded = false
     /// The body sent so far is kept (`replayableBody`) and may be sent to the next target.

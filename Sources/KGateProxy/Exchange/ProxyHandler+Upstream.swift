@@ -16,15 +16,19 @@ extension ProxyHandler {
         case .address(let ip):
             connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan)
         case .balancer(let balancer):
-            guard let target = balancer.next() else {
-                return attemptFailed(x.lastError ?? ProxyError(kind: .noPeer))
-            }
-            let hostHeader = ServicePlan.hostHeader(balancer.hostHeader ?? target.host, port: target.port, scheme: plan.scheme)
-            if let ip = target.ip {
-                connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan)
-            } else {
-                resolve(target.host, unresolved: { [self] in skipUnresolvedTarget(balancer) }) { [self] ip in
-                    connect(ip: ip, port: target.port, hostHeader: hostHeader, plan: plan)
+            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop) {
+            case .address(let address):
+                let hostHeader = ServicePlan.hostHeader(
+                    balancer.hostHeader ?? address.host, port: address.port, scheme: plan.scheme)
+                connect(ip: address.ip, port: address.port, hostHeader: hostHeader, plan: plan)
+            case .noPeer:
+                attemptFailed(x.lastError ?? ProxyError(kind: .noPeer))
+            case .waiting(let answered):
+                // A name never asked before, and no other address: pick again once answered.
+                let current = serial
+                answered.hop(to: loop.eventLoop).assumeIsolated().whenComplete { [self] _ in
+                    guard current == serial, phase == .connecting else { return }
+                    startAttempt(countsAsTry: false)
                 }
             }
         case .hostname:
@@ -32,26 +36,12 @@ extension ProxyHandler {
         }
     }
 
-    /// A balancer target whose name does not resolve has no address, so Kong's balancer never
-    /// picks it: the next target is tried instead, without using up a try. When no target
-    /// resolves, Kong's `failure to get a peer from the ring-balancer` (503).
-    private func skipUnresolvedTarget(_ balancer: Balancer) {
-        x.unresolvedTargets += 1
-        guard x.unresolvedTargets < balancer.wheel.count else {
-            return attemptFailed(x.lastError ?? ProxyError(kind: .noPeer))
-        }
-        startAttempt(countsAsTry: false)
-    }
-
-    /// Resolves a name through the loop's DNS cache, then continues the same exchange.
-    ///
-    /// - Parameter unresolved: called instead of failing the try when the name does not resolve.
-    private func resolve(_ host: String, unresolved: (() -> Void)? = nil, then: @escaping (IPBytes) -> Void) {
+    /// Resolves a service's host through the loop's DNS cache, then continues the same exchange.
+    private func resolve(_ host: String, then: @escaping (IPBytes) -> Void) {
         if let ip = loop.dns.cachedAddress(host) { return then(ip) }
         let current = serial
         loop.dns.resolve(host) { [self] result in
             guard current == serial, phase == .connecting else { return }
-            if case .failure = result, let unresolved { return unresolved() }
             switch result {
             case .success(let ip):
                 then(ip)

@@ -89,6 +89,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         let runner = try plugins?.build(page: page, previous: previous)
 
         var balancers: [String: Balancer] = [:]
+        let previousBalancers = previous?.artifact(for: ProxyPlansBuilder.self)?.balancers ?? [:]
         if let upstreams = page["upstreams"] {
             let targets = page["targets"]
             for (id, row) in upstreams.rows {
@@ -99,7 +100,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
                     return BalancerTarget(target: target, weight: t["weight"]?.integerValue ?? 100)
                 }
                 balancers[name] = Balancer(
-                    id: id, name: name, hostHeader: row["host_header"]?.stringValue, targets: parsed)
+                    id: id, name: name, hostHeader: row["host_header"]?.stringValue, targets: parsed,
+                    previous: previousBalancers[name])
             }
         }
 
