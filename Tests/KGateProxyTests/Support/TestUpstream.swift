@@ -4,7 +4,8 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// An HTTP upstream for live tests, on 127.0.0.1 and an ephemeral port. Behaviour by path:
+/// An HTTP upstream for live tests, on 127.0.0.1 and an ephemeral port (unless told otherwise).
+/// Behaviour by path:
 ///
 /// - `/echo...` (and anything unknown): 200, body = `METHOD URI\n` + `name: value\n` per header
 /// - `/bytes/<n>`: `n` bytes with `Content-Length`, produced in 64 KiB writes with back-pressure
@@ -45,7 +46,8 @@ final class TestUpstream: Sendable {
     /// Requests fully received so far.
     var requests: [RecordedRequest] { log.withLock { $0 } }
 
-    func start() async throws {
+    /// Listens on `host` (another loopback address, say) and `port` (0: an ephemeral one).
+    func start(host: String = "127.0.0.1", port: Int = 0) async throws {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { [self, tls] channel in
@@ -61,7 +63,7 @@ final class TestUpstream: Sendable {
                     return channel.eventLoop.makeFailedFuture(error)
                 }
             }
-        let bound = try await bootstrap.bind(host: "127.0.0.1", port: 0).get()
+        let bound = try await bootstrap.bind(host: host, port: port).get()
         channel.withLock { $0 = bound }
     }
 
