@@ -15,7 +15,8 @@
 # Knobs (environment): WORKERS (worker processes = kgate event loops, default 1),
 # DURATION (s per run, 10), ROUNDS (5), CONNECTIONS (50), THREADS (wrk threads, 1),
 # PROXY_CPUS / UPSTREAM_CPUS / WRK_CPUS (taskset lists: 1 / 1 / 0 on 2 cores),
-# PLUGINS (1: include the plugin run; 0: skip it),
+# PLUGINS (1: include the plugin run; 0: skip it), CLOSE (1: every request on a new connection,
+# `Connection: close`, which measures accepting and closing connections),
 # KGATE_BIN (a prebuilt kgate executable, skipping the release build of the package).
 set -euo pipefail
 
@@ -33,6 +34,7 @@ else
   PROXY_CPUS="${PROXY_CPUS:-0}"; UPSTREAM_CPUS="${UPSTREAM_CPUS:-0}"; WRK_CPUS="${WRK_CPUS:-0}"
 fi
 PLUGINS="${PLUGINS:-1}"
+CLOSE="${CLOSE:-0}"
 WORK="$(mktemp -d /tmp/kgate-bench.XXXXXX)"
 SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
 PIDS=()
@@ -104,6 +106,7 @@ fi
 run_wrk() { # port duration [extra header] → "rps p99ms"
   local out rps p99 extra=()
   [ -n "${3:-}" ] && extra=(-H "$3")
+  [ "$CLOSE" = 1 ] && extra+=(-H "Connection: close")
   out="$(taskset -c "$WRK_CPUS" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$2"s --latency -H 'Host: bench' "${extra[@]}" "http://127.0.0.1:$1/")"
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {v=$2; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; print v}' <<<"$out")"
@@ -115,7 +118,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 
 NAMES=(nginx kgate); PORTS=(18081 18082); HEADERS=("" "")
 if [ "$PLUGINS" = 1 ]; then NAMES+=(kgate+plugins); PORTS+=(18083); HEADERS+=("apikey: bench-key"); fi
-echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds"
+echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds$([ "$CLOSE" = 1 ] && echo ", Connection: close")"
 echo "bench-proxy: cpus proxy=$PROXY_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS; kgate: $BIN"
 for i in "${!PORTS[@]}"; do run_wrk "${PORTS[$i]}" 2 "${HEADERS[$i]}" >/dev/null; done
 declare -A RPS P99
