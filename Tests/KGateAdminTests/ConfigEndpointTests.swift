@@ -189,6 +189,13 @@ import Testing
         let messages = entries.first?["errors"]?.arrayValue?.compactMap { $0["message"]?.stringValue } ?? []
         #expect(
             Set(messages) == ["value must be null", "failed conditional validation given value of field 'protocol'"])
+        // Kong's entries exactly: its tests fail on any key they do not expect.
+        #expect(entries.first?["source"] == nil)
+        #expect(entries.first?["errors"]?.arrayValue?.allSatisfy { $0["source"] == nil } == true)
+        let positioned = await h.json(.POST, "/config?flatten_errors=1&source_positions=1", config)
+        let located = try #require(positioned["flattened_errors"]?.arrayValue?.first)
+        #expect(located["source"]?["line"] != nil)
+        #expect(located["errors"]?.arrayValue?.allSatisfy { $0["source"] != nil } == true)
         for truthy in ["true", "on", "YES"] {
             #expect(await h.json(.POST, "/config?flatten_errors=\(truthy)", config)["flattened_errors"] != nil)
         }

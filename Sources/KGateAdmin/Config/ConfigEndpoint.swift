@@ -15,6 +15,10 @@ import NIOHTTP1
 /// loaded again: on its next change (the watcher), on SIGHUP / `kgate reload`, or on restart. The
 /// file then wins, as in Kong, where the file wins on restart and on `kong reload`. `/status`
 /// `reload.source` tells which one is live (`admin` or `file:<path>`).
+///
+/// `flattened_errors` is Kong's body exactly (Kong's own tests compare every key of every entry).
+/// kgate's `source: {line, column}` positions are added only on request, with
+/// `?source_positions=1` (the CLI's `config parse --json` always has them).
 extension AdminAPI {
     /// Kong's `truthy()` for `flatten_errors`: `true`, `1`, `on`, `yes` (any case), true or 1.
     static func truthy(_ value: Value?) -> Bool {
@@ -36,6 +40,8 @@ extension AdminAPI {
         var isObject: Bool
         var flattenErrors: Bool
         var checkHash: Bool
+        /// kgate's `?source_positions=1`: `source` positions in `flattened_errors`.
+        var sourcePositions = false
     }
 
     /// Kong's `hydrate_config_from_request`: the JSON body when it has `_format_version`, else the
@@ -49,6 +55,7 @@ extension AdminAPI {
         let query = QueryArguments(request.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
         var params = body.params
         let flatten = truthy(query["flatten_errors"].map(Value.string) ?? params["flatten_errors"])
+        let sourcePositions = truthy(query["source_positions"].map(Value.string))
         let checkValue = query["check_hash"].map(Value.string) ?? params["check_hash"]
         let checkHash = checkValue == .string("1") || checkValue == .integer(1)
         let hadOptions = params["flatten_errors"] != nil || params["check_hash"] != nil
@@ -57,7 +64,10 @@ extension AdminAPI {
 
         if params["_format_version"] != nil {
             let bytes = body.form == .json && !hadOptions ? body.raw : Array(Value.object(params).jsonText.utf8)
-            return .ok(PostedConfig(bytes: bytes, isObject: true, flattenErrors: flatten, checkHash: checkHash))
+            return .ok(
+                PostedConfig(
+                    bytes: bytes, isObject: true, flattenErrors: flatten, checkHash: checkHash,
+                    sourcePositions: sourcePositions))
         }
         let bytes: [UInt8]
         switch params["config"] {
@@ -66,7 +76,10 @@ extension AdminAPI {
         default: bytes = body.raw
         }
         guard !bytes.isEmpty else { return .refused(.message(.badRequest, "expected a declarative configuration")) }
-        return .ok(PostedConfig(bytes: bytes, isObject: false, flattenErrors: flatten, checkHash: checkHash))
+        return .ok(
+            PostedConfig(
+                bytes: bytes, isObject: false, flattenErrors: flatten, checkHash: checkHash,
+                sourcePositions: sourcePositions))
     }
 
     /// `POST /config`: 201 with the flattened entities, 304 (`check_hash=1`, unchanged), 400
@@ -105,7 +118,7 @@ extension AdminAPI {
                     .badRequest,
                     KongErrorBody.flattenedObject(
                         fields: declarative.fields, input: document.value,
-                        positions: ErrorPositions(document: document),
+                        positions: posted.sourcePositions ? ErrorPositions(document: document) : nil,
                         relationships: relationships))
             }
             return .kong(.badRequest, KongErrorBody.object(fields: declarative.fields))
