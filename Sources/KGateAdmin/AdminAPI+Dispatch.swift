@@ -13,7 +13,7 @@ extension AdminAPI {
         switch kind {
         case .root: return nodeInfo(context.page)
         case .endpoints: return endpointList()
-        case .status: return .kong(.ok, statusBody())
+        case .status: return status(context.query)
         case .config: return exportedConfig(context.page)
         case .timers: return timers()
         case .pluginsEnabled: return enabledPlugins()

@@ -52,8 +52,45 @@ import Testing
 
     @Test func status() async throws {
         let h = try AdminHarness(statusBody: { ["configuration_hash": "00000000000000000000000000000000"] })
-        #expect(await h.get("/status").json == ["configuration_hash": "00000000000000000000000000000000"])
+        let status = await h.get("/status")
+        #expect(status["configuration_hash"] == "00000000000000000000000000000000")
+        #expect(status["database"] == nil)
         #expect(await h.send(.POST, "/status").status == 405)
+    }
+
+    /// `02-kong_routes_spec.lua`, `/status` memory stats: MiB with 2 decimals by default, `?unit=`
+    /// (`b` gives numbers), `?scale=`, and Kong's 400 for a bad unit.
+    @Test func statusMemory() async throws {
+        let h = try AdminHarness(statusBody: { ["configuration_hash": "00000000000000000000000000000000"] })
+        func matches(_ value: Value?, _ suffix: String, decimals: Int) -> Bool {
+            guard let text = value?.stringValue, text.hasSuffix(" " + suffix) else { return false }
+            let number = text.dropLast(suffix.count + 1)
+            let parts = number.split(separator: ".")
+            return parts.count == 2 && parts[1].count == decimals && parts.allSatisfy { $0.allSatisfy(\.isNumber) }
+        }
+        let memory = try #require(await h.get("/status")["memory"])
+        #expect(matches(memory["lua_shared_dicts"]?["kong"]?["capacity"], "MiB", decimals: 2))
+        #expect(memory["lua_shared_dicts"]?["kong"]?["capacity"] == "5.00 MiB")
+        #expect(matches(memory["lua_shared_dicts"]?["kong_db_cache"]?["allocated_slabs"], "MiB", decimals: 2))
+        let worker = try #require(memory["workers_lua_vms"]?.arrayValue?.first)
+        #expect(matches(worker["http_allocated_gc"], "MiB", decimals: 2))
+        #expect(worker["pid"]?.integerValue != nil)
+
+        let kib = try #require(await h.get("/status?unit=k")["memory"])
+        #expect(kib["lua_shared_dicts"]?["kong"]?["capacity"] == "5120.00 KiB")
+        #expect(matches(kib["workers_lua_vms"]?.arrayValue?.first?["http_allocated_gc"], "KiB", decimals: 2))
+        let bytes = try #require(await h.get("/status?unit=b")["memory"])
+        #expect(bytes["lua_shared_dicts"]?["kong"]?["capacity"] == .integer(5 << 20))
+        #expect(bytes["workers_lua_vms"]?.arrayValue?.first?["http_allocated_gc"]?.integerValue != nil)
+        let scaled = try #require(await h.get("/status?scale=3")["memory"])
+        #expect(scaled["lua_shared_dicts"]?["kong"]?["capacity"] == "5.000 MiB")
+        #expect(await h.get("/status?unit=G&scale=0")["memory"]?["lua_shared_dicts"]?["kong"]?["capacity"] == "0 GiB")
+
+        let bad = await h.get("/status?unit=V")
+        #expect(bad.status == 400)
+        #expect(bad.json == ["message": "invalid unit 'V' (expected 'k/K', 'm/M', or 'g/G')"])
+        #expect(await h.get("/status?scale=-1").message == "scale must be equal or greater than 0")
+        #expect(await h.get("/status?unit=b&scale=-1").status == 200)
     }
 
     @Test func entitySchemas() async throws {

@@ -54,6 +54,18 @@ extension AdminAPI {
         return .kong(.ok, body)
     }
 
+    /// `GET /status`: the Status API's body with Kong's `memory` block (`?unit=`, `?scale=`).
+    func status(_ query: QueryArguments) -> HTTPResponse {
+        switch MemoryStats.format(unit: query["unit"], scale: query["scale"]) {
+        case .failure(let error):
+            return .message(.badRequest, error.message)
+        case .success(let format):
+            guard case .object(var body) = statusBody() else { return .kong(.ok, statusBody()) }
+            body["memory"] = MemoryStats.body(format)
+            return .kong(.ok, .object(body))
+        }
+    }
+
     /// The machine's host name.
     static func hostname() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
