@@ -76,6 +76,7 @@ public final class AdminAPI: Sendable {
     /// Answers a request without blocking; nil for a `POST /config` that passed the checks
     /// (authorization, body size, content type), which `handle(_:)` must answer.
     public func respond(to request: HTTPRequest) -> HTTPResponse? {
+        if let robots = Self.robots(request) { return robots }
         let start = ContinuousClock.now
         switch prepare(request) {
         case .answered(let response): return decorate(response, request, since: start)
@@ -85,6 +86,7 @@ public final class AdminAPI: Sendable {
 
     /// Answers any request; `POST /config` waits for its load (never on an event loop thread).
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        if let robots = Self.robots(request) { return robots }
         let start = ContinuousClock.now
         switch prepare(request) {
         case .answered(let response): return decorate(response, request, since: start)
@@ -118,11 +120,38 @@ public final class AdminAPI: Sendable {
         case .refused(let response): return .answered(response)
         case .ok(let b): body = b
         }
-        let query = QueryArguments(request.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
+        let queryText = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first
+        if kind.readsArguments, Self.exceedsArgumentLimit(queryText, body) {
+            return .answered(.message(.badRequest, "Too many arguments"))
+        }
+        let query = QueryArguments(queryText)
         let context = AdminContext(
             request: request, match: match, query: query, body: body, catalog: catalog,
             page: coordinator.store.current.page)
         return .answered(dispatch(context))
+    }
+
+    /// Kong's `arguments.load` limits (`max_uri_args`, `max_post_args`): more than 1000 query
+    /// arguments, or form fields, make the request a 400 `Too many arguments`.
+    static let maxArguments = 1000
+
+    /// Whether the query string or an `application/x-www-form-urlencoded` body has more
+    /// arguments than `ngx.req.get_uri_args` / `get_post_args` read before they say "truncated".
+    static func exceedsArgumentLimit(_ query: Substring?, _ body: RequestBody) -> Bool {
+        func count<C: Collection>(_ bytes: C) -> Int where C.Element == UInt8 {
+            bytes.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).count
+        }
+        if let query, count(query.utf8) > maxArguments { return true }
+        return body.form == .form && count(body.raw) > maxArguments
+    }
+
+    /// nginx's `location /robots.txt` of Kong's admin server: answered before any Lua (no CORS,
+    /// no token), for every method.
+    static func robots(_ request: HTTPRequest) -> HTTPResponse? {
+        guard request.path == "/robots.txt" else { return nil }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain")
+        return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(string: "User-agent: *\nDisallow: /"))
     }
 
     /// `Authorization: Bearer <admin_token>` when a token is set (compared in constant time).

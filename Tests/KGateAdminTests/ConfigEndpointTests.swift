@@ -219,7 +219,9 @@ import Testing
         let two = await h.send(
             .POST, "/config", headers: [("Content-Type", "application/json"), ("Content-Type", "application/json")],
             body: "{}")
-        #expect(two.json == ["message": "Multiple Content-Type headers not allowed"])
+        // Kong exits with a plain string here, not a JSON object.
+        #expect(two.status == 400)
+        #expect(two.body == "Multiple Content-Type headers not allowed")
         #expect(
             await h.send(.POST, "/services", headers: [("Content-Type", "application/yaml")], body: "a: 1").status
                 == 415)

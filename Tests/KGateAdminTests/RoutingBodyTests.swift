@@ -1,6 +1,7 @@
 import KGateConfig
 import KGateHTTP
 import KGateSchema
+import KGateSettings
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -34,6 +35,36 @@ import Testing
     ])
     func routes(_ path: String, _ expected: String) {
         #expect(Self.template(path) == expected)
+    }
+
+    /// `21-truncated_arguments_spec.lua`: Kong's entity endpoints read at most 1000 query or
+    /// form arguments (`kong.api.arguments.load`); its core routes have no such limit.
+    @Test func tooManyArguments() async throws {
+        let h = try AdminHarness()
+        let many = (1...1001).map { "a=\($0)" }.joined(separator: "&")
+        let uri = await h.get("/plugins?" + many)
+        #expect(uri.status == 400)
+        #expect(uri.json == ["message": "Too many arguments"])
+        #expect(await h.get("/plugins?" + (1...1000).map { "a=\($0)" }.joined(separator: "&")).status == 200)
+        #expect(await h.get("/upstreams/u/targets?" + many).message == "Too many arguments")
+        #expect(await h.get("/?" + many).status == 200)
+        #expect(await h.get("/status?" + many).status == 200)
+
+        let form = "name=ip-restriction&" + (1...1001).map { "config.allow=\($0)" }.joined(separator: "&")
+        let post = await h.send(
+            .POST, "/plugins", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form)
+        #expect(post.status == 400)
+        #expect(post.json == ["message": "Too many arguments"])
+    }
+
+    /// nginx's `location /robots.txt` of Kong's admin server.
+    @Test func robots() async throws {
+        let h = try AdminHarness(settings: NodeSettings(adminToken: "secret"))
+        let r = await h.get("/robots.txt")
+        #expect(r.status == 200)
+        #expect(r.body == "User-agent: *\nDisallow: /")
+        #expect(r.headers.first(name: "Content-Type") == "text/plain")
+        #expect(r.headers.first(name: "Access-Control-Allow-Origin") == nil)
     }
 
     @Test func unknownPathsAndParameters() throws {

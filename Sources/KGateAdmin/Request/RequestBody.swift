@@ -24,7 +24,8 @@ struct RequestBody: Sendable {
     static func contentTypeRefusal(_ request: HTTPRequest, acceptsYAML: Bool) -> HTTPResponse? {
         guard [.POST, .PUT, .PATCH].contains(request.method) else { return nil }
         let types = request.headers["Content-Type"]
-        if types.count > 1 { return .message(.badRequest, "Multiple Content-Type headers not allowed") }
+        // Kong exits with a plain string here, not a `{"message": ...}` object.
+        if types.count > 1 { return .json(.badRequest, "Multiple Content-Type headers not allowed") }
         guard let type = types.first else {
             return request.body.readableBytes == 0 ? nil : .empty(.unsupportedMediaType)
         }

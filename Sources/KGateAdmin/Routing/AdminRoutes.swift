@@ -33,6 +33,20 @@ struct AdminRoute: Sendable {
         /// `/services/:services/routes/:routes`.
         case nestedItem(parent: String, child: String, field: String)
         case upstreamTargets, upstreamTargetsAll, upstreamTarget, upstreamHealth, targetHealth
+
+        /// Whether Kong answers the endpoint as a "new DB" route (`attach_new_db_routes`): its
+        /// arguments are read by `kong.api.arguments.load`, which refuses more than 1000 query
+        /// or form arguments. Kong's core routes (`/`, `/status`, `/config`, `/schemas`...) do not.
+        var readsArguments: Bool {
+            switch self {
+            case .collection, .item, .foreignEntity, .nestedCollection, .nestedItem, .upstreamTargets,
+                .upstreamTargetsAll, .upstreamTarget, .upstreamHealth, .targetHealth, .tags, .tagsByTag,
+                .pluginsEnabled, .legacyPluginSchema, .controlPlaneOnly:
+                return true
+            default:
+                return false
+            }
+        }
     }
 
     let segments: [Segment]
