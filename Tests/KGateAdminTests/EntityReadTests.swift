@@ -81,7 +81,9 @@ import Testing
         let targets = await h.get("/upstreams/up/targets")
         #expect(Set(targets.data.compactMap { $0["target"]?.stringValue }) == ["10.0.0.1:8000", "10.0.0.2:81"])
         let all = await h.get("/upstreams/up/targets/all")
-        #expect(all.data.map { $0["target"] } == ["10.0.0.1:8000", "10.0.0.2:81"])
+        #expect(Set(all.data.compactMap { $0["target"]?.stringValue }) == ["10.0.0.1:8000", "10.0.0.2:81"])
+        let ids = all.data.compactMap { $0["id"]?.stringValue }
+        #expect(ids == ids.sorted())
         #expect(await h.get("/upstreams/up/targets/10.0.0.1")["target"] == "10.0.0.1:8000")
         #expect(await h.get("/upstreams/up/targets/10.0.0.1:8000")["target"] == "10.0.0.1:8000")
         #expect(await h.get("/upstreams/up/targets/10.0.0.3").status == 404)

@@ -114,9 +114,9 @@ struct AdminContext {
         }
     }
 
-    /// The rows of an entity kind, in declaration order.
-    func rows(_ entity: String) -> [Object] {
-        page[entity].map { Array($0.rows.values) } ?? []
+    /// The rows of an entity kind with their primary keys, in declaration order.
+    func keyedRows(_ entity: String) -> [(key: String, row: Object)] {
+        page[entity].map { table in table.rows.map { (key: $0.key, row: $0.value) } } ?? []
     }
 
     /// 200 with the entity, or the lookup's refusal / 404.

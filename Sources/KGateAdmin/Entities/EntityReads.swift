@@ -7,8 +7,9 @@ import NIOHTTP1
 /// GET on entity endpoints: collections, items, nested forms, tags and upstream targets.
 extension AdminContext {
     /// The page arguments shared by every collection: `tags` (checked even where it is not
-    /// applied), `size`, `offset`, in Kong's order of checks.
-    func pageArguments(tagsApply: Bool) -> Checked<(PageRequest, TagFilter?)> {
+    /// applied), `size`, `offset`, in Kong's order of checks. With `decodeOffset` false the
+    /// offset is left as sent (Kong's targets DAO reads a plain number).
+    func pageArguments(tagsApply: Bool, decodeOffset: Bool = true) -> Checked<(PageRequest, TagFilter?)> {
         if tagsApply, query.has("tags"), query.bytes("tags")?.isEmpty == true {
             return .refused(KongDAOError.invalidOption("tags", "cannot be null"))
         }
@@ -24,10 +25,13 @@ extension AdminContext {
             case .ok(let f): filter = f
             }
         }
-        switch PageRequest.start(query) {
+        var request = PageRequest(size: size.0, offset: nil, offsetText: query["offset"], sizeText: size.1)
+        guard decodeOffset else { return .ok((request, filter)) }
+        switch PageRequest.offset(query) {
         case .refused(let response): return .refused(response)
-        case .ok(let start): return .ok((PageRequest(size: size.0, start: start, sizeText: size.1), filter))
+        case .ok(let offset): request.offset = offset
         }
+        return .ok((request, filter))
     }
 
     /// `GET /services`: the rows, filtered by `?tags=`, a page at a time.
@@ -39,14 +43,14 @@ extension AdminContext {
         case .refused(let response): return response
         case .ok(let args): (request, filter) = args
         }
-        var rows = self.rows(entity)
-        if let filter { rows = rows.filter(filter.matches) }
         let path = schema(entity)?.adminAPIName ?? entity
         var suffix = ""
         if let filter { suffix += "&tags=" + URIText.escape(filter.text) }
         if let size = request.sizeText { suffix += "&size=" + size }
-        return .kong(
-            .ok, Listing.body(rows.map { render(entity, $0) }, page: request) { "/\(path)?offset=\($0)\(suffix)" })
+        let body = Listing.keyed(
+            keyedRows(entity), page: request, filter: filter.map { f in { f.matches($0) } },
+            render: { render(entity, $0) }, next: { "/\(path)?offset=\($0)\(suffix)" })
+        return .kong(.ok, body)
     }
 
     /// `GET /consumers?custom_id=x`: `{"data": [consumer], "next": null}`.
@@ -73,11 +77,13 @@ extension AdminContext {
         case .ok(let args): request = args.0
         }
         let id = EntityTable.keyString(parentRow["id"]) ?? ""
-        let rows = page.children(child, via: field, of: id)
+        let rows = Self.keyed(page.children(child, via: field, of: id))
         let base =
             "/\(schema(parent)?.adminAPIName ?? parent)/\(match.rawParams[parent] ?? "")/"
             + (schema(child)?.adminAPINestedName ?? schema(child)?.adminAPIName ?? child)
-        return .kong(.ok, Listing.body(rows.map { render(child, $0) }, page: request) { "\(base)?offset=\($0)" })
+        let body = Listing.keyed(
+            rows, page: request, render: { render(child, $0) }, next: { "\(base)?offset=\($0)" })
+        return .kong(.ok, body)
     }
 
     /// `GET /routes/{route}/service`: the entity a foreign key points at.
@@ -123,6 +129,16 @@ extension AdminContext {
         return EntityTable.keyString(row[field]) == parentID ? .row(row) : .none
     }
 
+    /// Rows with their primary keys, for `Listing.keyed`.
+    static func keyed(_ rows: [Object]) -> [(key: String, row: Object)] {
+        rows.map { (key: EntityTable.keyString($0["id"]) ?? "", row: $0) }
+    }
+
+    /// Primary keys in Kong's LMDB order: byte by byte.
+    static func keyOrder(_ a: String, _ b: String) -> Bool {
+        a.utf8.lexicographicallyPrecedes(b.utf8)
+    }
+
     // MARK: - Tags
 
     /// `GET /tags`: every tag of every entity (`?tags=` ignored, as in Kong).
@@ -132,10 +148,14 @@ extension AdminContext {
         case .refused(let response): return response
         case .ok(let args): request = args.0
         }
+        let start: Int
+        switch request.position() {
+        case .refused(let response): return response
+        case .ok(let s): start = s
+        }
         var items: [Value] = []
         for entity in catalog.order {
-            guard let table = page[entity] else { continue }
-            for (id, row) in table.rows {
+            for (id, row) in keyedRows(entity).sorted(by: { Self.keyOrder($0.key, $1.key) }) {
                 guard case .array(let tags)? = row["tags"] else { continue }
                 for case .string(let tag) in tags { items.append(Self.tagItem(tag, entity, id)) }
             }
@@ -143,7 +163,7 @@ extension AdminContext {
         var suffix = ""
         if let tags = query["tags"] { suffix += "&tags=" + URIText.escape(tags) }
         if let size = request.sizeText { suffix += "&size=" + size }
-        return .kong(.ok, Listing.body(items, page: request) { "/tags?offset=\($0)\(suffix)" })
+        return .kong(.ok, Listing.positional(items, page: request, start: start) { "/tags?offset=\($0)\(suffix)" })
     }
 
     /// `GET /tags/{tag}`: the entities carrying one tag.
@@ -160,9 +180,20 @@ extension AdminContext {
         case .refused(let response): return response
         case .ok(let args): request = args.0
         }
-        let items = page.entities(tagged: tag).map { Self.tagItem(tag, $0.entity, $0.id) }
+        let start: Int
+        switch request.position() {
+        case .refused(let response): return response
+        case .ok(let s): start = s
+        }
+        let order = Dictionary(uniqueKeysWithValues: catalog.order.enumerated().map { ($0.element, $0.offset) })
+        let refs = page.entities(tagged: tag).sorted { a, b in
+            a.entity != b.entity
+                ? (order[a.entity] ?? .max, a.entity) < (order[b.entity] ?? .max, b.entity)
+                : Self.keyOrder(a.id, b.id)
+        }
+        let items = refs.map { Self.tagItem(tag, $0.entity, $0.id) }
         let raw = match.rawParams["tags"] ?? ""
-        return .kong(.ok, Listing.body(items, page: request) { "/tags/\(raw)?offset=\($0)" })
+        return .kong(.ok, Listing.positional(items, page: request, start: start) { "/tags/\(raw)?offset=\($0)" })
     }
 
     static func tagItem(_ tag: String, _ entity: String, _ id: String) -> Value {
@@ -181,14 +212,28 @@ extension AdminContext {
         case .refused(let response): return response
         }
         let request: PageRequest
-        switch pageArguments(tagsApply: true) {
+        switch pageArguments(tagsApply: true, decodeOffset: all) {
         case .refused(let response): return response
         case .ok(let args): request = args.0
         }
-        let rows = targets(of: upstream, latestOnly: !all)
-        let suffix = all ? "/targets/all" : "/targets"
-        let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")\(suffix)"
-        return .kong(.ok, Listing.body(rows.map { render("targets", $0) }, page: request) { "\(base)?offset=\($0)" })
+        let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")"
+        if all {
+            // The DAO's generic `page_for_upstream`: every entry, keyed by id.
+            let rows = Self.keyed(targets(of: upstream, latestOnly: false))
+            let body = Listing.keyed(
+                rows, page: request, render: { render("targets", $0) }, next: { "\(base)/targets/all?offset=\($0)" })
+            return .kong(.ok, body)
+        }
+        let start: Int
+        switch request.position(plain: true) {
+        case .refused(let response): return response
+        case .ok(let s): start = s
+        }
+        let rows = targets(of: upstream, latestOnly: true).map { render("targets", $0) }
+        let body = Listing.positional(rows, page: request, start: start, plainOffset: true) {
+            "\(base)/targets?offset=\($0)"
+        }
+        return .kong(.ok, body)
     }
 
     /// The targets of an upstream; with `latestOnly`, Kong's `page_for_upstream`: sorted by
@@ -242,9 +287,14 @@ extension AdminContext {
             return .kong(.ok, ["data": data, "next": .null, "node_id": .string(nodeID)])
         }
         let request: PageRequest
-        switch pageArguments(tagsApply: true) {
+        switch pageArguments(tagsApply: true, decodeOffset: false) {
         case .refused(let response): return response
         case .ok(let args): request = args.0
+        }
+        let start: Int
+        switch request.position(plain: true) {
+        case .refused(let response): return response
+        case .ok(let s): start = s
         }
         let rows = targets(of: upstream, latestOnly: true).map { row -> Value in
             guard case .object(var rendered) = render("targets", row) else { return .null }
@@ -252,9 +302,8 @@ extension AdminContext {
             return .object(rendered)
         }
         let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")/health"
-        guard case .object(var body) = Listing.body(rows, page: request, next: { "\(base)?offset=\($0)" }) else {
-            return .notFound
-        }
+        let listing = Listing.positional(rows, page: request, start: start, plainOffset: true) { "\(base)?offset=\($0)" }
+        guard case .object(var body) = listing else { return .notFound }
         body["node_id"] = .string(nodeID)
         return .kong(.ok, .object(body))
     }

@@ -3,8 +3,11 @@ import KGateSchema
 
 /// A page of a collection as asked by `?size=` and `?offset=`.
 ///
-/// kgate's offsets are opaque tokens (base64 of the position of the next row), as Kong's are
-/// (base64 of an LMDB key). Rows are listed in declaration order.
+/// Kong's DB-less offsets are the base64 of an LMDB key: entities are listed in the order of
+/// their keys (primary keys, byte by byte) and a page starts at the first key at or after the
+/// decoded offset, so a listing carries on correctly across reloads. kgate lists the same way
+/// (`Listing.keyed`). `/tags` pages by position (`Listing.positional`), and targets by a plain
+/// decimal offset as Kong's targets DAO does (`Listing.positional`, `plainOffset`).
 struct PageRequest: Sendable, Equatable {
     /// Kong's default page size.
     static let defaultSize = 100
@@ -13,8 +16,10 @@ struct PageRequest: Sendable, Equatable {
 
     /// Rows per page.
     var size: Int
-    /// The position of the first row of the page.
-    var start: Int
+    /// The decoded `offset`, nil on the first page.
+    var offset: [UInt8]?
+    /// `?offset=` as given (Kong's targets DAO reads it as a number).
+    var offsetText: String?
     /// `?size=` as given (Kong repeats it in `next`).
     var sizeText: String?
 
@@ -31,19 +36,31 @@ struct PageRequest: Sendable, Equatable {
     }
 
     /// Reads `offset` (`'x' is not a valid offset: bad base64 encoding`).
-    static func start(_ query: QueryArguments) -> Checked<Int> {
-        guard let text = query["offset"], !text.isEmpty else { return .ok(0) }
+    static func offset(_ query: QueryArguments) -> Checked<[UInt8]?> {
+        guard let text = query["offset"], !text.isEmpty else { return .ok(nil) }
         guard let bytes = Base64.decode(text) else {
             return .refused(KongDAOError.invalidOffset(text, "bad base64 encoding"))
         }
-        guard let start = Int(String(decoding: bytes, as: UTF8.self)), start >= 0 else {
-            return .refused(KongDAOError.invalidOffset(text, "bad offset string"))
+        return .ok(bytes)
+    }
+
+    /// The position a positional offset names: the decoded `offset`, or with `plain` the offset
+    /// as sent (Kong's targets DAO); `bad offset string` when it names none.
+    func position(plain: Bool = false) -> Checked<Int> {
+        let text = plain ? offsetText : offset.map { String(decoding: $0, as: UTF8.self) }
+        guard let text, !text.isEmpty else { return .ok(0) }
+        guard let start = Int(text.trimmingSpaces), start >= 0 else {
+            return .refused(KongDAOError.invalidOffset(offsetText ?? "", "bad offset string"))
         }
         return .ok(start)
     }
 
-    /// The token for a page starting at `position`.
+    /// The token of a positional page starting at `position`.
     static func token(_ position: Int) -> String { Base64.encode(Array(String(position).utf8)) }
+
+    /// The token of the keyed page after `key`: the smallest key greater than it (`key .. "\0"`,
+    /// as Kong's off strategy writes it).
+    static func token(after key: [UInt8]) -> String { Base64.encode(key + [0]) }
 }
 
 /// `?tags=a,b` (all of them) or `?tags=a/b` (any of them), checked as Kong checks it.
@@ -111,18 +128,55 @@ struct TagFilter: Sendable, Equatable {
     }
 }
 
-/// Kong's collection body: `{"data": [...], "offset": "...", "next": "/services?offset=..."}`,
+/// Kong's collection bodies: `{"data": [...], "offset": "...", "next": "/services?offset=..."}`,
 /// `offset` left out and `next` null on the last page.
 enum Listing {
-    /// The page of `rows` a request asks for.
+    /// Kong's DB-less listing (`page_for_prefix` of the off strategy): rows in key order, the
+    /// page starting at the first key at or after the offset. With a `filter` (`?tags=`), the page
+    /// of `size` rows is taken first and filtered afterwards, as Kong does: a page may hold fewer
+    /// rows than asked, even none, and still have a `next`.
     ///
-    /// - Parameter next: builds the `next` link from the escaped offset token.
-    static func body(_ rows: [Value], page: PageRequest, next: (String) -> String) -> Value {
-        let start = min(page.start, rows.count)
-        let end = min(start + page.size, rows.count)
-        var body: Object = ["data": .array(Array(rows[start..<end]))]
-        if end < rows.count {
-            let token = PageRequest.token(end)
+    /// - Parameters:
+    ///   - rows: the rows with their keys (primary keys), in any order.
+    ///   - next: builds the `next` link from the escaped offset token.
+    static func keyed(
+        _ rows: [(key: String, row: Object)], page: PageRequest, filter: ((Object) -> Bool)? = nil,
+        render: (Object) -> Value, next: (String) -> String
+    ) -> Value {
+        let sorted = rows.map { (key: Array($0.key.utf8), row: $0.row) }.sorted {
+            $0.key.lexicographicallyPrecedes($1.key)
+        }
+        var start = 0
+        if let offset = page.offset {
+            var high = sorted.count
+            while start < high {
+                let mid = (start + high) / 2
+                if sorted[mid].key.lexicographicallyPrecedes(offset) { start = mid + 1 } else { high = mid }
+            }
+        }
+        let end = min(start + page.size, sorted.count)
+        var data: [Value] = []
+        for entry in sorted[start..<end] where filter?(entry.row) ?? true { data.append(render(entry.row)) }
+        let token = end < sorted.count ? PageRequest.token(after: sorted[end - 1].key) : nil
+        return body(data, offset: token, next: next)
+    }
+
+    /// A page of items listed by position, from `start`; the offset is the base64 of the next
+    /// position, or with `plainOffset` the position itself (`"3"`, Kong's targets DAO,
+    /// `page_for_upstream`).
+    static func positional(
+        _ items: [Value], page: PageRequest, start: Int, plainOffset: Bool = false, next: (String) -> String
+    ) -> Value {
+        let start = min(start, items.count)
+        let end = min(start + page.size, items.count)
+        let token = end < items.count ? (plainOffset ? String(end) : PageRequest.token(end)) : nil
+        return body(Array(items[start..<end]), offset: token, next: next)
+    }
+
+    /// `{"data": [...], "offset": token, "next": link}`, or `"next": null` without a token.
+    private static func body(_ data: [Value], offset token: String?, next: (String) -> String) -> Value {
+        var body: Object = ["data": .array(data)]
+        if let token {
             body["offset"] = .string(token)
             body["next"] = .string(next(URIText.escape(token)))
         } else {

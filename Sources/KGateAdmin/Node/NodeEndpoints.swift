@@ -23,7 +23,9 @@ extension AdminAPI {
         }
         var enabledInCluster: [Value] = []
         var seen: Set<String> = []
-        for row in page["plugins"].map({ Array($0.rows.values) }) ?? [] {
+        // Kong walks `plugins:each()`: primary-key order.
+        let plugins = (page["plugins"]?.rows ?? [:]).sorted { AdminContext.keyOrder($0.key, $1.key) }.map(\.value)
+        for row in plugins {
             if let name = row["name"]?.stringValue, seen.insert(name).inserted {
                 enabledInCluster.append(.string(name))
             }
