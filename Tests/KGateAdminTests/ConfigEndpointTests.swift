@@ -209,6 +209,39 @@ import Testing
         #expect(bad["code"] == 14)
     }
 
+    /// 15-off_spec "correctly handles duplicate upstream target errors": uniqueness is checked
+    /// after Kong generated the ids on its input, so the entry shows the id its message names.
+    @Test func flattenedUniquenessErrorsCarryGeneratedIDs() async throws {
+        let h = try AdminHarness()
+        let target: Value = ["target": "10.244.0.12:80", "weight": 1, "tags": ["target-1"]]
+        let dupe: Value = ["target": "10.244.0.12:80", "weight": 1, "tags": ["target-2"]]
+        let config: Value = [
+            "_format_version": "3.0",
+            "upstreams": [["name": "u", "targets": [target, dupe]]],
+        ]
+        let r = await h.json(.POST, "/config?flatten_errors=1", config)
+        let entries = try #require(r["flattened_errors"]?.arrayValue)
+        let entry = try #require(entries.first { $0["entity_tags"] == ["target-2"] })
+        let id = try #require(entry["entity_id"]?.stringValue)
+        #expect(entry["entity"]?["id"] == .string(id))
+        #expect(
+            entry["errors"] == [
+                [
+                    "type": "entity",
+                    "message": .string(
+                        "uniqueness violation: 'targets' entity with primary key set to '\(id)' already declared"),
+                ]
+            ])
+
+        // Validation errors come before Kong generates any id: none is shown.
+        let invalid = await h.json(
+            .POST, "/config?flatten_errors=1",
+            ["_format_version": "3.0", "services": [["name": "s", "host": "h", "port": -1]]])
+        let service = try #require(invalid["flattened_errors"]?.arrayValue?.first)
+        #expect(service["entity_id"] == nil)
+        #expect(service["entity"]?["id"] == nil)
+    }
+
     @Test func emptyAndMalformedBodies() async throws {
         let h = try AdminHarness()
         #expect(await h.send(.POST, "/config").json == ["message": "expected a declarative configuration"])

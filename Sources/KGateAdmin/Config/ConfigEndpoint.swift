@@ -117,7 +117,7 @@ extension AdminAPI {
                 return .kong(
                     .badRequest,
                     KongErrorBody.flattenedObject(
-                        fields: declarative.fields, input: document.value,
+                        fields: declarative.fields, input: declarative.inputWithIDs.map(Value.object) ?? document.value,
                         positions: posted.sourcePositions ? ErrorPositions(document: document) : nil,
                         relationships: relationships))
             }

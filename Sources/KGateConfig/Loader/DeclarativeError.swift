@@ -12,6 +12,10 @@ public struct DeclarativeError: Error, Sendable {
     public var fileName: String?
     /// Position of a syntax error, when the text did not parse.
     public var syntaxMark: SourceMark?
+    /// For reference and uniqueness errors: the input with the ids Kong generates before it checks
+    /// them (`generate_ids` changes Kong's input in place), which `flattened_errors` shows as
+    /// `entity.id` and `entity_id`. Nil for validation errors, found before any id is made.
+    public var inputWithIDs: Object?
 
     public init(fields: ErrorNode, document: SourceDocument?, fileName: String?, syntaxMark: SourceMark? = nil) {
         self.fields = fields

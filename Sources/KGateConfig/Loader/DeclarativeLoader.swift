@@ -38,9 +38,14 @@ public struct DeclarativeLoader: Sendable {
         }
         let validated = clock.now
         switch result {
-        case .failure(let errors):
+        case .failure(let failure):
             let document = try? ConfigText.parse(bytes, fileName: fileName).get()
-            return .failure(DeclarativeError(fields: errors, document: document, fileName: fileName))
+            var error = DeclarativeError(fields: failure.errors, document: document, fileName: fileName)
+            if failure.afterIDs, case .success(var input) = parseInput(bytes, fileName: fileName) {
+                declarative.generateIDs(&input)
+                error.inputWithIDs = input
+            }
+            return .failure(error)
         case .success(let result):
             var config = DeclarativeConfig(
                 entities: result.entities, meta: result.meta, hash: ConfigHash.md5Hex(bytes), fileName: fileName)

@@ -15,6 +15,14 @@ extension DeclarativeSchema {
 
     typealias Flat = (entities: [String: OrderedDictionary<String, Object>], meta: Object)
 
+    /// Why a flatten failed: Kong's error tree, and whether Kong had generated the ids on the
+    /// input by then (reference and uniqueness errors come after `generate_ids`, validation
+    /// errors before it; `flattened_errors` shows the input as it was at that point).
+    struct Failure: Error {
+        var errors: ErrorNode
+        var afterIDs: Bool
+    }
+
     /// Flattens an input into entity tables, or Kong's error tree.
     ///
     /// Kong validates, then generates ids, then fills defaults. kgate generates the ids first and
@@ -25,13 +33,13 @@ extension DeclarativeSchema {
     /// as it has been processed.
     func flatten(
         _ raw: consuming Object, full: DeclarativeSchema, auto: Schema.AutoValues, reread: () -> Object
-    ) -> Result<Flat, ErrorNode> {
+    ) -> Result<Flat, Failure> {
         var input = raw
         Self.prepare(&input)
         generateIDs(&input)
         let processed: Object
         switch schema.processAutoFields(consume input, context: .insert, auto: auto) {
-        case .failure(let e): return .failure(e)
+        case .failure(let e): return .failure(Failure(errors: e, afterIDs: false))
         case .success(let p): processed = p
         }
 
@@ -44,7 +52,7 @@ extension DeclarativeSchema {
             full.populateIDsForValidation(&copy)
             guard var second = full.schema.validate(copy) else { return proceed(consume processed) }
             second.merge(Self.nullErrors(errors))
-            return .failure(second)
+            return .failure(Failure(errors: second, afterIDs: false))
         }
         return proceed(consume processed)
     }
@@ -54,7 +62,7 @@ extension DeclarativeSchema {
         if input["_transform"] == nil { input["_transform"] = .bool(true) }
     }
 
-    private func proceed(_ processed: consuming Object) -> Result<Flat, ErrorNode> {
+    private func proceed(_ processed: consuming Object) -> Result<Flat, Failure> {
         var meta = Object()
         for (k, v) in processed where k.hasPrefix("_") { meta[k] = v }
         if let format = meta["_format_version"], format != .string("3.0") { meta["_format_version"] = "3.0" }
@@ -64,10 +72,10 @@ extension DeclarativeSchema {
         collect(processed, parent: nil, path: [], into: &items)
         _ = consume processed  // the items share its entities; the tree itself is no longer needed
         let index = EntityIndex(schema: self, items: consume items)
-        if let errors = index.errors { return .failure(errors) }
+        if let errors = index.errors { return .failure(Failure(errors: errors, afterIDs: true)) }
 
         switch index.flatEntities(transform: transform) {
-        case .failure(let e): return .failure(e)
+        case .failure(let e): return .failure(Failure(errors: e, afterIDs: true))
         case .success(let entities): return .success((entities, meta))
         }
     }
