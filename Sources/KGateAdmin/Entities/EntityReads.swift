@@ -203,7 +203,7 @@ extension AdminContext {
     // MARK: - Upstream targets
 
     /// `GET /upstreams/{u}/targets` (the latest entry of each target, newest first) and
-    /// `/targets/all` (every entry, in declaration order), ports filled in.
+    /// `/targets/all` (every entry, by id), ports filled in.
     func upstreamTargets(all: Bool) -> HTTPResponse {
         let upstream: Object
         switch select(param: "upstreams") {
