@@ -3,6 +3,8 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGatePlugins
+import KGateSchema
 import NIOCore
 import NIOPosix
 
@@ -120,11 +122,9 @@ extension IPBytes {
         return SocketAddress(a, host: "")
     }
 
-    /// The address as text (`127.0.0.1`, `::1`).
+    /// The address as nginx prints it (`127.0.0.1`, `::1`).
     var text: String {
-        if !isIPv6 {
-            return "\(low >> 24 & 0xFF).\(low >> 16 & 0xFF).\(low >> 8 & 0xFF).\(low & 0xFF)"
-        }
-        return socketAddress(port: 0).ipAddress ?? ""
+        let ip: IPAddress = isIPv6 ? .v6(UInt128(high) << 64 | UInt128(low)) : .v4(UInt32(truncatingIfNeeded: low))
+        return ip.nginxText
     }
 }

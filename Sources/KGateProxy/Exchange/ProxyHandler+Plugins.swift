@@ -82,20 +82,6 @@ extension ProxyHandler {
         return runner.makeContext(pluginRequest)
     }
 
-    /// The IP of a socket address, without making its text (nil for a Unix socket).
-    static func ip(of address: SocketAddress?) -> IPAddress? {
-        switch address {
-        case .v4(let a)?:
-            return .v4(UInt32(bigEndian: a.address.sin_addr.s_addr))
-        case .v6(let a)?:
-            var value: UInt128 = 0
-            withUnsafeBytes(of: a.address.sin6_addr) { for b in $0 { value = value << 8 | UInt128(b) } }
-            return .v6(value)
-        default:
-            return nil
-        }
-    }
-
     // MARK: Reading the body for plugins
 
     /// Holds the body until it has all arrived (`ngx.req.read_body`), then runs access. The

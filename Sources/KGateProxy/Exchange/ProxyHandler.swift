@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateSchema
 import KGateStore
 import NIOCore
@@ -154,10 +155,10 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         guard !registered else { return }
         registered = true
         let remote = context.channel.remoteAddress
-        remoteIP = remote?.addressText ?? ""
+        remoteIP = remote?.ip?.nginxText ?? ""
         let local = context.channel.localAddress
         serverPortNumber = local?.port
-        serverIP = Self.ip(of: local)
+        serverIP = local?.ip
         connectionNumber = env.acceptedConnections.wrappingIncrementThenLoad(ordering: .relaxed)
         // Routing (`net.dst.port`) and `X-Forwarded-Port` see the port the client reached:
         // `port_maps` maps the listener's port (Kong's `ctx.host_port = host_ports[server_port]

@@ -1,3 +1,4 @@
+import KGatePlugins
 import NIOCore
 import Testing
 
@@ -10,13 +11,13 @@ struct AddressTextTests {
     ])
     func ipv4(_ text: String) throws {
         let address = try SocketAddress(ipAddress: text, port: 80)
-        #expect(address.addressText == text)
-        #expect(address.addressText == address.ipAddress)
+        #expect(address.ip?.nginxText == text)
+        #expect(address.ip?.nginxText == address.ipAddress)
     }
 
-    @Test("IPv6 addresses go through inet_ntop")
+    @Test("IPv6 addresses as nginx prints them; IPv4-mapped ones stay IPv6")
     func ipv6() throws {
-        let address = try SocketAddress(ipAddress: "::1", port: 80)
-        #expect(address.addressText == "::1")
+        #expect(try SocketAddress(ipAddress: "::1", port: 80).ip?.nginxText == "::1")
+        #expect(try SocketAddress(ipAddress: "::ffff:10.0.0.1", port: 80).ip?.nginxText == "::ffff:10.0.0.1")
     }
 }
