@@ -99,9 +99,14 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A malformed request: answer 400 when nothing was sent yet, then close.
-        if error is HTTPParserError, case .idle = state {
-            let response = HTTPResponse.json(.badRequest, #"{"message":"Bad request"}"#)
+        // A malformed request: answer when nothing was sent yet, then close. A method token the
+        // parser does not know (`GEEEET`) is a well-formed request nginx would pass on, for which
+        // Kong's Admin API answers 405; anything else malformed is a 400.
+        if let parserError = error as? HTTPParserError, case .idle = state {
+            let response =
+                parserError == .invalidMethod
+                ? HTTPResponse.json(.methodNotAllowed, #"{"message":"Method not allowed"}"#)
+                : HTTPResponse.json(.badRequest, #"{"message":"Bad request"}"#)
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
             write(response, for: head, keepAlive: false, context: context)
             return

@@ -96,6 +96,9 @@ import Testing
             #expect(Self.json(refused.body)?["code"] == 12)
             #expect(try await Self.call(port, "DELETE", "/services/nope").status == 204)
             #expect(try await Self.call(port, "GET", "/non-existing").status == 404)
+            let unknownMethod = try await Self.call(port, "GEEEET", "/")
+            #expect(unknownMethod.status == 405)
+            #expect(Self.json(unknownMethod.body) == ["message": "Method not allowed"])
             let malformed = try await Self.call(
                 port, "POST", "/services", headers: [("Content-Type", "application/json")], body: "{")
             #expect(malformed.status == 400)
