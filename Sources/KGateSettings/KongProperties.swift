@@ -22,7 +22,7 @@ enum KongProperties {
         "lmdb_environment_path", "lmdb_map_size", "lua_max_post_args", "lua_max_req_headers", "lua_max_resp_headers",
         "lua_max_uri_args", "lua_package_cpath", "lua_package_path", "lua_socket_pool_size", "lua_ssl_protocols",
         "lua_ssl_trusted_certificate", "lua_ssl_verify_depth", "mem_cache_size", "new_dns_client", "nginx_daemon",
-        "nginx_user", "node_id", "openresty_path", "opentelemetry_tracing", "opentelemetry_tracing_sampling_rate",
+        "nginx_user", "openresty_path", "opentelemetry_tracing", "opentelemetry_tracing_sampling_rate",
         "pg_backlog", "pg_database", "pg_host", "pg_keepalive_timeout", "pg_max_concurrent_queries", "pg_password",
         "pg_pool_size", "pg_port", "pg_ro_backlog", "pg_ro_database", "pg_ro_host", "pg_ro_keepalive_timeout",
         "pg_ro_max_concurrent_queries", "pg_ro_password", "pg_ro_pool_size", "pg_ro_port", "pg_ro_schema",

@@ -97,6 +97,9 @@ public struct NodeSettings: Sendable, Equatable {
     /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
     /// Sensitive (redacted).
     public var adminToken: String?
+    /// `node_id`: the node's id (`GET /` `node_id`, `kong.node.get_id()`), a UUID. Default none:
+    /// a new random id at each start, as Kong gives a node that is not a data plane.
+    public var nodeID: String?
 
     /// Kong's default `proxy_listen`.
     public static let defaultProxyListen = [

@@ -1,3 +1,5 @@
+import KGateSchema
+
 /// One kong.conf property kgate understands: how to read it into ``NodeSettings`` and how to
 /// show it back. The table below drives every source (file, environment, flags) and the
 /// redacted rendering, so a property is declared exactly once.
@@ -113,6 +115,11 @@ struct Property: Sendable {
         Property("admin_token", sensitive: true, apply: { s, v, _ in
             s.adminToken = v.isEmpty ? nil : v
         }, render: { $0.adminToken.map(SettingValue.string) ?? .none }),
+        Property("node_id", apply: { s, v, _ throws(InvalidValue) in
+            guard !v.isEmpty else { s.nodeID = nil; return }
+            guard UUIDFormat.isValid(v) else { throw InvalidValue(ValueSyntax.invalidValue("node_id", v, "must be a valid UUID")) }
+            s.nodeID = v
+        }, render: { $0.nodeID.map(SettingValue.string) ?? .none }),
     ]
 
     /// The properties by name.

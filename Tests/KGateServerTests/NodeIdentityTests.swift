@@ -7,7 +7,7 @@ import Testing
 @testable import KGateServer
 
 /// One node id: the Admin API's `node_id` is what plugins see as `kong.node.get_id()`
-/// (request-termination's echo).
+/// (request-termination's echo); the `node_id` setting chooses it, else it is random.
 @Suite(.serialized)
 struct NodeIdentityTests {
     static let config = """
@@ -18,14 +18,16 @@ struct NodeIdentityTests {
           plugins: [{name: request-termination, config: {echo: true, status_code: 200}}]
         """
 
-    @Test func echoReportsTheAdminNodeID() async throws {
+    @Test(arguments: [nil, "0b1d5e4c-4d3b-4b8f-9c1e-2f6a7b8c9d0e"])
+    func echoReportsTheAdminNodeID(configured: String?) async throws {
         let dir = NSTemporaryDirectory() + "kgate-node-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let loopback = [ListenAddress(host: "127.0.0.1", port: 0)]
-        let settings = NodeSettings(
+        var settings = NodeSettings(
             prefix: dir + "/prefix", proxyListen: loopback, adminListen: loopback, statusListen: [],
             declarativeConfigString: Self.config)
+        settings.nodeID = configured
         let node = try Node(settings: settings, logger: Logger(label: "test"))
         try await node.start()
         let task = Task { try await node.run() }
@@ -37,6 +39,7 @@ struct NodeIdentityTests {
         let echo = try JSONSerialization.jsonObject(with: Data(try await Self.body(port: proxy, "/echo").utf8)) as? [String: Any]
         let kong = try #require(echo?["kong"] as? [String: Any])
         #expect(nodeID.count == 36)
+        if let configured { #expect(nodeID == configured) }
         #expect(kong["node_id"] as? String == nodeID)
 
         await node.shutdown()

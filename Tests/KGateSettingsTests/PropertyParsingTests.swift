@@ -98,6 +98,7 @@ struct PropertyParsingTests {
         SettingsCase("error_template_html = ") { $0.errorTemplateHTML = nil },
         SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
         SettingsCase("admin_token = ") { $0.adminToken = nil },
+        SettingsCase("node_id = 0B1D5E4C-4D3B-4B8F-9C1E-2F6A7B8C9D0E") { $0.nodeID = "0B1D5E4C-4D3B-4B8F-9C1E-2F6A7B8C9D0E" },
     ]
 
     @Test(arguments: accepted)
@@ -114,6 +115,8 @@ struct PropertyParsingTests {
     }
 
     static let refused: [FailureCase] = [
+        FailureCase(
+            "node_id = 1234", "kong.conf:1: invalid value for 'node_id': '1234' (must be a valid UUID)"),
         FailureCase("prefix = ", "kong.conf:1: invalid value for 'prefix': '' (expected a directory path)"),
         FailureCase(
             "log_level = verbose",

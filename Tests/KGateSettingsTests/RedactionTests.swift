@@ -15,7 +15,7 @@ struct RedactionTests {
             "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "nginx_admin_client_max_body_size",
             "nginx_http_client_max_body_size", "nginx_http_client_body_buffer_size", "nginx_http_client_header_timeout",
             "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
-            "allow_debug_header", "admin_token",
+            "allow_debug_header", "admin_token", "node_id",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",

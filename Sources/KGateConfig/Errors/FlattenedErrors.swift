@@ -212,7 +212,7 @@ private struct Builder {
         var entry = Object()
         entry["entity_type"] = .string(singular(entityType))
         if let name = object["name"]?.stringValue, !name.isEmpty { entry["entity_name"] = .string(name) }
-        if let id = object["id"]?.stringValue, isValidUUID(id) { entry["entity_id"] = .string(id) }
+        if let id = object["id"]?.stringValue, UUIDFormat.isValid(id) { entry["entity_id"] = .string(id) }
         if let tags = validTags(object["tags"]) { entry["entity_tags"] = tags }
         entry["entity"] = .object(object)
         entry["errors"] = .array(items)
@@ -292,24 +292,10 @@ private func singular(_ noun: String) -> String {
 }
 
 private func makePK(_ value: Value) -> Value? {
-    guard let id = value["id"]?.stringValue, isValidUUID(id) else { return nil }
+    guard let id = value["id"]?.stringValue, UUIDFormat.isValid(id) else { return nil }
     return .object(["id": .string(id)])
 }
 
-/// `kong.tools.uuid.is_valid_uuid`: 36 characters, 8-4-4-4-12 hex digits, any case.
-func isValidUUID(_ s: String) -> Bool {
-    let bytes = Array(s.utf8)
-    guard bytes.count == 36 else { return false }
-    for (i, c) in bytes.enumerated() {
-        if i == 8 || i == 13 || i == 18 || i == 23 {
-            guard c == UInt8(ascii: "-") else { return false }
-        } else {
-            let hex = (0x30...0x39).contains(c) || (0x41...0x46).contains(c) || (0x61...0x66).contains(c)
-            guard hex else { return false }
-        }
-    }
-    return true
-}
 
 /// Kong's `validate_tags`: an array (or empty table) of strings only.
 private func validTags(_ tags: Value?) -> Value? {

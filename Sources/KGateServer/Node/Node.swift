@@ -43,7 +43,7 @@ public final class Node: Sendable {
         self.settings = settings
         self.logger = logger
         // One id for the node: the Admin API's `node_id` and plugins' `kong.node.get_id()`.
-        let nodeID = EntityID.random()
+        let nodeID = settings.nodeID ?? EntityID.random()
         let plugins = NodePlugins(settings: settings, nodeID: nodeID, logger: logger)
         let catalog = plugins.catalog
         store = try ConfigStore(
