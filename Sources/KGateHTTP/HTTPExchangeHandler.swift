@@ -19,13 +19,19 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let maxBodySize: Int
     private let serverName: String
     private let counters: ServerCounters?
+    /// The bytes behind a parser error (see ``LatestReadRecorder``).
+    private let recorder: LatestReadRecorder?
     private var state = State.idle
 
     convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
         self.init(answering: .inline(responder), maxBodySize: maxBodySize, serverName: serverName, counters: counters)
     }
 
-    init(answering: HTTPAnswering, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
+    init(
+        answering: HTTPAnswering, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil,
+        recorder: LatestReadRecorder? = nil
+    ) {
+        self.recorder = recorder
         self.answering = answering
         self.maxBodySize = maxBodySize
         self.serverName = serverName
@@ -99,12 +105,12 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        // A malformed request: answer when nothing was sent yet, then close. A method token the
-        // parser does not know (`GEEEET`) is a well-formed request nginx would pass on, for which
-        // Kong's Admin API answers 405; anything else malformed is a 400.
+        // A malformed request: answer when nothing was sent yet, then close. A request line with
+        // a method token the parser does not know (`GEEEET`) is one nginx would pass on, for
+        // which Kong's Admin API answers 405; anything else malformed is a 400.
         if let parserError = error as? HTTPParserError, case .idle = state {
             let response =
-                parserError == .invalidMethod
+                parserError == .invalidMethod && recorder?.holdsRequestLineWithUnknownMethod == true
                 ? HTTPResponse.json(.methodNotAllowed, #"{"message":"Method not allowed"}"#)
                 : HTTPResponse.json(.badRequest, #"{"message":"Bad request"}"#)
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")

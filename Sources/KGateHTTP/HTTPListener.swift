@@ -68,10 +68,8 @@ public final class HTTPListener: Service, Sendable {
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: false)
-                        try channel.pipeline.syncOperations.addHandler(
-                            HTTPExchangeHandler(
-                                answering: answering, maxBodySize: maxBodySize, serverName: "kgate", counters: counters))
+                        try channel.pipeline.syncOperations.configureBufferedHTTPServer(
+                            answering: answering, maxBodySize: maxBodySize, serverName: "kgate", counters: counters)
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)
