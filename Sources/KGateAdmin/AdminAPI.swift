@@ -35,6 +35,8 @@ public final class AdminAPI: Sendable {
     let routes: AdminRouteTable
     let relationships: EntityRelationships
     let enabledHeaders: Set<String>
+    /// The CORS headers of every answer (`admin_gui_url`).
+    let cors: AdminCORS
     /// `nginx_admin_client_max_body_size` in bytes.
     let maxBodySize: Int
     /// 1 while a `POST /config` load runs.
@@ -44,7 +46,7 @@ public final class AdminAPI: Sendable {
     ///
     /// - Parameters:
     ///   - settings: the node settings (`admin_token`, `nginx_admin_client_max_body_size`,
-    ///     `headers`, the redacted `configuration` of `GET /`).
+    ///     `headers`, `admin_gui_url`, the redacted `configuration` of `GET /`).
     ///   - catalog: the entity schemas the node loads configs with.
     ///   - coordinator: the node's reload coordinator; its store is read for every request.
     ///   - statusBody: the body of `GET /status` (shared with the Status API).
@@ -65,6 +67,7 @@ public final class AdminAPI: Sendable {
         self.routes = AdminRouteTable(catalog: catalog)
         self.relationships = EntityRelationships(catalog: catalog)
         self.enabledHeaders = settings.enabledHeaders
+        self.cors = AdminCORS(allowedOrigins: settings.adminGUIOrigins)
         self.maxBodySize = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
     }
 
@@ -188,12 +191,7 @@ public final class AdminAPI: Sendable {
         -> HTTPResponse
     {
         var response = response
-        let origin = request.headers.first(name: "Origin") ?? "*"
-        response.headers.replaceOrAdd(name: "Access-Control-Allow-Origin", value: origin)
-        response.headers.replaceOrAdd(name: "Access-Control-Allow-Credentials", value: "true")
-        if request.method == .OPTIONS, let asked = request.headers.first(name: "Access-Control-Request-Headers") {
-            response.headers.replaceOrAdd(name: "Access-Control-Allow-Headers", value: asked)
-        }
+        cors.apply(to: &response.headers, for: request)
         if enabledHeaders.contains("Server") { response.headers.replaceOrAdd(name: "Server", value: "kong/\(version)") }
         if enabledHeaders.contains("X-Kong-Admin-Latency") {
             let ms = Int((ContinuousClock.now - start).milliseconds.rounded())

@@ -10,7 +10,7 @@ enum KongProperties {
     static let ignored: Set<String> = [
         "_debug_pg_ttl_cleanup_interval", "admin_access_log", "admin_error_log", "admin_gui_access_log",
         "admin_gui_api_url", "admin_gui_csp_header", "admin_gui_error_log", "admin_gui_listen", "admin_gui_path",
-        "admin_gui_ssl_cert", "admin_gui_ssl_cert_key", "admin_gui_url", "admin_ssl_cert", "admin_ssl_cert_key",
+        "admin_gui_ssl_cert", "admin_gui_ssl_cert_key", "admin_ssl_cert", "admin_ssl_cert_key",
         "anonymous_reports", "client_ssl", "client_ssl_cert",
         "client_ssl_cert_key", "cluster_ca_cert", "cluster_cert", "cluster_cert_key", "cluster_cjson",
         "cluster_control_plane", "cluster_data_plane_purge_delay", "cluster_dp_labels", "cluster_listen",

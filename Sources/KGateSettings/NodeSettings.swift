@@ -100,6 +100,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// `node_id`: the node's id (`GET /` `node_id`, `kong.node.get_id()`), a UUID. Default none:
     /// a new random id at each start, as Kong gives a node that is not a data plane.
     public var nodeID: String?
+    /// `admin_gui_url`: where Kong Manager is served from. When set, the Admin API's
+    /// `Access-Control-Allow-Origin` names a request's `Origin` only if it is one of their
+    /// origins, and the first origin otherwise. Default none (any `Origin` is echoed).
+    public var adminGUIURLs: [AdminGUIURL] = []
 
     /// Kong's default `proxy_listen`.
     public static let defaultProxyListen = [
@@ -182,6 +186,9 @@ public struct NodeSettings: Sendable, Equatable {
         }
         return result
     }
+
+    /// Kong's `admin_gui_origin`: the origin of each `admin_gui_url`, in order.
+    public var adminGUIOrigins: [String] { adminGUIURLs.map(\.origin) }
 
     /// Whether `headers_upstream` adds `X-Kong-Request-Id` to upstream requests.
     public var sendsRequestIDUpstream: Bool { headersUpstream.contains("X-Kong-Request-Id") }

@@ -120,6 +120,9 @@ struct Property: Sendable {
             guard UUIDFormat.isValid(v) else { throw InvalidValue(ValueSyntax.invalidValue("node_id", v, "must be a valid UUID")) }
             s.nodeID = v
         }, render: { $0.nodeID.map(SettingValue.string) ?? .none }),
+        Property("admin_gui_url", apply: { s, v, _ throws(InvalidValue) in
+            s.adminGUIURLs = try AdminGUIURL.parseList(v, property: "admin_gui_url")
+        }, render: { .list($0.adminGUIURLs.map(\.text)) }),
     ]
 
     /// The properties by name.

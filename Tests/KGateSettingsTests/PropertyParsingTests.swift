@@ -99,6 +99,15 @@ struct PropertyParsingTests {
         SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
         SettingsCase("admin_token = ") { $0.adminToken = nil },
         SettingsCase("node_id = 0B1D5E4C-4D3B-4B8F-9C1E-2F6A7B8C9D0E") { $0.nodeID = "0B1D5E4C-4D3B-4B8F-9C1E-2F6A7B8C9D0E" },
+        SettingsCase("admin_gui_url = ") { $0.adminGUIURLs = [] },
+        SettingsCase("admin_gui_url = http://admin.api:9100") {
+            $0.adminGUIURLs = [AdminGUIURL("http://admin.api:9100")!]
+        },
+        SettingsCase("admin_gui_url = http://localhost:8002/manager, https://localhost:8445/manager") {
+            $0.adminGUIURLs = [
+                AdminGUIURL("http://localhost:8002/manager")!, AdminGUIURL("https://localhost:8445/manager")!,
+            ]
+        },
     ]
 
     @Test(arguments: accepted)
@@ -233,6 +242,12 @@ struct PropertyParsingTests {
             "nginx_admin_client_max_body_size = 99999999999999g",
             "kong.conf:1: invalid value for 'nginx_admin_client_max_body_size': '99999999999999g' "
                 + "(expected a size such as 0 (unlimited), 512, 8k, 10m or 1g)"),
+        FailureCase(
+            "admin_gui_url = localhost:8002, http://ok.example, /manager",
+            "kong.conf:1: invalid entry for 'admin_gui_url': 'localhost:8002' "
+                + "(expected a URL such as http://localhost:8002 or https://example.com/manager)",
+            "kong.conf:1: invalid entry for 'admin_gui_url': '/manager' "
+                + "(expected a URL such as http://localhost:8002 or https://example.com/manager)"),
     ]
 
     @Test(arguments: refused)
@@ -247,6 +262,25 @@ struct PropertyParsingTests {
         let variable = EnvironmentSource.variable(for: parts[0].trimmingSpaces)
         let expected = c.messages.map { variable + ": " + $0.dropFirst("kong.conf:1: ".count) }
         #expect(problems(env: [variable: parts.count > 1 ? parts[1] : ""]) == expected)
+    }
+
+    /// Kong's `admin_gui_origin`: scheme and authority of each URL, path, query after the path
+    /// and fragment dropped (`spec/01-unit/03-conf_loader_spec.lua`).
+    @Test(arguments: [
+        ("http://localhost:8002", "http://localhost:8002"),
+        ("https://localhost:8002", "https://localhost:8002"),
+        ("http://localhost:8002/manager", "http://localhost:8002"),
+        ("http://admin.api:9100/path/to/any/way", "http://admin.api:9100"),
+        ("https://user@[::1]:8445/manager?x=1#top", "https://user@[::1]:8445"),
+        ("http://manager.example#top", "http://manager.example"),
+    ])
+    func adminGUIOrigins(_ url: String, _ origin: String) {
+        #expect(AdminGUIURL(url)?.origin == origin)
+    }
+
+    @Test(arguments: ["", "localhost", "localhost:8002", "http:/manager", "http://", "http:///manager", "-x://a"])
+    func adminGUIURLsWithoutAnOrigin(_ url: String) {
+        #expect(AdminGUIURL(url) == nil)
     }
 
     @Test func byteSizes() {
