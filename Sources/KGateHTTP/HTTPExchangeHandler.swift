@@ -19,8 +19,8 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let maxBodySize: Int
     private let serverName: String
     private let counters: ServerCounters?
-    /// The bytes behind a parser error (see ``LatestReadRecorder``).
-    private let recorder: LatestReadRecorder?
+    /// The request line behind a parser error.
+    private let requestLines: RequestTargetEscapingHandler?
     private var state = State.idle
 
     convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
@@ -29,9 +29,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     init(
         answering: HTTPAnswering, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil,
-        recorder: LatestReadRecorder? = nil
+        requestLines: RequestTargetEscapingHandler? = nil
     ) {
-        self.recorder = recorder
+        self.requestLines = requestLines
         self.answering = answering
         self.maxBodySize = maxBodySize
         self.serverName = serverName
@@ -110,7 +110,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         // which Kong's Admin API answers 405; anything else malformed is a 400.
         if let parserError = error as? HTTPParserError, case .idle = state {
             let response =
-                parserError == .invalidMethod && recorder?.holdsRequestLineWithUnknownMethod == true
+                parserError == .invalidMethod && requestLines?.latestRequestLineIsWellFormed == true
                 ? HTTPResponse.json(.methodNotAllowed, #"{"message":"Method not allowed"}"#)
                 : HTTPResponse.json(.badRequest, #"{"message":"Bad request"}"#)
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")

@@ -20,7 +20,8 @@ public struct ListenerAddress: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A plain HTTP/1.1 listener (status API, admin API) run as a `Service`: binds every address,
-/// serves until graceful shutdown, then closes its sockets.
+/// serves until graceful shutdown, then closes its sockets. Raw bytes 0x80–0xFF in a request
+/// target are accepted as nginx accepts them (see ``RequestTargetEscaper``).
 public final class HTTPListener: Service, Sendable {
     /// The listener's name in logs (`status`, `admin`).
     public let name: String

@@ -25,13 +25,20 @@ import Testing
     static func call(
         _ port: Int, _ method: String, _ path: String, headers: [(String, String)] = [], body: String = ""
     ) async throws -> TestHTTPClient.Response {
+        try await exchange { try TestHTTPClient(port: port).request(method, path, headers: headers, body: body) }
+    }
+
+    /// Sends a request as raw bytes (a target with bytes 0x80–0xFF, as Lua's HTTP client sends them).
+    static func call(_ port: Int, raw: [UInt8]) async throws -> TestHTTPClient.Response {
+        try await exchange { try TestHTTPClient(port: port).request(raw: raw) }
+    }
+
+    private static func exchange(
+        _ send: @escaping @Sendable () throws -> TestHTTPClient.Response
+    ) async throws -> TestHTTPClient.Response {
         let received = try await withCheckedThrowingContinuation { (c: CheckedContinuation<Received, Error>) in
             DispatchQueue(label: "admin-test-client").async {
-                c.resume(
-                    with: Result {
-                        let r = try TestHTTPClient(port: port).request(method, path, headers: headers, body: body)
-                        return Received(response: r)
-                    })
+                c.resume(with: Result { Received(response: try send()) })
             }
         }
         return received.response
@@ -145,6 +152,35 @@ import Testing
                 headers: [("Authorization", "Bearer t0ken"), ("Content-Type", "application/json")],
                 body: #"{"config":"\#(big)"}"#)
             #expect(tooBig.status == 413)
+        }
+    }
+
+    /// `spec/02-integration/04-admin_api/14-tags_spec.lua`: tags sent as raw bytes in the target.
+    @Test func rawBytesInTagFilters() async throws {
+        let h = try AdminHarness()
+        await h.load(
+            """
+            _format_version: "3.0"
+            consumers:
+            - username: adminapi-filter-by-tag-1
+              tags: ["corp_ a", "consumer_ 1", "🦍"]
+            - username: adminapi-filter-by-tag-2
+              tags: ["corp_ a", "consumer_ 2", "🦍"]
+            """)
+        try await Self.withListener(h) { port in
+            func get(_ target: [UInt8]) async throws -> TestHTTPClient.Response {
+                let tail = Array(" HTTP/1.1\r\nConnection: close\r\n\r\n".utf8)
+                return try await Self.call(port, raw: Array("GET ".utf8) + target + tail)
+            }
+            let gorilla = try await get(Array("/consumers?tags=🦍".utf8))
+            #expect(gorilla.status == 200)
+            #expect(Self.json(gorilla.body)?["data"]?.arrayValue?.count == 2)
+            let invalid = try await get(Array("/consumers?tags=".utf8) + [0xFF])
+            #expect(invalid.status == 400)
+            #expect(Self.json(invalid.body)?["message"] == "invalid option (tags: invalid filter syntax)")
+            let tag = try await get(Array("/tags/".utf8) + [0xFF])
+            #expect(tag.status == 400)
+            #expect(Self.json(tag.body)?["message"]?.stringValue?.contains("invalid utf-8") == true)
         }
     }
 

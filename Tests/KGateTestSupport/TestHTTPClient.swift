@@ -25,6 +25,16 @@ public struct TestHTTPClient {
     }
 
     public func request(_ method: String, _ path: String, headers: [(String, String)] = [], body: String = "") throws -> Response {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
+        for (k, v) in headers { text += "\(k): \(v)\r\n" }
+        if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + body
+        return try request(raw: Array(text.utf8))
+    }
+
+    /// Sends `bytes` as they are (a request the `String` API cannot write, such as a lone byte
+    /// 0xFF in its target) and reads the response until the server closes the connection.
+    public func request(raw bytes: [UInt8]) throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure.io }
         defer { close(fd) }
@@ -38,11 +48,6 @@ public struct TestHTTPClient {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else { throw Failure.connect(errno) }
-        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host):\(port)\r\nConnection: close\r\n"
-        for (k, v) in headers { text += "\(k): \(v)\r\n" }
-        if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
-        text += "\r\n" + body
-        let bytes = Array(text.utf8)
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
