@@ -109,7 +109,7 @@ import Testing
         #expect(seen.count == 2500)
 
         // Default page size 100, tags kept in `next`. Kong takes a page of 100 rows, then keeps
-        // the tagged ones: 25 pages of about 50.
+        // the tagged ones: 25 pages of about 50, and as the last of them is full, a 26th, empty.
         var evens = 0
         next = "/consumers?tags=even"
         pages = 0
@@ -122,7 +122,7 @@ import Testing
             pages += 1
         }
         #expect(evens == 1250)
-        #expect(pages == 25)
+        #expect(pages == 26)
     }
 
     /// Kong's off strategy lists rows in the order of their LMDB keys (primary keys), and an
@@ -149,7 +149,8 @@ import Testing
         #expect(await h.load(consumers([3, 2, 1, 0])).generation != nil)
         #expect(await h.get("/consumers?size=2&offset=\(URIText.escape(token))").data.map { $0["username"] } == ["c3"])
 
-        // `?tags=` filters each page of `size` rows: pages may be empty and still have a `next`.
+        // `?tags=` filters each page of `size` rows: pages may be empty and still have a `next`;
+        // a full last page has one too, to an empty page.
         #expect(await h.load(consumers([1, 2, 3], tagged: 3)).generation != nil)
         var pages: [[Value]] = []
         var next: String? = "/consumers?tags=t&size=1"
@@ -158,8 +159,8 @@ import Testing
             pages.append(page.data)
             next = page["next"]?.stringValue
         }
-        #expect(pages.map(\.count) == [0, 0, 1])
-        #expect(pages.last?.first?["username"] == "c3")
+        #expect(pages.map(\.count) == [0, 0, 1, 0])
+        #expect(pages[2].first?["username"] == "c3")
     }
 
     /// Kong's targets DAO pages `/upstreams/{u}/targets` and `/health` with a plain position
@@ -183,6 +184,12 @@ import Testing
         let token = try #require(all["offset"]?.stringValue)
         #expect(token != "1")
         #expect(all["next"] == .string("/upstreams/up/targets/all?offset=\(URIText.escape(token))"))
+        // `08-status_api/02-targets_routes_spec.lua`, "paginates a set": the second page is
+        // full, so it has an offset too, to an empty third page.
+        let last = await h.get("/upstreams/up/targets/all?size=1&offset=\(URIText.escape(token))")
+        #expect(last.data.count == 1)
+        let end = try #require(last["offset"]?.stringValue)
+        #expect(await h.get("/upstreams/up/targets/all?size=1&offset=\(URIText.escape(end))").body == #"{"data":[],"next":null}"#)
     }
 
     // MARK: - 14-tags_spec.lua

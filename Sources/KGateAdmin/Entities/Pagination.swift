@@ -136,6 +136,10 @@ enum Listing {
     /// of `size` rows is taken first and filtered afterwards, as Kong does: a page may hold fewer
     /// rows than asked, even none, and still have a `next`.
     ///
+    /// As LMDB's prefix paging (`resty.lmdb.prefix.page`) cannot tell a full page from the last
+    /// one, every full page has an offset: when the rows end with a full page, the next page is
+    /// empty and has none.
+    ///
     /// - Parameters:
     ///   - rows: the rows with their keys (primary keys), in any order.
     ///   - next: builds the `next` link from the escaped offset token.
@@ -157,7 +161,7 @@ enum Listing {
         let end = min(start + page.size, sorted.count)
         var data: [Value] = []
         for entry in sorted[start..<end] where filter?(entry.row) ?? true { data.append(render(entry.row)) }
-        let token = end < sorted.count ? PageRequest.token(after: sorted[end - 1].key) : nil
+        let token = end - start == page.size ? PageRequest.token(after: sorted[end - 1].key) : nil
         return body(data, offset: token, next: next)
     }
 
