@@ -46,6 +46,19 @@ struct NodeIdentityTests {
         try await task.value
     }
 
+    /// A shutdown asked for before `run()` got going (SIGTERM right after the start) is not lost:
+    /// `run()` starts the services and stops them at once.
+    @Test(.timeLimit(.minutes(1))) func shutdownBeforeRunStopsTheRun() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-node-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let settings = NodeSettings(prefix: dir + "/prefix", proxyListen: [], adminListen: [], statusListen: [])
+        let node = try Node(settings: settings, logger: Logger(label: "test"))
+        try await node.start()
+        await node.shutdown()
+        try await node.run()
+    }
+
     /// A GET's body, by the blocking client on a thread of its own: the Admin API answers
     /// from a task, which a blocked cooperative thread would hold up.
     static func body(port: Int, _ path: String) async throws -> String {

@@ -32,7 +32,7 @@ public final class Node: Sendable {
     /// The config file watcher, started before the initial load so no edit is missed.
     let watch = Mutex<(watcher: ConfigFileWatcher, events: AsyncStream<WatchEvent>)?>(nil)
     /// The running service group, for `shutdown()`.
-    let serviceGroup = Mutex<ServiceGroup?>(nil)
+    let serviceGroup = Mutex<RunState>(.notRunning)
     /// Runs the plugins' `configure` after each flip (kept for the node's lifetime).
     let pluginsConfigured: EventSubscription
 
@@ -148,16 +148,36 @@ public final class Node: Sendable {
         defer { pidFile.remove() }
         let serviceGroup = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        self.serviceGroup.withLock { $0 = serviceGroup }
+        let stopAtOnce = self.serviceGroup.withLock { state in
+            defer { state = .running(serviceGroup) }
+            if case .shutdownRequested = state { return true }
+            return false
+        }
+        if stopAtOnce { await serviceGroup.triggerGracefulShutdown() }
         logger.notice("kgate started", metadata: ["prefix": "\(settings.prefix)", "config.hash": "\(store.current.hash)"])
         try await serviceGroup.run()
         try await group.shutdownGracefully()
         logger.notice("kgate stopped")
     }
 
-    /// Starts a graceful shutdown, as SIGTERM does.
+    /// Starts a graceful shutdown, as SIGTERM does; called before `run()` got going, `run()`
+    /// starts the services and stops them at once.
     public func shutdown() async {
-        await serviceGroup.withLock { $0 }?.triggerGracefulShutdown()
+        let running = serviceGroup.withLock { state -> ServiceGroup? in
+            guard case .running(let group) = state else {
+                state = .shutdownRequested
+                return nil
+            }
+            return group
+        }
+        await running?.triggerGracefulShutdown()
+    }
+
+    /// Where `run()` is, for `shutdown()`.
+    enum RunState {
+        case notRunning
+        case shutdownRequested
+        case running(ServiceGroup)
     }
 
     /// The addresses the listeners are bound to, by listener name (for tests and logs).
