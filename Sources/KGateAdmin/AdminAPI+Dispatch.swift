@@ -14,6 +14,9 @@ extension AdminAPI {
         case .root: return nodeInfo(context.page)
         case .endpoints: return endpointList()
         case .status: return status(context.query)
+        case .statusReady:
+            if isGet { return readiness.answer(context.generation) }
+            return readiness.update(status: context.body.params["status"] ?? context.query["status"].map(Value.string))
         case .config: return exportedConfig(context.page)
         case .timers: return timers()
         case .pluginsEnabled: return enabledPlugins()

@@ -22,7 +22,20 @@ import Synchronization
 ///
 /// With `admin_token` set, every request but a CORS preflight (`OPTIONS`) must carry
 /// `Authorization: Bearer <token>`; otherwise 401 `{"message":"Unauthorized"}`.
+///
+/// The same type answers the Status API (`surface: .status`), as Kong serves both Lapis
+/// applications with the same helpers: the status routes only, no token, no CORS filter.
 public final class AdminAPI: Sendable {
+    /// Which of Kong's two HTTP APIs an instance answers.
+    public enum Surface: Sendable {
+        /// `kong.api` on `admin_listen`.
+        case admin
+        /// `kong.status` on `status_listen`: `/status`, `/status/ready`, `/status/dns` and the
+        /// read-only upstream health and target routes.
+        case status
+    }
+
+    let surface: Surface
     let settings: NodeSettings
     let catalog: EntityCatalog
     let coordinator: ReloadCoordinator
@@ -41,6 +54,8 @@ public final class AdminAPI: Sendable {
     let maxBodySize: Int
     /// 1 while a `POST /config` load runs.
     let loadsInFlight = Atomic<Int>(0)
+    /// `/status/ready` (Status API).
+    let readiness = Readiness()
 
     /// Creates the API.
     ///
@@ -53,10 +68,13 @@ public final class AdminAPI: Sendable {
     ///   - logger: receives a notice when a posted config replaces the file's.
     ///   - version: the Kong version kgate is compatible with (`GET /` `version`).
     ///   - nodeID: `GET /` `node_id`; a random UUID when nil.
+    ///   - surface: the Admin API, or the Status API.
     public init(
         settings: NodeSettings, catalog: EntityCatalog, coordinator: ReloadCoordinator,
-        statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil
+        statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil,
+        surface: Surface = .admin
     ) {
+        self.surface = surface
         self.settings = settings
         self.catalog = catalog
         self.coordinator = coordinator
@@ -64,12 +82,21 @@ public final class AdminAPI: Sendable {
         self.logger = logger
         self.version = version
         self.nodeID = nodeID ?? EntityID.random()
-        self.routes = AdminRouteTable(catalog: catalog)
+        self.routes = surface == .admin ? AdminRouteTable(catalog: catalog) : .statusAPI
         self.relationships = EntityRelationships(catalog: catalog)
         self.enabledHeaders = settings.enabledHeaders
-        self.cors = AdminCORS(allowedOrigins: settings.adminGUIOrigins)
-        self.maxBodySize = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
+        self.cors = surface == .admin ? AdminCORS(allowedOrigins: settings.adminGUIOrigins) : .statusAPI
+        self.maxBodySize = surface == .admin ? Self.adminMaxBodySize(settings) : Self.statusMaxBodySize
     }
+
+    /// The largest body the admin listener reads (`nginx_admin_client_max_body_size`).
+    public static func adminMaxBodySize(_ settings: NodeSettings) -> Int {
+        Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
+    }
+
+    /// The largest body the status listener reads: nginx's default `client_max_body_size`
+    /// (Kong's status server sets none).
+    public static let statusMaxBodySize = 1024 * 1024
 
     /// Whether a request needs `handle(_:)` (an asynchronous load): `POST /config`.
     public static func needsAsyncHandling(_ request: HTTPRequest) -> Bool {
@@ -130,7 +157,7 @@ public final class AdminAPI: Sendable {
         let query = QueryArguments(queryText)
         let context = AdminContext(
             request: request, match: match, query: query, body: body, catalog: catalog,
-            page: coordinator.store.current.page)
+            generation: coordinator.store.current)
         return .answered(dispatch(context))
     }
 
@@ -157,9 +184,10 @@ public final class AdminAPI: Sendable {
         return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(string: "User-agent: *\nDisallow: /"))
     }
 
-    /// `Authorization: Bearer <admin_token>` when a token is set (compared in constant time).
+    /// `Authorization: Bearer <admin_token>` when a token is set (compared in constant time);
+    /// the Status API asks for none.
     func authorize(_ request: HTTPRequest) -> HTTPResponse? {
-        guard let token = settings.adminToken, !token.isEmpty, request.method != .OPTIONS else { return nil }
+        guard surface == .admin, let token = settings.adminToken, !token.isEmpty, request.method != .OPTIONS else { return nil }
         let header = request.headers.first(name: "Authorization") ?? ""
         let scheme = header.prefix(7).lowercased()
         let presented = scheme == "bearer " ? header.dropFirst(7).trimmingSpaces : ""
@@ -186,7 +214,8 @@ public final class AdminAPI: Sendable {
         return response
     }
 
-    /// Kong's CORS headers (`cors_filter`), `Server` and `X-Kong-Admin-Latency` as `headers` asks.
+    /// Kong's `Access-Control-Allow-Origin` (both APIs), the Admin API's CORS filter
+    /// (`cors_filter`), `Server` and `X-Kong-Admin-Latency` as `headers` asks.
     func decorate(_ response: HTTPResponse, _ request: HTTPRequest, since start: ContinuousClock.Instant)
         -> HTTPResponse
     {

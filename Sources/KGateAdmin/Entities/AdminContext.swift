@@ -12,7 +12,9 @@ struct AdminContext {
     let query: QueryArguments
     let body: RequestBody
     let catalog: EntityCatalog
-    let page: Page
+    /// The live generation when the request came.
+    let generation: Generation
+    var page: Page { generation.page }
 
     /// How an item's key names it.
     enum KeyKind: Equatable {

@@ -14,6 +14,8 @@ struct AdminRoute: Sendable {
     /// What answers the endpoint.
     enum Kind: Sendable {
         case root, endpoints, status, config, timers, statusDNS
+        /// `/status/ready`, on the Status API only.
+        case statusReady
         case pluginsEnabled, legacyPluginSchema
         case entitySchema, pluginSchema, vaultSchema, filterSchema
         case validateEntity, validatePlugin, validateVault
@@ -105,16 +107,11 @@ struct AdminRouteTable: Sendable {
     let routes: [AdminRoute]
     private let bySegmentCount: [Int: [AdminRoute]]
 
-    /// Builds the table for the catalogue's entities.
+    /// Builds the Admin API's table for the catalogue's entities.
     init(catalog: EntityCatalog) {
-        var table: [String: AdminRoute] = [:]
-        var order: [String] = []
+        var templates: [Template] = []
         func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
-            let segments = template.split(separator: "/").map { part -> AdminRoute.Segment in
-                part.hasPrefix(":") ? .param(String(part.dropFirst())) : .literal(String(part))
-            }
-            if table[template] == nil { order.append(template) }
-            table[template] = AdminRoute(segments: segments, methods: methods, kind: kind)
+            templates.append((template, methods, kind))
         }
         let collection: [HTTPMethod] = [.GET, .POST]
         let item: [HTTPMethod] = [.GET, .PUT, .PATCH, .DELETE]
@@ -136,13 +133,38 @@ struct AdminRouteTable: Sendable {
                     .nestedItem(parent: target, child: name, field: field))
             }
         }
-        for (template, methods, kind) in Self.custom { add(template, methods, kind) }
+        self.init(templates + Self.custom)
+    }
+
+    /// A route's template, the methods it defines and its kind.
+    typealias Template = (template: String, methods: [HTTPMethod], kind: AdminRoute.Kind)
+
+    /// The table of these templates, in their order; a template given again replaces the
+    /// earlier one's methods and kind (Kong's custom routes over the generated ones).
+    private init(_ templates: [Template]) {
+        var table: [String: AdminRoute] = [:]
+        var order: [String] = []
+        for (template, methods, kind) in templates {
+            let segments = template.split(separator: "/").map { part -> AdminRoute.Segment in
+                part.hasPrefix(":") ? .param(String(part.dropFirst())) : .literal(String(part))
+            }
+            if table[template] == nil { order.append(template) }
+            table[template] = AdminRoute(segments: segments, methods: methods, kind: kind)
+        }
         routes = order.map { table[$0]! }
         bySegmentCount = Dictionary(grouping: routes, by: \.segments.count)
     }
 
+    /// The Status API's table (`kong/status/init.lua`): `/status`, `/status/ready`,
+    /// `/status/dns`, and in DB-less mode the GET handlers of Kong's upstream routes (their
+    /// other methods, and routes with no GET, are left out: 405 and 404).
+    static let statusAPI = AdminRouteTable(
+        [("/status", [.GET], .status), ("/status/ready", [.GET, .POST], .statusReady), ("/status/dns", [.GET], .statusDNS)]
+            + custom.filter { $0.template.hasPrefix("/upstreams/") && $0.methods.contains(.GET) }
+            .map { ($0.template, [.GET], $0.kind) })
+
     /// Kong's routes from `kong/api/routes/*.lua` that kgate answers.
-    private static let custom: [(String, [HTTPMethod], AdminRoute.Kind)] = [
+    private static let custom: [Template] = [
         ("/", [.GET], .root),
         ("/endpoints", [.GET], .endpoints),
         ("/status", [.GET], .status),

@@ -21,7 +21,7 @@ public final class Node: Sendable {
     public let settings: NodeSettings
     public let store: ConfigStore
     public let coordinator: ReloadCoordinator
-    public let statusAPI: StatusAPI
+    public let statusReport: StatusReport
     let group: MultiThreadedEventLoopGroup
     let listeners: [HTTPListener]
     /// The data plane on `proxy_listen` (nil when it is `off`).
@@ -53,14 +53,19 @@ public final class Node: Sendable {
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger)
         pluginsConfigured = Self.configurePluginsOnFlip(coordinator.events, store: store, logger: logger)
         let counters = ServerCounters()
-        let statusAPI = StatusAPI(source: NodeStatus(coordinator: coordinator), counters: counters)
-        self.statusAPI = statusAPI
+        let statusReport = StatusReport(source: NodeStatus(coordinator: coordinator), counters: counters)
+        self.statusReport = statusReport
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var listeners: [HTTPListener] = []
         let status = Self.plainAddresses(settings.statusListen, "status_listen", logger)
         if !status.isEmpty {
+            let statusAPI = AdminAPI(
+                settings: settings, catalog: catalog, coordinator: coordinator,
+                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, surface: .status)
+            // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
-                name: "status", addresses: status, group: group, counters: counters, logger: logger
+                name: "status", addresses: status, group: group, maxBodySize: AdminAPI.statusMaxBodySize,
+                counters: counters, logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
             })
@@ -72,10 +77,10 @@ public final class Node: Sendable {
                     "the Admin API listens on a non-loopback address: anyone who can reach it can read the configuration",
                     metadata: ["admin.address": "\(address)"])
             }
-            let maxBody = Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
+            let maxBody = AdminAPI.adminMaxBodySize(settings)
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
-                statusBody: { statusAPI.statusBody() }, logger: logger, nodeID: nodeID)
+                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: maxBody, counters: counters, logger: logger,

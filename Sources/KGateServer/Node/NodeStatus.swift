@@ -8,9 +8,6 @@ struct NodeStatus: NodeStatusSource {
 
     var configurationHash: String { coordinator.store.current.configurationHash }
 
-    /// A generation is live once anything was loaded (generation 0 is the empty start).
-    var hasGeneration: Bool { coordinator.store.current.number > 0 }
-
     func reloadReport() -> Value {
         let s = coordinator.status
         var report: Object = [
