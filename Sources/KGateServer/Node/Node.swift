@@ -104,9 +104,14 @@ public final class Node: Sendable {
         }
     }
 
-    /// Loads `declarative_config` (or `declarative_config_string`) and binds the listeners.
-    /// A config that does not load aborts the start, as in Kong.
+    /// Writes the settings to the prefix (`.kong_env`), loads `declarative_config` (or
+    /// `declarative_config_string`) and binds the listeners. A node already running with the
+    /// same prefix, or a config that does not load, aborts the start, as in Kong.
     public func start() async throws {
+        if NodeProcess.runningPid(prefix: settings.prefix) != nil {
+            throw NodeStartError("kgate is already running in \(settings.prefix)")
+        }
+        try KongEnvFile(prefix: settings.prefix).write(settings)
         let coordinator = self.coordinator
         loadLoop.withLock { task in
             if task == nil { task = Task { await coordinator.run() } }

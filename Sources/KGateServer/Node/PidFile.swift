@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KGateSettings
 
 /// `<prefix>/pids/kgate.pid`: how `kgate reload` and `kgate stop` find the running node.
 struct PidFile {
@@ -8,9 +9,7 @@ struct PidFile {
     var path: String { prefix + "/pids/kgate.pid" }
 
     func write() throws {
-        for dir in [prefix, prefix + "/pids"] where mkdir(dir, 0o755) != 0 && errno != EEXIST {
-            throw NodeStartError("cannot create \(dir): \(String(cString: strerror(errno)))")
-        }
+        try PrefixDirectory.create(prefix + "/pids")
         guard let f = fopen(path, "w") else { throw NodeStartError("cannot write \(path): \(String(cString: strerror(errno)))") }
         fputs("\(getpid())\n", f)
         fclose(f)
@@ -45,10 +44,51 @@ private extension String {
     }
 }
 
-/// Finds a running node for the CLI's `reload` and `stop`.
+/// `<prefix>/.kong_env`: the settings the node runs with, in kong.conf syntax, written when it
+/// starts as Kong writes it, so that commands run later (`kgate drain`) find its listeners.
+struct KongEnvFile {
+    let prefix: String
+    var path: String { prefix + "/.kong_env" }
+
+    /// Writes the settings, readable by the owner and group only (they hold secrets, as Kong's).
+    func write(_ settings: NodeSettings) throws {
+        try PrefixDirectory.create(prefix)
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
+        guard fd >= 0 else { throw NodeStartError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        var bytes = Array(settings.kongEnvText.utf8)[...]
+        while !bytes.isEmpty {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard n > 0 else { throw NodeStartError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            bytes = bytes.dropFirst(n)
+        }
+    }
+}
+
+/// Creates a directory and its missing parents (Kong creates its prefix with penlight's
+/// `makepath`).
+enum PrefixDirectory {
+    static func create(_ path: String) throws {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            if mkdir(current, 0o755) != 0 && errno != EEXIST {
+                throw NodeStartError("cannot create \(current): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+}
+
+/// Finds a running node for the CLI's `reload`, `stop` and `drain`.
 public enum NodeProcess {
     /// The pid of the node running with `prefix`, when its pid file names a live process.
     public static func runningPid(prefix: String) -> Int32? {
         PidFile(prefix: prefix).runningPid()
+    }
+
+    /// Where the node running with `prefix` wrote its settings (`.kong_env`).
+    public static func settingsPath(prefix: String) -> String {
+        KongEnvFile(prefix: prefix).path
     }
 }
