@@ -9,7 +9,8 @@ import KGateConfig
     import Darwin
 #endif
 
-/// The `kgate` command line: `kgate config parse|init`, `kgate start|reload|stop`, `kgate route test`, `kgate version`.
+/// The `kgate` command line: `kgate config parse|init`, `kgate start|reload|stop|drain`, `kgate route test`,
+/// `kgate version`.
 ///
 /// Run it with `KGateCommand.launch()` (the executable does), or in-process with
 /// `KGateCommand.run(arguments:console:)`, which returns the exit status instead of exiting.
@@ -24,7 +25,10 @@ public struct KGateCommand: AsyncParsableCommand {
             file:line:column of each.
             """,
         version: KGateVersion.versionLine,
-        subcommands: [ConfigCommand.self, StartCommand.self, ReloadCommand.self, StopCommand.self, RouteCommand.self, VersionCommand.self]
+        subcommands: [
+            ConfigCommand.self, StartCommand.self, ReloadCommand.self, StopCommand.self, DrainCommand.self,
+            RouteCommand.self, VersionCommand.self,
+        ]
     )
 
     /// Required by `ParsableCommand`.

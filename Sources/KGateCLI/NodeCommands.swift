@@ -15,8 +15,6 @@ struct NodeOptions: ParsableArguments {
 
     /// Settings from defaults < kong.conf < KONG_* environment < flags.
     func settings(flags extra: [String: String] = [:]) throws -> NodeSettings {
-        var flags = extra
-        if let prefix { flags["--prefix"] = prefix }
         var text: String?
         if let conf {
             guard let data = FileManager.default.contents(atPath: conf) else {
@@ -24,9 +22,24 @@ struct NodeOptions: ParsableArguments {
             }
             text = String(decoding: data, as: UTF8.self)
         }
+        return try settings(kongConf: text, path: conf ?? "kong.conf", flags: extra)
+    }
+
+    /// The settings of the node running with this prefix: what it wrote to `.kong_env` when it
+    /// started, else these options' (Kong's `drain`).
+    func runningSettings() throws -> NodeSettings {
+        let settings = try self.settings()
+        let path = NodeProcess.settingsPath(prefix: settings.prefix)
+        guard let data = FileManager.default.contents(atPath: path) else { return settings }
+        return try self.settings(kongConf: String(decoding: data, as: UTF8.self), path: path, flags: [:])
+    }
+
+    private func settings(kongConf text: String?, path: String, flags extra: [String: String]) throws -> NodeSettings {
+        var flags = extra
+        if let prefix { flags["--prefix"] = prefix }
         do {
             return try NodeSettings.load(
-                kongConf: text, path: conf ?? "kong.conf", environment: ProcessInfo.processInfo.environment,
+                kongConf: text, path: path, environment: ProcessInfo.processInfo.environment,
                 flags: flags, bundledPlugins: BundledPlugins.names)
         } catch {
             throw ValidationError(error.messages.joined(separator: "\n"))
@@ -106,6 +119,30 @@ struct StopCommand: ParsableCommand {
 
     func run() throws {
         try node.signalRunningNode(SIGTERM, done: "kgate stopped")
+    }
+}
+
+/// `kgate drain`: makes the running node's `/status/ready` answer 503 from now on, so that a
+/// load balancer stops sending it traffic (Kong's `kong drain`). Like Kong, it reports on
+/// standard output and exits 0 whatever the node answered.
+struct DrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain", abstract: "Make the status listener's /status/ready answer 503 Service Unavailable.")
+
+    @OptionGroup var node: NodeOptions
+
+    func run() throws {
+        // TLS status listeners are not served yet: the first plain one is the node's.
+        guard let listener = try node.runningSettings().statusListen.first(where: { !$0.ssl }) else {
+            Console.current.out("No status listeners found in configuration.\n")
+            return
+        }
+        let url = DrainRequest.url(listener)
+        switch DrainRequest.send(to: listener) {
+        case .drained: Console.current.out("kgate's status successfully changed to 'draining'\n")
+        case .unexpectedStatus(let status): Console.current.out("Unexpected response status from \(url): \(status)\n")
+        case .failed(let reason): Console.current.out("Failed to send request to \(url): \(reason)\n")
+        }
     }
 }
 

@@ -33,6 +33,15 @@ import Testing
         #expect(kgate("frobnicate").status == 64)
     }
 
+    /// `02-cmd/17-drain_spec.lua`: no status listener is said on standard output, status 0.
+    @Test func drainWithoutAStatusListener() throws {
+        let dir = try TempDir()
+        let conf = try dir.write("kong.conf", "status_listen = off\nprefix = \(dir.path)/prefix\n")
+        let r = kgate("drain", "-c", conf)
+        #expect(r.status == 0)
+        #expect(r.out == "No status listeners found in configuration.\n")
+    }
+
     @Test func initWritesTheTemplateAndRefusesToOverwrite() throws {
         let dir = try TempDir()
         let path = dir.path + "/kong.yml"
