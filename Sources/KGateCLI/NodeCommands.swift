@@ -13,12 +13,13 @@ struct NodeOptions: ParsableArguments {
     @Option(name: [.customShort("p"), .customLong("prefix")], help: "The prefix directory (pid file).")
     var prefix: String?
 
-    /// Settings from defaults < kong.conf < KONG_* environment < flags.
+    /// Settings from defaults < kong.conf < KONG_* environment < flags; a `-c` file that does
+    /// not exist is Kong's `no file at: <path>`.
     func settings(flags extra: [String: String] = [:]) throws -> NodeSettings {
         var text: String?
         if let conf {
             guard let data = FileManager.default.contents(atPath: conf) else {
-                throw ValidationError("cannot read configuration file \(conf)")
+                throw ExitCode(reportFailure("no file at: \(conf)"))
             }
             text = String(decoding: data, as: UTF8.self)
         }
@@ -48,9 +49,16 @@ struct NodeOptions: ParsableArguments {
 }
 
 extension NodeOptions {
-    /// Sends `signal` to the node running with this prefix (found through its pid file).
+    /// Sends `signal` to the node running with this prefix (found through its pid file); a
+    /// prefix that does not exist is Kong's `no such prefix: <absolute path>`.
     func signalRunningNode(_ signal: Int32, done: String) throws {
         let settings = try self.settings()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: settings.prefix, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
+            let absolute = URL(fileURLWithPath: settings.prefix).standardizedFileURL.path
+            throw ExitCode(reportFailure("no such prefix: \(absolute)"))
+        }
         guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
             throw ExitCode(reportFailure("kgate is not running in \(settings.prefix)"))
         }
@@ -58,7 +66,7 @@ extension NodeOptions {
         Console.current.out(done + "\n")
     }
 
-    private func reportFailure(_ message: String) -> Int32 {
+    func reportFailure(_ message: String) -> Int32 {
         Console.current.err(CLIErrorText.failure(message))
         return 1
     }

@@ -33,6 +33,21 @@ import Testing
         #expect(kgate("frobnicate").status == 64)
     }
 
+    /// `02-cmd/02-start_stop_spec.lua` and `03-reload_spec.lua` errors: a missing `-c` file and
+    /// a missing prefix, in Kong's words, with status 1.
+    @Test func missingConfFileAndPrefix() throws {
+        let missing = kgate("reload", "-c", "foobar.conf")
+        #expect(missing.status == 1)
+        #expect(missing.err == "Error: no file at: foobar.conf\n\n  Run with --v (verbose) or --vv (debug) for more details\n")
+        let dir = try TempDir()
+        let stop = kgate("stop", "--prefix", dir.path + "/inexistent")
+        #expect(stop.status == 1)
+        #expect(stop.err.hasPrefix("Error: no such prefix: \(dir.path)/inexistent\n"))
+        let reload = kgate("reload", "--prefix", dir.path)
+        #expect(reload.status == 1)
+        #expect(reload.err.hasPrefix("Error: kgate is not running in \(dir.path)\n"))
+    }
+
     /// `02-cmd/17-drain_spec.lua`: no status listener is said on standard output, status 0.
     @Test func drainWithoutAStatusListener() throws {
         let dir = try TempDir()
