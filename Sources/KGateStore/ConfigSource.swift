@@ -14,14 +14,19 @@ public enum ConfigSource: Sendable, Hashable, CustomStringConvertible {
     case string(name: String?)
     /// The Admin API's `POST /config`.
     case admin
+    /// The config persisted by the previous run (``PersistedConfig``), loaded at start when no
+    /// declarative config is set.
+    case persisted(path: String)
 
-    /// `none`, `file:<path>`, `string`, `string:<name>` or `admin`: the form logs and `/status` use.
+    /// `none`, `file:<path>`, `string`, `string:<name>`, `admin` or `persisted:<path>`: the form
+    /// logs and `/status` use.
     public var description: String {
         switch self {
         case .none: return "none"
         case .file(let path): return "file:" + path
         case .string(let name): return name.map { "string:" + $0 } ?? "string"
         case .admin: return "admin"
+        case .persisted(let path): return "persisted:" + path
         }
     }
 }

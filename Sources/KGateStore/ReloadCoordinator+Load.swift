@@ -2,7 +2,8 @@ import KGateConfig
 import Logging
 
 extension ReloadCoordinator {
-    /// One load: read, hash, parse + validate, build, flip; then status, one log line, one event.
+    /// One load: read, hash, parse + validate, build, flip; then status, one log line, one event,
+    /// and the text persisted.
     func perform(_ request: ReloadRequest) -> ReloadOutcome {
         let startedAt = WallClock.now()
         let bytes: [UInt8]
@@ -66,7 +67,21 @@ extension ReloadCoordinator {
                 "config.duration.flip_ms": "\(event.durations.flip.millisecondsText)",
             ])
         events.publish(.configFlipped(event))
+        persist(bytes, source: request.source)
         return .flipped(event)
+    }
+
+    /// Saves a flipped config's text for the next start; a failure is logged, the load stands.
+    private func persist(_ bytes: [UInt8], source: ConfigSource) {
+        guard let persistence else { return }
+        if case .persisted = source { return }
+        do {
+            try persistence.save(bytes)
+        } catch {
+            logger.warning(
+                "the configuration could not be persisted; a restart without a declarative config will not serve it",
+                metadata: ["config.persisted": "\(persistence.path)", "error.message": "\(error)"])
+        }
     }
 
     private func rejected(_ error: LoadError, declarative: DeclarativeError?) -> ReloadOutcome {

@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// Each load reads the bytes (for a file request), skips the reload when the text's md5 equals
 /// the active generation's (unless forced), parses + validates + flattens with the loader, builds
-/// the page and the artifacts into the store's inactive slot, and flips. On any failure the active
+/// the page and the artifacts into the store's inactive slot, flips, and saves the text with
+/// its `persistence` (as Kong writes each loaded config to LMDB). On any failure the active
 /// generation keeps serving, `status.lastError` gets the first error and its position, and
 /// `configRejected` is published. Every load that runs writes exactly one log line (`info` for
 /// reloaded or skipped, `error` for rejected); superseded requests are only counted.
@@ -28,6 +29,8 @@ public final class ReloadCoordinator: Sendable {
 
     let loader: DeclarativeLoader
     let logger: Logger
+    /// Where every flipped config's text is kept for the next start (nil: nowhere).
+    let persistence: PersistedConfig?
     let statusBox: Mutex<ReloadStatus>
 
     /// A request with the id its waiter is registered under.
@@ -56,11 +59,17 @@ public final class ReloadCoordinator: Sendable {
     ///   - loader: parses and validates config text (default: one for the store's catalogue).
     ///   - events: the bus `configFlipped` / `configRejected` go to.
     ///   - logger: receives one line per load.
-    public init(store: ConfigStore, loader: DeclarativeLoader? = nil, events: EventBus = EventBus(), logger: Logger) {
+    ///   - persistence: where the text of each config that flips is saved (a node's prefix);
+    ///     nil saves nothing.
+    public init(
+        store: ConfigStore, loader: DeclarativeLoader? = nil, events: EventBus = EventBus(), logger: Logger,
+        persistence: PersistedConfig? = nil
+    ) {
         self.store = store
         self.loader = loader ?? DeclarativeLoader(catalog: store.catalog)
         self.events = events
         self.logger = logger
+        self.persistence = persistence
         self.statusBox = Mutex(ReloadStatus(generation: store.current))
         (work, workInput) = AsyncStream.makeStream(of: Ticket.self, bufferingPolicy: .unbounded)
     }

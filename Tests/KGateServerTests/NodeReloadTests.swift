@@ -99,6 +99,39 @@ struct NodeReloadTests {
         try await task.value
     }
 
+    /// `spec/02-integration/11-dbless/03-config_persistence_spec.lua`: a restart without a
+    /// declarative config serves the config posted before it; with one, the file wins.
+    @Test func aRestartServesThePersistedConfigUnlessAFileIsSet() async throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func run(declarativeConfig: String?, _ body: (Node) async throws -> Void) async throws {
+            let settings = NodeSettings(
+                prefix: dir + "/prefix", proxyListen: [], adminListen: [], statusListen: [],
+                declarativeConfig: declarativeConfig, declarativeConfigWatch: false)
+            let node = try Node(settings: settings, logger: Logger(label: "test"))
+            try await node.start()
+            let task = Task { try await node.run() }
+            try await body(node)
+            // `shutdown()` reaches the service group once `run()` made it.
+            while node.serviceGroup.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(5)) }
+            await node.shutdown()
+            try await task.value
+        }
+        let posted = Self.valid.replacingOccurrences(of: "name: r", with: "name: posted")
+        try await run(declarativeConfig: nil) { node in
+            #expect(node.store.current.number == 0)
+            #expect(await node.coordinator.reload(.bytes(Array(posted.utf8), source: .admin)).generation == 1)
+        }
+        try await run(declarativeConfig: nil) { node in
+            #expect(node.store.current.hash == ConfigHash.md5Hex(Array(posted.utf8)))
+            #expect(node.store.current.source == .persisted(path: dir + "/prefix/dbless.config"))
+        }
+        try Self.valid.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
+        try await run(declarativeConfig: dir + "/kong.yml") { node in
+            #expect(node.store.current.hash == ConfigHash.md5Hex(Array(Self.valid.utf8)))
+        }
+    }
+
     @Test func aBadInitialConfigAbortsTheStartWithKongsText() async throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

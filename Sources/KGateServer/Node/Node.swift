@@ -35,6 +35,8 @@ public final class Node: Sendable {
     let serviceGroup = Mutex<RunState>(.notRunning)
     /// Runs the plugins' `configure` after each flip (kept for the node's lifetime).
     let pluginsConfigured: EventSubscription
+    /// The last loaded config, kept in the prefix for the next start.
+    let persistedConfig: PersistedConfig
 
     /// Builds the node; nothing is loaded or bound yet.
     /// - Parameter artifacts: extra per-generation builders; the proxy's (router, balancers) are
@@ -49,8 +51,9 @@ public final class Node: Sendable {
         store = try ConfigStore(
             catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
         proxy = settings.proxyListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger)
+        persistedConfig = PersistedConfig(prefix: settings.prefix)
         coordinator = ReloadCoordinator(
-            store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger)
+            store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger, persistence: persistedConfig)
         pluginsConfigured = Self.configurePluginsOnFlip(coordinator.events, store: store, logger: logger)
         let counters = ServerCounters()
         let statusReport = StatusReport(source: NodeStatus(coordinator: coordinator), counters: counters)
@@ -106,7 +109,9 @@ public final class Node: Sendable {
 
     /// Writes the settings to the prefix (`.kong_env`), loads `declarative_config` (or
     /// `declarative_config_string`) and binds the listeners. A node already running with the
-    /// same prefix, or a config that does not load, aborts the start, as in Kong.
+    /// same prefix, or a config that does not load, aborts the start, as in Kong. With neither
+    /// config set, the config persisted by the previous run in the same prefix is loaded again
+    /// (``PersistedConfig``).
     public func start() async throws {
         if NodeProcess.runningPid(prefix: settings.prefix) != nil {
             throw NodeStartError("kgate is already running in \(settings.prefix)")
@@ -137,9 +142,25 @@ public final class Node: Sendable {
                 let details = declarative.map(CLIErrorText.details) ?? error.details
                 throw NodeStartError("error parsing declarative string \(text):\n\(details)")
             }
+        } else {
+            await loadPersistedConfig()
         }
         for listener in listeners { try await listener.bind() }
         try await proxy?.bind()
+    }
+
+    /// Kong's `found persisted lmdb config`: the last config of the previous run, if any. One
+    /// that no longer loads (a plugin since disabled) is logged and the node starts empty.
+    func loadPersistedConfig() async {
+        let persisted = persistedConfig
+        guard let bytes = persisted.load() else { return }
+        logger.notice("found a persisted config, loading it", metadata: ["config.persisted": "\(persisted.path)"])
+        let outcome = await coordinator.reload(.bytes(bytes, source: .persisted(path: persisted.path), force: true))
+        if let error = outcome.error {
+            logger.error(
+                "the persisted config does not load; starting without a config",
+                metadata: ["config.persisted": "\(persisted.path)", "error.message": "\(error.details)"])
+        }
     }
 
     /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
