@@ -112,8 +112,6 @@ struct NodeReloadTests {
             try await node.start()
             let task = Task { try await node.run() }
             try await body(node)
-            // `shutdown()` reaches the service group once `run()` made it.
-            while node.serviceGroup.withLock({ $0 == nil }) { try await Task.sleep(for: .milliseconds(5)) }
             await node.shutdown()
             try await task.value
         }
