@@ -50,8 +50,10 @@ public final class AdminAPI: Sendable {
     let enabledHeaders: Set<String>
     /// The CORS headers of every answer (`admin_gui_url`).
     let cors: AdminCORS
-    /// `nginx_admin_client_max_body_size` in bytes.
-    let maxBodySize: Int
+    /// The largest request body its listener reads, in bytes: `nginx_admin_client_max_body_size`
+    /// for the Admin API, nginx's default `client_max_body_size` (1m) for the Status API (Kong's
+    /// status server sets none).
+    public let maxBodySize: Int
     /// 1 while a `POST /config` load runs.
     let loadsInFlight = Atomic<Int>(0)
     /// `/status/ready` (Status API).
@@ -86,17 +88,8 @@ public final class AdminAPI: Sendable {
         self.relationships = EntityRelationships(catalog: catalog)
         self.enabledHeaders = settings.enabledHeaders
         self.cors = surface == .admin ? AdminCORS(allowedOrigins: settings.adminGUIOrigins) : .statusAPI
-        self.maxBodySize = surface == .admin ? Self.adminMaxBodySize(settings) : Self.statusMaxBodySize
+        self.maxBodySize = surface == .admin ? Int(clamping: settings.nginxAdminClientMaxBodySize.bytes) : 1024 * 1024
     }
-
-    /// The largest body the admin listener reads (`nginx_admin_client_max_body_size`).
-    public static func adminMaxBodySize(_ settings: NodeSettings) -> Int {
-        Int(clamping: settings.nginxAdminClientMaxBodySize.bytes)
-    }
-
-    /// The largest body the status listener reads: nginx's default `client_max_body_size`
-    /// (Kong's status server sets none).
-    public static let statusMaxBodySize = 1024 * 1024
 
     /// Whether a request needs `handle(_:)` (an asynchronous load): `POST /config`.
     public static func needsAsyncHandling(_ request: HTTPRequest) -> Bool {

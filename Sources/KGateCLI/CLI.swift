@@ -1,5 +1,6 @@
 import ArgumentParser
 import KGateConfig
+import KGateStore
 
 #if canImport(Glibc)
     import Glibc
@@ -95,22 +96,11 @@ public struct Console: Sendable {
 
     /// The process's standard output and error.
     public static let standard = Console(
-        out: { _ = writeAll(1, $0) },
-        err: { _ = writeAll(2, $0) })
+        out: { _ = writeAll(to: 1, $0.utf8) },
+        err: { _ = writeAll(to: 2, $0.utf8) })
 
     /// The console of the command being run.
     @TaskLocal public static var current: Console = .standard
-}
-
-/// Writes all of `text` to a file descriptor; false when the system refused.
-func writeAll(_ fd: Int32, _ text: String) -> Bool {
-    var bytes = Array(text.utf8)[...]
-    while !bytes.isEmpty {
-        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { return false }
-        bytes = bytes.dropFirst(n)
-    }
-    return true
 }
 
 /// kgate's version and the Kong version whose behaviour it follows.

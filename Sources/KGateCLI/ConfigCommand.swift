@@ -3,6 +3,7 @@ import KGateConfig
 import KGateServer
 import KGateSettings
 import KGateSchema
+import KGateStore
 
 #if canImport(Glibc)
     import Glibc
@@ -156,6 +157,6 @@ enum FilePath {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { return String(cString: strerror(errno)) }
         defer { close(fd) }
-        return writeAll(fd, text) ? nil : String(cString: strerror(errno))
+        return writeAll(to: fd, text.utf8).map { String(cString: strerror($0)) }
     }
 }

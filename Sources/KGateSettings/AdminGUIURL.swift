@@ -1,3 +1,5 @@
+import KGateSchema
+
 /// One entry of `admin_gui_url`: a URL Kong Manager is served from, and the origin the Admin
 /// API's CORS headers allow for it.
 ///
@@ -9,34 +11,17 @@ public struct AdminGUIURL: Sendable, Hashable, CustomStringConvertible {
     /// `scheme://authority`: what `Access-Control-Allow-Origin` may name.
     public var origin: String
 
-    /// Parses a URL as LuaSocket 3.0 does: the fragment (from `#`) is cut off, the scheme is a
-    /// letter or digit followed by letters, digits, `+`, `-` or `.` before `:`, and the authority
-    /// is what follows `//` up to the next `/`. Nil when there is no scheme or no authority
-    /// (where Kong fails to start).
+    /// Parses a URL with LuaSocket 3.0's `url.parse` (``ParsedURL``) and keeps its scheme and
+    /// authority. Nil when there is no scheme or no authority (where Kong fails to start).
     public init?(_ text: String) {
-        let withoutFragment = text.prefix { $0 != "#" }
-        guard let colon = withoutFragment.firstIndex(of: ":") else { return nil }
-        let scheme = withoutFragment[..<colon]
-        guard let first = scheme.first, Self.isSchemeStart(first), scheme.allSatisfy(Self.isSchemeCharacter)
+        guard let url = ParsedURL(text), let scheme = url.scheme, let authority = url.authority, !authority.isEmpty
         else { return nil }
-        let rest = withoutFragment[withoutFragment.index(after: colon)...]
-        guard rest.hasPrefix("//") else { return nil }
-        let authority = rest.dropFirst(2).prefix { $0 != "/" }
-        guard !authority.isEmpty else { return nil }
         self.text = text
         self.origin = "\(scheme)://\(authority)"
     }
 
     /// The URL as written.
     public var description: String { text }
-
-    private static func isSchemeStart(_ c: Character) -> Bool {
-        c.isASCII && (c.isLetter || c.isNumber)
-    }
-
-    private static func isSchemeCharacter(_ c: Character) -> Bool {
-        isSchemeStart(c) || c == "+" || c == "-" || c == "."
-    }
 
     /// `admin_gui_url`: a comma-separated list (empty for none); every bad entry is reported.
     static func parseList(_ text: String, property: String) throws(InvalidValue) -> [AdminGUIURL] {

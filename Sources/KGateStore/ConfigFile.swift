@@ -35,3 +35,20 @@ enum ConfigFile {
         }
     }
 }
+
+/// Writes all of `bytes` to the open descriptor `fd`, continuing after short writes and
+/// interrupted calls; returns the system error of a failed write (`EIO` for a write of
+/// nothing), nil when everything was written. The one write loop of the config file, the
+/// persisted config, the node's `.kong_env` and the CLI's output.
+public func writeAll(to fd: Int32, _ bytes: some Collection<UInt8>) -> Int32? {
+    var rest = Array(bytes)[...]
+    while !rest.isEmpty {
+        let n = rest.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        if n > 0 {
+            rest = rest.dropFirst(n)
+        } else if n == 0 || errno != EINTR {
+            return n == 0 ? EIO : errno
+        }
+    }
+    return nil
+}

@@ -34,16 +34,7 @@ public struct PersistedConfig: Sendable {
         let temporary = path + ".new"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SaveError(path: temporary, errno: errno) }
-        var failure: Int32?
-        var written = 0
-        while written < bytes.count, failure == nil {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n > 0 {
-                written += n
-            } else if n == 0 || errno != EINTR {
-                failure = n == 0 ? EIO : errno
-            }
-        }
+        var failure = writeAll(to: fd, bytes)
         if failure == nil, fsync(fd) != 0 { failure = errno }
         if close(fd) != 0, failure == nil { failure = errno }
         if failure == nil, rename(temporary, path) != 0 { failure = errno }

@@ -67,7 +67,7 @@ public final class Node: Sendable {
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, surface: .status)
             // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
-                name: "status", addresses: status, group: group, maxBodySize: AdminAPI.statusMaxBodySize,
+                name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
                 counters: counters, logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
@@ -80,13 +80,12 @@ public final class Node: Sendable {
                     "the Admin API listens on a non-loopback address: anyone who can reach it can read the configuration",
                     metadata: ["admin.address": "\(address)"])
             }
-            let maxBody = AdminAPI.adminMaxBodySize(settings)
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
-                name: "admin", addresses: admin, group: group, maxBodySize: maxBody, counters: counters, logger: logger,
+                name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters, logger: logger,
                 answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners

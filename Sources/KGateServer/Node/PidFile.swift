@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KGateSettings
+import KGateStore
 
 /// `<prefix>/pids/kgate.pid`: how `kgate reload` and `kgate stop` find the running node.
 struct PidFile {
@@ -57,11 +58,8 @@ struct KongEnvFile {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o640)
         guard fd >= 0 else { throw NodeStartError("cannot write \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
-        var bytes = Array(settings.kongEnvText.utf8)[...]
-        while !bytes.isEmpty {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            guard n > 0 else { throw NodeStartError("cannot write \(path): \(String(cString: strerror(errno)))") }
-            bytes = bytes.dropFirst(n)
+        if let failure = writeAll(to: fd, settings.kongEnvText.utf8) {
+            throw NodeStartError("cannot write \(path): \(String(cString: strerror(failure)))")
         }
     }
 }

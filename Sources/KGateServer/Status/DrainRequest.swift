@@ -26,8 +26,7 @@ public enum DrainRequest {
 
     /// `http://<host>:<port>/status/ready`, the URL Kong names in its messages.
     public static func url(_ address: ListenAddress) -> String {
-        let host = address.host.contains(":") ? "[\(address.host)]" : address.host
-        return "http://\(host):\(address.port)/status/ready"
+        "http://\(address.hostAndPort)/status/ready"
     }
 
     /// Sends the request and waits for the answer's status (blocking: for the CLI).
