@@ -167,7 +167,8 @@ public enum PathNormalizer {
         return out
     }
 
-    static func hexValue(_ c: UInt8) -> UInt8? {
+    /// The value of a hexadecimal digit, either case.
+    public static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: return c - 0x30
         case 0x41...0x46: return c - 0x41 + 10

@@ -72,7 +72,7 @@ extension ProxyHandler {
         let rawQuery: String? =
             rawPath.utf8.count < u.count ? String(Substring(u[u.index(u.startIndex, offsetBy: rawPath.utf8.count + 1)...])) : nil
         var pluginRequest = PluginRequest(
-            method: request.method.rawValue, scheme: tls ? "https" : "http", host: Self.hostWithoutPort(x.facts.host),
+            method: request.method.rawValue, scheme: tls ? "https" : "http", host: hostName(),
             port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
             forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, startTime: loop.wallClock())
         pluginRequest.setRequestID(high: x.requestID.high, low: x.requestID.low)

@@ -27,13 +27,13 @@ extension ProxyHandler {
         x.requestEndReceived = requestBody.isComplete
 
         // Bad input nginx refuses before Kong runs.
-        if x.facts.malformed || (x.facts.host == nil && request.version.minor >= 1) {
+        if x.facts.malformed || (x.facts.host == nil && request.version.minor >= 1) || !request.targetPathIsValid {
             return respond(.nginx(400), forceClose: true)
         }
         if x.facts.unsupportedTransferEncoding {
             return respond(LocalResponse(status: .notImplemented, message: "The upstream server responded with 501", origin: .nginx), forceClose: true)
         }
-        if request.method == .TRACE { return respond(.nginx(405), forceClose: x.requestHasBody) }
+        if request.method == .TRACE || request.method == .CONNECT { return respond(.nginx(405), forceClose: x.requestHasBody) }
         let limit = env.configuration.clientMaxBodySize
         if limit > 0, let length = x.facts.contentLength, length > limit {
             return respond(.nginx(413), forceClose: true)
@@ -119,7 +119,7 @@ extension ProxyHandler {
             x.debugHeaders = RouteDebugHeaders(match)
         }
 
-        let hostOnly = Self.hostWithoutPort(x.facts.host)
+        let hostOnly = hostName()
         let forwardedProto = trusted(x.facts.forwardedProto) ?? (tls ? "https" : "http")
         let forwardedHost = trusted(x.facts.forwardedHost) ?? hostOnly
         // The usual route (the connection's protocol allowed, no gRPC) needs none of Kong's
@@ -301,6 +301,12 @@ extension ProxyHandler {
     private static func isSafeToForward(_ b: UInt8) -> Bool { safeBytes[Int(b)] }
 
     /// nginx's `$host`: the `Host` header without its port, lower-cased.
+    /// nginx's `$host`: the host of an absolute-form target, else the `Host` header's host,
+    /// lower-cased and without its port.
+    func hostName() -> String {
+        request.uriHost ?? Self.hostWithoutPort(x.facts.host)
+    }
+
     static func hostWithoutPort(_ host: String?) -> String {
         guard var host else { return "" }
         let (end, upper) = host.withUTF8 { u -> (Int, Bool) in

@@ -15,13 +15,38 @@ extension ProxyHandler {
             x.responseFinished = true
             flushClient()
         } else {
+            // The client may still be sending (a body not read, bytes after a bad head):
+            // closing now would reset the connection and lose the response with it.
+            let linger = !tls && (!x.requestEndReceived || inbound.readableBytes > 0)
             phase = .closing
             stopWaitingForClient()
             let context = self.context!
-            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
+            context.writeAndFlush(wrapOutboundOut(empty)).assumeIsolated().whenComplete { [self] result in
+                if linger, case .success = result {
+                    lingerBeforeClosing(context)
+                } else {
+                    context.close(promise: nil)
+                }
             }
         }
+    }
+
+    /// nginx's lingering close (`lingering_close on`): the response is out and our side shut;
+    /// what the client still sends is read and dropped until it closes, for at most
+    /// `lingering_timeout` between reads and `lingering_time` in all.
+    private func lingerBeforeClosing(_ context: ChannelHandlerContext) {
+        context.close(mode: .output, promise: nil)
+        lingeringEnds = loop.now + Self.lingeringTime
+        waitForClient(.lingering, Self.lingeringTimeout)
+        resumeClientReads()
+    }
+
+    /// Input dropped while lingering keeps the connection for another `lingering_timeout`,
+    /// within `lingering_time`.
+    func lingeringInput() {
+        guard clientWait == .lingering else { return }
+        let left = lingeringEnds - loop.now
+        clientTimer.arm(in: left < Self.lingeringTimeout ? left : Self.lingeringTimeout)
     }
 
     /// Ready for the next request on this connection.

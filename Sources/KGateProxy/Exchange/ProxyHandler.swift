@@ -41,7 +41,13 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// What the client timer is waiting for.
     enum ClientWait {
         case none, header, body, keepalive
+        /// Dropping what the client still sends before closing (``lingerBeforeClosing(_:)``).
+        case lingering
     }
+
+    /// nginx's `lingering_time` and `lingering_timeout`.
+    static let lingeringTime = TimeAmount.seconds(30)
+    static let lingeringTimeout = TimeAmount.seconds(5)
 
     /// What the upstream timer is waiting for.
     enum UpstreamWait {
@@ -77,6 +83,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var requestsOnConnection = 0
     var phase = Phase.idle
     var quiescing = false
+    /// When a lingering close gives up on the client.
+    var lingeringEnds = NIODeadline.uptimeNanoseconds(0)
     var registered = false
     let clientTimer: LazyTimer
     var clientWait = ClientWait.none
@@ -226,6 +234,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
                 if !upstream.handler.isWritable { pauseClientReads() }
             case .closing:
                 inbound = empty
+                lingeringInput()
             }
         }
     }
@@ -234,11 +243,17 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// connection is being refused.
     private func readRequestHead() -> Bool {
         if clientWait == .keepalive { waitForClient(.header, env.configuration.clientHeaderTimeout) }
+        let fresh = scanner.isAtStart
         switch scanner.scan(inbound) {
         case .incomplete:
+            // nginx refuses a head at its first impossible byte, before the head ends; kgate
+            // looks at the bytes of a head's first read (more reads would rescan them).
+            if fresh, let error = HeadParser.prefixError(inbound) { refuse(error) }
             return false
         case .error(let error):
-            refuse(error)
+            // A head both too long and malformed is malformed to nginx when the bad byte
+            // comes first.
+            refuse(HeadParser.prefixError(inbound) ?? error)
             return false
         case .complete(let start, let length):
             request.buffer = empty
@@ -324,7 +339,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         switch clientWait {
         case .none:
             return
-        case .keepalive:
+        case .keepalive, .lingering:
             close()
         case .header:
             // A head that never completed gets a 408; a connection that sent nothing just closes.

@@ -7,6 +7,10 @@ struct HeaderField: Sendable {
     var nameLength: Int32
     var valueStart: Int32
     var valueLength: Int32
+
+    /// Whether the line had no colon (nginx takes it as a header with an empty value, and
+    /// sends it on as `name: `).
+    var isBare: Bool { valueStart == nameStart + nameLength }
 }
 
 /// A parsed HTTP/1.x message head: its bytes, kept as received, and the positions of its parts.
@@ -23,6 +27,10 @@ struct MessageHead: Sendable {
     /// Requests: the request target's position.
     var targetStart: Int
     var targetLength: Int
+    /// Requests: the host of an absolute-form target (`GET http://host/path`), which nginx
+    /// takes as the request's host (`$host`) over the `Host` header; empty otherwise.
+    var uriHostStart: Int
+    var uriHostLength: Int
     /// Responses: the status code.
     var status: Int
     /// Responses: the reason phrase's position (may be empty).
@@ -40,6 +48,8 @@ struct MessageHead: Sendable {
         method = .GET
         targetStart = 0
         targetLength = 0
+        uriHostStart = 0
+        uriHostLength = 0
         status = 0
         reasonStart = 0
         reasonLength = 0
@@ -48,6 +58,19 @@ struct MessageHead: Sendable {
     /// The request target as a string.
     var target: String {
         buffer.getString(at: targetStart, length: targetLength) ?? ""
+    }
+
+    /// Whether nginx takes the target's path (``RequestPath``).
+    var targetPathIsValid: Bool {
+        buffer.withUnsafeReadableBytes { raw in
+            RequestPath.isValid(UnsafeRawBufferPointer(rebasing: raw[targetStart..<targetStart + targetLength]))
+        }
+    }
+
+    /// The host of an absolute-form target, lower-cased as nginx's `$host`; nil for a path.
+    var uriHost: String? {
+        guard uriHostLength > 0 else { return nil }
+        return buffer.getString(at: uriHostStart, length: uriHostLength)?.lowercased()
     }
 
     /// The name of a field as sent.
@@ -106,16 +129,6 @@ struct MessageHead: Sendable {
         buffer.withUnsafeReadableBytes { raw in
             Self.equalsLower(raw, Int(field.valueStart), Int(field.valueLength), lower)
         }
-    }
-
-    /// Copies the line of a field (`name: value`) to `out`, followed by CRLF.
-    @inline(__always)
-    func copyField(_ field: HeaderField, to out: inout ByteBuffer) {
-        let start = Int(field.nameStart)
-        let end = Int(field.valueStart) + Int(field.valueLength)
-        var line = buffer.getSlice(at: start, length: end - start)!
-        out.writeBuffer(&line)
-        out.writeStaticString("\r\n")
     }
 
     @inline(__always)

@@ -48,6 +48,9 @@ struct HeadScanner {
         self.skipsLeadingEmptyLines = skipsLeadingEmptyLines
     }
 
+    /// Whether no byte of the current head was scanned yet.
+    var isAtStart: Bool { scanned == 0 }
+
     mutating func reset() {
         scanned = 0
         lineStart = 0
@@ -97,9 +100,12 @@ struct HeadScanner {
     }
 }
 
-/// Parses message heads found by `HeadScanner`, strictly: a request line of
-/// `method SP target SP HTTP/1.x`, header lines `name: value` with a token name and no space
-/// before the colon, no obsolete line folding, no NUL or bare CR in values.
+/// Parses message heads found by `HeadScanner` with nginx's grammar (`ngx_http_parse.c`, as
+/// Kong's OpenResty builds it): a request line of `method SP target SP HTTP/1.x`, where the
+/// target is a path or an absolute URI whose host nginx takes as the request's; header lines
+/// `name: value` (a line without a colon is a header with an empty value), no obsolete line
+/// folding, no NUL or bare CR. In requests, a header whose name has bytes nginx does not take
+/// (anything but letters, digits, `-` and `_`) is ignored, as `ignore_invalid_headers` does.
 enum HeadParser {
     /// Token characters (RFC 9110 §5.6.2).
     static let token: [Bool] = {
@@ -111,41 +117,191 @@ enum HeadParser {
         return t
     }()
 
+    /// What a byte of a header name is to nginx: 0 a name byte (letters, digits, `-`, and `_`
+    /// with Kong's `underscores_in_headers on`), 1 a byte that makes the line an invalid header
+    /// (ignored in requests), 2 a byte that makes the head malformed (controls, space, DEL).
+    private static let nameClass: [UInt8] = {
+        var t = [UInt8](repeating: 1, count: 256)
+        for c in 0...0x20 { t[c] = 2 }
+        t[0x7F] = 2
+        for c in UInt8(ascii: "0")...UInt8(ascii: "9") { t[Int(c)] = 0 }
+        for c in UInt8(ascii: "a")...UInt8(ascii: "z") { t[Int(c)] = 0 }
+        for c in UInt8(ascii: "A")...UInt8(ascii: "Z") { t[Int(c)] = 0 }
+        t[Int(UInt8(ascii: "-"))] = 0
+        t[Int(UInt8(ascii: "_"))] = 0
+        return t
+    }()
+
     @inline(__always)
     static func methodByte(_ b: UInt8) -> Bool {
         (b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z")) || b == UInt8(ascii: "_") || b == UInt8(ascii: "-")
     }
 
-    /// Parses a request head (the exact head bytes) into `head`.
-    static func parseRequest(_ bytes: ByteBuffer, into head: inout MessageHead) -> HeadError? {
+    /// Parses a request head (the exact head bytes) into `head`. `dropsInvalidHeaders` ignores
+    /// header lines with names nginx does not take (off for heads kgate builds itself).
+    static func parseRequest(_ bytes: ByteBuffer, into head: inout MessageHead, dropsInvalidHeaders: Bool = true) -> HeadError? {
         head.buffer = bytes
         head.fields.removeAll(keepingCapacity: true)
-        return bytes.withUnsafeReadableBytes { raw -> HeadError? in
-            var i = 0
-            let n = raw.count
-            // Method: nginx takes upper-case letters, `_` and `-` only.
-            while i < n, methodByte(raw[i]) { i += 1 }
-            guard i > 0, i < n, raw[i] == 0x20 else { return .badRequest }
-            head.method = method(raw, length: i)
-            while i < n, raw[i] == 0x20 { i += 1 }
-            // Target.
-            let targetStart = i
-            while i < n, raw[i] > 0x20, raw[i] != 0x7F { i += 1 }
-            guard i > targetStart, i < n, raw[i] == 0x20 else { return .badRequest }
+        return bytes.withUnsafeReadableBytes { raw in
+            parseRequest(raw, into: &head, complete: true, dropsInvalidHeaders: dropsInvalidHeaders)
+        }
+    }
+
+    /// The error nginx gives for the bytes of a request head that has not all arrived: it
+    /// parses bytes as they come and refuses a head at the first byte no head can have. Nil
+    /// while the bytes can still begin a valid head.
+    static func prefixError(_ bytes: ByteBuffer) -> HeadError? {
+        var scratch = MessageHead()
+        return bytes.withUnsafeReadableBytes { raw in
+            parseRequest(raw, into: &scratch, complete: false, dropsInvalidHeaders: true)
+        }
+    }
+
+    /// The request grammar over bytes that are the whole head (`complete`) or its beginning,
+    /// where running out of bytes is no error.
+    private static func parseRequest(
+        _ raw: UnsafeRawBufferPointer, into head: inout MessageHead, complete: Bool, dropsInvalidHeaders: Bool
+    ) -> HeadError? {
+        let n = raw.count
+        let ranOut: HeadError? = complete ? .badRequest : nil
+        var i = 0
+        // nginx skips empty lines before the request line.
+        while i < n, raw[i] == 0x0D || raw[i] == 0x0A { i += 1 }
+        // Method: upper-case letters, `_` and `-`.
+        let methodStart = i
+        while i < n, methodByte(raw[i]) { i += 1 }
+        guard i < n else { return ranOut }
+        guard i > methodStart, raw[i] == 0x20 else { return .badRequest }
+        head.method = method(UnsafeRawBufferPointer(rebasing: raw[methodStart..<i]))
+        while i < n, raw[i] == 0x20 { i += 1 }
+        guard i < n else { return ranOut }
+        // Target.
+        head.uriHostStart = 0
+        head.uriHostLength = 0
+        if raw[i] != UInt8(ascii: "/") {
+            switch absoluteFormAuthority(raw, from: i) {
+            case .ranOut: return ranOut
+            case .invalid: return .badRequest
+            case .authority(let hostStart, let hostEnd, let pathStart):
+                head.uriHostStart = hostStart
+                head.uriHostLength = hostEnd - hostStart
+                i = pathStart
+            }
+        }
+        let targetStart = i
+        if raw[i] == 0x20 {
+            // `http://host HTTP/1.1`: nginx's URI is the `/` of `://`.
+            head.targetStart = head.uriHostStart - 1
+            head.targetLength = 1
+        } else {
+            while i < n {
+                let b = raw[i]
+                if b == 0x20 || b == 0x0D || b == 0x0A { break }
+                if b < 0x20 || b == 0x7F { return .badRequest }
+                i += 1
+            }
+            guard i < n else { return ranOut }
+            // No version (HTTP/0.9) is refused.
+            guard raw[i] == 0x20 else { return .badRequest }
             head.targetStart = targetStart
             head.targetLength = i - targetStart
-            while i < n, raw[i] == 0x20 { i += 1 }
-            // Version.
-            guard i + 8 <= n, raw[i] == 0x48, raw[i + 1] == 0x54, raw[i + 2] == 0x54, raw[i + 3] == 0x50,
-                raw[i + 4] == 0x2F, isDigit(raw[i + 5]), raw[i + 6] == 0x2E, isDigit(raw[i + 7])
-            else { return .badRequest }
-            let major = Int(raw[i + 5] - 0x30)
-            let minor = Int(raw[i + 7] - 0x30)
-            if major != 1 { return major == 0 ? .badRequest : .versionNotSupported }
-            head.version = minor == 0 ? .http1_0 : .http1_1
-            i += 8
-            guard let next = lineEnd(raw, i) else { return .badRequest }
-            return parseFields(raw, from: next, into: &head, error: .badRequest)
+        }
+        while i < n, raw[i] == 0x20 { i += 1 }
+        // Version: `HTTP/` major `.` minor; a major above 1 is 505 as soon as it is read.
+        for expected in "HTTP/".utf8 {
+            guard i < n else { return ranOut }
+            guard raw[i] == expected else { return .badRequest }
+            i += 1
+        }
+        guard i < n else { return ranOut }
+        guard raw[i] >= 0x31, raw[i] <= 0x39 else { return .badRequest }
+        var major = Int(raw[i] - 0x30)
+        i += 1
+        while true {
+            if major > 1 { return .versionNotSupported }
+            guard i < n else { return ranOut }
+            if raw[i] == UInt8(ascii: ".") { break }
+            guard isDigit(raw[i]) else { return .badRequest }
+            major = major * 10 + Int(raw[i] - 0x30)
+            i += 1
+        }
+        i += 1
+        guard i < n else { return ranOut }
+        guard isDigit(raw[i]) else { return .badRequest }
+        var minor = 0
+        while i < n, isDigit(raw[i]) {
+            if minor > 99 { return .badRequest }
+            minor = minor * 10 + Int(raw[i] - 0x30)
+            i += 1
+        }
+        while i < n, raw[i] == 0x20 { i += 1 }
+        head.version = minor == 0 ? .http1_0 : .http1_1
+        switch lineEnd(raw, i) {
+        case .ranOut: return ranOut
+        case .invalid: return .badRequest
+        case .next(let next):
+            return parseFields(raw, from: next, into: &head, error: .badRequest, complete: complete, dropsInvalid: dropsInvalidHeaders)
+        }
+    }
+
+    private enum Authority {
+        case ranOut
+        case invalid
+        /// The host's bytes and where the path (`/`, `?`, or the space ending the target) starts.
+        case authority(hostStart: Int, hostEnd: Int, pathStart: Int)
+    }
+
+    /// The authority of an absolute-form target (`scheme://host[:port]`) as nginx reads it: a
+    /// host of letters, digits, `.` and `-`, or an IP literal in brackets.
+    private static func absoluteFormAuthority(_ raw: UnsafeRawBufferPointer, from start: Int) -> Authority {
+        let n = raw.count
+        var i = start
+        guard isLetter(raw[i]) else { return .invalid }
+        while i < n, isLetter(raw[i]) || isDigit(raw[i]) || raw[i] == 0x2B || raw[i] == 0x2D || raw[i] == 0x2E { i += 1 }
+        for expected in "://".utf8 {
+            guard i < n else { return .ranOut }
+            guard raw[i] == expected else { return .invalid }
+            i += 1
+        }
+        let hostStart = i
+        guard i < n else { return .ranOut }
+        if raw[i] == UInt8(ascii: "[") {
+            i += 1
+            while true {
+                guard i < n else { return .ranOut }
+                let b = raw[i]
+                i += 1
+                if b == UInt8(ascii: "]") { break }
+                guard isLetter(b) || isDigit(b) || ipLiteralPunctuation(b) else { return .invalid }
+            }
+        } else {
+            while i < n, isLetter(raw[i]) || isDigit(raw[i]) || raw[i] == 0x2E || raw[i] == 0x2D { i += 1 }
+        }
+        let hostEnd = i
+        guard i < n else { return .ranOut }
+        if raw[i] == UInt8(ascii: ":") {
+            i += 1
+            while i < n, isDigit(raw[i]) { i += 1 }
+            guard i < n else { return .ranOut }
+        }
+        // nginx refuses an empty host (ngx_http_validate_host).
+        guard hostEnd > hostStart, raw[i] == UInt8(ascii: "/") || raw[i] == UInt8(ascii: "?") || raw[i] == 0x20
+        else { return .invalid }
+        return .authority(hostStart: hostStart, hostEnd: hostEnd, pathStart: i)
+    }
+
+    /// Bytes besides letters and digits nginx takes in a bracketed host (`:`, unreserved and
+    /// sub-delims).
+    @inline(__always)
+    private static func ipLiteralPunctuation(_ b: UInt8) -> Bool {
+        switch b {
+        case UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"),
+            UInt8(ascii: "!"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),
+            UInt8(ascii: ")"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: ","), UInt8(ascii: ";"),
+            UInt8(ascii: "="):
+            return true
+        default:
+            return false
         }
     }
 
@@ -170,60 +326,105 @@ enum HeadParser {
             }
             head.reasonStart = reasonStart
             head.reasonLength = i - reasonStart
-            guard let next = lineEnd(raw, i) else { return .badResponse }
-            return parseFields(raw, from: next, into: &head, error: .badResponse)
+            guard case .next(let next) = lineEnd(raw, i) else { return .badResponse }
+            // nginx keeps upstream header lines whatever their names' bytes.
+            return parseFields(raw, from: next, into: &head, error: .badResponse, complete: true, dropsInvalid: false)
         }
     }
 
     @inline(__always)
     private static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
 
-    /// The index after the line terminator at `i` (CRLF or LF); nil if something else is there.
     @inline(__always)
-    private static func lineEnd(_ raw: UnsafeRawBufferPointer, _ i: Int) -> Int? {
-        if i < raw.count, raw[i] == 0x0A { return i + 1 }
-        if i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A { return i + 2 }
-        return nil
+    private static func isLetter(_ b: UInt8) -> Bool { (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A }
+
+    private enum LineEnd {
+        case next(Int)
+        case ranOut
+        case invalid
+    }
+
+    /// The index after the line terminator at `i`: LF, or CRs then LF as nginx takes them.
+    @inline(__always)
+    private static func lineEnd(_ raw: UnsafeRawBufferPointer, _ i: Int) -> LineEnd {
+        var i = i
+        guard i < raw.count else { return .ranOut }
+        if raw[i] == 0x0A { return .next(i + 1) }
+        guard raw[i] == 0x0D else { return .invalid }
+        while i < raw.count, raw[i] == 0x0D { i += 1 }
+        guard i < raw.count else { return .ranOut }
+        return raw[i] == 0x0A ? .next(i + 1) : .invalid
     }
 
     private static func parseFields(
-        _ raw: UnsafeRawBufferPointer, from start: Int, into head: inout MessageHead, error: HeadError
+        _ raw: UnsafeRawBufferPointer, from start: Int, into head: inout MessageHead, error: HeadError,
+        complete: Bool, dropsInvalid: Bool
     ) -> HeadError? {
+        let ranOut: HeadError? = complete ? error : nil
         var i = start
         let n = raw.count
         while true {
-            guard i < n else { return error }
+            guard i < n else { return ranOut }
             // The blank line ends the head, and the buffer.
-            if raw[i] == 0x0A { return i + 1 == n ? nil : error }
-            if raw[i] == 0x0D { return i + 2 == n && raw[i + 1] == 0x0A ? nil : error }
-            // Obsolete line folding.
-            if raw[i] == 0x20 || raw[i] == 0x09 { return error }
+            if raw[i] == 0x0A { return i + 1 == n || !complete ? nil : error }
+            if raw[i] == 0x0D {
+                guard i + 1 < n else { return ranOut }
+                return raw[i + 1] == 0x0A && (i + 2 == n || !complete) ? nil : error
+            }
+            // A colon first, a space first (obsolete line folding) or a control byte: malformed.
+            if raw[i] == 0x3A { return error }
             let nameStart = i
-            while i < n, token[Int(raw[i])] { i += 1 }
-            guard i > nameStart, i < n, raw[i] == 0x3A else { return error }
-            let nameLength = i - nameStart
-            i += 1
-            while i < n, raw[i] == 0x20 || raw[i] == 0x09 { i += 1 }
-            let valueStart = i
-            var valueEnd = i
+            var invalidName = false
             while i < n {
                 let b = raw[i]
-                if b == 0x0A || b == 0x0D { break }
-                if b == 0 { return error }
-                i += 1
-                if b != 0x20, b != 0x09 { valueEnd = i }
+                let kind = nameClass[Int(b)]
+                if kind == 0 {
+                    i += 1
+                } else if b == 0x3A || b == 0x0D || b == 0x0A {
+                    break
+                } else if kind == 2 {
+                    return error
+                } else {
+                    invalidName = true
+                    i += 1
+                }
             }
-            guard let next = lineEnd(raw, i) else { return error }
-            head.fields.append(
-                HeaderField(
-                    nameStart: Int32(nameStart), nameLength: Int32(nameLength), valueStart: Int32(valueStart),
-                    valueLength: Int32(valueEnd - valueStart)))
-            i = next
+            guard i < n else { return ranOut }
+            let nameLength = i - nameStart
+            // A line without a colon is a header with an empty value.
+            var valueStart = i
+            var valueEnd = i
+            if raw[i] == 0x3A {
+                i += 1
+                while i < n, raw[i] == 0x20 || raw[i] == 0x09 { i += 1 }
+                valueStart = i
+                valueEnd = i
+                while i < n {
+                    let b = raw[i]
+                    if b == 0x0A || b == 0x0D { break }
+                    if b == 0 { return error }
+                    i += 1
+                    if b != 0x20, b != 0x09 { valueEnd = i }
+                }
+            }
+            switch lineEnd(raw, i) {
+            case .ranOut: return ranOut
+            case .invalid: return error
+            case .next(let next):
+                if !(invalidName && dropsInvalid) {
+                    head.fields.append(
+                        HeaderField(
+                            nameStart: Int32(nameStart), nameLength: Int32(nameLength), valueStart: Int32(valueStart),
+                            valueLength: Int32(valueEnd - valueStart)))
+                }
+                i = next
+            }
         }
     }
 
-    /// The method of the first `length` bytes (common ones without allocating).
-    static func method(_ raw: UnsafeRawBufferPointer, length: Int) -> HTTPMethod {
+    /// The method of a method's bytes (common ones without allocating).
+    static func method(_ raw: UnsafeRawBufferPointer) -> HTTPMethod {
+        let length = raw.count
         func eq(_ s: StaticString) -> Bool {
             guard s.utf8CodeUnitCount == length else { return false }
             return s.withUTF8Buffer { l in (0..<length).allSatisfy { raw[$0] == l[$0] } }
@@ -236,6 +437,6 @@ enum HeadParser {
         case 7: if eq("OPTIONS") { return .OPTIONS }; if eq("CONNECT") { return .CONNECT }
         default: break
         }
-        return HTTPMethod(rawValue: String(decoding: UnsafeRawBufferPointer(rebasing: raw[0..<length]), as: UTF8.self))
+        return HTTPMethod(rawValue: String(decoding: raw, as: UTF8.self))
     }
 }

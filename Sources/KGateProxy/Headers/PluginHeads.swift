@@ -41,7 +41,7 @@ enum PluginHeads {
         }
         out.writeStaticString("\r\n")
         var head = MessageHead()
-        guard HeadParser.parseRequest(out, into: &head) == nil else { return nil }
+        guard HeadParser.parseRequest(out, into: &head, dropsInvalidHeaders: false) == nil else { return nil }
         return head
     }
 

@@ -82,7 +82,7 @@ enum UpstreamRequestHead {
                 }
                 let start = Int(field.nameStart)
                 w.write(head.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
-                w.write("\r\n")
+                w.write(field.isBare ? ": \r\n" : "\r\n")
             }
             if let added {
                 for field in added {

@@ -33,6 +33,28 @@ struct HeaderTests {
         """
     }
 
+    @Test("nginx's request grammar: an absolute-form target routes by its path with its host as $host; odd header names are dropped, a bare name goes on empty")
+    func nginxRequestGrammar() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(
+                    "GET http://Front.Example:81/keep/a?b=1 HTTP/1.1\r\nHost: other\r\nX.Dotted: 1\r\nBare\r\nX_Under: 2\r\n\r\n")
+                let e = EchoedRequest(try await c.readResponse())
+                #expect(e.requestLine == "GET /keep/a?b=1")
+                #expect(e.header("X-Forwarded-Host") == "front.example")
+                #expect(e.header("X-Forwarded-Path") == "/keep/a")
+                #expect(e.all("X.Dotted").isEmpty)
+                #expect(e.all("Bare") == [""])
+                #expect(e.header("X_Under") == "2")
+                // CONNECT is refused by nginx before Kong runs, as TRACE is.
+                try await c.send("CONNECT /keep HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try await c.readResponse().status == 405)
+                await c.close()
+            }
+        }
+    }
+
     @Test("X-Forwarded-*, X-Real-IP, Via, X-Kong-Request-Id and Host (untrusted client)")
     func forwardingUntrusted() async throws {
         try await withUpstreams(["u"]) { ups in

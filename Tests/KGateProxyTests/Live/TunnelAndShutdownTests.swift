@@ -42,6 +42,15 @@ struct TunnelAndShutdownTests {
             ("GET /\(String(repeating: "a", count: 10000)) HTTP/1.1\r\nHost: x\r\n\r\n", 414),
             ("\u{0}\u{1}\u{2}\r\n\r\n", 400),
             ("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+            ("GET Wx HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            // Paths nginx refuses: above the root, a NUL, a broken escape.
+            ("GET /a/%2e%2e/../x HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET /a%00 HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            ("GET /a%zz?b HTTP/1.1\r\nHost: x\r\n\r\n", 400),
+            // Refused at the first impossible byte, without waiting for the head's end.
+            ("GET / HTT#P/1.1\r\nHost: x\r\n", 400),
+            ("GET / HTTP/5.1\r\nHo", 505),
+            ("GET /\(String(repeating: "a", count: 10000)) HTT#", 400),
         ] as [(String, Int)])
     func badInput(_ bytes: String, _ status: Int) async throws {
         try await withUpstreams(["u"]) { ups in
@@ -53,6 +62,28 @@ struct TunnelAndShutdownTests {
                 #expect(await c.waitForClose())
                 #expect(try await proxy.get("/echo").status == 200)
                 #expect(ups[0].requests.allSatisfy { $0.head.uri == "/echo" })
+            }
+        }
+    }
+
+    @Test(
+        "a refused request's answer survives what the client still sends: the gateway lingers, dropping input, until the client closes",
+        arguments: [
+            ("OPTIONS * HTTP/1.1\r\nHost: x\r\n", 400),
+            ("POST /echo-body HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n\r\n", 413),
+        ] as [(String, Int)])
+    func lingeringClose(_ head: String, _ status: Int) async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(_port: ups[0].port), configure: { $0.clientMaxBodySize = 1024 }) { proxy in
+                // A client that writes everything before it reads (curl uploading a file):
+                // closing at once, the gateway would leave bytes unread, the kernel would reset
+                // the connection, and the client's writes would fail before it read the answer.
+                let bytes = Array(head.utf8) + [UInt8](repeating: 0x61, count: 1 << 20)
+                let (sent, received, closed) = try BlockingSocket.exchange(port: proxy.port, send: bytes, pause: .milliseconds(100))
+                #expect(sent == bytes.count)
+                #expect(closed, "the connection was reset")
+                #expect(String(decoding: received.prefix(12), as: UTF8.self) == "HTTP/1.1 \(status)")
+                #expect(try await proxy.get("/echo").status == 200)
             }
         }
     }

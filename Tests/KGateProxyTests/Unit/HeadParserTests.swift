@@ -62,7 +62,15 @@ struct HeadParserTests {
             "GET  HTTP/1.1\r\n\r\n",  // no target
             "GET /\u{1}x HTTP/1.1\r\n\r\n",  // control byte in target
             "GE(T / HTTP/1.1\r\n\r\n",  // not a token
-            "GET / HTTP/1.1 \r\n\r\n",  // junk after version
+            "GET / HTTP/1.1 x\r\n\r\n",  // junk after version
+            "GET / HTTP/1.1\r\r\n",  // CR not followed by LF
+            "GET Wx HTTP/1.1\r\n\r\n",  // neither a path nor an absolute URI
+            "OPTIONS * HTTP/1.1\r\n\r\n",  // nginx takes no asterisk form
+            "CONNECT a:443 HTTP/1.1\r\n\r\n",  // nor an authority form
+            "GET http:///x HTTP/1.1\r\n\r\n",  // empty host
+            "GET http://a_b/x HTTP/1.1\r\n\r\n",  // `_` in a host
+            "GET / HTTP/1.1000\r\n\r\n",  // minor version over 999
+            "GET /\r\n\r\n",  // HTTP/0.9
             "GET / XTTP/1.1\r\n\r\n",
             "GET / HTTP/0.9\r\n\r\n",
             "GET / HTTP/1.1\r\nHost : a\r\n\r\n",  // space before colon
@@ -78,6 +86,61 @@ struct HeadParserTests {
     @Test("HTTP/2 on an HTTP/1 connection is 505")
     func version() {
         #expect(parseRequest("GET / HTTP/2.0\r\n\r\n").1 == .versionNotSupported)
+        #expect(parseRequest("GET / HTTP/10.1\r\n\r\n").1 == .versionNotSupported)
+    }
+
+    @Test("request lines nginx takes: spaces after the version, long minor versions, CRs before LF")
+    func lenientRequestLines() {
+        for text in ["GET / HTTP/1.1  \r\nHost: a\r\n\r\n", "GET /  HTTP/1.10\r\nHost: a\r\n\r\n", "GET / HTTP/1.1\r\r\nHost: a\r\n\r\n"] {
+            let (head, error) = parseRequest(text)
+            #expect(error == nil, "\(text.debugDescription)")
+            #expect(head.version == .http1_1)
+            #expect(head.target == "/")
+        }
+    }
+
+    @Test("an absolute-form target: the path is the target, the host nginx's $host")
+    func absoluteForm() {
+        var (head, error) = parseRequest("GET http://Example.TEST:8000/a/b?c=1 HTTP/1.1\r\nHost: other\r\n\r\n")
+        #expect(error == nil)
+        #expect(head.target == "/a/b?c=1")
+        #expect(head.uriHost == "example.test")
+        (head, error) = parseRequest("GET https://[::1] HTTP/1.1\r\nHost: other\r\n\r\n")
+        #expect(error == nil)
+        #expect(head.target == "/")
+        #expect(head.uriHost == "[::1]")
+        (head, error) = parseRequest("GET /x HTTP/1.1\r\nHost: other\r\n\r\n")
+        #expect(head.uriHost == nil)
+    }
+
+    @Test("header lines as nginx: odd names ignored, a line without a colon is an empty header")
+    func nginxHeaderLines() {
+        let (head, error) = parseRequest("GET / HTTP/1.1\r\nHost: a\r\nX.Dotted: 1\r\nBare\r\nX_Under: 2\r\n\u{E9}t\u{E9}: 3\r\n\r\n")
+        #expect(error == nil)
+        #expect(head.headerPairs.map(\.0) == ["Host", "Bare", "X_Under"])
+        #expect(head.headerPairs.map(\.1) == ["a", "", "2"])
+        #expect(head.fields[1].isBare)
+        #expect(!head.fields[0].isBare)
+        // Upstream response heads keep every line.
+        var response = MessageHead()
+        #expect(HeadParser.parseResponse(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX.Dotted: 1\r\n\r\n"), into: &response) == nil)
+        #expect(response.headerPairs.map(\.0) == ["X.Dotted"])
+    }
+
+    @Test("the beginning of a head is refused at its first impossible byte, as nginx parses")
+    func prefixes() {
+        func prefix(_ text: String) -> HeadError? { HeadParser.prefixError(ByteBuffer(string: text)) }
+        #expect(prefix("") == nil)
+        #expect(prefix("\r\nGE") == nil)
+        #expect(prefix("GET /a?b HTTP/1.1\r\nHost: a\r\nX-Long-Na") == nil)
+        #expect(prefix("GET http://host:80") == nil)
+        #expect(prefix("get / HTTP/1.1\r\n") == .badRequest)
+        #expect(prefix("GET / HTT#P/1.1") == .badRequest)
+        #expect(prefix("GET / HTTP/5") == .versionNotSupported)
+        #expect(prefix("GET / HTTP/1.1\r\nHo st: a") == .badRequest)
+        #expect(prefix("GET / HTTP/1.1\r\nX: \u{0}") == .badRequest)
+        #expect(prefix("GET x") == nil)
+        #expect(prefix("GET x/") == .badRequest)
     }
 
     @Test("response heads: status, reason, fields")
@@ -123,5 +186,29 @@ struct HeadParserTests {
         #expect(!RequestFacts(parseRequest("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").0).keepAlive)
         #expect(!RequestFacts(parseRequest("GET / HTTP/1.0\r\n\r\n").0).keepAlive)
         #expect(RequestFacts(parseRequest("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").0).keepAlive)
+    }
+}
+
+@Suite("Request paths nginx refuses")
+struct RequestPathTests {
+    private func valid(_ target: String) -> Bool {
+        Array(target.utf8).withUnsafeBytes { RequestPath.isValid($0) }
+    }
+
+    @Test(
+        "taken",
+        arguments: [
+            "/", "/a/b?x=%zz&y=../../..", "/a/..", "/a/./b/../c", "/..foo/...", "/a%2fb", "/%41%62", "/a/%2e%2e", "/a#/../..",
+            "/a/%25/..", "?x", "/a%3f/..", "//a/..",
+        ])
+    func taken(_ target: String) {
+        #expect(valid(target))
+    }
+
+    @Test(
+        "refused",
+        arguments: ["/..", "/../x", "/a/../..", "/%2e%2e/x", "/%2E./x", "/a/..%2f..", "/%", "/%4", "/%zz", "/a%00b", "/a/../../?x"])
+    func refused(_ target: String) {
+        #expect(!valid(target))
     }
 }
