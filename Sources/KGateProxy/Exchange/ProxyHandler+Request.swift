@@ -27,7 +27,7 @@ extension ProxyHandler {
         x.requestEndReceived = requestBody.isComplete
 
         // Bad input nginx refuses before Kong runs.
-        if x.facts.malformed || (x.facts.host == nil && request.version.minor >= 1) || !request.targetPathIsValid {
+        if x.facts.malformed || (x.facts.host == nil && request.version.minor >= 1) {
             return respond(.nginx(400), forceClose: true)
         }
         if x.facts.unsupportedTransferEncoding {
@@ -170,6 +170,9 @@ extension ProxyHandler {
     /// After `access`: answers what routing decided, or starts the first try.
     func dispatch() {
         if let response = x.afterAccess { return respond(response) }
+        // nginx's proxy reads the body before it connects, answering `Expect` first, even when
+        // the body already came or there is none.
+        sendContinueIfExpected()
         if x.facts.chunked, x.rewrittenHead == nil {
             guard x.requestEndReceived else { return awaitChunkedBody() }
             sendHeldBodyWithLength()
@@ -189,9 +192,10 @@ extension ProxyHandler {
         sendContinueIfExpected()
     }
 
-    /// Answers `Expect: 100-continue` once, when the body is about to be read.
+    /// Answers `Expect: 100-continue` of an HTTP/1.1 request once, when its body is about to
+    /// be read (nginx's `ngx_http_test_expect`).
     func sendContinueIfExpected() {
-        guard x.facts.expectContinue, !x.continueSent else { return }
+        guard x.facts.expectContinue, !x.continueSent, request.version == .http1_1 else { return }
         x.continueSent = true
         context.writeAndFlush(
             wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)

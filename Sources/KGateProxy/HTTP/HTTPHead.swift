@@ -60,13 +60,6 @@ struct MessageHead: Sendable {
         buffer.getString(at: targetStart, length: targetLength) ?? ""
     }
 
-    /// Whether nginx takes the target's path (``RequestPath``).
-    var targetPathIsValid: Bool {
-        buffer.withUnsafeReadableBytes { raw in
-            RequestPath.isValid(UnsafeRawBufferPointer(rebasing: raw[targetStart..<targetStart + targetLength]))
-        }
-    }
-
     /// The host of an absolute-form target, lower-cased as nginx's `$host`; nil for a path.
     var uriHost: String? {
         guard uriHostLength > 0 else { return nil }

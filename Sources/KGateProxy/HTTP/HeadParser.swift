@@ -205,6 +205,8 @@ enum HeadParser {
             guard raw[i] == 0x20 else { return .badRequest }
             head.targetStart = targetStart
             head.targetLength = i - targetStart
+            // nginx checks the path as soon as the request line is read.
+            guard RequestPath.isValid(UnsafeRawBufferPointer(rebasing: raw[targetStart..<i])) else { return .badRequest }
         }
         while i < n, raw[i] == 0x20 { i += 1 }
         // Version: `HTTP/` major `.` minor; a major above 1 is 505 as soon as it is read.

@@ -99,7 +99,7 @@ struct StreamingTests {
         }
     }
 
-    @Test("Expect: 100-continue: the gateway says 100 once the upstream is ready, then streams")
+    @Test("Expect: 100-continue: the gateway says 100 before it reads the body, then streams")
     func expectContinue() async throws {
         try await withUpstreams(["u"]) { ups in
             try await withProxy(yaml(ups[0].port)) { proxy in
@@ -112,7 +112,16 @@ struct StreamingTests {
                 #expect(r.status == 200)
                 #expect(r.text.hasPrefix("4 "))
                 #expect(ups[0].requests.last?.head.headers["Expect"].isEmpty == true)
+                // As nginx (ngx_http_test_expect): the 100 comes even when the body came with
+                // the head; never to HTTP/1.0.
+                try await c.send("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab")
+                #expect(try await c.readResponse().status == 100)
+                #expect(try await c.readResponse().text.hasPrefix("2 "))
                 await c.close()
+                let old = try await proxy.client()
+                try await old.send("POST /upload HTTP/1.0\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\nab")
+                #expect(try await old.readResponse().status == 200)
+                await old.close()
             }
         }
     }
