@@ -36,6 +36,11 @@ public struct RouteDefinition: Sendable, Hashable {
     public var regexPriority: Int
     /// `https_redirect_status_code`.
     public var httpsRedirectStatusCode: Int
+    /// `request_buffering`: the whole request body is read before the request goes upstream.
+    public var requestBuffering: Bool
+    /// `response_buffering`: a chunked upstream body reaches the client in larger chunks, one
+    /// per read burst, not as the upstream framed it.
+    public var responseBuffering: Bool
     /// `service.id`, nil for a route without service.
     public var serviceID: String?
     /// `created_at` (seconds), used by the traditional flavor to break ties.
@@ -49,8 +54,8 @@ public struct RouteDefinition: Sendable, Hashable {
         hosts: [String]? = nil, paths: [String]? = nil, headers: [HeaderRule]? = nil, snis: [String]? = nil,
         sources: [NetworkEndpoint]? = nil, destinations: [NetworkEndpoint]? = nil, stripPath: Bool = true,
         preserveHost: Bool = false, pathHandling: PathHandling = .v0, regexPriority: Int = 0,
-        httpsRedirectStatusCode: Int = 426, serviceID: String? = nil, createdAt: Double? = nil,
-        expression: String? = nil
+        httpsRedirectStatusCode: Int = 426, requestBuffering: Bool = true, responseBuffering: Bool = true,
+        serviceID: String? = nil, createdAt: Double? = nil, expression: String? = nil
     ) {
         self.id = id
         self.name = name
@@ -67,6 +72,8 @@ public struct RouteDefinition: Sendable, Hashable {
         self.pathHandling = pathHandling
         self.regexPriority = regexPriority
         self.httpsRedirectStatusCode = httpsRedirectStatusCode
+        self.requestBuffering = requestBuffering
+        self.responseBuffering = responseBuffering
         self.serviceID = serviceID
         self.createdAt = createdAt
         self.expression = expression
@@ -112,6 +119,8 @@ public struct RouteDefinition: Sendable, Hashable {
             pathHandling: entity["path_handling"]?.stringValue.flatMap(PathHandling.init(rawValue:)) ?? .v0,
             regexPriority: entity["regex_priority"]?.integerValue ?? 0,
             httpsRedirectStatusCode: entity["https_redirect_status_code"]?.integerValue ?? 426,
+            requestBuffering: entity["request_buffering"]?.boolValue ?? true,
+            responseBuffering: entity["response_buffering"]?.boolValue ?? true,
             serviceID: serviceID,
             createdAt: entity["created_at"]?.doubleValue,
             expression: entity["expression"]?.stringValue)

@@ -27,6 +27,10 @@ struct Exchange {
     /// Kong's `Kong-Route-*` / `Kong-Service-*` response headers (`allow_debug_header` and a
     /// `Kong-Debug` request header): set once a route matched, so every later response has them.
     var debugHeaders: RouteDebugHeaders?
+    /// The route's `request_buffering`: the body is read whole before the first try.
+    var buffersRequest = true
+    /// The route's `response_buffering`: a chunked upstream body is re-chunked per read burst.
+    var buffersResponse = true
 
     // Plugins.
     /// The generation's plugin phases, when it has plugins.

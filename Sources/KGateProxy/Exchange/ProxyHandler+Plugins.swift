@@ -12,8 +12,9 @@ import NIOHTTP1
 /// A request of a generation without plugins never gets here past one nil check; a request
 /// whose route has none pays one dictionary read (`PluginRunner.hasPlugins(route:)`).
 extension ProxyHandler {
-    /// Largest body kept in memory while plugins wait for the whole of it.
-    static let pluginBodyHoldLimit = 64 << 20
+    /// Largest request body kept in memory: plugins that wait for the whole of it answer 413
+    /// beyond it; `request_buffering` streams the rest (nginx would use a temporary file).
+    static let requestBodyHoldLimit = 64 << 20
 
     // MARK: Before and after routing
     //
@@ -95,7 +96,7 @@ extension ProxyHandler {
     func holdBodyForPlugins(_ slice: ByteBuffer) {
         pendingBody.append(slice)
         pendingBodyBytes += slice.readableBytes
-        if pendingBodyBytes > Self.pluginBodyHoldLimit { respond(.nginx(413), forceClose: true) }
+        if pendingBodyBytes > Self.requestBodyHoldLimit { respond(.nginx(413), forceClose: true) }
     }
 
     /// The body plugins waited for is complete: run access, then proxy.

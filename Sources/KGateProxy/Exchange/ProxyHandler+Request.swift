@@ -58,10 +58,11 @@ extension ProxyHandler {
         case .connecting:
             pendingBody.append(slice)
             pendingBodyBytes += slice.readableBytes
-            if x.awaitingBody, pendingBodyBytes > env.configuration.clientBodyBufferSize, !requestBody.isComplete {
-                return heldBodyReady()
+            if x.awaitingBody {
+                if pendingBodyBytes > Self.requestBodyHoldLimit, !requestBody.isComplete { return heldBodyReady() }
+            } else if pendingBodyBytes > Self.inputHighWater {
+                pauseClientReads()
             }
-            if pendingBodyBytes > Self.inputHighWater { pauseClientReads() }
         case .proxying:
             guard let upstream = x.upstream else { return }
             sendBody(slice, to: upstream)
@@ -157,6 +158,8 @@ extension ProxyHandler {
                 status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
         } else if let serviceID = match.service?.id, let plan = plans.service(id: serviceID) {
             x.plan = plan
+            x.buffersRequest = match.route.requestBuffering
+            x.buffersResponse = match.route.responseBuffering
             x.upstreamTarget = Self.upstreamTarget(match, target: target)
             x.preservedHost = match.upstreamHost
             x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
@@ -173,20 +176,27 @@ extension ProxyHandler {
         // nginx's proxy reads the body before it connects, answering `Expect` first, even when
         // the body already came or there is none.
         sendContinueIfExpected()
-        if x.facts.chunked, x.rewrittenHead == nil {
-            guard x.requestEndReceived else { return awaitChunkedBody() }
-            sendHeldBodyWithLength()
+        // A body plugins rewrote is already whole; one announced larger than the hold limit
+        // streams from the start.
+        if x.buffersRequest, x.rewrittenHead == nil {
+            if x.requestEndReceived {
+                if x.facts.chunked { sendHeldBodyWithLength() }
+            } else if (x.facts.contentLength ?? 0) <= Self.requestBodyHoldLimit {
+                return awaitBody()
+            }
         }
         startAttempt()
     }
 
-    // MARK: Chunked request bodies
+    // MARK: Request buffering
 
-    /// nginx (Kong's default request buffering) reads a chunked body before it connects and
-    /// sends it with `Content-Length`; many upstreams cannot read chunked requests. kgate
-    /// holds a chunked body up to `client_body_buffer_size` before the first try: complete by
-    /// then, it goes upstream with a length; larger, it is streamed as received.
-    private func awaitChunkedBody() {
+    /// With `request_buffering` on (the default), nginx reads the whole body before it
+    /// connects (so `X-Kong-Proxy-Latency` includes reading it, and the upstream gets it at
+    /// full speed) and sends a chunked one with `Content-Length`. kgate holds the body in
+    /// memory up to `requestBodyHoldLimit` before the first try: complete by then, it goes
+    /// upstream whole; larger, it is streamed as received. With `request_buffering` off, the
+    /// body is streamed from the start, chunked as it came.
+    private func awaitBody() {
         x.awaitingBody = true
         phase = .connecting
         sendContinueIfExpected()
@@ -201,10 +211,10 @@ extension ProxyHandler {
             wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
     }
 
-    /// The held chunked body ended, or outgrew the buffer: the first try starts.
+    /// The held body ended, or outgrew the hold limit: the first try starts.
     func heldBodyReady() {
         x.awaitingBody = false
-        if x.requestEndReceived { sendHeldBodyWithLength() }
+        if x.requestEndReceived, x.facts.chunked { sendHeldBodyWithLength() }
         startAttempt()
     }
 

@@ -14,7 +14,8 @@ extension ProxyHandler: UpstreamDelegate {
             beginTunnel(head, now: now)
             return false
         }
-        var downstream = DownstreamFraming(upstream: framing, clientVersion: request.version)
+        var downstream = DownstreamFraming(
+            upstream: framing, clientVersion: request.version, buffered: x.buffersResponse)
         if x.runner != nil, x.pluginWork.contains(.response), x.plugins != nil, request.method != .HEAD {
             return beginBufferedResponse(head, framing: framing)
         }
@@ -32,7 +33,8 @@ extension ProxyHandler: UpstreamDelegate {
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
         if x.runner != nil { filterResponseHead(&responseHeadBuffer, fromService: true, upstream: copy head) }
         responseHeadPending = true
-        return downstream == .dechunk || (x.filtersBody && framing == .chunked)
+        // Anything but passing the chunks on reads their data only.
+        return framing == .chunked && downstream != .passthrough
     }
 
     func additions(upstreamLatency: Int) -> ResponseAdditions {
@@ -65,21 +67,20 @@ extension ProxyHandler: UpstreamDelegate {
         writeResponseBody(bytes)
     }
 
-    /// Writes body bytes to the client in the downstream framing (a chunk of its own when
-    /// re-chunking; never an empty one, which would end the body).
+    /// Writes body bytes to the client in the downstream framing; when re-chunking, they join
+    /// the chunk of the read burst (`writeHeldChunk`).
     func writeResponseBody(_ bytes: ByteBuffer) {
         if x.framing == .rechunk {
-            guard bytes.readableBytes > 0 else { return }
-            var size = context.channel.allocator.buffer(capacity: 18)
-            size.writeString(String(bytes.readableBytes, radix: 16))
-            size.writeStaticString("\r\n")
-            output.write(size, context)
-            output.write(bytes, context)
-            output.write(context.channel.allocator.buffer(staticString: "\r\n"), context)
+            heldChunk.append(bytes)
         } else {
             output.write(bytes, context)
         }
         if !clientWritable { x.upstream?.handler.pauseReads() }
+    }
+
+    /// Writes the chunk gathered while re-chunking.
+    func writeHeldChunk() {
+        heldChunk.drain(allocator: context.channel.allocator) { output.write($0, context) }
     }
 
     func upstreamResponseEnd() {
@@ -91,6 +92,7 @@ extension ProxyHandler: UpstreamDelegate {
         if x.filtersBody { upstreamBodyFiltered(empty, last: true) }
         writePendingResponseHead()
         if x.framing == .rechunk {
+            writeHeldChunk()
             output.write(context.channel.allocator.buffer(staticString: "0\r\n\r\n"), context)
         }
         // An upstream that declined an upgrade (no 101) may still treat the connection as
@@ -109,6 +111,7 @@ extension ProxyHandler: UpstreamDelegate {
 
     func upstreamReadComplete() {
         writePendingResponseHead()
+        writeHeldChunk()
         flushClient()
     }
 

@@ -213,6 +213,7 @@ extension ProxyHandler {
         if phase == .tunnel || x.responseHeadSent {
             // Whatever was read goes out before the close.
             writePendingResponseHead()
+            writeHeldChunk()
             context.flush()
             return close()
         }

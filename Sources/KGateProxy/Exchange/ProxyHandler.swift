@@ -126,6 +126,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var serial: UInt64 = 0
     /// The last time read while handling a response (reused to arm the keep-alive timer).
     var lastNow: NIODeadline?
+    /// The data of the chunk being gathered when the response is re-chunked.
+    var heldChunk = ChunkGroup()
     /// A reusable parse target for response heads that plugins change.
     var scratchHead = MessageHead()
 
@@ -188,6 +190,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
             connection.channel.close(promise: nil)
         }
         pendingBody.removeAll()
+        heldChunk.removeAll()
         inbound = empty
         serial &+= 1
         phase = .closing

@@ -26,9 +26,11 @@ struct ResponseAdditions {
 enum DownstreamFraming: Equatable {
     /// No body (HEAD, 1xx, 204, 304).
     case none
-    /// Bytes as received: `Content-Length`, or chunked to an HTTP/1.1 client.
+    /// Bytes as received: `Content-Length`, or chunked to an HTTP/1.1 client with
+    /// `response_buffering` off.
     case passthrough
-    /// A close-delimited upstream body, chunked for an HTTP/1.1 client.
+    /// Chunked for an HTTP/1.1 client, one chunk per read burst (nginx's output): a
+    /// close-delimited upstream body, or a chunked one with `response_buffering` on.
     case rechunk
     /// A chunked upstream body to an HTTP/1.0 client: data only, then close.
     case dechunk
@@ -38,12 +40,13 @@ enum DownstreamFraming: Equatable {
     /// The client can only find the end of the body by the connection closing.
     var closesConnection: Bool { self == .dechunk || self == .untilClose }
 
-    init(upstream: BodyFraming, clientVersion: HTTPVersion) {
+    /// - Parameter buffered: the route's `response_buffering`.
+    init(upstream: BodyFraming, clientVersion: HTTPVersion, buffered: Bool) {
         let modern = clientVersion.minor >= 1
         switch upstream {
         case .none: self = .none
         case .length: self = .passthrough
-        case .chunked: self = modern ? .passthrough : .dechunk
+        case .chunked: self = modern ? (buffered ? .rechunk : .passthrough) : .dechunk
         case .untilClose: self = modern ? .rechunk : .untilClose
         }
     }

@@ -49,7 +49,7 @@ struct StreamingTests {
         }
     }
 
-    @Test("a small chunked request body goes upstream with Content-Length (nginx's request buffering); a large one streams chunked")
+    @Test("a chunked request body goes upstream with Content-Length (nginx's request buffering)")
     func chunkedRequestBodies() async throws {
         try await withUpstreams(["u"]) { ups in
             try await withProxy(yaml(ups[0].port)) { proxy in
@@ -80,6 +80,73 @@ struct StreamingTests {
         }
     }
 
+    /// Kong's 27-unbuffered_spec: routes with `request_buffering` / `response_buffering` on
+    /// (the default) and off.
+    private func bufferingYAML(_ buffered: Int, _ unbuffered: Int) -> String {
+        """
+        _format_version: "3.0"
+        services:
+        - url: http://127.0.0.1:\(buffered)
+          routes:
+          - paths: [/buffered]
+        - url: http://127.0.0.1:\(unbuffered)
+          routes:
+          - paths: [/unbuffered]
+            request_buffering: false
+            response_buffering: false
+        """
+    }
+
+    @Test("response_buffering: on, a chunked upstream body reaches the client in larger chunks (nginx's proxy_buffering); off, chunk by chunk")
+    func responseBuffering() async throws {
+        try await withUpstreams(["u", "v"]) { ups in
+            try await withProxy(bufferingYAML(ups[0].port, ups[1].port)) { proxy in
+                let buffered = try await proxy.get("/buffered/chunks/200")
+                #expect(buffered.text == String(repeating: "line\n", count: 200))
+                #expect(buffered.chunked)
+                #expect(buffered.chunkCount < 200)
+                let unbuffered = try await proxy.get("/unbuffered/chunks/200")
+                #expect(unbuffered.text == String(repeating: "line\n", count: 200))
+                #expect(unbuffered.chunkCount == 200)
+            }
+        }
+    }
+
+    @Test("request_buffering: on, the upstream is reached once the whole body is in (chunked: with Content-Length); off, at once, chunked as sent")
+    func requestBuffering() async throws {
+        try await withUpstreams(["u", "v"]) { ups in
+            try await withProxy(bufferingYAML(ups[0].port, ups[1].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send("POST /buffered/echo-body HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello")
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(ups[0].connectionsAccepted == 0)
+                try await c.send("world")
+                let whole = try await c.readResponse()
+                #expect(whole.text == "helloworld")
+
+                // Larger than `client_body_buffer_size`, still held whole.
+                let large = String(repeating: "z", count: 100_000)
+                try await c.send(
+                    "PUT /buffered/echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                        + "\(String(large.utf8.count, radix: 16))\r\n\(large)\r\n0\r\n\r\n")
+                let held = try await c.readResponse()
+                #expect(held.header("X-Echo-Content-Length") == "100000")
+                #expect(held.header("X-Echo-Transfer-Encoding") == nil)
+                await c.close()
+
+                let u = try await proxy.client()
+                try await u.send("PUT /unbuffered/echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                try await Task.sleep(for: .milliseconds(100))
+                #expect(ups[1].connectionsAccepted == 1)
+                try await u.send("0\r\n\r\n")
+                let streamed = try await u.readResponse()
+                #expect(streamed.text == "hello")
+                #expect(streamed.header("X-Echo-Transfer-Encoding") == "chunked")
+                await u.close()
+            }
+        }
+    }
+
     @Test("downloads: Content-Length and chunked bodies up to 8 MiB")
     func downloads() async throws {
         try await withUpstreams(["u"]) { ups in
@@ -99,7 +166,7 @@ struct StreamingTests {
         }
     }
 
-    @Test("Expect: 100-continue: the gateway says 100 before it reads the body, then streams")
+    @Test("Expect: 100-continue: the gateway says 100 once, before it reads the body")
     func expectContinue() async throws {
         try await withUpstreams(["u"]) { ups in
             try await withProxy(yaml(ups[0].port)) { proxy in

@@ -12,6 +12,8 @@ struct RawResponse: Sendable {
     var body: [UInt8]
     /// The body was chunked.
     var chunked: Bool
+    /// How many chunks a chunked body came in.
+    var chunkCount = 0
     /// The reason phrase of the status line.
     var reason = ""
 
@@ -192,6 +194,7 @@ enum RawResponseParser {
                 }
                 guard bytes.count >= i + size + 2 else { return nil }
                 body.append(contentsOf: bytes[i..<(i + size)])
+                response.chunkCount += 1
                 i += size + 2
             }
         }

@@ -10,6 +10,7 @@ import Synchronization
 /// - `/echo...` (and anything unknown): 200, body = `METHOD URI\n` + `name: value\n` per header
 /// - `/bytes/<n>`: `n` bytes with `Content-Length`, produced in 64 KiB writes with back-pressure
 /// - `/chunked/<n>`: `n` bytes, chunked
+/// - `/chunks/<n>`: `n` chunks of `line\n`, written at once (one TCP segment)
 /// - `/upload`: reads the body, answers its length and a checksum
 /// - `/echo-body...`: 200, body = the request body (up to 1 MiB); the request line and its
 ///   framing in `X-Echo-Request` (`METHOD URI`), `X-Echo-Content-Length`,
@@ -136,6 +137,12 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
             streaming = (n, chunked)
             pump(context: context, keepAlive: keepAlive)
+        case "chunks":
+            let n = Int(parts.count > 1 ? parts[1] : "0") ?? 0
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            for _ in 0..<n { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "line\n")))), promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         case "echo-body":
             headers.add(name: "X-Echo-Request", value: "\(head.method.rawValue) \(head.uri)")
             for name in ["Content-Length", "Content-Type", "Transfer-Encoding"] {
