@@ -120,12 +120,21 @@ extension ProxyHandler: UpstreamDelegate {
         if isWritable {
             resumeClientReads()
             if upstreamWait == .write {
-                upstreamWait = .none
-                upstreamTimer.disarm()
+                // The request bytes are out: a whole request now waits `read_timeout` for its
+                // answer (nginx arms it once the request is sent).
+                if x.requestEndSent, let plan = x.plan {
+                    upstreamWait = .read
+                    upstreamTimer.arm(in: plan.readTimeout)
+                } else {
+                    upstreamWait = .none
+                    upstreamTimer.disarm()
+                }
             }
         } else {
             pauseClientReads()
-            if phase == .proxying, upstreamWait != .read, let plan = x.plan {
+            // nginx's `proxy_send_timeout` (`write_timeout`): request bytes wait to go out, also
+            // after the last was handed over, until a response comes.
+            if phase == .proxying, !x.responseHeadSent, let plan = x.plan {
                 upstreamWait = .write
                 upstreamTimer.arm(in: plan.writeTimeout)
             }

@@ -176,9 +176,12 @@ extension ProxyHandler {
         x.bodyForwarded = false
     }
 
-    /// The whole request went upstream: from now on the upstream has `read_timeout` to answer.
+    /// The whole request was handed to the upstream connection: the upstream has
+    /// `read_timeout` to answer, counted once the bytes are out (`write_timeout` runs until
+    /// then when they are queued).
     func requestSent(readTimeout: TimeAmount, now: NIODeadline? = nil) {
         x.requestEndSent = true
+        if upstreamWait == .write { return }
         upstreamWait = .read
         upstreamTimer.arm(at: (now ?? loop.now) + readTimeout)
     }

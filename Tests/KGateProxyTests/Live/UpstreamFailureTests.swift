@@ -128,6 +128,33 @@ struct UpstreamFailureTests {
         }
     }
 
+    @Test("write_timeout runs while the request waits to go out, after its last byte was handed over (Kong's 07-upstream_timeouts_spec)")
+    func writeTimeout() async throws {
+        // An upstream that accepts and never reads, with a small receive window.
+        let deaf = try await ServerBootstrap(group: TestLoops.group)
+            .childChannelOption(.autoRead, value: false)
+            .childChannelOption(.socketOption(.so_rcvbuf), value: 4096)
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { deaf.close(promise: nil) }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: http://127.0.0.1:\(deaf.localAddress!.port!)
+              write_timeout: 100
+              routes:
+              - paths: [/]
+            """
+        try await withProxy(yaml) { proxy in
+            let c = try await proxy.client()
+            // Read whole first (request buffering), then handed over at once.
+            let body = String(repeating: "a", count: 16 << 20)
+            try await c.send(ProxyHarness.request("POST", "/post", body: body))
+            let r = try await c.readResponse(timeout: .seconds(5))
+            #expect(r.status == 504)
+            await c.close()
+        }
+    }
+
     @Test("a pooled connection closed by the upstream is retried silently")
     func staleConnection() async throws {
         try await withUpstreams(["u"]) { ups in
