@@ -134,9 +134,11 @@ enum DownstreamResponseHead {
                         guard let requested = a.requestUpgrade, upstream.value(field).lowercased() == requested.lowercased()
                         else { continue }
                     case .trailer: if !a.wantsTrailers { continue }
+                    // Kong's `header[X-Kong-Request-Id] = rid` replaces the upstream's.
+                    case .xKongRequestID where a.enabled.contains(.requestID): continue
                     default: break
                     }
-                } else if isHidden(field, in: upstream) {
+                } else if isHidden(field, in: upstream, replacing: a.enabled) {
                     continue
                 }
                 if !connectionTokens.isEmpty,
@@ -207,14 +209,26 @@ enum DownstreamResponseHead {
         "x-pad", "x-accel-expires", "x-accel-redirect", "x-accel-limit-rate", "x-accel-buffering", "x-accel-charset",
     ]
 
-    /// Headers nginx's proxy module never passes to clients (``hiddenNames``).
-    static func isHidden(_ field: HeaderField, in head: MessageHead) -> Bool {
+    /// The headers Kong's `header_filter` sets on proxied responses with `header[name] = value`
+    /// when `headers` enables them, replacing what the upstream sent (an upstream that is itself
+    /// a Kong sends them too).
+    private static let replacedNames: [(name: StaticString, header: ResponseHeaders)] = [
+        ("x-kong-proxy-latency", .proxyLatency), ("x-kong-upstream-status", .upstreamStatus),
+        ("x-kong-upstream-latency", .upstreamLatency),
+    ]
+
+    /// Headers of the upstream's that never reach the client: those nginx's proxy module hides
+    /// (``hiddenNames``) and those of Kong's own that `enabled` replaces (``replacedNames``).
+    static func isHidden(_ field: HeaderField, in head: MessageHead, replacing enabled: ResponseHeaders) -> Bool {
         let length = Int(field.nameLength)
-        guard length == 5 || (15...18).contains(length) else { return false }
+        guard length == 5 || (15...23).contains(length) else { return false }
         return head.buffer.withUnsafeReadableBytes { raw in
             let start = Int(field.nameStart)
             guard raw[start] | MessageHead.caseBit(raw[start]) == UInt8(ascii: "x") else { return false }
             for name in hiddenNames where MessageHead.equalsLower(raw, start, length, name) { return true }
+            for replaced in replacedNames where enabled.contains(replaced.header) {
+                if MessageHead.equalsLower(raw, start, length, replaced.name) { return true }
+            }
             return false
         }
     }

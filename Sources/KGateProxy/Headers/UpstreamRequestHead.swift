@@ -74,6 +74,9 @@ enum UpstreamRequestHead {
                 if let known = KnownHeader.classify(field, in: head) {
                     switch known {
                     case .accept, .contentType, .server, .date, .trailer: break
+                    // Without `headers_upstream`, nginx has no `proxy_set_header` for it: the
+                    // client's passes.
+                    case .xKongRequestID where f.requestID == nil: break
                     default: continue
                     }
                 }

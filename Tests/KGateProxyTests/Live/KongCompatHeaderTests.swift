@@ -288,6 +288,36 @@ struct KongCompatHeaderTests {
         }
     }
 
+    @Test("an upstream's X-Kong-* headers: replaced by the ones headers enables (header[name] = value), passed otherwise")
+    func upstreamKongHeadersReplaced() async throws {
+        let upstream = try await CannedServer(
+            "HTTP/1.1 200 OK\r\nX-Kong-Request-Id: upstream-id\r\nX-Kong-Upstream-Latency: 77\r\n"
+                + "X-Kong-Proxy-Latency: 88\r\nX-Kong-Upstream-Status: 201\r\nX-Kong-Response-Latency: 99\r\n"
+                + "Content-Length: 2\r\nConnection: close\r\n\r\nok")
+        defer { Task { await upstream.stop() } }
+        let yaml = ProxyHarness.oneService(port: upstream.port)
+        try await withProxy(yaml, configure: { $0.responseHeaders = ResponseHeaders.kongDefault.union(.upstreamStatus) }) { proxy in
+            let r = try await proxy.get("/")
+            #expect(r.status == 200)
+            #expect(r.headers("X-Kong-Request-Id").count == 1)
+            #expect(r.header("X-Kong-Request-Id") != "upstream-id")
+            #expect(r.headers("X-Kong-Upstream-Latency").count == 1)
+            #expect(r.header("X-Kong-Upstream-Latency") != "77")
+            #expect(r.headers("X-Kong-Proxy-Latency").count == 1)
+            #expect(r.header("X-Kong-Proxy-Latency") != "88")
+            #expect(r.headers("X-Kong-Upstream-Status") == ["200"])
+            // Kong sets X-Kong-Response-Latency only on its own responses.
+            #expect(r.headers("X-Kong-Response-Latency") == ["99"])
+        }
+        try await withProxy(yaml, configure: { $0.responseHeaders = [] }) { proxy in
+            let r = try await proxy.get("/")
+            #expect(r.headers("X-Kong-Request-Id") == ["upstream-id"])
+            #expect(r.headers("X-Kong-Upstream-Latency") == ["77"])
+            #expect(r.headers("X-Kong-Proxy-Latency") == ["88"])
+            #expect(r.headers("X-Kong-Upstream-Status") == ["201"])
+        }
+    }
+
     @Test("a 204 from request-termination with a body: no body, no Content-Length, no Content-Type")
     func generatedNoContent() async throws {
         let dead = try await UpstreamFailureTests.deadPort()
