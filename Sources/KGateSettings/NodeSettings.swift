@@ -90,6 +90,10 @@ public struct NodeSettings: Sendable, Equatable {
     public var nginxHttpKeepaliveTimeout = NginxTime("75s")!
     /// `nginx_http_keepalive_requests`: requests served on one client connection. Default 10000.
     public var nginxHttpKeepaliveRequests = 10000
+    /// `nginx_http_charset`: nginx's `charset` directive, added as `; charset=<name>` to a
+    /// response `Content-Type` that is one of nginx's `charset_types` with no parameters.
+    /// Default `UTF-8`; nil for `off`.
+    public var nginxHttpCharset: String? = "UTF-8"
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the matched route's and
     /// service's ids and names as `Kong-Route-Id`, `Kong-Route-Name`, `Kong-Service-Id` and
     /// `Kong-Service-Name` response headers. Default off.

@@ -109,6 +109,13 @@ struct Property: Sendable {
         time("nginx_http_client_body_timeout", \.nginxHttpClientBodyTimeout),
         time("nginx_http_keepalive_timeout", \.nginxHttpKeepaliveTimeout),
         count("nginx_http_keepalive_requests", \.nginxHttpKeepaliveRequests),
+        Property("nginx_http_charset", apply: { s, v, _ throws(InvalidValue) in
+            guard !v.isEmpty, !v.contains(where: { $0 == " " || $0 == ";" || $0 == "\"" }) else {
+                throw InvalidValue(ValueSyntax.invalidValue(
+                    "nginx_http_charset", v, "expected a charset name such as UTF-8, or off"))
+            }
+            s.nginxHttpCharset = v.lowercased() == "off" ? nil : v
+        }, render: { .string($0.nginxHttpCharset ?? "off") }),
         Property("allow_debug_header", apply: { s, v, _ throws(InvalidValue) in
             s.allowDebugHeader = try ValueSyntax.boolean(v, property: "allow_debug_header")
         }, render: { .boolean($0.allowDebugHeader) }),

@@ -108,6 +108,10 @@ struct KongConfFileTests {
         #expect(s.nginxHttpKeepaliveRequests == 100)
         #expect(throws: (any Error).self) { try settings("nginx_http_client_body_timeout = 5 s") }
         #expect(throws: (any Error).self) { try settings("nginx_http_client_max_body_size = big") }
+        #expect(s.nginxHttpCharset == "UTF-8")
+        #expect(try settings("nginx_http_charset = off").nginxHttpCharset == nil)
+        #expect(try settings("nginx_http_charset = koi8-r").nginxHttpCharset == "koi8-r")
+        #expect(throws: (any Error).self) { try settings("nginx_http_charset = utf-8; x") }
     }
 
     static let syntaxErrors: [FailureCase] = [

@@ -57,6 +57,8 @@ struct LocalResponse {
         var upstreamLatency: Int
         /// `Kong-Route-Id` and co., for a `Kong-Debug` request with `allow_debug_header` on.
         var debug: RouteDebugHeaders? = nil
+        /// `nginx_http_charset`.
+        var charset: ResponseCharset? = nil
     }
 
     /// The whole response, head and body, as bytes (no body for `HEAD`).
@@ -87,6 +89,9 @@ struct LocalResponse {
         // nginx drops a 204's `Content-Type` (`ngx_http_header_filter` and
         // `ngx_http_special_response_handler` clear `headers_out.content_type`).
         if status.code == 204 { contentType = nil }
+        if let type = contentType, let charset = c.charset, ResponseCharset.applies(to: type, status: Int(status.code)) {
+            contentType = type + charset.suffix
+        }
         var out = allocator.buffer(capacity: 512 + bodyLength + (c.debug?.byteCount ?? 0))
         out.writeStaticString("HTTP/1.1 ")
         out.writeString(String(status.code))

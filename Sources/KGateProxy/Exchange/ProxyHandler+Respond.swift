@@ -113,7 +113,7 @@ extension ProxyHandler {
             errorDefaultType: env.configuration.errorDefaultType, errorTemplates: env.configuration.errorTemplates,
             responseLatency: x.milliseconds(since: x.start, to: now),
             proxyLatency: x.milliseconds(since: x.start, to: sentUpstreamAt),
-            upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now), debug: x.debugHeaders)
+            upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now), debug: x.debugHeaders, charset: env.charset)
     }
 
     /// A head that cannot be parsed: 400, 414, 431-as-400 (`Request header or cookie too large`)

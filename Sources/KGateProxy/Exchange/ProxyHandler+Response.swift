@@ -43,7 +43,7 @@ extension ProxyHandler: UpstreamDelegate {
             requestID: x.requestID, upstreamLatency: upstreamLatency,
             proxyLatency: x.milliseconds(since: x.start, to: x.upstreamStart), date: loop.dates.current(),
             keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers,
-            debug: x.debugHeaders)
+            debug: x.debugHeaders, charset: env.charset)
     }
 
     /// Writes the response head if it is still held back.

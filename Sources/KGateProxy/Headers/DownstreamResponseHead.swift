@@ -20,6 +20,8 @@ struct ResponseAdditions {
     var wantsTrailers: Bool
     /// `Kong-Route-Id` and co., for a `Kong-Debug` request with `allow_debug_header` on.
     var debug: RouteDebugHeaders? = nil
+    /// `nginx_http_charset`.
+    var charset: ResponseCharset? = nil
 }
 
 /// How the body goes to the client.
@@ -110,7 +112,7 @@ enum DownstreamResponseHead {
 
         var bound = 400 + upstream.buffer.readableBytes + upstream.fields.count + a.date.utf8.count
         bound += (upstreamVia?.utf8.count ?? 0) + a.viaToken.utf8.count + a.serverToken.utf8.count
-        bound += 32 + 3 * HeadWriter.decimalBound + (a.debug?.byteCount ?? 0)
+        bound += 32 + 3 * HeadWriter.decimalBound + (a.debug?.byteCount ?? 0) + (a.charset?.suffix.utf8.count ?? 0)
         out.clear()
         out.writeHead(bound: bound) { w in
             w.write("HTTP/1.1 ")
@@ -123,6 +125,7 @@ enum DownstreamResponseHead {
             }
             w.write("\r\n")
             for field in upstream.fields {
+                var charset: ResponseCharset?
                 if let known = KnownHeader.classify(field, in: upstream) {
                     switch known {
                     // `Proxy-Connection` is not hop-by-hop for nginx: it passes (Kong's
@@ -134,6 +137,12 @@ enum DownstreamResponseHead {
                         guard let requested = a.requestUpgrade, upstream.value(field).lowercased() == requested.lowercased()
                         else { continue }
                     case .trailer: if !a.wantsTrailers { continue }
+                    case .contentType:
+                        if let c = a.charset, upstream.buffer.withUnsafeReadableBytes({
+                            ResponseCharset.applies($0, Int(field.valueStart), Int(field.valueLength), status: upstream.status)
+                        }) {
+                            charset = c
+                        }
                     // Kong's `header[X-Kong-Request-Id] = rid` replaces the upstream's.
                     case .xKongRequestID where a.enabled.contains(.requestID): continue
                     default: break
@@ -148,6 +157,7 @@ enum DownstreamResponseHead {
                 }
                 let start = Int(field.nameStart)
                 w.write(upstream.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
+                if let charset { w.write(charset.suffix) }
                 w.write("\r\n")
             }
             a.debug?.write(into: &w)

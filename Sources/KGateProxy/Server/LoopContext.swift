@@ -25,6 +25,8 @@ final class ProxyEnvironment: Sendable {
     let customRealIPHeader: [UInt8]?
     /// Response headers enabled for generated (not proxied) responses.
     let responseHeaders: ResponseHeaders
+    /// `nginx_http_charset`, nil for `off`.
+    let charset: ResponseCharset?
     /// Connections accepted so far, across loops (nginx's shared `ngx_connection_counter`,
     /// whose value each connection takes as `$connection`).
     let acceptedConnections = ManagedAtomic<Int>(0)
@@ -43,6 +45,7 @@ final class ProxyEnvironment: Sendable {
         }
         self.customRealIPHeader = realIPSource == .header ? Array(realIP.utf8) : nil
         self.responseHeaders = configuration.responseHeaders
+        self.charset = ResponseCharset(configuration.charset)
     }
 
     /// The plans of the current generation, and the generation (kept for the whole request).

@@ -29,6 +29,8 @@ public struct ProxyConfiguration: Sendable {
     public var errorDefaultType: ErrorDefaultType
     /// `error_template_html`, `_json`, `_xml` and `_plain`, read at start-up.
     public var errorTemplates: ErrorTemplates
+    /// `nginx_http_charset`: the charset nginx adds to text responses without one; nil for `off`.
+    public var charset: String?
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the `Kong-Route-*` and
     /// `Kong-Service-*` response headers.
     public var allowDebugHeader: Bool
@@ -84,6 +86,7 @@ public struct ProxyConfiguration: Sendable {
             html: settings.errorTemplateHTML, json: settings.errorTemplateJSON, xml: settings.errorTemplateXML,
             plain: settings.errorTemplatePlain)
         self.allowDebugHeader = settings.allowDebugHeader
+        self.charset = settings.nginxHttpCharset
         // A later entry for the same kong port wins, as in Kong's `host_ports` table.
         self.hostPorts = Dictionary(settings.portMaps.map { ($0.kongPort, $0.hostPort) }, uniquingKeysWith: { $1 })
         self.upstreamKeepalivePoolSize = settings.upstreamKeepalivePoolSize

@@ -318,6 +318,22 @@ struct KongCompatHeaderTests {
         }
     }
 
+    @Test("nginx_http_charset: UTF-8 (Kong's default) completes an upstream's bare text/plain; off passes it (Kong's 03-upstream_headers_spec)")
+    func charset() async throws {
+        let upstream = try await CannedServer(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+        defer { Task { await upstream.stop() } }
+        let yaml = ProxyHarness.oneService(port: upstream.port)
+        try await withProxy(yaml) { proxy in
+            let r = try await proxy.get("/")
+            #expect(r.header("Content-Type") == "text/plain; charset=UTF-8")
+        }
+        try await withProxy(yaml, configure: { $0.charset = nil }) { proxy in
+            let r = try await proxy.get("/")
+            #expect(r.header("Content-Type") == "text/plain")
+        }
+    }
+
     @Test("a 204 from request-termination with a body: no body, no Content-Length, no Content-Type")
     func generatedNoContent() async throws {
         let dead = try await UpstreamFailureTests.deadPort()

@@ -70,7 +70,8 @@ struct PluginsResponseTests {
                 let html = try await proxy.get("/echo", host: "rt5.test")
                 #expect(html.status == 451)
                 #expect(html.text == "<html><body><h1>Service is down due to content infringement</h1></body></html>")
-                #expect(html.header("Content-Type") == "text/html")
+                // nginx's charset filter (`nginx_http_charset`, UTF-8) completes a bare text type.
+                #expect(html.header("Content-Type") == "text/html; charset=UTF-8")
 
                 let json = try await proxy.get("/echo", host: "rt6.test")
                 #expect(json.status == 503)
