@@ -17,24 +17,22 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     private let answering: HTTPAnswering
     private let maxBodySize: Int
-    private let serverName: String
     private let counters: ServerCounters?
     /// The request line behind a parser error.
     private let requestLines: RequestTargetEscapingHandler?
     private var state = State.idle
 
-    convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil) {
-        self.init(answering: .inline(responder), maxBodySize: maxBodySize, serverName: serverName, counters: counters)
+    convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, counters: ServerCounters? = nil) {
+        self.init(answering: .inline(responder), maxBodySize: maxBodySize, counters: counters)
     }
 
     init(
-        answering: HTTPAnswering, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil,
+        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil,
         requestLines: RequestTargetEscapingHandler? = nil
     ) {
         self.requestLines = requestLines
         self.answering = answering
         self.maxBodySize = maxBodySize
-        self.serverName = serverName
         self.counters = counters
     }
 
@@ -89,7 +87,6 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func write(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
-        if !headers.contains(name: "Server") { headers.add(name: "Server", value: serverName) }
         if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)

@@ -70,7 +70,7 @@ public final class HTTPListener: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureBufferedHTTPServer(
-                            answering: answering, maxBodySize: maxBodySize, serverName: "kgate", counters: counters)
+                            answering: answering, maxBodySize: maxBodySize, counters: counters)
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

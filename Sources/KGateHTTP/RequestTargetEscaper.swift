@@ -235,14 +235,14 @@ extension ChannelPipeline.SynchronousOperations {
     /// kgate's buffered HTTP/1.1 server pipeline: a ``RequestTargetEscapingHandler``, NIO's
     /// HTTP/1.1 codec, and the ``HTTPExchangeHandler`` that answers.
     func configureBufferedHTTPServer(
-        answering: HTTPAnswering, maxBodySize: Int, serverName: String, counters: ServerCounters? = nil
+        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil
     ) throws {
         let requestLines = RequestTargetEscapingHandler()
         try addHandler(requestLines)
         try configureHTTPServerPipeline(withErrorHandling: false)
         try addHandler(
             HTTPExchangeHandler(
-                answering: answering, maxBodySize: maxBodySize, serverName: serverName, counters: counters,
+                answering: answering, maxBodySize: maxBodySize, counters: counters,
                 requestLines: requestLines))
     }
 }

@@ -140,6 +140,21 @@ import Testing
         }
     }
 
+    /// Kong's 14-server_tokens_spec "Admin API": `Server` and `X-Kong-Admin-Latency` only as
+    /// `headers` enables them; with `headers = off` neither is sent (no default `Server`).
+    @Test(arguments: [([String](), false, false), (["server_tokens"], true, false), (["latency_tokens"], false, true)])
+    func serverAndLatencyHeadersFollowTheSetting(headers: [String], server: Bool, latency: Bool) async throws {
+        var settings = NodeSettings()
+        settings.headers = headers
+        let h = try AdminHarness(settings: settings)
+        try await Self.withListener(h) { port in
+            let root = try await Self.call(port, "GET", "/")
+            #expect(root.status == 200)
+            #expect((root.header("Server") != nil) == server)
+            #expect((root.header("X-Kong-Admin-Latency") != nil) == latency)
+        }
+    }
+
     @Test func tokenAndBodyLimit() async throws {
         let h = try AdminHarness(
             settings: NodeSettings(nginxAdminClientMaxBodySize: ByteSize("1k")!, adminToken: "t0ken"))

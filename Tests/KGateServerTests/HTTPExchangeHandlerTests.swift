@@ -12,7 +12,7 @@ struct HTTPExchangeHandlerTests {
         try channel.pipeline.syncOperations.configureBufferedHTTPServer(
             answering: .inline { request in
                 .json(.ok, #"{"path":"\#(request.path)","body":\#(request.body.readableBytes)}"#)
-            }, maxBodySize: maxBodySize, serverName: "kgate")
+            }, maxBodySize: maxBodySize)
         return channel
     }
 
