@@ -63,8 +63,15 @@ struct Exchange {
     var bodyForwarded = false
     /// The body sent so far is kept (`replayableBody`) and may be sent to the next target.
     var bodyReplayable = false
-    /// The first try waits for the chunked body (see `dispatch()`).
+    /// The first try waits for the whole body (`request_buffering`, see `dispatch()`).
     var awaitingBody = false
+    /// The buffered body, once it outgrew `client_body_buffer_size`, and how much of it the
+    /// current try has sent.
+    var spool: RequestBodySpool?
+    var spoolSent = 0
+    /// The whole body was read before the first try: it is sent again whole on a retry, as
+    /// nginx resends a buffered body.
+    var bodyHeldWhole = false
     var requestEndSent = false
     var continueSent = false
     var upstreamStart = NIODeadline.uptimeNanoseconds(0)

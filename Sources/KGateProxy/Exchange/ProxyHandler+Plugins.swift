@@ -12,8 +12,8 @@ import NIOHTTP1
 /// A request of a generation without plugins never gets here past one nil check; a request
 /// whose route has none pays one dictionary read (`PluginRunner.hasPlugins(route:)`).
 extension ProxyHandler {
-    /// Largest request body kept in memory: plugins that wait for the whole of it answer 413
-    /// beyond it; `request_buffering` streams the rest (nginx would use a temporary file).
+    /// Largest request body kept in memory for plugins that read it whole (they answer 413
+    /// beyond it).
     static let requestBodyHoldLimit = 64 << 20
 
     // MARK: Before and after routing

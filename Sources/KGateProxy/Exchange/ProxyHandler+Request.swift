@@ -56,10 +56,14 @@ extension ProxyHandler {
         case .readingBody:
             holdBodyForPlugins(slice)
         case .connecting:
+            if let spool = x.spool {
+                if !spool.append(slice) { spoolFailed() }
+                return
+            }
             pendingBody.append(slice)
             pendingBodyBytes += slice.readableBytes
             if x.awaitingBody {
-                if pendingBodyBytes > Self.requestBodyHoldLimit, !requestBody.isComplete { return heldBodyReady() }
+                if pendingBodyBytes > env.configuration.clientBodyBufferSize, !requestBody.isComplete { startSpooling() }
             } else if pendingBodyBytes > Self.inputHighWater {
                 pauseClientReads()
             }
@@ -180,8 +184,9 @@ extension ProxyHandler {
         // streams from the start.
         if x.buffersRequest, x.rewrittenHead == nil {
             if x.requestEndReceived {
+                x.bodyHeldWhole = true
                 if x.facts.chunked { sendHeldBodyWithLength() }
-            } else if (x.facts.contentLength ?? 0) <= Self.requestBodyHoldLimit {
+            } else {
                 return awaitBody()
             }
         }
@@ -193,9 +198,9 @@ extension ProxyHandler {
     /// With `request_buffering` on (the default), nginx reads the whole body before it
     /// connects (so `X-Kong-Proxy-Latency` includes reading it, and the upstream gets it at
     /// full speed) and sends a chunked one with `Content-Length`. kgate holds the body in
-    /// memory up to `requestBodyHoldLimit` before the first try: complete by then, it goes
-    /// upstream whole; larger, it is streamed as received. With `request_buffering` off, the
-    /// body is streamed from the start, chunked as it came.
+    /// memory up to `client_body_buffer_size`, then in a temporary file
+    /// (``RequestBodySpool``), and starts the first try once it is whole. With
+    /// `request_buffering` off, the body is streamed from the start, chunked as it came.
     private func awaitBody() {
         x.awaitingBody = true
         phase = .connecting
@@ -211,11 +216,38 @@ extension ProxyHandler {
             wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
     }
 
-    /// The held body ended, or outgrew the hold limit: the first try starts.
+    /// The held body ended (or cannot be held): the first try starts.
     func heldBodyReady() {
         x.awaitingBody = false
-        if x.requestEndReceived, x.facts.chunked { sendHeldBodyWithLength() }
+        x.bodyHeldWhole = x.requestEndReceived
+        if let spool = x.spool {
+            // Stored decoded: it goes upstream with its length.
+            x.facts.chunked = false
+            x.facts.contentLength = spool.size
+        } else if x.requestEndReceived, x.facts.chunked {
+            sendHeldBodyWithLength()
+        }
         startAttempt()
+    }
+
+    /// The held body outgrew `client_body_buffer_size`: it goes on in a temporary file.
+    private func startSpooling() {
+        guard let spool = RequestBodySpool(directory: env.configuration.clientBodyTempPath, chunked: x.facts.chunked) else {
+            // No file to hold it in: it streams, as with `request_buffering` off.
+            env.logger.warning("proxy.body_spool_unavailable", metadata: ["path": "\(env.configuration.clientBodyTempPath)"])
+            return heldBodyReady()
+        }
+        for part in pendingBody where !spool.append(part) { return spoolFailed() }
+        pendingBody.removeAll(keepingCapacity: true)
+        pendingBodyBytes = 0
+        x.spool = spool
+    }
+
+    /// The temporary file of a body could not be written or read back: nginx's 500.
+    func spoolFailed() {
+        env.logger.error("proxy.body_spool_failed", metadata: ["path": "\(env.configuration.clientBodyTempPath)"])
+        x.spool = nil
+        respond(.nginx(500), forceClose: true)
     }
 
     /// Replaces the held chunked body (framing, extensions, trailers) by its data, sent with

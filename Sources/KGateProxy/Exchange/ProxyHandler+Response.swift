@@ -130,6 +130,8 @@ extension ProxyHandler: UpstreamDelegate {
                     upstreamTimer.disarm()
                 }
             }
+            // After the timers: the next part of a spooled body may make it unwritable again.
+            if x.spool != nil { pumpSpool() }
         } else {
             pauseClientReads()
             // nginx's `proxy_send_timeout` (`write_timeout`): request bytes wait to go out, also

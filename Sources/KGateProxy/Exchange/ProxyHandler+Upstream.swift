@@ -122,7 +122,12 @@ extension ProxyHandler {
         x.upstreamStart = loop.now
         while let part = pendingBody.popFirst() { sendBody(part, to: connection) }
         pendingBodyBytes = 0
-        if x.requestEndReceived { requestSent(readTimeout: plan.readTimeout, now: x.upstreamStart) }
+        if x.spool != nil {
+            x.spoolSent = 0
+            pumpSpool()
+        } else if x.requestEndReceived {
+            requestSent(readTimeout: plan.readTimeout, now: x.upstreamStart)
+        }
         upstreamNeedsFlush = true
         if inbound.readableBytes > 0, !requestBody.isComplete { processInput() }
         if flushNow { flushUpstreamIfNeeded() }
@@ -157,7 +162,7 @@ extension ProxyHandler {
     func sendBody(_ part: ByteBuffer, to connection: UpstreamConnection) {
         x.bodyForwarded = true
         if x.bodyReplayable {
-            if replayableBody.readableBytes + part.readableBytes <= env.configuration.clientBodyBufferSize {
+            if x.bodyHeldWhole || replayableBody.readableBytes + part.readableBytes <= env.configuration.clientBodyBufferSize {
                 replayableBody.writeImmutableBuffer(part)
             } else {
                 x.bodyReplayable = false
@@ -165,6 +170,22 @@ extension ProxyHandler {
             }
         }
         connection.handler.write(part)
+    }
+
+    /// Sends the spooled body on from where it stopped, while the upstream connection takes
+    /// it (the rest follows when it becomes writable again); then the request is sent.
+    func pumpSpool() {
+        guard let spool = x.spool, !x.requestEndSent, let connection = x.upstream, let plan = x.plan else { return }
+        while x.spoolSent < spool.size, connection.handler.isWritable {
+            guard let part = spool.read(at: x.spoolSent, count: Self.spoolReadSize, allocator: context.channel.allocator)
+            else { return spoolFailed() }
+            x.spoolSent += part.readableBytes
+            x.bodyForwarded = true
+            connection.handler.write(part)
+            upstreamNeedsFlush = true
+        }
+        if x.spoolSent == spool.size { requestSent(readTimeout: plan.readTimeout) }
+        if !inClientRead { flushUpstreamIfNeeded() }
     }
 
     /// Puts the body sent so far back in front of what is still to be sent, for the next try.

@@ -56,6 +56,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 
     /// Input held back (pipelined requests, body bytes while connecting) before reads pause.
     static let inputHighWater = 65536
+    /// Bytes read from a spooled body per write upstream.
+    static let spoolReadSize = 65536
 
     let env: ProxyEnvironment
     let loop: LoopContext

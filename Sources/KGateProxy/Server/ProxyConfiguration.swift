@@ -47,6 +47,9 @@ public struct ProxyConfiguration: Sendable {
     public var clientMaxBodySize: Int
     /// `nginx_http_client_body_buffer_size`: the largest request body plugins can read.
     public var clientBodyBufferSize: Int
+    /// Where buffered request bodies larger than `clientBodyBufferSize` are kept (nginx's
+    /// `client_body_temp` in the prefix).
+    public var clientBodyTempPath: String
     /// nginx `client_header_timeout` (60 s): the whole request head must arrive in this time.
     public var clientHeaderTimeout: TimeAmount
     /// nginx `client_body_timeout` (60 s): the longest pause between two body reads.
@@ -95,6 +98,7 @@ public struct ProxyConfiguration: Sendable {
         self.upstreamKeepaliveIdleTimeout = idle > 0 ? .seconds(Int64(idle)) : nil
         self.clientMaxBodySize = settings.nginxHttpClientMaxBodySize.bytes
         self.clientBodyBufferSize = settings.nginxHttpClientBodyBufferSize.bytes
+        self.clientBodyTempPath = settings.prefix + "/client_body_temp"
         self.clientHeaderTimeout = .milliseconds(Int64(settings.nginxHttpClientHeaderTimeout.milliseconds))
         self.clientBodyTimeout = .milliseconds(Int64(settings.nginxHttpClientBodyTimeout.milliseconds))
         self.keepaliveTimeout = .milliseconds(Int64(settings.nginxHttpKeepaliveTimeout.milliseconds))

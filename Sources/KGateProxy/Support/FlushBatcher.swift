@@ -66,15 +66,21 @@ final class FlushBatcher {
     private func run() {
         scheduled = false
         clock.reset()
-        if !pendingFirst.isEmpty { runAll(&pendingFirst) }
-        if !pending.isEmpty { runAll(&pending) }
+        if !pendingFirst.isEmpty {
+            swap(&pendingFirst, &running)
+            flushRunning()
+        }
+        if !pending.isEmpty {
+            swap(&pending, &running)
+            flushRunning()
+        }
         clock.reset()
     }
 
-    /// Flushes the targets of `queue` (which may grow meanwhile: those flush next tick).
+    /// Flushes the targets taken from a queue. A flush may queue more (an upstream that became
+    /// writable takes the next part of a body): those go to the emptied queue, for next tick.
     @inline(__always)
-    private func runAll(_ queue: inout [any DeferredFlush]) {
-        swap(&queue, &running)
+    private func flushRunning() {
         for target in running {
             target.flushQueued = false
             target.flushNow()

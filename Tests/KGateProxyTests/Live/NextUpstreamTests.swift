@@ -90,7 +90,7 @@ struct NextUpstreamTests {
         await bad.stop()
     }
 
-    @Test("a small request body is sent again to the next target; a large one is not (nginx buffers bodies)")
+    @Test("a request body is sent again to the next target when it was buffered (nginx's request buffering); a streamed one only when small")
     func retriesWithBody() async throws {
         let bad = try await ClosingServer()
         try await withUpstreams(["live"]) { ups in
@@ -105,6 +105,22 @@ struct NextUpstreamTests {
                     #expect(r.text == body)
                     await c.close()
                 }
+                // Larger bodies too, held in memory or in a temporary file (request buffering),
+                // as nginx resends its buffered body; not once a body was streamed.
+                for size in [20000, 1 << 20] {
+                    for _ in 0..<4 {
+                        let c = try await proxy.client()
+                        try await c.send(ProxyHarness.request("PUT", "/upload", body: String(repeating: "x", count: size)))
+                        let r = try await c.readResponse()
+                        #expect(r.status == 200)
+                        #expect(r.text.hasPrefix("\(size) "))
+                        await c.close()
+                    }
+                }
+            }
+            // `request_buffering: false`: a body larger than client_body_buffer_size streams
+            // and is not kept, so a failed try that sent some of it is not retried.
+            try await withProxy(yaml + "\n    request_buffering: false\n") { proxy in
                 var statuses: [Int] = []
                 for _ in 0..<4 {
                     let c = try await proxy.client()

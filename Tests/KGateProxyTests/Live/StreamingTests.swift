@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOPosix
 import Testing
@@ -143,6 +144,44 @@ struct StreamingTests {
                 #expect(streamed.text == "hello")
                 #expect(streamed.header("X-Echo-Transfer-Encoding") == "chunked")
                 await u.close()
+            }
+        }
+    }
+
+    @Test("request_buffering: a body past client_body_buffer_size waits in an unlinked temporary file, then goes up whole with its length")
+    func spooledBody() async throws {
+        let directory = "/tmp/kgate-spool-test-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try await withUpstreams(["u", "v"]) { ups in
+            try await withProxy(bufferingYAML(ups[0].port, ups[1].port), configure: { $0.clientBodyTempPath = directory }) { proxy in
+                let c = try await proxy.client()
+                // Under 1 MiB, so the test upstream's checksum covers every byte.
+                let size = 200_000
+                try await c.send("PUT /buffered/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+                var expected: UInt64 = 0
+                for i in 0..<4 {
+                    let piece = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ i) }
+                    try await c.send(Array("\(String(piece.count, radix: 16))\r\n".utf8) + piece + Array("\r\n".utf8))
+                    for byte in piece { expected = expected &* 31 &+ UInt64(byte) }
+                    if i == 1 {
+                        // Half the body is in: nothing reached the upstream, nothing in memory
+                        // but a file nobody can open.
+                        try await Task.sleep(for: .milliseconds(100))
+                        #expect(ups[0].connectionsAccepted == 0)
+                        #expect((try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true)
+                        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+                        let spooled = open.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+                            .filter { $0.hasPrefix(directory + "/kgate-body-") && $0.hasSuffix("(deleted)") }
+                        #expect(spooled.count == 1)
+                    }
+                }
+                try await c.send("0\r\n\r\n")
+                let r = try await c.readResponse(timeout: .seconds(30))
+                #expect(r.status == 200)
+                #expect(r.text == "\(4 * size) \(expected)")
+                #expect(ups[0].requests.last?.head.headers["Content-Length"] == ["\(4 * size)"])
+                #expect(ups[0].requests.last?.head.headers["Transfer-Encoding"].isEmpty == true)
+                await c.close()
             }
         }
     }
