@@ -27,6 +27,7 @@ final class TLSProfile: Sendable {
     init(identity: Identity, defaultTrustPEM: String?) throws {
         self.identity = identity
         var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.verifySignatureAlgorithms = Self.signatureAlgorithms
         configuration.certificateVerification = identity.verify ? .fullVerification : .none
         if identity.verify {
             if !identity.caCertificates.isEmpty {
@@ -46,6 +47,16 @@ final class TLSProfile: Sendable {
         }
         self.context = try NIOSSLContext(configuration: configuration)
     }
+
+    /// The signatures an upstream may prove its key with: BoringSSL's defaults plus what nginx's
+    /// OpenSSL also offers, `ecdsa_secp521r1_sha512` (a P-521 key, as Kong's test certificate
+    /// `kong_spec.crt` has) and `ed25519`. Without them such an upstream fails the handshake.
+    static let signatureAlgorithms: [SignatureAlgorithm] = [
+        .ecdsaSecp256R1Sha256, .rsaPssRsaeSha256, .rsaPkcs1Sha256,
+        .ecdsaSecp384R1Sha384, .rsaPssRsaeSha384, .rsaPkcs1Sha384,
+        .ecdsaSecp521R1Sha512, .rsaPssRsaeSha512, .rsaPkcs1Sha512,
+        .ed25519, .rsaPkcs1Sha1,
+    ]
 
     /// The SNI / verification name for an upstream `Host`: the host without its port, nil for
     /// an IP literal (which SNI cannot carry), as nginx's `proxy_ssl_name`.

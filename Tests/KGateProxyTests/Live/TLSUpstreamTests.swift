@@ -1,12 +1,15 @@
 import NIOCore
+import NIOSSL
 import Testing
 
 @testable import KGateProxy
 
 @Suite("HTTPS upstreams", .serialized)
 struct TLSUpstreamTests {
-    private func withTLSUpstream(_ body: (TestUpstream) async throws -> Void) async throws {
-        let upstream = TestUpstream(name: "tls", group: TestLoops.group, tls: try TestCertificates.serverContext())
+    private func withTLSUpstream(
+        _ tls: NIOSSLContext? = nil, _ body: (TestUpstream) async throws -> Void
+    ) async throws {
+        let upstream = TestUpstream(name: "tls", group: TestLoops.group, tls: try tls ?? TestCertificates.serverContext())
         try await upstream.start()
         do {
             try await body(upstream)
@@ -21,35 +24,41 @@ struct TLSUpstreamTests {
         pem.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
     }
 
+    /// Services `unverified` (IP, no verification), `verified` (`tls_verify` against `ca`, with
+    /// a route keeping the client's Host) and `system-trust` to a TLS upstream on `port`.
+    private func httpsYAML(port: Int, ca: String) -> String {
+        """
+        _format_version: "3.0"
+        ca_certificates:
+        - id: 8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b01
+          cert: |
+        \(indented(ca))
+        services:
+        - name: unverified
+          url: https://127.0.0.1:\(port)
+          routes:
+          - paths: [/unverified]
+        - name: verified
+          url: https://localhost:\(port)
+          tls_verify: true
+          ca_certificates: [8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b01]
+          routes:
+          - paths: [/verified]
+          - paths: [/wrong-name]
+            preserve_host: true
+        - name: system-trust
+          url: https://localhost:\(port)
+          tls_verify: true
+          retries: 0
+          routes:
+          - paths: [/system]
+        """
+    }
+
     @Test("https services: TLS with SNI, tls_verify against ca_certificates, pooled like plain ones")
     func https() async throws {
         try await withTLSUpstream { up in
-            let yaml = """
-                _format_version: "3.0"
-                ca_certificates:
-                - id: 8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b01
-                  cert: |
-                \(indented(TestCertificates.caPEM))
-                services:
-                - name: unverified
-                  url: https://127.0.0.1:\(up.port)
-                  routes:
-                  - paths: [/unverified]
-                - name: verified
-                  url: https://localhost:\(up.port)
-                  tls_verify: true
-                  ca_certificates: [8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b01]
-                  routes:
-                  - paths: [/verified]
-                  - paths: [/wrong-name]
-                    preserve_host: true
-                - name: system-trust
-                  url: https://localhost:\(up.port)
-                  tls_verify: true
-                  retries: 0
-                  routes:
-                  - paths: [/system]
-                """
+            let yaml = httpsYAML(port: up.port, ca: TestCertificates.caPEM)
             try await withProxy(yaml) { proxy in
                 let plain = try await proxy.get("/unverified/echo")
                 #expect(plain.status == 200)
@@ -72,6 +81,24 @@ struct TLSUpstreamTests {
                 await c.close()
                 // Reused: at most one new connection (the pool of the client connection's loop).
                 #expect(up.connectionsAccepted - before <= 1)
+            }
+        }
+    }
+
+    /// Kong's mock upstream presents `kong_spec.crt`, a P-256-signed certificate with a P-521
+    /// key: nginx (OpenSSL) offers `ecdsa_secp521r1_sha512`, which BoringSSL's client leaves out
+    /// by default (06-ssl_spec, 18-upstream_tls_spec: every https service reaches it).
+    @Test("an upstream whose certificate has a P-521 key is reached, verified or not")
+    func p521() async throws {
+        let context = try TestCertificates.serverContext(
+            certificate: TestCertificates.p521PEM, key: TestCertificates.p521KeyPEM)
+        try await withTLSUpstream(context) { up in
+            let yaml = httpsYAML(port: up.port, ca: TestCertificates.p521PEM)
+            try await withProxy(yaml) { proxy in
+                let unverified = try await proxy.get("/unverified/echo")
+                #expect(unverified.status == 200)
+                let verified = try await proxy.get("/verified/echo")
+                #expect(verified.status == 200)
             }
         }
     }

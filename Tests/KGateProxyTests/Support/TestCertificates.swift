@@ -40,11 +40,42 @@ hrwOJ7MV8vnGOBp6dnmqlGhtMymhRANCAATmXSzaCK/hVnm8xhIqIXeGt5S1wgoS
 -----END PRIVATE KEY-----
 """
 
-    /// A TLS server context presenting the `localhost` certificate.
-    static func serverContext() throws -> NIOSSLContext {
+    /// A self-signed `localhost` certificate with a P-521 key, as Kong's `kong_spec.crt` (the
+    /// certificate of Kong's mock upstream on its TLS port).
+    static let p521PEM = """
+-----BEGIN CERTIFICATE-----
+MIICHDCCAX6gAwIBAgIUd0TGZN2N421a0G0VLr1XZQi3B5UwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyMTEyMTY0NFoYDzIxMjYxMDI4
+MTIxNjQ0WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwgZswEAYHKoZIzj0CAQYFK4EE
+ACMDgYYABAE8624X7uKvGA5YxuIc5y/wzoFi1AMI04+EyHjnA4vY4oBwAoii8Q+3
+ekYB0CZKwfvhFeZUPUlAhx800XqFJsQxfwEqmaGppFAT9oSKKBU1St0Fq2GFnNVF
+oeX2DZLyUpvgXXRQ1R9K154pqaAfpqVknxUXXC/pJUCW9oDzwKBv19BU3aNpMGcw
+HQYDVR0OBBYEFF4B1T+O2ZCTO71jTrbZQ7Yw9D+3MB8GA1UdIwQYMBaAFF4B1T+O
+2ZCTO71jTrbZQ7Yw9D+3MA8GA1UdEwEB/wQFMAMBAf8wFAYDVR0RBA0wC4IJbG9j
+YWxob3N0MAoGCCqGSM49BAMCA4GLADCBhwJBdCcNHDfUyUofqAR+DDl1jIuSxq/q
+MBpapGZS9rDw3pMn/6JE0sUjeTr2rdLX3eyrWIDm6OQ3AFPDV2suqPy+1xECQgFL
+7H5C5NG5QYEJE+/4mIG8RHQohWe9UA6vSKlsNoTGW33ZVbKQz2eW0sAHan5kO82c
+gzwHTG8Iqbb2d3yFMiHRdQ==
+-----END CERTIFICATE-----
+"""
+
+    static let p521KeyPEM = """
+-----BEGIN PRIVATE KEY-----
+MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIAbcxkufP8Lp+ahjxE
+pNYuQFlg6J7qaavfJV1qHb84DbxCuaZ9pIkh0+G+IFzXtVSWbXhgiO99ciAXou69
+FlVVN3GhgYkDgYYABAE8624X7uKvGA5YxuIc5y/wzoFi1AMI04+EyHjnA4vY4oBw
+Aoii8Q+3ekYB0CZKwfvhFeZUPUlAhx800XqFJsQxfwEqmaGppFAT9oSKKBU1St0F
+q2GFnNVFoeX2DZLyUpvgXXRQ1R9K154pqaAfpqVknxUXXC/pJUCW9oDzwKBv19BU
+3Q==
+-----END PRIVATE KEY-----
+"""
+
+    /// A TLS server context presenting the `localhost` certificate (the CA-signed P-256 one
+    /// unless told otherwise).
+    static func serverContext(certificate: String = serverPEM, key: String = serverKeyPEM) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(serverPEM.utf8)).map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(serverKeyPEM.utf8), format: .pem)))
+            certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
         return try NIOSSLContext(configuration: configuration)
     }
