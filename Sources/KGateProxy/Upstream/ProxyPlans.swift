@@ -89,11 +89,13 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         let runner = try plugins?.build(page: page, previous: previous)
 
         var balancers: [String: Balancer] = [:]
+        var upstreamsByName: [String: Object] = [:]
         let previousBalancers = previous?.artifact(for: ProxyPlansBuilder.self)?.balancers ?? [:]
         if let upstreams = page["upstreams"] {
             let targets = page["targets"]
             for (id, row) in upstreams.rows {
                 guard let name = row["name"]?.stringValue else { continue }
+                upstreamsByName[name] = row
                 let rows = targets?.rows(referencing: id, via: "upstream") ?? []
                 let parsed = rows.compactMap { t -> BalancerTarget? in
                     guard let target = t["target"]?.stringValue else { return nil }
@@ -108,7 +110,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         var profiles: [TLSProfile.Identity: TLSProfile] = [:]
         var tlsError: (any Error)?
         func profile(for service: Object) -> TLSProfile? {
-            let identity = Self.tlsIdentity(service, page: page)
+            let upstream = service["host"]?.stringValue.flatMap { upstreamsByName[$0] }
+            let identity = Self.tlsIdentity(service, upstream: upstream, page: page)
             if let existing = profiles[identity] ?? previousProfiles[identity] {
                 profiles[identity] = existing
                 return existing
@@ -136,7 +139,10 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             certificates: certificates)
     }
 
-    static func tlsIdentity(_ service: Object, page: Page) -> TLSProfile.Identity {
+    /// The TLS settings of a service; `upstream` is the upstream its host names, if any, whose
+    /// `client_certificate` serves when the service has none (Kong's
+    /// `fallback_upstream_client_cert`).
+    static func tlsIdentity(_ service: Object, upstream: Object?, page: Page) -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
             if let id = id.stringValue, let pem = page.entity("ca_certificates", id: id)?["cert"]?.stringValue {
@@ -145,7 +151,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         }
         var cert: String?
         var key: String?
-        if let certID = EntityTable.keyString(service["client_certificate"]),
+        if let certID = EntityTable.keyString(service["client_certificate"])
+            ?? upstream.flatMap({ EntityTable.keyString($0["client_certificate"]) }),
             let row = page.entity("certificates", id: certID)
         {
             cert = row["cert"]?.stringValue

@@ -102,4 +102,56 @@ struct TLSUpstreamTests {
             }
         }
     }
+
+    /// Kong's `fallback_upstream_client_cert`: a service without `client_certificate` that
+    /// names an upstream presents the upstream's; the service's own wins over it
+    /// (18-upstream_tls_spec "mutual TLS authentication against upstream with Upstream object").
+    @Test("client_certificate of the service, else of the upstream the service names")
+    func clientCertificates() async throws {
+        let context = try TestCertificates.serverContext(requiringClient: TestCertificates.clientPEM)
+        try await withTLSUpstream(context) { up in
+            let yaml = """
+                _format_version: "3.0"
+                certificates:
+                - id: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
+                  cert: |
+                \(indented(TestCertificates.clientPEM))
+                  key: |
+                \(indented(TestCertificates.clientKeyPEM))
+                - id: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02
+                  cert: |
+                \(indented(TestCertificates.otherClientPEM))
+                  key: |
+                \(indented(TestCertificates.otherClientKeyPEM))
+                upstreams:
+                - name: plain-backend
+                  targets: [{target: "127.0.0.1:\(up.port)"}]
+                - name: mtls-backend
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
+                  targets: [{target: "127.0.0.1:\(up.port)"}]
+                - name: other-backend
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02
+                  targets: [{target: "127.0.0.1:\(up.port)"}]
+                services:
+                - {name: none, url: "https://plain-backend", retries: 0, routes: [{paths: [/none]}]}
+                - name: service-cert
+                  url: https://127.0.0.1:\(up.port)
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
+                  routes: [{paths: [/service-cert]}]
+                - {name: upstream-cert, url: "https://mtls-backend", routes: [{paths: [/upstream-cert]}]}
+                - name: service-wins
+                  url: https://other-backend
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
+                  routes: [{paths: [/service-wins]}]
+                """
+            try await withProxy(yaml) { proxy in
+                let none = try await proxy.get("/none/echo")
+                #expect(none.status == 502)
+                for path in ["/service-cert/echo", "/upstream-cert/echo", "/service-wins/echo"] {
+                    let response = try await proxy.get(path)
+                    #expect(response.status == 200, "\(path)")
+                }
+            }
+        }
+    }
 }

@@ -70,13 +70,66 @@ q2GFnNVFoeX2DZLyUpvgXXRQ1R9K154pqaAfpqVknxUXXC/pJUCW9oDzwKBv19BU
 -----END PRIVATE KEY-----
 """
 
+    /// A self-signed client certificate (`CN=kgate-client`, P-256) an mTLS upstream trusts.
+    static let clientPEM = """
+-----BEGIN CERTIFICATE-----
+MIIBhjCCASugAwIBAgIUJ9z/VC4gA7ZhcpUYCqyxeI4CVcAwCgYIKoZIzj0EAwIw
+FzEVMBMGA1UEAwwMa2dhdGUtY2xpZW50MCAXDTI2MTEyMTEyMjY0MFoYDzIxMjYx
+MDI4MTIyNjQwWjAXMRUwEwYDVQQDDAxrZ2F0ZS1jbGllbnQwWTATBgcqhkjOPQIB
+BggqhkjOPQMBBwNCAASRL/0IEU06qRNTgbyCTuOdDSWK7WEUFCNXCbzY4CJ9wk28
+WrGTvWP43ZQw8muWAx1KJw1RN2MDJ0Iks9yIljsUo1MwUTAdBgNVHQ4EFgQUIqoV
+gYxyReAYHOGGpB+Q/k/3E6AwHwYDVR0jBBgwFoAUIqoVgYxyReAYHOGGpB+Q/k/3
+E6AwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNJADBGAiEA7eqKTDV21hwp
+lAHf1oZEHbeyhXbYDnTZNlU0Gl/vcVgCIQDEfJa5YJ9MYyItxqhhTj6nv/92w5O2
+yjxKp45DVhTnvw==
+-----END CERTIFICATE-----
+"""
+
+    static let clientKeyPEM = """
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgBfUywWxKhfAzK02d
+3Uyco3EGHN/6eTyc1/Lo3M+ojV+hRANCAASRL/0IEU06qRNTgbyCTuOdDSWK7WEU
+FCNXCbzY4CJ9wk28WrGTvWP43ZQw8muWAx1KJw1RN2MDJ0Iks9yIljsU
+-----END PRIVATE KEY-----
+"""
+
+    /// A self-signed client certificate (`CN=kgate-other`, P-256) no test upstream trusts.
+    static let otherClientPEM = """
+-----BEGIN CERTIFICATE-----
+MIIBgjCCASmgAwIBAgIUWjqHrGdBK2eToIyT1PtT0vM1G0EwCgYIKoZIzj0EAwIw
+FjEUMBIGA1UEAwwLa2dhdGUtb3RoZXIwIBcNMjYxMTIxMTIyNjQwWhgPMjEyNjEw
+MjgxMjI2NDBaMBYxFDASBgNVBAMMC2tnYXRlLW90aGVyMFkwEwYHKoZIzj0CAQYI
+KoZIzj0DAQcDQgAE/bP5XGknWVV41S7+1lx5XSAAJaDjebtn8FtOc5vQIPmyfmny
+NuTKR9TJNojPaXLHTXxKuEzYvw0WYjD27fCSKaNTMFEwHQYDVR0OBBYEFA6vv+OM
+BOJSxM5i80d10Fh6SpuFMB8GA1UdIwQYMBaAFA6vv+OMBOJSxM5i80d10Fh6SpuF
+MA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZIzj0EAwIDRwAwRAIfJdtsItGAW5/LNynm
+jxNzIOpfuRRbr6bvaxn8NocbWQIhALPeyFJMy3ZwZl4Y2XTRZZxed4xEUpYi0WbH
+H4sypDzg
+-----END CERTIFICATE-----
+"""
+
+    static let otherClientKeyPEM = """
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgUIT2mlUB/FosJgtJ
+w25M2mCNa6Yy3Cz97xEkAU22/6WhRANCAAT9s/lcaSdZVXjVLv7WXHldIAAloON5
+u2fwW05zm9Ag+bJ+afI25MpH1Mk2iM9pcsdNfEq4TNi/DRZiMPbt8JIp
+-----END PRIVATE KEY-----
+"""
+
     /// A TLS server context presenting the `localhost` certificate (the CA-signed P-256 one
-    /// unless told otherwise).
-    static func serverContext(certificate: String = serverPEM, key: String = serverKeyPEM) throws -> NIOSSLContext {
+    /// unless told otherwise); with `requiringClient`, the handshake needs a client certificate
+    /// that this PEM is.
+    static func serverContext(
+        certificate: String = serverPEM, key: String = serverKeyPEM, requiringClient client: String? = nil
+    ) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
+        if let client {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(client.utf8)))
+        }
         return try NIOSSLContext(configuration: configuration)
     }
 }
