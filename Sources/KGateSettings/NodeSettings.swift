@@ -98,6 +98,14 @@ public struct NodeSettings: Sendable, Equatable {
     /// service's ids and names as `Kong-Route-Id`, `Kong-Route-Name`, `Kong-Service-Id` and
     /// `Kong-Service-Name` response headers. Default off.
     public var allowDebugHeader = false
+    /// `nginx_http_proxy_ssl_verify` (nginx's `proxy_ssl_verify`; `nginx_proxy_proxy_ssl_verify`
+    /// wins over it, as the proxy server block's directive does): whether upstream TLS
+    /// certificates are verified for the services whose `tls_verify` is null. Default off.
+    public var nginxProxySSLVerify = false
+    /// `nginx_http_proxy_ssl_trusted_certificate` (or `nginx_proxy_proxy_ssl_trusted_certificate`):
+    /// the CAs that verify upstream certificates for services without `ca_certificates`.
+    /// Default none (the system's trust store).
+    public var nginxProxySSLTrustedCertificate: TrustedCertificates?
     /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
     /// Sensitive (redacted).
     public var adminToken: String?

@@ -116,6 +116,11 @@ struct Property: Sendable {
             }
             s.nginxHttpCharset = v.lowercased() == "off" ? nil : v
         }, render: { .string($0.nginxHttpCharset ?? "off") }),
+        proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
+        proxySSLVerify("nginx_proxy_proxy_ssl_verify", aliasOf: "nginx_http_proxy_ssl_verify"),
+        proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),
+        proxySSLTrustedCertificate(
+            "nginx_proxy_proxy_ssl_trusted_certificate", aliasOf: "nginx_http_proxy_ssl_trusted_certificate"),
         Property("allow_debug_header", apply: { s, v, _ throws(InvalidValue) in
             s.allowDebugHeader = try ValueSyntax.boolean(v, property: "allow_debug_header")
         }, render: { .boolean($0.allowDebugHeader) }),
@@ -168,6 +173,27 @@ struct Property: Sendable {
         Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
             s.realIPRecursive = try ValueSyntax.boolean(v, property: name)
         }, render: { .boolean($0.realIPRecursive) })
+    }
+
+    private static func proxySSLVerify(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            s.nginxProxySSLVerify = try ValueSyntax.boolean(v, property: name)
+        }, render: { .boolean($0.nginxProxySSLVerify) })
+    }
+
+    /// A PEM file, read now from `prefix` (applied before it) when relative.
+    private static func proxySSLTrustedCertificate(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            guard !v.isEmpty else {
+                s.nginxProxySSLTrustedCertificate = nil
+                return
+            }
+            do throws(ErrorTemplate.Problem) {
+                s.nginxProxySSLTrustedCertificate = try TrustedCertificates.load(path: v, prefix: s.prefix)
+            } catch {
+                throw InvalidValue(ValueSyntax.invalidValue(name, v, error.description))
+            }
+        }, render: { $0.nginxProxySSLTrustedCertificate.map { .string($0.path) } ?? .none })
     }
 
     /// A template file, read and checked now (an empty value is Kong's `NONE`).

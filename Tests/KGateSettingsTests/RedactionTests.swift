@@ -15,7 +15,8 @@ struct RedactionTests {
             "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "nginx_admin_client_max_body_size",
             "nginx_http_client_max_body_size", "nginx_http_client_body_buffer_size", "nginx_http_client_header_timeout",
             "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
-            "nginx_http_charset", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
+            "nginx_http_charset", "nginx_http_proxy_ssl_verify", "nginx_http_proxy_ssl_trusted_certificate", "allow_debug_header",
+            "admin_token", "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",
@@ -47,6 +48,7 @@ struct RedactionTests {
             "nginx_http_keepalive_timeout": "75s",
             "nginx_http_keepalive_requests": "10000",
             "nginx_http_charset": "UTF-8",
+            "nginx_http_proxy_ssl_verify": "off",
             "allow_debug_header": "off",
             "admin_gui_url": "",
         ])

@@ -61,23 +61,30 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// PEM bundle trusted for upstream TLS when a service has no `ca_certificates` (nil: the
     /// system store).
     public var trustedCertificatesPEM: String?
+    /// Whether services whose `tls_verify` is null verify upstream certificates (nginx's
+    /// `proxy_ssl_verify`, off unless set).
+    public var verifiesByDefault: Bool
     /// Builds the plugins iterator of each generation (nil: requests run no plugin).
     public var plugins: PluginsBuilder?
 
     /// Makes the builder.
     public init(
         flavor: Router.Flavor = .traditionalCompatible, trustedCertificatesPEM: String? = nil,
-        plugins: PluginsBuilder? = nil
+        verifiesByDefault: Bool = false, plugins: PluginsBuilder? = nil
     ) {
         self.flavor = flavor
         self.trustedCertificatesPEM = trustedCertificatesPEM
+        self.verifiesByDefault = verifiesByDefault
         self.plugins = plugins
     }
 
-    /// Makes the builder from the node settings (`router_flavor`).
+    /// Makes the builder from the node settings (`router_flavor`, and the upstream TLS
+    /// defaults `nginx_http_proxy_ssl_verify` and `nginx_http_proxy_ssl_trusted_certificate`).
     public init(settings: NodeSettings, plugins: PluginsBuilder? = nil) {
         self.init(
-            flavor: Router.Flavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible, plugins: plugins)
+            flavor: Router.Flavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
+            trustedCertificatesPEM: settings.nginxProxySSLTrustedCertificate?.pem,
+            verifiesByDefault: settings.nginxProxySSLVerify, plugins: plugins)
     }
 
     /// The data plane's plans for a page.
@@ -111,7 +118,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         var tlsError: (any Error)?
         func profile(for service: Object) -> TLSProfile? {
             let upstream = service["host"]?.stringValue.flatMap { upstreamsByName[$0] }
-            let identity = Self.tlsIdentity(service, upstream: upstream, page: page)
+            let identity = Self.tlsIdentity(service, upstream: upstream, page: page, verifyByDefault: verifiesByDefault)
             if let existing = profiles[identity] ?? previousProfiles[identity] {
                 profiles[identity] = existing
                 return existing
@@ -141,8 +148,10 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
 
     /// The TLS settings of a service; `upstream` is the upstream its host names, if any, whose
     /// `client_certificate` serves when the service has none (Kong's
-    /// `fallback_upstream_client_cert`).
-    static func tlsIdentity(_ service: Object, upstream: Object?, page: Page) -> TLSProfile.Identity {
+    /// `fallback_upstream_client_cert`); `verifyByDefault` stands for a null `tls_verify`.
+    static func tlsIdentity(
+        _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool
+    ) -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
             if let id = id.stringValue, let pem = page.entity("ca_certificates", id: id)?["cert"]?.stringValue {
@@ -159,7 +168,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             key = row["key"]?.stringValue
         }
         return TLSProfile.Identity(
-            verify: service["tls_verify"]?.boolValue ?? false, verifyDepth: service["tls_verify_depth"]?.integerValue,
+            verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue,
             caCertificates: cas, clientCertificate: cert, clientKey: key)
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import KGateSettings
 import NIOSSL
 import Testing
 
@@ -150,6 +151,40 @@ struct TLSUpstreamTests {
                 for path in ["/service-cert/echo", "/upstream-cert/echo", "/service-wins/echo"] {
                     let response = try await proxy.get(path)
                     #expect(response.status == 200, "\(path)")
+                }
+            }
+        }
+    }
+
+    /// `nginx_http_proxy_ssl_verify = on` with `nginx_http_proxy_ssl_trusted_certificate`: a
+    /// service whose `tls_verify` is null verifies against that file (06-ssl_spec "proxy ssl
+    /// verify", 18-upstream_tls_spec "default is on, request is blocked"); `tls_verify: false`
+    /// and `ca_certificates` still decide for their service.
+    @Test("nginx_http_proxy_ssl_verify and its trusted certificate stand for a null tls_verify")
+    func verifyByDefault() async throws {
+        try await withTLSUpstream { up in
+            let yaml = httpsYAML(port: up.port, ca: TestCertificates.caPEM) + """
+
+                - name: null-verify
+                  url: https://localhost:\(up.port)
+                  retries: 0
+                  routes: [{paths: [/null-verify]}]
+                - name: no-verify
+                  url: https://localhost:\(up.port)
+                  tls_verify: false
+                  routes: [{paths: [/no-verify]}]
+                """
+            for (trusted, expected) in [(TestCertificates.caPEM, 200), (TestCertificates.p521PEM, 502)] {
+                var settings = NodeSettings()
+                settings.nginxProxySSLVerify = true
+                settings.nginxProxySSLTrustedCertificate = TrustedCertificates(path: "ca.crt", pem: trusted)
+                try await withProxy(yaml, settings: settings) { proxy in
+                    let null = try await proxy.get("/null-verify/echo")
+                    #expect(null.status == expected)
+                    let off = try await proxy.get("/no-verify/echo")
+                    #expect(off.status == 200)
+                    let own = try await proxy.get("/verified/echo")
+                    #expect(own.status == 200)
                 }
             }
         }

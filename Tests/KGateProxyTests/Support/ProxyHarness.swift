@@ -24,14 +24,15 @@ struct ProxyHarness: Sendable {
 
     /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
     /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`.
-    /// Names are asked of `resolver` (the system's when nil).
+    /// Names are asked of `resolver` (the system's when nil). `settings` are the node's (their
+    /// listeners aside).
     static func start(
         _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
-        configure: (inout ProxyConfiguration) -> Void = { _ in }
+        settings: NodeSettings = NodeSettings(), configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
         let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
         let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
-        let store = try ConfigStore(artifacts: [ProxyPlansBuilder(plugins: plugins)])
+        let store = try ConfigStore(artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins)])
         let loader =
             extraPlugins.isEmpty
             ? Self.loader
@@ -40,7 +41,7 @@ struct ProxyHarness: Sendable {
                     enabledPlugins: BundledPlugins.names + extraPlugins.map { type(of: $0).name },
                     pluginConfigSchemas: registry.configSchemas))
         try install(yaml, in: store, loader: loader)
-        var settings = NodeSettings()
+        var settings = settings
         settings.proxyListen = [ListenAddress(host: "127.0.0.1", port: 0)]
         var configuration = ProxyConfiguration(settings: settings, coreCount: 2)
         configure(&configuration)
@@ -128,10 +129,10 @@ func withUpstreams<R>(
 
 /// Starts a proxy, runs `body`, stops it.
 func withProxy<R>(
-    _ yaml: String, resolver: (any DNSResolving)? = nil, configure: (inout ProxyConfiguration) -> Void = { _ in },
-    _ body: (ProxyHarness) async throws -> R
+    _ yaml: String, resolver: (any DNSResolving)? = nil, settings: NodeSettings = NodeSettings(),
+    configure: (inout ProxyConfiguration) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> R
 ) async throws -> R {
-    let proxy = try await ProxyHarness.start(yaml, resolver: resolver, configure: configure)
+    let proxy = try await ProxyHarness.start(yaml, resolver: resolver, settings: settings, configure: configure)
     do {
         let result = try await body(proxy)
         await proxy.stop()

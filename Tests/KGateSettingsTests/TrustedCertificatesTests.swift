@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+
+@testable import KGateSettings
+
+/// `nginx_http_proxy_ssl_verify` and `nginx_http_proxy_ssl_trusted_certificate` (Kong's
+/// injected nginx directives, as 06-ssl_spec and 18-upstream_tls_spec set them), with their
+/// `nginx_proxy_` spellings for the proxy server block.
+@Suite struct TrustedCertificatesTests {
+    static let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+
+    /// A temporary prefix holding `certs/ca.crt`, removed after `body`.
+    private func withPrefix<R>(_ content: String, _ body: (String) throws -> R) throws -> R {
+        let prefix = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-prefix-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: prefix + "/certs", withIntermediateDirectories: true)
+        try Data(content.utf8).write(to: URL(fileURLWithPath: prefix + "/certs/ca.crt"))
+        defer { try? FileManager.default.removeItem(atPath: prefix) }
+        return try body(prefix)
+    }
+
+    @Test func offAndNoneByDefault() throws {
+        let s = try settings()
+        #expect(!s.nginxProxySSLVerify && s.nginxProxySSLTrustedCertificate == nil)
+    }
+
+    @Test func relativeToThePrefixAsNginxReadsIt() throws {
+        try withPrefix(Self.pem) { prefix in
+            let s = try settings(
+                "prefix = \(prefix)\nnginx_http_proxy_ssl_verify = on\n"
+                    + "nginx_http_proxy_ssl_trusted_certificate = certs/ca.crt")
+            #expect(s.nginxProxySSLVerify)
+            #expect(s.nginxProxySSLTrustedCertificate == TrustedCertificates(path: "certs/ca.crt", pem: Self.pem))
+            #expect(s.redactedDictionary["nginx_http_proxy_ssl_trusted_certificate"] == "certs/ca.crt")
+        }
+    }
+
+    @Test func theProxyBlockSpellingWins() throws {
+        try withPrefix(Self.pem) { prefix in
+            let s = try settings(
+                "nginx_http_proxy_ssl_verify = on\nnginx_proxy_proxy_ssl_verify = off",
+                env: ["KONG_NGINX_PROXY_PROXY_SSL_TRUSTED_CERTIFICATE": prefix + "/certs/ca.crt"])
+            #expect(!s.nginxProxySSLVerify)
+            #expect(s.nginxProxySSLTrustedCertificate?.pem == Self.pem)
+        }
+    }
+
+    @Test func aFileWithoutCertificateIsAStartUpError() throws {
+        try withPrefix("not a certificate") { prefix in
+            #expect(problems("nginx_http_proxy_ssl_trusted_certificate = \(prefix)/certs/ca.crt") == [
+                "kong.conf:1: invalid value for 'nginx_http_proxy_ssl_trusted_certificate': "
+                    + "'\(prefix)/certs/ca.crt' (no PEM certificate in the file)"
+            ])
+        }
+        #expect(problems("nginx_http_proxy_ssl_trusted_certificate = /nonexistent/ca.crt") == [
+            "kong.conf:1: invalid value for 'nginx_http_proxy_ssl_trusted_certificate': '/nonexistent/ca.crt' "
+                + "(no such file)"
+        ])
+    }
+}
