@@ -31,7 +31,7 @@ enum KongProperties {
         "proxy_access_log", "proxy_error_log", "proxy_server", "proxy_server_ssl_verify", "proxy_stream_access_log",
         "proxy_stream_error_log", "request_debug", "request_debug_token", "resolver_address", "resolver_error_ttl",
         "resolver_family", "resolver_hosts_file", "resolver_lru_cache_size", "resolver_mem_cache_size",
-        "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency", "ssl_cert", "ssl_cert_key",
+        "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency",
         "ssl_cipher_suite", "ssl_ciphers", "ssl_dhparam", "ssl_prefer_server_ciphers", "ssl_protocols",
         "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", "status_access_log",
         "status_error_log", "status_ssl_cert", "status_ssl_cert_key", "stream_listen", "tracing_instrumentations",

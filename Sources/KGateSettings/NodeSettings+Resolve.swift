@@ -68,6 +68,9 @@ extension NodeSettings {
             settings.plugins = settings.expandingBundledPlugins(bundledPlugins)
         }
         problems += settings.listenerConflicts { winning[$0]?.source }
+        if !problems.contains(where: { $0.property == "ssl_cert" || $0.property == "ssl_cert_key" }) {
+            problems += settings.certificatePairProblems { winning[$0]?.source }
+        }
         guard problems.isEmpty else {
             let ordered = problems.enumerated().sorted { a, b in
                 let (ka, kb) = (a.element.source.sortKey, b.element.source.sortKey)
@@ -97,6 +100,27 @@ extension NodeSettings {
             }
         }
         return problems
+    }
+}
+
+extension NodeSettings {
+    /// Kong's pairing rule (`kong/conf_loader/parse.lua`): as many `ssl_cert_key` as `ssl_cert`.
+    func certificatePairProblems(source: (String) -> SettingSource?) -> [SettingsError.Problem] {
+        let (certs, keys) = (sslCert.count, sslCertKey.count)
+        let (property, message): (String, String)
+        if certs > 0, keys == 0 {
+            (property, message) = ("ssl_cert_key", "ssl_cert_key must be specified")
+        } else if keys > 0, certs == 0 {
+            (property, message) = ("ssl_cert", "ssl_cert must be specified")
+        } else if certs != keys {
+            (property, message) = (
+                "ssl_cert_key", "ssl_cert was specified \(certs) times while ssl_cert_key was specified \(keys) times"
+            )
+        } else {
+            return []
+        }
+        let at = source(property) ?? source(property == "ssl_cert" ? "ssl_cert_key" : "ssl_cert") ?? .defaults
+        return [SettingsError.Problem(source: at, property: property, message: message)]
     }
 }
 

@@ -105,7 +105,14 @@ public struct NodeSettings: Sendable, Equatable {
     /// `nginx_http_proxy_ssl_trusted_certificate` (or `nginx_proxy_proxy_ssl_trusted_certificate`):
     /// the CAs that verify upstream certificates for services without `ca_certificates`.
     /// Default none (the system's trust store).
-    public var nginxProxySSLTrustedCertificate: TrustedCertificates?
+    public var nginxProxySSLTrustedCertificate: PEMFile?
+    /// `ssl_cert` (paths from the working directory, as Kong makes them absolute): the
+    /// certificate TLS proxy listeners present when no `snis` entry matches the client's SNI, or
+    /// it sends none. Kong presents the first one, with the first `ssl_cert_key`. Default none:
+    /// a certificate made at start-up (`CN=localhost`), as Kong's `kong-default.crt`.
+    public var sslCert: [PEMFile] = []
+    /// `ssl_cert_key`: the private keys of `ssl_cert`, as many.
+    public var sslCertKey: [PEMFile] = []
     /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
     /// Sensitive (redacted).
     public var adminToken: String?

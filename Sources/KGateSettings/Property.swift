@@ -116,6 +116,8 @@ struct Property: Sendable {
             }
             s.nginxHttpCharset = v.lowercased() == "off" ? nil : v
         }, render: { .string($0.nginxHttpCharset ?? "off") }),
+        pemFiles("ssl_cert", \.sslCert, content: .certificate),
+        pemFiles("ssl_cert_key", \.sslCertKey, content: .privateKey),
         proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
         proxySSLVerify("nginx_proxy_proxy_ssl_verify", aliasOf: "nginx_http_proxy_ssl_verify"),
         proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),
@@ -189,11 +191,28 @@ struct Property: Sendable {
                 return
             }
             do throws(ErrorTemplate.Problem) {
-                s.nginxProxySSLTrustedCertificate = try TrustedCertificates.load(path: v, prefix: s.prefix)
+                s.nginxProxySSLTrustedCertificate = try PEMFile.load(path: v, relativeTo: s.prefix, content: .certificate)
             } catch {
                 throw InvalidValue(ValueSyntax.invalidValue(name, v, error.description))
             }
         }, render: { $0.nginxProxySSLTrustedCertificate.map { .string($0.path) } ?? .none })
+    }
+
+    /// A list of PEM files, read now from the working directory.
+    private static func pemFiles(
+        _ name: String, _ field: WritableKeyPath<NodeSettings, [PEMFile]> & Sendable, content: PEMFile.Content
+    ) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            var files: [PEMFile] = []
+            for path in ValueSyntax.list(v) {
+                do throws(ErrorTemplate.Problem) {
+                    files.append(try PEMFile.load(path: path, relativeTo: "", content: content))
+                } catch {
+                    throw InvalidValue(ValueSyntax.invalidEntry(name, path, error.description))
+                }
+            }
+            s[keyPath: field] = files
+        }, render: { .list($0[keyPath: field].map(\.path)) })
     }
 
     /// A template file, read and checked now (an empty value is Kong's `NONE`).

@@ -6,7 +6,8 @@ import NIOSSL
 /// `certificates` reached through `snis`, chosen by the client's SNI as Kong's
 /// `runloop/certificate.lua` does: the exact name, then `*.` + the name without its first label
 /// (names of three labels or more), then the name with its last label replaced by `*`, then an
-/// SNI named `*`; with no SNI, or none of those, the default certificate.
+/// SNI named `*`; with no SNI, or none of those, the default certificate (`ssl_cert`, else one
+/// made at start-up).
 ///
 /// Built with the plans in the inactive page. A context is made once per certificate and carried
 /// over to later generations while the certificate's PEM stays the same.
@@ -40,26 +41,30 @@ final class ServerCertificates: Sendable {
     }()
 
     /// The certificates of a page; a certificate that cannot be loaded fails the build.
-    convenience init(page: Page, previous: ServerCertificates?) throws {
+    ///
+    /// - Parameter defaultCertificate: `ssl_cert` and `ssl_cert_key`, presented when no SNI
+    ///   matches (nil: the certificate made at start-up).
+    convenience init(page: Page, previous: ServerCertificates?, defaultCertificate: Identity? = nil) throws {
         var contexts: [Identity: NIOSSLContext] = [:]
+        func context(_ identity: Identity, _ source: @autoclosure () -> String) throws -> NIOSSLContext {
+            if let existing = contexts[identity] ?? previous?.contexts[identity] {
+                contexts[identity] = existing
+                return existing
+            }
+            do {
+                let made = try Self.makeContext(
+                    chain: try NIOSSLCertificate.fromPEMBytes(Array(identity.certificate.utf8)).map { .certificate($0) },
+                    key: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.key.utf8), format: .pem)))
+                contexts[identity] = made
+                return made
+            } catch {
+                throw ServerCertificateError(source: source(), underlying: error)
+            }
+        }
         var byCertificate: [String: NIOSSLContext] = [:]
         for (id, row) in page["certificates"]?.rows ?? [:] {
             guard let cert = row["cert"]?.stringValue, let key = row["key"]?.stringValue else { continue }
-            let identity = Identity(certificate: cert, key: key)
-            let context: NIOSSLContext
-            if let existing = contexts[identity] ?? previous?.contexts[identity] {
-                context = existing
-            } else {
-                do {
-                    context = try Self.makeContext(
-                        chain: try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) },
-                        key: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
-                } catch {
-                    throw ServerCertificateError(certificateID: id, underlying: error)
-                }
-            }
-            contexts[identity] = context
-            byCertificate[id] = context
+            byCertificate[id] = try context(Identity(certificate: cert, key: key), "certificate \(id)")
         }
         var byName: [String: NIOSSLContext] = [:]
         for (_, row) in page["snis"]?.rows ?? [:] {
@@ -68,7 +73,8 @@ final class ServerCertificates: Sendable {
             else { continue }
             byName[name.lowercased()] = context
         }
-        self.init(byName: byName, contexts: contexts, fallback: Self.defaultContext)
+        let fallback = try defaultCertificate.map { try context($0, "ssl_cert") } ?? Self.defaultContext
+        self.init(byName: byName, contexts: contexts, fallback: fallback)
     }
 
     /// The context to present for a client's SNI.
@@ -100,9 +106,10 @@ final class ServerCertificates: Sendable {
     }
 }
 
-/// A certificate entity whose PEM the TLS library refused.
+/// A certificate (an entity, or `ssl_cert`) whose PEM the TLS library refused.
 struct ServerCertificateError: Error, CustomStringConvertible {
-    let certificateID: String
+    /// `certificate <id>` or `ssl_cert`.
+    let source: String
     let underlying: any Error
-    var description: String { "certificate \(certificateID) cannot be used for TLS: \(underlying)" }
+    var description: String { "\(source) cannot be used for TLS: \(underlying)" }
 }

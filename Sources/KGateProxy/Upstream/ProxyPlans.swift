@@ -64,27 +64,35 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// Whether services whose `tls_verify` is null verify upstream certificates (nginx's
     /// `proxy_ssl_verify`, off unless set).
     public var verifiesByDefault: Bool
+    /// The PEM certificate and key TLS listeners present when no SNI matches (`ssl_cert`,
+    /// `ssl_cert_key`; nil: a certificate made at start-up).
+    public var defaultCertificate: (certificate: String, key: String)?
     /// Builds the plugins iterator of each generation (nil: requests run no plugin).
     public var plugins: PluginsBuilder?
 
     /// Makes the builder.
     public init(
         flavor: Router.Flavor = .traditionalCompatible, trustedCertificatesPEM: String? = nil,
-        verifiesByDefault: Bool = false, plugins: PluginsBuilder? = nil
+        verifiesByDefault: Bool = false, defaultCertificate: (certificate: String, key: String)? = nil,
+        plugins: PluginsBuilder? = nil
     ) {
         self.flavor = flavor
         self.trustedCertificatesPEM = trustedCertificatesPEM
         self.verifiesByDefault = verifiesByDefault
+        self.defaultCertificate = defaultCertificate
         self.plugins = plugins
     }
 
-    /// Makes the builder from the node settings (`router_flavor`, and the upstream TLS
-    /// defaults `nginx_http_proxy_ssl_verify` and `nginx_http_proxy_ssl_trusted_certificate`).
+    /// Makes the builder from the node settings (`router_flavor`, the upstream TLS defaults
+    /// `nginx_http_proxy_ssl_verify` and `nginx_http_proxy_ssl_trusted_certificate`, and the
+    /// first `ssl_cert` with its `ssl_cert_key`, as Kong's `runloop/certificate.lua` serves).
     public init(settings: NodeSettings, plugins: PluginsBuilder? = nil) {
         self.init(
             flavor: Router.Flavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
             trustedCertificatesPEM: settings.nginxProxySSLTrustedCertificate?.pem,
-            verifiesByDefault: settings.nginxProxySSLVerify, plugins: plugins)
+            verifiesByDefault: settings.nginxProxySSLVerify,
+            defaultCertificate: settings.sslCert.first.flatMap { cert in settings.sslCertKey.first.map { (cert.pem, $0.pem) } },
+            plugins: plugins)
     }
 
     /// The data plane's plans for a page.
@@ -140,7 +148,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         }
         if let tlsError { throw tlsError }
         let certificates = try ServerCertificates(
-            page: page, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates)
+            page: page, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
+            defaultCertificate: defaultCertificate.map { .init(certificate: $0.certificate, key: $0.key) })
         return ProxyPlans(
             router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles,
             certificates: certificates)

@@ -12,9 +12,11 @@ import Testing
 @Suite("TLS listeners: certificates by SNI, https routing")
 struct TLSListenerTests {
     /// A plain listener and a TLS one, both on ephemeral ports.
-    static func withTLSProxy(_ yaml: String, _ body: (ProxyHarness, Int) async throws -> Void) async throws {
+    static func withTLSProxy(
+        _ yaml: String, settings: NodeSettings = NodeSettings(), _ body: (ProxyHarness, Int) async throws -> Void
+    ) async throws {
         try await withProxy(
-            yaml,
+            yaml, settings: settings,
             configure: { $0.listen.append(ListenAddress(host: "127.0.0.1", port: 0, ssl: true)) }
         ) { proxy in
             let tlsPort = try #require(proxy.server.localAddresses.dropFirst().first?.port)
@@ -87,6 +89,27 @@ struct TLSListenerTests {
                     #expect(certificate != nil && certificate != Self.testServerDER, "SNI \(name ?? "none")")
                     #expect(response.status == 200)
                 }
+            }
+        }
+    }
+
+    /// Kong's `ssl_cert` / `ssl_cert_key` (its test configuration names `kong_spec.crt`): the
+    /// certificate when no SNI, or an unknown one, is sent; `snis` still win.
+    @Test("ssl_cert and ssl_cert_key are the default certificate")
+    func configuredDefault() async throws {
+        var settings = NodeSettings()
+        settings.sslCert = [PEMFile(path: "default.crt", pem: TestCertificates.clientPEM)]
+        settings.sslCertKey = [PEMFile(path: "default.key", pem: TestCertificates.clientKeyPEM)]
+        let configuredDER = try NIOSSLCertificate.fromPEMBytes(Array(TestCertificates.clientPEM.utf8)).first?.toDERBytes()
+        try await withUpstreams(["u"]) { ups in
+            try await Self.withTLSProxy(Self.certificateYAML(upstream: ups[0].port), settings: settings) { _, tlsPort in
+                for name in ["other.test", nil] as [String?] {
+                    let (certificate, response) = try await Self.exchange(port: tlsPort, serverName: name)
+                    #expect(certificate == configuredDER, "SNI \(name ?? "none")")
+                    #expect(response.status == 200)
+                }
+                let (certificate, _) = try await Self.exchange(port: tlsPort, serverName: "exact.test")
+                #expect(certificate == Self.testServerDER)
             }
         }
     }

@@ -177,7 +177,7 @@ struct TLSUpstreamTests {
             for (trusted, expected) in [(TestCertificates.caPEM, 200), (TestCertificates.p521PEM, 502)] {
                 var settings = NodeSettings()
                 settings.nginxProxySSLVerify = true
-                settings.nginxProxySSLTrustedCertificate = TrustedCertificates(path: "ca.crt", pem: trusted)
+                settings.nginxProxySSLTrustedCertificate = PEMFile(path: "ca.crt", pem: trusted)
                 try await withProxy(yaml, settings: settings) { proxy in
                     let null = try await proxy.get("/null-verify/echo")
                     #expect(null.status == expected)

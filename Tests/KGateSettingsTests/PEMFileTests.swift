@@ -3,10 +3,11 @@ import Testing
 
 @testable import KGateSettings
 
-/// `nginx_http_proxy_ssl_verify` and `nginx_http_proxy_ssl_trusted_certificate` (Kong's
-/// injected nginx directives, as 06-ssl_spec and 18-upstream_tls_spec set them), with their
-/// `nginx_proxy_` spellings for the proxy server block.
-@Suite struct TrustedCertificatesTests {
+/// PEM files named by properties: `nginx_http_proxy_ssl_trusted_certificate` (with
+/// `nginx_http_proxy_ssl_verify`, Kong's injected nginx directives, as 06-ssl_spec and
+/// 18-upstream_tls_spec set them, and their `nginx_proxy_` spellings for the proxy server block),
+/// `ssl_cert` and `ssl_cert_key`.
+@Suite struct PEMFileTests {
     static let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
     /// A temporary prefix holding `certs/ca.crt`, removed after `body`.
@@ -29,7 +30,7 @@ import Testing
                 "prefix = \(prefix)\nnginx_http_proxy_ssl_verify = on\n"
                     + "nginx_http_proxy_ssl_trusted_certificate = certs/ca.crt")
             #expect(s.nginxProxySSLVerify)
-            #expect(s.nginxProxySSLTrustedCertificate == TrustedCertificates(path: "certs/ca.crt", pem: Self.pem))
+            #expect(s.nginxProxySSLTrustedCertificate == PEMFile(path: "certs/ca.crt", pem: Self.pem))
             #expect(s.redactedDictionary["nginx_http_proxy_ssl_trusted_certificate"] == "certs/ca.crt")
         }
     }
@@ -55,5 +56,31 @@ import Testing
             "kong.conf:1: invalid value for 'nginx_http_proxy_ssl_trusted_certificate': '/nonexistent/ca.crt' "
                 + "(no such file)"
         ])
+    }
+
+    static let key = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n"
+
+    @Test func sslCertificatesFromTheWorkingDirectoryOrAbsolute() throws {
+        try withPrefix(Self.pem) { prefix in
+            try Data(Self.key.utf8).write(to: URL(fileURLWithPath: prefix + "/certs/key.pem"))
+            let s = try settings("ssl_cert = \(prefix)/certs/ca.crt\nssl_cert_key = \(prefix)/certs/key.pem")
+            #expect(s.sslCert == [PEMFile(path: prefix + "/certs/ca.crt", pem: Self.pem)])
+            #expect(s.sslCertKey.map(\.pem) == [Self.key])
+            #expect(s.redactedDictionary["ssl_cert"] == prefix + "/certs/ca.crt")
+            #expect(problems("ssl_cert = \(prefix)/certs/key.pem\nssl_cert_key = \(prefix)/certs/key.pem") == [
+                "kong.conf:1: invalid entry for 'ssl_cert': '\(prefix)/certs/key.pem' (no PEM certificate in the file)"
+            ])
+        }
+    }
+
+    /// Kong's `conf_loader/parse.lua` messages.
+    @Test func sslCertificatesComeInPairs() throws {
+        try withPrefix(Self.pem) { prefix in
+            let cert = prefix + "/certs/ca.crt"
+            #expect(problems("ssl_cert = \(cert)") == ["kong.conf:1: ssl_cert_key must be specified"])
+            #expect(problems(env: ["KONG_SSL_CERT": "\(cert), \(cert)", "KONG_SSL_CERT_KEY": "\(prefix)/certs/none"]) == [
+                "KONG_SSL_CERT_KEY: invalid entry for 'ssl_cert_key': '\(prefix)/certs/none' (no such file)"
+            ])
+        }
     }
 }
