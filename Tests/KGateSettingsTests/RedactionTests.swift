@@ -15,13 +15,8 @@ struct RedactionTests {
             "upstream_keepalive_max_requests", "upstream_keepalive_idle_timeout", "nginx_admin_client_max_body_size",
             "nginx_http_client_max_body_size", "nginx_http_client_body_buffer_size", "nginx_http_client_header_timeout",
             "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
-<<<<<<< HEAD
-            "nginx_http_charset", "nginx_http_proxy_ssl_verify", "nginx_http_proxy_ssl_trusted_certificate", "allow_debug_header",
-            "admin_token", "node_id", "admin_gui_url",
-=======
-            "ssl_cert", "ssl_cert_key", "nginx_http_proxy_ssl_verify", "nginx_http_proxy_ssl_trusted_certificate",
-            "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
->>>>>>> f596c50 (Proxy, Settings: ssl_cert / ssl_cert_key (first pair, paths from the working directory, Kong's pairing errors) are the TLS listeners' default certificate, as Kong's runloop/certificate.lua serves when no SNI matches (Kong's test config names kong_spec.crt); the trusted-certificate file type becomes PEMFile for both)
+            "nginx_http_charset", "ssl_cert", "ssl_cert_key", "nginx_http_proxy_ssl_verify",
+            "nginx_http_proxy_ssl_trusted_certificate", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",
@@ -52,12 +47,9 @@ struct RedactionTests {
             "nginx_http_client_body_timeout": "60s",
             "nginx_http_keepalive_timeout": "75s",
             "nginx_http_keepalive_requests": "10000",
-<<<<<<< HEAD
             "nginx_http_charset": "UTF-8",
-=======
             "ssl_cert": "",
             "ssl_cert_key": "",
->>>>>>> f596c50 (Proxy, Settings: ssl_cert / ssl_cert_key (first pair, paths from the working directory, Kong's pairing errors) are the TLS listeners' default certificate, as Kong's runloop/certificate.lua serves when no SNI matches (Kong's test config names kong_spec.crt); the trusted-certificate file type becomes PEMFile for both)
             "nginx_http_proxy_ssl_verify": "off",
             "allow_debug_header": "off",
             "admin_gui_url": "",
