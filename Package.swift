@@ -205,7 +205,7 @@ let package = Package(
         .testTarget(
             name: "KGateProxyTests",
             dependencies: [
-                "KGateProxy", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig",
+                "KGateProxy", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig", "KGateTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -226,7 +226,7 @@ let package = Package(
             dependencies: ["KGatePlugins", "KGateStore", "KGateConfig", "KGateSchema", "KGateRouter"]
         ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
-        .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch"]),
+        .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch", "KGateTestSupport"]),
         .testTarget(
             name: "KGateStoreTests",
             dependencies: [

@@ -1,3 +1,4 @@
+import KGateTestSupport
 import Glibc
 import KGateWatch
 import Testing

@@ -1,3 +1,4 @@
+import KGateTestSupport
 import Glibc
 import KGateWatch
 import Synchronization
@@ -12,15 +13,6 @@ let fastOptions = WatchOptions(debounce: .milliseconds(40), maximumDelay: .secon
 /// was measured to wait 2.5 s for a thread.
 let eventTimeout: Duration = .seconds(10)
 
-/// Waits until `condition` holds, checking every 10 ms, for at most `timeout`. Returns whether it held.
-func waitUntil(timeout: Duration = eventTimeout, _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now.advanced(by: timeout)
-    while !condition() {
-        if ContinuousClock.now >= deadline { return false }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return true
-}
 
 /// A unique directory under /tmp, removed (with everything in it) when the test ends.
 struct TemporaryDirectory: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import KGateTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -137,8 +138,7 @@ struct StreamingTests {
 
                 let u = try await proxy.client()
                 try await u.send("PUT /unbuffered/echo-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
-                try await Task.sleep(for: .milliseconds(100))
-                #expect(ups[1].connectionsAccepted == 1)
+                #expect(await waitUntil { ups[1].connectionsAccepted == 1 })
                 try await u.send("0\r\n\r\n")
                 let streamed = try await u.readResponse()
                 #expect(streamed.text == "hello")
@@ -164,15 +164,16 @@ struct StreamingTests {
                     try await c.send(Array("\(String(piece.count, radix: 16))\r\n".utf8) + piece + Array("\r\n".utf8))
                     for byte in piece { expected = expected &* 31 &+ UInt64(byte) }
                     if i == 1 {
-                        // Half the body is in: nothing reached the upstream, nothing in memory
-                        // but a file nobody can open.
-                        try await Task.sleep(for: .milliseconds(100))
-                        #expect(ups[0].connectionsAccepted == 0)
+                        // Half the body is in: it waits in a file nobody can open, and nothing
+                        // reached the upstream.
+                        func spooled() -> Int {
+                            let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
+                            return open.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
+                                .filter { $0.hasPrefix(directory + "/kgate-body-") && $0.hasSuffix("(deleted)") }.count
+                        }
+                        #expect(await waitUntil { spooled() == 1 })
                         #expect((try? FileManager.default.contentsOfDirectory(atPath: directory))?.isEmpty == true)
-                        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-                        let spooled = open.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0) }
-                            .filter { $0.hasPrefix(directory + "/kgate-body-") && $0.hasSuffix("(deleted)") }
-                        #expect(spooled.count == 1)
+                        #expect(ups[0].connectionsAccepted == 0)
                     }
                 }
                 try await c.send("0\r\n\r\n")
