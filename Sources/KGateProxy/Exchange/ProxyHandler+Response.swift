@@ -27,7 +27,7 @@ extension ProxyHandler: UpstreamDelegate {
         x.framing = downstream
         x.keepAlive =
             x.facts.keepAlive && x.requestEndReceived && !quiescing && !loop.isQuiescing && !downstream.closesConnection
-            && x.facts.upgrade == nil && requestsOnConnection < env.configuration.keepaliveRequests
+            && requestsOnConnection < env.configuration.keepaliveRequests
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)

@@ -152,9 +152,18 @@ enum HeadParser {
     /// while the bytes can still begin a valid head.
     static func prefixError(_ bytes: ByteBuffer) -> HeadError? {
         var scratch = MessageHead()
-        return bytes.withUnsafeReadableBytes { raw in
+        scratch.buffer = bytes
+        let error = bytes.withUnsafeReadableBytes { raw in
             parseRequest(raw, into: &scratch, complete: false, dropsInvalidHeaders: true)
         }
+        if let error { return error }
+        // nginx checks `Host` as soon as its line is read (ngx_http_process_host).
+        var hosts = 0
+        for field in scratch.fields where scratch.nameEquals(field, "host") {
+            hosts += 1
+            if hosts > 1 || !RequestFacts.isValidHost(scratch, field) { return .badRequest }
+        }
+        return nil
     }
 
     /// The request grammar over bytes that are the whole head (`complete`) or its beginning,
@@ -205,8 +214,6 @@ enum HeadParser {
             guard raw[i] == 0x20 else { return .badRequest }
             head.targetStart = targetStart
             head.targetLength = i - targetStart
-            // nginx checks the path as soon as the request line is read.
-            guard RequestPath.isValid(UnsafeRawBufferPointer(rebasing: raw[targetStart..<i])) else { return .badRequest }
         }
         while i < n, raw[i] == 0x20 { i += 1 }
         // Version: `HTTP/` major `.` minor; a major above 1 is 505 as soon as it is read.
@@ -242,6 +249,9 @@ enum HeadParser {
         case .ranOut: return ranOut
         case .invalid: return .badRequest
         case .next(let next):
+            // nginx checks the path once the request line is read.
+            let target = UnsafeRawBufferPointer(rebasing: raw[head.targetStart..<head.targetStart + head.targetLength])
+            guard RequestPath.isValid(target) else { return .badRequest }
             return parseFields(raw, from: next, into: &head, error: .badRequest, complete: complete, dropsInvalid: dropsInvalidHeaders)
         }
     }

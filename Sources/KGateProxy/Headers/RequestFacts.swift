@@ -63,6 +63,26 @@ enum KnownHeader: UInt8 {
     }
 }
 
+/// The request headers nginx takes once (`ngx_http_process_unique_header_line`) besides those
+/// ``RequestFacts`` reads anyway (Host, Content-Length, Transfer-Encoding, Expect): a second one
+/// is a 400 ("client sent duplicate header line"). Each has a bit of a seen-set.
+enum OnceOnlyHeader {
+    @inline(__always)
+    static func bit(_ field: HeaderField, in head: borrowing MessageHead) -> UInt8? {
+        let length = Int(field.nameLength)
+        guard length == 8 || length == 13 || length == 17 || length == 19 else { return nil }
+        return head.buffer.withUnsafeReadableBytes { raw -> UInt8? in
+            @inline(__always) func eq(_ s: StaticString) -> Bool { MessageHead.equalsLower(raw, Int(field.nameStart), length, s) }
+            switch length {
+            case 8: return eq("if-match") ? 1 : eq("if-range") ? 2 : nil
+            case 13: return eq("authorization") ? 4 : eq("if-none-match") ? 8 : eq("content-range") ? 16 : nil
+            case 17: return eq("if-modified-since") ? 32 : nil
+            default: return eq("if-unmodified-since") ? 64 : nil
+            }
+        }
+    }
+}
+
 /// What one pass over a request's headers tells the proxy: routing inputs, body framing (and
 /// whether it is ambiguous), hop-by-hop tokens, and where the forwarding headers a trusted
 /// peer may supply are. Values stay in the head until needed.
@@ -111,8 +131,14 @@ struct RequestFacts {
         var connectionUpgrade = false
         var upgradeField: HeaderField?
         var transferEncodings = 0
+        var seenOnce: UInt8 = 0
+        var expects = 0
         for field in head.fields {
             guard let known = KnownHeader.classify(field, in: head) else {
+                if let bit = OnceOnlyHeader.bit(field, in: head) {
+                    if seenOnce & bit != 0 { malformed = true }
+                    seenOnce |= bit
+                }
                 if let realIPHeader, customRealIP == nil, Int(field.nameLength) == realIPHeader.count,
                     head.buffer.withUnsafeReadableBytes({ KnownHeader.matches($0, Int(field.nameStart), realIPHeader) })
                 {
@@ -148,7 +174,10 @@ struct RequestFacts {
                     }
                 }
             case .upgrade: if upgradeField == nil { upgradeField = field }
-            case .expect: if head.valueEquals(field, "100-continue") { expectContinue = true }
+            case .expect:
+                expects += 1
+                if expects > 1 { malformed = true }
+                if head.valueEquals(field, "100-continue") { expectContinue = true }
             case .te: if head.valueContainsToken(field, "trailers") { wantsTrailers = true }
             case .xForwardedFor:
                 let value = head.value(field)

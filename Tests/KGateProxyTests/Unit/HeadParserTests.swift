@@ -139,6 +139,12 @@ struct HeadParserTests {
         #expect(prefix("GET / HTTP/5") == .versionNotSupported)
         #expect(prefix("GET / HTTP/1.1\r\nHo st: a") == .badRequest)
         #expect(prefix("GET / HTTP/1.1\r\nX: \u{0}") == .badRequest)
+        // The path is checked once the request line has ended, Host once its line has.
+        #expect(prefix("GET /a%00 HTTP/1.1\r") == nil)
+        #expect(prefix("GET /a%00 HTTP/1.1\r\n") == .badRequest)
+        #expect(prefix("GET / HTTP/1.1\r\nHost: a b") == nil)
+        #expect(prefix("GET / HTTP/1.1\r\nHost: a b\r\n") == .badRequest)
+        #expect(prefix("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n") == .badRequest)
         #expect(prefix("GET x") == nil)
         #expect(prefix("GET x/") == .badRequest)
     }
@@ -172,6 +178,13 @@ struct HeadParserTests {
         #expect(facts("Transfer-Encoding: chunked\r\n", version: "1.0").malformed)
         #expect(facts("Transfer-Encoding: gzip, chunked\r\n").unsupportedTransferEncoding)
         #expect(facts("Host: b\r\n").malformed)
+        // Headers nginx takes once.
+        for name in ["Authorization", "If-None-Match", "If-Match", "If-Range", "Content-Range", "If-Modified-Since",
+            "If-Unmodified-Since", "Expect"] {
+            #expect(!facts("\(name): 1\r\n").malformed)
+            #expect(facts("\(name): 1\r\n\(name.lowercased()): 2\r\n").malformed, "\(name)")
+        }
+        #expect(!facts("Accept: a\r\nAccept: b\r\n").malformed)
         #expect(!facts("Content-Length: 0\r\n").malformed)
     }
 
