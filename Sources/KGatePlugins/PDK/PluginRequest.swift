@@ -52,6 +52,10 @@ public struct PluginRequest: Sendable {
     /// The raw body, when the proxy read it (see `PluginRunner.needsRequestBody`); changed by
     /// ``setRawBody(_:)``.
     public private(set) var body: [UInt8]?
+    /// The size of a body the proxy read but did not keep in memory (larger than
+    /// `client_body_buffer_size`): the size of nginx's body file (`ngx.req.get_body_file()`),
+    /// ``body`` then being nil as Kong's `get_raw_body()`.
+    public private(set) var bodyFileSize: Int?
     /// The client address after `real_ip_header` / `trusted_ips` (Kong's
     /// `kong.client.get_forwarded_ip`; what ip-restriction and rate-limiting use).
     public let forwardedIP: String
@@ -250,6 +254,9 @@ public struct PluginRequest: Sendable {
 
     /// Gives the proxy-read body to the plugins (before `access`), without marking a change.
     public mutating func attachBody(_ bytes: [UInt8]) { body = bytes }
+
+    /// Tells the plugins the size of a body read but too large to keep (``bodyFileSize``).
+    public mutating func attachBodyFile(size: Int) { bodyFileSize = size }
 }
 
 /// The wall clock, in seconds since 1970.

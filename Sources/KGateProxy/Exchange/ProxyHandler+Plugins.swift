@@ -107,23 +107,31 @@ extension ProxyHandler {
         if runAccess(runner) { dispatch() }
     }
 
-    /// Gives plugins the body held in `pendingBody` (chunk framing removed), unless it is
-    /// larger than nginx keeps in memory.
+    /// Gives plugins the body held in `pendingBody` (chunk framing removed), or only its size
+    /// when it is larger than nginx keeps in memory.
     private func attachPendingBody() {
-        // nginx's `client_body_buffer_size`: beyond it nginx keeps the body in a file and
-        // `kong.request.get_raw_body()` returns nil.
+        // nginx's `client_body_buffer_size`: beyond it nginx keeps the body in a file,
+        // `kong.request.get_raw_body()` returns nil and plugins read the file's size
+        // (request-size-limiting).
         let limit = env.configuration.clientBodyBufferSize
         var body: [UInt8] = []
+        var size = 0
         body.reserveCapacity(min(pendingBodyBytes, limit))
         if x.facts.chunked {
             // Chunk data only; appending stops once past the limit.
-            forEachHeldChunk { data in if body.count <= limit { body.append(contentsOf: data) } }
-        } else if pendingBodyBytes <= limit {
-            for part in pendingBody { body.append(contentsOf: part.readableBytesView) }
+            forEachHeldChunk { data in
+                size += data.count
+                if size <= limit { body.append(contentsOf: data) }
+            }
         } else {
-            return
+            size = pendingBodyBytes
+            if size <= limit { for part in pendingBody { body.append(contentsOf: part.readableBytesView) } }
         }
-        if body.count <= limit { x.plugins!.request.attachBody(body) }
+        if size <= limit {
+            x.plugins!.request.attachBody(body)
+        } else {
+            x.plugins!.request.attachBodyFile(size: size)
+        }
     }
 
     // MARK: The upstream request

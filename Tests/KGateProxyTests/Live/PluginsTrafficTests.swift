@@ -337,8 +337,30 @@ struct PluginsTrafficTests {
                     plugins:
                     - name: request-size-limiting
                       config: {allowed_payload_size: 10, size_unit: bytes, require_content_length: true}
+                  - hosts: [limit_kilobytes.test]
+                    plugins:
+                    - name: request-size-limiting
+                      config: {allowed_payload_size: 20, size_unit: kilobytes}
                 """
             try await withProxy(yaml) { proxy in
+                // '[request body size > nginx_http_client_body_buffer_size]': Kong reads the size
+                // of nginx's body file when get_raw_body() has nothing.
+                func chunked(_ size: Int, expect: Bool) async throws -> RawResponse {
+                    let c = try await proxy.client()
+                    defer { Task { await c.close() } }
+                    let head = "GET /echo HTTP/1.1\r\nHost: limit_kilobytes.test\r\nTransfer-Encoding: chunked\r\n"
+                        + (expect ? "Expect: 100-continue\r\n" : "") + "\r\n"
+                    try await c.send(head + String(size, radix: 16) + "\r\n" + String(repeating: "a", count: size) + "\r\n0\r\n\r\n")
+                    let response = try await c.readResponse()
+                    return response.status == 100 ? try await c.readResponse() : response
+                }
+                #expect(try await chunked(20 * 1024, expect: false).status == 200)
+                let beyond = try await chunked(20 * 1024 + 1, expect: false)
+                #expect(beyond.status == 413)
+                #expect(beyond.message == "Request size limit exceeded")
+                #expect(try await chunked(20 * 1024 + 1, expect: true).status == 417)
+                #expect(try await chunked(20 * 1024, expect: true).status == 200)
+
                 let ok = try await proxy.send("POST", "/echo-body", host: "bytes.test", body: "0123456789")
                 #expect(ok.status == 200)
                 #expect(ok.text == "0123456789")

@@ -3,7 +3,8 @@ import KGateSchema
 /// Kong's `request-size-limiting` (PRIORITY 951): rejects bodies larger than
 /// `allowed_payload_size` `size_unit`s with 413 `Request size limit exceeded` (417 when the
 /// client sent `Expect: 100-continue`), judged by `Content-Length`, else by the body read
-/// (the proxy reads it when there is no valid `Content-Length`). With
+/// (the proxy reads it when there is no valid `Content-Length`; beyond
+/// `client_body_buffer_size` only its size is kept, as nginx's body file). With
 /// `require_content_length`, a request without one (and not chunked) gets 411.
 public struct RequestSizeLimitingPlugin: Plugin {
     /// The parsed config.
@@ -62,8 +63,8 @@ public struct RequestSizeLimitingPlugin: Plugin {
             ctx.error(411, message: "A valid Content-Length header is required")
             return
         }
-        if let body = ctx.request.body {
-            check(Double(body.count), config, &ctx)
+        if let size = ctx.request.body?.count ?? ctx.request.bodyFileSize {
+            check(Double(size), config, &ctx)
         } else {
             ctx.logger.warning("missing request body")
         }
