@@ -33,7 +33,7 @@ extension Schema {
             var errs = ErrorNode()
             for shorthand in shorthandFields {
                 guard let value = data[shorthand.name] else { continue }
-                if let err = validateField(shorthand.field, value) {
+                if let err = validateField(shorthand.field, value) ?? replacedWithMismatch(shorthand, value, in: data) {
                     errs[.field(shorthand.name)] = err
                     continue
                 }
@@ -107,6 +107,37 @@ extension Schema {
         }
         if value == nil && context != .update { return missingValue(field) }
         return value
+    }
+
+    /// Kong's `validate_deprecation_exclusiveness`: a deprecated shorthand and the field that
+    /// replaces it may both be given only with the same value.
+    private func replacedWithMismatch(_ shorthand: Shorthand, _ value: Value, in data: Object) -> ErrorValue? {
+        guard let path = shorthand.replacedWith, value != .null,
+            let current = Value.object(data).lookup(path: path), current != .null, !current.luaEquals(value)
+        else { return nil }
+        return .message(
+            "both deprecated and new field are used but their values mismatch: "
+                + "\(shorthand.name) = \(value.luaString) vs \(path) = \(current.luaString)")
+    }
+
+    /// Kong's `process_auto_fields` in the `select` context, for what reads answer: every
+    /// shorthand with a `replacedWith` path is shown with that field's value (in records and a
+    /// plugin's config too), so clients of the deprecated names still read them.
+    public func withReplacedShorthands(_ data: Object) -> Object {
+        guard showsShorthands else { return data }
+        var data = data
+        for shorthand in shorthandFields {
+            guard let path = shorthand.replacedWith else { continue }
+            data[shorthand.name] = Value.object(data).lookup(path: path)
+        }
+        let sub = subschema(for: data)
+        for (name, base) in fields {
+            guard let schema = (sub?.field(named: name) ?? base).record, schema.showsShorthands,
+                case .object(let record)? = data[name]
+            else { continue }
+            data[name] = .object(schema.withReplacedShorthands(record))
+        }
+        return data
     }
 
     /// Kong's `handle_missing_field`.

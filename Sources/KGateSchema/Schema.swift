@@ -10,10 +10,17 @@ public final class Schema: Sendable {
         public var expand: @Sendable (Value) -> Object
         /// With a deprecation, real fields given in the input win over the expansion.
         public var deprecated: Bool
-        public init(_ name: String, _ field: Field, deprecated: Bool = false, expand: @escaping @Sendable (Value) -> Object) {
+        /// The deprecation's `replaced_with` path (`redis.host`): the input may not give both
+        /// with different values, and reads show the shorthand with the field's value.
+        public var replacedWith: String?
+        public init(
+            _ name: String, _ field: Field, deprecated: Bool = false, replacedWith: String? = nil,
+            expand: @escaping @Sendable (Value) -> Object
+        ) {
             self.name = name
             self.field = field
-            self.deprecated = deprecated
+            self.deprecated = deprecated || replacedWith != nil
+            self.replacedWith = replacedWith
             self.expand = expand
         }
     }
@@ -41,6 +48,9 @@ public final class Schema: Sendable {
     private let fieldIndex: [String: Int]
     public let entityChecks: [EntityCheck]
     public let shorthandFields: [Shorthand]
+    /// Whether this schema or a record inside it has a shorthand with `replacedWith` (reads
+    /// then show it, see `withReplacedShorthands`).
+    public let showsShorthands: Bool
     public let transformations: [Transformation]
     public let check: Check?
 
@@ -91,6 +101,9 @@ public final class Schema: Sendable {
         self.entityChecks = entityChecks.map { $0.resolved(using: lookup) }
         self.shorthandFields = shorthandFields
         self.transformations = transformations
+        self.showsShorthands = shorthandFields.contains { $0.replacedWith != nil }
+            || fields.contains { $0.1.record?.showsShorthands == true }
+            || subschemas.values.contains { $0.showsShorthands }
         self.check = check
         self.primaryKey = primaryKey
         self.endpointKey = endpointKey

@@ -141,4 +141,35 @@ import Testing
             #expect(r.json == ["message": "Method not allowed"])
         }
     }
+
+    /// 06-shorthand_fields_spec 'get collection' / 'get plugins by route': rate-limiting's
+    /// deprecated `redis_*` fields are read back with the values of `redis.*` (Kong's
+    /// `process_auto_fields` "select"), in entity reads and in `GET /config`.
+    @Test func deprecatedShorthandsAreReadBack() async throws {
+        let redis = Schema.record([("host", .string), ("port", Field.integer.with { $0.defaultValue = 6379 })])
+        let config = Schema.record(
+            [("minute", .number), ("redis", .record(redis))],
+            shorthandFields: [
+                .init("redis_host", .string, replacedWith: "redis.host") { ["redis": ["host": $0]] },
+                .init("redis_port", .integer, replacedWith: "redis.port") { ["redis": ["port": $0]] },
+            ])
+        let h = try AdminHarness(catalog: EntityCatalog(pluginConfigSchemas: ["rate-limiting": config]))
+        await h.load("""
+            _format_version: "3.0"
+            routes:
+            - name: route-1
+              hosts: [redis1.test]
+              plugins:
+              - name: rate-limiting
+                config: {minute: 101, redis_host: custom-host1.example.test, redis_port: 55001}
+            """)
+        let listed = await h.get("/plugins").data.first { $0["config"]?["minute"] == 101 }
+        #expect(listed?["config"]?["redis_host"] == "custom-host1.example.test")
+        #expect(listed?["config"]?["redis_port"] == 55001)
+        #expect(listed?["config"]?["redis"]?["host"] == "custom-host1.example.test")
+        let byRoute = await h.get("/routes/route-1/plugins").data.first
+        #expect(byRoute?["config"]?["redis_port"] == 55001)
+        let exported = await h.get("/config")["config"]?.stringValue ?? ""
+        #expect(exported.contains("redis_host: custom-host1.example.test"))
+    }
 }

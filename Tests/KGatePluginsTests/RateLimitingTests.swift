@@ -193,6 +193,9 @@ import Testing
         #expect(load("{minute: 10, limit_by: header}")?.contains("header_name") == true)
         #expect(load("{minute: 10, policy: redis}")?.contains("host") == true)
         #expect(load("{minute: 10, policy: redis, redis_host: localhost}") == nil)
+        #expect(load("{minute: 10, policy: redis, redis_host: localhost, redis: {host: localhost}}") == nil)
+        #expect(load("{minute: 10, policy: redis, redis_port: 55000, redis: {host: a, port: 6379}}")?.contains(
+            "both deprecated and new field are used but their values mismatch: redis_port = 55000 vs redis.port = 6379") == true)
         #expect(load("{minute: -1}")?.contains("value must be greater than 0") == true)
     }
 

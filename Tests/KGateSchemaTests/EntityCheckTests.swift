@@ -101,4 +101,36 @@ struct EntityCheckTests {
         #expect(out?["url"] == nil)
         #expect(out?["tags"] == ["a", "b"])
     }
+
+    /// Kong's `validate_deprecation_exclusiveness` and the `select` context of a shorthand with
+    /// `replaced_with` (rate-limiting's `redis_host` → `redis.host`).
+    @Test func replacedShorthands() {
+        let redis = Schema.record([("host", .string), ("port", .integer.with { $0.defaultValue = 6379 })])
+        let config = Schema.record(
+            [("minute", .number), ("redis", .record(redis))],
+            shorthandFields: [
+                .init("redis_host", .string, replacedWith: "redis.host") { ["redis": ["host": $0]] },
+                .init("redis_port", .integer, replacedWith: "redis.port") { ["redis": ["port": $0]] },
+            ])
+        let mismatch = config.processAutoFields(["redis_host": "a", "redis": ["host": "b"]])
+        #expect(throws: ErrorNode.self) { try mismatch.get() }
+        if case .failure(let errs) = mismatch {
+            #expect(errs["redis_host"]?.message
+                == "both deprecated and new field are used but their values mismatch: redis_host = a vs redis.host = b")
+        }
+        let same = try? config.processAutoFields(["redis_port": 1, "redis": ["port": 1.0]]).get()
+        #expect(same?["redis"]?["port"] == 1.0)
+        let loaded = try? config.processAutoFields(["minute": 5, "redis_host": "h"]).get()
+        #expect(loaded?["redis_host"] == nil)
+        let plugins = Schema(
+            name: "plugins", fields: [("name", .string), ("config", Field(.record).with { $0.abstract = true })],
+            subschemaKey: "name",
+            subschemas: ["rl": Schema(name: "rl", primaryKey: [], fields: [("config", .record(config))])])
+        #expect(plugins.showsShorthands)
+        let read = plugins.withReplacedShorthands(["name": "rl", "config": .object(loaded ?? [:])])
+        #expect(read["config"]?["redis_host"] == "h")
+        #expect(read["config"]?["redis_port"] == 6379)
+        #expect(read["config"]?["redis"]?["host"] == "h")
+        #expect(!redis.showsShorthands)
+    }
 }

@@ -166,7 +166,7 @@ extension AdminAPI {
             guard let schema = catalog.schemas[name], schema.dbExport, let table = page[name] else { continue }
             let foreign = schema.fields.filter { $0.field.type == .foreign }.map(\.name)
             let rows = table.rows.values.map { row -> Value in
-                var row = AdminContext.stored(row, schema: schema)
+                var row = AdminContext.selected(row, schema: schema)
                 for field in foreign {
                     if case .object(let key)? = row[field], let id = key["id"] { row[field] = id }
                 }

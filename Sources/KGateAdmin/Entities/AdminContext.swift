@@ -82,7 +82,7 @@ struct AdminContext {
     /// An entity as the Admin API shows it: certificates with the sorted names of their SNIs,
     /// targets with their port.
     func render(_ entity: String, _ row: Object) -> Value {
-        var row = Self.stored(row, schema: schema(entity))
+        var row = Self.selected(row, schema: schema(entity))
         switch entity {
         case "certificates":
             let id = EntityTable.keyString(row["id"]) ?? ""
@@ -103,6 +103,12 @@ struct AdminContext {
         var row = row
         for (name, field) in schema.fields where field.transient { row[name] = nil }
         return row
+    }
+
+    /// A row as Kong's reads answer it (`process_auto_fields` "select"): stored, with the
+    /// deprecated shorthands that name a replacing field (rate-limiting's `redis_host`).
+    static func selected(_ row: Object, schema: Schema?) -> Object {
+        schema?.withReplacedShorthands(stored(row, schema: schema)) ?? row
     }
 
     /// Kong's `format_target`: a target without a port gets Kong's default, 8000.

@@ -21,7 +21,7 @@ extension RateLimitingPlugin {
             ("server_name", Typedefs.redisServerName),
         ])
         func shorthand(_ name: String, _ field: Field, _ target: String) -> Schema.Shorthand {
-            Schema.Shorthand(name, field, deprecated: true) { value in ["redis": .object([target: value])] }
+            Schema.Shorthand(name, field, replacedWith: "redis." + target) { value in ["redis": .object([target: value])] }
         }
         let config = Schema.record(
             [
