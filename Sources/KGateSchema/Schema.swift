@@ -164,6 +164,22 @@ public final class Schema: Sendable {
             subschemaError: subschemaError ?? self.subschemaError, subschemas: subschemas ?? self.subschemas)
     }
 
+    /// Kong's `make_records_required` (`Entity.new_subschema`): every record field, nested ones
+    /// too, becomes required, so a missing record is filled with its defaults and reads show
+    /// its whole structure (rate-limiting's `redis`). kgate's fields have no unset `required`:
+    /// a record meant to stay optional must not be inside a plugin subschema (none of Kong's
+    /// bundled plugins has one).
+    public func requiringRecords() -> Schema {
+        guard fields.contains(where: { $0.field.type == .record }) else { return self }
+        return copy(fields: fields.map { name, field in
+            guard field.type == .record else { return (name, field) }
+            return (name, field.with {
+                $0.required = true
+                $0.record = $0.record?.requiringRecords()
+            })
+        })
+    }
+
     /// The subschema an input selects (Kong's `get_subschema`): by string value, or the first
     /// element of a set that names a subschema.
     public func subschema(for input: Object) -> Schema? {

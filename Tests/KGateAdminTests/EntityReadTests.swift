@@ -144,7 +144,8 @@ import Testing
 
     /// 06-shorthand_fields_spec 'get collection' / 'get plugins by route': rate-limiting's
     /// deprecated `redis_*` fields are read back with the values of `redis.*` (Kong's
-    /// `process_auto_fields` "select"), in entity reads and in `GET /config`.
+    /// `process_auto_fields` "select"), in entity reads and in `GET /config`; `redis` itself is
+    /// always there, as Kong makes a plugin's records required.
     @Test func deprecatedShorthandsAreReadBack() async throws {
         let redis = Schema.record([("host", .string), ("port", Field.integer.with { $0.defaultValue = 6379 })])
         let config = Schema.record(
@@ -162,6 +163,11 @@ import Testing
               plugins:
               - name: rate-limiting
                 config: {minute: 101, redis_host: custom-host1.example.test, redis_port: 55001}
+            - name: route-2
+              hosts: [redis2.test]
+              plugins:
+              - name: rate-limiting
+                config: {minute: 102}
             """)
         let listed = await h.get("/plugins").data.first { $0["config"]?["minute"] == 101 }
         #expect(listed?["config"]?["redis_host"] == "custom-host1.example.test")
@@ -169,6 +175,11 @@ import Testing
         #expect(listed?["config"]?["redis"]?["host"] == "custom-host1.example.test")
         let byRoute = await h.get("/routes/route-1/plugins").data.first
         #expect(byRoute?["config"]?["redis_port"] == 55001)
+        // Kong's make_records_required: `redis` is filled even when not given.
+        let defaults = await h.get("/routes/route-2/plugins").data.first
+        #expect(defaults?["config"]?["redis"] == ["host": .null, "port": 6379])
+        #expect(defaults?["config"]?["redis_port"] == 6379)
+        #expect(defaults?["config"]?["redis_host"] == .null)
         let exported = await h.get("/config")["config"]?.stringValue ?? ""
         #expect(exported.contains("redis_host: custom-host1.example.test"))
     }

@@ -54,22 +54,15 @@ extension EntitySchemas {
         if info?.noRoute == true { fields.append(("route", Typedefs.noRoute)) }
         fields.append(("protocols", info?.protocols ?? Typedefs.protocols))
 
-        let config: Field
-        if let given, !isWhole {
-            // Entity.new_subschema makes the record required (`make_records_required`).
-            config = Field.record(given).with { $0.required = true }
-        } else {
-            config = Field(.record).with { $0.required = true }
-        }
-        fields.append(("config", config))
+        // Entity.new_subschema makes `config` and the records inside it required
+        // (`make_records_required`): `requiringRecords()` below.
+        fields.append(("config", isWhole ? Field(.record) : given.map(Field.record) ?? Field(.record)))
 
         guard let given, isWhole else {
-            return Schema(name: name, primaryKey: [], fields: fields)
+            return Schema(name: name, primaryKey: [], fields: fields).requiringRecords()
         }
         // A whole plugin subschema: its own fields win over the defaults above.
         for (fname, field) in given.fields {
-            var field = field
-            if fname == "config", field.type == .record { field.required = true }
             if let i = fields.firstIndex(where: { $0.0 == fname }) {
                 fields[i] = (fname, field)
             } else {
@@ -78,6 +71,7 @@ extension EntitySchemas {
         }
         return Schema(
             name: name, primaryKey: [], fields: fields, entityChecks: given.entityChecks,
-            shorthandFields: given.shorthandFields, transformations: given.transformations, check: given.check)
+            shorthandFields: given.shorthandFields, transformations: given.transformations, check: given.check
+        ).requiringRecords()
     }
 }
