@@ -28,6 +28,8 @@ import Testing
           keyauth_credentials:
           - key: kong
             id: 2a0e2b8b-3c5d-4a43-9b77-4f4f8f9f0d01
+          - key: expiring
+            ttl: 1700000030
         """
 
     let runner: PluginRunner
@@ -176,5 +178,17 @@ import Testing
         let missing = Exchange(runner, route: "r4")
         #expect(missing.status == 500)
         #expect(missing.message == "anonymous consumer 00000000-0000-4000-8000-00000000dead is configured but doesn't exist")
+    }
+
+    /// 02-access_spec 'auto-expiring keys': a declarative `ttl` is the time the key expires
+    /// (Kong's DB-less `process_ttl_field`); from then on the key is unknown.
+    @Test func expiringKey() {
+        #expect(Exchange(runner, route: "r1", query: "apikey=expiring", time: 1_700_000_029.9).status == 0)
+        for time in [1_700_000_030, 1_700_000_031] as [Double] {
+            let expired = Exchange(runner, route: "r1", query: "apikey=expiring", time: time)
+            #expect(expired.status == 401)
+            #expect(expired.message == "Unauthorized")
+        }
+        #expect(Exchange(runner, route: "r1", query: "apikey=kong", time: 1_800_000_000).status == 0)
     }
 }

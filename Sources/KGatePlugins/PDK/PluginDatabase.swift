@@ -61,8 +61,11 @@ public final class PluginDatabase: Sendable {
         return consumersByUsername[value]
     }
 
-    /// The key-auth credential with this key.
-    public func keyAuthCredential(key: String) -> CredentialEntity? { keyAuth[key] }
+    /// The key-auth credential with this key, unless its `ttl` has passed at `now` (seconds
+    /// since 1970).
+    public func keyAuthCredential(key: String, at now: Double) -> CredentialEntity? {
+        keyAuth[key].flatMap { $0.isLive(at: now) ? $0 : nil }
+    }
 
     /// The basic-auth credential with this username.
     public func basicAuthCredential(username: String) -> CredentialEntity? { basicAuth[username] }
@@ -99,12 +102,23 @@ public final class CredentialEntity: Sendable {
     public let consumerID: String?
     /// The whole row (`key`, `username`, `password` hash...).
     public let row: Object
+    /// The `ttl` of an entity whose schema has one: in a declarative config (as Kong exports
+    /// it and its DB-less strategy reads it) the time it expires, in seconds since 1970.
+    public let expiresAt: Double?
 
     /// A credential from its row.
     public init(id: String?, row: Object) {
         self.id = id
         self.row = row
         self.consumerID = EntityTableKey.id(row["consumer"])
+        self.expiresAt = row["ttl"]?.doubleValue
+    }
+
+    /// Kong's DB-less `process_ttl_field`: an entity is only found while `ttl - ngx.time()`
+    /// (whole seconds) is positive.
+    public func isLive(at now: Double) -> Bool {
+        guard let expiresAt else { return true }
+        return expiresAt - now.rounded(.down) > 0
     }
 }
 

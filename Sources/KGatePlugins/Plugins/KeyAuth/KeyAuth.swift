@@ -101,7 +101,7 @@ public struct KeyAuthPlugin: Plugin {
             break
         }
         guard let key, !key.isEmpty else { return "No API key found in request" }
-        guard let credential = ctx.db.keyAuthCredential(key: key) else { return "Unauthorized" }
+        guard let credential = ctx.db.keyAuthCredential(key: key, at: ctx.request.startTime) else { return "Unauthorized" }
         let consumer = credential.consumerID.flatMap { ctx.db.consumer(id: $0) }
         Authentication.setConsumer(&ctx, consumer: consumer, credential: credential, credentialIdentifier: credential.id)
         return nil
