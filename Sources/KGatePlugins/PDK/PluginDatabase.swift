@@ -17,7 +17,7 @@ public final class PluginDatabase: Sendable {
     private let consumersByUsername: [String: ConsumerEntity]
     private let keyAuth: [String: CredentialEntity]
     private let basicAuth: [String: CredentialEntity]
-    /// Consumer id → ACL group names, in declaration order.
+    /// Consumer id → ACL group names, in the order of their acls' ids.
     private let aclGroups: [String: [String]]
 
     /// Indexes a page.
@@ -39,11 +39,13 @@ public final class PluginDatabase: Sendable {
             }
             return map
         }
-        var groups: [String: [String]] = [:]
-        for (_, row) in page["acls"]?.rows ?? [:] {
+        var acls: [String: [(id: String, group: String)]] = [:]
+        for (id, row) in page["acls"]?.rows ?? [:] {
             guard let consumer = EntityTableKey.id(row["consumer"]), let group = row.string("group") else { continue }
-            groups[consumer, default: []].append(group)
+            acls[consumer, default: []].append((id, group))
         }
+        // Kong's DB-less `each_for_consumer` walks LMDB keys `F|acls|consumer|<consumer>|<ws>|<id>`.
+        let groups = acls.mapValues { $0.sorted { $0.id.utf8.lexicographicallyPrecedes($1.id.utf8) }.map(\.group) }
         consumersByID = byID
         consumersByUsername = byName
         keyAuth = credentials("keyauth_credentials", by: "key")
@@ -70,7 +72,8 @@ public final class PluginDatabase: Sendable {
     /// The basic-auth credential with this username.
     public func basicAuthCredential(username: String) -> CredentialEntity? { basicAuth[username] }
 
-    /// The ACL groups of a consumer, in declaration order (empty when none).
+    /// The ACL groups of a consumer (empty when none), in the order Kong's DB-less strategy lists
+    /// its acls: by id, the last part of their LMDB keys.
     public func groups(ofConsumer id: String) -> [String] { aclGroups[id] ?? [] }
 }
 

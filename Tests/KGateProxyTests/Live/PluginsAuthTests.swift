@@ -23,8 +23,10 @@ struct PluginsAuthTests {
           - username: user321
             password: "password:123"
           acls:
-          - group: admin
           - group: staff
+            id: b0000000-0000-4000-8000-000000000001
+          - group: admin
+            id: a0000000-0000-4000-8000-000000000002
         - id: \(ID.alice)
           username: alice
           keyauth_credentials:
@@ -378,6 +380,7 @@ struct PluginsAuthTests {
         try await run { proxy in
             let allowed = try await proxy.get("/echo", host: "acl-allow.test", headers: [("apikey", "kong")])
             #expect(allowed.status == 200)
+            // Listed by acl id (Kong's LMDB order), not as declared.
             #expect(EchoedRequest(allowed).header("X-Consumer-Groups") == "admin, staff")
             #expect(EchoedRequest(allowed).header("X-Authenticated-Groups") == nil)
 
