@@ -77,6 +77,34 @@ import Testing
         #expect(json["matched_service"]?["name"] == "svc")
     }
 
+    /// Kong's echo: `get_raw_body()` is "" without a body, form bodies are `get_post_args()`
+    /// tables, and the matched entities come from the router, read without nulls.
+    @Test func echoAsKongBuildsIt() throws {
+        let bare = Exchange(runner, route: "echo", path: "/status/200", headers: ["Host": "api9.request-termination.test"])
+        guard case .json(let json)? = bare.ctx.exitResponse?.body else {
+            Issue.record("no JSON echo")
+            return
+        }
+        #expect(json["request"]?["raw_body"] == "")
+        let route = try #require(json["matched_route"]?.objectValue)
+        #expect(route["name"] == "echo")
+        #expect(route["snis"] == nil)
+        #expect(!route.values.contains(.null))
+        #expect(json["matched_service"]?.objectValue?.values.contains(.null) == false)
+
+        let form = Exchange(
+            runner, route: "echo", method: "POST", path: "/status/200",
+            headers: [
+                "Host": "api9.request-termination.test", "Content-Type": "application/x-www-form-urlencoded",
+                "Content-Length": "12",
+            ], body: "a&b=1&b=2&c=")
+        guard case .json(let formJSON)? = form.ctx.exitResponse?.body else {
+            Issue.record("no JSON echo")
+            return
+        }
+        #expect(formJSON["request"]?["body"] == ["a": true, "b": ["1", "2"], "c": ""])
+    }
+
     @Test func echoReportsTheNodeID() throws {
         let nodeID = "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b"
         let runner = try Gate.runner(Self.config, registry: PluginRegistry(BundledPluginSet.all(nodeID: nodeID)))

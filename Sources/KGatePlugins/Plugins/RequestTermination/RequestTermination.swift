@@ -73,10 +73,10 @@ public struct RequestTerminationPlugin: Plugin {
             ]
             echo["request"] = .object(requestEcho(ctx))
             if let route = ctx.routeID.flatMap({ ctx.db.page.entity("routes", id: $0) }) {
-                echo["matched_route"] = .object(route)
+                echo["matched_route"] = Self.withoutNulls(.object(route))
             }
             if let service = ctx.serviceID.flatMap({ ctx.db.page.entity("services", id: $0) }) {
-                echo["matched_service"] = .object(service)
+                echo["matched_service"] = Self.withoutNulls(.object(service))
             }
             ctx.exit(config.status, body: .json(.object(echo)))
         } else if let body = config.body {
@@ -101,27 +101,19 @@ public struct RequestTerminationPlugin: Plugin {
             case let first?: headers[name] = .array([first, .string(field.value)])
             }
         }
-        var query: Object = [:]
-        for name in r.query.names {
-            switch r.query[name] {
-            case .string(let s)?: query[name] = .string(s)
-            case .flag?: query[name] = .bool(true)
-            case .multiple(let list)?: query[name] = .array(list.map { $0.map(Value.string) ?? .bool(true) })
-            case nil: break
-            }
-        }
         var echo: Object = [
             "scheme": .string(r.scheme), "host": .string(r.host), "port": .integer(r.port), "headers": .object(headers),
-            "query": .object(query),
+            "query": .object(Self.table(r.query)),
         ]
         switch r.decodedBody() {
         case .success(.json(let v)): echo["body"] = v
-        case .success(.form(let args)): echo["body"] = .object(Object(args.pairs.map { ($0.name, .string($0.value ?? "")) }, uniquingKeysWith: { a, _ in a }))
+        case .success(.form(let args)): echo["body"] = .object(Self.table(args))
         case .success(.multipart(let m)):
             echo["body"] = .object(Object(m.parts.map { ($0.name, .string(String(decoding: $0.value, as: UTF8.self))) }, uniquingKeysWith: { a, _ in a }))
         case .failure: break
         }
-        if let raw = r.body { echo["raw_body"] = .string(String(decoding: raw, as: UTF8.self)) }
+        // `kong.request.get_raw_body()` is "" for a request without a body.
+        echo["raw_body"] = .string(String(decoding: r.body ?? [], as: UTF8.self))
         echo["method"] = .string(r.method)
         echo["path"] = .string(r.path)
         var named: Object = [:]
@@ -129,6 +121,28 @@ public struct RequestTerminationPlugin: Plugin {
         let unnamed = (ctx.captures?.numbered.dropFirst() ?? []).map { $0.map(Value.string) ?? .bool(false) }
         echo["uri_captures"] = ["named": .object(named), "unnamed": .array(Array(unnamed))]
         return echo
+    }
+
+    /// `ngx.req.get_uri_args()` / `get_post_args()`: a flag is `true`, a repeated name a list.
+    static func table(_ args: QueryArgs) -> Object {
+        var table: Object = [:]
+        for name in args.names {
+            switch args[name] {
+            case .string(let s)?: table[name] = .string(s)
+            case .flag?: table[name] = .bool(true)
+            case .multiple(let list)?: table[name] = .array(list.map { $0.map(Value.string) ?? .bool(true) })
+            case nil: break
+            }
+        }
+        return table
+    }
+
+    /// An entity as Kong's router holds it: read without `nulls`, so null fields are absent.
+    static func withoutNulls(_ value: Value) -> Value {
+        guard case .object(let object) = value else { return value }
+        var out: Object = [:]
+        for (key, field) in object where field != .null { out[key] = withoutNulls(field) }
+        return .object(out)
     }
 
     static func systemHostname() -> String {
