@@ -212,4 +212,33 @@ import Testing
         #expect(load("{rename: {headers: ['a:b c']}}")?.contains("'b c' is not a valid header") == true)
         #expect(load("{http_method: get}")?.contains("invalid value: get") == true)
     }
+
+    /// 01-schema_spec 'error for malformed regex pattern in value': a body or query value must
+    /// compile as a Penlight template (headers and `replace.uri` are not compiled).
+    @Test func templateValuesMustCompile() {
+        func load(_ rule: String, section: String = "querystring") -> String? {
+            let quoted = rule.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''")
+            return Gate.loadError(
+                "_format_version: \"3.0\"\nplugins:\n- name: request-transformer\n  config: {add: {\(section): ['\(quoted)']}}\n")
+        }
+        let error = load("uri_param2:$(uri_captures user2)")
+        #expect(
+            error?.contains(
+                #"value '$(uri_captures user2)' is not in supported format, error:[string "TMP"]:1: ')' expected near 'user2'"#)
+                == true, "\(error ?? "accepted")")
+        for invalid in ["b:$(a +)", "b:$(...)", "b:$(a // 2)", "b:$(shared.written = true)", "b:$(a -- c)", "b:$('x)"] {
+            #expect(load(invalid) != nil, "\(invalid)")
+        }
+        #expect(load("b:$(a +)", section: "body") != nil)
+        #expect(load("b:$(uri_captures user2)", section: "headers") == nil)
+        for valid in [
+            "q:$(uri_captures.user1)", "q:$(uri_captures.user1 or 'default1')", "q:$(10 * uri_captures.user1)",
+            "q:$('$(uri_captures.user1)')", "q:$(ERROR())", "q:$(require('inspect')({query_params.a, query_params.b}))",
+            "q:$(string.format('u1:%s', query_params.a))", #"q:$(headers["X-Foo"])"#, "q:$(x:upper())",
+            "q:$(f{1, [2] = 3; k = 'v'})", "q:$(f'x' .. f[[y]])", "q:$(0x1F + 1e3 - .5 ^ #t + 0x1e+3 - 2e-1)", "q:$(not a == -b)",
+            "q:$(function() return 1 end)", "q:plain $(a) text", "q:$(a", "q:$(a --[[ c ]] )",
+        ] {
+            #expect(load(valid) == nil, "\(valid): \(load(valid) ?? "")")
+        }
+    }
 }

@@ -38,10 +38,17 @@ extension RequestTransformerPlugin {
         ])
     }()
 
-    /// Kong's `check_for_value`: `name:value` with a non-empty value.
+    /// Kong's `check_for_value`: `name:value` with a non-empty value that compiles as a
+    /// template (each `$(...)` a Lua expression).
     static let checkForValue: Field.Validator = { value in
         guard case .string(let entry) = value, let (name, v) = Rule.split(entry) else { return nil }
-        return v.isEmpty ? "key '\(name)' has no value" : nil
+        if v.isEmpty { return "key '\(name)' has no value" }
+        for case .expression(_, let source) in Template(v).pieces {
+            if let error = LuaExpressionSyntax.error(in: source) {
+                return "value '\(v)' is not in supported format, error:\(error)"
+            }
+        }
+        return nil
     }
 
     /// Kong's `validate_headers`: the name (and for renames the value) must be a header name.
