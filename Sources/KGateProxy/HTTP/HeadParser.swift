@@ -324,12 +324,15 @@ enum HeadParser {
         return bytes.withUnsafeReadableBytes { raw -> HeadError? in
             let n = raw.count
             guard n >= 12, raw[0] == 0x48, raw[1] == 0x54, raw[2] == 0x54, raw[3] == 0x50, raw[4] == 0x2F,
-                raw[5] == 0x31, raw[6] == 0x2E, isDigit(raw[7]), raw[8] == 0x20,
-                isDigit(raw[9]), isDigit(raw[10]), isDigit(raw[11])
+                raw[5] == 0x31, raw[6] == 0x2E, isDigit(raw[7]), raw[8] == 0x20
             else { return .badResponse }
             head.version = raw[7] == 0x30 ? .http1_0 : .http1_1
-            head.status = Int(raw[9] - 0x30) * 100 + Int(raw[10] - 0x30) * 10 + Int(raw[11] - 0x30)
-            var i = 12
+            // nginx skips spaces before the status code.
+            var s = 9
+            while s < n, raw[s] == 0x20 { s += 1 }
+            guard s + 3 <= n, isDigit(raw[s]), isDigit(raw[s + 1]), isDigit(raw[s + 2]) else { return .badResponse }
+            head.status = Int(raw[s] - 0x30) * 100 + Int(raw[s + 1] - 0x30) * 10 + Int(raw[s + 2] - 0x30)
+            var i = s + 3
             if i < n, raw[i] == 0x20 { i += 1 }
             let reasonStart = i
             while i < n, raw[i] != 0x0D, raw[i] != 0x0A {

@@ -51,6 +51,15 @@ struct HeadWriter {
         buffer.withUnsafeReadableBytes { raw in copy(raw.baseAddress! + offset, length) }
     }
 
+    /// A header line of `head` as received, without its line end; a line that had no colon
+    /// gets one (`name: `), as nginx sends it.
+    @inline(__always)
+    mutating func line(of field: HeaderField, in head: borrowing MessageHead) {
+        let start = Int(field.nameStart)
+        write(head.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
+        if field.isBare { write(": ") }
+    }
+
     /// A non-negative decimal number.
     mutating func write(decimal n: Int) {
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =

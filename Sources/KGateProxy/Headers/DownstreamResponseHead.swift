@@ -58,22 +58,25 @@ enum DownstreamFraming: Equatable {
 /// `runloop/handler.lua` plus nginx's own rules).
 enum DownstreamResponseHead {
     /// The upstream response's body framing (RFC 9112 §6.3); nil for a malformed length.
+    ///
+    /// As nginx's upstream module (Kong's 1.27): one `Content-Length` or one
+    /// `Transfer-Encoding: chunked`, never both; a second of either, an unparsable length or
+    /// another transfer coding is an invalid response (502), whatever the status.
     static func framing(of head: borrowing MessageHead, requestMethod: HTTPMethod) -> BodyFraming? {
-        let status = head.status
-        if requestMethod == .HEAD || (100..<200).contains(status) || status == 204 || status == 304 { return BodyFraming.none }
         var length: Int?
-        var transferEncoding: HeaderField?
+        var chunked = false
         for field in head.fields {
             if head.nameEquals(field, "transfer-encoding") {
-                transferEncoding = field
+                guard !chunked, length == nil, head.valueEquals(field, "chunked") else { return nil }
+                chunked = true
             } else if head.nameEquals(field, "content-length") {
-                guard let n = RequestFacts.parseLength(head, field), length == nil || length == n else { return nil }
+                guard length == nil, !chunked, let n = RequestFacts.parseLength(head, field) else { return nil }
                 length = n
             }
         }
-        if let transferEncoding {
-            return head.valueContainsToken(transferEncoding, "chunked") ? .chunked : .untilClose
-        }
+        let status = head.status
+        if requestMethod == .HEAD || (100..<200).contains(status) || status == 204 || status == 304 { return BodyFraming.none }
+        if chunked { return .chunked }
         if let length { return length == 0 ? BodyFraming.none : .length(length) }
         return .untilClose
     }
@@ -110,12 +113,14 @@ enum DownstreamResponseHead {
             }
         }
 
-        var bound = 400 + upstream.buffer.readableBytes + upstream.fields.count + a.date.utf8.count
+        var bound = 400 + upstream.buffer.readableBytes + 3 * upstream.fields.count + a.date.utf8.count
         bound += (upstreamVia?.utf8.count ?? 0) + a.viaToken.utf8.count + a.serverToken.utf8.count
         bound += 32 + 3 * HeadWriter.decimalBound + (a.debug?.byteCount ?? 0) + (a.charset?.suffix.utf8.count ?? 0)
         out.clear()
         out.writeHead(bound: bound) { w in
             w.write("HTTP/1.1 ")
+            // Three digits, as received (a status under 100 keeps its zeros).
+            if upstream.status < 100 { w.write(upstream.status < 10 ? "00" : "0") }
             w.write(decimal: upstream.status)
             w.write(" ")
             if upstream.reasonLength > 0 {
@@ -124,6 +129,8 @@ enum DownstreamResponseHead {
                 w.write(HTTPResponseStatus(statusCode: upstream.status).reasonPhrase)
             }
             w.write("\r\n")
+            // The bound has room for one charset suffix: the first Content-Type gets it.
+            var charsetWritten = false
             for field in upstream.fields {
                 var charset: ResponseCharset?
                 if let known = KnownHeader.classify(field, in: upstream) {
@@ -138,10 +145,11 @@ enum DownstreamResponseHead {
                         else { continue }
                     case .trailer: if !a.wantsTrailers { continue }
                     case .contentType:
-                        if let c = a.charset, upstream.buffer.withUnsafeReadableBytes({
+                        if !charsetWritten, let c = a.charset, upstream.buffer.withUnsafeReadableBytes({
                             ResponseCharset.applies($0, Int(field.valueStart), Int(field.valueLength), status: upstream.status)
                         }) {
                             charset = c
+                            charsetWritten = true
                         }
                     // Kong's `header[X-Kong-Request-Id] = rid` replaces the upstream's.
                     case .xKongRequestID where a.enabled.contains(.requestID): continue
@@ -155,8 +163,7 @@ enum DownstreamResponseHead {
                 {
                     continue
                 }
-                let start = Int(field.nameStart)
-                w.write(upstream.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
+                w.line(of: field, in: upstream)
                 if let charset { w.write(charset.suffix) }
                 w.write("\r\n")
             }

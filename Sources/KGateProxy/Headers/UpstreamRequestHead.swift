@@ -36,7 +36,7 @@ enum UpstreamRequestHead {
         forwarding f: borrowing ForwardingValues, added: ArraySlice<HTTPFields.Field>? = nil, into out: inout ByteBuffer
     ) {
         let methodName = method.rawValue
-        var bound = 400 + head.buffer.readableBytes + head.fields.count + methodName.utf8.count + target.utf8.count
+        var bound = 400 + head.buffer.readableBytes + 3 * head.fields.count + methodName.utf8.count + target.utf8.count
         if let added { for field in added { bound += field.name.utf8.count + field.value.utf8.count + 4 } }
         bound += host.utf8.count + (facts.upgrade?.utf8.count ?? 0) + f.forwardedFor.utf8.count
         bound += f.forwardedProto.utf8.count + f.forwardedHost.utf8.count + f.forwardedPort.utf8.count
@@ -83,9 +83,8 @@ enum UpstreamRequestHead {
                 if !facts.connectionTokens.isEmpty, facts.connectionTokens.contains(where: { matches(head, field, $0) }) {
                     continue
                 }
-                let start = Int(field.nameStart)
-                w.write(head.buffer, offset: start, length: Int(field.valueStart) + Int(field.valueLength) - start)
-                w.write(field.isBare ? ": \r\n" : "\r\n")
+                w.line(of: field, in: head)
+                w.write("\r\n")
             }
             if let added {
                 for field in added {

@@ -18,9 +18,10 @@ struct ResponseCharsetTests {
         #expect(ResponseCharset.applies(to: contentType, status: status) == applies)
     }
 
-    private static func proxied(_ contentType: String, charset: ResponseCharset?) -> String {
+    private static func proxied(_ contentType: String, charset: ResponseCharset?, copies: Int = 1) -> String {
         var head = MessageHead()
-        let upstream = "HTTP/1.1 200 OK\r\nContent-Type: \(contentType)\r\nContent-Length: 0\r\n\r\n"
+        let lines = String(repeating: "Content-Type: \(contentType)\r\n", count: copies)
+        let upstream = "HTTP/1.1 200 OK\r\n\(lines)Content-Length: 0\r\n\r\n"
         #expect(HeadParser.parseResponse(ByteBuffer(string: upstream), into: &head) == nil)
         let a = ResponseAdditions(
             enabled: [], serverToken: "kong/3.10.0", viaToken: "1.1 kong/3.10.0", requestID: .zero, upstreamLatency: 0,
@@ -28,6 +29,13 @@ struct ResponseCharsetTests {
         var out = ByteBuffer()
         DownstreamResponseHead.write(from: head, upstreamChunked: false, framing: .none, a, into: &out)
         return String(buffer: out)
+    }
+
+    @Test("an upstream's many Content-Type lines: the first gets the charset, and the head fits its bound")
+    func manyContentTypes() {
+        let text = Self.proxied("text/plain", charset: ResponseCharset("UTF-8"), copies: 500)
+        #expect(text.components(separatedBy: "; charset=UTF-8").count == 2)
+        #expect(text.components(separatedBy: "Content-Type: text/plain").count == 501)
     }
 
     @Test("proxied: the upstream's bare text type gets the charset; off leaves it; a charset of its own is kept")

@@ -56,6 +56,37 @@ struct ResponseHeadCompatTests {
         #expect(text.contains("X-Kong-Upstream-Status: 200\r\n"))
     }
 
+    @Test("upstream heads as nginx reads them: spaces before the status, a status under 100 kept in three digits, a line without a colon sent as 'Name: '")
+    func lenientUpstreamHeads() {
+        #expect(Self.proxied("HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 200 OK\r\n"))
+        #expect(Self.proxied("HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n").hasPrefix("HTTP/1.1 099 Low\r\n"))
+        #expect(Self.proxied("HTTP/1.1 200 OK\r\nBare\r\nContent-Length: 0\r\n\r\n").contains("\r\nBare: \r\n"))
+    }
+
+    @Test(
+        "upstream body framing as nginx 1.27: one Content-Length or one chunked Transfer-Encoding, else an invalid response",
+        arguments: [
+            ("Content-Length: 5\r\n", BodyFraming.length(5) as BodyFraming?),
+            ("Transfer-Encoding: Chunked\r\n", .chunked),
+            ("", .untilClose),
+            ("Content-Length: 5\r\nContent-Length: 5\r\n", nil),
+            ("Content-Length: 3\r\nTransfer-Encoding: chunked\r\n", nil),
+            ("Transfer-Encoding: chunked\r\nContent-Length: 3\r\n", nil),
+            ("Transfer-Encoding: gzip, chunked\r\n", nil),
+            ("Transfer-Encoding: identity\r\n", nil),
+            ("Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", nil),
+            ("Content-Length: -1\r\n", nil),
+        ] as [(String, BodyFraming?)])
+    func upstreamFraming(_ headers: String, _ expected: BodyFraming?) {
+        var head = MessageHead()
+        #expect(HeadParser.parseResponse(ByteBuffer(string: "HTTP/1.1 200 OK\r\n\(headers)\r\n"), into: &head) == nil)
+        #expect(DownstreamResponseHead.framing(of: head, requestMethod: .GET) == expected)
+        // Whatever the status: nginx checks the lines as they come.
+        var noContent = MessageHead()
+        _ = HeadParser.parseResponse(ByteBuffer(string: "HTTP/1.1 204 No Content\r\n\(headers)\r\n"), into: &noContent)
+        #expect((DownstreamResponseHead.framing(of: noContent, requestMethod: .GET) == nil) == (expected == nil))
+    }
+
     /// nginx ≥ 1.23 sends a proxied 204's length from the upstream's (the header filter's 204
     /// branch only runs without an upstream status line), and keeps its Content-Type.
     @Test("a proxied 204 keeps the upstream's Content-Length and Content-Type")
