@@ -82,6 +82,11 @@ public struct NodeSettings: Sendable, Equatable {
     /// `nginx_http_client_body_buffer_size` (alias `client_body_buffer_size`): the largest body
     /// plugins can read (`kong.request.get_raw_body()` is nil beyond it, as in Kong). Default `8k`.
     public var nginxHttpClientBodyBufferSize = ByteSize("8k")!
+    /// `nginx_proxy_proxy_buffer_size` (also `nginx_http_proxy_buffer_size`): room for an
+    /// upstream's response head (status line and headers); a larger head is an invalid
+    /// response (502, nginx's "upstream sent too big header"). Default nginx's one memory page,
+    /// 4k.
+    public var nginxProxyProxyBufferSize = ByteSize("4k")!
     /// `nginx_http_client_header_timeout`: time to receive a request head (408 after it). Default `60s`.
     public var nginxHttpClientHeaderTimeout = NginxTime("60s")!
     /// `nginx_http_client_body_timeout`: longest pause while receiving a request body (408). Default `60s`.

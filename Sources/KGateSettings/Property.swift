@@ -105,6 +105,8 @@ struct Property: Sendable {
         size("client_max_body_size", \.nginxHttpClientMaxBodySize, aliasOf: "nginx_http_client_max_body_size"),
         size("nginx_http_client_body_buffer_size", \.nginxHttpClientBodyBufferSize),
         size("client_body_buffer_size", \.nginxHttpClientBodyBufferSize, aliasOf: "nginx_http_client_body_buffer_size"),
+        size("nginx_proxy_proxy_buffer_size", \.nginxProxyProxyBufferSize),
+        size("nginx_http_proxy_buffer_size", \.nginxProxyProxyBufferSize, aliasOf: "nginx_proxy_proxy_buffer_size"),
         time("nginx_http_client_header_timeout", \.nginxHttpClientHeaderTimeout),
         time("nginx_http_client_body_timeout", \.nginxHttpClientBodyTimeout),
         time("nginx_http_keepalive_timeout", \.nginxHttpKeepaliveTimeout),

@@ -49,7 +49,7 @@ final class UpstreamConnection {
     /// Opens a connection: TCP connect, then the TLS handshake for TLS peers, all within
     /// `connectTimeout`. `completion` runs on `eventLoop`.
     static func connect(
-        to address: SocketAddress, key: PeerKey, tls: TLSProfile?, connectTimeout: TimeAmount,
+        to address: SocketAddress, key: PeerKey, tls: TLSProfile?, connectTimeout: TimeAmount, responseHeadLimit: Int,
         on eventLoop: EventLoop, completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
         let start = eventLoop.now
@@ -63,7 +63,7 @@ final class UpstreamConnection {
                     if let tls {
                         try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: serverName))
                     }
-                    try sync.addHandler(UpstreamHandler(alone: tls == nil))
+                    try sync.addHandler(UpstreamHandler(alone: tls == nil, headLimit: responseHeadLimit))
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)

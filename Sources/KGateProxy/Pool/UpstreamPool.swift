@@ -13,8 +13,12 @@ final class UpstreamPool {
     /// Connections opened since start (tests count reuse with it).
     private(set) var connectionsOpened = 0
 
-    init(eventLoop: EventLoop, timers: LoopTimers, limits: StateMachine.Limits) {
+    /// The largest response head a connection takes (`nginx_proxy_proxy_buffer_size`).
+    let responseHeadLimit: Int
+
+    init(eventLoop: EventLoop, timers: LoopTimers, limits: StateMachine.Limits, responseHeadLimit: Int = 4096) {
         self.eventLoop = eventLoop
+        self.responseHeadLimit = responseHeadLimit
         self.clock = timers.clock
         self.state = StateMachine(limits: limits)
         self.expiryTimer = LazyTimer(timers: timers)
@@ -40,7 +44,8 @@ final class UpstreamPool {
     ) {
         connectionsOpened += 1
         UpstreamConnection.connect(
-            to: address, key: key, tls: tls, connectTimeout: connectTimeout, on: eventLoop, completion: completion)
+            to: address, key: key, tls: tls, connectTimeout: connectTimeout, responseHeadLimit: responseHeadLimit,
+            on: eventLoop, completion: completion)
     }
 
     /// Takes a connection back after an exchange: parks it when `reusable`, else closes it.

@@ -91,7 +91,8 @@ final class LoopContext: @unchecked Sendable {
             limits: .init(
                 maxIdlePerKey: configuration.upstreamKeepalivePoolSize,
                 maxRequests: configuration.upstreamKeepaliveMaxRequests,
-                idleTimeout: configuration.upstreamKeepaliveIdleTimeout))
+                idleTimeout: configuration.upstreamKeepaliveIdleTimeout),
+            responseHeadLimit: configuration.upstreamResponseHeadLimit)
         self.dns = DNSCache(eventLoop: eventLoop, resolver: resolver)
         self.resolver = resolver
     }

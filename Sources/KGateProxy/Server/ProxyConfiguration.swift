@@ -50,6 +50,8 @@ public struct ProxyConfiguration: Sendable {
     /// Where buffered request bodies larger than `clientBodyBufferSize` are kept (nginx's
     /// `client_body_temp` in the prefix).
     public var clientBodyTempPath: String
+    /// `nginx_proxy_proxy_buffer_size`: the largest upstream response head.
+    public var upstreamResponseHeadLimit: Int
     /// nginx `client_header_timeout` (60 s): the whole request head must arrive in this time.
     public var clientHeaderTimeout: TimeAmount
     /// nginx `client_body_timeout` (60 s): the longest pause between two body reads.
@@ -99,6 +101,7 @@ public struct ProxyConfiguration: Sendable {
         self.clientMaxBodySize = settings.nginxHttpClientMaxBodySize.bytes
         self.clientBodyBufferSize = settings.nginxHttpClientBodyBufferSize.bytes
         self.clientBodyTempPath = settings.prefix + "/client_body_temp"
+        self.upstreamResponseHeadLimit = max(1024, settings.nginxProxyProxyBufferSize.bytes)
         self.clientHeaderTimeout = .milliseconds(Int64(settings.nginxHttpClientHeaderTimeout.milliseconds))
         self.clientBodyTimeout = .milliseconds(Int64(settings.nginxHttpClientBodyTimeout.milliseconds))
         self.keepaliveTimeout = .milliseconds(Int64(settings.nginxHttpKeepaliveTimeout.milliseconds))

@@ -60,7 +60,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     private var inbound = ByteBuffer()
     private var headStorage = ByteBuffer()
     private var head = MessageHead()
-    private var scanner = HeadScanner(lineLimit: 65536, headLimit: 65536, skipsLeadingEmptyLines: false)
+    private var scanner: HeadScanner
     private var body = BodyTracker(.none)
     private var dataOnly = false
     private var requestMethod = HTTPMethod.GET
@@ -70,10 +70,14 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     private var handshakeCallback: ((Error?) -> Void)?
     private var handshakeTimeout: Scheduled<Void>?
 
-    /// - Parameter alone: the handler is and stays the only handler of its channel (a plain
-    ///   TCP connection, no TLS handler in front).
-    init(alone: Bool) {
+    /// - Parameters:
+    ///   - alone: the handler is and stays the only handler of its channel (a plain TCP
+    ///     connection, no TLS handler in front).
+    ///   - headLimit: the largest response head (nginx's `proxy_buffer_size`: a larger one is
+    ///     "upstream sent too big header", an invalid response).
+    init(alone: Bool, headLimit: Int = 4096) {
         writesDirectly = alone
+        scanner = HeadScanner(lineLimit: headLimit, headLimit: headLimit, skipsLeadingEmptyLines: false)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -199,7 +199,7 @@ struct PluginsTrafficTests {
     func rateLimitSecondAndOptions() async throws {
         try await withUpstreams(["u"]) { ups in
             try await withProxy(rateLimitYAML(ups[0].port)) { proxy in
-                try await awaitRoomInWindow(period: 1, margin: 0.4)
+                try await awaitRoomInWindow(period: 1, margin: 0.8)
                 let first = try await proxy.get("/echo", host: "second.test")
                 #expect(first.status == 200)
                 #expect(first.header("X-RateLimit-Limit-Second") == "1")

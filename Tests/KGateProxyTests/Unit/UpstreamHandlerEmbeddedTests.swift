@@ -51,6 +51,18 @@ struct UpstreamHandlerEmbeddedTests {
         #expect(handler.responseAllowsReuse)
     }
 
+    @Test("a response head larger than proxy_buffer_size (4k by default) is an invalid response, as nginx's 'upstream sent too big header'")
+    func headLimit() throws {
+        let (channel, _, d) = try make()
+        let big = String(repeating: "a", count: 4100)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX-Big: \(big)\r\nContent-Length: 0\r\n\r\n"))
+        #expect(d.heads.isEmpty)
+        #expect(d.failures == [.badResponse])
+        let (fits, _, f) = try make()
+        try fits.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nX-Big: \(String(repeating: "a", count: 3900))\r\nContent-Length: 0\r\n\r\n"))
+        #expect(f.heads == [200])
+    }
+
     @Test("chunked bodies as received, or data only for HTTP/1.0 clients")
     func chunked() throws {
         let (channel, _, d) = try make()
