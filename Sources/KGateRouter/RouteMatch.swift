@@ -29,7 +29,7 @@ public struct RouteMatch: Sendable {
     /// Matched header names (lower-case) and the lower-cased request values (traditional).
     public let matchedHeaders: [String: String]
     /// The upstream `Host` when `preserve_host` is on: the request's `Host` (or, without
-    /// one, the SNI in the traditional flavor); nil otherwise.
+    /// one, the SNI in the traditional flavor); nil otherwise, or when there is neither.
     public let upstreamHost: String?
 
     /// A match from what an engine found, with the strings it keeps taken from the request.
@@ -46,10 +46,12 @@ public struct RouteMatch: Sendable {
         matchedPath = m.matchedPath
         matchedMethod = m.methodMatched ? request.method : nil
         matchedHeaders = m.matchedHeaders
+        // Without a `Host` (HTTP/1.0) nor, in the traditional flavor, an SNI, Kong's router
+        // leaves `upstream_host` nil and the balancer sends the target's Host.
         if !entry.route.preserveHost {
             upstreamHost = nil
         } else if flavor == .traditional {
-            upstreamHost = request.host ?? request.sni ?? ""
+            upstreamHost = request.host ?? request.sni
         } else {
             upstreamHost = request.host
         }

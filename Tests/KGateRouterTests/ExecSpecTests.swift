@@ -185,6 +185,11 @@ import Testing
         for h in ["domain1.com", "domain2.com"] {
             #expect(noHost.match(exec("GET", "/nohost", host: h))?.upstreamHost == h)
         }
+        // 02-router_spec 'HTTP/1.0 routes normally': without a Host, Kong's upstream_host stays
+        // nil and the balancer sends the target's Host.
+        let bare = try #require(noHost.match(exec("GET", "/nohost", host: nil)))
+        #expect(bare.upstreamHost == nil)
+        #expect(bare.upstreamHostHeader(targetHost: "example.org", targetPort: 8080) == "example.org:8080")
     }
 
     @Test(arguments: Router.Flavor.allCases)

@@ -346,15 +346,15 @@ extension ProxyHandler {
     @inline(__always)
     private static func isSafeToForward(_ b: UInt8) -> Bool { safeBytes[Int(b)] }
 
-    /// nginx's `$host`: the `Host` header without its port, lower-cased.
     /// nginx's `$host`: the host of an absolute-form target, else the `Host` header's host,
-    /// lower-cased and without its port.
+    /// lower-cased, without its port and a trailing dot, else (HTTP/1.0 without `Host`) the
+    /// server's name, `kong` in Kong's nginx template.
     func hostName() -> String {
         request.uriHost ?? Self.hostWithoutPort(x.facts.host)
     }
 
     static func hostWithoutPort(_ host: String?) -> String {
-        guard var host else { return "" }
+        guard var host else { return "kong" }
         let (end, upper) = host.withUTF8 { u -> (Int, Bool) in
             var end = u.count
             var upper = false
@@ -363,6 +363,7 @@ extension ProxyHandler {
             } else if let colon = u.firstIndex(of: UInt8(ascii: ":")) {
                 end = colon
             }
+            if end > 1, u[end - 1] == UInt8(ascii: ".") { end -= 1 }
             for i in 0..<end where u[i] >= 0x41 && u[i] <= 0x5A { upper = true }
             return (end, upper)
         }

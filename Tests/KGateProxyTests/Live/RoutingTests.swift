@@ -108,6 +108,29 @@ struct RoutingTests {
         }
     }
 
+    /// 02-router_spec 'requests without Host header': HTTP/1.0 without `Host` routes normally;
+    /// nginx's `$host` is then the server's name (`kong`), and with `preserve_host` Kong sends
+    /// the target's Host as there is nothing to preserve. A trailing dot is not part of `$host`.
+    @Test("HTTP/1.0 without Host: X-Forwarded-Host is the server name, preserve_host keeps the target's Host")
+    func http10WithoutHost() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = ProxyHarness.oneService(port: ups[0].port) + "    preserve_host: true\n"
+            try await withProxy(yaml) { proxy in
+                let c = try await proxy.client()
+                try await c.send("GET /kept HTTP/1.0\r\n\r\n")
+                let r = try await c.readResponse()
+                #expect(r.status == 200)
+                let echoed = EchoedRequest(r)
+                #expect(echoed.header("Host") == "127.0.0.1:\(ups[0].port)")
+                #expect(echoed.header("X-Forwarded-Host") == "kong")
+                await c.close()
+                let dotted = try await proxy.get("/kept", host: "Example.COM.:8080")
+                #expect(EchoedRequest(dotted).header("Host") == "Example.COM.:8080")
+                #expect(EchoedRequest(dotted).header("X-Forwarded-Host") == "example.com")
+            }
+        }
+    }
+
     @Test("DNS names resolve; unknown names answer Kong's 503")
     func dns() async throws {
         try await withUpstreams(["u"]) { ups in
