@@ -350,7 +350,7 @@ extension ProxyHandler {
     /// lower-cased, without its port and a trailing dot, else (HTTP/1.0 without `Host`) the
     /// server's name, `kong` in Kong's nginx template.
     func hostName() -> String {
-        request.uriHost ?? Self.hostWithoutPort(x.facts.host)
+        Self.hostWithoutPort(request.uriHost ?? x.facts.host)
     }
 
     static func hostWithoutPort(_ host: String?) -> String {

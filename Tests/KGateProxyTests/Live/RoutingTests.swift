@@ -127,6 +127,10 @@ struct RoutingTests {
                 let dotted = try await proxy.get("/kept", host: "Example.COM.:8080")
                 #expect(EchoedRequest(dotted).header("Host") == "Example.COM.:8080")
                 #expect(EchoedRequest(dotted).header("X-Forwarded-Host") == "example.com")
+                let absolute = try await proxy.client()
+                try await absolute.send("GET http://Example.ORG.:99/kept HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(EchoedRequest(try await absolute.readResponse()).header("X-Forwarded-Host") == "example.org")
+                await absolute.close()
             }
         }
     }
