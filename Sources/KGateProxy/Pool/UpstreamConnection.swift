@@ -40,7 +40,6 @@ final class UpstreamConnection {
         self.handler = handler
         self.key = key
         self.tlsProfile = tlsProfile
-        handler.connection = self
     }
 
     /// Whether the connection can carry a request (still open).

@@ -31,7 +31,7 @@ final class UpstreamPool {
     /// An idle connection for `key` that is still open, if any.
     func leaseIdle(_ key: PeerKey) -> UpstreamConnection? {
         while case .reuse(let connection) = state.lease(key) {
-            connection.handler.idlePool = nil
+            connection.handler.parking = nil
             if connection.isUsable { return connection }
         }
         return nil
@@ -62,7 +62,7 @@ final class UpstreamPool {
             if let armExpiry { expiryTimer.arm(at: armExpiry) }
         case .parkedEvicting(let evicted, let armExpiry):
             watchIdle(connection)
-            evicted.handler.idlePool = nil
+            evicted.handler.parking = nil
             evicted.channel.close(promise: nil)
             if let armExpiry { expiryTimer.arm(at: armExpiry) }
         }
@@ -72,25 +72,25 @@ final class UpstreamPool {
     func shutdown() {
         expiryTimer.cancel()
         for connection in state.shutdown() {
-            connection.handler.idlePool = nil
+            connection.handler.parking = nil
             connection.channel.close(promise: nil)
         }
     }
 
     /// A parked connection closed (the upstream's keep-alive timeout, a reset): forget it.
     func idleConnectionClosed(_ connection: UpstreamConnection) {
-        connection.handler.idlePool = nil
+        connection.handler.parking = nil
         state.idleConnectionClosed(connection, key: connection.key)
     }
 
     private func watchIdle(_ connection: UpstreamConnection) {
-        connection.handler.idlePool = self
+        connection.handler.parking = IdleParking(pool: self, connection: connection)
     }
 
     private func expire() {
         let (expired, next) = state.expire(now: clock.now())
         for connection in expired {
-            connection.handler.idlePool = nil
+            connection.handler.parking = nil
             connection.channel.close(promise: nil)
         }
         if let next { expiryTimer.arm(at: next) }

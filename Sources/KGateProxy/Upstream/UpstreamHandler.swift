@@ -2,6 +2,12 @@ import NIOCore
 import NIOHTTP1
 import NIOTLS
 
+/// An upstream connection parked in its pool.
+struct IdleParking {
+    let pool: UpstreamPool
+    let connection: UpstreamConnection
+}
+
 /// Receives what an upstream connection reads while it serves an exchange. Called on the
 /// connection's event loop, which is also the client connection's.
 protocol UpstreamDelegate: AnyObject {
@@ -35,10 +41,10 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
 
     /// The exchange served now; nil while the connection is idle in the pool.
     private(set) var delegate: UpstreamDelegate?
-    /// The pool holding the connection while it is idle (told when it closes).
-    var idlePool: UpstreamPool?
-    /// The connection this handler belongs to.
-    weak var connection: UpstreamConnection?
+    /// The pool and the connection while it is idle there (the pool is told when it closes).
+    /// Held only while parked, so there is no weak reference: one would give every connection
+    /// a side table, and every retain and release of it the slow path.
+    var parking: IdleParking?
     private(set) var context: ChannelHandlerContext?
     /// The handler is the channel's only one (no TLS): writes go straight to the channel.
     private let writesDirectly: Bool
@@ -290,8 +296,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
                 self.delegate = nil
                 delegate.upstreamFailed(ProxyError(kind: .badResponse, underlying: UpstreamConnectionClosed()))
             }
-        } else if let pool = idlePool, let connection {
-            pool.idleConnectionClosed(connection)
+        } else if let parking {
+            self.parking = nil
+            parking.pool.idleConnectionClosed(parking.connection)
         }
     }
 
