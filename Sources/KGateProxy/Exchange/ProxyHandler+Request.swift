@@ -180,8 +180,8 @@ extension ProxyHandler {
         // nginx's proxy reads the body before it connects, answering `Expect` first, even when
         // the body already came or there is none.
         sendContinueIfExpected()
-        // A body plugins rewrote is already whole; one announced larger than the hold limit
-        // streams from the start.
+        // With request buffering the first try waits for the whole body (a body plugins
+        // rewrote is whole already).
         if x.buffersRequest, x.rewrittenHead == nil {
             if x.requestEndReceived {
                 x.bodyHeldWhole = true
@@ -237,7 +237,8 @@ extension ProxyHandler {
             env.logger.warning("proxy.body_spool_unavailable", metadata: ["path": "\(env.configuration.clientBodyTempPath)"])
             return heldBodyReady()
         }
-        for part in pendingBody where !spool.append(part) { return spoolFailed() }
+        let stored = pendingBody.allSatisfy { spool.append($0) }
+        guard stored else { return spoolFailed() }
         pendingBody.removeAll(keepingCapacity: true)
         pendingBodyBytes = 0
         x.spool = spool
