@@ -29,17 +29,22 @@ final class RequestBodySpool {
     }
 
     private static func openUnlinked(in directory: String) -> Int32 {
-        var path = ""
-        for component in directory.split(separator: "/", omittingEmptySubsequences: false) {
-            path += path.isEmpty && component.isEmpty ? "/" : (path.isEmpty || path == "/" ? "" : "/") + component
-            if !component.isEmpty { mkdir(path, 0o700) }
-        }
+        makeDirectories(directory)
         var template = Array((directory + "/kgate-body-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return fd }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
+    }
+
+    /// `mkdir -p`: the directory and its missing parents (existing ones are left alone).
+    private static func makeDirectories(_ directory: String) {
+        var path = directory.hasPrefix("/") ? "/" : ""
+        for component in directory.split(separator: "/") {
+            path += (path.isEmpty || path.hasSuffix("/") ? "" : "/") + component
+            mkdir(path, 0o700)
+        }
     }
 
     deinit {
