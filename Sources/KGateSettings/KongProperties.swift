@@ -35,7 +35,7 @@ enum KongProperties {
         "ssl_cipher_suite", "ssl_ciphers", "ssl_dhparam", "ssl_prefer_server_ciphers", "ssl_protocols",
         "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", "status_access_log",
         "status_error_log", "status_ssl_cert", "status_ssl_cert_key", "stream_listen", "tracing_instrumentations",
-        "tracing_sampling_rate", "untrusted_lua", "untrusted_lua_sandbox_environment",
+        "tracing_sampling_rate", "untrusted_lua_sandbox_environment",
         "untrusted_lua_sandbox_requires", "vaults", "wasm", "wasm_dynamic_module", "wasm_filters",
         "wasm_filters_path", "worker_consistency", "worker_events_max_payload", "worker_state_update_frequency",
     ]

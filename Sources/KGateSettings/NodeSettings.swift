@@ -87,6 +87,8 @@ public struct NodeSettings: Sendable, Equatable {
     /// response (502, nginx's "upstream sent too big header"). Default nginx's one memory page,
     /// 4k.
     public var nginxProxyProxyBufferSize = ByteSize("4k")!
+    /// `untrusted_lua`: `off`, `sandbox` (default) or `on`.
+    public var untrustedLua = UntrustedLua.sandbox
     /// `nginx_http_client_header_timeout`: time to receive a request head (408 after it). Default `60s`.
     public var nginxHttpClientHeaderTimeout = NginxTime("60s")!
     /// `nginx_http_client_body_timeout`: longest pause while receiving a request body (408). Default `60s`.

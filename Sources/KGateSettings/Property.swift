@@ -125,6 +125,9 @@ struct Property: Sendable {
         proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),
         proxySSLTrustedCertificate(
             "nginx_proxy_proxy_ssl_trusted_certificate", aliasOf: "nginx_http_proxy_ssl_trusted_certificate"),
+        Property("untrusted_lua", apply: { s, v, _ throws(InvalidValue) in
+            s.untrustedLua = try ValueSyntax.oneOf(v, property: "untrusted_lua", as: UntrustedLua.self)
+        }, render: { .string($0.untrustedLua.rawValue) }),
         Property("allow_debug_header", apply: { s, v, _ throws(InvalidValue) in
             s.allowDebugHeader = try ValueSyntax.boolean(v, property: "allow_debug_header")
         }, render: { .boolean($0.allowDebugHeader) }),

@@ -9,6 +9,17 @@ public enum LogLevel: String, Sendable, CaseIterable, Comparable {
 }
 
 /// `router_flavor`: which router semantics to use.
+/// `untrusted_lua`: whether plugins may run Lua from their configs (request-transformer's
+/// `$(...)` templates).
+public enum UntrustedLua: String, Sendable, CaseIterable {
+    /// No Lua: a template with an expression fails (500), plain values pass as written.
+    case off
+    /// Lua in Kong's sandbox (Kong's default).
+    case sandbox
+    /// Lua without a sandbox (kgate evaluates templates the same way as `sandbox`).
+    case on
+}
+
 public enum RouterFlavor: String, Sendable, CaseIterable {
     /// Kong's pre-3.0 matcher.
     case traditional

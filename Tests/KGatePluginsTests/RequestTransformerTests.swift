@@ -193,6 +193,17 @@ import Testing
         #expect(Exchange(runner, route: "t28").status == 500)
     }
 
+    /// Kong's 02-access_spec "untrusted_lua=off": plain values pass, a value with an
+    /// expression answers 500 (not rendered).
+    @Test func untrustedLuaOff() throws {
+        let off = try Gate.runner(Self.config, registry: PluginRegistry.bundled(luaEnabled: false))
+        let plain = Exchange(off, route: "add", method: "POST", headers: Self.form, body: "hello=world")
+        #expect(plain.upstream("h1") == "v1")
+        #expect(Exchange(off, route: "t12", query: "q1=20").status == 500)
+        // Any `$(...)` is refused, even one that would render to a literal.
+        #expect(Exchange(off, route: "t18", query: "q2=20", captures: Self.captures).status == 500)
+    }
+
     @Test func headerCase() {
         let ex = Exchange(runner, route: "t26", headers: ["X-To-Remove": "1", "X-To-Replace": "true"])
         #expect(ex.ctx.request.headers.fields.filter { $0.name == "X-aDDed" }.map(\.value) == ["a1", "a2", "a3"])

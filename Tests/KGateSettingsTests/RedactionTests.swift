@@ -17,7 +17,7 @@ struct RedactionTests {
             "nginx_http_client_header_timeout",
             "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
             "nginx_http_charset", "ssl_cert", "ssl_cert_key", "nginx_http_proxy_ssl_verify",
-            "nginx_http_proxy_ssl_trusted_certificate", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
+            "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",
@@ -53,6 +53,7 @@ struct RedactionTests {
             "ssl_cert": "",
             "ssl_cert_key": "",
             "nginx_http_proxy_ssl_verify": "off",
+            "untrusted_lua": "sandbox",
             "allow_debug_header": "off",
             "admin_gui_url": "",
         ])

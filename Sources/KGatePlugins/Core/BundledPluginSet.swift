@@ -3,8 +3,9 @@ import KGateSchema
 /// The bundled Kong plugins kgate implements.
 public enum BundledPluginSet {
     /// One value of each, with default settings; `nodeID` is the node's `kong.node.get_id()`
-    /// (request-termination's echo), a random UUID when nil.
-    public static func all(nodeID: String? = nil) -> [any Plugin] {
+    /// (request-termination's echo), a random UUID when nil; `luaEnabled` is false with
+    /// `untrusted_lua = off`.
+    public static func all(nodeID: String? = nil, luaEnabled: Bool = true) -> [any Plugin] {
         [
             KeyAuthPlugin(),
             BasicAuthPlugin(),
@@ -15,7 +16,7 @@ public enum BundledPluginSet {
             CORSPlugin(),
             CorrelationIDPlugin(),
             RequestSizeLimitingPlugin(),
-            RequestTransformerPlugin(),
+            RequestTransformerPlugin(luaEnabled: luaEnabled),
         ]
     }
 

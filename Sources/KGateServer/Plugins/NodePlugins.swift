@@ -23,7 +23,7 @@ public struct NodePlugins: Sendable {
     /// The plugins for the node settings (`plugins`, `router_flavor`) and the node's id
     /// (`kong.node.get_id()`, a random UUID when nil).
     public init(settings: NodeSettings, nodeID: String? = nil, logger: Logger = Logger(label: "kgate.plugins")) {
-        let registry = PluginRegistry.bundled(nodeID: nodeID)
+        let registry = PluginRegistry.bundled(nodeID: nodeID, luaEnabled: settings.untrustedLua != .off)
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas

@@ -94,8 +94,13 @@ extension RequestTransformerPlugin {
     /// The template environment, loaded on first use (Kong's lazy `__index`), so templates see
     /// the request as it was then.
     struct LazyEnvironment {
+        let luaEnabled: Bool
         private var loaded: TemplateEnvironment?
         private var queryArgs: QueryArgs?
+
+        init(luaEnabled: Bool = true) {
+            self.luaEnabled = luaEnabled
+        }
 
         /// Renders a rule's value; nil when the rule has none.
         mutating func render(_ template: Template?, _ ctx: PluginContext) throws(TemplateError) -> String? {
@@ -104,6 +109,15 @@ extension RequestTransformerPlugin {
         }
 
         mutating func renderTemplate(_ template: Template, _ ctx: PluginContext) throws(TemplateError) -> String {
+            if !luaEnabled {
+                // Kong's `str_find(source, "%$%(.*%)")`: a `$(` with a `)` after it.
+                let bytes = Array(template.source.utf8)
+                guard let open = bytes.indices.dropLast().first(where: { bytes[$0] == 0x24 && bytes[$0 + 1] == 0x28 }),
+                    bytes[(open + 2)...].contains(0x29)
+                else { return template.source }
+                throw TemplateError(
+                    "loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'")
+            }
             if template.isLiteral { return template.source }
             do {
                 return try template.render(environment(ctx))

@@ -28,8 +28,14 @@ public struct RequestTransformerPlugin: Plugin {
     /// access.
     public static let phases: PluginPhases = [.access]
 
+    /// Whether templates are rendered: false with `untrusted_lua = off`, where a value with
+    /// an expression fails (500) and the others pass as written.
+    let luaEnabled: Bool
+
     /// Makes the plugin.
-    public init() {}
+    public init(luaEnabled: Bool = true) {
+        self.luaEnabled = luaEnabled
+    }
 
     /// Parses the config and compiles the templates.
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
@@ -47,7 +53,7 @@ public struct RequestTransformerPlugin: Plugin {
 
     /// Transforms (a template failure answers 500).
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        var env = LazyEnvironment()
+        var env = LazyEnvironment(luaEnabled: luaEnabled)
         if let uri = config.uri {
             ctx.request.setPath(try env.renderTemplate(uri, ctx))
         }
