@@ -204,7 +204,6 @@ extension ProxyHandler {
     private func awaitBody() {
         x.awaitingBody = true
         phase = .connecting
-        sendContinueIfExpected()
     }
 
     /// Answers `Expect: 100-continue` of an HTTP/1.1 request once, when its body is about to

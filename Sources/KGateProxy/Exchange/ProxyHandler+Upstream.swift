@@ -131,7 +131,6 @@ extension ProxyHandler {
         upstreamNeedsFlush = true
         if inbound.readableBytes > 0, !requestBody.isComplete { processInput() }
         if flushNow { flushUpstreamIfNeeded() }
-        if !x.requestEndReceived { sendContinueIfExpected() }
         if connection.handler.isWritable { resumeClientReads() } else { pauseClientReads() }
         if !clientWritable { connection.handler.pauseReads() }
     }
@@ -185,7 +184,7 @@ extension ProxyHandler {
             upstreamNeedsFlush = true
         }
         if x.spoolSent == spool.size { requestSent(readTimeout: plan.readTimeout) }
-        if !inClientRead { flushUpstreamIfNeeded() }
+        flushUpstreamIfNeeded()
     }
 
     /// Puts the body sent so far back in front of what is still to be sent, for the next try.

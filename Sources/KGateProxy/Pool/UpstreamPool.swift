@@ -16,7 +16,7 @@ final class UpstreamPool {
     /// The largest response head a connection takes (`nginx_proxy_proxy_buffer_size`).
     let responseHeadLimit: Int
 
-    init(eventLoop: EventLoop, timers: LoopTimers, limits: StateMachine.Limits, responseHeadLimit: Int = 4096) {
+    init(eventLoop: EventLoop, timers: LoopTimers, limits: StateMachine.Limits, responseHeadLimit: Int) {
         self.eventLoop = eventLoop
         self.responseHeadLimit = responseHeadLimit
         self.clock = timers.clock

@@ -25,17 +25,14 @@ struct TLSListenerTests {
     }
 
     static func certificateYAML(upstream: Int) -> String {
-        func indented(_ pem: String) -> String {
-            pem.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
-        }
         return """
             _format_version: "3.0"
             certificates:
             - id: 6f1d7e1c-0000-4000-8000-000000000001
               cert: |
-            \(indented(TestCertificates.serverPEM))
+            \(TestCertificates.indentedForYAML(TestCertificates.serverPEM))
               key: |
-            \(indented(TestCertificates.serverKeyPEM))
+            \(TestCertificates.indentedForYAML(TestCertificates.serverKeyPEM))
               snis:
               - name: exact.test
               - name: "*.wild.test"

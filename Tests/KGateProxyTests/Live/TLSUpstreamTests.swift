@@ -21,10 +21,6 @@ struct TLSUpstreamTests {
         }
     }
 
-    private func indented(_ pem: String) -> String {
-        pem.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
-    }
-
     /// Services `unverified` (IP, no verification), `verified` (`tls_verify` against `ca`, with
     /// a route keeping the client's Host) and `system-trust` to a TLS upstream on `port`.
     private func httpsYAML(port: Int, ca: String) -> String {
@@ -33,7 +29,7 @@ struct TLSUpstreamTests {
         ca_certificates:
         - id: 8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b01
           cert: |
-        \(indented(ca))
+        \(TestCertificates.indentedForYAML(ca))
         services:
         - name: unverified
           url: https://127.0.0.1:\(port)
@@ -116,14 +112,14 @@ struct TLSUpstreamTests {
                 certificates:
                 - id: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
                   cert: |
-                \(indented(TestCertificates.clientPEM))
+                \(TestCertificates.indentedForYAML(TestCertificates.clientPEM))
                   key: |
-                \(indented(TestCertificates.clientKeyPEM))
+                \(TestCertificates.indentedForYAML(TestCertificates.clientKeyPEM))
                 - id: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02
                   cert: |
-                \(indented(TestCertificates.otherClientPEM))
+                \(TestCertificates.indentedForYAML(TestCertificates.otherClientPEM))
                   key: |
-                \(indented(TestCertificates.otherClientKeyPEM))
+                \(TestCertificates.indentedForYAML(TestCertificates.otherClientKeyPEM))
                 upstreams:
                 - name: plain-backend
                   targets: [{target: "127.0.0.1:\(up.port)"}]

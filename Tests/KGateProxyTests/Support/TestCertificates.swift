@@ -3,6 +3,11 @@ import NIOSSL
 /// A test CA and a server certificate it signed for `localhost` (P-256, valid for 100 years),
 /// made with openssl for the TLS upstream tests.
 enum TestCertificates {
+    /// A PEM indented to sit under a `cert: |` or `key: |` of an entity in a list of kong.yml.
+    static func indentedForYAML(_ pem: String) -> String {
+        pem.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
+    }
+
     static let caPEM = """
 -----BEGIN CERTIFICATE-----
 MIIBiDCCAS2gAwIBAgIURPLFrW2hbJHPAoEHG1L+lBlMBtQwCgYIKoZIzj0EAwIw
