@@ -60,11 +60,6 @@ final class UpstreamPool {
         case .parked(let armExpiry):
             watchIdle(connection)
             if let armExpiry { expiryTimer.arm(at: armExpiry) }
-        case .parkedEvicting(let evicted, let armExpiry):
-            watchIdle(connection)
-            evicted.handler.parking = nil
-            evicted.channel.close(promise: nil)
-            if let armExpiry { expiryTimer.arm(at: armExpiry) }
         }
     }
 

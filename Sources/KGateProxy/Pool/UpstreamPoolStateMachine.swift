@@ -7,10 +7,19 @@ import NIOCore
 /// - `lease` hands out the most recently parked connection of a key (warm, least likely to have
 ///   been closed by the upstream), or asks for a new one.
 /// - `release` parks a reusable connection; a connection that served
-///   `upstream_keepalive_max_requests` is closed instead, and when a key already holds
-///   `upstream_keepalive_pool_size` idle connections the least recently used one is evicted.
-/// - `expire` closes those idle for longer than `upstream_keepalive_idle_timeout`.
+///   `upstream_keepalive_max_requests` is closed instead.
+/// - `expire` closes those idle for longer than `upstream_keepalive_idle_timeout`, and the least
+///   recently used ones of a key holding more than `upstream_keepalive_pool_size` idle
+///   connections once they stayed idle for `surplusGrace`.
 /// - `shutdown` closes every idle connection and makes later releases close.
+///
+/// Why a grace instead of closing a surplus connection at once: nginx takes at most 512 events
+/// per `epoll_wait`, which bounds how many upstream requests a burst starts in one go, so with
+/// the default pool of 512 it rarely holds more. SwiftNIO takes every ready event, so a burst of
+/// a thousand clients needs a thousand upstream connections at once; closing the surplus as
+/// each returns would reopen it for the next burst (one connect in ten requests at 1,000
+/// clients). Keeping it for a moment lets the next burst reuse it, and a key still settles at
+/// `upstream_keepalive_pool_size` idle connections when the burst is over.
 ///
 /// Active connections are not tracked: nginx does not cap them either.
 struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
@@ -22,6 +31,8 @@ struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
         var maxRequests: Int
         /// How long a connection may stay idle; nil = forever.
         var idleTimeout: TimeAmount?
+        /// How long connections beyond `maxIdlePerKey` may stay idle.
+        var surplusGrace: TimeAmount = .seconds(1)
     }
 
     struct Idle {
@@ -39,12 +50,10 @@ struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
 
     /// What to do with a released connection.
     enum ReleaseAction {
-        /// Parked; nothing to do (`armExpiry` says whether the idle timer must be armed).
+        /// Parked; `armExpiry`: run `expire` then (nil: the timer is already due early enough).
         case parked(armExpiry: NIODeadline?)
         /// Close it (not reusable, max requests reached, pool disabled or shut down).
         case close(Connection)
-        /// Parked, but the least recently used idle connection of its key must be closed.
-        case parkedEvicting(Connection, armExpiry: NIODeadline?)
     }
 
     /// One key's idle connections, oldest first. A class, so that a lease or a release
@@ -58,6 +67,8 @@ struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
     private var idle: [Key: Stack] = [:]
     private(set) var idleCount = 0
     private(set) var isShutdown = false
+    /// When `expire` was last asked to run (nil: not armed).
+    private var expiryDue: NIODeadline?
 
     init(limits: Limits) {
         self.limits = limits
@@ -82,7 +93,6 @@ struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
     ) -> ReleaseAction {
         guard reusable, !isShutdown, limits.maxIdlePerKey > 0 else { return .close(connection) }
         if limits.maxRequests > 0, requestsServed >= limits.maxRequests { return .close(connection) }
-        let armExpiry = idleCount == 0 ? limits.idleTimeout.map { now + $0 } : nil
         let stack: Stack
         if let existing = idle[key] {
             stack = existing
@@ -90,15 +100,15 @@ struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
             stack = Stack()
             idle[key] = stack
         }
-        var evicted: Connection?
-        if stack.items.count >= limits.maxIdlePerKey {
-            evicted = stack.items.removeFirst().connection
-            idleCount -= 1
-        }
         stack.items.append(Idle(connection: connection, since: now))
         idleCount += 1
-        if let evicted { return .parkedEvicting(evicted, armExpiry: armExpiry) }
-        return .parked(armExpiry: armExpiry)
+        let surplus = stack.items.count > limits.maxIdlePerKey
+        // A surplus is looked at when its oldest connection's grace ends (the oldest connection
+        // parked before `now`, so that is no later than `now + surplusGrace`).
+        let due = surplus ? stack.items[0].since + limits.surplusGrace : limits.idleTimeout.map { now + $0 }
+        guard let due, expiryDue.map({ due < $0 }) ?? true else { return .parked(armExpiry: nil) }
+        expiryDue = due
+        return .parked(armExpiry: due)
     }
 
     /// An idle connection was closed by its peer (or failed): forget it.
@@ -108,29 +118,39 @@ struct UpstreamPoolStateMachine<Key: Hashable, Connection: AnyObject> {
         idleCount -= 1
     }
 
-    /// Removes the connections idle since before `now - idleTimeout`.
+    /// Removes the connections idle since before `now - idleTimeout`, and a key's least
+    /// recently used connections beyond `maxIdlePerKey` idle since before `now - surplusGrace`.
     ///
-    /// - Returns: the connections to close, and when the next one expires (to re-arm the timer).
+    /// - Returns: the connections to close, and when to run again (to re-arm the timer).
     mutating func expire(now: NIODeadline) -> (expired: [Connection], next: NIODeadline?) {
-        guard let timeout = limits.idleTimeout, idleCount > 0 else { return ([], nil) }
+        expiryDue = nil
+        guard idleCount > 0 else { return ([], nil) }
         var expired: [Connection] = []
         var next: NIODeadline?
         for (key, stack) in idle {
             // Oldest first: a stack is in parking order.
             var cut = 0
-            while cut < stack.items.count, stack.items[cut].since + timeout <= now { cut += 1 }
+            if let timeout = limits.idleTimeout {
+                while cut < stack.items.count, stack.items[cut].since + timeout <= now { cut += 1 }
+            }
+            let surplus = stack.items.count - limits.maxIdlePerKey
+            while cut < surplus, stack.items[cut].since + limits.surplusGrace <= now { cut += 1 }
             if cut > 0 {
                 expired.append(contentsOf: stack.items[..<cut].map(\.connection))
                 idleCount -= cut
                 stack.items.removeFirst(cut)
             }
-            if let oldest = stack.items.first {
-                let at = oldest.since + timeout
-                next = next.map { min($0, at) } ?? at
-            } else {
+            guard let oldest = stack.items.first else {
                 idle[key] = nil
+                continue
             }
+            var due = limits.idleTimeout.map { oldest.since + $0 }
+            if stack.items.count > limits.maxIdlePerKey {
+                due = min(due ?? .distantFuture, oldest.since + limits.surplusGrace)
+            }
+            if let due { next = min(next ?? due, due) }
         }
+        expiryDue = next
         return (expired, next)
     }
 

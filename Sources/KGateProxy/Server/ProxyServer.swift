@@ -227,7 +227,7 @@ public final class ProxyServer: Sendable {
         let contexts = Array(loops.values)
         for context in contexts { context.eventLoop.execute { context.quiesce() } }
         let deadline = NIODeadline.now() + (gracePeriod ?? environment.configuration.shutdownGracePeriod)
-        while NIODeadline.now() < deadline, await openConnections(contexts) > 0 {
+        while NIODeadline.now() < deadline, await sum(contexts, { $0.connectionCount }) > 0 {
             try? await Task.sleep(for: .milliseconds(20))
         }
         for context in contexts {
@@ -239,25 +239,27 @@ public final class ProxyServer: Sendable {
         if ownsGroup { try? await group.shutdownGracefully() }
     }
 
-    private func openConnections(_ contexts: [LoopContext]) async -> Int {
+    /// The sum of `count` over `contexts`, each read on its own loop.
+    private func sum(_ contexts: [LoopContext], _ count: @escaping @Sendable (LoopContext) -> Int) async -> Int {
         var total = 0
         for context in contexts {
-            total += (try? await context.eventLoop.submit { context.connectionCount }.get()) ?? 0
+            total += (try? await context.eventLoop.submit { count(context) }.get()) ?? 0
         }
         return total
     }
 
     /// Upstream connections opened so far, all loops together (tests and diagnostics).
     public func upstreamConnectionsOpened() async -> Int {
-        var total = 0
-        for context in loops.values {
-            total += (try? await context.eventLoop.submit { context.pool.connectionsOpened }.get()) ?? 0
-        }
-        return total
+        await sum(Array(loops.values)) { $0.pool.connectionsOpened }
+    }
+
+    /// Upstream connections parked idle now, all loops together (tests and diagnostics).
+    public func upstreamIdleConnections() async -> Int {
+        await sum(Array(loops.values)) { $0.pool.idleCount }
     }
 
     /// Client connections open now, all loops together (tests and diagnostics).
     public func openClientConnections() async -> Int {
-        await openConnections(Array(loops.values))
+        await sum(Array(loops.values)) { $0.connectionCount }
     }
 }

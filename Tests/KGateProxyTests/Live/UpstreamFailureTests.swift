@@ -33,6 +33,44 @@ struct UpstreamFailureTests {
         }
     }
 
+    @Test("a burst beyond upstream_keepalive_pool_size is reused by the next burst, then trimmed to the size")
+    func burstSurplus() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = ProxyHarness.oneService(port: ups[0].port)
+            try await withProxy(yaml, configure: { $0.upstreamKeepalivePoolSize = 1 }) { proxy in
+                // The same six client connections each time, so each loop sees the same burst.
+                var clients: [RawClient] = []
+                for _ in 0..<6 { clients.append(try await proxy.client()) }
+                func burst() async throws {
+                    try await withThrowingTaskGroup(of: Int.self) { group in
+                        for c in clients {
+                            group.addTask {
+                                try await c.send(ProxyHarness.request("GET", "/slow/300"))
+                                return try await c.readResponse().status
+                            }
+                        }
+                        for try await status in group { #expect(status == 200) }
+                    }
+                }
+                try await burst()
+                let opened = ups[0].connectionsAccepted
+                #expect(opened == 6)  // six at once: one each
+                #expect(await proxy.server.upstreamIdleConnections() == opened)
+                try await burst()
+                #expect(ups[0].connectionsAccepted == opened)
+                // Idle through the grace (1 s): each loop's pool keeps one.
+                var idle = opened
+                let deadline = ContinuousClock.now + .seconds(10)
+                while idle > 2, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(50))
+                    idle = await proxy.server.upstreamIdleConnections()
+                }
+                #expect(idle == 1 || idle == 2)  // two loops: one each, or one if all clients share a loop
+                for c in clients { await c.close() }
+            }
+        }
+    }
+
     @Test("upstream_keepalive_max_requests closes a connection after its quota")
     func maxRequests() async throws {
         try await withUpstreams(["u"]) { ups in

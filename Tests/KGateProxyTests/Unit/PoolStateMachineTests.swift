@@ -45,17 +45,53 @@ struct PoolStateMachineTests {
         }
     }
 
-    @Test("a full key evicts its least recently used connection")
-    func evicts() {
-        var sm = SM(limits: .init(maxIdlePerKey: 2, maxRequests: 0, idleTimeout: nil))
-        let (a, b, c) = (Conn(), Conn(), Conn())
-        _ = sm.release(a, key: "k", reusable: true, requestsServed: 1, now: t0)
-        _ = sm.release(b, key: "k", reusable: true, requestsServed: 1, now: t0)
-        guard case .parkedEvicting(let evicted, _) = sm.release(c, key: "k", reusable: true, requestsServed: 1, now: t0) else {
-            Issue.record("expected eviction"); return
+    @Test("a full key keeps its surplus for the grace, then closes the least recently used")
+    func surplus() {
+        var sm = SM(limits: .init(maxIdlePerKey: 2, maxRequests: 0, idleTimeout: .seconds(60), surplusGrace: .seconds(1)))
+        let (a, b, c, d) = (Conn(), Conn(), Conn(), Conn())
+        guard case .parked(let first) = sm.release(a, key: "k", reusable: true, requestsServed: 1, now: t0) else {
+            Issue.record("expected park"); return
         }
-        #expect(evicted === a)
+        #expect(first == t0 + .seconds(60))
+        _ = sm.release(b, key: "k", reusable: true, requestsServed: 1, now: t0)
+        // Over the size: parked, and the timer is moved up to the grace of the oldest.
+        let t1 = t0 + .milliseconds(100)
+        guard case .parked(let early) = sm.release(c, key: "k", reusable: true, requestsServed: 1, now: t1) else {
+            Issue.record("expected park"); return
+        }
+        #expect(early == t0 + .seconds(1))
+        guard case .parked(let again) = sm.release(d, key: "k", reusable: true, requestsServed: 1, now: t1) else {
+            Issue.record("expected park"); return
+        }
+        #expect(again == nil)
+        #expect(sm.idleCount(for: "k") == 4)
+        // A burst takes them back before the grace ends: nothing to close.
+        for _ in 0..<4 { _ = sm.lease("k") }
+        for x in [a, b, c, d] { _ = sm.release(x, key: "k", reusable: true, requestsServed: 2, now: t0 + .milliseconds(500)) }
+        var (closed, next) = sm.expire(now: t0 + .seconds(1))
+        #expect(closed.isEmpty)
+        #expect(next == t0 + .milliseconds(1500))
+        // Idle through the grace: the two least recently used go, the pool size stays.
+        (closed, next) = sm.expire(now: t0 + .milliseconds(1500))
+        #expect(closed.count == 2 && closed[0] === a && closed[1] === b)
         #expect(sm.idleCount(for: "k") == 2)
+        #expect(next == t0 + .milliseconds(60_500))
+    }
+
+    @Test("without an idle timeout, only a surplus arms the timer")
+    func surplusWithoutTimeout() {
+        var sm = SM(limits: .init(maxIdlePerKey: 1, maxRequests: 0, idleTimeout: nil))
+        let (a, b) = (Conn(), Conn())
+        guard case .parked(nil) = sm.release(a, key: "k", reusable: true, requestsServed: 1, now: t0) else {
+            Issue.record("expected park without timer"); return
+        }
+        guard case .parked(let due) = sm.release(b, key: "k", reusable: true, requestsServed: 1, now: t0) else {
+            Issue.record("expected park"); return
+        }
+        #expect(due == t0 + .seconds(1))
+        let (closed, next) = sm.expire(now: t0 + .seconds(1))
+        #expect(closed.count == 1 && closed[0] === a)
+        #expect(next == nil)
     }
 
     @Test("idle timeout expiry and the next deadline")
