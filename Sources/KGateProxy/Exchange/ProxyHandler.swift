@@ -61,6 +61,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 
     let env: ProxyEnvironment
     let loop: LoopContext
+    /// Set while the handler is in its pipeline. The context holds the handler too, so
+    /// `handlerRemoved` lets go of it: the cycle would keep every closed connection's handler
+    /// and context alive. Nothing uses it once the connection is inactive: callbacks that come
+    /// later (connects, resolutions, timers) check `serial`, bumped by `channelInactive`, and
+    /// a batched flush checks for nil.
     var context: ChannelHandlerContext!
     /// Where writes to the client go (straight to the channel when it has no TLS handler).
     var output = ChannelOutput()
@@ -155,6 +160,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
         output.detach()
     }
 

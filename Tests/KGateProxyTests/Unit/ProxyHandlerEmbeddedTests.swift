@@ -13,6 +13,8 @@ import Testing
 final class EmbeddedProxy {
     let loop = EmbeddedEventLoop()
     let channel: EmbeddedChannel
+    /// The handler, while something else keeps it alive.
+    private(set) weak var handler: ProxyHandler?
 
     init(yaml: String = "_format_version: \"3.0\"\n", configure: (inout ProxyConfiguration) -> Void = { _ in }) throws {
         let store = try ConfigStore(artifacts: [ProxyPlansBuilder()])
@@ -26,7 +28,9 @@ final class EmbeddedProxy {
             eventLoop: loop, configuration: configuration, resolver: SystemDNSResolver(threadPool: .singleton))
         channel = EmbeddedChannel(loop: loop)
         try channel.connect(to: SocketAddress(ipAddress: "10.1.2.3", port: 5555)).wait()
-        try channel.pipeline.syncOperations.addHandler(ProxyHandler(env: env, loop: context))
+        let handler = ProxyHandler(env: env, loop: context)
+        self.handler = handler
+        try channel.pipeline.syncOperations.addHandler(handler)
     }
 
     func send(_ text: String) throws {
@@ -53,6 +57,17 @@ final class EmbeddedProxy {
 
 @Suite("Client handler on an embedded channel")
 struct ProxyHandlerEmbeddedTests {
+    @Test("a closed connection frees its handler (no cycle through the channel handler context)")
+    func handlerFreed() throws {
+        let p = try EmbeddedProxy()
+        try p.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try p.responses().first?.status == 404)
+        #expect(p.handler != nil)
+        try p.channel.close().wait()
+        p.loop.run()
+        #expect(p.handler == nil)
+    }
+
     @Test("no route: Kong's 404 with its headers, connection kept")
     func notFound() throws {
         let p = try EmbeddedProxy()
