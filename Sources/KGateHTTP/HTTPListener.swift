@@ -67,6 +67,7 @@ public final class HTTPListener: Service, Sendable {
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(address.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .acceptBackingOff(logger: logger, listener: name)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureBufferedHTTPServer(

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KGateConfig
 import KGateTestSupport
 import Testing
@@ -39,14 +42,15 @@ struct StartCommandLiveTests {
         var config: String { dir + "/kong.yml" }
         var prefix: String { dir + "/prefix" }
 
-        init(config text: String) throws {
+        /// - Parameter fileLimit: the node's `ulimit -n`, when it should be lower than the tests'.
+        init(config text: String, fileLimit: Int? = nil) throws {
             try #require(FileManager.default.isExecutableFile(atPath: binary), "build kgate first: \(binary)")
             dir = NSTemporaryDirectory() + "kgate-start-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try text.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
             port = Int.random(in: 20000..<40000)
             process = try kgate(
-                discardingOutput: true, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
+                discardingOutput: true, fileLimit: fileLimit, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
                 "--status-listen", "127.0.0.1:\(port)", "-p", dir + "/prefix")
         }
 
@@ -126,12 +130,76 @@ struct StartCommandLiveTests {
         node.waitUntilExit()
     }
 
+    /// nginx's answer to running out of descriptors (`accept4() failed (24: Too many open
+    /// files)`, then a pause): the listener stops accepting for a moment instead of retrying the
+    /// failing accept at full CPU, and serves again once connections close.
+    @Test func outOfDescriptorsPausesAccepting() async throws {
+        let config = "_format_version: \"3.0\"\nservices:\n- name: example\n  url: http://127.0.0.1:9\n"
+        let node = try StartedNode(config: config, fileLimit: 96)
+        defer { node.cleanUp() }
+        #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(config.utf8))) != nil)
+        // More connections than the node has descriptors left: the kernel queues the rest.
+        var sockets = (0..<160).compactMap { _ in Self.connectedSocket(port: node.port) }
+        defer { for s in sockets { close(s) } }
+        #expect(sockets.count == 160)
+        try await Task.sleep(for: .milliseconds(300))
+        let pid = node.process.processIdentifier
+        let before = try #require(Self.cpuTicks(pid))
+        try await Task.sleep(for: .seconds(1))
+        let used = try #require(Self.cpuTicks(pid)) - before
+        #expect(used < 30, "a node retrying accept uses a whole core (100 ticks a second); this one used \(used)")
+        for s in sockets { close(s) }
+        sockets = []
+        var status: Int?
+        let deadline = Date().addingTimeInterval(5)
+        while status != 200, Date() < deadline {
+            status = try? TestHTTPClient(port: node.port).get("/status").status
+            if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(status == 200)
+    }
+
+    /// A blocking TCP socket connected to 127.0.0.1:`port`, or nil.
+    private static func connectedSocket(port: Int) -> Int32? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            return nil
+        }
+        return fd
+    }
+
+    /// User + system CPU time of a process so far, in clock ticks (`/proc/<pid>/stat`).
+    private static func cpuTicks(_ pid: Int32) -> Int? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let end = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: end)...].split(separator: " ")
+        // After the command: state is field 3, utime 14 and stime 15.
+        guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
+        return user + system
+    }
+
     /// Runs `kgate` with these arguments and no `KONG_*` variables, its output in pipes, or
     /// discarded (a node's log would fill a pipe no one reads).
-    private static func kgate(discardingOutput: Bool = false, _ arguments: String...) throws -> Process {
+    private static func kgate(discardingOutput: Bool = false, fileLimit: Int? = nil, _ arguments: String...) throws -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
+        if let fileLimit {
+            // The shell lowers the limit, then becomes kgate (same pid).
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KONG_") }
         process.standardOutput = discardingOutput ? FileHandle.nullDevice : Pipe()
         process.standardError = discardingOutput ? FileHandle.nullDevice : Pipe()

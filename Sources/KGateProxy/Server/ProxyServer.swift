@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateHTTP
 import KGateSettings
 import KGateStore
 import Logging
@@ -163,6 +164,7 @@ public final class ProxyServer: Sendable {
             // channel options are not used: the bootstrap applies them through a chain of
             // futures per accepted connection; the initializer sets what is needed in place.
             .serverChannelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .acceptBackingOff(logger: environment.logger, listener: "proxy")
             .childChannelInitializer { channel in
                 guard let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
                     return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
