@@ -102,7 +102,7 @@ final class ServerCertificates: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
         configuration.minimumTLSVersion = .tlsv12
         configuration.applicationProtocols = ["http/1.1"]
-        return try NIOSSLContext(configuration: configuration)
+        return try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }
 }
 

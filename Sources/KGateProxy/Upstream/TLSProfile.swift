@@ -45,7 +45,7 @@ final class TLSProfile: Sendable {
             configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) }
             configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
         }
-        self.context = try NIOSSLContext(configuration: configuration)
+        self.context = try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }
 
     /// The signatures an upstream may prove its key with: BoringSSL's defaults plus what nginx's
