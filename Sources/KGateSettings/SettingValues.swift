@@ -8,7 +8,6 @@ public enum LogLevel: String, Sendable, CaseIterable, Comparable {
     }
 }
 
-/// `router_flavor`: which router semantics to use.
 /// `untrusted_lua`: whether plugins may run Lua from their configs (request-transformer's
 /// `$(...)` templates).
 public enum UntrustedLua: String, Sendable, CaseIterable {
@@ -20,6 +19,7 @@ public enum UntrustedLua: String, Sendable, CaseIterable {
     case on
 }
 
+/// `router_flavor`: which router semantics to use.
 public enum RouterFlavor: String, Sendable, CaseIterable {
     /// Kong's pre-3.0 matcher.
     case traditional

@@ -36,6 +36,19 @@ enum ConfigFile {
     }
 }
 
+/// Creates the directory `path` and its missing parents with `mode` (existing ones are left
+/// alone), as Kong creates its prefix with penlight's `makepath`; returns the directory that
+/// could not be made and the system error, nil when all exist. The one `mkdir -p` of the prefix and
+/// `client_body_temp`.
+public func makeDirectories(_ path: String, mode: mode_t) -> (path: String, errno: Int32)? {
+    var current = path.hasPrefix("/") ? "" : "."
+    for component in path.split(separator: "/") {
+        current += "/" + component
+        if mkdir(current, mode) != 0 && errno != EEXIST { return (current, errno) }
+    }
+    return nil
+}
+
 /// Writes all of `bytes` to the open descriptor `fd`, continuing after short writes and
 /// interrupted calls; returns the system error of a failed write (`EIO` for a write of
 /// nothing), nil when everything was written. The one write loop of the config file, the

@@ -1,4 +1,5 @@
 import Glibc
+import KGateStore
 import NIOCore
 
 /// A buffered request body past `client_body_buffer_size`, kept in a temporary file as nginx
@@ -29,22 +30,14 @@ final class RequestBodySpool {
     }
 
     private static func openUnlinked(in directory: String) -> Int32 {
-        makeDirectories(directory)
+        // A directory that cannot be made fails the mkstemp below.
+        _ = makeDirectories(directory, mode: 0o700)
         var template = Array((directory + "/kgate-body-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { return fd }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         return fd
-    }
-
-    /// `mkdir -p`: the directory and its missing parents (existing ones are left alone).
-    private static func makeDirectories(_ directory: String) {
-        var path = directory.hasPrefix("/") ? "/" : ""
-        for component in directory.split(separator: "/") {
-            path += (path.isEmpty || path.hasSuffix("/") ? "" : "/") + component
-            mkdir(path, 0o700)
-        }
     }
 
     deinit {

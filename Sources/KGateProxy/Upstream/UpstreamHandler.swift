@@ -81,7 +81,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     ///     connection, no TLS handler in front).
     ///   - headLimit: the largest response head (nginx's `proxy_buffer_size`: a larger one is
     ///     "upstream sent too big header", an invalid response).
-    init(alone: Bool, headLimit: Int = 4096) {
+    init(alone: Bool, headLimit: Int) {
         writesDirectly = alone
         scanner = HeadScanner(lineLimit: headLimit, headLimit: headLimit, skipsLeadingEmptyLines: false)
     }

@@ -64,16 +64,11 @@ struct KongEnvFile {
     }
 }
 
-/// Creates a directory and its missing parents (Kong creates its prefix with penlight's
-/// `makepath`).
+/// Creates the prefix (or a directory in it) and its missing parents.
 enum PrefixDirectory {
     static func create(_ path: String) throws {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST {
-                throw NodeStartError("cannot create \(current): \(String(cString: strerror(errno)))")
-            }
+        if let failure = makeDirectories(path, mode: 0o755) {
+            throw NodeStartError("cannot create \(failure.path): \(String(cString: strerror(failure.errno)))")
         }
     }
 }

@@ -28,11 +28,8 @@ struct TLSListenerTests {
         return """
             _format_version: "3.0"
             certificates:
-            - id: 6f1d7e1c-0000-4000-8000-000000000001
-              cert: |
-            \(TestCertificates.indentedForYAML(TestCertificates.serverPEM))
-              key: |
-            \(TestCertificates.indentedForYAML(TestCertificates.serverKeyPEM))
+            \(TestCertificates.certificateEntryYAML(
+                id: "6f1d7e1c-0000-4000-8000-000000000001", cert: TestCertificates.serverPEM, key: TestCertificates.serverKeyPEM))
               snis:
               - name: exact.test
               - name: "*.wild.test"

@@ -110,16 +110,11 @@ struct TLSUpstreamTests {
             let yaml = """
                 _format_version: "3.0"
                 certificates:
-                - id: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
-                  cert: |
-                \(TestCertificates.indentedForYAML(TestCertificates.clientPEM))
-                  key: |
-                \(TestCertificates.indentedForYAML(TestCertificates.clientKeyPEM))
-                - id: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02
-                  cert: |
-                \(TestCertificates.indentedForYAML(TestCertificates.otherClientPEM))
-                  key: |
-                \(TestCertificates.indentedForYAML(TestCertificates.otherClientKeyPEM))
+                \(TestCertificates.certificateEntryYAML(
+                    id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01", cert: TestCertificates.clientPEM, key: TestCertificates.clientKeyPEM))
+                \(TestCertificates.certificateEntryYAML(
+                    id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02", cert: TestCertificates.otherClientPEM,
+                    key: TestCertificates.otherClientKeyPEM))
                 upstreams:
                 - name: plain-backend
                   targets: [{target: "127.0.0.1:\(up.port)"}]

@@ -8,6 +8,12 @@ enum TestCertificates {
         pem.split(separator: "\n").map { "      " + $0 }.joined(separator: "\n")
     }
 
+    /// An entry of kong.yml's top-level `certificates` list: its id, cert and key (further
+    /// fields of the entry, such as `snis`, may follow it indented by two spaces).
+    static func certificateEntryYAML(id: String, cert: String, key: String) -> String {
+        "- id: \(id)\n  cert: |\n\(indentedForYAML(cert))\n  key: |\n\(indentedForYAML(key))"
+    }
+
     static let caPEM = """
 -----BEGIN CERTIFICATE-----
 MIIBiDCCAS2gAwIBAgIURPLFrW2hbJHPAoEHG1L+lBlMBtQwCgYIKoZIzj0EAwIw

@@ -1,3 +1,4 @@
+import KGateSettings
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -29,8 +30,11 @@ final class RecordingDelegate: UpstreamDelegate {
 
 @Suite("Upstream handler on an embedded channel")
 struct UpstreamHandlerEmbeddedTests {
+    /// The node's default `nginx_proxy_proxy_buffer_size`.
+    static let defaultHeadLimit = ProxyConfiguration(settings: NodeSettings()).upstreamResponseHeadLimit
+
     private func make() throws -> (EmbeddedChannel, UpstreamHandler, RecordingDelegate) {
-        let handler = UpstreamHandler(alone: true)
+        let handler = UpstreamHandler(alone: true, headLimit: Self.defaultHeadLimit)
         let channel = EmbeddedChannel(handler: handler)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 80)).wait()
         let delegate = RecordingDelegate()
@@ -111,7 +115,7 @@ struct UpstreamHandlerEmbeddedTests {
 
     @Test("HEAD responses have no body; Connection: close forbids reuse; 101 turns into a tunnel")
     func specialResponses() throws {
-        let handler = UpstreamHandler(alone: true)
+        let handler = UpstreamHandler(alone: true, headLimit: Self.defaultHeadLimit)
         let channel = EmbeddedChannel(handler: handler)
         let d = RecordingDelegate()
         handler.beginExchange(d, method: .HEAD)
