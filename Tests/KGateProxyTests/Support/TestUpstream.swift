@@ -135,7 +135,9 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             let chunked = parts[0] == "chunked"
             if chunked { headers.add(name: "Transfer-Encoding", value: "chunked") } else { headers.add(name: "Content-Length", value: String(n)) }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
-            streaming = (n, chunked)
+            // A HEAD response has no body (NIO's encoder would send one): stray bytes after it
+            // would make reusing the connection depend on when they arrive.
+            streaming = (head.method == .HEAD ? 0 : n, chunked)
             pump(context: context, keepAlive: keepAlive)
         case "chunks":
             let n = Int(parts.count > 1 ? parts[1] : "0") ?? 0
