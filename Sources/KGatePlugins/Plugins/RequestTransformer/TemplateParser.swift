@@ -17,62 +17,42 @@ enum TemplateParser {
         return e
     }
 
+    /// The expression's tokens, read by Lua's lexer; nil when it does not lex or uses a
+    /// keyword templates cannot evaluate (`function`, `end`, ...).
     static func tokenize(_ source: String) -> [Token]? {
-        let b = Array(source.utf8)
+        var lexer = LuaLexer(Array(source.utf8))
         var tokens: [Token] = []
-        var i = 0
-        func isAlpha(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x5F }
-        func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
-        while i < b.count {
-            let c = b[i]
-            if c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D {
-                i += 1
-            } else if isAlpha(c) {
-                var j = i
-                while j < b.count, isAlpha(b[j]) || isDigit(b[j]) { j += 1 }
-                tokens.append(.name(String(decoding: b[i..<j], as: UTF8.self)))
-                i = j
-            } else if isDigit(c) || (c == 0x2E && i + 1 < b.count && isDigit(b[i + 1])) {
-                var j = i
-                while j < b.count, isDigit(b[j]) || b[j] == 0x2E || b[j] == 0x65 || b[j] == 0x45 { j += 1 }
-                guard let d = Double(String(decoding: b[i..<j], as: UTF8.self)) else { return nil }
-                tokens.append(.number(d))
-                i = j
-            } else if c == 0x22 || c == 0x27 {
-                var out: [UInt8] = []
-                var j = i + 1
-                while j < b.count, b[j] != c {
-                    if b[j] == 0x5C, j + 1 < b.count {
-                        j += 1
-                        switch b[j] {
-                        case UInt8(ascii: "n"): out.append(0x0A)
-                        case UInt8(ascii: "t"): out.append(0x09)
-                        case UInt8(ascii: "r"): out.append(0x0D)
-                        default: out.append(b[j])
-                        }
-                    } else {
-                        out.append(b[j])
-                    }
-                    j += 1
-                }
-                guard j < b.count else { return nil }
-                tokens.append(.string(String(decoding: out, as: UTF8.self)))
-                i = j + 1
-            } else {
-                let two = i + 1 < b.count ? String(decoding: b[i...(i + 1)], as: UTF8.self) : ""
-                if ["..", "==", "~=", "<=", ">="].contains(two) {
-                    tokens.append(.symbol(two))
-                    i += 2
-                } else if "+-*/%#<>()[].,".utf8.contains(c) {
-                    tokens.append(.symbol(String(UnicodeScalar(c))))
-                    i += 1
+        while true {
+            let t: LuaLexer.Token
+            switch lexer.next() {
+            case .token(let token): t = token
+            case .end: return tokens
+            case .failure: return nil
+            }
+            switch t.kind {
+            case .name:
+                tokens.append(.name(t.text))
+            case .symbol(let s) where LuaLexer.keywords.contains(s):
+                guard Self.operandKeywords.contains(s) else { return nil }
+                tokens.append(.name(s))
+            case .symbol(let s):
+                tokens.append(.symbol(s))
+            case .literal:
+                if let string = t.string {
+                    tokens.append(.string(string))
+                } else if let number = LuaLexer.numberValue(t.text) {
+                    tokens.append(.number(number))
                 } else {
                     return nil
                 }
+            case .end:
+                return tokens
             }
         }
-        return tokens
     }
+
+    /// The keywords the parser reads (as names): literals and logical operators.
+    static let operandKeywords: Set<String> = ["nil", "true", "false", "and", "or", "not"]
 
     struct Parser {
         let tokens: [Token]
