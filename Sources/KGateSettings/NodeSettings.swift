@@ -87,6 +87,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// response (502, nginx's "upstream sent too big header"). Default nginx's one memory page,
     /// 4k.
     public var nginxProxyProxyBufferSize = ByteSize("4k")!
+    /// `nginx_http_large_client_header_buffers` (`nginx_proxy_large_client_header_buffers`
+    /// wins when both are set, as a server-level directive does): the longest request line
+    /// (414 beyond it) and header line (400), and the largest request head. Default `4 8k`.
+    public var nginxHttpLargeClientHeaderBuffers = HeaderBuffers.nginxDefault
     /// `untrusted_lua`: `off`, `sandbox` (default) or `on`.
     public var untrustedLua = UntrustedLua.sandbox
     /// `nginx_http_client_header_timeout`: time to receive a request head (408 after it). Default `60s`.

@@ -107,6 +107,8 @@ struct Property: Sendable {
         size("client_body_buffer_size", \.nginxHttpClientBodyBufferSize, aliasOf: "nginx_http_client_body_buffer_size"),
         size("nginx_proxy_proxy_buffer_size", \.nginxProxyProxyBufferSize),
         size("nginx_http_proxy_buffer_size", \.nginxProxyProxyBufferSize, aliasOf: "nginx_proxy_proxy_buffer_size"),
+        headerBuffers("nginx_http_large_client_header_buffers", aliasOf: nil),
+        headerBuffers("nginx_proxy_large_client_header_buffers", aliasOf: "nginx_http_large_client_header_buffers"),
         time("nginx_http_client_header_timeout", \.nginxHttpClientHeaderTimeout),
         time("nginx_http_client_body_timeout", \.nginxHttpClientBodyTimeout),
         time("nginx_http_keepalive_timeout", \.nginxHttpKeepaliveTimeout),
@@ -254,6 +256,16 @@ struct Property: Sendable {
             }
             s[keyPath: field] = size
         }, render: { .string($0[keyPath: field].text) })
+    }
+
+    private static func headerBuffers(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            guard let buffers = HeaderBuffers(v) else {
+                throw InvalidValue(ValueSyntax.invalidValue(
+                    name, v, "expected a number of buffers and a buffer size of at least 512 bytes, such as 4 8k"))
+            }
+            s.nginxHttpLargeClientHeaderBuffers = buffers
+        }, render: { .string($0.nginxHttpLargeClientHeaderBuffers.text) })
     }
 
     private static func time(_ name: String, _ field: WritableKeyPath<NodeSettings, NginxTime> & Sendable) -> Property {

@@ -113,6 +113,38 @@ public struct ByteSize: Sendable, Hashable, CustomStringConvertible {
     public var description: String { text }
 }
 
+/// nginx's `large_client_header_buffers`: `count size` (`4 8k`). A request line longer than
+/// `size` is 414, a header line longer than it 400, and the whole head holds at most `count`
+/// buffers.
+public struct HeaderBuffers: Sendable, Hashable, CustomStringConvertible {
+    /// nginx's default, `4 8k`.
+    public static let nginxDefault = HeaderBuffers("4 8k")!
+    /// The value as written.
+    public let text: String
+    public let count: Int
+    /// One buffer, in bytes.
+    public let size: Int
+
+    /// Parses `count size`; nil when malformed, either is 0, or the size is below nginx's
+    /// `connection_pool_size` (512 bytes), which nginx refuses at start-up.
+    public init?(_ text: String) {
+        let parts = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard parts.count == 2, parts[0].count <= 6, parts[0].allSatisfy(\.isASCIIDigit), let count = Int(parts[0]),
+            count > 0, let size = ByteSize(String(parts[1])), size.bytes >= 512,
+            case (let total, false) = count.multipliedReportingOverflow(by: size.bytes), total <= 1 << 30
+        else { return nil }
+        self.text = text
+        self.count = count
+        self.size = size.bytes
+    }
+
+    /// The largest request head: every buffer full.
+    public var total: Int { count * size }
+
+    /// The value as written.
+    public var description: String { text }
+}
+
 /// An nginx time value: `60`, `60s`, `500ms`, `1m`, `1h30m` (units ms, s, m, h, d; none = seconds).
 public struct NginxTime: Sendable, Hashable, CustomStringConvertible {
     /// The time as written.

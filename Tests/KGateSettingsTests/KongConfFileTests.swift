@@ -114,6 +114,22 @@ struct KongConfFileTests {
         #expect(throws: (any Error).self) { try settings("nginx_http_charset = utf-8; x") }
     }
 
+    /// `large_client_header_buffers` in Kong's two spellings: the server-level one wins.
+    @Test func largeClientHeaderBuffers() throws {
+        #expect(try settings("").nginxHttpLargeClientHeaderBuffers == .nginxDefault)
+        let http = try settings("nginx_http_large_client_header_buffers = 8 16k").nginxHttpLargeClientHeaderBuffers
+        #expect((http.count, http.size, http.total) == (8, 16 << 10, 128 << 10))
+        let both = try settings("""
+            nginx_proxy_large_client_header_buffers = 2  64k
+            nginx_http_large_client_header_buffers = 8 16k
+            """)
+        #expect(both.nginxHttpLargeClientHeaderBuffers.size == 64 << 10)
+        #expect(both.nginxHttpLargeClientHeaderBuffers.count == 2)
+        for bad in ["8k", "0 8k", "4 0", "4 256", "4 8k 2", "four 8k", "-1 8k"] {
+            #expect(throws: (any Error).self, "\(bad)") { try settings("nginx_http_large_client_header_buffers = \(bad)") }
+        }
+    }
+
     static let syntaxErrors: [FailureCase] = [
         FailureCase("log_level debug", "kong.conf:1: expected 'property = value', found no '='"),
         FailureCase("[section]", "kong.conf:1: expected 'property = value', found no '='"),

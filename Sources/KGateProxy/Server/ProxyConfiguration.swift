@@ -3,10 +3,9 @@ import NIOCore
 
 /// Everything the data plane needs from the node settings, resolved once at start-up.
 ///
-/// `init(settings:)` maps `NodeSettings`; the few nginx directives kgate does not read from
-/// kong.conf yet (`client_header_timeout`, `client_body_timeout`, `keepalive_timeout`,
-/// `client_max_body_size`, `large_client_header_buffers`) keep nginx's and Kong's defaults and
-/// can be set here directly.
+/// `init(settings:)` maps `NodeSettings` (kong.conf, with Kong's `nginx_*` spellings of the
+/// nginx directives kgate honours); only the graceful shutdown deadline is fixed here (tests
+/// set fields directly).
 public struct ProxyConfiguration: Sendable {
     /// `proxy_listen`: every address is bound (ssl entries are skipped until TLS listeners land).
     public var listen: [ListenAddress]
@@ -60,16 +59,13 @@ public struct ProxyConfiguration: Sendable {
     public var keepaliveTimeout: TimeAmount
     /// `nginx_http_keepalive_requests` (10000): requests per client connection.
     public var keepaliveRequests: Int
-    /// nginx `large_client_header_buffers` size (8k): the longest request line (else 414) and
-    /// the longest header line (else 400).
+    /// `large_client_header_buffers` size (8k): the longest request line (else 414) and the
+    /// longest header line (else 400).
     public var largeHeaderBufferSize: Int
-    /// nginx `large_client_header_buffers` count × size (32k): the largest request head.
+    /// `large_client_header_buffers` count × size (32k): the largest request head.
     public var maxRequestHeadSize: Int
     /// How long a graceful shutdown waits for in-flight requests before closing them.
     public var shutdownGracePeriod: TimeAmount
-    /// PEM bundle for verifying upstream certificates (`lua_ssl_trusted_certificate`); nil = the
-    /// system trust store.
-    public var trustedCertificatesPEM: String?
 
     /// Builds the configuration from the node settings, with nginx defaults for the rest.
     ///
@@ -106,10 +102,9 @@ public struct ProxyConfiguration: Sendable {
         self.clientBodyTimeout = .milliseconds(Int64(settings.nginxHttpClientBodyTimeout.milliseconds))
         self.keepaliveTimeout = .milliseconds(Int64(settings.nginxHttpKeepaliveTimeout.milliseconds))
         self.keepaliveRequests = settings.nginxHttpKeepaliveRequests
-        self.largeHeaderBufferSize = 8192
-        self.maxRequestHeadSize = 32768
+        self.largeHeaderBufferSize = settings.nginxHttpLargeClientHeaderBuffers.size
+        self.maxRequestHeadSize = settings.nginxHttpLargeClientHeaderBuffers.total
         self.shutdownGracePeriod = .seconds(10)
-        self.trustedCertificatesPEM = nil
     }
 }
 

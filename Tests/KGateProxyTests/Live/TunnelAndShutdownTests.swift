@@ -1,3 +1,4 @@
+import KGateSettings
 import NIOCore
 import Testing
 
@@ -81,6 +82,38 @@ struct TunnelAndShutdownTests {
                 #expect(await c.waitForClose())
                 #expect(try await proxy.get("/echo").status == 200)
                 #expect(ups[0].requests.allSatisfy { $0.head.uri == "/echo" })
+            }
+        }
+    }
+
+    /// Kong users raise `large_client_header_buffers` for large cookies and tokens: kong.conf's
+    /// `nginx_proxy_large_client_header_buffers` sets the line and head limits.
+    @Test("nginx_proxy_large_client_header_buffers raises the header line and request line limits")
+    func largeClientHeaderBuffers() async throws {
+        var settings = NodeSettings()
+        settings.nginxHttpLargeClientHeaderBuffers = try #require(HeaderBuffers("2 16k"))
+        let token = String(repeating: "t", count: 12_000)
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(_port: ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send("GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                #expect(try await c.readResponse().status == 400)
+            }
+            try await withProxy(yaml(_port: ups[0].port), settings: settings) { proxy in
+                let c = try await proxy.client()
+                try await c.send("GET /echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+                let r = try await c.readResponse()
+                #expect(r.status == 200)
+                #expect(EchoedRequest(r).header("Authorization") == "Bearer \(token)")
+                try await c.send("GET /echo?q=\(token) HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try await c.readResponse().status == 200)
+                // Two buffers: a head over 32k is refused whatever its lines.
+                let many = (0..<3).map { "X-\($0): \(token)\r\n" }.joined()
+                try await c.send("GET /echo HTTP/1.1\r\nHost: x\r\n\(many)\r\n")
+                #expect(try await c.readResponse().status == 400)
+                let long = try await proxy.client()
+                try await long.send("GET /\(String(repeating: "a", count: 17_000)) HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try await long.readResponse().status == 414)
             }
         }
     }
