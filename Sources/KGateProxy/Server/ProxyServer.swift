@@ -190,10 +190,16 @@ public final class ProxyServer: Sendable {
         return bootstrap
     }
 
+    /// Reads start at 1 KiB, nginx's `client_header_buffer_size`, and grow with what the
+    /// client sends: each connection keeps its read buffer while idle, and a request head
+    /// rarely needs NIO's default 2 KiB.
+    static let clientReadAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536)
+
     /// Socket options of an accepted connection, set synchronously on its event loop.
     private static func configureAccepted(_ channel: any Channel) throws {
         guard let options = channel.syncOptions else { return }
         try options.setOption(.maxMessagesPerRead, value: 8)
+        try options.setOption(.recvAllocator, value: clientReadAllocator)
         #if !os(Linux)
         try options.setOption(.tcpOption(.tcp_nodelay), value: 1)
         #endif
