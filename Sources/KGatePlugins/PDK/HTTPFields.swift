@@ -178,14 +178,21 @@ public struct HTTPFields: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// A response header's name as nginx stores it when Lua sets it
     /// (`lua_transform_underscores_in_response_headers`, on in Kong): `_` becomes `-`.
     public static func responseName(_ name: String) -> String {
-        guard name.utf8.contains(0x5F) else { return name }
+        guard hasByte(name, where: { $0 == 0x5F }) else { return name }
         return String(decoding: name.utf8.map { $0 == 0x5F ? 0x2D : $0 }, as: UTF8.self)
     }
 
     /// A name lower-cased (ASCII): the key Kong's `get_headers()` table files a field under.
     public static func lowercased(_ name: String) -> String {
-        guard name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
+        guard hasByte(name, where: { $0 >= 0x41 && $0 <= 0x5A }) else { return name }
         return String(decoding: name.utf8.map(lower), as: UTF8.self)
+    }
+
+    /// Whether a byte of `s` passes `test`: a loop over its contiguous UTF-8 (every native
+    /// string has it), several times faster than iterating `utf8` on plugin hot paths.
+    @inline(__always)
+    static func hasByte(_ s: String, where test: (UInt8) -> Bool) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { $0.contains(where: test) } ?? s.utf8.contains(where: test)
     }
 
     /// The key the `get_headers()` table's `__index` retries: lower-cased, `_` as `-`.

@@ -114,7 +114,7 @@ public struct PluginExit: Sendable, Hashable {
         self.status = status
         self.body = body
         self.headers = headers
-        for (i, field) in headers.fields.enumerated() where field.name.utf8.contains(0x5F) {
+        for (i, field) in headers.fields.enumerated() where HTTPFields.hasByte(field.name, where: { $0 == 0x5F }) {
             self.headers.fields[i].name = HTTPFields.responseName(field.name)
         }
     }
