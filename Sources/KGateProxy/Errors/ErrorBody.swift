@@ -212,6 +212,16 @@ enum ErrorBody {
         return ErrorFormat.negotiate(accept: defaultType.rawValue)
     }
 
+    /// nginx's own page for a status Kong's template routes to no `error_page` (501, 505):
+    /// `ngx_http_special_response.c`'s HTML with the tail Kong's build leaves (no server
+    /// token), CRLF line ends.
+    static func nginxBuiltinPage(status: Int) -> [UInt8] {
+        let title = "\(status) \(StatusLine.reason(status))"
+        return Array(
+            "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n</body>\r\n</html>\r\n"
+                .utf8)
+    }
+
     /// The message nginx's error pages carry for a status (`BODIES`).
     static func nginxMessage(status: Int) -> String {
         switch status {

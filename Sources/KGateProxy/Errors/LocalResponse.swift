@@ -9,7 +9,8 @@ struct LocalResponse {
         /// `kong.response.error` (router 404, 426, 503...): format by `Accept`, JSON by default.
         case kong
         /// An nginx error page through `kong/error_handlers.lua` (400, 408, 413, 414, 502, 504):
-        /// format by `Accept`, then `Content-Type`, then `error_default_type`.
+        /// format by `Accept`, then `Content-Type`, then `error_default_type`; or nginx's own
+        /// page (``nginxBuiltin(_:)``).
         case nginx
         /// As `.nginx`, after Kong decided to proxy (`KONG_PROXIED`): the proxied-response
         /// headers (`Via`, upstream and proxy latencies) instead of `X-Kong-Response-Latency`.
@@ -31,6 +32,15 @@ struct LocalResponse {
         LocalResponse(
             status: HTTPResponseStatus(statusCode: status == 494 ? 400 : status),
             message: ErrorBody.nginxMessage(status: status), origin: proxied ? .nginxProxied : .nginx)
+    }
+
+    /// nginx's own HTML page, for the statuses Kong's template sends to no `error_page` (501
+    /// for an unknown `Transfer-Encoding`, 505 for HTTP/2 and later on an HTTP/1 connection):
+    /// Kong's `header_filter` still adds its headers, but `kong/error_handlers.lua` never runs.
+    static func nginxBuiltin(_ status: Int) -> LocalResponse {
+        LocalResponse(
+            status: HTTPResponseStatus(statusCode: status), message: nil, origin: .nginx,
+            rawBody: ErrorBody.nginxBuiltinPage(status: status), rawContentType: "text/html")
     }
 
     /// What the request said about formats.

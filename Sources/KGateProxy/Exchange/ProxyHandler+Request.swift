@@ -31,7 +31,7 @@ extension ProxyHandler {
             return respond(.nginx(400), forceClose: true)
         }
         if x.facts.unsupportedTransferEncoding {
-            return respond(LocalResponse(status: .notImplemented, message: "The upstream server responded with 501", origin: .nginx), forceClose: true)
+            return respond(.nginxBuiltin(501), forceClose: true)
         }
         if request.method == .TRACE || request.method == .CONNECT { return respond(.nginx(405), forceClose: x.requestHasBody) }
         let limit = env.configuration.clientMaxBodySize

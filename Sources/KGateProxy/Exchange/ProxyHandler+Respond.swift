@@ -116,16 +116,14 @@ extension ProxyHandler {
             upstreamLatency: x.milliseconds(since: sentUpstreamAt, to: now), debug: x.debugHeaders, charset: env.charset)
     }
 
-    /// A head that cannot be parsed: 400, 414, 431-as-400 (`Request header or cookie too large`)
-    /// or 505, then close.
+    /// A head that cannot be parsed: 400, 414, 494-as-400 (`Request header or cookie too large`)
+    /// or nginx's own 505 page, then close.
     func refuse(_ error: HeadError) {
         let response: LocalResponse
         switch error {
         case .uriTooLong: response = .nginx(414)
         case .headerTooLarge: response = .nginx(494)
-        case .versionNotSupported:
-            response = LocalResponse(
-                status: .httpVersionNotSupported, message: "The upstream server responded with 505", origin: .nginx)
+        case .versionNotSupported: response = .nginxBuiltin(505)
         case .badRequest, .badResponse: response = .nginx(400)
         }
         refuseRaw(response)

@@ -1,0 +1,54 @@
+import Testing
+
+@testable import KGateProxy
+
+/// The errors nginx makes before Kong routes, as Kong's template hands them on
+/// (spec/02-integration/05-proxy/13-error_handlers_spec.lua): `error_page` statuses go through
+/// `kong/error_handlers.lua`, the others keep nginx's own page.
+@Suite("nginx's error pages through Kong's error handler", .serialized)
+struct ErrorPageTests {
+    @Test("a header line over large_client_header_buffers: 400 with Kong's 494 message and Server (13-error_handlers_spec)")
+    func headerTooLarge() async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(ProxyHarness.oneService(port: ups[0].port)) { proxy in
+                let r = try await proxy.get("/", headers: [("X-Large", String(repeating: "a", count: 10 * 1024))])
+                #expect(r.status == 400)
+                #expect(r.header("Server") == "kong/3.10.0")
+                #expect(r.text == "Request header or cookie too large\nrequest_id: \(r.header("X-Kong-Request-Id") ?? "-")\n")
+                #expect(ups[0].requests.isEmpty)
+            }
+        }
+    }
+
+    /// Kong's template has no `error_page` for 501 and 505, so `kong/error_handlers.lua` never
+    /// sees them: the body is nginx's HTML page (without the server token Kong's build removes),
+    /// while Kong's `header_filter` still adds `Server`, the latency and the request id.
+    @Test(
+        "501 (unknown Transfer-Encoding) and 505 (HTTP/2 on HTTP/1) keep nginx's own page",
+        arguments: [
+            ("POST / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nTransfer-Encoding: gzip\r\n\r\n", 501,
+             "Not Implemented"),
+            ("GET / HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP Version Not Supported"),
+        ] as [(String, Int, String)])
+    func builtinPages(_ request: String, _ status: Int, _ reason: String) async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(ProxyHarness.oneService(port: ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(request)
+                let r = try await c.readResponse()
+                #expect(r.status == status)
+                #expect(r.reason == reason)
+                #expect(r.header("Content-Type") == "text/html; charset=UTF-8")
+                let title = "\(status) \(reason)"
+                #expect(
+                    r.text
+                        == "<html>\r\n<head><title>\(title)</title></head>\r\n<body>\r\n<center><h1>\(title)</h1></center>\r\n</body>\r\n</html>\r\n"
+                )
+                #expect(r.header("Server") == "kong/3.10.0")
+                #expect(r.header("X-Kong-Request-Id")?.utf8.count == 32)
+                #expect(r.header("Connection") == "close")
+                #expect(await c.waitForClose())
+            }
+        }
+    }
+}
