@@ -117,23 +117,40 @@ extension ProxyHandler {
     }
 
     /// A head that cannot be parsed: 400, 414, 494-as-400 (`Request header or cookie too large`)
-    /// or nginx's own 505 page, then close.
-    func refuse(_ error: HeadError) {
+    /// or nginx's own 505 page, then close. `bytes` holds the head as far as it was read: the
+    /// lines nginx had taken before the refused one choose the error body's format.
+    func refuse(_ error: HeadError, bytes: ByteBuffer) {
         let response: LocalResponse
         switch error {
-        case .uriTooLong: response = .nginx(414)
+        case .uriTooLong: return refuseRaw(.nginx(414))
         case .headerTooLarge: response = .nginx(494)
-        case .versionNotSupported: response = .nginxBuiltin(505)
+        case .versionNotSupported: return refuseRaw(.nginxBuiltin(505))
         case .badRequest, .badResponse: response = .nginx(400)
         }
-        refuseRaw(response)
+        refuseRaw(response, format: format(ofLinesTaken: bytes))
     }
 
-    /// Answers without a parsed request (a fresh request id, no `Accept`), then closes.
+    /// `Accept` and `Content-Type` of the lines nginx had taken from a refused head, as Kong's
+    /// error handler reads them (the first of each).
+    func format(ofLinesTaken bytes: ByteBuffer) -> LocalResponse.RequestFormat {
+        let head = HeadParser.linesTaken(bytes, lineLimit: env.configuration.largeHeaderBufferSize)
+        var format = LocalResponse.RequestFormat()
+        for field in head.fields {
+            if format.accept == nil, head.nameEquals(field, "accept") {
+                format.accept = head.value(field)
+            } else if format.contentType == nil, head.nameEquals(field, "content-type") {
+                format.contentType = head.value(field)
+            }
+        }
+        return format
+    }
+
+    /// Answers without a parsed request (a fresh request id), then closes. `format` is what
+    /// the head's lines read so far said about formats.
     ///
     /// Kong's error page handler still runs the global plugins' `header_filter`, `body_filter`
     /// and `log` on these nginx errors (spec 04-plugins_triggering), with an empty request.
-    func refuseRaw(_ response: LocalResponse) {
+    func refuseRaw(_ response: LocalResponse, format: LocalResponse.RequestFormat = .init()) {
         inbound = empty
         x = Exchange()
         x.start = loop.now
@@ -146,7 +163,7 @@ extension ProxyHandler {
         }
         let now = loop.now
         var bytes = response.render(
-            format: .init(), responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
+            format: format, responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
             allocator: context.channel.allocator)
         x.responseStatus = Int(response.status.code)
         if x.runner != nil { bytes = filterGeneratedResponse(bytes) }

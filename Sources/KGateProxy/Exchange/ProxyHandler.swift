@@ -259,12 +259,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         case .incomplete:
             // nginx refuses a head at its first impossible byte, before the head ends; kgate
             // looks at the bytes of a head's first read (more reads would rescan them).
-            if fresh, let error = HeadParser.prefixError(inbound) { refuse(error) }
+            if fresh, let error = HeadParser.prefixError(inbound) { refuse(error, bytes: inbound) }
             return false
         case .error(let error):
             // A head both too long and malformed is malformed to nginx when the bad byte
             // comes first.
-            refuse(HeadParser.prefixError(inbound) ?? error)
+            refuse(HeadParser.prefixError(inbound) ?? error, bytes: inbound)
             return false
         case .complete(let start, let length):
             request.buffer = empty
@@ -272,7 +272,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
             headStorage.writeImmutableBuffer(inbound.getSlice(at: inbound.readerIndex + start, length: length)!)
             inbound.moveReaderIndex(forwardBy: start + length)
             if let error = HeadParser.parseRequest(headStorage, into: &request) {
-                refuse(error)
+                refuse(error, bytes: headStorage)
                 return false
             }
             requestHead()
@@ -355,7 +355,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         case .header:
             // A head that never completed gets a 408; a connection that sent nothing just closes.
             if phase == .idle, inbound.readableBytes > 0 {
-                refuseRaw(.nginx(408))
+                refuseRaw(.nginx(408), format: format(ofLinesTaken: inbound))
             } else {
                 close()
             }

@@ -151,11 +151,7 @@ enum HeadParser {
     /// parses bytes as they come and refuses a head at the first byte no head can have. Nil
     /// while the bytes can still begin a valid head.
     static func prefixError(_ bytes: ByteBuffer) -> HeadError? {
-        var scratch = MessageHead()
-        scratch.buffer = bytes
-        let error = bytes.withUnsafeReadableBytes { raw in
-            parseRequest(raw, into: &scratch, complete: false, dropsInvalidHeaders: true)
-        }
+        let (scratch, error) = parsePrefix(bytes)
         if let error { return error }
         // nginx checks `Host` as soon as its line is read (ngx_http_process_host).
         var hosts = 0
@@ -164,6 +160,29 @@ enum HeadParser {
             if hosts > 1 || !RequestFacts.isValidHost(scratch, field) { return .badRequest }
         }
         return nil
+    }
+
+    /// The header lines nginx had taken from a head it then refused (a line too long, a
+    /// malformed byte, a timeout): the complete lines before the refused one, which Kong's
+    /// error handler reads `Accept` and `Content-Type` from. Empty when the request line did
+    /// not parse.
+    static func linesTaken(_ bytes: ByteBuffer, lineLimit: Int) -> MessageHead {
+        var (head, _) = parsePrefix(bytes)
+        // nginx stops at the first line too long for its buffers (the 494).
+        if let long = head.fields.firstIndex(where: { Int($0.valueStart + $0.valueLength - $0.nameStart) > lineLimit }) {
+            head.fields.removeSubrange(long...)
+        }
+        return head
+    }
+
+    /// The lines of a head's beginning that parse, and the error of the first byte that does not.
+    private static func parsePrefix(_ bytes: ByteBuffer) -> (MessageHead, HeadError?) {
+        var head = MessageHead()
+        head.buffer = bytes
+        let error = bytes.withUnsafeReadableBytes { raw in
+            parseRequest(raw, into: &head, complete: false, dropsInvalidHeaders: true)
+        }
+        return (head, error)
     }
 
     /// The request grammar over bytes that are the whole head (`complete`) or its beginning,

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import KGateProxy
@@ -16,6 +17,37 @@ struct ErrorPageTests {
                 #expect(r.header("Server") == "kong/3.10.0")
                 #expect(r.text == "Request header or cookie too large\nrequest_id: \(r.header("X-Kong-Request-Id") ?? "-")\n")
                 #expect(ups[0].requests.isEmpty)
+            }
+        }
+    }
+
+    /// nginx refuses a head at the line it cannot take, after the lines before it went into
+    /// the request; Kong's error handler reads `Accept`, then `Content-Type`, from those.
+    @Test(
+        "a refused head's error body follows the Accept or Content-Type nginx read before the refused line",
+        arguments: [
+            ("GET / HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nX-Large: \(String(repeating: "a", count: 10_240))\r\n\r\n",
+             "application/json; charset=utf-8", "{\n  \"message\":\"Request header or cookie too large\",\n  \"request_id\":\"ID\"\n}"),
+            // A line after the refused one is never read.
+            ("GET / HTTP/1.1\r\nHost: x\r\nX-Large: \(String(repeating: "a", count: 10_240))\r\nAccept: application/json\r\n\r\n",
+             "text/plain; charset=utf-8", "Request header or cookie too large\nrequest_id: ID\n"),
+            ("GET / HTTP/1.1\r\nHost: x\r\nContent-Type: application/xml\r\nBad Name: 1\r\n\r\n",
+             "application/xml; charset=utf-8",
+             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>Bad request</message>\n  <requestid>ID</requestid>\n</error>\n"),
+            // A request line too long: no header was read.
+            ("GET /\(String(repeating: "u", count: 9000)) HTTP/1.1\r\nAccept: application/json\r\n\r\n",
+             "text/plain; charset=utf-8", "URI too long\nrequest_id: ID\n"),
+        ] as [(String, String, String)])
+    func refusedHeadFormat(_ request: String, _ contentType: String, _ body: String) async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(ProxyHarness.oneService(port: ups[0].port)) { proxy in
+                let c = try await proxy.client()
+                try await c.send(request)
+                let r = try await c.readResponse()
+                #expect(r.header("Content-Type") == contentType)
+                let id = try #require(r.header("X-Kong-Request-Id"))
+                #expect(r.text == body.replacingOccurrences(of: "ID", with: id))
+                await c.close()
             }
         }
     }

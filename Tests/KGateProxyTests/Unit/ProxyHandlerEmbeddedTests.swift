@@ -129,6 +129,14 @@ struct ProxyHandlerEmbeddedTests {
         #expect(r.status == 408)
         #expect(r.text.hasPrefix("Request timeout\n"))
         #expect(!p.isOpen)
+        // The lines read before the timeout choose the body's format, as Kong's error handler.
+        let json = try EmbeddedProxy { $0.clientHeaderTimeout = .seconds(5) }
+        try json.send("GET / HTTP/1.1\r\nAccept: application/json\r\nHos")
+        json.loop.advanceTime(by: .seconds(6))
+        let j = try #require(try json.responses().first)
+        #expect(j.status == 408)
+        #expect(j.header("Content-Type") == "application/json; charset=utf-8")
+        #expect(j.text.hasPrefix("{\n  \"message\":\"Request timeout\","))
 
         let q = try EmbeddedProxy { $0.clientHeaderTimeout = .seconds(5) }
         q.loop.advanceTime(by: .seconds(6))
