@@ -1,6 +1,7 @@
 import NIOCore
 import KGateSettings
 import NIOSSL
+import Synchronization
 import Testing
 
 @testable import KGateProxy
@@ -20,6 +21,17 @@ struct TLSUpstreamTests {
             throw error
         }
     }
+
+    /// kong.yml's `certificates` with the client certificate (id `...1a01`) and the other one
+    /// (`...1a02`).
+    private static let clientCertificatesYAML = """
+        certificates:
+        \(TestCertificates.certificateEntryYAML(
+            id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01", cert: TestCertificates.clientPEM, key: TestCertificates.clientKeyPEM))
+        \(TestCertificates.certificateEntryYAML(
+            id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02", cert: TestCertificates.otherClientPEM,
+            key: TestCertificates.otherClientKeyPEM))
+        """
 
     /// Services `unverified` (IP, no verification), `verified` (`tls_verify` against `ca`, with
     /// a route keeping the client's Host) and `system-trust` to a TLS upstream on `port`.
@@ -109,12 +121,7 @@ struct TLSUpstreamTests {
         try await withTLSUpstream(context) { up in
             let yaml = """
                 _format_version: "3.0"
-                certificates:
-                \(TestCertificates.certificateEntryYAML(
-                    id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01", cert: TestCertificates.clientPEM, key: TestCertificates.clientKeyPEM))
-                \(TestCertificates.certificateEntryYAML(
-                    id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02", cert: TestCertificates.otherClientPEM,
-                    key: TestCertificates.otherClientKeyPEM))
+                \(Self.clientCertificatesYAML)
                 upstreams:
                 - name: plain-backend
                   targets: [{target: "127.0.0.1:\(up.port)"}]
@@ -143,6 +150,57 @@ struct TLSUpstreamTests {
                     let response = try await proxy.get(path)
                     #expect(response.status == 200, "\(path)")
                 }
+            }
+        }
+    }
+
+    /// 25-upstream_keepalive_spec: Kong's pool key holds the SNI and the client certificate, so
+    /// requests to one ip:port with another SNI or certificate never reuse a connection made
+    /// for a different one.
+    @Test("upstream connections are pooled per SNI and per client certificate")
+    func poolKeys() async throws {
+        let names = Mutex<[String?]>([])
+        let sniContext = try TestCertificates.serverContext(onHandshake: { name in names.withLock { $0.append(name) } })
+        try await withTLSUpstream(sniContext) { up in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - {name: sni, url: "https://127.0.0.1:\(up.port)", routes: [{paths: [/sni], preserve_host: true}]}
+                """
+            try await withProxy(yaml) { proxy in
+                let c = try await proxy.client()
+                for host in ["a.test", "b.test", "a.test", "b.test", "a.test"] {
+                    try await c.send(ProxyHarness.request("GET", "/sni/echo", host: host))
+                    #expect(try await c.readResponse().status == 200, "\(host)")
+                }
+                await c.close()
+                #expect(up.connectionsAccepted == 2)
+                #expect(names.withLock { $0 } == ["a.test", "b.test"])
+            }
+        }
+        let trusted = TestCertificates.clientPEM + "\n" + TestCertificates.otherClientPEM
+        try await withTLSUpstream(try TestCertificates.serverContext(requiringClient: trusted)) { up in
+            let yaml = """
+                _format_version: "3.0"
+                \(Self.clientCertificatesYAML)
+                services:
+                - name: cert-a
+                  url: https://127.0.0.1:\(up.port)
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
+                  routes: [{paths: [/cert-a]}]
+                - name: cert-b
+                  url: https://127.0.0.1:\(up.port)
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a02
+                  routes: [{paths: [/cert-b]}]
+                """
+            try await withProxy(yaml) { proxy in
+                let c = try await proxy.client()
+                for path in ["/cert-a/echo", "/cert-b/echo", "/cert-a/echo", "/cert-b/echo"] {
+                    try await c.send(ProxyHarness.request("GET", path))
+                    #expect(try await c.readResponse().status == 200, "\(path)")
+                }
+                await c.close()
+                #expect(up.connectionsAccepted == 2)
             }
         }
     }

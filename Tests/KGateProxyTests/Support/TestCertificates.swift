@@ -130,13 +130,21 @@ u2fwW05zm9Ag+bJ+afI25MpH1Mk2iM9pcsdNfEq4TNi/DRZiMPbt8JIp
     /// A TLS server context presenting the `localhost` certificate (the CA-signed P-256 one
     /// unless told otherwise); with `requiringClient`, the handshake needs a client certificate
     /// that this PEM is.
+    /// - Parameter onHandshake: told the SNI of each handshake (nil when the client sent none).
     static func serverContext(
-        certificate: String = serverPEM, key: String = serverKeyPEM, requiringClient client: String? = nil
+        certificate: String = serverPEM, key: String = serverKeyPEM, requiringClient client: String? = nil,
+        onHandshake: (@Sendable (String?) -> Void)? = nil
     ) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
+        if let onHandshake {
+            configuration.sslContextCallback = { values, promise in
+                onHandshake(values.serverHostname)
+                promise.succeed(.noChanges)
+            }
+        }
         if let client {
             configuration.certificateVerification = .noHostnameVerification
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(client.utf8)))
