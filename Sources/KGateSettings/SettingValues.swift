@@ -121,6 +121,7 @@ public struct HeaderBuffers: Sendable, Hashable, CustomStringConvertible {
     public static let nginxDefault = HeaderBuffers("4 8k")!
     /// The value as written.
     public let text: String
+    /// How many buffers a request head may fill.
     public let count: Int
     /// One buffer, in bytes.
     public let size: Int

@@ -120,29 +120,19 @@ extension ProxyHandler {
     /// or nginx's own 505 page, then close. `bytes` holds the head as far as it was read: the
     /// lines nginx had taken before the refused one choose the error body's format.
     func refuse(_ error: HeadError, bytes: ByteBuffer) {
-        let response: LocalResponse
         switch error {
-        case .uriTooLong: return refuseRaw(.nginx(414))
-        case .headerTooLarge: response = .nginx(494)
-        case .versionNotSupported: return refuseRaw(.nginxBuiltin(505))
-        case .badRequest, .badResponse: response = .nginx(400)
+        case .uriTooLong: refuseRaw(.nginx(414))
+        case .versionNotSupported: refuseRaw(.nginxBuiltin(505))
+        case .headerTooLarge: refuseRaw(.nginx(494), format: format(ofLinesTaken: bytes))
+        case .badRequest, .badResponse: refuseRaw(.nginx(400), format: format(ofLinesTaken: bytes))
         }
-        refuseRaw(response, format: format(ofLinesTaken: bytes))
     }
 
     /// `Accept` and `Content-Type` of the lines nginx had taken from a refused head, as Kong's
     /// error handler reads them (the first of each).
     func format(ofLinesTaken bytes: ByteBuffer) -> LocalResponse.RequestFormat {
         let head = HeadParser.linesTaken(bytes, lineLimit: env.configuration.largeHeaderBufferSize)
-        var format = LocalResponse.RequestFormat()
-        for field in head.fields {
-            if format.accept == nil, head.nameEquals(field, "accept") {
-                format.accept = head.value(field)
-            } else if format.contentType == nil, head.nameEquals(field, "content-type") {
-                format.contentType = head.value(field)
-            }
-        }
-        return format
+        return LocalResponse.RequestFormat(accept: head.firstValue("accept"), contentType: head.firstValue("content-type"))
     }
 
     /// Answers without a parsed request (a fresh request id), then closes. `format` is what

@@ -289,15 +289,13 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
             if state == .body, body.closed() {
                 responseAllowsReuse = false
                 finish()
-            } else if state == .tunnel {
-                self.delegate = nil
-                delegate.upstreamFailed(ProxyError(kind: .badResponse, underlying: UpstreamConnectionClosed()))
             } else {
+                // Before the response's end, or a tunnel: the exchange fails.
                 self.delegate = nil
                 delegate.upstreamFailed(ProxyError(kind: .badResponse, underlying: UpstreamConnectionClosed()))
             }
         } else if let parking {
-            self.parking = nil
+            // The pool forgets the connection and clears `parking`.
             parking.pool.idleConnectionClosed(parking.connection)
         }
     }
