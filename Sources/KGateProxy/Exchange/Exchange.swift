@@ -4,6 +4,9 @@ import NIOCore
 import NIOHTTP1
 
 /// The state of one request on a client connection, reset in place for the next one.
+///
+/// Every client connection holds one for its whole life, idle or not: what few requests use
+/// (plugins' rewrites, buffered responses, routing's own answers, failures) is `@OutOfLine`.
 struct Exchange {
     // Request.
     var facts = RequestFacts()
@@ -19,14 +22,14 @@ struct Exchange {
     var plan: ServicePlan?
     /// A response routing decided that is given only after the plugins' access phase
     /// (no service for the route: 503).
-    var afterAccess: LocalResponse?
+    @OutOfLine var afterAccess: LocalResponse?
     var upstreamTarget = ""
     /// The client's `Host` when `preserve_host` is on.
     var preservedHost: String?
     var forwarding: ForwardingValues?
     /// Kong's `Kong-Route-*` / `Kong-Service-*` response headers (`allow_debug_header` and a
     /// `Kong-Debug` request header): set once a route matched, so every later response has them.
-    var debugHeaders: RouteDebugHeaders?
+    @OutOfLine var debugHeaders: RouteDebugHeaders?
     /// The route's `request_buffering`: the body is read whole before the first try.
     var buffersRequest = true
     /// The route's `response_buffering`: a chunked upstream body is re-chunked per read burst.
@@ -41,16 +44,15 @@ struct Exchange {
     var pluginWork: PluginRunner.ResponseWork = []
     /// The request head plugins rewrote (headers or body changed), sent upstream instead of
     /// the client's, with its facts.
-    var rewrittenHead: MessageHead?
-    var rewrittenFacts: RequestFacts?
+    @OutOfLine var rewrittenRequest: (head: MessageHead, facts: RequestFacts)?
     /// Fields plugins appended to the client's (the head is otherwise the client's).
-    var addedFields: ArraySlice<HTTPFields.Field>?
+    @OutOfLine var addedFields: ArraySlice<HTTPFields.Field>?
     /// The method plugins set.
     var rewrittenMethod: HTTPMethod?
     /// Response body chunks go through `body_filter`.
     var filtersBody = false
     /// Buffered proxying (a plugin runs `response`): the upstream head, and its body so far.
-    var bufferedHead: MessageHead?
+    @OutOfLine var bufferedHead: MessageHead?
     var bufferedBody: [UInt8] = []
 
     // Upstream.
@@ -59,7 +61,7 @@ struct Exchange {
     var reused = false
     var tries = 0
     var staleRetries = 0
-    var lastError: ProxyError?
+    @OutOfLine var lastError: ProxyError?
     var bodyForwarded = false
     /// The body sent so far is kept (`replayableBody`) and may be sent to the next target.
     var bodyReplayable = false

@@ -168,8 +168,7 @@ extension ProxyHandler {
         }
         let facts = RequestFacts(head, realIPHeader: env.customRealIPHeader)
         if let host = facts.host, host != x.facts.host { x.preservedHost = host }
-        x.rewrittenFacts = facts
-        x.rewrittenHead = head
+        x.rewrittenRequest = (head, facts)
         if let newBody {
             pendingBody.removeAll(keepingCapacity: true)
             var buffer = context.channel.allocator.buffer(capacity: newBody.count)
@@ -311,9 +310,9 @@ extension ProxyHandler {
         x.bufferedHead = nil
         DownstreamResponseHead.write(
             from: upstreamHead, upstreamChunked: false, framing: .passthrough,
-            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: loop.now)), into: &responseHeadBuffer)
+            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: loop.now)), into: &headBuffer)
         var parsed = MessageHead()
-        guard HeadParser.parseResponse(responseHeadBuffer, into: &parsed) == nil else { return }
+        guard HeadParser.parseResponse(headBuffer, into: &parsed) == nil else { return }
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: true)
         x.plugins!.response.body = x.bufferedBody
         x.bufferedBody = []
@@ -325,9 +324,9 @@ extension ProxyHandler {
         let bodiless = status < 200 || status == 204 || status == 304
         PluginHeads.writeResponseHead(
             status: status, fields: x.plugins!.response.headers, original: parsed,
-            contentLength: bodiless ? nil : body.count, into: &responseHeadBuffer)
+            contentLength: bodiless ? nil : body.count, into: &headBuffer)
         x.responseStatus = status
-        if !bodiless { responseHeadBuffer.writeBytes(body) }
+        if !bodiless { headBuffer.writeBytes(body) }
         responseHeadPending = true
     }
 

@@ -182,7 +182,7 @@ extension ProxyHandler {
         sendContinueIfExpected()
         // With request buffering the first try waits for the whole body (a body plugins
         // rewrote is whole already).
-        if x.buffersRequest, x.rewrittenHead == nil {
+        if x.buffersRequest, x.rewrittenRequest == nil {
             if x.requestEndReceived {
                 x.bodyHeldWhole = true
                 if x.facts.chunked { sendHeldBodyWithLength() }

@@ -30,8 +30,8 @@ extension ProxyHandler: UpstreamDelegate {
             && requestsOnConnection < env.configuration.keepaliveRequests
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
-            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
-        if x.runner != nil { filterResponseHead(&responseHeadBuffer, fromService: true, upstream: copy head) }
+            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
+        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
         responseHeadPending = true
         // Anything but passing the chunks on reads their data only.
         return framing == .chunked && downstream != .passthrough
@@ -51,7 +51,7 @@ extension ProxyHandler: UpstreamDelegate {
     func writePendingResponseHead() {
         guard responseHeadPending else { return }
         responseHeadPending = false
-        output.write(responseHeadBuffer, context)
+        output.write(headBuffer, context)
     }
 
     func upstreamBody(_ bytes: ByteBuffer) {
@@ -60,7 +60,7 @@ extension ProxyHandler: UpstreamDelegate {
         if x.filtersBody { return upstreamBodyFiltered(bytes, last: false) }
         if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
         if responseHeadPending, x.framing != .rechunk, bytes.readableBytes <= 4096 {
-            responseHeadBuffer.writeImmutableBuffer(bytes)
+            headBuffer.writeImmutableBuffer(bytes)
             return
         }
         writePendingResponseHead()
@@ -161,8 +161,8 @@ extension ProxyHandler: UpstreamDelegate {
         }
         DownstreamResponseHead.write(
             from: head, upstreamChunked: false, framing: .none,
-            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &responseHeadBuffer)
-        context.writeAndFlush(wrapOutboundOut(responseHeadBuffer), promise: nil)
+            additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
+        context.writeAndFlush(wrapOutboundOut(headBuffer), promise: nil)
         logExchange()
         if inbound.readableBytes > 0 {
             processInput()

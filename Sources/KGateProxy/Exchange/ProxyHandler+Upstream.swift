@@ -117,8 +117,8 @@ extension ProxyHandler {
         connection.requestsServed += 1
         let method = x.rewrittenMethod ?? request.method
         connection.handler.beginExchange(self, method: method)
-        Self.writeUpstreamHead(method: method, exchange: &x, client: &request, into: &upstreamHeadBuffer)
-        connection.handler.write(upstreamHeadBuffer)
+        Self.writeUpstreamHead(method: method, exchange: &x, client: &request, into: &headBuffer)
+        connection.handler.write(headBuffer)
         x.upstreamStart = loop.now
         while let part = pendingBody.popFirst() { sendBody(part, to: connection) }
         pendingBodyBytes = 0
@@ -145,7 +145,7 @@ extension ProxyHandler {
     ) {
         guard let forwarding = x.forwarding.take() else { return }
         defer { x.forwarding = forwarding }
-        if let head = x.rewrittenHead, let facts = x.rewrittenFacts {
+        if let (head, facts) = x.rewrittenRequest {
             // Plugins changed the headers or the body.
             UpstreamRequestHead.write(
                 method: method, target: x.upstreamTarget, host: x.hostHeader, from: head, facts: facts,

@@ -110,10 +110,12 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     let empty = ByteBuffer()
     var scanner: HeadScanner
     var headStorage = ByteBuffer()
-    /// Reused for the heads this connection writes (upstream requests, client responses).
-    var upstreamHeadBuffer = ByteBuffer()
-    var responseHeadBuffer = ByteBuffer()
-    /// The response head is in `responseHeadBuffer`, not written yet: a small body read with it
+    /// Reused for the heads this connection writes: the upstream request's, then the client
+    /// response's. One buffer is enough: the upstream head has been written out (and the channel
+    /// let go of the bytes) before a response head is written into it; when it has not (an
+    /// upstream answering while its connection is still not writable), writing copies it first.
+    var headBuffer = ByteBuffer()
+    /// The response head is in `headBuffer`, not written yet: a small body read with it
     /// joins it, so both go down in one write.
     var responseHeadPending = false
     /// The current request's head (its buffer is `headStorage`).
