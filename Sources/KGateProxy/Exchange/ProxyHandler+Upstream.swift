@@ -151,9 +151,11 @@ extension ProxyHandler {
                 method: method, target: x.upstreamTarget, host: x.hostHeader, from: head, facts: facts,
                 forwarding: forwarding, into: &out)
         } else {
+            // Read before the call: a getter among the arguments would make the facts a copy.
+            let added = x.addedFields
             UpstreamRequestHead.write(
                 method: method, target: x.upstreamTarget, host: x.hostHeader, from: request, facts: x.facts,
-                forwarding: forwarding, added: x.addedFields, into: &out)
+                forwarding: forwarding, added: added, into: &out)
         }
     }
 
