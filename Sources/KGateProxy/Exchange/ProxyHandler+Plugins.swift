@@ -304,7 +304,8 @@ extension ProxyHandler {
 
     /// The whole upstream response is in: `header_filter`, then `response` (which may change
     /// the status, headers and body), then `body_filter` on the whole body; sent with its
-    /// `Content-Length`.
+    /// `Content-Length` (a HEAD response, whose body is empty as Kong's subrequest gets it,
+    /// keeps the upstream's framing fields).
     func finishBufferedResponse() {
         guard let upstreamHead = x.bufferedHead, let runner = x.runner, x.plugins != nil else { return }
         x.bufferedHead = nil
@@ -321,7 +322,7 @@ extension ProxyHandler {
         x.plugins!.response.body = nil
         if x.pluginWork.contains(.bodyFilter) { runner.bodyFilter(&x.plugins!, chunk: &body, last: true) }
         let status = x.plugins!.response.status
-        let bodiless = status < 200 || status == 204 || status == 304
+        let bodiless = status < 200 || status == 204 || status == 304 || request.method == .HEAD
         PluginHeads.writeResponseHead(
             status: status, fields: x.plugins!.response.headers, original: parsed,
             contentLength: bodiless ? nil : body.count, into: &headBuffer)

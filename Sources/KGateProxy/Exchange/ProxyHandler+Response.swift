@@ -16,7 +16,7 @@ extension ProxyHandler: UpstreamDelegate {
         }
         var downstream = DownstreamFraming(
             upstream: framing, clientVersion: request.version, buffered: x.buffersResponse)
-        if x.runner != nil, x.pluginWork.contains(.response), x.plugins != nil, request.method != .HEAD {
+        if x.runner != nil, x.pluginWork.contains(.response), x.plugins != nil {
             return beginBufferedResponse(head, framing: framing)
         }
         if x.runner != nil, downstream != .none, responseNeedsBodyFilter() {

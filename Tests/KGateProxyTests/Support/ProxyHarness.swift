@@ -127,12 +127,14 @@ func withUpstreams<R>(
     }
 }
 
-/// Starts a proxy, runs `body`, stops it.
+/// Starts a proxy (with the bundled plugins and `extraPlugins`), runs `body`, stops it.
 func withProxy<R>(
-    _ yaml: String, resolver: (any DNSResolving)? = nil, settings: NodeSettings = NodeSettings(),
-    configure: (inout ProxyConfiguration) -> Void = { _ in }, _ body: (ProxyHarness) async throws -> R
+    _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
+    settings: NodeSettings = NodeSettings(), configure: (inout ProxyConfiguration) -> Void = { _ in },
+    _ body: (ProxyHarness) async throws -> R
 ) async throws -> R {
-    let proxy = try await ProxyHarness.start(yaml, resolver: resolver, settings: settings, configure: configure)
+    let proxy = try await ProxyHarness.start(
+        yaml, extraPlugins: extraPlugins, resolver: resolver, settings: settings, configure: configure)
     do {
         let result = try await body(proxy)
         await proxy.stop()

@@ -1,0 +1,298 @@
+import Foundation
+import KGatePlugins
+import KGateSchema
+import KGateSettings
+import Testing
+
+@testable import KGateProxy
+
+/// Kong's `dummy` fixture plugin with `resp_code`: replaces the status in `header_filter`.
+private struct StatusInHeaderFilterPlugin: Plugin {
+    struct Config: Sendable { var status: Int }
+    static let name = "resp-code"
+    static let priority = 1000
+    static let phases: PluginPhases = [.headerFilter]
+    static let schema = Schema.record([("resp_code", Field.integer)])
+
+    func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(status: config.integer("resp_code") ?? 200)
+    }
+
+    func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
+        ctx.response.setStatus(config.status)
+    }
+}
+
+/// Kong's `enable-buffering-response` fixture plugin: a `response` phase (buffered proxying)
+/// that, by `mode`, sets a digest of the upstream body as a header (`md5-header`; FNV-1a here),
+/// replaces the body with JSON and sets `Modified: yes` (`modify-json`), or does nothing.
+private struct BufferingPlugin: Plugin {
+    struct Config: Sendable { var mode: String }
+    static let name = "enable-buffering-response"
+    static let priority = 1_000_000
+    static let phases: PluginPhases = [.response]
+    static let schema = Schema.record([("mode", Field.string)])
+
+    func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(mode: config.string("mode") ?? "")
+    }
+
+    func response(_ config: Config, _ ctx: inout PluginContext) throws {
+        switch config.mode {
+        case "md5-header":
+            ctx.response.setHeader("MD5", BufferingPlugin.digest(ctx.response.body ?? []))
+        case "modify-json":
+            ctx.response.body = Array("{\"modified\":true}".utf8)
+            ctx.response.setHeader("Content-Type", "application/json")
+            ctx.response.setHeader("Modified", "yes")
+        default: break
+        }
+    }
+
+    static func digest(_ bytes: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return String(h, radix: 16)
+    }
+}
+
+/// Kong's proxy specs under spec/02-integration/05-proxy, as a DB-less node over HTTP/1.1
+/// answers them (the cases the other live suites do not already hold).
+@Suite("Kong's proxy specs: upstream status, buffering, max args, error types, websockets", .serialized)
+struct KongProxySpecTests {
+    // MARK: 15-upstream-status-header_spec
+
+    @Test("X-Kong-Upstream-Status is the upstream's status when a plugin changes it, also buffered; none by default or on a 401 (15-upstream-status-header_spec)")
+    func upstreamStatus() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - paths: [/status/200]
+                  - paths: [/status/plugin-changes-200-to-500]
+                    plugins: [{name: resp-code, config: {resp_code: 500}}]
+                  - paths: [/status/non-proxied-request]
+                    plugins: [{name: key-auth}]
+                  - paths: [/buffered]
+                    plugins: [{name: enable-buffering-response}]
+                """
+            let plugins: [any Plugin] = [StatusInHeaderFilterPlugin(), BufferingPlugin()]
+            try await withProxy(
+                yaml, extraPlugins: plugins, configure: { $0.responseHeaders = ResponseHeaders.kongDefault.union(.upstreamStatus) }
+            ) { proxy in
+                let ok = try await proxy.get("/status/200")
+                #expect(ok.status == 200)
+                #expect(ok.header("X-Kong-Upstream-Status") == "200")
+                let changed = try await proxy.get("/status/plugin-changes-200-to-500")
+                #expect(changed.status == 500)
+                #expect(changed.header("X-Kong-Upstream-Status") == "200")
+                let buffered = try await proxy.get("/buffered")
+                #expect(buffered.status == 200)
+                #expect(buffered.header("X-Kong-Upstream-Status") == "200")
+                let refused = try await proxy.get("/status/non-proxied-request")
+                #expect(refused.status == 401)
+                #expect(refused.header("X-Kong-Upstream-Status") == nil)
+            }
+            try await withProxy(yaml, extraPlugins: plugins) { proxy in
+                let ok = try await proxy.get("/status/200")
+                #expect(ok.status == 200)
+                #expect(ok.header("X-Kong-Upstream-Status") == nil)
+            }
+        }
+    }
+
+    // MARK: 24-buffered_spec
+
+    @Test("buffered proxying: the response phase sees the body, also of HEAD requests; 502 on connectivity errors (24-buffered_spec)")
+    func buffered() async throws {
+        let dead = try await UpstreamFailureTests.deadPort()
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - paths: [/3]
+                    plugins: [{name: enable-buffering-response, config: {mode: md5-header}}]
+                  - paths: [/4]
+                    plugins: [{name: enable-buffering-response, config: {mode: modify-json}}]
+                - url: http://127.0.0.1:\(dead)
+                  routes:
+                  - paths: [/502]
+                    plugins: [{name: enable-buffering-response, config: {mode: header_filter}}]
+                """
+            try await withProxy(yaml, extraPlugins: [BufferingPlugin()]) { proxy in
+                let echoed = try await proxy.get("/3/echo")
+                #expect(echoed.status == 200)
+                #expect(echoed.header("MD5") == BufferingPlugin.digest(echoed.body))
+
+                let status = try await proxy.get("/3/status/235")
+                #expect(status.status == 235)
+                #expect(status.header("MD5") == BufferingPlugin.digest([]))
+
+                // Kong runs the response phase for HEAD too, on the empty body.
+                let c = try await proxy.client()
+                try await c.send(ProxyHarness.request("HEAD", "/3/status/235"))
+                let head = try await c.readResponse(headRequest: true)
+                #expect(head.status == 235)
+                #expect(head.body.isEmpty)
+                #expect(head.header("MD5") == BufferingPlugin.digest([]))
+                // The connection stays usable after the bodiless answer.
+                try await c.send(ProxyHarness.request("GET", "/3/status/236"))
+                #expect(try await c.readResponse().status == 236)
+                await c.close()
+
+                let modified = try await proxy.get("/4/status/237")
+                #expect(modified.status == 237)
+                #expect(modified.json?["modified"] as? Bool == true)
+                #expect(modified.header("Modified") == "yes")
+                #expect(modified.header("Content-Length") == String(modified.body.count))
+
+                let down = try await proxy.get("/502")
+                #expect(down.status == 502)
+                #expect(down.header("MD5") == nil)
+            }
+        }
+    }
+
+    // MARK: 30-max-args_spec
+
+    @Test("proxying never truncates: 201 query args, 197 headers and a 201-argument form body reach the upstream as sent (30-max-args_spec)")
+    func maxArgs() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)/echo-body
+                  routes:
+                  - paths: [/proxy]
+                """
+            try await withProxy(
+                yaml, configure: {
+                    $0.responseHeaders = []
+                    $0.requestIDUpstream = false
+                }
+            ) { proxy in
+                let n = 201
+                let query = (1...n).map { "a\($0)=v\($0)" }.joined(separator: "&")
+                var headers = (5...n).map { ("a\($0)", "v\($0)") }
+                headers += [("Content-Type", "application/x-www-form-urlencoded"), ("User-Agent", "kong")]
+                let c = try await proxy.client()
+                try await c.send(ProxyHarness.request("POST", "/proxy?\(query)", headers: headers, body: query))
+                let r = try await c.readResponse()
+                await c.close()
+                #expect(r.status == 200)
+                #expect(r.text == query)
+                #expect(r.header("X-Echo-Request") == "POST /echo-body?\(query)")
+                let sent = try #require(ups[0].requests.last?.head.headers)
+                let added: Set<String> = [
+                    "connection", "x-forwarded-for", "x-forwarded-host", "x-forwarded-path", "x-forwarded-port",
+                    "x-forwarded-prefix", "x-forwarded-proto", "x-real-ip", "via",
+                ]
+                let received = sent.filter { !added.contains($0.name.lowercased()) }.map { ($0.name.lowercased(), $0.value) }
+                let expected =
+                    [("host", "127.0.0.1:\(ups[0].port)"), ("content-length", String(query.utf8.count))]
+                    + headers.map { ($0.0.lowercased(), $0.1) }
+                #expect(received.sorted { $0.0 < $1.0 }.map { "\($0.0): \($0.1)" } == expected.sorted { $0.0 < $1.0 }.map { "\($0.0): \($0.1)" })
+            }
+        }
+    }
+
+    // MARK: 12-error_default_type_spec
+
+    /// Kong's 504 (`The upstream server is timing out`) in each format the spec asks for.
+    @Test("error_default_type and Accept choose the format of nginx's 504 page; HEAD gets none (12-error_default_type_spec)")
+    func errorDefaultType() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)/slow/400
+                  read_timeout: 100
+                  routes:
+                  - methods: [GET, HEAD]
+                """
+            let message = "The upstream server is timing out"
+            func html(_ id: String) -> String {
+                "<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n    <title>Error</title>\n  </head>\n"
+                    + "  <body>\n    <h1>Error</h1>\n    <p>\(message).</p>\n    <p>request_id: \(id)</p>\n  </body>\n</html>"
+            }
+            func stripped(_ r: RawResponse) -> String { r.text.trimmingCharacters(in: .whitespacesAndNewlines) }
+            try await withProxy(yaml, configure: { $0.errorDefaultType = .html }) { proxy in
+                let r = try await proxy.get("/")
+                #expect(r.status == 504)
+                #expect(stripped(r) == html(r.header("X-Kong-Request-Id") ?? "-"))
+                let c = try await proxy.client()
+                try await c.send(ProxyHarness.request("HEAD", "/"))
+                let head = try await c.readResponse(headRequest: true)
+                #expect(head.status == 504)
+                #expect(head.body.isEmpty)
+                await c.close()
+            }
+            try await withProxy(yaml) { proxy in
+                let plain = try await proxy.get("/")
+                #expect(plain.status == 504)
+                #expect(stripped(plain) == "\(message)\nrequest_id: \(plain.header("X-Kong-Request-Id") ?? "-")")
+                let htmlResponse = try await proxy.get("/", headers: [("Accept", "text/html")])
+                #expect(stripped(htmlResponse) == html(htmlResponse.header("X-Kong-Request-Id") ?? "-"))
+                let json = try await proxy.get("/", headers: [("Accept", "application/json")])
+                #expect(json.message == message)
+                let xml = try await proxy.get("/", headers: [("Accept", "application/xml")])
+                let xmlID = xml.header("X-Kong-Request-Id") ?? "-"
+                #expect(
+                    stripped(xml)
+                        == "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  <message>\(message)</message>\n"
+                        + "  <requestid>\(xmlID)</requestid>\n</error>")
+                // An entry without q has q=1.
+                let q = try await proxy.get("/", headers: [("Accept", "application/json;q=0.9,text/html,text/plain;q=0.9")])
+                #expect(stripped(q) == html(q.header("X-Kong-Request-Id") ?? "-"))
+            }
+        }
+    }
+
+    // MARK: 09-websockets_spec
+
+    @Test(
+        "a WebSocket handshake through a stripped route: 101 with Connection, Upgrade and Via, then frames both ways, also with a response-phase plugin and over TLS (09-websockets_spec)",
+        arguments: [false, true])
+    func websocket(buffering: Bool) async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - name: ws
+                  url: http://127.0.0.1:\(ups[0].port)/ws
+                  routes:
+                  - protocols: [http, https]
+                    paths: [/up-ws]
+                    strip_path: true
+                \(buffering ? "plugins:\n- name: enable-buffering-response" : "")
+                """
+            try await withProxy(
+                yaml, extraPlugins: [BufferingPlugin()],
+                configure: { $0.listen.append(ListenAddress(host: "127.0.0.1", port: 0, ssl: true)) }
+            ) { proxy in
+                let tlsPort = try #require(proxy.server.localAddresses.dropFirst().first?.port)
+                for (port, tls) in [(proxy.port, false), (tlsPort, true)] {
+                    let c = try await RawClient.connect(port: port, group: TestLoops.group, tls: tls)
+                    try await c.send(
+                        "GET /up-ws HTTP/1.1\r\nUpgrade: websocket\r\nHost: 127.0.0.1:\(port)\r\n"
+                            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nConnection: Upgrade\r\n\r\n")
+                    let r = try await c.readResponse(headRequest: true)
+                    #expect(r.status == 101)
+                    #expect(r.reason == "Switching Protocols")
+                    #expect(r.header("Connection") == "upgrade")
+                    #expect(r.header("Upgrade") == "websocket")
+                    #expect(r.header("Via") == "1.1 kong/3.10.0")
+                    #expect(ups[0].requests.last?.head.uri == "/ws")
+                    let frame = "{\"message\":\"hello websocket\"}"
+                    try await c.send(frame)
+                    #expect(String(decoding: try await c.readBytes(frame.utf8.count), as: UTF8.self) == frame)
+                    await c.close()
+                }
+            }
+        }
+    }
+}
