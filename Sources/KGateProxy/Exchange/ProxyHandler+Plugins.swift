@@ -188,6 +188,13 @@ extension ProxyHandler {
         let headers = exit.headers.compactMap { f -> (String, String)? in
             HTTPFields.sameName(f.name, "content-type") ? nil : (f.name, f.value)
         }
+        switch NotModifiedFilter.evaluate(status: exit.status, headers: exit.headers, request: request) {
+        case .send: break
+        case .preconditionFailed: return respond(.nginx(412))
+        case .notModified:
+            let fields = NotModifiedFilter.notModifiedFields(exit.headers).map { ($0.name, $0.value) }
+            return respond(LocalResponse(status: .notModified, message: nil, origin: .kong, extraHeaders: fields, rawBody: []))
+        }
         switch exit.body {
         case .kongError(let message):
             respond(LocalResponse(status: status, message: message, origin: .kong, extraHeaders: headers))
@@ -305,7 +312,8 @@ extension ProxyHandler {
     /// The whole upstream response is in: `header_filter`, then `response` (which may change
     /// the status, headers and body), then `body_filter` on the whole body; sent with its
     /// `Content-Length` (a HEAD response, whose body is empty as Kong's subrequest gets it,
-    /// keeps the upstream's framing fields).
+    /// keeps the upstream's framing fields). nginx's not-modified filter then applies, since
+    /// Kong prints a buffered response itself.
     func finishBufferedResponse() {
         guard let upstreamHead = x.bufferedHead, let runner = x.runner, x.plugins != nil else { return }
         x.bufferedHead = nil
@@ -321,11 +329,22 @@ extension ProxyHandler {
         var body = x.plugins!.response.body ?? []
         x.plugins!.response.body = nil
         if x.pluginWork.contains(.bodyFilter) { runner.bodyFilter(&x.plugins!, chunk: &body, last: true) }
-        let status = x.plugins!.response.status
+        var status = x.plugins!.response.status
+        var fields = x.plugins!.response.headers
+        switch NotModifiedFilter.evaluate(status: status, headers: fields, request: request) {
+        case .send: break
+        case .preconditionFailed:
+            headBuffer = rendered(.nginx(412, proxied: true), keepAlive: x.keepAlive, filtered: false)
+            responseHeadPending = true
+            return
+        case .notModified:
+            status = 304
+            fields = NotModifiedFilter.notModifiedFields(fields)
+        }
         let bodiless = status < 200 || status == 204 || status == 304 || request.method == .HEAD
         PluginHeads.writeResponseHead(
-            status: status, fields: x.plugins!.response.headers, original: parsed,
-            contentLength: bodiless ? nil : body.count, into: &headBuffer)
+            status: status, fields: fields, original: parsed, contentLength: bodiless ? nil : body.count,
+            omitsLength: status == 304, into: &headBuffer)
         x.responseStatus = status
         if !bodiless { headBuffer.writeBytes(body) }
         responseHeadPending = true

@@ -86,24 +86,29 @@ extension ProxyHandler {
         abandonUpstream()
         pendingBody.removeAll(keepingCapacity: true)
         pendingBodyBytes = 0
-        let now = loop.now
         // A client that waits for `100 Continue` may never send the body it announced: close.
         let keepAlive =
             !forceClose && x.facts.keepAlive && !quiescing && !loop.isQuiescing
             && !(x.facts.expectContinue && !x.requestEndReceived)
             && requestsOnConnection < env.configuration.keepaliveRequests
-        let sentUpstreamAt = x.tries > 0 && x.upstreamStart > x.start ? x.upstreamStart : now
-        let c = responseContext(now: now, sentUpstreamAt: sentUpstreamAt, keepAlive: keepAlive)
-        let format = LocalResponse.RequestFormat(
-            accept: x.facts.accept.map(request.value), contentType: x.facts.contentType.map(request.value))
-        var bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
-        x.responseHeadSent = true
-        x.responseStatus = Int(response.status.code)
-        if x.runner != nil { bytes = filterGeneratedResponse(bytes) }
+        let bytes = rendered(response, keepAlive: keepAlive, filtered: true)
         x.keepAlive = keepAlive
         phase = .responding
         output.write(bytes, context)
         finishResponse()
+    }
+
+    /// A generated response's bytes, through `header_filter` when `filtered`.
+    func rendered(_ response: LocalResponse, keepAlive: Bool, filtered: Bool) -> ByteBuffer {
+        let now = loop.now
+        let sentUpstreamAt = x.tries > 0 && x.upstreamStart > x.start ? x.upstreamStart : now
+        let c = responseContext(now: now, sentUpstreamAt: sentUpstreamAt, keepAlive: keepAlive)
+        let format = LocalResponse.RequestFormat(
+            accept: x.facts.accept.map(request.value), contentType: x.facts.contentType.map(request.value))
+        let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
+        x.responseHeadSent = true
+        x.responseStatus = Int(response.status.code)
+        return filtered && x.runner != nil ? filterGeneratedResponse(bytes) : bytes
     }
 
     private func responseContext(now: NIODeadline, sentUpstreamAt: NIODeadline, keepAlive: Bool) -> LocalResponse.Context {

@@ -82,10 +82,10 @@ enum PluginHeads {
     /// taken from `original`, since the body is framed by them.
     ///
     /// With `contentLength`, the body's length replaces the original `Content-Length` and
-    /// `Transfer-Encoding` (a buffered body).
+    /// `Transfer-Encoding` (a buffered body); with `omitsLength`, neither is sent (nginx's 304).
     static func writeResponseHead(
         status: Int, fields: HTTPFields, original: borrowing MessageHead, contentLength: Int? = nil,
-        into out: inout ByteBuffer
+        omitsLength: Bool = false, into out: inout ByteBuffer
     ) {
         out.clear()
         out.writeStaticString("HTTP/1.1 ")
@@ -106,7 +106,7 @@ enum PluginHeads {
             out.writeStaticString("\r\n")
         }
         for field in original.fields where isFraming(original.name(field)) {
-            if contentLength != nil, !HTTPFields.sameName(original.name(field), "connection") { continue }
+            if contentLength != nil || omitsLength, !HTTPFields.sameName(original.name(field), "connection") { continue }
             let start = Int(field.nameStart)
             out.writeImmutableBuffer(
                 original.buffer.getSlice(at: start, length: Int(field.valueStart) + Int(field.valueLength) - start)!)

@@ -157,6 +157,44 @@ struct KongProxySpecTests {
         }
     }
 
+    /// nginx's not-modified filter runs on what Kong prints itself (buffered responses, plugin
+    /// exits), never on streamed upstream responses.
+    @Test("If-Match on a buffered 200 without that ETag is nginx's 412; exits get 412 and 304 too; proxied responses never (24-buffered_spec)")
+    func conditionalRequests() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - paths: [/0]
+                    plugins: [{name: enable-buffering-response}]
+                  - paths: [/streamed]
+                  - paths: [/terminated]
+                    plugins: [{name: request-termination, config: {status_code: 200, message: fine}}]
+                """
+            try await withProxy(yaml, extraPlugins: [BufferingPlugin()]) { proxy in
+                let failed = try await proxy.get("/0", headers: [("If-Match", "1")])
+                #expect(failed.status == 412)
+                #expect(failed.text.hasPrefix("Precondition failed\nrequest_id: "))
+                #expect(failed.header("Via") == "1.1 kong/3.10.0")
+                #expect(try await proxy.get("/0", headers: [("If-Match", "*")]).status == 200)
+                #expect(try await proxy.get("/0/status/201", headers: [("If-Match", "1")]).status == 201)
+                #expect(try await proxy.get("/streamed", headers: [("If-Match", "1")]).status == 200)
+
+                let exit = try await proxy.get("/terminated", headers: [("If-Unmodified-Since", "Sun, 06 Nov 1994 08:49:37 GMT")])
+                #expect(exit.status == 412)
+                #expect(exit.header("X-Kong-Response-Latency") != nil)
+                let unchanged = try await proxy.get("/terminated", headers: [("If-None-Match", "*")])
+                #expect(unchanged.status == 304)
+                #expect(unchanged.body.isEmpty)
+                #expect(unchanged.header("Content-Type") == nil)
+                #expect(unchanged.header("Content-Length") == nil)
+                #expect(try await proxy.get("/terminated", headers: [("If-None-Match", "\"v1\"")]).status == 200)
+            }
+        }
+    }
+
     // MARK: 30-max-args_spec
 
     @Test("proxying never truncates: 201 query args, 197 headers and a 201-argument form body reach the upstream as sent (30-max-args_spec)")

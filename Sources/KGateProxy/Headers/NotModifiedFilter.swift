@@ -1,0 +1,195 @@
+import KGatePlugins
+
+/// nginx's not-modified header filter (`ngx_http_not_modified_filter_module`) for the responses
+/// Kong makes itself: plugin exits (`kong.response.exit`) and buffered proxying (Kong's
+/// `response` phase, printed by Lua). nginx skips it for proxied responses
+/// (`r->disable_not_modified = !u->cacheable`), so streamed upstream responses never go through it.
+///
+/// Only a 200 is checked: a failed `If-Unmodified-Since` or `If-Match` turns it into nginx's 412
+/// error page; otherwise a matching `If-Modified-Since` / `If-None-Match` (all those sent must
+/// match) turns it into a bodiless 304.
+enum NotModifiedFilter {
+    enum Outcome: Equatable {
+        case send
+        case preconditionFailed
+        case notModified
+    }
+
+    /// The request's conditional headers (nginx keeps the first of each; a second is a 400).
+    struct Conditions {
+        var ifMatch: String?
+        var ifNoneMatch: String?
+        var ifModifiedSince: String?
+        var ifUnmodifiedSince: String?
+
+        init(ifMatch: String? = nil, ifNoneMatch: String? = nil, ifModifiedSince: String? = nil, ifUnmodifiedSince: String? = nil) {
+            self.ifMatch = ifMatch
+            self.ifNoneMatch = ifNoneMatch
+            self.ifModifiedSince = ifModifiedSince
+            self.ifUnmodifiedSince = ifUnmodifiedSince
+        }
+
+        init(_ head: borrowing MessageHead) {
+            ifMatch = head.firstValue("if-match")
+            ifNoneMatch = head.firstValue("if-none-match")
+            ifModifiedSince = head.firstValue("if-modified-since")
+            ifUnmodifiedSince = head.firstValue("if-unmodified-since")
+        }
+
+        var isEmpty: Bool { ifMatch == nil && ifNoneMatch == nil && ifModifiedSince == nil && ifUnmodifiedSince == nil }
+    }
+
+    /// What nginx does with a response Kong makes itself, of `status` with `headers`, to
+    /// `request` (whose conditional headers are only read for a 200).
+    static func evaluate(status: Int, headers: HTTPFields, request: borrowing MessageHead) -> Outcome {
+        guard status == 200 else { return .send }
+        return evaluate(status: status, etag: headers["etag"], lastModified: headers["last-modified"], Conditions(request))
+    }
+
+    /// The fields of a 304 made from a response's: nginx clears `Content-Type`,
+    /// `Content-Length`, `Accept-Ranges` and `Content-Encoding`.
+    static func notModifiedFields(_ fields: HTTPFields) -> HTTPFields {
+        var out = fields
+        for name in ["content-type", "content-length", "accept-ranges", "content-encoding"] { out.remove(name) }
+        return out
+    }
+
+    /// What nginx does with a response of `status` carrying `etag` and `lastModified`.
+    static func evaluate(status: Int, etag: String?, lastModified: String?, _ c: Conditions) -> Outcome {
+        guard status == 200, !c.isEmpty else { return .send }
+        let modified = lastModified.flatMap(parseHTTPTime)
+        if let value = c.ifUnmodifiedSince {
+            guard let modified, let since = parseHTTPTime(value), since >= modified else { return .preconditionFailed }
+        }
+        if let list = c.ifMatch, !matches(list, etag: etag, weak: false) { return .preconditionFailed }
+        guard c.ifModifiedSince != nil || c.ifNoneMatch != nil else { return .send }
+        // `if_modified_since exact` (nginx's default): unchanged only at the same second.
+        if let value = c.ifModifiedSince {
+            guard let modified, parseHTTPTime(value) == modified else { return .send }
+        }
+        if let list = c.ifNoneMatch, !matches(list, etag: etag, weak: true) { return .send }
+        return .notModified
+    }
+
+    /// `ngx_http_test_if_match`: `*` alone matches anything; else an entity tag of the
+    /// comma-separated list must equal `etag` byte for byte (`W/` prefixes ignored when `weak`).
+    static func matches(_ list: String, etag: String?, weak: Bool) -> Bool {
+        let list = Array(list.utf8)
+        if list == [UInt8(ascii: "*")] { return true }
+        guard var tag = etag.map({ Array($0.utf8)[...] }) else { return false }
+        func isWeak(_ s: ArraySlice<UInt8>) -> Bool {
+            s.count > 2 && s[s.startIndex] == UInt8(ascii: "W") && s[s.startIndex + 1] == UInt8(ascii: "/")
+        }
+        if weak, isWeak(tag) { tag = tag.dropFirst(2) }
+        var i = 0
+        while i < list.count {
+            if weak, isWeak(list[i...]) { i += 2 }
+            guard tag.count <= list.count - i else { return false }
+            if list[i..<(i + tag.count)].elementsEqual(tag) {
+                var j = i + tag.count
+                while j < list.count, list[j] == UInt8(ascii: " ") || list[j] == UInt8(ascii: "\t") { j += 1 }
+                if j == list.count || list[j] == UInt8(ascii: ",") { return true }
+            }
+            while i < list.count, list[i] != UInt8(ascii: ",") { i += 1 }
+            while i < list.count, list[i] == UInt8(ascii: " ") || list[i] == UInt8(ascii: "\t") || list[i] == UInt8(ascii: ",") {
+                i += 1
+            }
+        }
+        return false
+    }
+
+    /// `ngx_parse_http_time`: seconds since the epoch of an RFC 1123 (`Sun, 06 Nov 1994
+    /// 08:49:37 GMT`), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime (`Sun Nov  6
+    /// 08:49:37 1994`) date; nil when nginx finds it invalid. The zone is not read.
+    static func parseHTTPTime(_ text: String) -> Int? {
+        let s = Array(text.utf8)
+        enum Format { case rfc822, rfc850, isoc }
+        var format = Format.rfc822
+        var p = 0
+        while p < s.count {
+            if s[p] == UInt8(ascii: ",") { break }
+            if s[p] == UInt8(ascii: " ") {
+                format = .isoc
+                break
+            }
+            p += 1
+        }
+        p += 1
+        while p < s.count, s[p] == UInt8(ascii: " ") { p += 1 }
+        func digits(_ n: Int) -> Int? {
+            guard p + n <= s.count else { return nil }
+            var v = 0
+            for b in s[p..<(p + n)] {
+                guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+                v = v * 10 + Int(b - UInt8(ascii: "0"))
+            }
+            p += n
+            return v
+        }
+        func byte(_ c: Character) -> Bool {
+            guard p < s.count, s[p] == c.asciiValue! else { return false }
+            p += 1
+            return true
+        }
+        guard s.count - p >= 18 else { return nil }
+        var day = 0
+        if format != .isoc {
+            guard let d = digits(2) else { return nil }
+            day = d
+            if p < s.count, s[p] == UInt8(ascii: " ") {
+                guard s.count - p >= 18 else { return nil }
+            } else if p < s.count, s[p] == UInt8(ascii: "-") {
+                format = .rfc850
+            } else {
+                return nil
+            }
+            p += 1
+        }
+        guard p + 3 <= s.count,
+            let month = Self.months.firstIndex(of: String(decoding: s[p..<(p + 3)], as: UTF8.self))
+        else { return nil }
+        p += 3
+        var year = 0
+        switch format {
+        case .rfc822:
+            guard byte(" "), let y = digits(4) else { return nil }
+            year = y
+        case .rfc850:
+            guard byte("-"), let y = digits(2) else { return nil }
+            year = y + (y < 70 ? 2000 : 1900)
+        case .isoc:
+            p += 1
+            if p < s.count, s[p] == UInt8(ascii: " ") { p += 1 }
+            guard let d = digits(1) else { return nil }
+            day = d
+            if p < s.count, s[p] != UInt8(ascii: " ") {
+                guard let d2 = digits(1) else { return nil }
+                day = day * 10 + d2
+            }
+            guard s.count - p >= 14 else { return nil }
+        }
+        guard byte(" "), let hour = digits(2), byte(":"), let minute = digits(2), byte(":"), let second = digits(2)
+        else { return nil }
+        if format == .isoc {
+            guard byte(" "), let y = digits(4) else { return nil }
+            year = y
+        }
+        guard hour <= 23, minute <= 59, second <= 59 else { return nil }
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard day >= 1, day <= monthDays[month] else { return nil }
+        return (daysFromCivil(year: year, month: month + 1, day: day) * 24 + hour) * 3600 + minute * 60 + second
+    }
+
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date.
+    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146097 + dayOfEra - 719468
+    }
+}
