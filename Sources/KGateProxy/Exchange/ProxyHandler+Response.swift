@@ -149,8 +149,9 @@ extension ProxyHandler: UpstreamDelegate {
 
     // MARK: Tunnel
 
-    /// The upstream switched protocols: send its `101`, then relay bytes both ways until one
-    /// side closes. The upstream connection is never pooled again.
+    /// The upstream switched protocols: send its `101` (through the plugins' `header_filter`, as
+    /// nginx sends it through its header filters before it starts relaying), then relay bytes
+    /// both ways until one side closes. The upstream connection is never pooled again.
     private func beginTunnel(_ head: borrowing MessageHead, now: NIODeadline) {
         x.keepAlive = false
         phase = .tunnel
@@ -162,6 +163,7 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: false, framing: .none,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
+        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
         context.writeAndFlush(wrapOutboundOut(headBuffer), promise: nil)
         logExchange()
         if inbound.readableBytes > 0 {

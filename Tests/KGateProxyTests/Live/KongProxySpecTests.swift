@@ -333,4 +333,39 @@ struct KongProxySpecTests {
             }
         }
     }
+
+    @Test("a 101 goes through the plugins' header_filter as nginx sends it through its header filters (09-websockets_spec)")
+    func switchingProtocolsHeaderFilter() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - name: ws
+                  url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - paths: [/ws]
+                    strip_path: false
+                plugins:
+                - name: correlation-id
+                  config:
+                    header_name: X-Tunnel-ID
+                    echo_downstream: true
+                """
+            try await withProxy(yaml) { proxy in
+                let c = try await RawClient.connect(port: proxy.port, group: TestLoops.group)
+                try await c.send(
+                    "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nHost: a.test\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nConnection: Upgrade\r\n\r\n")
+                let r = try await c.readResponse(headRequest: true)
+                #expect(r.status == 101)
+                // correlation-id echoes the id it set during access in header_filter.
+                let id = try #require(r.header("X-Tunnel-ID"))
+                #expect(ups[0].requests.last?.head.headers["X-Tunnel-ID"].first == id)
+                #expect(r.header("Upgrade") == "websocket")
+                try await c.send("ping")
+                #expect(String(decoding: try await c.readBytes(4), as: UTF8.self) == "ping")
+                await c.close()
+            }
+        }
+    }
 }
