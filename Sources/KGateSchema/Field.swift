@@ -88,6 +88,8 @@ public struct Field: Sendable {
         var _values: Box?
         /// For records: the nested schema (its fields, entity checks and shorthands).
         var record: Schema?
+        /// For `foreign` fields: the referenced entity's schema, once the catalogue resolved it.
+        var foreignSchema: Schema?
 
         init(_ type: Kind) { self.type = type }
 
@@ -132,6 +134,7 @@ public struct Field: Sendable {
             c._keys = _keys
             c._values = _values
             c.record = record
+            c.foreignSchema = foreignSchema
             return c
         }
     }
@@ -310,6 +313,13 @@ public struct Field: Sendable {
     public var record: Schema? {
         get { storage.record }
         set { mutableStorage().record = newValue }
+    }
+    /// For `foreign` fields: the schema of the referenced entity (Kong's `field.schema`), set by
+    /// `Schema.resolvingForeignSchemas(_:)`. A value that is not a valid primary key is then
+    /// validated as that entity, and its errors are reported instead of `missing primary key`.
+    public var foreignSchema: Schema? {
+        get { storage.foreignSchema }
+        set { mutableStorage().foreignSchema = newValue }
     }
 
     /// Elements of an array or set. Elements, map keys and map values are always required

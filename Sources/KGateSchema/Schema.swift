@@ -164,6 +164,18 @@ public final class Schema: Sendable {
             subschemaError: subschemaError ?? self.subschemaError, subschemas: subschemas ?? self.subschemas)
     }
 
+    /// A copy whose `foreign` fields carry the schemas they reference (Kong's `field.schema`),
+    /// taken from `schemas` by entity name; references to unknown entities stay unresolved.
+    public func resolvingForeignSchemas(_ schemas: [String: Schema]) -> Schema {
+        guard fields.contains(where: { $0.field.type == .foreign }) else { return self }
+        return copy(fields: fields.map { name, field in
+            guard field.type == .foreign, let target = field.reference.flatMap({ schemas[$0] }) else {
+                return (name, field)
+            }
+            return (name, field.with { $0.foreignSchema = target })
+        })
+    }
+
     /// Kong's `make_records_required` (`Entity.new_subschema`): every record field, nested ones
     /// too, becomes required, so a missing record is filled with its defaults and reads show
     /// its whole structure (rate-limiting's `redis`). kgate's fields have no unset `required`:

@@ -132,19 +132,28 @@ extension Schema {
 
     private static let anyRequired = Field(.any).with { $0.required = true }
 
-    /// A foreign key is validated as the referenced entity's primary key (`{id = ...}`).
+    /// A foreign key is validated as the referenced entity's primary key (`{id = ...}`). Like
+    /// Kong, an object that is not a valid primary key is then validated as the referenced
+    /// entity (not a full check, when its schema is known): its errors are reported if it has
+    /// any, the primary key's otherwise.
     private func validateForeignKey(_ field: Field, _ value: Value) -> ErrorValue? {
-        guard case .object(let pk) = value else {
-            // Kong indexes the value as a table; a scalar has no `id`.
-            return .node(ErrorNode([(.field("id"), .message(SchemaMessages.missingPrimaryKey))]))
+        guard let keyErrors = primaryKeyErrors(value) else { return nil }
+        if case .object(let entity) = value, let referenced = field.foreignSchema,
+            let errors = referenced.validate(entity, fullCheck: false)
+        {
+            return .node(errors)
         }
-        let idField = Typedefs.uuid
-        guard let id = pk["id"] else {
-            return .node(ErrorNode([(.field("id"), .message(SchemaMessages.missingPrimaryKey))]))
+        return .node(keyErrors)
+    }
+
+    /// Kong's `validate_primary_key(value, true)` for an `id` primary key.
+    private func primaryKeyErrors(_ value: Value) -> ErrorNode? {
+        // Kong indexes the value as a table; a scalar has no `id`.
+        guard case .object(let pk) = value, let id = pk["id"] else {
+            return ErrorNode([(.field("id"), .message(SchemaMessages.missingPrimaryKey))])
         }
-        if id == .null { return .node(ErrorNode([(.field("id"), .message(SchemaMessages.required))])) }
-        if let e = validateField(idField, id) { return .node(ErrorNode([(.field("id"), e)])) }
-        return nil
+        if id == .null { return ErrorNode([(.field("id"), .message(SchemaMessages.required))]) }
+        return validateField(Typedefs.uuid, id).map { ErrorNode([(.field("id"), $0)]) }
     }
 }
 

@@ -242,6 +242,36 @@ import Testing
         #expect(service["entity"]?["id"] == nil)
     }
 
+    /// 15-off_spec "flattens nested, entity field errors": a service's `client_certificate`
+    /// given as an object is validated as a certificate when it is no primary key (Kong's
+    /// foreign-key check), so the errors are the certificate's own, not `missing primary key`.
+    @Test func foreignObjectsAreValidatedAsTheEntityTheyReference() async throws {
+        let h = try AdminHarness()
+        let config: Value = [
+            "_format_version": "3.0",
+            "services": [
+                [
+                    "name": "bad-client-cert", "url": "https://localhost:1234",
+                    "client_certificate": ["cert": "", "key": "", "tags": ["client-cert"]],
+                ]
+            ],
+        ]
+        let plain = await h.json(.POST, "/config", config)
+        #expect(
+            plain["fields"] == [
+                "services": [
+                    ["client_certificate": ["cert": "length must be at least 1", "key": "length must be at least 1"]]
+                ]
+            ])
+        let flattened = await h.json(.POST, "/config?flatten_errors=1", config)
+        let entry = try #require(flattened["flattened_errors"]?.arrayValue?.first)
+        #expect(entry["entity_type"] == "certificate")
+        #expect(entry["entity_tags"] == ["client-cert"])
+        let errors = entry["errors"]?.arrayValue ?? []
+        #expect(errors.compactMap { $0["field"]?.stringValue }.sorted() == ["cert", "key"])
+        #expect(errors.allSatisfy { $0["message"] == "length must be at least 1" && $0["type"] == "field" })
+    }
+
     @Test func emptyAndMalformedBodies() async throws {
         let h = try AdminHarness()
         #expect(await h.send(.POST, "/config").json == ["message": "expected a declarative configuration"])

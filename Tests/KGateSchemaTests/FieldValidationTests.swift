@@ -17,6 +17,11 @@ struct FieldValidationTests {
         var testDescription: String { name }
     }
 
+    /// A foreign key to an entity with a `port`, its schema resolved (Kong's `field.schema`).
+    static let referencingPorts = Field.foreign("services").with {
+        $0.foreignSchema = Schema(name: "services", fields: [("id", Typedefs.uuid), ("port", .integer)])
+    }
+
     static let cases: [Case] = [
         Case(name: "string ok", field: .string, value: "x", expected: nil),
         Case(name: "string type", field: .string, value: 1, expected: "\"expected a string\""),
@@ -58,6 +63,12 @@ struct FieldValidationTests {
         Case(name: "vault reference skips validators", field: .string.with { $0.referenceable = true; $0.match = "^a$" }, value: "{vault://env/x}", expected: nil),
         Case(name: "foreign missing id", field: .foreign("services"), value: [:], expected: "{id=\"missing primary key\"}"),
         Case(name: "foreign bad id", field: .foreign("services"), value: ["id": "x"], expected: "{id=\"expected a valid UUID\"}"),
+        Case(
+            name: "foreign object with entity errors", field: referencingPorts, value: ["port": "x"],
+            expected: "{port=\"expected an integer\"}"),
+        Case(
+            name: "foreign valid object without id", field: referencingPorts, value: ["port": 1],
+            expected: "{id=\"missing primary key\"}"),
         Case(name: "free record accepts anything", field: Field(.record), value: ["any": ["thing": 1]], expected: nil),
         Case(name: "map value error", field: .map(keys: .string, values: .integer), value: ["a": "b"], expected: "\"expected an integer\""),
     ]

@@ -60,8 +60,11 @@ public struct EntityCatalog: Sendable {
         }
         var byName: [String: Schema] = [:]
         for schema in list { byName[schema.name] = schema }
+        let order = Self.topologicalOrder(list)
+        // Referenced entities come first in `order`, so each one is resolved before its users.
+        for name in order { byName[name] = byName[name]?.resolvingForeignSchemas(byName) }
         self.schemas = byName
-        self.order = Self.topologicalOrder(list)
+        self.order = order
     }
 
     /// Kong's `schema_topological_sort`: a referenced entity before the entities that reference
