@@ -199,7 +199,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
             connection.handler.endExchange()
             connection.channel.close(promise: nil)
         }
-        pendingBody.removeAll()
+        // Keeping the capacity: dropping it allocates a fresh empty buffer, for a handler that
+        // is about to go.
+        pendingBody.removeAll(keepingCapacity: true)
         heldChunk.removeAll()
         inbound = empty
         serial &+= 1
