@@ -23,6 +23,17 @@ import Testing
           - {name: key-auth, config: {anonymous: anonymous}}
           - {name: set-groups}
           - {name: acl, config: {allow: [anonymous, auth], always_use_authenticated_groups: true}}
+        - {name: acl4b, paths: [/acl4b], plugins: [{name: acl, config: {allow: [admin, pro]}}]}
+        - {name: acl5b, paths: [/acl5b], plugins: [{name: acl, config: {deny: [admin, pro]}}]}
+        - {name: acl6b, paths: [/acl6b], plugins: [{name: acl, config: {deny: [admin, pro, hello]}}]}
+        - {name: acl7b, paths: [/acl7b], plugins: [{name: acl, config: {allow: [admin, pro, hello]}}]}
+        - {name: acl9b, paths: [/acl9b], plugins: [{name: acl, config: {allow: [admin], hide_groups_header: true}}]}
+        - name: acl12
+          paths: [/acl12]
+          plugins: [{name: key-auth, config: {anonymous: anonymous}}, {name: acl, config: {allow: [anonymous]}}]
+        - name: acl15
+          paths: [/acl15]
+          plugins: [{name: key-auth}, {name: acl, config: {allow: [auth_group1], always_use_authenticated_groups: true}}]
         consumers:
         - username: anonymous
           acls: [{group: anonymous}]
@@ -94,6 +105,48 @@ import Testing
         // Without authenticated groups, the consumer's own.
         #expect(Exchange(runner, route: "acl11", query: "apikey=apikey124").status == 403)
         #expect(Exchange(runner, route: "acl11").upstream("x-consumer-groups") == "anonymous")
+    }
+
+    /// The spec's `ctx-checker` routes: groups an earlier plugin put in `kong.ctx.shared`.
+    @Test func authenticatedGroupsFromSharedContext() {
+        func groups(_ route: String, _ list: [String], query: String? = nil) -> Exchange {
+            Exchange(runner, route: route, query: query, shared: [ACLPlugin.authenticatedGroupsKey: list])
+        }
+        // acl2c / acl3b: an empty list is still a list (allow → 403, deny → proxied with "").
+        #expect(groups("acl2b", []).status == 403)
+        let emptyDeny = groups("acl3b", [])
+        #expect(emptyDeny.status == 0)
+        #expect(emptyDeny.upstream("x-authenticated-groups") == "")
+        #expect(groups("acl3b", ["admin"]).status == 403)
+        // acl4b / acl4c, acl5b / acl5c, acl6b / acl6c, acl7b.
+        let allowed = groups("acl4b", ["pro", "hello"])
+        #expect(allowed.status == 0)
+        #expect(allowed.upstream("x-authenticated-groups") == "pro, hello")
+        #expect(allowed.upstream("x-consumer-groups") == nil)
+        #expect(groups("acl4b", ["free", "hello"]).status == 403)
+        #expect(groups("acl5b", ["pro", "hello"]).status == 403)
+        #expect(groups("acl5b", ["free", "hello"]).status == 0)
+        #expect(groups("acl6b", ["free", "hello"]).status == 403)
+        #expect(groups("acl6b", ["pro", "hello"]).status == 403)
+        #expect(groups("acl7b", ["free", "hello"]).status == 0)
+        // acl9b: hidden.
+        let hidden = groups("acl9b", ["admin"])
+        #expect(hidden.status == 0)
+        #expect(hidden.upstream("x-authenticated-groups") == nil)
+        // acl8b / acl11 ("authorized groups even when anonymous consumer is present"): no credential,
+        // so the authenticated groups win over the anonymous consumer's.
+        let anonymous = groups("acl12", ["anonymous"])
+        #expect(anonymous.upstream("x-authenticated-groups") == "anonymous")
+        #expect(anonymous.upstream("x-consumer-groups") == nil)
+        // acl12: a credential makes the consumer's own groups count; acl13: anonymous + other groups.
+        #expect(groups("acl12", ["anonymous"], query: "apikey=apikey124").status == 403)
+        #expect(groups("acl12", ["admin"]).status == 403)
+        // acl15 / acl16: always_use_authenticated_groups with a credential.
+        let always = groups("acl15", ["auth_group1"], query: "apikey=apikey124")
+        #expect(always.status == 0)
+        #expect(always.upstream("x-authenticated-groups") == "auth_group1")
+        #expect(always.upstream("x-consumer-groups") == nil)
+        #expect(groups("acl15", ["auth_group2"], query: "apikey=apikey124").status == 403)
     }
 
     @Test func schemaRequiresExactlyOneList() {
