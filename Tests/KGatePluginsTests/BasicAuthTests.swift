@@ -35,6 +35,7 @@ import Testing
           - {username: bob, password: kong}
           - {username: user123, password: password123}
           - {username: user321, password: "password:123"}
+          - {username: "jos\u{E9}", password: kong}
         - username: Mickey
           keyauth_credentials: [{key: Mouse}]
         - username: Aladdin
@@ -94,6 +95,32 @@ import Testing
         let ex = Exchange(runner, route: "r1", headers: ["Authorization": "Basic " + encoded])
         #expect(ex.status == status)
         if status == 401 { #expect(ex.message == "Unauthorized") }
+    }
+
+    /// Kong compares the decoded header as bytes (Lua strings): the password's bytes are hashed
+    /// as they are, and the user name must be the stored one byte for byte.
+    @Test func credentialsAreComparedAsBytes() throws {
+        // A Latin-1 password ("caf\xE9") hashed elsewhere and imported with `_transform: false`:
+        // sha1("caf\xE9" .. "11111111-1111-4111-8111-111111111111").
+        let imported = try Gate.runner(
+            """
+            _format_version: "3.0"
+            _transform: false
+            routes:
+            - {name: r, hosts: [raw.test], plugins: [{name: basic-auth}]}
+            consumers:
+            - id: 11111111-1111-4111-8111-111111111111
+              username: andru
+              basicauth_credentials: [{username: bond, password: d601f85fabe9f99a7c547fa2b99e2e99a9620c0e}]
+            """)
+        let latin1 = Exchange(imported, route: "r", headers: ["Authorization": "Basic Ym9uZDpjYWbp"])
+        #expect(latin1.status == 0)
+        #expect(latin1.upstream("x-credential-identifier") == "bond")
+        // "jose" + U+0301 (NFD) is canonically equal to the stored "jos\u{E9}" (NFC) but not the same bytes.
+        #expect(Exchange(runner, route: "r1", headers: ["Authorization": "Basic am9zZcyBOmtvbmc="]).status == 401)
+        #expect(Exchange(runner, route: "r1", headers: ["Authorization": "Basic am9zw6k6a29uZw=="]).status == 0)
+        // "bob\xFF": not UTF-8, so no stored name.
+        #expect(Exchange(runner, route: "r1", headers: ["Authorization": "Basic Ym9i/zprb25n"]).status == 401)
     }
 
     @Test func credentialsOfUnknownFormatAreNotHidden() {

@@ -41,8 +41,13 @@ extension EntitySchemas {
 
     /// basic-auth's `crypto.hash`: hex SHA-1 of the password salted with the consumer id.
     public static func basicAuthHash(consumerID: String, password: String?) -> String {
-        let salted = (password ?? "") + consumerID
-        return Insecure.SHA1.hash(data: Array(salted.utf8)).map { hex($0) }.joined()
+        basicAuthHash(consumerID: consumerID, password: Array((password ?? "").utf8))
+    }
+
+    /// basic-auth's `crypto.hash` of a password as raw bytes (what a request's `Authorization`
+    /// decodes to, UTF-8 or not: Lua strings are bytes).
+    public static func basicAuthHash(consumerID: String, password: [UInt8]) -> String {
+        Insecure.SHA1.hash(data: password + Array(consumerID.utf8)).map { hex($0) }.joined()
     }
 
     static func hex(_ byte: UInt8) -> String {

@@ -54,12 +54,12 @@ public struct BasicAuthPlugin: Plugin {
         var given = Self.retrieve(proxyAuthorization)
         // `retrieve_credentials` returns before hiding the header when its format is unknown.
         if config.hideCredentials, given != .unrecognized { ctx.request.clearHeader("proxy-authorization") }
-        if case .credentials(let username, _) = given { credential = ctx.db.basicAuthCredential(username: username) }
+        if case .credentials(let username, _) = given { credential = Self.credential(username, ctx) }
         if credential == nil {
             given = Self.retrieve(authorization)
             if config.hideCredentials, given != .unrecognized { ctx.request.clearHeader("authorization") }
             guard case .credentials(let username, _) = given else { return false }
-            credential = ctx.db.basicAuthCredential(username: username)
+            credential = Self.credential(username, ctx)
         }
         guard let credential, case .credentials(_, let password) = given,
             let consumerID = credential.consumerID,
@@ -71,14 +71,24 @@ public struct BasicAuthPlugin: Plugin {
         return true
     }
 
+    /// Kong's `select_by_username`, which compares bytes: a name that is not UTF-8 matches no
+    /// credential, and a canonically equivalent spelling (which Swift's `==` accepts) is not the name.
+    private static func credential(_ username: [UInt8], _ ctx: PluginContext) -> CredentialEntity? {
+        guard let name = String(validating: username, as: UTF8.self),
+            let credential = ctx.db.basicAuthCredential(username: name),
+            credential.row.string("username")?.utf8.elementsEqual(username) == true
+        else { return nil }
+        return credential
+    }
+
     /// What Kong's `retrieve_credentials` finds in a header.
     enum Retrieved: Equatable {
         /// No header, no `[Bb]asic`, or not base64.
         case none
         /// Base64 that does not decode to `user:password` ("header has unrecognized format").
         case unrecognized
-        /// A user and a password.
-        case credentials(username: String, password: String)
+        /// A user and a password, as the bytes the header decodes to.
+        case credentials(username: [UInt8], password: [UInt8])
     }
 
     /// Kong's `retrieve_credentials`: after the first `[Bb]asic` and spaces (`\s*[Bb]asic\s*(.+)`),
@@ -107,9 +117,7 @@ public struct BasicAuthPlugin: Plugin {
         guard let user = decoded.firstIndex(where: { $0 != colon }), let end = decoded[user...].firstIndex(of: colon)
         else { return .unrecognized }
         let password = decoded[(end + 1)...].prefix { $0 != 0x0A }
-        return .credentials(
-            username: String(decoding: decoded[user..<end], as: UTF8.self),
-            password: String(decoding: password, as: UTF8.self))
+        return .credentials(username: Array(decoded[user..<end]), password: Array(password))
     }
 
     private static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0B || c == 0x0C }
