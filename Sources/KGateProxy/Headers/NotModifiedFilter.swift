@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KGatePlugins
 
 /// nginx's not-modified header filter (`ngx_http_not_modified_filter_module`) for the responses
@@ -21,20 +26,6 @@ enum NotModifiedFilter {
         var ifNoneMatch: String?
         var ifModifiedSince: String?
         var ifUnmodifiedSince: String?
-
-        init(ifMatch: String? = nil, ifNoneMatch: String? = nil, ifModifiedSince: String? = nil, ifUnmodifiedSince: String? = nil) {
-            self.ifMatch = ifMatch
-            self.ifNoneMatch = ifNoneMatch
-            self.ifModifiedSince = ifModifiedSince
-            self.ifUnmodifiedSince = ifUnmodifiedSince
-        }
-
-        init(_ head: borrowing MessageHead) {
-            ifMatch = head.firstValue("if-match")
-            ifNoneMatch = head.firstValue("if-none-match")
-            ifModifiedSince = head.firstValue("if-modified-since")
-            ifUnmodifiedSince = head.firstValue("if-unmodified-since")
-        }
 
         var isEmpty: Bool { ifMatch == nil && ifNoneMatch == nil && ifModifiedSince == nil && ifUnmodifiedSince == nil }
     }
@@ -146,7 +137,7 @@ enum NotModifiedFilter {
             p += 1
         }
         guard p + 3 <= s.count,
-            let month = Self.months.firstIndex(of: String(decoding: s[p..<(p + 3)], as: UTF8.self))
+            let month = HTTPDateCache.monthNames.firstIndex(of: String(decoding: s[p..<(p + 3)], as: UTF8.self))
         else { return nil }
         p += 3
         var year = 0
@@ -178,18 +169,24 @@ enum NotModifiedFilter {
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         guard day >= 1, day <= monthDays[month] else { return nil }
-        return (daysFromCivil(year: year, month: month + 1, day: day) * 24 + hour) * 3600 + minute * 60 + second
+        // The inverse of the `gmtime_r` that formats `Date` (``HTTPDateCache``).
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        return Int(timegm(&parts))
     }
+}
 
-    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    /// Days since 1970-01-01 of a proleptic Gregorian date.
-    private static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yearOfEra = y - era * 400
-        let dayOfYear = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
-        return era * 146097 + dayOfEra - 719468
+extension NotModifiedFilter.Conditions {
+    /// The first of each conditional header of `head`.
+    init(_ head: borrowing MessageHead) {
+        self.init(
+            ifMatch: head.firstValue("if-match"), ifNoneMatch: head.firstValue("if-none-match"),
+            ifModifiedSince: head.firstValue("if-modified-since"),
+            ifUnmodifiedSince: head.firstValue("if-unmodified-since"))
     }
 }
