@@ -164,7 +164,8 @@ import Testing
             """)
         var ex = Exchange(runner, route: "r")
         #expect(ex.status == 500)
-        #expect(ex.message == "An unexpected error occurred")
+        // Kong's `kong.response.error`: the proxy renders it with the error templates.
+        #expect(ex.ctx.exitResponse?.body == .kongError(message: "An unexpected error occurred"))
         #expect(ex.ctx.failed)
         #expect(ex.ctx.shared["seen"] as? [String] == ["early:e"])
         // probe was collected: its header_filter and log still run.

@@ -124,7 +124,8 @@ public final class PluginRunner: Sendable {
     /// configs once an auth plugin identified the consumer), records the plugins for the later
     /// phases, and runs their `access`. After an exit (``PluginContext/exitResponse``), later
     /// plugins are still collected but their `access` does not run. A throwing plugin answers
-    /// 500 `{"message":"An unexpected error occurred"}`.
+    /// 500 "An unexpected error occurred" as Kong's `kong.response.error` (the error page by the
+    /// client's `Accept`, with the request id).
     public func access(_ ctx: inout PluginContext) {
         guard let routeID = ctx.routeID else { return }
         ctx.accessRan = true
@@ -294,8 +295,10 @@ public final class PluginRunner: Sendable {
                 "phase": .string(ctx.phase.rawValue), "error": .string("\(error)"),
             ])
         if ctx.phase == .access || ctx.phase == .rewrite {
+            // Kong's runloop keeps the failure as a delayed response that it flushes with
+            // `kong.response.error`: the templated error page, not a bare JSON table.
             ctx.clearExit()
-            ctx.exit(500, message: "An unexpected error occurred")
+            ctx.error(500, message: "An unexpected error occurred")
         }
     }
 }

@@ -56,9 +56,37 @@ private struct BufferingPlugin: Plugin {
     }
 }
 
+/// Kong's `error-generator` fixture plugin with `access = true`: fails in access.
+private struct ErrorGeneratorPlugin: Plugin {
+    struct Config: Sendable {}
+    struct Failure: Error {}
+    static let name = "error-generator"
+    static let priority = 1_000_000
+    static let phases: PluginPhases = [.access]
+    static let schema = Schema.record([])
+
+    func makeConfig(_ config: Object, scope: PluginScope) throws -> Config { Config() }
+    func access(_ config: Config, _ ctx: inout PluginContext) throws { throw Failure() }
+}
+
+/// Kong's `logger` fixture plugin, reduced to what a response shows: its `header_filter` ran.
+private struct PhaseLoggerPlugin: Plugin {
+    struct Config: Sendable {}
+    static let name = "logger"
+    static let priority = 1000
+    static let phases: PluginPhases = [.access, .headerFilter]
+    static let schema = Schema.record([])
+
+    func makeConfig(_ config: Object, scope: PluginScope) throws -> Config { Config() }
+    func access(_ config: Config, _ ctx: inout PluginContext) throws {}
+    func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
+        ctx.response.setHeader("Logged-Phase", "header_filter")
+    }
+}
+
 /// Kong's proxy specs under spec/02-integration/05-proxy, as a DB-less node over HTTP/1.1
 /// answers them (the cases the other live suites do not already hold).
-@Suite("Kong's proxy specs: upstream status, buffering, max args, error types, websockets", .serialized)
+@Suite("Kong's proxy specs: upstream status, buffering, plugin errors, max args, error types, websockets", .serialized)
 struct KongProxySpecTests {
     // MARK: 15-upstream-status-header_spec
 
@@ -99,6 +127,37 @@ struct KongProxySpecTests {
                 let ok = try await proxy.get("/status/200")
                 #expect(ok.status == 200)
                 #expect(ok.header("X-Kong-Upstream-Status") == nil)
+            }
+        }
+    }
+
+    // MARK: 29-collect-plugin-errors_spec
+
+    @Test("a plugin failing in access: 500 as kong.response.error renders it (templated, with the request id, by Accept); the other plugin's header_filter still runs (29-collect-plugin-errors_spec)")
+    func pluginErrorInAccess() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - hosts: [error.test]
+                    plugins: [{name: error-generator}, {name: logger}]
+                """
+            try await withProxy(yaml, extraPlugins: [ErrorGeneratorPlugin(), PhaseLoggerPlugin()]) { proxy in
+                let r = try await proxy.get("/get", host: "error.test")
+                #expect(r.status == 500)
+                #expect(r.header("Content-Type") == "application/json; charset=utf-8")
+                #expect(r.message == "An unexpected error occurred")
+                let id = try #require(r.header("X-Kong-Request-Id"))
+                #expect(r.json?["request_id"] as? String == id)
+                #expect(r.header("Logged-Phase") == "header_filter")
+                #expect(ups[0].requests.isEmpty)
+
+                let html = try await proxy.get("/get", host: "error.test", headers: [("Accept", "text/html")])
+                #expect(html.status == 500)
+                #expect(html.header("Content-Type") == "text/html; charset=utf-8")
+                #expect(html.text.contains("<p>An unexpected error occurred.</p>"))
             }
         }
     }
