@@ -105,6 +105,17 @@ public struct NodeSettings: Sendable, Equatable {
     /// response `Content-Type` that is one of nginx's `charset_types` with no parameters.
     /// Default `UTF-8`; nil for `off`.
     public var nginxHttpCharset: String? = "UTF-8"
+    /// `nginx_http_add_header`: nginx `add_header` directives of the http block (the proxy's
+    /// responses get them when neither the proxy server nor its location has its own).
+    /// Default none.
+    public var nginxHttpAddHeader: [AddHeaderDirective] = []
+    /// `nginx_proxy_add_header`: `add_header` directives of the proxy server block (every
+    /// response of the proxy, its error pages included, unless `location /` has its own).
+    /// Default none.
+    public var nginxProxyAddHeader: [AddHeaderDirective] = []
+    /// `nginx_location_add_header`: `add_header` directives of the proxy's `location /`
+    /// (proxied responses and Kong's own answers, not nginx's error pages). Default none.
+    public var nginxLocationAddHeader: [AddHeaderDirective] = []
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the matched route's and
     /// service's ids and names as `Kong-Route-Id`, `Kong-Route-Name`, `Kong-Service-Id` and
     /// `Kong-Service-Name` response headers. Default off.

@@ -120,6 +120,9 @@ struct Property: Sendable {
             }
             s.nginxHttpCharset = v.lowercased() == "off" ? nil : v
         }, render: { .string($0.nginxHttpCharset ?? "off") }),
+        addHeader("nginx_http_add_header", \.nginxHttpAddHeader),
+        addHeader("nginx_proxy_add_header", \.nginxProxyAddHeader),
+        addHeader("nginx_location_add_header", \.nginxLocationAddHeader),
         pemFiles("ssl_cert", \.sslCert, content: .certificate),
         pemFiles("ssl_cert_key", \.sslCertKey, content: .privateKey),
         proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
@@ -237,6 +240,17 @@ struct Property: Sendable {
                 throw InvalidValue(ValueSyntax.invalidValue(name, v, error.description))
             }
         }, render: { $0[keyPath: field].map { .string($0.path) } ?? .none })
+    }
+
+    private static func addHeader(
+        _ name: String, _ field: WritableKeyPath<NodeSettings, [AddHeaderDirective]> & Sendable
+    ) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            s[keyPath: field] = try AddHeaderDirective.parseList(v, property: name)
+        }, render: { s in
+            let directives = s[keyPath: field]
+            return directives.isEmpty ? .none : .string(directives.map(\.text).joined(separator: "; add_header "))
+        })
     }
 
     private static func count(_ name: String, _ field: WritableKeyPath<NodeSettings, Int> & Sendable) -> Property {

@@ -99,6 +99,21 @@ struct PropertyParsingTests {
         SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
         SettingsCase("admin_token = ") { $0.adminToken = nil },
         SettingsCase("node_id = 0B1D5E4C-4D3B-4B8F-9C1E-2F6A7B8C9D0E") { $0.nodeID = "0B1D5E4C-4D3B-4B8F-9C1E-2F6A7B8C9D0E" },
+        // Kong writes these into nginx.conf as `add_header <value>;` (spec 16-custom_nginx_directive).
+        SettingsCase("nginx_proxy_add_header = foo-header bar-value") {
+            $0.nginxProxyAddHeader = [AddHeaderDirective(name: "foo-header", value: "bar-value")]
+        },
+        SettingsCase("nginx_proxy_add_header = ") { $0.nginxProxyAddHeader = [] },
+        SettingsCase(#"nginx_http_add_header = Strict-Transport-Security "max-age=31536000; includeSubDomains" always"#) {
+            $0.nginxHttpAddHeader = [
+                AddHeaderDirective(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains", always: true)
+            ]
+        },
+        SettingsCase(#"nginx_location_add_header = X-A 'it\'s'; add_header X-B "" always"#) {
+            $0.nginxLocationAddHeader = [
+                AddHeaderDirective(name: "X-A", value: "it's"), AddHeaderDirective(name: "X-B", value: "", always: true),
+            ]
+        },
         SettingsCase("admin_gui_url = ") { $0.adminGUIURLs = [] },
         SettingsCase("admin_gui_url = http://admin.api:9100") {
             $0.adminGUIURLs = [AdminGUIURL("http://admin.api:9100")!]
@@ -191,6 +206,28 @@ struct PropertyParsingTests {
             "real_ip_header = X Real IP",
             "kong.conf:1: invalid value for 'real_ip_header': 'X Real IP' "
                 + "(expected a header name such as X-Real-IP or X-Forwarded-For, or proxy_protocol)"),
+        FailureCase(
+            "nginx_proxy_add_header = X-Only",
+            "kong.conf:1: invalid value for 'nginx_proxy_add_header': 'X-Only' "
+                + "(invalid number of arguments in \"add_header\" directive)"),
+        FailureCase(
+            "nginx_proxy_add_header = X-A b sometimes",
+            "kong.conf:1: invalid value for 'nginx_proxy_add_header': 'X-A b sometimes' (invalid parameter \"sometimes\")"),
+        FailureCase(
+            "nginx_proxy_add_header = X-Id $request_id",
+            "kong.conf:1: invalid value for 'nginx_proxy_add_header': 'X-Id $request_id' "
+                + "(kgate does not evaluate nginx variables in add_header values)"),
+        FailureCase(
+            "nginx_proxy_add_header = X-A b; expires 1h",
+            "kong.conf:1: invalid value for 'nginx_proxy_add_header': 'X-A b; expires 1h' "
+                + "(kgate only reads add_header directives here, not \"expires\")"),
+        FailureCase(
+            "nginx_proxy_add_header = X-A \"b",
+            "kong.conf:1: invalid value for 'nginx_proxy_add_header': 'X-A \"b' "
+                + "(unexpected end of value, expecting a closing quote)"),
+        FailureCase(
+            "nginx_proxy_add_header = X-A b;;",
+            "kong.conf:1: invalid value for 'nginx_proxy_add_header': 'X-A b;;' (unexpected \";\")"),
         FailureCase(
             "real_ip_recursive = 1",
             "kong.conf:1: invalid value for 'real_ip_recursive': '1' (expected one of: on, off, true, false)"),

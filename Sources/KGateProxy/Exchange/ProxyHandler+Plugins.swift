@@ -346,6 +346,7 @@ extension ProxyHandler {
             status: status, fields: fields, original: parsed, contentLength: bodiless ? nil : body.count,
             omitsLength: status == 304, into: &headBuffer)
         x.responseStatus = status
+        addConfiguredHeaders(to: &headBuffer)
         if !bodiless { headBuffer.writeBytes(body) }
         responseHeadPending = true
     }

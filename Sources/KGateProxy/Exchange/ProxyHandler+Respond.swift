@@ -108,7 +108,16 @@ extension ProxyHandler {
         let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
-        return filtered && x.runner != nil ? filterGeneratedResponse(bytes) : bytes
+        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes) : bytes
+        return withConfiguredHeaders(filteredBytes, origin: response.origin)
+    }
+
+    /// nginx's `add_header` on a generated response, after the plugins' `header_filter`:
+    /// Kong's answers are `location /`'s, nginx's error pages the server's.
+    private func withConfiguredHeaders(_ bytes: ByteBuffer, origin: LocalResponse.Origin) -> ByteBuffer {
+        let added = env.configuration.addedHeaders
+        guard !added.isEmpty else { return bytes }
+        return added.apply(toResponse: bytes, status: x.responseStatus, scope: origin == .kong ? .location : .server)
     }
 
     private func responseContext(now: NIODeadline, sentUpstreamAt: NIODeadline, keepAlive: Bool) -> LocalResponse.Context {
@@ -162,6 +171,7 @@ extension ProxyHandler {
             allocator: context.channel.allocator)
         x.responseStatus = Int(response.status.code)
         if x.runner != nil { bytes = filterGeneratedResponse(bytes) }
+        bytes = withConfiguredHeaders(bytes, origin: response.origin)
         x.keepAlive = false
         output.write(bytes, context)
         finishResponse()

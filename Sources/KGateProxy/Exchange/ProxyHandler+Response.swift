@@ -32,6 +32,7 @@ extension ProxyHandler: UpstreamDelegate {
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
         if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
+        addConfiguredHeaders(to: &headBuffer)
         responseHeadPending = true
         // Anything but passing the chunks on reads their data only.
         return framing == .chunked && downstream != .passthrough
@@ -44,6 +45,14 @@ extension ProxyHandler: UpstreamDelegate {
             proxyLatency: x.milliseconds(since: x.start, to: x.upstreamStart), date: loop.dates.current(),
             keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers,
             debug: x.debugHeaders, charset: env.charset)
+    }
+
+    /// nginx's `add_header` on the head of a proxied response (`location /`), after the
+    /// plugins' `header_filter`, on the status they left.
+    @inline(__always)
+    func addConfiguredHeaders(to head: inout ByteBuffer) {
+        guard !env.configuration.addedHeaders.isEmpty else { return }
+        env.configuration.addedHeaders.apply(to: &head, status: x.responseStatus, scope: .location)
     }
 
     /// Writes the response head if it is still held back.
@@ -164,6 +173,7 @@ extension ProxyHandler: UpstreamDelegate {
             from: head, upstreamChunked: false, framing: .none,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
         if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
+        addConfiguredHeaders(to: &headBuffer)
         context.writeAndFlush(wrapOutboundOut(headBuffer), promise: nil)
         logExchange()
         if inbound.readableBytes > 0 {

@@ -30,6 +30,8 @@ public struct ProxyConfiguration: Sendable {
     public var errorTemplates: ErrorTemplates
     /// `nginx_http_charset`: the charset nginx adds to text responses without one; nil for `off`.
     public var charset: String?
+    /// `nginx_http_add_header`, `nginx_proxy_add_header` and `nginx_location_add_header`.
+    public var addedHeaders: AddedResponseHeaders
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the `Kong-Route-*` and
     /// `Kong-Service-*` response headers.
     public var allowDebugHeader: Bool
@@ -88,6 +90,9 @@ public struct ProxyConfiguration: Sendable {
             plain: settings.errorTemplatePlain)
         self.allowDebugHeader = settings.allowDebugHeader
         self.charset = settings.nginxHttpCharset
+        self.addedHeaders = AddedResponseHeaders(
+            http: settings.nginxHttpAddHeader, proxy: settings.nginxProxyAddHeader,
+            location: settings.nginxLocationAddHeader)
         // A later entry for the same kong port wins, as in Kong's `host_ports` table.
         self.hostPorts = Dictionary(settings.portMaps.map { ($0.kongPort, $0.hostPort) }, uniquingKeysWith: { $1 })
         self.upstreamKeepalivePoolSize = settings.upstreamKeepalivePoolSize

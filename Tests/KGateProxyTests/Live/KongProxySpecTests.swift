@@ -86,7 +86,7 @@ private struct PhaseLoggerPlugin: Plugin {
 
 /// Kong's proxy specs under spec/02-integration/05-proxy, as a DB-less node over HTTP/1.1
 /// answers them (the cases the other live suites do not already hold).
-@Suite("Kong's proxy specs: upstream status, buffering, plugin errors, max args, error types, websockets", .serialized)
+@Suite("Kong's proxy specs: upstream status, add_header, buffering, plugin errors, max args, error types, websockets", .serialized)
 struct KongProxySpecTests {
     // MARK: 15-upstream-status-header_spec
 
@@ -158,6 +158,63 @@ struct KongProxySpecTests {
                 #expect(html.status == 500)
                 #expect(html.header("Content-Type") == "text/html; charset=utf-8")
                 #expect(html.text.contains("<p>An unexpected error occurred.</p>"))
+            }
+        }
+    }
+
+    // MARK: 16-custom_nginx_directive_spec
+
+    @Test("nginx_proxy_add_header adds its header to the proxy's responses of nginx's statuses; always also to errors; nginx_location_add_header replaces it in location / only (16-custom_nginx_directive_spec)")
+    func addHeaderDirectives() async throws {
+        let dead = try await UpstreamFailureTests.deadPort()
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - hosts: [headers-inspect.test]
+                  - hosts: [terminated.test]
+                    plugins: [{name: request-termination, config: {status_code: 201, message: made}}]
+                - url: http://127.0.0.1:\(dead)
+                  routes:
+                  - hosts: [down.test]
+                """
+            let foo = AddHeaderDirective(name: "foo-header", value: "bar-value")
+            let always = AddHeaderDirective(name: "X-Always", value: "yes", always: true)
+            try await withProxy(yaml, configure: { $0.addedHeaders = .init(http: [], proxy: [foo, always], location: []) }) { proxy in
+                let r = try await proxy.get("/get", host: "headers-inspect.test")
+                #expect(r.status == 200)
+                #expect(r.header("foo-header") == "bar-value")
+                #expect(r.header("X-Always") == "yes")
+                let made = try await proxy.get("/", host: "terminated.test")
+                #expect(made.status == 201)
+                #expect(made.header("foo-header") == "bar-value")
+                let notFound = try await proxy.get("/status/404", host: "headers-inspect.test")
+                #expect(notFound.status == 404)
+                #expect(notFound.header("foo-header") == nil)
+                #expect(notFound.header("X-Always") == "yes")
+                let noRoute = try await proxy.get("/", host: "nowhere.test")
+                #expect(noRoute.status == 404)
+                #expect(noRoute.header("foo-header") == nil)
+                #expect(noRoute.header("X-Always") == "yes")
+                let down = try await proxy.get("/", host: "down.test")
+                #expect(down.status == 502)
+                #expect(down.header("X-Always") == "yes")
+            }
+            let here = AddHeaderDirective(name: "X-Location", value: "1", always: true)
+            try await withProxy(yaml, configure: { $0.addedHeaders = .init(http: [foo], proxy: [always], location: [here]) }) { proxy in
+                let r = try await proxy.get("/get", host: "headers-inspect.test")
+                #expect(r.header("X-Location") == "1")
+                #expect(r.header("X-Always") == nil)
+                #expect(r.header("foo-header") == nil)
+                let noRoute = try await proxy.get("/", host: "nowhere.test")
+                #expect(noRoute.header("X-Location") == "1")
+                // nginx's error page is the server's (`/kong_error_handler`), outside `location /`.
+                let down = try await proxy.get("/", host: "down.test")
+                #expect(down.status == 502)
+                #expect(down.header("X-Location") == nil)
+                #expect(down.header("X-Always") == "yes")
             }
         }
     }
