@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "KGateProxyTests",
             dependencies: [
-                "KGateProxy", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig", "KGateTestSupport",
+                "KGateProxy", "KGateHTTP", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig", "KGateTestSupport",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -3,6 +3,8 @@ import NIOHTTP1
 
 /// Buffers one request at a time (bounded), answers it with the responder, and keeps the
 /// connection alive as HTTP/1.1 asks. Requests over `maxBodySize` get 413 and the connection closes.
+/// Every answer carries `Date` and `Connection` (`keep-alive` or `close`), as nginx adds them to
+/// every response of Kong's admin and status servers.
 final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -21,6 +23,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     /// The request line behind a parser error.
     private let requestLines: RequestTargetEscapingHandler?
     private var state = State.idle
+    private var dates = HTTPDateCache()
 
     convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, counters: ServerCounters? = nil) {
         self.init(answering: .inline(responder), maxBodySize: maxBodySize, counters: counters)
@@ -87,7 +90,8 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private func write(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        if !headers.contains(name: "Date") { headers.add(name: "Date", value: dates.current()) }
+        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request.method != .HEAD {

@@ -140,6 +140,27 @@ import Testing
         }
     }
 
+    /// 02-kong_routes_spec "returns headers with HEAD method": HEAD answers GET's headers with an
+    /// empty body. Both carry nginx's `Date`, which the spec drops (with the latency) to compare.
+    @Test func headAnswersGetHeadersWithDate() async throws {
+        let h = try AdminHarness()
+        try await Self.withListener(h) { port in
+            let get = try await Self.call(port, "GET", "/")
+            let head = try await Self.call(port, "HEAD", "/")
+            #expect(get.status == 200 && head.status == 200)
+            #expect(!get.body.isEmpty && head.body.isEmpty)
+            for response in [get, head] {
+                let date = try #require(response.header("Date"))
+                #expect(date.count == 29 && date.hasSuffix(" GMT"), "\(date)")
+            }
+            func compared(_ response: TestHTTPClient.Response) -> [String] {
+                response.headers.filter { !["date", "x-kong-admin-latency"].contains($0.0.lowercased()) }
+                    .map { "\($0.0): \($0.1)" }
+            }
+            #expect(compared(get) == compared(head))
+        }
+    }
+
     /// Kong's 14-server_tokens_spec "Admin API": `Server` and `X-Kong-Admin-Latency` only as
     /// `headers` enables them; with `headers = off` neither is sent (no default `Server`).
     @Test(arguments: [([String](), false, false), (["server_tokens"], true, false), (["latency_tokens"], false, true)])

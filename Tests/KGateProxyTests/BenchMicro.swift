@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateHTTP
 import KGateRouter
 import KGateStore
 import NIOCore

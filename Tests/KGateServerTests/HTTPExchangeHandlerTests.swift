@@ -35,6 +35,25 @@ struct HTTPExchangeHandlerTests {
         #expect(try response(channel).hasSuffix(#"{"path":"/x","body":3}"#))
     }
 
+    /// nginx puts `Date` and `Connection` on every response of Kong's admin and status servers,
+    /// its own error pages included (RFC 9110: an origin server with a clock must send `Date`).
+    @Test func everyAnswerCarriesDateAndConnection() throws {
+        let ok = try channel()
+        try ok.writeInbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
+        let tooBig = try channel(maxBodySize: 4)
+        try tooBig.writeInbound(ByteBuffer(string: "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789"))
+        let malformed = try channel()
+        _ = try? malformed.writeInbound(ByteBuffer(string: "NOT HTTP AT ALL\r\n\r\n"))
+        for (channel, connection) in [(ok, "keep-alive"), (tooBig, "close"), (malformed, "close")] {
+            let head = try response(channel).split(separator: "\r\n\r\n").first ?? ""
+            let lines = head.split(separator: "\r\n").map { $0.lowercased() }
+            let date = try #require(lines.first { $0.hasPrefix("date: ") }).dropFirst(6)
+            #expect(date.count == 29 && date.hasSuffix(" gmt"), "\(date)")
+            #expect(lines.filter { $0.hasPrefix("connection: ") } == ["connection: \(connection)"])
+        }
+        #expect(HTTPDateCache.format(epochSeconds: 1_732_183_200) == "Thu, 21 Nov 2024 10:00:00 GMT")
+    }
+
     @Test func oversizedBodiesGet413() throws {
         let channel = try channel(maxBodySize: 4)
         try channel.writeInbound(ByteBuffer(string: "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n0123456789"))

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateHTTP
 import KGatePlugins
 
 /// nginx's not-modified header filter (`ngx_http_not_modified_filter_module`) for the responses

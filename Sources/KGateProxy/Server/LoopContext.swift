@@ -1,4 +1,5 @@
 import Atomics
+import KGateHTTP
 import KGateStore
 import Logging
 import NIOCore

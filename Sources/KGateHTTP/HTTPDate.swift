@@ -6,13 +6,16 @@ import Darwin
 import NIOCore
 
 /// The `Date` header value (`Thu, 21 Nov 2024 10:00:00 GMT`), formatted at most once per second
-/// per event loop.
-struct HTTPDateCache {
+/// per event loop (the proxy's loops, and each admin or status connection).
+public struct HTTPDateCache {
     private var second: Int = -1
     private var cached: String = ""
 
+    /// An empty cache: the first `current()` formats the date.
+    public init() {}
+
     /// The current date, from the cache when the second has not changed.
-    mutating func current() -> String {
+    public mutating func current() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let s = now.tv_sec
@@ -24,9 +27,10 @@ struct HTTPDateCache {
     }
 
     /// English month abbreviations, as HTTP dates spell them.
-    static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    public static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
-    static func format(epochSeconds: Int) -> String {
+    /// The HTTP date (IMF-fixdate) of a Unix time.
+    public static func format(epochSeconds: Int) -> String {
         var t = time_t(epochSeconds)
         var parts = tm()
         gmtime_r(&t, &parts)
