@@ -15,9 +15,10 @@ extension NodeSettings {
         bundledPlugins: [String]? = nil
     ) throws(SettingsError) -> NodeSettings {
         let (overrides, flagProblems) = FlagOverrides.scan(flags)
+        let environment = EnvironmentSource(environment)
         return try combine(
-            [file?.assignments ?? [], EnvironmentSource(environment).assignments, overrides.assignments],
-            problems: flagProblems, bundledPlugins: bundledPlugins)
+            [file?.assignments ?? [], environment.assignments, overrides.assignments],
+            ignored: (file?.ignored ?? []) + environment.ignored, problems: flagProblems, bundledPlugins: bundledPlugins)
     }
 
     /// Combines sources already read: defaults < `file` < `environment` < `flags`.
@@ -27,7 +28,7 @@ extension NodeSettings {
     ) throws(SettingsError) -> NodeSettings {
         try combine(
             [file?.assignments ?? [], environment.assignments, flags.assignments],
-            problems: [], bundledPlugins: bundledPlugins)
+            ignored: (file?.ignored ?? []) + environment.ignored, problems: [], bundledPlugins: bundledPlugins)
     }
 
     /// Parses kong.conf text (if any) and resolves, reporting the file's syntax errors and
@@ -38,20 +39,27 @@ extension NodeSettings {
     ) throws(SettingsError) -> NodeSettings {
         let (file, fileProblems) = text.map { KongConfFile.scan($0, path: path) } ?? (nil, [])
         let (overrides, flagProblems) = FlagOverrides.scan(flags)
+        let environment = EnvironmentSource(environment)
         return try combine(
-            [file?.assignments ?? [], EnvironmentSource(environment).assignments, overrides.assignments],
-            problems: fileProblems + flagProblems, bundledPlugins: bundledPlugins)
+            [file?.assignments ?? [], environment.assignments, overrides.assignments],
+            ignored: (file?.ignored ?? []) + environment.ignored, problems: fileProblems + flagProblems,
+            bundledPlugins: bundledPlugins)
     }
 
-    /// Applies the last assignment of each property over the defaults, then checks listeners.
+    /// Applies the last assignment of each property over the defaults, then checks listeners;
+    /// keeps the last of each `ignored` property (environment after file).
     static func combine(
-        _ layers: [[SettingAssignment]], problems earlier: [SettingsError.Problem], bundledPlugins: [String]?
+        _ layers: [[SettingAssignment]], ignored: [SettingAssignment], problems earlier: [SettingsError.Problem],
+        bundledPlugins: [String]?
     ) throws(SettingsError) -> NodeSettings {
         var winning: [String: SettingAssignment] = [:]
         for assignment in layers.joined() {
             winning[assignment.property] = assignment
         }
         var settings = NodeSettings()
+        var lastIgnored: [String: SettingAssignment] = [:]
+        for assignment in ignored { lastIgnored[assignment.property] = assignment }
+        settings.ignoredProperties = lastIgnored.values.sorted { $0.property < $1.property }
         var problems = earlier
         let context = Property.Context(bundledPlugins: bundledPlugins)
         for property in Property.all {

@@ -145,6 +145,11 @@ public struct NodeSettings: Sendable, Equatable {
     /// `Access-Control-Allow-Origin` names a request's `Origin` only if it is one of their
     /// origins, and the first origin otherwise. Default none (any `Origin` is echoed).
     public var adminGUIURLs: [AdminGUIURL] = []
+    /// Kong properties set in kong.conf or `KONG_*` that have no effect on kgate (database,
+    /// Lua, clustering, nginx directives it does not implement: see `KongProperties`), the
+    /// last assignment of each. Not a setting: the node names them when it starts, so a
+    /// property that does nothing does not go unnoticed.
+    public var ignoredProperties: [SettingAssignment] = []
 
     /// Kong's default `proxy_listen`.
     public static let defaultProxyListen = [

@@ -70,6 +70,20 @@ struct PrecedenceTests {
         #expect(try NodeSettings.resolve(file: nil, environment: env, flags: try FlagOverrides([:])).logLevel == .debug)
     }
 
+    /// The settings keep the last assignment of each property kgate ignores, for the node to
+    /// name them at start (the environment wins over the file, as for every property).
+    @Test func ignoredPropertiesAreKept() throws {
+        let s = try settings(
+            "pg_host = db1\nnginx_proxy_brotli = on\nlog_level = warn",
+            env: ["KONG_PG_HOST": "db2", "KONG_MEM_CACHE_SIZE": "1g"])
+        #expect(s.ignoredProperties == [
+            SettingAssignment(property: "mem_cache_size", value: "1g", source: .environment(variable: "KONG_MEM_CACHE_SIZE")),
+            SettingAssignment(property: "nginx_proxy_brotli", value: "on", source: .file(path: "kong.conf", line: 2)),
+            SettingAssignment(property: "pg_host", value: "db2", source: .environment(variable: "KONG_PG_HOST")),
+        ])
+        #expect(try settings("log_level = warn", env: [:]).ignoredProperties.isEmpty)
+    }
+
     /// Values from the environment are trimmed like file values; an empty value unsets optional ones.
     @Test func environmentValues() throws {
         let s = try settings(

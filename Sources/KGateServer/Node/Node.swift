@@ -116,6 +116,11 @@ public final class Node: Sendable {
             throw NodeStartError("kgate is already running in \(settings.prefix)")
         }
         try KongEnvFile(prefix: settings.prefix).write(settings)
+        if !settings.ignoredProperties.isEmpty {
+            logger.notice(
+                "Kong properties without effect on kgate are ignored",
+                metadata: ["properties": "\(settings.ignoredProperties.map { "\($0.property) (\($0.source))" }.joined(separator: ", "))"])
+        }
         let coordinator = self.coordinator
         loadLoop.withLock { task in
             if task == nil { task = Task { await coordinator.run() } }
