@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KGateConfig
 import KGateSchema
 import NIOHTTP1
@@ -63,6 +66,35 @@ import Testing
         // `?tags=` does not filter nested collections (#6779), but is still checked.
         #expect(await h.get("/services/svc-a/routes?tags=nope").data.count == 1)
         #expect(await h.get("/services/svc-a/routes?tags=a,b/c").status == 400)
+    }
+
+    /// Kong's off strategy reads a key-auth credential's `ttl` as its expiry time: the Admin API
+    /// shows the seconds left, and an expired credential is gone from every read.
+    @Test func credentialTTLIsTimeLeftAndExpiredOnesAreGone() async throws {
+        let h = try AdminHarness()
+        let now = time(nil)
+        await h.load(
+            """
+            _format_version: "3.0"
+            consumers:
+            - username: bob
+              keyauth_credentials:
+              - key: alive
+                ttl: \(now + 3600)
+              - key: dead
+                ttl: \(now - 10)
+              - key: forever
+            """)
+        let alive = await h.get("/key-auths/alive")
+        #expect(alive.status == 200)
+        let left = alive["ttl"]?.doubleValue ?? 0
+        #expect(left > 3590 && left <= 3600)
+        #expect(await h.get("/key-auths/forever")["ttl"] == nil)
+        #expect(await h.get("/key-auths/dead").status == 404)
+        #expect(await h.get("/key-auths/dead/consumer").status == 404)
+        #expect(await h.get("/consumers/bob/key-auth/dead").status == 404)
+        #expect(Set(await h.get("/key-auths").data.compactMap { $0["key"]?.stringValue }) == ["alive", "forever"])
+        #expect(Set(await h.get("/consumers/bob/key-auth").data.compactMap { $0["key"]?.stringValue }) == ["alive", "forever"])
     }
 
     @Test func consumersByCustomID() async throws {

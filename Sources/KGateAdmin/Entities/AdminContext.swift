@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KGateConfig
 import KGateHTTP
 import KGateSchema
@@ -67,11 +70,25 @@ struct AdminContext {
             }
             return page.entity(entity, id: id).map(Found.row) ?? .none
         }
+        let row: Object?
         switch keyKind(entity, key) {
         case .refused(let response): return .refused(response)
-        case .ok(.id): return page.entity(entity, id: key).map(Found.row) ?? .none
-        case .ok(.endpointKey): return page.entity(entity, endpointKey: key).map(Found.row) ?? .none
+        case .ok(.id): row = page.entity(entity, id: key)
+        case .ok(.endpointKey): row = page.entity(entity, endpointKey: key)
         }
+        return row.flatMap { unexpired(entity, $0) }.map(Found.row) ?? .none
+    }
+
+    /// Kong's DB-less reads of an entity with a `ttl` (key-auth credentials): the stored `ttl` is
+    /// when the row expires (epoch seconds); a read shows the seconds left, and an expired row
+    /// is not found (Kong's off strategy, `process_ttl_field`).
+    func unexpired(_ entity: String, _ row: Object, now: Int = time(nil)) -> Object? {
+        guard schema(entity)?.ttl == true, let expiry = row["ttl"]?.doubleValue else { return row }
+        let left = expiry - Double(now)
+        guard left > 0 else { return nil }
+        var row = row
+        row["ttl"] = left == left.rounded() ? .integer(Int(left)) : .number(left)
+        return row
     }
 
     /// The entity named by a route parameter (the parameter is the entity's name).
@@ -123,8 +140,12 @@ struct AdminContext {
     }
 
     /// The rows of an entity kind with their primary keys, in declaration order.
+    /// Expired rows are left out (``unexpired(_:_:now:)``).
     func keyedRows(_ entity: String) -> [(key: String, row: Object)] {
-        page[entity].map { table in table.rows.map { (key: $0.key, row: $0.value) } } ?? []
+        let now = time(nil)
+        return page[entity].map { table in
+            table.rows.compactMap { entry in unexpired(entity, entry.value, now: now).map { (key: entry.key, row: $0) } }
+        } ?? []
     }
 
     /// 200 with the entity, or the lookup's refusal / 404.

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KGateConfig
 import KGateHTTP
 import KGateSchema
@@ -77,7 +80,8 @@ extension AdminContext {
         case .ok(let args): request = args.0
         }
         let id = EntityTable.keyString(parentRow["id"]) ?? ""
-        let rows = Self.keyed(page.children(child, via: field, of: id))
+        let now = time(nil)
+        let rows = Self.keyed(page.children(child, via: field, of: id).compactMap { unexpired(child, $0, now: now) })
         let base =
             "/\(schema(parent)?.adminAPIName ?? parent)/\(match.rawParams[parent] ?? "")/"
             + (schema(child)?.adminAPINestedName ?? schema(child)?.adminAPIName ?? child)
