@@ -201,7 +201,7 @@ let package = Package(
             dependencies: ["KGateConfig", "KGateSchema"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig", "KGateSchema", "KGateTestSupport"]),
+        .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig", "KGateSchema", "KGateSettings", "KGateTestSupport"]),
         .testTarget(name: "KGateRouterTests", dependencies: ["KGateRouter", "KGateSchema"]),
         .testTarget(
             name: "KGateProxyTests",

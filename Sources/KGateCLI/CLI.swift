@@ -10,8 +10,8 @@ import KGateStore
     import Darwin
 #endif
 
-/// The `kgate` command line: `kgate config parse|init`, `kgate start|reload|stop|drain`, `kgate route test`,
-/// `kgate version`.
+/// The `kgate` command line: `kgate config parse|init`, `kgate start|stop|quit|restart|reload|health|drain`,
+/// `kgate check`, `kgate route test`, `kgate version`.
 ///
 /// Run it with `KGateCommand.launch()` (the executable does), or in-process with
 /// `KGateCommand.run(arguments:console:)`, which returns the exit status instead of exiting.
@@ -27,8 +27,9 @@ public struct KGateCommand: AsyncParsableCommand {
             """,
         version: KGateVersion.versionLine,
         subcommands: [
-            ConfigCommand.self, StartCommand.self, ReloadCommand.self, StopCommand.self, DrainCommand.self,
-            RouteCommand.self, VersionCommand.self,
+            ConfigCommand.self, StartCommand.self, StopCommand.self, QuitCommand.self, RestartCommand.self,
+            ReloadCommand.self, HealthCommand.self, CheckCommand.self, DrainCommand.self, RouteCommand.self,
+            VersionCommand.self,
         ]
     )
 
@@ -118,6 +119,8 @@ struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version",
         abstract: "Print kgate's version and the Kong version it is compatible with.")
+
+    @OptionGroup var verbosity: Verbosity
 
     func run() throws {
         Console.current.out("kgate \(KGateVersion.current)\nKong compatibility: \(KGateVersion.kongCompatibility)\n")

@@ -18,7 +18,7 @@ struct ConfigCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config",
         abstract: "Use declarative configuration files with kgate.",
-        subcommands: [ParseCommand.self, InitCommand.self]
+        subcommands: [ParseCommand.self, InitCommand.self, DatabaseImportCommand.self, DatabaseExportCommand.self]
     )
 }
 
@@ -44,9 +44,13 @@ struct ParseCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON on stdout (for CI tools).")
     var json = false
 
+    /// Kong's `-c`/`-p`: the `plugins` the file may use come from these settings, or from the
+    /// `.kong_env` of a node that ran with the prefix.
+    @OptionGroup var node: NodeOptions
+
     func run() throws {
         let console = Console.current
-        let plugins = NodePlugins(settings: NodeSettings())
+        let plugins = NodePlugins(settings: try node.runningSettings())
         switch DeclarativeLoader(catalog: plugins.catalog).load(path: file) {
         case .success(let config):
             let (skipped, unsupported) = plugins.check(config)
@@ -118,6 +122,8 @@ struct InitCommand: ParsableCommand {
     @Argument(help: "Where to write it.")
     var file: String = ConfigTemplate.defaultFileName
 
+    @OptionGroup var verbosity: Verbosity
+
     func run() throws {
         let path = FilePath.absolute(file)
         if access(path, F_OK) == 0 {
@@ -126,6 +132,37 @@ struct InitCommand: ParsableCommand {
         if let problem = FilePath.write(ConfigTemplate.text, to: path) {
             throw fail("\(path): \(problem)")
         }
+    }
+}
+
+/// `kgate config db_import <file>`: Kong's database-only import. kgate is always DB-less
+/// (`database = off`), so it refuses as Kong does in that mode.
+struct DatabaseImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db_import", abstract: "Kong's database import; kgate has no database (use POST /config).")
+
+    @Argument var file: String?
+    @OptionGroup var node: NodeOptions
+
+    func run() throws {
+        throw fail(
+            "'kgate config db_import' only works with a database.\n"
+                + "When using database=off, reload your declarative configuration\n"
+                + "using the /config endpoint.")
+    }
+}
+
+/// `kgate config db_export [<file>]`: Kong's database-only export, refused as Kong refuses it
+/// with `database = off`.
+struct DatabaseExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "db_export", abstract: "Kong's database export; kgate has no database.")
+
+    @Argument var file: String?
+    @OptionGroup var node: NodeOptions
+
+    func run() throws {
+        throw fail("'kgate config db_export' only works with a database.")
     }
 }
 

@@ -13,6 +13,8 @@ struct NodeOptions: ParsableArguments {
     @Option(name: [.customShort("p"), .customLong("prefix")], help: "The prefix directory (pid file).")
     var prefix: String?
 
+    @OptionGroup var verbosity: Verbosity
+
     /// Settings from defaults < kong.conf < KONG_* environment < flags; a `-c` file that does
     /// not exist is Kong's `no file at: <path>`.
     func settings(flags extra: [String: String] = [:]) throws -> NodeSettings {
@@ -39,31 +41,50 @@ struct NodeOptions: ParsableArguments {
         var flags = extra
         if let prefix { flags["--prefix"] = prefix }
         do {
-            return try NodeSettings.load(
+            var settings = try NodeSettings.load(
                 kongConf: text, path: path, environment: ProcessInfo.processInfo.environment,
                 flags: flags, bundledPlugins: BundledPlugins.names)
+            // Kong's conf_loader makes the prefix absolute, so messages and `.kong_env` name it
+            // wherever the command was run from.
+            settings.prefix = FilePath.absolute(settings.prefix)
+            return settings
         } catch {
-            throw ValidationError(error.messages.joined(separator: "\n"))
+            // Kong's `assert(conf_loader(...))`: `Error: <the problems>`, status 1, no usage text.
+            throw ExitCode(reportFailure(error.messages.joined(separator: "\n")))
         }
     }
 }
 
 extension NodeOptions {
-    /// Sends `signal` to the node running with this prefix (found through its pid file); a
-    /// prefix that does not exist is Kong's `no such prefix: <absolute path>`.
+    /// Sends `signal` to the node running with this prefix (found through its pid file) and
+    /// says `done` on standard output.
     func signalRunningNode(_ signal: Int32, done: String) throws {
         let settings = try self.settings()
+        try requirePrefix(settings)
+        try self.signal(signal, to: try runningPid(settings))
+        Console.current.out(done + "\n")
+    }
+
+    /// Kong's `no such prefix: <absolute path>` when the prefix directory does not exist.
+    func requirePrefix(_ settings: NodeSettings) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: settings.prefix, isDirectory: &isDirectory), isDirectory.boolValue
         else {
             let absolute = URL(fileURLWithPath: settings.prefix).standardizedFileURL.path
             throw ExitCode(reportFailure("no such prefix: \(absolute)"))
         }
+    }
+
+    /// The pid of the node running with the prefix, or the failure `kgate is not running in ...`.
+    func runningPid(_ settings: NodeSettings) throws -> Int32 {
         guard let pid = NodeProcess.runningPid(prefix: settings.prefix) else {
             throw ExitCode(reportFailure("kgate is not running in \(settings.prefix)"))
         }
+        return pid
+    }
+
+    func signal(_ signal: Int32, to pid: Int32) throws {
         guard kill(pid, signal) == 0 else { throw ExitCode(reportFailure("could not signal process \(pid)")) }
-        Console.current.out(done + "\n")
     }
 
     func reportFailure(_ message: String) -> Int32 {
@@ -72,11 +93,8 @@ extension NodeOptions {
     }
 }
 
-/// `kgate start`: runs a node in the foreground until SIGTERM/SIGINT.
-struct StartCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "start", abstract: "Start a kgate node in the foreground (stops on SIGTERM/SIGINT).")
-
+/// What `kgate start` and `kgate restart` take: Kong's `-c`/`-p` and kgate's listener flags.
+struct StartArguments: ParsableArguments {
     @OptionGroup var node: NodeOptions
 
     @Option(name: .customLong("declarative-config"), help: "The declarative config file to load and watch.")
@@ -88,21 +106,39 @@ struct StartCommand: AsyncParsableCommand {
     @Option(name: .customLong("status-listen"), help: "Status API listen addresses.")
     var statusListen: String?
 
-    func run() async throws {
+    /// The node's settings, with the flags given.
+    func settings() throws -> NodeSettings {
         var flags: [String: String] = [:]
         flags["--declarative-config"] = declarativeConfig
         flags["--proxy-listen"] = proxyListen
         flags["--admin-listen"] = adminListen
         flags["--status-listen"] = statusListen
-        let settings = try node.settings(flags: flags)
+        return try node.settings(flags: flags)
+    }
+
+    /// Runs a node with `settings` in the foreground until SIGTERM/SIGINT/SIGQUIT.
+    func runNode(_ settings: NodeSettings) async throws {
+        node.verbosity.announce(settings)
         let logger = NodeLogging.logger(level: settings.logLevel)
         do {
-            let node = try Node(settings: settings, logger: logger)
-            try await node.start()
-            try await node.run()
+            let running = try Node(settings: settings, logger: logger)
+            try await running.start()
+            try await running.run()
         } catch let error as NodeStartError {
-            throw fail(error.description)
+            throw ExitCode(node.reportFailure(error.description))
         }
+    }
+}
+
+/// `kgate start`: runs a node in the foreground until SIGTERM/SIGINT/SIGQUIT.
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start", abstract: "Start a kgate node in the foreground (stops on SIGTERM/SIGINT/SIGQUIT).")
+
+    @OptionGroup var arguments: StartArguments
+
+    func run() async throws {
+        try await arguments.runNode(try arguments.settings())
     }
 }
 

@@ -2,6 +2,7 @@ import Foundation
 import KGateConfig
 import KGateSchema
 import Synchronization
+import KGateSettings
 import Testing
 
 @testable import KGateCLI
@@ -174,6 +175,136 @@ import Testing
         let missing = kgate("config", "parse", dir.path + "/nope.yml")
         #expect(missing.status == 1)
         #expect(missing.err.hasPrefix("Error: Failed parsing:\n"))
+    }
+
+    // MARK: - node commands without a node
+
+    /// Kong's `assert(conf_loader(...))`: a bad kong.conf is `Error: ...` with status 1 and the
+    /// verbose hint, not a usage error (64) followed by usage text.
+    @Test func badSettingsFailWithStatusOne() throws {
+        let dir = try TempDir()
+        let conf = try dir.write("invalid.conf", "untrusted_lua = foobar\n")
+        for command in ["reload", "stop", "health", "quit", "drain"] {
+            let r = kgate(command, "-c", conf)
+            #expect(r.status == 1, "\(command)")
+            #expect(r.err.hasPrefix("Error: \(conf):1: invalid value for 'untrusted_lua': 'foobar'"), "\(command)")
+            #expect(r.err.hasSuffix("\n\n  Run with --v (verbose) or --vv (debug) for more details\n"), "\(command)")
+            #expect(!r.err.contains("Usage"), "\(command)")
+        }
+    }
+
+    /// Kong's conf_loader makes `prefix` absolute, so messages name the directory in full.
+    @Test func prefixIsAbsolute() throws {
+        let dir = try TempDir()
+        try FileManager.default.createDirectory(atPath: dir.path + "/node", withIntermediateDirectories: true)
+        let r = kgate("reload", "-p", dir.path + "/other/../node/")
+        #expect(r.status == 1)
+        #expect(r.err.hasPrefix("Error: kgate is not running in \(dir.path)/node\n"))
+    }
+
+    /// `02-cmd/05-check_spec.lua`: `configuration at <conf> is valid`; each problem and a
+    /// missing file as an `[error]` line on standard error, status 1.
+    @Test func check() throws {
+        let dir = try TempDir()
+        let good = try dir.write("kong.conf", "database = off\nproxy_listen = 127.0.0.1:9000\n")
+        let valid = kgate("check", good)
+        #expect(valid.status == 0)
+        #expect(valid.out == "configuration at \(good) is valid\n")
+        #expect(valid.err.isEmpty)
+
+        let bad = try dir.write("invalid.conf", "database = off\nuntrusted_lua = foobar\n")
+        let invalid = kgate("check", bad)
+        #expect(invalid.status == 1)
+        #expect(invalid.out.isEmpty)
+        #expect(invalid.err.contains(" [error] \(bad):2: invalid value for 'untrusted_lua': 'foobar'"))
+
+        let missing = kgate("check", "inexistent.conf")
+        #expect(missing.status == 1)
+        #expect(missing.err.hasSuffix(" [error] no file at: inexistent.conf\n"))
+    }
+
+    /// `02-cmd/07-health_spec.lua` without a node: a missing prefix, a prefix no node ran in,
+    /// and one whose node is gone.
+    @Test func healthWithoutANode() throws {
+        let dir = try TempDir()
+        let inexistent = kgate("health", "--prefix", dir.path + "/inexistent")
+        #expect(inexistent.status == 1)
+        #expect(inexistent.err.hasPrefix("Error: no such prefix: \(dir.path)/inexistent\n"))
+
+        let never = kgate("health", "-p", dir.path)
+        #expect(never.status == 1)
+        #expect(never.err.hasPrefix("Error: kgate is not running at \(dir.path)\n"))
+
+        _ = try dir.write(".kong_env", "prefix = \(dir.path)\n")
+        let gone = kgate("health", "-p", dir.path)
+        #expect(gone.status == 1)
+        #expect(gone.out == "kgate.......not running\n\n")
+        #expect(gone.err.hasPrefix("Error: kgate is not running at \(dir.path)\n"))
+    }
+
+    /// `kgate quit` with no node: the prefix must exist and a node must run in it.
+    @Test func quitWithoutANode() throws {
+        let dir = try TempDir()
+        let r = kgate("quit", "-p", dir.path)
+        #expect(r.status == 1)
+        #expect(r.err.hasPrefix("Error: kgate is not running in \(dir.path)\n"))
+        #expect(kgate("quit", "--timeout", "2", "-p", dir.path + "/inexistent").err.hasPrefix("Error: no such prefix: "))
+    }
+
+    /// Kong's `--v` and `--vv` are accepted by every command.
+    @Test(arguments: [
+        ["version", "--v"], ["version", "--vv"], ["config", "init", "--v"], ["check", "--vv"], ["stop", "--v"],
+        ["config", "parse", "--vv"], ["health", "--v"], ["quit", "--vv"],
+    ])
+    func verboseFlagsAreAccepted(_ arguments: [String]) {
+        let r = run(arguments + ["--help"])
+        #expect(r.status == 0)
+        #expect(r.out.contains("--vv"))
+    }
+
+    /// `--vv` lists the settings as Kong's CLI does: `[debug] name = value`, alphabetical,
+    /// secrets redacted; `--v` says the prefix in use.
+    @Test func verboseSettingsListing() throws {
+        var settings = NodeSettings()
+        settings.prefix = "/srv/kgate"
+        settings.declarativeConfigString = "_format_version: '3.0'"
+        let verbose = Mutex("")
+        let capture = Console(out: { text in verbose.withLock { $0 += text } }, err: { _ in })
+        let options = try Verbosity.parse(["--vv"])
+        Console.$current.withValue(capture) {
+            options.announce(settings, environment: ["KONG_ADMIN_LISTEN": "127.0.0.1:8001", "KONG_DECLARATIVE_CONFIG_STRING": "x"])
+        }
+        let lines = verbose.withLock { $0 }.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 2)[2] }
+        #expect(lines.first == "[verbose] prefix in use: /srv/kgate")
+        #expect(lines.contains("[debug] KONG_ADMIN_LISTEN ENV found with \"127.0.0.1:8001\""))
+        #expect(lines.contains("[debug] KONG_DECLARATIVE_CONFIG_STRING ENV found with \"******\""))
+        #expect(lines.contains("[debug] declarative_config_string = \"******\""))
+        #expect(lines.contains("[debug] prefix = \"/srv/kgate\""))
+        let names = lines.filter { $0.hasPrefix("[debug] ") && !$0.contains(" ENV found ") }.map { $0.split(separator: " ")[1] }
+        #expect(names == names.sorted())
+    }
+
+    /// `11-config_spec.lua`: `kong config` takes `-c`/`-p`, and the settings decide which
+    /// plugins a file may use; `db_import`/`db_export` are refused as with `database = off`.
+    @Test func configTakesKongConf() throws {
+        let dir = try TempDir()
+        let conf = try dir.write("kong.conf", "plugins = off\nprefix = \(dir.path)/prefix\n")
+        let yml = try dir.write(
+            "kong.yml", "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://x.test\n  plugins:\n  - name: key-auth\n")
+        #expect(kgate("config", "parse", yml).status == 0)
+        let off = kgate("config", "parse", "-c", conf, yml)
+        #expect(off.status == 1)
+        #expect(off.err.contains("plugin 'key-auth' not enabled; add it to the 'plugins' configuration property"))
+
+        let importing = kgate("config", "db_import", yml)
+        #expect(importing.status == 1)
+        #expect(
+            importing.err.hasPrefix(
+                "Error: 'kgate config db_import' only works with a database.\nWhen using database=off, reload your declarative configuration\nusing the /config endpoint.\n"
+            ))
+        let exporting = kgate("config", "db_export")
+        #expect(exporting.status == 1)
+        #expect(exporting.err.hasPrefix("Error: 'kgate config db_export' only works with a database.\n"))
     }
 
     // MARK: - helpers

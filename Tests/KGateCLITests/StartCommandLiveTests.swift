@@ -130,6 +130,58 @@ struct StartCommandLiveTests {
         node.waitUntilExit()
     }
 
+    /// `07-health_spec.lua`, `08-quit_spec.lua`, `13-signals_spec.lua` (USR1): `kgate health`
+    /// reports the running node; SIGUSR1 (log rotation) does not end it; `kgate quit` stops it
+    /// gracefully (SIGQUIT) and the node exits 0.
+    @Test func healthSignalsAndQuit() async throws {
+        let config = "_format_version: \"3.0\"\nservices:\n- name: example\n  url: http://127.0.0.1:9\n"
+        let started = try StartedNode(config: config)
+        defer { started.cleanUp() }
+        let (prefix, port, node) = (started.prefix, started.port, started.process)
+        #expect(await waitFor(port: port, hash: ConfigHash.md5Hex(Array(config.utf8))) != nil)
+
+        let health = try Self.kgate("health", "-p", prefix)
+        let said = String(decoding: try health.standardOutputPipe.readToEnd() ?? Data(), as: UTF8.self)
+        health.waitUntilExit()
+        #expect(health.terminationStatus == 0)
+        #expect(said == "kgate.......running\n\nkgate is healthy at \(prefix)\n")
+
+        kill(node.processIdentifier, SIGUSR1)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(node.isRunning)
+        #expect(try TestHTTPClient(port: port).get("/status").status == 200)
+
+        let quit = try Self.kgate("quit", "--timeout", "5", "-p", prefix)
+        let quitSaid = String(decoding: try quit.standardOutputPipe.readToEnd() ?? Data(), as: UTF8.self)
+        quit.waitUntilExit()
+        #expect(quit.terminationStatus == 0)
+        #expect(quitSaid == "kgate stopped (gracefully)\n")
+        node.waitUntilExit()
+        #expect(node.terminationStatus == 0)
+    }
+
+    /// `02-cmd/06-restart` and `11-dbless/03-config_persistence_spec.lua`: `kgate restart` stops
+    /// the node of the prefix and runs a new one, which loads the declarative config again.
+    @Test func restartReplacesTheRunningNode() async throws {
+        let config = "_format_version: \"3.0\"\nservices:\n- name: example\n  url: http://127.0.0.1:9\n"
+        let started = try StartedNode(config: config)
+        defer { started.cleanUp() }
+        let (prefix, port, old) = (started.prefix, started.port, started.process)
+        #expect(await waitFor(port: port, hash: ConfigHash.md5Hex(Array(config.utf8))) != nil)
+
+        let restarted = try Self.kgate(
+            discardingOutput: true, "restart", "--declarative-config", started.config, "--proxy-listen", "off",
+            "--admin-listen", "off", "--status-listen", "127.0.0.1:\(port)", "-p", prefix)
+        defer { if restarted.isRunning { restarted.terminate() } }
+        old.waitUntilExit()
+        #expect(old.terminationStatus == 0)
+        #expect(await waitFor(port: port, hash: ConfigHash.md5Hex(Array(config.utf8)), seconds: 8) != nil)
+        #expect(restarted.isRunning)
+        restarted.terminate()
+        restarted.waitUntilExit()
+        #expect(restarted.terminationStatus == 0)
+    }
+
     /// nginx's answer to running out of descriptors (`accept4() failed (24: Too many open
     /// files)`, then a pause): the listener stops accepting for a moment instead of retrying the
     /// failing accept at full CPU, and serves again once connections close.

@@ -11,9 +11,10 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// A running kgate node: the config store and its reload triggers, the status and admin
-/// listeners, all run as services of one `ServiceGroup` that stops on SIGTERM/SIGINT.
+/// listeners, all run as services of one `ServiceGroup` that stops on SIGTERM/SIGINT/SIGQUIT.
 ///
 /// `start()` loads the initial config and binds every listener (so errors surface before the
 /// node reports itself started); `run()` then serves until shutdown.
@@ -167,12 +168,13 @@ public final class Node: Sendable {
         }
     }
 
-    /// Serves until SIGTERM/SIGINT, then shuts down gracefully.
+    /// Serves until SIGTERM/SIGINT/SIGQUIT, then shuts down gracefully.
     public func run() async throws {
         guard let loop = loadLoop.withLock({ $0 }) else { throw NodeStartError("Node.run() called before start()") }
         var services: [any Service] = [CoordinatorService(loop: loop)]
         services += listeners.map { $0 as any Service }
         services.append(ReloadSignalService(node: self))
+        services.append(LogReopenSignalService(logger: logger))
         if let proxy { services.append(ProxyService(proxy: proxy)) }
         if let path = settings.declarativeConfig, let watch = watch.withLock({ $0 }) {
             services.append(WatcherService(
@@ -182,7 +184,7 @@ public final class Node: Sendable {
         try pidFile.write()
         defer { pidFile.remove() }
         let serviceGroup = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: Self.shutdownSignals, logger: logger))
         let stopAtOnce = self.serviceGroup.withLock { state in
             defer { state = .running(serviceGroup) }
             if case .shutdownRequested = state { return true }
@@ -194,6 +196,10 @@ public final class Node: Sendable {
         try await group.shutdownGracefully()
         logger.notice("kgate stopped")
     }
+
+    /// The signals that stop the node gracefully: SIGTERM and SIGINT, and SIGQUIT, nginx's
+    /// graceful shutdown (`kgate quit`, `kill -QUIT`), which would otherwise dump core.
+    static let shutdownSignals: [UnixSignal] = [.sigterm, .sigint, .sigquit]
 
     /// Starts a graceful shutdown, as SIGTERM does; called before `run()` got going, `run()`
     /// starts the services and stops them at once.

@@ -35,6 +35,21 @@ struct ReloadSignalService: Service {
     }
 }
 
+/// Answers SIGUSR1, which nginx takes as "reopen the log files" and log rotation scripts send
+/// to Kong, instead of letting it end the process: kgate logs to standard error, so there is
+/// nothing to reopen; the signal is noted in the log.
+struct LogReopenSignalService: Service {
+    let logger: Logger
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sigusr1)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                logger.notice("SIGUSR1: kgate logs to standard error, there are no log files to reopen")
+            }
+        }
+    }
+}
+
 /// Follows the config file: every changed content is submitted for a reload; an unreadable
 /// file keeps the running config and logs a warning.
 struct WatcherService: Service {
