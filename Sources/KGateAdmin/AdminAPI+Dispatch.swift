@@ -25,9 +25,9 @@ extension AdminAPI {
         case .pluginSchema: return subschema(of: "plugins", params["name"] ?? "", missing: "plugin")
         case .vaultSchema: return subschema(of: "vaults", params["name"] ?? "", missing: "vault")
         case .filterSchema: return .message(.notFound, "Filter '\(params["name"] ?? "")' not found")
-        case .validateEntity: return validate(params["db_entity_name"] ?? "", context.body.params)
-        case .validatePlugin: return validate("plugins", context.body.params)
-        case .validateVault: return validate("vaults", context.body.params)
+        case .validateEntity: return validate(params["db_entity_name"] ?? "", context.body.decodedArgs)
+        case .validatePlugin: return validate("plugins", context.body.decodedArgs)
+        case .validateVault: return validate("vaults", context.body.decodedArgs)
         case .tags: return isGet ? context.allTags() : AdminContext.tagsRefusal
         case .tagsByTag: return isGet ? context.entitiesTagged() : AdminContext.tagsRefusal
         case .logLevel: return logLevel()

@@ -196,6 +196,28 @@ import Testing
         #expect(await h.json(.POST, "/schemas/nothing/validate", [:]).status == 404)
     }
 
+    /// `parse_params` runs `decode_args` on an urlencoded body of the validate routes: a plain
+    /// field's `true` / `false` become booleans and an empty value null; nothing else is inferred
+    /// (these routes are not DAO endpoints, so `arguments.infer` does not run).
+    @Test func validationOfAnUrlencodedForm() async throws {
+        let h = try AdminHarness(catalog: Self.keyAuthCatalog)
+        func validate(_ form: String) async -> AdminHarness.Reply {
+            await h.send(
+                .POST, "/schemas/plugins/validate",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")], body: form)
+        }
+        let booleans = await validate("name=key-auth&config.hide_credentials=true")
+        #expect(booleans.json == ["message": "schema validation successful"], "\(booleans.body)")
+        #expect(await validate("name=key-auth&config.hide_credentials=false").status == 200)
+        let empty = await validate("name=key-auth&config.key_names=")
+        #expect(empty.message == "schema violation (config.key_names: required field missing)")
+        // Inside brackets Lapis keeps a table, which decode_args leaves with its strings.
+        let element = await validate("name=key-auth&config.key_names[1]=true")
+        #expect(element.status == 200, "\(element.body)")
+        let bracketed = await validate("name=key-auth&config[hide_credentials]=true")
+        #expect(bracketed.message == "schema violation (config.hide_credentials: expected a boolean)")
+    }
+
     @Test func fixedAnswers() async throws {
         let h = try AdminHarness()
         #expect(await h.get("/debug/node/log-level").json == ["message": "log level: notice"])

@@ -18,6 +18,8 @@ struct RequestBody: Sendable {
     var params: Object
     /// The body's bytes.
     var raw: [UInt8]
+    /// The fields of an urlencoded form in the order sent, before nesting (see `decodedArgs`).
+    var formFields: [(String, Value)] = []
 
     /// Kong's `before_filter`: a body on POST/PUT/PATCH must be JSON, a form or multipart (or
     /// YAML for `/config`); otherwise 415, and 400 for several `Content-Type` headers.
@@ -60,13 +62,34 @@ struct RequestBody: Sendable {
                     kv.count > 1 ? String(decoding: URIText.unescape(kv[1], plusAsSpace: true), as: UTF8.self) : ""
                 pairs.append((key, .string(value)))
             }
-            return .ok(RequestBody(form: .form, params: NestedParams.expand(pairs), raw: raw))
+            return .ok(RequestBody(form: .form, params: NestedParams.expand(pairs), raw: raw, formFields: pairs))
         }
         if type.hasPrefix("multipart/form-data") {
             let fields = Multipart.fields(raw, contentType: request.headers.first(name: "Content-Type") ?? "")
             return .ok(RequestBody(form: .multipart, params: NestedParams.expand(fields), raw: raw))
         }
         return .ok(RequestBody(form: raw.isEmpty ? .none : .other, params: [:], raw: raw))
+    }
+
+    /// The params as Kong's `parse_params` leaves them for routes that are not DAO endpoints
+    /// (`/schemas/.../validate`): there is no schema inference, but an urlencoded form goes through
+    /// `decode_args` first, which turns a field given once under a plain name (`a.b`, no
+    /// brackets, as Lapis keeps it a string) from `""` into null and from `"true"` / `"false"`
+    /// into booleans. Other bodies are returned as they are.
+    var decodedArgs: Object {
+        guard form == .form else { return params }
+        var counts: [String: Int] = [:]
+        for (name, _) in formFields { counts[name, default: 0] += 1 }
+        let decoded = formFields.map { (name, value) -> (String, Value) in
+            guard counts[name] == 1, !name.contains("[") else { return (name, value) }
+            switch value {
+            case .string(""): return (name, .null)
+            case .string("true"): return (name, .bool(true))
+            case .string("false"): return (name, .bool(false))
+            default: return (name, value)
+            }
+        }
+        return NestedParams.expand(decoded)
     }
 
     /// The params with form strings turned into the schema's types (Kong's `arguments.infer`);
