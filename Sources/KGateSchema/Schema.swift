@@ -13,15 +13,28 @@ public final class Schema: Sendable {
         /// The deprecation's `replaced_with` path (`redis.host`): the input may not give both
         /// with different values, and reads show the shorthand with the field's value.
         public var replacedWith: String?
+        /// The deprecation's words, as `GET /schemas/...` shows them.
+        public var notice: DeprecationNotice?
         public init(
             _ name: String, _ field: Field, deprecated: Bool = false, replacedWith: String? = nil,
-            expand: @escaping @Sendable (Value) -> Object
+            notice: DeprecationNotice? = nil, expand: @escaping @Sendable (Value) -> Object
         ) {
             self.name = name
             self.field = field
-            self.deprecated = deprecated || replacedWith != nil
+            self.deprecated = deprecated || replacedWith != nil || notice != nil
             self.replacedWith = replacedWith
+            self.notice = notice
             self.expand = expand
+        }
+    }
+
+    /// The `message` and `removal_in_version` of a Kong `deprecation` attribute.
+    public struct DeprecationNotice: Sendable {
+        public var message: String
+        public var removalInVersion: String
+        public init(_ message: String, removalInVersion: String) {
+            self.message = message
+            self.removalInVersion = removalInVersion
         }
     }
 

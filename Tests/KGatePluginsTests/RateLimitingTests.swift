@@ -179,6 +179,21 @@ import Testing
         #expect(anon.respond()["X-RateLimit-Limit-Minute"] == "100")
     }
 
+    /// Each deprecated `redis_*` shorthand carries Kong's deprecation words (shown by
+    /// `GET /schemas/plugins/rate-limiting`).
+    @Test func shorthandDeprecations() throws {
+        let record = try #require(RateLimitingPlugin.schema.field(named: "config")?.record)
+        #expect(record.shorthandFields.count == 9)
+        for shorthand in record.shorthandFields {
+            let target = String(shorthand.name.dropFirst("redis_".count))
+            #expect(shorthand.replacedWith == "redis." + target)
+            #expect(
+                shorthand.notice?.message
+                    == "rate-limiting: config.\(shorthand.name) is deprecated, please use config.redis.\(target) instead")
+            #expect(shorthand.notice?.removalInVersion == "4.0")
+        }
+    }
+
     @Test func schema() {
         func load(_ config: String) -> String? {
             Gate.loadError("_format_version: \"3.0\"\nplugins:\n- name: rate-limiting\n  config: \(config)\n")

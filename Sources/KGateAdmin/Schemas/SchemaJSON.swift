@@ -65,8 +65,28 @@ enum SchemaJSON {
         if let record = f.record {
             o["fields"] = .array(record.fields.map { ["\($0.name)": field($0.field)] })
             if !record.entityChecks.isEmpty { o["entity_checks"] = .array(record.entityChecks.map(check)) }
+            if !record.shorthandFields.isEmpty {
+                o["shorthand_fields"] = .array(record.shorthandFields.map(shorthand))
+            }
         }
         return o
+    }
+
+    /// A record's shorthand as Kong's `fdata_to_jsonable` leaves it: its field definition and its
+    /// `deprecation` (`func` and `reverse_mapping_function` are functions, so left out).
+    static func shorthand(_ s: Schema.Shorthand) -> Value {
+        var o = attributes(s.field)
+        o.updateValue(.string(s.field.type.rawValue), forKey: "type", insertingAt: 0)
+        if let notice = s.notice {
+            var deprecation: Object = [
+                "message": .string(notice.message), "removal_in_version": .string(notice.removalInVersion),
+            ]
+            if let path = s.replacedWith {
+                deprecation["replaced_with"] = [["path": .array(path.split(separator: ".").map { .string(String($0)) })]]
+            }
+            o["deprecation"] = .object(deprecation)
+        }
+        return [s.name: .object(o)]
     }
 
     private static func rule(_ r: Field.PatternRule) -> Value {

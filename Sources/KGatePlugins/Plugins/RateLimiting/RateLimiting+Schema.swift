@@ -21,7 +21,12 @@ extension RateLimitingPlugin {
             ("server_name", Typedefs.redisServerName),
         ])
         func shorthand(_ name: String, _ field: Field, _ target: String) -> Schema.Shorthand {
-            Schema.Shorthand(name, field, replacedWith: "redis." + target) { value in ["redis": .object([target: value])] }
+            let notice = Schema.DeprecationNotice(
+                "rate-limiting: config.\(name) is deprecated, please use config.redis.\(target) instead",
+                removalInVersion: "4.0")
+            return Schema.Shorthand(name, field, replacedWith: "redis." + target, notice: notice) { value in
+                ["redis": .object([target: value])]
+            }
         }
         let config = Schema.record(
             [
