@@ -96,6 +96,7 @@ let package = Package(
         .target(
             name: "KGateProxy",
             dependencies: [
+                "KGateConfig",
                 "KGateHTTP",
                 "KGatePlugins",
                 "KGateStore",

@@ -1,3 +1,4 @@
+import KGateConfig
 import KGateSchema
 import KGateStore
 import NIOSSL
@@ -42,9 +43,14 @@ final class ServerCertificates: Sendable {
 
     /// The certificates of a page; a certificate that cannot be loaded fails the build.
     ///
-    /// - Parameter defaultCertificate: `ssl_cert` and `ssl_cert_key`, presented when no SNI
-    ///   matches (nil: the certificate made at start-up).
-    convenience init(page: Page, previous: ServerCertificates?, defaultCertificate: Identity? = nil) throws {
+    /// - Parameters:
+    ///   - vault: resolves `{vault://...}` references in `cert` and `key`.
+    ///   - defaultCertificate: `ssl_cert` and `ssl_cert_key`, presented when no SNI matches
+    ///     (nil: the certificate made at start-up).
+    convenience init(
+        page: Page, vault: VaultResolver = VaultResolver(vaults: [], environment: [:]), previous: ServerCertificates?,
+        defaultCertificate: Identity? = nil
+    ) throws {
         var contexts: [Identity: NIOSSLContext] = [:]
         func context(_ identity: Identity, _ source: @autoclosure () -> String) throws -> NIOSSLContext {
             if let existing = contexts[identity] ?? previous?.contexts[identity] {
@@ -63,7 +69,12 @@ final class ServerCertificates: Sendable {
         }
         var byCertificate: [String: NIOSSLContext] = [:]
         for (id, row) in page["certificates"]?.rows ?? [:] {
-            guard let cert = row["cert"]?.stringValue, let key = row["key"]?.stringValue else { continue }
+            guard var cert = row["cert"]?.stringValue, var key = row["key"]?.stringValue else { continue }
+            do {
+                (cert, key) = (try vault.resolving(cert), try vault.resolving(key))
+            } catch {
+                throw ServerCertificateError(source: "certificate \(id)", underlying: error)
+            }
             byCertificate[id] = try context(Identity(certificate: cert, key: key), "certificate \(id)")
         }
         var byName: [String: NIOSSLContext] = [:]

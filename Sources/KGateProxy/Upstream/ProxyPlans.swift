@@ -1,3 +1,4 @@
+import KGateConfig
 import KGatePlugins
 import KGateRouter
 import KGateSchema
@@ -69,6 +70,9 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     public var defaultCertificate: (certificate: String, key: String)?
     /// Builds the plugins iterator of each generation (nil: requests run no plugin).
     public var plugins: PluginsBuilder?
+    /// What the env vault reads for `{vault://...}` references in certificates (the process
+    /// environment unless a test gives its own).
+    public var environment: [String: String] = VaultResolver.processEnvironment()
 
     /// Makes the builder.
     public init(
@@ -122,11 +126,19 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             }
         }
 
+        let vault = VaultResolver(vaults: page["vaults"].map { Array($0.rows.values) } ?? [], environment: environment)
         var profiles: [TLSProfile.Identity: TLSProfile] = [:]
         var tlsError: (any Error)?
         func profile(for service: Object) -> TLSProfile? {
             let upstream = service["host"]?.stringValue.flatMap { upstreamsByName[$0] }
-            let identity = Self.tlsIdentity(service, upstream: upstream, page: page, verifyByDefault: verifiesByDefault)
+            let identity: TLSProfile.Identity
+            do {
+                identity = try Self.tlsIdentity(
+                    service, upstream: upstream, page: page, verifyByDefault: verifiesByDefault, vault: vault)
+            } catch {
+                tlsError = error
+                return nil
+            }
             if let existing = profiles[identity] ?? previousProfiles[identity] {
                 profiles[identity] = existing
                 return existing
@@ -148,7 +160,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         }
         if let tlsError { throw tlsError }
         let certificates = try ServerCertificates(
-            page: page, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
+            page: page, vault: vault, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
             defaultCertificate: defaultCertificate.map { .init(certificate: $0.certificate, key: $0.key) })
         return ProxyPlans(
             router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles,
@@ -158,9 +170,10 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// The TLS settings of a service; `upstream` is the upstream its host names, if any, whose
     /// `client_certificate` serves when the service has none (Kong's
     /// `fallback_upstream_client_cert`); `verifyByDefault` stands for a null `tls_verify`.
+    /// The client certificate's `{vault://...}` references are resolved with `vault`.
     static func tlsIdentity(
-        _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool
-    ) -> TLSProfile.Identity {
+        _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool, vault: VaultResolver
+    ) throws -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
             if let id = id.stringValue, let pem = page.entity("ca_certificates", id: id)?["cert"]?.stringValue {
@@ -173,8 +186,12 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             ?? upstream.flatMap({ EntityTable.keyString($0["client_certificate"]) }),
             let row = page.entity("certificates", id: certID)
         {
-            cert = row["cert"]?.stringValue
-            key = row["key"]?.stringValue
+            do {
+                cert = try row["cert"]?.stringValue.map(vault.resolving)
+                key = try row["key"]?.stringValue.map(vault.resolving)
+            } catch {
+                throw ServerCertificateError(source: "certificate \(certID)", underlying: error)
+            }
         }
         return TLSProfile.Identity(
             verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue,

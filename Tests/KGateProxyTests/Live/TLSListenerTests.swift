@@ -1,3 +1,4 @@
+import Foundation
 import KGatePlugins
 import KGateProxy
 import KGateSchema
@@ -13,10 +14,11 @@ import Testing
 struct TLSListenerTests {
     /// A plain listener and a TLS one, both on ephemeral ports.
     static func withTLSProxy(
-        _ yaml: String, settings: NodeSettings = NodeSettings(), _ body: (ProxyHarness, Int) async throws -> Void
+        _ yaml: String, settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil,
+        _ body: (ProxyHarness, Int) async throws -> Void
     ) async throws {
         try await withProxy(
-            yaml, settings: settings,
+            yaml, settings: settings, environment: environment,
             configure: { $0.listen.append(ListenAddress(host: "127.0.0.1", port: 0, ssl: true)) }
         ) { proxy in
             let tlsPort = try #require(proxy.server.localAddresses.dropFirst().first?.port)
@@ -83,6 +85,50 @@ struct TLSListenerTests {
                     #expect(certificate != nil && certificate != Self.testServerDER, "SNI \(name ?? "none")")
                     #expect(response.status == 200)
                 }
+            }
+        }
+    }
+
+    /// A certificate's `cert` and `key` may be `{vault://...}` references (Kong's env vault, by
+    /// name or through a `vaults` entity's prefix, a `/key` reading a JSON secret's field): the
+    /// secrets serve TLS, and a reference with no value refuses the config, naming it.
+    @Test("certificates with vault references are served with the secrets they name")
+    func vaultReferencedCertificate() async throws {
+        func yaml(upstream: Int) -> String {
+            """
+            _format_version: "3.0"
+            vaults:
+            - name: env
+              prefix: my-secrets
+              config:
+                prefix: APP_
+            certificates:
+            - id: 6f1d7e1c-0000-4000-8000-000000000002
+              cert: "{vault://env/tls-cert}"
+              key: "{vault://my-secrets/tls/key}"
+              snis:
+              - name: exact.test
+            services:
+            - name: s
+              url: http://127.0.0.1:\(upstream)
+              routes:
+              - name: any
+                paths: [/echo]
+            """
+        }
+        let escapedKey = TestCertificates.serverKeyPEM.replacingOccurrences(of: "\n", with: "\\n")
+        let environment = ["TLS_CERT": TestCertificates.serverPEM, "APP_TLS": "{\"key\": \"\(escapedKey)\"}"]
+        try await withUpstreams(["u"]) { ups in
+            try await Self.withTLSProxy(yaml(upstream: ups[0].port), environment: environment) { _, tlsPort in
+                let (certificate, response) = try await Self.exchange(port: tlsPort, serverName: "exact.test")
+                #expect(certificate == Self.testServerDER)
+                #expect(response.status == 200)
+            }
+            await #expect {
+                try await Self.withTLSProxy(
+                    yaml(upstream: ups[0].port), environment: ["TLS_CERT": TestCertificates.serverPEM]) { _, _ in }
+            } throws: { error in
+                "\(error)".contains("could not retrieve value for reference {vault://my-secrets/tls/key} (no value found)")
             }
         }
     }

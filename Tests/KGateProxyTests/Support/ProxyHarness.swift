@@ -25,14 +25,17 @@ struct ProxyHarness: Sendable {
     /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
     /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`.
     /// Names are asked of `resolver` (the system's when nil). `settings` are the node's (their
-    /// listeners aside).
+    /// listeners aside); `environment`, when given, is what `{vault://env/...}` references read.
     static func start(
         _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
-        settings: NodeSettings = NodeSettings(), configure: (inout ProxyConfiguration) -> Void = { _ in }
+        settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil,
+        configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
         let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
         let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
-        let store = try ConfigStore(artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins)])
+        var plans = ProxyPlansBuilder(settings: settings, plugins: plugins)
+        if let environment { plans.environment = environment }
+        let store = try ConfigStore(artifacts: [plans])
         let loader =
             extraPlugins.isEmpty
             ? Self.loader
@@ -130,11 +133,13 @@ func withUpstreams<R>(
 /// Starts a proxy (with the bundled plugins and `extraPlugins`), runs `body`, stops it.
 func withProxy<R>(
     _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
-    settings: NodeSettings = NodeSettings(), configure: (inout ProxyConfiguration) -> Void = { _ in },
+    settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil,
+    configure: (inout ProxyConfiguration) -> Void = { _ in },
     _ body: (ProxyHarness) async throws -> R
 ) async throws -> R {
     let proxy = try await ProxyHarness.start(
-        yaml, extraPlugins: extraPlugins, resolver: resolver, settings: settings, configure: configure)
+        yaml, extraPlugins: extraPlugins, resolver: resolver, settings: settings, environment: environment,
+        configure: configure)
     do {
         let result = try await body(proxy)
         await proxy.stop()
