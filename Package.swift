@@ -57,7 +57,7 @@ let package = Package(
             ]
         ),
         // Node settings: kong.conf, KONG_* environment variables, flags (sources apart from types).
-        .target(name: "KGateSettings", dependencies: ["KGateSchema"]),
+        .target(name: "KGateSettings", dependencies: ["KGateConfig", "KGateSchema"]),
         // Watching the config file: inotify on its directory, with a polling fallback.
         .target(name: "KGateWatch"),
         // The double-paged config store: generations, the atomic flip, events, reloads.

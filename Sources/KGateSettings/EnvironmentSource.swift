@@ -11,9 +11,12 @@ public struct EnvironmentSource: Sendable, Equatable {
     public let assignments: [SettingAssignment]
     /// Variables naming Kong properties without effect on kgate, sorted by name.
     public let ignored: [SettingAssignment]
+    /// Every variable: what `{vault://env/...}` references in property values read.
+    public let variables: [String: String]
 
     /// Picks the `KONG_*` variables out of an environment.
     public init(_ environment: [String: String]) {
+        variables = environment
         assignments = Property.all.compactMap { property in
             let variable = Self.variable(for: property.name)
             return environment[variable].map {

@@ -3,7 +3,8 @@ extension NodeSettings {
     /// run later against the node (`kong drain` reads its listeners there): a "do not edit"
     /// header, then every property as `name = value` in kong.conf syntax, secrets included, `#`
     /// escaped as `\#`. Empty values are left out, as Kong leaves them out, and so are values
-    /// with a line break (a YAML `declarative_config_string`), which kong.conf cannot hold.
+    /// with a line break (a YAML `declarative_config_string`), which kong.conf cannot hold. A
+    /// value written with `{vault://...}` references is written as it was, not its secret.
     public var kongEnvText: String {
         var lines = [
             "# *************************",
@@ -15,7 +16,7 @@ extension NodeSettings {
             "",
         ]
         for property in Property.all where property.aliasOf == nil {
-            let value = property.render(self).description
+            let value = references[property.name] ?? property.render(self).description
             guard !value.isEmpty, !value.contains(where: \.isNewline) else { continue }
             lines.append("\(property.name) = \(value.replacing("#", with: "\\#"))")
         }

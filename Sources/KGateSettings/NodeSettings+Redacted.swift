@@ -47,10 +47,11 @@ extension NodeSettings {
     }
 
     /// Every property with its value, in kong.conf order, secrets (`declarative_config_string`,
-    /// `admin_token`) shown as `******` when set. Kong's nginx alias spellings are not listed.
+    /// `admin_token`) shown as `******` when set, values written with `{vault://...}`
+    /// references as written. Kong's nginx alias spellings are not listed.
     public var redactedConfiguration: [ConfigurationEntry] {
         Property.all.filter { $0.aliasOf == nil }.map { property in
-            var value = property.render(self)
+            var value = references[property.name].map(SettingValue.string) ?? property.render(self)
             if property.isSensitive, value != .none {
                 value = .string(Self.redactedPlaceholder)
             }

@@ -1,3 +1,6 @@
+import KGateConfig
+import KGateSchema
+
 extension NodeSettings {
     /// Combines the sources into settings: defaults < kong.conf < `KONG_*` environment < flags.
     ///
@@ -18,7 +21,8 @@ extension NodeSettings {
         let environment = EnvironmentSource(environment)
         return try combine(
             [file?.assignments ?? [], environment.assignments, overrides.assignments],
-            ignored: (file?.ignored ?? []) + environment.ignored, problems: flagProblems, bundledPlugins: bundledPlugins)
+            ignored: (file?.ignored ?? []) + environment.ignored, vault: environment.vault, problems: flagProblems,
+            bundledPlugins: bundledPlugins)
     }
 
     /// Combines sources already read: defaults < `file` < `environment` < `flags`.
@@ -28,7 +32,8 @@ extension NodeSettings {
     ) throws(SettingsError) -> NodeSettings {
         try combine(
             [file?.assignments ?? [], environment.assignments, flags.assignments],
-            ignored: (file?.ignored ?? []) + environment.ignored, problems: [], bundledPlugins: bundledPlugins)
+            ignored: (file?.ignored ?? []) + environment.ignored, vault: environment.vault, problems: [],
+            bundledPlugins: bundledPlugins)
     }
 
     /// Parses kong.conf text (if any) and resolves, reporting the file's syntax errors and
@@ -42,15 +47,16 @@ extension NodeSettings {
         let environment = EnvironmentSource(environment)
         return try combine(
             [file?.assignments ?? [], environment.assignments, overrides.assignments],
-            ignored: (file?.ignored ?? []) + environment.ignored, problems: fileProblems + flagProblems,
-            bundledPlugins: bundledPlugins)
+            ignored: (file?.ignored ?? []) + environment.ignored, vault: environment.vault,
+            problems: fileProblems + flagProblems, bundledPlugins: bundledPlugins)
     }
 
     /// Applies the last assignment of each property over the defaults, then checks listeners;
-    /// keeps the last of each `ignored` property (environment after file).
+    /// keeps the last of each `ignored` property (environment after file). `{vault://...}`
+    /// references in values are replaced by their secrets first (``dereferenced(_:with:)``).
     static func combine(
-        _ layers: [[SettingAssignment]], ignored: [SettingAssignment], problems earlier: [SettingsError.Problem],
-        bundledPlugins: [String]?
+        _ layers: [[SettingAssignment]], ignored: [SettingAssignment], vault: VaultResolver,
+        problems earlier: [SettingsError.Problem], bundledPlugins: [String]?
     ) throws(SettingsError) -> NodeSettings {
         var winning: [String: SettingAssignment] = [:]
         for assignment in layers.joined() {
@@ -64,8 +70,19 @@ extension NodeSettings {
         let context = Property.Context(bundledPlugins: bundledPlugins)
         for property in Property.all {
             guard let assignment = winning[property.name] else { continue }
+            let written = ValueSyntax.trim(assignment.value)
+            let value: String
             do {
-                try property.apply(&settings, ValueSyntax.trim(assignment.value), context)
+                value = try Self.dereferenced(written, with: vault)
+            } catch {
+                problems.append(.init(
+                    source: assignment.source, property: property.name,
+                    message: "failed to dereference '\(error.reference)': \(error.reason) for config option '\(property.name)'"))
+                continue
+            }
+            if value != written { settings.references[property.name] = written }
+            do {
+                try property.apply(&settings, value, context)
             } catch {
                 problems += error.messages.map {
                     SettingsError.Problem(source: assignment.source, property: property.name, message: $0)
@@ -141,4 +158,24 @@ extension ListenAddress {
         let wildcards: Set<String> = ["0.0.0.0", "*", "::"]
         return wildcards.contains(host) || wildcards.contains(other.host)
     }
+}
+
+extension NodeSettings {
+    /// A value with its `{vault://...}` references replaced by their secrets, as Kong's
+    /// conf_loader dereferences them: the whole value, or entries of a comma-separated list.
+    static func dereferenced(_ value: String, with vault: VaultResolver) throws(VaultResolutionError) -> String {
+        guard value.contains("{vault://") else { return value }
+        if VaultReference.isReference(value) { return try vault.resolve(value) }
+        var entries: [String] = []
+        for entry in value.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = ValueSyntax.trim(entry)
+            entries.append(VaultReference.isReference(trimmed) ? try vault.resolve(trimmed) : String(entry))
+        }
+        return entries.joined(separator: ",")
+    }
+}
+
+extension EnvironmentSource {
+    /// The env vault over these variables (Kong's conf_loader only knows the bundled vaults).
+    var vault: VaultResolver { VaultResolver(vaults: [], environment: variables) }
 }

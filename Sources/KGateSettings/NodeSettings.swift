@@ -150,6 +150,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// last assignment of each. Not a setting: the node names them when it starts, so a
     /// property that does nothing does not go unnoticed.
     public var ignoredProperties: [SettingAssignment] = []
+    /// The values written with `{vault://...}` references, as written, by property name: the
+    /// settings hold the secrets, `.kong_env` and the Admin API's `configuration` the
+    /// references (Kong's `$refs`).
+    public var references: [String: String] = [:]
 
     /// Kong's default `proxy_listen`.
     public static let defaultProxyListen = [

@@ -70,6 +70,32 @@ struct PrecedenceTests {
         #expect(try NodeSettings.resolve(file: nil, environment: env, flags: try FlagOverrides([:])).logLevel == .debug)
     }
 
+    /// `{vault://...}` references in values are read with the env vault, as Kong's conf_loader
+    /// dereferences them (whole values and list entries); `.kong_env` and the Admin API's
+    /// `configuration` keep the references, and one without a value is refused.
+    @Test func vaultReferencesAreDereferenced() throws {
+        let env = [
+            "KONG_ADMIN_TOKEN": "{vault://env/admin-token}", "ADMIN_TOKEN": "t0ken", "EXTRA_IP": "10.0.0.9",
+            "LEVEL": #"{"log": "warn"}"#,
+        ]
+        let s = try settings("trusted_ips = 10.0.0.1, {vault://env/extra-ip}\nlog_level = {vault://env/level/log}", env: env)
+        #expect(s.adminToken == "t0ken")
+        #expect(s.trustedIPs == ["10.0.0.1", "10.0.0.9"])
+        #expect(s.logLevel == .warn)
+        #expect(s.references == [
+            "admin_token": "{vault://env/admin-token}", "trusted_ips": "10.0.0.1, {vault://env/extra-ip}",
+            "log_level": "{vault://env/level/log}",
+        ])
+        #expect(s.kongEnvText.contains("admin_token = {vault://env/admin-token}\n"))
+        #expect(s.kongEnvText.contains("trusted_ips = 10.0.0.1, {vault://env/extra-ip}\n"))
+        #expect(!s.kongEnvText.contains("t0ken"))
+        #expect(s.redactedDictionary["log_level"] == "{vault://env/level/log}")
+        #expect(s.redactedDictionary["admin_token"] == NodeSettings.redactedPlaceholder)
+        #expect(problems("log_level = {vault://env/nope}") == [
+            "kong.conf:1: failed to dereference '{vault://env/nope}': no value found for config option 'log_level'"
+        ])
+    }
+
     /// The settings keep the last assignment of each property kgate ignores, for the node to
     /// name them at start (the environment wins over the file, as for every property).
     @Test func ignoredPropertiesAreKept() throws {
