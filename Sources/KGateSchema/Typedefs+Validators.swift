@@ -187,14 +187,14 @@ public enum TypedefValidators {
 
     /// `validate_utf8_name`.
     public static func validateUTF8Name(_ name: String) -> String? {
-        if let err = validateUTF8String(Array(name.utf8)) { return err }
+        if let err = validateDecodedUTF8String(name) { return err }
         return utf8NamePattern.matches(name)
             ? nil : "invalid value '\(name)': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
     }
 
     /// `validate_tag`: printable ASCII except `,` and `/`, or UTF-8 sequences.
     public static func validateTag(_ tag: String) -> String? {
-        if let err = validateUTF8String(Array(tag.utf8)) { return err }
+        if let err = validateDecodedUTF8String(tag) { return err }
         return tagPattern.matches(tag)
             ? nil : "invalid tag '\(tag)': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
     }
@@ -202,6 +202,26 @@ public enum TypedefValidators {
     /// `validate_utf8_string`, for byte strings (a Swift `String` is always valid UTF-8).
     public static func validateUTF8String(_ bytes: [UInt8]) -> String? {
         kongUTF8ErrorPosition(bytes).map { "invalid utf-8 character sequence detected at position \($0)" }
+    }
+
+    /// `validate_utf8_string` for text that was decoded from bytes: Kong sees a JSON body's
+    /// strings byte for byte (cjson does not check UTF-8), so an invalid byte there fails this
+    /// check; here that byte arrived as U+FFFD, which is therefore treated as invalid.
+    static func validateDecodedUTF8String(_ text: String) -> String? {
+        decodedUTF8ErrorPosition(Array(text.utf8)).map { "invalid utf-8 character sequence detected at position \($0)" }
+    }
+
+    /// The 1-based byte position of the first invalid UTF-8 sequence, Kong's way, in bytes that
+    /// went through a `String`: a U+FFFD counts as invalid too, since that is what an invalid
+    /// byte (of a request line or a JSON body) becomes once decoded into a `String`.
+    public static func decodedUTF8ErrorPosition(_ bytes: [UInt8]) -> Int? {
+        if let kong = kongUTF8ErrorPosition(bytes) { return kong }
+        var i = 0
+        while i + 2 < bytes.count {
+            if bytes[i] == 0xEF, bytes[i + 1] == 0xBF, bytes[i + 2] == 0xBD { return i + 1 }
+            i += 1
+        }
+        return nil
     }
 
     /// `kong.tools.string.validate_utf8`: the 1-based position of the first byte that does not

@@ -205,6 +205,16 @@ import Darwin
         #expect(TypedefValidators.validateUTF8String([105, 213, 205, 149]) == "invalid utf-8 character sequence detected at position 2")
     }
 
+    /// 05-services_spec / 06-routes_spec "rejects invalid names": `string.char(105, 213, 205, 149)`
+    /// reaches kgate's schema decoded (the bad byte as U+FFFD), and must still fail as in Kong.
+    @Test func utf8NamesAndTagsRefuseDecodedInvalidBytes() {
+        let decoded = String(decoding: [105, 213, 205, 149] as [UInt8], as: UTF8.self)
+        let message = "invalid utf-8 character sequence detected at position 2"
+        #expect(TypedefValidators.validateUTF8Name(decoded) == message)
+        #expect(TypedefValidators.validateTag(decoded) == message)
+        #expect(TypedefValidators.validateUTF8Name("Конг🦍") == nil)
+    }
+
     /// `validate_header_name` and `validate_cookie_name` over every single byte (05-utils_spec).
     @Test func headerAndCookieNameCharacters() {
         let header = Set("_-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)

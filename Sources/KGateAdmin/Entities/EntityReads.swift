@@ -174,7 +174,7 @@ extension AdminContext {
     func entitiesTagged() -> HTTPResponse {
         let bytes = match.paramBytes["tags"] ?? []
         let tag = match.params["tags"] ?? ""
-        if let position = URIText.invalidUTF8Position(bytes) {
+        if let position = TypedefValidators.decodedUTF8ErrorPosition(bytes) {
             return KongDAOError.invalidUnique(
                 "tag", "invalid utf-8 character sequence detected at position \(position)")
         }

@@ -108,7 +108,7 @@ struct TagFilter: Sendable, Equatable {
     /// accepted, as by Kong's regex); nil otherwise. A U+FFFD (an invalid byte of the request
     /// line) is refused.
     private static func split(_ bytes: [UInt8], _ separator: UInt8) -> [[UInt8]]? {
-        if URIText.invalidUTF8Position(bytes) != nil { return nil }
+        if TypedefValidators.decodedUTF8ErrorPosition(bytes) != nil { return nil }
         let parts = bytes.split(separator: separator, omittingEmptySubsequences: false).map(Array.init)
         for (i, part) in parts.enumerated() {
             if part.isEmpty, i != parts.count - 1 || parts.count == 1 { return nil }

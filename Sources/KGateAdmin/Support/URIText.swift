@@ -1,4 +1,3 @@
-import KGateSchema
 
 /// Percent-encoding as nginx does it (`ngx.unescape_uri`, `ngx.escape_uri`) and the query string
 /// as `ngx.req.get_uri_args` reads it.
@@ -47,19 +46,6 @@ enum URIText {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
         default: return nil
         }
-    }
-
-    /// The 1-based byte position of the first invalid UTF-8 sequence, Kong's way; a U+FFFD in the
-    /// text counts as invalid too, since that is what an invalid byte of the request line becomes
-    /// once decoded into a `String`.
-    static func invalidUTF8Position(_ bytes: [UInt8]) -> Int? {
-        if let kong = TypedefValidators.kongUTF8ErrorPosition(bytes) { return kong }
-        var i = 0
-        while i + 2 < bytes.count {
-            if bytes[i] == 0xEF, bytes[i + 1] == 0xBF, bytes[i + 2] == 0xBD { return i + 1 }
-            i += 1
-        }
-        return nil
     }
 }
 
