@@ -144,7 +144,7 @@ public enum PathNormalizer {
 
     /// Replaces each `%XX` (hex in any case, left to right, non-overlapping) by `decode(byte)`,
     /// or by the triplet upper-cased when `decode` answers nil.
-    static func decodePercent(_ input: [UInt8], _ decode: (UInt8) -> [UInt8]?) -> [UInt8] {
+    public static func decodePercent(_ input: [UInt8], _ decode: (UInt8) -> [UInt8]?) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(input.count)
         var i = 0

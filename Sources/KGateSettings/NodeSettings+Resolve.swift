@@ -18,10 +18,8 @@ extension NodeSettings {
         bundledPlugins: [String]? = nil
     ) throws(SettingsError) -> NodeSettings {
         let (overrides, flagProblems) = FlagOverrides.scan(flags)
-        let environment = EnvironmentSource(environment)
         return try combine(
-            [file?.assignments ?? [], environment.assignments, overrides.assignments],
-            ignored: (file?.ignored ?? []) + environment.ignored, vault: environment.vault, problems: flagProblems,
+            file: file, environment: EnvironmentSource(environment), flags: overrides, problems: flagProblems,
             bundledPlugins: bundledPlugins)
     }
 
@@ -30,10 +28,7 @@ extension NodeSettings {
         file: KongConfFile?, environment: EnvironmentSource, flags: FlagOverrides,
         bundledPlugins: [String]? = nil
     ) throws(SettingsError) -> NodeSettings {
-        try combine(
-            [file?.assignments ?? [], environment.assignments, flags.assignments],
-            ignored: (file?.ignored ?? []) + environment.ignored, vault: environment.vault, problems: [],
-            bundledPlugins: bundledPlugins)
+        try combine(file: file, environment: environment, flags: flags, problems: [], bundledPlugins: bundledPlugins)
     }
 
     /// Parses kong.conf text (if any) and resolves, reporting the file's syntax errors and
@@ -44,27 +39,27 @@ extension NodeSettings {
     ) throws(SettingsError) -> NodeSettings {
         let (file, fileProblems) = text.map { KongConfFile.scan($0, path: path) } ?? (nil, [])
         let (overrides, flagProblems) = FlagOverrides.scan(flags)
-        let environment = EnvironmentSource(environment)
         return try combine(
-            [file?.assignments ?? [], environment.assignments, overrides.assignments],
-            ignored: (file?.ignored ?? []) + environment.ignored, vault: environment.vault,
+            file: file, environment: EnvironmentSource(environment), flags: overrides,
             problems: fileProblems + flagProblems, bundledPlugins: bundledPlugins)
     }
 
     /// Applies the last assignment of each property over the defaults, then checks listeners;
-    /// keeps the last of each `ignored` property (environment after file). `{vault://...}`
-    /// references in values are replaced by their secrets first (``dereferenced(_:with:)``).
+    /// keeps the last of each ignored property (environment after file). `{vault://...}`
+    /// references in values are replaced by their secrets first (``dereferenced(_:with:)``),
+    /// read from `environment`'s variables.
     static func combine(
-        _ layers: [[SettingAssignment]], ignored: [SettingAssignment], vault: VaultResolver,
+        file: KongConfFile?, environment: EnvironmentSource, flags: FlagOverrides,
         problems earlier: [SettingsError.Problem], bundledPlugins: [String]?
     ) throws(SettingsError) -> NodeSettings {
         var winning: [String: SettingAssignment] = [:]
-        for assignment in layers.joined() {
+        for assignment in [file?.assignments ?? [], environment.assignments, flags.assignments].joined() {
             winning[assignment.property] = assignment
         }
+        let vault = VaultResolver(vaults: [], environment: environment.variables)
         var settings = NodeSettings()
         var lastIgnored: [String: SettingAssignment] = [:]
-        for assignment in ignored { lastIgnored[assignment.property] = assignment }
+        for assignment in (file?.ignored ?? []) + environment.ignored { lastIgnored[assignment.property] = assignment }
         settings.ignoredProperties = lastIgnored.values.sorted { $0.property < $1.property }
         var problems = earlier
         let context = Property.Context(bundledPlugins: bundledPlugins)
@@ -173,9 +168,4 @@ extension NodeSettings {
         }
         return entries.joined(separator: ",")
     }
-}
-
-extension EnvironmentSource {
-    /// The env vault over these variables (Kong's conf_loader only knows the bundled vaults).
-    var vault: VaultResolver { VaultResolver(vaults: [], environment: variables) }
 }

@@ -66,29 +66,7 @@ public struct VaultReferenceParts: Sendable, Equatable {
 
     /// `%XX` escapes decoded (an invalid escape is kept as written, as `ngx.unescape_uri` does).
     static func percentDecoded(_ s: Substring) -> String {
-        let bytes = Array(s.utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var i = 0
-        while i < bytes.count {
-            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let h = hex(bytes[i + 1]), let l = hex(bytes[i + 2]) {
-                out.append(h << 4 | l)
-                i += 3
-            } else {
-                out.append(bytes[i])
-                i += 1
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        String(decoding: PathNormalizer.decodePercent(Array(s.utf8)) { [$0] }, as: UTF8.self)
     }
 }
 

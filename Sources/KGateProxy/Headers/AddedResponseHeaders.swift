@@ -46,27 +46,18 @@ public struct AddedResponseHeaders: Sendable, Hashable {
     func apply(to head: inout ByteBuffer, status: Int, scope: Scope) {
         let directives = scope == .location ? location : server
         guard directives.contains(where: { $0.applies(toStatus: status) }) else { return }
-        var lines: [(name: String, value: String)] = []
+        var lines: [HTTPFields.Field] = []
         var replaced: [String] = []
         for d in directives where d.applies(toStatus: status) {
             if Self.replaces(d.name) {
                 replaced.append(d.name)
                 lines.removeAll { HTTPFields.sameName($0.name, d.name) }
-                if !d.value.isEmpty { lines.append((d.name, d.value)) }
-            } else if !d.value.isEmpty {
-                lines.append((d.name, d.value))
             }
+            if !d.value.isEmpty { lines.append(HTTPFields.Field(name: d.name, value: d.value)) }
         }
         if !replaced.isEmpty { Self.removeFields(named: replaced, from: &head) }
         guard !lines.isEmpty else { return }
-        head.moveWriterIndex(to: head.writerIndex - 2)
-        for line in lines {
-            head.writeString(line.name)
-            head.writeStaticString(": ")
-            head.writeString(line.value)
-            head.writeStaticString("\r\n")
-        }
-        head.writeStaticString("\r\n")
+        PluginHeads.write(lines[...], beforeEndOf: &head)
     }
 
     /// ``apply(to:status:scope:)`` on a whole generated response (head and body in one buffer).

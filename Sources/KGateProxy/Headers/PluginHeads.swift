@@ -183,8 +183,9 @@ enum PluginHeads {
         return false
     }
 
-    /// Appends fields before a head's blank line.
-    private static func write(_ fields: ArraySlice<HTTPFields.Field>, beforeEndOf head: inout ByteBuffer) -> Bool {
+    /// Appends fields before a head's blank line (those that can go on the wire).
+    @discardableResult
+    static func write(_ fields: ArraySlice<HTTPFields.Field>, beforeEndOf head: inout ByteBuffer) -> Bool {
         head.moveWriterIndex(to: head.writerIndex - 2)
         for field in fields where isSendable(field) { write(field, into: &head) }
         head.writeStaticString("\r\n")

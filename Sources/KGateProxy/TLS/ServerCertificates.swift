@@ -48,8 +48,7 @@ final class ServerCertificates: Sendable {
     ///   - defaultCertificate: `ssl_cert` and `ssl_cert_key`, presented when no SNI matches
     ///     (nil: the certificate made at start-up).
     convenience init(
-        page: Page, vault: VaultResolver = VaultResolver(vaults: [], environment: [:]), previous: ServerCertificates?,
-        defaultCertificate: Identity? = nil
+        page: Page, vault: VaultResolver, previous: ServerCertificates?, defaultCertificate: Identity? = nil
     ) throws {
         var contexts: [Identity: NIOSSLContext] = [:]
         func context(_ identity: Identity, _ source: @autoclosure () -> String) throws -> NIOSSLContext {
@@ -69,13 +68,8 @@ final class ServerCertificates: Sendable {
         }
         var byCertificate: [String: NIOSSLContext] = [:]
         for (id, row) in page["certificates"]?.rows ?? [:] {
-            guard var cert = row["cert"]?.stringValue, var key = row["key"]?.stringValue else { continue }
-            do {
-                (cert, key) = (try vault.resolving(cert), try vault.resolving(key))
-            } catch {
-                throw ServerCertificateError(source: "certificate \(id)", underlying: error)
-            }
-            byCertificate[id] = try context(Identity(certificate: cert, key: key), "certificate \(id)")
+            guard let identity = try Self.identity(ofCertificate: row, id: id, vault: vault) else { continue }
+            byCertificate[id] = try context(identity, "certificate \(id)")
         }
         var byName: [String: NIOSSLContext] = [:]
         for (_, row) in page["snis"]?.rows ?? [:] {
@@ -86,6 +80,17 @@ final class ServerCertificates: Sendable {
         }
         let fallback = try defaultCertificate.map { try context($0, "ssl_cert") } ?? Self.defaultContext
         self.init(byName: byName, contexts: contexts, fallback: fallback)
+    }
+
+    /// A `certificates` row's PEM certificate and key, their `{vault://...}` references
+    /// resolved; nil when it lacks either.
+    static func identity(ofCertificate row: Object, id: String, vault: VaultResolver) throws -> Identity? {
+        guard let cert = row["cert"]?.stringValue, let key = row["key"]?.stringValue else { return nil }
+        do {
+            return Identity(certificate: try vault.resolving(cert), key: try vault.resolving(key))
+        } catch {
+            throw ServerCertificateError(source: "certificate \(id)", underlying: error)
+        }
     }
 
     /// The context to present for a client's SNI.

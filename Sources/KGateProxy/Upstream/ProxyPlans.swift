@@ -180,21 +180,15 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
                 cas.append(pem)
             }
         }
-        var cert: String?
-        var key: String?
+        var client: ServerCertificates.Identity?
         if let certID = EntityTable.keyString(service["client_certificate"])
             ?? upstream.flatMap({ EntityTable.keyString($0["client_certificate"]) }),
             let row = page.entity("certificates", id: certID)
         {
-            do {
-                cert = try row["cert"]?.stringValue.map(vault.resolving)
-                key = try row["key"]?.stringValue.map(vault.resolving)
-            } catch {
-                throw ServerCertificateError(source: "certificate \(certID)", underlying: error)
-            }
+            client = try ServerCertificates.identity(ofCertificate: row, id: certID, vault: vault)
         }
         return TLSProfile.Identity(
             verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue,
-            caCertificates: cas, clientCertificate: cert, clientKey: key)
+            caCertificates: cas, clientCertificate: client?.certificate, clientKey: client?.key)
     }
 }
