@@ -4,11 +4,11 @@
 #   make test   install what is missing, run the test suite (debug)
 #
 # Nothing here needs more than Swift and apt: `deps` installs the C libraries
-# (libyaml, PCRE2) and pkg-config when dpkg says they are missing.
+# (libyaml, PCRE2, zlib, brotli) and pkg-config when dpkg says they are missing.
 
 SHELL        := /bin/bash
 SWIFT        ?= swift
-APT_PACKAGES := libyaml-dev libpcre2-dev pkg-config
+APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev pkg-config
 KGATE        := ./.build/release/kgate
 CONFIG       ?= kong.yml
 # Release builds (every module, dependencies included) skip Swift's dynamic exclusivity checks:

@@ -30,6 +30,17 @@ let package = Package(
             pkgConfig: "libpcre2-8",
             providers: [.apt(["libpcre2-dev"])]
         ),
+        // Response compression: nginx's gzip filter (zlib) and ngx_brotli's (brotli).
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBrotli",
+            pkgConfig: "libbrotlienc",
+            providers: [.apt(["libbrotli-dev"])]
+        ),
 
         // The schema engine: values, field definitions, validators, entity checks. Pure Swift.
         .target(
@@ -57,7 +68,7 @@ let package = Package(
             ]
         ),
         // Node settings: kong.conf, KONG_* environment variables, flags (sources apart from types).
-        .target(name: "KGateSettings", dependencies: ["KGateConfig", "KGateSchema"]),
+        .target(name: "KGateSettings", dependencies: ["KGateConfig", "KGateSchema", "KGateRegex"]),
         // Watching the config file: inotify on its directory, with a polling fallback.
         .target(name: "KGateWatch"),
         // The double-paged config store: generations, the atomic flip, events, reloads.
@@ -102,6 +113,8 @@ let package = Package(
                 "KGateStore",
                 "KGateRouter",
                 "KGateSettings",
+                "CZlib",
+                "CBrotli",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -208,6 +221,7 @@ let package = Package(
             name: "KGateProxyTests",
             dependencies: [
                 "KGateProxy", "KGateHTTP", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig", "KGateTestSupport",
+                "CZlib", "CBrotli",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -50,8 +50,9 @@ extension NodeSettings {
     /// `admin_token`) shown as `******` when set, values written with `{vault://...}`
     /// references as written. Kong's nginx alias spellings are not listed.
     public var redactedConfiguration: [ConfigurationEntry] {
-        Property.all.filter { $0.aliasOf == nil }.map { property in
+        Property.all.filter { $0.aliasOf == nil }.compactMap { property in
             var value = references[property.name].map(SettingValue.string) ?? property.render(self)
+            if property.omitsUnset, value == .none { return nil }
             if property.isSensitive, value != .none {
                 value = .string(Self.redactedPlaceholder)
             }

@@ -116,6 +116,13 @@ public struct NodeSettings: Sendable, Equatable {
     /// `nginx_location_add_header`: `add_header` directives of the proxy's `location /`
     /// (proxied responses and Kong's own answers, not nginx's error pages). Default none.
     public var nginxLocationAddHeader: [AddHeaderDirective] = []
+    /// `nginx_http_gzip*` and `nginx_http_brotli*`: response compression directives of the
+    /// http block. Default none (nginx's: compression off).
+    public var nginxHttpCompression = CompressionDirectives()
+    /// `nginx_proxy_gzip*` and `nginx_proxy_brotli*`: those of the proxy server block.
+    public var nginxProxyCompression = CompressionDirectives()
+    /// `nginx_location_gzip*` and `nginx_location_brotli*`: those of the proxy's `location /`.
+    public var nginxLocationCompression = CompressionDirectives()
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the matched route's and
     /// service's ids and names as `Kong-Route-Id`, `Kong-Route-Name`, `Kong-Service-Id` and
     /// `Kong-Service-Name` response headers. Default off.

@@ -19,18 +19,22 @@ struct Property: Sendable {
     /// For Kong's nginx spellings (`nginx_main_worker_processes`): the property it stands for.
     /// Applied after that property, so it wins when both are set (as Kong's aliases do).
     let aliasOf: String?
+    /// Left out of the rendered configuration while unset (nginx directives Kong injects only
+    /// when given, such as `nginx_proxy_gzip`).
+    let omitsUnset: Bool
     /// Parses the (trimmed) value into the settings.
     let apply: Apply
     /// The current value, for the redacted rendering.
     let render: @Sendable (NodeSettings) -> SettingValue
 
     init(
-        _ name: String, sensitive: Bool = false, aliasOf: String? = nil, apply: @escaping Apply,
-        render: @escaping @Sendable (NodeSettings) -> SettingValue
+        _ name: String, sensitive: Bool = false, aliasOf: String? = nil, omitsUnset: Bool = false,
+        apply: @escaping Apply, render: @escaping @Sendable (NodeSettings) -> SettingValue
     ) {
         self.name = name
         self.isSensitive = sensitive
         self.aliasOf = aliasOf
+        self.omitsUnset = omitsUnset
         self.apply = apply
         self.render = render
     }
@@ -123,6 +127,8 @@ struct Property: Sendable {
         addHeader("nginx_http_add_header", \.nginxHttpAddHeader),
         addHeader("nginx_proxy_add_header", \.nginxProxyAddHeader),
         addHeader("nginx_location_add_header", \.nginxLocationAddHeader),
+    ] + compression("nginx_http_", \.nginxHttpCompression) + compression("nginx_proxy_", \.nginxProxyCompression)
+        + compression("nginx_location_", \.nginxLocationCompression) + [
         pemFiles("ssl_cert", \.sslCert, content: .certificate),
         pemFiles("ssl_cert_key", \.sslCertKey, content: .privateKey),
         proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
@@ -251,6 +257,18 @@ struct Property: Sendable {
             let directives = s[keyPath: field]
             return directives.isEmpty ? .none : .string(directives.map(\.text).joined(separator: "; add_header "))
         })
+    }
+
+    /// The gzip and brotli directives of one nginx level (`nginx_proxy_gzip`, ...).
+    private static func compression(
+        _ prefix: String, _ field: WritableKeyPath<NodeSettings, CompressionDirectives> & Sendable
+    ) -> [Property] {
+        CompressionDirectives.Directive.allCases.map { directive in
+            let name = prefix + directive.rawValue
+            return Property(name, omitsUnset: true, apply: { s, v, _ throws(InvalidValue) in
+                try s[keyPath: field].set(directive, v, property: name)
+            }, render: { s in s[keyPath: field].values[directive].map(SettingValue.string) ?? .none })
+        }
     }
 
     private static func count(_ name: String, _ field: WritableKeyPath<NodeSettings, Int> & Sendable) -> Property {

@@ -21,6 +21,11 @@ enum ValueSyntax {
             .filter { !$0.isEmpty }
     }
 
+    /// The arguments of an nginx directive: words separated by spaces or tabs.
+    static func words(_ text: String) -> [String] {
+        text.split(whereSeparator: { isSpace($0) }).map(String.init)
+    }
+
     /// `on`/`true` or `off`/`false`, any case.
     static func boolean(_ text: String, property: String) throws(InvalidValue) -> Bool {
         switch text.lowercased() {

@@ -77,7 +77,7 @@ struct KongConfFileTests {
             parsing: """
                 mem_cache_size = 256m
                 pg_host = db.internal
-                nginx_http_gzip = on
+                nginx_http_gzip_buffers = 16 8k
                 nginx_proxy_proxy_buffering = off
                 vault_env_prefix = SECRET_
                 log_level = info
@@ -85,7 +85,7 @@ struct KongConfFileTests {
         #expect(file.assignments.map(\.property) == ["log_level"])
         #expect(
             file.ignored.map(\.property) == [
-                "mem_cache_size", "pg_host", "nginx_http_gzip", "nginx_proxy_proxy_buffering",
+                "mem_cache_size", "pg_host", "nginx_http_gzip_buffers", "nginx_proxy_proxy_buffering",
                 "vault_env_prefix",
             ])
     }

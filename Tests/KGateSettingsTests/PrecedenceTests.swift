@@ -58,7 +58,7 @@ struct PrecedenceTests {
         #expect(EnvironmentSource.variable(for: "nginx_worker_processes") == "KONG_NGINX_WORKER_PROCESSES")
         let env = EnvironmentSource([
             "KONG_DATABASE": "off", "KONG_LOG_LEVEL": "debug", "kong_log_level": "error", "KONG_log_level": "error",
-            "KONG_VERSION": "3.9", "KONG_MEM_CACHE_SIZE": "1g", "KONG_NGINX_HTTP_GZIP": "on", "PATH": "/bin",
+            "KONG_VERSION": "3.9", "KONG_MEM_CACHE_SIZE": "1g", "KONG_NGINX_HTTP_GZIP_BUFFERS": "16 8k", "PATH": "/bin",
             "KONG_ADMIN_TOKEN": "t",
         ])
         #expect(env.assignments.map(\.property) == ["log_level", "database", "admin_token"])
@@ -66,7 +66,7 @@ struct PrecedenceTests {
             .environment(variable: "KONG_LOG_LEVEL"), .environment(variable: "KONG_DATABASE"),
             .environment(variable: "KONG_ADMIN_TOKEN"),
         ])
-        #expect(env.ignored.map(\.property) == ["mem_cache_size", "nginx_http_gzip"])
+        #expect(env.ignored.map(\.property) == ["mem_cache_size", "nginx_http_gzip_buffers"])
         #expect(try NodeSettings.resolve(file: nil, environment: env, flags: try FlagOverrides([:])).logLevel == .debug)
     }
 
@@ -100,11 +100,11 @@ struct PrecedenceTests {
     /// name them at start (the environment wins over the file, as for every property).
     @Test func ignoredPropertiesAreKept() throws {
         let s = try settings(
-            "pg_host = db1\nnginx_proxy_brotli = on\nlog_level = warn",
+            "pg_host = db1\nnginx_proxy_brotli_buffers = 16 8k\nlog_level = warn",
             env: ["KONG_PG_HOST": "db2", "KONG_MEM_CACHE_SIZE": "1g"])
         #expect(s.ignoredProperties == [
             SettingAssignment(property: "mem_cache_size", value: "1g", source: .environment(variable: "KONG_MEM_CACHE_SIZE")),
-            SettingAssignment(property: "nginx_proxy_brotli", value: "on", source: .file(path: "kong.conf", line: 2)),
+            SettingAssignment(property: "nginx_proxy_brotli_buffers", value: "16 8k", source: .file(path: "kong.conf", line: 2)),
             SettingAssignment(property: "pg_host", value: "db2", source: .environment(variable: "KONG_PG_HOST")),
         ])
         #expect(try settings("log_level = warn", env: [:]).ignoredProperties.isEmpty)

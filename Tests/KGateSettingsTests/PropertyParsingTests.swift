@@ -104,6 +104,11 @@ struct PropertyParsingTests {
             $0.nginxProxyAddHeader = [AddHeaderDirective(name: "foo-header", value: "bar-value")]
         },
         SettingsCase("nginx_proxy_add_header = ") { $0.nginxProxyAddHeader = [] },
+        // nginx's gzip and ngx_brotli's directives (spec 34-proxy_with_compress).
+        SettingsCase("nginx_proxy_brotli = on") { try! $0.nginxProxyCompression.set(.brotli, "on", property: "nginx_proxy_brotli") },
+        SettingsCase("nginx_location_gzip_types = text/plain application/json") {
+            try! $0.nginxLocationCompression.set(.gzip_types, "text/plain application/json", property: "nginx_location_gzip_types")
+        },
         SettingsCase(#"nginx_http_add_header = Strict-Transport-Security "max-age=31536000; includeSubDomains" always"#) {
             $0.nginxHttpAddHeader = [
                 AddHeaderDirective(name: "Strict-Transport-Security", value: "max-age=31536000; includeSubDomains", always: true)
@@ -170,6 +175,9 @@ struct PropertyParsingTests {
             "kong.conf:1: invalid value for 'database': 'cassandra' (kgate is DB-less and only supports 'off'; "
                 + "load entities with 'declarative_config' or POST /config)"),
         FailureCase("database = mysql", "kong.conf:1: invalid value for 'database': 'mysql' (expected one of: off)"),
+        FailureCase(
+            "nginx_http_gzip_comp_level = 10",
+            "kong.conf:1: invalid value for 'nginx_http_gzip_comp_level': '10' (expected a level from 1 to 9)"),
         FailureCase(
             "declarative_config_watch = yes",
             "kong.conf:1: invalid value for 'declarative_config_watch': 'yes' (expected one of: on, off, true, false)"),

@@ -54,6 +54,8 @@ struct Exchange {
     /// Buffered proxying (a plugin runs `response`): the upstream head, and its body so far.
     @OutOfLine var bufferedHead: MessageHead?
     var bufferedBody: [UInt8] = []
+    /// The body's compression stream (nginx's gzip or brotli filter).
+    var compressor: ResponseCompressor?
 
     // Upstream.
     var upstream: UpstreamConnection?

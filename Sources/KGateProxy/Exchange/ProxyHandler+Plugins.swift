@@ -271,11 +271,12 @@ extension ProxyHandler {
         return out
     }
 
-    /// A response body chunk through `body_filter`, then to the client (chunked, or until
+    /// A response body chunk through `body_filter` (and compression), then to the client (chunked, or until
     /// the connection closes for an HTTP/1.0 client).
     func upstreamBodyFiltered(_ bytes: ByteBuffer, last: Bool) {
         if !last, upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
-        let out = filterBody(bytes, last: last)
+        var out = responseNeedsBodyFilter() ? filterBody(bytes, last: last) : bytes
+        if let compressor = x.compressor { out = compressed(out, by: compressor, last: last) }
         writePendingResponseHead()
         writeResponseBody(out)
     }
@@ -347,7 +348,13 @@ extension ProxyHandler {
             omitsLength: status == 304, into: &headBuffer)
         x.responseStatus = status
         addConfiguredHeaders(to: &headBuffer)
-        if !bodiless { headBuffer.writeBytes(body) }
+        if !bodiless {
+            if let whole = compressedWhole(head: headBuffer, body: ByteBuffer(bytes: body)) {
+                headBuffer = whole
+            } else {
+                headBuffer.writeBytes(body)
+            }
+        }
         responseHeadPending = true
     }
 

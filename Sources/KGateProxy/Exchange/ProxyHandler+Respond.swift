@@ -91,8 +91,8 @@ extension ProxyHandler {
             !forceClose && x.facts.keepAlive && !quiescing && !loop.isQuiescing
             && !(x.facts.expectContinue && !x.requestEndReceived)
             && requestsOnConnection < env.configuration.keepaliveRequests
-        let bytes = rendered(response, keepAlive: keepAlive, filtered: true)
         x.keepAlive = keepAlive
+        let bytes = rendered(response, keepAlive: keepAlive, filtered: true)
         phase = .responding
         output.write(bytes, context)
         finishResponse()
@@ -109,7 +109,12 @@ extension ProxyHandler {
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
         let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes) : bytes
-        return withConfiguredHeaders(filteredBytes, origin: response.origin)
+        let withHeaders = withConfiguredHeaders(filteredBytes, origin: response.origin)
+        // nginx's own error pages are the server's, where the location's compression is not.
+        guard env.configuration.compression != nil, response.origin == .kong,
+            let (head, body) = PluginHeads.splitHead(withHeaders)
+        else { return withHeaders }
+        return compressedWhole(head: head, body: body) ?? withHeaders
     }
 
     /// nginx's `add_header` on a generated response, after the plugins' `header_filter`:

@@ -33,9 +33,12 @@ extension ProxyHandler: UpstreamDelegate {
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
         if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
         addConfiguredHeaders(to: &headBuffer)
+        if let compression = env.configuration.compression, downstream != .none {
+            compressResponse(compression)
+        }
         responseHeadPending = true
         // Anything but passing the chunks on reads their data only.
-        return framing == .chunked && downstream != .passthrough
+        return framing == .chunked && x.framing != .passthrough
     }
 
     func additions(upstreamLatency: Int) -> ResponseAdditions {

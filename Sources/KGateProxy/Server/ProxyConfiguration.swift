@@ -32,6 +32,8 @@ public struct ProxyConfiguration: Sendable {
     public var charset: String?
     /// `nginx_http_add_header`, `nginx_proxy_add_header` and `nginx_location_add_header`.
     public var addedHeaders: AddedResponseHeaders
+    /// The gzip and brotli directives in force in `location /`; nil when compression is off.
+    var compression: ResponseCompression?
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the `Kong-Route-*` and
     /// `Kong-Service-*` response headers.
     public var allowDebugHeader: Bool
@@ -93,6 +95,9 @@ public struct ProxyConfiguration: Sendable {
         self.addedHeaders = AddedResponseHeaders(
             http: settings.nginxHttpAddHeader, proxy: settings.nginxProxyAddHeader,
             location: settings.nginxLocationAddHeader)
+        self.compression = ResponseCompression(
+            http: settings.nginxHttpCompression, proxy: settings.nginxProxyCompression,
+            location: settings.nginxLocationCompression)
         // A later entry for the same kong port wins, as in Kong's `host_ports` table.
         self.hostPorts = Dictionary(settings.portMaps.map { ($0.kongPort, $0.hostPort) }, uniquingKeysWith: { $1 })
         self.upstreamKeepalivePoolSize = settings.upstreamKeepalivePoolSize
