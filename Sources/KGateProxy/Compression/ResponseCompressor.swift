@@ -32,14 +32,28 @@ final class ResponseCompressor {
     private static let outputChunk = 16 * 1024
 
     /// A stream for `coding`; nil when the library refuses to make one (out of memory).
-    init?(_ coding: ContentCoding) {
+    ///
+    /// - Parameter contentLength: the body's length when known: as nginx's gzip filter, a
+    ///   short body gets a smaller window and less memory (the 256 KB of a full zlib state
+    ///   shrink to 16 KB for a 1 KB body), with the same output.
+    init?(_ coding: ContentCoding, contentLength: Int? = nil) {
         switch coding {
         case .gzip(let level):
+            var windowBits: Int32 = 15
+            var memoryLevel: Int32 = 8
+            if let contentLength, contentLength > 0 {
+                // ngx_http_gzip_filter_memory: zlib's usable window is 262 bytes short of its size.
+                while contentLength < (1 << (windowBits - 1)) - 262 {
+                    windowBits -= 1
+                    memoryLevel -= 1
+                }
+                memoryLevel = max(memoryLevel, 1)
+            }
             let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
             z.initialize(to: z_stream())
-            // 15 + 16: a gzip header and trailer around the deflate stream, as nginx writes.
+            // + 16: a gzip header and trailer around the deflate stream, as nginx writes.
             let status = deflateInit2_(
-                z, Int32(level), Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(),
+                z, Int32(level), Z_DEFLATED, windowBits + 16, memoryLevel, Z_DEFAULT_STRATEGY, zlibVersion(),
                 Int32(MemoryLayout<z_stream>.size))
             guard status == Z_OK else {
                 z.deallocate()

@@ -11,7 +11,8 @@ extension ProxyHandler {
         let decision = compression.decide(
             status: x.responseStatus, response: parsed, request: request, isHEAD: request.method == .HEAD)
         guard decision.coding != nil || decision.vary else { return }
-        guard let coding = decision.coding, let compressor = ResponseCompressor(coding) else {
+        let length = parsed.firstValue("content-length").flatMap { Int($0) }
+        guard let coding = decision.coding, let compressor = ResponseCompressor(coding, contentLength: length) else {
             if decision.vary { PluginHeads.write([.init(name: "Vary", value: "Accept-Encoding")], beforeEndOf: &headBuffer) }
             return
         }
@@ -49,7 +50,8 @@ extension ProxyHandler {
         let decision = compression.decide(
             status: parsed.status, response: parsed, request: request, isHEAD: request.method == .HEAD)
         if decision.coding == nil, !decision.vary { return nil }
-        guard let coding = decision.coding, let compressor = ResponseCompressor(coding) else {
+        guard let coding = decision.coding, let compressor = ResponseCompressor(coding, contentLength: body.readableBytes)
+        else {
             var out = head
             PluginHeads.write([.init(name: "Vary", value: "Accept-Encoding")], beforeEndOf: &out)
             out.writeImmutableBuffer(body)

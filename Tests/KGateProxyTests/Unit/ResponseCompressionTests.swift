@@ -190,6 +190,15 @@ struct ResponseCompressionTests {
         }
     }
 
+    @Test("a short body of known length gets nginx's smaller zlib window and still decodes", arguments: [1, 20, 700, 5000, 40000])
+    func smallWindow(length: Int) throws {
+        let text = String((0..<length).map { Character(UnicodeScalar(UInt8(97 + $0 % 7))) })
+        let compressor = try #require(ResponseCompressor(.gzip(level: 6), contentLength: length))
+        var out = ByteBuffer()
+        compressor.compress(ByteBuffer(string: text), flush: false, end: true, into: &out)
+        #expect(Decompress.gunzip(Array(out.readableBytesView)) == text)
+    }
+
     @Test("an empty body still makes a complete stream")
     func emptyBody() throws {
         let gzip = try Self.compress(.gzip(level: 9), parts: 1, flush: false)
