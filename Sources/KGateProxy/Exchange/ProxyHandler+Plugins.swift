@@ -271,8 +271,8 @@ extension ProxyHandler {
         return out
     }
 
-    /// A response body chunk through `body_filter` (and compression), then to the client (chunked, or until
-    /// the connection closes for an HTTP/1.0 client).
+    /// A response body chunk through `body_filter` and compression, then to the client
+    /// (chunked, or until the connection closes for an HTTP/1.0 client).
     func upstreamBodyFiltered(_ bytes: ByteBuffer, last: Bool) {
         if !last, upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
         var out = responseNeedsBodyFilter() ? filterBody(bytes, last: last) : bytes

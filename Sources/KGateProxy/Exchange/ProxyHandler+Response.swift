@@ -33,9 +33,7 @@ extension ProxyHandler: UpstreamDelegate {
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
         if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
         addConfiguredHeaders(to: &headBuffer)
-        if let compression = env.configuration.compression, downstream != .none {
-            compressResponse(compression)
-        }
+        if env.configuration.compression != nil, downstream != .none { compressResponse() }
         responseHeadPending = true
         // Anything but passing the chunks on reads their data only.
         return framing == .chunked && x.framing != .passthrough
