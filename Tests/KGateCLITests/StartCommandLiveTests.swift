@@ -182,6 +182,24 @@ struct StartCommandLiveTests {
         #expect(restarted.terminationStatus == 0)
     }
 
+    /// A supervisor's SIGTERM while the node is still starting (writing its prefix, loading a
+    /// large config, binding) stops it gracefully, exit 0, instead of killing it: the signals
+    /// are trapped before anything is written.
+    @Test func sigtermWhileStartingStopsGracefully() async throws {
+        let services = (0..<2000).map { "- name: s\($0)\n  url: http://127.0.0.1:9\n  routes:\n  - paths: [/s\($0)]\n" }
+        let node = try StartedNode(config: "_format_version: \"3.0\"\nservices:\n" + services.joined())
+        defer { node.cleanUp() }
+        let written = Date()
+        while !FileManager.default.fileExists(atPath: node.prefix + "/.kong_env"), Date().timeIntervalSince(written) < 10 {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(statusHash(port: node.port) == nil, "still loading when the signal is sent")
+        node.process.terminate()
+        node.process.waitUntilExit()
+        #expect(node.process.terminationReason == .exit)
+        #expect(node.process.terminationStatus == 0)
+    }
+
     /// nginx's answer to running out of descriptors (`accept4() failed (24: Too many open
     /// files)`, then a pause): the listener stops accepting for a moment instead of retrying the
     /// failing accept at full CPU, and serves again once connections close.

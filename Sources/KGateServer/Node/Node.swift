@@ -34,6 +34,8 @@ public final class Node: Sendable {
     let watch = Mutex<(watcher: ConfigFileWatcher, events: AsyncStream<WatchEvent>)?>(nil)
     /// The running service group, for `shutdown()`.
     let serviceGroup = Mutex<RunState>(.notRunning)
+    /// The node's signals, trapped from `start()` until `run()` returns (``trapSignalsEarly()``).
+    let earlySignals = Mutex<Task<Void, Never>?>(nil)
     /// Runs the plugins' `configure` after each flip (kept for the node's lifetime).
     let pluginsConfigured: EventSubscription
     /// The last loaded config, kept in the prefix for the next start.
@@ -113,6 +115,15 @@ public final class Node: Sendable {
     /// config set, the config persisted by the previous run in the same prefix is loaded again
     /// (``PersistedConfig``).
     public func start() async throws {
+        await trapSignalsEarly()
+        do { try await prepareLoadAndBind() } catch {
+            earlySignals.withLock { $0?.cancel() }
+            throw error
+        }
+    }
+
+    /// `start()` once the signals are trapped: the prefix, the initial load, the listeners.
+    func prepareLoadAndBind() async throws {
         if NodeProcess.runningPid(prefix: settings.prefix) != nil {
             throw NodeStartError("kgate is already running in \(settings.prefix)")
         }
@@ -192,9 +203,25 @@ public final class Node: Sendable {
         }
         if stopAtOnce { await serviceGroup.triggerGracefulShutdown() }
         logger.notice("kgate started", metadata: ["prefix": "\(settings.prefix)", "config.hash": "\(store.current.hash)"])
+        defer { earlySignals.withLock { $0?.cancel() } }
         try await serviceGroup.run()
         try await group.shutdownGracefully()
         logger.notice("kgate stopped")
+    }
+
+    /// Traps the node's signals before anything is written or bound: the service group installs its
+    /// handlers only when `run()` starts it, and a SIGTERM in between (a supervisor stopping a
+    /// node that already answers) would kill the process instead of stopping it gracefully. A
+    /// shutdown signal becomes ``shutdown()``; SIGHUP and SIGUSR1 are dropped until `run()`
+    /// serves them (the config is being loaded from the file anyway, no log is open yet).
+    func trapSignalsEarly() async {
+        let signals = await UnixSignalsSequence(trapping: Self.shutdownSignals + [.sighup, .sigusr1])
+        let task = Task { [weak self] in
+            for await signal in signals where Self.shutdownSignals.contains(signal) {
+                await self?.shutdown()
+            }
+        }
+        earlySignals.withLock { $0 = task }
     }
 
     /// The signals that stop the node gracefully: SIGTERM and SIGINT, and SIGQUIT, nginx's
