@@ -50,13 +50,20 @@ struct StartCommandLiveTests {
             try text.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
             port = Int.random(in: 20000..<40000)
             process = try kgate(
-                discardingOutput: true, fileLimit: fileLimit, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
+                discardingOutput: true, logFile: dir + "/kgate.log", fileLimit: fileLimit, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
                 "--status-listen", "127.0.0.1:\(port)", "-p", dir + "/prefix")
         }
 
+        /// What the node logged (its standard error).
+        var log: String { (try? String(contentsOfFile: dir + "/kgate.log", encoding: .utf8)) ?? "" }
+
         /// Stops the node if it still runs and removes the directory.
         func cleanUp() {
-            if process.isRunning { process.terminate() }
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            if process.terminationStatus != 0 || process.terminationReason != .exit { print("kgate log:\n" + log) }
             try? FileManager.default.removeItem(atPath: dir)
         }
     }
@@ -260,7 +267,9 @@ struct StartCommandLiveTests {
 
     /// Runs `kgate` with these arguments and no `KONG_*` variables, its output in pipes, or
     /// discarded (a node's log would fill a pipe no one reads).
-    private static func kgate(discardingOutput: Bool = false, fileLimit: Int? = nil, _ arguments: String...) throws -> Process {
+    private static func kgate(
+        discardingOutput: Bool = false, logFile: String? = nil, fileLimit: Int? = nil, _ arguments: String...
+    ) throws -> Process {
         let process = Process()
         if let fileLimit {
             // The shell lowers the limit, then becomes kgate (same pid).
@@ -273,6 +282,10 @@ struct StartCommandLiveTests {
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KONG_") }
         process.standardOutput = discardingOutput ? FileHandle.nullDevice : Pipe()
         process.standardError = discardingOutput ? FileHandle.nullDevice : Pipe()
+        if let logFile {
+            _ = FileManager.default.createFile(atPath: logFile, contents: nil)
+            process.standardError = FileHandle(forWritingAtPath: logFile)
+        }
         try process.run()
         return process
     }

@@ -101,17 +101,17 @@ final class RawClient: Sendable {
     func readResponse(timeout: Duration = .seconds(10), headRequest: Bool = false) async throws -> RawResponse {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let parsed = collector.state.withLock { s -> (RawResponse, Int)? in
+            // Parsed and checked for a close under one lock: a close-delimited body is complete
+            // only once the close is seen, and the close may land between two separate looks.
+            let parsed = try collector.state.withLock { s -> RawResponse? in
                 guard let (response, used) = RawResponseParser.parse(s.bytes, closed: s.closed, headRequest: headRequest) else {
+                    if s.closed { throw RawClientError.closed(received: s.bytes.count) }
                     return nil
                 }
-                return (response, used)
-            }
-            if let (response, used) = parsed {
-                collector.state.withLock { $0.bytes.removeFirst(used) }
+                s.bytes.removeFirst(used)
                 return response
             }
-            if isClosed { throw RawClientError.closed(received: collector.state.withLock { $0.bytes.count }) }
+            if let parsed { return parsed }
             if ContinuousClock.now > deadline { throw RawClientError.timeout }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -121,13 +121,16 @@ final class RawClient: Sendable {
     func readBytes(_ count: Int, timeout: Duration = .seconds(10)) async throws -> [UInt8] {
         let deadline = ContinuousClock.now + timeout
         while true {
-            let got = collector.state.withLock { s -> [UInt8]? in
-                guard s.bytes.count >= count else { return nil }
+            let got = try collector.state.withLock { s -> [UInt8]? in
+                guard s.bytes.count >= count else {
+                    if s.closed { throw RawClientError.closed(received: s.bytes.count) }
+                    return nil
+                }
                 defer { s.bytes.removeFirst(count) }
                 return Array(s.bytes.prefix(count))
             }
             if let got { return got }
-            if isClosed || ContinuousClock.now > deadline { throw RawClientError.timeout }
+            if ContinuousClock.now > deadline { throw RawClientError.timeout }
             try await Task.sleep(for: .milliseconds(2))
         }
     }
