@@ -48,7 +48,7 @@ struct StartCommandLiveTests {
             dir = NSTemporaryDirectory() + "kgate-start-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try text.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
-            port = Int.random(in: 20000..<40000)
+            port = StartCommandLiveTests.unusedPort()
             process = try kgate(
                 discardingOutput: true, logFile: dir + "/kgate.log", fileLimit: fileLimit, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
                 "--status-listen", "127.0.0.1:\(port)", "-p", dir + "/prefix")
@@ -234,6 +234,26 @@ struct StartCommandLiveTests {
             if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(status == 200)
+    }
+
+    /// A loopback port nothing is bound to, below the kernel's ephemeral range (32768 and up),
+    /// where the tests' own client connections and port-0 servers would take ports: a child
+    /// node binding a port one of them holds fails to start.
+    static func unusedPort() -> Int {
+        while true {
+            let port = Int.random(in: 20000..<32000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard fd >= 0 else { return port }
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            if bound == 0 { return port }
+        }
     }
 
     /// A blocking TCP socket connected to 127.0.0.1:`port`, or nil.
