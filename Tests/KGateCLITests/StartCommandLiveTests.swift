@@ -78,8 +78,8 @@ struct StartCommandLiveTests {
 
         let second = first + "  tags: [two]\n"
         try second.write(toFile: config, atomically: true, encoding: .utf8)
-        let seconds = await waitFor(port: port, hash: ConfigHash.md5Hex(Array(second.utf8)))
-        #expect(seconds != nil && seconds! < 1.0)
+        // Live without a signal (the reload latency itself is `make bench-reload`'s figure).
+        #expect(await waitFor(port: port, hash: ConfigHash.md5Hex(Array(second.utf8)), seconds: 10) != nil)
 
         // A bad edit keeps the old hash.
         try "_format_version: \"3.0\"\nservices:\n- name: a\n".write(toFile: config, atomically: true, encoding: .utf8)

@@ -94,6 +94,11 @@ public final class Node: Sendable {
         self.listeners = listeners
     }
 
+    /// A node started but never run (a test, a start that failed late) lets go of the signals.
+    deinit {
+        earlySignals.withLock { $0?.cancel() }
+    }
+
     /// Kong's `configure` phase: after each flip, every plugin gets its configs of the new
     /// generation (rate-limiting drops the counters of plugins that went away).
     static func configurePluginsOnFlip(_ events: EventBus, store: ConfigStore, logger: Logger) -> EventSubscription {

@@ -166,7 +166,7 @@ struct TunnelAndShutdownTests {
             let busy = try await proxy.client()
             try await busy.send(ProxyHarness.request("GET", "/slow/300"))
             // In flight once the upstream has it (a request still in the socket is not).
-            for _ in 0..<200 where !ups[0].requests.contains(where: { $0.head.uri == "/slow/300" }) {
+            for _ in 0..<2000 where !ups[0].requests.contains(where: { $0.head.uri == "/slow/300" }) {
                 try await Task.sleep(for: .milliseconds(5))
             }
             let shutdown = Task { await proxy.server.shutdown(gracePeriod: .seconds(5)) }
