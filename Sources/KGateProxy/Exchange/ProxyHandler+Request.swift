@@ -208,11 +208,14 @@ extension ProxyHandler {
 
     /// Answers `Expect: 100-continue` of an HTTP/1.1 request once, when its body is about to
     /// be read (nginx's `ngx_http_test_expect`).
+    ///
+    /// Flushed with the tick's batch, not here: a flush that fails closes the connection at
+    /// once, inside this call, and the exchange must not go on from under its caller.
     func sendContinueIfExpected() {
         guard x.facts.expectContinue, !x.continueSent, request.version == .http1_1 else { return }
         x.continueSent = true
-        context.writeAndFlush(
-            wrapOutboundOut(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n")), promise: nil)
+        output.write(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n"), context)
+        flushClient()
     }
 
     /// The held body ended (or cannot be held): the first try starts.

@@ -9,7 +9,9 @@ extension ProxyHandler {
     /// - Parameter countsAsTry: false for the silent retry after a pooled connection turned
     ///   out to be closed by the upstream (it does not use up `retries`).
     func startAttempt(countsAsTry: Bool = true) {
-        guard let plan = x.plan else { return }
+        // Not once the client connection is closing or gone (`channelInactive` may have run
+        // inside a write that failed on the way here): nothing could take the response.
+        guard phase != .closing, let plan = x.plan else { return }
         if countsAsTry { x.tries += 1 }
         phase = .connecting
         switch plan.destination {
@@ -108,7 +110,7 @@ extension ProxyHandler {
 
     /// The connection is ours: send the head, what arrived of the body, and maybe the end.
     private func attach(_ connection: UpstreamConnection, reused: Bool, flushNow: Bool) {
-        guard let plan = x.plan, x.forwarding != nil else {
+        guard phase == .connecting, let plan = x.plan, x.forwarding != nil else {
             return loop.pool.release(connection, reusable: true)
         }
         phase = .proxying
