@@ -258,20 +258,7 @@ struct StartCommandLiveTests {
 
     /// A blocking TCP socket connected to 127.0.0.1:`port`, or nil.
     private static func connectedSocket(port: Int) -> Int32? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else {
-            close(fd)
-            return nil
-        }
-        return fd
+        try? LoopbackSocket.connect(port: port)
     }
 
     /// User + system CPU time of a process so far, in clock ticks (`/proc/<pid>/stat`).

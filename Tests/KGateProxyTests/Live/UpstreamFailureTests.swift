@@ -2,10 +2,6 @@ import NIOCore
 import NIOPosix
 import Testing
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @testable import KGateProxy
 
 @Suite("Upstream connections: reuse, retries, failures", .serialized)
@@ -227,29 +223,10 @@ struct UpstreamFailureTests {
                 for _ in 0..<4 { #expect(try await proxy.get("/echo").status == 200) }
                 let request = ProxyHarness.request(
                     "POST", "/slow/20", headers: [("Expect", "100-continue")], body: "abc")
-                for _ in 0..<30 { Self.sendThenReset(request, port: proxy.port) }
+                for _ in 0..<30 { try BlockingSocket.sendThenReset(request, port: proxy.port) }
                 try await Task.sleep(for: .milliseconds(200))
                 #expect(try await proxy.get("/echo").status == 200)
             }
         }
-    }
-
-    /// Sends `text` on a new connection and closes it with a reset (`SO_LINGER` 0).
-    static func sendThenReset(_ text: String, port: Int) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        if connected == 0 {
-            _ = Array(text.utf8).withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-            _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-        }
-        close(fd)
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import KGateTestSupport
 
 /// A plain blocking TCP client, for what an event-loop client cannot show: one that writes
 /// everything before it reads, and so sees what a connection reset does to unread bytes.
@@ -10,17 +11,8 @@ enum BlockingSocket {
     /// resets or goes quiet for 2 s. Returns how many bytes went out, what came back, and
     /// whether the peer ended with a close (not a reset or silence).
     static func exchange(port: Int, send bytes: [UInt8], pause: Duration) throws -> (sent: Int, received: [UInt8], closed: Bool) {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(call: "socket") }
+        let fd = try connected(port: port)
         defer { Glibc.close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw Failure(call: "connect") }
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -41,4 +33,15 @@ enum BlockingSocket {
             received += buffer[0..<n]
         }
     }
+
+    /// Sends `text` on a new connection, then closes it with a reset (`SO_LINGER` 0).
+    static func sendThenReset(_ text: String, port: Int) throws {
+        let fd = try connected(port: port)
+        defer { Glibc.close(fd) }
+        _ = Array(text.utf8).withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
+    }
+
+    private static func connected(port: Int) throws -> Int32 { try LoopbackSocket.connect(port: port) }
 }
