@@ -20,7 +20,7 @@ RELEASE      := -c release -Xswiftc -enforce-exclusivity=unchecked
 # sudo only when we are not root (containers usually are; laptops usually are not).
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: all deps build run test bench-config bench-reload bench-router bench-proxy bench clean help
+.PHONY: all deps build run test bench-config bench-reload bench-router bench-proxy bench fuzz-proxy clean help
 
 all: build
 
@@ -74,6 +74,10 @@ bench-proxy: deps
 	Benchmarks/ProxyBench/run.sh
 
 bench: bench-config bench-reload bench-router bench-proxy
+
+# Mutation-fuzzes the proxy listener of a release node (REQUESTS, FUZZERS, SEED); not in `test`.
+fuzz-proxy: deps build
+	Tests/Fuzz/run.sh
 
 clean:
 	rm -rf .build
