@@ -110,7 +110,7 @@ extension ProxyHandler {
 
     /// The connection is ours: send the head, what arrived of the body, and maybe the end.
     private func attach(_ connection: UpstreamConnection, reused: Bool, flushNow: Bool) {
-        guard phase == .connecting, let plan = x.plan, x.forwarding != nil else {
+        guard let plan = x.plan, x.forwarding != nil else {
             return loop.pool.release(connection, reusable: true)
         }
         phase = .proxying

@@ -14,7 +14,7 @@ import Synchronization
 import UnixSignals
 
 /// A running kgate node: the config store and its reload triggers, the status and admin
-/// listeners, all run as services of one `ServiceGroup` that stops on SIGTERM/SIGINT/SIGQUIT.
+/// listeners, all run as services of one `ServiceGroup`, stopped on SIGTERM/SIGINT/SIGQUIT.
 ///
 /// `start()` loads the initial config and binds every listener (so errors surface before the
 /// node reports itself started); `run()` then serves until shutdown.
@@ -34,8 +34,8 @@ public final class Node: Sendable {
     let watch = Mutex<(watcher: ConfigFileWatcher, events: AsyncStream<WatchEvent>)?>(nil)
     /// The running service group, for `shutdown()`.
     let serviceGroup = Mutex<RunState>(.notRunning)
-    /// The node's signals, trapped from `start()` until `run()` returns (``trapSignalsEarly()``).
-    let earlySignals = Mutex<Task<Void, Never>?>(nil)
+    /// The node's signals, trapped from `start()` until `run()` returns (``trapSignals()``).
+    let signalTrap = Mutex<Task<Void, Never>?>(nil)
     /// Runs the plugins' `configure` after each flip (kept for the node's lifetime).
     let pluginsConfigured: EventSubscription
     /// The last loaded config, kept in the prefix for the next start.
@@ -96,7 +96,7 @@ public final class Node: Sendable {
 
     /// A node started but never run (a test, a start that failed late) lets go of the signals.
     deinit {
-        earlySignals.withLock { $0?.cancel() }
+        signalTrap.withLock { $0?.cancel() }
     }
 
     /// Kong's `configure` phase: after each flip, every plugin gets its configs of the new
@@ -120,9 +120,9 @@ public final class Node: Sendable {
     /// config set, the config persisted by the previous run in the same prefix is loaded again
     /// (``PersistedConfig``).
     public func start() async throws {
-        await trapSignalsEarly()
+        await trapSignals()
         do { try await prepareLoadAndBind() } catch {
-            earlySignals.withLock { $0?.cancel() }
+            signalTrap.withLock { $0?.cancel() }
             throw error
         }
     }
@@ -187,6 +187,7 @@ public final class Node: Sendable {
     /// Serves until SIGTERM/SIGINT/SIGQUIT, then shuts down gracefully.
     public func run() async throws {
         guard let loop = loadLoop.withLock({ $0 }) else { throw NodeStartError("Node.run() called before start()") }
+        defer { signalTrap.withLock { $0?.cancel() } }
         var services: [any Service] = [CoordinatorService(loop: loop)]
         services += listeners.map { $0 as any Service }
         services.append(ReloadSignalService(node: self))
@@ -199,8 +200,9 @@ public final class Node: Sendable {
         let pidFile = PidFile(prefix: settings.prefix)
         try pidFile.write()
         defer { pidFile.remove() }
+        // No signals of its own: the shutdown signals are the trap's (``trapSignals()``).
         let serviceGroup = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: Self.shutdownSignals, logger: logger))
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [], logger: logger))
         let stopAtOnce = self.serviceGroup.withLock { state in
             defer { state = .running(serviceGroup) }
             if case .shutdownRequested = state { return true }
@@ -208,25 +210,25 @@ public final class Node: Sendable {
         }
         if stopAtOnce { await serviceGroup.triggerGracefulShutdown() }
         logger.notice("kgate started", metadata: ["prefix": "\(settings.prefix)", "config.hash": "\(store.current.hash)"])
-        defer { earlySignals.withLock { $0?.cancel() } }
         try await serviceGroup.run()
         try await group.shutdownGracefully()
         logger.notice("kgate stopped")
     }
 
-    /// Traps the node's signals before anything is written or bound: the service group installs its
-    /// handlers only when `run()` starts it, and a SIGTERM in between (a supervisor stopping a
-    /// node that already answers) would kill the process instead of stopping it gracefully. A
-    /// shutdown signal becomes ``shutdown()``; SIGHUP and SIGUSR1 are dropped until `run()`
-    /// serves them (the config is being loaded from the file anyway, no log is open yet).
-    func trapSignalsEarly() async {
+    /// Traps the node's signals before anything is written or bound, and is the one handler of
+    /// the shutdown signals until `run()` returns: a service group would install its handlers
+    /// only once `run()` starts it, and a SIGTERM before that (a supervisor stopping a node that
+    /// already answers) would kill the process instead of stopping it gracefully. A shutdown
+    /// signal becomes ``shutdown()`` (which `run()` honours even before it got going); SIGHUP
+    /// and SIGUSR1 are dropped here, and answered by their services once `run()` starts them.
+    func trapSignals() async {
         let signals = await UnixSignalsSequence(trapping: Self.shutdownSignals + [.sighup, .sigusr1])
         let task = Task { [weak self] in
             for await signal in signals where Self.shutdownSignals.contains(signal) {
                 await self?.shutdown()
             }
         }
-        earlySignals.withLock { $0 = task }
+        signalTrap.withLock { $0 = task }
     }
 
     /// The signals that stop the node gracefully: SIGTERM and SIGINT, and SIGQUIT, nginx's
