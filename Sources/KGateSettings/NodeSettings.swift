@@ -17,6 +17,9 @@ public struct NodeSettings: Sendable, Equatable {
     /// `plugins`: enabled plugin names. Default `["bundled"]`; `bundled` is replaced by the bundled
     /// list when ``resolve(file:environment:flags:bundledPlugins:)`` is given one; `off` = none (`[]`).
     public var plugins: [String]
+    /// `plugins` as configured, before `bundled` is expanded (`["bundled"]` by default), which is
+    /// what Kong's Admin API shows as `configuration.plugins`.
+    public var pluginsAsWritten: [String]
     /// `proxy_listen`. Default
     /// `0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384`.
     public var proxyListen: [ListenAddress]
@@ -207,6 +210,7 @@ public struct NodeSettings: Sendable, Equatable {
         self.prefix = prefix
         self.logLevel = logLevel
         self.plugins = plugins
+        self.pluginsAsWritten = plugins.isEmpty ? ["off"] : plugins
         self.proxyListen = proxyListen
         self.adminListen = adminListen
         self.statusListen = statusListen

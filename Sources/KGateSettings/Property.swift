@@ -52,7 +52,8 @@ struct Property: Sendable {
         }, render: { .string($0.logLevel.rawValue) }),
         Property("plugins", apply: { s, v, c throws(InvalidValue) in
             s.plugins = try parsePlugins(v, bundled: c.bundledPlugins)
-        }, render: { .list($0.plugins.isEmpty ? ["off"] : $0.plugins) }),
+            s.pluginsAsWritten = ValueSyntax.list(v)
+        }, render: { .list($0.pluginsAsWritten) }),
         listen("proxy_listen", \.proxyListen),
         listen("admin_listen", \.adminListen),
         listen("status_listen", \.statusListen),

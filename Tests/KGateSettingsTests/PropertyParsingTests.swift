@@ -15,13 +15,17 @@ struct PropertyParsingTests {
         SettingsCase("log_level = alert") { $0.logLevel = .alert },
         SettingsCase("log_level = emerg") { $0.logLevel = .emerg },
         SettingsCase("plugins = bundled") { $0.plugins = ["bundled"] },
-        SettingsCase("plugins = off") { $0.plugins = [] },
-        SettingsCase("plugins = off, key-auth") { $0.plugins = [] },
-        SettingsCase("plugins = ") { $0.plugins = [] },
+        SettingsCase("plugins = off") { $0.plugins = []; $0.pluginsAsWritten = ["off"] },
+        SettingsCase("plugins = off, key-auth") { $0.plugins = []; $0.pluginsAsWritten = ["off", "key-auth"] },
+        SettingsCase("plugins = ") { $0.plugins = []; $0.pluginsAsWritten = [] },
         SettingsCase("plugins = key-auth,rate-limiting , my_plugin") {
             $0.plugins = ["key-auth", "rate-limiting", "my_plugin"]
+            $0.pluginsAsWritten = $0.plugins
         },
-        SettingsCase("plugins = bundled, my-plugin, my-plugin, off") { $0.plugins = ["bundled", "my-plugin"] },
+        SettingsCase("plugins = bundled, my-plugin, my-plugin, off") {
+            $0.plugins = ["bundled", "my-plugin"]
+            $0.pluginsAsWritten = ["bundled", "my-plugin", "my-plugin", "off"]
+        },
         SettingsCase("proxy_listen = off") { $0.proxyListen = [] },
         SettingsCase("proxy_listen = 127.0.0.1:9000") { $0.proxyListen = [.init(host: "127.0.0.1", port: 9000)] },
         SettingsCase("admin_listen = off") { $0.adminListen = [] },

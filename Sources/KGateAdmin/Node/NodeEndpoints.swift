@@ -40,6 +40,8 @@ extension AdminAPI {
             case .none: continue
             }
         }
+        // Kong's conf loader adds the expanded plugin list as a set: `{"acl": true, ...}`.
+        configuration["loaded_plugins"] = .object(Object(uniqueKeysWithValues: catalog.enabledPlugins.map { ($0, Value.bool(true)) }))
         let pid = Int(getpid())
         let body: Value = [
             "tagline": "Welcome to kong",

@@ -210,11 +210,16 @@ extension ProxyHandler {
     /// bytes in `head`) and rewrites it with what the plugins left. Requests that never
     /// reached `access` run the global configs.
     ///
-    /// - Parameter upstream: the upstream response head `head` was made from (nil for a
-    ///   generated response).
+    /// - Parameters:
+    ///   - upstream: the upstream response head `head` was made from (nil for a generated
+    ///     response).
+    ///   - proxied: Kong had decided to proxy (`KONG_PROXIED`): an upstream's response, or an
+    ///     error after access such as a 502.
     /// - Returns: whether `head` changed.
     @discardableResult
-    func filterResponseHead(_ head: inout ByteBuffer, fromService: Bool, upstream: MessageHead? = nil) -> Bool {
+    func filterResponseHead(
+        _ head: inout ByteBuffer, fromService: Bool, proxied: Bool, upstream: MessageHead? = nil
+    ) -> Bool {
         guard let runner = x.runner, startDownstreamPhases(runner) else { return false }
         let work = x.pluginWork
         if !work.contains(.headerFilter) {
@@ -228,11 +233,21 @@ extension ProxyHandler {
         }
         var parsed = MessageHead()
         guard HeadParser.parseResponse(head, into: &parsed) == nil else { return false }
-        runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: fromService)
+        let before = PluginHeads.fields(of: parsed)
+        runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: fromService)
+        setKongHeadersAfterPlugins(before: before, proxied: proxied)
         PluginHeads.writeResponseHead(
             status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed, into: &head)
         x.responseStatus = x.plugins!.response.status
         return true
+    }
+
+    /// The headers Kong sets once the plugins are done with the response (`header_filter.after`),
+    /// from their values in the head the plugins were given (`before`).
+    private func setKongHeadersAfterPlugins(before: HTTPFields, proxied: Bool) {
+        KongHeadersAfterPlugins.apply(
+            to: &x.plugins!.response, before: before, proxied: proxied, enabled: env.responseHeaders,
+            serverToken: env.configuration.serverToken)
     }
 
     /// Makes sure a request that never reached access has a context when global configs run
@@ -246,12 +261,12 @@ extension ProxyHandler {
     }
 
     /// A generated response (head and body in one buffer) after `header_filter`.
-    func filterGeneratedResponse(_ bytes: ByteBuffer) -> ByteBuffer {
+    func filterGeneratedResponse(_ bytes: ByteBuffer, proxied: Bool) -> ByteBuffer {
         guard let runner = x.runner, x.plugins != nil || runner.hasGlobalDownstreamPlugins,
             let (head, body) = PluginHeads.splitHead(bytes)
         else { return bytes }
         var filtered = head
-        guard filterResponseHead(&filtered, fromService: false) else { return bytes }
+        guard filterResponseHead(&filtered, fromService: false, proxied: proxied) else { return bytes }
         filtered.writeImmutableBuffer(body)
         return filtered
     }
@@ -323,13 +338,15 @@ extension ProxyHandler {
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: loop.now)), into: &headBuffer)
         var parsed = MessageHead()
         guard HeadParser.parseResponse(headBuffer, into: &parsed) == nil else { return }
-        runner.headerFilter(&x.plugins!, status: parsed.status, headers: PluginHeads.fields(of: parsed), fromService: true)
+        let before = PluginHeads.fields(of: parsed)
+        runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: true)
         x.plugins!.response.body = x.bufferedBody
         x.bufferedBody = []
         runner.response(&x.plugins!)
         var body = x.plugins!.response.body ?? []
         x.plugins!.response.body = nil
         if x.pluginWork.contains(.bodyFilter) { runner.bodyFilter(&x.plugins!, chunk: &body, last: true) }
+        setKongHeadersAfterPlugins(before: before, proxied: true)
         var status = x.plugins!.response.status
         var fields = x.plugins!.response.headers
         switch NotModifiedFilter.evaluate(status: status, headers: fields, request: request) {

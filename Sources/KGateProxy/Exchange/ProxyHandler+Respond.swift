@@ -108,7 +108,7 @@ extension ProxyHandler {
         let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
-        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes) : bytes
+        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes, proxied: response.origin == .nginxProxied) : bytes
         let withHeaders = withConfiguredHeaders(filteredBytes, origin: response.origin)
         // nginx's own error pages are the server's, where the location's compression is not.
         guard env.configuration.compression != nil, response.origin == .kong,
@@ -175,7 +175,7 @@ extension ProxyHandler {
             format: format, responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
             allocator: context.channel.allocator)
         x.responseStatus = Int(response.status.code)
-        if x.runner != nil { bytes = filterGeneratedResponse(bytes) }
+        if x.runner != nil { bytes = filterGeneratedResponse(bytes, proxied: false) }
         bytes = withConfiguredHeaders(bytes, origin: response.origin)
         x.keepAlive = false
         output.write(bytes, context)

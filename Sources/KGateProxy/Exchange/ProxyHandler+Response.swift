@@ -31,7 +31,7 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
-        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
+        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, proxied: true, upstream: copy head) }
         addConfiguredHeaders(to: &headBuffer)
         if env.configuration.compression != nil, downstream != .none { compressResponse() }
         responseHeadPending = true
@@ -173,7 +173,7 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: false, framing: .none,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
-        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, upstream: copy head) }
+        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, proxied: true, upstream: copy head) }
         addConfiguredHeaders(to: &headBuffer)
         context.writeAndFlush(wrapOutboundOut(headBuffer), promise: nil)
         logExchange()

@@ -60,7 +60,7 @@ final class UpstreamConnection {
                 do {
                     let sync = channel.pipeline.syncOperations
                     if let tls {
-                        try sync.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: serverName))
+                        try sync.addHandler(tls.clientHandler(serverHostname: serverName))
                     }
                     try sync.addHandler(UpstreamHandler(alone: tls == nil, headLimit: responseHeadLimit))
                     return channel.eventLoop.makeSucceededVoidFuture()

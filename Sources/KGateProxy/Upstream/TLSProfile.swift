@@ -12,7 +12,7 @@ final class TLSProfile: Sendable {
     struct Identity: Sendable, Hashable {
         /// `tls_verify` is true.
         var verify: Bool
-        /// `tls_verify_depth` (not enforced by NIOSSL: recorded only).
+        /// `tls_verify_depth` (nil: nginx's `proxy_ssl_verify_depth` default, 1).
         var verifyDepth: Int?
         /// PEM texts of the service's `ca_certificates` (empty: the default trust store).
         var caCertificates: [String]
@@ -46,6 +46,14 @@ final class TLSProfile: Sendable {
             configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
         }
         self.context = try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
+    }
+
+    /// A TLS client handler for one connection with this profile: verified connections limit
+    /// the chain's depth as nginx does (``VerifyDepthLimit``).
+    func clientHandler(serverHostname: String?) throws -> NIOSSLClientHandler {
+        guard identity.verify else { return try NIOSSLClientHandler(context: context, serverHostname: serverHostname) }
+        return try VerifyDepthLimit.clientHandler(
+            context: context, serverHostname: serverHostname, depth: identity.verifyDepth ?? VerifyDepthLimit.nginxDefault)
     }
 
     /// The signatures an upstream may prove its key with: BoringSSL's defaults plus what nginx's

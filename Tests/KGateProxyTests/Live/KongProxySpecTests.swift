@@ -84,6 +84,30 @@ private struct PhaseLoggerPlugin: Plugin {
     }
 }
 
+/// The spec's `post-function` that sets Kong's own response headers in `header_filter`
+/// (33-request-id-header_spec, 14-server_tokens_spec): every one to `overwritten`, and `Via`
+/// to the config's `via`.
+private struct HeaderOverwritePlugin: Plugin {
+    struct Config: Sendable { var via: String }
+    static let name = "header-overwrite"
+    static let priority = 1000
+    static let phases: PluginPhases = [.headerFilter]
+    static let schema = Schema.record([("via", Field.string)])
+    static let names = [
+        "X-Kong-Request-Id", "Server", "X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency", "X-Kong-Response-Latency",
+    ]
+
+    func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(via: config.string("via") ?? "overwritten")
+    }
+
+    func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
+        for name in Self.names { ctx.response.setHeader(name, "overwritten") }
+        ctx.response.setHeader("Via", config.via)
+    }
+}
+
+
 /// Kong's proxy specs under spec/02-integration/05-proxy, as a DB-less node over HTTP/1.1
 /// answers them (the cases the other live suites do not already hold).
 @Suite("Kong's proxy specs: upstream status, add_header, buffering, plugin errors, max args, error types, websockets", .serialized)
@@ -481,6 +505,52 @@ struct KongProxySpecTests {
                 try await c.send("ping")
                 #expect(String(decoding: try await c.readBytes(4), as: UTF8.self) == "ping")
                 await c.close()
+            }
+        }
+    }
+
+    // MARK: 33-request-id-header_spec, 14-server_tokens_spec
+
+    @Test("Kong's own response headers are set after the plugins' header_filter: a plugin cannot replace the request id, Via or the latencies; Server only when missing or not proxied; a short-circuit with Via equal to the server token keeps the plugin's Server (33-request-id-header_spec, 14-server_tokens_spec)")
+    func kongHeadersAfterPlugins() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - paths: [/proxied]
+                    plugins: [{name: header-overwrite}]
+                  - paths: [/terminated]
+                    plugins: [{name: header-overwrite}, {name: request-termination, config: {status_code: 200}}]
+                  - paths: [/short-circuit-via]
+                    plugins:
+                    - {name: header-overwrite, config: {via: kong/3.10.0}}
+                    - {name: request-termination, config: {status_code: 200}}
+                """
+            try await withProxy(yaml, extraPlugins: [HeaderOverwritePlugin()]) { proxy in
+                let hex = /^[0-9a-f]+$/
+                let proxied = try await proxy.get("/proxied")
+                #expect(proxied.status == 200)
+                #expect(try hex.wholeMatch(in: proxied.header("X-Kong-Request-Id") ?? "") != nil)
+                #expect(proxied.header("Via") == "1.1 kong/3.10.0")
+                #expect(Int(proxied.header("X-Kong-Upstream-Latency") ?? "") != nil)
+                #expect(Int(proxied.header("X-Kong-Proxy-Latency") ?? "") != nil)
+                // Kong sets Server on a proxied response only when none is left.
+                #expect(proxied.header("Server") == "overwritten")
+                #expect(proxied.header("X-Kong-Response-Latency") == "overwritten")
+
+                let terminated = try await proxy.get("/terminated")
+                #expect(terminated.status == 200)
+                #expect(try hex.wholeMatch(in: terminated.header("X-Kong-Request-Id") ?? "") != nil)
+                #expect(terminated.header("Server") == "kong/3.10.0")
+                #expect(Int(terminated.header("X-Kong-Response-Latency") ?? "") != nil)
+                #expect(terminated.header("Via") == "overwritten")
+                #expect(terminated.header("X-Kong-Upstream-Latency") == "overwritten")
+
+                let viaToken = try await proxy.get("/short-circuit-via")
+                #expect(viaToken.header("Via") == "kong/3.10.0")
+                #expect(viaToken.header("Server") == "overwritten")
             }
         }
     }

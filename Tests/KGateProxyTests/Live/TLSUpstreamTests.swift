@@ -238,4 +238,52 @@ struct TLSUpstreamTests {
             }
         }
     }
+
+    /// nginx's `proxy_ssl_verify_depth` (18-upstream_tls_spec "tls_verify_depth"): at most that
+    /// many intermediate CAs between the upstream's certificate and the trusted root, 1 when
+    /// the service's `tls_verify_depth` is null; a longer chain is a failed handshake, a 502.
+    @Test("tls_verify_depth limits the intermediates of a verified chain; nginx's 1 when null")
+    func verifyDepth() async throws {
+        let chains = [
+            ("one", TestCertificates.oneIntermediateChainPEM, TestCertificates.oneIntermediateKeyPEM),
+            ("two", TestCertificates.twoIntermediatesChainPEM, TestCertificates.twoIntermediatesKeyPEM),
+        ]
+        // (depth in kong.yml, status for the one-intermediate chain, for the two-intermediates one)
+        let cases: [(depth: Int?, one: Int, two: Int)] = [(nil, 200, 502), (0, 502, 502), (1, 200, 502), (2, 200, 200)]
+        for (name, chain, key) in chains {
+            try await withTLSUpstream(TestCertificates.serverContext(certificate: chain, key: key)) { up in
+                var yaml = """
+                    _format_version: "3.0"
+                    ca_certificates:
+                    - id: 8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b02
+                      cert: |
+                    \(TestCertificates.indentedForYAML(TestCertificates.chainRootPEM))
+                    services:
+                    - name: unverified
+                      url: https://localhost:\(up.port)
+                      tls_verify_depth: 0
+                      routes: [{paths: [/unverified]}]
+
+                    """
+                for (i, c) in cases.enumerated() {
+                    yaml += """
+                        - url: https://localhost:\(up.port)
+                          tls_verify: true
+                          \(c.depth.map { "tls_verify_depth: \($0)" } ?? "")
+                          ca_certificates: [8e0e8d2d-7c79-4a4e-8e5e-3c2f1a9d0b02]
+                          retries: 0
+                          routes: [{paths: [/case\(i)]}]
+
+                        """
+                }
+                try await withProxy(yaml) { proxy in
+                    #expect(try await proxy.get("/unverified/echo").status == 200, "\(name)")
+                    for (i, c) in cases.enumerated() {
+                        let status = try await proxy.get("/case\(i)/echo").status
+                        #expect(status == (name == "one" ? c.one : c.two), "\(name) intermediate(s), depth \(String(describing: c.depth))")
+                    }
+                }
+            }
+        }
+    }
 }

@@ -127,6 +127,106 @@ u2fwW05zm9Ag+bJ+afI25MpH1Mk2iM9pcsdNfEq4TNi/DRZiMPbt8JIp
 -----END PRIVATE KEY-----
 """
 
+    /// The root of the chain tests' certificates (`CN=kgate-chain-root`, P-256).
+    static let chainRootPEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBnTCCAUOgAwIBAgIUM9Ch3ZLP7ywTDx6aqNJwVNkNjYowCgYIKoZIzj0EAwIw
+    GzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4tcm9vdDAgFw0yNjExMjEyMjEyNDBaGA8y
+    MTI2MTAyODIyMTI0MFowGzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4tcm9vdDBZMBMG
+    ByqGSM49AgEGCCqGSM49AwEHA0IABFcLrw85kV9E+UiMn0KDHDbPyJat3Jhw3mcH
+    9E2hWOM6sWw56Z1iiBVYIDwd2xDFQaC375hWkjWLj1oHwkaE+oCjYzBhMB0GA1Ud
+    DgQWBBSWk1Al3CalLY+7ZVH/evYYMrxTpjAfBgNVHSMEGDAWgBSWk1Al3CalLY+7
+    ZVH/evYYMrxTpjAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAKBggq
+    hkjOPQQDAgNIADBFAiBrsZMoAUsAN634s/HM6OEhdADM/QxyzD4Tg1smhPibmwIh
+    AKVrYKCfw4uC5syNdF1Q4yiO8+HQqGJz1QelB5yqENyn
+    -----END CERTIFICATE-----
+    """
+
+    /// An intermediate CA under ``chainRootPEM`` (`CN=kgate-chain-int1`).
+    static let chainIntermediatePEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBnTCCAUOgAwIBAgIUVv7NPoE3at+MYKu0SMWG02fhmrUwCgYIKoZIzj0EAwIw
+    GzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4tcm9vdDAgFw0yNjExMjEyMjEyNDBaGA8y
+    MTI2MTAyODIyMTI0MFowGzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4taW50MTBZMBMG
+    ByqGSM49AgEGCCqGSM49AwEHA0IABDLQpLlhlhL9UvP+466/YuhbY5wNCX0QPCTu
+    Crwhz7SnIRHwgTopyq4UtOJFnRJM3xQ6r5uwSkFbGkYYlzqUD6ujYzBhMA8GA1Ud
+    EwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBQGa1wMYg10RvCi
+    0mt3ikw1aYDEQzAfBgNVHSMEGDAWgBSWk1Al3CalLY+7ZVH/evYYMrxTpjAKBggq
+    hkjOPQQDAgNIADBFAiA3vaU9mX2HkfoGwsbeWc/Fo1tstc7/rMya5muz2gp7JAIh
+    AJoF9YK8ZkOLAwoqfYje5o3g806XpWK0OEpufQuCd1w3
+    -----END CERTIFICATE-----
+    """
+
+    /// An intermediate CA under ``chainIntermediatePEM`` (`CN=kgate-chain-int2`).
+    static let chainSecondIntermediatePEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBnTCCAUOgAwIBAgIUZblXqWlGmdPs5hnyxdT84gGx/xMwCgYIKoZIzj0EAwIw
+    GzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4taW50MTAgFw0yNjExMjEyMjEyNDBaGA8y
+    MTI2MTAyODIyMTI0MFowGzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4taW50MjBZMBMG
+    ByqGSM49AgEGCCqGSM49AwEHA0IABOQCg1pH1KcpXO0p3h3y62rAaEv5xsVPbdd1
+    k79xP2lkwSpuuMKXxa87kulviL6hQMlShWz0+sxL5NV2LQx1YW+jYzBhMA8GA1Ud
+    EwEB/wQFMAMBAf8wDgYDVR0PAQH/BAQDAgEGMB0GA1UdDgQWBBTrFg7l4oK5mkiP
+    vRNdc+PXWvwp/jAfBgNVHSMEGDAWgBQGa1wMYg10RvCi0mt3ikw1aYDEQzAKBggq
+    hkjOPQQDAgNIADBFAiBzl2/AK99aJBoLLc9WCXqrKsU12y65B0jZflyBIAnLuwIh
+    AJhQTQq+u40IzJZD3DzNqVsGEKAhQfgCG/vGgHRqOJat
+    -----END CERTIFICATE-----
+    """
+
+    /// A `localhost` certificate signed by ``chainIntermediatePEM``, then that intermediate: a
+    /// chain of three levels with its root.
+    static let oneIntermediateChainPEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBvzCCAWagAwIBAgIUZblXqWlGmdPs5hnyxdT84gGx/xQwCgYIKoZIzj0EAwIw
+    GzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4taW50MTAgFw0yNjExMjEyMjEyNDBaGA8y
+    MTI2MTAyODIyMTI0MFowFDESMBAGA1UEAwwJbG9jYWxob3N0MFkwEwYHKoZIzj0C
+    AQYIKoZIzj0DAQcDQgAEG1D9fOEI6StrKs7Ev7s4r8nI5S2zOQRxk/slowArkMdU
+    L5Uz5Xndc3BdXxxxrv1JuokQqPvELM5fZ8UYvDtBD6OBjDCBiTAMBgNVHRMBAf8E
+    AjAAMA4GA1UdDwEB/wQEAwIHgDATBgNVHSUEDDAKBggrBgEFBQcDATAUBgNVHREE
+    DTALgglsb2NhbGhvc3QwHQYDVR0OBBYEFGQxFIl8dd7/fOxKL+zDZAOGnACLMB8G
+    A1UdIwQYMBaAFAZrXAxiDXRG8KLSa3eKTDVpgMRDMAoGCCqGSM49BAMCA0cAMEQC
+    IBt7XKzKSqrjFIaAlHpP+H+695L65x6gSElrwb/UsUXHAiAvsVvgnQxui9DIns4j
+    u4SlyTPITNsXfTVGuyQfuGmkrw==
+    -----END CERTIFICATE-----
+    \(chainIntermediatePEM)
+    """
+
+    /// The key of ``oneIntermediateChainPEM``'s certificate.
+    static let oneIntermediateKeyPEM = """
+    -----BEGIN EC PRIVATE KEY-----
+    MHcCAQEEIPeijx4kPGKp/OIV96QCjFXRUM3KK6t7Yox2FmByJ/lRoAoGCCqGSM49
+    AwEHoUQDQgAEG1D9fOEI6StrKs7Ev7s4r8nI5S2zOQRxk/slowArkMdUL5Uz5Xnd
+    c3BdXxxxrv1JuokQqPvELM5fZ8UYvDtBDw==
+    -----END EC PRIVATE KEY-----
+    """
+
+    /// A `localhost` certificate signed by ``chainSecondIntermediatePEM``, then both
+    /// intermediates: a chain of four levels with its root.
+    static let twoIntermediatesChainPEM = """
+    -----BEGIN CERTIFICATE-----
+    MIIBvzCCAWagAwIBAgIUaPkq7g9AO3++bQbk0UEoAL17RiAwCgYIKoZIzj0EAwIw
+    GzEZMBcGA1UEAwwQa2dhdGUtY2hhaW4taW50MjAgFw0yNjExMjEyMjEyNDBaGA8y
+    MTI2MTAyODIyMTI0MFowFDESMBAGA1UEAwwJbG9jYWxob3N0MFkwEwYHKoZIzj0C
+    AQYIKoZIzj0DAQcDQgAEXAKYWLkoii+CAViTIagPsSwfqGVjhoGs7CC/dIT1nDPz
+    0drlSPP6FP7GIeA1PgTRSSXfMB7XrpTd7UPylmDV6qOBjDCBiTAMBgNVHRMBAf8E
+    AjAAMA4GA1UdDwEB/wQEAwIHgDATBgNVHSUEDDAKBggrBgEFBQcDATAUBgNVHREE
+    DTALgglsb2NhbGhvc3QwHQYDVR0OBBYEFG5EYOVoyHeTxvkIjfjl68qxOym6MB8G
+    A1UdIwQYMBaAFOsWDuXigrmaSI+9E11z49da/Cn+MAoGCCqGSM49BAMCA0cAMEQC
+    IDuunxkkJ08YNn7+6/UxaYnEYN5KkE3KJ5gWz99LJ60ZAiBuH0ZuBuMuh4Z6FIxX
+    /LILTNJhAKfpucg2PuDEg/P8Iw==
+    -----END CERTIFICATE-----
+    \(chainSecondIntermediatePEM)
+    \(chainIntermediatePEM)
+    """
+
+    /// The key of ``twoIntermediatesChainPEM``'s certificate.
+    static let twoIntermediatesKeyPEM = """
+    -----BEGIN EC PRIVATE KEY-----
+    MHcCAQEEII7M0STTx9WeVjtjsAPXaHPNxRlDouasQywbwNByrYWsoAoGCCqGSM49
+    AwEHoUQDQgAEXAKYWLkoii+CAViTIagPsSwfqGVjhoGs7CC/dIT1nDPz0drlSPP6
+    FP7GIeA1PgTRSSXfMB7XrpTd7UPylmDV6g==
+    -----END EC PRIVATE KEY-----
+    """
+
     /// A TLS server context presenting the `localhost` certificate (the CA-signed P-256 one
     /// unless told otherwise); with `requiringClient`, the handshake needs a client certificate
     /// that this PEM is.

@@ -1,0 +1,43 @@
+import KGatePlugins
+
+/// Kong's `header_filter.after` (`runloop/handler.lua`): the response headers Kong sets once the
+/// plugins' `header_filter` ran, so a plugin cannot replace or remove them.
+///
+/// The values are the ones kgate wrote into the head before the plugins ran (`before`):
+/// - proxied responses: `X-Kong-Upstream-Latency`, `X-Kong-Proxy-Latency` and `Via` (the
+///   upstream's `Via` plus kgate's), and `Server` when no plugin left one;
+/// - generated responses: `X-Kong-Response-Latency`, and `Server` (removed when `headers` does
+///   not enable it), unless `Via` is enabled and a plugin set it to the server token;
+/// - both: `X-Kong-Request-Id`.
+///
+/// `X-Kong-Upstream-Status` is set before the plugins run, as Kong does, so it stays theirs.
+enum KongHeadersAfterPlugins {
+    private static let proxiedNames: [(name: String, header: ResponseHeaders)] = [
+        ("X-Kong-Upstream-Latency", .upstreamLatency), ("X-Kong-Proxy-Latency", .proxyLatency), ("Via", .via),
+    ]
+
+    /// Sets the headers on `response` (started: its headers are the real ones).
+    static func apply(
+        to response: inout PluginResponse, before: HTTPFields, proxied: Bool, enabled: ResponseHeaders,
+        serverToken: String
+    ) {
+        func restore(_ name: String, _ header: ResponseHeaders) {
+            guard enabled.contains(header), let value = before[name] else { return }
+            response.setHeader(name, value)
+        }
+        if proxied {
+            for (name, header) in proxiedNames { restore(name, header) }
+            if enabled.contains(.server), response.header("Server") == nil { response.setHeader("Server", serverToken) }
+        } else {
+            restore("X-Kong-Response-Latency", .responseLatency)
+            if !(enabled.contains(.via) && response.header("Via") == serverToken) {
+                if enabled.contains(.server) {
+                    response.setHeader("Server", serverToken)
+                } else {
+                    response.clearHeader("Server")
+                }
+            }
+        }
+        restore("X-Kong-Request-Id", .requestID)
+    }
+}
