@@ -90,6 +90,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// response (502, nginx's "upstream sent too big header"). Default nginx's one memory page,
     /// 4k.
     public var nginxProxyProxyBufferSize = ByteSize("4k")!
+    /// `nginx_http_client_header_buffer_size` (`nginx_proxy_client_header_buffer_size` wins when
+    /// both are set): the buffer a request head is read into first; a head that does not fit
+    /// continues in the large buffers. Default `1k`.
+    public var nginxHttpClientHeaderBufferSize = ByteSize("1k")!
     /// `nginx_http_large_client_header_buffers` (`nginx_proxy_large_client_header_buffers`
     /// wins when both are set, as a server-level directive does): the longest request line
     /// (414 beyond it) and header line (400), and the largest request head. Default `4 8k`.

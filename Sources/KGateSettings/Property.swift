@@ -112,6 +112,10 @@ struct Property: Sendable {
         size("client_body_buffer_size", \.nginxHttpClientBodyBufferSize, aliasOf: "nginx_http_client_body_buffer_size"),
         size("nginx_proxy_proxy_buffer_size", \.nginxProxyProxyBufferSize),
         size("nginx_http_proxy_buffer_size", \.nginxProxyProxyBufferSize, aliasOf: "nginx_proxy_proxy_buffer_size"),
+        size("nginx_http_client_header_buffer_size", \.nginxHttpClientHeaderBufferSize),
+        size(
+            "nginx_proxy_client_header_buffer_size", \.nginxHttpClientHeaderBufferSize,
+            aliasOf: "nginx_http_client_header_buffer_size"),
         headerBuffers("nginx_http_large_client_header_buffers", aliasOf: nil),
         headerBuffers("nginx_proxy_large_client_header_buffers", aliasOf: "nginx_http_large_client_header_buffers"),
         time("nginx_http_client_header_timeout", \.nginxHttpClientHeaderTimeout),

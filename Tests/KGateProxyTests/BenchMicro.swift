@@ -34,7 +34,7 @@ struct BenchMicro {
         let raw = ByteBuffer(string: requestText)
         var head = MessageHead()
         measure("scan+parse request") {
-            var scanner = HeadScanner(lineLimit: 8192, headLimit: 32768, skipsLeadingEmptyLines: true)
+            var scanner = HeadScanner(firstBuffer: 1024, bufferCount: 4, lineLimit: 8192)
             _ = scanner.scan(raw)
             _ = HeadParser.parseRequest(raw, into: &head)
         }
@@ -65,7 +65,7 @@ struct BenchMicro {
         let rawResponse = ByteBuffer(string: responseText)
         var response = MessageHead()
         measure("scan+parse response") {
-            var scanner = HeadScanner(lineLimit: 65536, headLimit: 65536, skipsLeadingEmptyLines: false)
+            var scanner = HeadScanner(headLimit: 65536)
             _ = scanner.scan(rawResponse)
             _ = HeadParser.parseResponse(rawResponse, into: &response)
         }

@@ -33,7 +33,9 @@ extension ProxyHandler {
         if x.facts.unsupportedTransferEncoding {
             return respond(.nginxBuiltin(501), forceClose: true)
         }
-        if request.method == .TRACE || request.method == .CONNECT { return respond(.nginx(405), forceClose: x.requestHasBody) }
+        // Refused before nginx decides on keep-alive (`ngx_http_handler`), so the connection
+        // closes after the 405, as nginx's does.
+        if request.method == .TRACE || request.method == .CONNECT { return respond(.nginx(405), forceClose: true) }
         let limit = env.configuration.clientMaxBodySize
         if limit > 0, let length = x.facts.contentLength, length > limit {
             return respond(.nginx(413), forceClose: true)

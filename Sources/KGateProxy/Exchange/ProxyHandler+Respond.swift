@@ -104,7 +104,8 @@ extension ProxyHandler {
         let sentUpstreamAt = x.tries > 0 && x.upstreamStart > x.start ? x.upstreamStart : now
         let c = responseContext(now: now, sentUpstreamAt: sentUpstreamAt, keepAlive: keepAlive)
         let format = LocalResponse.RequestFormat(
-            accept: x.facts.accept.map(request.value), contentType: x.facts.contentType.map(request.value))
+            accept: response.origin == .kong ? allAcceptValues() : x.facts.accept.map(request.value),
+            contentType: x.facts.contentType.map(request.value))
         let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
@@ -115,6 +116,18 @@ extension ProxyHandler {
             let (head, body) = PluginHeads.splitHead(withHeaders)
         else { return withHeaders }
         return compressedWhole(head: head, body: body) ?? withHeaders
+    }
+
+    /// Every `Accept` of the request joined with `,`, as `kong.response.error` reads them
+    /// (`ngx.req.get_headers()`); Kong's error handler, for nginx's errors, takes the first.
+    private func allAcceptValues() -> String? {
+        guard let first = x.facts.accept else { return nil }
+        var joined = request.value(first)
+        var seenFirst = false
+        for field in request.fields where request.nameEquals(field, "accept") {
+            if seenFirst { joined += "," + request.value(field) } else { seenFirst = true }
+        }
+        return joined
     }
 
     /// nginx's `add_header` on a generated response, after the plugins' `header_filter`:

@@ -147,8 +147,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         self.clientTimer = LazyTimer(timers: loop.timers)
         self.upstreamTimer = LazyTimer(timers: loop.timers)
         self.scanner = HeadScanner(
-            lineLimit: env.configuration.largeHeaderBufferSize, headLimit: env.configuration.maxRequestHeadSize,
-            skipsLeadingEmptyLines: true)
+            firstBuffer: env.configuration.clientHeaderBufferSize, bufferCount: env.configuration.largeHeaderBufferCount,
+            lineLimit: env.configuration.largeHeaderBufferSize)
     }
 
     // MARK: Lifecycle

@@ -20,19 +20,30 @@ enum HeadError: Error, Equatable {
     case badResponse
 }
 
-/// Finds where a head ends in bytes that arrive piecemeal, enforcing nginx's limits on the way
-/// (`large_client_header_buffers`: each line, the request line included, at most `lineLimit`;
-/// the head at most `headLimit`). Resumes where it stopped, so a head split over many reads is
-/// scanned once.
+/// Finds where a head ends in bytes that arrive piecemeal, enforcing nginx's header buffers on
+/// the way. Resumes where it stopped, so a head split over many reads is scanned once.
+///
+/// nginx reads a request head into one `client_header_buffer_size` buffer (`firstBuffer`);
+/// a line that does not fit in what is left moves whole to a new `large_client_header_buffers`
+/// buffer (`bufferCount` of `lineLimit` bytes each). So a line, its line end included, fits in
+/// one large buffer unless the first buffer holds it, and the lines fill at most `bufferCount`
+/// of them, space left at their ends included: a request line that cannot be placed is 414,
+/// a header line 494 (answered as 400). A response head (`proxy_buffer_size`) is one buffer:
+/// `firstBuffer` = `headLimit`, no large buffers.
 struct HeadScanner {
     let lineLimit: Int
     let headLimit: Int
+    let firstBuffer: Int
+    let bufferCount: Int
     /// Requests skip empty lines before the request line (RFC 9112 §2.2).
     let skipsLeadingEmptyLines: Bool
     private var scanned = 0
     private var lineStart = 0
     private var headStart = 0
     private var firstLine = true
+    /// Where the buffer holding the current line ends, and how many large buffers are taken.
+    private var bufferEnd: Int
+    private var largeBuffers = 0
 
     enum Result: Equatable {
         case incomplete
@@ -42,10 +53,25 @@ struct HeadScanner {
         case error(HeadError)
     }
 
-    init(lineLimit: Int, headLimit: Int, skipsLeadingEmptyLines: Bool) {
+    /// A request head's scanner: nginx's `client_header_buffer_size` and
+    /// `large_client_header_buffers` (`bufferCount` × `lineLimit`).
+    init(firstBuffer: Int, bufferCount: Int, lineLimit: Int) {
+        self.firstBuffer = firstBuffer
+        self.bufferCount = bufferCount
         self.lineLimit = lineLimit
+        self.headLimit = max(firstBuffer, lineLimit) + bufferCount * lineLimit
+        self.skipsLeadingEmptyLines = true
+        self.bufferEnd = firstBuffer
+    }
+
+    /// A response head's scanner: the whole head in `headLimit` bytes.
+    init(headLimit: Int) {
+        self.firstBuffer = headLimit
+        self.bufferCount = 0
+        self.lineLimit = headLimit
         self.headLimit = headLimit
-        self.skipsLeadingEmptyLines = skipsLeadingEmptyLines
+        self.skipsLeadingEmptyLines = false
+        self.bufferEnd = headLimit
     }
 
     /// Whether no byte of the current head was scanned yet.
@@ -56,6 +82,8 @@ struct HeadScanner {
         lineStart = 0
         headStart = 0
         firstLine = true
+        bufferEnd = firstBuffer
+        largeBuffers = 0
     }
 
     /// Scans the readable bytes of `buffer` (the same bytes as before plus new ones).
@@ -74,29 +102,37 @@ struct HeadScanner {
                 if lineEnd > lineStart, raw[lineEnd - 1] == 0x0D { lineEnd -= 1 }
                 let length = lineEnd - lineStart
                 scanned = lf + 1
-                if length == 0 {
-                    if firstLine {
-                        guard skipsLeadingEmptyLines, lf < 16 else { return .error(.badRequest) }
-                        lineStart = scanned
-                        headStart = scanned
-                        continue
-                    }
-                    return .complete(start: headStart, length: scanned - headStart)
+                if length == 0, firstLine {
+                    guard skipsLeadingEmptyLines, lf < 16 else { return .error(.badRequest) }
+                    lineStart = scanned
+                    headStart = scanned
+                    continue
                 }
-                if length > lineLimit { return .error(firstLine && skipsLeadingEmptyLines ? .uriTooLong : .headerTooLarge) }
-                if scanned - headStart > headLimit { return .error(.headerTooLarge) }
+                if let error = place(lineEnd: scanned) { return .error(error) }
+                if length == 0 { return .complete(start: headStart, length: scanned - headStart) }
                 firstLine = false
                 lineStart = scanned
             }
-            if count - lineStart > lineLimit {
-                return .error(firstLine && skipsLeadingEmptyLines ? .uriTooLong : .headerTooLarge)
-            }
+            // The line being read needs at least one more byte, its line feed.
+            if count > lineStart, let error = place(lineEnd: count + 1) { return .error(error) }
             if count - headStart > headLimit { return .error(.headerTooLarge) }
             return .incomplete
         }
         if case .incomplete = result { return result }
         reset()
         return result
+    }
+
+    /// Places the current line, ending at `lineEnd` (exclusive), in nginx's buffers: where it
+    /// is, or moved whole to the next large buffer; the error when neither can be.
+    private mutating func place(lineEnd: Int) -> HeadError? {
+        guard lineEnd > bufferEnd else { return nil }
+        guard lineEnd - lineStart <= lineLimit, largeBuffers < bufferCount else {
+            return firstLine && skipsLeadingEmptyLines ? .uriTooLong : .headerTooLarge
+        }
+        largeBuffers += 1
+        bufferEnd = lineStart + lineLimit
+        return nil
     }
 }
 

@@ -66,8 +66,10 @@ public struct ProxyConfiguration: Sendable {
     /// `large_client_header_buffers` size (8k): the longest request line (else 414) and the
     /// longest header line (else 400).
     public var largeHeaderBufferSize: Int
-    /// `large_client_header_buffers` count × size (32k): the largest request head.
-    public var maxRequestHeadSize: Int
+    /// `large_client_header_buffers` count (4): how many of them a request head may fill.
+    public var largeHeaderBufferCount: Int
+    /// `client_header_buffer_size` (1k): the buffer a request head is read into first.
+    public var clientHeaderBufferSize: Int
     /// How long a graceful shutdown waits for in-flight requests before closing them.
     public var shutdownGracePeriod: TimeAmount
 
@@ -113,7 +115,8 @@ public struct ProxyConfiguration: Sendable {
         self.keepaliveTimeout = .milliseconds(Int64(settings.nginxHttpKeepaliveTimeout.milliseconds))
         self.keepaliveRequests = settings.nginxHttpKeepaliveRequests
         self.largeHeaderBufferSize = settings.nginxHttpLargeClientHeaderBuffers.size
-        self.maxRequestHeadSize = settings.nginxHttpLargeClientHeaderBuffers.total
+        self.largeHeaderBufferCount = settings.nginxHttpLargeClientHeaderBuffers.count
+        self.clientHeaderBufferSize = settings.nginxHttpClientHeaderBufferSize.bytes
         self.shutdownGracePeriod = .seconds(10)
     }
 }

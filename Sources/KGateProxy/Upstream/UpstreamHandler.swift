@@ -83,7 +83,7 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
     ///     "upstream sent too big header", an invalid response).
     init(alone: Bool, headLimit: Int) {
         writesDirectly = alone
-        scanner = HeadScanner(lineLimit: headLimit, headLimit: headLimit, skipsLeadingEmptyLines: false)
+        scanner = HeadScanner(headLimit: headLimit)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -426,6 +426,17 @@ struct KongProxySpecTests {
                 // An entry without q has q=1.
                 let q = try await proxy.get("/", headers: [("Accept", "application/json;q=0.9,text/html,text/plain;q=0.9")])
                 #expect(stripped(q) == html(q.header("X-Kong-Request-Id") ?? "-"))
+                // Two Accept lines: Kong's error handler (nginx's errors) reads the first only,
+                // kong.response.error (Kong's own answers, such as no route) all of them joined.
+                let twoAccepts = [("Accept", "text/plain;q=0.5"), ("Accept", "application/xml")]
+                let timeout = try await proxy.get("/", headers: twoAccepts)
+                #expect(timeout.header("Content-Type")?.hasPrefix("text/plain") == true)
+                let c = try await proxy.client()
+                try await c.send(ProxyHarness.request("DELETE", "/", headers: twoAccepts))
+                let noRoute = try await c.readResponse()
+                await c.close()
+                #expect(noRoute.status == 404)
+                #expect(noRoute.header("Content-Type")?.hasPrefix("application/xml") == true)
             }
         }
     }

@@ -6,8 +6,9 @@ import Testing
 
 @Suite("Head scanning and parsing")
 struct HeadParserTests {
-    private func scan(_ text: String, line: Int = 8192, head: Int = 32768, request: Bool = true) -> HeadScanner.Result {
-        var scanner = HeadScanner(lineLimit: line, headLimit: head, skipsLeadingEmptyLines: request)
+    /// Scans a request head with nginx's default buffers (`1k`, `4 8k`).
+    private func scan(_ text: String, first: Int = 1024) -> HeadScanner.Result {
+        var scanner = HeadScanner(firstBuffer: first, bufferCount: 4, lineLimit: 8192)
         return scanner.scan(ByteBuffer(string: text))
     }
 
@@ -25,7 +26,7 @@ struct HeadParserTests {
         #expect(scan("GET / HTTP/1.1\nHost: a\n\n") == .complete(start: 0, length: 24))
         #expect(scan("\r\nGET / HTTP/1.1\r\n\r\n") == .complete(start: 2, length: 18))
         #expect(scan("GET / HTTP/1.1\r\nHost: a\r\n") == .incomplete)
-        var scanner = HeadScanner(lineLimit: 8192, headLimit: 32768, skipsLeadingEmptyLines: true)
+        var scanner = HeadScanner(firstBuffer: 1024, bufferCount: 4, lineLimit: 8192)
         var buffer = ByteBuffer(string: "GET / HT")
         #expect(scanner.scan(buffer) == .incomplete)
         buffer.writeString("TP/1.1\r\nHost: x\r")
@@ -42,6 +43,37 @@ struct HeadParserTests {
         #expect(scan("GET / HTTP/1.1\r\nX: \(long)\r\n\r\n") == .error(.headerTooLarge))
         let many = (0..<40).map { "X-\($0): \(String(repeating: "b", count: 1000))\r\n" }.joined()
         #expect(scan("GET / HTTP/1.1\r\n\(many)\r\n") == .error(.headerTooLarge))
+    }
+
+    /// nginx's `ngx_http_alloc_large_header_buffer`: a line that does not fit in what is left
+    /// of its buffer moves whole to the next 8k buffer, and there are four of them.
+    @Test("limits as nginx's buffers: a line with its CRLF fits in 8k; lines fill at most four buffers, their ends wasted")
+    func bufferPacking() {
+        func line(_ length: Int) -> String { "X-H: " + String(repeating: "a", count: length - 5) + "\r\n" }
+        let start = "GET / HTTP/1.1\r\n"
+        // 8192 bytes with the line end fit one buffer; 8193 do not (Kong: 400).
+        #expect(scan(start + line(8190) + "\r\n") == .complete(start: 0, length: start.utf8.count + 8192 + 2))
+        #expect(scan(start + line(8191) + "\r\n") == .error(.headerTooLarge))
+        // A request line of 8192 bytes with its CRLF is taken; one byte more is 414.
+        let target = { (n: Int) in "GET /" + String(repeating: "p", count: n - 16) + " HTTP/1.1\r\n" }
+        #expect(scan(target(8192) + "\r\n") == .complete(start: 0, length: 8194))
+        #expect(scan(target(8193) + "\r\n") == .error(.uriTooLong))
+        // Two 4097-byte lines do not share an 8k buffer: four fit, the fifth does not.
+        let four = String(repeating: line(4095), count: 4)
+        #expect(scan(start + four + "\r\n") == .complete(start: 0, length: start.utf8.count + 4 * 4097 + 2))
+        #expect(scan(start + four + line(4095) + "\r\n") == .error(.headerTooLarge))
+        // 3002-byte lines: two per buffer, eight in all.
+        let eight = String(repeating: line(3000), count: 8)
+        #expect(scan(start + eight + "\r\n") == .complete(start: 0, length: start.utf8.count + 8 * 3002 + 2))
+        #expect(scan(start + eight + line(3000) + "\r\n") == .error(.headerTooLarge))
+        // The same across reads: refused as soon as the ninth line cannot be placed.
+        var scanner = HeadScanner(firstBuffer: 1024, bufferCount: 4, lineLimit: 8192)
+        var buffer = ByteBuffer(string: start + eight + "X-H: aaa")
+        #expect(scanner.scan(buffer) == .incomplete)
+        buffer.writeString(String(repeating: "a", count: 2500))
+        #expect(scanner.scan(buffer) == .error(.headerTooLarge))
+        // A head that fits in a larger client_header_buffer_size needs no large buffer.
+        #expect(scan(start + line(12000) + "\r\n", first: 16384) == .complete(start: 0, length: start.utf8.count + 12002 + 2))
     }
 
     @Test("a valid request head")
