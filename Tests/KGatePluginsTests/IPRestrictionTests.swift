@@ -16,6 +16,8 @@ import Testing
         - {name: r8, paths: [/8], plugins: [{name: ip-restriction, config: {allow: [127.0.0.1], deny: [127.0.0.1]}}]}
         - {name: r9, paths: [/9], plugins: [{name: ip-restriction, config: {allow: [127.0.0.0/24], deny: [127.0.0.1]}}]}
         - {name: r12, paths: [/12], plugins: [{name: ip-restriction, config: {deny: [127.0.0.0/24], status: 401, message: Forbidden}}]}
+        - {name: r13, paths: [/13], plugins: [{name: ip-restriction, config: {deny: [127.0.0.0/24], status: 200}}]}
+        - {name: r14, paths: [/14], plugins: [{name: ip-restriction, config: {deny: [127.0.0.0/24], status: 600}}]}
         - {name: v6a, paths: [/v6a], plugins: [{name: ip-restriction, config: {deny: ["::1", "::2"]}}]}
         - {name: v6b, paths: [/v6b], plugins: [{name: ip-restriction, config: {deny: ["fe80::/8"]}}]}
         - {name: v6c, paths: [/v6c], plugins: [{name: ip-restriction, config: {allow: ["::/0"]}}]}
@@ -45,6 +47,12 @@ import Testing
         let unix = Exchange(runner, route: "r1", ip: "unix:")
         #expect(unix.status == 403)
         #expect(unix.message == "Cannot identify the client IP address, unix domain sockets are not supported.")
+        // A status kong.response.error refuses (outside 400-599) fails the plugin: Kong's 500.
+        for route in ["r13", "r14"] {
+            let failed = Exchange(runner, route: route, ip: "127.0.0.1")
+            #expect(failed.status == 500)
+            #expect(failed.message == "An unexpected error occurred")
+        }
     }
 
     @Test func schema() {

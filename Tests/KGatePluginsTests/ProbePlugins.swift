@@ -24,7 +24,7 @@ struct ProbePlugin: Plugin {
         var seen = ctx.shared["seen"] as? [String] ?? []
         seen.append("probe:\(config.tag)")
         ctx.shared["seen"] = seen
-        if let status = config.exit { ctx.exit(status, message: "probe") }
+        if let status = config.exit { try ctx.exit(status, message: "probe") }
     }
 
     func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {

@@ -298,7 +298,7 @@ public final class PluginRunner: Sendable {
             // Kong's runloop keeps the failure as a delayed response that it flushes with
             // `kong.response.error`: the templated error page, not a bare JSON table.
             ctx.clearExit()
-            ctx.error(500, message: "An unexpected error occurred")
+            ctx.answer(500, body: .kongError(message: "An unexpected error occurred"))
         }
     }
 }

@@ -89,21 +89,39 @@ public struct PluginContext: Sendable {
     // MARK: Answering
 
     /// Answers with a response instead of proxying (Kong's `kong.response.exit`); the first
-    /// exit wins.
-    public mutating func exit(_ status: Int, body: PluginExit.Body = .empty, headers: HTTPFields = HTTPFields()) {
+    /// exit wins. A status outside 100-599 throws, as Kong's raises (the plugin fails: 500).
+    public mutating func exit(
+        _ status: Int, body: PluginExit.Body = .empty, headers: HTTPFields = HTTPFields()
+    ) throws(InvalidExitStatus) {
+        guard (100...599).contains(status) else { throw InvalidExitStatus(status: status, range: 100...599) }
+        answer(status, body: body, headers: headers)
+    }
+
+    /// Answers with `{"message": message}` as JSON (`kong.response.exit(status, {message=...})`).
+    public mutating func exit(_ status: Int, message: String, headers: HTTPFields = HTTPFields()) throws(InvalidExitStatus) {
+        try exit(status, body: .json(["message": .string(message)]), headers: headers)
+    }
+
+    /// Answers with Kong's error page (Kong's `kong.response.error`); a nil message is Kong's
+    /// default text for the status. A status outside 400-599 throws, as Kong's raises.
+    public mutating func error(
+        _ status: Int, message: String? = nil, headers: HTTPFields = HTTPFields()
+    ) throws(InvalidExitStatus) {
+        guard (400...599).contains(status) else { throw InvalidExitStatus(status: status, range: 400...599) }
+        answer(status, body: .kongError(message: message ?? PluginExit.defaultMessage(for: status)), headers: headers)
+    }
+
+    /// Records an exit whose status was checked.
+    mutating func answer(_ status: Int, body: PluginExit.Body, headers: HTTPFields = HTTPFields()) {
         guard exitResponse == nil else { return }
         exitResponse = PluginExit(status: status, body: body, headers: headers)
     }
 
-    /// Answers with `{"message": message}` as JSON (`kong.response.exit(status, {message=...})`).
-    public mutating func exit(_ status: Int, message: String, headers: HTTPFields = HTTPFields()) {
-        exit(status, body: .json(["message": .string(message)]), headers: headers)
-    }
-
-    /// Answers with Kong's error page (Kong's `kong.response.error`); a nil message is Kong's
-    /// default text for the status.
-    public mutating func error(_ status: Int, message: String? = nil, headers: HTTPFields = HTTPFields()) {
-        exit(status, body: .kongError(message: message ?? PluginExit.defaultMessage(for: status)), headers: headers)
+    /// Kong's `code must be a number between 400 and 599` (or 100 and 599 for `exit`).
+    public struct InvalidExitStatus: Error, CustomStringConvertible {
+        public let status: Int
+        public let range: ClosedRange<Int>
+        public var description: String { "code must be a number between \(range.lowerBound) and \(range.upperBound)" }
     }
 
     /// Drops an exit (the proxy, after sending it, or a later phase replacing it).

@@ -91,21 +91,23 @@ public struct QueryArgs: Sendable, Hashable {
         pairs.insert(contentsOf: new, at: min(first ?? pairs.count, pairs.count))
     }
 
-    /// Encodes as `kong.service.request.set_query` does: names sorted (byte order), the values
-    /// of a name in order, `name` alone for a flag, names and values percent-encoded except
+    /// Encodes as `kong.service.request.set_query` and `set_body` do (Kong's
+    /// `make_ordered_args`): each name's arguments encoded together (`a=1&a=2`, `name` alone
+    /// for a flag), those pieces sorted by their bytes, names and values percent-encoded except
     /// `A-Z a-z 0-9 - . _ ~`.
     public func encoded() -> String {
-        let order = pairs.indices.sorted { a, b in
-            let x = pairs[a].name, y = pairs[b].name
-            return x == y ? a < b : x.utf8.lexicographicallyPrecedes(y.utf8)
+        var pieces: [String] = []
+        var pieceOfName: [String: Int] = [:]
+        for p in pairs {
+            let one = Self.encode(p.name) + (p.value.map { "=" + Self.encode($0) } ?? "")
+            if let i = pieceOfName[p.name] {
+                pieces[i] += "&" + one
+            } else {
+                pieceOfName[p.name] = pieces.count
+                pieces.append(one)
+            }
         }
-        var out = ""
-        for i in order {
-            if !out.isEmpty { out += "&" }
-            out += Self.encode(pairs[i].name)
-            if let v = pairs[i].value { out += "=" + Self.encode(v) }
-        }
-        return out
+        return pieces.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.joined(separator: "&")
     }
 
     /// Encodes in the arguments' own order (form bodies).

@@ -106,7 +106,7 @@ public enum RequestBody: Sendable, Hashable {
     public func encoded() -> (bytes: [UInt8], contentType: String) {
         switch self {
         case .form(let args):
-            return (Array(args.encodedInOrder().utf8), "application/x-www-form-urlencoded")
+            return (Array(args.encoded().utf8), "application/x-www-form-urlencoded")
         case .json(let value):
             var out: [UInt8] = []
             KongJSONEncoder().encode(value, into: &out)

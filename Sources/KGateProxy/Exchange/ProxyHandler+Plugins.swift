@@ -146,7 +146,14 @@ extension ProxyHandler {
         if changed.contains(.path) || changed.contains(.query) {
             // Kong's `set_path` escapes the path it is given (`kong.tools.uri.escape`).
             let path = x.plugins!.request.upstreamPath.map(UpstreamPath.escape) ?? Self.pathWithoutQuery(x.upstreamTarget)
-            x.upstreamTarget = x.plugins!.request.rawQuery.map { path + "?" + $0 } ?? path
+            // Kong's runloop adds `?args` when nginx's `$is_args` is `?` (the query is not
+            // empty) or the client's target ended with `?`: a query emptied by a plugin
+            // (key-auth's hide_credentials) leaves no `?`.
+            if let query = x.plugins!.request.rawQuery, !query.isEmpty || request.target.utf8.last == UInt8(ascii: "?") {
+                x.upstreamTarget = path + "?" + query
+            } else {
+                x.upstreamTarget = path
+            }
         }
         if changed.contains(.body), !x.requestEndReceived {
             // The client's body is still coming and would follow the replacement.

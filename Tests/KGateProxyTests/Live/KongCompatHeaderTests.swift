@@ -51,7 +51,7 @@ private struct RewriteStopPlugin: Plugin {
     func makeConfig(_ config: Object, scope: PluginScope) throws -> Config { Config() }
 
     func rewrite(_ config: Config, _ ctx: inout PluginContext) throws {
-        if ctx.request.header("x-stop") != nil { ctx.exit(418, message: "stopped") }
+        if ctx.request.header("x-stop") != nil { try ctx.exit(418, message: "stopped") }
     }
 }
 

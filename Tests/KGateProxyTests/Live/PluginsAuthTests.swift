@@ -203,6 +203,13 @@ struct PluginsAuthTests {
             let encoded = try await proxy.get("/echo?c=valu%651&b=value2&api%6B%65%79=kong&a=valu%653", host: "ka2.test")
             #expect(encoded.status == 200)
             #expect(EchoedRequest(encoded).requestLine == "GET /echo?c=value1&b=value2&a=value3")
+
+            // The key was the whole query: no `?` is left (nginx's `$is_args` is empty), unless
+            // the client's target ended with one.
+            let only = try await proxy.get("/echo?apikey=kong", host: "ka2.test")
+            #expect(EchoedRequest(only).requestLine == "GET /echo")
+            let trailing = try await proxy.get("/echo?", host: "ka2.test", headers: [("apikey", "kong")])
+            #expect(EchoedRequest(trailing).requestLine == "GET /echo?")
         }
     }
 
@@ -245,6 +252,13 @@ struct PluginsAuthTests {
             #expect(hiddenForm.text == "foo=bar")
             #expect(hiddenForm.header("X-Echo-Content-Length") == "7")
             #expect(hiddenForm.header("X-Echo-Content-Type") == "application/x-www-form-urlencoded")
+            // Kong's set_body re-encodes the form as make_ordered_args does: each name's
+            // arguments together, those pieces sorted.
+            let sortedForm = try await proxy.send(
+                "POST", "/echo-body", host: "ka-body-hide.test",
+                headers: [("Content-Type", "application/x-www-form-urlencoded")],
+                body: "z=1&apikey=kong&a=2&a-b=4&a=3&sp=a+b&pct=%2F&flag")
+            #expect(sortedForm.text == "a-b=4&a=2&a=3&flag&pct=%2F&sp=a%20b&z=1")
 
             let hiddenJSON = try await proxy.send(
                 "POST", "/echo-body", host: "ka-body-hide.test", headers: [("Content-Type", "application/json")],

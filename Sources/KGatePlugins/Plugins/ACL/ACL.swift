@@ -45,7 +45,7 @@ public struct ACLPlugin: Plugin {
         let groups: [String]
         if consumerID == nil {
             guard let authenticated = authenticatedGroups(ctx) else {
-                if ctx.credential != nil { ctx.error(403, message: blocked) } else { ctx.error(401) }
+                if ctx.credential != nil { try ctx.error(403, message: blocked) } else { try ctx.error(401) }
                 return
             }
             groups = authenticated
@@ -57,14 +57,14 @@ public struct ACLPlugin: Plugin {
         } else {
             let own = ctx.db.groups(ofConsumer: consumerID!)
             if own.isEmpty, !config.isDeny {
-                if ctx.credential != nil { ctx.error(403, message: blocked) } else { ctx.error(401) }
+                if ctx.credential != nil { try ctx.error(403, message: blocked) } else { try ctx.error(401) }
                 return
             }
             groups = own
         }
         let inGroup = groups.contains { config.groups.contains($0) }
         if config.isDeny == inGroup {
-            ctx.error(403, message: blocked)
+            try ctx.error(403, message: blocked)
             return
         }
         if !config.hideGroupsHeader {

@@ -36,9 +36,9 @@ public struct BasicAuthPlugin: Plugin {
         if config.anonymous != nil, ctx.credential != nil { return }
         guard authenticate(config, &ctx) else {
             if let anonymous = config.anonymous {
-                Authentication.setAnonymous(&ctx, anonymous: anonymous)
+                try Authentication.setAnonymous(&ctx, anonymous: anonymous)
             } else {
-                Authentication.unauthorized(&ctx, "Unauthorized", wwwAuthenticate: config.wwwAuthenticate)
+                try Authentication.unauthorized(&ctx, "Unauthorized", wwwAuthenticate: config.wwwAuthenticate)
             }
             return
         }

@@ -101,7 +101,7 @@ public struct CORSPlugin: Plugin {
         if config.privateNetwork, ctx.request.header("access-control-request-private-network") == "true" {
             ctx.response.setHeader("Access-Control-Allow-Private-Network", "true")
         }
-        ctx.exit(200)
+        try ctx.exit(200)
     }
 
     /// Adds the CORS headers to other responses.

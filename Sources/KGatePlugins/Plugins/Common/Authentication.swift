@@ -28,18 +28,20 @@ enum Authentication {
 
     /// Authenticates as the configured anonymous consumer (id or username); answers 500 when
     /// it does not exist, as Kong does.
-    static func setAnonymous(_ ctx: inout PluginContext, anonymous: String) {
+    static func setAnonymous(_ ctx: inout PluginContext, anonymous: String) throws(PluginContext.InvalidExitStatus) {
         guard let consumer = ctx.db.consumer(idOrUsername: anonymous) else {
             let message = "anonymous consumer \(anonymous) is configured but doesn't exist"
             ctx.logger.error("\(message)")
-            ctx.error(500, message: message)
+            try ctx.error(500, message: message)
             return
         }
         setConsumer(&ctx, consumer: consumer, credential: nil, credentialIdentifier: nil)
     }
 
     /// A 401 with `WWW-Authenticate`.
-    static func unauthorized(_ ctx: inout PluginContext, _ message: String, wwwAuthenticate: String) {
-        ctx.error(401, message: message, headers: ["WWW-Authenticate": wwwAuthenticate])
+    static func unauthorized(
+        _ ctx: inout PluginContext, _ message: String, wwwAuthenticate: String
+    ) throws(PluginContext.InvalidExitStatus) {
+        try ctx.error(401, message: message, headers: ["WWW-Authenticate": wwwAuthenticate])
     }
 }

@@ -37,19 +37,20 @@ public struct IPRestrictionPlugin: Plugin {
     /// Allows or rejects.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         guard let address = IPAddress(ctx.request.forwardedIP) else {
-            ctx.error(403, message: "Cannot identify the client IP address, unix domain sockets are not supported.")
+            try ctx.error(403, message: "Cannot identify the client IP address, unix domain sockets are not supported.")
             return
         }
         if !config.deny.isEmpty, config.deny.contains(where: { $0.contains(address) }) {
-            reject(config, &ctx)
+            try reject(config, &ctx)
         } else if !config.allow.isEmpty, !config.allow.contains(where: { $0.contains(address) }) {
-            reject(config, &ctx)
+            try reject(config, &ctx)
         }
     }
 
-    private func reject(_ config: Config, _ ctx: inout PluginContext) {
+    /// `status` outside 400-599 fails the plugin (500), as `kong.response.error` raises in Kong.
+    private func reject(_ config: Config, _ ctx: inout PluginContext) throws {
         let message = config.message ?? "IP address not allowed: \(ctx.request.forwardedIP)"
         ctx.logger.warning("\(message)")
-        ctx.error(config.status, message: message)
+        try ctx.error(config.status, message: message)
     }
 }

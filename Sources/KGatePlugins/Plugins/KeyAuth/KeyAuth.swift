@@ -52,9 +52,9 @@ public struct KeyAuthPlugin: Plugin {
         if let anonymous = config.anonymous {
             // Logical OR: already authenticated by another plugin.
             if ctx.credential != nil { return }
-            if authenticate(config, &ctx) != nil { Authentication.setAnonymous(&ctx, anonymous: anonymous) }
+            if authenticate(config, &ctx) != nil { try Authentication.setAnonymous(&ctx, anonymous: anonymous) }
         } else if let failure = authenticate(config, &ctx) {
-            Authentication.unauthorized(&ctx, failure, wwwAuthenticate: config.wwwAuthenticate)
+            try Authentication.unauthorized(&ctx, failure, wwwAuthenticate: config.wwwAuthenticate)
         }
     }
 

@@ -160,7 +160,7 @@ public final class RateLimitingPlugin: Plugin {
         }
         if decision.stop != nil {
             if !config.hideClientHeaders { ctx.response.setHeader("Retry-After", String(reset)) }
-            ctx.error(config.errorCode, message: config.errorMessage)
+            try ctx.error(config.errorCode, message: config.errorMessage)
         }
     }
 

@@ -56,15 +56,15 @@ public struct RequestSizeLimitingPlugin: Plugin {
     /// Checks the size.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         if let length = Self.string(ctx, "content-length").flatMap({ Double($0.trimmingSpaces()) }) {
-            check(length, config, &ctx)
+            try check(length, config, &ctx)
             return
         }
         if config.requireContentLength, Self.string(ctx, "Transfer-Encoding") != "chunked" {
-            ctx.error(411, message: "A valid Content-Length header is required")
+            try ctx.error(411, message: "A valid Content-Length header is required")
             return
         }
         if let size = ctx.request.body?.count ?? ctx.request.bodyFileSize {
-            check(Double(size), config, &ctx)
+            try check(Double(size), config, &ctx)
         } else {
             ctx.logger.warning("missing request body")
         }
@@ -75,9 +75,9 @@ public struct RequestSizeLimitingPlugin: Plugin {
         ctx.request.headers.tableValue(name).flatMap { $0.count == 1 ? $0.value : nil }
     }
 
-    private func check(_ length: Double, _ config: Config, _ ctx: inout PluginContext) {
+    private func check(_ length: Double, _ config: Config, _ ctx: inout PluginContext) throws {
         guard length > config.allowedBytes else { return }
         let expect = Self.string(ctx, "expect")?.lowercased().trimmingSpaces()
-        ctx.error(expect == "100-continue" ? 417 : 413, message: "Request size limit exceeded")
+        try ctx.error(expect == "100-continue" ? 417 : 413, message: "Request size limit exceeded")
     }
 }

@@ -78,15 +78,15 @@ public struct RequestTerminationPlugin: Plugin {
             if let service = ctx.serviceID.flatMap({ ctx.db.page.entity("services", id: $0) }) {
                 echo["matched_service"] = Self.withoutNulls(.object(service))
             }
-            ctx.exit(config.status, body: .json(.object(echo)))
+            try ctx.exit(config.status, body: .json(.object(echo)))
         } else if let body = config.body {
             var headers = HTTPFields()
             if let type = config.contentType { headers.set("Content-Type", type) }
-            ctx.exit(config.status, body: .bytes(Array(body.utf8)), headers: headers)
+            try ctx.exit(config.status, body: .bytes(Array(body.utf8)), headers: headers)
         } else if let message {
-            ctx.exit(config.status, message: message)
+            try ctx.exit(config.status, message: message)
         } else {
-            ctx.exit(config.status)
+            try ctx.exit(config.status)
         }
     }
 
