@@ -5,7 +5,9 @@ extension Schema {
     /// What `auto` fields get: injected so loads are reproducible in tests and cheap in bulk.
     public struct AutoValues: Sendable {
         public var uuid: @Sendable () -> String
+        /// `auto_timestamp_s`: whole seconds (`ngx.time()`).
         public var nowSeconds: @Sendable () -> Int
+        /// `auto_timestamp_ms`: seconds with their milliseconds (`ngx.now()`, `1795300452.325`).
         public var nowMilliseconds: @Sendable () -> Double
         public var randomString: @Sendable () -> String
         public init(

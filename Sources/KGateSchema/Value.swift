@@ -1,5 +1,13 @@
 import OrderedCollections
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// An ordered string-keyed map: the shape of YAML mappings, JSON objects and entity records.
 public typealias Object = OrderedDictionary<String, Value>
 
@@ -121,14 +129,15 @@ extension Value {
         }
     }
 
-    /// Formats a double as Lua's `%.14g` does (`1`, `1.5`, `1e+20`).
+    /// Formats a double as LuaJIT's `tostring` does, `%.14g` (`1`, `1.5`, `3.3` for
+    /// `3 * 1.1`, `1e+14`, `1e+20`).
     public static func formatNumber(_ d: Double) -> String {
         if d.isNaN { return d.sign == .minus ? "-nan" : "nan" }
         if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
-        var s = String(d)
-        if s.hasSuffix(".0") { s.removeLast(2) }
-        return s
+        if d == d.rounded(), abs(d) < 1e14 { return String(Int(d)) }
+        var buffer = [CChar](repeating: 0, count: 32)
+        _ = withVaList([d]) { vsnprintf(&buffer, buffer.count, "%.14g", $0) }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

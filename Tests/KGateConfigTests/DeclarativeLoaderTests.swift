@@ -112,6 +112,10 @@ struct DeclarativeLoaderTests {
         let target = try #require(c.entities["targets"]?[EntityID.generate(entity: "targets", key: "targets:*:\(up):10.0.0.1:80")])
         #expect(target["weight"] == 100)
         #expect(target["upstream"] == ["id": .string(up)])
+        // Targets' auto_timestamp_ms is ngx.now(): seconds with their milliseconds.
+        let createdAt = try #require(target["created_at"]?.doubleValue)
+        let upstreamCreatedAt = try #require(c.entities["upstreams"]?[up]?["created_at"]?.integerValue)
+        #expect(abs(createdAt - Double(upstreamCreatedAt)) < 2)
         let bob = EntityID.generate(entity: "consumers", key: "bob")
         #expect(c.entities["acls"]?[EntityID.generate(entity: "acls", key: "acls:*:\(bob):admins")] != nil)
         let cred = try #require(c.entities["keyauth_credentials"]?.values.first)

@@ -86,6 +86,7 @@ import Testing
         - {name: queryHost, paths: [/q], plugins: [{name: cors, config: {origins: ['a\\?b', 'http://a:']}}]}
         - {name: empty, paths: [/e], plugins: [{name: cors, config: {origins: []}}]}
         - {name: absent, paths: [/a], plugins: [{name: cors, config: {origins: [foo.bar], allow_origin_absent: false}}]}
+        - {name: noMethods, paths: [/m], plugins: [{name: cors, config: {methods: []}}]}
         """
 
     let runner: PluginRunner
@@ -120,6 +121,14 @@ import Testing
     func originNormalization(origin: String, allowed: String) {
         let (_, h) = preflight("anyHost", origin: origin)
         #expect(h["Access-Control-Allow-Origin"] == allowed)
+    }
+
+    /// `set_header(name, "")` leaves no header in nginx: an empty methods list, or an empty
+    /// `Access-Control-Request-Headers` echoed.
+    @Test func emptyValuesSendNoHeader() {
+        #expect(preflight("noMethods", origin: "o.test").1["Access-Control-Allow-Methods"] == nil)
+        let (_, h) = preflight("cors1", origin: "o.test", extra: ["Access-Control-Request-Headers": ""])
+        #expect(h["Access-Control-Allow-Headers"] == nil)
     }
 
     @Test func hostsAndDomainsOfOddOrigins() {

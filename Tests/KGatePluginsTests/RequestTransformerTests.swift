@@ -71,6 +71,10 @@ import Testing
           paths: [/t26]
           plugins: [{name: request-transformer, config: {add: {headers: ["X-aDDed:a1", "x-aDDed2:b1", "x-Added3:c2"]}, remove: {headers: [X-To-Remove]}, append: {headers: ["X-aDDed:a2", "X-aDDed:a3"]}, replace: {headers: ["x-to-Replace:false"]}}}]
         - {name: t28, paths: [/t28], plugins: [{name: request-transformer, config: {add: {headers: ["X-Write-Attempt:$(shared.written = true)"]}}}]}
+        - name: values
+          paths: [/values]
+          plugins: [{name: request-transformer, config: {add: {querystring: ["price:$(query_params.n * 1.1)", "sum:$(0.1 + 0.2)", "big:$(100000000000000)", "yes:$(3 == 3.0)", "f:$(query_params.flag)", "no:$(3 == 4)"]}}}]
+        - {name: noslash, paths: [/noslash], plugins: [{name: request-transformer, config: {replace: {uri: "noslash"}}}]}
         """#
 
     let runner: PluginRunner
@@ -191,6 +195,19 @@ import Testing
         #expect(t25.upstream("X-Foo-Transformed") == "1-first")
         #expect(Exchange(runner, route: "t25", headers: ["X-Foo": "one"]).upstream("X-Foo-Transformed") == "one")
         #expect(Exchange(runner, route: "t28").status == 500)
+        // Penlight renders `tostring(expr or '')`, numbers as LuaJIT's %.14g.
+        let values = Exchange(runner, route: "values", query: "n=3&flag")
+        #expect(values.ctx.request.rawQuery == "big=1e%2B14&f=true&flag&n=3&no=&price=3.3&sum=0.3&yes=true")
+        // Kong's set_path refuses a path without its leading slash: the plugin fails.
+        #expect(Exchange(runner, route: "noslash").status == 500)
+    }
+
+    /// cjson decodes a scalar body, which Kong's transform then indexes: the plugin fails.
+    @Test func scalarJSONBody() {
+        for body in [#""abc""#, "5", "null", "true"] {
+            let ex = Exchange(runner, route: "add", method: "POST", headers: ["Content-Type": "application/json"], body: body)
+            #expect(ex.status == 500, "\(body)")
+        }
     }
 
     /// Kong's 02-access_spec "untrusted_lua=off": plain values pass, a value with an

@@ -88,7 +88,7 @@ extension Schema.AutoValues {
     public static let live = Schema.AutoValues(
         uuid: { EntityID.random() },
         nowSeconds: { Int(Clock.now()) },
-        nowMilliseconds: { (Clock.now() * 1000).rounded() },
+        nowMilliseconds: { (Clock.now() * 1000).rounded() / 1000 },
         randomString: { EntityID.random().replacingDashes() })
 }
 

@@ -170,6 +170,8 @@ public struct PluginRequest: Sendable {
 
     /// Replaces a header (Kong's `kong.service.request.set_header`: fields of that name,
     /// ignoring ASCII case only).
+    /// An empty value is sent as an empty header (acl's `X-Consumer-Groups` for a consumer
+    /// without groups, in Kong's 18-acl spec), unlike a response header's.
     public mutating func setHeader(_ name: String, _ value: String) {
         headers.set(name, value)
         changes.insert(.headers)
@@ -209,10 +211,17 @@ public struct PluginRequest: Sendable {
         changes.insert(.method)
     }
 
-    /// Sets the upstream path (Kong's `set_path`); ``path`` keeps the client's.
-    public mutating func setPath(_ path: String) {
+    /// Sets the upstream path (Kong's `set_path`); ``path`` keeps the client's. A path that
+    /// does not start with `/` throws, as Kong's raises (the plugin fails: 500).
+    public mutating func setPath(_ path: String) throws(InvalidPath) {
+        guard path.utf8.first == UInt8(ascii: "/") else { throw InvalidPath() }
         upstreamPath = path
         changes.insert(.path)
+    }
+
+    /// Kong's `path must start with /`.
+    public struct InvalidPath: Error, CustomStringConvertible {
+        public var description: String { "path must start with /" }
     }
 
     /// Replaces the query string (Kong's `set_raw_query`).

@@ -45,8 +45,10 @@ public struct PluginResponse: Sendable {
     // The setters below name fields as nginx does for Lua (`_` becomes `-`, see
     // ``HTTPFields/responseName(_:)``), then match them ignoring ASCII case only.
 
-    /// Replaces a header (Kong's `kong.response.set_header`).
+    /// Replaces a header (Kong's `kong.response.set_header`); an empty value removes it, as
+    /// `ngx.header[name] = ""` does.
     public mutating func setHeader(_ name: String, _ value: String) {
+        guard !value.isEmpty else { return clearHeader(name) }
         let name = HTTPFields.responseName(name)
         if isStarted { headers.set(name, value) } else { record(.set(name, value)) }
     }

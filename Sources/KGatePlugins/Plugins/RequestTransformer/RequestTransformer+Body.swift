@@ -57,6 +57,13 @@ extension RequestTransformerPlugin {
         switch KongJSONEncoderShim.decode(body) {
         case .object(let o)?: params = o
         case nil where body.isEmpty: params = [:]
+        case let scalar? where !scalar.isTable:
+            // Kong indexes what cjson decoded: a string, number, boolean or null body fails
+            // the plugin (500) as soon as a rule touches it.
+            let touched = !config.add.body.isEmpty || !config.append.body.isEmpty
+                || !config.remove.body.isEmpty || !config.rename.body.isEmpty || !config.replace.body.isEmpty
+            if touched { throw TemplateError("attempt to index a \(Self.luaType(of: scalar)) value") }
+            return nil
         default: return nil
         }
         var changed = false
@@ -93,6 +100,16 @@ extension RequestTransformerPlugin {
         var out: [UInt8] = []
         KongJSONEncoderShim.encode(.object(params), into: &out)
         return out
+    }
+
+    /// Lua's `type()` of a decoded JSON scalar (cjson's null is a userdata).
+    private static func luaType(of value: Value) -> String {
+        switch value {
+        case .string: return "string"
+        case .integer, .number: return "number"
+        case .bool: return "boolean"
+        default: return "userdata"
+        }
     }
 
     private func transformMultipart(

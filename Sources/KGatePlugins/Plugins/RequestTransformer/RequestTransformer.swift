@@ -55,7 +55,7 @@ public struct RequestTransformerPlugin: Plugin {
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         var env = LazyEnvironment(luaEnabled: luaEnabled)
         if let uri = config.uri {
-            ctx.request.setPath(try env.renderTemplate(uri, ctx))
+            try ctx.request.setPath(env.renderTemplate(uri, ctx))
         }
         transformMethod(config, &ctx)
         try transformHeaders(config, &ctx, &env)

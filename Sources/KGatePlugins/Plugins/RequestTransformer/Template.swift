@@ -65,12 +65,9 @@ struct Template: Sendable {
             switch piece {
             case .text(let t): out += t
             case .expression(let e, _):
+                // Penlight's template: `tostring(expr or '')`.
                 let v = try e.evaluate(env)
-                let shown = v.isTruthy ? v : .string("")
-                guard let s = shown.concatString else {
-                    throw TemplateError("attempt to concatenate a \(shown.luaType) value")
-                }
-                out += s
+                out += v.isTruthy ? v.luaString : ""
             }
         }
         return out
