@@ -46,17 +46,31 @@ extension NodeSettings {
         Property.all.filter(\.isSensitive).map(\.name)
     }
 
+    /// Kong properties kgate accepts without using them whose values Kong hides as well
+    /// (`CONF_SENSITIVE` in Kong's conf loader).
+    static let sensitiveIgnoredProperties: Set<String> = [
+        "pg_password", "pg_ro_password", "proxy_server", "cluster_cert_key", "client_ssl_cert_key",
+        "admin_ssl_cert_key", "admin_gui_ssl_cert_key", "status_ssl_cert_key", "debug_ssl_cert_key",
+    ]
+
     /// Every property with its value, in kong.conf order, secrets (`declarative_config_string`,
     /// `admin_token`) shown as `******` when set, values written with `{vault://...}`
-    /// references as written. Kong's nginx alias spellings are not listed.
+    /// references as written. Kong's nginx alias spellings are not listed. The properties
+    /// kgate accepts without using them follow, as they were written (secrets such as
+    /// `pg_password` as `******`).
     public var redactedConfiguration: [ConfigurationEntry] {
-        Property.all.filter { $0.aliasOf == nil }.compactMap { property in
+        let used: [ConfigurationEntry] = Property.all.filter { $0.aliasOf == nil }.compactMap { property in
             var value = references[property.name].map(SettingValue.string) ?? property.render(self)
             if property.omitsUnset, value == .none { return nil }
             if property.isSensitive, value != .none {
                 value = .string(Self.redactedPlaceholder)
             }
             return ConfigurationEntry(name: property.name, value: value)
+        }
+        return used + ignoredProperties.map { assignment in
+            let secret = Self.sensitiveIgnoredProperties.contains(assignment.property)
+            return ConfigurationEntry(
+                name: assignment.property, value: .string(secret ? Self.redactedPlaceholder : assignment.value))
         }
     }
 

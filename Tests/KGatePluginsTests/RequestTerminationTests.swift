@@ -103,6 +103,22 @@ import Testing
             return
         }
         #expect(formJSON["request"]?["body"] == ["a": true, "b": ["1", "2"], "c": ""])
+
+        // Multipart: lua-multipart's get_all_with_arrays collects a repeated name.
+        let multipartBody = "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n"
+            + "--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\nB\r\n"
+            + "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n2\r\n--XyZ--\r\n"
+        let multipart = Exchange(
+            runner, route: "echo", method: "POST", path: "/status/200",
+            headers: [
+                "Host": "api9.request-termination.test", "Content-Type": "multipart/form-data; boundary=XyZ",
+                "Content-Length": String(multipartBody.utf8.count),
+            ], body: multipartBody)
+        guard case .json(let multipartJSON)? = multipart.ctx.exitResponse?.body else {
+            Issue.record("no JSON echo")
+            return
+        }
+        #expect(multipartJSON["request"]?["body"] == ["a": ["1", "2"], "b": "B"])
     }
 
     @Test func echoReportsTheNodeID() throws {

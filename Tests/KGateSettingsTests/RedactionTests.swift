@@ -81,6 +81,15 @@ struct RedactionTests {
         #expect(NodeSettings.sensitiveProperties == ["declarative_config_string", "admin_token"])
     }
 
+    /// Kong's `GET /` lists every property: those kgate ignores too, Kong's secrets among
+    /// them masked (02-kong_routes_spec "obfuscates sensitive settings").
+    @Test func ignoredPropertiesShownAndMasked() throws {
+        let s = try settings("pg_host = db.example", env: ["KONG_PG_PASSWORD": "hide_me"])
+        let rendered = s.redactedDictionary
+        #expect(rendered["pg_password"] == "******")
+        #expect(rendered["pg_host"] == "db.example")
+    }
+
     @Test func offListsRenderAsOff() throws {
         let s = try settings("proxy_listen = off\nplugins = off\nheaders = off\nheaders_upstream = off")
         let rendered = s.redactedDictionary

@@ -90,17 +90,20 @@ public struct RequestTerminationPlugin: Plugin {
         }
     }
 
+    /// Adds a value under a name as Lua tables collect repeated names: one value, then an
+    /// array of them.
+    private static func collect(_ value: Value, as name: String, in table: inout Object) {
+        switch table[name] {
+        case nil: table[name] = value
+        case .array(let list)?: table[name] = .array(list + [value])
+        case let first?: table[name] = .array([first, value])
+        }
+    }
+
     private func requestEcho(_ ctx: PluginContext) -> Object {
         let r = ctx.request
         var headers: Object = [:]
-        for field in r.headers {
-            let name = HTTPFields.lowercased(field.name)
-            switch headers[name] {
-            case nil: headers[name] = .string(field.value)
-            case .array(let list)?: headers[name] = .array(list + [.string(field.value)])
-            case let first?: headers[name] = .array([first, .string(field.value)])
-            }
-        }
+        for field in r.headers { Self.collect(.string(field.value), as: HTTPFields.lowercased(field.name), in: &headers) }
         var echo: Object = [
             "scheme": .string(r.scheme), "host": .string(r.host), "port": .integer(r.port), "headers": .object(headers),
             "query": .object(Self.table(r.query)),
@@ -109,7 +112,10 @@ public struct RequestTerminationPlugin: Plugin {
         case .success(.json(let v)): echo["body"] = v
         case .success(.form(let args)): echo["body"] = .object(Self.table(args))
         case .success(.multipart(let m)):
-            echo["body"] = .object(Object(m.parts.map { ($0.name, .string(String(decoding: $0.value, as: UTF8.self))) }, uniquingKeysWith: { a, _ in a }))
+            // lua-multipart's `get_all_with_arrays`: a repeated name's values as an array.
+            var parts = Object()
+            for part in m.parts { Self.collect(.string(String(decoding: part.value, as: UTF8.self)), as: part.name, in: &parts) }
+            echo["body"] = .object(parts)
         case .failure: break
         }
         // `kong.request.get_raw_body()` is "" for a request without a body.
