@@ -23,6 +23,29 @@ import Testing
         #expect(r.json == Self.unsupported("cannot create 'routes' entities when not using a database"))
     }
 
+    /// Kong's DAO resolves a foreign key given by name before anything else: an existing
+    /// service goes on to the 405, a missing one is 400 code 13 (09-routes_routes_spec "POST
+    /// errors handles invalid input", "creates a complex route by referencing a service by name").
+    @Test func foreignKeysByNameAreResolvedFirst() async throws {
+        let h = try AdminHarness()
+        await h.load("_format_version: \"3.0\"\nservices:\n- {name: s1, url: http://a.test}\n")
+        let missing = await h.json(.POST, "/routes", ["methods": ["GET"], "service": ["name": "non-existing"]])
+        #expect(missing.status == 400)
+        let message = "the foreign key cannot be resolved with '{name=\"non-existing\"}' for an existing 'services' entity"
+        #expect(
+            missing.json
+                == [
+                    "code": 13, "name": "foreign keys unresolved", "message": .string("foreign key unresolved (service.name: \(message))"),
+                    "fields": ["service": ["name": .string(message)]],
+                ])
+        let existing = await h.json(.POST, "/routes", ["methods": ["GET"], "service": ["name": "s1"]])
+        #expect(existing.status == 405)
+        let form = await h.send(
+            .POST, "/routes", headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: "methods=GET&service.name=s1")
+        #expect(form.status == 405)
+    }
+
     @Test func creatingAComplexRouteIsRefusedWithAForm() async throws {
         let h = try AdminHarness()
         let body =

@@ -18,18 +18,22 @@ extension AdminContext {
     // MARK: - Validation (the DAO's checks before the storage call)
 
     func validateInsert(_ entity: String, _ input: Object) -> HTTPResponse? {
-        guard let schema = schema(entity) else { return nil }
-        switch schema.processAutoFields(input, context: .insert) {
-        case .failure(let errors): return KongDAOError.schemaViolation(errors)
-        case .success(let processed): return schema.validate(processed).map(KongDAOError.schemaViolation)
-        }
+        validateWhole(entity, input, context: .insert)
     }
 
     func validateUpsert(_ entity: String, _ input: Object) -> HTTPResponse? {
+        validateWhole(entity, input, context: .upsert)
+    }
+
+    /// Kong's `check_insert` / `check_upsert`: auto fields, foreign keys resolved, then the
+    /// whole entity validated.
+    private func validateWhole(_ entity: String, _ input: Object, context: Schema.Context) -> HTTPResponse? {
         guard let schema = schema(entity) else { return nil }
-        switch schema.processAutoFields(input, context: .upsert) {
+        switch schema.processAutoFields(input, context: context) {
         case .failure(let errors): return KongDAOError.schemaViolation(errors)
-        case .success(let processed): return schema.validate(processed).map(KongDAOError.schemaViolation)
+        case .success(var processed):
+            if let refusal = resolveForeignKeys(entity, &processed) { return refusal }
+            return schema.validate(processed).map(KongDAOError.schemaViolation)
         }
     }
 
@@ -37,7 +41,8 @@ extension AdminContext {
         guard let schema = schema(entity) else { return nil }
         switch schema.processAutoFields(input, context: .update) {
         case .failure(let errors): return KongDAOError.schemaViolation(errors)
-        case .success(let processed):
+        case .success(var processed):
+            if let refusal = resolveForeignKeys(entity, &processed) { return refusal }
             let merged = Self.merge(existing, processed, schema: schema)
             return schema.validate(merged).map(KongDAOError.schemaViolation)
         }
