@@ -275,6 +275,11 @@ import Testing
     @Test func emptyAndMalformedBodies() async throws {
         let h = try AdminHarness()
         #expect(await h.send(.POST, "/config").json == ["message": "expected a declarative configuration"])
+        // An empty `config` is present for Kong: it fails to parse.
+        let emptyConfig = await h.send(.POST, "/config", headers: Self.json, body: #"{"config":""}"#)
+        #expect(emptyConfig.status == 400)
+        #expect(emptyConfig["code"] == 14)
+        #expect(emptyConfig.message == #"declarative config is invalid: {error="failed parsing declarative configuration: expected an object"}"#)
         let malformed = await h.send(.POST, "/config", headers: Self.json, body: "{not json")
         #expect(malformed.json == ["message": "Cannot parse JSON body"])
         let unsupported = await h.send(.POST, "/config", headers: [("Content-Type", "text/plain")], body: "x")

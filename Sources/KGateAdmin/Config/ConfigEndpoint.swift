@@ -75,7 +75,11 @@ extension AdminAPI {
         case let value? where value.isTable: bytes = Array(value.jsonText.utf8)
         default: bytes = body.raw
         }
-        guard !bytes.isEmpty else { return .refused(.message(.badRequest, "expected a declarative configuration")) }
+        // Kong tests `params.config` for presence (an empty string is present, and fails to
+        // parse), the raw body for emptiness.
+        guard !bytes.isEmpty || params["config"] != nil else {
+            return .refused(.message(.badRequest, "expected a declarative configuration"))
+        }
         return .ok(
             PostedConfig(
                 bytes: bytes, isObject: false, flattenErrors: flatten, checkHash: checkHash,
