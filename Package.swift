@@ -230,7 +230,7 @@ let package = Package(
         .testTarget(
             name: "KGateAdminTests",
             dependencies: [
-                "KGateAdmin", "KGateHTTP", "KGateStore", "KGateConfig", "KGateSchema", "KGateTestSupport",
+                "KGateAdmin", "KGateHTTP", "KGateStore", "KGateConfig", "KGateSchema", "KGateTestSupport", "KGatePlugins",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -255,7 +255,7 @@ let package = Package(
         .testTarget(
             name: "KGateServerTests",
             dependencies: [
-                "KGateServer", "KGateHTTP", "KGateStore", "KGateSettings", "KGateTestSupport",
+                "KGateServer", "KGateHTTP", "KGateStore", "KGateSettings", "KGateTestSupport", "KGateConfig", "KGateSchema",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -83,6 +83,7 @@ public struct Field: Sendable {
         var contains: Value?
         var customValidator: Validator?
         var mutuallyExclusiveSubsets: [[String]]?
+        var deprecation: Schema.DeprecationNotice?
         var _elements: Box?
         var _keys: Box?
         var _values: Box?
@@ -130,6 +131,7 @@ public struct Field: Sendable {
             c.contains = contains
             c.customValidator = customValidator
             c.mutuallyExclusiveSubsets = mutuallyExclusiveSubsets
+            c.deprecation = deprecation
             c._elements = _elements
             c._keys = _keys
             c._values = _values
@@ -296,6 +298,12 @@ public struct Field: Sendable {
     public var mutuallyExclusiveSubsets: [[String]]? {
         get { storage.mutuallyExclusiveSubsets }
         set { mutableStorage().mutuallyExclusiveSubsets = newValue }
+    }
+    /// Kong's `deprecation` attribute: shown by `GET /schemas/...`; validation ignores it (Kong
+    /// only logs its message when the field is given a value other than `old_default`).
+    public var deprecation: Schema.DeprecationNotice? {
+        get { storage.deprecation }
+        set { mutableStorage().deprecation = newValue }
     }
     private var _elements: Box? {
         get { storage._elements }

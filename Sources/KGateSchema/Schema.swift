@@ -28,13 +28,16 @@ public final class Schema: Sendable {
         }
     }
 
-    /// The `message` and `removal_in_version` of a Kong `deprecation` attribute.
+    /// The `message`, `removal_in_version` and `old_default` of a Kong `deprecation` attribute.
     public struct DeprecationNotice: Sendable {
         public var message: String
         public var removalInVersion: String
-        public init(_ message: String, removalInVersion: String) {
+        /// A field's former default (Kong warns only when the field is given another value).
+        public var oldDefault: Value?
+        public init(_ message: String, removalInVersion: String, oldDefault: Value? = nil) {
             self.message = message
             self.removalInVersion = removalInVersion
+            self.oldDefault = oldDefault
         }
     }
 

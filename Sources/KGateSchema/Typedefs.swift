@@ -2,8 +2,8 @@
 ///
 /// Each is a `Field` value; schemas copy and adjust them (`Typedefs.port.with { $0.defaultValue = 80 }`).
 /// Validators that need code (hosts, IPs, paths, URLs) live in `Typedefs+Validators.swift`.
-/// Not here: `certificate`, `key`, `pem`, `jwk` (need OpenSSL-level parsing), `lua_code`, `queue`,
-/// `propagation` (plugin helpers).
+/// The plugin helpers `queue`, `lua_code` and `propagation` are in `Typedefs+Plugins.swift`.
+/// Not here: `certificate`, `key`, `pem`, `jwk` (need OpenSSL-level parsing).
 public enum Typedefs {
     public static let httpMethod = Field.string.with { $0.match = "^%u+$" }
 

@@ -59,6 +59,7 @@ enum SchemaJSON {
         if let subsets = f.mutuallyExclusiveSubsets {
             o["mutually_exclusive_subsets"] = .array(subsets.map { .array($0.map(Value.string)) })
         }
+        if let notice = f.deprecation { o["deprecation"] = deprecation(notice, replacedWith: nil) }
         if let e = f.elements { o["elements"] = field(e) }
         if let k = f.keys { o["keys"] = field(k) }
         if let v = f.values { o["values"] = field(v) }
@@ -77,16 +78,19 @@ enum SchemaJSON {
     static func shorthand(_ s: Schema.Shorthand) -> Value {
         var o = attributes(s.field)
         o.updateValue(.string(s.field.type.rawValue), forKey: "type", insertingAt: 0)
-        if let notice = s.notice {
-            var deprecation: Object = [
-                "message": .string(notice.message), "removal_in_version": .string(notice.removalInVersion),
-            ]
-            if let path = s.replacedWith {
-                deprecation["replaced_with"] = [["path": .array(path.split(separator: ".").map { .string(String($0)) })]]
-            }
-            o["deprecation"] = .object(deprecation)
-        }
+        if let notice = s.notice { o["deprecation"] = deprecation(notice, replacedWith: s.replacedWith) }
         return [s.name: .object(o)]
+    }
+
+    /// A `deprecation` attribute: `message`, `removal_in_version`, and `old_default` (fields) or
+    /// `replaced_with` (shorthands) when set.
+    private static func deprecation(_ notice: Schema.DeprecationNotice, replacedWith path: String?) -> Value {
+        var o: Object = ["message": .string(notice.message), "removal_in_version": .string(notice.removalInVersion)]
+        if let old = notice.oldDefault { o["old_default"] = old }
+        if let path {
+            o["replaced_with"] = [["path": .array(path.split(separator: ".").map { .string(String($0)) })]]
+        }
+        return .object(o)
     }
 
     private static func rule(_ r: Field.PatternRule) -> Value {

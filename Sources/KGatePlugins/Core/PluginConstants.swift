@@ -7,6 +7,10 @@ public enum PluginConstants {
     /// Kong's version at the reference commit: every bundled plugin's `VERSION`.
     public static let kongVersion = "3.10.0"
 
+    /// Kong's sandbox error for Lua code with `untrusted_lua = off`.
+    public static let untrustedLuaDisabled =
+        "loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'"
+
     /// Facts about a bundled plugin (`no_consumer`, ...), nil for other names.
     public static func bundled(_ name: String) -> BundledPlugins.Info? { BundledPlugins.info(name) }
 

@@ -9,9 +9,9 @@ import Logging
 /// node loads.
 ///
 /// Plugins kgate implements run with their schemas. Kong's bundled metrics and logging plugins
-/// that kgate lacks (`BundledPluginSet.observability`) are accepted and left out with a
-/// warning: they do not change what is proxied. Any other plugin kgate lacks (an auth plugin,
-/// say) makes the config fail, so it is never silently skipped.
+/// that kgate lacks (`BundledPluginSet.observability`) are validated with Kong's schemas, then
+/// left out with a warning: they do not change what is proxied. Any other plugin kgate lacks
+/// (an auth plugin, say) makes the config fail, so it is never silently skipped.
 public struct NodePlugins: Sendable {
     /// The plugin implementations.
     public let registry: PluginRegistry
@@ -23,10 +23,12 @@ public struct NodePlugins: Sendable {
     /// The plugins for the node settings (`plugins`, `router_flavor`) and the node's id
     /// (`kong.node.get_id()`, a random UUID when nil).
     public init(settings: NodeSettings, nodeID: String? = nil, logger: Logger = Logger(label: "kgate.plugins")) {
-        let registry = PluginRegistry.bundled(nodeID: nodeID, luaEnabled: settings.untrustedLua != .off)
+        let luaEnabled = settings.untrustedLua != .off
+        let registry = PluginRegistry.bundled(nodeID: nodeID, luaEnabled: luaEnabled)
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas
+        schemas.merge(BundledPluginSet.observabilityConfigSchemas(luaEnabled: luaEnabled)) { implemented, _ in implemented }
         for name in enabled where schemas[name] == nil && !BundledPluginSet.observability.contains(name) {
             schemas[name] = Self.notImplemented(name)
         }

@@ -115,8 +115,7 @@ extension RequestTransformerPlugin {
                 guard let open = bytes.indices.dropLast().first(where: { bytes[$0] == 0x24 && bytes[$0 + 1] == 0x28 }),
                     bytes[(open + 2)...].contains(0x29)
                 else { return template.source }
-                throw TemplateError(
-                    "loading of untrusted Lua code disabled because 'untrusted_lua' config option is set to 'off'")
+                throw TemplateError(PluginConstants.untrustedLuaDisabled)
             }
             if template.isLiteral { return template.source }
             do {

@@ -1,0 +1,47 @@
+import KGateConfig
+import KGateSchema
+import KGateSettings
+import Testing
+
+@testable import KGateServer
+
+/// The node's plugins: the metrics and logging plugins kgate does not run are validated with
+/// Kong's schemas, then skipped.
+@Suite struct NodePluginsTests {
+    static func loadError(_ plugins: NodePlugins, _ yaml: String) -> String? {
+        switch DeclarativeLoader(catalog: plugins.catalog).load(bytes: Array(yaml.utf8), fileName: "kong.yml") {
+        case .success: return nil
+        case .failure(let error): return KongErrorBody.message(fields: error.fields)
+        }
+    }
+
+    @Test func observabilityConfigsAreValidatedThenSkipped() throws {
+        let plugins = NodePlugins(settings: NodeSettings())
+        let invalid = "_format_version: \"3.0\"\nplugins:\n- name: http-log\n  config: {bogus: 1}\n"
+        #expect(
+            Self.loadError(plugins, invalid)
+                == #"declarative config is invalid: {plugins={{config={bogus="unknown field",http_endpoint="required field missing"}}}}"#
+        )
+        let valid = "_format_version: \"3.0\"\nplugins:\n- name: http-log\n  config: {http_endpoint: 'http://logs.test'}\n"
+        let config = try DeclarativeLoader(catalog: plugins.catalog).load(bytes: Array(valid.utf8), fileName: "kong.yml").get()
+        let (skipped, unsupported) = plugins.check(config)
+        #expect(skipped == ["http-log"])
+        #expect(unsupported.isEmpty)
+        #expect(config.entities["plugins"]?.values.first?["config"]?["method"] == "POST")
+    }
+
+    @Test func untrustedLuaOffRefusesLogFieldsCode() {
+        var settings = NodeSettings()
+        settings.untrustedLua = .off
+        let yaml = """
+            _format_version: "3.0"
+            plugins:
+            - name: file-log
+              config: {path: /tmp/kgate.log, custom_fields_by_lua: {a: return 1}}
+            """
+        #expect(Self.loadError(NodePlugins(settings: NodeSettings()), yaml) == nil)
+        #expect(
+            Self.loadError(NodePlugins(settings: settings), yaml)?.contains(
+                "Error parsing function: loading of untrusted Lua code disabled") == true)
+    }
+}
