@@ -29,7 +29,7 @@ public struct KGateCommand: AsyncParsableCommand {
         subcommands: [
             ConfigCommand.self, StartCommand.self, StopCommand.self, QuitCommand.self, RestartCommand.self,
             ReloadCommand.self, HealthCommand.self, CheckCommand.self, DrainCommand.self, RouteCommand.self,
-            VersionCommand.self,
+            VersionCommand.self, RoarCommand.self,
         ]
     )
 
@@ -40,6 +40,8 @@ public struct KGateCommand: AsyncParsableCommand {
     /// `kgate start`) and exits with its status.
     public static func launch() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
+        if let status = KongCommandLine.refusal(arguments, console: .standard) { Self.exit(withError: ExitCode(status)) }
+        KongCommandLine.announceVerbose(arguments, console: .standard)
         let status: Int32
         do {
             var command = try parseAsRoot(arguments)
@@ -56,10 +58,12 @@ public struct KGateCommand: AsyncParsableCommand {
     }
 
     /// Parses and runs a command line (without the program name), writing to `console`.
-    /// Returns the exit status: 0 on success, 1 for a failure Kong would report with status 1,
-    /// ArgumentParser's codes (64) for usage errors.
+    /// Returns the exit status: 0 on success, 1 for a failure or a usage error (as Kong's
+    /// `lapp.quit`).
     public static func run(arguments: [String], console: Console) -> Int32 {
-        Console.$current.withValue(console) {
+        if let status = KongCommandLine.refusal(arguments, console: console) { return status }
+        KongCommandLine.announceVerbose(arguments, console: console)
+        return Console.$current.withValue(console) {
             do {
                 var command = try parseAsRoot(arguments)
                 try command.run()
@@ -70,15 +74,17 @@ public struct KGateCommand: AsyncParsableCommand {
         }
     }
 
-    /// Writes a command's error as ArgumentParser would and returns the exit status.
+    /// Writes a command's error as ArgumentParser would and returns the exit status. As Kong's
+    /// CLI (Penlight's `lapp`): help and usage go to stderr, and a usage error exits with 1.
     static func report(_ error: any Error, console: Console) -> Int32 {
         let code = exitCode(for: error)
         let message = fullMessage(for: error)
+        let isVersion = message.hasPrefix(KGateVersion.versionLine)
         if !message.isEmpty {
             let text = message.hasSuffix("\n") ? message : message + "\n"
-            if code == .success { console.out(text) } else { console.err(text) }
+            if isVersion { console.out(text) } else { console.err(text) }
         }
-        return code.rawValue
+        return code == .validationFailure ? 1 : code.rawValue
     }
 }
 
@@ -114,16 +120,35 @@ public enum KGateVersion {
     public static var versionLine: String { "kgate \(current) (Kong \(kongCompatibility) compatible)" }
 }
 
-/// `kgate version`: kgate's version and the Kong version it is compatible with.
+/// `kgate version`: the Kong version kgate behaves as (what `kong version` prints); with
+/// `--all`, kgate's own version too.
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "version",
-        abstract: "Print kgate's version and the Kong version it is compatible with.")
+        abstract: "Print the Kong version kgate is compatible with; --all adds kgate's own.")
+
+    @Flag(name: [.customShort("a"), .long], help: "Also print kgate's own version.")
+    var all = false
 
     @OptionGroup var verbosity: Verbosity
 
     func run() throws {
-        Console.current.out("kgate \(KGateVersion.current)\nKong compatibility: \(KGateVersion.kongCompatibility)\n")
+        if all {
+            Console.current.out("Kong: \(KGateVersion.kongCompatibility)\nkgate: \(KGateVersion.current)\n")
+        } else {
+            Console.current.out("\(KGateVersion.kongCompatibility)\n")
+        }
+    }
+}
+
+/// `kgate roar`, Kong's hidden greeting.
+struct RoarCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "roar", shouldDisplay: false)
+
+    @OptionGroup var verbosity: Verbosity
+
+    func run() throws {
+        Console.current.out("Kong, Monolith destroyer.\n\nkgate answers for it here: DB-less, declarative, in Swift.\n")
     }
 }
 

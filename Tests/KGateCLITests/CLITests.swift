@@ -12,26 +12,40 @@ import Testing
     // MARK: - no config needed
 
     @Test func version() {
+        // What `kong version` prints (04-version_spec); --all adds kgate's own version.
         let r = kgate("version")
         #expect(r.status == 0)
-        #expect(r.out == "kgate \(KGateVersion.current)\nKong compatibility: 3.10.0\n")
+        #expect(r.out == "3.10.0\n")
         #expect(r.err.isEmpty)
+        #expect(kgate("version", "-a").out == "Kong: 3.10.0\nkgate: \(KGateVersion.current)\n")
+        #expect(kgate("version", "--all").status == 0)
+        #expect(kgate("roar").out.contains("Kong, Monolith destroyer."))
         #expect(kgate("--version").out == "kgate \(KGateVersion.current) (Kong 3.10.0 compatible)\n")
     }
 
     @Test(arguments: [["--help"], ["config", "--help"], ["config", "parse", "--help"], ["config", "init", "--help"], ["help", "config"]])
     func helpEverywhere(_ arguments: [String]) {
+        // As Penlight's lapp: help goes to stderr (07-health_spec "health help").
         let r = run(arguments)
         #expect(r.status == 0)
-        #expect(r.out.contains("USAGE: kgate"))
-        #expect(r.err.isEmpty)
+        #expect(r.err.contains("USAGE: kgate"))
+        #expect(r.out.isEmpty)
     }
 
     @Test func usageErrors() {
+        // Kong's lapp.quit: status 1, usage on stderr (01-cmds_spec).
         let missing = kgate("config", "parse")
-        #expect(missing.status == 64)
+        #expect(missing.status == 1)
         #expect(missing.err.contains("Missing expected argument '<file>'"))
-        #expect(kgate("frobnicate").status == 64)
+        let unknown = kgate("frobnicate")
+        #expect(unknown.status == 1)
+        #expect(unknown.err.hasPrefix("No such command: frobnicate\n\nUsage: kgate COMMAND [OPTIONS]"))
+        let bare = kgate()
+        #expect(bare.status == 1)
+        #expect(bare.out.isEmpty)
+        #expect(bare.err.contains("kgate COMMAND [OPTIONS]"))
+        #expect(kgate("config").status == 1)
+        #expect(kgate("config", "foo").err.hasPrefix("No such command for config: foo"))
     }
 
     /// `02-cmd/02-start_stop_spec.lua` and `03-reload_spec.lua` errors: a missing `-c` file and
@@ -259,7 +273,9 @@ import Testing
     func verboseFlagsAreAccepted(_ arguments: [String]) {
         let r = run(arguments + ["--help"])
         #expect(r.status == 0)
-        #expect(r.out.contains("--vv"))
+        #expect(r.err.contains("--vv"))
+        // Kong's first verbose line (16-verbose_spec).
+        #expect(r.out.contains("[verbose] Kong: 3.10.0\n"))
     }
 
     /// `--vv` lists the settings as Kong's CLI does: `[debug] name = value`, alphabetical,

@@ -104,7 +104,7 @@ import Testing
     }
 
     @Test func usageErrors() throws {
-        #expect(try run(["--router-flavor", "fancy"]).status == 64)
-        #expect(try run(["--header", "nocolon"]).status == 64)
+        #expect(try run(["--router-flavor", "fancy"]).status == 1)
+        #expect(try run(["--header", "nocolon"]).status == 1)
     }
 }
