@@ -172,6 +172,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 "KGateWatch",
                 "KGateConfig",
                 "KGateSchema",
@@ -258,6 +259,7 @@ let package = Package(
                 "KGateServer", "KGateHTTP", "KGateStore", "KGateSettings", "KGateTestSupport", "KGateConfig", "KGateSchema",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
     ],

@@ -176,8 +176,7 @@ struct DrainCommand: ParsableCommand {
     @OptionGroup var node: NodeOptions
 
     func run() throws {
-        // TLS status listeners are not served yet: the first plain one is the node's.
-        guard let listener = try node.runningSettings().statusListen.first(where: { !$0.ssl }) else {
+        guard let listener = try node.runningSettings().statusListen.first else {
             Console.current.out("No status listeners found in configuration.\n")
             return
         }

@@ -11,20 +11,29 @@ public struct ListenerAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: Int
     public var backlog: Int
-    public init(host: String, port: Int, backlog: Int = 511) {
+    /// An `ssl` address: its connections start with the listener's ``HTTPListener/SecureChannel``.
+    public var tls: Bool
+    public init(host: String, port: Int, backlog: Int = 511, tls: Bool = false) {
         self.host = host
         self.port = port
         self.backlog = backlog
+        self.tls = tls
     }
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// A plain HTTP/1.1 listener (status API, admin API) run as a `Service`: binds every address,
+/// An HTTP/1.1 listener (status API, admin API) run as a `Service`: binds every address,
 /// serves until graceful shutdown, then closes its sockets. Raw bytes 0x80–0xFF in a request
-/// target are accepted as nginx accepts them (see ``RequestTargetEscaper``).
+/// target are accepted as nginx accepts them (see ``RequestTargetEscaper``). Connections to
+/// `tls` addresses go through ``secureChannel`` first.
 public final class HTTPListener: Service, Sendable {
+    /// Adds what a connection to a `tls` address needs before HTTP (the TLS handler).
+    public typealias SecureChannel = @Sendable (any Channel) throws -> Void
+
     /// The listener's name in logs (`status`, `admin`).
     public let name: String
+    /// Sets up the TLS of connections to `tls` addresses (which cannot be bound without it).
+    private let secureChannel: SecureChannel?
     private let addresses: [ListenerAddress]
     private let group: any EventLoopGroup
     private let answering: HTTPAnswering
@@ -35,19 +44,21 @@ public final class HTTPListener: Service, Sendable {
 
     public convenience init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
-        counters: ServerCounters? = nil, logger: Logger, responder: @escaping HTTPResponder
+        counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, logger: Logger,
+        responder: @escaping HTTPResponder
     ) {
         self.init(
             name: name, addresses: addresses, group: group, maxBodySize: maxBodySize, counters: counters,
-            logger: logger, answering: .inline(responder))
+            secureChannel: secureChannel, logger: logger, answering: .inline(responder))
     }
 
     /// A listener whose answers may wait (they run in a task, off the event loop).
     public init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
-        counters: ServerCounters? = nil, logger: Logger, answering: HTTPAnswering
+        counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, logger: Logger, answering: HTTPAnswering
     ) {
         self.counters = counters
+        self.secureChannel = secureChannel
         self.name = name
         self.addresses = addresses
         self.group = group
@@ -64,12 +75,17 @@ public final class HTTPListener: Service, Sendable {
             let answering = self.answering
             let maxBodySize = self.maxBodySize
             let counters = self.counters
+            let secureChannel = address.tls ? self.secureChannel : nil
+            if address.tls, secureChannel == nil {
+                throw BindError(setting: "\(name)_listen", host: address.host, port: address.port, underlying: NoTLSSetup())
+            }
             let bootstrap = ServerBootstrap(group: group)
                 .serverChannelOption(.backlog, value: Int32(address.backlog))
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .acceptBackingOff(logger: logger, listener: name)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try secureChannel?(channel)
                         try channel.pipeline.syncOperations.configureBufferedHTTPServer(
                             answering: answering, maxBodySize: maxBodySize, counters: counters)
                     }
@@ -91,6 +107,11 @@ public final class HTTPListener: Service, Sendable {
     /// The bound local addresses (ports resolved when 0 was asked for).
     public var localAddresses: [SocketAddress] {
         bound.withLock { channels in channels.compactMap { $0.localAddress } }
+    }
+
+    /// A `tls` address on a listener given no ``SecureChannel``.
+    struct NoTLSSetup: Error, CustomStringConvertible {
+        var description: String { "no TLS set up for an ssl address" }
     }
 
     public func run() async throws {

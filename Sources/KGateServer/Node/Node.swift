@@ -63,7 +63,7 @@ public final class Node: Sendable {
         self.statusReport = statusReport
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var listeners: [HTTPListener] = []
-        let status = Self.plainAddresses(settings.statusListen, "status_listen", logger)
+        let status = Self.listenerAddresses(settings.statusListen)
         if !status.isEmpty {
             let statusAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
@@ -71,12 +71,12 @@ public final class Node: Sendable {
             // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
                 name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
-                counters: counters, logger: logger
+                counters: counters, secureChannel: ListenerTLS.defaultSecureChannel, logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
             })
         }
-        let admin = Self.plainAddresses(settings.adminListen, "admin_listen", logger)
+        let admin = Self.listenerAddresses(settings.adminListen)
         if !admin.isEmpty {
             for address in admin where !Self.isLoopback(address.host) {
                 logger.warning(
@@ -88,8 +88,8 @@ public final class Node: Sendable {
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
-                name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters, logger: logger,
-                answering: .task { await adminAPI.handle($0) }))
+                name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
+                secureChannel: ListenerTLS.defaultSecureChannel, logger: logger, answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
     }
@@ -261,15 +261,10 @@ public final class Node: Sendable {
         return listeners.filter { $0.name == name }.flatMap { $0.localAddresses.compactMap(\.port) }
     }
 
-    /// Plain-HTTP listen addresses; TLS ones are skipped with a warning until TLS listeners exist.
-    static func plainAddresses(_ list: [ListenAddress], _ property: String, _ logger: Logger) -> [ListenerAddress] {
-        list.compactMap { address in
-            if address.ssl {
-                logger.warning("TLS listeners are not supported yet; skipping", metadata: ["listen.property": "\(property)", "listen.address": "\(address)"])
-                return nil
-            }
-            return ListenerAddress(host: address.host, port: address.port, backlog: address.backlog ?? 511)
-        }
+    /// The addresses of `admin_listen` or `status_listen`; `ssl` ones serve HTTP/1.1 over TLS
+    /// with the default certificate (`http2` is not served: clients fall back to HTTP/1.1).
+    static func listenerAddresses(_ list: [ListenAddress]) -> [ListenerAddress] {
+        list.map { ListenerAddress(host: $0.host, port: $0.port, backlog: $0.backlog ?? 511, tls: $0.ssl) }
     }
 
     static func isLoopback(_ host: String) -> Bool {

@@ -2,6 +2,7 @@ import KGateSettings
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 #if canImport(Glibc)
     import Glibc
@@ -9,7 +10,8 @@ import NIOPosix
 
 /// `kgate drain`'s request (Kong's `kong/cmd/drain.lua`): `POST /status/ready` with
 /// `{"status":"draining"}` to a node's status listener, which then answers `/status/ready`
-/// with 503 for good. The node has one second to answer.
+/// with 503 for good. The node has one second to answer. An `ssl` listener is reached over
+/// TLS without verifying its certificate, as Kong's `ssl_verify = false`.
 public enum DrainRequest {
     /// What the node answered.
     public enum Outcome: Equatable, Sendable {
@@ -24,10 +26,17 @@ public enum DrainRequest {
     /// Kong's time limit for the whole exchange.
     static let timeout = TimeAmount.seconds(1)
 
-    /// `http://<host>:<port>/status/ready`, the URL Kong names in its messages.
+    /// `http(s)://<host>:<port>/status/ready`, the URL Kong names in its messages.
     public static func url(_ address: ListenAddress) -> String {
-        "http://\(address.hostAndPort)/status/ready"
+        "\(address.ssl ? "https" : "http")://\(address.hostAndPort)/status/ready"
     }
+
+    /// A client context that accepts any certificate (the node's own, made at start-up).
+    private static let unverified: NIOSSLContext? = {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        return try? NIOSSLContext(configuration: configuration)
+    }()
 
     /// Sends the request and waits for the answer's status (blocking: for the CLI).
     public static func send(to address: ListenAddress) -> Outcome {
@@ -38,6 +47,10 @@ public enum DrainRequest {
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if address.ssl {
+                        guard let context = unverified else { throw DrainFailure.noTLS }
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                    }
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
                     try channel.pipeline.syncOperations.addHandler(ResponseStatusHandler(status: status))
                 }
@@ -74,6 +87,7 @@ public enum DrainRequest {
 enum DrainFailure: Error {
     case timeout
     case closed
+    case noTLS
 
     static func text(_ error: any Error) -> String {
         if let error = error as? DrainFailure { return "\(error)" }
