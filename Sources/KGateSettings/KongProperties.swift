@@ -10,7 +10,7 @@ enum KongProperties {
     static let ignored: Set<String> = [
         "_debug_pg_ttl_cleanup_interval", "admin_access_log", "admin_error_log", "admin_gui_access_log",
         "admin_gui_api_url", "admin_gui_csp_header", "admin_gui_error_log", "admin_gui_listen", "admin_gui_path",
-        "admin_gui_ssl_cert", "admin_gui_ssl_cert_key", "admin_ssl_cert", "admin_ssl_cert_key",
+        "admin_gui_ssl_cert", "admin_gui_ssl_cert_key",
         "anonymous_reports", "client_ssl", "client_ssl_cert",
         "client_ssl_cert_key", "cluster_ca_cert", "cluster_cert", "cluster_cert_key", "cluster_cjson",
         "cluster_control_plane", "cluster_data_plane_purge_delay", "cluster_dp_labels", "cluster_listen",
@@ -34,7 +34,7 @@ enum KongProperties {
         "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency",
         "ssl_cipher_suite", "ssl_ciphers", "ssl_dhparam", "ssl_prefer_server_ciphers", "ssl_protocols",
         "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", "status_access_log",
-        "status_error_log", "status_ssl_cert", "status_ssl_cert_key", "stream_listen", "tracing_instrumentations",
+        "status_error_log", "stream_listen", "tracing_instrumentations",
         "tracing_sampling_rate", "untrusted_lua_sandbox_environment",
         "untrusted_lua_sandbox_requires", "vaults", "wasm", "wasm_dynamic_module", "wasm_filters",
         "wasm_filters_path", "worker_consistency", "worker_events_max_payload", "worker_state_update_frequency",

@@ -88,8 +88,9 @@ extension NodeSettings {
             settings.plugins = settings.expandingBundledPlugins(bundledPlugins)
         }
         problems += settings.listenerConflicts { winning[$0]?.source }
-        if !problems.contains(where: { $0.property == "ssl_cert" || $0.property == "ssl_cert_key" }) {
-            problems += settings.certificatePairProblems { winning[$0]?.source }
+        for (prefix, pair) in settings.certificatePairs
+        where !problems.contains(where: { $0.property == prefix + "ssl_cert" || $0.property == prefix + "ssl_cert_key" }) {
+            problems += NodeSettings.certificatePairProblems(prefix: prefix, pair) { winning[$0]?.source }
         }
         guard problems.isEmpty else {
             let ordered = problems.enumerated().sorted { a, b in
@@ -124,22 +125,29 @@ extension NodeSettings {
 }
 
 extension NodeSettings {
-    /// Kong's pairing rule (`kong/conf_loader/parse.lua`): as many `ssl_cert_key` as `ssl_cert`.
-    func certificatePairProblems(source: (String) -> SettingSource?) -> [SettingsError.Problem] {
-        let (certs, keys) = (sslCert.count, sslCertKey.count)
+    /// The certificate settings by name prefix (`ssl_cert`, `admin_ssl_cert`, `status_ssl_cert`).
+    var certificatePairs: [(prefix: String, pair: (certificates: [PEMFile], keys: [PEMFile]))] {
+        [("", (sslCert, sslCertKey)), ("admin_", (adminSSLCert, adminSSLCertKey)), ("status_", (statusSSLCert, statusSSLCertKey))]
+    }
+
+    /// Kong's pairing rule (`kong/conf_loader/parse.lua`): as many `<prefix>ssl_cert_key` as
+    /// `<prefix>ssl_cert`.
+    static func certificatePairProblems(
+        prefix: String, _ pair: (certificates: [PEMFile], keys: [PEMFile]), source: (String) -> SettingSource?
+    ) -> [SettingsError.Problem] {
+        let (certs, keys) = (pair.certificates.count, pair.keys.count)
+        let (cert, key) = (prefix + "ssl_cert", prefix + "ssl_cert_key")
         let (property, message): (String, String)
         if certs > 0, keys == 0 {
-            (property, message) = ("ssl_cert_key", "ssl_cert_key must be specified")
+            (property, message) = (key, "\(key) must be specified")
         } else if keys > 0, certs == 0 {
-            (property, message) = ("ssl_cert", "ssl_cert must be specified")
+            (property, message) = (cert, "\(cert) must be specified")
         } else if certs != keys {
-            (property, message) = (
-                "ssl_cert_key", "ssl_cert was specified \(certs) times while ssl_cert_key was specified \(keys) times"
-            )
+            (property, message) = (key, "\(cert) was specified \(certs) times while \(key) was specified \(keys) times")
         } else {
             return []
         }
-        let at = source(property) ?? source(property == "ssl_cert" ? "ssl_cert_key" : "ssl_cert") ?? .defaults
+        let at = source(property) ?? source(property == cert ? key : cert) ?? .defaults
         return [SettingsError.Problem(source: at, property: property, message: message)]
     }
 }

@@ -149,6 +149,13 @@ public struct NodeSettings: Sendable, Equatable {
     public var sslCert: [PEMFile] = []
     /// `ssl_cert_key`: the private keys of `ssl_cert`, as many.
     public var sslCertKey: [PEMFile] = []
+    /// `admin_ssl_cert` and `admin_ssl_cert_key`: what the Admin API's `ssl` addresses present
+    /// (the first pair). Default none: the certificate made at start-up.
+    public var adminSSLCert: [PEMFile] = []
+    public var adminSSLCertKey: [PEMFile] = []
+    /// `status_ssl_cert` and `status_ssl_cert_key`: the same for the Status API.
+    public var statusSSLCert: [PEMFile] = []
+    public var statusSSLCertKey: [PEMFile] = []
     /// `admin_token` (kgate): when set, Admin API requests must present it. Default none.
     /// Sensitive (redacted).
     public var adminToken: String?

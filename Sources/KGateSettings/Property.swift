@@ -136,6 +136,10 @@ struct Property: Sendable {
         + compression("nginx_location_", \.nginxLocationCompression) + [
         pemFiles("ssl_cert", \.sslCert, content: .certificate),
         pemFiles("ssl_cert_key", \.sslCertKey, content: .privateKey),
+        pemFiles("admin_ssl_cert", \.adminSSLCert, content: .certificate),
+        pemFiles("admin_ssl_cert_key", \.adminSSLCertKey, content: .privateKey),
+        pemFiles("status_ssl_cert", \.statusSSLCert, content: .certificate),
+        pemFiles("status_ssl_cert_key", \.statusSSLCertKey, content: .privateKey),
         proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
         proxySSLVerify("nginx_proxy_proxy_ssl_verify", aliasOf: "nginx_http_proxy_ssl_verify"),
         proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),

@@ -43,6 +43,68 @@ struct TLSListenerTests {
         try await task.value
     }
 
+    /// `admin_ssl_cert` / `admin_ssl_cert_key` are what the Admin API's `ssl` address presents.
+    @Test(.timeLimit(.minutes(1))) func configuredAdminCertificate() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-tls-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var settings = NodeSettings(
+            prefix: dir + "/prefix", proxyListen: [], adminListen: [ListenAddress(host: "127.0.0.1", port: 0, ssl: true)],
+            statusListen: [])
+        settings.adminSSLCert = [PEMFile(path: "admin.crt", pem: Self.adminCertificatePEM)]
+        settings.adminSSLCertKey = [PEMFile(path: "admin.key", pem: Self.adminKeyPEM)]
+        let node = try Node(settings: settings, logger: Logger(label: "test"))
+        try await node.start()
+        let task = Task { try await node.run() }
+        let admin = try #require(node.boundPorts("admin").first)
+        let presented = try await Self.peerCertificate(port: admin)
+        #expect(presented == (try NIOSSLCertificate.fromPEMBytes(Array(Self.adminCertificatePEM.utf8)).first?.toDERBytes()))
+        await node.shutdown()
+        try await task.value
+    }
+
+    /// The DER of the certificate a TLS listener presents.
+    static func peerCertificate(port: Int) async throws -> [UInt8]? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        let context = try NIOSSLContext(configuration: configuration)
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: nil))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        try await channel.writeAndFlush(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"))
+        let certificate = try await channel.nioSSL_peerCertificate().get()
+        try? await channel.close()
+        return try certificate?.toDERBytes()
+    }
+
+    /// A self-signed `localhost` certificate (`CN=kgate-admin-test`), the test's `admin_ssl_cert`.
+    static let adminCertificatePEM = """
+        -----BEGIN CERTIFICATE-----
+        MIIBozCCAUmgAwIBAgIUBLkRQC/0zSwaNWC1dKXdDHEJR5swCgYIKoZIzj0EAwIw
+        GzEZMBcGA1UEAwwQa2dhdGUtYWRtaW4tdGVzdDAgFw0yNjExMjEyMzIyMTBaGA8y
+        MTI2MTAyODIzMjIxMFowGzEZMBcGA1UEAwwQa2dhdGUtYWRtaW4tdGVzdDBZMBMG
+        ByqGSM49AgEGCCqGSM49AwEHA0IABLWgyQPxPj187DuN7b5zbIQOdn9obDsYxdq6
+        6A/T0gPq1Q38CtJjHE13e0c84E5WUqR/pimum7ofrJosKdMndpijaTBnMB0GA1Ud
+        DgQWBBRonmWKCGGgRDAAYz9LaKgJ7i4JvjAfBgNVHSMEGDAWgBRonmWKCGGgRDAA
+        Yz9LaKgJ7i4JvjAPBgNVHRMBAf8EBTADAQH/MBQGA1UdEQQNMAuCCWxvY2FsaG9z
+        dDAKBggqhkjOPQQDAgNIADBFAiBMEHnXNoKTf5I1gPoHIpD3rkOiQPoIWX+6delL
+        vPYLOwIhAN7wFIR6+xaGlrf1df8kCeQ+oKWiWI/q0o20COFo9E6x
+        -----END CERTIFICATE-----
+        """
+
+    /// Its key.
+    static let adminKeyPEM = """
+        -----BEGIN EC PRIVATE KEY-----
+        MHcCAQEEIBaMEpsdAgoC+uhFTg7gprbJfgsBY9PjkFKW0O+dGPk3oAoGCCqGSM49
+        AwEHoUQDQgAEtaDJA/E+PXzsO43tvnNshA52f2hsOxjF2rroD9PSA+rVDfwK0mMc
+        TXd7RzzgTlZSpH+mKa6buh+smiwp0yd2mA==
+        -----END EC PRIVATE KEY-----
+        """
+
     /// A GET over TLS (any certificate) with `Connection: close`: the whole response as text.
     static func get(port: Int, _ path: String) async throws -> String {
         var configuration = TLSConfiguration.makeClientConfiguration()

@@ -78,6 +78,8 @@ import Testing
         try withPrefix(Self.pem) { prefix in
             let cert = prefix + "/certs/ca.crt"
             #expect(problems("ssl_cert = \(cert)") == ["kong.conf:1: ssl_cert_key must be specified"])
+            #expect(problems("admin_ssl_cert = \(cert)") == ["kong.conf:1: admin_ssl_cert_key must be specified"])
+            #expect(problems("status_ssl_cert = \(cert)") == ["kong.conf:1: status_ssl_cert_key must be specified"])
             #expect(problems(env: ["KONG_SSL_CERT": "\(cert), \(cert)", "KONG_SSL_CERT_KEY": "\(prefix)/certs/none"]) == [
                 "KONG_SSL_CERT_KEY: invalid entry for 'ssl_cert_key': '\(prefix)/certs/none' (no such file)"
             ])

@@ -71,7 +71,10 @@ public final class Node: Sendable {
             // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
                 name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
-                counters: counters, secureChannel: ListenerTLS.defaultSecureChannel, logger: logger
+                counters: counters,
+                secureChannel: try Self.secureChannel(
+                    status, settings.statusSSLCert, settings.statusSSLCertKey, setting: "status_ssl_cert"),
+                logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
             })
@@ -89,7 +92,9 @@ public final class Node: Sendable {
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
-                secureChannel: ListenerTLS.defaultSecureChannel, logger: logger, answering: .task { await adminAPI.handle($0) }))
+                secureChannel: try Self.secureChannel(
+                    admin, settings.adminSSLCert, settings.adminSSLCertKey, setting: "admin_ssl_cert"),
+                logger: logger, answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
     }
@@ -259,6 +264,14 @@ public final class Node: Sendable {
     public func boundPorts(_ name: String) -> [Int] {
         if name == "proxy" { return proxy?.localAddresses.compactMap(\.port) ?? [] }
         return listeners.filter { $0.name == name }.flatMap { $0.localAddresses.compactMap(\.port) }
+    }
+
+    /// The TLS set-up of a listener that has `ssl` addresses (nil for a plain one).
+    static func secureChannel(
+        _ addresses: [ListenerAddress], _ certificates: [PEMFile], _ keys: [PEMFile], setting: String
+    ) throws -> HTTPListener.SecureChannel? {
+        guard addresses.contains(where: \.tls) else { return nil }
+        return try ListenerTLS.secureChannel(certificates: certificates, keys: keys, setting: setting)
     }
 
     /// The addresses of `admin_listen` or `status_listen`; `ssl` ones serve HTTP/1.1 over TLS
