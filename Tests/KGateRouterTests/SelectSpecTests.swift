@@ -192,4 +192,15 @@ import Testing
         #expect(r.1 == withPort)
         #expect(r.2 == hasPort)
     }
+
+    /// The traditional router reads `ngx.req.get_headers()[name]`: a route's `x_bar` finds a
+    /// request's `x_bar` or `x-bar`, a route's `x-foo` only `x-foo` (nginx keeps the request's
+    /// underscores).
+    @Test func traditionalHeaderNamesWithUnderscores() throws {
+        let router = makeRouter([route(1, headers: [("x-foo", ["a"])]), route(2, headers: [("x_bar", ["b"])])], flavor: .traditional)
+        #expect(router.match(select("GET", "/", nil, headers: [("X-Foo", "a")]))?.route.id == uid(1))
+        #expect(router.match(select("GET", "/", nil, headers: [("x_foo", "a")])) == nil)
+        #expect(router.match(select("GET", "/", nil, headers: [("x_bar", "b")]))?.route.id == uid(2))
+        #expect(router.match(select("GET", "/", nil, headers: [("X-Bar", "b")]))?.route.id == uid(2))
+    }
 }

@@ -93,12 +93,29 @@ extension TraditionalEngine {
         }
     }
 
+    /// Whether Kong's traditional router, reading `ngx.req.get_headers()[name]`, finds the
+    /// request header `request` under the route's (lower-cased) `name`: the same name, or the
+    /// name with its `_` turned into `-` (lua-resty-core's fallback). A request `x_foo` is not
+    /// found under `x-foo`, since nginx keeps underscores (`underscores_in_headers on`).
+    static func readsHeader(_ request: UnsafeBufferPointer<UInt8>, as name: String) -> Bool {
+        guard request.count == name.utf8.count else { return false }
+        var exact = true
+        var dashed = true
+        for (i, n) in name.utf8.enumerated() {
+            let r = Bytes.lower(request[i])
+            if r != n { exact = false }
+            if r != (n == UInt8(ascii: "_") ? UInt8(ascii: "-") : n) { dashed = false }
+            if !exact, !dashed { return false }
+        }
+        return true
+    }
+
     /// Every header of the entry: a request value (lower-cased) among its values, or matching
     /// its `~*` regex.
     private func matchHeaders(_ e: TraditionalEntry, _ v: RequestView, _ hit: inout Hit) -> Bool {
         for h in e.headers {
             var found: String?
-            for rh in v.headers where Bytes.with(rh.name, { CompatHeader.sameName($0, h.folded) }) {
+            for rh in v.headers where Bytes.with(rh.name, { Self.readsHeader($0, as: h.name) }) {
                 let ok = Bytes.with(rh.value) { value in
                     if h.values.contains(where: { Bytes.equalLowered(value, $0) }) { return true }
                     guard let pattern = h.pattern else { return false }
