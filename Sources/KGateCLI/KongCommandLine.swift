@@ -7,18 +7,16 @@ enum KongCommandLine {
     /// The commands that take a subcommand.
     private static let groups: [String: any ParsableCommand.Type] = ["config": ConfigCommand.self, "route": RouteCommand.self]
 
-    /// The command names `kgate` runs, sorted.
-    static var commandNames: [String] {
-        KGateCommand.configuration.subcommands.compactMap { $0.configuration.commandName }.sorted()
+    /// The command names `kgate` runs (or only those its usage lists), sorted.
+    static func commandNames(displayedOnly: Bool = false) -> [String] {
+        KGateCommand.configuration.subcommands.compactMap { command in
+            displayedOnly && !command.configuration.shouldDisplay ? nil : command.configuration.commandName
+        }.sorted()
     }
 
     /// `Usage: kgate COMMAND [OPTIONS]` with the commands, as Kong prints it.
     static var usage: String {
-        var names: [String] = []
-        for command in KGateCommand.configuration.subcommands where command.configuration.shouldDisplay {
-            if let name = command.configuration.commandName { names.append(name) }
-        }
-        names.sort()
+        let names = commandNames(displayedOnly: true)
         return """
             Usage: kgate COMMAND [OPTIONS]
 
@@ -40,7 +38,7 @@ enum KongCommandLine {
             return 1
         }
         if name.hasPrefix("-") || name == "help" { return nil }
-        guard commandNames.contains(name) else {
+        guard commandNames().contains(name) else {
             console.err("No such command: \(name)\n\n" + usage)
             return 1
         }

@@ -50,7 +50,7 @@ extension NodeSettings {
     /// (`CONF_SENSITIVE` in Kong's conf loader).
     static let sensitiveIgnoredProperties: Set<String> = [
         "pg_password", "pg_ro_password", "proxy_server", "cluster_cert_key", "client_ssl_cert_key",
-        "admin_ssl_cert_key", "admin_gui_ssl_cert_key", "status_ssl_cert_key", "debug_ssl_cert_key",
+        "admin_gui_ssl_cert_key", "debug_ssl_cert_key",
     ]
 
     /// Every property with its value, in kong.conf order, secrets (`declarative_config_string`,

@@ -29,10 +29,9 @@ enum HeadError: Error, Equatable {
 /// one large buffer unless the first buffer holds it, and the lines fill at most `bufferCount`
 /// of them, space left at their ends included: a request line that cannot be placed is 414,
 /// a header line 494 (answered as 400). A response head (`proxy_buffer_size`) is one buffer:
-/// `firstBuffer` = `headLimit`, no large buffers.
+/// `firstBuffer` = `headLimit`, no large buffers. The buffers bound the whole head.
 struct HeadScanner {
     let lineLimit: Int
-    let headLimit: Int
     let firstBuffer: Int
     let bufferCount: Int
     /// Requests skip empty lines before the request line (RFC 9112 §2.2).
@@ -59,7 +58,6 @@ struct HeadScanner {
         self.firstBuffer = firstBuffer
         self.bufferCount = bufferCount
         self.lineLimit = lineLimit
-        self.headLimit = max(firstBuffer, lineLimit) + bufferCount * lineLimit
         self.skipsLeadingEmptyLines = true
         self.bufferEnd = firstBuffer
     }
@@ -69,7 +67,6 @@ struct HeadScanner {
         self.firstBuffer = headLimit
         self.bufferCount = 0
         self.lineLimit = headLimit
-        self.headLimit = headLimit
         self.skipsLeadingEmptyLines = false
         self.bufferEnd = headLimit
     }
@@ -115,7 +112,6 @@ struct HeadScanner {
             }
             // The line being read needs at least one more byte, its line feed.
             if count > lineStart, let error = place(lineEnd: count + 1) { return .error(error) }
-            if count - headStart > headLimit { return .error(.headerTooLarge) }
             return .incomplete
         }
         if case .incomplete = result { return result }

@@ -14,13 +14,8 @@ public enum ListenerTLS {
     ) throws -> (@Sendable (any Channel) throws -> Void)? {
         let context: NIOSSLContext
         if let certificate = certificates.first, let key = keys.first {
-            do {
-                context = try ServerCertificates.makeContext(
-                    chain: try NIOSSLCertificate.fromPEMBytes(Array(certificate.pem.utf8)).map { .certificate($0) },
-                    key: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pem.utf8), format: .pem)))
-            } catch {
-                throw ServerCertificateError(source: setting, underlying: error)
-            }
+            context = try ServerCertificates.makeContext(
+                ServerCertificates.Identity(certificate: certificate.pem, key: key.pem), source: setting)
         } else {
             guard let made = ServerCertificates.defaultContext else { return nil }
             context = made

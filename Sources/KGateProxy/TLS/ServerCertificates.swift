@@ -56,15 +56,9 @@ final class ServerCertificates: Sendable {
                 contexts[identity] = existing
                 return existing
             }
-            do {
-                let made = try Self.makeContext(
-                    chain: try NIOSSLCertificate.fromPEMBytes(Array(identity.certificate.utf8)).map { .certificate($0) },
-                    key: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.key.utf8), format: .pem)))
-                contexts[identity] = made
-                return made
-            } catch {
-                throw ServerCertificateError(source: source(), underlying: error)
-            }
+            let made = try Self.makeContext(identity, source: source())
+            contexts[identity] = made
+            return made
         }
         var byCertificate: [String: NIOSSLContext] = [:]
         for (id, row) in page["certificates"]?.rows ?? [:] {
@@ -90,6 +84,18 @@ final class ServerCertificates: Sendable {
             return Identity(certificate: try vault.resolving(cert), key: try vault.resolving(key))
         } catch {
             throw ServerCertificateError(source: "certificate \(id)", underlying: error)
+        }
+    }
+
+    /// A server context presenting a PEM certificate and key; `source` names them in the error
+    /// when the TLS library refuses them (`certificate <id>`, `ssl_cert`).
+    static func makeContext(_ identity: Identity, source: @autoclosure () -> String) throws -> NIOSSLContext {
+        do {
+            return try makeContext(
+                chain: try NIOSSLCertificate.fromPEMBytes(Array(identity.certificate.utf8)).map { .certificate($0) },
+                key: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.key.utf8), format: .pem)))
+        } catch {
+            throw ServerCertificateError(source: source(), underlying: error)
         }
     }
 

@@ -60,9 +60,7 @@ extension RequestTransformerPlugin {
         case let scalar? where !scalar.isTable:
             // Kong indexes what cjson decoded: a string, number, boolean or null body fails
             // the plugin (500) as soon as a rule touches it.
-            let touched = !config.add.body.isEmpty || !config.append.body.isEmpty
-                || !config.remove.body.isEmpty || !config.rename.body.isEmpty || !config.replace.body.isEmpty
-            if touched { throw TemplateError("attempt to index a \(Self.luaType(of: scalar)) value") }
+            if config.hasBodyRules { throw TemplateError("attempt to index a \(Self.luaType(of: scalar)) value") }
             return nil
         default: return nil
         }
