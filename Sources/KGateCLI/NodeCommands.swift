@@ -149,8 +149,20 @@ struct ReloadCommand: ParsableCommand {
 
     @OptionGroup var node: NodeOptions
 
+    /// As Kong's `kong reload`: the declarative_config of this command's own settings (its
+    /// `-c` file and `KONG_*` environment) is loaded; without one the node keeps its config.
     func run() throws {
-        try node.signalRunningNode(SIGHUP, done: "kgate reloaded")
+        let settings = try node.settings()
+        try node.requirePrefix(settings)
+        let pid = try node.runningPid(settings)
+        let request = ReloadRequest(declarativeConfig: settings.declarativeConfig.map(FilePath.absolute))
+        do {
+            try request.write(prefix: settings.prefix)
+        } catch {
+            throw ExitCode(node.reportFailure(error.description))
+        }
+        try node.signal(SIGHUP, to: pid)
+        Console.current.out("kgate reloaded\n")
     }
 }
 

@@ -43,14 +43,14 @@ struct StartCommandLiveTests {
         var prefix: String { dir + "/prefix" }
 
         /// - Parameter fileLimit: the node's `ulimit -n`, when it should be lower than the tests'.
-        init(config text: String, fileLimit: Int? = nil) throws {
+        init(config text: String, fileLimit: Int? = nil, environment: [String: String] = [:]) throws {
             try #require(FileManager.default.isExecutableFile(atPath: binary), "build kgate first: \(binary)")
             dir = NSTemporaryDirectory() + "kgate-start-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             try text.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
             port = StartCommandLiveTests.unusedPort()
             process = try kgate(
-                discardingOutput: true, logFile: dir + "/kgate.log", fileLimit: fileLimit, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
+                discardingOutput: true, logFile: dir + "/kgate.log", fileLimit: fileLimit, environment: environment, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen", "off", "--admin-listen", "off",
                 "--status-listen", "127.0.0.1:\(port)", "-p", dir + "/prefix")
         }
 
@@ -102,6 +102,52 @@ struct StartCommandLiveTests {
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
         #expect(!FileManager.default.fileExists(atPath: dir + "/prefix/pids/kgate.pid"))
+    }
+
+    /// `kgate reload` as Kong's `kong reload` (`11-dbless/03-config_persistence_spec.lua`): the
+    /// declarative_config of the command's own settings is loaded (environment, `-c` file);
+    /// without one the node keeps the config it runs, and a plain SIGHUP reloads its own file.
+    @Test func reloadLoadsWhatItsOwnSettingsName() async throws {
+        let first = "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://127.0.0.1:9\n"
+        // No file watching: only the reloads load anything.
+        let node = try StartedNode(config: first, environment: ["KONG_DECLARATIVE_CONFIG_WATCH": "off"])
+        defer { node.cleanUp() }
+        #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(first.utf8))) != nil)
+        func reload(environment: [String: String] = [:], _ arguments: String...) throws -> Int32 {
+            let r = Process()
+            r.executableURL = URL(fileURLWithPath: Self.binary)
+            r.arguments = ["reload", "-p", node.prefix] + arguments
+            r.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KONG_") }
+                .merging(environment) { $1 }
+            r.standardOutput = FileHandle.nullDevice
+            r.standardError = FileHandle.nullDevice
+            try r.run()
+            r.waitUntilExit()
+            return r.terminationStatus
+        }
+
+        let second = first + "  tags: [two]\n"
+        try second.write(toFile: node.config, atomically: true, encoding: .utf8)
+        // No declarative_config in the command's settings: the running config stays.
+        #expect(try reload() == 0)
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(statusHash(port: node.port) == ConfigHash.md5Hex(Array(first.utf8)))
+        #expect(node.log.contains("keeping the running config"))
+
+        // From the environment.
+        #expect(try reload(environment: ["KONG_DECLARATIVE_CONFIG": node.config]) == 0)
+        #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(second.utf8))) != nil)
+
+        // Another file, named by a `-c` kong.conf.
+        let third = first + "  tags: [three]\n"
+        try third.write(toFile: node.dir + "/other.yml", atomically: true, encoding: .utf8)
+        try "declarative_config = \(node.dir)/other.yml\n".write(toFile: node.dir + "/r.conf", atomically: true, encoding: .utf8)
+        #expect(try reload("-c", node.dir + "/r.conf") == 0)
+        #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(third.utf8))) != nil)
+
+        // A plain SIGHUP reloads the file the node started with.
+        kill(node.process.processIdentifier, SIGHUP)
+        #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(second.utf8))) != nil)
     }
 
     /// `02-cmd/17-drain_spec.lua` (DB-less): `kgate drain` finds the status listener in the
@@ -275,7 +321,8 @@ struct StartCommandLiveTests {
     /// Runs `kgate` with these arguments and no `KONG_*` variables, its output in pipes, or
     /// discarded (a node's log would fill a pipe no one reads).
     private static func kgate(
-        discardingOutput: Bool = false, logFile: String? = nil, fileLimit: Int? = nil, _ arguments: String...
+        discardingOutput: Bool = false, logFile: String? = nil, fileLimit: Int? = nil,
+        environment: [String: String] = [:], _ arguments: String...
     ) throws -> Process {
         let process = Process()
         if let fileLimit {
@@ -287,6 +334,7 @@ struct StartCommandLiveTests {
             process.arguments = arguments
         }
         process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KONG_") }
+            .merging(environment) { $1 }
         process.standardOutput = discardingOutput ? FileHandle.nullDevice : Pipe()
         process.standardError = discardingOutput ? FileHandle.nullDevice : Pipe()
         if let logFile {

@@ -180,7 +180,7 @@ public final class Node: Sendable {
     func loadPersistedConfig() async {
         let persisted = persistedConfig
         guard let bytes = persisted.load() else { return }
-        logger.notice("found a persisted config, loading it", metadata: ["config.persisted": "\(persisted.path)"])
+        logger.info("found persisted lmdb config, loading...", metadata: ["config.persisted": "\(persisted.path)"])
         let outcome = await coordinator.reload(.bytes(bytes, source: .persisted(path: persisted.path), force: true))
         if let error = outcome.error {
             logger.error(

@@ -17,16 +17,20 @@ struct CoordinatorService: Service {
     }
 }
 
-/// Reloads the config file on SIGHUP (`kill -HUP`, `kgate reload`).
+/// Reloads the config file on SIGHUP (`kill -HUP`), or what `kgate reload` asked for
+/// (``ReloadRequest``).
 struct ReloadSignalService: Service {
     let node: Node
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
-                if let path = node.settings.declarativeConfig {
+                let request = ReloadRequest.take(prefix: node.settings.prefix)
+                if let path = request.map(\.declarativeConfig) ?? node.settings.declarativeConfig {
                     node.logger.notice("SIGHUP: reloading the declarative config", metadata: ["config.file": "\(path)"])
                     node.coordinator.submit(.file(path))
+                } else if request != nil {
+                    node.logger.notice("SIGHUP: the reload names no declarative_config; keeping the running config")
                 } else {
                     node.logger.notice("SIGHUP: no declarative_config file to reload")
                 }

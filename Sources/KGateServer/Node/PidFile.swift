@@ -37,9 +37,9 @@ private func fscanf_pid(_ f: UnsafeMutablePointer<FILE>, _ pid: inout Int32) -> 
     return true
 }
 
-private extension String {
+private extension StringProtocol {
     var trimmingNewline: String {
-        var s = self
+        var s = String(self)
         while s.last == "\n" || s.last == " " { s.removeLast() }
         return s
     }
@@ -83,5 +83,55 @@ public enum NodeProcess {
     /// Where the node running with `prefix` wrote its settings (`.kong_env`).
     public static func settingsPath(prefix: String) -> String {
         KongEnvFile(prefix: prefix).path
+    }
+}
+
+/// `<prefix>/.kgate_reload`: what `kgate reload` asks the running node to load with the SIGHUP
+/// it sends.
+///
+/// Kong's `kong reload` reads its own settings (its `-c` file and `KONG_*` environment), drops
+/// `declarative_config` when they have none, and rewrites `.kong_env`; the reloaded node then
+/// loads that file, or keeps the config it has (LMDB's), such as one sent with `POST /config`.
+/// kgate's reload command writes the same decision here; a SIGHUP without one (`kill -HUP`)
+/// reloads the file the node started with, as Kong's unchanged `.kong_env` would.
+public struct ReloadRequest: Sendable, Equatable {
+    /// The file to load (absolute); nil: keep the running config.
+    public var declarativeConfig: String?
+
+    /// A request to load `declarativeConfig`, or to keep the running config.
+    public init(declarativeConfig: String?) {
+        self.declarativeConfig = declarativeConfig
+    }
+
+    static func path(prefix: String) -> String { prefix + "/.kgate_reload" }
+
+    /// Writes the request for the node running with `prefix`.
+    public func write(prefix: String) throws(NodeStartError) {
+        let path = Self.path(prefix: prefix)
+        guard let f = fopen(path, "w") else { throw NodeStartError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        fputs("declarative_config = \(declarativeConfig ?? "")\n", f)
+        fclose(f)
+    }
+
+    /// The request left for the node running with `prefix`, removed as it is read; nil when
+    /// there is none.
+    static func take(prefix: String) -> ReloadRequest? {
+        let path = Self.path(prefix: prefix)
+        guard let f = fopen(path, "r") else { return nil }
+        var line = [CChar](repeating: 0, count: 4097)
+        let read = fgets(&line, Int32(line.count), f) != nil
+        fclose(f)
+        unlink(path)
+        guard read else { return nil }
+        let text = String(decoding: line.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return ReloadRequest(text: text)
+    }
+
+    /// Parses `declarative_config = <path>` (an empty value: none).
+    init?(text: String) {
+        let key = "declarative_config ="
+        guard text.hasPrefix(key) else { return nil }
+        let value = text.dropFirst(key.count).trimmingNewline.drop(while: { $0 == " " })
+        declarativeConfig = value.isEmpty ? nil : String(value)
     }
 }
