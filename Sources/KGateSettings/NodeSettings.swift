@@ -138,6 +138,10 @@ public struct NodeSettings: Sendable, Equatable {
     /// wins over it, as the proxy server block's directive does): whether upstream TLS
     /// certificates are verified for the services whose `tls_verify` is null. Default off.
     public var nginxProxySSLVerify = false
+    /// `nginx_http_proxy_ssl_verify_depth` (or `nginx_proxy_proxy_ssl_verify_depth`): how many
+    /// intermediate CAs a verified upstream chain may hold, for the services whose
+    /// `tls_verify_depth` is null (nginx's `proxy_ssl_verify_depth`). Default 1.
+    public var nginxProxySSLVerifyDepth = 1
     /// `nginx_http_proxy_ssl_trusted_certificate` (or `nginx_proxy_proxy_ssl_trusted_certificate`):
     /// the CAs that verify upstream certificates for services without `ca_certificates`.
     /// Default none (the system's trust store).

@@ -142,6 +142,8 @@ struct Property: Sendable {
         pemFiles("status_ssl_cert_key", \.statusSSLCertKey, content: .privateKey),
         proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
         proxySSLVerify("nginx_proxy_proxy_ssl_verify", aliasOf: "nginx_http_proxy_ssl_verify"),
+        proxySSLVerifyDepth("nginx_http_proxy_ssl_verify_depth", aliasOf: nil),
+        proxySSLVerifyDepth("nginx_proxy_proxy_ssl_verify_depth", aliasOf: "nginx_http_proxy_ssl_verify_depth"),
         proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),
         proxySSLTrustedCertificate(
             "nginx_proxy_proxy_ssl_trusted_certificate", aliasOf: "nginx_http_proxy_ssl_trusted_certificate"),
@@ -206,6 +208,13 @@ struct Property: Sendable {
         Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
             s.nginxProxySSLVerify = try ValueSyntax.boolean(v, property: name)
         }, render: { .boolean($0.nginxProxySSLVerify) })
+    }
+
+    private static func proxySSLVerifyDepth(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            s.nginxProxySSLVerifyDepth = try ValueSyntax.integer(
+                v, property: name, minimum: 0, expectation: "expected a non-negative integer")
+        }, render: { .integer($0.nginxProxySSLVerifyDepth) })
     }
 
     /// A PEM file, read now from `prefix` (applied before it) when relative.

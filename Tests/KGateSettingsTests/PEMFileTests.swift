@@ -45,6 +45,19 @@ import Testing
         }
     }
 
+    /// `06-ssl_spec.lua` sets `nginx_http_proxy_ssl_verify_depth = 5`; the proxy block's
+    /// spelling wins, as for the other proxy_ssl directives.
+    @Test func verifyDepth() throws {
+        #expect(try settings("").nginxProxySSLVerifyDepth == 1)
+        #expect(try settings("nginx_http_proxy_ssl_verify_depth = 5").nginxProxySSLVerifyDepth == 5)
+        let both = try settings(
+            "nginx_http_proxy_ssl_verify_depth = 5", env: ["KONG_NGINX_PROXY_PROXY_SSL_VERIFY_DEPTH": "0"])
+        #expect(both.nginxProxySSLVerifyDepth == 0)
+        #expect(problems("nginx_http_proxy_ssl_verify_depth = -1") == [
+            "kong.conf:1: invalid value for 'nginx_http_proxy_ssl_verify_depth': '-1' (expected a non-negative integer)"
+        ])
+    }
+
     @Test func aFileWithoutCertificateIsAStartUpError() throws {
         try withPrefix("not a certificate") { prefix in
             #expect(problems("nginx_http_proxy_ssl_trusted_certificate = \(prefix)/certs/ca.crt") == [

@@ -65,6 +65,9 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// Whether services whose `tls_verify` is null verify upstream certificates (nginx's
     /// `proxy_ssl_verify`, off unless set).
     public var verifiesByDefault: Bool
+    /// The verify depth of services whose `tls_verify_depth` is null
+    /// (`nginx_http_proxy_ssl_verify_depth`, nginx's default 1).
+    public var verifyDepthByDefault = VerifyDepthLimit.nginxDefault
     /// The PEM certificate and key TLS listeners present when no SNI matches (`ssl_cert`,
     /// `ssl_cert_key`; nil: a certificate made at start-up).
     public var defaultCertificate: (certificate: String, key: String)?
@@ -88,7 +91,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     }
 
     /// Makes the builder from the node settings (`router_flavor`, the upstream TLS defaults
-    /// `nginx_http_proxy_ssl_verify` and `nginx_http_proxy_ssl_trusted_certificate`, and the
+    /// `nginx_http_proxy_ssl_verify`, `_verify_depth` and `_trusted_certificate`, and the
     /// first `ssl_cert` with its `ssl_cert_key`, as Kong's `runloop/certificate.lua` serves).
     public init(settings: NodeSettings, plugins: PluginsBuilder? = nil) {
         self.init(
@@ -97,6 +100,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             verifiesByDefault: settings.nginxProxySSLVerify,
             defaultCertificate: settings.sslCert.first.flatMap { cert in settings.sslCertKey.first.map { (cert.pem, $0.pem) } },
             plugins: plugins)
+        verifyDepthByDefault = settings.nginxProxySSLVerifyDepth
     }
 
     /// The data plane's plans for a page.
@@ -134,7 +138,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             let identity: TLSProfile.Identity
             do {
                 identity = try Self.tlsIdentity(
-                    service, upstream: upstream, page: page, verifyByDefault: verifiesByDefault, vault: vault)
+                    service, upstream: upstream, page: page, verifyByDefault: verifiesByDefault,
+                    verifyDepthByDefault: verifyDepthByDefault, vault: vault)
             } catch {
                 tlsError = error
                 return nil
@@ -172,7 +177,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// `fallback_upstream_client_cert`); `verifyByDefault` stands for a null `tls_verify`.
     /// The client certificate's `{vault://...}` references are resolved with `vault`.
     static func tlsIdentity(
-        _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool, vault: VaultResolver
+        _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool,
+        verifyDepthByDefault: Int = VerifyDepthLimit.nginxDefault, vault: VaultResolver
     ) throws -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
@@ -188,7 +194,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             client = try ServerCertificates.identity(ofCertificate: row, id: certID, vault: vault)
         }
         return TLSProfile.Identity(
-            verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue,
+            verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue ?? verifyDepthByDefault,
             caCertificates: cas, clientCertificate: client?.certificate, clientKey: client?.key)
     }
 }

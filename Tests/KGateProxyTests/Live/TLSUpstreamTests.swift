@@ -283,6 +283,14 @@ struct TLSUpstreamTests {
                         #expect(status == (name == "one" ? c.one : c.two), "\(name) intermediate(s), depth \(String(describing: c.depth))")
                     }
                 }
+                // `nginx_http_proxy_ssl_verify_depth` is the depth of services without one.
+                var settings = NodeSettings()
+                settings.nginxProxySSLVerifyDepth = 2
+                let statuses = try await withProxy(yaml, settings: settings) { proxy in
+                    (try await proxy.get("/case0/echo").status, try await proxy.get("/case1/echo").status)
+                }
+                #expect(statuses.0 == 200, "\(name) intermediate(s), node depth 2")
+                #expect(statuses.1 == 502, "\(name) intermediate(s), depth 0")
             }
         }
     }
