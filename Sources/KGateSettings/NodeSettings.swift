@@ -142,6 +142,9 @@ public struct NodeSettings: Sendable, Equatable {
     /// intermediate CAs a verified upstream chain may hold, for the services whose
     /// `tls_verify_depth` is null (nginx's `proxy_ssl_verify_depth`). Default 1.
     public var nginxProxySSLVerifyDepth = 1
+    /// `dns_hostsfile`: the hosts file whose names resolve without a lookup (read once, when the
+    /// node starts, as Kong's DNS client does). Default `/etc/hosts`.
+    public var dnsHostsfile = "/etc/hosts"
     /// `nginx_http_proxy_ssl_trusted_certificate` (or `nginx_proxy_proxy_ssl_trusted_certificate`):
     /// the CAs that verify upstream certificates for services without `ca_certificates`.
     /// Default none (the system's trust store).

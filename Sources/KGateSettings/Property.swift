@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KGateSchema
 
 /// One kong.conf property kgate understands: how to read it into ``NodeSettings`` and how to
@@ -142,6 +147,13 @@ struct Property: Sendable {
         pemFiles("status_ssl_cert_key", \.statusSSLCertKey, content: .privateKey),
         proxySSLVerify("nginx_http_proxy_ssl_verify", aliasOf: nil),
         proxySSLVerify("nginx_proxy_proxy_ssl_verify", aliasOf: "nginx_http_proxy_ssl_verify"),
+        Property("dns_hostsfile", apply: { s, v, _ throws(InvalidValue) in
+            // Kong's conf_loader: `dns_hostsfile: file does not exist`.
+            guard !v.isEmpty, access(v, F_OK) == 0 else {
+                throw InvalidValue(ValueSyntax.invalidValue("dns_hostsfile", v, "file does not exist"))
+            }
+            s.dnsHostsfile = v
+        }, render: { .string($0.dnsHostsfile) }),
         proxySSLVerifyDepth("nginx_http_proxy_ssl_verify_depth", aliasOf: nil),
         proxySSLVerifyDepth("nginx_proxy_proxy_ssl_verify_depth", aliasOf: "nginx_http_proxy_ssl_verify_depth"),
         proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),

@@ -58,6 +58,15 @@ import Testing
         ])
     }
 
+    /// Kong's conf_loader refuses a `dns_hostsfile` that does not exist.
+    @Test func dnsHostsfile() throws {
+        #expect(try settings("").dnsHostsfile == "/etc/hosts")
+        #expect(try settings("dns_hostsfile = /etc/hostname").dnsHostsfile == "/etc/hostname")
+        #expect(problems("dns_hostsfile = /nonexistent/hosts") == [
+            "kong.conf:1: invalid value for 'dns_hostsfile': '/nonexistent/hosts' (file does not exist)"
+        ])
+    }
+
     @Test func aFileWithoutCertificateIsAStartUpError() throws {
         try withPrefix("not a certificate") { prefix in
             #expect(problems("nginx_http_proxy_ssl_trusted_certificate = \(prefix)/certs/ca.crt") == [

@@ -17,7 +17,8 @@ struct RedactionTests {
             "nginx_http_client_header_buffer_size", "nginx_http_large_client_header_buffers", "nginx_http_client_header_timeout",
             "nginx_http_client_body_timeout", "nginx_http_keepalive_timeout", "nginx_http_keepalive_requests",
             "nginx_http_charset", "nginx_http_add_header", "nginx_proxy_add_header", "nginx_location_add_header", "ssl_cert", "ssl_cert_key", "admin_ssl_cert",
-            "admin_ssl_cert_key", "status_ssl_cert", "status_ssl_cert_key", "nginx_http_proxy_ssl_verify", "nginx_http_proxy_ssl_verify_depth",
+            "admin_ssl_cert_key", "status_ssl_cert", "status_ssl_cert_key", "nginx_http_proxy_ssl_verify", "dns_hostsfile",
+            "nginx_http_proxy_ssl_verify_depth",
             "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
@@ -61,6 +62,7 @@ struct RedactionTests {
             "status_ssl_cert_key": "",
             "nginx_http_proxy_ssl_verify": "off",
             "nginx_http_proxy_ssl_verify_depth": "1",
+            "dns_hostsfile": "/etc/hosts",
             "untrusted_lua": "sandbox",
             "allow_debug_header": "off",
             "admin_gui_url": "",

@@ -37,21 +37,27 @@ enum DNSFailure: Error, Sendable, Equatable {
     case other(String)
 }
 
-/// Looks names up with the system resolver (`/etc/hosts`, then DNS per `/etc/resolv.conf`),
-/// off the event loops. `getaddrinfo` does not report record TTLs, so answers are kept for
+/// Looks names up (`dns_hostsfile`, then the system resolver: `/etc/hosts`, then DNS per
+/// `/etc/resolv.conf`) off the event loops. `getaddrinfo` does not report record TTLs, so answers are kept for
 /// `ttl` (and served stale while a background refresh runs, as Kong's `dns_stale_ttl`).
 protocol DNSResolving: Sendable {
     /// Resolves `host`; the future completes on `eventLoop`.
     func resolve(_ host: String, on eventLoop: EventLoop) -> EventLoopFuture<DNSAnswer>
 }
 
-/// `getaddrinfo` on a thread pool.
+/// The names of `dns_hostsfile`, then `getaddrinfo` on a thread pool.
 struct SystemDNSResolver: DNSResolving {
     let threadPool: NIOThreadPool
+    /// `dns_hostsfile`, read at start.
+    var hosts = HostsFile()
     /// How long answers are cached.
     var ttl: TimeAmount = .seconds(30)
 
     func resolve(_ host: String, on eventLoop: EventLoop) -> EventLoopFuture<DNSAnswer> {
+        if let addresses = hosts.addresses(of: host) {
+            // Kong keeps hosts file entries for ten years: effectively the node's lifetime.
+            return eventLoop.makeSucceededFuture(DNSAnswer(addresses: addresses, ttl: .hours(24 * 365)))
+        }
         let ttl = self.ttl
         return threadPool.runIfActive(eventLoop: eventLoop) { () throws -> DNSAnswer in
             DNSAnswer(addresses: try Self.lookup(host), ttl: ttl)

@@ -19,6 +19,8 @@ public struct ProxyConfiguration: Sendable {
     public var requestIDUpstream: Bool
     /// `trusted_ips`.
     public var trustedIPs: TrustedIPs
+    /// `dns_hostsfile`, read when the configuration is made (only `localhost` by default).
+    var hosts = HostsFile()
     /// `real_ip_header` (`X-Real-IP`), or `proxy_protocol`: the address of the PROXY protocol
     /// header of `proxy_protocol` listeners.
     public var realIPHeader: String
@@ -86,6 +88,7 @@ public struct ProxyConfiguration: Sendable {
         self.responseHeaders = ResponseHeaders(settings.enabledHeaders)
         self.requestIDUpstream = settings.sendsRequestIDUpstream
         self.trustedIPs = TrustedIPs(settings.trustedIPs)
+        self.hosts = HostsFile(path: settings.dnsHostsfile)
         self.realIPHeader = settings.realIPHeader
         self.realIPRecursive = settings.realIPRecursive
         self.errorDefaultType = settings.errorDefaultType

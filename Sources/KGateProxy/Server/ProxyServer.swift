@@ -55,7 +55,7 @@ public final class ProxyServer: Sendable {
     ) {
         self.init(
             configuration: configuration, store: store, group: group, logger: logger,
-            resolver: SystemDNSResolver(threadPool: .singleton))
+            resolver: SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts))
     }
 
     /// Makes a server that asks `resolver` for names (tests answer names with addresses of

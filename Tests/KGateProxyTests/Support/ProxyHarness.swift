@@ -52,7 +52,7 @@ struct ProxyHarness: Sendable {
         logger.logLevel = .critical
         let server = ProxyServer(
             configuration: configuration, store: store, group: TestLoops.group, logger: logger,
-            resolver: resolver ?? SystemDNSResolver(threadPool: .singleton))
+            resolver: resolver ?? SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts))
         try await server.bind()
         let port = server.localAddresses.first?.port ?? 0
         return ProxyHarness(server: server, store: store, port: port)

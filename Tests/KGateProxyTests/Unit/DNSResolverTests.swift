@@ -1,3 +1,5 @@
+import Foundation
+import KGateSettings
 import Testing
 
 @testable import KGateProxy
@@ -12,5 +14,58 @@ struct DNSResolverTests {
         // An IPv6-only name still resolves.
         #expect(try SystemDNSResolver.lookup("::1") == [IPBytes(parsing: "::1")!])
         #expect(throws: DNSFailure.nameNotFound) { try SystemDNSResolver.lookup("nonexistent.invalid") }
+    }
+}
+
+/// `dns_hostsfile`, parsed as Kong's `utils.parseHosts` (kong_tests.conf points it at
+/// `spec/fixtures/hosts`).
+@Suite("Hosts file")
+struct HostsFileTests {
+    @Test("names resolve to the file's first address of each family, IPv4 first; comments and case ignored")
+    func parsing() {
+        let hosts = HostsFile(parsing: """
+            # a comment
+            10.0.0.1   Upstream.Example  alias # trailing comment
+            10.0.0.2   upstream.example
+            fd00::1    upstream.example v6only
+            not-an-ip  ignored
+            \t10.0.0.3\ttabbed
+
+            """)
+        #expect(hosts.addresses(of: "upstream.example") == [IPBytes(parsing: "10.0.0.1")!])
+        #expect(hosts.addresses(of: "UPSTREAM.example") == [IPBytes(parsing: "10.0.0.1")!])
+        #expect(hosts.addresses(of: "alias") == [IPBytes(parsing: "10.0.0.1")!])
+        #expect(hosts.addresses(of: "v6only") == [IPBytes(parsing: "fd00::1")!])
+        #expect(hosts.addresses(of: "tabbed") == [IPBytes(parsing: "10.0.0.3")!])
+        #expect(hosts.addresses(of: "ignored") == nil)
+        #expect(hosts.addresses(of: "elsewhere.example") == nil)
+        // localhost is always defined (RFC 6761), unless the file says otherwise.
+        #expect(hosts.addresses(of: "localhost") == [IPBytes(parsing: "127.0.0.1")!])
+        #expect(HostsFile(parsing: "::1 localhost").addresses(of: "localhost") == [IPBytes(parsing: "::1")!])
+        #expect(HostsFile(path: "/nonexistent/hosts").addresses(of: "localhost") == [IPBytes(parsing: "127.0.0.1")!])
+    }
+
+    @Test("a service host named in dns_hostsfile is proxied to the file's address")
+    func proxiesThroughTheHostsFile() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-hosts-" + String(UInt64.random(in: 0...UInt64.max))
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "127.0.0.1 upstream.kgate.invalid\n".write(toFile: dir + "/hosts", atomically: true, encoding: .utf8)
+        var settings = NodeSettings()
+        settings.dnsHostsfile = dir + "/hosts"
+        try await withUpstreams(["h"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - name: named
+                  url: http://upstream.kgate.invalid:\(ups[0].port)
+                  routes: [{paths: [/named]}]
+                """
+            let status = try await withProxy(yaml, settings: settings) { proxy in try await proxy.get("/named/x").status }
+            #expect(status == 200)
+            // Without the file, the name does not resolve: Kong's 503.
+            let without = try await withProxy(yaml) { proxy in try await proxy.get("/named/x").status }
+            #expect(without == 503)
+        }
     }
 }
