@@ -56,12 +56,16 @@ struct NodeOptions: ParsableArguments {
 }
 
 extension NodeOptions {
-    /// Sends `signal` to the node running with this prefix (found through its pid file) and
-    /// says `done` on standard output.
-    func signalRunningNode(_ signal: Int32, done: String) throws {
+    /// Sends `signal` to the node running with this prefix (found through its pid file), after
+    /// `prepare` (what the node reads when the signal comes), and says `done` on standard output.
+    func signalRunningNode(
+        _ signal: Int32, done: String, prepare: (NodeSettings) throws -> Void = { _ in }
+    ) throws {
         let settings = try self.settings()
         try requirePrefix(settings)
-        try self.signal(signal, to: try runningPid(settings))
+        let pid = try runningPid(settings)
+        try prepare(settings)
+        try self.signal(signal, to: pid)
         Console.current.out(done + "\n")
     }
 
@@ -152,17 +156,14 @@ struct ReloadCommand: ParsableCommand {
     /// As Kong's `kong reload`: the declarative_config of this command's own settings (its
     /// `-c` file and `KONG_*` environment) is loaded; without one the node keeps its config.
     func run() throws {
-        let settings = try node.settings()
-        try node.requirePrefix(settings)
-        let pid = try node.runningPid(settings)
-        let request = ReloadRequest(declarativeConfig: settings.declarativeConfig.map(FilePath.absolute))
-        do {
-            try request.write(prefix: settings.prefix)
-        } catch {
-            throw ExitCode(node.reportFailure(error.description))
+        try node.signalRunningNode(SIGHUP, done: "kgate reloaded") { settings in
+            let request = ReloadRequest(declarativeConfig: settings.declarativeConfig.map(FilePath.absolute))
+            do throws(NodeStartError) {
+                try request.write(prefix: settings.prefix)
+            } catch {
+                throw ExitCode(node.reportFailure(error.description))
+            }
         }
-        try node.signal(SIGHUP, to: pid)
-        Console.current.out("kgate reloaded\n")
     }
 }
 

@@ -4,10 +4,11 @@ import Glibc
 import Darwin
 #endif
 
-/// Reads a whole config file with POSIX calls (no Foundation on the load path).
-enum ConfigFile {
+/// Reads a whole config file with POSIX calls (no Foundation on the load path); the proxy
+/// reads `dns_hostsfile` with it too.
+package enum ConfigFile {
     /// The file's bytes, or a message `could not read file '<path>': <reason>`.
-    static func contents(of path: String) -> Result<[UInt8], ReadError> {
+    package static func contents(of path: String) -> Result<[UInt8], ReadError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return .failure(ReadError(path: path, errno: errno)) }
         defer { close(fd) }
@@ -26,7 +27,7 @@ enum ConfigFile {
     }
 
     /// A file that could not be read.
-    struct ReadError: Error {
+    package struct ReadError: Error {
         var path: String
         var errno: Int32
 

@@ -38,8 +38,9 @@ enum DNSFailure: Error, Sendable, Equatable {
 }
 
 /// Looks names up (`dns_hostsfile`, then the system resolver: `/etc/hosts`, then DNS per
-/// `/etc/resolv.conf`) off the event loops. `getaddrinfo` does not report record TTLs, so answers are kept for
-/// `ttl` (and served stale while a background refresh runs, as Kong's `dns_stale_ttl`).
+/// `/etc/resolv.conf`) off the event loops. `getaddrinfo` does not report record TTLs, so
+/// answers are kept for `ttl` (and served stale while a background refresh runs, as Kong's
+/// `dns_stale_ttl`).
 protocol DNSResolving: Sendable {
     /// Resolves `host`; the future completes on `eventLoop`.
     func resolve(_ host: String, on eventLoop: EventLoop) -> EventLoopFuture<DNSAnswer>

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KGateStore
 
 /// The names of `dns_hostsfile` (Kong's DNS client reads it once, at start): they resolve to
 /// the file's addresses without a lookup, for as long as the node runs (Kong caches them for
@@ -38,28 +34,11 @@ struct HostsFile: Sendable {
     /// Reads the file at `path`; one that cannot be read defines only `localhost` (Kong warns
     /// `Hosts file not found` and goes on).
     init(path: String) {
-        guard let bytes = Self.read(path) else {
+        guard case .success(let bytes) = ConfigFile.contents(of: path) else {
             self.init()
             return
         }
         self.init(parsing: String(decoding: bytes, as: UTF8.self))
-    }
-
-    /// The file's bytes (at most 4 MiB), nil when it cannot be read.
-    private static func read(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < 4 << 20 {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            guard n >= 0 else { return nil }
-            if n == 0 { break }
-            bytes += chunk[..<n]
-        }
-        return bytes
     }
 
     /// The addresses of `name` in the file: its IPv4 address, else its IPv6 one (Kong's default

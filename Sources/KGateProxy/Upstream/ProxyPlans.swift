@@ -178,7 +178,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// The client certificate's `{vault://...}` references are resolved with `vault`.
     static func tlsIdentity(
         _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool,
-        verifyDepthByDefault: Int = VerifyDepthLimit.nginxDefault, vault: VaultResolver
+        verifyDepthByDefault: Int, vault: VaultResolver
     ) throws -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
