@@ -1,13 +1,22 @@
 import KGateSchema
 
 /// A route and its service, as stored in a built router (shared by every match).
+///
+/// What the proxy asks of every match is kept apart from the definitions: reading a field of an
+/// optional struct through a class can copy the whole struct, retaining each of its strings.
 @usableFromInline final class RouteEntry: Sendable {
     @usableFromInline let route: RouteDefinition
     @usableFromInline let service: ServiceDefinition?
+    /// The service's `id`; nil for a route without a service.
+    @usableFromInline let serviceID: String?
+    /// The service's path is absent or `/`: joining it to a request path changes nothing.
+    @usableFromInline let serviceAtRoot: Bool
 
     init(route: RouteDefinition, service: ServiceDefinition?) {
         self.route = route
         self.service = service
+        serviceID = service?.id
+        serviceAtRoot = service.map { $0.path == nil || $0.path == "/" } ?? true
     }
 }
 

@@ -8,6 +8,8 @@ import KGateSchema
 /// computed when asked for (``upstreamPath``, ``upstreamTarget``).
 public struct RouteMatch: Sendable {
     @usableFromInline let entry: RouteEntry
+    /// The position of the matched route in its router (see ``Router/entryServiceIDs``).
+    public let entryIndex: Int
     /// The request target, and the normalised path when it differs from the target's.
     private let target: String
     private let routing: RoutingPath
@@ -33,8 +35,9 @@ public struct RouteMatch: Sendable {
     public let upstreamHost: String?
 
     /// A match from what an engine found, with the strings it keeps taken from the request.
-    init(_ m: EngineMatch, entry: RouteEntry, flavor: Router.Flavor, request: RouteRequest, routing: RoutingPath) {
+    init(_ m: EngineMatch, entry: RouteEntry, flavor: Router.Flavor, request: borrowing RouteRequest, routing: RoutingPath) {
         self.entry = entry
+        entryIndex = m.entry
         self.flavor = flavor
         target = request.target
         self.routing = routing
@@ -77,6 +80,10 @@ public struct RouteMatch: Sendable {
     /// The route's service; nil for a route without service (Kong answers 503 after the
     /// access plugins ran, see ``RouteOutcome``).
     @inlinable public var service: ServiceDefinition? { entry.service }
+    /// The matched service's `id` (nil: the route has no service), without copying the service.
+    @inlinable public var serviceID: String? { entry.serviceID }
+    /// The matched service's path is absent or `/` (also true without a service).
+    @inlinable public var serviceAtRoot: Bool { entry.serviceAtRoot }
 
     /// The request path after the matched prefix, as Kong hands it to the path joining.
     public var postfix: String {

@@ -65,7 +65,7 @@ public enum RouteOutcome: Sendable {
     /// After the access plugins: a route without service answers 503
     /// `no Service found with those values`; nil means proxy.
     public static func afterAccess(_ match: RouteMatch) -> RouteResponse? {
-        match.service == nil ? .noService : nil
+        match.serviceID == nil ? .noService : nil
     }
 }
 

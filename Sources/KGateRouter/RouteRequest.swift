@@ -92,7 +92,7 @@ struct RoutingPath: Sendable {
     /// U+FFFD in their place); the ATC flavors match no route for such a path.
     let invalidUTF8: Bool
 
-    init(_ request: RouteRequest) {
+    init(_ request: borrowing RouteRequest) {
         let isNormalized = request.isNormalized
         (normalized, pathEnd, queryStart, invalidUTF8) = Bytes.with(request.target) { t in
             let q = t.firstIndex(of: 0x3F)

@@ -172,6 +172,10 @@ public final class Router: Sendable {
         find(request, scan: true)
     }
 
+    /// The service id of each route the router serves, by ``RouteMatch/entryIndex``: lets a
+    /// caller keep what it derives from services in an array a match indexes.
+    public var entryServiceIDs: [String?] { entries.map(\.serviceID) }
+
     /// The route with this id, if the router serves it.
     public func route(id: String) -> RouteDefinition? { routes.first { $0.id == id } }
 }

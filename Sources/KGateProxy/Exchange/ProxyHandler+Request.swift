@@ -15,7 +15,8 @@ extension ProxyHandler {
         // `x` was reset when the connection became idle (`becomeIdle`), or is fresh.
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
-        x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader)
+        x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader, previousHost: recent.host)
+        recent.remember(host: x.facts.host)
         requestBody = BodyTracker(x.facts.framing)
         x.requestHasBody = !requestBody.isComplete
         if x.requestHasBody {
@@ -116,7 +117,8 @@ extension ProxyHandler {
             if runner.needsRewrite, !runRewrite(runner) { return }
         }
         let router = plans.router
-        let target = request.target
+        let target = request.target(reusing: recent.target)
+        recent.remember(target: target)
         let routeRequest = RouteRequest(
             method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
             sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
@@ -162,7 +164,7 @@ extension ProxyHandler {
         if let response = RouteOutcome.afterAccess(match) {
             x.afterAccess = LocalResponse(
                 status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
-        } else if let serviceID = match.service?.id, let plan = plans.service(id: serviceID) {
+        } else if let plan = plans.service(for: match) {
             x.plan = plan
             x.buffersRequest = match.route.requestBuffering
             x.buffersResponse = match.route.responseBuffering
@@ -288,7 +290,7 @@ extension ProxyHandler {
         -> ForwardingValues
     {
         let clientIP = realClientIP()
-        let path = trusted(x.facts.forwardedPath) ?? Self.pathWithoutQuery(target)
+        let path = trusted(x.facts.forwardedPath).map { $0[...] } ?? Self.pathPart(of: target)
         var prefix = trusted(x.facts.forwardedPrefix)
         if prefix == nil, let matched = match.prefix, matched != "/" { prefix = String(matched) }
         // Kong writes `ngx.req.http_version()` as a Lua number: 1.0 prints as `1`.
@@ -325,8 +327,7 @@ extension ProxyHandler {
     static func upstreamTarget(_ match: RouteMatch, target: String) -> String {
         // Fields are read one by one: a copy of the route or service would retain each of their
         // strings and arrays.
-        let basePath = match.service?.path
-        guard basePath == nil || basePath == "/", match.route.pathHandling == .v0 || match.flavor != .traditional,
+        guard match.serviceAtRoot, match.route.pathHandling == .v0 || match.flavor != .traditional,
             !match.route.stripPath || match.prefix == "/"
         else { return match.upstreamTarget }
         let path = match.path
@@ -380,8 +381,13 @@ extension ProxyHandler {
 
     /// The request target up to its query (a `?` found from the second byte on, as Kong).
     static func pathWithoutQuery(_ uri: String) -> String {
+        String(pathPart(of: uri))
+    }
+
+    /// ``pathWithoutQuery(_:)`` sharing the target's storage.
+    static func pathPart(of uri: String) -> Substring {
         let u = uri.utf8
-        guard u.count > 1, let q = u.dropFirst().firstIndex(of: UInt8(ascii: "?")) else { return uri }
-        return String(uri[..<q])
+        guard u.count > 1, let q = u.dropFirst().firstIndex(of: UInt8(ascii: "?")) else { return uri[...] }
+        return uri[..<q]
     }
 }

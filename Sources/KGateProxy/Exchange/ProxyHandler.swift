@@ -120,6 +120,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var responseHeadPending = false
     /// The current request's head (its buffer is `headStorage`).
     var request = MessageHead()
+    /// The strings of the connection's last request that the next one likely repeats.
+    var recent = RecentRequestStrings()
     var requestBody = BodyTracker(.none)
 
     // The current exchange.
@@ -394,3 +396,23 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 }
 
 extension ProxyHandler: LoopConnection {}
+
+/// The `Host` and target of a connection's last request, reused when the next request sends
+/// the same bytes instead of making (allocating) equal strings again.
+struct RecentRequestStrings {
+    /// Targets longer than this are not kept: an idle connection holds what it keeps.
+    static let targetLimit = 512
+
+    private(set) var host: String?
+    private(set) var target: String?
+
+    /// Keeps what is worth keeping: strings of more than 15 bytes (shorter ones are inline).
+    mutating func remember(host: String?) {
+        if let host, host.utf8.count > 15 { self.host = host }
+    }
+
+    mutating func remember(target: String) {
+        let n = target.utf8.count
+        if n > 15, n <= Self.targetLimit { self.target = target }
+    }
+}

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -58,6 +63,32 @@ struct MessageHead: Sendable {
     /// The request target as a string.
     var target: String {
         buffer.getString(at: targetStart, length: targetLength) ?? ""
+    }
+
+    /// ``target``, or `previous` when it has the same bytes (see ``string(at:length:reusing:)``).
+    func target(reusing previous: borrowing String?) -> String {
+        string(at: targetStart, length: targetLength, reusing: copy previous)
+    }
+
+    /// A field's value, or `previous` when it has the same bytes.
+    func value(_ field: HeaderField, reusing previous: borrowing String?) -> String {
+        string(at: Int(field.valueStart), length: Int(field.valueLength), reusing: copy previous)
+    }
+
+    /// The bytes at `start` as a string, or `previous` when it has exactly these bytes: a
+    /// keep-alive client sends the same `Host` (and often the same target) on every request, and
+    /// a string of more than 15 bytes costs an allocation to make (shorter ones are stored
+    /// inline, made for less than a comparison).
+    private func string(at start: Int, length: Int, reusing previous: borrowing String?) -> String {
+        if length > 15, let previous = copy previous, previous.utf8.count == length {
+            let same: Bool? = buffer.withUnsafeReadableBytes { raw in
+                previous.utf8.withContiguousStorageIfAvailable { p in
+                    length == 0 || memcmp(raw.baseAddress! + start, p.baseAddress!, length) == 0
+                }
+            }
+            if same == true { return previous }
+        }
+        return buffer.getString(at: start, length: length) ?? ""
     }
 
     /// The host of an absolute-form target, lower-cased as nginx's `$host`; nil for a path.

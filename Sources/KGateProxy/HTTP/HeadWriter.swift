@@ -39,6 +39,14 @@ struct HeadWriter {
     }
 
     @inline(__always)
+    mutating func write(_ s: Substring) {
+        if let done: Void = s.utf8.withContiguousStorageIfAvailable({ copy(UnsafeRawPointer($0.baseAddress!), $0.count) }) {
+            return done
+        }
+        for b in s.utf8 { write(byte: b) }
+    }
+
+    @inline(__always)
     mutating func write(byte: UInt8) {
         precondition(count < capacity, "head larger than its reserved bound")
         base.storeBytes(of: byte, toByteOffset: count, as: UInt8.self)
@@ -79,6 +87,14 @@ struct HeadWriter {
     /// `name: value\r\n`.
     @inline(__always)
     mutating func header(_ name: StaticString, _ value: String) {
+        write(name)
+        write(value)
+        write("\r\n")
+    }
+
+    /// `name: value\r\n`.
+    @inline(__always)
+    mutating func header(_ name: StaticString, _ value: Substring) {
         write(name)
         write(value)
         write("\r\n")

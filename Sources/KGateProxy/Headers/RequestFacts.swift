@@ -126,7 +126,9 @@ struct RequestFacts {
 
     init() {}
 
-    init(_ head: borrowing MessageHead, realIPHeader: [UInt8]? = nil) {
+    /// - Parameter previousHost: the connection's last `Host`, taken instead of a new string
+    ///   when this request sends the same.
+    init(_ head: borrowing MessageHead, realIPHeader: [UInt8]? = nil, previousHost: borrowing String? = nil) {
         keepAlive = head.version.minor >= 1
         var connectionUpgrade = false
         var upgradeField: HeaderField?
@@ -148,7 +150,11 @@ struct RequestFacts {
             }
             switch known {
             case .host:
-                if host == nil, Self.isValidHost(head, field) { host = head.value(field) } else { malformed = true }
+                if host == nil, Self.isValidHost(head, field) {
+                    host = head.value(field, reusing: copy previousHost)
+                } else {
+                    malformed = true
+                }
             case .accept: if accept == nil { accept = field }
             case .contentType: if contentType == nil { contentType = field }
             case .contentLength:

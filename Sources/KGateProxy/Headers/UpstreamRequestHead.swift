@@ -10,7 +10,8 @@ struct ForwardingValues {
     var forwardedProto: String
     var forwardedHost: String
     var forwardedPort: String
-    var forwardedPath: String
+    /// A part of the request target (no string of its own) or a trusted incoming value.
+    var forwardedPath: Substring
     /// Sent only when non-nil (stripped prefix other than `/`, or a trusted incoming value).
     var forwardedPrefix: String?
     /// `X-Real-IP`: the client address after `real_ip_header` processing.

@@ -18,6 +18,8 @@ public final class ProxyPlans: Sendable {
     let activePlugins: PluginRunner?
     /// Service plans by service id.
     let services: [String: ServicePlan]
+    /// The plan of each route's service, by ``RouteMatch/entryIndex`` of `router`.
+    private let planByEntry: [ServicePlan?]
     /// Balancers by upstream name.
     let balancers: [String: Balancer]
     /// TLS profiles by identity (carried over to the next generation when unchanged).
@@ -34,6 +36,7 @@ public final class ProxyPlans: Sendable {
         self.plugins = plugins
         self.activePlugins = plugins?.hasPlugins == true ? plugins : nil
         self.services = services
+        self.planByEntry = router.entryServiceIDs.map { $0.flatMap { services[$0] } }
         self.balancers = balancers
         self.tlsProfiles = tlsProfiles
     }
@@ -44,6 +47,11 @@ public final class ProxyPlans: Sendable {
 
     /// The plan of a service.
     func service(id: String) -> ServicePlan? { services[id] }
+
+    /// The plan of a matched route's service (no look-up by id); `match` comes from `router`.
+    func service(for match: RouteMatch) -> ServicePlan? {
+        planByEntry.indices.contains(match.entryIndex) ? planByEntry[match.entryIndex] : nil
+    }
 
     /// Number of services with a plan (diagnostics).
     public var serviceCount: Int { services.count }

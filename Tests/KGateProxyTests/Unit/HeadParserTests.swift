@@ -20,6 +20,58 @@ struct HeadParserTests {
         return (head, error)
     }
 
+    /// Where a string's UTF-8 is stored: equal for a string and its copies only.
+    private func storage(_ s: String) -> UnsafeRawPointer? {
+        s.utf8.withContiguousStorageIfAvailable { UnsafeRawPointer($0.baseAddress) } ?? nil
+    }
+
+    @Test("a repeated Host or target reuses the connection's last string, any other is read anew")
+    func reusedStrings() {
+        let target = "/v1/customers/12345/orders?page=2"
+        let host = "api.example-service.com"
+        let (first, _) = parseRequest("GET \(target) HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        let firstTarget = first.target
+        let firstHost = RequestFacts(first).host
+        #expect(firstTarget == target && firstHost == host)
+
+        let (same, _) = parseRequest("GET \(target) HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+        let sameTarget = same.target(reusing: firstTarget)
+        #expect(sameTarget == target && storage(sameTarget) == storage(firstTarget))
+        let sameHost = RequestFacts(same, previousHost: firstHost).host
+        #expect(sameHost == host && storage(sameHost!) == storage(firstHost!))
+
+        // The same length with other bytes, another length, and bytes that are not UTF-8.
+        let (other, _) = parseRequest("GET /v1/customers/12345/orders?page=3 HTTP/1.1\r\nHost: api.example-service.org\r\n\r\n")
+        #expect(other.target(reusing: firstTarget) == "/v1/customers/12345/orders?page=3")
+        #expect(RequestFacts(other, previousHost: firstHost).host == "api.example-service.org")
+        let (longer, _) = parseRequest("GET \(target)0 HTTP/1.1\r\nHost: a.\(host)\r\n\r\n")
+        #expect(longer.target(reusing: firstTarget) == target + "0")
+        #expect(RequestFacts(longer, previousHost: firstHost).host == "a." + host)
+        let (short, _) = parseRequest("GET /a HTTP/1.1\r\nHost: b\r\n\r\n")
+        #expect(short.target(reusing: firstTarget) == "/a")
+        #expect(RequestFacts(short, previousHost: firstHost).host == "b")
+        var bytes = ByteBuffer(string: "GET /v1/customers/12345/orders?page=")
+        bytes.writeBytes([0xFF])
+        bytes.writeString(" HTTP/1.1\r\nHost: a\r\n\r\n")
+        var invalid = MessageHead()
+        #expect(HeadParser.parseRequest(bytes, into: &invalid) == nil)
+        #expect(invalid.target(reusing: firstTarget) == invalid.target)
+        #expect(invalid.target(reusing: firstTarget) != firstTarget)
+    }
+
+    @Test("RecentRequestStrings keeps only strings that cost an allocation, up to its limit")
+    func recentStrings() {
+        var recent = RecentRequestStrings()
+        recent.remember(host: "short.host")
+        recent.remember(target: "/short")
+        #expect(recent.host == nil && recent.target == nil)
+        recent.remember(host: "a-host-of-more-than-15-bytes")
+        recent.remember(target: "/a/target/of/more/than/15/bytes")
+        #expect(recent.host == "a-host-of-more-than-15-bytes" && recent.target == "/a/target/of/more/than/15/bytes")
+        recent.remember(target: "/" + String(repeating: "x", count: RecentRequestStrings.targetLimit))
+        #expect(recent.target == "/a/target/of/more/than/15/bytes")
+    }
+
     @Test("finds the end of a head, with CRLF or bare LF, across reads")
     func scanning() {
         #expect(scan("GET / HTTP/1.1\r\nHost: a\r\n\r\nbody") == .complete(start: 0, length: 27))
