@@ -123,9 +123,15 @@ struct StartArguments: ParsableArguments {
     /// Runs a node with `settings` in the foreground until SIGTERM/SIGINT/SIGQUIT.
     func runNode(_ settings: NodeSettings) async throws {
         node.verbosity.announce(settings)
-        let logger = NodeLogging.logger(level: settings.logLevel)
+        let logger: Logger
+        let errorLog: ErrorLogFile?
         do {
-            let running = try Node(settings: settings, logger: logger)
+            (logger, errorLog) = try NodeLogging.logger(settings)
+        } catch {
+            throw ExitCode(node.reportFailure(error.description))
+        }
+        do {
+            let running = try Node(settings: settings, logger: logger, errorLog: errorLog)
             try await running.start()
             try await running.run()
         } catch let error as NodeStartError {
@@ -202,15 +208,23 @@ struct DrainCommand: ParsableCommand {
     }
 }
 
-/// swift-log to stderr at the node's `log_level`.
+/// swift-log at the node's `log_level`: to stderr, and appended to the error log
+/// (`proxy_error_log`) in nginx's format.
 enum NodeLogging {
-    static func logger(level: KGateSettings.LogLevel) -> Logger {
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Self.level(level)
-            return handler
+    static func logger(_ settings: NodeSettings) throws(ErrorLogFileError) -> (Logger, ErrorLogFile?) {
+        let level = Self.level(settings.logLevel)
+        let path = settings.errorLogPath
+        // Standard error gets every line already.
+        let file = try path.flatMap { path throws(ErrorLogFileError) in
+            path == "/dev/stderr" ? nil : try ErrorLogFile(path: path)
         }
-        return Logger(label: "kgate")
+        LoggingSystem.bootstrap { label in
+            var stderr = StreamLogHandler.standardError(label: label)
+            stderr.logLevel = level
+            guard let file else { return stderr }
+            return MultiplexLogHandler([stderr, ErrorLogHandler(file: file, level: level)])
+        }
+        return (Logger(label: "kgate"), file)
     }
 
     static func level(_ level: KGateSettings.LogLevel) -> Logger.Level {

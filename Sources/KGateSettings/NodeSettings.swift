@@ -14,6 +14,10 @@ public struct NodeSettings: Sendable, Equatable {
     public var prefix: String
     /// `log_level`. Default `notice`.
     public var logLevel: LogLevel
+    /// `proxy_error_log`: the file the node's log lines are appended to in nginx's error-log
+    /// format, relative to `prefix` unless absolute. Default Kong's `logs/error.log`; `off`
+    /// (nil) writes none. The lines also go to standard error.
+    public var proxyErrorLog: String? = "logs/error.log"
     /// `plugins`: enabled plugin names. Default `["bundled"]`; `bundled` is replaced by the bundled
     /// list when ``resolve(file:environment:flags:bundledPlugins:)`` is given one; `off` = none (`[]`).
     public var plugins: [String]
@@ -250,6 +254,13 @@ public struct NodeSettings: Sendable, Equatable {
         self.upstreamKeepaliveIdleTimeout = upstreamKeepaliveIdleTimeout
         self.nginxAdminClientMaxBodySize = nginxAdminClientMaxBodySize
         self.adminToken = adminToken
+    }
+
+    /// ``proxyErrorLog`` as a path: under `prefix` when relative.
+    public var errorLogPath: String? {
+        guard let log = proxyErrorLog else { return nil }
+        if log.hasPrefix("/") { return log }
+        return prefix.hasSuffix("/") ? prefix + log : prefix + "/" + log
     }
 
     /// The response headers `headers` turns on, tokens expanded

@@ -55,6 +55,12 @@ struct Property: Sendable {
         Property("log_level", apply: { s, v, _ throws(InvalidValue) in
             s.logLevel = try ValueSyntax.oneOf(v, property: "log_level", as: LogLevel.self)
         }, render: { .string($0.logLevel.rawValue) }),
+        Property("proxy_error_log", apply: { s, v, _ throws(InvalidValue) in
+            guard !v.isEmpty else {
+                throw InvalidValue(ValueSyntax.invalidValue("proxy_error_log", v, "expected a file path or 'off'"))
+            }
+            s.proxyErrorLog = v == "off" ? nil : v
+        }, render: { .string($0.proxyErrorLog ?? "off") }),
         Property("plugins", apply: { s, v, c throws(InvalidValue) in
             s.plugins = try parsePlugins(v, bundled: c.bundledPlugins)
             s.pluginsAsWritten = ValueSyntax.list(v)

@@ -184,7 +184,8 @@ struct StartCommandLiveTests {
     }
 
     /// `07-health_spec.lua`, `08-quit_spec.lua`, `13-signals_spec.lua` (USR1): `kgate health`
-    /// reports the running node; SIGUSR1 (log rotation) does not end it; `kgate quit` stops it
+    /// reports the running node; SIGUSR1 (log rotation) reopens the error log and does not end
+    /// it; `kgate quit` stops it
     /// gracefully (SIGQUIT) and the node exits 0.
     @Test func healthSignalsAndQuit() async throws {
         let config = "_format_version: \"3.0\"\nservices:\n- name: example\n  url: http://127.0.0.1:9\n"
@@ -199,10 +200,15 @@ struct StartCommandLiveTests {
         #expect(health.terminationStatus == 0)
         #expect(said == "kgate.......running\n\nkgate is healthy at \(prefix)\n")
 
+        // Log rotation: the file is moved away, then SIGUSR1 makes the node open the path again.
+        let log = prefix + "/logs/error.log"
+        try FileManager.default.moveItem(atPath: log, toPath: log + ".1")
         kill(node.processIdentifier, SIGUSR1)
         try await Task.sleep(for: .milliseconds(300))
         #expect(node.isRunning)
         #expect(try TestHTTPClient(port: port).get("/status").status == 200)
+        #expect(try String(contentsOfFile: log + ".1", encoding: .utf8).contains("kgate started"))
+        #expect(try String(contentsOfFile: log, encoding: .utf8).contains("SIGUSR1: reopened the error log"))
 
         let quit = try Self.kgate("quit", "--timeout", "5", "-p", prefix)
         let quitSaid = String(decoding: try quit.standardOutputPipe.readToEnd() ?? Data(), as: UTF8.self)
@@ -280,6 +286,47 @@ struct StartCommandLiveTests {
             if status != 200 { try await Task.sleep(for: .milliseconds(100)) }
         }
         #expect(status == 200)
+    }
+
+    /// Kong's error log (`proxy_error_log`, `<prefix>/logs/error.log`): the node's lines in
+    /// nginx's format, among them nginx's line for a failed try, which Kong's specs look for
+    /// (`assert.logfile().has.line(...)`); truncating the file (`helpers.clean_logfile`) keeps
+    /// it written.
+    @Test func errorLogInThePrefix() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-errlog-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://127.0.0.1:9\n  retries: 0\n"
+            + "  routes:\n  - paths: [/dead]\n"
+        try config.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
+        let (proxyPort, statusPort) = (Self.unusedPort(), Self.unusedPort())
+        let node = try Self.kgate(
+            discardingOutput: true, "start", "--declarative-config", dir + "/kong.yml", "--proxy-listen",
+            "127.0.0.1:\(proxyPort)", "--admin-listen", "off", "--status-listen", "127.0.0.1:\(statusPort)", "-p",
+            dir + "/prefix")
+        defer {
+            node.terminate()
+            node.waitUntilExit()
+        }
+        #expect(await waitFor(port: statusPort, hash: ConfigHash.md5Hex(Array(config.utf8))) != nil)
+        let log = dir + "/prefix/logs/error.log"
+        func lines() -> [String] {
+            ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+        let started = try #require(lines().first { $0.contains("kgate started") })
+        #expect(started.wholeMatch(of: #/\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#0: kgate started, .*/#) != nil)
+
+        // Emptied as Kong's test helpers do (`:> logs/error.log`): later lines start at its top.
+        try "".write(toFile: log, atomically: false, encoding: .utf8)
+        let response = try TestHTTPClient(port: proxyPort).get("/dead?x=1")
+        #expect(response.status == 502)
+        let failed = try #require(lines().first)
+        #expect(failed.contains("[error]"))
+        #expect(
+            failed.contains(
+                "connect() failed (111: Connection refused) while connecting to upstream, client: 127.0.0.1, "
+                    + "server: kong, request: \"GET /dead?x=1 HTTP/1.1\", upstream: \"http://127.0.0.1:9/?x=1\", "
+                    + "host: \"127.0.0.1:\(proxyPort)\", request_id: \"\(response.header("X-Kong-Request-Id") ?? "")\""))
     }
 
     /// A loopback port nothing is bound to, below the kernel's ephemeral range (32768 and up),

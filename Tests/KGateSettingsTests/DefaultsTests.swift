@@ -33,6 +33,19 @@ struct DefaultsTests {
         #expect(s.nginxAdminClientMaxBodySize.text == "10m")
         #expect(s.nginxAdminClientMaxBodySize.bytes == 10 * 1024 * 1024)
         #expect(s.adminToken == nil)
+        #expect(s.proxyErrorLog == "logs/error.log")
+    }
+
+    /// Kong's `nginx_err_logs`: the error log is under the prefix unless its path is absolute.
+    @Test func errorLogPath() {
+        var s = NodeSettings(prefix: "/srv/kong")
+        #expect(s.errorLogPath == "/srv/kong/logs/error.log")
+        s.prefix = "servroot/"
+        #expect(s.errorLogPath == "servroot/logs/error.log")
+        s.proxyErrorLog = "/dev/stderr"
+        #expect(s.errorLogPath == "/dev/stderr")
+        s.proxyErrorLog = nil
+        #expect(s.errorLogPath == nil)
     }
 
     /// Kong's default listen strings (kong_defaults.lua) parse to the default values and render back.

@@ -14,6 +14,9 @@ struct PropertyParsingTests {
         SettingsCase("log_level = crit") { $0.logLevel = .crit },
         SettingsCase("log_level = alert") { $0.logLevel = .alert },
         SettingsCase("log_level = emerg") { $0.logLevel = .emerg },
+        SettingsCase("proxy_error_log = logs/kgate.log") { $0.proxyErrorLog = "logs/kgate.log" },
+        SettingsCase("proxy_error_log = /dev/stderr") { $0.proxyErrorLog = "/dev/stderr" },
+        SettingsCase("proxy_error_log = off") { $0.proxyErrorLog = nil },
         SettingsCase("plugins = bundled") { $0.plugins = ["bundled"] },
         SettingsCase("plugins = off") { $0.plugins = []; $0.pluginsAsWritten = ["off"] },
         SettingsCase("plugins = off, key-auth") { $0.plugins = []; $0.pluginsAsWritten = ["off", "key-auth"] },
@@ -151,6 +154,8 @@ struct PropertyParsingTests {
         FailureCase(
             "node_id = 1234", "kong.conf:1: invalid value for 'node_id': '1234' (must be a valid UUID)"),
         FailureCase("prefix = ", "kong.conf:1: invalid value for 'prefix': '' (expected a directory path)"),
+        FailureCase(
+            "proxy_error_log = ", "kong.conf:1: invalid value for 'proxy_error_log': '' (expected a file path or 'off')"),
         FailureCase(
             "log_level = verbose",
             "kong.conf:1: invalid value for 'log_level': 'verbose' "

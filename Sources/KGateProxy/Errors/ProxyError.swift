@@ -1,5 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Why an exchange with an upstream failed: where it failed, whether another try may follow,
 /// and (in one place) what Kong answers for it.
@@ -54,6 +60,67 @@ struct ProxyError: Error, CustomStringConvertible {
         case .resolveFailed(let host, let message):
             return "failed the initial dns/balancer resolve for '\(host)' with: \(message)"
         }
+    }
+
+    /// What nginx writes to its error log for this failure (`connect() failed (111: Connection
+    /// refused) while connecting to upstream`), without the request's context.
+    ///
+    /// - Parameters:
+    ///   - serverName: the name checked against an upstream certificate (`proxy_ssl_name`).
+    ///   - headReceived: the response head had arrived (a read timeout then happened in the body).
+    func nginxMessage(serverName: String?, headReceived: Bool) -> String {
+        let timedOut = "upstream timed out (110: Connection timed out)"
+        switch kind {
+        case .connectFailed:
+            return Self.connectMessage(underlying, serverName: serverName)
+        case .connectTimeout: return "\(timedOut) while connecting to upstream"
+        case .writeTimeout: return "\(timedOut) while sending request to upstream"
+        case .readTimeout:
+            return headReceived ? "\(timedOut) while reading upstream" : "\(timedOut) while reading response header from upstream"
+        case .badResponse:
+            if underlying is HeadError { return "upstream sent invalid header while reading response header from upstream" }
+            return headReceived
+                ? "upstream prematurely closed connection while reading upstream"
+                : "upstream prematurely closed connection while reading response header from upstream"
+        case .noPeer, .nameResolution, .resolveFailed:
+            return description
+        }
+    }
+
+    /// nginx's message for a failed connect or TLS handshake.
+    private static func connectMessage(_ error: (any Error)?, serverName: String?) -> String {
+        var error = error
+        if let multi = error as? NIOConnectionError, let first = multi.connectionErrors.first?.error { error = first }
+        switch error {
+        case let io as IOError:
+            return "connect() failed (\(io.errnoCode): \(String(cString: strerror(io.errnoCode)))) while connecting to upstream"
+        case let tls as NIOSSLExtraError where tls == .failedToValidateHostname:
+            return "upstream SSL certificate does not match \"\(serverName ?? "")\" while SSL handshaking to upstream"
+        case let verify as CertificateVerifyError:
+            return "upstream SSL certificate verify error: (\(verify)) while SSL handshaking to upstream"
+        case let tls as NIOSSLError:
+            return "SSL_do_handshake() failed (SSL: \(Self.openSSLErrors(tls))) while SSL handshaking to upstream"
+        case let other?:
+            return "\(other) while connecting to upstream"
+        case nil:
+            return "connect() failed while connecting to upstream"
+        }
+    }
+
+    /// The `error:...` strings of a BoringSSL error, as OpenSSL prints its error queue
+    /// (`error:1000007d:SSL routines:OPENSSL_internal:CERTIFICATE_VERIFY_FAILED`), without
+    /// NIOSSL's wrapping and source locations.
+    static func openSSLErrors(_ error: NIOSSLError) -> String {
+        let text = "\(error)"
+        var found: [Substring] = []
+        var rest = text[...]
+        while let start = rest.range(of: "error:") {
+            var entry = rest[start.lowerBound...]
+            if let end = entry.range(of: " at ") ?? entry.range(of: "]") { entry = entry[..<end.lowerBound] }
+            found.append(entry)
+            rest = rest[entry.endIndex...]
+        }
+        return found.isEmpty ? text : found.joined(separator: ":")
     }
 
     /// Kong's answer.

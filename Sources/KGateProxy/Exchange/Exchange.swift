@@ -59,6 +59,9 @@ struct Exchange {
 
     // Upstream.
     var upstream: UpstreamConnection?
+    /// The target of the current try (for the error log).
+    var peerIP: IPBytes?
+    var peerPort = 0
     var hostHeader = ""
     var reused = false
     var tries = 0

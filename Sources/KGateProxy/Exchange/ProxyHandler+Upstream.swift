@@ -24,7 +24,7 @@ extension ProxyHandler {
                     balancer.hostHeader ?? address.host, port: address.port, scheme: plan.scheme)
                 connect(ip: address.ip, port: address.port, hostHeader: hostHeader, plan: plan)
             case .noPeer:
-                attemptFailed(x.lastError ?? ProxyError(kind: .noPeer))
+                attemptFailed(x.lastError ?? ProxyError(kind: .noPeer), logged: x.lastError != nil)
             case .waiting(let answered):
                 // A name never asked before, and no other address: pick again once answered.
                 let current = serial
@@ -48,9 +48,9 @@ extension ProxyHandler {
             case .success(let ip):
                 then(ip)
             case .failure(.nameNotFound):
-                attemptFailed(x.lastError ?? ProxyError(kind: .nameResolution))
+                attemptFailed(x.lastError ?? ProxyError(kind: .nameResolution), logged: x.lastError != nil)
             case .failure(.other(let message)):
-                attemptFailed(x.lastError ?? ProxyError(kind: .resolveFailed(host: host, message: message)))
+                attemptFailed(x.lastError ?? ProxyError(kind: .resolveFailed(host: host, message: message)), logged: x.lastError != nil)
             }
         }
     }
@@ -58,6 +58,8 @@ extension ProxyHandler {
     private func connect(ip: IPBytes, port: Int, hostHeader: String, plan: ServicePlan) {
         let host = x.preservedHost ?? hostHeader
         x.hostHeader = host
+        x.peerIP = ip
+        x.peerPort = port
         let serverName = plan.tls != nil ? TLSProfile.serverName(forHostHeader: host) : nil
         let key = PeerKey(ip: ip, port: port, tls: plan.tls.map { ObjectIdentifier($0) }, serverName: serverName)
         if let connection = loop.pool.leaseIdle(key) {
@@ -82,12 +84,17 @@ extension ProxyHandler {
     }
 
     /// A try failed before anything reached the upstream: try the next target, or answer.
-    func attemptFailed(_ error: ProxyError) {
+    ///
+    /// - Parameters:
+    ///   - error: the try's failure, or the previous try's
+    ///     when no target or name can be had any more.
+    ///   - logged: the failure was logged when it happened (the previous try's).
+    func attemptFailed(_ error: ProxyError, logged: Bool = false) {
+        if !logged { logFailure(error) }
         x.lastError = error
         if let plan = x.plan, error.isConnectFailure, x.tries <= plan.retries, phase == .connecting {
             return startAttempt()
         }
-        logFailure(error)
         respond(error.response)
     }
 
@@ -100,10 +107,23 @@ extension ProxyHandler {
         }
     }
 
+    /// Logs a failed try as nginx does, at `error` with the request's context:
+    /// `*5 connect() failed (111: Connection refused) while connecting to upstream, client:
+    /// 127.0.0.1, server: kong, request: "GET / HTTP/1.1", upstream: "http://127.0.0.1:9/",
+    /// host: "example.com", request_id: "..."`.
     func logFailure(_ error: ProxyError) {
-        env.logger.debug(
-            "proxy.upstream_failed",
-            metadata: ["error": "\(error)", "service.id": "\(x.plan?.id ?? "")", "request.id": "\(x.requestID.string)"])
+        guard env.logger.logLevel <= .error else { return }
+        let serverName = ProxyHandler.hostWithoutPort(x.hostHeader.isEmpty ? nil : x.hostHeader)
+        // nginx's `*<connection number>` prefix.
+        var line = "*\(connectionNumber) " + error.nginxMessage(serverName: serverName, headReceived: x.responseHeadSent)
+        line += ", client: \(remoteIP), server: kong, request: \"\(request.method.rawValue) \(request.target) HTTP/1.\(request.version.minor)\""
+        if let ip = x.peerIP, let plan = x.plan {
+            let address = ip.isIPv6 ? "[\(ip.text)]" : ip.text
+            line += ", upstream: \"\(plan.scheme)://\(address):\(x.peerPort)\(x.upstreamTarget)\""
+        }
+        if let host = x.facts.host { line += ", host: \"\(host)\"" }
+        line += ", request_id: \"\(x.requestID.string)\""
+        env.logger.error("\(line)")
     }
 
     // MARK: Sending
@@ -255,6 +275,7 @@ extension ProxyHandler {
         {
             // nginx's proxy_next_upstream: the next target gets the request (Kong's `retries`),
             // body included.
+            logFailure(error)
             x.lastError = error
             x.requestEndSent = false
             if x.bodyForwarded { replayBody() }

@@ -53,6 +53,7 @@ final class UpstreamConnection {
     ) {
         let start = eventLoop.now
         let serverName = key.serverName
+        let verify = NIOLoopBound(CertificateVerifyRecorder(), eventLoop: eventLoop)
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(connectTimeout)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
@@ -60,7 +61,7 @@ final class UpstreamConnection {
                 do {
                     let sync = channel.pipeline.syncOperations
                     if let tls {
-                        try sync.addHandler(tls.clientHandler(serverHostname: serverName))
+                        try sync.addHandler(tls.clientHandler(serverHostname: serverName, recorder: verify.value))
                     }
                     try sync.addHandler(UpstreamHandler(alone: tls == nil, headLimit: responseHeadLimit))
                     return channel.eventLoop.makeSucceededVoidFuture()
@@ -83,7 +84,9 @@ final class UpstreamConnection {
                 handler.awaitHandshake(timeout: remaining) { error in
                     if let error {
                         channel.close(promise: nil)
-                        completion(.failure(error))
+                        // BoringSSL says only that verification failed; the callback saw why.
+                        let failure = error is NIOSSLError ? verify.value.failure : nil
+                        completion(.failure(failure ?? error))
                     } else {
                         completion(.success(connection))
                     }

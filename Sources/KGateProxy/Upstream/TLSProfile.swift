@@ -50,10 +50,11 @@ final class TLSProfile: Sendable {
 
     /// A TLS client handler for one connection with this profile: verified connections limit
     /// the chain's depth as nginx does (``VerifyDepthLimit``).
-    func clientHandler(serverHostname: String?) throws -> NIOSSLClientHandler {
+    func clientHandler(serverHostname: String?, recorder: CertificateVerifyRecorder) throws -> NIOSSLClientHandler {
         guard identity.verify else { return try NIOSSLClientHandler(context: context, serverHostname: serverHostname) }
         return try VerifyDepthLimit.clientHandler(
-            context: context, serverHostname: serverHostname, depth: identity.verifyDepth ?? VerifyDepthLimit.nginxDefault)
+            context: context, serverHostname: serverHostname, depth: identity.verifyDepth ?? VerifyDepthLimit.nginxDefault,
+            recorder: recorder)
     }
 
     /// The signatures an upstream may prove its key with: BoringSSL's defaults plus what nginx's

@@ -13,21 +13,29 @@ enum VerifyDepthLimit {
     /// nginx's `proxy_ssl_verify_depth` default.
     static let nginxDefault = 1
 
-    /// A client handler for `context` whose verified chains are limited to `depth`.
-    static func clientHandler(context: NIOSSLContext, serverHostname: String?, depth: Int) throws -> NIOSSLClientHandler {
-        try makeHandler(DepthCountingHandlerMaker.self, context: context, serverHostname: serverHostname, depth: depth)
+    /// A client handler for `context` whose verified chains are limited to `depth`; the reason
+    /// a verification fails is left in `recorder`.
+    static func clientHandler(
+        context: NIOSSLContext, serverHostname: String?, depth: Int, recorder: CertificateVerifyRecorder
+    ) throws -> NIOSSLClientHandler {
+        try makeHandler(
+            DepthCountingHandlerMaker.self, context: context, serverHostname: serverHostname, depth: depth,
+            recorder: recorder)
     }
 
     /// Calls the maker through its protocol: see ``DepthCountingHandlerMaker``.
     private static func makeHandler<Maker: ClientHandlerMaking>(
-        _ maker: Maker.Type, context: NIOSSLContext, serverHostname: String?, depth: Int
+        _ maker: Maker.Type, context: NIOSSLContext, serverHostname: String?, depth: Int,
+        recorder: CertificateVerifyRecorder
     ) throws -> NIOSSLClientHandler {
-        try maker.make(context: context, serverHostname: serverHostname, maxLevels: depth + 2)
+        try maker.make(context: context, serverHostname: serverHostname, maxLevels: depth + 2, recorder: recorder)
     }
 }
 
 private protocol ClientHandlerMaking {
-    static func make(context: NIOSSLContext, serverHostname: String?, maxLevels: Int) throws -> NIOSSLClientHandler
+    static func make(
+        context: NIOSSLContext, serverHostname: String?, maxLevels: Int, recorder: CertificateVerifyRecorder
+    ) throws -> NIOSSLClientHandler
 }
 
 /// NIOSSL marks its per-certificate verification callback deprecated in favour of a callback
@@ -37,12 +45,23 @@ private protocol ClientHandlerMaking {
 /// build free of the deprecation warning without hiding any other.
 private enum DepthCountingHandlerMaker: ClientHandlerMaking {
     @available(*, deprecated, message: "uses NIOSSL's per-certificate verification callback")
-    static func make(context: NIOSSLContext, serverHostname: String?, maxLevels: Int) throws -> NIOSSLClientHandler {
+    static func make(
+        context: NIOSSLContext, serverHostname: String?, maxLevels: Int, recorder: CertificateVerifyRecorder
+    ) throws -> NIOSSLClientHandler {
         var levels = 0
-        return try NIOSSLClientHandler(context: context, serverHostname: serverHostname) { preverified, _ in
-            guard preverified == .certificateVerified else { return preverified }
+        return try NIOSSLClientHandler(context: context, serverHostname: serverHostname) { preverified, certificate in
+            guard preverified == .certificateVerified else {
+                if recorder.failure == nil {
+                    recorder.failure = CertificateVerifyError.classify(certificate, verifiedAbove: levels)
+                }
+                return preverified
+            }
             levels += 1
-            return levels <= maxLevels ? .certificateVerified : .failed
+            guard levels <= maxLevels else {
+                recorder.failure = .chainTooLong
+                return .failed
+            }
+            return .certificateVerified
         }
     }
 }

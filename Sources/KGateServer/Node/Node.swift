@@ -40,13 +40,21 @@ public final class Node: Sendable {
     let pluginsConfigured: EventSubscription
     /// The last loaded config, kept in the prefix for the next start.
     let persistedConfig: PersistedConfig
+    /// The file the node's logger appends to (`proxy_error_log`), if any.
+    let errorLog: ErrorLogFile?
 
     /// Builds the node; nothing is loaded or bound yet.
-    /// - Parameter artifacts: extra per-generation builders; the proxy's (router, balancers) are
-    ///   always registered.
-    public init(settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger) throws {
+    /// - Parameters:
+    ///   - artifacts: extra per-generation builders; the proxy's (router, balancers) are
+    ///     always registered.
+    ///   - errorLog: the file `logger` appends to, if any (reopened on SIGUSR1).
+    public init(
+        settings: NodeSettings, artifacts: [any GenerationArtifactBuilder] = [], logger: Logger,
+        errorLog: ErrorLogFile? = nil
+    ) throws {
         self.settings = settings
         self.logger = logger
+        self.errorLog = errorLog
         // One id for the node: the Admin API's `node_id` and plugins' `kong.node.get_id()`.
         let nodeID = settings.nodeID ?? EntityID.random()
         let plugins = NodePlugins(settings: settings, nodeID: nodeID, logger: logger)
@@ -196,7 +204,7 @@ public final class Node: Sendable {
         var services: [any Service] = [CoordinatorService(loop: loop)]
         services += listeners.map { $0 as any Service }
         services.append(ReloadSignalService(node: self))
-        services.append(LogReopenSignalService(logger: logger))
+        services.append(LogReopenSignalService(logger: logger, errorLog: errorLog))
         if let proxy { services.append(ProxyService(proxy: proxy)) }
         if let path = settings.declarativeConfig, let watch = watch.withLock({ $0 }) {
             services.append(WatcherService(

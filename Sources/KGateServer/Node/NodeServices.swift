@@ -40,15 +40,26 @@ struct ReloadSignalService: Service {
 }
 
 /// Answers SIGUSR1, which nginx takes as "reopen the log files" and log rotation scripts send
-/// to Kong, instead of letting it end the process: kgate logs to standard error, so there is
-/// nothing to reopen; the signal is noted in the log.
+/// to Kong, instead of letting it end the process: the error log file is opened again (a
+/// rotated file is left to the rotation), standard error needs nothing.
 struct LogReopenSignalService: Service {
     let logger: Logger
+    let errorLog: ErrorLogFile?
+
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sigusr1)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
-                logger.notice("SIGUSR1: kgate logs to standard error, there are no log files to reopen")
+                guard let errorLog else {
+                    logger.notice("SIGUSR1: kgate logs to standard error only, there is no log file to reopen")
+                    continue
+                }
+                do {
+                    try errorLog.reopen()
+                    logger.notice("SIGUSR1: reopened the error log", metadata: ["path": "\(errorLog.path)"])
+                } catch {
+                    logger.error("SIGUSR1: \(error), still writing the previous file")
+                }
             }
         }
     }

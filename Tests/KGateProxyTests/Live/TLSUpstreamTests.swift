@@ -79,8 +79,19 @@ struct TLSUpstreamTests {
                 // (a handshake failure is a connection failure: tried `retries` more times).
                 let wrong = try await proxy.get("/wrong-name/echo", host: "other.example")
                 #expect(wrong.status == 502)
+                // Logged as nginx logs it (05-proxy/06-ssl_spec, 04-admin_api/22-debug_spec).
+                #expect(proxy.errors.messages.contains {
+                    $0.contains("upstream SSL certificate does not match \"other.example\" while SSL handshaking to upstream")
+                        && $0.contains(", upstream: \"https://127.0.0.1:\(up.port)/echo\", host: \"other.example\"")
+                })
                 // Our test CA is not in the system store.
                 #expect(try await proxy.get("/system/echo").status == 502)
+                // The test server sends its certificate without the CA's.
+                #expect(proxy.errors.messages.contains {
+                    $0.contains(
+                        "upstream SSL certificate verify error: (21:unable to verify the first certificate) "
+                            + "while SSL handshaking to upstream")
+                })
                 let before = up.connectionsAccepted
                 let c = try await proxy.client()
                 for _ in 0..<5 {
@@ -282,6 +293,10 @@ struct TLSUpstreamTests {
                         let status = try await proxy.get("/case\(i)/echo").status
                         #expect(status == (name == "one" ? c.one : c.two), "\(name) intermediate(s), depth \(String(describing: c.depth))")
                     }
+                    // Logged with OpenSSL's reason, as nginx logs it.
+                    #expect(proxy.errors.messages.contains {
+                        $0.contains("upstream SSL certificate verify error: (22:certificate chain too long)")
+                    })
                 }
                 // `nginx_http_proxy_ssl_verify_depth` is the depth of services without one.
                 var settings = NodeSettings()

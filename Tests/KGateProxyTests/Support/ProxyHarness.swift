@@ -5,6 +5,7 @@ import KGateStore
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 @testable import KGateProxy
 
@@ -18,6 +19,8 @@ struct ProxyHarness: Sendable {
     let server: ProxyServer
     let store: ConfigStore
     let port: Int
+    /// What the proxy logged at `error` and above.
+    let errors: CapturedLog
 
     /// Entity schemas with the bundled plugins' config schemas (as `kgate start` validates).
     static let loader = DeclarativeLoader(catalog: EntityCatalog(pluginConfigSchemas: BundledPluginSet.configSchemas))
@@ -48,14 +51,14 @@ struct ProxyHarness: Sendable {
         settings.proxyListen = [ListenAddress(host: "127.0.0.1", port: 0)]
         var configuration = ProxyConfiguration(settings: settings, coreCount: 2)
         configure(&configuration)
-        var logger = Logger(label: "kgate.proxy.test")
-        logger.logLevel = .critical
+        let errors = CapturedLog()
+        let logger = Logger(label: "kgate.proxy.test") { _ in CapturedLog.Handler(log: errors) }
         let server = ProxyServer(
             configuration: configuration, store: store, group: TestLoops.group, logger: logger,
             resolver: resolver ?? SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts))
         try await server.bind()
         let port = server.localAddresses.first?.port ?? 0
-        return ProxyHarness(server: server, store: store, port: port)
+        return ProxyHarness(server: server, store: store, port: port, errors: errors)
     }
 
     /// Replaces the config.
@@ -127,6 +130,28 @@ func withUpstreams<R>(
     } catch {
         for u in upstreams { await u.stop() }
         throw error
+    }
+}
+
+/// Log messages kept for a test to look at (`error` and above).
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var messages: [String] { lines.withLock { $0 } }
+
+    struct Handler: LogHandler {
+        let log: CapturedLog
+        var logLevel = Logger.Level.error
+        var metadata: Logger.Metadata = [:]
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            log.lines.withLock { $0.append(event.message.description) }
+        }
     }
 }
 

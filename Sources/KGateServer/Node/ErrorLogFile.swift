@@ -1,0 +1,141 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+private let systemWrite = Glibc.write
+#elseif canImport(Darwin)
+private let systemWrite = Darwin.write
+#endif
+
+/// Kong's error log (`proxy_error_log`, `<prefix>/logs/error.log` by default): the node's log
+/// lines appended in nginx's error-log format, where Kong's users and tools (and Kong's own
+/// specs, through `logs/error.log`) look for them:
+///
+/// ```
+/// 2026/11/22 01:07:23 [error] 4242#0: message, key: value, key: value
+/// ```
+///
+/// Opened with `O_APPEND`: each line is one `write`, so a file truncated by an operator
+/// (`:> logs/error.log`) is written from its new end. ``reopen()`` (SIGUSR1, as nginx) opens
+/// the path again after log rotation moved the file away.
+public final class ErrorLogFile: Sendable {
+    /// The path it writes to.
+    public let path: String
+    /// The open file; lines are written under the lock, so a reopen never closes a
+    /// descriptor a write is using (logging is off the proxy's hot path).
+    private let descriptor: Mutex<Int32>
+    private let pid = getpid()
+
+    /// Opens (creating it and its directory if needed) the file at `path` for appending.
+    public init(path: String) throws(ErrorLogFileError) {
+        self.path = path
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            Self.makeDirectories(String(path[..<slash]))
+        }
+        descriptor = Mutex(try Self.openForAppending(path))
+    }
+
+    private static func openForAppending(_ path: String) throws(ErrorLogFileError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ErrorLogFileError(path: path, reason: String(cString: strerror(errno)))
+        }
+        return fd
+    }
+
+    /// Opens the path again (creating the file), then closes the old descriptor; on failure
+    /// the old one stays in use.
+    public func reopen() throws(ErrorLogFileError) {
+        let fd = try Self.openForAppending(path)
+        let old = descriptor.withLock { current in
+            defer { current = fd }
+            return current
+        }
+        close(old)
+    }
+
+    /// Appends one line in nginx's format.
+    public func write(level: Logger.Level, message: String, metadata: Logger.Metadata) {
+        var line = Self.timestamp(time(nil))
+        line += " [\(Self.nginxLevel(level))] \(pid)#0: \(message)"
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            line += ", \(key): \(value)"
+        }
+        line += "\n"
+        descriptor.withLock { fd in
+            line.withUTF8 { bytes in
+                var offset = 0
+                while offset < bytes.count {
+                    let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                    if n < 0, errno == EINTR { continue }
+                    guard n > 0 else { return }
+                    offset += n
+                }
+            }
+        }
+    }
+
+    /// nginx's level names (`warn`, `crit`) for swift-log's levels.
+    static func nginxLevel(_ level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: return "debug"
+        case .info: return "info"
+        case .notice: return "notice"
+        case .warning: return "warn"
+        case .error: return "error"
+        case .critical: return "crit"
+        }
+    }
+
+    /// nginx's `YYYY/MM/DD HH:MM:SS`, in local time as nginx writes it.
+    static func timestamp(_ t: time_t) -> String {
+        var t = t
+        var parts = tm()
+        localtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)/\(two(parts.tm_mon + 1))/\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
+    }
+
+    private static func makeDirectories(_ path: String) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            current += "/" + component
+            mkdir(current, 0o755)
+        }
+    }
+}
+
+/// The error log could not be opened.
+public struct ErrorLogFileError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "could not open the error log \(path): \(reason)" }
+}
+
+/// A swift-log handler writing to an ``ErrorLogFile``.
+public struct ErrorLogHandler: LogHandler {
+    private let file: ErrorLogFile
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+
+    public init(file: ErrorLogFile, level: Logger.Level) {
+        self.file = file
+        self.logLevel = level
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        file.write(level: event.level, message: event.message.description, metadata: merged)
+    }
+}
