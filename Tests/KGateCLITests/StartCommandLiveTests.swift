@@ -98,10 +98,14 @@ struct StartCommandLiveTests {
         #expect(reload.terminationStatus == 0)
         #expect(await waitFor(port: port, hash: ConfigHash.md5Hex(Array(third.utf8))) != nil)
 
+        // Kong's pid file, where Kong's tooling looks for the process to signal.
+        let pid = try String(contentsOfFile: dir + "/prefix/pids/nginx.pid", encoding: .utf8)
+        #expect(pid == "\(process.processIdentifier)\n")
+
         process.terminate()  // SIGTERM
         process.waitUntilExit()
         #expect(process.terminationStatus == 0)
-        #expect(!FileManager.default.fileExists(atPath: dir + "/prefix/pids/kgate.pid"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/prefix/pids/nginx.pid"))
     }
 
     /// `kgate reload` as Kong's `kong reload` (`11-dbless/03-config_persistence_spec.lua`): the

@@ -4,10 +4,12 @@ import Glibc
 import KGateSettings
 import KGateStore
 
-/// `<prefix>/pids/kgate.pid`: how `kgate reload` and `kgate stop` find the running node.
+/// `<prefix>/pids/nginx.pid`: how `kgate reload` and `kgate stop` find the running node. Kong's
+/// name (its `nginx_pid`): Kong's tooling and test helpers signal and wait for the process it
+/// names (`kill -TERM $(cat servroot/pids/nginx.pid)`).
 struct PidFile {
     let prefix: String
-    var path: String { prefix + "/pids/kgate.pid" }
+    var path: String { prefix + "/pids/nginx.pid" }
 
     func write() throws {
         try PrefixDirectory.create(prefix + "/pids")
