@@ -7,6 +7,16 @@ import Darwin
 /// Reads a whole config file with POSIX calls (no Foundation on the load path); the proxy
 /// reads `dns_hostsfile` with it too.
 package enum ConfigFile {
+    /// Whether two paths name the same file now (same device and inode, whatever the
+    /// spelling: relative, absolute, through links); when either cannot be read, whether the
+    /// paths are equal.
+    package static func sameFile(_ a: String, _ b: String) -> Bool {
+        var sa = stat()
+        var sb = stat()
+        guard stat(a, &sa) == 0, stat(b, &sb) == 0 else { return a == b }
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino
+    }
+
     /// The file's bytes, or a message `could not read file '<path>': <reason>`.
     package static func contents(of path: String) -> Result<[UInt8], ReadError> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)

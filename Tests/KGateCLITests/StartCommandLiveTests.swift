@@ -118,16 +118,7 @@ struct StartCommandLiveTests {
         defer { node.cleanUp() }
         #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(first.utf8))) != nil)
         func reload(environment: [String: String] = [:], _ arguments: String...) throws -> Int32 {
-            let r = Process()
-            r.executableURL = URL(fileURLWithPath: Self.binary)
-            r.arguments = ["reload", "-p", node.prefix] + arguments
-            r.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KONG_") }
-                .merging(environment) { $1 }
-            r.standardOutput = FileHandle.nullDevice
-            r.standardError = FileHandle.nullDevice
-            try r.run()
-            r.waitUntilExit()
-            return r.terminationStatus
+            try Self.reload(prefix: node.prefix, environment: environment, arguments)
         }
 
         let second = first + "  tags: [two]\n"
@@ -152,6 +143,48 @@ struct StartCommandLiveTests {
         // A plain SIGHUP reloads the file the node started with.
         kill(node.process.processIdentifier, SIGHUP)
         #expect(await waitFor(port: node.port, hash: ConfigHash.md5Hex(Array(second.utf8))) != nil)
+    }
+
+    /// Runs `kgate reload -p prefix` with `arguments` and `environment` (no other `KONG_*`).
+    private static func reload(prefix: String, environment: [String: String] = [:], _ arguments: [String]) throws -> Int32 {
+        let r = Process()
+        r.executableURL = URL(fileURLWithPath: binary)
+        r.arguments = ["reload", "-p", prefix] + arguments
+        r.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("KONG_") }
+            .merging(environment) { $1 }
+        r.standardOutput = FileHandle.nullDevice
+        r.standardError = FileHandle.nullDevice
+        try r.run()
+        r.waitUntilExit()
+        return r.terminationStatus
+    }
+
+    /// After `kgate reload` loaded another file, edits of the start file do not replace it (the
+    /// watcher would otherwise bring the start file back); once the start file is loaded again
+    /// (a plain SIGHUP), its edits are followed again.
+    @Test func watcherFollowsTheStartFileOnlyWhileItRuns() async throws {
+        let first = "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://127.0.0.1:9\n"
+        let node = try StartedNode(config: first)
+        defer { node.cleanUp() }
+        func hash(_ text: String) -> String { ConfigHash.md5Hex(Array(text.utf8)) }
+        #expect(await waitFor(port: node.port, hash: hash(first)) != nil)
+
+        let other = first + "  tags: [other]\n"
+        try other.write(toFile: node.dir + "/other.yml", atomically: true, encoding: .utf8)
+        #expect(try Self.reload(prefix: node.prefix, environment: ["KONG_DECLARATIVE_CONFIG": node.dir + "/other.yml"], []) == 0)
+        #expect(await waitFor(port: node.port, hash: hash(other)) != nil)
+
+        let edited = first + "  tags: [edited]\n"
+        try edited.write(toFile: node.config, atomically: true, encoding: .utf8)
+        try await Task.sleep(for: .milliseconds(1000))
+        #expect(statusHash(port: node.port) == hash(other))
+        #expect(node.log.contains("not reloaded"))
+
+        kill(node.process.processIdentifier, SIGHUP)
+        #expect(await waitFor(port: node.port, hash: hash(edited)) != nil)
+        let again = first + "  tags: [again]\n"
+        try again.write(toFile: node.config, atomically: true, encoding: .utf8)
+        #expect(await waitFor(port: node.port, hash: hash(again), seconds: 10) != nil)
     }
 
     /// `02-cmd/17-drain_spec.lua` (DB-less): `kgate drain` finds the status listener in the

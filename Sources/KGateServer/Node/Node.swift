@@ -32,6 +32,9 @@ public final class Node: Sendable {
     let loadLoop = Mutex<Task<Void, Never>?>(nil)
     /// The config file watcher, started before the initial load so no edit is missed.
     let watch = Mutex<(watcher: ConfigFileWatcher, events: AsyncStream<WatchEvent>)?>(nil)
+    /// Whether the running config is the start file's, so that its edits are followed: false
+    /// once `kgate reload` loaded another file, true again when a reload loads the start file.
+    let followsStartFile = Atomic<Bool>(true)
     /// The running service group, for `shutdown()`.
     let serviceGroup = Mutex<RunState>(.notRunning)
     /// The node's signals, trapped from `start()` until `run()` returns (``trapSignals()``).
@@ -208,7 +211,8 @@ public final class Node: Sendable {
         if let proxy { services.append(ProxyService(proxy: proxy)) }
         if let path = settings.declarativeConfig, let watch = watch.withLock({ $0 }) {
             services.append(WatcherService(
-                path: path, watcher: watch.watcher, events: watch.events, coordinator: coordinator, logger: logger))
+                path: path, watcher: watch.watcher, events: watch.events, coordinator: coordinator, logger: logger,
+                follows: { [weak self] in self?.followsStartFile.load(ordering: .relaxed) ?? false }))
         }
         let pidFile = PidFile(prefix: settings.prefix)
         try pidFile.write()

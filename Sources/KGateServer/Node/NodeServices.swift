@@ -28,7 +28,15 @@ struct ReloadSignalService: Service {
                 let request = ReloadRequest.take(prefix: node.settings.prefix)
                 if let path = request.map(\.declarativeConfig) ?? node.settings.declarativeConfig {
                     node.logger.notice("SIGHUP: reloading the declarative config", metadata: ["config.file": "\(path)"])
-                    node.coordinator.submit(.file(path))
+                    // Once the file is the running config (loaded, or the same text), the start
+                    // file's edits are followed only if it is that file.
+                    switch await node.coordinator.reload(.file(path)) {
+                    case .flipped, .skipped:
+                        let isStartFile = node.settings.declarativeConfig.map { ConfigFile.sameFile(path, $0) } ?? false
+                        node.followsStartFile.store(isStartFile, ordering: .relaxed)
+                    case .rejected, .superseded, .shutdown:
+                        break
+                    }
                 } else if request != nil {
                     node.logger.notice("SIGHUP: the reload names no declarative_config; keeping the running config")
                 } else {
@@ -66,18 +74,25 @@ struct LogReopenSignalService: Service {
 }
 
 /// Follows the config file: every changed content is submitted for a reload; an unreadable
-/// file keeps the running config and logs a warning.
+/// file keeps the running config and logs a warning. While the node runs another file
+/// (`kgate reload` named one), changes are noted and not loaded.
 struct WatcherService: Service {
     let path: String
     let watcher: ConfigFileWatcher
     let events: AsyncStream<WatchEvent>
     let coordinator: ReloadCoordinator
     let logger: Logger
+    /// Whether the node still runs `path`'s config.
+    let follows: @Sendable () -> Bool
 
     func run() async throws {
         await withGracefulShutdownHandler {
             for await event in events {
                 switch event {
+                case .changed where !follows():
+                    logger.notice(
+                        "declarative config changed; not reloaded: `kgate reload` loaded another file",
+                        metadata: ["config.file": "\(path)"])
                 case .changed:
                     coordinator.submit(.file(path))
                 case .unreadable(let reason):
