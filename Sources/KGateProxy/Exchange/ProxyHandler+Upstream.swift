@@ -24,7 +24,7 @@ extension ProxyHandler {
                     balancer.hostHeader ?? address.host, port: address.port, scheme: plan.scheme)
                 connect(ip: address.ip, port: address.port, hostHeader: hostHeader, plan: plan)
             case .noPeer:
-                attemptFailed(x.lastError ?? ProxyError(kind: .noPeer), logged: x.lastError != nil)
+                noTargetLeft(ProxyError(kind: .noPeer))
             case .waiting(let answered):
                 // A name never asked before, and no other address: pick again once answered.
                 let current = serial
@@ -48,9 +48,9 @@ extension ProxyHandler {
             case .success(let ip):
                 then(ip)
             case .failure(.nameNotFound):
-                attemptFailed(x.lastError ?? ProxyError(kind: .nameResolution), logged: x.lastError != nil)
+                noTargetLeft(ProxyError(kind: .nameResolution))
             case .failure(.other(let message)):
-                attemptFailed(x.lastError ?? ProxyError(kind: .resolveFailed(host: host, message: message)), logged: x.lastError != nil)
+                noTargetLeft(ProxyError(kind: .resolveFailed(host: host, message: message)))
             }
         }
     }
@@ -83,12 +83,19 @@ extension ProxyHandler {
         }
     }
 
+    /// No target or name can be had any more: the previous try's failure stands (it was logged
+    /// when it happened), else `error`.
+    private func noTargetLeft(_ error: ProxyError) {
+        if let last = x.lastError {
+            attemptFailed(last, logged: true)
+        } else {
+            attemptFailed(error)
+        }
+    }
+
     /// A try failed before anything reached the upstream: try the next target, or answer.
     ///
-    /// - Parameters:
-    ///   - error: the try's failure, or the previous try's
-    ///     when no target or name can be had any more.
-    ///   - logged: the failure was logged when it happened (the previous try's).
+    /// - Parameter logged: `error` was logged when it happened.
     func attemptFailed(_ error: ProxyError, logged: Bool = false) {
         if !logged { logFailure(error) }
         x.lastError = error

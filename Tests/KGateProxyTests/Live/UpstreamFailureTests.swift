@@ -162,6 +162,19 @@ struct UpstreamFailureTests {
                 let nopeer = try await proxy.get("/nopeer")
                 #expect(nopeer.status == 503)
                 #expect(nopeer.text.contains("failure to get a peer from the ring-balancer"))
+
+                // The error log has nginx's line for every failed try, once.
+                func lines(_ path: String, _ text: String) -> Int {
+                    proxy.errors.messages.filter { $0.contains(text) && $0.contains("request: \"GET \(path) HTTP/1.1\"") }
+                        .count
+                }
+                let refusedLine = "connect() failed (111: Connection refused) while connecting to upstream"
+                #expect(lines("/refused", refusedLine) == 4)  // two requests, 1 + retries tries each
+                #expect(lines("/refused", "upstream: \"http://127.0.0.1:\(dead)/\"") == 4)
+                #expect(lines("/up/slow/1000", "upstream timed out (110: Connection timed out) while reading response header from upstream") >= 1)
+                #expect(lines("/up/close", "upstream prematurely closed connection while reading response header from upstream") >= 1)
+                #expect(lines("/nopeer", "failure to get a peer from the ring-balancer") == 1)
+                #expect(lines("/up/slow/10", "") == 0)
             }
         }
     }
