@@ -263,22 +263,34 @@ enum PluginHeads {
 
     /// A name and value that can go on the wire as one header line.
     static func isSendable(name: String, value: String) -> Bool {
-        var name = name
-        var value = value
+        isToken(name.utf8) && !hasLineBreakOrNUL(value.utf8)
+    }
+
+    /// Every byte is an RFC 9110 token character (and there is one).
+    @inline(__always)
+    private static func isToken(_ utf8: String.UTF8View) -> Bool {
         let low = tokenLow
         let high = tokenHigh
-        let nameOK = name.withUTF8 { n in
-            guard !n.isEmpty else { return false }
-            for b in n {
-                let token = b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b - 64)) != 0
+        func check(_ bytes: some Sequence<UInt8>) -> Bool {
+            var any = false
+            for b in bytes {
+                any = true
+                let token = b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b &- 64)) != 0
                 if !token { return false }
             }
-            return true
+            return any
         }
-        return nameOK && value.withUTF8 { v in
-            for b in v where b == 0x0D || b == 0x0A || b == 0 { return false }
-            return true
+        return utf8.withContiguousStorageIfAvailable { check($0) } ?? check(utf8)
+    }
+
+    /// Whether a value holds CR, LF or NUL (one comparison per byte in the usual case).
+    @inline(__always)
+    private static func hasLineBreakOrNUL(_ utf8: String.UTF8View) -> Bool {
+        func check(_ bytes: some Sequence<UInt8>) -> Bool {
+            for b in bytes where b <= 0x0D && (b == 0x0D || b == 0x0A || b == 0) { return true }
+            return false
         }
+        return utf8.withContiguousStorageIfAvailable { check($0) } ?? check(utf8)
     }
 
     /// RFC 9110 token characters as a 128-bit set.
