@@ -49,7 +49,7 @@ struct BenchMicro {
         measure("match.route.protocols") { _ = ProxyHandler.serves("http", match.route.protocols) }
         measure("match.upstreamTarget") { _ = match.upstreamTarget }
         measure("fast upstream target") { _ = ProxyHandler.upstreamTarget(match, target: target) }
-        measure("match.service.id + plan") { _ = plans.service(id: match.service!.id) }
+        measure("match's service plan") { _ = plans.service(for: match) }
         let facts = RequestFacts(head)
         let f = ForwardingValues(
             forwardedFor: "127.0.0.1", forwardedProto: "http", forwardedHost: "127.0.0.1", forwardedPort: "18082",

@@ -402,17 +402,19 @@ extension ProxyHandler: LoopConnection {}
 struct RecentRequestStrings {
     /// Targets longer than this are not kept: an idle connection holds what it keeps.
     static let targetLimit = 512
+    /// The longest string Swift stores inline: making one costs less than comparing it.
+    static let inlineLimit = 15
 
     private(set) var host: String?
     private(set) var target: String?
 
-    /// Keeps what is worth keeping: strings of more than 15 bytes (shorter ones are inline).
+    /// Keeps what is worth keeping: strings that are not inline.
     mutating func remember(host: String?) {
-        if let host, host.utf8.count > 15 { self.host = host }
+        if let host, host.utf8.count > Self.inlineLimit { self.host = host }
     }
 
     mutating func remember(target: String) {
         let n = target.utf8.count
-        if n > 15, n <= Self.targetLimit { self.target = target }
+        if n > Self.inlineLimit, n <= Self.targetLimit { self.target = target }
     }
 }

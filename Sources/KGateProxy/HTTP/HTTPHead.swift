@@ -66,24 +66,23 @@ struct MessageHead: Sendable {
     }
 
     /// ``target``, or `previous` when it has the same bytes (see ``string(at:length:reusing:)``).
-    func target(reusing previous: borrowing String?) -> String {
-        string(at: targetStart, length: targetLength, reusing: copy previous)
+    func target(reusing previous: String?) -> String {
+        string(at: targetStart, length: targetLength, reusing: previous)
     }
 
     /// A field's value, or `previous` when it has the same bytes.
-    func value(_ field: HeaderField, reusing previous: borrowing String?) -> String {
-        string(at: Int(field.valueStart), length: Int(field.valueLength), reusing: copy previous)
+    func value(_ field: HeaderField, reusing previous: String?) -> String {
+        string(at: Int(field.valueStart), length: Int(field.valueLength), reusing: previous)
     }
 
     /// The bytes at `start` as a string, or `previous` when it has exactly these bytes: a
     /// keep-alive client sends the same `Host` (and often the same target) on every request, and
-    /// a string of more than 15 bytes costs an allocation to make (shorter ones are stored
-    /// inline, made for less than a comparison).
-    private func string(at start: Int, length: Int, reusing previous: borrowing String?) -> String {
-        if length > 15, let previous = copy previous, previous.utf8.count == length {
+    /// a long string costs an allocation to make (``RecentRequestStrings`` keeps only those).
+    private func string(at start: Int, length: Int, reusing previous: String?) -> String {
+        if length > 0, let previous, previous.utf8.count == length {
             let same: Bool? = buffer.withUnsafeReadableBytes { raw in
                 previous.utf8.withContiguousStorageIfAvailable { p in
-                    length == 0 || memcmp(raw.baseAddress! + start, p.baseAddress!, length) == 0
+                    memcmp(raw.baseAddress! + start, p.baseAddress!, length) == 0
                 }
             }
             if same == true { return previous }

@@ -151,7 +151,7 @@ struct RequestFacts {
             switch known {
             case .host:
                 if host == nil, Self.isValidHost(head, field) {
-                    host = head.value(field, reusing: copy previousHost)
+                    host = head.value(field, reusing: previousHost)
                 } else {
                     malformed = true
                 }

@@ -1,3 +1,4 @@
+import KGateHTTP
 import KGateSettings
 import NIOCore
 import NIOSSL
@@ -11,7 +12,7 @@ public enum ListenerTLS {
     /// cannot be used; nil when there is none and no certificate could be made at start-up.
     public static func secureChannel(
         certificates: [PEMFile], keys: [PEMFile], setting: String
-    ) throws -> (@Sendable (any Channel) throws -> Void)? {
+    ) throws -> HTTPListener.SecureChannel? {
         let context: NIOSSLContext
         if let certificate = certificates.first, let key = keys.first {
             context = try ServerCertificates.makeContext(

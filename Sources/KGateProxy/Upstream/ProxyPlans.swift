@@ -45,9 +45,6 @@ public final class ProxyPlans: Sendable {
     static let empty = ProxyPlans(
         router: Router(routes: [], services: []), services: [:], balancers: [:], tlsProfiles: [:])
 
-    /// The plan of a service.
-    func service(id: String) -> ServicePlan? { services[id] }
-
     /// The plan of a matched route's service (no look-up by id); `match` comes from `router`.
     func service(for match: RouteMatch) -> ServicePlan? {
         planByEntry.indices.contains(match.entryIndex) ? planByEntry[match.entryIndex] : nil

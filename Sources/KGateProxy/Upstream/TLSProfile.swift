@@ -12,8 +12,8 @@ final class TLSProfile: Sendable {
     struct Identity: Sendable, Hashable {
         /// `tls_verify` is true.
         var verify: Bool
-        /// `tls_verify_depth` (nil: nginx's `proxy_ssl_verify_depth` default, 1).
-        var verifyDepth: Int?
+        /// `tls_verify_depth`, else the node's `nginx_http_proxy_ssl_verify_depth`.
+        var verifyDepth: Int
         /// PEM texts of the service's `ca_certificates` (empty: the default trust store).
         var caCertificates: [String]
         /// PEM of the client certificate and key (`client_certificate`).
@@ -53,7 +53,7 @@ final class TLSProfile: Sendable {
     func clientHandler(serverHostname: String?, recorder: CertificateVerifyRecorder) throws -> NIOSSLClientHandler {
         guard identity.verify else { return try NIOSSLClientHandler(context: context, serverHostname: serverHostname) }
         return try VerifyDepthLimit.clientHandler(
-            context: context, serverHostname: serverHostname, depth: identity.verifyDepth ?? VerifyDepthLimit.nginxDefault,
+            context: context, serverHostname: serverHostname, depth: identity.verifyDepth,
             recorder: recorder)
     }
 

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateStore
 import Logging
 import Synchronization
 
@@ -35,7 +36,8 @@ public final class ErrorLogFile: Sendable {
     public init(path: String) throws(ErrorLogFileError) {
         self.path = path
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            Self.makeDirectories(String(path[..<slash]))
+            // A directory that cannot be made shows as the file's open error.
+            _ = makeDirectories(String(path[..<slash]), mode: 0o755)
         }
         descriptor = Mutex(try Self.openForAppending(path))
     }
@@ -100,14 +102,6 @@ public final class ErrorLogFile: Sendable {
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
         return "\(parts.tm_year + 1900)/\(two(parts.tm_mon + 1))/\(two(parts.tm_mday)) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
-    }
-
-    private static func makeDirectories(_ path: String) {
-        var current = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            mkdir(current, 0o755)
-        }
     }
 }
 
