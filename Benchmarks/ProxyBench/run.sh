@@ -16,7 +16,9 @@
 # DURATION (s per run, 10), ROUNDS (5), CONNECTIONS (50), THREADS (wrk threads, 1),
 # PROXY_CPUS / UPSTREAM_CPUS / WRK_CPUS (taskset lists: 1 / 1 / 0 on 2 cores),
 # PLUGINS (1: include the plugin run; 0: skip it), CLOSE (1: every request on a new connection,
-# `Connection: close`, which measures accepting and closing connections),
+# `Connection: close`, which measures accepting and closing connections), ACCESS_LOG (0: no
+# access log on either side, as the reference has `access_log off`; 1: both write one line per
+# request to a file, nginx in an equivalent of Kong's kong_log_format),
 # KGATE_BIN (a prebuilt kgate executable, skipping the release build of the package).
 set -euo pipefail
 
@@ -35,6 +37,7 @@ else
 fi
 PLUGINS="${PLUGINS:-1}"
 CLOSE="${CLOSE:-0}"
+ACCESS_LOG="${ACCESS_LOG:-0}"
 WORK="$(mktemp -d /tmp/kgate-bench.XXXXXX)"
 SUDO=""; [ "$(id -u)" = "0" ] || SUDO="sudo"
 PIDS=()
@@ -75,7 +78,9 @@ probe() { # port [extra header] → 0 when a proxied request answers 200 with th
 
 # --- upstream and reference proxy -------------------------------------------------------------
 sed "s#@DIR@#$WORK#g" "$HERE/upstream.conf" > "$WORK/upstream.conf"
-sed -e "s#@DIR@#$WORK#g" -e "s#@WORKERS@#$WORKERS#g" "$HERE/proxy.conf" > "$WORK/proxy.conf"
+if [ "$ACCESS_LOG" = 1 ]; then NGINX_ACCESS_LOG="$WORK/proxy-access.log kong_log_format"; else NGINX_ACCESS_LOG=off; fi
+if [ "$ACCESS_LOG" = 1 ]; then KGATE_ACCESS_LOG=logs/access.log; else KGATE_ACCESS_LOG=off; fi
+sed -e "s#@DIR@#$WORK#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@ACCESS_LOG@#$NGINX_ACCESS_LOG#g" "$HERE/proxy.conf" > "$WORK/proxy.conf"
 taskset -c "$UPSTREAM_CPUS" "$NGINX" -p "$WORK" -c "$WORK/upstream.conf" & PIDS+=($!)
 taskset -c "$PROXY_CPUS" "$NGINX" -p "$WORK" -c "$WORK/proxy.conf" & PIDS+=($!)
 wait_port 18080 && wait_port 18081 || { echo "bench-proxy: nginx did not start"; cat "$WORK"/*.log; exit 1; }
@@ -90,6 +95,7 @@ fi
 start_kgate() { # port config → starts `kgate start` on it, pinned like nginx's proxy
   KONG_PREFIX="$WORK/kgate-$1" KONG_NGINX_WORKER_PROCESSES="$WORKERS" KONG_LOG_LEVEL=warn \
     KONG_PROXY_LISTEN="127.0.0.1:$1 reuseport backlog=16384" KONG_ADMIN_LISTEN=off KONG_STATUS_LISTEN=off \
+    KONG_PROXY_ACCESS_LOG="$KGATE_ACCESS_LOG" \
     KONG_DECLARATIVE_CONFIG="$HERE/$2" KONG_DECLARATIVE_CONFIG_WATCH=off \
     taskset -c "$PROXY_CPUS" "$BIN" start > "$WORK/kgate-$1.log" 2>&1 & PIDS+=($!)
   wait_port "$1" || { echo "bench-proxy: kgate ($2) did not start"; cat "$WORK/kgate-$1.log"; exit 1; }
@@ -118,7 +124,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 
 NAMES=(nginx kgate); PORTS=(18081 18082); HEADERS=("" "")
 if [ "$PLUGINS" = 1 ]; then NAMES+=(kgate+plugins); PORTS+=(18083); HEADERS+=("apikey: bench-key"); fi
-echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds$([ "$CLOSE" = 1 ] && echo ", Connection: close")"
+echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds$([ "$CLOSE" = 1 ] && echo ", Connection: close")$([ "$ACCESS_LOG" = 1 ] && echo ", access logs on")"
 echo "bench-proxy: cpus proxy=$PROXY_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS; kgate: $BIN"
 for i in "${!PORTS[@]}"; do run_wrk "${PORTS[$i]}" 2 "${HEADERS[$i]}" >/dev/null; done
 declare -A RPS P99

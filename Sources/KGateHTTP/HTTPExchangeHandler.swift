@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -24,6 +29,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let requestLines: RequestTargetEscapingHandler?
     private var state = State.idle
     private var dates = HTTPDateCache()
+    /// The access log and this connection's line buffer (written out after each answer).
+    private let accessLog: AccessLog?
+    private var logLines: AccessLogWriter?
 
     convenience init(responder: @escaping HTTPResponder, maxBodySize: Int, counters: ServerCounters? = nil) {
         self.init(answering: .inline(responder), maxBodySize: maxBodySize, counters: counters)
@@ -31,9 +39,11 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     init(
         answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil,
-        requestLines: RequestTargetEscapingHandler? = nil
+        requestLines: RequestTargetEscapingHandler? = nil, accessLog: AccessLog? = nil
     ) {
         self.requestLines = requestLines
+        self.accessLog = accessLog
+        self.logLines = accessLog.map { AccessLogWriter(format: $0.format) }
         self.answering = answering
         self.maxBodySize = maxBodySize
         self.counters = counters
@@ -87,7 +97,10 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    private func write(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext) {
+    private func write(
+        _ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool, context: ChannelHandlerContext,
+        requestLine: [UInt8]? = nil
+    ) {
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         if !headers.contains(name: "Date") { headers.add(name: "Date", value: dates.current()) }
@@ -103,6 +116,43 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             let channel = context.channel
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }
         }
+        if accessLog != nil {
+            let version = "HTTP/\(request.version.major).\(request.version.minor)"
+            let line = requestLine ?? Array("\(request.method.rawValue) \(request.uri) \(version)".utf8)
+            logAnswer(
+                request, requestLine: line, status: Int(response.status.code),
+                bodyBytes: request.method == .HEAD ? 0 : response.body.readableBytes, context: context)
+        }
+    }
+
+    /// Appends the answer's line to the access log.
+    private func logAnswer(
+        _ request: HTTPRequestHead, requestLine: [UInt8], status: Int, bodyBytes: Int, context: ChannelHandlerContext
+    ) {
+        guard let accessLog, var lines = logLines else { return }
+        let address = Array((context.channel.remoteAddress?.ipAddress ?? "").utf8)
+        let user = request.headers.first(name: "authorization").flatMap { value in
+            Array(value.utf8).withUnsafeBytes { BasicAuthUser.decode($0) }
+        }
+        let referer = request.headers.first(name: "referer").map { Array($0.utf8) }
+        let agent = request.headers.first(name: "user-agent").map { Array($0.utf8) }
+        address.withUnsafeBytes { address in
+            requestLine.withUnsafeBytes { line in
+                withOptionalBytes(user) { user in
+                    withOptionalBytes(referer) { referer in
+                        withOptionalBytes(agent) { agent in
+                            lines.append(
+                                AccessLogEntry(
+                                    remoteAddress: address, remoteUser: user, requestLine: line, status: status,
+                                    bodyBytesSent: bodyBytes, referer: referer, userAgent: agent),
+                                epochSeconds: Int(time(nil)))
+                        }
+                    }
+                }
+            }
+        }
+        lines.drain(to: accessLog.file)
+        logLines = lines
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -115,7 +165,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 ? HTTPResponse.json(.methodNotAllowed, #"{"message":"Method not allowed"}"#)
                 : HTTPResponse.json(.badRequest, #"{"message":"Bad request"}"#)
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-            write(response, for: head, keepAlive: false, context: context)
+            write(
+                response, for: head, keepAlive: false, context: context,
+                requestLine: requestLines?.latestRequestLine ?? [])
             return
         }
         context.close(promise: nil)

@@ -39,25 +39,29 @@ public final class HTTPListener: Service, Sendable {
     private let answering: HTTPAnswering
     private let maxBodySize: Int
     private let counters: ServerCounters?
+    /// Where each answered request is logged (`admin_access_log`, `status_access_log`).
+    private let accessLog: AccessLog?
     private let logger: Logger
     private let bound = Mutex<[any Channel]>([])
 
     public convenience init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
-        counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, logger: Logger,
-        responder: @escaping HTTPResponder
+        counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, accessLog: AccessLog? = nil,
+        logger: Logger, responder: @escaping HTTPResponder
     ) {
         self.init(
             name: name, addresses: addresses, group: group, maxBodySize: maxBodySize, counters: counters,
-            secureChannel: secureChannel, logger: logger, answering: .inline(responder))
+            secureChannel: secureChannel, accessLog: accessLog, logger: logger, answering: .inline(responder))
     }
 
     /// A listener whose answers may wait (they run in a task, off the event loop).
     public init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
-        counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, logger: Logger, answering: HTTPAnswering
+        counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, accessLog: AccessLog? = nil,
+        logger: Logger, answering: HTTPAnswering
     ) {
         self.counters = counters
+        self.accessLog = accessLog
         self.secureChannel = secureChannel
         self.name = name
         self.addresses = addresses
@@ -75,6 +79,7 @@ public final class HTTPListener: Service, Sendable {
             let answering = self.answering
             let maxBodySize = self.maxBodySize
             let counters = self.counters
+            let accessLog = self.accessLog
             let secureChannel = address.tls ? self.secureChannel : nil
             if address.tls, secureChannel == nil {
                 throw BindError(setting: "\(name)_listen", host: address.host, port: address.port, underlying: NoTLSSetup())
@@ -87,7 +92,7 @@ public final class HTTPListener: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try secureChannel?(channel)
                         try channel.pipeline.syncOperations.configureBufferedHTTPServer(
-                            answering: answering, maxBodySize: maxBodySize, counters: counters)
+                            answering: answering, maxBodySize: maxBodySize, counters: counters, accessLog: accessLog)
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

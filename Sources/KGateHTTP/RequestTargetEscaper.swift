@@ -226,6 +226,9 @@ final class RequestTargetEscapingHandler: ChannelInboundHandler, RemovableChanne
     /// See ``RequestTargetEscaper/latestRequestLineIsWellFormed``.
     var latestRequestLineIsWellFormed: Bool { escaper.latestRequestLineIsWellFormed }
 
+    /// See ``RequestTargetEscaper/latestRequestLine``.
+    var latestRequestLine: [UInt8] { escaper.latestRequestLine }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.fireChannelRead(wrapInboundOut(escaper.escape(unwrapInboundIn(data))))
     }
@@ -235,7 +238,7 @@ extension ChannelPipeline.SynchronousOperations {
     /// kgate's buffered HTTP/1.1 server pipeline: a ``RequestTargetEscapingHandler``, NIO's
     /// HTTP/1.1 codec, and the ``HTTPExchangeHandler`` that answers.
     func configureBufferedHTTPServer(
-        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil
+        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil, accessLog: AccessLog? = nil
     ) throws {
         let requestLines = RequestTargetEscapingHandler()
         try addHandler(requestLines)
@@ -243,6 +246,6 @@ extension ChannelPipeline.SynchronousOperations {
         try addHandler(
             HTTPExchangeHandler(
                 answering: answering, maxBodySize: maxBodySize, counters: counters,
-                requestLines: requestLines))
+                requestLines: requestLines, accessLog: accessLog))
     }
 }

@@ -8,7 +8,7 @@
 enum KongProperties {
     /// Kong's properties without an effect on kgate.
     static let ignored: Set<String> = [
-        "_debug_pg_ttl_cleanup_interval", "admin_access_log", "admin_error_log", "admin_gui_access_log",
+        "_debug_pg_ttl_cleanup_interval", "admin_error_log", "admin_gui_access_log",
         "admin_gui_api_url", "admin_gui_csp_header", "admin_gui_error_log", "admin_gui_listen", "admin_gui_path",
         "admin_gui_ssl_cert", "admin_gui_ssl_cert_key",
         "anonymous_reports", "client_ssl", "client_ssl_cert",
@@ -28,12 +28,12 @@ enum KongProperties {
         "pg_ro_max_concurrent_queries", "pg_ro_password", "pg_ro_pool_size", "pg_ro_port", "pg_ro_schema",
         "pg_ro_semaphore_timeout", "pg_ro_ssl", "pg_ro_ssl_verify", "pg_ro_timeout", "pg_ro_user", "pg_schema",
         "pg_semaphore_timeout", "pg_ssl", "pg_ssl_verify", "pg_timeout", "pg_user", "privileged_worker",
-        "proxy_access_log", "proxy_server", "proxy_server_ssl_verify", "proxy_stream_access_log",
+        "proxy_server", "proxy_server_ssl_verify", "proxy_stream_access_log",
         "proxy_stream_error_log", "request_debug", "request_debug_token", "resolver_address", "resolver_error_ttl",
         "resolver_family", "resolver_hosts_file", "resolver_lru_cache_size", "resolver_mem_cache_size",
         "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency",
         "ssl_cipher_suite", "ssl_ciphers", "ssl_dhparam", "ssl_prefer_server_ciphers", "ssl_protocols",
-        "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", "status_access_log",
+        "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", 
         "status_error_log", "stream_listen", "tracing_instrumentations",
         "tracing_sampling_rate", "untrusted_lua_sandbox_environment",
         "untrusted_lua_sandbox_requires", "vaults", "wasm", "wasm_dynamic_module", "wasm_filters",

@@ -18,6 +18,14 @@ public struct NodeSettings: Sendable, Equatable {
     /// format, relative to `prefix` unless absolute. Default Kong's `logs/error.log`; `off`
     /// (nil) writes none. The lines also go to standard error.
     public var proxyErrorLog: String? = "logs/error.log"
+    /// `proxy_access_log`: one line per proxied request in Kong's `kong_log_format` (or the
+    /// format the value names). Default Kong's `logs/access.log`; `off` is nil.
+    public var proxyAccessLog: AccessLogSetting? = AccessLogSetting(path: "logs/access.log")
+    /// `admin_access_log`: the Admin API's requests, in nginx's `combined` format. Default
+    /// Kong's `logs/admin_access.log`.
+    public var adminAccessLog: AccessLogSetting? = AccessLogSetting(path: "logs/admin_access.log")
+    /// `status_access_log`: the Status API's requests (`combined`). Default `off`, as Kong's.
+    public var statusAccessLog: AccessLogSetting?
     /// `plugins`: enabled plugin names. Default `["bundled"]`; `bundled` is replaced by the bundled
     /// list when ``resolve(file:environment:flags:bundledPlugins:)`` is given one; `off` = none (`[]`).
     public var plugins: [String]
@@ -257,10 +265,12 @@ public struct NodeSettings: Sendable, Equatable {
     }
 
     /// ``proxyErrorLog`` as a path: under `prefix` when relative.
-    public var errorLogPath: String? {
-        guard let log = proxyErrorLog else { return nil }
-        if log.hasPrefix("/") { return log }
-        return prefix.hasSuffix("/") ? prefix + log : prefix + "/" + log
+    public var errorLogPath: String? { proxyErrorLog.map(inPrefix) }
+
+    /// A log file's path as Kong reads it: under `prefix` when relative.
+    public func inPrefix(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return prefix.hasSuffix("/") ? prefix + path : prefix + "/" + path
     }
 
     /// The response headers `headers` turns on, tokens expanded

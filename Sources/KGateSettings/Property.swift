@@ -61,6 +61,9 @@ struct Property: Sendable {
             }
             s.proxyErrorLog = v == "off" ? nil : v
         }, render: { .string($0.proxyErrorLog ?? "off") }),
+        accessLog("proxy_access_log", \.proxyAccessLog),
+        accessLog("admin_access_log", \.adminAccessLog),
+        accessLog("status_access_log", \.statusAccessLog),
         Property("plugins", apply: { s, v, c throws(InvalidValue) in
             s.plugins = try parsePlugins(v, bundled: c.bundledPlugins)
             s.pluginsAsWritten = ValueSyntax.list(v)
@@ -198,6 +201,14 @@ struct Property: Sendable {
             let addresses = settings[keyPath: field]
             return .list(addresses.isEmpty ? ["off"] : addresses.map(\.description))
         })
+    }
+
+    private static func accessLog(
+        _ name: String, _ field: WritableKeyPath<NodeSettings, AccessLogSetting?> & Sendable
+    ) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            s[keyPath: field] = try AccessLogSetting.parse(v, property: name)
+        }, render: { .string($0[keyPath: field]?.description ?? "off") })
     }
 
     private static func workerProcesses(_ name: String, aliasOf: String?) -> Property {

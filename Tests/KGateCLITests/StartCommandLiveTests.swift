@@ -366,6 +366,51 @@ struct StartCommandLiveTests {
                     + "host: \"127.0.0.1:\(proxyPort)\", request_id: \"\(response.header("X-Kong-Request-Id") ?? "")\""))
     }
 
+    /// Kong's access logs: `logs/access.log` (Kong's `kong_log_format`, with the request id
+    /// the client got) and `logs/admin_access.log` (nginx's `combined`) in the prefix; the status
+    /// server's is off by default, and `KONG_STATUS_ACCESS_LOG` turns it on.
+    @Test func accessLogsInThePrefix() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-acclog-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = "_format_version: \"3.0\"\nservices:\n- name: a\n  url: http://127.0.0.1:9\n  retries: 0\n"
+            + "  routes:\n  - paths: [/dead]\n"
+        try config.write(toFile: dir + "/kong.yml", atomically: false, encoding: .utf8)
+        let (proxyPort, adminPort, statusPort) = (Self.unusedPort(), Self.unusedPort(), Self.unusedPort())
+        let node = try Self.kgate(
+            discardingOutput: true, environment: ["KONG_STATUS_ACCESS_LOG": "logs/status_access.log"], "start",
+            "--declarative-config", dir + "/kong.yml", "--proxy-listen", "127.0.0.1:\(proxyPort)", "--admin-listen",
+            "127.0.0.1:\(adminPort)", "--status-listen", "127.0.0.1:\(statusPort)", "-p", dir + "/prefix")
+        defer {
+            node.terminate()
+            node.waitUntilExit()
+        }
+        #expect(await waitFor(port: statusPort, hash: ConfigHash.md5Hex(Array(config.utf8))) != nil)
+        func lines(_ name: String, atLeast count: Int) async throws -> [String] {
+            for _ in 0..<100 {
+                let text = (try? String(contentsOfFile: dir + "/prefix/logs/" + name, encoding: .utf8)) ?? ""
+                let lines = text.split(separator: "\n").map(String.init)
+                if lines.count >= count { return lines }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return []
+        }
+        let response = try TestHTTPClient(port: proxyPort).get("/dead?x=1")
+        #expect(response.status == 502)
+        let proxied = try #require(try await lines("access.log", atLeast: 1).first)
+        let id = try #require(response.header("X-Kong-Request-Id"))
+        #expect(
+            proxied.wholeMatch(of: #/127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/dead\?x=1 HTTP\/1\.1" 502 \d+ "-" "[^"]*" kong_request_id: "(\w+)"/#)?.1
+                == Substring(id))
+
+        #expect(try TestHTTPClient(port: adminPort).get("/status").status == 200)
+        let admin = try #require(try await lines("admin_access.log", atLeast: 1).first)
+        #expect(admin.wholeMatch(of: #/127\.0\.0\.1 - - \[[^\]]+\] "GET \/status HTTP\/1\.1" 200 \d+ "-" "[^"]*"/#) != nil)
+        // The status server's own requests (the readiness polls above) are in its log.
+        let status = try await lines("status_access.log", atLeast: 1)
+        #expect(status.first?.contains("\"GET /status HTTP/1.1\" 200 ") == true)
+    }
+
     /// A loopback port nothing is bound to, below the kernel's ephemeral range (32768 and up),
     /// where the tests' own client connections and port-0 servers would take ports: a child
     /// node binding a port one of them holds fails to start.

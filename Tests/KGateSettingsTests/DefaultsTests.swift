@@ -34,6 +34,11 @@ struct DefaultsTests {
         #expect(s.nginxAdminClientMaxBodySize.bytes == 10 * 1024 * 1024)
         #expect(s.adminToken == nil)
         #expect(s.proxyErrorLog == "logs/error.log")
+        // kong_defaults.lua: proxy and admin access logs on, the status server's off.
+        #expect(s.proxyAccessLog == AccessLogSetting(path: "logs/access.log"))
+        #expect(s.adminAccessLog == AccessLogSetting(path: "logs/admin_access.log"))
+        #expect(s.statusAccessLog == nil)
+        #expect(s.proxyAccessLog?.format(default: .kong) == .kong)
     }
 
     /// Kong's `nginx_err_logs`: the error log is under the prefix unless its path is absolute.

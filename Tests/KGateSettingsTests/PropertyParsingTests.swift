@@ -17,6 +17,21 @@ struct PropertyParsingTests {
         SettingsCase("proxy_error_log = logs/kgate.log") { $0.proxyErrorLog = "logs/kgate.log" },
         SettingsCase("proxy_error_log = /dev/stderr") { $0.proxyErrorLog = "/dev/stderr" },
         SettingsCase("proxy_error_log = off") { $0.proxyErrorLog = nil },
+        SettingsCase("proxy_access_log = off") { $0.proxyAccessLog = nil },
+        SettingsCase("proxy_access_log = /dev/stdout") { $0.proxyAccessLog = .init(path: "/dev/stdout") },
+        SettingsCase("proxy_access_log = logs/a.log combined") {
+            $0.proxyAccessLog = .init(path: "logs/a.log", format: .combined)
+        },
+        SettingsCase("proxy_access_log = logs/a.log buffer=32k flush=5s") {
+            $0.proxyAccessLog = .init(path: "logs/a.log", parameters: ["buffer=32k", "flush=5s"])
+        },
+        SettingsCase("admin_access_log = /dev/stdout kong_log_format") {
+            $0.adminAccessLog = .init(path: "/dev/stdout", format: .kong)
+        },
+        SettingsCase("admin_access_log = off") { $0.adminAccessLog = nil },
+        SettingsCase("status_access_log = logs/status_access.log") {
+            $0.statusAccessLog = .init(path: "logs/status_access.log")
+        },
         SettingsCase("plugins = bundled") { $0.plugins = ["bundled"] },
         SettingsCase("plugins = off") { $0.plugins = []; $0.pluginsAsWritten = ["off"] },
         SettingsCase("plugins = off, key-auth") { $0.plugins = []; $0.pluginsAsWritten = ["off", "key-auth"] },
@@ -154,6 +169,16 @@ struct PropertyParsingTests {
         FailureCase(
             "node_id = 1234", "kong.conf:1: invalid value for 'node_id': '1234' (must be a valid UUID)"),
         FailureCase("prefix = ", "kong.conf:1: invalid value for 'prefix': '' (expected a directory path)"),
+        FailureCase(
+            "proxy_access_log = logs/a.log apigw_json",
+            "kong.conf:1: invalid value for 'proxy_access_log': 'logs/a.log apigw_json' "
+                + "(unknown log format 'apigw_json'; kgate knows combined, kong_log_format)"),
+        FailureCase(
+            "admin_access_log = logs/a.log gzip=9",
+            "kong.conf:1: invalid value for 'admin_access_log': 'logs/a.log gzip=9' "
+                + "(kgate supports the access_log parameters buffer= and flush=, not 'gzip=')"),
+        FailureCase(
+            "status_access_log = ", "kong.conf:1: invalid value for 'status_access_log': '' (expected a file path or 'off')"),
         FailureCase(
             "proxy_error_log = ", "kong.conf:1: invalid value for 'proxy_error_log': '' (expected a file path or 'off')"),
         FailureCase(

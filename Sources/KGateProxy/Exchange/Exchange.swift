@@ -91,6 +91,14 @@ struct Exchange {
     /// A generated response was fully written.
     var responseFinished = false
 
+    // Access log.
+    /// The client output's byte count when the request began, and the response head's size:
+    /// what was written since, less the head, is `$body_bytes_sent`.
+    var outputMark = 0
+    var headBytes = 0
+    /// The first line of a head refused before it parsed (`$request`).
+    @OutOfLine var refusedLine: ByteBuffer?
+
     /// Milliseconds between two instants.
     func milliseconds(since from: NIODeadline, to: NIODeadline) -> Int {
         max(0, Int((to - from).nanoseconds / 1_000_000))

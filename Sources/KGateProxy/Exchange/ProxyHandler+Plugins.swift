@@ -379,6 +379,7 @@ extension ProxyHandler {
                 headBuffer.writeBytes(body)
             }
         }
+        x.headBytes = Self.headLength(headBuffer)
         responseHeadPending = true
     }
 

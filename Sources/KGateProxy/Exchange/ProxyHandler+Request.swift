@@ -15,6 +15,7 @@ extension ProxyHandler {
         // `x` was reset when the connection became idle (`becomeIdle`), or is fresh.
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
+        x.outputMark = output.bytesWritten
         x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader, previousHost: recent.host)
         recent.remember(host: x.facts.host)
         requestBody = BodyTracker(x.facts.framing)

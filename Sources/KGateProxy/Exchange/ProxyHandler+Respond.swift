@@ -114,8 +114,13 @@ extension ProxyHandler {
         // nginx's own error pages are the server's, where the location's compression is not.
         guard env.configuration.compression != nil, response.origin == .kong,
             let (head, body) = PluginHeads.splitHead(withHeaders)
-        else { return withHeaders }
-        return compressedWhole(head: head, body: body) ?? withHeaders
+        else {
+            x.headBytes = Self.headLength(withHeaders)
+            return withHeaders
+        }
+        let whole = compressedWhole(head: head, body: body) ?? withHeaders
+        x.headBytes = Self.headLength(whole)
+        return whole
     }
 
     /// Every `Accept` of the request joined with `,`, as `kong.response.error` reads them
@@ -153,10 +158,10 @@ extension ProxyHandler {
     /// lines nginx had taken before the refused one choose the error body's format.
     func refuse(_ error: HeadError, bytes: ByteBuffer) {
         switch error {
-        case .uriTooLong: refuseRaw(.nginx(414))
-        case .versionNotSupported: refuseRaw(.nginxBuiltin(505))
-        case .headerTooLarge: refuseRaw(.nginx(494), format: format(ofLinesTaken: bytes))
-        case .badRequest, .badResponse: refuseRaw(.nginx(400), format: format(ofLinesTaken: bytes))
+        case .uriTooLong: refuseRaw(.nginx(414), line: bytes)
+        case .versionNotSupported: refuseRaw(.nginxBuiltin(505), line: bytes)
+        case .headerTooLarge: refuseRaw(.nginx(494), format: format(ofLinesTaken: bytes), line: bytes)
+        case .badRequest, .badResponse: refuseRaw(.nginx(400), format: format(ofLinesTaken: bytes), line: bytes)
         }
     }
 
@@ -172,11 +177,13 @@ extension ProxyHandler {
     ///
     /// Kong's error page handler still runs the global plugins' `header_filter`, `body_filter`
     /// and `log` on these nginx errors (spec 04-plugins_triggering), with an empty request.
-    func refuseRaw(_ response: LocalResponse, format: LocalResponse.RequestFormat = .init()) {
+    func refuseRaw(_ response: LocalResponse, format: LocalResponse.RequestFormat = .init(), line: ByteBuffer? = nil) {
         inbound = empty
         x = Exchange()
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
+        x.outputMark = output.bytesWritten
+        x.refusedLine = line.map(Self.firstLine)
         request = .placeholder
         let (generation, plans) = env.currentPlans()
         if let runner = plans.activePlugins {
@@ -191,6 +198,7 @@ extension ProxyHandler {
         if x.runner != nil { bytes = filterGeneratedResponse(bytes, proxied: false) }
         bytes = withConfiguredHeaders(bytes, origin: response.origin)
         x.keepAlive = false
+        x.headBytes = Self.headLength(bytes)
         output.write(bytes, context)
         finishResponse()
     }
@@ -199,5 +207,6 @@ extension ProxyHandler {
 
     func logExchange() {
         if x.runner != nil { runLogPhase() }
+        writeAccessLog(status: x.responseStatus)
     }
 }

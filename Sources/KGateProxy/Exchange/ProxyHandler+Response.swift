@@ -34,6 +34,7 @@ extension ProxyHandler: UpstreamDelegate {
         if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, proxied: true, upstream: copy head) }
         addConfiguredHeaders(to: &headBuffer)
         if env.configuration.compression != nil, downstream != .none { compressResponse() }
+        x.headBytes = headBuffer.readableBytes
         responseHeadPending = true
         // Anything but passing the chunks on reads their data only.
         return framing == .chunked && x.framing != .passthrough

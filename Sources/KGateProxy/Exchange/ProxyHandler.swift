@@ -194,6 +194,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        logAbortedExchange()
         clientTimer.cancel()
         upstreamTimer.cancel()
         if let connection = x.upstream {
@@ -361,7 +362,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         case .header:
             // A head that never completed gets a 408; a connection that sent nothing just closes.
             if phase == .idle, inbound.readableBytes > 0 {
-                refuseRaw(.nginx(408), format: format(ofLinesTaken: inbound))
+                refuseRaw(.nginx(408), format: format(ofLinesTaken: inbound), line: inbound)
             } else {
                 close()
             }

@@ -74,6 +74,8 @@ final class LoopContext: @unchecked Sendable {
     let timers: LoopTimers
     var requestIDs = RequestIDGenerator()
     var dates = HTTPDateCache()
+    /// This loop's access-log lines, written at the end of each tick (`proxy_access_log`).
+    let accessLog: LoopAccessLog?
     /// Open client connections, for graceful shutdown.
     private(set) var connections: [ObjectIdentifier: any LoopConnection] = [:]
     /// Set by a graceful shutdown: idle connections close, busy ones close after their response.
@@ -81,8 +83,11 @@ final class LoopContext: @unchecked Sendable {
     /// Requests handled (diagnostics).
     var requestCount = 0
 
-    init(eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving) {
+    init(
+        eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving, accessLog: AccessLog? = nil
+    ) {
         self.eventLoop = eventLoop
+        self.accessLog = accessLog.map(LoopAccessLog.init)
         let flushes = FlushBatcher(eventLoop: eventLoop)
         self.flushes = flushes
         let timers = LoopTimers(eventLoop: eventLoop, clock: flushes.clock)

@@ -50,19 +50,21 @@ public final class ProxyServer: Sendable {
     ///   - group: the event loops to run on; nil creates `configuration.eventLoops` of them
     ///     (shut down with the server).
     ///   - logger: for start-up, shutdown and upstream failures (per-request logs are at debug).
+    ///   - accessLog: where each request's line goes (`proxy_access_log`), if anywhere.
     public convenience init(
-        configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger
+        configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
+        accessLog: AccessLog? = nil
     ) {
         self.init(
             configuration: configuration, store: store, group: group, logger: logger,
-            resolver: SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts))
+            resolver: SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts), accessLog: accessLog)
     }
 
     /// Makes a server that asks `resolver` for names (tests answer names with addresses of
     /// their choosing).
     init(
         configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)?, logger: Logger,
-        resolver: any DNSResolving
+        resolver: any DNSResolving, accessLog: AccessLog? = nil
     ) {
         self.environment = ProxyEnvironment(store: store, configuration: configuration, logger: logger)
         if let group {
@@ -74,7 +76,8 @@ public final class ProxyServer: Sendable {
         }
         var loops: [ObjectIdentifier: LoopContext] = [:]
         for loop in self.group.makeIterator() {
-            loops[ObjectIdentifier(loop)] = LoopContext(eventLoop: loop, configuration: configuration, resolver: resolver)
+            loops[ObjectIdentifier(loop)] = LoopContext(
+                eventLoop: loop, configuration: configuration, resolver: resolver, accessLog: accessLog)
         }
         self.loops = loops
         self.stopped = self.group.next().makePromise(of: Void.self)
@@ -91,9 +94,12 @@ public final class ProxyServer: Sendable {
     /// Makes a server from the node settings (`proxy_listen`, `nginx_worker_processes`,
     /// `headers`, `trusted_ips`, `upstream_keepalive_*`, ...).
     public convenience init(
-        settings: NodeSettings, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger
+        settings: NodeSettings, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
+        accessLog: AccessLog? = nil
     ) {
-        self.init(configuration: ProxyConfiguration(settings: settings), store: store, group: group, logger: logger)
+        self.init(
+            configuration: ProxyConfiguration(settings: settings), store: store, group: group, logger: logger,
+            accessLog: accessLog)
     }
 
     /// The addresses listened on (with the actual ports when 0 was asked for).

@@ -10,6 +10,8 @@ import NIOCore
 struct ChannelOutput {
     /// The channel itself, while the handler is its only handler; nil: use the context.
     private var core: (any ChannelCore)?
+    /// Bytes written so far (for `$body_bytes_sent`).
+    private(set) var bytesWritten = 0
 
     /// Writes through `context` (always correct).
     init() {}
@@ -28,7 +30,8 @@ struct ChannelOutput {
 
     /// Writes bytes (not flushed).
     @inline(__always)
-    func write(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+    mutating func write(_ buffer: ByteBuffer, _ context: ChannelHandlerContext) {
+        bytesWritten &+= buffer.readableBytes
         if let core {
             core.write0(NIOAny(buffer), promise: nil)
         } else {

@@ -3,15 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateHTTP
 import KGateStore
 import Logging
-import Synchronization
-
-#if canImport(Glibc)
-private let systemWrite = Glibc.write
-#elseif canImport(Darwin)
-private let systemWrite = Darwin.write
-#endif
 
 /// Kong's error log (`proxy_error_log`, `<prefix>/logs/error.log` by default): the node's log
 /// lines appended in nginx's error-log format, where Kong's users and tools (and Kong's own
@@ -21,44 +15,28 @@ private let systemWrite = Darwin.write
 /// 2026/11/22 01:07:23 [error] 4242#0: message, key: value, key: value
 /// ```
 ///
-/// Opened with `O_APPEND`: each line is one `write`, so a file truncated by an operator
-/// (`:> logs/error.log`) is written from its new end. ``reopen()`` (SIGUSR1, as nginx) opens
-/// the path again after log rotation moved the file away.
+/// Each line is one append to a ``LogFile`` (so `:> logs/error.log` and SIGUSR1 after rotation
+/// work as with nginx). Logging is off the proxy's hot path.
 public final class ErrorLogFile: Sendable {
-    /// The path it writes to.
-    public let path: String
-    /// The open file; lines are written under the lock, so a reopen never closes a
-    /// descriptor a write is using (logging is off the proxy's hot path).
-    private let descriptor: Mutex<Int32>
+    private let file: LogFile
     private let pid = getpid()
+
+    /// The path it writes to.
+    public var path: String { file.path }
 
     /// Opens (creating it and its directory if needed) the file at `path` for appending.
     public init(path: String) throws(ErrorLogFileError) {
-        self.path = path
         if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
             // A directory that cannot be made shows as the file's open error.
             _ = makeDirectories(String(path[..<slash]), mode: 0o755)
         }
-        descriptor = Mutex(try Self.openForAppending(path))
-    }
-
-    private static func openForAppending(_ path: String) throws(ErrorLogFileError) -> Int32 {
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else {
-            throw ErrorLogFileError(path: path, reason: String(cString: strerror(errno)))
-        }
-        return fd
+        do { file = try LogFile(path: path) } catch { throw ErrorLogFileError(path: path, reason: error.reason) }
     }
 
     /// Opens the path again (creating the file), then closes the old descriptor; on failure
     /// the old one stays in use.
     public func reopen() throws(ErrorLogFileError) {
-        let fd = try Self.openForAppending(path)
-        let old = descriptor.withLock { current in
-            defer { current = fd }
-            return current
-        }
-        close(old)
+        do { try file.reopen() } catch { throw ErrorLogFileError(path: path, reason: error.reason) }
     }
 
     /// Appends one line in nginx's format.
@@ -69,17 +47,7 @@ public final class ErrorLogFile: Sendable {
             line += ", \(key): \(value)"
         }
         line += "\n"
-        descriptor.withLock { fd in
-            line.withUTF8 { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let n = systemWrite(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else { return }
-                    offset += n
-                }
-            }
-        }
+        file.write(line)
     }
 
     /// nginx's level names (`warn`, `crit`) for swift-log's levels.

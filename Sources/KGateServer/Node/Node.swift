@@ -45,6 +45,8 @@ public final class Node: Sendable {
     let persistedConfig: PersistedConfig
     /// The file the node's logger appends to (`proxy_error_log`), if any.
     let errorLog: ErrorLogFile?
+    /// The proxy's, Admin API's and Status API's access logs.
+    let accessLogs: NodeAccessLogs
 
     /// Builds the node; nothing is loaded or bound yet.
     /// - Parameters:
@@ -58,13 +60,15 @@ public final class Node: Sendable {
         self.settings = settings
         self.logger = logger
         self.errorLog = errorLog
+        let accessLogs = try NodeAccessLogs(settings: settings)
+        self.accessLogs = accessLogs
         // One id for the node: the Admin API's `node_id` and plugins' `kong.node.get_id()`.
         let nodeID = settings.nodeID ?? EntityID.random()
         let plugins = NodePlugins(settings: settings, nodeID: nodeID, logger: logger)
         let catalog = plugins.catalog
         store = try ConfigStore(
             catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
-        proxy = settings.proxyListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger)
+        proxy = settings.proxyListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger, accessLog: accessLogs.proxy)
         persistedConfig = PersistedConfig(prefix: settings.prefix)
         coordinator = ReloadCoordinator(
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger, persistence: persistedConfig)
@@ -85,7 +89,7 @@ public final class Node: Sendable {
                 counters: counters,
                 secureChannel: try Self.secureChannel(
                     status, settings.statusSSLCert, settings.statusSSLCertKey, setting: "status_ssl_cert"),
-                logger: logger
+                accessLog: accessLogs.status, logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
             })
@@ -105,7 +109,7 @@ public final class Node: Sendable {
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
                 secureChannel: try Self.secureChannel(
                     admin, settings.adminSSLCert, settings.adminSSLCertKey, setting: "admin_ssl_cert"),
-                logger: logger, answering: .task { await adminAPI.handle($0) }))
+                accessLog: accessLogs.admin, logger: logger, answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
     }
@@ -207,7 +211,7 @@ public final class Node: Sendable {
         var services: [any Service] = [CoordinatorService(loop: loop)]
         services += listeners.map { $0 as any Service }
         services.append(ReloadSignalService(node: self))
-        services.append(LogReopenSignalService(logger: logger, errorLog: errorLog))
+        services.append(LogReopenSignalService(logger: logger, errorLog: errorLog, accessLogs: accessLogs.files))
         if let proxy { services.append(ProxyService(proxy: proxy)) }
         if let path = settings.declarativeConfig, let watch = watch.withLock({ $0 }) {
             services.append(WatcherService(

@@ -1,6 +1,7 @@
 import KGateProxy
 import KGateStore
 import KGateWatch
+import KGateHTTP
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -48,25 +49,36 @@ struct ReloadSignalService: Service {
 }
 
 /// Answers SIGUSR1, which nginx takes as "reopen the log files" and log rotation scripts send
-/// to Kong, instead of letting it end the process: the error log file is opened again (a
-/// rotated file is left to the rotation), standard error needs nothing.
+/// to Kong, instead of letting it end the process: the error log and access log files are
+/// opened again (a rotated file is left to the rotation), standard error needs nothing.
 struct LogReopenSignalService: Service {
     let logger: Logger
     let errorLog: ErrorLogFile?
+    let accessLogs: [LogFile]
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sigusr1)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
-                guard let errorLog else {
+                if errorLog == nil, accessLogs.isEmpty {
                     logger.notice("SIGUSR1: kgate logs to standard error only, there is no log file to reopen")
                     continue
                 }
-                do {
-                    try errorLog.reopen()
-                    logger.notice("SIGUSR1: reopened the error log", metadata: ["path": "\(errorLog.path)"])
-                } catch {
-                    logger.error("SIGUSR1: \(error), still writing the previous file")
+                if let errorLog {
+                    do {
+                        try errorLog.reopen()
+                        logger.notice("SIGUSR1: reopened the error log", metadata: ["path": "\(errorLog.path)"])
+                    } catch {
+                        logger.error("SIGUSR1: \(error), still writing the previous file")
+                    }
+                }
+                for file in accessLogs {
+                    do {
+                        try file.reopen()
+                        logger.notice("SIGUSR1: reopened the access log", metadata: ["path": "\(file.path)"])
+                    } catch {
+                        logger.error("SIGUSR1: the access log \(error), still writing the previous file")
+                    }
                 }
             }
         }

@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateHTTP
 import KGatePlugins
 import KGateSettings
 import KGateStore
@@ -31,7 +32,7 @@ struct ProxyHarness: Sendable {
     /// listeners aside); `environment`, when given, is what `{vault://env/...}` references read.
     static func start(
         _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
-        settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil,
+        settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil, accessLog: AccessLog? = nil,
         configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
         let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
@@ -55,7 +56,8 @@ struct ProxyHarness: Sendable {
         let logger = Logger(label: "kgate.proxy.test") { _ in CapturedLog.Handler(log: errors) }
         let server = ProxyServer(
             configuration: configuration, store: store, group: TestLoops.group, logger: logger,
-            resolver: resolver ?? SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts))
+            resolver: resolver ?? SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts),
+            accessLog: accessLog)
         try await server.bind()
         let port = server.localAddresses.first?.port ?? 0
         return ProxyHarness(server: server, store: store, port: port, errors: errors)
@@ -158,13 +160,13 @@ final class CapturedLog: Sendable {
 /// Starts a proxy (with the bundled plugins and `extraPlugins`), runs `body`, stops it.
 func withProxy<R>(
     _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
-    settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil,
+    settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil, accessLog: AccessLog? = nil,
     configure: (inout ProxyConfiguration) -> Void = { _ in },
     _ body: (ProxyHarness) async throws -> R
 ) async throws -> R {
     let proxy = try await ProxyHarness.start(
         yaml, extraPlugins: extraPlugins, resolver: resolver, settings: settings, environment: environment,
-        configure: configure)
+        accessLog: accessLog, configure: configure)
     do {
         let result = try await body(proxy)
         await proxy.stop()

@@ -1,0 +1,159 @@
+import Foundation
+import NIOCore
+import Testing
+
+@testable import KGateHTTP
+@testable import KGateProxy
+@testable import KGateSettings
+
+/// nginx's access-log lines: the `combined` and Kong's `kong_log_format` formats, escaping,
+/// `$remote_user`, and the proxy's lines for proxied, generated, refused and abandoned requests.
+struct AccessLogLineTests {
+    private func line(
+        _ format: AccessLogFormat, address: String = "10.0.0.1", user: [UInt8]? = nil, request: String,
+        status: Int, body: Int, referer: String? = nil, agent: String? = nil, id: String? = nil
+    ) -> String {
+        var writer = AccessLogWriter(format: format)
+        Array(address.utf8).withUnsafeBytes { address in
+            Array(request.utf8).withUnsafeBytes { request in
+                withOptionalBytes(user) { user in
+                    withOptionalBytes(referer.map { Array($0.utf8) }) { referer in
+                        withOptionalBytes(agent.map { Array($0.utf8) }) { agent in
+                            withOptionalBytes(id.map { Array($0.utf8) }) { id in
+                                writer.append(
+                                    AccessLogEntry(
+                                        remoteAddress: address, remoteUser: user, requestLine: request, status: status,
+                                        bodyBytesSent: body, referer: referer, userAgent: agent, requestID: id),
+                                    epochSeconds: 0)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// The time as `localtime_r` gives it for the epoch (the machine's zone).
+    private var epochText: String { LocalTimeText.format(epochSeconds: 0) }
+
+    @Test func combined() {
+        #expect(
+            line(.combined, request: "GET /a?b=1 HTTP/1.1", status: 200, body: 12, agent: "curl/8.5.0")
+                == "10.0.0.1 - - [\(epochText)] \"GET /a?b=1 HTTP/1.1\" 200 12 \"-\" \"curl/8.5.0\"\n")
+    }
+
+    @Test func kongFormatAddsTheRequestID() {
+        #expect(
+            line(.kong, user: Array("alice".utf8), request: "POST / HTTP/1.0", status: 201, body: 0, referer: "", id: "ab12")
+                == "10.0.0.1 - alice [\(epochText)] \"POST / HTTP/1.0\" 201 0 \"\" \"-\" kong_request_id: \"ab12\"\n")
+    }
+
+    /// `escape=default`: quotes, backslashes, control bytes and bytes from 0x7F as `\xHH`.
+    @Test func escapesAsNginx() {
+        let text = line(.combined, request: "GET /\u{1}\"\\é HTTP/1.1", status: 400, body: 5, agent: "a\tb")
+        #expect(text.contains(#""GET /\x01\x22\x5C\xC3\xA9 HTTP/1.1" 400 5 "-" "a\x09b""#))
+    }
+
+    /// nginx's `%03ui` status and plain decimal sizes.
+    @Test func numbers() {
+        #expect(line(.combined, request: "x", status: 9, body: 1_234_567).contains("\"x\" 009 1234567 "))
+    }
+
+    @Test func timeLocal() {
+        // `dd/Mon/yyyy:HH:MM:SS +hhmm`.
+        let text = LocalTimeText.format(epochSeconds: 1_795_000_000)
+        #expect(text.range(of: #"^\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}$"#, options: .regularExpression) != nil)
+    }
+
+    @Test(arguments: [
+        ("Basic YWxpY2U6c2VjcmV0", "alice"),
+        ("basic   Ym9iOg==", "bob"),
+        ("BASIC OmVtcHR5", ""),
+    ])
+    func basicUser(header: String, user: String) {
+        let decoded = Array(header.utf8).withUnsafeBytes { BasicAuthUser.decode($0) }
+        #expect(decoded.map { String(decoding: $0, as: UTF8.self) } == user)
+    }
+
+    @Test(arguments: ["Bearer abc", "Basic", "Basic !!!!", "Basic YWxpY2U=", "Basic YW=xp"])
+    func notABasicUser(header: String) {
+        #expect(Array(header.utf8).withUnsafeBytes { BasicAuthUser.decode($0) } == nil)
+    }
+
+    @Test func parsesSettings() throws {
+        #expect(try AccessLogSetting.parse("off", property: "p") == nil)
+        #expect(try AccessLogSetting.parse("a.log  combined", property: "p") == .init(path: "a.log", format: .combined))
+        #expect(throws: InvalidValue.self) { try AccessLogSetting.parse("a.log x y", property: "p") }
+    }
+}
+
+/// Live: the proxy's `proxy_access_log` lines, read back from the file.
+@Suite(.serialized)
+struct ProxyAccessLogTests {
+    let directory: String
+
+    init() throws {
+        directory = NSTemporaryDirectory() + "kgate-access-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    private func lines(_ path: String, atLeast count: Int) async throws -> [String] {
+        for _ in 0..<100 {
+            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+            let lines = text.split(separator: "\n").map(String.init)
+            if lines.count >= count { return lines }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return []
+    }
+
+    /// One line per request, in order: proxied (with its body size and the client's
+    /// `Basic` user, `Referer` and `User-Agent`), a generated 404, a refused head (400, its
+    /// first line escaped), and a client that left before the answer (499).
+    @Test func proxiedGeneratedRefusedAndAbandoned() async throws {
+        try await withUpstreams(["u"]) { upstreams in
+            let path = directory + "/access.log"
+            let log = AccessLog(file: try LogFile(path: path), format: .kong)
+            try await withProxy(
+                """
+                _format_version: "3.0"
+                services:
+                - name: s
+                  url: http://127.0.0.1:\(upstreams[0].port)
+                  routes:
+                  - name: r
+                    paths: [/p]
+                    strip_path: true
+                """, accessLog: log
+            ) { proxy in
+
+            let ok = try await proxy.get(
+                "/p/bytes/300?x=1",
+                headers: [("User-Agent", "t/1"), ("Referer", "r"), ("Authorization", "Basic dTpw")])
+            #expect(ok.status == 200)
+            let none = try await proxy.get("/nowhere")
+            #expect(none.status == 404)
+            let bad = try await proxy.client()
+            try await bad.send("GET /\u{1} HTTP/1.1\r\nHost: h\r\n\r\n")
+            #expect(try await bad.readResponse().status == 400)
+            await bad.close()
+            let gone = try await proxy.client()
+            try await gone.send("GET /p/slow/2000 HTTP/1.1\r\nHost: h\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(200))
+            await gone.close()
+
+            let lines = try await lines(path, atLeast: 4)
+            try #require(lines.count == 4)
+            let id = #"kong_request_id: "[0-9a-f]{32}"$"#
+            #expect(lines[0].hasPrefix("127.0.0.1 - u ["))
+            #expect(
+                lines[0].range(of: #"\] "GET /p/bytes/300\?x=1 HTTP/1.1" 200 300 "r" "t/1" "# + id, options: .regularExpression)
+                    != nil)
+            #expect(lines[1].contains(#""GET /nowhere HTTP/1.1" 404 \#(none.body.count) "-" "-" kong_request_id: "#))
+            #expect(lines[2].contains(#""GET /\x01 HTTP/1.1" 400 "#))
+            #expect(lines[3].contains(#""GET /p/slow/2000 HTTP/1.1" 499 0 "#))
+            }
+        }
+    }
+}
