@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateSettings
 import NIOCore
 import NIOHTTP1
 
@@ -29,6 +30,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
     private let requestLines: RequestTargetEscapingHandler?
     private var state = State.idle
     private var dates = HTTPDateCache()
+    /// nginx `add_header`s of the http block (`nginx_http_add_header`), which the admin and
+    /// status servers inherit.
+    private let addedHeaders: [AddHeaderDirective]
     /// The access log and this connection's line buffer (written out after each answer).
     private let accessLog: AccessLog?
     private var logLines: AccessLogWriter?
@@ -39,9 +43,11 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
 
     init(
         answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil,
-        requestLines: RequestTargetEscapingHandler? = nil, accessLog: AccessLog? = nil
+        requestLines: RequestTargetEscapingHandler? = nil, accessLog: AccessLog? = nil,
+        addedHeaders: [AddHeaderDirective] = []
     ) {
         self.requestLines = requestLines
+        self.addedHeaders = addedHeaders
         self.accessLog = accessLog
         self.logLines = accessLog.map { AccessLogWriter(format: $0.format) }
         self.answering = answering
@@ -105,6 +111,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         if !headers.contains(name: "Date") { headers.add(name: "Date", value: dates.current()) }
         headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        for added in addedHeaders where !added.value.isEmpty && added.applies(toStatus: Int(response.status.code)) {
+            headers.add(name: added.name, value: added.value)
+        }
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         if request.method != .HEAD {

@@ -1,5 +1,5 @@
-import Logging
 import KGateSettings
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -41,27 +41,31 @@ public final class HTTPListener: Service, Sendable {
     private let counters: ServerCounters?
     /// Where each answered request is logged (`admin_access_log`, `status_access_log`).
     private let accessLog: AccessLog?
+    /// Headers added to answers (`nginx_http_add_header`).
+    private let addedHeaders: [AddHeaderDirective]
     private let logger: Logger
     private let bound = Mutex<[any Channel]>([])
 
     public convenience init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
         counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, accessLog: AccessLog? = nil,
-        logger: Logger, responder: @escaping HTTPResponder
+        addedHeaders: [AddHeaderDirective] = [], logger: Logger, responder: @escaping HTTPResponder
     ) {
         self.init(
             name: name, addresses: addresses, group: group, maxBodySize: maxBodySize, counters: counters,
-            secureChannel: secureChannel, accessLog: accessLog, logger: logger, answering: .inline(responder))
+            secureChannel: secureChannel, accessLog: accessLog, addedHeaders: addedHeaders, logger: logger,
+            answering: .inline(responder))
     }
 
     /// A listener whose answers may wait (they run in a task, off the event loop).
     public init(
         name: String, addresses: [ListenerAddress], group: any EventLoopGroup, maxBodySize: Int = 10 * 1024 * 1024,
         counters: ServerCounters? = nil, secureChannel: SecureChannel? = nil, accessLog: AccessLog? = nil,
-        logger: Logger, answering: HTTPAnswering
+        addedHeaders: [AddHeaderDirective] = [], logger: Logger, answering: HTTPAnswering
     ) {
         self.counters = counters
         self.accessLog = accessLog
+        self.addedHeaders = addedHeaders
         self.secureChannel = secureChannel
         self.name = name
         self.addresses = addresses
@@ -80,6 +84,7 @@ public final class HTTPListener: Service, Sendable {
             let maxBodySize = self.maxBodySize
             let counters = self.counters
             let accessLog = self.accessLog
+            let addedHeaders = self.addedHeaders
             let secureChannel = address.tls ? self.secureChannel : nil
             if address.tls, secureChannel == nil {
                 throw BindError(setting: "\(name)_listen", host: address.host, port: address.port, underlying: NoTLSSetup())
@@ -92,7 +97,8 @@ public final class HTTPListener: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try secureChannel?(channel)
                         try channel.pipeline.syncOperations.configureBufferedHTTPServer(
-                            answering: answering, maxBodySize: maxBodySize, counters: counters, accessLog: accessLog)
+                            answering: answering, maxBodySize: maxBodySize, counters: counters, accessLog: accessLog,
+                            addedHeaders: addedHeaders)
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -1,3 +1,4 @@
+import KGateSettings
 import NIOCore
 import NIOHTTP1
 
@@ -238,7 +239,8 @@ extension ChannelPipeline.SynchronousOperations {
     /// kgate's buffered HTTP/1.1 server pipeline: a ``RequestTargetEscapingHandler``, NIO's
     /// HTTP/1.1 codec, and the ``HTTPExchangeHandler`` that answers.
     func configureBufferedHTTPServer(
-        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil, accessLog: AccessLog? = nil
+        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil, accessLog: AccessLog? = nil,
+        addedHeaders: [AddHeaderDirective] = []
     ) throws {
         let requestLines = RequestTargetEscapingHandler()
         try addHandler(requestLines)
@@ -246,6 +248,6 @@ extension ChannelPipeline.SynchronousOperations {
         try addHandler(
             HTTPExchangeHandler(
                 answering: answering, maxBodySize: maxBodySize, counters: counters,
-                requestLines: requestLines, accessLog: accessLog))
+                requestLines: requestLines, accessLog: accessLog, addedHeaders: addedHeaders))
     }
 }

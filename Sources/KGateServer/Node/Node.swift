@@ -89,7 +89,7 @@ public final class Node: Sendable {
                 counters: counters,
                 secureChannel: try Self.secureChannel(
                     status, settings.statusSSLCert, settings.statusSSLCertKey, setting: "status_ssl_cert"),
-                accessLog: accessLogs.status, logger: logger
+                accessLog: accessLogs.status, addedHeaders: settings.nginxHttpAddHeader, logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
             })
@@ -109,7 +109,7 @@ public final class Node: Sendable {
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
                 secureChannel: try Self.secureChannel(
                     admin, settings.adminSSLCert, settings.adminSSLCertKey, setting: "admin_ssl_cert"),
-                accessLog: accessLogs.admin, logger: logger, answering: .task { await adminAPI.handle($0) }))
+                accessLog: accessLogs.admin, addedHeaders: settings.nginxHttpAddHeader, logger: logger, answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
     }
