@@ -157,3 +157,68 @@ struct ProxyAccessLogTests {
         }
     }
 }
+
+/// Live: file-log's lines carry what the proxy served (Kong's `kong.log.serialize()`).
+@Suite(.serialized)
+struct ProxyFileLogTests {
+    @Test func servedExchangeInTheLine() async throws {
+        let path = NSTemporaryDirectory() + "kgate-file-log-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withUpstreams(["u"]) { upstreams in
+            try await withProxy(
+                """
+                _format_version: "3.0"
+                services:
+                - name: s
+                  url: http://127.0.0.1:\(upstreams[0].port)/base
+                  routes:
+                  - name: r
+                    paths: [/p]
+                - name: dead
+                  url: http://127.0.0.1:9
+                  retries: 0
+                  routes:
+                  - name: d
+                    paths: [/dead]
+                plugins:
+                - name: file-log
+                  config: {path: "\(path)"}
+                """
+            ) { proxy in
+                let ok = try await proxy.get("/p/bytes/300?q=1", headers: [("Authorization", "secret")])
+                #expect(ok.status == 200)
+                let dead = try await proxy.get("/dead")
+                #expect(dead.status == 502)
+                var lines: [Substring] = []
+                for _ in 0..<100 {
+                    lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+                    if lines.count >= 2 { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                try #require(lines.count == 2)
+                let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+                let request = try #require(first["request"] as? [String: Any])
+                #expect(request["uri"] as? String == "/p/bytes/300?q=1")
+                #expect((request["headers"] as? [String: Any])?["authorization"] as? String == "REDACTED")
+                #expect(first["upstream_uri"] as? String == "/base/bytes/300?q=1")
+                #expect(first["upstream_status"] as? String == "200")
+                let response = try #require(first["response"] as? [String: Any])
+                #expect(response["status"] as? Int == 200)
+                let headers = try #require(response["headers"] as? [String: Any])
+                #expect(headers["content-length"] as? String == String(ok.body.count))
+                #expect(headers["x-kong-request-id"] as? String == ok.header("X-Kong-Request-Id"))
+                // The whole response: its head and body.
+                #expect((response["size"] as? Int ?? 0) > ok.body.count + 100)
+                #expect((first["tries"] as? [[String: Any]])?.first?["port"] as? Int == upstreams[0].port)
+                #expect(first["source"] as? String == "upstream")
+                #expect((first["route"] as? [String: Any])?["name"] as? String == "r")
+
+                let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+                #expect((second["response"] as? [String: Any])?["status"] as? Int == 502)
+                #expect(second["upstream_status"] as? String == "")
+                #expect((second["tries"] as? [[String: Any]])?.count == 1)
+                #expect((second["latencies"] as? [String: Any])?["proxy"] as? Int == -1)
+            }
+        }
+    }
+}

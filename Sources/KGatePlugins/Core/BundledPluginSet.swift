@@ -17,13 +17,15 @@ public enum BundledPluginSet {
             CorrelationIDPlugin(),
             RequestSizeLimitingPlugin(),
             RequestTransformerPlugin(luaEnabled: luaEnabled),
+            FileLogPlugin(),
         ]
     }
 
     /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
-    /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`.
+    /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`
+    /// (file-log runs: ``FileLogPlugin``).
     public static let observability: Set<String> = [
-        "prometheus", "http-log", "file-log", "tcp-log", "udp-log", "syslog", "loggly", "statsd", "datadog",
+        "prometheus", "http-log", "tcp-log", "udp-log", "syslog", "loggly", "statsd", "datadog",
         "opentelemetry", "zipkin",
     ]
 

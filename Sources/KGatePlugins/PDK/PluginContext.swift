@@ -19,6 +19,8 @@ public struct PluginContext: Sendable {
     public var shared: [String: any Sendable] = [:]
     /// Values the log serializer adds (Kong's `kong.log.set_serialize_value`).
     public var serializedValues: [String: Value] = [:]
+    /// What the proxy served, set before the `log` phase (``LogSerializer``).
+    public var served: ServedExchange?
 
     /// The matched route's id (nil before routing or when none matched).
     public private(set) var routeID: String?

@@ -2,7 +2,7 @@ import KGateSchema
 
 extension BundledPluginSet {
     /// Kong's config schemas of the ``observability`` plugins, for `EntityCatalog(pluginConfigSchemas:)`:
-    /// kgate does not run these plugins, but refuses the configs Kong refuses and stores them
+    /// kgate runs file-log only, but refuses the configs Kong refuses for each and stores them
     /// with Kong's defaults. `luaEnabled` is false with `untrusted_lua = off`, where any
     /// `custom_fields_by_lua` code is refused.
     public static func observabilityConfigSchemas(luaEnabled: Bool = true) -> [String: Schema] {

@@ -99,6 +99,15 @@ struct Exchange {
     /// The first line of a head refused before it parsed (`$request`).
     @OutOfLine var refusedLine: ByteBuffer?
 
+    // Log phase (only when a plugin logs: ``ProxyHandler/logsForPlugins``).
+    /// The response head as sent, and the status the upstream answered.
+    var sentHead = ByteBuffer()
+    var upstreamStatus = 0
+    /// When the upstream's response head arrived.
+    var upstreamHeadAt = NIODeadline.uptimeNanoseconds(0)
+    /// The tries so far (Kong's `balancer_data.tries`).
+    @OutOfLine var triesForLog: [ServedExchange.Try]?
+
     /// Milliseconds between two instants.
     func milliseconds(since from: NIODeadline, to: NIODeadline) -> Int {
         max(0, Int((to - from).nanoseconds / 1_000_000))

@@ -380,6 +380,7 @@ extension ProxyHandler {
             }
         }
         x.headBytes = Self.headLength(headBuffer)
+        if logsForPlugins { keepSentHead(headBuffer) }
         responseHeadPending = true
     }
 
@@ -388,6 +389,7 @@ extension ProxyHandler {
     /// Kong's log phase, once the response was sent (or the exchange failed).
     func runLogPhase() {
         guard let runner = x.runner, startDownstreamPhases(runner), x.pluginWork.contains(.log) else { return }
+        x.plugins!.served = servedExchange()
         runner.log(&x.plugins!)
     }
 }

@@ -115,11 +115,11 @@ extension ProxyHandler {
         guard env.configuration.compression != nil, response.origin == .kong,
             let (head, body) = PluginHeads.splitHead(withHeaders)
         else {
-            x.headBytes = Self.headLength(withHeaders)
+            noteGeneratedHead(withHeaders)
             return withHeaders
         }
         let whole = compressedWhole(head: head, body: body) ?? withHeaders
-        x.headBytes = Self.headLength(whole)
+        noteGeneratedHead(whole)
         return whole
     }
 
@@ -198,7 +198,7 @@ extension ProxyHandler {
         if x.runner != nil { bytes = filterGeneratedResponse(bytes, proxied: false) }
         bytes = withConfiguredHeaders(bytes, origin: response.origin)
         x.keepAlive = false
-        x.headBytes = Self.headLength(bytes)
+        noteGeneratedHead(bytes)
         output.write(bytes, context)
         finishResponse()
     }

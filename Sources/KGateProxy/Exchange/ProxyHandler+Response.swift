@@ -8,6 +8,8 @@ extension ProxyHandler: UpstreamDelegate {
         lastNow = now
         x.responseHeadSent = true
         x.responseStatus = head.status
+        x.upstreamStatus = head.status
+        x.upstreamHeadAt = now
         upstreamWait = .read
         upstreamTimer.arm(at: now + plan.readTimeout)
         if head.status == 101, x.facts.upgrade != nil {
@@ -35,6 +37,7 @@ extension ProxyHandler: UpstreamDelegate {
         addConfiguredHeaders(to: &headBuffer)
         if env.configuration.compression != nil, downstream != .none { compressResponse() }
         x.headBytes = headBuffer.readableBytes
+        if logsForPlugins { keepSentHead(headBuffer) }
         responseHeadPending = true
         // Anything but passing the chunks on reads their data only.
         return framing == .chunked && x.framing != .passthrough

@@ -60,6 +60,7 @@ extension ProxyHandler {
         x.hostHeader = host
         x.peerIP = ip
         x.peerPort = port
+        if logsForPlugins { recordTry(ip: ip, port: port) }
         let serverName = plan.tls != nil ? TLSProfile.serverName(forHostHeader: host) : nil
         let key = PeerKey(ip: ip, port: port, tls: plan.tls.map { ObjectIdentifier($0) }, serverName: serverName)
         if let connection = loop.pool.leaseIdle(key) {

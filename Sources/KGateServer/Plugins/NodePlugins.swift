@@ -28,7 +28,9 @@ public struct NodePlugins: Sendable {
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas
-        schemas.merge(BundledPluginSet.observabilityConfigSchemas(luaEnabled: luaEnabled)) { implemented, _ in implemented }
+        // Kong's schemas of the logging and metrics plugins, also of those kgate runs (file-log):
+        // they know `untrusted_lua = off`.
+        schemas.merge(BundledPluginSet.observabilityConfigSchemas(luaEnabled: luaEnabled)) { _, kong in kong }
         for name in enabled where schemas[name] == nil && !BundledPluginSet.observability.contains(name) {
             schemas[name] = Self.notImplemented(name)
         }

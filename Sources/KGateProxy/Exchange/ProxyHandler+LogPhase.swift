@@ -1,0 +1,72 @@
+import KGatePlugins
+import NIOCore
+
+extension ProxyHandler {
+    /// Whether a plugin's `log` phase will run for this request (its access phase decided; a
+    /// request answered before it runs global log plugins, if any).
+    var logsForPlugins: Bool {
+        guard let runner = x.runner else { return false }
+        return x.plugins == nil ? runner.hasGlobalDownstreamPlugins : x.pluginWork.contains(.log)
+    }
+
+    /// Keeps the response head as sent (a slice: no copy) for the log serializer.
+    func keepSentHead(_ bytes: ByteBuffer) {
+        x.sentHead = bytes.getSlice(at: bytes.readerIndex, length: x.headBytes) ?? ByteBuffer()
+    }
+
+    /// A generated response's head: its length for `$body_bytes_sent`, and itself for the
+    /// log phase.
+    func noteGeneratedHead(_ bytes: ByteBuffer) {
+        x.headBytes = Self.headLength(bytes)
+        if logsForPlugins { keepSentHead(bytes) }
+    }
+
+    /// A new upstream try; the one before it failed (Kong's `state` and `code` of a try).
+    func recordTry(ip: IPBytes, port: Int) {
+        var tries = x.triesForLog ?? []
+        if let last = tries.indices.last {
+            tries[last].state = "failed"
+            tries[last].code = x.lastError.map(Self.tryFailureStatus) ?? 502
+        }
+        let start = Int(loop.wallClock() * 1000)
+        tries.append(ServedExchange.Try(ip: ip.text, port: port, balancerStart: start))
+        x.triesForLog = tries
+    }
+
+    /// The status nginx gives a failed try: 504 for a timeout, 502 otherwise.
+    static func tryFailureStatus(_ error: ProxyError) -> Int {
+        switch error.kind {
+        case .connectTimeout, .writeTimeout, .readTimeout: return 504
+        default: return 502
+        }
+    }
+
+    /// What `kong.log.serialize()` needs from the proxy (Kong's nginx variables and timings).
+    func servedExchange() -> ServedExchange {
+        let now = loop.now
+        func ms(_ from: NIODeadline, _ to: NIODeadline) -> Int { x.milliseconds(since: from, to: to) }
+        let proxied = x.upstreamStatus != 0
+        var responseHeaders = HTTPFields()
+        if x.sentHead.readableBytes > 0, HeadParser.parseResponse(x.sentHead, into: &scratchHead) == nil {
+            responseHeaders = PluginHeads.fields(of: scratchHead)
+            scratchHead.buffer = ByteBuffer()
+        }
+        let isPlaceholder = x.refusedLine != nil || request.buffer.readableBytes == 0
+        return ServedExchange(
+            requestURI: isPlaceholder ? "" : request.target,
+            requestSize: request.buffer.readableBytes + x.bodyBytes,
+            upstreamURI: x.plan == nil ? "" : x.upstreamTarget,
+            upstreamStatus: proxied ? String(x.upstreamStatus) : "",
+            status: x.responseStatus,
+            responseHeaders: responseHeaders,
+            responseSize: max(0, output.bytesWritten &- x.outputMark),
+            kongLatency: x.tries > 0 ? ms(x.start, x.upstreamStart) : ms(x.start, now),
+            proxyLatency: proxied ? ms(x.upstreamStart, x.upstreamHeadAt) : nil,
+            receiveLatency: proxied ? ms(x.upstreamHeadAt, now) : 0,
+            requestLatency: ms(x.start, now),
+            tries: x.triesForLog ?? [],
+            clientIP: realClientIP(),
+            hostPort: hostPortNumber,
+            source: x.tries > 0 ? .upstream : .kong)
+    }
+}
