@@ -57,8 +57,9 @@ import Testing
 
     @Test func schemasAreWellFormed() throws {
         let names = Set(BundledPluginSet.observabilityConfigSchemas().keys)
-        // file-log runs; its schema stays with the others (it knows `untrusted_lua = off`).
-        #expect(names == BundledPluginSet.observability.union(["file-log"]))
+        // file-log and http-log run; their schemas stay with the others (they know
+        // `untrusted_lua = off`).
+        #expect(names == BundledPluginSet.observability.union(["file-log", "http-log"]))
         let plugins = try #require(Self.catalog.schemas["plugins"])
         #expect(plugins.definitionErrors() == [])
     }

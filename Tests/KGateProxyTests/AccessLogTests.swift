@@ -222,3 +222,82 @@ struct ProxyFileLogTests {
         }
     }
 }
+
+/// Live: http-log sends each request's serialized log to a log server (a test upstream).
+@Suite(.serialized)
+struct ProxyHTTPLogTests {
+    /// A route to `api` with http-log sending to `http_endpoint`, plus one more config line.
+    private func config(api: TestUpstream, endpoint: String, _ extra: String) -> String {
+        """
+        _format_version: "3.0"
+        services:
+        - name: s
+          url: http://127.0.0.1:\(api.port)
+          routes:
+          - name: r
+            paths: [/p]
+            plugins:
+            - name: http-log
+              config:
+                http_endpoint: \(endpoint)
+                \(extra)
+        """
+    }
+
+    private func requests(_ server: TestUpstream, atLeast count: Int) async throws -> [TestUpstream.RecordedRequest] {
+        for _ in 0..<250 {
+            let recorded = server.requests
+            if recorded.count >= count { return recorded }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return server.requests
+    }
+
+    /// One entry per request (`max_batch_size` 1): `POST` to the endpoint's path with the
+    /// endpoint's user info as Basic credentials and the configured headers.
+    @Test func oneEntryPerRequest() async throws {
+        try await withUpstreams(["api", "logs"]) { upstreams in
+            let (api, logs) = (upstreams[0], upstreams[1])
+            try await withProxy(
+                config(api: api, endpoint: "http://bob:s%40cret@127.0.0.1:\(logs.port)/ingest?dropped=1",
+                       "headers: {X-Source: kgate}")
+            ) { proxy in
+                #expect(try await proxy.get("/p/one").status == 200)
+                #expect(try await proxy.get("/p/two").status == 200)
+                let sent = try await requests(logs, atLeast: 2)
+                try #require(sent.count == 2)
+                for (request, path) in zip(sent, ["/p/one", "/p/two"]) {
+                    #expect(request.head.method == .POST)
+                    // Kong sends to the endpoint's path only.
+                    #expect(request.head.uri == "/ingest")
+                    #expect(request.head.headers.first(name: "Content-Type") == "application/json")
+                    #expect(request.head.headers.first(name: "Authorization") == "Basic Ym9iOnNAY3JldA==")
+                    #expect(request.head.headers.first(name: "X-Source") == "kgate")
+                    let entry = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
+                    #expect((entry["request"] as? [String: Any])?["uri"] as? String == path)
+                    #expect((entry["response"] as? [String: Any])?["status"] as? Int == 200)
+                }
+            }
+        }
+    }
+
+    /// Batches: entries gathered for `max_coalescing_delay` go as one JSON array; a failing log
+    /// server gets the batch again.
+    @Test func batchesAndRetries() async throws {
+        try await withUpstreams(["api", "logs"]) { upstreams in
+            let (api, logs) = (upstreams[0], upstreams[1])
+            try await withProxy(
+                config(api: api, endpoint: "http://127.0.0.1:\(logs.port)/status/500",
+                       "queue: {max_batch_size: 3, max_coalescing_delay: 0.3, initial_retry_delay: 0.05}")
+            ) { proxy in
+                for i in 0..<3 { #expect(try await proxy.get("/p/\(i)").status == 200) }
+                // Sent once, answered 500, sent again.
+                let sent = try await requests(logs, atLeast: 2)
+                try #require(sent.count >= 2)
+                let batch = try #require(try JSONSerialization.jsonObject(with: Data(sent[0].body)) as? [[String: Any]])
+                #expect(batch.compactMap { ($0["request"] as? [String: Any])?["uri"] as? String } == ["/p/0", "/p/1", "/p/2"])
+                #expect(sent[1].body == sent[0].body)
+            }
+        }
+    }
+}

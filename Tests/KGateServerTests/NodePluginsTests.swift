@@ -24,10 +24,14 @@ import Testing
         )
         let valid = "_format_version: \"3.0\"\nplugins:\n- name: http-log\n  config: {http_endpoint: 'http://logs.test'}\n"
         let config = try DeclarativeLoader(catalog: plugins.catalog).load(bytes: Array(valid.utf8), fileName: "kong.yml").get()
-        let (skipped, unsupported) = plugins.check(config)
-        #expect(skipped == ["http-log"])
-        #expect(unsupported.isEmpty)
         #expect(config.entities["plugins"]?.values.first?["config"]?["method"] == "POST")
+        // http-log runs; tcp-log is validated, then skipped.
+        #expect(plugins.check(config) == (skipped: [], unsupported: []))
+        let tcp = "_format_version: \"3.0\"\nplugins:\n- name: tcp-log\n  config: {host: logs.test, port: 9999}\n"
+        let tcpConfig = try DeclarativeLoader(catalog: plugins.catalog).load(bytes: Array(tcp.utf8), fileName: "kong.yml").get()
+        let (skipped, unsupported) = plugins.check(tcpConfig)
+        #expect(skipped == ["tcp-log"])
+        #expect(unsupported.isEmpty)
     }
 
     @Test func untrustedLuaOffRefusesLogFieldsCode() {

@@ -18,14 +18,15 @@ public enum BundledPluginSet {
             RequestSizeLimitingPlugin(),
             RequestTransformerPlugin(luaEnabled: luaEnabled),
             FileLogPlugin(),
+            HTTPLogPlugin(),
         ]
     }
 
     /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
     /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`
-    /// (file-log runs: ``FileLogPlugin``).
+    /// (file-log and http-log run: ``FileLogPlugin``, ``HTTPLogPlugin``).
     public static let observability: Set<String> = [
-        "prometheus", "http-log", "tcp-log", "udp-log", "syslog", "loggly", "statsd", "datadog",
+        "prometheus", "tcp-log", "udp-log", "syslog", "loggly", "statsd", "datadog",
         "opentelemetry", "zipkin",
     ]
 

@@ -33,6 +33,8 @@ final class TestUpstream: Sendable {
     struct RecordedRequest: Sendable {
         var head: HTTPRequestHead
         var bodyBytes: Int
+        /// The body's first MiB.
+        var body: [UInt8] = []
     }
 
     init(name: String = "upstream", group: any EventLoopGroup, tls: NIOSSLContext? = nil) {
@@ -118,7 +120,7 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             }
         case .end:
             guard let head else { return }
-            server.record(.init(head: head, bodyBytes: bodyBytes))
+            server.record(.init(head: head, bodyBytes: bodyBytes, body: bodyData))
             respond(context: context, head: head)
         }
     }

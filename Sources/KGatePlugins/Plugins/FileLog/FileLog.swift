@@ -42,15 +42,8 @@ public final class FileLogPlugin: Plugin {
     }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        if case .object(let fields)? = config["custom_fields_by_lua"], !fields.isEmpty {
-            throw Unsupported()
-        }
+        try CustomFieldsByLuaUnsupported.check(config)
         return Config(path: config.string("path") ?? "", reopen: config.bool("reopen"))
-    }
-
-    /// `custom_fields_by_lua` is set.
-    struct Unsupported: Error, CustomStringConvertible {
-        var description: String { "custom_fields_by_lua runs Lua code, which kgate does not run" }
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {

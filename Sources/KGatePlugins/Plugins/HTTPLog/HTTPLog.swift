@@ -1,0 +1,174 @@
+import KGateSchema
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Kong's `http-log` (PRIORITY 12): `kong.log.serialize()` (``LogSerializer``) of each request,
+/// JSON-encoded, sent through Kong's queue (``LogQueue``) to `http_endpoint` with `method`,
+/// `content_type`, `headers` and Basic credentials from the endpoint's user info. A batch of
+/// one entry is that entry; a larger batch is a JSON array. A status of 300 or more, or no
+/// answer within `timeout`, is a failure the queue retries.
+///
+/// Configs with the same endpoint, method, content type, timeout and keepalive share a queue
+/// (Kong's queue name). `custom_fields_by_lua` runs Lua, which kgate does not: such a config
+/// is refused when the config loads.
+public final class HTTPLogPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var queueName: String
+        var endpoint: LogServerClient.Endpoint
+        var authorization: String?
+        var method: HTTPMethod
+        var contentType: String
+        var timeout: TimeAmount
+        var headers: [(String, String)]
+        var queue: LogQueue.Settings
+    }
+
+    /// `http-log`.
+    public static let name = "http-log"
+    /// 12.
+    public static let priority = 12
+    /// log.
+    public static let phases: PluginPhases = [.log]
+    /// Kong's `http-log` config schema.
+    public static let schema = ObservabilitySchemas.httpLog(luaCode: Typedefs.luaCode)
+
+    /// Queues by name, made on first use.
+    private let queues = Mutex<[String: LogQueue]>([:])
+
+    public init() {}
+
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        try CustomFieldsByLuaUnsupported.check(config)
+        let endpointText = config.string("http_endpoint") ?? ""
+        guard let url = ParsedURL(endpointText), let scheme = url.scheme?.lowercased(), let host = url.host else {
+            throw InvalidEndpoint(endpoint: endpointText)
+        }
+        let tls = scheme == "https"
+        let endpoint = LogServerClient.Endpoint(
+            tls: tls, host: host, port: url.port.flatMap { Int($0) } ?? (tls ? 443 : 80),
+            path: url.path.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
+        let method = config.string("method") ?? "POST"
+        let contentType = config.string("content_type") ?? "application/json"
+        let timeout = config.number("timeout") ?? 10000
+        let keepalive = config.number("keepalive") ?? 60000
+        var headers: [(String, String)] = []
+        if case .object(let h)? = config["headers"] {
+            for (name, value) in h { if let v = value.stringValue { headers.append((name, v)) } }
+        }
+        var queue = LogQueue.Settings()
+        if case .object(let q)? = config["queue"] {
+            queue.maxBatchSize = q.number("max_batch_size").map { Int($0) } ?? queue.maxBatchSize
+            queue.maxCoalescingDelay = q.number("max_coalescing_delay") ?? queue.maxCoalescingDelay
+            queue.maxEntries = q.number("max_entries").map { Int($0) } ?? queue.maxEntries
+            queue.maxRetryTime = q.number("max_retry_time") ?? queue.maxRetryTime
+            queue.initialRetryDelay = q.number("initial_retry_delay") ?? queue.initialRetryDelay
+            queue.maxRetryDelay = q.number("max_retry_delay") ?? queue.maxRetryDelay
+            queue.concurrencyLimit = q.number("concurrency_limit").map { Int($0) } ?? queue.concurrencyLimit
+        }
+        // Kong's former settings, when given, still apply (`Queue.get_plugin_params`).
+        if let size = config.number("queue_size") { queue.maxBatchSize = Int(size) }
+        if let flush = config.number("flush_timeout") { queue.maxCoalescingDelay = flush }
+        func text(_ key: String) -> String {
+            guard let v = config[key], !v.isNull else { return "nil" }
+            return v.stringValue ?? v.doubleValue.map(Self.luaText) ?? "nil"
+        }
+        let name = [
+            endpointText, method, contentType, Self.luaText(timeout), Self.luaText(keepalive),
+            text("retry_count"),
+        ].joined(separator: ":")
+        return Config(
+            queueName: name, endpoint: endpoint,
+            authorization: url.userinfo.map { "Basic " + Base64.encode(Array(Self.unescape($0).utf8)) },
+            method: HTTPMethod(rawValue: method), contentType: contentType, timeout: .milliseconds(Int64(timeout)),
+            headers: headers, queue: queue)
+    }
+
+    /// An endpoint that does not parse (the schema lets only valid URLs through).
+    struct InvalidEndpoint: Error, CustomStringConvertible {
+        var endpoint: String
+        var description: String { "http_endpoint '\(endpoint)' is not a URL with a host" }
+    }
+
+    public func log(_ config: Config, _ ctx: inout PluginContext) {
+        var entry: [UInt8] = []
+        entry.reserveCapacity(2048)
+        KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &entry)
+        queue(for: config, logger: ctx.db.logger).enqueue(entry)
+    }
+
+    /// The queue of a config (shared by configs with the same name).
+    func queue(for config: Config, logger: Logger) -> LogQueue {
+        queues.withLock { queues in
+            if let queue = queues[config.queueName] { return queue }
+            let client = LogServerClient(endpoint: config.endpoint)
+            var queueLogger = logger
+            queueLogger[metadataKey: "plugin"] = "http-log"
+            let queue = LogQueue(name: "http-log." + config.queueName, settings: config.queue, logger: queueLogger) {
+                try await Self.send($0, config: config, client: client)
+            }
+            queues[config.queueName] = queue
+            return queue
+        }
+    }
+
+    /// One batch: the entry itself, or a JSON array of the entries.
+    static func send(_ batch: [[UInt8]], config: Config, client: LogServerClient) async throws {
+        var body: [UInt8]
+        if batch.count == 1, config.queue.maxBatchSize == 1 {
+            body = batch[0]
+        } else {
+            body = [UInt8(ascii: "[")]
+            for (i, entry) in batch.enumerated() {
+                if i > 0 { body.append(UInt8(ascii: ",")) }
+                body += entry
+            }
+            body.append(UInt8(ascii: "]"))
+        }
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: config.contentType)
+        headers.add(name: "Content-Length", value: String(body.count))
+        if let authorization = config.authorization { headers.add(name: "Authorization", value: authorization) }
+        // Configured headers never override the four above.
+        for (name, value) in config.headers where !headers.contains(name: name) {
+            headers.add(name: name, value: value)
+        }
+        let endpoint = client.endpoint
+        let response: LogServerClient.Response
+        do {
+            response = try await client.send(
+                method: config.method, headers: headers, body: body, timeout: config.timeout)
+        } catch {
+            throw LogServerClient.Failure(description: "failed request to \(endpoint.host):\(endpoint.port): \(error)")
+        }
+        guard response.status < 300 else {
+            let server = "\(endpoint.host):\(endpoint.port)"
+            throw LogServerClient.Failure(
+                description: "request to \(server) returned status code \(response.status) and body \(response.body)")
+        }
+    }
+
+    /// A number as Lua's `tostring` writes it (`10000`, `0.5`).
+    static func luaText(_ n: Double) -> String {
+        n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
+    }
+
+    /// Percent-decoding of the endpoint's user info (socket.url's `unescape`).
+    static func unescape(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        var utf8 = Array(text.utf8)[...]
+        while let b = utf8.popFirst() {
+            if b == UInt8(ascii: "%"), utf8.count >= 2,
+                let v = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(v)
+                utf8 = utf8.dropFirst(2)
+            } else {
+                bytes.append(b)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
