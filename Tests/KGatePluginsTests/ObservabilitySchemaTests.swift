@@ -57,9 +57,9 @@ import Testing
 
     @Test func schemasAreWellFormed() throws {
         let names = Set(BundledPluginSet.observabilityConfigSchemas().keys)
-        // file-log and http-log run; their schemas stay with the others (they know
+        // The file, HTTP, TCP and UDP logs run; their schemas stay with the others (they know
         // `untrusted_lua = off`).
-        #expect(names == BundledPluginSet.observability.union(["file-log", "http-log"]))
+        #expect(names == BundledPluginSet.observability.union(["file-log", "http-log", "tcp-log", "udp-log"]))
         let plugins = try #require(Self.catalog.schemas["plugins"])
         #expect(plugins.definitionErrors() == [])
     }

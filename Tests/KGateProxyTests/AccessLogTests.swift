@@ -1,5 +1,7 @@
 import Foundation
 import NIOCore
+import NIOPosix
+import Synchronization
 import Testing
 
 @testable import KGateHTTP
@@ -299,5 +301,109 @@ struct ProxyHTTPLogTests {
                 #expect(sent[1].body == sent[0].body)
             }
         }
+    }
+}
+
+/// Live: tcp-log and udp-log send each request's serialized log as a line or a datagram.
+@Suite(.serialized)
+struct ProxySocketLogTests {
+    /// What a collector received: a TCP stream of lines, or datagrams.
+    final class Received: Sendable {
+        let stream = Mutex<[UInt8]>([])
+        let datagrams = Mutex<[[UInt8]]>([])
+
+        func entries(atLeast count: Int) async throws -> [[String: Any]] {
+            for _ in 0..<250 {
+                let lines = stream.withLock { $0 }.split(separator: 0x0A).map(Array.init)
+                let chunks = lines + datagrams.withLock { $0 }
+                if chunks.count >= count {
+                    return try chunks.map { try #require(try JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]) }
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return []
+        }
+    }
+
+    final class StreamCollector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        let received: Received
+        init(_ received: Received) { self.received = received }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = unwrapInboundIn(data).readableBytesView
+            received.stream.withLock { $0.append(contentsOf: bytes) }
+        }
+    }
+
+    final class DatagramCollector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let received: Received
+        init(_ received: Received) { self.received = received }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let bytes = Array(unwrapInboundIn(data).data.readableBytesView)
+            received.datagrams.withLock { $0.append(bytes) }
+        }
+    }
+
+    private func route(_ api: TestUpstream, _ plugin: String, port: Int) -> String {
+        """
+        _format_version: "3.0"
+        services:
+        - name: s
+          url: http://127.0.0.1:\(api.port)
+          routes:
+          - name: r
+            paths: [/p]
+            plugins:
+            - name: \(plugin)
+              config: {host: 127.0.0.1, port: \(port)}
+        """
+    }
+
+    /// Requests `paths` through a proxy whose route logs with `plugin` to `server`; the
+    /// entries the collector got.
+    private func entries(
+        _ plugin: String, server: any Channel, received: Received, paths: [String]
+    ) async throws -> [[String: Any]] {
+        defer { server.close(promise: nil) }
+        return try await withUpstreams(["api"]) { upstreams in
+            try await withProxy(route(upstreams[0], plugin, port: server.localAddress?.port ?? 0)) { proxy in
+                for path in paths { #expect(try await proxy.get(path).status == 200) }
+                return try await received.entries(atLeast: paths.count)
+            }
+        }
+    }
+
+    private static func uris(_ entries: [[String: Any]]) -> [String] {
+        entries.compactMap { ($0["request"] as? [String: Any])?["uri"] as? String }
+    }
+
+    @Test func tcpLines() async throws {
+        let received = Received()
+        let server = try await ServerBootstrap(group: TestLoops.group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StreamCollector(received))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let entries = try await entries("tcp-log", server: server, received: received, paths: ["/p/0", "/p/1", "/p/2"])
+        #expect(Self.uris(entries) == ["/p/0", "/p/1", "/p/2"])
+    }
+
+    @Test func udpDatagrams() async throws {
+        let received = Received()
+        let server = try await DatagramBootstrap(group: TestLoops.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramCollector(received))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        let entries = try await entries("udp-log", server: server, received: received, paths: ["/p/udp"])
+        #expect(Self.uris(entries) == ["/p/udp"])
+        #expect((entries.first?["response"] as? [String: Any])?["status"] as? Int == 200)
     }
 }

@@ -19,14 +19,17 @@ public enum BundledPluginSet {
             RequestTransformerPlugin(luaEnabled: luaEnabled),
             FileLogPlugin(),
             HTTPLogPlugin(),
+            TCPLogPlugin(),
+            UDPLogPlugin(),
         ]
     }
 
     /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
     /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`
-    /// (file-log and http-log run: ``FileLogPlugin``, ``HTTPLogPlugin``).
+    /// (the file, HTTP, TCP and UDP logs run: ``FileLogPlugin``, ``HTTPLogPlugin``,
+    /// ``TCPLogPlugin``, ``UDPLogPlugin``).
     public static let observability: Set<String> = [
-        "prometheus", "tcp-log", "udp-log", "syslog", "loggly", "statsd", "datadog",
+        "prometheus", "syslog", "loggly", "statsd", "datadog",
         "opentelemetry", "zipkin",
     ]
 
