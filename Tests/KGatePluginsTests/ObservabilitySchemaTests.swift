@@ -57,9 +57,9 @@ import Testing
 
     @Test func schemasAreWellFormed() throws {
         let names = Set(BundledPluginSet.observabilityConfigSchemas().keys)
-        // The file, HTTP, TCP and UDP logs run; their schemas stay with the others (they know
-        // `untrusted_lua = off`).
-        #expect(names == BundledPluginSet.observability.union(["file-log", "http-log", "tcp-log", "udp-log"]))
+        // The file, HTTP, TCP, UDP and syslog logs run; their schemas stay with the others
+        // (they know `untrusted_lua = off`).
+        #expect(names == BundledPluginSet.observability.union(["file-log", "http-log", "tcp-log", "udp-log", "syslog"]))
         let plugins = try #require(Self.catalog.schemas["plugins"])
         #expect(plugins.definitionErrors() == [])
     }

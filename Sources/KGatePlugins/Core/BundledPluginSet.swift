@@ -21,15 +21,16 @@ public enum BundledPluginSet {
             HTTPLogPlugin(),
             TCPLogPlugin(),
             UDPLogPlugin(),
+            SyslogPlugin(),
         ]
     }
 
     /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
     /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`
-    /// (the file, HTTP, TCP and UDP logs run: ``FileLogPlugin``, ``HTTPLogPlugin``,
-    /// ``TCPLogPlugin``, ``UDPLogPlugin``).
+    /// (the file, HTTP, TCP, UDP and syslog logs run: ``FileLogPlugin``, ``HTTPLogPlugin``,
+    /// ``TCPLogPlugin``, ``UDPLogPlugin``, ``SyslogPlugin``).
     public static let observability: Set<String> = [
-        "prometheus", "syslog", "loggly", "statsd", "datadog",
+        "prometheus", "loggly", "statsd", "datadog",
         "opentelemetry", "zipkin",
     ]
 

@@ -1,0 +1,84 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import KGateSchema
+
+/// Kong's `syslog` (PRIORITY 4): `kong.log.serialize()` (``LogSerializer``) as JSON to the
+/// local syslog (`openlog("kong", facility)`), at `successful_severity`, `client_errors_severity`
+/// (4xx) or `server_errors_severity` (5xx), when that severity is at or above `log_level`.
+public final class SyslogPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var logLevel: Int32
+        var successful: Int32
+        var clientErrors: Int32
+        var serverErrors: Int32
+        var facility: Int32
+    }
+
+    /// `syslog`.
+    public static let name = "syslog"
+    /// 4.
+    public static let priority = 4
+    /// log.
+    public static let phases: PluginPhases = [.log]
+    /// Kong's `syslog` config schema.
+    public static let schema = ObservabilitySchemas.syslog(luaCode: Typedefs.luaCode)
+
+    /// Where messages go: `(priority, message)`; the system's syslog unless a test says.
+    let sink: @Sendable (Int32, String) -> Void
+
+    public init() {
+        sink = Self.systemLog
+    }
+
+    init(sink: @escaping @Sendable (Int32, String) -> Void) {
+        self.sink = sink
+    }
+
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        try CustomFieldsByLuaUnsupported.check(config)
+        func level(_ key: String) -> Int32 { Self.severities[config.string(key) ?? "info"] ?? LOG_INFO }
+        return Config(
+            logLevel: level("log_level"), successful: level("successful_severity"),
+            clientErrors: level("client_errors_severity"), serverErrors: level("server_errors_severity"),
+            facility: Self.facilities[config.string("facility") ?? "user"] ?? LOG_USER)
+    }
+
+    public func log(_ config: Config, _ ctx: inout PluginContext) {
+        let status = ctx.served?.status ?? ctx.response.status
+        let severity = status >= 500 ? config.serverErrors : status >= 400 ? config.clientErrors : config.successful
+        // Lower numbers are more severe (emerg 0 ... debug 7).
+        guard severity <= config.logLevel else { return }
+        var json: [UInt8] = []
+        json.reserveCapacity(2048)
+        KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &json)
+        sink(config.facility | severity, String(decoding: json, as: UTF8.self))
+    }
+
+    /// `openlog` keeps the pointer to its ident: one C string for the process's life.
+    /// `nonisolated(unsafe)`: set once, only read after (never written through).
+    private nonisolated(unsafe) static let ident = strdup("kong")
+
+    /// lsyslog's `open("kong", facility)` then `log(level, message)`.
+    private static let systemLog: @Sendable (Int32, String) -> Void = { priority, message in
+        openlog(ident, LOG_PID | LOG_NDELAY, priority & ~0x07)
+        message.withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
+    }
+
+    static let severities: [String: Int32] = [
+        "debug": LOG_DEBUG, "info": LOG_INFO, "notice": LOG_NOTICE, "warning": LOG_WARNING, "err": LOG_ERR,
+        "crit": LOG_CRIT, "alert": LOG_ALERT, "emerg": LOG_EMERG,
+    ]
+
+    static let facilities: [String: Int32] = [
+        "auth": LOG_AUTH, "authpriv": LOG_AUTHPRIV, "cron": LOG_CRON, "daemon": LOG_DAEMON, "ftp": LOG_FTP,
+        "kern": LOG_KERN, "lpr": LOG_LPR, "mail": LOG_MAIL, "news": LOG_NEWS, "syslog": LOG_SYSLOG,
+        "user": LOG_USER, "uucp": LOG_UUCP, "local0": LOG_LOCAL0, "local1": LOG_LOCAL1, "local2": LOG_LOCAL2,
+        "local3": LOG_LOCAL3, "local4": LOG_LOCAL4, "local5": LOG_LOCAL5, "local6": LOG_LOCAL6, "local7": LOG_LOCAL7,
+    ]
+}
