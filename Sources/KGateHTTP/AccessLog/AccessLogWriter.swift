@@ -105,6 +105,8 @@ public struct AccessLogWriter {
     /// A variable's value, escaped; nil (not found) is `-`.
     private mutating func appendVariable(_ value: UnsafeRawBufferPointer?) {
         guard let value else { return bytes.append(0x2D) }
+        // The usual value needs no escape: one copy.
+        guard value.contains(where: Self.needsEscape) else { return bytes.append(contentsOf: value) }
         for byte in value {
             if Self.needsEscape(byte) {
                 bytes.append(0x5C)
