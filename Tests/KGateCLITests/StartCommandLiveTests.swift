@@ -350,8 +350,14 @@ struct StartCommandLiveTests {
         func lines() -> [String] {
             ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
-        let started = try #require(lines().first { $0.contains("kgate started") })
-        #expect(started.wholeMatch(of: #/\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#0: kgate started, .*/#) != nil)
+        // The status API answers as soon as it is bound; the node logs "started" just after.
+        var started = lines().first { $0.contains("kgate started") }
+        for _ in 0..<100 where started == nil {
+            try await Task.sleep(for: .milliseconds(20))
+            started = lines().first { $0.contains("kgate started") }
+        }
+        let startedLine = try #require(started)
+        #expect(startedLine.wholeMatch(of: #/\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#0: kgate started, .*/#) != nil)
 
         // Emptied as Kong's test helpers do (`:> logs/error.log`): later lines start at its top.
         try "".write(toFile: log, atomically: false, encoding: .utf8)

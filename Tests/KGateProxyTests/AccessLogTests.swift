@@ -311,6 +311,11 @@ struct ProxySocketLogTests {
     final class Received: Sendable {
         let stream = Mutex<[UInt8]>([])
         let datagrams = Mutex<[[UInt8]]>([])
+        /// The text before each datagram's JSON (loggly's syslog header), when kept apart.
+        let headers = Mutex<[String]>([])
+        let syslogHeaders: Bool
+
+        init(syslogHeaders: Bool = false) { self.syslogHeaders = syslogHeaders }
 
         func entries(atLeast count: Int) async throws -> [[String: Any]] {
             for _ in 0..<250 {
@@ -342,12 +347,16 @@ struct ProxySocketLogTests {
         init(_ received: Received) { self.received = received }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let bytes = Array(unwrapInboundIn(data).data.readableBytesView)
+            var bytes = Array(unwrapInboundIn(data).data.readableBytesView)
+            if received.syslogHeaders, let brace = bytes.firstIndex(of: UInt8(ascii: "{")) {
+                received.headers.withLock { $0.append(String(decoding: bytes[..<brace], as: UTF8.self)) }
+                bytes.removeFirst(brace)
+            }
             received.datagrams.withLock { $0.append(bytes) }
         }
     }
 
-    private func route(_ api: TestUpstream, _ plugin: String, port: Int) -> String {
+    private func route(_ api: TestUpstream, _ plugin: String, port: Int, extra: String = "") -> String {
         """
         _format_version: "3.0"
         services:
@@ -358,22 +367,32 @@ struct ProxySocketLogTests {
             paths: [/p]
             plugins:
             - name: \(plugin)
-              config: {host: 127.0.0.1, port: \(port)}
+              config: {host: 127.0.0.1, port: \(port)\(extra)}
         """
     }
 
     /// Requests `paths` through a proxy whose route logs with `plugin` to `server`; the
     /// entries the collector got.
     private func entries(
-        _ plugin: String, server: any Channel, received: Received, paths: [String]
+        _ plugin: String, server: any Channel, received: Received, paths: [String], extra: String = ""
     ) async throws -> [[String: Any]] {
         defer { server.close(promise: nil) }
         return try await withUpstreams(["api"]) { upstreams in
-            try await withProxy(route(upstreams[0], plugin, port: server.localAddress?.port ?? 0)) { proxy in
+            try await withProxy(route(upstreams[0], plugin, port: server.localAddress?.port ?? 0, extra: extra)) { proxy in
                 for path in paths { #expect(try await proxy.get(path).status == 200) }
                 return try await received.entries(atLeast: paths.count)
             }
         }
+    }
+
+    private func udpCollector(_ received: Received) async throws -> any Channel {
+        try await DatagramBootstrap(group: TestLoops.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramCollector(received))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
     }
 
     private static func uris(_ entries: [[String: Any]]) -> [String] {
@@ -395,15 +414,20 @@ struct ProxySocketLogTests {
 
     @Test func udpDatagrams() async throws {
         let received = Received()
-        let server = try await DatagramBootstrap(group: TestLoops.group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramCollector(received))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let server = try await udpCollector(received)
         let entries = try await entries("udp-log", server: server, received: received, paths: ["/p/udp"])
         #expect(Self.uris(entries) == ["/p/udp"])
         #expect((entries.first?["response"] as? [String: Any])?["status"] as? Int == 200)
+    }
+
+    /// loggly: a syslog line (RFC 5424) around the JSON, `<14>` for a 200 at `info`.
+    @Test func logglyDatagrams() async throws {
+        let received = Received(syslogHeaders: true)
+        let server = try await udpCollector(received)
+        let entries = try await entries(
+            "loggly", server: server, received: received, paths: ["/p/loggly"], extra: ", key: K1, tags: [a, b]")
+        #expect(Self.uris(entries) == ["/p/loggly"])
+        let header = try #require(received.headers.withLock { $0.first })
+        #expect(header.wholeMatch(of: #/<14>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \S+ kong - - \[K1@41058 tag="a" tag="b"\] /#) != nil)
     }
 }

@@ -22,15 +22,16 @@ public enum BundledPluginSet {
             TCPLogPlugin(),
             UDPLogPlugin(),
             SyslogPlugin(),
+            LogglyPlugin(),
         ]
     }
 
     /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
     /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`
-    /// (the file, HTTP, TCP, UDP and syslog logs run: ``FileLogPlugin``, ``HTTPLogPlugin``,
-    /// ``TCPLogPlugin``, ``UDPLogPlugin``, ``SyslogPlugin``).
+    /// (the logging plugins run: ``FileLogPlugin``, ``HTTPLogPlugin``, ``TCPLogPlugin``,
+    /// ``UDPLogPlugin``, ``SyslogPlugin``, ``LogglyPlugin``).
     public static let observability: Set<String> = [
-        "prometheus", "loggly", "statsd", "datadog",
+        "prometheus", "statsd", "datadog",
         "opentelemetry", "zipkin",
     ]
 

@@ -13,10 +13,7 @@ import KGateSchema
 public final class SyslogPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
-        var logLevel: Int32
-        var successful: Int32
-        var clientErrors: Int32
-        var serverErrors: Int32
+        var severities: StatusSeverities
         var facility: Int32
     }
 
@@ -42,18 +39,12 @@ public final class SyslogPlugin: Plugin {
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         try CustomFieldsByLuaUnsupported.check(config)
-        func level(_ key: String) -> Int32 { Self.severities[config.string(key) ?? "info"] ?? LOG_INFO }
-        return Config(
-            logLevel: level("log_level"), successful: level("successful_severity"),
-            clientErrors: level("client_errors_severity"), serverErrors: level("server_errors_severity"),
-            facility: Self.facilities[config.string("facility") ?? "user"] ?? LOG_USER)
+        let facility = Self.facilities[config.string("facility") ?? "user"] ?? LOG_USER
+        return Config(severities: StatusSeverities(config), facility: facility)
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        let status = ctx.served?.status ?? ctx.response.status
-        let severity = status >= 500 ? config.serverErrors : status >= 400 ? config.clientErrors : config.successful
-        // Lower numbers are more severe (emerg 0 ... debug 7).
-        guard severity <= config.logLevel else { return }
+        guard let severity = config.severities.severity(ctx) else { return }
         var json: [UInt8] = []
         json.reserveCapacity(2048)
         KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &json)
@@ -69,11 +60,6 @@ public final class SyslogPlugin: Plugin {
         openlog(ident, LOG_PID | LOG_NDELAY, priority & ~0x07)
         message.withCString { text in withVaList([text]) { vsyslog(priority, "%s", $0) } }
     }
-
-    static let severities: [String: Int32] = [
-        "debug": LOG_DEBUG, "info": LOG_INFO, "notice": LOG_NOTICE, "warning": LOG_WARNING, "err": LOG_ERR,
-        "crit": LOG_CRIT, "alert": LOG_ALERT, "emerg": LOG_EMERG,
-    ]
 
     static let facilities: [String: Int32] = [
         "auth": LOG_AUTH, "authpriv": LOG_AUTHPRIV, "cron": LOG_CRON, "daemon": LOG_DAEMON, "ftp": LOG_FTP,
