@@ -136,26 +136,26 @@ enum PluginHeads {
             scratch.buffer = ByteBuffer()
             guard !clash else { return false }
         }
-        // The usual case, `set`s of distinct names, is taken apart once (each pattern match
-        // of an edit retains its strings).
-        var lines: [(name: String, value: String)] = []
-        lines.reserveCapacity(edits.count)
+        // The usual case, `set`s of distinct names, is read in place (no array of the lines).
         var bound = 2
-        for edit in edits {
-            guard case .set(let name, let value) = edit else { return replay(edits, beforeEndOf: &head) }
+        for i in edits.indices {
+            guard case .set(let name, let value) = edits[i] else { return replay(edits, beforeEndOf: &head) }
             let length = name.utf8.count
-            for line in lines where line.name.utf8.count == length && HTTPFields.sameName(line.name, name) {
-                return replay(edits, beforeEndOf: &head)
+            for j in 0..<i {
+                guard case .set(let earlier, _) = edits[j] else { continue }
+                if earlier.utf8.count == length, HTTPFields.sameName(earlier, name) {
+                    return replay(edits, beforeEndOf: &head)
+                }
             }
             bound += length + value.utf8.count + 4
-            lines.append((name, value))
         }
         head.moveWriterIndex(to: head.writerIndex - 2)
         head.writeHead(bound: bound) { w in
-            for line in lines where isSendable(name: line.name, value: line.value) {
-                w.write(line.name)
+            for edit in edits {
+                guard case .set(let name, let value) = edit, isSendable(name: name, value: value) else { continue }
+                w.write(name)
                 w.write(": ")
-                w.write(line.value)
+                w.write(value)
                 w.write("\r\n")
             }
             w.write("\r\n")
@@ -194,16 +194,22 @@ enum PluginHeads {
 
     /// Names of the fields `DownstreamResponseHead` may add to an upstream response's head, by
     /// length (only names of the same length are compared).
-    private static let kgateFields: [Int: [String]] = Dictionary(
-        grouping: [
+    private static let kgateFields: [[String]] = {
+        let names = [
             "date", "connection", "transfer-encoding", "content-length", "via", "server", "x-kong-upstream-latency",
             "x-kong-proxy-latency", "x-kong-request-id", "x-kong-upstream-status", "x-kong-response-latency",
-        ], by: \.utf8.count)
+        ]
+        var byLength = [[String]](repeating: [], count: names.map(\.utf8.count).max()! + 1)
+        for name in names { byLength[name.utf8.count].append(name) }
+        return byLength
+    }()
 
-    /// Whether kgate may add a field of that name to an upstream response.
+    /// Whether kgate may add a field of that name to an upstream response (names are indexed
+    /// by length: one array read, no hashing, per plugin header).
     static func addedByKgate(_ name: String) -> Bool {
-        guard let candidates = kgateFields[name.utf8.count] else { return false }
-        return candidates.contains { HTTPFields.sameName($0, name) }
+        let length = name.utf8.count
+        guard length < kgateFields.count else { return false }
+        return kgateFields[length].contains { HTTPFields.sameName($0, name) }
     }
 
     /// Whether a head has a field of that name (ASCII case-insensitive, `-` equal to `_`: looser
