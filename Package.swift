@@ -141,6 +141,7 @@ let package = Package(
             name: "KGateHTTP",
             dependencies: [
                 "KGateSettings",
+                "KGateStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -139,6 +139,9 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         _ request: HTTPRequestHead, requestLine: [UInt8], status: Int, bodyBytes: Int, context: ChannelHandlerContext
     ) {
         guard let accessLog, var lines = logLines else { return }
+        // Moved out while in use: the writer's buffer is appended to without a copy.
+        logLines = nil
+        defer { logLines = lines }
         let address = Array((context.channel.remoteAddress?.ipAddress ?? "").utf8)
         let user = request.headers.first(name: "authorization").flatMap { value in
             Array(value.utf8).withUnsafeBytes { BasicAuthUser.decode($0) }
@@ -161,7 +164,6 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             }
         }
         lines.drain(to: accessLog.file)
-        logLines = lines
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -351,12 +351,8 @@ struct StartCommandLiveTests {
             ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
         }
         // The status API answers as soon as it is bound; the node logs "started" just after.
-        var started = lines().first { $0.contains("kgate started") }
-        for _ in 0..<100 where started == nil {
-            try await Task.sleep(for: .milliseconds(20))
-            started = lines().first { $0.contains("kgate started") }
-        }
-        let startedLine = try #require(started)
+        _ = await waitUntil { lines().contains { $0.contains("kgate started") } }
+        let startedLine = try #require(lines().first { $0.contains("kgate started") })
         #expect(startedLine.wholeMatch(of: #/\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[notice\] \d+#0: kgate started, .*/#) != nil)
 
         // Emptied as Kong's test helpers do (`:> logs/error.log`): later lines start at its top.
@@ -393,28 +389,27 @@ struct StartCommandLiveTests {
         }
         // A busy machine once took over 3 s to start this node (three listeners, three logs).
         try #require(await waitFor(port: statusPort, hash: ConfigHash.md5Hex(Array(config.utf8)), seconds: 10) != nil)
-        func lines(_ name: String, atLeast count: Int) async throws -> [String] {
-            for _ in 0..<100 {
-                let text = (try? String(contentsOfFile: dir + "/prefix/logs/" + name, encoding: .utf8)) ?? ""
-                let lines = text.split(separator: "\n").map(String.init)
-                if lines.count >= count { return lines }
-                try await Task.sleep(for: .milliseconds(20))
+        func lines(_ name: String, atLeast count: Int) async -> [String] {
+            func read() -> [String] {
+                ((try? String(contentsOfFile: dir + "/prefix/logs/" + name, encoding: .utf8)) ?? "")
+                    .split(separator: "\n").map(String.init)
             }
-            return []
+            _ = await waitUntil { read().count >= count }
+            return read()
         }
         let response = try TestHTTPClient(port: proxyPort).get("/dead?x=1")
         #expect(response.status == 502)
-        let proxied = try #require(try await lines("access.log", atLeast: 1).first)
+        let proxied = try #require(await lines("access.log", atLeast: 1).first)
         let id = try #require(response.header("X-Kong-Request-Id"))
         #expect(
             proxied.wholeMatch(of: #/127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET \/dead\?x=1 HTTP\/1\.1" 502 \d+ "-" "[^"]*" kong_request_id: "(\w+)"/#)?.1
                 == Substring(id))
 
         #expect(try TestHTTPClient(port: adminPort).get("/status").status == 200)
-        let admin = try #require(try await lines("admin_access.log", atLeast: 1).first)
+        let admin = try #require(await lines("admin_access.log", atLeast: 1).first)
         #expect(admin.wholeMatch(of: #/127\.0\.0\.1 - - \[[^\]]+\] "GET \/status HTTP\/1\.1" 200 \d+ "-" "[^"]*"/#) != nil)
         // The status server's own requests (the readiness polls above) are in its log.
-        let status = try await lines("status_access.log", atLeast: 1)
+        let status = await lines("status_access.log", atLeast: 1)
         #expect(status.first?.contains("\"GET /status HTTP/1.1\" 200 ") == true)
     }
 

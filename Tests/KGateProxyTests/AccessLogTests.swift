@@ -1,4 +1,6 @@
 import Foundation
+import KGateStore
+import KGateTestSupport
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -90,6 +92,31 @@ struct AccessLogLineTests {
     }
 }
 
+/// The lines of a file once it has at least `count` (what it has after the wait otherwise).
+private func fileLines(_ path: String, atLeast count: Int) async -> [String] {
+    func read() -> [String] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+    }
+    _ = await waitUntil { read().count >= count }
+    return read()
+}
+
+/// A config with one route, `/p` to `api`, logged by `plugin` with `config` (a YAML flow map).
+private func loggedRoute(to api: TestUpstream, plugin: String, config: String) -> String {
+    """
+    _format_version: "3.0"
+    services:
+    - name: s
+      url: http://127.0.0.1:\(api.port)
+      routes:
+      - name: r
+        paths: [/p]
+        plugins:
+        - name: \(plugin)
+          config: \(config)
+    """
+}
+
 /// Live: the proxy's `proxy_access_log` lines, read back from the file.
 @Suite(.serialized)
 struct ProxyAccessLogTests {
@@ -98,16 +125,6 @@ struct ProxyAccessLogTests {
     init() throws {
         directory = NSTemporaryDirectory() + "kgate-access-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-    }
-
-    private func lines(_ path: String, atLeast count: Int) async throws -> [String] {
-        for _ in 0..<100 {
-            let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-            let lines = text.split(separator: "\n").map(String.init)
-            if lines.count >= count { return lines }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return []
     }
 
     /// One line per request, in order: proxied (with its body size and the client's
@@ -145,7 +162,7 @@ struct ProxyAccessLogTests {
             try await Task.sleep(for: .milliseconds(200))
             await gone.close()
 
-            let lines = try await lines(path, atLeast: 4)
+            let lines = await fileLines(path, atLeast: 4)
             try #require(lines.count == 4)
             let id = #"kong_request_id: "[0-9a-f]{32}"$"#
             #expect(lines[0].hasPrefix("127.0.0.1 - u ["))
@@ -191,12 +208,7 @@ struct ProxyFileLogTests {
                 #expect(ok.status == 200)
                 let dead = try await proxy.get("/dead")
                 #expect(dead.status == 502)
-                var lines: [Substring] = []
-                for _ in 0..<100 {
-                    lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
-                    if lines.count >= 2 { break }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                let lines = await fileLines(path, atLeast: 2)
                 try #require(lines.count == 2)
                 let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
                 let request = try #require(first["request"] as? [String: Any])
@@ -228,30 +240,8 @@ struct ProxyFileLogTests {
 /// Live: http-log sends each request's serialized log to a log server (a test upstream).
 @Suite(.serialized)
 struct ProxyHTTPLogTests {
-    /// A route to `api` with http-log sending to `http_endpoint`, plus one more config line.
-    private func config(api: TestUpstream, endpoint: String, _ extra: String) -> String {
-        """
-        _format_version: "3.0"
-        services:
-        - name: s
-          url: http://127.0.0.1:\(api.port)
-          routes:
-          - name: r
-            paths: [/p]
-            plugins:
-            - name: http-log
-              config:
-                http_endpoint: \(endpoint)
-                \(extra)
-        """
-    }
-
-    private func requests(_ server: TestUpstream, atLeast count: Int) async throws -> [TestUpstream.RecordedRequest] {
-        for _ in 0..<250 {
-            let recorded = server.requests
-            if recorded.count >= count { return recorded }
-            try await Task.sleep(for: .milliseconds(20))
-        }
+    private func requests(_ server: TestUpstream, atLeast count: Int) async -> [TestUpstream.RecordedRequest] {
+        _ = await waitUntil { server.requests.count >= count }
         return server.requests
     }
 
@@ -261,12 +251,14 @@ struct ProxyHTTPLogTests {
         try await withUpstreams(["api", "logs"]) { upstreams in
             let (api, logs) = (upstreams[0], upstreams[1])
             try await withProxy(
-                config(api: api, endpoint: "http://bob:s%40cret@127.0.0.1:\(logs.port)/ingest?dropped=1",
-                       "headers: {X-Source: kgate}")
+                loggedRoute(
+                    to: api, plugin: "http-log",
+                    config: #"{http_endpoint: "http://bob:s%40cret@127.0.0.1:\#(logs.port)/ingest?dropped=1", "#
+                        + "headers: {X-Source: kgate}}")
             ) { proxy in
                 #expect(try await proxy.get("/p/one").status == 200)
                 #expect(try await proxy.get("/p/two").status == 200)
-                let sent = try await requests(logs, atLeast: 2)
+                let sent = await requests(logs, atLeast: 2)
                 try #require(sent.count == 2)
                 for (request, path) in zip(sent, ["/p/one", "/p/two"]) {
                     #expect(request.head.method == .POST)
@@ -289,12 +281,14 @@ struct ProxyHTTPLogTests {
         try await withUpstreams(["api", "logs"]) { upstreams in
             let (api, logs) = (upstreams[0], upstreams[1])
             try await withProxy(
-                config(api: api, endpoint: "http://127.0.0.1:\(logs.port)/status/500",
-                       "queue: {max_batch_size: 3, max_coalescing_delay: 0.3, initial_retry_delay: 0.05}")
+                loggedRoute(
+                    to: api, plugin: "http-log",
+                    config: "{http_endpoint: \"http://127.0.0.1:\(logs.port)/status/500\", "
+                        + "queue: {max_batch_size: 3, max_coalescing_delay: 0.3, initial_retry_delay: 0.05}}")
             ) { proxy in
                 for i in 0..<3 { #expect(try await proxy.get("/p/\(i)").status == 200) }
                 // Sent once, answered 500, sent again.
-                let sent = try await requests(logs, atLeast: 2)
+                let sent = await requests(logs, atLeast: 2)
                 try #require(sent.count >= 2)
                 let batch = try #require(try JSONSerialization.jsonObject(with: Data(sent[0].body)) as? [[String: Any]])
                 #expect(batch.compactMap { ($0["request"] as? [String: Any])?["uri"] as? String } == ["/p/0", "/p/1", "/p/2"])
@@ -318,15 +312,11 @@ struct ProxySocketLogTests {
         init(syslogHeaders: Bool = false) { self.syslogHeaders = syslogHeaders }
 
         func entries(atLeast count: Int) async throws -> [[String: Any]] {
-            for _ in 0..<250 {
-                let lines = stream.withLock { $0 }.split(separator: 0x0A).map(Array.init)
-                let chunks = lines + datagrams.withLock { $0 }
-                if chunks.count >= count {
-                    return try chunks.map { try #require(try JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]) }
-                }
-                try await Task.sleep(for: .milliseconds(20))
+            func chunks() -> [[UInt8]] {
+                stream.withLock { $0 }.split(separator: 0x0A).map(Array.init) + datagrams.withLock { $0 }
             }
-            return []
+            _ = await waitUntil { chunks().count >= count }
+            return try chunks().map { try #require(try JSONSerialization.jsonObject(with: Data($0)) as? [String: Any]) }
         }
     }
 
@@ -356,21 +346,6 @@ struct ProxySocketLogTests {
         }
     }
 
-    private func route(_ api: TestUpstream, _ plugin: String, port: Int, extra: String = "") -> String {
-        """
-        _format_version: "3.0"
-        services:
-        - name: s
-          url: http://127.0.0.1:\(api.port)
-          routes:
-          - name: r
-            paths: [/p]
-            plugins:
-            - name: \(plugin)
-              config: {host: 127.0.0.1, port: \(port)\(extra)}
-        """
-    }
-
     /// Requests `paths` through a proxy whose route logs with `plugin` to `server`; the
     /// entries the collector got.
     private func entries(
@@ -378,7 +353,8 @@ struct ProxySocketLogTests {
     ) async throws -> [[String: Any]] {
         defer { server.close(promise: nil) }
         return try await withUpstreams(["api"]) { upstreams in
-            try await withProxy(route(upstreams[0], plugin, port: server.localAddress?.port ?? 0, extra: extra)) { proxy in
+            let config = "{host: 127.0.0.1, port: \(server.localAddress?.port ?? 0)\(extra)}"
+            return try await withProxy(loggedRoute(to: upstreams[0], plugin: plugin, config: config)) { proxy in
                 for path in paths { #expect(try await proxy.get(path).status == 200) }
                 return try await received.entries(atLeast: paths.count)
             }

@@ -1,6 +1,7 @@
 import Foundation
 import KGateHTTP
 import KGateSettings
+import KGateStore
 import KGateTestSupport
 import Logging
 import NIOPosix

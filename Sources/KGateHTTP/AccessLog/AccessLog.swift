@@ -1,4 +1,5 @@
 import KGateSettings
+import KGateStore
 
 /// An access log as a server writes it: the file and the format of its lines.
 public struct AccessLog: Sendable {

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import KGateSettings
+import KGateStore
 
 /// One request as an access-log line sees it: the nginx variables of `combined` and Kong's
 /// `kong_log_format`. The views are read only while the line is written.

@@ -10,6 +10,14 @@ public enum LogSerializer {
     /// Kong's default workspace name; kgate has no other.
     static let workspaceName = "default"
 
+    /// The table as logging plugins write it: cjson's encoding.
+    public static func json(_ ctx: PluginContext) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2048)
+        KongJSONEncoderShim.encode(serialize(ctx), into: &bytes)
+        return bytes
+    }
+
     public static func serialize(_ ctx: PluginContext) -> Value {
         let served = ctx.served
         let request = ctx.request

@@ -122,7 +122,12 @@ public struct QueryArgs: Sendable, Hashable {
 
     /// `%XX` and `+` decoding of raw bytes.
     public static func decode(_ bytes: some Collection<UInt8>) -> String {
-        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else {
+        decode(bytes, plusIsSpace: true)
+    }
+
+    /// `%XX` decoding, and `+` as a space when `plusIsSpace` (forms; not URL user info).
+    public static func decode(_ bytes: some Collection<UInt8>, plusIsSpace: Bool) -> String {
+        guard bytes.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
             return String(decoding: bytes, as: UTF8.self)
         }
         let b = Array(bytes)
@@ -131,7 +136,7 @@ public struct QueryArgs: Sendable, Hashable {
         var i = 0
         while i < b.count {
             let c = b[i]
-            if c == UInt8(ascii: "+") {
+            if plusIsSpace, c == UInt8(ascii: "+") {
                 out.append(0x20)
             } else if c == UInt8(ascii: "%"), i + 2 < b.count, let h = hex(b[i + 1]), let l = hex(b[i + 2]) {
                 out.append(h << 4 | l)

@@ -3,15 +3,12 @@ import KGatePlugins
 import NIOCore
 
 extension ProxyHandler {
-    /// `HTTP/1.1 100 Continue\r\n\r\n`: written before the response, not part of its body.
-    static let continueLength = 25
-
     /// Appends the exchange's line to the loop's access log (`proxy_access_log`), written at
     /// the end of the tick. Reads the request's bytes where they are: no strings are made.
     func writeAccessLog(status: Int) {
         guard let log = loop.accessLog else { return }
-        let sent = output.bytesWritten &- x.outputMark &- x.headBytes &- (x.continueSent ? Self.continueLength : 0)
-        var address = realClientIP()
+        let sent = output.bytesWritten &- x.outputMark &- x.headBytes &- (x.continueSent ? Self.continueLine.utf8CodeUnitCount : 0)
+        var address = clientAddress
         let epochSeconds = Int(loop.wallClock())
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { id in
             RequestIDText.write(high: x.requestID.high, low: x.requestID.low, into: id)
@@ -31,6 +28,10 @@ extension ProxyHandler {
         loop.flushes.flushSoon(log)
     }
 
+    /// `$remote_addr`: the address already worked out for `X-Real-IP`, when the request got
+    /// that far.
+    var clientAddress: String { x.forwarding?.realIP ?? realClientIP() }
+
     /// A client that went away mid-exchange: nginx logs 499 when no response had begun.
     func logAbortedExchange() {
         switch phase {
@@ -43,12 +44,7 @@ extension ProxyHandler {
 
     /// The request line as received: the head's first line, or a refused head's.
     private func withRequestLine<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        let bytes = x.refusedLine ?? request.buffer
-        return bytes.withUnsafeReadableBytes { raw in
-            var end = 0
-            while end < raw.count, raw[end] != 0x0D, raw[end] != 0x0A { end += 1 }
-            return body(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
-        }
+        (x.refusedLine ?? Self.firstLine(request.buffer)).withUnsafeReadableBytes(body)
     }
 
     /// The `Basic` user, `Referer` and `User-Agent` of the request (the first of each), nil
@@ -78,18 +74,6 @@ extension ProxyHandler {
             }
             let user = value(authorization).flatMap(BasicAuthUser.decode)
             return withOptionalBytes(user) { user in body(user, value(referer), value(agent)) }
-        }
-    }
-
-    /// The length of the head at the start of `bytes` (through its blank line).
-    static func headLength(_ bytes: ByteBuffer) -> Int {
-        bytes.withUnsafeReadableBytes { raw in
-            var i = 3
-            while i < raw.count {
-                if raw[i] == 0x0A, raw[i - 1] == 0x0D, raw[i - 2] == 0x0A, raw[i - 3] == 0x0D { return i + 1 }
-                i += 1
-            }
-            return raw.count
         }
     }
 

@@ -17,7 +17,7 @@ extension ProxyHandler {
     /// A generated response's head: its length for `$body_bytes_sent`, and itself for the
     /// log phase.
     func noteGeneratedHead(_ bytes: ByteBuffer) {
-        x.headBytes = Self.headLength(bytes)
+        x.headBytes = PluginHeads.headLength(bytes) ?? bytes.readableBytes
         if logsForPlugins { keepSentHead(bytes) }
     }
 
@@ -65,7 +65,7 @@ extension ProxyHandler {
             receiveLatency: proxied ? ms(x.upstreamHeadAt, now) : 0,
             requestLatency: ms(x.start, now),
             tries: x.triesForLog ?? [],
-            clientIP: realClientIP(),
+            clientIP: clientAddress,
             hostPort: hostPortNumber,
             source: x.tries > 0 ? .upstream : .kong)
     }

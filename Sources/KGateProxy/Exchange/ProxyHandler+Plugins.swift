@@ -379,7 +379,7 @@ extension ProxyHandler {
                 headBuffer.writeBytes(body)
             }
         }
-        x.headBytes = Self.headLength(headBuffer)
+        x.headBytes = PluginHeads.headLength(headBuffer) ?? headBuffer.readableBytes
         if logsForPlugins { keepSentHead(headBuffer) }
         responseHeadPending = true
     }

@@ -211,6 +211,9 @@ extension ProxyHandler {
         phase = .connecting
     }
 
+    /// The interim answer to `Expect: 100-continue` (not part of the response's body bytes).
+    static let continueLine: StaticString = "HTTP/1.1 100 Continue\r\n\r\n"
+
     /// Answers `Expect: 100-continue` of an HTTP/1.1 request once, when its body is about to
     /// be read (nginx's `ngx_http_test_expect`).
     ///
@@ -219,7 +222,7 @@ extension ProxyHandler {
     func sendContinueIfExpected() {
         guard x.facts.expectContinue, !x.continueSent, request.version == .http1_1 else { return }
         x.continueSent = true
-        output.write(context.channel.allocator.buffer(staticString: "HTTP/1.1 100 Continue\r\n\r\n"), context)
+        output.write(context.channel.allocator.buffer(staticString: Self.continueLine), context)
         flushClient()
     }
 

@@ -242,7 +242,14 @@ enum PluginHeads {
 
     /// Splits a rendered response (head and body in one buffer) after the head's blank line.
     static func splitHead(_ bytes: ByteBuffer) -> (head: ByteBuffer, body: ByteBuffer)? {
-        let end = bytes.withUnsafeReadableBytes { raw -> Int? in
+        guard let end = headLength(bytes) else { return nil }
+        return (bytes.getSlice(at: bytes.readerIndex, length: end)!,
+                bytes.getSlice(at: bytes.readerIndex + end, length: bytes.readableBytes - end)!)
+    }
+
+    /// The length of the head at the start of `bytes`, through its blank line; nil without one.
+    static func headLength(_ bytes: ByteBuffer) -> Int? {
+        bytes.withUnsafeReadableBytes { raw -> Int? in
             guard raw.count >= 4 else { return nil }
             for i in 0...(raw.count - 4)
             where raw[i] == 0x0D && raw[i + 1] == 0x0A && raw[i + 2] == 0x0D && raw[i + 3] == 0x0A {
@@ -250,9 +257,6 @@ enum PluginHeads {
             }
             return nil
         }
-        guard let end else { return nil }
-        return (bytes.getSlice(at: bytes.readerIndex, length: end)!,
-                bytes.getSlice(at: bytes.readerIndex + end, length: bytes.readableBytes - end)!)
     }
 
     private static func write(_ field: HTTPFields.Field, into out: inout ByteBuffer) {

@@ -3,7 +3,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import KGateHTTP
 import KGateStore
 import Logging
 
@@ -26,11 +25,9 @@ public final class ErrorLogFile: Sendable {
 
     /// Opens (creating it and its directory if needed) the file at `path` for appending.
     public init(path: String) throws(ErrorLogFileError) {
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            // A directory that cannot be made shows as the file's open error.
-            _ = makeDirectories(String(path[..<slash]), mode: 0o755)
+        do { file = try LogFile(path: path, makingDirectory: true) } catch {
+            throw ErrorLogFileError(path: path, reason: error.reason)
         }
-        do { file = try LogFile(path: path) } catch { throw ErrorLogFileError(path: path, reason: error.reason) }
     }
 
     /// Opens the path again (creating the file), then closes the old descriptor; on failure

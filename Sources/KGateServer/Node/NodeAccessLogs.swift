@@ -19,12 +19,8 @@ struct NodeAccessLogs: Sendable {
             guard let setting else { return nil }
             let path = settings.inPrefix(setting.path)
             if let file = opened[path] { return AccessLog(file: file, format: setting.format(default: format)) }
-            if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-                // A directory that cannot be made shows as the file's open error.
-                _ = makeDirectories(String(path[..<slash]), mode: 0o755)
-            }
             do {
-                let file = try LogFile(path: path)
+                let file = try LogFile(path: path, makingDirectory: true)
                 opened[path] = file
                 return AccessLog(file: file, format: setting.format(default: format))
             } catch {

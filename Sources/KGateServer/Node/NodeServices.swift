@@ -1,7 +1,6 @@
 import KGateProxy
 import KGateStore
 import KGateWatch
-import KGateHTTP
 import Logging
 import ServiceLifecycle
 import UnixSignals

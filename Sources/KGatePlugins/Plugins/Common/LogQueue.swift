@@ -1,4 +1,5 @@
 import DequeModule
+import KGateStore
 import Logging
 import Synchronization
 
@@ -85,7 +86,7 @@ public final class LogQueue: Sendable {
                     return Array(s.entries.prefix(n))
                 }
                 batch += taken
-                let left = settings.maxCoalescingDelay - first.duration(to: .now).seconds
+                let left = settings.maxCoalescingDelay - first.duration(to: .now).milliseconds / 1000
                 if batch.count >= settings.maxBatchSize || left <= 0 { break }
                 try? await Task.sleep(for: .seconds(min(left, 0.01)))
             }
@@ -116,7 +117,7 @@ public final class LogQueue: Sendable {
             } catch {
                 log(.warning, "handler could not process entries: \(error)")
             }
-            if start.duration(to: .now).seconds > settings.maxRetryTime {
+            if start.duration(to: .now).milliseconds / 1000 > settings.maxRetryTime {
                 let lost = batch.count
                 log(.error, "could not send entries due to max_retry_time exceeded. \(lost) queue entries were lost")
                 return
@@ -132,12 +133,4 @@ public final class LogQueue: Sendable {
     }
 
     private typealias Clock = ContinuousClock
-}
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (s, attoseconds) = components
-        return Double(s) + Double(attoseconds) / 1e18
-    }
 }

@@ -1,11 +1,5 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 import KGateSchema
+import KGateStore
 import Synchronization
 
 /// Kong's `file-log` (PRIORITY 9): appends `kong.log.serialize()` (``LogSerializer``) as one
@@ -31,15 +25,9 @@ public final class FileLogPlugin: Plugin {
     public static let schema = ObservabilitySchemas.fileLog(luaCode: Typedefs.luaCode)
 
     /// Open files by path, shared by the configs naming one (Kong's `file_descriptors`).
-    private let descriptors = Mutex<[String: Int32]>([:])
+    private let files = Mutex<[String: LogFile]>([:])
 
     public init() {}
-
-    deinit {
-        descriptors.withLock { files in
-            for fd in files.values { _ = close(fd) }
-        }
-    }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         try CustomFieldsByLuaUnsupported.check(config)
@@ -47,33 +35,28 @@ public final class FileLogPlugin: Plugin {
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        var line: [UInt8] = []
-        line.reserveCapacity(2048)
-        KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &line)
+        var line = LogSerializer.json(ctx)
         line.append(0x0A)
-        let failure: Int32? = descriptors.withLock { files in
-            if config.reopen, let fd = files.removeValue(forKey: config.path) { close(fd) }
-            var fd = files[config.path] ?? -1
-            if fd < 0 {
-                fd = open(config.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-                guard fd >= 0 else { return errno }
-                files[config.path] = fd
-            }
-            line.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
-                    if n < 0, errno == EINTR { continue }
-                    guard n > 0 else { return }
-                    offset += n
-                }
-            }
-            return nil
-        }
-        if let failure {
+        do {
+            let file = try file(config)
+            line.withUnsafeBytes { file.write($0) }
+        } catch {
             ctx.db.logger.error(
-                "failed to open the file: \(String(cString: strerror(failure)))",
-                metadata: ["plugin": "file-log", "path": "\(config.path)"])
+                "failed to open the file: \(error.reason)", metadata: ["plugin": "file-log", "path": "\(config.path)"])
+        }
+    }
+
+    /// The open file of `config.path` (opened again first with `reopen`); a file that cannot
+    /// be opened is tried again by the next request.
+    private func file(_ config: Config) throws(LogFileError) -> LogFile {
+        try files.withLock { files throws(LogFileError) in
+            if let file = files[config.path] {
+                if config.reopen { try file.reopen() }
+                return file
+            }
+            let file = try LogFile(path: config.path)
+            files[config.path] = file
+            return file
         }
     }
 }

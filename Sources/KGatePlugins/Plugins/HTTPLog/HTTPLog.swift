@@ -73,15 +73,15 @@ public final class HTTPLogPlugin: Plugin {
         if let flush = config.number("flush_timeout") { queue.maxCoalescingDelay = flush }
         func text(_ key: String) -> String {
             guard let v = config[key], !v.isNull else { return "nil" }
-            return v.stringValue ?? v.doubleValue.map(Self.luaText) ?? "nil"
+            return v.stringValue ?? v.doubleValue.map(Value.formatNumber) ?? "nil"
         }
         let name = [
-            endpointText, method, contentType, Self.luaText(timeout), Self.luaText(keepalive),
+            endpointText, method, contentType, Value.formatNumber(timeout), Value.formatNumber(keepalive),
             text("retry_count"),
         ].joined(separator: ":")
         return Config(
             queueName: name, endpoint: endpoint,
-            authorization: url.userinfo.map { "Basic " + Base64.encode(Array(Self.unescape($0).utf8)) },
+            authorization: url.userinfo.map { "Basic " + Base64.encode(Array(QueryArgs.decode($0.utf8, plusIsSpace: false).utf8)) },
             method: HTTPMethod(rawValue: method), contentType: contentType, timeout: .milliseconds(Int64(timeout)),
             headers: headers, queue: queue)
     }
@@ -93,10 +93,7 @@ public final class HTTPLogPlugin: Plugin {
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        var entry: [UInt8] = []
-        entry.reserveCapacity(2048)
-        KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &entry)
-        queue(for: config, logger: ctx.db.logger).enqueue(entry)
+        queue(for: config, logger: ctx.db.logger).enqueue(LogSerializer.json(ctx))
     }
 
     /// The queue of a config (shared by configs with the same name).
@@ -148,27 +145,5 @@ public final class HTTPLogPlugin: Plugin {
             throw LogServerClient.Failure(
                 description: "request to \(server) returned status code \(response.status) and body \(response.body)")
         }
-    }
-
-    /// A number as Lua's `tostring` writes it (`10000`, `0.5`).
-    static func luaText(_ n: Double) -> String {
-        n == n.rounded() && abs(n) < 1e15 ? String(Int(n)) : String(n)
-    }
-
-    /// Percent-decoding of the endpoint's user info (socket.url's `unescape`).
-    static func unescape(_ text: String) -> String {
-        var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let b = utf8.popFirst() {
-            if b == UInt8(ascii: "%"), utf8.count >= 2,
-                let v = UInt8(String(decoding: utf8.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(v)
-                utf8 = utf8.dropFirst(2)
-            } else {
-                bytes.append(b)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }

@@ -96,7 +96,7 @@ final class LogServerClient: Sendable {
             return channel
         }
         let endpoint = self.endpoint
-        let tls = try endpoint.tls ? Self.tlsContext() : nil
+        let tls = try endpoint.tls ? LogCollectorTLS.context.get() : nil
         return try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -112,12 +112,6 @@ final class LogServerClient: Sendable {
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port).get()
-    }
-
-    private static func tlsContext() throws -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = .none
-        return try NIOSSLContext(configuration: configuration)
     }
 }
 

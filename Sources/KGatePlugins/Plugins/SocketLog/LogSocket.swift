@@ -93,7 +93,9 @@ final class LogSocket: Sendable {
             return DatagramBootstrap(group: group).connect(host: destination.host, port: destination.port)
         case .tcp(let tls, let serverName):
             let context: NIOSSLContext?
-            do { context = tls ? try Self.tlsContext() : nil } catch { return group.next().makeFailedFuture(error) }
+            do { context = tls ? try LogCollectorTLS.context.get() : nil } catch {
+                return group.next().makeFailedFuture(error)
+            }
             return ClientBootstrap(group: group)
                 .connectTimeout(connectTimeout)
                 .channelInitializer { channel in
@@ -106,12 +108,5 @@ final class LogSocket: Sendable {
                 }
                 .connect(host: destination.host, port: destination.port)
         }
-    }
-
-    /// Kong's `sslhandshake(false, tls_sni, false)`: no verification.
-    private static func tlsContext() throws -> NIOSSLContext {
-        var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = .none
-        return try NIOSSLContext(configuration: configuration)
     }
 }

@@ -56,7 +56,7 @@ public final class LogglyPlugin: Plugin {
         guard let severity = config.severities.severity(ctx) else { return }
         let header = "<\(8 + severity)>1 \(Self.timestamp()) \(hostname) kong - - \(config.structuredData) "
         var line = Array(header.utf8)
-        line += SocketLogConfig.entry(ctx)
+        line += LogSerializer.json(ctx)
         sockets.socket(for: config.socket).send(line, logger: ctx.db.logger)
     }
 

@@ -29,7 +29,7 @@ public final class TCPLogPlugin: Plugin {
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        var line = SocketLogConfig.entry(ctx)
+        var line = LogSerializer.json(ctx)
         line.append(0x0A)
         sockets.socket(for: config).send(line, logger: ctx.db.logger)
     }
@@ -58,7 +58,7 @@ public final class UDPLogPlugin: Plugin {
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        sockets.socket(for: config).send(SocketLogConfig.entry(ctx), logger: ctx.db.logger)
+        sockets.socket(for: config).send(LogSerializer.json(ctx), logger: ctx.db.logger)
     }
 }
 
@@ -76,13 +76,6 @@ public struct SocketLogConfig: Sendable {
         self.keepalive = .milliseconds(Int64(keepalive))
     }
 
-    /// The request's serialized log, JSON-encoded.
-    static func entry(_ ctx: PluginContext) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(2048)
-        KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &bytes)
-        return bytes
-    }
 }
 
 /// One ``LogSocket`` per destination, shared by the configs naming it.

@@ -45,10 +45,7 @@ public final class SyslogPlugin: Plugin {
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
         guard let severity = config.severities.severity(ctx) else { return }
-        var json: [UInt8] = []
-        json.reserveCapacity(2048)
-        KongJSONEncoderShim.encode(LogSerializer.serialize(ctx), into: &json)
-        sink(config.facility | severity, String(decoding: json, as: UTF8.self))
+        sink(config.facility | severity, String(decoding: LogSerializer.json(ctx), as: UTF8.self))
     }
 
     /// `openlog` keeps the pointer to its ident: one C string for the process's life.

@@ -23,8 +23,12 @@ public final class LogFile: Sendable {
     public let path: String
     private let descriptor: Mutex<Int32>
 
-    /// Opens (creating it) the file at `path` for appending. Its directory must exist.
-    public init(path: String) throws(LogFileError) {
+    /// Opens (creating it) the file at `path` for appending; with `makingDirectory`, its
+    /// directory too (one that cannot be made shows as the file's open error).
+    public init(path: String, makingDirectory: Bool = false) throws(LogFileError) {
+        if makingDirectory, let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            _ = makeDirectories(String(path[..<slash]), mode: 0o755)
+        }
         self.path = path
         descriptor = Mutex(try Self.openForAppending(path))
     }
