@@ -14,6 +14,7 @@ extension AdminAPI {
         case .root: return nodeInfo(context.page)
         case .endpoints: return endpointList()
         case .status: return status(context.query)
+        case .metrics: return metricsText()
         case .statusReady:
             if isGet { return readiness.answer(context.generation) }
             return readiness.update(status: context.body.params["status"] ?? context.query["status"].map(Value.string))

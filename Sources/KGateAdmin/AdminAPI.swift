@@ -40,6 +40,8 @@ public final class AdminAPI: Sendable {
     let catalog: EntityCatalog
     let coordinator: ReloadCoordinator
     let statusBody: @Sendable () -> Value
+    /// The `/metrics` body (Prometheus text); nil when the node does not serve `/metrics`.
+    let metrics: (@Sendable () -> String)?
     let logger: Logger
     /// The Kong version reported by `GET /` and in `Server` (`kong/<version>`).
     let version: String
@@ -71,20 +73,25 @@ public final class AdminAPI: Sendable {
     ///   - version: the Kong version kgate is compatible with (`GET /` `version`).
     ///   - nodeID: `GET /` `node_id`; a random UUID when nil.
     ///   - surface: the Admin API, or the Status API.
+    ///   - metrics: the body of `GET /metrics` (the prometheus plugin's exposition); without
+    ///     it there is no `/metrics` route, as in Kong without that plugin.
     public init(
         settings: NodeSettings, catalog: EntityCatalog, coordinator: ReloadCoordinator,
         statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil,
-        surface: Surface = .admin
+        surface: Surface = .admin, metrics: (@Sendable () -> String)? = nil
     ) {
         self.surface = surface
         self.settings = settings
         self.catalog = catalog
         self.coordinator = coordinator
         self.statusBody = statusBody
+        self.metrics = metrics
         self.logger = logger
         self.version = version
         self.nodeID = nodeID ?? EntityID.random()
-        self.routes = surface == .admin ? AdminRouteTable(catalog: catalog) : .statusAPI
+        self.routes =
+            surface == .admin
+            ? AdminRouteTable(catalog: catalog, metrics: metrics != nil) : .statusAPI(metrics: metrics != nil)
         self.relationships = EntityRelationships(catalog: catalog)
         self.enabledHeaders = settings.enabledHeaders
         self.cors = surface == .admin ? AdminCORS(allowedOrigins: settings.adminGUIOrigins) : .statusAPI

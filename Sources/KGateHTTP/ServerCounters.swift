@@ -20,8 +20,23 @@ public final class ServerCounters: Sendable {
     }
     public func requestFinished() { writing.subtract(1, ordering: .relaxed) }
 
-    public struct Snapshot: Sendable {
+    public struct Snapshot: Sendable, Equatable {
         public var accepted, active, handled, requests, writing: Int
+
+        public init(accepted: Int = 0, active: Int = 0, handled: Int = 0, requests: Int = 0, writing: Int = 0) {
+            self.accepted = accepted
+            self.active = active
+            self.handled = handled
+            self.requests = requests
+            self.writing = writing
+        }
+
+        /// Two servers' counters together (nginx counts every server block of the process).
+        public static func + (a: Snapshot, b: Snapshot) -> Snapshot {
+            Snapshot(
+                accepted: a.accepted + b.accepted, active: a.active + b.active, handled: a.handled + b.handled,
+                requests: a.requests + b.requests, writing: a.writing + b.writing)
+        }
     }
     public func snapshot() -> Snapshot {
         let a = accepted.load(ordering: .relaxed)

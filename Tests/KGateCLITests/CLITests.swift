@@ -142,11 +142,16 @@ import Testing
         #expect(r2.status == 1)
         #expect(r2.err.contains("in 'name': plugin 'jwt' is not implemented by kgate (\(jwt):6:11)"))
 
-        let prometheus = try dir.write("prom.yml", base + "  - name: prometheus\n")
-        let r3 = kgate("config", "parse", prometheus)
+        let statsd = try dir.write("statsd.yml", base + "  - name: statsd\n")
+        let r3 = kgate("config", "parse", statsd)
         #expect(r3.status == 0)
         #expect(r3.out == "parse successful\n")
-        #expect(r3.err == "warning: prometheus plugin is not implemented by kgate and will be ignored\n")
+        #expect(r3.err == "warning: statsd plugin is not implemented by kgate and will be ignored\n")
+
+        let prometheus = try dir.write("prom.yml", base + "  - name: prometheus\n")
+        let r4 = kgate("config", "parse", prometheus)
+        #expect(r4.status == 0)
+        #expect(r4.err == "")
     }
 
     @Test func parseJSONOnFailure() throws {

@@ -26,12 +26,18 @@ public enum MemoryStats {
 
     /// Kong's shared dictionaries (`kong/templates/nginx_kong.lua`) and their default sizes
     /// (`mem_cache_size` is 128m).
-    static let sharedDictionaries: [(name: String, capacity: Int)] = [
+    static let kongDictionaries: [(name: String, capacity: Int)] = [
         ("kong", 5 << 20), ("kong_locks", 8 << 20), ("kong_healthchecks", 5 << 20),
         ("kong_cluster_events", 5 << 20), ("kong_rate_limiting_counters", 12 << 20),
         ("kong_core_db_cache", 128 << 20), ("kong_core_db_cache_miss", 12 << 20),
         ("kong_db_cache", 128 << 20), ("kong_db_cache_miss", 12 << 20), ("kong_secrets", 5 << 20),
     ]
+
+    /// The shared dictionaries of a node: Kong's, and `prometheus_metrics` (5m), which Kong's
+    /// conf loader adds when the prometheus plugin is loaded.
+    public static func sharedDictionaries(prometheus: Bool) -> [(name: String, capacity: Int)] {
+        kongDictionaries + (prometheus ? [("prometheus_metrics", 5 << 20)] : [])
+    }
 
     /// Reads `?unit=` and `?scale=` as Kong's `/status` does: `unit` defaults to `m`; `scale` is
     /// read with `tonumber` (not a number: the default, 2). The refusals are Kong's
@@ -79,9 +85,9 @@ public enum MemoryStats {
     }
 
     /// The `memory` value of `/status`.
-    public static func body(_ format: Format) -> Value {
+    public static func body(_ format: Format, prometheus: Bool = false) -> Value {
         var dictionaries = Object()
-        for (name, capacity) in sharedDictionaries {
+        for (name, capacity) in sharedDictionaries(prometheus: prometheus) {
             dictionaries[name] = ["capacity": size(capacity, format), "allocated_slabs": size(0, format)]
         }
         let worker: Value = ["http_allocated_gc": size(residentBytes(), format), "pid": .integer(Int(getpid()))]
@@ -89,7 +95,7 @@ public enum MemoryStats {
     }
 
     /// The process's resident set size (`/proc/self/statm`), 0 where that file does not exist.
-    static func residentBytes() -> Int {
+    public static func residentBytes() -> Int {
         guard let file = fopen("/proc/self/statm", "r") else { return 0 }
         defer { fclose(file) }
         var buffer = [CChar](repeating: 0, count: 128)

@@ -3,6 +3,7 @@ import KGateHTTP
 import KGateSchema
 import KGateSettings
 import KGateStore
+import NIOCore
 import NIOHTTP1
 
 #if canImport(Glibc)
@@ -65,9 +66,17 @@ extension AdminAPI {
             return .message(.badRequest, error.message)
         case .success(let format):
             guard case .object(var body) = statusBody() else { return .kong(.ok, statusBody()) }
-            body["memory"] = MemoryStats.body(format)
+            body["memory"] = MemoryStats.body(format, prometheus: catalog.enabledPlugins.contains("prometheus"))
             return .kong(.ok, .object(body))
         }
+    }
+
+    /// `GET /metrics`: the prometheus exposition, `text/plain; charset=UTF-8` as Kong's
+    /// exporter sets it.
+    func metricsText() -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
+        return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(string: metrics?() ?? ""))
     }
 
     /// The machine's host name.

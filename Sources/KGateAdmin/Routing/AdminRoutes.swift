@@ -14,6 +14,8 @@ struct AdminRoute: Sendable {
     /// What answers the endpoint.
     enum Kind: Sendable {
         case root, endpoints, status, config, timers, statusDNS
+        /// `/metrics` (the prometheus plugin's API), where the node has that plugin.
+        case metrics
         /// `/status/ready`, on the Status API only.
         case statusReady
         case pluginsEnabled, legacyPluginSchema
@@ -107,8 +109,9 @@ struct AdminRouteTable: Sendable {
     let routes: [AdminRoute]
     private let bySegmentCount: [Int: [AdminRoute]]
 
-    /// Builds the Admin API's table for the catalogue's entities.
-    init(catalog: EntityCatalog) {
+    /// Builds the Admin API's table for the catalogue's entities, with `/metrics` when the
+    /// node serves it.
+    init(catalog: EntityCatalog, metrics: Bool = false) {
         var templates: [Template] = []
         func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
             templates.append((template, methods, kind))
@@ -133,7 +136,7 @@ struct AdminRouteTable: Sendable {
                     .nestedItem(parent: target, child: name, field: field))
             }
         }
-        self.init(templates + Self.custom)
+        self.init(templates + Self.custom + (metrics ? [Self.metricsRoute] : []))
     }
 
     /// A route's template, the methods it defines and its kind.
@@ -156,12 +159,18 @@ struct AdminRouteTable: Sendable {
     }
 
     /// The Status API's table (`kong/status/init.lua`): `/status`, `/status/ready`,
-    /// `/status/dns`, and in DB-less mode the GET handlers of Kong's upstream routes (their
-    /// other methods, and routes with no GET, are left out: 405 and 404).
-    static let statusAPI = AdminRouteTable(
-        [("/status", [.GET], .status), ("/status/ready", [.GET, .POST], .statusReady), ("/status/dns", [.GET], .statusDNS)]
-            + custom.filter { $0.template.hasPrefix("/upstreams/") && $0.methods.contains(.GET) }
-            .map { ($0.template, [.GET], $0.kind) })
+    /// `/status/dns`, in DB-less mode the GET handlers of Kong's upstream routes (their other
+    /// methods, and routes with no GET, are left out: 405 and 404), and the prometheus
+    /// plugin's `/metrics` (`status_api.lua`) when the node serves it.
+    static func statusAPI(metrics: Bool) -> AdminRouteTable {
+        AdminRouteTable(
+            [("/status", [.GET], .status), ("/status/ready", [.GET, .POST], .statusReady), ("/status/dns", [.GET], .statusDNS)]
+                + custom.filter { $0.template.hasPrefix("/upstreams/") && $0.methods.contains(.GET) }
+                .map { ($0.template, [.GET], $0.kind) } + (metrics ? [metricsRoute] : []))
+    }
+
+    /// The prometheus plugin's `/metrics` (`api.lua`, `status_api.lua`).
+    private static let metricsRoute: Template = ("/metrics", [.GET], .metrics)
 
     /// Kong's routes from `kong/api/routes/*.lua` that kgate answers.
     private static let custom: [Template] = [

@@ -23,17 +23,14 @@ public enum BundledPluginSet {
             UDPLogPlugin(),
             SyslogPlugin(),
             LogglyPlugin(),
+            PrometheusPlugin(),
         ]
     }
 
-    /// Kong's bundled metrics, tracing and logging plugins, which kgate does not run yet and
-    /// which do not change what is proxied: candidates for `PluginsBuilder(skipping:)`
-    /// (the logging plugins run: ``FileLogPlugin``, ``HTTPLogPlugin``, ``TCPLogPlugin``,
-    /// ``UDPLogPlugin``, ``SyslogPlugin``, ``LogglyPlugin``).
-    public static let observability: Set<String> = [
-        "prometheus", "statsd", "datadog",
-        "opentelemetry", "zipkin",
-    ]
+    /// Kong's bundled metrics and tracing plugins, which kgate does not run yet and which do
+    /// not change what is proxied: candidates for `PluginsBuilder(skipping:)` (the logging
+    /// plugins and ``PrometheusPlugin`` run).
+    public static let observability: Set<String> = ["statsd", "datadog", "opentelemetry", "zipkin"]
 
     /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
     public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }

@@ -60,12 +60,15 @@ protocol AnyPluginHandler: Sendable {
     var schema: Schema { get }
     func makeInstance(config: Object, scope: PluginScope) throws -> any AnyPluginInstance
     func configure(_ instances: [any AnyPluginInstance])
+    /// The plugin value.
+    var anyPlugin: any Plugin { get }
 }
 
 /// The handler of a known plugin type.
 struct PluginHandler<P: Plugin>: AnyPluginHandler {
     let plugin: P
     let descriptor: PluginDescriptor
+    var anyPlugin: any Plugin { plugin }
 
     init(_ plugin: P) {
         self.plugin = plugin

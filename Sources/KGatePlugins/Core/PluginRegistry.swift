@@ -41,6 +41,10 @@ public final class PluginRegistry: Sendable {
     /// Config schemas by plugin name, for `EntityCatalog(pluginConfigSchemas:)`.
     public var configSchemas: [String: Schema] { handlers.mapValues(\.schema) }
 
+    /// The registered plugin of a type (the node's `PrometheusPlugin`, whose metrics
+    /// `/metrics` reports); nil when the registry has none.
+    public func plugin<P: Plugin>(_ type: P.Type) -> P? { handlers[P.name]?.anyPlugin as? P }
+
     /// A plugin's facts; nil when the registry has no such plugin.
     public func descriptor(_ name: String) -> PluginDescriptor? { handlers[name]?.descriptor }
 

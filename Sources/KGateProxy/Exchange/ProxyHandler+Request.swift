@@ -10,7 +10,10 @@ extension ProxyHandler {
     func requestHead() {
         serial &+= 1
         requestsOnConnection += 1
-        loop.requestCount &+= 1
+        if !requestInProgress {
+            requestInProgress = true
+            loop.stats.requestStarted()
+        }
         stopWaitingForClient()
         // `x` was reset when the connection became idle (`becomeIdle`), or is fresh.
         x.start = loop.now

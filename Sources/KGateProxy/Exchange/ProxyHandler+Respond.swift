@@ -208,5 +208,13 @@ extension ProxyHandler {
     func logExchange() {
         if x.runner != nil { runLogPhase() }
         writeAccessLog(status: x.responseStatus)
+        endRequest()
+    }
+
+    /// The request is over for `/status` (answered, or its connection closed).
+    func endRequest() {
+        guard requestInProgress else { return }
+        requestInProgress = false
+        loop.stats.requestEnded()
     }
 }

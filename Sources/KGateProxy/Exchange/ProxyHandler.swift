@@ -88,6 +88,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var serverIP: IPAddress?
     var connectionNumber = 0
     var requestsOnConnection = 0
+    /// A request is counted in the loop's `stats` as in progress.
+    var requestInProgress = false
     var phase = Phase.idle
     var quiescing = false
     /// When a lingering close gives up on the client.
@@ -209,6 +211,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         inbound = empty
         serial &+= 1
         phase = .closing
+        endRequest()
         if registered { loop.unregister(self) }
         context.fireChannelInactive()
     }

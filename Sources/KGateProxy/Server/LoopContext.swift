@@ -61,8 +61,9 @@ final class ProxyEnvironment: Sendable {
 /// cache and open client connections.
 ///
 /// `@unchecked Sendable` because it is handed to its event loop's channels from the server
-/// object; every member is only touched on `eventLoop` (the server looks it up per accepted
-/// channel, on that channel's loop), so no two threads ever use it.
+/// object; every member but `stats` is only touched on `eventLoop` (the server looks it up per
+/// accepted channel, on that channel's loop), so no two threads ever use it. `stats` is
+/// `Sendable` itself (atomics), read by the server from any thread.
 final class LoopContext: @unchecked Sendable {
     let eventLoop: EventLoop
     let pool: UpstreamPool
@@ -80,8 +81,8 @@ final class LoopContext: @unchecked Sendable {
     private(set) var connections: [ObjectIdentifier: any LoopConnection] = [:]
     /// Set by a graceful shutdown: idle connections close, busy ones close after their response.
     private(set) var isQuiescing = false
-    /// Requests handled (diagnostics).
-    var requestCount = 0
+    /// Connections and requests, read by `/status` from any thread.
+    let stats = LoopStats()
 
     init(
         eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving, accessLog: AccessLog? = nil
@@ -112,10 +113,12 @@ final class LoopContext: @unchecked Sendable {
 
     func register(_ connection: any LoopConnection) {
         connections[ObjectIdentifier(connection)] = connection
+        stats.connections(1)
     }
 
     func unregister(_ connection: any LoopConnection) {
-        connections[ObjectIdentifier(connection)] = nil
+        guard connections.removeValue(forKey: ObjectIdentifier(connection)) != nil else { return }
+        stats.connections(-1)
     }
 
     /// Starts a graceful shutdown of this loop's connections.

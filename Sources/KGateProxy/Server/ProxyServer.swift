@@ -262,6 +262,20 @@ public final class ProxyServer: Sendable {
         return total
     }
 
+    /// nginx's `stub_status` counters of the proxy listeners, read without locks (`/status`,
+    /// `kong_nginx_connections_total`).
+    public func connectionCounts() -> ProxyConnectionCounts {
+        var counts = ProxyConnectionCounts()
+        counts.accepted = environment.acceptedConnections.load(ordering: .relaxed)
+        for context in loops.values {
+            let values = context.stats.values
+            counts.active += values.active
+            counts.requests += values.requests
+            counts.writing += values.inProgress
+        }
+        return counts
+    }
+
     /// Upstream connections opened so far, all loops together (tests and diagnostics).
     public func upstreamConnectionsOpened() async -> Int {
         await sum(Array(loops.values)) { $0.pool.connectionsOpened }

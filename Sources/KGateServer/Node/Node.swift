@@ -74,15 +74,29 @@ public final class Node: Sendable {
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger, persistence: persistedConfig)
         pluginsConfigured = Self.configurePluginsOnFlip(coordinator.events, store: store, logger: logger)
         let counters = ServerCounters()
-        let statusReport = StatusReport(source: NodeStatus(coordinator: coordinator), counters: counters)
+        let proxyCounts = proxy.map { proxy in
+            { @Sendable () -> ServerCounters.Snapshot in
+                let p = proxy.connectionCounts()
+                return .init(
+                    accepted: p.accepted, active: p.active, handled: p.accepted, requests: p.requests, writing: p.writing)
+            }
+        }
+        let statusReport = StatusReport(source: NodeStatus(coordinator: coordinator), counters: counters, proxy: proxyCounts)
         self.statusReport = statusReport
+        // `/metrics` where the prometheus plugin is loaded, as Kong loads its API then.
+        var metricsText: (@Sendable () -> String)?
+        if catalog.enabledPlugins.contains(PrometheusPlugin.name), let prometheus = plugins.registry.plugin(PrometheusPlugin.self) {
+            let metrics = NodeMetrics(plugin: prometheus, statusReport: statusReport, store: store, nodeID: nodeID)
+            metricsText = { metrics.text() }
+        }
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var listeners: [HTTPListener] = []
         let status = Self.listenerAddresses(settings.statusListen)
         if !status.isEmpty {
             let statusAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
-                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, surface: .status)
+                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, surface: .status,
+                metrics: metricsText)
             // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
                 name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
@@ -103,7 +117,7 @@ public final class Node: Sendable {
             }
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
-                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID)
+                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, metrics: metricsText)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,

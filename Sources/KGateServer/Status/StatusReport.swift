@@ -9,21 +9,33 @@ public protocol NodeStatusSource: Sendable {
     func reloadReport() -> Value
 }
 
-/// The node's part of `GET /status` (Admin API and Status API): the listeners' connection
-/// counters, `configuration_hash` and kgate's `reload` block (``AdminAPI`` adds Kong's `memory`
-/// block).
+/// The node's part of `GET /status` (Admin API and Status API): the connection counters of
+/// every listener (proxy, admin, status, as nginx's `stub_status` counts its whole process),
+/// `configuration_hash` and kgate's `reload` block (``AdminAPI`` adds Kong's `memory` block).
 public final class StatusReport: Sendable {
     private let source: any NodeStatusSource
     private let counters: ServerCounters
+    private let proxy: (@Sendable () -> ServerCounters.Snapshot)?
 
-    public init(source: any NodeStatusSource, counters: ServerCounters) {
+    /// - Parameters:
+    ///   - counters: the admin and status listeners' counters.
+    ///   - proxy: the proxy listeners' counters, if the node proxies.
+    public init(
+        source: any NodeStatusSource, counters: ServerCounters, proxy: (@Sendable () -> ServerCounters.Snapshot)? = nil
+    ) {
         self.source = source
         self.counters = counters
+        self.proxy = proxy
+    }
+
+    /// Every listener's counters together.
+    public func connections() -> ServerCounters.Snapshot {
+        counters.snapshot() + (proxy?() ?? ServerCounters.Snapshot())
     }
 
     /// The `GET /status` body: Kong's `server` counters and `configuration_hash`, plus `reload`.
     public func statusBody() -> Value {
-        let c = counters.snapshot()
+        let c = connections()
         return [
             "configuration_hash": .string(source.configurationHash),
             "server": [
