@@ -193,6 +193,24 @@ struct PrometheusTests {
         #expect(prometheus.exposition(node: node).contains("kong_nginx_metric_errors_total 0\n"))
     }
 
+    /// A config without prometheus (Kong's `configure(nil)`) stops the request metrics'
+    /// export; they come back, with their counts, when a config has the plugin again.
+    @Test func reloadWithoutThePluginStopsTheExport() throws {
+        let prometheus = PrometheusPlugin()
+        let registry = PluginRegistry([prometheus, KeyAuthPlugin()])
+        let yaml = Self.config.replacingOccurrences(of: "@PER@", with: "false")
+        let runner = try Gate.runner(yaml, registry: registry)
+        runner.configure()
+        log(runner, route: "r", served: served(status: 200, proxyLatency: 1))
+        #expect(prometheus.exposition(node: Self.node).contains("kong_http_requests_total{"))
+        try Gate.runner("_format_version: \"3.0\"\n", registry: registry).configure()
+        let without = prometheus.exposition(node: Self.node)
+        #expect(!without.contains("kong_http_requests_total{"))
+        #expect(!without.contains("kong_nginx_metric_errors_total"))
+        try Gate.runner(yaml, registry: registry).configure()
+        #expect(prometheus.exposition(node: Self.node).contains(#"code="200",source="service",workspace="default",consumer=""} 1"#))
+    }
+
     @Test func labelValuesAreEscaped() {
         #expect(PrometheusExposition.labelText([("a", #"x"y\z"#)]) == #"{a="x\"y\\z"}"#)
         #expect(PrometheusExposition.labelText([]) == "")
