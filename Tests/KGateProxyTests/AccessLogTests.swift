@@ -396,6 +396,35 @@ struct ProxySocketLogTests {
         #expect((entries.first?["response"] as? [String: Any])?["status"] as? Int == 200)
     }
 
+    /// datadog: one DogStatsD datagram per configured metric, tagged with the service and the
+    /// status (`spec/03-plugins/08-datadog/01-log_spec.lua`).
+    @Test func datadogDatagrams() async throws {
+        let received = Received()
+        let server = try await udpCollector(received)
+        defer { server.close(promise: nil) }
+        let port = server.localAddress?.port ?? 0
+        let lines = try await withUpstreams(["api"]) { upstreams in
+            let config = "{host: 127.0.0.1, port: \(port), prefix: kgate, queue: {max_coalescing_delay: 0.01}}"
+            return try await withProxy(loggedRoute(to: upstreams[0], plugin: "datadog", config: config)) { proxy in
+                let response = try await proxy.get("/p/dd")
+                #expect(response.status == 200)
+                _ = await waitUntil { received.datagrams.withLock { $0.count } >= 6 }
+                return received.datagrams.withLock { $0 }.map { String(decoding: $0, as: UTF8.self) }
+            }
+        }
+        #expect(lines.count == 6)
+        #expect(lines.first == "kgate.request.count:1|c|#name:s,status:200,app:kong")
+        let stats = lines.map { $0.prefix { $0 != ":" } }
+        #expect(
+            stats == [
+                "kgate.request.count", "kgate.latency", "kgate.request.size", "kgate.response.size",
+                "kgate.upstream_latency", "kgate.kong_latency",
+            ])
+        for line in lines.dropFirst() {
+            #expect(line.wholeMatch(of: #/kgate\.[a-z_.]+:\d+\|ms\|#name:s,status:200,app:kong/#) != nil, "\(line)")
+        }
+    }
+
     /// loggly: a syslog line (RFC 5424) around the JSON, `<14>` for a 200 at `info`.
     @Test func logglyDatagrams() async throws {
         let received = Received(syslogHeaders: true)

@@ -24,13 +24,14 @@ public enum BundledPluginSet {
             SyslogPlugin(),
             LogglyPlugin(),
             PrometheusPlugin(),
+            DatadogPlugin(),
         ]
     }
 
     /// Kong's bundled metrics and tracing plugins, which kgate does not run yet and which do
     /// not change what is proxied: candidates for `PluginsBuilder(skipping:)` (the logging
-    /// plugins and ``PrometheusPlugin`` run).
-    public static let observability: Set<String> = ["statsd", "datadog", "opentelemetry", "zipkin"]
+    /// plugins, ``PrometheusPlugin`` and ``DatadogPlugin`` run).
+    public static let observability: Set<String> = ["statsd", "opentelemetry", "zipkin"]
 
     /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
     public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }

@@ -1,4 +1,5 @@
 import DequeModule
+import KGateSchema
 import KGateStore
 import Logging
 import Synchronization
@@ -22,6 +23,23 @@ public final class LogQueue: Sendable {
         public var concurrencyLimit = 1
 
         public init() {}
+
+        /// A plugin config's `queue` record, with Kong's former `queue_size` and
+        /// `flush_timeout` applied when set to other than their old defaults (1 and 2), as
+        /// `Queue.get_plugin_params` does.
+        public init(pluginConfig config: Object) {
+            if case .object(let q)? = config["queue"] {
+                maxBatchSize = q.number("max_batch_size").map { Int($0) } ?? maxBatchSize
+                maxCoalescingDelay = q.number("max_coalescing_delay") ?? maxCoalescingDelay
+                maxEntries = q.number("max_entries").map { Int($0) } ?? maxEntries
+                maxRetryTime = q.number("max_retry_time") ?? maxRetryTime
+                initialRetryDelay = q.number("initial_retry_delay") ?? initialRetryDelay
+                maxRetryDelay = q.number("max_retry_delay") ?? maxRetryDelay
+                concurrencyLimit = q.number("concurrency_limit").map { Int($0) } ?? concurrencyLimit
+            }
+            if let size = config.number("queue_size"), size != 1 { maxBatchSize = Int(size) }
+            if let flush = config.number("flush_timeout"), flush != 2 { maxCoalescingDelay = flush }
+        }
     }
 
     /// Sends a batch; throws to have it retried.

@@ -58,19 +58,7 @@ public final class HTTPLogPlugin: Plugin {
         if case .object(let h)? = config["headers"] {
             for (name, value) in h { if let v = value.stringValue { headers.append((name, v)) } }
         }
-        var queue = LogQueue.Settings()
-        if case .object(let q)? = config["queue"] {
-            queue.maxBatchSize = q.number("max_batch_size").map { Int($0) } ?? queue.maxBatchSize
-            queue.maxCoalescingDelay = q.number("max_coalescing_delay") ?? queue.maxCoalescingDelay
-            queue.maxEntries = q.number("max_entries").map { Int($0) } ?? queue.maxEntries
-            queue.maxRetryTime = q.number("max_retry_time") ?? queue.maxRetryTime
-            queue.initialRetryDelay = q.number("initial_retry_delay") ?? queue.initialRetryDelay
-            queue.maxRetryDelay = q.number("max_retry_delay") ?? queue.maxRetryDelay
-            queue.concurrencyLimit = q.number("concurrency_limit").map { Int($0) } ?? queue.concurrencyLimit
-        }
-        // Kong's former settings, when given, still apply (`Queue.get_plugin_params`).
-        if let size = config.number("queue_size") { queue.maxBatchSize = Int(size) }
-        if let flush = config.number("flush_timeout") { queue.maxCoalescingDelay = flush }
+        let queue = LogQueue.Settings(pluginConfig: config)
         func text(_ key: String) -> String {
             guard let v = config[key], !v.isNull else { return "nil" }
             return v.stringValue ?? v.doubleValue.map(Value.formatNumber) ?? "nil"

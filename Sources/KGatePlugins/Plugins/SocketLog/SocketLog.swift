@@ -83,11 +83,17 @@ final class LogSockets: Sendable {
     private let sockets = Mutex<[LogSocket.Destination: LogSocket]>([:])
 
     func socket(for config: SocketLogConfig) -> LogSocket {
+        socket(for: config.destination, connectTimeout: config.timeout, keepalive: config.keepalive)
+    }
+
+    /// The socket of a destination, made with these settings on first use.
+    func socket(for destination: LogSocket.Destination, connectTimeout: TimeAmount = .seconds(10), keepalive: TimeAmount = .zero)
+        -> LogSocket
+    {
         sockets.withLock { sockets in
-            if let socket = sockets[config.destination] { return socket }
-            let socket = LogSocket(
-                destination: config.destination, connectTimeout: config.timeout, keepalive: config.keepalive)
-            sockets[config.destination] = socket
+            if let socket = sockets[destination] { return socket }
+            let socket = LogSocket(destination: destination, connectTimeout: connectTimeout, keepalive: keepalive)
+            sockets[destination] = socket
             return socket
         }
     }

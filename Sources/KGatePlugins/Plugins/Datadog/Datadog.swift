@@ -1,0 +1,182 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import KGateSchema
+import Logging
+import Synchronization
+
+/// Kong's `datadog` (PRIORITY 10, `kong/plugins/datadog`): each request's metrics as DogStatsD
+/// datagrams to the agent at `host:port` (UDP), through Kong's queue (``LogQueue``), one
+/// datagram per configured metric:
+///
+/// ```
+/// kong.request.count:1|c|#name:billing,status:200,consumer:alice-id,app:kong
+/// ```
+///
+/// The metrics are `request_count` (1), `request_size` and `response_size` (bytes),
+/// `latency`, `upstream_latency` and `kong_latency` (ms; `upstream_latency` is -1 when nothing
+/// was proxied, as Kong sends it), each with its `stat_type`, `sample_rate` (written when not 1)
+/// and tags: the service's name (dots as `_`) or host, the status, the consumer by
+/// `consumer_identifier`, then the metric's `tags`. With `host` or `port` set to null, Kong's
+/// `KONG_DATADOG_AGENT_HOST` / `KONG_DATADOG_AGENT_PORT` are used.
+public final class DatadogPlugin: Plugin {
+    /// One configured metric.
+    struct Metric: Sendable {
+        /// `request.count`, `latency`, ...
+        var stat: String
+        /// What it measures.
+        var value: Value
+        /// `c`, `ms`, `g`, ...
+        var kind: String
+        /// `|@0.5`, or empty for a rate of 1 (or none).
+        var rate: String
+        var consumerIdentifier: String?
+        var tags: [String]
+
+        enum Value: Sendable {
+            case requestCount, requestSize, responseSize, latency, upstreamLatency, kongLatency
+        }
+    }
+
+    /// The parsed config.
+    public struct Config: Sendable {
+        var queueName: String
+        var destination: LogSocket.Destination
+        var prefix: String
+        var serviceNameTag: String
+        var statusTag: String
+        var consumerTag: String
+        var metrics: [Metric]
+        var queue: LogQueue.Settings
+    }
+
+    /// `datadog`.
+    public static let name = "datadog"
+    /// 10.
+    public static let priority = 10
+    /// log.
+    public static let phases: PluginPhases = [.log]
+    /// Kong's `datadog` config schema.
+    public static let schema = ObservabilitySchemas.datadog
+
+    /// DogStatsD's type letters (`statsd_logger.lua`).
+    static let statTypes = [
+        "gauge": "g", "counter": "c", "timer": "ms", "histogram": "h", "meter": "m", "set": "s", "distribution": "d",
+    ]
+    static let values: [String: (String, Metric.Value)] = [
+        "request_count": ("request.count", .requestCount), "request_size": ("request.size", .requestSize),
+        "response_size": ("response.size", .responseSize), "latency": ("latency", .latency),
+        "upstream_latency": ("upstream_latency", .upstreamLatency), "kong_latency": ("kong_latency", .kongLatency),
+    ]
+
+    private let queues = Mutex<[String: LogQueue]>([:])
+    private let sockets = LogSockets()
+
+    public init() {}
+
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        func environment(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        let host = config.string("host") ?? environment("KONG_DATADOG_AGENT_HOST") ?? ""
+        let port = config.number("port").map { Int($0) } ?? environment("KONG_DATADOG_AGENT_PORT").flatMap { Int($0) } ?? 0
+        var metrics: [Metric] = []
+        for case .object(let metric) in config["metrics"]?.arrayValue ?? [] {
+            guard let (stat, value) = metric.string("name").flatMap({ Self.values[$0] }) else { continue }
+            let rate = metric.number("sample_rate").map { $0 == 1 ? "" : "|@" + Value.formatNumber($0) } ?? ""
+            metrics.append(
+                Metric(
+                    stat: stat, value: value, kind: Self.statTypes[metric.string("stat_type") ?? ""] ?? "", rate: rate,
+                    consumerIdentifier: metric.string("consumer_identifier"),
+                    tags: metric["tags"]?.arrayValue?.compactMap(\.stringValue) ?? []))
+        }
+        return Config(
+            queueName: scope.id, destination: LogSocket.Destination(host: host, port: port, transport: .udp),
+            prefix: config.string("prefix") ?? "kong", serviceNameTag: config.string("service_name_tag") ?? "name",
+            statusTag: config.string("status_tag") ?? "status", consumerTag: config.string("consumer_tag") ?? "consumer",
+            metrics: metrics, queue: LogQueue.Settings(pluginConfig: config))
+    }
+
+    public func log(_ config: Config, _ ctx: inout PluginContext) {
+        queue(for: config, logger: ctx.db.logger).enqueue(Self.datagrams(config, ctx))
+    }
+
+    /// The request's datagrams, each preceded by its length (4 bytes, big-endian): one queue
+    /// entry per request.
+    static func datagrams(_ config: Config, _ ctx: PluginContext) -> [UInt8] {
+        let served = ctx.served
+        var service = ""
+        if let id = ctx.serviceID, let row = ctx.db.page.entity("services", id: id) {
+            service = (row["name"]?.stringValue ?? row["host"]?.stringValue ?? "").replacingDots()
+        }
+        let status = String(served?.status ?? ctx.response.status)
+        var out: [UInt8] = []
+        for metric in config.metrics {
+            let value: Int
+            switch metric.value {
+            case .requestCount: value = 1
+            case .requestSize: value = served?.requestSize ?? 0
+            case .responseSize: value = served?.responseSize ?? 0
+            case .latency: value = served?.requestLatency ?? 0
+            case .upstreamLatency: value = served?.proxyLatency ?? -1
+            case .kongLatency: value = served?.kongLatency ?? 0
+            }
+            var tags = [config.serviceNameTag + ":" + service, config.statusTag + ":" + status]
+            if let consumer = consumerID(metric.consumerIdentifier, ctx.consumer) { tags.append(config.consumerTag + ":" + consumer) }
+            tags += metric.tags
+            let line = "\(config.prefix).\(metric.stat):\(value)|\(metric.kind)\(metric.rate)|#" + tags.joined(separator: ",")
+            let bytes = Array(line.utf8)
+            let length = UInt32(bytes.count)
+            out += [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+            out += bytes
+        }
+        return out
+    }
+
+    /// The consumer as `consumer_identifier` names it (`consumer_id` with `_` for `-`).
+    static func consumerID(_ identifier: String?, _ consumer: ConsumerEntity?) -> String? {
+        guard let consumer else { return nil }
+        switch identifier {
+        case "consumer_id": return String(consumer.id.map { $0 == "-" ? "_" : $0 })
+        case "custom_id": return consumer.customID
+        case "username": return consumer.username
+        default: return nil
+        }
+    }
+
+    /// The queue of a plugin instance (Kong names it by the plugin's id).
+    private func queue(for config: Config, logger: Logger) -> LogQueue {
+        queues.withLock { queues in
+            if let queue = queues[config.queueName] { return queue }
+            var queueLogger = logger
+            queueLogger[metadataKey: "plugin"] = "datadog"
+            let socket = sockets.socket(for: config.destination)
+            let sendLogger = queueLogger
+            let queue = LogQueue(name: "datadog." + config.queueName, settings: config.queue, logger: queueLogger) {
+                batch in
+                for entry in batch { Self.send(entry, to: socket, logger: sendLogger) }
+            }
+            queues[config.queueName] = queue
+            return queue
+        }
+    }
+
+    /// Sends each datagram of a queue entry.
+    static func send(_ entry: [UInt8], to socket: LogSocket, logger: Logger) {
+        var index = 0
+        while index + 4 <= entry.count {
+            let length = entry[index..<index + 4].reduce(0) { $0 << 8 | Int($1) }
+            index += 4
+            guard index + length <= entry.count else { return }
+            socket.send(Array(entry[index..<index + length]), logger: logger)
+            index += length
+        }
+    }
+}
+
+extension String {
+    /// `gsub(name, "%.", "_")`.
+    fileprivate func replacingDots() -> String { String(map { $0 == "." ? "_" : $0 }) }
+}
