@@ -142,11 +142,11 @@ import Testing
         #expect(r2.status == 1)
         #expect(r2.err.contains("in 'name': plugin 'jwt' is not implemented by kgate (\(jwt):6:11)"))
 
-        let statsd = try dir.write("statsd.yml", base + "  - name: statsd\n")
-        let r3 = kgate("config", "parse", statsd)
+        let zipkin = try dir.write("zipkin.yml", base + "  - name: zipkin\n")
+        let r3 = kgate("config", "parse", zipkin)
         #expect(r3.status == 0)
         #expect(r3.out == "parse successful\n")
-        #expect(r3.err == "warning: statsd plugin is not implemented by kgate and will be ignored\n")
+        #expect(r3.err == "warning: zipkin plugin is not implemented by kgate and will be ignored\n")
 
         let prometheus = try dir.write("prom.yml", base + "  - name: prometheus\n")
         let r4 = kgate("config", "parse", prometheus)

@@ -39,14 +39,7 @@ struct DatadogTests {
         let row = try #require(runner.database.page["plugins"]?.rows.values.first { $0["name"] == "datadog" })
         let config = try plugin.makeConfig(
             try #require(row["config"]?.objectValue), scope: PluginScope(id: "p1", name: "datadog"))
-        var entry = DatadogPlugin.datagrams(config, exchange.ctx)[...]
-        var lines: [String] = []
-        while entry.count >= 4 {
-            let length = entry.prefix(4).reduce(0) { $0 << 8 | Int($1) }
-            lines.append(String(decoding: entry.dropFirst(4).prefix(length), as: UTF8.self))
-            entry = entry.dropFirst(4 + length)
-        }
-        return lines
+        return StatsdLines.unpack(DatadogPlugin.datagrams(config, exchange.ctx)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     @Test func datagramsAsKongSendsThem() throws {

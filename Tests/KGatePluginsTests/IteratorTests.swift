@@ -238,7 +238,7 @@ import Testing
         let logging = try Gate.page("""
             _format_version: "3.0"
             plugins:
-            - name: statsd
+            - name: zipkin
             - name: cors
             """)
         let runner = try PluginRunner(page: logging, registry: Gate.registry, skipping: BundledPluginSet.observability)

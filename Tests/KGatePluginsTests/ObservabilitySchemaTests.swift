@@ -57,9 +57,11 @@ import Testing
 
     @Test func schemasAreWellFormed() throws {
         let names = Set(BundledPluginSet.observabilityConfigSchemas().keys)
-        // The logging plugins, prometheus and datadog run; their schemas stay with the others
-        // (the logging ones know `untrusted_lua = off`).
-        let logging: Set = ["file-log", "http-log", "tcp-log", "udp-log", "syslog", "loggly", "prometheus", "datadog"]
+        // The logging and metrics plugins run; their schemas stay with the others (the logging
+        // ones know `untrusted_lua = off`).
+        let logging: Set = [
+            "file-log", "http-log", "tcp-log", "udp-log", "syslog", "loggly", "prometheus", "datadog", "statsd",
+        ]
         #expect(names == BundledPluginSet.observability.union(logging))
         let plugins = try #require(Self.catalog.schemas["plugins"])
         #expect(plugins.definitionErrors() == [])

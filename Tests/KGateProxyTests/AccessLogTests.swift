@@ -361,6 +361,16 @@ struct ProxySocketLogTests {
         }
     }
 
+    private func tcpCollector(_ received: Received) async throws -> any Channel {
+        try await ServerBootstrap(group: TestLoops.group)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(StreamCollector(received))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+    }
+
     private func udpCollector(_ received: Received) async throws -> any Channel {
         try await DatagramBootstrap(group: TestLoops.group)
             .channelInitializer { channel in
@@ -377,13 +387,7 @@ struct ProxySocketLogTests {
 
     @Test func tcpLines() async throws {
         let received = Received()
-        let server = try await ServerBootstrap(group: TestLoops.group)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(StreamCollector(received))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let server = try await tcpCollector(received)
         let entries = try await entries("tcp-log", server: server, received: received, paths: ["/p/0", "/p/1", "/p/2"])
         #expect(Self.uris(entries) == ["/p/0", "/p/1", "/p/2"])
     }
@@ -402,16 +406,11 @@ struct ProxySocketLogTests {
         let received = Received()
         let server = try await udpCollector(received)
         defer { server.close(promise: nil) }
-        let port = server.localAddress?.port ?? 0
-        let lines = try await withUpstreams(["api"]) { upstreams in
-            let config = "{host: 127.0.0.1, port: \(port), prefix: kgate, queue: {max_coalescing_delay: 0.01}}"
-            return try await withProxy(loggedRoute(to: upstreams[0], plugin: "datadog", config: config)) { proxy in
-                let response = try await proxy.get("/p/dd")
-                #expect(response.status == 200)
-                _ = await waitUntil { received.datagrams.withLock { $0.count } >= 6 }
-                return received.datagrams.withLock { $0 }.map { String(decoding: $0, as: UTF8.self) }
-            }
-        }
+        try await metricsRequest(
+            "datadog",
+            config: "{host: 127.0.0.1, port: \(server.localAddress?.port ?? 0), prefix: kgate, queue: {max_coalescing_delay: 0.01}}"
+        ) { received.datagrams.withLock { $0.count } >= 6 }
+        let lines = received.datagrams.withLock { $0 }.map { String(decoding: $0, as: UTF8.self) }
         #expect(lines.count == 6)
         #expect(lines.first == "kgate.request.count:1|c|#name:s,status:200,app:kong")
         let stats = lines.map { $0.prefix { $0 != ":" } }
@@ -423,6 +422,47 @@ struct ProxySocketLogTests {
         for line in lines.dropFirst() {
             #expect(line.wholeMatch(of: #/kgate\.[a-z_.]+:\d+\|ms\|#name:s,status:200,app:kong/#) != nil, "\(line)")
         }
+    }
+
+    /// Requests `/p/m` through a route whose `plugin` sends to `port`; waits until `done`.
+    private func metricsRequest(_ plugin: String, config: String, until done: @escaping @Sendable () -> Bool) async throws {
+        try await withUpstreams(["api"]) { upstreams in
+            try await withProxy(loggedRoute(to: upstreams[0], plugin: plugin, config: config)) { proxy in
+                let response = try await proxy.get("/p/m")
+                #expect(response.status == 200)
+                _ = await waitUntil(done)
+            }
+        }
+    }
+
+    /// statsd over UDP: with `udp_packet_size` a request's lines share one datagram.
+    @Test func statsdDatagrams() async throws {
+        let received = Received()
+        let server = try await udpCollector(received)
+        defer { server.close(promise: nil) }
+        let metrics = "[{name: request_count, stat_type: counter, sample_rate: 1}, {name: status_count, stat_type: counter, sample_rate: 1}]"
+        try await metricsRequest(
+            "statsd",
+            config: "{host: 127.0.0.1, port: \(server.localAddress?.port ?? 0), metrics: \(metrics), udp_packet_size: 500, queue: {max_coalescing_delay: 0.01}}"
+        ) { received.datagrams.withLock { !$0.isEmpty } }
+        let datagrams = received.datagrams.withLock { $0 }.map { String(decoding: $0, as: UTF8.self) }
+        #expect(datagrams == ["kong.service.s.request.count:1|c\nkong.service.s.status.200:1|c"])
+    }
+
+    /// statsd over TCP (`use_tcp`): one line each, newline-terminated.
+    @Test func statsdOverTCP() async throws {
+        let received = Received()
+        let server = try await tcpCollector(received)
+        defer { server.close(promise: nil) }
+        let expected = "kong.service.s.request.count:1|c\nkong.service.s.latency:"
+        try await metricsRequest(
+            "statsd",
+            config: "{host: 127.0.0.1, port: \(server.localAddress?.port ?? 0), use_tcp: true, "
+                + "metrics: [{name: request_count, stat_type: counter, sample_rate: 1}, {name: latency, stat_type: timer}], "
+                + "queue: {max_coalescing_delay: 0.01}}"
+        ) { received.stream.withLock { $0.filter { $0 == 0x0A }.count } >= 2 }
+        let text = String(decoding: received.stream.withLock { $0 }, as: UTF8.self)
+        #expect(text.hasPrefix(expected) && text.hasSuffix("|ms\n"), "\(text)")
     }
 
     /// loggly: a syslog line (RFC 5424) around the JSON, `<14>` for a 200 at `info`.

@@ -1,3 +1,4 @@
+import KGateConfig
 import KGateSchema
 
 #if canImport(Glibc)
@@ -24,19 +25,9 @@ public enum MemoryStats {
         public static let status = Format(unit: "m", scale: 2)
     }
 
-    /// Kong's shared dictionaries (`kong/templates/nginx_kong.lua`) and their default sizes
-    /// (`mem_cache_size` is 128m).
-    static let kongDictionaries: [(name: String, capacity: Int)] = [
-        ("kong", 5 << 20), ("kong_locks", 8 << 20), ("kong_healthchecks", 5 << 20),
-        ("kong_cluster_events", 5 << 20), ("kong_rate_limiting_counters", 12 << 20),
-        ("kong_core_db_cache", 128 << 20), ("kong_core_db_cache_miss", 12 << 20),
-        ("kong_db_cache", 128 << 20), ("kong_db_cache_miss", 12 << 20), ("kong_secrets", 5 << 20),
-    ]
-
-    /// The shared dictionaries of a node: Kong's, and `prometheus_metrics` (5m), which Kong's
-    /// conf loader adds when the prometheus plugin is loaded.
+    /// The shared dictionaries of a node (``KongSharedDictionaries``).
     public static func sharedDictionaries(prometheus: Bool) -> [(name: String, capacity: Int)] {
-        kongDictionaries + (prometheus ? [("prometheus_metrics", 5 << 20)] : [])
+        KongSharedDictionaries.all(prometheus: prometheus)
     }
 
     /// Reads `?unit=` and `?scale=` as Kong's `/status` does: `unit` defaults to `m`; `scale` is

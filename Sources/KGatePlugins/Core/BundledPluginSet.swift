@@ -25,13 +25,14 @@ public enum BundledPluginSet {
             LogglyPlugin(),
             PrometheusPlugin(),
             DatadogPlugin(),
+            StatsdPlugin(),
         ]
     }
 
-    /// Kong's bundled metrics and tracing plugins, which kgate does not run yet and which do
-    /// not change what is proxied: candidates for `PluginsBuilder(skipping:)` (the logging
-    /// plugins, ``PrometheusPlugin`` and ``DatadogPlugin`` run).
-    public static let observability: Set<String> = ["statsd", "opentelemetry", "zipkin"]
+    /// Kong's bundled tracing plugins, which kgate does not run yet and which do not change
+    /// what is proxied: candidates for `PluginsBuilder(skipping:)` (the logging and metrics
+    /// plugins run).
+    public static let observability: Set<String> = ["opentelemetry", "zipkin"]
 
     /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
     public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }

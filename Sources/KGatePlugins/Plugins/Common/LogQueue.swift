@@ -152,3 +152,28 @@ public final class LogQueue: Sendable {
 
     private typealias Clock = ContinuousClock
 }
+
+/// A plugin's queues by name, each made on first use (Kong keeps one queue per name: a plugin
+/// instance's id, or http-log's endpoint and settings).
+final class LogQueues: Sendable {
+    private let plugin: String
+    private let queues = Mutex<[String: LogQueue]>([:])
+
+    init(plugin: String) { self.plugin = plugin }
+
+    /// The queue named `name`; when it is made, `handler` gets the queue's logger (tagged with
+    /// the plugin) and returns what sends its batches.
+    func queue(
+        _ name: String, settings: LogQueue.Settings, logger: Logger, handler: (Logger) -> LogQueue.Handler
+    ) -> LogQueue {
+        queues.withLock { queues in
+            if let queue = queues[name] { return queue }
+            var queueLogger = logger
+            queueLogger[metadataKey: "plugin"] = "\(plugin)"
+            let queue = LogQueue(
+                name: plugin + "." + name, settings: settings, logger: queueLogger, handler: handler(queueLogger))
+            queues[name] = queue
+            return queue
+        }
+    }
+}

@@ -73,7 +73,7 @@ public final class DatadogPlugin: Plugin {
         "upstream_latency": ("upstream_latency", .upstreamLatency), "kong_latency": ("kong_latency", .kongLatency),
     ]
 
-    private let queues = Mutex<[String: LogQueue]>([:])
+    private let queues = LogQueues(plugin: "datadog")
     private let sockets = LogSockets()
 
     public init() {}
@@ -85,7 +85,7 @@ public final class DatadogPlugin: Plugin {
         var metrics: [Metric] = []
         for case .object(let metric) in config["metrics"]?.arrayValue ?? [] {
             guard let (stat, value) = metric.string("name").flatMap({ Self.values[$0] }) else { continue }
-            let rate = metric.number("sample_rate").map { $0 == 1 ? "" : "|@" + Value.formatNumber($0) } ?? ""
+            let rate = StatsdLines.rate(metric.number("sample_rate"))
             metrics.append(
                 Metric(
                     stat: stat, value: value, kind: Self.statTypes[metric.string("stat_type") ?? ""] ?? "", rate: rate,
@@ -103,16 +103,15 @@ public final class DatadogPlugin: Plugin {
         queue(for: config, logger: ctx.db.logger).enqueue(Self.datagrams(config, ctx))
     }
 
-    /// The request's datagrams, each preceded by its length (4 bytes, big-endian): one queue
-    /// entry per request.
+    /// The request's datagrams, as one queue entry (``StatsdLines``).
     static func datagrams(_ config: Config, _ ctx: PluginContext) -> [UInt8] {
         let served = ctx.served
         var service = ""
         if let id = ctx.serviceID, let row = ctx.db.page.entity("services", id: id) {
-            service = (row["name"]?.stringValue ?? row["host"]?.stringValue ?? "").replacingDots()
+            service = StatsdLines.undotted(row["name"]?.stringValue ?? row["host"]?.stringValue ?? "")
         }
         let status = String(served?.status ?? ctx.response.status)
-        var out: [UInt8] = []
+        var lines: [String] = []
         for metric in config.metrics {
             let value: Int
             switch metric.value {
@@ -126,13 +125,9 @@ public final class DatadogPlugin: Plugin {
             var tags = [config.serviceNameTag + ":" + service, config.statusTag + ":" + status]
             if let consumer = consumerID(metric.consumerIdentifier, ctx.consumer) { tags.append(config.consumerTag + ":" + consumer) }
             tags += metric.tags
-            let line = "\(config.prefix).\(metric.stat):\(value)|\(metric.kind)\(metric.rate)|#" + tags.joined(separator: ",")
-            let bytes = Array(line.utf8)
-            let length = UInt32(bytes.count)
-            out += [UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
-            out += bytes
+            lines.append("\(config.prefix).\(metric.stat):\(value)|\(metric.kind)\(metric.rate)|#" + tags.joined(separator: ","))
         }
-        return out
+        return StatsdLines.pack(lines)
     }
 
     /// The consumer as `consumer_identifier` names it (`consumer_id` with `_` for `-`).
@@ -148,35 +143,13 @@ public final class DatadogPlugin: Plugin {
 
     /// The queue of a plugin instance (Kong names it by the plugin's id).
     private func queue(for config: Config, logger: Logger) -> LogQueue {
-        queues.withLock { queues in
-            if let queue = queues[config.queueName] { return queue }
-            var queueLogger = logger
-            queueLogger[metadataKey: "plugin"] = "datadog"
+        queues.queue(config.queueName, settings: config.queue, logger: logger) { logger in
             let socket = sockets.socket(for: config.destination)
-            let sendLogger = queueLogger
-            let queue = LogQueue(name: "datadog." + config.queueName, settings: config.queue, logger: queueLogger) {
-                batch in
-                for entry in batch { Self.send(entry, to: socket, logger: sendLogger) }
+            return { batch in
+                for entry in batch {
+                    for line in StatsdLines.unpack(entry) { socket.send(line, logger: logger) }
+                }
             }
-            queues[config.queueName] = queue
-            return queue
         }
     }
-
-    /// Sends each datagram of a queue entry.
-    static func send(_ entry: [UInt8], to socket: LogSocket, logger: Logger) {
-        var index = 0
-        while index + 4 <= entry.count {
-            let length = entry[index..<index + 4].reduce(0) { $0 << 8 | Int($1) }
-            index += 4
-            guard index + length <= entry.count else { return }
-            socket.send(Array(entry[index..<index + length]), logger: logger)
-            index += length
-        }
-    }
-}
-
-extension String {
-    /// `gsub(name, "%.", "_")`.
-    fileprivate func replacingDots() -> String { String(map { $0 == "." ? "_" : $0 }) }
 }

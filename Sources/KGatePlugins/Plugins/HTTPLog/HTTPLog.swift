@@ -36,7 +36,7 @@ public final class HTTPLogPlugin: Plugin {
     public static let schema = ObservabilitySchemas.httpLog(luaCode: Typedefs.luaCode)
 
     /// Queues by name, made on first use.
-    private let queues = Mutex<[String: LogQueue]>([:])
+    private let queues = LogQueues(plugin: "http-log")
 
     public init() {}
 
@@ -86,16 +86,9 @@ public final class HTTPLogPlugin: Plugin {
 
     /// The queue of a config (shared by configs with the same name).
     func queue(for config: Config, logger: Logger) -> LogQueue {
-        queues.withLock { queues in
-            if let queue = queues[config.queueName] { return queue }
+        queues.queue(config.queueName, settings: config.queue, logger: logger) { _ in
             let client = LogServerClient(endpoint: config.endpoint)
-            var queueLogger = logger
-            queueLogger[metadataKey: "plugin"] = "http-log"
-            let queue = LogQueue(name: "http-log." + config.queueName, settings: config.queue, logger: queueLogger) {
-                try await Self.send($0, config: config, client: client)
-            }
-            queues[config.queueName] = queue
-            return queue
+            return { try await Self.send($0, config: config, client: client) }
         }
     }
 
