@@ -81,6 +81,7 @@ struct FileLogTests {
         #expect(root["started_at"] == .integer(1_700_000_000_000))
         #expect(root["source"] == "upstream")
         #expect(root["workspace_name"] == "default")
+        #expect(root["workspace"]?.stringValue?.count == 36)
         #expect(root["correlation_id"] == "c-1")
         #expect(root["route"]?.objectValue?["name"] == "r")
         #expect(root["service"]?.objectValue?["host"] == "upstream.test")

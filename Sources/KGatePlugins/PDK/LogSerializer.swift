@@ -1,3 +1,4 @@
+import KGateConfig
 import KGateSchema
 
 /// Kong's `kong.log.serialize()` (`kong/pdk/log.lua`): the table logging plugins write, built
@@ -9,6 +10,9 @@ import KGateSchema
 public enum LogSerializer {
     /// Kong's default workspace name; kgate has no other.
     static let workspaceName = "default"
+    /// The default workspace's id (Kong's `ctx.workspace`): kgate's one workspace has no row,
+    /// so its id is derived from its name, the same on every node and start.
+    static let workspaceID = EntityID.generate(entity: "workspaces", key: workspaceName)
 
     /// The table as logging plugins write it: cjson's encoding.
     public static func json(_ ctx: PluginContext) -> [UInt8] {
@@ -50,6 +54,7 @@ public enum LogSerializer {
             "client_ip": .string(served?.clientIP ?? request.forwardedIP),
             "started_at": .integer(Int(request.startTime * 1000)),
             "source": .string((served?.source ?? .kong).rawValue),
+            "workspace": .string(workspaceID),
             "workspace_name": .string(workspaceName),
         ]
         if let tries = served?.tries, !tries.isEmpty { root["tries"] = .array(tries.map(tryTable)) }
@@ -62,7 +67,6 @@ public enum LogSerializer {
         let page = ctx.db.page
         if let id = ctx.routeID, let route = page.entity("routes", id: id) {
             root["route"] = .object(route)
-            if case .string(let ws)? = route["ws_id"] { root["workspace"] = .string(ws) }
         }
         if let id = ctx.serviceID, let service = page.entity("services", id: id) { root["service"] = .object(service) }
         if let consumer = ctx.consumer { root["consumer"] = .object(consumer.row) }

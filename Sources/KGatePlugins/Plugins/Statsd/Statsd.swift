@@ -88,8 +88,8 @@ public final class StatsdPlugin: Plugin {
     static let statTypes = ["gauge": "g", "counter": "c", "timer": "ms", "histogram": "h", "meter": "m", "set": "s"]
     /// `shdict_usage` is sent at most once a minute.
     static let sharedDictionaryInterval = 60
-    /// The default workspace's id: kgate has one workspace, whose id is derived from its name.
-    static let workspaceID = EntityID.generate(entity: "workspaces", key: "default")
+    /// The default workspace's id (``LogSerializer/workspaceID``).
+    static let workspaceID = LogSerializer.workspaceID
 
     private let queues = LogQueues(plugin: "statsd")
     private let sockets = LogSockets()
