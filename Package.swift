@@ -98,6 +98,8 @@ let package = Package(
                 "KGateRouter",
                 "KGateRegex",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // jwt's RSA (RS*, PS*) signatures.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
@@ -247,7 +249,12 @@ let package = Package(
         ),
         .testTarget(
             name: "KGatePluginsTests",
-            dependencies: ["KGatePlugins", "KGateStore", "KGateConfig", "KGateSchema", "KGateRouter"]
+            dependencies: [
+                "KGatePlugins", "KGateStore", "KGateConfig", "KGateSchema", "KGateRouter",
+                // Signing the tokens the jwt tests send.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch", "KGateTestSupport"]),

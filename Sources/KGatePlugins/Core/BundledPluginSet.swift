@@ -9,6 +9,7 @@ public enum BundledPluginSet {
         [
             KeyAuthPlugin(),
             BasicAuthPlugin(),
+            JWTPlugin(),
             ACLPlugin(),
             IPRestrictionPlugin(),
             RateLimitingPlugin(),

@@ -5,7 +5,8 @@ import Logging
 /// The generation's entities as plugins query them (Kong's `kong.db` and `kong.cache` in
 /// DB-less mode), with the lookups auth plugins make on every request precomputed once per
 /// generation: consumers by id and username, key-auth credentials by key, basic-auth
-/// credentials by username, ACL groups by consumer. Each lookup is one dictionary read.
+/// credentials by username, jwt secrets by key, ACL groups by consumer. Each lookup is one
+/// dictionary read.
 ///
 /// Shared by every request of a generation; immutable.
 public final class PluginDatabase: Sendable {
@@ -17,6 +18,7 @@ public final class PluginDatabase: Sendable {
     private let consumersByUsername: [String: ConsumerEntity]
     private let keyAuth: [String: CredentialEntity]
     private let basicAuth: [String: CredentialEntity]
+    private let jwtSecrets: [String: CredentialEntity]
     /// Consumer id → ACL group names, in the order of their acls' ids.
     private let aclGroups: [String: [String]]
 
@@ -50,6 +52,7 @@ public final class PluginDatabase: Sendable {
         consumersByUsername = byName
         keyAuth = credentials("keyauth_credentials", by: "key")
         basicAuth = credentials("basicauth_credentials", by: "username")
+        jwtSecrets = credentials("jwt_secrets", by: "key")
         aclGroups = groups
     }
 
@@ -68,6 +71,9 @@ public final class PluginDatabase: Sendable {
     public func keyAuthCredential(key: String, at now: Double) -> CredentialEntity? {
         keyAuth[key].flatMap { $0.isLive(at: now) ? $0 : nil }
     }
+
+    /// The jwt credential (`jwt_secrets`) with this key.
+    public func jwtSecret(key: String) -> CredentialEntity? { jwtSecrets[key] }
 
     /// The basic-auth credential with this username.
     public func basicAuthCredential(username: String) -> CredentialEntity? { basicAuth[username] }

@@ -33,14 +33,9 @@ public struct BasicAuthPlugin: Plugin {
 
     /// Authenticates.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        if config.anonymous != nil, ctx.credential != nil { return }
-        guard authenticate(config, &ctx) else {
-            if let anonymous = config.anonymous {
-                try Authentication.setAnonymous(&ctx, anonymous: anonymous)
-            } else {
-                try Authentication.unauthorized(&ctx, "Unauthorized", wwwAuthenticate: config.wwwAuthenticate)
-            }
-            return
+        try Authentication.run(&ctx, anonymous: config.anonymous, authenticate: { authenticate(config, &$0) ? nil : () }) {
+            _, ctx throws(PluginContext.InvalidExitStatus) in
+            try Authentication.unauthorized(&ctx, "Unauthorized", wwwAuthenticate: config.wwwAuthenticate)
         }
     }
 
@@ -125,8 +120,9 @@ public struct BasicAuthPlugin: Plugin {
 
 /// `ngx.decode_base64` (nginx's `ngx_decode_base64`): the standard alphabet up to the first
 /// `=`, whatever follows it unread; nil for another character before it or a length of 4n+1.
+/// With `url`, the URL-safe alphabet (`ngx.base64.decode_base64url`: `-` and `_`).
 enum Base64 {
-    static func decode(_ input: some Collection<UInt8>) -> [UInt8]? {
+    static func decode(_ input: some Collection<UInt8>, url: Bool = false) -> [UInt8]? {
         let data = input.prefix { $0 != UInt8(ascii: "=") }
         if data.count % 4 == 1 { return nil }
         var out: [UInt8] = []
@@ -134,7 +130,7 @@ enum Base64 {
         var acc: UInt32 = 0
         var bits = 0
         for c in data {
-            guard let v = value(c) else { return nil }
+            guard let v = value(c, url: url) else { return nil }
             acc = acc << 6 | UInt32(v)
             bits += 6
             if bits >= 8 {
@@ -162,13 +158,13 @@ enum Base64 {
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func value(_ c: UInt8) -> UInt8? {
+    private static func value(_ c: UInt8, url: Bool) -> UInt8? {
         switch c {
         case 0x41...0x5A: return c - 0x41
         case 0x61...0x7A: return c - 0x61 + 26
         case 0x30...0x39: return c - 0x30 + 52
-        case UInt8(ascii: "+"): return 62
-        case UInt8(ascii: "/"): return 63
+        case UInt8(ascii: "+") where !url, UInt8(ascii: "-") where url: return 62
+        case UInt8(ascii: "/") where !url, UInt8(ascii: "_") where url: return 63
         default: return nil
         }
     }

@@ -26,6 +26,22 @@ enum Authentication {
         }
     }
 
+    /// Kong's two flows of an auth plugin's `access`: with `anonymous` ("logical OR" with other
+    /// auth plugins), a request another plugin authenticated passes, and a failed
+    /// authentication continues as the anonymous consumer; without it ("logical AND"), a
+    /// failure is answered by `refuse`. `authenticate` returns nil on success, else the failure.
+    static func run<Failure>(
+        _ ctx: inout PluginContext, anonymous: String?, authenticate: (inout PluginContext) -> Failure?,
+        refuse: (Failure, inout PluginContext) throws(PluginContext.InvalidExitStatus) -> Void
+    ) throws(PluginContext.InvalidExitStatus) {
+        if let anonymous {
+            if ctx.credential != nil { return }
+            if authenticate(&ctx) != nil { try setAnonymous(&ctx, anonymous: anonymous) }
+        } else if let failure = authenticate(&ctx) {
+            try refuse(failure, &ctx)
+        }
+    }
+
     /// Authenticates as the configured anonymous consumer (id or username); answers 500 when
     /// it does not exist, as Kong does.
     static func setAnonymous(_ ctx: inout PluginContext, anonymous: String) throws(PluginContext.InvalidExitStatus) {

@@ -49,11 +49,8 @@ public struct KeyAuthPlugin: Plugin {
     /// Authenticates.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         if !config.runOnPreflight, ctx.request.method == "OPTIONS" { return }
-        if let anonymous = config.anonymous {
-            // Logical OR: already authenticated by another plugin.
-            if ctx.credential != nil { return }
-            if authenticate(config, &ctx) != nil { try Authentication.setAnonymous(&ctx, anonymous: anonymous) }
-        } else if let failure = authenticate(config, &ctx) {
+        try Authentication.run(&ctx, anonymous: config.anonymous, authenticate: { authenticate(config, &$0) }) {
+            failure, ctx throws(PluginContext.InvalidExitStatus) in
             try Authentication.unauthorized(&ctx, failure, wwwAuthenticate: config.wwwAuthenticate)
         }
     }
