@@ -80,7 +80,7 @@ public struct ParsedURL: Sendable, Hashable {
     }
 
     /// Lua's `tonumber` for strings (without `inf`/`nan`).
-    static func luaToNumber(_ text: String) -> Double? {
+    public static func luaToNumber(_ text: String) -> Double? {
         let ws: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D]
         var b = text.utf8[...]
         while let f = b.first, ws.contains(f) { b = b.dropFirst() }

@@ -18,6 +18,7 @@ public enum BundledPluginSet {
             CorrelationIDPlugin(),
             RequestSizeLimitingPlugin(),
             RequestTransformerPlugin(luaEnabled: luaEnabled),
+            ResponseTransformerPlugin(),
             FileLogPlugin(),
             HTTPLogPlugin(),
             TCPLogPlugin(),

@@ -243,8 +243,15 @@ extension ProxyHandler {
         let before = PluginHeads.fields(of: parsed)
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: fromService)
         setKongHeadersAfterPlugins(before: before, proxied: proxied)
+        // A body_filter that changes the body's length needs its plugin to remove
+        // `Content-Length` in header_filter (as under nginx); the body then goes chunked.
+        let chunks =
+            x.filtersBody && x.framing == .passthrough && x.plugins!.response.headers.tableValue("content-length") == nil
+            && PluginHeads.contains(parsed, "content-length")
+        if chunks { x.framing = .rechunk }
         PluginHeads.writeResponseHead(
-            status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed, into: &head)
+            status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed, chunks: chunks,
+            into: &head)
         x.responseStatus = x.plugins!.response.status
         return true
     }

@@ -22,9 +22,15 @@ extension ProxyHandler: UpstreamDelegate {
             return beginBufferedResponse(head, framing: framing)
         }
         if x.runner != nil, downstream != .none, responseNeedsBodyFilter() {
-            // body_filter may change the body's length: send it chunked (or close-delimited).
             x.filtersBody = true
-            downstream = request.version.minor >= 1 ? .rechunk : .untilClose
+            // A body with a length keeps it unless header_filter removes it (then it goes
+            // chunked, see `filterResponseHead`); any other goes chunked (or close-delimited
+            // to an HTTP/1.0 client), as body_filter may change it.
+            var hasLength = false
+            if case .length = framing { hasLength = true }
+            if !(downstream == .passthrough && hasLength && request.version.minor >= 1) {
+                downstream = request.version.minor >= 1 ? .rechunk : .untilClose
+            }
         }
         x.framing = downstream
         x.keepAlive =

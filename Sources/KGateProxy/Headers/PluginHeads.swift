@@ -82,10 +82,12 @@ enum PluginHeads {
     /// taken from `original`, since the body is framed by them.
     ///
     /// With `contentLength`, the body's length replaces the original `Content-Length` and
-    /// `Transfer-Encoding` (a buffered body); with `omitsLength`, neither is sent (nginx's 304).
+    /// `Transfer-Encoding` (a buffered body); with `omitsLength`, neither is sent (nginx's 304);
+    /// with `chunks`, `Transfer-Encoding: chunked` replaces the original `Content-Length` (a
+    /// plugin removed it to change the body in `body_filter`).
     static func writeResponseHead(
         status: Int, fields: HTTPFields, original: borrowing MessageHead, contentLength: Int? = nil,
-        omitsLength: Bool = false, into out: inout ByteBuffer
+        omitsLength: Bool = false, chunks: Bool = false, into out: inout ByteBuffer
     ) {
         out.clear()
         out.writeStaticString("HTTP/1.1 ")
@@ -105,8 +107,10 @@ enum PluginHeads {
             out.writeString(String(contentLength))
             out.writeStaticString("\r\n")
         }
+        if chunks { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
         for field in original.fields where isFraming(original.name(field)) {
             if contentLength != nil || omitsLength, !HTTPFields.sameName(original.name(field), "connection") { continue }
+            if chunks, HTTPFields.sameName(original.name(field), "content-length") { continue }
             let start = Int(field.nameStart)
             out.writeImmutableBuffer(
                 original.buffer.getSlice(at: start, length: Int(field.valueStart) + Int(field.valueLength) - start)!)

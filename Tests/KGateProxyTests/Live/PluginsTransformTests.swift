@@ -216,4 +216,48 @@ struct PluginsTransformTests {
             #expect(bad.status == 500)
         }
     }
+
+    // MARK: response-transformer
+
+    /// Headers in header_filter and a JSON body in body_filter, sent chunked since its length
+    /// changed (spec/03-plugins/15-response-transformer/04-filter_spec.lua).
+    @Test("response-transformer: headers, and a JSON body rewritten whole")
+    func responseTransformer() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - hosts: [rt.test]
+                    plugins:
+                    - name: response-transformer
+                      config:
+                        remove: {headers: [x-upstream], json: [secret]}
+                        rename: {json: ["old:new"]}
+                        replace: {json: ["count:7"], json_types: [number]}
+                        add: {headers: ["x-added:yes", "content-type:never"], json: ["extra:v/1"]}
+                        append: {headers: ["x-added:again"], json: ["list:b"]}
+                """
+            try await withProxy(yaml) { proxy in
+                let c = try await proxy.client()
+                defer { Task { await c.close() } }
+                let body = #"{"secret":"s","old":1,"count":3,"list":["a"],"keep":true}"#
+                try await c.send(ProxyHarness.request("POST", "/json", host: "rt.test", body: body))
+                let r = try await c.readResponse()
+                #expect(r.status == 200)
+                #expect(r.header("X-Upstream") == nil)
+                #expect(r.headers.filter { $0.0.lowercased() == "x-added" }.map(\.1) == ["yes", "again"])
+                #expect(r.header("Content-Type") == "application/json")
+                #expect(r.header("Content-Length") == nil)
+                #expect(r.header("Transfer-Encoding") == "chunked")
+                #expect(r.text == #"{"count":7,"list":["a","b"],"keep":true,"new":1,"extra":"v\/1"}"#)
+
+                // Not JSON: the body passes as it came, with its length.
+                let plain = try await proxy.get("/echo", host: "rt.test")
+                #expect(plain.header("Content-Length") == String(plain.body.count))
+                #expect(plain.text.hasPrefix("GET /echo"))
+            }
+        }
+    }
 }

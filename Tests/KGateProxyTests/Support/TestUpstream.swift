@@ -15,6 +15,7 @@ import Synchronization
 /// - `/echo-body...`: 200, body = the request body (up to 1 MiB); the request line and its
 ///   framing in `X-Echo-Request` (`METHOD URI`), `X-Echo-Content-Length`,
 ///   `X-Echo-Content-Type` and `X-Echo-Transfer-Encoding` (each only when the request had it)
+/// - `/json...`: 200, body = the request body, `Content-Type: application/json`
 /// - `/slow/<ms>`: answers after a delay
 /// - `/close`: closes the connection without answering
 /// - `/status/<code>`: that status, empty body
@@ -152,6 +153,9 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             for name in ["Content-Length", "Content-Type", "Transfer-Encoding"] {
                 if let value = head.headers.first(name: name) { headers.add(name: "X-Echo-\(name)", value: value) }
             }
+            send(context, status: .ok, headers: headers, body: String(decoding: bodyData, as: UTF8.self), keepAlive: keepAlive)
+        case "json":
+            headers.add(name: "Content-Type", value: "application/json")
             send(context, status: .ok, headers: headers, body: String(decoding: bodyData, as: UTF8.self), keepAlive: keepAlive)
         case "upload":
             send(context, status: .ok, headers: headers, body: "\(bodyBytes) \(checksum)", keepAlive: keepAlive)

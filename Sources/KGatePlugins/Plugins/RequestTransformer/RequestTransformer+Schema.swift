@@ -13,15 +13,15 @@ extension RequestTransformerPlugin {
                 $0.defaultValue = .array([])
             }
         }
-        let headers = array(Field.string.with { $0.customValidator = validateHeaders(value: false) })
+        let headers = array(Field.string.with { $0.customValidator = TransformerRules.validateHeaders(value: false) })
         let colonStrings = array(Field.string.with { $0.customValidator = checkForValue })
         let colonHeaderValues = array(Field.string.with {
             $0.match = "^[^:]+:.*$"
-            $0.customValidator = validateHeaders(value: false)
+            $0.customValidator = TransformerRules.validateHeaders(value: false)
         })
         let colonHeaders = array(Field.string.with {
             $0.match = "^[^:]+:.*$"
-            $0.customValidator = validateHeaders(value: true)
+            $0.customValidator = TransformerRules.validateHeaders(value: true)
         })
         func record(_ headerField: Field, body: Field, querystring: Field, uri: Bool = false) -> Field {
             var fields: [(String, Field)] = [("body", body), ("headers", headerField), ("querystring", querystring)]
@@ -41,7 +41,7 @@ extension RequestTransformerPlugin {
     /// Kong's `check_for_value`: `name:value` with a non-empty value that compiles as a
     /// template (each `$(...)` a Lua expression).
     static let checkForValue: Field.Validator = { value in
-        guard case .string(let entry) = value, let (name, v) = Rule.split(entry) else { return nil }
+        guard case .string(let entry) = value, let (name, v) = TransformerRules.split(entry) else { return nil }
         if v.isEmpty { return "key '\(name)' has no value" }
         for case .expression(_, let source) in Template(v).pieces {
             if let error = LuaExpressionSyntax.error(in: source) {
@@ -51,33 +51,14 @@ extension RequestTransformerPlugin {
         return nil
     }
 
-    /// Kong's `validate_headers`: the name (and for renames the value) must be a header name.
-    static func validateHeaders(value checkValue: Bool) -> Field.Validator {
-        { value in
-            guard case .string(let entry) = value, let (name, v) = Rule.split(entry) else { return nil }
-            if TypedefValidators.validateHeaderName(name) != nil { return "'\(name)' is not a valid header" }
-            if checkValue, TypedefValidators.validateHeaderName(v) != nil { return "'\(v)' is not a valid header" }
-            return nil
-        }
-    }
-
     /// One `name:value` entry of a rule list; the value is a template (nil when empty).
     struct Rule: Sendable {
         var name: String
         var value: Template?
 
-        /// Lua's `^([^:]+):*(.-)$`: the name before the first `:`, the value after the colons.
-        static func split(_ entry: String) -> (name: String, value: String)? {
-            let b = Array(entry.utf8)
-            guard let colon = b.firstIndex(of: UInt8(ascii: ":")) ?? Optional(b.count), colon > 0 else { return nil }
-            var v = colon
-            while v < b.count, b[v] == UInt8(ascii: ":") { v += 1 }
-            return (String(decoding: b[..<colon], as: UTF8.self), String(decoding: b[v...], as: UTF8.self))
-        }
-
         static func parse(_ entries: [String]) -> [Rule] {
             entries.compactMap { entry in
-                split(entry).map { Rule(name: $0.name, value: $0.value.isEmpty ? nil : Template($0.value)) }
+                TransformerRules.split(entry).map { Rule(name: $0.name, value: $0.value.isEmpty ? nil : Template($0.value)) }
             }
         }
     }
