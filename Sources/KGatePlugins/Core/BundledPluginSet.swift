@@ -19,6 +19,8 @@ public enum BundledPluginSet {
             RequestSizeLimitingPlugin(),
             RequestTransformerPlugin(luaEnabled: luaEnabled),
             ResponseTransformerPlugin(),
+            BotDetectionPlugin(),
+            RedirectPlugin(),
             FileLogPlugin(),
             HTTPLogPlugin(),
             TCPLogPlugin(),

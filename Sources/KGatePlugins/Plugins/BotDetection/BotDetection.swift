@@ -1,0 +1,81 @@
+import KGateRegex
+import KGateSchema
+import Synchronization
+
+/// Kong's `bot-detection` (PRIORITY 2500, `kong/plugins/bot-detection`): the `User-Agent`
+/// (stripped of surrounding spaces) is allowed when an `allow` regex matches it, else refused
+/// with 403 when a `deny` regex or one of Kong's bot rules does. Two `User-Agent` fields get
+/// 400 `Only one User-Agent header allowed`; none passes. Results are cached per config
+/// (Kong's LRU of 10,000 agents).
+public final class BotDetectionPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var allow: [PCRERegex]
+        var deny: [PCRERegex]
+        /// The config row's id, naming its cache.
+        var id: String
+    }
+
+    /// `bot-detection`.
+    public static let name = "bot-detection"
+    /// 2500.
+    public static let priority = 2500
+    /// access.
+    public static let phases: PluginPhases = [.access]
+    /// Kong's `bot-detection` config schema.
+    public static let schema = Schema.record([
+        ("allow", Field.array(of: Field.string.with { $0.isRegex = true }).defaulting([])),
+        ("deny", Field.array(of: Field.string.with { $0.isRegex = true }).defaulting([])),
+    ])
+
+    /// Kong's rules (`rules.lua`), compiled once.
+    static let bots: [PCRERegex] = BotDetectionRules.patterns.compactMap { try? PCRERegex($0) }
+    static let cacheSize = 10_000
+
+    /// Agent → refused, per config (cleared with each generation).
+    private let caches = Mutex<[String: [String: Bool]]>([:])
+
+    public init() {}
+
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        Config(
+            allow: try (config.strings("allow") ?? []).map { try PCRERegex($0) },
+            deny: try (config.strings("deny") ?? []).map { try PCRERegex($0) }, id: scope.id)
+    }
+
+    public func configure(_ configs: [ScopedConfig<Config>]) {
+        caches.withLock { $0.removeAll() }
+    }
+
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        guard let (agent, count) = ctx.request.headers.tableValue("user-agent") else { return }
+        if count > 1 { return try ctx.error(400, message: "Only one User-Agent header allowed") }
+        let refused: Bool
+        if let cached = caches.withLock({ $0[config.id]?[agent] }) {
+            refused = cached
+        } else {
+            refused = Self.refuses(config, Self.stripped(agent))
+            caches.withLock { caches in
+                if caches[config.id, default: [:]].count >= Self.cacheSize { caches[config.id] = [:] }
+                caches[config.id, default: [:]][agent] = refused
+            }
+        }
+        if refused { try ctx.error(403) }
+    }
+
+    /// Kong's `examine_agent`: allowed, denied, a bot, or nothing.
+    static func refuses(_ config: Config, _ agent: String) -> Bool {
+        if config.allow.contains(where: { $0.matches(agent) }) { return false }
+        if config.deny.contains(where: { $0.matches(agent) }) { return true }
+        return bots.contains { $0.matches(agent) }
+    }
+
+    /// Kong's `strip`: spaces, tabs, CR, LF, VT and FF off both ends.
+    static func stripped(_ text: String) -> String {
+        let spaces: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D]
+        var bytes = text.utf8[...]
+        while let first = bytes.first, spaces.contains(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, spaces.contains(last) { bytes = bytes.dropLast() }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
