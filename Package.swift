@@ -116,6 +116,7 @@ let package = Package(
             name: "KGateProxy",
             dependencies: [
                 "KGateConfig",
+                "KGateSchema",
                 "KGateHTTP",
                 "KGatePlugins",
                 "KGateStore",
@@ -144,6 +145,7 @@ let package = Package(
             dependencies: [
                 "KGateSettings",
                 "KGateStore",
+                "KGateSchema",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

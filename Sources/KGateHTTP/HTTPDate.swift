@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateSchema
 import NIOCore
 
 /// The `Date` header value (`Thu, 21 Nov 2024 10:00:00 GMT`), formatted at most once per second
@@ -27,7 +28,7 @@ public struct HTTPDateCache {
     }
 
     /// English month abbreviations, as HTTP dates spell them.
-    public static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    public static let monthNames = HTTPTime.monthNames
 
     /// The HTTP date (IMF-fixdate) of a Unix time.
     public static func format(epochSeconds: Int) -> String {

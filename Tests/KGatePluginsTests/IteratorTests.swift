@@ -227,13 +227,13 @@ import Testing
         let page = try Gate.page("""
             _format_version: "3.0"
             plugins:
-            - name: hmac-auth
+            - name: ldap-auth
             """)
         #expect(throws: (any Error).self) { try PluginRunner(page: page, registry: Gate.registry) }
         do {
             _ = try PluginRunner(page: page, registry: Gate.registry)
         } catch {
-            #expect("\(error)" == "hmac-auth plugin is in use but not implemented by kgate")
+            #expect("\(error)" == "ldap-auth plugin is in use but not implemented by kgate")
         }
         let logging = try Gate.page("""
             _format_version: "3.0"

@@ -10,6 +10,7 @@ public enum BundledPluginSet {
             KeyAuthPlugin(),
             BasicAuthPlugin(),
             JWTPlugin(),
+            HMACAuthPlugin(),
             ACLPlugin(),
             IPRestrictionPlugin(),
             RateLimitingPlugin(),

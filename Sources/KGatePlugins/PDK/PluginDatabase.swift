@@ -4,9 +4,9 @@ import Logging
 
 /// The generation's entities as plugins query them (Kong's `kong.db` and `kong.cache` in
 /// DB-less mode), with the lookups auth plugins make on every request precomputed once per
-/// generation: consumers by id and username, key-auth credentials by key, basic-auth
-/// credentials by username, jwt secrets by key, ACL groups by consumer. Each lookup is one
-/// dictionary read.
+/// generation: consumers by id and username, key-auth credentials by key, basic-auth and
+/// hmac-auth credentials by username, jwt secrets by key, ACL groups by consumer. Each lookup
+/// is one dictionary read.
 ///
 /// Shared by every request of a generation; immutable.
 public final class PluginDatabase: Sendable {
@@ -19,6 +19,7 @@ public final class PluginDatabase: Sendable {
     private let keyAuth: [String: CredentialEntity]
     private let basicAuth: [String: CredentialEntity]
     private let jwtSecrets: [String: CredentialEntity]
+    private let hmacAuth: [String: CredentialEntity]
     /// Consumer id → ACL group names, in the order of their acls' ids.
     private let aclGroups: [String: [String]]
 
@@ -53,6 +54,7 @@ public final class PluginDatabase: Sendable {
         keyAuth = credentials("keyauth_credentials", by: "key")
         basicAuth = credentials("basicauth_credentials", by: "username")
         jwtSecrets = credentials("jwt_secrets", by: "key")
+        hmacAuth = credentials("hmacauth_credentials", by: "username")
         aclGroups = groups
     }
 
@@ -74,6 +76,9 @@ public final class PluginDatabase: Sendable {
 
     /// The jwt credential (`jwt_secrets`) with this key.
     public func jwtSecret(key: String) -> CredentialEntity? { jwtSecrets[key] }
+
+    /// The hmac-auth credential with this username.
+    public func hmacAuthCredential(username: String) -> CredentialEntity? { hmacAuth[username] }
 
     /// The basic-auth credential with this username.
     public func basicAuthCredential(username: String) -> CredentialEntity? { basicAuth[username] }

@@ -73,6 +73,8 @@ public struct PluginRequest: Sendable {
     public var connectionID: Int = 0
     /// The number of requests made on the connection so far (nginx's `connection_requests`).
     public var connectionRequests: Int = 1
+    /// The request's HTTP version as a number (`kong.request.get_http_version`: 1.0, 1.1).
+    public var httpVersion = 1.1
     /// Kong's request id (`X-Kong-Request-Id`).
     public var requestID: String {
         get { requestIDText ?? RequestIDText.string(high: requestIDWords.high, low: requestIDWords.low) }

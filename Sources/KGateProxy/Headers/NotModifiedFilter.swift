@@ -5,6 +5,7 @@ import Darwin
 #endif
 import KGateHTTP
 import KGatePlugins
+import KGateSchema
 
 /// nginx's not-modified header filter (`ngx_http_not_modified_filter_module`) for the responses
 /// Kong makes itself: plugin exits (`kong.response.exit`) and buffered proxying (Kong's
@@ -90,96 +91,8 @@ enum NotModifiedFilter {
         return false
     }
 
-    /// `ngx_parse_http_time`: seconds since the epoch of an RFC 1123 (`Sun, 06 Nov 1994
-    /// 08:49:37 GMT`), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime (`Sun Nov  6
-    /// 08:49:37 1994`) date; nil when nginx finds it invalid. The zone is not read.
-    static func parseHTTPTime(_ text: String) -> Int? {
-        let s = Array(text.utf8)
-        enum Format { case rfc822, rfc850, isoc }
-        var format = Format.rfc822
-        var p = 0
-        while p < s.count {
-            if s[p] == UInt8(ascii: ",") { break }
-            if s[p] == UInt8(ascii: " ") {
-                format = .isoc
-                break
-            }
-            p += 1
-        }
-        p += 1
-        while p < s.count, s[p] == UInt8(ascii: " ") { p += 1 }
-        func digits(_ n: Int) -> Int? {
-            guard p + n <= s.count else { return nil }
-            var v = 0
-            for b in s[p..<(p + n)] {
-                guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
-                v = v * 10 + Int(b - UInt8(ascii: "0"))
-            }
-            p += n
-            return v
-        }
-        func byte(_ c: Character) -> Bool {
-            guard p < s.count, s[p] == c.asciiValue! else { return false }
-            p += 1
-            return true
-        }
-        guard s.count - p >= 18 else { return nil }
-        var day = 0
-        if format != .isoc {
-            guard let d = digits(2) else { return nil }
-            day = d
-            if p < s.count, s[p] == UInt8(ascii: " ") {
-                guard s.count - p >= 18 else { return nil }
-            } else if p < s.count, s[p] == UInt8(ascii: "-") {
-                format = .rfc850
-            } else {
-                return nil
-            }
-            p += 1
-        }
-        guard p + 3 <= s.count,
-            let month = HTTPDateCache.monthNames.firstIndex(of: String(decoding: s[p..<(p + 3)], as: UTF8.self))
-        else { return nil }
-        p += 3
-        var year = 0
-        switch format {
-        case .rfc822:
-            guard byte(" "), let y = digits(4) else { return nil }
-            year = y
-        case .rfc850:
-            guard byte("-"), let y = digits(2) else { return nil }
-            year = y + (y < 70 ? 2000 : 1900)
-        case .isoc:
-            p += 1
-            if p < s.count, s[p] == UInt8(ascii: " ") { p += 1 }
-            guard let d = digits(1) else { return nil }
-            day = d
-            if p < s.count, s[p] != UInt8(ascii: " ") {
-                guard let d2 = digits(1) else { return nil }
-                day = day * 10 + d2
-            }
-            guard s.count - p >= 14 else { return nil }
-        }
-        guard byte(" "), let hour = digits(2), byte(":"), let minute = digits(2), byte(":"), let second = digits(2)
-        else { return nil }
-        if format == .isoc {
-            guard byte(" "), let y = digits(4) else { return nil }
-            year = y
-        }
-        guard hour <= 23, minute <= 59, second <= 59 else { return nil }
-        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        guard day >= 1, day <= monthDays[month] else { return nil }
-        // The inverse of the `gmtime_r` that formats `Date` (``HTTPDateCache``).
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        return Int(timegm(&parts))
-    }
+    /// `ngx_parse_http_time` (``HTTPTime/parse(_:)``).
+    static func parseHTTPTime(_ text: String) -> Int? { HTTPTime.parse(text) }
 }
 
 extension NotModifiedFilter.Conditions {
