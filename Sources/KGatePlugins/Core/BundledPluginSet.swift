@@ -22,6 +22,7 @@ public enum BundledPluginSet {
             ResponseTransformerPlugin(),
             BotDetectionPlugin(),
             RedirectPlugin(),
+            ProxyCachePlugin(),
             FileLogPlugin(),
             HTTPLogPlugin(),
             TCPLogPlugin(),

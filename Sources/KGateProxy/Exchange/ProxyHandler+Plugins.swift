@@ -241,8 +241,14 @@ extension ProxyHandler {
         }
         var parsed = MessageHead()
         guard HeadParser.parseResponse(head, into: &parsed) == nil else { return false }
-        let before = PluginHeads.fields(of: parsed)
+        var before = PluginHeads.fields(of: parsed)
+        // nginx's charset filter runs after Lua's header filter: plugins see the type without
+        // the charset kgate added, and the charset goes on whatever type they leave.
+        if let charset = env.charset {
+            charset.remove(from: &before, upstreamType: upstream.map { $0.firstValue("content-type") }, status: parsed.status)
+        }
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: fromService)
+        if let charset = env.charset { charset.add(to: &x.plugins!.response) }
         setKongHeadersAfterPlugins(before: before, proxied: proxied)
         // A body_filter that changes the body's length needs its plugin to remove
         // `Content-Length` in header_filter (as under nginx); the body then goes chunked.
