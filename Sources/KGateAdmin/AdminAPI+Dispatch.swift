@@ -14,7 +14,7 @@ extension AdminAPI {
         case .root: return nodeInfo(context.page)
         case .endpoints: return endpointList()
         case .status: return status(context.query)
-        case .metrics: return metricsText()
+        case .plugin(let index): return pluginRoutes[index].answer(method, params, context.generation)
         case .statusReady:
             if isGet { return readiness.answer(context.generation) }
             return readiness.update(status: context.body.params["status"] ?? context.query["status"].map(Value.string))

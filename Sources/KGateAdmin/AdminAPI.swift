@@ -40,8 +40,8 @@ public final class AdminAPI: Sendable {
     let catalog: EntityCatalog
     let coordinator: ReloadCoordinator
     let statusBody: @Sendable () -> Value
-    /// The `/metrics` body (Prometheus text); nil when the node does not serve `/metrics`.
-    let metrics: (@Sendable () -> String)?
+    /// The loaded plugins' endpoints on this API (`/metrics`, `/proxy-cache`...).
+    let pluginRoutes: [PluginAPIRoute]
     let logger: Logger
     /// The Kong version reported by `GET /` and in `Server` (`kong/<version>`).
     let version: String
@@ -73,25 +73,25 @@ public final class AdminAPI: Sendable {
     ///   - version: the Kong version kgate is compatible with (`GET /` `version`).
     ///   - nodeID: `GET /` `node_id`; a random UUID when nil.
     ///   - surface: the Admin API, or the Status API.
-    ///   - metrics: the body of `GET /metrics` (the prometheus plugin's exposition); without
-    ///     it there is no `/metrics` route, as in Kong without that plugin.
+    ///   - pluginRoutes: the loaded plugins' endpoints on this API (prometheus's `/metrics`);
+    ///     a plugin that is not loaded has none, as in Kong.
     public init(
         settings: NodeSettings, catalog: EntityCatalog, coordinator: ReloadCoordinator,
         statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil,
-        surface: Surface = .admin, metrics: (@Sendable () -> String)? = nil
+        surface: Surface = .admin, pluginRoutes: [PluginAPIRoute] = []
     ) {
         self.surface = surface
         self.settings = settings
         self.catalog = catalog
         self.coordinator = coordinator
         self.statusBody = statusBody
-        self.metrics = metrics
+        self.pluginRoutes = pluginRoutes
         self.logger = logger
         self.version = version
         self.nodeID = nodeID ?? EntityID.random()
         self.routes =
             surface == .admin
-            ? AdminRouteTable(catalog: catalog, metrics: metrics != nil) : .statusAPI(metrics: metrics != nil)
+            ? AdminRouteTable(catalog: catalog, plugins: pluginRoutes) : .statusAPI(plugins: pluginRoutes)
         self.relationships = EntityRelationships(catalog: catalog)
         self.enabledHeaders = settings.enabledHeaders
         self.cors = surface == .admin ? AdminCORS(allowedOrigins: settings.adminGUIOrigins) : .statusAPI

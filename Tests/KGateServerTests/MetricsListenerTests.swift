@@ -100,6 +100,36 @@ struct MetricsListenerTests {
         }
     }
 
+    /// proxy-cache's Admin API (`api.lua`): a stored entry by key, its purge, and the flush.
+    @Test func proxyCacheEndpoints() async throws {
+        let config = """
+            _format_version: "3.0"
+            routes:
+            - name: cached
+              paths: [/]
+              plugins:
+              - {name: proxy-cache, id: 2f8f1a1e-5c9d-4d7c-9d6b-3a2e1f0c9b8a, config: {strategy: memory}}
+              - {name: request-termination, config: {status_code: 200, content_type: text/plain, body: hello}}
+            """
+        try await withNode(config: config) { proxy, admin, _ in
+            let first = try proxy.get("/")
+            #expect(first.header("X-Cache-Status") == "Miss")
+            let key = try #require(first.header("X-Cache-Key"))
+            #expect(try proxy.get("/").header("X-Cache-Status") == "Hit")
+            let entry = try admin.get("/proxy-cache/" + key)
+            #expect(entry.status == 200)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(entry.body.utf8)) as? [String: Any])
+            #expect(json["body"] as? String == "hello")
+            #expect(json["status"] as? Int == 200)
+            #expect(try admin.get("/proxy-cache/2f8f1a1e-5c9d-4d7c-9d6b-3a2e1f0c9b8a/caches/" + key).status == 200)
+            #expect(try admin.request("DELETE", "/proxy-cache/" + key).status == 204)
+            #expect(try admin.get("/proxy-cache/" + key).status == 404)
+            #expect(try proxy.get("/").header("X-Cache-Status") == "Miss")
+            #expect(try admin.request("DELETE", "/proxy-cache").status == 204)
+            #expect(try proxy.get("/").header("X-Cache-Status") == "Miss")
+        }
+    }
+
     private func requests(_ admin: TestHTTPClient) throws -> Int {
         let body = try admin.get("/status").body
         let json = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]

@@ -71,14 +71,6 @@ extension AdminAPI {
         }
     }
 
-    /// `GET /metrics`: the prometheus exposition, `text/plain; charset=UTF-8` as Kong's
-    /// exporter sets it.
-    func metricsText() -> HTTPResponse {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "text/plain; charset=UTF-8")
-        return HTTPResponse(status: .ok, headers: headers, body: ByteBuffer(string: metrics?() ?? ""))
-    }
-
     /// The machine's host name.
     static func hostname() -> String {
         var buffer = [CChar](repeating: 0, count: 256)

@@ -14,8 +14,8 @@ struct AdminRoute: Sendable {
     /// What answers the endpoint.
     enum Kind: Sendable {
         case root, endpoints, status, config, timers, statusDNS
-        /// `/metrics` (the prometheus plugin's API), where the node has that plugin.
-        case metrics
+        /// A plugin's endpoint (``PluginAPIRoute``), by its index among the API's plugin routes.
+        case plugin(Int)
         /// `/status/ready`, on the Status API only.
         case statusReady
         case pluginsEnabled, legacyPluginSchema
@@ -109,9 +109,9 @@ struct AdminRouteTable: Sendable {
     let routes: [AdminRoute]
     private let bySegmentCount: [Int: [AdminRoute]]
 
-    /// Builds the Admin API's table for the catalogue's entities, with `/metrics` when the
-    /// node serves it.
-    init(catalog: EntityCatalog, metrics: Bool = false) {
+    /// Builds the Admin API's table for the catalogue's entities and the loaded plugins'
+    /// endpoints.
+    init(catalog: EntityCatalog, plugins: [PluginAPIRoute] = []) {
         var templates: [Template] = []
         func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
             templates.append((template, methods, kind))
@@ -136,7 +136,7 @@ struct AdminRouteTable: Sendable {
                     .nestedItem(parent: target, child: name, field: field))
             }
         }
-        self.init(templates + Self.custom + (metrics ? [Self.metricsRoute] : []))
+        self.init(templates + Self.custom + Self.templates(of: plugins))
     }
 
     /// A route's template, the methods it defines and its kind.
@@ -160,17 +160,19 @@ struct AdminRouteTable: Sendable {
 
     /// The Status API's table (`kong/status/init.lua`): `/status`, `/status/ready`,
     /// `/status/dns`, in DB-less mode the GET handlers of Kong's upstream routes (their other
-    /// methods, and routes with no GET, are left out: 405 and 404), and the prometheus
-    /// plugin's `/metrics` (`status_api.lua`) when the node serves it.
-    static func statusAPI(metrics: Bool) -> AdminRouteTable {
+    /// methods, and routes with no GET, are left out: 405 and 404), and the loaded plugins'
+    /// status endpoints (`status_api.lua`).
+    static func statusAPI(plugins: [PluginAPIRoute] = []) -> AdminRouteTable {
         AdminRouteTable(
             [("/status", [.GET], .status), ("/status/ready", [.GET, .POST], .statusReady), ("/status/dns", [.GET], .statusDNS)]
                 + custom.filter { $0.template.hasPrefix("/upstreams/") && $0.methods.contains(.GET) }
-                .map { ($0.template, [.GET], $0.kind) } + (metrics ? [metricsRoute] : []))
+                .map { ($0.template, [.GET], $0.kind) } + templates(of: plugins))
     }
 
-    /// The prometheus plugin's `/metrics` (`api.lua`, `status_api.lua`).
-    private static let metricsRoute: Template = ("/metrics", [.GET], .metrics)
+    /// The plugins' endpoints as table entries.
+    private static func templates(of plugins: [PluginAPIRoute]) -> [Template] {
+        plugins.enumerated().map { index, route in (route.template, route.methods, .plugin(index)) }
+    }
 
     /// Kong's routes from `kong/api/routes/*.lua` that kgate answers.
     private static let custom: [Template] = [

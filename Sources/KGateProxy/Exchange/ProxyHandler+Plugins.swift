@@ -281,14 +281,31 @@ extension ProxyHandler {
         return true
     }
 
-    /// A generated response (head and body in one buffer) after `header_filter`.
+    /// A generated response (head and body in one buffer) after `header_filter` and
+    /// `body_filter` (which sees the whole body as its one chunk); a body whose length changed
+    /// goes with its new `Content-Length`.
     func filterGeneratedResponse(_ bytes: ByteBuffer, proxied: Bool) -> ByteBuffer {
         guard let runner = x.runner, x.plugins != nil || runner.hasGlobalDownstreamPlugins,
             let (head, body) = PluginHeads.splitHead(bytes)
         else { return bytes }
         var filtered = head
-        guard filterResponseHead(&filtered, fromService: false, proxied: proxied) else { return bytes }
-        filtered.writeImmutableBuffer(body)
+        let headChanged = filterResponseHead(&filtered, fromService: false, proxied: proxied)
+        guard responseNeedsBodyFilter() else {
+            guard headChanged else { return bytes }
+            filtered.writeImmutableBuffer(body)
+            return filtered
+        }
+        var chunk = Array(body.readableBytesView)
+        runner.bodyFilter(&x.plugins!, chunk: &chunk, last: true)
+        if chunk.count != body.readableBytes {
+            var parsed = MessageHead()
+            if HeadParser.parseResponse(filtered, into: &parsed) == nil {
+                PluginHeads.writeResponseHead(
+                    status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed,
+                    contentLength: chunk.count, into: &filtered)
+            }
+        }
+        filtered.writeBytes(chunk)
         return filtered
     }
 

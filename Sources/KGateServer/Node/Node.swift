@@ -84,11 +84,11 @@ public final class Node: Sendable {
         let statusReport = StatusReport(source: NodeStatus(coordinator: coordinator), counters: counters, proxy: proxyCounts)
         self.statusReport = statusReport
         // `/metrics` where the prometheus plugin is loaded, as Kong loads its API then.
-        var metricsText: (@Sendable () -> String)?
-        if catalog.enabledPlugins.contains(PrometheusPlugin.name), let prometheus = plugins.registry.plugin(PrometheusPlugin.self) {
-            let metrics = NodeMetrics(plugin: prometheus, statusReport: statusReport, store: store, nodeID: nodeID)
-            metricsText = { metrics.text() }
+        let configStore = store
+        let metrics = plugins.registry.plugin(PrometheusPlugin.self).map {
+            NodeMetrics(plugin: $0, statusReport: statusReport, store: configStore, nodeID: nodeID)
         }
+        let pluginAPIs = NodePluginAPIs(loaded: catalog.enabledPlugins, registry: plugins.registry, metrics: metrics)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var listeners: [HTTPListener] = []
         let status = Self.listenerAddresses(settings.statusListen)
@@ -96,7 +96,7 @@ public final class Node: Sendable {
             let statusAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, surface: .status,
-                metrics: metricsText)
+                pluginRoutes: pluginAPIs.status)
             // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
                 name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
@@ -117,7 +117,8 @@ public final class Node: Sendable {
             }
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
-                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, metrics: metricsText)
+                statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID,
+                pluginRoutes: pluginAPIs.admin)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,

@@ -260,4 +260,26 @@ struct PluginsTransformTests {
             }
         }
     }
+
+    /// body_filter also runs on a response Kong makes itself (here request-termination's),
+    /// whose Content-Length follows the new body.
+    @Test("response-transformer on request-termination's answer")
+    func transformsGeneratedResponses() async throws {
+        let yaml = """
+            _format_version: "3.0"
+            routes:
+            - hosts: [gen.test]
+              plugins:
+              - name: request-termination
+                config: {status_code: 200, content_type: application/json, body: '{"a":1,"secret":"s"}'}
+              - name: response-transformer
+                config: {remove: {json: [secret]}, add: {json: ["b:2"]}}
+            """
+        try await withProxy(yaml) { proxy in
+            let r = try await proxy.get("/", host: "gen.test")
+            #expect(r.status == 200)
+            #expect(r.text == #"{"a":1,"b":"2"}"#)
+            #expect(r.header("Content-Length") == String(r.body.count))
+        }
+    }
 }

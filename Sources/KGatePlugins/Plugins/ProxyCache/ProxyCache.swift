@@ -172,6 +172,35 @@ public final class ProxyCachePlugin: Plugin {
         store(config.dictionary).store(pending.key, entry)
     }
 
+    // MARK: The Admin API's `/proxy-cache` (`api.lua`)
+
+    /// A stored entry as Kong's Admin API shows it (the `res` table); nil when absent.
+    public func cachedEntry(dictionary: String, key: String, now: Int) -> Value? {
+        guard let entry = store(dictionary).fetch(key, now: now) else { return nil }
+        var headers = Object()
+        for field in entry.headers.fields {
+            let name = field.name.lowercased()
+            switch headers[name] {
+            case .string(let first)?: headers[name] = .array([.string(first), .string(field.value)])
+            case .array(var list)?:
+                list.append(.string(field.value))
+                headers[name] = .array(list)
+            default: headers[name] = .string(field.value)
+            }
+        }
+        return [
+            "status": .integer(entry.status), "headers": .object(headers),
+            "body": .string(String(decoding: entry.body, as: UTF8.self)), "body_len": .integer(entry.body.count),
+            "timestamp": .integer(entry.timestamp), "ttl": .integer(entry.ttl), "version": 1,
+        ]
+    }
+
+    /// Drops a stored entry; whether it was there.
+    public func purge(dictionary: String, key: String) -> Bool { store(dictionary).purge(key) }
+
+    /// Drops every entry of a dictionary.
+    public func flush(dictionary: String) { store(dictionary).flush() }
+
     /// The store of a shared dictionary, as large as Kong's dictionary of that name.
     private func store(_ dictionary: String) -> ProxyCacheStore {
         stores.withLock { stores in

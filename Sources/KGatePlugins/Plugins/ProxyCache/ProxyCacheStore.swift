@@ -64,9 +64,19 @@ final class ProxyCacheStore: Sendable {
         }
     }
 
-    /// Drops `key` (Kong's `purge`).
-    func purge(_ key: String) {
-        state.withLock { remove(key, from: &$0) }
+    /// Drops `key` (Kong's `purge`); whether it was there.
+    @discardableResult
+    func purge(_ key: String) -> Bool {
+        state.withLock { state in
+            guard state.entries[key] != nil else { return false }
+            remove(key, from: &state)
+            return true
+        }
+    }
+
+    /// Drops everything (Kong's `flush`).
+    func flush() {
+        state.withLock { $0 = State() }
     }
 
     private func remove(_ key: String, from state: inout State) {
