@@ -23,6 +23,7 @@ public enum BundledPluginSet {
             BotDetectionPlugin(),
             RedirectPlugin(),
             ProxyCachePlugin(),
+            StandardWebhooksPlugin(),
             FileLogPlugin(),
             HTTPLogPlugin(),
             TCPLogPlugin(),
