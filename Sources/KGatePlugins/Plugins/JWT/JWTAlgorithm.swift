@@ -10,9 +10,7 @@ enum JWTAlgorithm: String, Sendable {
 }
 
 /// A credential's key, parsed once for its algorithm: the HMAC secret or the public key.
-enum JWTVerificationKey: @unchecked Sendable {
-    // `@unchecked`: every payload is an immutable value type from swift-crypto (keys are
-    // structs holding BoringSSL objects that are never mutated after parsing).
+enum JWTVerificationKey: Sendable {
     case secret(SymmetricKey)
     case rsa(_RSA.Signing.PublicKey)
     case p256(P256.Signing.PublicKey)
