@@ -277,34 +277,28 @@ enum PluginHeads {
 
     /// A name and value that can go on the wire as one header line.
     static func isSendable(name: String, value: String) -> Bool {
-        isToken(name.utf8) && !hasLineBreakOrNUL(value.utf8)
+        var name = name
+        var value = value
+        return name.withUTF8(isToken) && !value.withUTF8(hasLineBreakOrNUL)
     }
 
     /// Every byte is an RFC 9110 token character (and there is one).
     @inline(__always)
-    private static func isToken(_ utf8: String.UTF8View) -> Bool {
+    private static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let low = tokenLow
         let high = tokenHigh
-        func check(_ bytes: some Sequence<UInt8>) -> Bool {
-            var any = false
-            for b in bytes {
-                any = true
-                let token = b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b &- 64)) != 0
-                if !token { return false }
-            }
-            return any
+        for b in bytes {
+            let token = b < 64 ? low & (1 << UInt64(b)) != 0 : b < 128 && high & (1 << UInt64(b &- 64)) != 0
+            if !token { return false }
         }
-        return utf8.withContiguousStorageIfAvailable { check($0) } ?? check(utf8)
+        return !bytes.isEmpty
     }
 
     /// Whether a value holds CR, LF or NUL (one comparison per byte in the usual case).
     @inline(__always)
-    private static func hasLineBreakOrNUL(_ utf8: String.UTF8View) -> Bool {
-        func check(_ bytes: some Sequence<UInt8>) -> Bool {
-            for b in bytes where b <= 0x0D && (b == 0x0D || b == 0x0A || b == 0) { return true }
-            return false
-        }
-        return utf8.withContiguousStorageIfAvailable { check($0) } ?? check(utf8)
+    private static func hasLineBreakOrNUL(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for b in bytes where b <= 0x0D && (b == 0x0D || b == 0x0A || b == 0) { return true }
+        return false
     }
 
     /// RFC 9110 token characters as a 128-bit set.
