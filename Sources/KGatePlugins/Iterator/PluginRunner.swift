@@ -331,8 +331,8 @@ public struct PluginsBuilder: GenerationArtifactBuilder {
     /// The node's plugins.
     public let registry: PluginRegistry
     /// Plugin names the registry lacks whose configs are ignored rather than rejecting the
-    /// config (for instance `BundledPluginSet.observability`: metrics and tracing plugins that
-    /// do not change what is proxied). Empty by default: any such config is refused, so an
+    /// config (for instance `BundledPluginSet.observability`: the tracing plugins, which only
+    /// observe requests). Empty by default: any such config is refused, so an
     /// auth plugin kgate does not run can never be silently skipped.
     public let skipping: Set<String>
     /// The logger plugins log with.

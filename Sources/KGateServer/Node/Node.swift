@@ -143,7 +143,7 @@ public final class Node: Sendable {
             plugins.configure()
             if !plugins.skippedPlugins.isEmpty {
                 logger.warning(
-                    "plugins kgate does not implement are ignored (they do not change what is proxied)",
+                    "tracing plugins kgate does not implement are ignored: no spans are reported and no trace headers added",
                     metadata: ["plugins": "\(plugins.skippedPlugins.sorted().joined(separator: ", "))"])
             }
         }

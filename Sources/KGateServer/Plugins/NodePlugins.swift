@@ -8,9 +8,9 @@ import Logging
 /// that `kgate start` and `kgate config parse` share, so a config the CLI accepts is one the
 /// node loads.
 ///
-/// Plugins kgate implements run with their schemas. Kong's bundled metrics and tracing plugins
+/// Plugins kgate implements run with their schemas. Kong's bundled tracing plugins
 /// that kgate lacks (`BundledPluginSet.observability`) are validated with Kong's schemas, then
-/// left out with a warning: they do not change what is proxied. Any other plugin kgate lacks
+/// left out with a warning (no spans, no trace headers). Any other plugin kgate lacks
 /// (an auth plugin, say) makes the config fail, so it is never silently skipped.
 public struct NodePlugins: Sendable {
     /// The plugin implementations.
