@@ -25,7 +25,7 @@ struct MetricsListenerTests {
           config: {status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true, upstream_health_metrics: true}
         upstreams:
         - name: mock-upstream
-          targets: [{target: "127.0.0.1:15555"}]
+          targets: [{target: "127.0.0.1:15555"}, {target: "localhost:15556"}]
         """
 
     private func withNode(
@@ -70,6 +70,9 @@ struct MetricsListenerTests {
                 #expect(r.body.contains(#",shared_dict="prometheus_metrics",kong_subsystem="http"} 5242880"#))
                 #expect(lines.contains(
                     #"kong_upstream_target_health{upstream="mock-upstream",target="127.0.0.1:15555",address="127.0.0.1:15555",state="healthchecks_off",subsystem="http"} 1"#))
+                // A name the hosts file knows is reported with that file's address.
+                #expect(lines.contains(
+                    #"kong_upstream_target_health{upstream="mock-upstream",target="localhost:15556",address="127.0.0.1:15556",state="healthchecks_off",subsystem="http"} 1"#))
                 #expect(r.body.contains(#"kong_node_info{node_id=""#))
                 // The three proxied requests are in nginx's request counter.
                 let total = try #require(lines.first { $0.hasPrefix("kong_nginx_requests_total{") })

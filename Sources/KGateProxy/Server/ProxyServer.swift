@@ -276,6 +276,12 @@ public final class ProxyServer: Sendable {
         return counts
     }
 
+    /// The address `dns_hostsfile` gives a name (`127.0.0.1`, `::1`), without a lookup; nil
+    /// when the file does not name it.
+    public func hostsFileAddress(of name: String) -> String? {
+        environment.configuration.hosts.addresses(of: name)?.first?.text
+    }
+
     /// Upstream connections opened so far, all loops together (tests and diagnostics).
     public func upstreamConnectionsOpened() async -> Int {
         await sum(Array(loops.values)) { $0.pool.connectionsOpened }

@@ -85,8 +85,11 @@ public final class Node: Sendable {
         self.statusReport = statusReport
         // `/metrics` where the prometheus plugin is loaded, as Kong loads its API then.
         let configStore = store
+        let proxyServer = proxy
         let metrics = plugins.registry.plugin(PrometheusPlugin.self).map {
-            NodeMetrics(plugin: $0, statusReport: statusReport, store: configStore, nodeID: nodeID)
+            NodeMetrics(
+                plugin: $0, statusReport: statusReport, store: configStore, nodeID: nodeID,
+                hostsFileAddress: { proxyServer?.hostsFileAddress(of: $0) })
         }
         let pluginAPIs = NodePluginAPIs(loaded: catalog.enabledPlugins, registry: plugins.registry, metrics: metrics)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

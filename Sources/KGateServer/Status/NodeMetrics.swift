@@ -16,6 +16,8 @@ struct NodeMetrics: Sendable {
     let statusReport: StatusReport
     let store: ConfigStore
     let nodeID: String
+    /// The hosts file's address of a target's name (`localhost`), when the node proxies.
+    let hostsFileAddress: @Sendable (String) -> String?
 
     /// The exposition text.
     func text() -> String {
@@ -32,15 +34,16 @@ struct NodeMetrics: Sendable {
         }
         facts.workers = [.init(pid: Int(getpid()), bytes: MemoryStats.residentBytes())]
         let store = self.store
-        facts.targets = { Self.targetHealth(store.current.page) }
+        let resolve = hostsFileAddress
+        facts.targets = { Self.targetHealth(store.current.page, resolve: resolve) }
         return plugin.exposition(node: facts)
     }
 
     /// Every target of every upstream with its address and state: kgate runs no health checks,
     /// so each is `healthchecks_off`. A target given by IP address is its own address; one
-    /// given by name is reported under its name and port (kgate's resolved addresses live in
-    /// the proxy's event loops).
-    static func targetHealth(_ page: Page) -> [PrometheusNodeFacts.TargetHealth] {
+    /// given by a name the hosts file knows has that file's address; any other name is
+    /// reported under its name and port (kgate's DNS answers live in the proxy's event loops).
+    static func targetHealth(_ page: Page, resolve: (String) -> String?) -> [PrometheusNodeFacts.TargetHealth] {
         guard let targets = page["targets"] else { return [] }
         var health: [PrometheusNodeFacts.TargetHealth] = []
         for row in targets.rows.values {
@@ -48,7 +51,11 @@ struct NodeMetrics: Sendable {
                 let upstream = page.referenced("upstream", by: row, in: "targets"),
                 let name = upstream["name"]?.stringValue
             else { continue }
-            health.append(.init(upstream: name, target: target, address: target, state: "healthchecks_off"))
+            var address = target
+            if let normalized = try? HostAndIP.normalize(target), normalized.type == .name, let ip = resolve(normalized.host) {
+                address = HostAndIP.formatHost(ip, port: normalized.port ?? 8000)
+            }
+            health.append(.init(upstream: name, target: target, address: address, state: "healthchecks_off"))
         }
         return health
     }
