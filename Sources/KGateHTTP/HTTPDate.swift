@@ -28,7 +28,6 @@ public struct HTTPDateCache {
     }
 
     /// English month abbreviations, as HTTP dates spell them.
-    public static let monthNames = HTTPTime.monthNames
 
     /// The HTTP date (IMF-fixdate) of a Unix time.
     public static func format(epochSeconds: Int) -> String {
@@ -37,7 +36,7 @@ public struct HTTPDateCache {
         gmtime_r(&t, &parts)
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(monthNames[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(HTTPTime.monthNames[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 }

@@ -45,12 +45,12 @@ struct ProxyCacheTests {
     }
 
     @Test func contentTypesMatchExactly() throws {
-        let plain = try #require(ProxyCachePlugin.MediaType("text/plain"))
-        #expect(plain.accepts(try #require(ProxyCachePlugin.MediaType("Text/Plain"))))
-        #expect(!plain.accepts(try #require(ProxyCachePlugin.MediaType("text/plain; charset=utf-8"))))
-        let any = try #require(ProxyCachePlugin.MediaType("*/*; charset=utf-8"))
-        #expect(any.accepts(try #require(ProxyCachePlugin.MediaType("application/json; charset=utf-8"))))
-        #expect(ProxyCachePlugin.MediaType("nonsense") == nil)
+        let plain = try #require(MediaType("text/plain"))
+        #expect(plain.accepts(try #require(MediaType("Text/Plain"))))
+        #expect(!plain.accepts(try #require(MediaType("text/plain; charset=utf-8"))))
+        let any = try #require(MediaType("*/*; charset=utf-8"))
+        #expect(any.accepts(try #require(MediaType("application/json; charset=utf-8"))))
+        #expect(MediaType("nonsense") == nil)
     }
 
     @Test func storeExpiresAndEvicts() {

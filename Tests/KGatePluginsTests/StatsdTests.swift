@@ -48,7 +48,7 @@ struct StatsdTests {
 
     @Test func defaultMetricsWithScopes() throws {
         let (plugin, lines, routeID) = try lines("{host: 127.0.0.1, port: 8125}")
-        let workspace = StatsdPlugin.workspaceID
+        let workspace = LogSerializer.workspaceID
         let scope = "kong.service.statsd1_v2"
         let expected = [
             "\(scope).request.count:1|c", "\(scope).latency:9|ms", "\(scope).request.size:80|c",
@@ -75,7 +75,7 @@ struct StatsdTests {
         let (plugin, lines, _) = try lines(
             "{host: 127.0.0.1, tag_style: \(style), metrics: [{name: request_count, stat_type: counter, sample_rate: 1}, "
                 + "{name: status_count, stat_type: counter, sample_rate: 1}, {name: upstream_latency, stat_type: timer}]}")
-        let expected = first.replacingOccurrences(of: "WS", with: StatsdPlugin.workspaceID)
+        let expected = first.replacingOccurrences(of: "WS", with: LogSerializer.workspaceID)
             .replacingOccurrences(of: "NODE", with: plugin.hostname)
         #expect(lines.count == 2)
         #expect(lines.first == expected)

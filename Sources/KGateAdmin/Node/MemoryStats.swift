@@ -25,11 +25,6 @@ public enum MemoryStats {
         public static let status = Format(unit: "m", scale: 2)
     }
 
-    /// The shared dictionaries of a node (``KongSharedDictionaries``).
-    public static func sharedDictionaries(prometheus: Bool) -> [(name: String, capacity: Int)] {
-        KongSharedDictionaries.all(prometheus: prometheus)
-    }
-
     /// Reads `?unit=` and `?scale=` as Kong's `/status` does: `unit` defaults to `m`; `scale` is
     /// read with `tonumber` (not a number: the default, 2). The refusals are Kong's
     /// `bytes_to_str` errors: `invalid unit 'V' (expected 'k/K', 'm/M', or 'g/G')` and
@@ -78,7 +73,7 @@ public enum MemoryStats {
     /// The `memory` value of `/status`.
     public static func body(_ format: Format, prometheus: Bool = false) -> Value {
         var dictionaries = Object()
-        for (name, capacity) in sharedDictionaries(prometheus: prometheus) {
+        for (name, capacity) in KongSharedDictionaries.all(prometheus: prometheus) {
             dictionaries[name] = ["capacity": size(capacity, format), "allocated_slabs": size(0, format)]
         }
         let worker: Value = ["http_allocated_gc": size(residentBytes(), format), "pid": .integer(Int(getpid()))]

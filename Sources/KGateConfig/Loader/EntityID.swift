@@ -69,11 +69,17 @@ public enum EntityID {
 
 /// md5 hex of raw config text: Kong's `configuration_hash`.
 public enum ConfigHash {
-    public static func md5Hex(_ bytes: [UInt8]) -> String {
-        Insecure.MD5.hash(data: bytes).map { b in
-            let s = String(b, radix: 16)
-            return b < 16 ? "0" + s : s
-        }.joined()
+    public static func md5Hex(_ bytes: [UInt8]) -> String { hex(Insecure.MD5.hash(data: bytes)) }
+
+    /// Bytes as lower-case hex (`sha256_hex`, `md5` as Kong prints them).
+    public static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
     /// The hash before any config is loaded.
     public static let empty = String(repeating: "0", count: 32)

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import KGateSchema
 import KGateSettings
 import KGateStore
 
@@ -169,7 +170,7 @@ struct LocalTimeText {
         func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let offset = Int(parts.tm_gmtoff) / 60
         let sign = offset < 0 ? "-" : "+"
-        return "\(two(Int(parts.tm_mday)))/\(HTTPDateCache.monthNames[Int(parts.tm_mon)])/\(parts.tm_year + 1900):"
+        return "\(two(Int(parts.tm_mday)))/\(HTTPTime.monthNames[Int(parts.tm_mon)])/\(parts.tm_year + 1900):"
             + "\(two(Int(parts.tm_hour))):\(two(Int(parts.tm_min))):\(two(Int(parts.tm_sec))) "
             + "\(sign)\(two(abs(offset) / 60))\(two(abs(offset) % 60))"
     }

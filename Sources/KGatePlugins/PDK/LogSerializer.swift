@@ -64,11 +64,8 @@ public enum LogSerializer {
             if let consumer = credential.consumerID ?? ctx.consumer?.id { entity["consumer_id"] = .string(consumer) }
             root["authenticated_entity"] = .object(entity)
         }
-        let page = ctx.db.page
-        if let id = ctx.routeID, let route = page.entity("routes", id: id) {
-            root["route"] = .object(route)
-        }
-        if let id = ctx.serviceID, let service = page.entity("services", id: id) { root["service"] = .object(service) }
+        if let route = ctx.routeEntity { root["route"] = .object(route) }
+        if let service = ctx.serviceEntity { root["service"] = .object(service) }
         if let consumer = ctx.consumer { root["consumer"] = .object(consumer.row) }
         for (key, value) in ctx.serializedValues.sorted(by: { $0.key < $1.key }) {
             set(value, at: path(key), in: &root)

@@ -26,6 +26,10 @@ public struct PluginContext: Sendable {
     public private(set) var routeID: String?
     /// The matched route's service id.
     public private(set) var serviceID: String?
+    /// The matched route's row (Kong's `kong.router.get_route()`).
+    public var routeEntity: Object? { routeID.flatMap { db.page.entity("routes", id: $0) } }
+    /// The matched service's row (Kong's `kong.router.get_service()`).
+    public var serviceEntity: Object? { serviceID.flatMap { db.page.entity("services", id: $0) } }
     /// The regex captures of the matched route path (Kong's `uri_captures`).
     public private(set) var captures: RouteCaptures?
     /// The authenticated consumer (Kong's `kong.client.get_consumer`).

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KGateRegex
+import KGateSchema
 import KGateSettings
 import NIOCore
 
@@ -118,10 +119,10 @@ struct ResponseCompression: Sendable {
         if proxied.contains(.any) { return true }
         if proxied.contains(.auth), request.firstValue("authorization") != nil { return true }
         if let expires = response.firstValue("expires") {
-            guard proxied.contains(.expired), let expiry = NotModifiedFilter.parseHTTPTime(expires) else { return false }
+            guard proxied.contains(.expired), let expiry = HTTPTime.parse(expires) else { return false }
             let date: Int
             if let text = response.firstValue("date") {
-                guard let parsed = NotModifiedFilter.parseHTTPTime(text) else { return false }
+                guard let parsed = HTTPTime.parse(text) else { return false }
                 date = parsed
             } else {
                 date = Int(time(nil))

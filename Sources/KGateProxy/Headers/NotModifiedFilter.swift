@@ -50,15 +50,15 @@ enum NotModifiedFilter {
     /// What nginx does with a response of `status` carrying `etag` and `lastModified`.
     static func evaluate(status: Int, etag: String?, lastModified: String?, _ c: Conditions) -> Outcome {
         guard status == 200, !c.isEmpty else { return .send }
-        let modified = lastModified.flatMap(parseHTTPTime)
+        let modified = lastModified.flatMap(HTTPTime.parse)
         if let value = c.ifUnmodifiedSince {
-            guard let modified, let since = parseHTTPTime(value), since >= modified else { return .preconditionFailed }
+            guard let modified, let since = HTTPTime.parse(value), since >= modified else { return .preconditionFailed }
         }
         if let list = c.ifMatch, !matches(list, etag: etag, weak: false) { return .preconditionFailed }
         guard c.ifModifiedSince != nil || c.ifNoneMatch != nil else { return .send }
         // `if_modified_since exact` (nginx's default): unchanged only at the same second.
         if let value = c.ifModifiedSince {
-            guard let modified, parseHTTPTime(value) == modified else { return .send }
+            guard let modified, HTTPTime.parse(value) == modified else { return .send }
         }
         if let list = c.ifNoneMatch, !matches(list, etag: etag, weak: true) { return .send }
         return .notModified
@@ -91,8 +91,6 @@ enum NotModifiedFilter {
         return false
     }
 
-    /// `ngx_parse_http_time` (``HTTPTime/parse(_:)``).
-    static func parseHTTPTime(_ text: String) -> Int? { HTTPTime.parse(text) }
 }
 
 extension NotModifiedFilter.Conditions {

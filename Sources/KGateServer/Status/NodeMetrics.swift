@@ -1,4 +1,5 @@
 import KGateAdmin
+import KGateConfig
 import KGatePlugins
 import KGateSchema
 import KGateStore
@@ -29,7 +30,7 @@ struct NodeMetrics: Sendable {
         facts.connections.writing = c.writing
         facts.connections.waiting = max(0, c.active - c.writing)
         facts.connections.requests = c.requests
-        facts.sharedDictionaries = MemoryStats.sharedDictionaries(prometheus: true).map {
+        facts.sharedDictionaries = KongSharedDictionaries.all(prometheus: true).map {
             .init(name: $0.name, allocated: 0, capacity: $0.capacity)
         }
         facts.workers = [.init(pid: Int(getpid()), bytes: MemoryStats.residentBytes())]

@@ -1,3 +1,4 @@
+import KGateSchema
 import Testing
 
 @testable import KGateProxy
@@ -10,16 +11,16 @@ struct NotModifiedFilterTests {
     @Test("HTTP dates in nginx's three formats; invalid ones are nil")
     func dates() {
         let t = 784_111_777  // Sun, 06 Nov 1994 08:49:37 GMT
-        #expect(F.parseHTTPTime("Sun, 06 Nov 1994 08:49:37 GMT") == t)
-        #expect(F.parseHTTPTime("Sunday, 06-Nov-94 08:49:37 GMT") == t)
-        #expect(F.parseHTTPTime("Sun Nov  6 08:49:37 1994") == t)
-        #expect(F.parseHTTPTime("Thu, 01 Jan 1970 00:00:00 GMT") == 0)
-        #expect(F.parseHTTPTime("Tue, 29 Feb 2000 23:59:59 GMT") == 951_868_799)
-        #expect(F.parseHTTPTime("Mon, 29 Feb 1999 00:00:00 GMT") == nil)
-        #expect(F.parseHTTPTime("Sun, 06 nov 1994 08:49:37 GMT") == nil)
-        #expect(F.parseHTTPTime("Sun, 06 Nov 1994 24:00:00 GMT") == nil)
-        #expect(F.parseHTTPTime("yesterday") == nil)
-        #expect(F.parseHTTPTime("1") == nil)
+        #expect(HTTPTime.parse("Sun, 06 Nov 1994 08:49:37 GMT") == t)
+        #expect(HTTPTime.parse("Sunday, 06-Nov-94 08:49:37 GMT") == t)
+        #expect(HTTPTime.parse("Sun Nov  6 08:49:37 1994") == t)
+        #expect(HTTPTime.parse("Thu, 01 Jan 1970 00:00:00 GMT") == 0)
+        #expect(HTTPTime.parse("Tue, 29 Feb 2000 23:59:59 GMT") == 951_868_799)
+        #expect(HTTPTime.parse("Mon, 29 Feb 1999 00:00:00 GMT") == nil)
+        #expect(HTTPTime.parse("Sun, 06 nov 1994 08:49:37 GMT") == nil)
+        #expect(HTTPTime.parse("Sun, 06 Nov 1994 24:00:00 GMT") == nil)
+        #expect(HTTPTime.parse("yesterday") == nil)
+        #expect(HTTPTime.parse("1") == nil)
     }
 
     @Test("entity tag lists: *, strong and weak comparison, spaces and commas")

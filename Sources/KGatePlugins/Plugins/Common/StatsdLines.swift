@@ -29,6 +29,41 @@ enum StatsdLines {
         return lines
     }
 
+    /// The per-request metrics statsd and datadog both send: the stat they are sent as and
+    /// the request's value (`upstream_latency` is -1 when nothing was proxied, as Kong's
+    /// `latencies.proxy`).
+    enum PlainMetric: String, Sendable {
+        case requestCount = "request_count", requestSize = "request_size", responseSize = "response_size"
+        case latency, upstreamLatency = "upstream_latency", kongLatency = "kong_latency"
+
+        /// `request.count`, `latency`, ...
+        var stat: String {
+            switch self {
+            case .requestCount: return "request.count"
+            case .requestSize: return "request.size"
+            case .responseSize: return "response.size"
+            case .latency, .upstreamLatency, .kongLatency: return rawValue
+            }
+        }
+
+        /// The value for what the proxy served.
+        func value(_ served: ServedExchange?) -> Int {
+            switch self {
+            case .requestCount: return 1
+            case .requestSize: return served?.requestSize ?? 0
+            case .responseSize: return served?.responseSize ?? 0
+            case .latency: return served?.requestLatency ?? 0
+            case .upstreamLatency: return served?.proxyLatency ?? -1
+            case .kongLatency: return served?.kongLatency ?? 0
+            }
+        }
+    }
+
+    /// The type letters of `stat_type` (`statsd_logger.lua`; `distribution` is DogStatsD's).
+    static let types = [
+        "gauge": "g", "counter": "c", "timer": "ms", "histogram": "h", "meter": "m", "set": "s", "distribution": "d",
+    ]
+
     /// `|@<rate>`, or nothing for a rate of 1 or none (`statsd_logger.lua`).
     static func rate(_ sampleRate: Double?) -> String {
         guard let sampleRate, sampleRate != 1 else { return "" }

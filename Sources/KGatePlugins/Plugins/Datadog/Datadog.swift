@@ -26,20 +26,14 @@ import Synchronization
 public final class DatadogPlugin: Plugin {
     /// One configured metric.
     struct Metric: Sendable {
-        /// `request.count`, `latency`, ...
-        var stat: String
-        /// What it measures.
-        var value: Value
+        /// What it measures and is sent as.
+        var metric: StatsdLines.PlainMetric
         /// `c`, `ms`, `g`, ...
         var kind: String
         /// `|@0.5`, or empty for a rate of 1 (or none).
         var rate: String
         var consumerIdentifier: String?
         var tags: [String]
-
-        enum Value: Sendable {
-            case requestCount, requestSize, responseSize, latency, upstreamLatency, kongLatency
-        }
     }
 
     /// The parsed config.
@@ -63,16 +57,6 @@ public final class DatadogPlugin: Plugin {
     /// Kong's `datadog` config schema.
     public static let schema = ObservabilitySchemas.datadog
 
-    /// DogStatsD's type letters (`statsd_logger.lua`).
-    static let statTypes = [
-        "gauge": "g", "counter": "c", "timer": "ms", "histogram": "h", "meter": "m", "set": "s", "distribution": "d",
-    ]
-    static let values: [String: (String, Metric.Value)] = [
-        "request_count": ("request.count", .requestCount), "request_size": ("request.size", .requestSize),
-        "response_size": ("response.size", .responseSize), "latency": ("latency", .latency),
-        "upstream_latency": ("upstream_latency", .upstreamLatency), "kong_latency": ("kong_latency", .kongLatency),
-    ]
-
     private let queues = LogQueues(plugin: "datadog")
     private let sockets = LogSockets()
 
@@ -84,11 +68,11 @@ public final class DatadogPlugin: Plugin {
         let port = config.number("port").map { Int($0) } ?? environment("KONG_DATADOG_AGENT_PORT").flatMap { Int($0) } ?? 0
         var metrics: [Metric] = []
         for case .object(let metric) in config["metrics"]?.arrayValue ?? [] {
-            guard let (stat, value) = metric.string("name").flatMap({ Self.values[$0] }) else { continue }
+            guard let plain = metric.string("name").flatMap(StatsdLines.PlainMetric.init(rawValue:)) else { continue }
             let rate = StatsdLines.rate(metric.number("sample_rate"))
             metrics.append(
                 Metric(
-                    stat: stat, value: value, kind: Self.statTypes[metric.string("stat_type") ?? ""] ?? "", rate: rate,
+                    metric: plain, kind: StatsdLines.types[metric.string("stat_type") ?? ""] ?? "", rate: rate,
                     consumerIdentifier: metric.string("consumer_identifier"),
                     tags: metric["tags"]?.arrayValue?.compactMap(\.stringValue) ?? []))
         }
@@ -107,25 +91,17 @@ public final class DatadogPlugin: Plugin {
     static func datagrams(_ config: Config, _ ctx: PluginContext) -> [UInt8] {
         let served = ctx.served
         var service = ""
-        if let id = ctx.serviceID, let row = ctx.db.page.entity("services", id: id) {
+        if let row = ctx.serviceEntity {
             service = StatsdLines.undotted(row["name"]?.stringValue ?? row["host"]?.stringValue ?? "")
         }
         let status = String(served?.status ?? ctx.response.status)
         var lines: [String] = []
         for metric in config.metrics {
-            let value: Int
-            switch metric.value {
-            case .requestCount: value = 1
-            case .requestSize: value = served?.requestSize ?? 0
-            case .responseSize: value = served?.responseSize ?? 0
-            case .latency: value = served?.requestLatency ?? 0
-            case .upstreamLatency: value = served?.proxyLatency ?? -1
-            case .kongLatency: value = served?.kongLatency ?? 0
-            }
+            let value = metric.metric.value(served)
             var tags = [config.serviceNameTag + ":" + service, config.statusTag + ":" + status]
             if let consumer = consumerID(metric.consumerIdentifier, ctx.consumer) { tags.append(config.consumerTag + ":" + consumer) }
             tags += metric.tags
-            lines.append("\(config.prefix).\(metric.stat):\(value)|\(metric.kind)\(metric.rate)|#" + tags.joined(separator: ","))
+            lines.append("\(config.prefix).\(metric.metric.stat):\(value)|\(metric.kind)\(metric.rate)|#" + tags.joined(separator: ","))
         }
         return StatsdLines.pack(lines)
     }

@@ -36,8 +36,15 @@ public final class JWTPlugin: Plugin {
     /// access.
     public static let phases: PluginPhases = [.access]
 
-    /// Parsed credential keys, by algorithm and key text, for the current generation.
-    private let keys = Mutex<[String: JWTVerificationKey]>([:])
+    /// What a parsed key is cached under: the algorithm, how the text is read, the text.
+    private struct KeySource: Hashable {
+        var algorithm: JWTAlgorithm
+        var base64: Bool
+        var text: String
+    }
+
+    /// Parsed credential keys for the current generation.
+    private let keys = Mutex<[KeySource: JWTVerificationKey]>([:])
 
     public init() {}
 
@@ -135,7 +142,7 @@ public final class JWTPlugin: Plugin {
     private func verificationKey(_ secret: CredentialEntity, _ algorithm: JWTAlgorithm, base64: Bool) -> JWTVerificationKey? {
         let text = algorithm.isSymmetric ? secret.row.string("secret") : secret.row.string("rsa_public_key")
         guard let text else { return nil }
-        let cacheKey = "\(algorithm.rawValue):\(base64 && algorithm.isSymmetric):\(text)"
+        let cacheKey = KeySource(algorithm: algorithm, base64: base64 && algorithm.isSymmetric, text: text)
         if let cached = keys.withLock({ $0[cacheKey] }) { return cached }
         let secretBytes = algorithm.isSymmetric ? (base64 ? JWTToken.base64URL(Array(text.utf8)) : Array(text.utf8)) : nil
         guard let key = JWTVerificationKey(algorithm: algorithm, secret: secretBytes, publicKey: text) else { return nil }

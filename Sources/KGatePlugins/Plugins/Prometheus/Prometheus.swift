@@ -51,12 +51,8 @@ public final class PrometheusPlugin: Plugin {
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        let page = ctx.db.page
-        guard let routeID = ctx.routeID, let route = page.entity("routes", id: routeID) else { return }
-        var service = ""
-        if let id = ctx.serviceID, let row = page.entity("services", id: id) {
-            service = row["name"]?.stringValue ?? row["host"]?.stringValue ?? ""
-        }
+        guard let routeID = ctx.routeID, let route = ctx.routeEntity else { return }
+        let service = ctx.serviceEntity.map { $0["name"]?.stringValue ?? $0["host"]?.stringValue ?? "" } ?? ""
         let labels = PrometheusMetrics.RouteLabels(
             service: service, route: route["name"]?.stringValue ?? routeID, workspace: LogSerializer.workspaceName)
         var observation = PrometheusMetrics.Observation(route: labels)
@@ -70,9 +66,9 @@ public final class PrometheusPlugin: Plugin {
             observation.egress = served?.responseSize ?? 0
         }
         if config.latencies {
-            observation.latencies[.request] = served?.requestLatency ?? 0
-            observation.latencies[.upstream] = served?.proxyLatency ?? -1
-            observation.latencies[.kong] = served?.kongLatency ?? 0
+            observation.requestLatency = served?.requestLatency ?? 0
+            observation.upstreamLatency = served?.proxyLatency ?? -1
+            observation.kongLatency = served?.kongLatency ?? 0
         }
         metrics.record(observation)
     }

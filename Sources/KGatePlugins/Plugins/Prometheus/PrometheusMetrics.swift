@@ -69,12 +69,10 @@ public final class PrometheusMetrics: Sendable {
         }
 
         /// Kong's bucket bounds (ms): `KONG_LATENCY_BUCKETS` and `UPSTREAM_LATENCY_BUCKETS`.
-        public var buckets: [Int] {
-            switch self {
-            case .kong: return [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000]
-            case .upstream, .request: return [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000]
-            }
-        }
+        public var buckets: [Int] { self == .kong ? Self.kongBuckets : Self.upstreamBuckets }
+
+        private static let kongBuckets = [1, 2, 5, 7, 10, 15, 20, 30, 50, 75, 100, 200, 500, 750, 1000, 3000, 6000]
+        private static let upstreamBuckets = [25, 50, 80, 100, 250, 400, 700, 1000, 2000, 5000, 10000, 30000, 60000]
     }
 
     /// A histogram's key: which one, and its labels.
@@ -134,8 +132,19 @@ public final class PrometheusMetrics: Sendable {
         /// `bandwidth_metrics`: request and response bytes.
         public var ingress: Int?
         public var egress: Int?
-        /// `latency_metrics`, ms; negative values are not observed.
-        public var latencies: [Latency: Int] = [:]
+        /// `latency_metrics`, ms (nil: not observed); negative values are not observed either.
+        public var kongLatency: Int?
+        public var upstreamLatency: Int?
+        public var requestLatency: Int?
+
+        /// The value of one histogram.
+        func latency(_ latency: Latency) -> Int? {
+            switch latency {
+            case .kong: return kongLatency
+            case .upstream: return upstreamLatency
+            case .request: return requestLatency
+            }
+        }
 
         public init(route: RouteLabels) { self.route = route }
     }
@@ -168,7 +177,8 @@ public final class PrometheusMetrics: Sendable {
             }
             count(observation.ingress, "ingress")
             count(observation.egress, "egress")
-            for (latency, value) in observation.latencies where value >= 0 {
+            for latency in Latency.allCases {
+                guard let value = observation.latency(latency), value >= 0 else { continue }
                 let bounds = latency.buckets
                 series.histograms[
                     HistogramKey(latency: latency, route: observation.route), default: Histogram(bucketCount: bounds.count)

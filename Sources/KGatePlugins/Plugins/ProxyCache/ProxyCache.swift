@@ -16,40 +16,6 @@ import Synchronization
 /// `X-Cache-Key`. `response_headers` (or a `Kong-Debug` request header) decide which of
 /// `Age`, `X-Cache-Status` and `X-Cache-Key` are sent.
 public final class ProxyCachePlugin: Plugin {
-    /// A media type: type, subtype and parameters, names in lower case.
-    struct MediaType: Sendable, Equatable {
-        var type: String
-        var subtype: String
-        var parameters: [String: String]
-
-        init?(_ text: String) {
-            let parts = text.split(separator: ";")
-            guard let first = parts.first else { return nil }
-            let pieces = first.split(separator: "/", maxSplits: 1)
-            guard pieces.count == 2 else { return nil }
-            type = Self.trimmed(pieces[0]).lowercased()
-            subtype = Self.trimmed(pieces[1]).lowercased()
-            guard !type.isEmpty, !subtype.isEmpty else { return nil }
-            var parameters: [String: String] = [:]
-            for parameter in parts.dropFirst() {
-                let pair = parameter.split(separator: "=", maxSplits: 1)
-                guard pair.count == 2 else { continue }
-                parameters[Self.trimmed(pair[0]).lowercased()] = Self.trimmed(pair[1])
-            }
-            self.parameters = parameters
-        }
-
-        /// Kong's exact match: `*` matches any type or subtype; the parameters must be the same.
-        func accepts(_ other: MediaType) -> Bool {
-            (type == "*" || type == other.type) && (subtype == "*" || subtype == other.subtype)
-                && parameters == other.parameters
-        }
-
-        private static func trimmed(_ text: Substring) -> String {
-            String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-        }
-    }
-
     /// The parsed config.
     public struct Config: Sendable {
         var responseCodes: Set<Int>
@@ -301,10 +267,7 @@ public final class ProxyCachePlugin: Plugin {
             }
         }
         let text = "\(prefix)|\(request.method)|\(uri)|\(queryKey)|\(headerKey)"
-        return SHA256.hash(data: Array(text.utf8)).map { byte in
-            let hex = Array("0123456789abcdef".utf8)
-            return String(decoding: [hex[Int(byte >> 4)], hex[Int(byte & 15)]], as: UTF8.self)
-        }.joined()
+        return ConfigHash.hex(SHA256.hash(data: Array(text.utf8)))
     }
 
     /// `generate_key_from`: `name=value` (lists sorted and joined with `,`, flags as the name

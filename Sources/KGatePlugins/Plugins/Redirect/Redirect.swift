@@ -43,6 +43,9 @@ public struct RedirectPlugin: Plugin {
         try ctx.exit(config.status, body: .bytes(Array("redirecting".utf8)), headers: ["Location": location])
     }
 
+    /// WHATWG's special schemes' default ports, which `href` leaves out.
+    static let defaultPorts = ["http": ":80", "https": ":443", "ws": ":80", "wss": ":443", "ftp": ":21"]
+
     /// The location with the request's path and query in place of its own (WHATWG's
     /// `pathname` and `search` setters, then `href`): scheme and host in lower case, the
     /// scheme's default port dropped, the fragment kept.
@@ -59,8 +62,7 @@ public struct RedirectPlugin: Plugin {
         // User info stays as written; the host goes to lower case, without the default port.
         let hostStart = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")).map { $0 + 1 } ?? authorityStart
         var host = String(decoding: bytes[hostStart..<authorityEnd], as: UTF8.self).lowercased()
-        let defaultPorts = ["http": ":80", "https": ":443", "ws": ":80", "wss": ":443", "ftp": ":21"]
-        if let port = defaultPorts[scheme], host.hasSuffix(port) { host.removeLast(port.count) }
+        if let port = Self.defaultPorts[scheme], host.hasSuffix(port) { host.removeLast(port.count) }
         let userInfo = String(decoding: bytes[authorityStart..<hostStart], as: UTF8.self)
         let pathname = path.hasPrefix("/") ? path : "/" + path
         let search = query.map { $0.isEmpty ? "" : "?" + $0 } ?? ""

@@ -43,7 +43,7 @@ public struct RequestTerminationPlugin: Plugin {
     /// `hostname` appear in echoes.
     public init(nodeID: String? = nil, hostname: String? = nil) {
         self.nodeID = nodeID ?? EntityID.random()
-        self.hostname = hostname ?? Self.systemHostname()
+        self.hostname = hostname ?? NodeHostname.read() ?? ""
     }
 
     /// Parses the config.
@@ -72,10 +72,10 @@ public struct RequestTerminationPlugin: Plugin {
                 "node_id": .string(nodeID), "worker_pid": .integer(Int(getpid())), "hostname": .string(hostname),
             ]
             echo["request"] = .object(requestEcho(ctx))
-            if let route = ctx.routeID.flatMap({ ctx.db.page.entity("routes", id: $0) }) {
+            if let route = ctx.routeEntity {
                 echo["matched_route"] = Self.withoutNulls(.object(route))
             }
-            if let service = ctx.serviceID.flatMap({ ctx.db.page.entity("services", id: $0) }) {
+            if let service = ctx.serviceEntity {
                 echo["matched_service"] = Self.withoutNulls(.object(service))
             }
             try ctx.exit(config.status, body: .json(.object(echo)))
@@ -149,11 +149,5 @@ public struct RequestTerminationPlugin: Plugin {
         var out: Object = [:]
         for (key, field) in object where field != .null { out[key] = withoutNulls(field) }
         return .object(out)
-    }
-
-    static func systemHostname() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -111,14 +111,7 @@ public struct ResponseTransformerPlugin: Plugin {
     /// Kong's `is_json_body`: one of the comma-separated media types is `application/json` or
     /// `application/<something>+json`.
     static func isJSON(_ contentType: String?) -> Bool {
-        guard let contentType else { return false }
-        for part in contentType.split(separator: ",") {
-            let media = (part.split(separator: ";", maxSplits: 1).first ?? "").lowercased()
-            let pieces = media.split(separator: "/", maxSplits: 1).map { $0.filter { $0 != " " && $0 != "\t" } }
-            guard pieces.count == 2, pieces[0] == "application" else { continue }
-            if pieces[1] == "json" || pieces[1].hasSuffix("+json") { return true }
-        }
-        return false
+        contentType?.split(separator: ",").contains { MediaType(String($0))?.isJSON == true } ?? false
     }
 
     /// Kong's `transform_json_body`; nil when the body is not JSON.

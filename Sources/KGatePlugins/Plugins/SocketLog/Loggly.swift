@@ -35,11 +35,7 @@ public final class LogglyPlugin: Plugin {
 
     private let sockets = LogSockets()
     /// `kong.node.get_hostname()`.
-    private let hostname: String = {
-        var name = [CChar](repeating: 0, count: 256)
-        guard gethostname(&name, name.count) == 0 else { return "localhost" }
-        return LogglyPlugin.text(name)
-    }()
+    private let hostname = NodeHostname.read() ?? "localhost"
 
     public init() {}
 
@@ -67,12 +63,7 @@ public final class LogglyPlugin: Plugin {
         gmtime_r(&t, &parts)
         var text = [CChar](repeating: 0, count: 32)
         _ = strftime(&text, text.count, "%Y-%m-%dT%XZ", &parts)
-        return Self.text(text)
-    }
-
-    /// A NUL-terminated C string's text.
-    static func text(_ chars: [CChar]) -> String {
-        String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return NodeHostname.cString(text)
     }
 }
 

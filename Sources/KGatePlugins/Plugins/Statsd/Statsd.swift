@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 import KGateConfig
 import KGateSchema
 import Logging
@@ -32,18 +25,8 @@ public final class StatsdPlugin: Plugin {
         case statusCountPerUser = "status_count_per_user", statusCountPerWorkspace = "status_count_per_workspace"
         case statusCountPerUserPerRoute = "status_count_per_user_per_route", shdictUsage = "shdict_usage"
 
-        /// The stat of a plain metric (`request.count`); nil for the others.
-        var stat: String? {
-            switch self {
-            case .requestCount: return "request.count"
-            case .requestSize: return "request.size"
-            case .responseSize: return "response.size"
-            case .latency: return "latency"
-            case .upstreamLatency: return "upstream_latency"
-            case .kongLatency: return "kong_latency"
-            default: return nil
-            }
-        }
+        /// A metric statsd shares with datadog; nil for statsd's own.
+        var plain: StatsdLines.PlainMetric? { StatsdLines.PlainMetric(rawValue: rawValue) }
     }
 
     /// One configured metric, its identifiers resolved against the defaults.
@@ -85,11 +68,8 @@ public final class StatsdPlugin: Plugin {
     /// Kong's `statsd` config schema.
     public static let schema = ObservabilitySchemas.statsd
 
-    static let statTypes = ["gauge": "g", "counter": "c", "timer": "ms", "histogram": "h", "meter": "m", "set": "s"]
     /// `shdict_usage` is sent at most once a minute.
     static let sharedDictionaryInterval = 60
-    /// The default workspace's id (``LogSerializer/workspaceID``).
-    static let workspaceID = LogSerializer.workspaceID
 
     private let queues = LogQueues(plugin: "statsd")
     private let sockets = LogSockets()
@@ -101,9 +81,7 @@ public final class StatsdPlugin: Plugin {
     let sharedDictionaries: [(name: String, capacity: Int)]
 
     public init(prometheusLoaded: Bool = true) {
-        var name = [CChar](repeating: 0, count: 256)
-        let host = gethostname(&name, name.count) == 0 ? LogglyPlugin.text(name) : "localhost"
-        hostname = StatsdLines.undotted(host)
+        hostname = StatsdLines.undotted(NodeHostname.read() ?? "localhost")
         sharedDictionaries = KongSharedDictionaries.all(prometheus: prometheusLoaded)
     }
 
@@ -116,7 +94,7 @@ public final class StatsdPlugin: Plugin {
             guard let name = metric.string("name").flatMap(MetricName.init(rawValue:)) else { continue }
             metrics.append(
                 Metric(
-                    name: name, kind: Self.statTypes[metric.string("stat_type") ?? ""] ?? "",
+                    name: name, kind: StatsdLines.types[metric.string("stat_type") ?? ""] ?? "",
                     sampleRate: metric.number("sample_rate"),
                     consumerIdentifier: metric.string("consumer_identifier") ?? consumerDefault,
                     serviceIdentifier: metric.string("service_identifier") ?? serviceDefault,
@@ -163,15 +141,17 @@ public final class StatsdPlugin: Plugin {
 
     /// What `send_entries_to_upstream_server` sends for one request.
     func lines(_ config: Config, _ ctx: PluginContext, now: Int) -> [String] {
-        let facts = RequestFacts(ctx, workspaceID: Self.workspaceID)
+        let facts = RequestFacts(ctx)
         var lines: [String] = []
         func send(_ stat: String, _ value: String, _ kind: String, _ rate: Double?, tags: [(String, String)]? = nil) {
             lines.append(Self.message(config.prefix, stat, value, kind, StatsdLines.rate(rate), tags, config.tagStyle))
         }
         for metric in config.metrics {
             let consumer = facts.consumer(metric.consumerIdentifier)
-            if let stat = metric.name.stat {
-                guard let value = facts.value(metric.name), value != -1 else { continue }
+            if let plain = metric.name.plain {
+                let stat = plain.stat
+                let value = plain.value(facts.served)
+                guard value != -1 else { continue }
                 if config.tagStyle != nil {
                     send(stat, String(value), metric.kind, metric.sampleRate, tags: facts.tags(metric, consumer: consumer, node: hostname))
                 } else {
@@ -292,30 +272,14 @@ extension StatsdPlugin {
         var consumer: ConsumerEntity?
         var status: Int
         var served: ServedExchange?
-        var workspaceID: String
 
-        init(_ ctx: PluginContext, workspaceID: String) {
-            let page = ctx.db.page
-            service = ctx.serviceID.flatMap { page.entity("services", id: $0) }
+        init(_ ctx: PluginContext) {
+            service = ctx.serviceEntity
             routeID = ctx.routeID
-            routeName = ctx.routeID.flatMap { page.entity("routes", id: $0)?["name"]?.stringValue }
+            routeName = ctx.routeEntity?["name"]?.stringValue
             consumer = ctx.consumer
             served = ctx.served
             status = ctx.served?.status ?? ctx.response.status
-            self.workspaceID = workspaceID
-        }
-
-        /// A plain metric's value.
-        func value(_ name: MetricName) -> Int? {
-            switch name {
-            case .requestCount: return 1
-            case .requestSize: return served?.requestSize ?? 0
-            case .responseSize: return served?.responseSize ?? 0
-            case .latency: return served?.requestLatency ?? 0
-            case .upstreamLatency: return served?.proxyLatency ?? -1
-            case .kongLatency: return served?.kongLatency ?? 0
-            default: return nil
-            }
         }
 
         /// The service as `service_identifier` names it.
@@ -341,7 +305,7 @@ extension StatsdPlugin {
 
         /// The workspace as `workspace_identifier` names it.
         func workspace(_ identifier: String) -> String {
-            identifier == "workspace_name" ? LogSerializer.workspaceName : workspaceID
+            identifier == "workspace_name" ? LogSerializer.workspaceName : LogSerializer.workspaceID
         }
 
         /// `service.<name>` (dots as `_`, `unnamed` without one), or `global.unmatched`.
