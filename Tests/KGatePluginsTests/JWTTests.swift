@@ -170,8 +170,8 @@ struct JWTTests {
         #expect(JWTPlugin.bearerToken("Bearer abc") == "abc")
         #expect(JWTPlugin.bearerToken("  bearer   abc def") == "abc def")
         #expect(JWTPlugin.bearerToken("Basic x") == nil)
-        #expect(JWTPlugin.cookie("crumble", ["a=1; CRUMBLE = v2; c=3"]) == "v2")
-        #expect(JWTPlugin.cookie("crumble", ["crumbles=1"]) == nil)
+        #expect(NginxCookie.value("crumble", in: ["a=1; CRUMBLE = v2; c=3"]) == "v2")
+        #expect(NginxCookie.value("crumble", in: ["crumbles=1"]) == nil)
     }
 
     @Test func schemaNeedsExpForMaximumExpiration() {

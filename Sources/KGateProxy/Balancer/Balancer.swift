@@ -50,43 +50,16 @@ struct BalancerAddress: Sendable, Hashable {
     var host: String
 }
 
-/// One version of a balancer's wheel. Immutable: an answer that changes a name's addresses
-/// makes a new page, published with one atomic store.
-final class BalancerPage: Sendable, AtomicReference {
-    /// The addresses, targets in config order.
-    let addresses: [BalancerAddress]
-    /// Slots: indexes into `addresses`.
-    let wheel: [Int32]
-    /// When the next name is due a query (`.distantFuture` when every target is an IP).
-    let refreshAt: NIODeadline
-    /// Some target's name was never asked: an empty wheel means "wait for the answer", not
-    /// "no peer".
-    let awaitingAnswers: Bool
-
-    init(addresses: [BalancerAddress], refreshAt: NIODeadline, awaitingAnswers: Bool) {
-        self.addresses = addresses
-        self.wheel = Balancer.buildWheel(weights: addresses.map(\.weight))
-        self.refreshAt = refreshAt
-        self.awaitingAnswers = awaitingAnswers
-    }
-
-    /// The same addresses and wheel (shared, not copied) with new query times.
-    init(_ page: BalancerPage, refreshAt: NIODeadline, awaitingAnswers: Bool) {
-        self.addresses = page.addresses
-        self.wheel = page.wheel
-        self.refreshAt = refreshAt
-        self.awaitingAnswers = awaitingAnswers
-    }
-}
-
-/// Weighted round-robin over an upstream's addresses (Kong's `round-robin` algorithm).
+/// An upstream's balancer: its targets' addresses, the algorithm choosing among them
+/// (Kong's `round-robin`, `consistent-hashing`, `least-connections` or `latency`) and their
+/// health.
 ///
-/// As in Kong, the wheel is over addresses, not targets: an IP target is one address, and
+/// As in Kong, choices are over addresses, not targets: an IP target is one address, and
 /// each address a target's name resolves to is one more, with the target's weight (an SRV
 /// record brings its own port and weight). A name with three addresses thus gets three shares.
-/// Kong fills a wheel with `weight / gcd` slots per address; kgate builds the same wheel,
-/// interleaved by smooth weighted round-robin rather than shuffled, so the order is
-/// deterministic and evenly spread. The cursor is one relaxed atomic shared by all event
+/// For round-robin, Kong fills a wheel with `weight / gcd` slots per address; kgate builds the
+/// same wheel, interleaved by smooth weighted round-robin rather than shuffled, so the order
+/// is deterministic and evenly spread. The cursor is one relaxed atomic shared by all event
 /// loops: a pick is one increment, no lock.
 ///
 /// Names are asked when a pick finds their answer expired (the first pick after a config
@@ -102,6 +75,13 @@ final class Balancer: Sendable {
     let hostHeader: String?
     /// Targets with a positive weight, in config order.
     let targets: [BalancerTarget]
+    let algorithm: BalancerAlgorithm
+    /// `slots`: the consistent-hashing continuum's size.
+    let slots: Int
+    /// What consistent hashing hashes (`hash_on`, `hash_fallback`).
+    let hashing: HashSource.Pair
+    /// The targets' health and the `healthchecks` settings.
+    let health: UpstreamHealth
     /// The page when every target is an IP: it never changes.
     private let fixedPage: BalancerPage?
     /// The page when some target names a host (an `AtomicReference`, as the config store's
@@ -121,11 +101,11 @@ final class Balancer: Sendable {
 
     /// What a pick gives.
     enum Pick {
-        case address(BalancerAddress)
-        /// No address (no target, or no name resolves): Kong's `failure to get a peer from
-        /// the ring-balancer`.
+        case address(BalancerPick)
+        /// No address (no target, none healthy, or no name resolves): Kong's `failure to get
+        /// a peer from the ring-balancer`.
         case noPeer
-        /// The wheel is empty until first answers come: pick again when this completes.
+        /// The page is empty until first answers come: pick again when this completes.
         case waiting(EventLoopFuture<Void>)
     }
 
@@ -135,21 +115,27 @@ final class Balancer: Sendable {
     /// Makes a balancer.
     ///
     /// - Parameter previous: the balancer of the same upstream in the previous generation:
-    ///   its answers serve the names both have, so a reload does not ask them again.
+    ///   its answers serve the names both have, so a reload does not ask them again, and its
+    ///   targets' health carries over.
     init(
-        id: String, name: String, hostHeader: String?, targets: [BalancerTarget], previous: Balancer? = nil,
-        start: Int? = nil
+        id: String, name: String, hostHeader: String?, targets: [BalancerTarget], algorithm: BalancerAlgorithm = .roundRobin,
+        slots: Int = 10000, hashing: HashSource.Pair = .none, healthchecks: HealthcheckSettings = HealthcheckSettings(),
+        previous: Balancer? = nil, start: Int? = nil
     ) {
         self.id = id
         self.name = name
         self.hostHeader = hostHeader
+        self.algorithm = algorithm
+        self.slots = slots
+        self.hashing = hashing
+        self.health = UpstreamHealth(settings: healthchecks, previous: previous?.health)
         let live = targets.filter { $0.weight > 0 }
         self.targets = live
         let hostnames = live.filter { $0.ip == nil }.map(\.host)
         let names = BalancerNames(names: hostnames, carryingOver: previous?.resolution.withLock { $0.names })
-        let page = BalancerPage(
-            addresses: names.addresses(of: live), refreshAt: names.nextRefresh,
-            awaitingAnswers: names.isAwaitingAnswers)
+        let page = Self.page(
+            addresses: names.addresses(of: live), algorithm: algorithm, targetCount: live.count, slots: slots,
+            health: health, names: names)
         if hostnames.isEmpty {
             self.fixedPage = page
             self.livePage = nil
@@ -161,37 +147,94 @@ final class Balancer: Sendable {
         self.cursor = ManagedAtomic(start ?? Int.random(in: 0..<max(1, page.wheel.count)))
     }
 
+    private static func page(
+        addresses: [BalancerAddress], algorithm: BalancerAlgorithm, targetCount: Int, slots: Int,
+        health: UpstreamHealth, names: BalancerNames
+    ) -> BalancerPage {
+        BalancerPage(
+            addresses: addresses,
+            selection: AddressSelection(algorithm, addresses: addresses, targetCount: targetCount, slots: slots),
+            health: health, refreshAt: names.nextRefresh, awaitingAnswers: names.isAwaitingAnswers)
+    }
+
+    /// Whether requests need a ``BalancerLease``: an algorithm with per-request state, or
+    /// health checks to report to.
+    var needsLease: Bool { algorithm != .roundRobin || health.settings.isEnabled }
+
     /// The current page.
     var page: BalancerPage { fixedPage ?? livePage!.load(ordering: .acquiring) }
 
     /// Whether the balancer has no address to offer now (Kong's "No peers are available").
-    var isEmpty: Bool { page.wheel.isEmpty }
+    var isEmpty: Bool { page.addresses.isEmpty }
 
-    /// The next address of the current page, asking no name; nil when there is none.
-    func next() -> BalancerAddress? { next(on: page) }
-
-    @inline(__always)
-    private func next(on page: BalancerPage) -> BalancerAddress? {
-        let wheel = page.wheel
-        guard !wheel.isEmpty else { return nil }
-        let n = cursor.loadThenWrappingIncrement(ordering: .relaxed)
-        return page.addresses[Int(wheel[Int(UInt(bitPattern: n) % UInt(wheel.count))])]
+    /// The next address of the current page for a first try without a hash, asking no name;
+    /// nil when there is none.
+    func next() -> BalancerAddress? {
+        let page = page
+        return select(on: page, PickRequest()).map { page.addresses[$0] }
     }
 
-    /// The next address; starts a query round (on `eventLoop`, with `resolver`) when a name's
-    /// answer expired at `now`.
-    func pick(now: NIODeadline, resolver: any DNSResolving, on eventLoop: EventLoop) -> Pick {
+    /// The address index the algorithm gives for `request` on `page`, skipping unavailable
+    /// addresses; nil when none is available or the balancer is below its health threshold.
+    @inline(__always)
+    private func select(on page: BalancerPage, _ request: PickRequest) -> Int? {
+        let threshold = health.settings.threshold
+        if threshold > 0, !page.isHealthy(threshold: threshold) { return nil }
+        switch page.selection {
+        case .wheel(let wheel):
+            guard !wheel.isEmpty else { return nil }
+            guard page.health != nil else {
+                let n = cursor.loadThenWrappingIncrement(ordering: .relaxed)
+                return Int(wheel[Int(UInt(bitPattern: n) % UInt(wheel.count))])
+            }
+            for _ in 0..<wheel.count {
+                let n = cursor.loadThenWrappingIncrement(ordering: .relaxed)
+                let index = Int(wheel[Int(UInt(bitPattern: n) % UInt(wheel.count))])
+                if page.isAvailable(index) { return index }
+            }
+            return nil
+        case .continuum(let continuum):
+            guard !page.addresses.isEmpty else { return nil }
+            let point = continuum.point(for: request.hashValue ?? "")
+            return continuum.address(from: point, isAvailable: page.isAvailable)
+        case .leastConnections(let counts):
+            return counts.pick(isAvailable: page.isAvailable) { request.failed.contains(page.addresses[$0]) }
+        case .latency(let ewma):
+            return ewma.pick(isAvailable: page.isAvailable, failed: { request.failed.contains(page.addresses[$0]) }, now: request.now)
+        }
+    }
+
+    /// The address for `request`; starts a query round (on `eventLoop`, with `resolver`) when a
+    /// name's answer expired at `now`.
+    func pick(now: NIODeadline, resolver: any DNSResolving, on eventLoop: EventLoop, _ request: PickRequest = PickRequest()) -> Pick {
         guard let livePage else {
-            return next(on: fixedPage!).map(Pick.address) ?? .noPeer
+            let page = fixedPage!
+            return select(on: page, request).map { .address(BalancerPick(page: page, index: $0)) } ?? .noPeer
         }
         let page = livePage.load(ordering: .acquiring)
         if page.refreshAt <= now, !refreshing.load(ordering: .relaxed) {
             refresh(resolver: resolver, on: eventLoop)
         }
-        if let address = next(on: page) { return .address(address) }
+        if let index = select(on: page, request) { return .address(BalancerPick(page: page, index: index)) }
         guard page.awaitingAnswers else { return .noPeer }
         // No round in flight any more: it just published its page, so picking again sees it.
         return .waiting(resolution.withLock { $0.inFlight } ?? eventLoop.makeSucceededVoidFuture())
+    }
+
+    /// The try that used `pick` ended: least-connections counts it out; `rtt` (seconds, connect
+    /// plus response time) feeds the latency algorithm when the try got a response.
+    func release(_ pick: BalancerPick, rtt: Double?, now: Double) {
+        switch pick.page.selection {
+        case .leastConnections(let counts): counts.release(pick.index)
+        case .latency(let ewma): if let rtt { ewma.record(pick.index, rtt: rtt, now: now) }
+        case .wheel, .continuum: break
+        }
+    }
+
+    /// Counts what the proxied traffic said about the address `pick` chose (passive checks).
+    func report(_ report: HealthReport, for pick: BalancerPick) {
+        guard let health = pick.page.health else { return }
+        self.health.record(report, for: health[pick.index], kind: .passive)
     }
 
     /// Asks the names whose answers expired, then publishes the page their answers make.
@@ -223,9 +266,9 @@ final class Balancer: Sendable {
                 let names = state.names
                 let page =
                     changed
-                    ? BalancerPage(
-                        addresses: names.addresses(of: targets), refreshAt: names.nextRefresh,
-                        awaitingAnswers: names.isAwaitingAnswers)
+                    ? Self.page(
+                        addresses: names.addresses(of: targets), algorithm: algorithm, targetCount: targets.count,
+                        slots: slots, health: health, names: names)
                     : BalancerPage(
                         livePage.load(ordering: .relaxed), refreshAt: names.nextRefresh,
                         awaitingAnswers: names.isAwaitingAnswers)

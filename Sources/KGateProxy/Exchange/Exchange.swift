@@ -60,6 +60,8 @@ struct Exchange {
     // Upstream.
     var upstream: UpstreamConnection?
     /// The target of the current try (for the error log).
+    /// The balancer's state for this request, when its balancer keeps some.
+    var lease: BalancerLease?
     var peerIP: IPBytes?
     var peerPort = 0
     var hostHeader = ""

@@ -170,6 +170,9 @@ extension ProxyHandler {
                 status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
         } else if let plan = plans.service(for: match) {
             x.plan = plan
+            if case .balancer(let balancer) = plan.destination, balancer.needsLease {
+                x.lease = BalancerLease(balancer: balancer, captures: match.captures)
+            }
             x.buffersRequest = match.route.requestBuffering
             x.buffersResponse = match.route.responseBuffering
             x.upstreamTarget = Self.upstreamTarget(match, target: target)

@@ -206,6 +206,12 @@ extension ProxyHandler {
     // MARK: Log phase
 
     func logExchange() {
+        if let lease = x.lease {
+            let now = loop.now
+            lease.finish(
+                status: x.upstreamStatus != 0 ? x.upstreamStatus : x.responseStatus,
+                rtt: Double((now - x.upstreamStart).nanoseconds) / 1e9, now: Double(now.uptimeNanoseconds) / 1e9)
+        }
         if x.runner != nil { runLogPhase() }
         writeAccessLog(status: x.responseStatus)
         endRequest()

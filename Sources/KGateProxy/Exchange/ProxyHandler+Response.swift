@@ -1,3 +1,4 @@
+import KGatePlugins
 import NIOCore
 import NIOHTTP1
 
@@ -62,6 +63,9 @@ extension ProxyHandler: UpstreamDelegate {
     /// plugins' `header_filter`, on the status they left.
     @inline(__always)
     func addConfiguredHeaders(to head: inout ByteBuffer) {
+        if let lease = x.lease, let cookie = lease.newCookie, case .cookie(let name, let path) = lease.balancer.hashing.primary {
+            PluginHeads.write([HTTPFields.Field(name: "Set-Cookie", value: HashSource.setCookie(name: name, value: cookie, path: path))][...], beforeEndOf: &head)
+        }
         guard !env.configuration.addedHeaders.isEmpty else { return }
         env.configuration.addedHeaders.apply(to: &head, status: x.responseStatus, scope: .location)
     }

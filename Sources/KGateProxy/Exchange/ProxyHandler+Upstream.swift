@@ -18,8 +18,12 @@ extension ProxyHandler {
         case .address(let ip):
             connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan)
         case .balancer(let balancer):
-            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop) {
-            case .address(let address):
+            let lease = x.lease
+            lease?.retry(after: x.lastError.map(Self.healthReport))
+            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop, pickRequest(lease)) {
+            case .address(let pick):
+                lease?.begin(pick)
+                let address = pick.address
                 let hostHeader = ServicePlan.hostHeader(
                     balancer.hostHeader ?? address.host, port: address.port, scheme: plan.scheme)
                 connect(ip: address.ip, port: address.port, hostHeader: hostHeader, plan: plan)
@@ -36,6 +40,24 @@ extension ProxyHandler {
         case .hostname:
             resolve(plan.host) { [self] ip in connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan) }
         }
+    }
+
+    /// What the balancer should know of this request: nothing for a plain round-robin; the
+    /// hashed value (worked out at the first try, as Kong's `get_value_to_hash`) and the
+    /// addresses tried before.
+    private func pickRequest(_ lease: BalancerLease?) -> PickRequest {
+        guard let lease else { return PickRequest() }
+        if lease.hashValue == nil, lease.balancer.algorithm == .consistentHashing {
+            lease.hashValue = lease.balancer.hashing.value(from: HashedRequestView(handler: self, captures: lease.captures)) {
+                lease.newCookie = $0
+            }
+        }
+        return lease.request(now: Double(loop.now.uptimeNanoseconds) / 1e9)
+    }
+
+    /// What a failed try says about its address: a timeout (nginx's 504), else a TCP failure.
+    static func healthReport(_ error: ProxyError) -> HealthReport {
+        tryFailureStatus(error) == 504 ? .timeout : .tcpFailure
     }
 
     /// Resolves a service's host through the loop's DNS cache, then continues the same exchange.

@@ -30,6 +30,8 @@ public final class ProxyServer: Sendable {
     private let loops: [ObjectIdentifier: LoopContext]
     private let state = Mutex(State())
     private let stopped: EventLoopPromise<Void>
+    /// The upstreams' active health checks, following the config store.
+    private let healthChecks: ActiveHealthChecks
 
     private struct State {
         var listeners: [Channel] = []
@@ -81,6 +83,7 @@ public final class ProxyServer: Sendable {
         }
         self.loops = loops
         self.stopped = self.group.next().makePromise(of: Void.self)
+        self.healthChecks = ActiveHealthChecks(store: store, eventLoop: self.group.next())
     }
 
     deinit {
@@ -139,6 +142,7 @@ public final class ProxyServer: Sendable {
             $0.addresses = addresses
             $0.phase = .bound
         }
+        healthChecks.start()
         environment.logger.info("proxy.listening", metadata: ["addresses": "\(addresses.map { "\($0)" })"])
     }
 
@@ -237,6 +241,7 @@ public final class ProxyServer: Sendable {
             return
         }
         environment.logger.info("proxy.shutdown_started")
+        healthChecks.stop()
         for channel in listeners { try? await channel.close() }
         let contexts = Array(loops.values)
         for context in contexts { context.eventLoop.execute { context.quiesce() } }

@@ -131,7 +131,9 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
                 }
                 balancers[name] = Balancer(
                     id: id, name: name, hostHeader: row["host_header"]?.stringValue, targets: parsed,
-                    previous: previousBalancers[name])
+                    algorithm: row["algorithm"]?.stringValue.flatMap(BalancerAlgorithm.init(rawValue:)) ?? .roundRobin,
+                    slots: row["slots"]?.integerValue ?? 10000, hashing: HashSource.Pair(upstream: row),
+                    healthchecks: HealthcheckSettings(upstream: row), previous: previousBalancers[name])
             }
         }
 

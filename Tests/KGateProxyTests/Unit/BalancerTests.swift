@@ -133,7 +133,7 @@ struct BalancerTests {
             var counts: [String: Int] = [:]
             for _ in 0..<n {
                 guard case .address(let a) = pick() else { return counts }
-                counts[a.ip.text, default: 0] += 1
+                counts[a.address.ip.text, default: 0] += 1
             }
             return counts
         }
@@ -201,7 +201,7 @@ struct BalancerTests {
             Issue.record("no address")
             return
         }
-        #expect(a.ip.text == "10.0.0.1")
+        #expect(a.address.ip.text == "10.0.0.1")
         #expect(resolver.queries.isEmpty)
         let mixed = Balancer(
             id: "m", name: "m", hostHeader: nil,
@@ -213,7 +213,7 @@ struct BalancerTests {
             Issue.record("the IP target waited for the name")
             return
         }
-        #expect(b.ip.text == "10.0.0.1")
+        #expect(b.address.ip.text == "10.0.0.1")
         loop.run()
         #expect(resolver.queries == ["nonexistent.test"])
         #expect(mixed.page.addresses.map(\.ip.text) == ["10.0.0.1"])
