@@ -54,10 +54,9 @@ extension AdminAPI {
             if isGet { return context.answer("targets", context.upstreamTarget()) }
             return context.writeTarget(method: method)
         case .upstreamHealth:
-            return context.upstreamHealth(nodeID: nodeID)
+            return context.upstreamHealth(nodeID: nodeID, provider: upstreamHealth)
         case .targetHealth:
-            guard case .row = context.upstreamTarget() else { return .notFound }
-            return .message(.notImplemented, "kgate runs no health checks: target health cannot be set")
+            return context.setTargetHealth(provider: upstreamHealth)
         case .disabled, .setLogLevel, .controlPlaneOnly, .statusDNS, .cache, .cacheKey:
             return .notFound  // answered by `fixedAnswer` (disabled routes never get here)
         }

@@ -42,6 +42,8 @@ public final class AdminAPI: Sendable {
     let statusBody: @Sendable () -> Value
     /// The loaded plugins' endpoints on this API (`/metrics`, `/proxy-cache`...).
     let pluginRoutes: [PluginAPIRoute]
+    /// The balancers' health (nil: every target reports `HEALTHCHECKS_OFF`).
+    let upstreamHealth: UpstreamHealthProvider?
     let logger: Logger
     /// The Kong version reported by `GET /` and in `Server` (`kong/<version>`).
     let version: String
@@ -78,9 +80,10 @@ public final class AdminAPI: Sendable {
     public init(
         settings: NodeSettings, catalog: EntityCatalog, coordinator: ReloadCoordinator,
         statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil,
-        surface: Surface = .admin, pluginRoutes: [PluginAPIRoute] = []
+        surface: Surface = .admin, pluginRoutes: [PluginAPIRoute] = [], upstreamHealth: UpstreamHealthProvider? = nil
     ) {
         self.surface = surface
+        self.upstreamHealth = upstreamHealth
         self.settings = settings
         self.catalog = catalog
         self.coordinator = coordinator

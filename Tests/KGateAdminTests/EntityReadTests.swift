@@ -123,7 +123,10 @@ import Testing
         let health = await h.get("/upstreams/up/health")
         #expect(health.data.allSatisfy { $0["health"] == "HEALTHCHECKS_OFF" })
         #expect(health["node_id"] == "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b")
-        #expect(await h.send(.PUT, "/upstreams/up/targets/10.0.0.1/unhealthy").status == 501)
+        // Kong's answer for an upstream without a health checker.
+        let put = await h.send(.PUT, "/upstreams/up/targets/10.0.0.1/unhealthy")
+        #expect(put.status == 400)
+        #expect(put["message"] == "no healthchecker found for up")
     }
 
     @Test func certificatesBySNIWithTheirNames() async throws {

@@ -277,19 +277,22 @@ extension AdminContext {
         return row.map(Found.row) ?? .none
     }
 
-    /// `GET /upstreams/{u}/health`: kgate runs no health checks, so every target reports
-    /// `HEALTHCHECKS_OFF`, as Kong does for an upstream without health checks.
-    func upstreamHealth(nodeID: String) -> HTTPResponse {
+    /// `GET /upstreams/{u}/health`: each target with its `health` (`HEALTHY` when one of its
+    /// addresses is, `UNHEALTHY`, `HEALTHCHECKS_OFF`, or `DNS_ERROR` when it has no address)
+    /// and its balancer status as `data`; `?balancer_health=1` the upstream's own health.
+    func upstreamHealth(nodeID: String, provider: UpstreamHealthProvider?) -> HTTPResponse {
         let upstream: Object
         switch select(param: "upstreams") {
         case .row(let row): upstream = row
         case .none: return .notFound
         case .refused(let response): return response
         }
+        let id = upstream["id"]?.stringValue ?? ""
         if query["balancer_health"] == "1" {
-            let data: Value = ["health": "HEALTHCHECKS_OFF", "id": upstream["id"] ?? .null]
+            let data: Value = provider?.balancer(id) ?? ["health": "HEALTHCHECKS_OFF", "id": upstream["id"] ?? .null]
             return .kong(.ok, ["data": data, "next": .null, "node_id": .string(nodeID)])
         }
+        let health = provider?.targets(id)
         let request: PageRequest
         switch pageArguments(tagsApply: true, decodeOffset: false) {
         case .refused(let response): return response
@@ -302,7 +305,23 @@ extension AdminContext {
         }
         let rows = targets(of: upstream, latestOnly: true).map { row -> Value in
             guard case .object(var rendered) = render("targets", row) else { return .null }
-            rendered["health"] = "HEALTHCHECKS_OFF"
+            guard let health else {
+                rendered["health"] = "HEALTHCHECKS_OFF"
+                return .object(rendered)
+            }
+            let status = health.byTarget[Self.targetWithPort(row["target"]?.stringValue ?? "")]
+            let addresses = status?["addresses"]?.arrayValue ?? []
+            var verdict = addresses.isEmpty ? "DNS_ERROR" : "HEALTHCHECKS_OFF"
+            for address in addresses {
+                let state = address["health"]?.stringValue
+                if state == "HEALTHY" {
+                    verdict = "HEALTHY"
+                    break
+                }
+                if state == "UNHEALTHY" { verdict = "UNHEALTHY" }
+            }
+            rendered["health"] = .string(verdict)
+            if let status { rendered["data"] = status }
             return .object(rendered)
         }
         let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")/health"
@@ -310,5 +329,20 @@ extension AdminContext {
         guard case .object(var body) = listing else { return .notFound }
         body["node_id"] = .string(nodeID)
         return .kong(.ok, .object(body))
+    }
+
+    /// `PUT /upstreams/{u}/targets/{t}[/{address}]/healthy|unhealthy`: sets the target's
+    /// health in the balancer (204), or Kong's 400 when the upstream runs no health checks.
+    func setTargetHealth(provider: UpstreamHealthProvider?) -> HTTPResponse {
+        guard case .row(let target) = upstreamTarget(), case .row(let row) = select(param: "upstreams"),
+            let upstream = row["id"]?.stringValue
+        else { return .notFound }
+        let healthy = !request.path.hasSuffix("/unhealthy")
+        let name = target["target"]?.stringValue ?? ""
+        let message: String? =
+            provider.map { $0.set(upstream, name, match.params["address"], healthy) }
+            ?? "no healthchecker found for \(row["name"]?.stringValue ?? upstream)"
+        if let message { return .message(.badRequest, message) }
+        return .empty(.noContent)
     }
 }

@@ -92,6 +92,7 @@ public final class Node: Sendable {
                 hostsFileAddress: { proxyServer?.hostsFileAddress(of: $0) })
         }
         let pluginAPIs = NodePluginAPIs(loaded: catalog.enabledPlugins, registry: plugins.registry, metrics: metrics)
+        let upstreamHealth = Self.upstreamHealth(configStore)
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var listeners: [HTTPListener] = []
         let status = Self.listenerAddresses(settings.statusListen)
@@ -99,7 +100,7 @@ public final class Node: Sendable {
             let statusAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID, surface: .status,
-                pluginRoutes: pluginAPIs.status)
+                pluginRoutes: pluginAPIs.status, upstreamHealth: upstreamHealth)
             // Answered on the event loop: nothing the Status API answers waits for a load.
             listeners.append(HTTPListener(
                 name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
@@ -121,7 +122,7 @@ public final class Node: Sendable {
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID,
-                pluginRoutes: pluginAPIs.admin)
+                pluginRoutes: pluginAPIs.admin, upstreamHealth: upstreamHealth)
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
@@ -135,6 +136,18 @@ public final class Node: Sendable {
     /// A node started but never run (a test, a start that failed late) lets go of the signals.
     deinit {
         signalTrap.withLock { $0?.cancel() }
+    }
+
+    /// The balancers' health of the live generation, for the Admin and Status APIs.
+    static func upstreamHealth(_ store: ConfigStore) -> UpstreamHealthProvider {
+        @Sendable func plans() -> ProxyPlans? { store.current.artifact(for: ProxyPlansBuilder.self) }
+        return UpstreamHealthProvider(
+            targets: { plans()?.targetHealth(upstreamID: $0) },
+            balancer: { plans()?.balancerHealth(upstreamID: $0) },
+            set: { upstream, target, address, healthy in
+                guard let plans = plans() else { return "upstream not found" }
+                return plans.setTargetHealth(upstreamID: upstream, target: target, address: address, healthy: healthy)
+            })
     }
 
     /// Kong's `configure` phase: after each flip, every plugin gets its configs of the new

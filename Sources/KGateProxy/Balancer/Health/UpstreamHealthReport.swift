@@ -1,0 +1,87 @@
+import KGateSchema
+
+/// The balancers' health as Kong's Admin API reports it (`kong/runloop/balancer/healthcheckers.lua`
+/// `get_upstream_health` and `get_balancer_health`, `balancer:getTargetStatus`) and the
+/// `PUT .../healthy|unhealthy` that sets it.
+extension ProxyPlans {
+    /// Whether the upstream runs health checks, and each target's status keyed by
+    /// `host:port` (as Kong keys `health_info`); nil when no balancer has that id.
+    public func targetHealth(upstreamID: String) -> (checks: Bool, byTarget: [String: Value])? {
+        guard let balancer = balancer(id: upstreamID) else { return nil }
+        let checks = balancer.health.settings.isEnabled
+        var byTarget: [String: Value] = [:]
+        for target in balancer.targets {
+            byTarget["\(target.host):\(target.port)"] = Self.status(of: target, in: balancer.page, checks: checks)
+        }
+        return (checks, byTarget)
+    }
+
+    /// `GET /upstreams/{u}/health?balancer_health=1`'s data; nil when no balancer has that id.
+    public func balancerHealth(upstreamID: String) -> Value? {
+        guard let balancer = balancer(id: upstreamID) else { return nil }
+        let page = balancer.page
+        let checks = balancer.health.settings.isEnabled
+        let healthy = page.isHealthy(threshold: balancer.health.settings.threshold)
+        let (total, available) = page.weights
+        let details: Value = [
+            "healthy": .bool(healthy),
+            "weight": ["total": .integer(total), "unavailable": .integer(total - available), "available": .integer(available)],
+            "hosts": .array(balancer.targets.map { Self.status(of: $0, in: page, checks: checks) }),
+        ]
+        let health = healthy ? "HEALTHY" : "UNHEALTHY"
+        return [
+            "health": .string(checks ? health : "HEALTHCHECKS_OFF"), "balancer_health": .string(health),
+            "id": .string(upstreamID), "details": details,
+        ]
+    }
+
+    /// Sets the health of target `target` (`host:port` or `host`, Kong's default port 8000)
+    /// of the upstream, all its addresses or the one at `address` (`ip[:port]`). Returns
+    /// Kong's error message when the upstream has no health checker.
+    public func setTargetHealth(upstreamID: String, target: String, address: String?, healthy: Bool) -> String? {
+        guard let balancer = balancer(id: upstreamID) else { return "upstream not found" }
+        guard balancer.health.settings.isEnabled else { return "no healthchecker found for \(balancer.name)" }
+        guard let parsed = BalancerTarget(target: target, weight: 1) else { return "invalid target '\(target)'" }
+        var ip: IPBytes?
+        var port = parsed.port
+        if let address {
+            guard let at = BalancerTarget(target: address, weight: 1), let addressIP = at.ip else {
+                return "invalid address '\(address)'"
+            }
+            ip = addressIP
+            port = at.port
+        }
+        balancer.health.set(healthy: healthy, host: parsed.host, port: port, ip: ip)
+        return nil
+    }
+
+    private func balancer(id: String) -> Balancer? {
+        balancers.values.first { $0.id == id }
+    }
+
+    /// Kong's `getTargetStatus`, each address's `health` as `get_upstream_health` writes it.
+    private static func status(of target: BalancerTarget, in page: BalancerPage, checks: Bool) -> Value {
+        var total = 0
+        var available = 0
+        var addresses: [Value] = []
+        for (i, address) in page.addresses.enumerated() where address.host == target.host && address.port == target.port {
+            let healthy = page.isAvailable(i)
+            total += address.weight
+            if healthy { available += address.weight }
+            addresses.append([
+                "ip": .string(address.ip.text), "port": .integer(address.port), "weight": .integer(address.weight),
+                "health": .string(checks ? (healthy ? "HEALTHY" : "UNHEALTHY") : "HEALTHCHECKS_OFF"),
+            ])
+        }
+        // The record type the addresses came from, as Kong names it (an IP literal is an A or
+        // AAAA answer of its own).
+        let first = target.ip ?? page.addresses.first { $0.host == target.host && $0.port == target.port }?.ip
+        let dns = first.map { $0.isIPv6 ? "AAAA" : "A" } ?? "unknown"
+        return [
+            "host": .string(target.host), "port": .integer(target.port), "dns": .string(dns),
+            "nodeWeight": .integer(target.weight),
+            "weight": ["total": .integer(total), "unavailable": .integer(total - available), "available": .integer(available)],
+            "addresses": .array(addresses),
+        ]
+    }
+}

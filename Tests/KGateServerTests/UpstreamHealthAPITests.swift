@@ -1,0 +1,81 @@
+import Foundation
+import KGateSettings
+import KGateTestSupport
+import Logging
+import Testing
+
+@testable import KGateServer
+
+/// The balancer's health on a live node's Admin and Status APIs: `GET /upstreams/{u}/health`
+/// and `PUT .../targets/{t}/healthy|unhealthy` (Kong's `07-upstreams_routes_spec`,
+/// `08-targets_routes_spec`), and the proxy following what was set.
+@Suite(.serialized)
+struct UpstreamHealthAPITests {
+    static let config = """
+        _format_version: "3.0"
+        upstreams:
+        - name: pool
+          healthchecks:
+            passive:
+              unhealthy:
+                tcp_failures: 5
+          targets: [{target: "127.0.0.1:9"}]
+        - name: plain
+          targets: [{target: "127.0.0.1:10"}]
+        services:
+        - host: pool
+          routes:
+          - paths: [/]
+        """
+
+    @Test func setAndReadTargetHealth() async throws {
+        let dir = NSTemporaryDirectory() + "kgate-health-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let loopback = ListenAddress(host: "127.0.0.1", port: 0)
+        var settings = NodeSettings(
+            prefix: dir + "/prefix", proxyListen: [loopback], adminListen: [loopback], statusListen: [loopback],
+            declarativeConfigString: Self.config)
+        settings.proxyAccessLog = nil
+        let node = try Node(settings: settings, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        try await node.start()
+        let task = Task { try await node.run() }
+        let result = Result {
+            let proxy = TestHTTPClient(port: try #require(node.boundPorts("proxy").first))
+            let admin = TestHTTPClient(port: try #require(node.boundPorts("admin").first))
+            let status = TestHTTPClient(port: try #require(node.boundPorts("status").first))
+
+            var health = try admin.get("/upstreams/pool/health").body
+            #expect(health.contains(#""health":"HEALTHY""#))
+            #expect(health.contains(#""addresses":[{"#))
+            #expect(try admin.get("/upstreams/plain/health").body.contains(#""health":"HEALTHCHECKS_OFF""#))
+
+            let put = try admin.request("PUT", "/upstreams/pool/targets/127.0.0.1:9/unhealthy")
+            #expect(put.status == 204, Comment(rawValue: put.body))
+            for client in [admin, status] {
+                health = try client.get("/upstreams/pool/health").body
+                #expect(health.contains(#""health":"UNHEALTHY""#))
+            }
+            let balancer = try admin.get("/upstreams/pool/health?balancer_health=1").body
+            #expect(balancer.contains(#""balancer_health":"UNHEALTHY""#))
+            #expect(balancer.contains(#""health":"UNHEALTHY""#))
+            let refused = try proxy.get("/")
+            #expect(refused.status == 503)
+            #expect(refused.body.contains("failure to get a peer from the ring-balancer"))
+
+            #expect(try admin.request("PUT", "/upstreams/pool/targets/127.0.0.1:9/127.0.0.1:9/healthy").status == 204)
+            #expect(try admin.get("/upstreams/pool/health").body.contains(#""health":"HEALTHY""#))
+            #expect(try proxy.get("/").status == 502)  // tried again: nothing listens there
+
+            let off = try admin.request("PUT", "/upstreams/plain/targets/127.0.0.1:10/unhealthy")
+            #expect(off.status == 400)
+            #expect(off.body.contains("no healthchecker found for plain"))
+            #expect(try admin.request("PUT", "/upstreams/pool/targets/10.9.9.9:1/unhealthy").status == 404)
+            // The Status API only reads.
+            #expect(try status.request("PUT", "/upstreams/pool/targets/127.0.0.1:9/unhealthy").status != 204)
+        }
+        await node.shutdown()
+        try await task.value
+        try result.get()
+    }
+}
