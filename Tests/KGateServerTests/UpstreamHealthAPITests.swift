@@ -26,6 +26,9 @@ struct UpstreamHealthAPITests {
         - host: pool
           routes:
           - paths: [/]
+        plugins:
+        - name: prometheus
+          config: {upstream_health_metrics: true}
         """
 
     @Test func setAndReadTargetHealth() async throws {
@@ -56,6 +59,12 @@ struct UpstreamHealthAPITests {
                 health = try client.get("/upstreams/pool/health").body
                 #expect(health.contains(#""health":"UNHEALTHY""#))
             }
+            // prometheus reports the address's state as Kong's exporter does.
+            let metrics = try admin.get("/metrics").body
+            #expect(metrics.contains(
+                #"kong_upstream_target_health{upstream="pool",target="127.0.0.1:9",address="127.0.0.1:9",state="unhealthy",subsystem="http"} 1"#))
+            #expect(metrics.contains(
+                #"kong_upstream_target_health{upstream="pool",target="127.0.0.1:9",address="127.0.0.1:9",state="healthy",subsystem="http"} 0"#))
             let balancer = try admin.get("/upstreams/pool/health?balancer_health=1").body
             #expect(balancer.contains(#""balancer_health":"UNHEALTHY""#))
             #expect(balancer.contains(#""health":"UNHEALTHY""#))

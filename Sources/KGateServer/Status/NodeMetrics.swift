@@ -1,6 +1,7 @@
 import KGateAdmin
 import KGateConfig
 import KGatePlugins
+import KGateProxy
 import KGateSchema
 import KGateStore
 
@@ -36,22 +37,47 @@ struct NodeMetrics: Sendable {
         facts.workers = [.init(pid: Int(getpid()), bytes: MemoryStats.residentBytes())]
         let store = self.store
         let resolve = hostsFileAddress
-        facts.targets = { Self.targetHealth(store.current.page, resolve: resolve) }
+        facts.targets = {
+            let generation = store.current
+            let plans = generation.artifact(for: ProxyPlansBuilder.self)
+            return Self.targetHealth(generation.page, resolve: resolve) { plans?.targetHealth(upstreamID: $0) }
+        }
         return plugin.exposition(node: facts)
     }
 
-    /// Every target of every upstream with its address and state: kgate runs no health checks,
-    /// so each is `healthchecks_off`. A target given by IP address is its own address; one
+    /// Every target of every upstream with its address and state. An upstream with health
+    /// checks reports each address of its balancer (`healthy`, `unhealthy`, or `dns_error` for
+    /// a target without one), as Kong's exporter reads `get_upstream_health`. Without checks
+    /// each target is `healthchecks_off`: one given by IP address is its own address; one
     /// given by a name the hosts file knows has that file's address; any other name is
     /// reported under its name and port (kgate's DNS answers live in the proxy's event loops).
-    static func targetHealth(_ page: Page, resolve: (String) -> String?) -> [PrometheusNodeFacts.TargetHealth] {
+    static func targetHealth(
+        _ page: Page, resolve: (String) -> String?,
+        balancer: (String) -> (checks: Bool, byTarget: [String: Value])? = { _ in nil }
+    ) -> [PrometheusNodeFacts.TargetHealth] {
         guard let targets = page["targets"] else { return [] }
         var health: [PrometheusNodeFacts.TargetHealth] = []
+        var checked: [String: [String: Value]] = [:]
         for row in targets.rows.values {
             guard let target = row["target"]?.stringValue,
                 let upstream = page.referenced("upstream", by: row, in: "targets"),
                 let name = upstream["name"]?.stringValue
             else { continue }
+            if let id = upstream["id"]?.stringValue, let byTarget = checked[id] ?? balancer(id).flatMap({ $0.checks ? $0.byTarget : nil }) {
+                checked[id] = byTarget
+                let key = (try? HostAndIP.normalize(target)).map { "\($0.host):\($0.port ?? 8000)" } ?? target
+                let addresses = byTarget[key]?["addresses"]?.arrayValue ?? []
+                if addresses.isEmpty {
+                    health.append(.init(upstream: name, target: target, address: "", state: "dns_error"))
+                }
+                for address in addresses {
+                    let ip = address["ip"]?.stringValue ?? ""
+                    let port = address["port"]?.integerValue ?? 0
+                    let state = (address["health"]?.stringValue ?? "").lowercased()
+                    health.append(.init(upstream: name, target: target, address: "\(ip):\(port)", state: state))
+                }
+                continue
+            }
             var address = target
             if let normalized = try? HostAndIP.normalize(target), normalized.type == .name, let ip = resolve(normalized.host) {
                 address = HostAndIP.formatHost(ip, port: normalized.port ?? 8000)
