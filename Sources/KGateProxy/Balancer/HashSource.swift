@@ -40,14 +40,10 @@ enum HashSource: Sendable, Equatable {
         }
 
         /// Kong's `get_value_to_hash`: the primary source's value, else the fallback's, else
-        /// "" (every request without one lands on the same point). `cookie` is only called for
-        /// a `cookie` source; `newCookie` receives the value made for a missing cookie.
+        /// "" (every request without one lands on the same point). `newCookie` receives the
+        /// value made for a missing cookie.
         func value(from request: some HashableRequest, newCookie: (String) -> Void) -> String {
-            for source in [primary, fallback] {
-                if source == .none { return "" }
-                if let value = source.value(from: request, newCookie: newCookie) { return value }
-            }
-            return ""
+            primary.value(from: request, newCookie: newCookie) ?? fallback.value(from: request, newCookie: newCookie) ?? ""
         }
     }
 

@@ -11,9 +11,8 @@ final class ActiveHealthChecker: Sendable {
     let balancer: Balancer
     private let eventLoop: EventLoop
     private let tls: NIOSSLContext?
-    /// The next round of each kind (healthy: true), to cancel on stop.
-    private let tasks = Mutex<[Bool: Scheduled<Void>]>([:])
-    private let stopped = Mutex(false)
+    /// The next round of each kind (healthy: true), to cancel on stop; nil once stopped.
+    private let tasks = Mutex<[Bool: Scheduled<Void>]?>([:])
 
     init(balancer: Balancer, eventLoop: EventLoop) {
         self.balancer = balancer
@@ -37,18 +36,21 @@ final class ActiveHealthChecker: Sendable {
 
     /// Stops probing (probes in flight finish and are still counted).
     func stop() {
-        stopped.withLock { $0 = true }
-        for task in tasks.withLock({ $0.values }) { task.cancel() }
+        for task in tasks.withLock({ tasks in defer { tasks = nil }; return tasks?.values.map { $0 } ?? [] }) {
+            task.cancel()
+        }
     }
 
-    private var isStopped: Bool { stopped.withLock { $0 } }
-
     private func schedule(healthy: Bool, every interval: Double) {
-        guard interval > 0, !isStopped else { return }
+        guard interval > 0 else { return }
         let task = eventLoop.scheduleTask(in: .nanoseconds(Int64(interval * 1e9))) { [self] in
             round(healthy: healthy).whenComplete { [self] _ in schedule(healthy: healthy, every: interval) }
         }
-        tasks.withLock { $0[healthy] = task }
+        let stopped = tasks.withLock { tasks in
+            tasks?[healthy] = task
+            return tasks == nil
+        }
+        if stopped { task.cancel() }
     }
 
     /// Probes the addresses in the given state, `concurrency` at a time.
@@ -131,9 +133,7 @@ final class ActiveHealthChecks: Sendable {
         let generation = store.current
         let id = ObjectIdentifier(generation)
         guard lastGeneration.withLock({ last in defer { last = id }; return last != id }) else { return }
-        let balancers = generation.artifact(for: ProxyPlansBuilder.self)?.balancers.values.filter {
-            $0.health.settings.isEnabled && $0.health.settings.probes
-        } ?? []
+        let balancers = generation.artifact(for: ProxyPlansBuilder.self)?.balancers.values.filter(\.health.settings.probes) ?? []
         let wanted = Dictionary(balancers.map { (ObjectIdentifier($0), $0) }) { a, _ in a }
         let (started, stopped) = running.withLock { map -> ([ActiveHealthChecker], [ActiveHealthChecker]) in
             let gone = map.filter { wanted[$0.key] == nil }

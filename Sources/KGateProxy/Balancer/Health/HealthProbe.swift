@@ -21,7 +21,8 @@ enum HealthProbe {
     static func status(ofLine line: some Collection<UInt8>) -> Int {
         var bytes = line.makeIterator()
         for expected in "HTTP/".utf8 where bytes.next() != expected { return 0 }
-        func digits(until end: UInt8?) -> (count: Int, value: Int, stop: UInt8?) {
+        /// Reads digits; returns how many, their value, and the byte that ended them.
+        func digits() -> (count: Int, value: Int, stop: UInt8?) {
             var count = 0
             var value = 0
             while let c = bytes.next() {
@@ -31,9 +32,9 @@ enum HealthProbe {
             }
             return (count, value, nil)
         }
-        let major = digits(until: UInt8(ascii: "."))
+        let major = digits()
         guard major.count > 0, major.stop == UInt8(ascii: ".") else { return 0 }
-        let minor = digits(until: nil)
+        let minor = digits()
         guard minor.count > 0, let stop = minor.stop, stop == 0x20 || stop == 0x09 else { return 0 }
         var c = bytes.next()
         while c == 0x20 || c == 0x09 { c = bytes.next() }

@@ -57,9 +57,8 @@ final class TargetHealth: Sendable {
 
     var state: State { counters.withLock { $0.state } }
 
-    /// Counts a report against `checks`; returns the new health when the target flipped.
-    @discardableResult
-    func record(_ report: HealthReport, checks: HealthcheckSettings.Checks) -> Bool? {
+    /// Counts a report against `checks`.
+    func record(_ report: HealthReport, checks: HealthcheckSettings.Checks) {
         let healthy: Bool
         let limit: Int
         let counter: WritableKeyPath<Counters, Int>
@@ -70,13 +69,13 @@ final class TargetHealth: Sendable {
             } else if status == 0 || checks.unhealthy.httpStatuses.contains(status) {
                 (healthy, limit, counter) = (false, checks.unhealthy.httpFailures, \.httpFailures)
             } else {
-                return nil
+                return
             }
         case .tcpFailure: (healthy, limit, counter) = (false, checks.unhealthy.tcpFailures, \.tcpFailures)
         case .timeout: (healthy, limit, counter) = (false, checks.unhealthy.timeouts, \.timeouts)
         case .success: (healthy, limit, counter) = (true, checks.healthy.successes, \.successes)
         }
-        guard limit > 0 else { return nil }
+        guard limit > 0 else { return }
         let flipped: Bool? = counters.withLock { c in
             let full: State = healthy ? .healthy : .unhealthy
             guard c.state != full else { return nil }
@@ -98,7 +97,6 @@ final class TargetHealth: Sendable {
             return c.state.isHealthy != wasHealthy ? c.state.isHealthy : nil
         }
         if let flipped { available.store(flipped, ordering: .relaxed) }
-        return flipped
     }
 
     /// Sets the health outright and clears the counters (Kong's `set_target_status`, behind

@@ -40,9 +40,9 @@ final class UpstreamHealth: Sendable {
         }
     }
 
-    /// Counts what traffic or a probe said about `address`.
+    /// Counts what traffic or a probe said about an address (only addresses of upstreams with
+    /// health checks have a ``TargetHealth``).
     func record(_ report: HealthReport, for health: TargetHealth, kind: HealthCheckKind) {
-        guard settings.isEnabled else { return }
         health.record(report, checks: kind == .active ? settings.active : settings.passive)
     }
 
@@ -56,10 +56,5 @@ final class UpstreamHealth: Sendable {
         }
         for target in matching { target.set(healthy: healthy) }
         return matching.count
-    }
-
-    /// Every known address's health.
-    func states() -> [HealthKey: Bool] {
-        targets.withLock { $0.mapValues(\.isHealthy) }
     }
 }
