@@ -14,6 +14,7 @@ public enum BundledPluginSet {
             ACLPlugin(),
             IPRestrictionPlugin(),
             RateLimitingPlugin(),
+            ResponseRateLimitingPlugin(),
             RequestTerminationPlugin(nodeID: nodeID),
             CORSPlugin(),
             CorrelationIDPlugin(),

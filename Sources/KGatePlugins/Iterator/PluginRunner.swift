@@ -170,7 +170,12 @@ public final class PluginRunner: Sendable {
             for field in headers { ctx.response.headers.remove(field.name) }
             for field in headers { ctx.response.headers.add(field.name, field.value) }
         }
-        runDownstream(.headerFilter, &ctx)
+        ctx.phase = .headerFilter
+        for instance in downstream(.headerFilter, ctx) {
+            call(instance, .headerFilter, &ctx)
+            // `kong.response.exit` ends the phase (`ngx.exit(ngx.OK)` in the Lua handler).
+            if ctx.headerFilterExit != nil { break }
+        }
     }
 
     /// Whether ``headerFilter(_:status:headers:fromService:)`` has work for this request: a

@@ -38,6 +38,10 @@ public struct PluginContext: Sendable {
     public private(set) var credential: CredentialEntity?
     /// The response a plugin answered with, if any (`access` stops running plugins then).
     public private(set) var exitResponse: PluginExit?
+    /// The answer of a `kong.response.exit` called in `header_filter`: its status and headers
+    /// are on ``response`` already; the proxy sends its body (empty unless given) instead of
+    /// the upstream's.
+    public private(set) var headerFilterExit: PluginExit?
     /// The phase running.
     public internal(set) var phase: PluginPhase = .rewrite
 
@@ -117,8 +121,20 @@ public struct PluginContext: Sendable {
         answer(status, body: .kongError(message: message ?? PluginExit.defaultMessage(for: status)), headers: headers)
     }
 
-    /// Records an exit whose status was checked.
+    /// Records an exit whose status was checked. In `header_filter` it replaces the response
+    /// being sent (Kong's `send` sets `ngx.status`, the headers and `Content-Length`, then ends
+    /// the phase).
     mutating func answer(_ status: Int, body: PluginExit.Body, headers: HTTPFields = HTTPFields()) {
+        if phase == .headerFilter {
+            guard headerFilterExit == nil else { return }
+            // The error page goes as JSON here: the response's negotiation is over.
+            var body = body
+            if case .kongError(let message) = body { body = .json(["message": .string(message)]) }
+            let exit = PluginExit(status: status, body: body, headers: headers)
+            headerFilterExit = exit
+            response.apply(exit)
+            return
+        }
         guard exitResponse == nil else { return }
         exitResponse = PluginExit(status: status, body: body, headers: headers)
     }

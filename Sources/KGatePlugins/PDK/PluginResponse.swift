@@ -73,6 +73,19 @@ public struct PluginResponse: Sendable {
     /// Replaces the status (header_filter and response phases).
     public mutating func setStatus(_ status: Int) { self.status = status }
 
+    /// A `header_filter` exit on the started response: its status, its headers, and the
+    /// type and length of its body, as Kong's `send` leaves `ngx.status` and `ngx.header`.
+    mutating func apply(_ exit: PluginExit) {
+        status = exit.status
+        for field in exit.headers where !HTTPFields.sameName(field.name, "transfer-encoding") {
+            headers.set(HTTPFields.responseName(field.name), field.value)
+        }
+        if exit.headers.tableValue("content-type") == nil, let type = exit.contentType { headers.set("Content-Type", type) }
+        if exit.headers.tableValue("content-length") == nil {
+            headers.set("Content-Length", String(exit.encodedBody?.count ?? 0))
+        }
+    }
+
     /// Starts the response: pending edits are applied to `headers`.
     mutating func start(status: Int, headers: HTTPFields, fromService: Bool) {
         self.status = status

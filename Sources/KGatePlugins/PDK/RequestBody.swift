@@ -240,3 +240,15 @@ extension StringProtocol {
         return String(s)
     }
 }
+
+extension StringProtocol {
+    /// Kong's `strip` (`kong.tools.string`): spaces, tabs, CR, LF, VT and FF off both ends.
+    public var kongStripped: String {
+        var bytes = Substring(self).utf8[...]
+        while let first = bytes.first, Self.isKongSpace(first) { bytes = bytes.dropFirst() }
+        while let last = bytes.last, Self.isKongSpace(last) { bytes = bytes.dropLast() }
+        return String(Substring(bytes))
+    }
+
+    private static func isKongSpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
+}

@@ -54,6 +54,9 @@ struct Exchange {
     /// Buffered proxying (a plugin runs `response`): the upstream head, and its body so far.
     @OutOfLine var bufferedHead: MessageHead?
     var bufferedBody: [UInt8] = []
+    /// A plugin's `kong.response.exit` in `header_filter`: its body replaces the upstream's,
+    /// which is read and dropped.
+    @OutOfLine var bodyReplacement: BodyReplacement?
     /// The body's compression stream (nginx's gzip or brotli filter).
     var compressor: ResponseCompressor?
 
@@ -114,4 +117,12 @@ struct Exchange {
     func milliseconds(since from: NIODeadline, to: NIODeadline) -> Int {
         max(0, Int((to - from).nanoseconds / 1_000_000))
     }
+}
+
+/// The body of a `header_filter` exit, until it is sent in place of the upstream's.
+enum BodyReplacement {
+    /// To send (once, as the whole body).
+    case pending([UInt8])
+    /// Sent: the rest of the upstream body is dropped.
+    case sent
 }

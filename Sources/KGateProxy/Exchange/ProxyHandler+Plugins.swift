@@ -250,6 +250,15 @@ extension ProxyHandler {
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: fromService)
         if let charset = env.charset { charset.add(to: &x.plugins!.response) }
         setKongHeadersAfterPlugins(before: before, proxied: proxied)
+        if let exit = x.plugins!.headerFilterExit {
+            let body = exit.encodedBody ?? []
+            x.bodyReplacement = .pending(body)
+            PluginHeads.writeResponseHead(
+                status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed,
+                contentLength: body.count, into: &head)
+            x.responseStatus = x.plugins!.response.status
+            return true
+        }
         // A body_filter that changes the body's length needs its plugin to remove
         // `Content-Length` in header_filter (as under nginx); the body then goes chunked.
         let chunks =
@@ -290,14 +299,20 @@ extension ProxyHandler {
         else { return bytes }
         var filtered = head
         let headChanged = filterResponseHead(&filtered, fromService: false, proxied: proxied)
-        guard responseNeedsBodyFilter() else {
+        var replacement: [UInt8]?
+        if case .pending(let bytes) = x.bodyReplacement {
+            replacement = bytes
+            x.bodyReplacement = .sent
+        }
+        guard responseNeedsBodyFilter() || replacement != nil else {
             guard headChanged else { return bytes }
             filtered.writeImmutableBuffer(body)
             return filtered
         }
-        var chunk = Array(body.readableBytesView)
-        runner.bodyFilter(&x.plugins!, chunk: &chunk, last: true)
-        if chunk.count != body.readableBytes {
+        var chunk = replacement ?? Array(body.readableBytesView)
+        let length = chunk.count
+        if responseNeedsBodyFilter() { runner.bodyFilter(&x.plugins!, chunk: &chunk, last: true) }
+        if chunk.count != length {
             var parsed = MessageHead()
             if HeadParser.parseResponse(filtered, into: &parsed) == nil {
                 PluginHeads.writeResponseHead(
@@ -328,6 +343,18 @@ extension ProxyHandler {
     /// (chunked, or until the connection closes for an HTTP/1.0 client).
     func upstreamBodyFiltered(_ bytes: ByteBuffer, last: Bool) {
         if !last, upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
+        var bytes = bytes
+        var last = last
+        switch x.bodyReplacement {
+        case nil: break
+        case .sent: return
+        case .pending(let replacement):
+            // A header_filter exit: its body goes through body_filter as the whole body (Kong's
+            // `ctx.response_body`), the upstream's is dropped.
+            x.bodyReplacement = .sent
+            bytes = ByteBuffer(bytes: replacement)
+            last = true
+        }
         var out = responseNeedsBodyFilter() ? filterBody(bytes, last: last) : bytes
         if let compressor = x.compressor { out = compressed(out, by: compressor, last: last) }
         writePendingResponseHead()
@@ -378,11 +405,17 @@ extension ProxyHandler {
         guard HeadParser.parseResponse(headBuffer, into: &parsed) == nil else { return }
         let before = PluginHeads.fields(of: parsed)
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: true)
-        x.plugins!.response.body = x.bufferedBody
-        x.bufferedBody = []
-        runner.response(&x.plugins!)
-        var body = x.plugins!.response.body ?? []
-        x.plugins!.response.body = nil
+        var body: [UInt8]
+        if let exit = x.plugins!.headerFilterExit {
+            x.bufferedBody = []
+            body = exit.encodedBody ?? []
+        } else {
+            x.plugins!.response.body = x.bufferedBody
+            x.bufferedBody = []
+            runner.response(&x.plugins!)
+            body = x.plugins!.response.body ?? []
+            x.plugins!.response.body = nil
+        }
         if x.pluginWork.contains(.bodyFilter) { runner.bodyFilter(&x.plugins!, chunk: &body, last: true) }
         setKongHeadersAfterPlugins(before: before, proxied: true)
         var status = x.plugins!.response.status

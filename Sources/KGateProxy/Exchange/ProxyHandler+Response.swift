@@ -40,7 +40,14 @@ extension ProxyHandler: UpstreamDelegate {
         DownstreamResponseHead.write(
             from: head, upstreamChunked: framing == .chunked, framing: downstream,
             additions(upstreamLatency: x.milliseconds(since: x.upstreamStart, to: now)), into: &headBuffer)
-        if x.runner != nil { filterResponseHead(&headBuffer, fromService: true, proxied: true, upstream: copy head) }
+        if x.runner != nil {
+            filterResponseHead(&headBuffer, fromService: true, proxied: true, upstream: copy head)
+            if x.bodyReplacement != nil {
+                // A header_filter exit: its body, with its length, instead of the upstream's.
+                x.filtersBody = true
+                if downstream != .none { x.framing = .passthrough }
+            }
+        }
         addConfiguredHeaders(to: &headBuffer)
         if env.configuration.compression != nil, downstream != .none { compressResponse() }
         x.headBytes = headBuffer.readableBytes

@@ -180,6 +180,19 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             headers.add(name: "Server", value: "test-upstream")
             headers.add(name: "X-Keep", value: "kept")
             send(context, status: .ok, headers: headers, body: "hop", keepAlive: keepAlive)
+        case "response-headers":
+            // Kong's mock upstream: each query argument becomes a response header (a name
+            // given twice, twice); `_chunked` sends the body chunked.
+            var chunked = false
+            for pair in (head.uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? "").split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1).map { Self.percentDecoded($0) }
+                if kv[0] == "_chunked" { chunked = true } else { headers.add(name: kv[0], value: kv.count > 1 ? kv[1] : "") }
+            }
+            guard chunked else { return send(context, status: .ok, headers: headers, body: "response-headers", keepAlive: keepAlive) }
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "response-headers")))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         case "ws":
             upgrade(context: context, headers: headers)
         case "http10":
@@ -202,6 +215,21 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
         if !body.isEmpty { context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil) }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive { done.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
+    }
+
+    /// `%XX` escapes decoded (and `+` as a space, as in a form).
+    private static func percentDecoded(_ text: Substring) -> String {
+        var out: [UInt8] = []
+        var bytes = Array(text.utf8)[...]
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "%"), bytes.count >= 2, let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) {
+                out.append(v)
+                bytes = bytes.dropFirst(2)
+            } else {
+                out.append(b == UInt8(ascii: "+") ? UInt8(ascii: " ") : b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Writes the next 64 KiB of a streamed body while the channel is writable.

@@ -54,7 +54,7 @@ public final class BotDetectionPlugin: Plugin {
         if let cached = caches.withLock({ $0[config.id]?[agent] }) {
             refused = cached
         } else {
-            refused = Self.refuses(config, Self.stripped(agent))
+            refused = Self.refuses(config, agent.kongStripped)
             caches.withLock { caches in
                 if caches[config.id, default: [:]].count >= Self.cacheSize { caches[config.id] = [:] }
                 caches[config.id, default: [:]][agent] = refused
@@ -70,12 +70,4 @@ public final class BotDetectionPlugin: Plugin {
         return bots.contains { $0.matches(agent) }
     }
 
-    /// Kong's `strip`: spaces, tabs, CR, LF, VT and FF off both ends.
-    static func stripped(_ text: String) -> String {
-        let spaces: Set<UInt8> = [0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D]
-        var bytes = text.utf8[...]
-        while let first = bytes.first, spaces.contains(first) { bytes = bytes.dropFirst() }
-        while let last = bytes.last, spaces.contains(last) { bytes = bytes.dropLast() }
-        return String(decoding: bytes, as: UTF8.self)
-    }
 }

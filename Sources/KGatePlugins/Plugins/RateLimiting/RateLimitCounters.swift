@@ -135,16 +135,25 @@ public final class RateLimitCounters: Sendable {
         /// When the last of the windows it counts ends (for the sweep).
         var expiresAt = 0
 
-        /// Counts one request in each configured period's current window.
-        mutating func count(starts new: PeriodValues<Int>, limits: PeriodValues<Double?>, expiresAt: Int) {
+        /// Counts `amount` in each configured period's current window.
+        mutating func count(_ amount: Int = 1, starts new: PeriodValues<Int>, limits: PeriodValues<Double?>, expiresAt: Int) {
             for p in RateLimitPeriod.allCases where limits[p] != nil {
                 if starts[p] != new[p] {
                     starts[p] = new[p]
                     counts[p] = 0
                 }
-                counts[p] += 1
+                counts[p] += amount
             }
-            self.expiresAt = expiresAt
+            self.expiresAt = max(self.expiresAt, expiresAt)
+        }
+
+        /// The count of each configured period in the windows starting at `starts`.
+        func used(in starts: PeriodValues<Int>, limits: PeriodValues<Double?>) -> PeriodValues<Int> {
+            var used = PeriodValues<Int>(repeating: 0)
+            for p in RateLimitPeriod.allCases where limits[p] != nil && self.starts[p] == starts[p] {
+                used[p] = counts[p]
+            }
+            return used
         }
     }
 
@@ -181,25 +190,13 @@ public final class RateLimitCounters: Sendable {
     /// Checks the limits of `identifier` at `now` (seconds) and counts the request unless a
     /// limit is reached. `limits` holds the configured periods' limits (nil: not configured).
     public func take(_ identifier: String, now: Int, limits: PeriodValues<Double?>) -> Decision {
-        var starts = PeriodValues<Int>(repeating: 0)
-        var expiresAt = now
-        for p in RateLimitPeriod.allCases where limits[p] != nil {
-            starts[p] = p.windowStart(now)
-            expiresAt = max(expiresAt, starts[p] + p.expiration)
-        }
-        let shard = shards[Int(UInt(bitPattern: identifier.hashValue) % UInt(Self.shardCount))]
-        return shard.state.withLock { state in
-            if now >= state.nextSweep {
-                state.usage = state.usage.filter { $0.value.expiresAt > now }
-                state.nextSweep = now + Self.sweepInterval
-            }
-            var decision = Decision(usage: PeriodValues(repeating: 0), starts: starts, stop: nil)
-            let existing = state.usage[identifier]
+        let (starts, expiresAt) = Self.windows(now: now, limits: limits)
+        return withShard(of: identifier, now: now) { state in
+            let used = state.usage[identifier]?.used(in: starts, limits: limits) ?? PeriodValues(repeating: 0)
+            var decision = Decision(usage: used, starts: starts, stop: nil)
             for p in RateLimitPeriod.allCases {
                 guard let limit = limits[p] else { continue }
-                let used = existing.map { $0.starts[p] == starts[p] ? $0.counts[p] : 0 } ?? 0
-                decision.usage[p] = used
-                if limit - Double(used) <= 0 { decision.stop = p }
+                if limit - Double(used[p]) <= 0 { decision.stop = p }
             }
             guard decision.stop == nil else { return decision }
             state.usage[identifier, default: Usage()].count(starts: starts, limits: limits, expiresAt: expiresAt)
@@ -207,10 +204,50 @@ public final class RateLimitCounters: Sendable {
         }
     }
 
-    /// The current count of an identifier in a period's window holding `now` (tests, tools).
-    public func usage(_ identifier: String, period: RateLimitPeriod, now: Int) -> Int {
+    /// Each configured period's count for `identifier` in its window holding `now`, counting
+    /// nothing (response-ratelimiting reads usage in `access` and adds in `log`).
+    public func peek(_ identifier: String, now: Int, limits: PeriodValues<Double?>) -> PeriodValues<Int> {
+        let (starts, _) = Self.windows(now: now, limits: limits)
+        return withShard(of: identifier, now: now) { state in
+            state.usage[identifier]?.used(in: starts, limits: limits) ?? PeriodValues(repeating: 0)
+        }
+    }
+
+    /// Adds `amount` to each configured period's window holding `now` (which may be a request's
+    /// start: its windows are counted even when a new one began since).
+    public func add(_ amount: Int, to identifier: String, now: Int, limits: PeriodValues<Double?>) {
+        let (starts, expiresAt) = Self.windows(now: now, limits: limits)
+        withShard(of: identifier, now: now) { state in
+            state.usage[identifier, default: Usage()].count(amount, starts: starts, limits: limits, expiresAt: expiresAt)
+        }
+    }
+
+    /// The start of each configured period's window holding `now`, and when the last ends.
+    private static func windows(now: Int, limits: PeriodValues<Double?>) -> (PeriodValues<Int>, expiresAt: Int) {
+        var starts = PeriodValues<Int>(repeating: 0)
+        var expiresAt = now
+        for p in RateLimitPeriod.allCases where limits[p] != nil {
+            starts[p] = p.windowStart(now)
+            expiresAt = max(expiresAt, starts[p] + p.expiration)
+        }
+        return (starts, expiresAt)
+    }
+
+    /// Runs `body` under the lock of the identifier's shard, after the shard's sweep when due.
+    private func withShard<R>(of identifier: String, now: Int, _ body: (inout Shard) -> R) -> R {
         let shard = shards[Int(UInt(bitPattern: identifier.hashValue) % UInt(Self.shardCount))]
         return shard.state.withLock { state in
+            if now >= state.nextSweep {
+                state.usage = state.usage.filter { $0.value.expiresAt > now }
+                state.nextSweep = now + Self.sweepInterval
+            }
+            return body(&state)
+        }
+    }
+
+    /// The current count of an identifier in a period's window holding `now` (tests, tools).
+    public func usage(_ identifier: String, period: RateLimitPeriod, now: Int) -> Int {
+        withShard(of: identifier, now: now) { state in
             guard let entry = state.usage[identifier], entry.starts[period] == period.windowStart(now) else { return 0 }
             return entry.counts[period]
         }

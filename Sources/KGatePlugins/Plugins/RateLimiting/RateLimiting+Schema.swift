@@ -5,29 +5,6 @@ extension RateLimitingPlugin {
     /// variant: `policy` is `local` or `redis`).
     public static let schema: Schema = {
         let limit = Field.number.with { $0.gt = 0 }
-        let redis = Schema.record([
-            ("host", Typedefs.redisHost),
-            ("port", Typedefs.port.defaulting(6379)),
-            ("timeout", Typedefs.timeout.defaulting(2000)),
-            ("username", Field.string.with { $0.referenceable = true }),
-            ("password", Field.string.with {
-                $0.referenceable = true
-                $0.encrypted = true
-                $0.lenMin = 0
-            }),
-            ("database", Field.integer.defaulting(0)),
-            ("ssl", Field.boolean.defaulting(false)),
-            ("ssl_verify", Field.boolean.defaulting(false)),
-            ("server_name", Typedefs.redisServerName),
-        ])
-        func shorthand(_ name: String, _ field: Field, _ target: String) -> Schema.Shorthand {
-            let notice = Schema.DeprecationNotice(
-                "rate-limiting: config.\(name) is deprecated, please use config.redis.\(target) instead",
-                removalInVersion: "4.0")
-            return Schema.Shorthand(name, field, replacedWith: "redis." + target, notice: notice) { value in
-                ["redis": .object([target: value])]
-            }
-        }
         let config = Schema.record(
             [
                 ("second", limit), ("minute", limit), ("hour", limit), ("day", limit), ("month", limit),
@@ -44,7 +21,7 @@ extension RateLimitingPlugin {
                     $0.oneOf = ["local", "redis"]
                 }),
                 ("fault_tolerant", Field.boolean.isRequired.defaulting(true)),
-                ("redis", Field.record(redis)),
+                ("redis", Field.record(RedisConfigSchema.record)),
                 ("hide_client_headers", Field.boolean.isRequired.defaulting(false)),
                 ("error_code", Field.number.with {
                     $0.defaultValue = 429
@@ -53,17 +30,7 @@ extension RateLimitingPlugin {
                 ("error_message", Field.string.defaulting("API rate limit exceeded")),
                 ("sync_rate", Field.number.isRequired.defaulting(-1)),
             ],
-            shorthandFields: [
-                shorthand("redis_host", .string, "host"),
-                shorthand("redis_port", .integer, "port"),
-                shorthand("redis_password", Field.string.with { $0.lenMin = 0 }, "password"),
-                shorthand("redis_username", .string, "username"),
-                shorthand("redis_ssl", .boolean, "ssl"),
-                shorthand("redis_ssl_verify", .boolean, "ssl_verify"),
-                shorthand("redis_server_name", .string, "server_name"),
-                shorthand("redis_timeout", .integer, "timeout"),
-                shorthand("redis_database", .integer, "database"),
-            ])
+            shorthandFields: RedisConfigSchema.shorthands(plugin: "rate-limiting"))
         func requiredWhen(_ ifField: String, _ value: Value, _ thenField: String) -> EntityCheck {
             .conditional(
                 EntityCheck.Conditional(
@@ -75,9 +42,7 @@ extension RateLimitingPlugin {
             fields: [("config", Field.record(config).with { $0.customValidator = validatePeriodsOrder })],
             entityChecks: [
                 .atLeastOneOf(["config.second", "config.minute", "config.hour", "config.day", "config.month", "config.year"]),
-                requiredWhen("config.policy", "redis", "config.redis.host"),
-                requiredWhen("config.policy", "redis", "config.redis.port"),
-                requiredWhen("config.policy", "redis", "config.redis.timeout"),
+            ] + RedisConfigSchema.requiredWithRedisPolicy + [
                 requiredWhen("config.limit_by", "header", "config.header_name"),
                 requiredWhen("config.limit_by", "path", "config.path"),
             ])
@@ -87,20 +52,27 @@ extension RateLimitingPlugin {
     /// shorter one's; `sync_rate` only with redis (and then -1 or at least 0.02).
     static let validatePeriodsOrder: Field.Validator = { value in
         guard case .object(let config) = value else { return nil }
-        let periods = RateLimitPeriod.allCases
-        for (i, lower) in periods.enumerated() {
-            guard let v1 = config[lower.name]?.doubleValue else { continue }
-            for upper in periods[(i + 1)...] {
-                if let v2 = config[upper.name]?.doubleValue, v2 < v1 {
-                    return "The limit for \(upper.name)(\(oneDecimal(v2))) cannot be lower than the limit for "
-                        + "\(lower.name)(\(oneDecimal(v1)))"
-                }
-            }
-        }
+        if let error = periodsOrderError(config, the: "The") { return error }
         let policy = config["policy"]?.stringValue ?? "local"
         let syncRate = config["sync_rate"]?.doubleValue ?? -1
         if policy != "redis", syncRate != -1 { return "sync_rate can only be used with the redis policy" }
         if policy == "redis", syncRate != -1, syncRate < 0.02 { return "sync_rate must be greater than 0.02, or -1 to disable" }
+        return nil
+    }
+
+    /// Kong's `validate_periods_order` message for the first longer period whose limit is lower
+    /// than a shorter one's (`the` is how the plugin starts the sentence).
+    static func periodsOrderError(_ limits: Object, the: String) -> String? {
+        let periods = RateLimitPeriod.allCases
+        for (i, lower) in periods.enumerated() {
+            guard let v1 = limits[lower.name]?.doubleValue else { continue }
+            for upper in periods[(i + 1)...] {
+                if let v2 = limits[upper.name]?.doubleValue, v2 < v1 {
+                    return "\(the) limit for \(upper.name)(\(oneDecimal(v2))) cannot be lower than the limit for "
+                        + "\(lower.name)(\(oneDecimal(v1)))"
+                }
+            }
+        }
         return nil
     }
 

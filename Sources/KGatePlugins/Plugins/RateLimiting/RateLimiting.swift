@@ -1,6 +1,5 @@
 import KGateSchema
 import Logging
-import Synchronization
 
 /// Kong's `rate-limiting` (PRIORITY 910) with the `local` policy: per-node counters by
 /// consumer, credential, IP, service, header or path, over fixed UTC windows (second to
@@ -65,7 +64,7 @@ public final class RateLimitingPlugin: Plugin {
     /// access.
     public static let phases: PluginPhases = [.access]
 
-    private let counters = Mutex<[String: RateLimitCounters]>([:])
+    private let scopes = RateLimitScopes()
     private let logger: Logger
 
     /// Makes the plugin (one per node: it owns the counters).
@@ -77,13 +76,7 @@ public final class RateLimitingPlugin: Plugin {
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         var limits = PeriodValues<Double?>(repeating: nil)
         for p in RateLimitPeriod.allCases { limits[p] = config.number(p.name) }
-        let key = Self.counterKey(scope)
-        let store = counters.withLock { map in
-            if let existing = map[key] { return existing }
-            let new = RateLimitCounters()
-            map[key] = new
-            return new
-        }
+        let store = scopes.counters(for: scope)
         let configured = RateLimitPeriod.allCases.compactMap { p in
             limits[p].map {
                 Limit(
@@ -100,33 +93,14 @@ public final class RateLimitingPlugin: Plugin {
             policy: config.string("policy") ?? "local", counters: store)
     }
 
-    /// Kong's counter key prefix for a config: its route id and service id.
-    static func counterKey(_ scope: PluginScope) -> String {
-        let none = "00000000-0000-0000-0000-000000000000"
-        return (scope.routeID ?? none) + ":" + (scope.serviceID ?? none)
-    }
-
     /// Drops the counters of scopes no longer configured once all their windows have ended.
     public func configure(_ configs: [ScopedConfig<Config>]) {
-        let live = Set(configs.map { Self.counterKey($0.scope) })
-        let now = Int(WallClock.now())
-        counters.withLock { map in
-            map = map.filter { key, store in
-                if live.contains(key) { return true }
-                store.sweep(now: now)
-                return store.identifierCount > 0
-            }
-        }
-        for c in configs where c.config.policy == "redis" {
-            logger.warning(
-                "rate-limiting policy redis is not supported yet: counting locally",
-                metadata: ["plugin": "rate-limiting", "plugin.id": .string(c.scope.id)])
-        }
+        scopes.configure(configs.map { ($0.scope, $0.config.policy) }, plugin: Self.name, logger: logger)
     }
 
     /// The counters of a config scope, if it has any (tests, diagnostics).
     public func counters(for scope: PluginScope) -> RateLimitCounters? {
-        counters.withLock { $0[Self.counterKey(scope)] }
+        scopes.existing(for: scope)
     }
 
     /// Counts the request; answers `error_code` when a limit is reached.

@@ -1,0 +1,198 @@
+import KGateSchema
+import Logging
+
+/// Kong's `response-ratelimiting` (PRIORITY 900) with the `local` policy: named limits the
+/// upstream spends through a response header (`X-Kong-Limit: videos=2, images=1`).
+///
+/// - `access` reads each limit's usage for the client (consumer, credential or address), sends
+///   `X-RateLimit-Remaining-<name>` (the lowest remaining of its periods) upstream, and with
+///   `block_on_first_violation` answers 429 `API rate limit exceeded for '<name>'` once a
+///   period has nothing left.
+/// - `header_filter` reads the upstream's `header_name`, removes it, adds
+///   `X-RateLimit-Limit-<name>-<period>` and `X-RateLimit-Remaining-<name>-<period>` unless
+///   `hide_client_headers`, and answers 429 with no body when the response spends a limit
+///   that had nothing left.
+/// - `log` adds the spent amounts to the windows of the request's start.
+///
+/// Counters are kept as rate-limiting keeps its own (``RateLimitScopes``); `policy: redis`
+/// counts locally (logged at configure time).
+public final class ResponseRateLimitingPlugin: Plugin {
+    /// What requests are counted by.
+    public enum LimitBy: String, Sendable {
+        /// The consumer's id, else the credential's (else the client address).
+        case consumer
+        /// The credential's id (else the client address).
+        case credential
+        /// The client address.
+        case ip
+    }
+
+    /// One named limit: its configured periods, shortest first.
+    struct Limit: Sendable {
+        var name: String
+        var limits: PeriodValues<Double?>
+        var periods: [(period: RateLimitPeriod, limit: Double)]
+        /// `X-RateLimit-Remaining-<name>` (upstream).
+        var remainingHeader: String
+    }
+
+    /// The parsed config.
+    public struct Config: Sendable {
+        var headerName: String
+        var limitBy: LimitBy
+        var blockOnFirstViolation: Bool
+        var hideClientHeaders: Bool
+        var limits: [Limit]
+        var policy: String
+        let counters: RateLimitCounters
+    }
+
+    /// What `access` saw, for `header_filter` and `log` (Kong's `kong.ctx.plugin`).
+    struct Usage: Sendable {
+        var identifier: String
+        var now: Int
+        /// Per limit (as `Config.limits`), per configured period: what was left.
+        var remaining: [[Double]]
+        /// The amounts the response spends, per limit (0: none).
+        var increments: [Int]
+        /// The response was refused: nothing is counted.
+        var stopped = false
+    }
+
+    /// `response-ratelimiting`.
+    public static let name = "response-ratelimiting"
+    /// 900.
+    public static let priority = 900
+    /// access, header_filter, log.
+    public static let phases: PluginPhases = [.access, .headerFilter, .log]
+
+    private let scopes = RateLimitScopes()
+    private let logger: Logger
+    private static let usageKey = "usage"
+
+    /// Makes the plugin (one per node: it owns the counters).
+    public init(logger: Logger = Logger(label: "kgate.plugins")) {
+        self.logger = logger
+    }
+
+    /// Parses the config and attaches the counters of its scope.
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        var limits: [Limit] = []
+        for (name, value) in config.record("limits") ?? [:] {
+            guard let record = value.objectValue else { continue }
+            var values = PeriodValues<Double?>(repeating: nil)
+            var periods: [(RateLimitPeriod, Double)] = []
+            for p in RateLimitPeriod.allCases {
+                guard let limit = record.number(p.name) else { continue }
+                values[p] = limit
+                periods.append((p, limit))
+            }
+            limits.append(Limit(name: name, limits: values, periods: periods, remainingHeader: "X-RateLimit-Remaining-" + name))
+        }
+        return Config(
+            headerName: config.string("header_name") ?? "x-kong-limit",
+            limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
+            blockOnFirstViolation: config.bool("block_on_first_violation"),
+            hideClientHeaders: config.bool("hide_client_headers"), limits: limits,
+            policy: config.string("policy") ?? "local", counters: scopes.counters(for: scope))
+    }
+
+    /// Drops the counters of scopes no longer configured once all their windows have ended.
+    public func configure(_ configs: [ScopedConfig<Config>]) {
+        scopes.configure(configs.map { ($0.scope, $0.config.policy) }, plugin: Self.name, logger: logger)
+    }
+
+    /// The counters of a config scope, if it has any (tests, diagnostics).
+    public func counters(for scope: PluginScope) -> RateLimitCounters? {
+        scopes.existing(for: scope)
+    }
+
+    /// Reads the usage, tells upstream what is left, refuses a spent limit when asked to.
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        guard !config.limits.isEmpty else { return }
+        let now = Int(ctx.request.startTime.rounded(.down))
+        let identifier = Self.identifier(config, ctx)
+        var usage = Usage(identifier: identifier, now: now, remaining: [], increments: [])
+        for limit in config.limits {
+            let used = config.counters.peek(Self.key(limit, identifier), now: now, limits: limit.limits)
+            usage.remaining.append(limit.periods.map { $0.limit - Double(used[$0.period]) })
+        }
+        for (limit, remaining) in zip(config.limits, usage.remaining) {
+            if config.blockOnFirstViolation, remaining.contains(0) {
+                return try ctx.error(429, message: "API rate limit exceeded for '\(limit.name)'")
+            }
+            if let lowest = remaining.min() {
+                ctx.request.setHeader(limit.remainingHeader, RateLimitingPlugin.number(lowest))
+            }
+        }
+        ctx.plugin[Self.usageKey] = usage
+    }
+
+    /// Reads what the response spends; refuses it when it spends a limit with nothing left.
+    public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
+        guard !config.limits.isEmpty else { return }
+        let spent = ctx.response.fromService ? Self.increments(ctx.response.headers, config: config) : [:]
+        guard var usage = ctx.plugin[Self.usageKey] as? Usage else { return }
+        usage.increments = config.limits.map { spent[$0.name] ?? 0 }
+        var stop = false
+        for (i, limit) in config.limits.enumerated() {
+            let increment = usage.increments[i]
+            for (j, (period, value)) in limit.periods.enumerated() {
+                let remaining = usage.remaining[i][j]
+                if !config.hideClientHeaders {
+                    let suffix = limit.name + "-" + period.name
+                    ctx.response.setHeader("X-RateLimit-Limit-" + suffix, RateLimitingPlugin.number(value))
+                    ctx.response.setHeader(
+                        "X-RateLimit-Remaining-" + suffix, RateLimitingPlugin.number(max(0, remaining - Double(increment))))
+                }
+                if increment > 0, remaining <= 0 { stop = true }
+            }
+        }
+        ctx.response.clearHeader(config.headerName)
+        usage.stopped = stop
+        ctx.plugin[Self.usageKey] = usage
+        if stop { try ctx.exit(429) }
+    }
+
+    /// Counts what the response spent, in the windows of the request's start.
+    public func log(_ config: Config, _ ctx: inout PluginContext) {
+        guard let usage = ctx.plugin[Self.usageKey] as? Usage, !usage.stopped else { return }
+        for (limit, increment) in zip(config.limits, usage.increments) where increment != 0 {
+            config.counters.add(increment, to: Self.key(limit, usage.identifier), now: usage.now, limits: limit.limits)
+        }
+    }
+
+    /// Kong's `get_identifier`: the consumer or credential, else the client address.
+    static func identifier(_ config: Config, _ ctx: PluginContext) -> String {
+        let found: String?
+        switch config.limitBy {
+        case .consumer: found = ctx.consumer?.id ?? ctx.credential?.id
+        case .credential: found = ctx.credential?.id
+        case .ip: found = nil
+        }
+        return found ?? ctx.request.forwardedIP
+    }
+
+    /// The counter of a limit for an identifier (Kong's key has both).
+    static func key(_ limit: Limit, _ identifier: String) -> String {
+        limit.name + "\u{0}" + identifier
+    }
+
+    /// Kong's `parse_header`: `name=amount` pairs of the configured limits, split on `,` when
+    /// the header came once (each value is one pair when it came several times); amounts that
+    /// are not numbers count as 0.
+    static func increments(_ headers: HTTPFields, config: Config) -> [String: Int] {
+        let values = headers.tableValues(config.headerName)
+        let parts: [Substring] = values.count == 1 ? values[0].split(separator: ",", omittingEmptySubsequences: false) : values.map { $0[...] }
+        var increments: [String: Int] = [:]
+        for part in parts {
+            let pair = part.split(separator: "=", omittingEmptySubsequences: false)
+            guard pair.count == 2 else { continue }
+            let name = pair[0].kongStripped
+            guard config.limits.contains(where: { $0.name == name }) else { continue }
+            let amount = pair[1].kongStripped
+            increments[name] = Int(amount) ?? Double(amount).flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? 0
+        }
+        return increments
+    }
+}
