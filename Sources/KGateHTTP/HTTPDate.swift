@@ -27,16 +27,6 @@ public struct HTTPDateCache {
         return cached
     }
 
-    /// English month abbreviations, as HTTP dates spell them.
-
     /// The HTTP date (IMF-fixdate) of a Unix time.
-    public static func format(epochSeconds: Int) -> String {
-        var t = time_t(epochSeconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(HTTPTime.monthNames[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
-    }
+    public static func format(epochSeconds: Int) -> String { HTTPTime.format(epochSeconds) }
 }

@@ -11,6 +11,18 @@ public enum HTTPTime {
     /// `Jan` ... `Dec`.
     public static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
+    /// The HTTP date (IMF-fixdate, nginx's `ngx.http_time`) of a Unix time:
+    /// `Thu, 01 Jan 1970 00:00:01 GMT`.
+    public static func format(_ epochSeconds: Int) -> String {
+        var t = time_t(epochSeconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(days[Int(parts.tm_wday)]), \(two(parts.tm_mday)) \(monthNames[Int(parts.tm_mon)]) \(parts.tm_year + 1900) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
+    }
+
     /// `ngx_parse_http_time`: seconds since the epoch of an RFC 1123 (`Sun, 06 Nov 1994
     /// 08:49:37 GMT`), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime (`Sun Nov  6
     /// 08:49:37 1994`) date; nil when nginx finds it invalid. The zone is not read.

@@ -15,6 +15,7 @@ public enum BundledPluginSet {
             IPRestrictionPlugin(),
             RateLimitingPlugin(),
             ResponseRateLimitingPlugin(),
+            SessionPlugin(),
             RequestTerminationPlugin(nodeID: nodeID),
             CORSPlugin(),
             CorrelationIDPlugin(),

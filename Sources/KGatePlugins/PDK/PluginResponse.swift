@@ -70,6 +70,25 @@ public struct PluginResponse: Sendable {
         if isStarted { headers.remove(name) } else { record(.remove(name)) }
     }
 
+    /// Sets the cookie `name` (`line` is the whole `Set-Cookie` value, `name=...`): a
+    /// `Set-Cookie` already setting that cookie is replaced, else one is added.
+    public mutating func replaceOrAddSetCookie(named name: String, _ line: String) {
+        let prefix = name + "="
+        if isStarted {
+            if let i = headers.fields.firstIndex(where: { HTTPFields.sameName($0.name, "set-cookie") && $0.value.hasPrefix(prefix) }) {
+                headers.fields[i].value = line
+            } else {
+                headers.add("Set-Cookie", line)
+            }
+            return
+        }
+        let earlier = pendingEdits.firstIndex {
+            if case .add(let n, let v) = $0 { return HTTPFields.sameName(n, "set-cookie") && v.hasPrefix(prefix) }
+            return false
+        }
+        if let earlier { pendingEdits[earlier] = .add("Set-Cookie", line) } else { record(.add("Set-Cookie", line)) }
+    }
+
     /// Replaces the status (header_filter and response phases).
     public mutating func setStatus(_ status: Int) { self.status = status }
 
