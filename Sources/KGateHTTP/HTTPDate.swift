@@ -22,11 +22,8 @@ public struct HTTPDateCache {
         let s = now.tv_sec
         if s != second {
             second = s
-            cached = Self.format(epochSeconds: s)
+            cached = HTTPTime.format(s)
         }
         return cached
     }
-
-    /// The HTTP date (IMF-fixdate) of a Unix time.
-    public static func format(epochSeconds: Int) -> String { HTTPTime.format(epochSeconds) }
 }

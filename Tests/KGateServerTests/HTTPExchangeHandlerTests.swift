@@ -1,3 +1,4 @@
+import KGateSchema
 import NIOCore
 import NIOEmbedded
 import NIOHTTP1
@@ -51,7 +52,7 @@ struct HTTPExchangeHandlerTests {
             #expect(date.count == 29 && date.hasSuffix(" gmt"), "\(date)")
             #expect(lines.filter { $0.hasPrefix("connection: ") } == ["connection: \(connection)"])
         }
-        #expect(HTTPDateCache.format(epochSeconds: 1_732_183_200) == "Thu, 21 Nov 2024 10:00:00 GMT")
+        #expect(HTTPTime.format(1_732_183_200) == "Thu, 21 Nov 2024 10:00:00 GMT")
     }
 
     @Test func oversizedBodiesGet413() throws {

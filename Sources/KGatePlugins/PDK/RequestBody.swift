@@ -239,9 +239,7 @@ extension StringProtocol {
         while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
         return String(s)
     }
-}
 
-extension StringProtocol {
     /// Kong's `strip` (`kong.tools.string`): spaces, tabs, CR, LF, VT and FF off both ends.
     public var kongStripped: String {
         var bytes = Substring(self).utf8[...]

@@ -106,7 +106,7 @@ public final class RateLimitingPlugin: Plugin {
     /// Counts the request; answers `error_code` when a limit is reached.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         let now = Int(ctx.request.startTime.rounded(.down))
-        let identifier = self.identifier(config, ctx)
+        let identifier = config.limitBy.identifier(ctx, headerName: config.headerName, path: config.path)
         let decision = config.counters.take(identifier, now: now, limits: config.limits)
 
         var reset = 0
@@ -138,20 +138,6 @@ public final class RateLimitingPlugin: Plugin {
         }
     }
 
-    /// Kong's `get_identifier`: the configured entity, else the client address.
-    func identifier(_ config: Config, _ ctx: PluginContext) -> String {
-        let found: String?
-        switch config.limitBy {
-        case .service: found = ctx.serviceID
-        case .consumer: found = ctx.consumer?.id ?? ctx.credential?.id
-        case .credential: found = ctx.credential?.id
-        case .header: found = config.headerName.flatMap { ctx.request.header($0) }
-        case .path: found = ctx.request.path == config.path ? config.path : nil
-        case .ip: found = nil
-        }
-        return found ?? ctx.request.forwardedIP
-    }
-
     private static let limitHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Limit-" + $0.name.capitalizedASCII }
     private static let remainingHeaders = RateLimitPeriod.allCases.map {
         "X-RateLimit-Remaining-" + $0.name.capitalizedASCII
@@ -167,4 +153,21 @@ public final class RateLimitingPlugin: Plugin {
 extension String {
     /// The first letter upper-cased (ASCII).
     var capitalizedASCII: String { prefix(1).uppercased() + dropFirst() }
+}
+
+extension RateLimitingPlugin.LimitBy {
+    /// Kong's `get_identifier` (both rate-limiting plugins): the configured entity, else the
+    /// client address.
+    func identifier(_ ctx: PluginContext, headerName: String? = nil, path: String? = nil) -> String {
+        let found: String?
+        switch self {
+        case .service: found = ctx.serviceID
+        case .consumer: found = ctx.consumer?.id ?? ctx.credential?.id
+        case .credential: found = ctx.credential?.id
+        case .header: found = headerName.flatMap { ctx.request.header($0) }
+        case .path: found = ctx.request.path == path ? path : nil
+        case .ip: found = nil
+        }
+        return found ?? ctx.request.forwardedIP
+    }
 }

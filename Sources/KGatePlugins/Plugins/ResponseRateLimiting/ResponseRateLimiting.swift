@@ -17,29 +17,30 @@ import Logging
 /// Counters are kept as rate-limiting keeps its own (``RateLimitScopes``); `policy: redis`
 /// counts locally (logged at configure time).
 public final class ResponseRateLimitingPlugin: Plugin {
-    /// What requests are counted by.
-    public enum LimitBy: String, Sendable {
-        /// The consumer's id, else the credential's (else the client address).
-        case consumer
-        /// The credential's id (else the client address).
-        case credential
-        /// The client address.
-        case ip
-    }
-
     /// One named limit: its configured periods, shortest first.
     struct Limit: Sendable {
         var name: String
         var limits: PeriodValues<Double?>
-        var periods: [(period: RateLimitPeriod, limit: Double)]
+        var periods: [Period]
         /// `X-RateLimit-Remaining-<name>` (upstream).
         var remainingHeader: String
+    }
+
+    /// A configured period of a limit, with its client header names and limit text made once.
+    struct Period: Sendable {
+        var period: RateLimitPeriod
+        var limit: Double
+        /// `X-RateLimit-Limit-<name>-<period>`.
+        var limitHeader: String
+        /// `X-RateLimit-Remaining-<name>-<period>`.
+        var remainingHeader: String
+        var limitText: String
     }
 
     /// The parsed config.
     public struct Config: Sendable {
         var headerName: String
-        var limitBy: LimitBy
+        var limitBy: RateLimitingPlugin.LimitBy
         var blockOnFirstViolation: Bool
         var hideClientHeaders: Bool
         var limits: [Limit]
@@ -81,17 +82,21 @@ public final class ResponseRateLimitingPlugin: Plugin {
         for (name, value) in config.record("limits") ?? [:] {
             guard let record = value.objectValue else { continue }
             var values = PeriodValues<Double?>(repeating: nil)
-            var periods: [(RateLimitPeriod, Double)] = []
+            var periods: [Period] = []
             for p in RateLimitPeriod.allCases {
                 guard let limit = record.number(p.name) else { continue }
                 values[p] = limit
-                periods.append((p, limit))
+                let suffix = name + "-" + p.name
+                periods.append(
+                    Period(
+                        period: p, limit: limit, limitHeader: "X-RateLimit-Limit-" + suffix, remainingHeader: "X-RateLimit-Remaining-" + suffix,
+                        limitText: RateLimitingPlugin.number(limit)))
             }
             limits.append(Limit(name: name, limits: values, periods: periods, remainingHeader: "X-RateLimit-Remaining-" + name))
         }
         return Config(
             headerName: config.string("header_name") ?? "x-kong-limit",
-            limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
+            limitBy: RateLimitingPlugin.LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
             blockOnFirstViolation: config.bool("block_on_first_violation"),
             hideClientHeaders: config.bool("hide_client_headers"), limits: limits,
             policy: config.string("policy") ?? "local", counters: scopes.counters(for: scope))
@@ -111,7 +116,7 @@ public final class ResponseRateLimitingPlugin: Plugin {
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         guard !config.limits.isEmpty else { return }
         let now = Int(ctx.request.startTime.rounded(.down))
-        let identifier = Self.identifier(config, ctx)
+        let identifier = config.limitBy.identifier(ctx)
         var usage = Usage(identifier: identifier, now: now, remaining: [], increments: [])
         for limit in config.limits {
             let used = config.counters.peek(Self.key(limit, identifier), now: now, limits: limit.limits)
@@ -131,19 +136,16 @@ public final class ResponseRateLimitingPlugin: Plugin {
     /// Reads what the response spends; refuses it when it spends a limit with nothing left.
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
         guard !config.limits.isEmpty else { return }
-        let spent = ctx.response.fromService ? Self.increments(ctx.response.headers, config: config) : [:]
+        let spent = ctx.response.fromService ? Self.increments(ctx.response.headers, config: config) : nil
         guard var usage = ctx.plugin[Self.usageKey] as? Usage else { return }
-        usage.increments = config.limits.map { spent[$0.name] ?? 0 }
+        usage.increments = spent ?? Array(repeating: 0, count: config.limits.count)
         var stop = false
         for (i, limit) in config.limits.enumerated() {
             let increment = usage.increments[i]
-            for (j, (period, value)) in limit.periods.enumerated() {
-                let remaining = usage.remaining[i][j]
+            for (period, remaining) in zip(limit.periods, usage.remaining[i]) {
                 if !config.hideClientHeaders {
-                    let suffix = limit.name + "-" + period.name
-                    ctx.response.setHeader("X-RateLimit-Limit-" + suffix, RateLimitingPlugin.number(value))
-                    ctx.response.setHeader(
-                        "X-RateLimit-Remaining-" + suffix, RateLimitingPlugin.number(max(0, remaining - Double(increment))))
+                    ctx.response.setHeader(period.limitHeader, period.limitText)
+                    ctx.response.setHeader(period.remainingHeader, RateLimitingPlugin.number(max(0, remaining - Double(increment))))
                 }
                 if increment > 0, remaining <= 0 { stop = true }
             }
@@ -162,36 +164,25 @@ public final class ResponseRateLimitingPlugin: Plugin {
         }
     }
 
-    /// Kong's `get_identifier`: the consumer or credential, else the client address.
-    static func identifier(_ config: Config, _ ctx: PluginContext) -> String {
-        let found: String?
-        switch config.limitBy {
-        case .consumer: found = ctx.consumer?.id ?? ctx.credential?.id
-        case .credential: found = ctx.credential?.id
-        case .ip: found = nil
-        }
-        return found ?? ctx.request.forwardedIP
-    }
-
     /// The counter of a limit for an identifier (Kong's key has both).
     static func key(_ limit: Limit, _ identifier: String) -> String {
         limit.name + "\u{0}" + identifier
     }
 
     /// Kong's `parse_header`: `name=amount` pairs of the configured limits, split on `,` when
-    /// the header came once (each value is one pair when it came several times); amounts that
-    /// are not numbers count as 0.
-    static func increments(_ headers: HTTPFields, config: Config) -> [String: Int] {
+    /// the header came once (each value is one pair when it came several times; the last pair
+    /// of a name wins); amounts that are not numbers count as 0. Per limit, as `Config.limits`.
+    static func increments(_ headers: HTTPFields, config: Config) -> [Int] {
         let values = headers.tableValues(config.headerName)
         let parts: [Substring] = values.count == 1 ? values[0].split(separator: ",", omittingEmptySubsequences: false) : values.map { $0[...] }
-        var increments: [String: Int] = [:]
+        var increments = Array(repeating: 0, count: config.limits.count)
         for part in parts {
             let pair = part.split(separator: "=", omittingEmptySubsequences: false)
             guard pair.count == 2 else { continue }
             let name = pair[0].kongStripped
-            guard config.limits.contains(where: { $0.name == name }) else { continue }
+            guard let i = config.limits.firstIndex(where: { $0.name == name }) else { continue }
             let amount = pair[1].kongStripped
-            increments[name] = Int(amount) ?? Double(amount).flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? 0
+            increments[i] = Int(amount) ?? Double(amount).flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? 0
         }
         return increments
     }

@@ -76,8 +76,7 @@ public final class SessionPlugin: Plugin {
         let cookies = ctx.request.headerValues("cookie")
         var session = SessionState(settings: config.settings, now: now)
         if let failure = session.open(cookies: cookies, now: now) {
-            ctx.logger.debug("session not present (\(failure))")
-            return Self.sendCookies(session, &ctx)
+            return ctx.logger.debug("session not present (\(failure))")
         }
         if Self.isLogout(config, ctx) {
             ctx.logger.debug("session logging out")
@@ -85,8 +84,7 @@ public final class SessionPlugin: Plugin {
             Self.sendCookies(session, &ctx)
             return try ctx.exit(200)
         }
-        let data = session.data
-        guard let consumerID = data.first?.stringValue, let consumer = ctx.db.consumer(id: consumerID) else {
+        guard let consumerID = session.consumerID, let consumer = ctx.db.consumer(id: consumerID) else {
             ctx.logger.debug("failed to find consumer, destroying session")
             session.logout(cookies: cookies, now: now)
             return Self.sendCookies(session, &ctx)
@@ -97,10 +95,8 @@ public final class SessionPlugin: Plugin {
         for (name, value) in session.headers(config.settings.responseHeaders) { ctx.response.setHeader(name, value) }
         ctx.shared[Self.sharedKey] = session
 
-        let credentialID = data.count > 1 ? data[1].stringValue : nil
-        var groups: [String]?
-        if data.count > 2, case .array(let list) = data[2] { groups = list.compactMap(\.stringValue) }
-        if let groups {
+        let credentialID = session.credentialID
+        if let groups = session.groups {
             ctx.request.setHeader(PluginConstants.Headers.authenticatedGroups, groups.joined(separator: ", "))
             ctx.shared[ACLPlugin.authenticatedGroupsKey] = groups
         } else {
@@ -116,26 +112,24 @@ public final class SessionPlugin: Plugin {
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
         guard let credential = ctx.credential else { return }
         let consumer = ctx.consumer
-        var session = ctx.shared[Self.sharedKey] as? SessionState
-        if let session, session.data.first?.stringValue == consumer?.id,
-            (session.data.count > 1 ? session.data[1].stringValue : nil) == credential.id
-        {
-            return
-        }
+        let opened = ctx.shared[Self.sharedKey] as? SessionState
+        if let opened, opened.consumerID == consumer?.id, opened.credentialID == credential.id { return }
         guard let consumer else { return }
         let now = Int(ctx.request.startTime.rounded(.down))
         let cookies = ctx.request.headerValues("cookie")
-        if session == nil {
-            var fresh = SessionState(settings: config.settings, now: now)
-            _ = fresh.open(cookies: cookies, now: now)
-            session = fresh
+        var session: SessionState
+        if let opened {
+            session = opened
+        } else {
+            session = SessionState(settings: config.settings, now: now)
+            _ = session.open(cookies: cookies, now: now)
         }
         var data: [Value] = [.string(consumer.id), .string(credential.id ?? consumer.id)]
         if let groups = ctx.shared[ACLPlugin.authenticatedGroupsKey] as? [String] { data.append(.array(groups.map { .string($0) })) }
-        session!.set(data: data, subject: consumer.username ?? consumer.customID ?? consumer.id)
-        session!.save(cookies: cookies, now: now)
-        Self.sendCookies(session!, &ctx)
-        for (name, value) in session!.headers(config.settings.responseHeaders) { ctx.response.setHeader(name, value) }
+        session.set(data: data, subject: consumer.username ?? consumer.customID ?? consumer.id)
+        session.save(cookies: cookies, now: now)
+        Self.sendCookies(session, &ctx)
+        for (name, value) in session.headers(config.settings.responseHeaders) { ctx.response.setHeader(name, value) }
     }
 
     /// Kong's `logout`: a logout method with the query argument, or (when the body is read) a

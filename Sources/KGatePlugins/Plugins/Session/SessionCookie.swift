@@ -59,10 +59,16 @@ struct SessionCookie: Sendable {
     /// Which cookie of a session: they differ in timeouts and key derivation.
     enum Kind: Sendable { case session, remember }
 
-    /// The key material of a secret (`ikm`).
+    /// The key material of a secret (`ikm`), and its HKDF pseudo-random key (extracted once, as
+    /// the library caches it).
     struct Secret: Sendable {
         let ikm: [UInt8]
-        init(_ secret: String) { ikm = Array(SHA256.hash(data: Array(secret.utf8))) }
+        private let prk: HashedAuthenticationCode<SHA256>
+
+        init(_ secret: String) {
+            ikm = Array(SHA256.hash(data: Array(secret.utf8)))
+            prk = HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: ikm), salt: [UInt8]())
+        }
 
         func encryptionKey(sid: [UInt8], kind: Kind) -> (key: SymmetricKey, iv: [UInt8]) {
             let salt = Array("encryption:".utf8) + sid
@@ -80,12 +86,11 @@ struct SessionCookie: Sendable {
 
         func mac(_ header: [UInt8], sid: [UInt8]) -> [UInt8] {
             let key = SymmetricKey(data: expand(info: Array("authentication:".utf8) + sid, count: 32))
-            return Array(HMAC<SHA256>.authenticationCode(for: header, using: key)).prefix(16).map { $0 }
+            return Array(Array(HMAC<SHA256>.authenticationCode(for: header, using: key)).prefix(16))
         }
 
         private func expand(info: [UInt8], count: Int) -> [UInt8] {
-            let prk = HKDF<SHA256>.extract(inputKeyMaterial: SymmetricKey(data: ikm), salt: [UInt8]())
-            return HKDF<SHA256>.expand(pseudoRandomKey: prk, info: info, outputByteCount: count).withUnsafeBytes { Array($0) }
+            HKDF<SHA256>.expand(pseudoRandomKey: prk, info: info, outputByteCount: count).withUnsafeBytes { Array($0) }
         }
     }
 
@@ -214,7 +219,6 @@ struct SessionCookie: Sendable {
         var header = Header(
             flags: flags & Header.forgetFlag, sid: sid, creationTime: creationTime, rollingOffset: now - creationTime,
             dataSize: (data.count * 4 + 2) / 3, tag: [])
-        header.tag = Array(repeating: 0, count: 16)
         guard let nonce = try? AES.GCM.Nonce(data: iv),
             let box = try? AES.GCM.seal(data, using: key, nonce: nonce, authenticating: header.authenticatedData)
         else { return .failure(Failure(description: "unable to encrypt session data")) }

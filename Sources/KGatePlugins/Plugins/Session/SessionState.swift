@@ -94,6 +94,14 @@ struct SessionState: Sendable {
         return data
     }
 
+    /// Kong's `get_session_data`: the consumer id, credential id and groups.
+    var consumerID: String? { data.first?.stringValue }
+    var credentialID: String? { data.count > 1 ? data[1].stringValue : nil }
+    var groups: [String]? {
+        guard data.count > 2, case .array(let list) = data[2] else { return nil }
+        return list.compactMap(\.stringValue)
+    }
+
     /// The audience's subject.
     var subject: String? { current.flatMap { Self.element(entries[$0], 2)?.stringValue } }
 
@@ -207,8 +215,6 @@ struct SessionState: Sendable {
         if remembered.chunks > 1 {
             for i in 2...remembered.chunks { setCookie(settings.rememberCookieName + String(i), Self.cleared(settings.attributes)) }
         }
-        entries = []
-        self.current = nil
     }
 
     /// `name=` with the attributes and an expiry in the past.
