@@ -9,6 +9,8 @@
 SHELL        := /bin/bash
 SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev pkg-config
+# What the tests start themselves: a real Redis for the rate-limiting plugins' redis policy.
+TEST_PACKAGES := redis-server
 KGATE        := ./.build/release/kgate
 CONFIG       ?= kong.yml
 # Release builds (every module, dependencies included) skip Swift's dynamic exclusivity checks:
@@ -20,7 +22,7 @@ RELEASE      := -c release -Xswiftc -enforce-exclusivity=unchecked
 # sudo only when we are not root (containers usually are; laptops usually are not).
 SUDO := $(shell [ "$$(id -u)" = "0" ] || echo sudo)
 
-.PHONY: all deps build run test bench-config bench-reload bench-router bench-proxy bench fuzz-proxy clean help
+.PHONY: all deps test-deps build run test bench-config bench-reload bench-router bench-proxy bench fuzz-proxy clean help
 
 all: build
 
@@ -28,23 +30,32 @@ help:
 	@echo "make deps          install missing apt packages ($(APT_PACKAGES))"
 	@echo "make build         release build: $(KGATE)"
 	@echo "make run           deps + build + '$(KGATE) start --declarative-config $(CONFIG)'"
-	@echo "make test          deps + swift test (debug)"
+	@echo "make test          deps + test-deps ($(TEST_PACKAGES)) + swift test (debug)"
 	@echo "make bench-config  release build + the declarative config benchmark"
 	@echo "make bench         every benchmark"
 	@echo "make clean         remove .build"
 
-deps:
+# Installs the packages of $(1) that dpkg says are missing (target name $(2)). RUNLEVEL=1 keeps a
+# package from starting a system-wide server (redis-server: the tests start their own).
+define apt_install
 	@missing=""; \
-	for p in $(APT_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg -s "$$p" >/dev/null 2>&1 || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
-	  echo "deps: installing$$missing"; \
+	  echo "$(2): installing$$missing"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  $(SUDO) env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-	  echo "deps: $(APT_PACKAGES) already installed"; \
+	  echo "$(2): $(1) already installed"; \
 	fi
+endef
+
+deps:
+	$(call apt_install,$(APT_PACKAGES),deps)
+
+test-deps:
+	$(call apt_install,$(TEST_PACKAGES),test-deps)
 
 build: deps
 	$(SWIFT) build $(RELEASE) --product kgate
@@ -54,7 +65,7 @@ run: deps build
 	$(KGATE) config parse $(CONFIG)
 	$(KGATE) start --declarative-config $(CONFIG)
 
-test: deps
+test: deps test-deps
 	$(SWIFT) test --no-parallel
 
 # The declarative config benchmark (release build; `swift run` builds what it needs).

@@ -90,8 +90,17 @@ let package = Package(
         ),
         // Kong's plugin model: phases, priorities, scopes (the plugins iterator) and the bundled plugins.
         .target(
+            name: "KGateRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
             name: "KGatePlugins",
             dependencies: [
+                "KGateRedis",
                 "KGateStore",
                 "KGateConfig",
                 "KGateSchema",
@@ -250,9 +259,19 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "KGateRedisTests",
+            dependencies: [
+                "KGateRedis", "KGateTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
             name: "KGatePluginsTests",
             dependencies: [
-                "KGatePlugins", "KGateStore", "KGateConfig", "KGateSchema", "KGateRouter",
+                "KGatePlugins", "KGateStore", "KGateConfig", "KGateSchema", "KGateRouter", "KGateRedis", "KGateTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 // Signing the tokens the jwt tests send.
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),

@@ -1,3 +1,5 @@
+import NIOCore
+import NIOPosix
 import KGateConfig
 import KGatePlugins
 import KGateRouter
@@ -70,6 +72,19 @@ struct Exchange {
             ctx.setRoute(id: id, serviceID: service, captures: captures)
             if runner.needsRequestBody(ctx), let body { ctx.request.attachBody(Array(body.utf8)) }
             runner.access(&ctx)
+            Self.settle(runner, &ctx)
+        }
+    }
+
+    /// Runs a suspended `access` to its end as the proxy does, waiting (blocking the test's
+    /// thread) for each plugin's I/O.
+    static func settle(_ runner: PluginRunner, _ ctx: inout PluginContext) {
+        while let suspension = ctx.takeSuspension() {
+            let loop = MultiThreadedEventLoopGroup.singleton.next()
+            let promise = loop.makePromise(of: PluginSuspension.Resume.self)
+            loop.execute { suspension.whenReady(on: loop) { promise.succeed($0) } }
+            guard let resume = try? promise.futureResult.wait() else { return }
+            runner.resumeAccess(&ctx, resume)
         }
     }
 

@@ -131,8 +131,10 @@ public final class PluginRunner: Sendable {
         ctx.accessRan = true
         ctx.phase = .access
         guard iterator.hasPlugins else { return }
-        let plan = iterator.plan(route: routeID)
-        for step in plan.steps {
+        let steps = iterator.plan(route: routeID).steps
+        while ctx.accessStep < steps.count {
+            let step = steps[ctx.accessStep]
+            ctx.accessStep += 1
             let consumer = step.consumerTables == nil ? nil : ctx.consumerID
             guard let instance = step.resolve(consumer: consumer) else { continue }
             let phases = instance.phases
@@ -142,7 +144,32 @@ public final class PluginRunner: Sendable {
             }
             guard phases.contains(.access), ctx.exitResponse == nil else { continue }
             call(instance, .access, &ctx)
+            if ctx.suspension != nil {
+                // The plugin waits for I/O: the proxy resumes the phase with `resumeAccess`.
+                ctx.suspendedPlugin = instance
+                return
+            }
         }
+    }
+
+    /// Continues an `access` phase a plugin suspended (``PluginContext/wait(for:then:)``):
+    /// runs the plugin's continuation, then the plugins after it. It may suspend again
+    /// (``PluginContext/isSuspended``).
+    public func resumeAccess(_ ctx: inout PluginContext, _ resume: PluginSuspension.Resume) {
+        guard let instance = ctx.suspendedPlugin else { return }
+        ctx.suspendedPlugin = nil
+        ctx.phase = .access
+        ctx.currentPlugin = instance.name
+        do {
+            try resume(&ctx)
+        } catch {
+            report(error, instance, &ctx)
+        }
+        if ctx.suspension != nil {
+            ctx.suspendedPlugin = instance
+            return
+        }
+        access(&ctx)
     }
 
     // MARK: Downstream phases

@@ -57,6 +57,12 @@ public struct PluginContext: Sendable {
     var accessRan = false
     /// A plugin phase threw (Kong's `KONG_UNEXPECTED`).
     public internal(set) var failed = false
+    /// The next step of the access plan to run (access resumes there after a suspension).
+    var accessStep = 0
+    /// The I/O the last plugin's `access` waits for (``wait(for:then:)``).
+    var suspension: PluginSuspension?
+    /// The plugin whose `access` is suspended.
+    var suspendedPlugin: (any AnyPluginInstance)?
 
     /// A context for a new request.
     public init(request: PluginRequest, database: PluginDatabase) {

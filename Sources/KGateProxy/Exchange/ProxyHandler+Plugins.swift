@@ -50,9 +50,20 @@ extension ProxyHandler {
         return runAccess(runner)
     }
 
-    /// Kong's access phase, then the request changes; false when a plugin answered.
+    /// Kong's access phase, then the request changes; false when a plugin answered or waits
+    /// for I/O (the exchange then goes on from ``waitForPlugin(_:_:)``).
     private func runAccess(_ runner: PluginRunner) -> Bool {
         runner.access(&x.plugins!)
+        return accessEnded(runner)
+    }
+
+    /// After `access` ran or resumed: waits for a suspended plugin, or answers its exit, or
+    /// applies the request changes; true when the request goes on to `dispatch`.
+    private func accessEnded(_ runner: PluginRunner) -> Bool {
+        if let suspension = x.plugins!.takeSuspension() {
+            waitForPlugin(runner, suspension)
+            return false
+        }
         x.pluginWork = runner.responseWork(&x.plugins!)
         guard x.plugins!.exitResponse == nil else {
             respondWithExit()
@@ -63,6 +74,21 @@ extension ProxyHandler {
             return false
         }
         return true
+    }
+
+    /// A plugin's `access` waits for I/O (rate-limiting's Redis call): the request waits in
+    /// `connecting` (body bytes are held, reads pause past the high-water mark) and access goes
+    /// on when the work ends, unless the exchange ended meanwhile (the client left).
+    private func waitForPlugin(_ runner: PluginRunner, _ suspension: PluginSuspension) {
+        phase = .connecting
+        let current = serial
+        suspension.whenReady(on: loop.eventLoop) { [self] resume in
+            guard current == serial, phase == .connecting, x.plugins != nil else { return }
+            runner.resumeAccess(&x.plugins!, resume)
+            guard accessEnded(runner) else { return }
+            resumeClientReads()
+            dispatch()
+        }
     }
 
     /// The request as plugins see it.

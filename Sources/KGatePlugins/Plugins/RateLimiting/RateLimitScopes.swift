@@ -1,4 +1,3 @@
-import Logging
 import Synchronization
 
 /// The counters of each config scope of a rate-limiting plugin, node-wide.
@@ -25,19 +24,8 @@ final class RateLimitScopes: Sendable {
         counters.withLock { $0[Self.key(scope)] }
     }
 
-    /// Takes a new set of configs: drops the counters of scopes no longer configured once all
-    /// their windows have ended, and warns about each `policy: redis`, counted locally.
-    func configure(_ configs: [(scope: PluginScope, policy: String)], plugin: String, logger: Logger) {
-        keep(configs.map(\.scope), now: Int(WallClock.now()))
-        for (scope, policy) in configs where policy == "redis" {
-            logger.warning(
-                "\(plugin) policy redis is not supported yet: counting locally",
-                metadata: ["plugin": .string(plugin), "plugin.id": .string(scope.id)])
-        }
-    }
-
     /// Drops the counters of scopes not in `live` once all their windows have ended.
-    func keep(_ live: [PluginScope], now: Int) {
+    func keep(_ live: [PluginScope], now: Int = Int(WallClock.now())) {
         let keys = Set(live.map(Self.key))
         counters.withLock { map in
             map = map.filter { key, store in

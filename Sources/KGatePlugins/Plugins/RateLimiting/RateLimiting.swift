@@ -1,5 +1,7 @@
+import KGateRedis
 import KGateSchema
 import Logging
+import Synchronization
 
 /// Kong's `rate-limiting` (PRIORITY 910) with the `local` policy: per-node counters by
 /// consumer, credential, IP, service, header or path, over fixed UTC windows (second to
@@ -14,7 +16,13 @@ import Logging
 /// Kong keys its local counters (`ratelimit:<route_id>:<service_id>:<identifier>:...`, with
 /// the config's route and service, nil ones as the zero UUID): they survive reloads, including
 /// a change of plugin id or a removal and re-adding within the window, and expire with their
-/// windows. `policy: redis` configs count locally too (logged at configure time).
+/// windows.
+///
+/// With `policy: redis` the counters are in Redis under the same keys, shared by every node
+/// (``RedisCounters``): each request counts itself there and reads the counts back in one
+/// round trip (`sync_rate` -1), or the node counts locally and syncs every `sync_rate` seconds
+/// (``RedisSyncedUsage``). When Redis fails, a `fault_tolerant` config lets the request through
+/// without headers (logging `failed to get usage`); otherwise the request fails with 500.
 public final class RateLimitingPlugin: Plugin {
     /// What requests are counted by.
     public enum LimitBy: String, Sendable {
@@ -52,9 +60,16 @@ public final class RateLimitingPlugin: Plugin {
         var hideClientHeaders: Bool
         var errorCode: Int
         var errorMessage: String
-        var policy: String
-        /// The counters of this plugin id.
+        var faultTolerant: Bool
+        /// Kong's counter key prefix of the config's scope (route and service ids).
+        var scopeKey: String
+        /// The counters of this scope (`policy: local`).
         let counters: RateLimitCounters
+        /// The Redis counters (`policy: redis`).
+        var redis: RedisCounters?
+        /// The local counts synced to Redis (`policy: redis` with a `sync_rate`).
+        var synced: RedisSyncedUsage?
+        var syncRate: Double
     }
 
     /// `rate-limiting`.
@@ -65,6 +80,7 @@ public final class RateLimitingPlugin: Plugin {
     public static let phases: PluginPhases = [.access]
 
     private let scopes = RateLimitScopes()
+    private let synced = Mutex<[RedisEndpoint: RedisSyncedUsage]>([:])
     private let logger: Logger
 
     /// Makes the plugin (one per node: it owns the counters).
@@ -84,18 +100,32 @@ public final class RateLimitingPlugin: Plugin {
                     remainingHeader: Self.remainingHeaders[p.rawValue])
             }
         }
+        let redis = config.string("policy") == "redis" ? RedisCounters(config: config) : nil
+        let syncRate = config.number("sync_rate") ?? -1
         return Config(
             limits: limits, configured: configured, limitBy: LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
             headerName: config.string("header_name"), path: config.string("path"),
             hideClientHeaders: config.bool("hide_client_headers"),
             errorCode: config.number("error_code").map { Int($0) } ?? 429,
             errorMessage: config.string("error_message") ?? "API rate limit exceeded",
-            policy: config.string("policy") ?? "local", counters: store)
+            faultTolerant: config.bool("fault_tolerant", default: true), scopeKey: RateLimitScopes.key(scope), counters: store,
+            redis: redis, synced: syncRate > 0 ? redis.map(syncedUsage) : nil, syncRate: syncRate)
+    }
+
+    /// The synced counts of a Redis endpoint, shared by every config naming it (Kong keys its
+    /// local tables by `host:port;database`).
+    private func syncedUsage(_ redis: RedisCounters) -> RedisSyncedUsage {
+        synced.withLock { map in
+            if let existing = map[redis.endpoint] { return existing }
+            let new = RedisSyncedUsage(counters: redis)
+            map[redis.endpoint] = new
+            return new
+        }
     }
 
     /// Drops the counters of scopes no longer configured once all their windows have ended.
     public func configure(_ configs: [ScopedConfig<Config>]) {
-        scopes.configure(configs.map { ($0.scope, $0.config.policy) }, plugin: Self.name, logger: logger)
+        scopes.keep(configs.map(\.scope))
     }
 
     /// The counters of a config scope, if it has any (tests, diagnostics).
@@ -107,8 +137,67 @@ public final class RateLimitingPlugin: Plugin {
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         let now = Int(ctx.request.startTime.rounded(.down))
         let identifier = config.limitBy.identifier(ctx, headerName: config.headerName, path: config.path)
-        let decision = config.counters.take(identifier, now: now, limits: config.limits)
+        guard let redis = config.redis else {
+            let decision = config.counters.take(identifier, now: now, limits: config.limits)
+            return try Self.answer(config, decision, now: now, &ctx)
+        }
+        let keys = config.configured.map { l in
+            RedisSyncedUsage.Key(
+                name: RedisCounters.rateLimitingKey(scope: config.scopeKey, identifier: identifier, period: l.period, now: now),
+                windowStart: l.period.windowStart(now), expiration: l.period.expiration)
+        }
+        if let synced = config.synced, let used = synced.usage(keys, now: now) {
+            return try countSynced(config, synced, keys, used: used, now: now, &ctx)
+        }
+        ctx.wait(for: redis.countOne(keys.map { ($0.name, $0.expiration) })) { [self] ctx, result in
+            let used: [Int]
+            switch result {
+            case .success(let counts): used = counts
+            case .failure(let error): return try Self.usageFailed(error, config, &ctx)
+            }
+            if let synced = config.synced {
+                synced.store(keys, counts: used, syncRate: config.syncRate, logger: ctx.logger)
+                return try countSynced(config, synced, keys, used: used, now: now, &ctx)
+            }
+            // Realtime: Redis counted the request already, refused or not.
+            try Self.answer(config, Self.decision(config, used: used, now: now), now: now, &ctx)
+        }
+    }
 
+    /// The synced policy's decision; a request let through is counted locally.
+    private func countSynced(
+        _ config: Config, _ synced: RedisSyncedUsage, _ keys: [RedisSyncedUsage.Key], used: [Int], now: Int,
+        _ ctx: inout PluginContext
+    ) throws {
+        let decision = Self.decision(config, used: used, now: now)
+        if decision.stop == nil { synced.count(keys, syncRate: config.syncRate, logger: ctx.logger) }
+        try Self.answer(config, decision, now: now, &ctx)
+    }
+
+    /// Kong's `get_usage` from each configured period's count before the request.
+    private static func decision(_ config: Config, used: [Int], now: Int) -> RateLimitCounters.Decision {
+        var decision = RateLimitCounters.Decision(
+            usage: PeriodValues(repeating: 0), starts: PeriodValues(repeating: 0), stop: nil)
+        for (l, count) in zip(config.configured, used) {
+            decision.usage[l.period] = count
+            decision.starts[l.period] = l.period.windowStart(now)
+            if l.limit - Double(count) <= 0 { decision.stop = l.period }
+        }
+        return decision
+    }
+
+    /// Redis could not be used: a `fault_tolerant` config lets the request through with no
+    /// headers (Kong logs `failed to get usage`); otherwise the plugin fails (500).
+    static func usageFailed(_ error: any Error, _ config: Config, _ ctx: inout PluginContext) throws {
+        guard config.faultTolerant else { throw RedisUsageError(underlying: error) }
+        ctx.logger.error("failed to get usage: \(error)")
+    }
+
+    /// Sets the rate-limit headers of a decision and refuses the request when a limit is
+    /// reached.
+    private static func answer(
+        _ config: Config, _ decision: RateLimitCounters.Decision, now: Int, _ ctx: inout PluginContext
+    ) throws {
         var reset = 0
         if !config.hideClientHeaders {
             var chosen: (remaining: Double, window: Int, limit: String)?

@@ -14,8 +14,11 @@ import Logging
 ///   that had nothing left.
 /// - `log` adds the spent amounts to the windows of the request's start.
 ///
-/// Counters are kept as rate-limiting keeps its own (``RateLimitScopes``); `policy: redis`
-/// counts locally (logged at configure time).
+/// Counters are kept as rate-limiting keeps its own (``RateLimitScopes``), or with `policy:
+/// redis` in Redis under Kong's keys (``RedisCounters``): `access` reads them (`GET`) and `log`
+/// adds what the response spent, in every period's window. When Redis fails, a
+/// `fault_tolerant` config lets the request through (logging `failed to get usage`);
+/// otherwise the request fails with 500.
 public final class ResponseRateLimitingPlugin: Plugin {
     /// One named limit: its configured periods, shortest first.
     struct Limit: Sendable {
@@ -44,8 +47,11 @@ public final class ResponseRateLimitingPlugin: Plugin {
         var blockOnFirstViolation: Bool
         var hideClientHeaders: Bool
         var limits: [Limit]
-        var policy: String
+        var faultTolerant: Bool
+        var scopeKey: String
         let counters: RateLimitCounters
+        /// The Redis counters (`policy: redis`).
+        var redis: RedisCounters?
     }
 
     /// What `access` saw, for `header_filter` and `log` (Kong's `kong.ctx.plugin`).
@@ -99,12 +105,14 @@ public final class ResponseRateLimitingPlugin: Plugin {
             limitBy: RateLimitingPlugin.LimitBy(rawValue: config.string("limit_by") ?? "consumer") ?? .consumer,
             blockOnFirstViolation: config.bool("block_on_first_violation"),
             hideClientHeaders: config.bool("hide_client_headers"), limits: limits,
-            policy: config.string("policy") ?? "local", counters: scopes.counters(for: scope))
+            faultTolerant: config.bool("fault_tolerant", default: true), scopeKey: RateLimitScopes.key(scope),
+            counters: scopes.counters(for: scope),
+            redis: config.string("policy") == "redis" ? RedisCounters(config: config) : nil)
     }
 
     /// Drops the counters of scopes no longer configured once all their windows have ended.
     public func configure(_ configs: [ScopedConfig<Config>]) {
-        scopes.configure(configs.map { ($0.scope, $0.config.policy) }, plugin: Self.name, logger: logger)
+        scopes.keep(configs.map(\.scope))
     }
 
     /// The counters of a config scope, if it has any (tests, diagnostics).
@@ -117,10 +125,40 @@ public final class ResponseRateLimitingPlugin: Plugin {
         guard !config.limits.isEmpty else { return }
         let now = Int(ctx.request.startTime.rounded(.down))
         let identifier = config.limitBy.identifier(ctx)
+        guard let redis = config.redis else {
+            let used = config.limits.map { limit in
+                let counts = config.counters.peek(Self.key(limit, identifier), now: now, limits: limit.limits)
+                return limit.periods.map { counts[$0.period] }
+            }
+            return try Self.apply(config, used: used, identifier: identifier, now: now, &ctx)
+        }
+        let keys = config.limits.flatMap { limit in
+            limit.periods.map {
+                RedisCounters.responseRateLimitingKey(
+                    scope: config.scopeKey, identifier: identifier, name: limit.name, period: $0.period, now: now)
+            }
+        }
+        ctx.wait(for: redis.read(keys)) { ctx, result in
+            switch result {
+            case .success(let counts):
+                var rest = counts[...]
+                let used = config.limits.map { limit in
+                    defer { rest = rest.dropFirst(limit.periods.count) }
+                    return Array(rest.prefix(limit.periods.count))
+                }
+                try Self.apply(config, used: used, identifier: identifier, now: now, &ctx)
+            case .failure(let error):
+                guard config.faultTolerant else { throw RedisUsageError(underlying: error) }
+                ctx.logger.error("failed to get usage: \(error)")
+            }
+        }
+    }
+
+    /// What `access` does with each limit's usage (per configured period).
+    private static func apply(_ config: Config, used: [[Int]], identifier: String, now: Int, _ ctx: inout PluginContext) throws {
         var usage = Usage(identifier: identifier, now: now, remaining: [], increments: [])
-        for limit in config.limits {
-            let used = config.counters.peek(Self.key(limit, identifier), now: now, limits: limit.limits)
-            usage.remaining.append(limit.periods.map { $0.limit - Double(used[$0.period]) })
+        for (limit, counts) in zip(config.limits, used) {
+            usage.remaining.append(zip(limit.periods, counts).map { $0.limit - Double($1) })
         }
         for (limit, remaining) in zip(config.limits, usage.remaining) {
             if config.blockOnFirstViolation, remaining.contains(0) {
@@ -159,6 +197,22 @@ public final class ResponseRateLimitingPlugin: Plugin {
     /// Counts what the response spent, in the windows of the request's start.
     public func log(_ config: Config, _ ctx: inout PluginContext) {
         guard let usage = ctx.plugin[Self.usageKey] as? Usage, !usage.stopped else { return }
+        if let redis = config.redis {
+            // Kong's redis policy adds to every period's window, configured or not.
+            let items = zip(config.limits, usage.increments).filter { $0.1 != 0 }.flatMap { limit, increment in
+                RateLimitPeriod.allCases.map { period in
+                    (
+                        key: RedisCounters.responseRateLimitingKey(
+                            scope: config.scopeKey, identifier: usage.identifier, name: limit.name, period: period, now: usage.now),
+                        amount: increment, expiry: RedisCounters.Expiry.after(period.expiration)
+                    )
+                }
+            }
+            guard !items.isEmpty else { return }
+            let logger = ctx.logger
+            redis.add(items).whenFailure { error in logger.error("failed to increment counters in Redis: \(error)") }
+            return
+        }
         for (limit, increment) in zip(config.limits, usage.increments) where increment != 0 {
             config.counters.add(increment, to: Self.key(limit, usage.identifier), now: usage.now, limits: limit.limits)
         }

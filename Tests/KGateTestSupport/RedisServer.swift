@@ -1,0 +1,122 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `redis-server` on a free loopback port, started for a test and stopped with it (CI
+/// installs Debian's `redis-server`).
+public final class RedisServer {
+    /// Why the server could not be started.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Its port on 127.0.0.1.
+    public let port: Int
+    private let process: Process
+    private let directory: String
+
+    /// Starts a server without persistence; `arguments` are added to its command line
+    /// (`["--requirepass", "secret"]`). Returns once it accepts connections.
+    public init(arguments: [String] = []) throws {
+        port = try Self.freePort()
+        directory = NSTemporaryDirectory() + "kgate-redis-\(port)-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            [
+                "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--dir", directory, "--daemonize", "no",
+            ] + arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw Failure(description: "cannot run redis-server (apt-get install redis-server): \(error)")
+        }
+        for _ in 0..<200 {
+            if let fd = try? LoopbackSocket.connect(port: port) {
+                close(fd)
+                return
+            }
+            guard process.isRunning else { break }
+            usleep(20_000)
+        }
+        stop()
+        throw Failure(description: "redis-server did not start on port \(port) (is it installed? apt-get install redis-server)")
+    }
+
+    deinit { stop() }
+
+    /// Stops the server (it refuses connections after this).
+    public func stop() {
+        if process.isRunning {
+            // SIGKILL: the test runner's threads block SIGTERM, and the server inherits that.
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs `redis-cli` against the server and returns its output, trimmed (`["GET", "k"]`).
+    public func cli(_ arguments: [String]) throws -> String {
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        cli.arguments = ["redis-cli", "-p", String(port)] + arguments
+        let pipe = Pipe()
+        cli.standardOutput = pipe
+        cli.standardError = FileHandle.nullDevice
+        try cli.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        cli.waitUntilExit()
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A loopback port nobody listens on right now.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket: \(errno)") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { throw Failure(description: "bind: \(errno)") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// A loopback listener that accepts connections (the kernel's backlog does) and never answers:
+/// a server that hangs, for timeouts.
+public final class SilentServer {
+    /// Its port on 127.0.0.1.
+    public let port: Int
+    private let fd: Int32
+
+    /// Starts listening.
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard fd >= 0, ok, listen(fd, 64) == 0 else {
+            close(fd)
+            throw RedisServer.Failure(description: "cannot listen: \(errno)")
+        }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+}
