@@ -9,8 +9,9 @@
 SHELL        := /bin/bash
 SWIFT        ?= swift
 APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev pkg-config
-# What the tests start themselves: a real Redis for the rate-limiting plugins' redis policy.
-TEST_PACKAGES := redis-server
+# What the tests start themselves: a real Redis for the rate-limiting plugins' redis policy
+# (and openssl for its TLS certificate).
+TEST_PACKAGES := redis-server openssl
 KGATE        := ./.build/release/kgate
 CONFIG       ?= kong.yml
 # Release builds (every module, dependencies included) skip Swift's dynamic exclusivity checks:

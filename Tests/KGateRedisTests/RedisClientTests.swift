@@ -76,6 +76,26 @@ import Testing
         }
     }
 
+    @Test func speaksTLS() throws {
+        let server = try RedisServer(tls: true)
+        let client = RedisClient()
+        defer { client.closeAll() }
+        let endpoint = RedisEndpoint(host: "127.0.0.1", port: server.port, ssl: true, serverName: "localhost")
+        #expect(try send(client, endpoint, [RedisCommand("SET", "t", "1"), RedisCommand("GET", "t")])[1] == .bulkString([49]))
+        // Verified against the system's trust store, the self-signed certificate is refused.
+        var verified = endpoint
+        verified.sslVerify = true
+        #expect {
+            try send(client, verified, [RedisCommand("PING")])
+        } throws: { error in
+            guard case .connect = error as? RedisError else { return false }
+            return true
+        }
+        // Plain text to a TLS port gets no reply.
+        let plain = RedisEndpoint(host: "127.0.0.1", port: server.port, timeoutMilliseconds: 300)
+        #expect(throws: RedisError.self) { try send(client, plain, [RedisCommand("PING")]) }
+    }
+
     @Test func failsClearlyAndRecovers() throws {
         let client = RedisClient()
         defer { client.closeAll() }

@@ -18,17 +18,28 @@ public final class RedisServer {
     private let directory: String
 
     /// Starts a server without persistence; `arguments` are added to its command line
-    /// (`["--requirepass", "secret"]`). Returns once it accepts connections.
-    public init(arguments: [String] = []) throws {
+    /// (`["--requirepass", "secret"]`). With `tls`, the port speaks TLS only, with a
+    /// self-signed certificate for `localhost` made by `openssl`. Returns once it accepts
+    /// connections.
+    public init(arguments: [String] = [], tls: Bool = false) throws {
         port = try Self.freePort()
         directory = NSTemporaryDirectory() + "kgate-redis-\(port)-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var listen = ["--port", String(port)]
+        if tls {
+            try Self.run(
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "2",
+                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem")
+            listen = [
+                "--port", "0", "--tls-port", String(port), "--tls-cert-file", directory + "/cert.pem",
+                "--tls-key-file", directory + "/key.pem", "--tls-auth-clients", "no",
+            ]
+        }
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
-            [
-                "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", directory, "--daemonize", "no",
+            ["redis-server"] + listen + [
+                "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--daemonize", "no",
             ] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -73,6 +84,17 @@ public final class RedisServer {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         cli.waitUntilExit()
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func run(_ arguments: String...) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = arguments
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw Failure(description: "\(arguments.joined(separator: " ")) failed") }
     }
 
     /// A loopback port nobody listens on right now.
