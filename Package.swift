@@ -180,6 +180,7 @@ let package = Package(
         .target(
             name: "KGateServer",
             dependencies: [
+                "KGateRouter",
                 "KGateHTTP",
                 "KGateAdmin",
                 "KGateProxy",

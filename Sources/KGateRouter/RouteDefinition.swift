@@ -45,8 +45,10 @@ public struct RouteDefinition: Sendable, Hashable {
     public var serviceID: String?
     /// `created_at` (seconds), used by the traditional flavor to break ties.
     public var createdAt: Double?
-    /// `expression` (expressions flavor only; such routes are not supported by this router).
+    /// `expression` (expressions flavor only).
     public var expression: String?
+    /// `priority` of an expression route (higher first).
+    public var priority: Int = 0
 
     /// Makes a route; every field but `id` has Kong's default.
     public init(
@@ -124,6 +126,7 @@ public struct RouteDefinition: Sendable, Hashable {
             serviceID: serviceID,
             createdAt: entity["created_at"]?.doubleValue,
             expression: entity["expression"]?.stringValue)
+        priority = entity["priority"]?.integerValue ?? 0
     }
 }
 

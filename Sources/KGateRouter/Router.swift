@@ -22,8 +22,9 @@ import KGateSchema
 ///   `sort_routes` (sub-match weight, header count, regex_priority, prefix length,
 ///   `created_at`), **remaining ties in config order** (Kong's sort is unstable there); the
 ///   request's category, the reduced candidate set first, then the whole category.
-/// - ``Flavor/expressions``: routes without `expression` behave as with
-///   traditional_compatible; expression routes are left out (see ``diagnostics``).
+/// - ``Flavor/expressions``: expression routes (``ATCExpression``) are tried first, by
+///   descending `priority` then UUID (Kong sets the top byte of their ATC priority); routes
+///   without `expression` behave as with traditional_compatible.
 ///
 /// Both flavors answer exactly what trying every route in Kong's order would, but through
 /// indexes: exact hosts and prefix paths in a radix tree, wildcard hosts by anchor, regexes
@@ -85,6 +86,8 @@ public final class Router: Sendable {
     public let diagnostics: [String]
     let entries: [RouteEntry]
     let engine: Engine
+    /// The expression routes (the `expressions` flavor), tried before `engine`.
+    let expressionEngine: ExpressionEngine?
 
     /// Builds a router (once per config generation).
     public init(
@@ -122,8 +125,11 @@ public final class Router: Sendable {
             engine = .compat(
                 CompatEngine(
                     entries: entries, stream: subsystem == .stream, luajit: options.luajitPriorityArithmetic,
-                    diagnostics: &diagnostics))
+                    expressions: flavor == .expressions, diagnostics: &diagnostics))
         }
+        expressionEngine =
+            flavor == .expressions && subsystem == .http && entries.contains { $0.route.expression != nil }
+            ? ExpressionEngine(entries: entries, diagnostics: &diagnostics) : nil
         self.diagnostics = diagnostics
     }
 
@@ -142,11 +148,16 @@ public final class Router: Sendable {
     /// Whether some route matches on headers: when false the proxy need not collect
     /// ``RouteRequest/headers``.
     public var usesHeaders: Bool {
+        if expressionEngine?.usesHeaders == true { return true }
         switch engine {
         case .compat(let e): return e.usesHeaders
         case .traditional(let e): return e.usesHeaders
         }
     }
+
+    /// Whether some expression route reads the client's address or port, or the local
+    /// address (`net.src.*`, `net.dst.ip`): when false the proxy need not set them.
+    public var usesAddresses: Bool { expressionEngine?.usesAddresses == true }
 
     /// The route for `request`, or nil when none matches (Kong's 404
     /// `no Route matched with those values`).
@@ -157,6 +168,7 @@ public final class Router: Sendable {
     private func find(_ request: RouteRequest, scan: Bool) -> RouteMatch? {
         let routing = subsystem == .stream ? RoutingPath(empty: ()) : RoutingPath(request)
         let found = RequestView.with(request, routing, stream: subsystem == .stream) { v -> EngineMatch? in
+            if let expressionEngine, let m = expressionEngine.match(v, target: request.target) { return m }
             switch engine {
             case .compat(let e): return e.match(v, scan: scan)
             case .traditional(let e): return e.match(v, scan: scan)

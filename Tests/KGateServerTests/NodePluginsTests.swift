@@ -34,6 +34,24 @@ import Testing
         #expect(unsupported.isEmpty)
     }
 
+    /// With `router_flavor = expressions`, a route's `expression` is checked as Kong's
+    /// `validate_expression` does (atc-router's parser and schema).
+    @Test func expressionsFlavorChecksExpressions() {
+        var settings = NodeSettings()
+        settings.routerFlavor = .expressions
+        let plugins = NodePlugins(settings: settings)
+        func yaml(_ expression: String) -> String {
+            "_format_version: \"3.0\"\nroutes:\n- name: r\n  expression: '\(expression)'\n  priority: 3\n"
+        }
+        #expect(Self.loadError(plugins, yaml(#"http.path ^= "/a" && net.port == 8000"#)) == nil)
+        #expect(
+            Self.loadError(plugins, yaml(#"http.paths == "/a""#))
+                == #"declarative config is invalid: {routes={{["@entity"]={"Router Expression failed validation: Unknown LHS field"}}}}"#)
+        #expect(Self.loadError(plugins, yaml(#"http.path == "/a" &&"#))?.contains("Router Expression failed validation:  --> 1:") == true)
+        // The traditional_compatible flavor has no `expression` field.
+        #expect(Self.loadError(NodePlugins(settings: NodeSettings()), yaml(#"http.path == "/a""#))?.contains("unknown field") == true)
+    }
+
     @Test func untrustedLuaOffRefusesLogFieldsCode() {
         var settings = NodeSettings()
         settings.untrustedLua = .off

@@ -123,10 +123,17 @@ extension ProxyHandler {
         let router = plans.router
         let target = request.target(reusing: recent.target)
         recent.remember(target: target)
-        let routeRequest = RouteRequest(
+        var routeRequest = RouteRequest(
             method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
             sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
             destinationPort: hostPortNumber)
+        if router.usesAddresses {
+            // Expression routes on `net.src.*` / `net.dst.ip`.
+            let remote = context.channel.remoteAddress
+            routeRequest.sourceIP = remote?.ip
+            routeRequest.sourcePort = remote?.port
+            routeRequest.destinationIP = serverIP
+        }
         let match = router.match(routeRequest)
         if let match, env.configuration.allowDebugHeader, RouteDebugHeaders.requested(by: request) {
             x.debugHeaders = RouteDebugHeaders(match)

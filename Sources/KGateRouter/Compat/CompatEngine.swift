@@ -11,12 +11,15 @@ final class CompatEngine: Sendable {
     let usesHeaders: Bool
 
     /// Compiles the routes; `diagnostics` receives the routes left out and why.
-    init(entries: [RouteEntry], stream: Bool, luajit: Bool, diagnostics: inout [String]) {
+    ///
+    /// - Parameter expressions: the `expressions` flavor, whose expression routes are the
+    ///   `ExpressionEngine`'s (the `traditional_compatible` flavor ignores `expression`).
+    init(entries: [RouteEntry], stream: Bool, luajit: Bool, expressions: Bool = false, diagnostics: inout [String]) {
         var matchers: [(matcher: CompatMatcher, order: Int)] = []
         for (i, entry) in entries.enumerated() {
             let route = entry.route
-            if route.expression != nil {
-                diagnostics.append("route \(route.id): expression routes are not supported; route skipped")
+            if expressions, route.expression != nil {
+                if stream { diagnostics.append("route \(route.id): stream expression routes are not supported; route skipped") }
                 continue
             }
             if !CompatEngine.hasExpression(route, stream: stream) {

@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateRouter
 import KGatePlugins
 import KGateSchema
 import KGateSettings
@@ -36,7 +37,8 @@ public struct NodePlugins: Sendable {
         }
         catalog = EntityCatalog(
             routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
-            enabledPlugins: enabled, pluginConfigSchemas: schemas)
+            enabledPlugins: enabled, pluginConfigSchemas: schemas,
+            routeExpressionValidator: { route in route["expression"]?.stringValue.flatMap(ATCExpression.validationError) })
         builder = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability, logger: logger)
     }
 

@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateRouter
 import KGateHTTP
 import KGatePlugins
 import KGateSettings
@@ -40,13 +41,16 @@ struct ProxyHarness: Sendable {
         var plans = ProxyPlansBuilder(settings: settings, plugins: plugins)
         if let environment { plans.environment = environment }
         let store = try ConfigStore(artifacts: [plans])
+        let flavor = KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible
         let loader =
-            extraPlugins.isEmpty
+            extraPlugins.isEmpty && flavor == .traditionalCompatible
             ? Self.loader
             : DeclarativeLoader(
                 catalog: EntityCatalog(
+                    routerFlavor: flavor,
                     enabledPlugins: BundledPlugins.names + extraPlugins.map { type(of: $0).name },
-                    pluginConfigSchemas: registry.configSchemas))
+                    pluginConfigSchemas: registry.configSchemas,
+                    routeExpressionValidator: { $0["expression"]?.stringValue.flatMap(ATCExpression.validationError) }))
         try install(yaml, in: store, loader: loader)
         var settings = settings
         settings.proxyListen = [ListenAddress(host: "127.0.0.1", port: 0)]
