@@ -92,6 +92,16 @@ extension Router {
                 }
                 fields.append(.init(name: "destinations", matched: ok, detail: "\(destinations.count) entries"))
             }
+            if let source = route.expression, let expression = try? ATCExpression.compile(ExpressionEngine.amended(source)) {
+                // Each predicate on its own (the expression's logic is not applied).
+                RequestView.with(request, routing, stream: false) { v in
+                    var values = ExpressionFields(v, target: request.target)
+                    var found = ExpressionFields.Found()
+                    for p in expression.predicates {
+                        fields.append(.init(name: "expression", matched: p.evaluate(&values, &found), detail: "\(p)"))
+                    }
+                }
+            }
             out.append(RouteExplanation(route: route, fields: fields))
         }
         out.sort { a, b in

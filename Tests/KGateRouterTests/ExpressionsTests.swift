@@ -158,4 +158,12 @@ struct ExpressionsTests {
         #expect(matched(router, select("GET", "/", headers: [("X-V", "c")])) == nil)
         #expect(router.usesHeaders)
     }
+
+    @Test("kgate route test explains each predicate")
+    func explainsPredicates() {
+        let router = makeRouter([expr(1, #"http.path ^= "/a" && lower(http.host) == "x.test""#)], flavor: .expressions)
+        let fields = router.explain(select("GET", "/a/b", "y.test")).first?.fields ?? []
+        #expect(fields.map(\.detail) == [#"http.path ^= "/a""#, #"lower(http.host) == "x.test""#])
+        #expect(fields.map(\.matched) == [true, false])
+    }
 }

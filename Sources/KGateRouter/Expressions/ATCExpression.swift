@@ -38,6 +38,18 @@ public struct ATCPredicate: Sendable {
     public var op: ATCOperator
     /// The literal.
     public var value: ATCValue
+    /// The literal as written.
+    public var literal: String = ""
+}
+
+extension ATCPredicate: CustomStringConvertible {
+    /// The predicate as written, spaced (`lower(http.host) == "a"`).
+    public var description: String {
+        var lhs = field
+        if lower { lhs = "lower(\(lhs))" }
+        if any { lhs = "any(\(lhs))" }
+        return "\(lhs) \(op.rawValue) \(literal)"
+    }
 }
 
 /// atc-router's binary operators.

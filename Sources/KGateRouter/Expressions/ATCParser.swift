@@ -69,7 +69,8 @@ struct ATCParser {
                 throw failure("\(error)", at: start)
             }
         }
-        return ATCPredicate(field: field, lower: lower, any: any, op: op, value: value)
+        let text = String(decoding: bytes[start..<at], as: UTF8.self)
+        return ATCPredicate(field: field, lower: lower, any: any, op: op, value: value, literal: text)
     }
 
     /// `ident` or `lower(...)` / `any(...)` around one.
