@@ -67,6 +67,12 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is IdleStateHandler.IdleStateEvent else { return context.fireUserInboundEventTriggered(event) }
+        // Idle only when nothing waits for a reply (the timeout covers those).
+        if waiting.isEmpty { context.close(promise: nil) }
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         fail(error as? RedisError ?? .connect("\(error)"), context: context)
     }

@@ -21,8 +21,13 @@ public final class RedisClient: Sendable {
 
     private let connections = Mutex<[Key: EventLoopFuture<Channel>]>([:])
 
-    /// A client with no connections.
-    public init() {}
+    /// How long a connection may go unused before it is closed.
+    let idleTimeout: TimeAmount
+
+    /// A client with no connections; one unused for `idleTimeout` is closed.
+    public init(idleTimeout: TimeAmount = .seconds(60)) {
+        self.idleTimeout = idleTimeout
+    }
 
     /// Sends `commands` together and returns their replies in order (a refused command is an
     /// `.error` reply among them). Fails with a ``RedisError`` when the server cannot be
@@ -57,7 +62,7 @@ public final class RedisClient: Sendable {
         let key = Key(endpoint: endpoint, loop: ObjectIdentifier(loop))
         return connections.withLock { map in
             if let existing = map[key] { return existing }
-            let opening = Self.open(endpoint, on: loop)
+            let opening = Self.open(endpoint, on: loop, idleTimeout: idleTimeout)
             map[key] = opening
             // Forgotten once it fails or closes: the next call reconnects.
             opening.whenComplete { result in
@@ -78,7 +83,7 @@ public final class RedisClient: Sendable {
         }
     }
 
-    private static func open(_ endpoint: RedisEndpoint, on loop: any EventLoop) -> EventLoopFuture<Channel> {
+    private static func open(_ endpoint: RedisEndpoint, on loop: any EventLoop, idleTimeout: TimeAmount) -> EventLoopFuture<Channel> {
         let tls: NIOSSLContext?
         do {
             tls = endpoint.ssl ? try tlsContext(endpoint) : nil
@@ -95,6 +100,9 @@ public final class RedisClient: Sendable {
                         try channel.pipeline.syncOperations.addHandler(
                             NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
+                    // Unused for a minute (its configs are gone, or traffic stopped): closed
+                    // and forgotten, as lua-resty-redis's keepalive pool lets idle ones go.
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(RedisChannelHandler())
                 }
             }

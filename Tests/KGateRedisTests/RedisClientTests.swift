@@ -4,6 +4,10 @@ import NIOCore
 import NIOPosix
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// The client against a real `redis-server`.
 @Suite(.serialized) struct RedisClientTests {
     private func send(_ client: RedisClient, _ endpoint: RedisEndpoint, _ commands: [RedisCommand]) throws -> [RESPValue] {
@@ -41,6 +45,22 @@ import Testing
         #expect(counts == Array(1...200))
         #expect(client.connectionCount == 1)
         #expect(try server.cli(["CLIENT", "LIST"]).split(separator: "\n").count == 2)  // kgate's and redis-cli's
+    }
+
+    @Test func closesIdleConnections() throws {
+        let server = try RedisServer()
+        let client = RedisClient(idleTimeout: .milliseconds(200))
+        defer { client.closeAll() }
+        let endpoint = RedisEndpoint(host: "127.0.0.1", port: server.port)
+        #expect(try send(client, endpoint, [RedisCommand("PING")]) == [.simpleString("PONG")])
+        #expect(client.connectionCount == 1)
+        var closed = false
+        for _ in 0..<100 where !closed {
+            closed = client.connectionCount == 0
+            if !closed { usleep(20_000) }
+        }
+        #expect(closed)
+        #expect(try send(client, endpoint, [RedisCommand("PING")]) == [.simpleString("PONG")])
     }
 
     @Test func authenticatesAndSelectsTheDatabase() throws {
