@@ -55,6 +55,10 @@ public struct PluginContext: Sendable {
     var collectedPhases: PluginPhases = []
     /// Whether the collecting phase ran (else later phases use the global configs).
     var accessRan = false
+    /// The exit answers as if proxied (Kong's `ngx.ctx.KONG_PROXIED = true`, which
+    /// proxy-cache sets for a hit): it gets the proxied-response headers (`Via`, upstream and
+    /// proxy latencies), and the `Date` and `Server` it gives are kept.
+    public var exitIsProxied = false
     /// A plugin phase threw (Kong's `KONG_UNEXPECTED`).
     public internal(set) var failed = false
     /// The next step of the access plan to run (access resumes there after a suspension).

@@ -15,6 +15,15 @@ struct LocalResponse {
         /// As `.nginx`, after Kong decided to proxy (`KONG_PROXIED`): the proxied-response
         /// headers (`Via`, upstream and proxy latencies) instead of `X-Kong-Response-Latency`.
         case nginxProxied
+        /// As `.kong`, for a plugin's exit that counts as proxied (proxy-cache's hit sets
+        /// `KONG_PROXIED`): the proxied-response headers; a `Date` or `Server` among its
+        /// headers is kept, as nginx keeps them when Lua set them.
+        case kongProxied
+
+        /// Kong's answer from the `location` (format by `Accept`, compression, `add_header`).
+        var isKong: Bool { self == .kong || self == .kongProxied }
+        /// `KONG_PROXIED`: the proxied-response headers.
+        var isProxied: Bool { self == .nginxProxied || self == .kongProxied }
     }
 
     var status: HTTPResponseStatus
@@ -79,7 +88,7 @@ struct LocalResponse {
         if let message {
             let errorFormat: ErrorFormat
             switch origin {
-            case .kong: errorFormat = ErrorFormat.negotiate(accept: format.accept)
+            case .kong, .kongProxied: errorFormat = ErrorFormat.negotiate(accept: format.accept)
             case .nginx, .nginxProxied:
                 errorFormat = ErrorBody.nginxFormat(
                     accept: format.accept, contentType: format.contentType, defaultType: c.errorDefaultType)
@@ -116,26 +125,33 @@ struct LocalResponse {
         }
         if let contentType { header("Content-Type", contentType) }
         var connection = c.keepAlive ? "keep-alive" : "close"
+        var date = c.date
+        var hasServer = false
         for (name, value) in extraHeaders {
             switch name.lowercased() {
             case "connection": connection = value
             case "content-length", "transfer-encoding": continue
+            case "date" where origin == .kongProxied: date = value
+            case "server" where origin == .kongProxied:
+                hasServer = true
+                header(name, value)
             default: header(name, value)
             }
         }
         c.debug?.write(into: &out)
         if !bodiless { header("Content-Length", String(bodyLength)) }
-        header("Date", c.date)
+        header("Date", date)
         header("Connection", connection)
         switch origin {
         case .kong, .nginx:
             if c.enabled.contains(.responseLatency) { header("X-Kong-Response-Latency", String(c.responseLatency)) }
             if c.enabled.contains(.server) { header("Server", c.serverToken) }
-        case .nginxProxied:
+        case .nginxProxied, .kongProxied:
             if c.enabled.contains(.upstreamLatency) { header("X-Kong-Upstream-Latency", String(c.upstreamLatency)) }
             if c.enabled.contains(.proxyLatency) { header("X-Kong-Proxy-Latency", String(c.proxyLatency)) }
             if c.enabled.contains(.via) { header("Via", c.viaToken) }
-            if c.enabled.contains(.server) { header("Server", c.serverToken) }
+            // Kong's header_filter sets `Server` only where none was set.
+            if c.enabled.contains(.server), !hasServer { header("Server", c.serverToken) }
             // Kong's header_filter for a proxied request: `$upstream_status` of the last try,
             // which nginx sets to the 502 or 504 it answers with.
             if c.enabled.contains(.upstreamStatus) { header("X-Kong-Upstream-Status", String(status.code)) }

@@ -229,13 +229,14 @@ extension ProxyHandler {
             let fields = NotModifiedFilter.notModifiedFields(exit.headers).map { ($0.name, $0.value) }
             return respond(LocalResponse(status: .notModified, message: nil, origin: .kong, extraHeaders: fields, rawBody: []))
         }
+        let origin: LocalResponse.Origin = x.plugins?.exitIsProxied == true ? .kongProxied : .kong
         switch exit.body {
         case .kongError(let message):
-            respond(LocalResponse(status: status, message: message, origin: .kong, extraHeaders: headers))
+            respond(LocalResponse(status: status, message: message, origin: origin, extraHeaders: headers))
         case .empty, .bytes, .json:
             respond(
                 LocalResponse(
-                    status: status, message: nil, origin: .kong, extraHeaders: headers, rawBody: exit.encodedBody ?? [],
+                    status: status, message: nil, origin: origin, extraHeaders: headers, rawBody: exit.encodedBody ?? [],
                     rawContentType: exit.contentType))
         }
     }

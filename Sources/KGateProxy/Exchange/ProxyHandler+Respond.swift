@@ -104,15 +104,15 @@ extension ProxyHandler {
         let sentUpstreamAt = x.tries > 0 && x.upstreamStart > x.start ? x.upstreamStart : now
         let c = responseContext(now: now, sentUpstreamAt: sentUpstreamAt, keepAlive: keepAlive)
         let format = LocalResponse.RequestFormat(
-            accept: response.origin == .kong ? allAcceptValues() : x.facts.accept.map(request.value),
+            accept: response.origin.isKong ? allAcceptValues() : x.facts.accept.map(request.value),
             contentType: x.facts.contentType.map(request.value))
         let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
-        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes, proxied: response.origin == .nginxProxied) : bytes
+        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes, proxied: response.origin.isProxied) : bytes
         let withHeaders = withConfiguredHeaders(filteredBytes, origin: response.origin)
         // nginx's own error pages are the server's, where the location's compression is not.
-        guard env.configuration.compression != nil, response.origin == .kong,
+        guard env.configuration.compression != nil, response.origin.isKong,
             let (head, body) = PluginHeads.splitHead(withHeaders)
         else {
             noteGeneratedHead(withHeaders)
@@ -140,7 +140,7 @@ extension ProxyHandler {
     private func withConfiguredHeaders(_ bytes: ByteBuffer, origin: LocalResponse.Origin) -> ByteBuffer {
         let added = env.configuration.addedHeaders
         guard !added.isEmpty else { return bytes }
-        return added.apply(toResponse: bytes, status: x.responseStatus, scope: origin == .kong ? .location : .server)
+        return added.apply(toResponse: bytes, status: x.responseStatus, scope: origin.isKong ? .location : .server)
     }
 
     private func responseContext(now: NIODeadline, sentUpstreamAt: NIODeadline, keepAlive: Bool) -> LocalResponse.Context {

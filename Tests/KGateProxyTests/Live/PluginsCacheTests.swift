@@ -33,6 +33,16 @@ struct PluginsCacheTests {
                 #expect(first.header("Content-Type") == "text/plain; charset=UTF-8")
                 #expect(second.header("Content-Type") == "text/plain; charset=UTF-8")
                 #expect(ups[0].requests.count == 1)
+                // A hit counts as proxied (Kong's "displays Kong core headers" cases): the
+                // latencies and Via, no response latency; the stored Date and Server are kept.
+                #expect(second.header("X-Kong-Proxy-Latency")?.allSatisfy(\.isNumber) == true)
+                #expect(second.header("X-Kong-Upstream-Latency")?.allSatisfy(\.isNumber) == true)
+                #expect(second.headers("Via") == ["1.1 kong/3.10.0"])
+                #expect(second.header("X-Kong-Response-Latency") == nil)
+                #expect(second.headers("Date") == [try #require(first.header("Date"))])
+                #expect(second.headers("Server") == first.headers("Server"))
+                #expect(second.headers("X-Kong-Request-Id").count == 1)
+                #expect(second.header("X-Kong-Request-Id") != first.header("X-Kong-Request-Id"))
 
                 // Another query value is another entry.
                 #expect(try await proxy.get("/echo?a=2", host: "cache.test").header("X-Cache-Status") == "Miss")

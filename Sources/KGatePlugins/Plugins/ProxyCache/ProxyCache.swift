@@ -105,6 +105,8 @@ public final class ProxyCachePlugin: Plugin {
         if debug || config.sendsAge { headers.set("Age", String(age)) }
         if debug || config.sendsStatus { headers.set("X-Cache-Status", "Hit") }
         if debug || config.sendsKey { headers.set("X-Cache-Key", key) }
+        // Kong marks the hit proxied: Kong's header_filter gives it the proxied headers.
+        ctx.exitIsProxied = true
         try ctx.exit(entry.status, body: .bytes(entry.body), headers: headers)
     }
 
@@ -236,11 +238,15 @@ public final class ProxyCachePlugin: Plugin {
     /// writes itself on every answer.
     static func replayable(_ name: String) -> Bool {
         let lower = name.lowercased()
-        let framing: Set = [
+        // Kong's `overwritable_header`: hop-by-hop headers, Content-Length and the rate
+        // limits' remaining counts go. So do the headers Kong's header_filter sets after the
+        // plugins' (kgate had them in the head the plugin saw; Kong's cache never has them).
+        let dropped: Set = [
             "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers", "transfer-encoding",
-            "upgrade", "content-length", "date", "server", "via",
+            "upgrade", "content-length", "via", "x-kong-upstream-latency", "x-kong-proxy-latency",
+            "x-kong-response-latency", "x-kong-request-id", "x-kong-upstream-status",
         ]
-        return !framing.contains(lower) && !lower.contains("ratelimit-remaining") && !lower.hasPrefix("x-kong-")
+        return !dropped.contains(lower) && !lower.contains("ratelimit-remaining")
     }
 
     /// Kong's `build_cache_key`: the SHA-256 (hex) of `prefix|method|uri|query|headers`.
