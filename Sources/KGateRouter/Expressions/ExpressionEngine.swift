@@ -198,6 +198,7 @@ struct ExpressionFields {
 
     private let view: RequestView
     private let target: String
+    private var path: String?
     private var segments: [Substring]?
     private var queries: [(name: String, value: String)]?
 
@@ -209,7 +210,7 @@ struct ExpressionFields {
     mutating func values(of field: String) -> [Value] {
         switch field {
         case "http.method": return [.string(String(decoding: view.method, as: UTF8.self))]
-        case "http.path": return [.string(view.pathString)]
+        case "http.path": return [.string(pathString())]
         case "http.host":
             // The Host header's name as sent, without its port (`split_host_port`).
             guard let host = view.compatHost else { return [] }
@@ -246,10 +247,18 @@ struct ExpressionFields {
         }
     }
 
+    /// The routing path (normalised, without the query), made once.
+    private mutating func pathString() -> String {
+        if let path { return path }
+        let made = view.pathString
+        path = made
+        return made
+    }
+
     /// The path's segments after the leading `/`, trailing empty ones dropped.
     private mutating func pathSegments() -> [Substring] {
         if let segments { return segments }
-        var parts = view.pathString.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        var parts = pathString().dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         while let last = parts.last, last.isEmpty { parts.removeLast() }
         segments = parts
         return parts
