@@ -60,11 +60,15 @@ public final class RedisClient: Sendable {
 
     private func connection(_ endpoint: RedisEndpoint, _ loop: any EventLoop) -> EventLoopFuture<Channel> {
         let key = Key(endpoint: endpoint, loop: ObjectIdentifier(loop))
-        return connections.withLock { map in
-            if let existing = map[key] { return existing }
+        let (opening, isNew) = connections.withLock { map -> (EventLoopFuture<Channel>, Bool) in
+            if let existing = map[key] { return (existing, false) }
             let opening = Self.open(endpoint, on: loop, idleTimeout: idleTimeout)
             map[key] = opening
-            // Forgotten once it fails or closes: the next call reconnects.
+            return (opening, true)
+        }
+        // Forgotten once it fails or closes: the next call reconnects. Registered outside the
+        // lock: on the loop, a future that already failed calls back at once.
+        if isNew {
             opening.whenComplete { result in
                 switch result {
                 case .success(let channel):
@@ -73,8 +77,8 @@ public final class RedisClient: Sendable {
                     self.forget(key, opening)
                 }
             }
-            return opening
         }
+        return opening
     }
 
     private func forget(_ key: Key, _ future: EventLoopFuture<Channel>) {

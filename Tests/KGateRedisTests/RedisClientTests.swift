@@ -125,6 +125,16 @@ import Glibc
             try send(client, RedisEndpoint(host: "127.0.0.1", port: port), [RedisCommand("PING")])
         }
         #expect(client.connectionCount == 0)
+        // From the loop itself (as a proxy request calls it), where a failure may call back at
+        // once: still the error, and nothing kept.
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        for _ in 0..<3 {
+            #expect(throws: RedisError.connect("connection refused")) {
+                try loop.flatSubmit { client.send([RedisCommand("PING")], to: RedisEndpoint(host: "127.0.0.1", port: port), on: loop) }
+                    .wait()
+            }
+        }
+        #expect(client.connectionCount == 0)
 
         // A server that accepts and never answers: the timeout, then the connection is gone.
         let silent = try SilentServer()
