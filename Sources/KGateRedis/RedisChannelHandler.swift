@@ -31,7 +31,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             promise?.fail(failure)
             return
         }
-        guard !batch.commands.isEmpty else { return batch.promise.succeed([]) }
+        guard !batch.commands.isEmpty else {
+            promise?.succeed(())
+            return batch.promise.succeed([])
+        }
         var out = context.channel.allocator.buffer(capacity: 64 * batch.commands.count)
         for command in batch.commands { command.write(into: &out) }
         var replies: [RESPValue] = []

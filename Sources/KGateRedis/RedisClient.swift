@@ -134,13 +134,19 @@ public final class RedisClient: Sendable {
     }
 
     /// Writes a batch and fails it (closing the connection) when no reply came in `timeout`.
-    private static func send(_ commands: [RedisCommand], on channel: Channel, timeout: TimeAmount) -> EventLoopFuture<[RESPValue]> {
+    static func send(_ commands: [RedisCommand], on channel: Channel, timeout: TimeAmount) -> EventLoopFuture<[RESPValue]> {
         let promise = channel.eventLoop.makePromise(of: [RESPValue].self)
         let deadline = channel.eventLoop.scheduleTask(in: timeout) {
+            promise.fail(RedisError.timeout)
+            // Fails the batches after it too (their replies would come out of order) and closes.
             channel.pipeline.fireErrorCaught(RedisError.timeout)
         }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
-        channel.writeAndFlush(RedisChannelHandler.Batch(commands: commands, promise: promise), promise: nil)
+        // A connection that closed since it was handed out never sees the batch: the failed
+        // write fails it.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in promise.fail(RedisError.closed) }
+        channel.writeAndFlush(RedisChannelHandler.Batch(commands: commands, promise: promise), promise: written)
         return promise.futureResult
     }
 
