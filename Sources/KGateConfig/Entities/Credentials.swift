@@ -47,12 +47,7 @@ extension EntitySchemas {
     /// basic-auth's `crypto.hash` of a password as raw bytes (what a request's `Authorization`
     /// decodes to, UTF-8 or not: Lua strings are bytes).
     public static func basicAuthHash(consumerID: String, password: [UInt8]) -> String {
-        Insecure.SHA1.hash(data: password + Array(consumerID.utf8)).map { hex($0) }.joined()
-    }
-
-    static func hex(_ byte: UInt8) -> String {
-        let digits = Array("0123456789abcdef")
-        return String([digits[Int(byte >> 4)], digits[Int(byte & 0xF)]])
+        ConfigHash.hex(Insecure.SHA1.hash(data: password + Array(consumerID.utf8)))
     }
 
     /// hmac-auth's `hmacauth_credentials`.

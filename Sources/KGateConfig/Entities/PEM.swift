@@ -67,7 +67,7 @@ public enum PEM {
     /// Lowercase hex SHA-256 of the certificate's DER (`x509:digest("sha256")`).
     public static func digest(_ cert: String) -> String? {
         guard let info = X509Info.load(cert) else { return nil }
-        return SHA256.hash(data: info.bytes).map { EntitySchemas.hex($0) }.joined()
+        return ConfigHash.hex(SHA256.hash(data: info.bytes))
     }
 
     /// The `ca_certificates` entity check: one certificate, not expired, a CA.

@@ -144,7 +144,7 @@ public final class PluginRunner: Sendable {
             }
             guard phases.contains(.access), ctx.exitResponse == nil else { continue }
             call(instance, .access, &ctx)
-            if ctx.suspension != nil {
+            if ctx.isSuspended {
                 // The plugin waits for I/O: the proxy resumes the phase with `resumeAccess`.
                 ctx.suspendedPlugin = instance
                 return
@@ -165,7 +165,7 @@ public final class PluginRunner: Sendable {
         } catch {
             report(error, instance, &ctx)
         }
-        if ctx.suspension != nil {
+        if ctx.isSuspended {
             ctx.suspendedPlugin = instance
             return
         }

@@ -21,13 +21,13 @@ enum Base64 {
         return out
     }
 
+    private static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
     /// Standard base64 with padding; with `url`, the URL-safe alphabet without padding
     /// (`ngx.base64.encode_base64url`).
     static func encode(_ input: [UInt8], url: Bool = false) -> String {
-        let table = Array(
-            (url
-                ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/").utf8)
+        let table = url ? urlAlphabet : standardAlphabet
         var out: [UInt8] = []
         var i = 0
         while i < input.count {

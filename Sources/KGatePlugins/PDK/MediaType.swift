@@ -10,14 +10,14 @@ struct MediaType: Sendable, Equatable {
         guard let first = parts.first else { return nil }
         let pieces = first.split(separator: "/", maxSplits: 1)
         guard pieces.count == 2 else { return nil }
-        type = Self.trimmed(pieces[0]).lowercased()
-        subtype = Self.trimmed(pieces[1]).lowercased()
+        type = pieces[0].trimmingSpaces().lowercased()
+        subtype = pieces[1].trimmingSpaces().lowercased()
         guard !type.isEmpty, !subtype.isEmpty else { return nil }
         var parameters: [String: String] = [:]
         for parameter in parts.dropFirst() {
             let pair = parameter.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { continue }
-            parameters[Self.trimmed(pair[0]).lowercased()] = Self.trimmed(pair[1])
+            parameters[pair[0].trimmingSpaces().lowercased()] = pair[1].trimmingSpaces()
         }
         self.parameters = parameters
     }
@@ -27,10 +27,6 @@ struct MediaType: Sendable, Equatable {
     func accepts(_ other: MediaType) -> Bool {
         (type == "*" || type == other.type) && (subtype == "*" || subtype == other.subtype)
             && parameters == other.parameters
-    }
-
-    private static func trimmed(_ text: Substring) -> String {
-        String(text.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 
     /// `application/json` or `application/<something>+json` (Kong's `is_json_body` match).

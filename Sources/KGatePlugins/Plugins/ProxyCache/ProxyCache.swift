@@ -238,16 +238,18 @@ public final class ProxyCachePlugin: Plugin {
     /// writes itself on every answer.
     static func replayable(_ name: String) -> Bool {
         let lower = name.lowercased()
-        // Kong's `overwritable_header`: hop-by-hop headers, Content-Length and the rate
-        // limits' remaining counts go. So do the headers Kong's header_filter sets after the
-        // plugins' (kgate had them in the head the plugin saw; Kong's cache never has them).
-        let dropped: Set = [
-            "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers", "transfer-encoding",
-            "upgrade", "content-length", "via", "x-kong-upstream-latency", "x-kong-proxy-latency",
-            "x-kong-response-latency", "x-kong-request-id", "x-kong-upstream-status",
-        ]
-        return !dropped.contains(lower) && !lower.contains("ratelimit-remaining")
+        return !notReplayed.contains(lower) && !lower.contains("ratelimit-remaining")
     }
+
+    /// Kong's `overwritable_header`: hop-by-hop headers, Content-Length (and, in
+    /// ``replayable(_:)``, the rate limits' remaining counts) go. So do the headers Kong's
+    /// header_filter sets after the plugins' (kgate had them in the head the plugin saw; Kong's
+    /// cache never has them).
+    private static let notReplayed: Set = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers", "transfer-encoding",
+        "upgrade", "content-length", "via", "x-kong-upstream-latency", "x-kong-proxy-latency",
+        "x-kong-response-latency", "x-kong-request-id", "x-kong-upstream-status",
+    ]
 
     /// Kong's `build_cache_key`: the SHA-256 (hex) of `prefix|method|uri|query|headers`.
     static func cacheKey(_ config: Config, _ ctx: PluginContext) -> String {

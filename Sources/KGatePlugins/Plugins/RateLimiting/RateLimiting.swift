@@ -142,9 +142,10 @@ public final class RateLimitingPlugin: Plugin {
             return try Self.answer(config, decision, now: now, &ctx)
         }
         let keys = config.configured.map { l in
-            RedisSyncedUsage.Key(
-                name: RedisCounters.rateLimitingKey(scope: config.scopeKey, identifier: identifier, period: l.period, now: now),
-                windowStart: l.period.windowStart(now), expiration: l.period.expiration)
+            let start = l.period.windowStart(now)
+            return RedisSyncedUsage.Key(
+                name: RedisCounters.rateLimitingKey(scope: config.scopeKey, identifier: identifier, period: l.period, windowStart: start),
+                windowStart: start, expiration: l.period.expiration)
         }
         if let synced = config.synced, let used = synced.usage(keys, now: now) {
             return try countSynced(config, synced, keys, used: used, now: now, &ctx)
@@ -153,14 +154,14 @@ public final class RateLimitingPlugin: Plugin {
             let used: [Int]
             switch result {
             case .success(let counts): used = counts
-            case .failure(let error): return try Self.usageFailed(error, config, &ctx)
+            case .failure(let error): return try RedisCounters.usageFailed(error, faultTolerant: config.faultTolerant, &ctx)
             }
             if let synced = config.synced {
                 synced.store(keys, counts: used, syncRate: config.syncRate, logger: ctx.logger)
                 return try countSynced(config, synced, keys, used: used, now: now, &ctx)
             }
             // Realtime: Redis counted the request already, refused or not.
-            try Self.answer(config, Self.decision(config, used: used, now: now), now: now, &ctx)
+            try Self.answer(config, Self.decision(config, keys, used: used), now: now, &ctx)
         }
     }
 
@@ -169,28 +170,22 @@ public final class RateLimitingPlugin: Plugin {
         _ config: Config, _ synced: RedisSyncedUsage, _ keys: [RedisSyncedUsage.Key], used: [Int], now: Int,
         _ ctx: inout PluginContext
     ) throws {
-        let decision = Self.decision(config, used: used, now: now)
+        let decision = Self.decision(config, keys, used: used)
         if decision.stop == nil { synced.count(keys, syncRate: config.syncRate, logger: ctx.logger) }
         try Self.answer(config, decision, now: now, &ctx)
     }
 
-    /// Kong's `get_usage` from each configured period's count before the request.
-    private static func decision(_ config: Config, used: [Int], now: Int) -> RateLimitCounters.Decision {
+    /// Kong's `get_usage` from each configured period's count before the request (`keys` are
+    /// the periods' keys, in `configured` order).
+    private static func decision(_ config: Config, _ keys: [RedisSyncedUsage.Key], used: [Int]) -> RateLimitCounters.Decision {
         var decision = RateLimitCounters.Decision(
             usage: PeriodValues(repeating: 0), starts: PeriodValues(repeating: 0), stop: nil)
-        for (l, count) in zip(config.configured, used) {
+        for ((l, key), count) in zip(zip(config.configured, keys), used) {
             decision.usage[l.period] = count
-            decision.starts[l.period] = l.period.windowStart(now)
+            decision.starts[l.period] = key.windowStart
             if l.limit - Double(count) <= 0 { decision.stop = l.period }
         }
         return decision
-    }
-
-    /// Redis could not be used: a `fault_tolerant` config lets the request through with no
-    /// headers (Kong logs `failed to get usage`); otherwise the plugin fails (500).
-    static func usageFailed(_ error: any Error, _ config: Config, _ ctx: inout PluginContext) throws {
-        guard config.faultTolerant else { throw RedisUsageError(underlying: error) }
-        ctx.logger.error("failed to get usage: \(error)")
     }
 
     /// Sets the rate-limit headers of a decision and refuses the request when a limit is

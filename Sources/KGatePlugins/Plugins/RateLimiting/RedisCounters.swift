@@ -85,8 +85,8 @@ struct RedisCounters: Sendable {
     // MARK: Keys
 
     /// rate-limiting's key: `ratelimit:<route>:<service>:<identifier>:<window start ms>:<period>`.
-    static func rateLimitingKey(scope: String, identifier: String, period: RateLimitPeriod, now: Int) -> String {
-        "ratelimit:\(scope):\(identifier):\(period.windowStart(now) * 1000):\(period.name)"
+    static func rateLimitingKey(scope: String, identifier: String, period: RateLimitPeriod, windowStart: Int) -> String {
+        "ratelimit:\(scope):\(identifier):\(windowStart * 1000):\(period.name)"
     }
 
     /// response-ratelimiting's key:
@@ -96,10 +96,16 @@ struct RedisCounters: Sendable {
     {
         "response-ratelimit:\(scope):\(identifier):\(period.windowStart(now) * 1000):\(name):\(period.name)"
     }
+
+    /// Redis could not be used: a `fault_tolerant` config lets the request through (Kong logs
+    /// `failed to get usage`); otherwise the plugin fails (Kong's `error(err)`: 500).
+    static func usageFailed(_ error: any Error, faultTolerant: Bool, _ ctx: inout PluginContext) throws {
+        guard faultTolerant else { throw RedisUsageError(underlying: error) }
+        ctx.logger.error("failed to get usage: \(error)")
+    }
 }
 
-/// A Redis failure as the plugin reports it when it is not `fault_tolerant` (Kong's
-/// `error(err)`: the request fails with 500).
+/// A Redis failure as the plugin reports it when it is not `fault_tolerant`.
 struct RedisUsageError: Error, CustomStringConvertible {
     let underlying: any Error
     var description: String { "failed to get usage: \(underlying)" }

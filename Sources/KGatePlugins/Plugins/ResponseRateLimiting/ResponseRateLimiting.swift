@@ -148,8 +148,7 @@ public final class ResponseRateLimitingPlugin: Plugin {
                 }
                 try Self.apply(config, used: used, identifier: identifier, now: now, &ctx)
             case .failure(let error):
-                guard config.faultTolerant else { throw RedisUsageError(underlying: error) }
-                ctx.logger.error("failed to get usage: \(error)")
+                try RedisCounters.usageFailed(error, faultTolerant: config.faultTolerant, &ctx)
             }
         }
     }
@@ -174,8 +173,8 @@ public final class ResponseRateLimitingPlugin: Plugin {
     /// Reads what the response spends; refuses it when it spends a limit with nothing left.
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
         guard !config.limits.isEmpty else { return }
-        let spent = ctx.response.fromService ? Self.increments(ctx.response.headers, config: config) : nil
         guard var usage = ctx.plugin[Self.usageKey] as? Usage else { return }
+        let spent = ctx.response.fromService ? Self.increments(ctx.response.headers, config: config) : nil
         usage.increments = spent ?? Array(repeating: 0, count: config.limits.count)
         var stop = false
         for (i, limit) in config.limits.enumerated() {

@@ -24,10 +24,9 @@ struct SessionCookie: Sendable {
 
         static let size = 82
         static let encodedSize = 110
-        /// Flags: session data stored elsewhere (never for cookies), forgotten, deflated.
+        /// Flags: session data stored elsewhere (never for cookies), deflated.
         static let storageFlag: UInt16 = 0x0001
         static let deflateFlag: UInt16 = 0x0010
-        static let forgetFlag: UInt16 = 0x0002
 
         /// The bytes covered by the AES-GCM tag (type to data size).
         var authenticatedData: [UInt8] { Array(bytes(mac: [])[0..<47]) }
@@ -211,13 +210,13 @@ struct SessionCookie: Sendable {
     /// A new cookie for `data`: a new sid, keeping `creationTime` (the rolling offset is the time
     /// since), the payload split into `name`, `name2`... Returns the cookie values by name.
     static func seal(
-        _ data: [UInt8], name: String, secret: Secret, kind: Kind, creationTime: Int, now: Int, flags: UInt16 = 0
+        _ data: [UInt8], name: String, secret: Secret, kind: Kind, creationTime: Int, now: Int
     ) -> Result<(cookie: SessionCookie, values: [(name: String, value: String)]), Failure> {
         var g = SystemRandomNumberGenerator()
         let sid = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
         let (key, iv) = secret.encryptionKey(sid: sid, kind: kind)
         var header = Header(
-            flags: flags & Header.forgetFlag, sid: sid, creationTime: creationTime, rollingOffset: now - creationTime,
+            flags: 0, sid: sid, creationTime: creationTime, rollingOffset: now - creationTime,
             dataSize: (data.count * 4 + 2) / 3, tag: [])
         guard let nonce = try? AES.GCM.Nonce(data: iv),
             let box = try? AES.GCM.seal(data, using: key, nonce: nonce, authenticating: header.authenticatedData)

@@ -32,6 +32,8 @@ public final class StatsdPlugin: Plugin {
     /// One configured metric, its identifiers resolved against the defaults.
     struct Metric: Sendable {
         var name: MetricName
+        /// The name as a metric statsd shares with datadog (read once, not per request).
+        var plain: StatsdLines.PlainMetric?
         /// `c`, `ms`, `g`, ...
         var kind: String
         var sampleRate: Double?
@@ -94,7 +96,7 @@ public final class StatsdPlugin: Plugin {
             guard let name = metric.string("name").flatMap(MetricName.init(rawValue:)) else { continue }
             metrics.append(
                 Metric(
-                    name: name, kind: StatsdLines.types[metric.string("stat_type") ?? ""] ?? "",
+                    name: name, plain: name.plain, kind: StatsdLines.types[metric.string("stat_type") ?? ""] ?? "",
                     sampleRate: metric.number("sample_rate"),
                     consumerIdentifier: metric.string("consumer_identifier") ?? consumerDefault,
                     serviceIdentifier: metric.string("service_identifier") ?? serviceDefault,
@@ -148,7 +150,7 @@ public final class StatsdPlugin: Plugin {
         }
         for metric in config.metrics {
             let consumer = facts.consumer(metric.consumerIdentifier)
-            if let plain = metric.name.plain {
+            if let plain = metric.plain {
                 let stat = plain.stat
                 let value = plain.value(facts.served)
                 guard value != -1 else { continue }

@@ -55,8 +55,6 @@ final class TargetHealth: Sendable {
     @inline(__always)
     var isHealthy: Bool { available.load(ordering: .relaxed) }
 
-    var state: State { counters.withLock { $0.state } }
-
     /// Counts a report against `checks`.
     func record(_ report: HealthReport, checks: HealthcheckSettings.Checks) {
         let healthy: Bool
