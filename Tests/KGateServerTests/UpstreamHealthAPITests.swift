@@ -22,6 +22,12 @@ struct UpstreamHealthAPITests {
           targets: [{target: "127.0.0.1:9"}]
         - name: plain
           targets: [{target: "127.0.0.1:10"}]
+        - name: six
+          healthchecks:
+            passive:
+              unhealthy:
+                tcp_failures: 5
+          targets: [{target: "::1"}, {target: "[::1]:81"}]
         services:
         - host: pool
           routes:
@@ -80,6 +86,21 @@ struct UpstreamHealthAPITests {
             #expect(off.status == 400)
             #expect(off.body.contains("no healthchecker found for plain"))
             #expect(try admin.request("PUT", "/upstreams/pool/targets/10.9.9.9:1/unhealthy").status == 404)
+            // IPv6 targets, with and without a port, are found by the key Kong gives them.
+            let six = try admin.get("/upstreams/six/health").body
+            #expect(six.contains(#""target":"[::1]:8000""#), Comment(rawValue: six))
+            #expect(six.contains(#""target":"[::1]:81""#), Comment(rawValue: six))
+            #expect(!six.contains("DNS_ERROR"), Comment(rawValue: six))
+            #expect(try admin.request("PUT", "/upstreams/six/targets/[::1]:81/unhealthy").status == 204)
+            let sixAfter = try admin.get("/upstreams/six/health").body
+            #expect(sixAfter.contains(#""health":"UNHEALTHY""#) && sixAfter.contains(#""health":"HEALTHY""#), Comment(rawValue: sixAfter))
+            // Kong's exporter labels an address `ip:port`, an IPv6 one without brackets.
+            let sixMetrics = try admin.get("/metrics").body
+            #expect(sixMetrics.contains(
+                #"kong_upstream_target_health{upstream="six",target="::1",address="::1:8000",state="healthy",subsystem="http"} 1"#),
+                Comment(rawValue: sixMetrics))
+            #expect(sixMetrics.contains(
+                #"kong_upstream_target_health{upstream="six",target="[::1]:81",address="::1:81",state="unhealthy",subsystem="http"} 1"#))
             // The Status API only reads.
             #expect(try status.request("PUT", "/upstreams/pool/targets/127.0.0.1:9/unhealthy").status != 204)
         }
