@@ -270,14 +270,14 @@ final class Balancer: Sendable {
                     if state.names.record(answer, for: name, at: now) { changed = true }
                 }
                 let names = state.names
+                let previous = livePage.load(ordering: .relaxed)
                 let page =
                     changed
                     ? Self.page(
                         addresses: names.addresses(of: targets), algorithm: algorithm, targetCount: targets.count,
-                        slots: slots, health: health, names: names)
-                    : BalancerPage(
-                        livePage.load(ordering: .relaxed), refreshAt: names.nextRefresh,
-                        awaitingAnswers: names.isAwaitingAnswers)
+                        slots: slots, health: health, names: names
+                    ).carryingLatencies(of: previous, now: Double(now.uptimeNanoseconds) / 1e9)
+                    : BalancerPage(previous, refreshAt: names.nextRefresh, awaitingAnswers: names.isAwaitingAnswers)
                 livePage.store(page, ordering: .releasing)
                 state.inFlight = nil
             }

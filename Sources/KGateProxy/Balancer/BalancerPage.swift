@@ -64,6 +64,42 @@ final class BalancerPage: Sendable, AtomicReference {
         self.awaitingAnswers = awaitingAnswers
     }
 
+    /// The same addresses and health with another selection.
+    private init(_ page: BalancerPage, selection: AddressSelection) {
+        self.addresses = page.addresses
+        self.selection = selection
+        self.health = page.health
+        self.refreshAt = page.refreshAt
+        self.awaitingAnswers = page.awaitingAnswers
+    }
+
+    /// Kong's slow start when DNS changes a latency balancer's addresses: each address `previous`
+    /// had keeps its EWMA, a new one starts at the mean (``LatencyEWMA/carried(to:now:previousIndex:)``).
+    /// Other algorithms' pages are returned as they are.
+    func carryingLatencies(of previous: BalancerPage, now: Double) -> BalancerPage {
+        guard case .latency(let old) = previous.selection else { return self }
+        var previousIndex: [AddressKey: Int] = [:]
+        for (index, address) in previous.addresses.enumerated() where previousIndex[AddressKey(address)] == nil {
+            previousIndex[AddressKey(address)] = index
+        }
+        let addresses = self.addresses
+        let ewma = old.carried(to: addresses.map(\.weight), now: now) { previousIndex[AddressKey(addresses[$0])] }
+        return BalancerPage(self, selection: .latency(ewma))
+    }
+
+    /// An address whatever its weight (an SRV answer may change the weight of the same address).
+    private struct AddressKey: Hashable {
+        let ip: IPBytes
+        let port: Int
+        let host: String
+
+        init(_ address: BalancerAddress) {
+            ip = address.ip
+            port = address.port
+            host = address.host
+        }
+    }
+
     /// The round-robin wheel (empty for the other algorithms).
     var wheel: [Int32] {
         if case .wheel(let wheel) = selection { return wheel }

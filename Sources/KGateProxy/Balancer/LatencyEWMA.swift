@@ -12,7 +12,8 @@ import Synchronization
 /// whichever its hash table yields first; here ties go to the lowest index. Kong drops an
 /// address's EWMA when it turns unavailable and restarts it at the mean when it comes back;
 /// here unavailable addresses are only skipped, keeping their EWMA. Kong's slow start (new
-/// addresses begin at the mean EWMA) is `carried(to:now:previousIndex:)`. Addresses of weight 0
+/// addresses begin at the mean EWMA) is `carried(to:now:previousIndex:)`, applied when DNS
+/// changes the addresses (`BalancerPage.carryingLatencies(of:now:)`). Addresses of weight 0
 /// are never picked. The EWMAs sit behind one mutex, held for a scan.
 final class LatencyEWMA: Sendable {
     /// Kong's DECAY_TIME, in seconds.

@@ -191,6 +191,46 @@ struct BalancerTests {
         try loop.syncShutdownGracefully()
     }
 
+    @Test("latency: a DNS change keeps the EWMAs of the addresses that stay; a new one starts at the mean")
+    func latencyCarriedOverDNSChange() throws {
+        let loop = EmbeddedEventLoop()
+        let resolver = ScriptedResolver()
+        resolver.answer("pool.test", ["127.0.0.1", "127.0.0.2"], ttl: .seconds(10))
+        let b = Balancer(
+            id: "u", name: "u", hostHeader: nil, targets: [BalancerTarget(target: "pool.test:80", weight: 100)!],
+            algorithm: .latency)
+        _ = b.pick(now: loop.now, resolver: resolver, on: loop)
+        loop.run()
+        let first = b.page
+        guard case .latency(let before) = first.selection else {
+            Issue.record("not a latency page")
+            return
+        }
+        // Samples long after the page was made count whole.
+        loop.advanceTime(by: .seconds(1000))
+        let now = Double(loop.now.uptimeNanoseconds) / 1e9
+        let slow = try #require(first.addresses.firstIndex { $0.ip.text == "127.0.0.2" })
+        before.record(slow, rtt: 0.5, now: now)
+        before.record(1 - slow, rtt: 0.1, now: now)
+
+        // 127.0.0.1 goes, 127.0.0.3 comes: 127.0.0.2 keeps its 0.5, 127.0.0.3 starts at the mean.
+        resolver.answer("pool.test", ["127.0.0.2", "127.0.0.3"], ttl: .seconds(10))
+        loop.advanceTime(by: .seconds(11))
+        _ = b.pick(now: loop.now, resolver: resolver, on: loop)
+        loop.run()
+        let page = b.page
+        guard case .latency(let after) = page.selection else {
+            Issue.record("not a latency page after the change")
+            return
+        }
+        let later = Double(loop.now.uptimeNanoseconds) / 1e9
+        let kept = try #require(page.addresses.firstIndex { $0.ip.text == "127.0.0.2" })
+        let added = try #require(page.addresses.firstIndex { $0.ip.text == "127.0.0.3" })
+        #expect(abs(after.ewma(kept, now: now) - 0.5) < 1e-9)
+        #expect(abs(after.ewma(added, now: later) - 0.25) < 1e-9)
+        try loop.syncShutdownGracefully()
+    }
+
     @Test("a balancer of IP targets never asks; a name that is not answered yet does not hold up the IP targets")
     func ipTargets() {
         let loop = EmbeddedEventLoop()
