@@ -237,6 +237,57 @@ struct ProxyFileLogTests {
     }
 }
 
+/// Live: a request nginx refuses before its head is parsed is logged as Kong's PDK reads it
+/// from the request line (`ctx.KONG_UNEXPECTED`): its method, and its query and URI when the
+/// line is whole (04-plugins_triggering_spec, "log plugins sees same request in error_page
+/// handler").
+@Suite(.serialized)
+struct ProxyRefusedRequestLogTests {
+    @Test func refusedRequestsKeepTheirRequestLine() async throws {
+        let path = NSTemporaryDirectory() + "kgate-refused-log-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withProxy(
+            """
+            _format_version: "3.0"
+            services:
+            - url: http://127.0.0.1:9
+              routes:
+              - hosts: [unavailable]
+            plugins:
+            - name: file-log
+              config: {path: "\(path)"}
+            """
+        ) { proxy in
+            let large = String(repeating: "a", count: 10240)
+            let tooLarge = try await RawClient.connect(port: proxy.port, group: TestLoops.group)
+            try await tooLarge.send(
+                "POST /status/200?foo=bar HTTP/1.1\r\nHost: unavailable\r\nX-Large: \(large)\r\nX-UUID: u\r\n\r\n")
+            #expect(try await tooLarge.readResponse().status == 400)
+            await tooLarge.close()
+            let tooLong = try await RawClient.connect(port: proxy.port, group: TestLoops.group)
+            try await tooLong.send("POST /?foo=\(large) HTTP/1.1\r\nHost: unavailable\r\nX-UUID: u\r\n\r\n")
+            #expect(try await tooLong.readResponse().status == 414)
+            await tooLong.close()
+
+            let lines = await fileLines(path, atLeast: 2)
+            try #require(lines.count == 2)
+            let logged = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+            let first = try #require(logged[0]["request"] as? [String: Any])
+            #expect(first["method"] as? String == "POST")
+            #expect((first["querystring"] as? [String: Any])?["foo"] as? String == "bar")
+            #expect(first["uri"] as? String == "/status/200?foo=bar")
+            #expect(logged[0]["upstream_uri"] as? String == "")
+            #expect((logged[0]["response"] as? [String: Any])?["status"] as? Int == 400)
+            let second = try #require(logged[1]["request"] as? [String: Any])
+            #expect(second["method"] as? String == "POST")
+            #expect((second["querystring"] as? [String: Any])?.isEmpty == true)
+            #expect((second["headers"] as? [String: Any])?["x-uuid"] == nil)
+            #expect(logged[1]["upstream_uri"] as? String == "")
+            #expect((logged[1]["response"] as? [String: Any])?["status"] as? Int == 414)
+        }
+    }
+}
+
 /// Live: http-log sends each request's serialized log to a log server (a test upstream).
 @Suite(.serialized)
 struct ProxyHTTPLogTests {

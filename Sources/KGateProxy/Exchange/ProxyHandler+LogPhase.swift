@@ -51,9 +51,12 @@ extension ProxyHandler {
             responseHeaders = PluginHeads.fields(of: scratchHead)
             scratchHead.buffer = ByteBuffer()
         }
-        let isPlaceholder = x.refusedLine != nil || request.buffer.readableBytes == 0
+        let requestURI =
+            if let line = x.refusedLine { RefusedRequestLine(line).target ?? "" }
+            else if request.buffer.readableBytes == 0 { "" }
+            else { request.target }
         return ServedExchange(
-            requestURI: isPlaceholder ? "" : request.target,
+            requestURI: requestURI,
             requestSize: request.buffer.readableBytes + x.bodyBytes,
             upstreamURI: x.plan == nil ? "" : x.upstreamTarget,
             upstreamStatus: proxied ? String(x.upstreamStatus) : "",

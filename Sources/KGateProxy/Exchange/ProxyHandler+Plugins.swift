@@ -93,13 +93,19 @@ extension ProxyHandler {
 
     /// The request as plugins see it.
     private func makePluginContext(_ runner: PluginRunner) -> PluginContext {
-        let target = request.target
+        var method = request.method.rawValue
+        var target = request.target
+        if let line = x.refusedLine {
+            let refused = RefusedRequestLine(line)
+            method = refused.method ?? method
+            target = refused.target ?? ""
+        }
         let rawPath = Self.pathWithoutQuery(target)
         let u = target.utf8
         let rawQuery: String? =
             rawPath.utf8.count < u.count ? String(Substring(u[u.index(u.startIndex, offsetBy: rawPath.utf8.count + 1)...])) : nil
         var pluginRequest = PluginRequest(
-            method: request.method.rawValue, scheme: tls ? "https" : "http", host: hostName(),
+            method: method, scheme: tls ? "https" : "http", host: hostName(),
             port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
             forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, startTime: loop.wallClock())
         pluginRequest.setRequestID(high: x.requestID.high, low: x.requestID.low)
