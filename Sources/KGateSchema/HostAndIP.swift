@@ -143,6 +143,15 @@ public enum HostAndIP {
         return port.map { "\(h):\($0)" } ?? h
     }
 
+    /// The targets DAO's `format_target`: the target normalized, with Kong's default port 8000
+    /// when it has none (`10.0.0.1:8000`, `[0000:...:0001]:8000`, `name:80`); nil when it is
+    /// no valid host or IP. How Kong's Admin API shows, finds and reports the health of a
+    /// target.
+    public static func formatTarget(_ target: String) -> String? {
+        guard let normalized = try? normalize(target) else { return nil }
+        return formatHost(normalized.host, port: normalized.port ?? 8000)
+    }
+
     /// Lua's `tonumber` of a `%d+` capture, saturated (any huge value is just "too big").
     private static func digitsValue(_ s: String) -> Int {
         var v = 0

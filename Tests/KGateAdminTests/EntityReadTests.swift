@@ -116,7 +116,8 @@ import Testing
         #expect(Set(all.data.compactMap { $0["target"]?.stringValue }) == ["10.0.0.1:8000", "10.0.0.2:81"])
         let ids = all.data.compactMap { $0["id"]?.stringValue }
         #expect(ids == ids.sorted())
-        #expect(await h.get("/upstreams/up/targets/10.0.0.1")["target"] == "10.0.0.1:8000")
+        // Kong compares the formatted target with the key as given: no port, no match.
+        #expect(await h.get("/upstreams/up/targets/10.0.0.1").status == 404)
         #expect(await h.get("/upstreams/up/targets/10.0.0.1:8000")["target"] == "10.0.0.1:8000")
         #expect(await h.get("/upstreams/up/targets/10.0.0.3").status == 404)
         #expect(await h.get("/upstreams/nope/targets").status == 404)
@@ -124,7 +125,7 @@ import Testing
         #expect(health.data.allSatisfy { $0["health"] == "HEALTHCHECKS_OFF" })
         #expect(health["node_id"] == "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b")
         // Kong's answer for an upstream without a health checker.
-        let put = await h.send(.PUT, "/upstreams/up/targets/10.0.0.1/unhealthy")
+        let put = await h.send(.PUT, "/upstreams/up/targets/10.0.0.1:8000/unhealthy")
         #expect(put.status == 400)
         #expect(put["message"] == "no healthchecker found for up")
     }

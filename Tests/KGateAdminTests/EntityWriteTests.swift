@@ -164,7 +164,7 @@ import Testing
         await h.load(Fixture.sample)
         let create = await h.json(.POST, "/upstreams/up/targets", ["target": "10.0.0.9"])
         #expect(create.json == Self.unsupported("cannot create 'targets' entities when not using a database"))
-        let delete = await h.send(.DELETE, "/upstreams/up/targets/10.0.0.1")
+        let delete = await h.send(.DELETE, "/upstreams/up/targets/10.0.0.1:8000")
         #expect(delete.json == Self.unsupported("cannot remove 'targets' entities when not using a database"))
         #expect(await h.send(.DELETE, "/upstreams/up/targets/10.9.9.9").status == 404)
         for method in [HTTPMethod.GET, .POST, .DELETE] {

@@ -328,6 +328,17 @@ import Darwin
         #expect(HostAndIP.formatHost("mashape.test", port: 80) == "mashape.test:80")
     }
 
+    /// The targets DAO's `format_target`.
+    @Test func formatTarget() {
+        #expect(HostAndIP.formatTarget("10.0.0.1") == "10.0.0.1:8000")
+        #expect(HostAndIP.formatTarget("001.002.003.004:123") == "1.2.3.4:123")
+        #expect(HostAndIP.formatTarget("::1") == "[0000:0000:0000:0000:0000:0000:0000:0001]:8000")
+        #expect(HostAndIP.formatTarget("[::1]:81") == "[0000:0000:0000:0000:0000:0000:0000:0001]:81")
+        #expect(HostAndIP.formatTarget("api.test") == "api.test:8000")
+        #expect(HostAndIP.formatTarget("api.test:80") == "api.test:80")
+        #expect(HostAndIP.formatTarget("bad..name") == nil)
+    }
+
     /// The Swift `inet_pton` port against glibc's, on tricky inputs.
     @Test func inetPtonMatchesGlibc() {
         let corpus = ["1.2.3.4", "01.2.3.4", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "255.255.255.255", "256.0.0.0", "0.0.0.0",

@@ -128,15 +128,10 @@ struct AdminContext {
         schema?.withReplacedShorthands(stored(row, schema: schema)) ?? row
     }
 
-    /// Kong's `format_target`: a target without a port gets Kong's default, 8000.
+    /// Kong's `format_target` (``HostAndIP/formatTarget(_:)``): normalized, with port 8000
+    /// when it has none.
     static func targetWithPort(_ target: String) -> String {
-        if target.hasPrefix("[") { return target.contains("]:") ? target : target + ":8000" }
-        let colons = target.utf8.filter { $0 == UInt8(ascii: ":") }.count
-        switch colons {
-        case 0: return target + ":8000"
-        case 1: return target
-        default: return "[\(target)]:8000"
-        }
+        HostAndIP.formatTarget(target) ?? target
     }
 
     /// The rows of an entity kind with their primary keys, in declaration order.

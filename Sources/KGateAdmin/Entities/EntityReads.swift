@@ -259,8 +259,9 @@ extension AdminContext {
         return latest
     }
 
-    /// `/upstreams/{u}/targets/{target}`: a target by id, or by address (`10.0.0.1:80`, port
-    /// 8000 assumed when left out).
+    /// `/upstreams/{u}/targets/{target}`: a target by id, or by its address as Kong shows it
+    /// (`10.0.0.1:8000`: `select_by_upstream_filter` compares the formatted target with the
+    /// key as given, so `10.0.0.1` finds nothing).
     func upstreamTarget() -> Found {
         let upstream: Object
         switch select(param: "upstreams") {
@@ -270,9 +271,8 @@ extension AdminContext {
         }
         let key = match.params["targets"] ?? ""
         let all = targets(of: upstream, latestOnly: false)
-        let wanted = Self.targetWithPort(key)
         let row = all.last {
-            $0["id"]?.stringValue == key || Self.targetWithPort($0["target"]?.stringValue ?? "") == wanted
+            $0["id"]?.stringValue == key || Self.targetWithPort($0["target"]?.stringValue ?? "") == key
         }
         return row.map(Found.row) ?? .none
     }

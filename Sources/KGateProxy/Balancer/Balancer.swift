@@ -37,12 +37,6 @@ struct BalancerTarget: Sendable, Hashable {
         self.weight = weight
         self.ip = IPBytes(parsing: self.host)
     }
-
-    /// `host:port`, an IPv6 host in brackets: the key of Kong's `health_info`, and what the
-    /// Admin API's `format_target` makes of the configured target.
-    var key: String {
-        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-    }
 }
 
 /// One address on a balancer's wheel: an IP target, or one of the addresses a target's name

@@ -65,7 +65,7 @@ struct NodeMetrics: Sendable {
             else { continue }
             if let id = upstream["id"]?.stringValue, let byTarget = checked[id] ?? balancer(id).flatMap({ $0.checks ? $0.byTarget : nil }) {
                 checked[id] = byTarget
-                let addresses = byTarget[ProxyPlans.targetKey(target)]?["addresses"]?.arrayValue ?? []
+                let addresses = byTarget[HostAndIP.formatTarget(target) ?? target]?["addresses"]?.arrayValue ?? []
                 if addresses.isEmpty {
                     health.append(.init(upstream: name, target: target, address: "", state: "dns_error"))
                 }

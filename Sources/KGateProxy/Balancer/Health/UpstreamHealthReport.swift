@@ -4,23 +4,17 @@ import KGateSchema
 /// `get_upstream_health` and `get_balancer_health`, `balancer:getTargetStatus`) and the
 /// `PUT .../healthy|unhealthy` that sets it.
 extension ProxyPlans {
-    /// Whether the upstream runs health checks, and each target's status keyed by
-    /// ``targetKey(_:)`` (`host:port`, as Kong keys `health_info`); nil when no balancer has
-    /// that id.
+    /// Whether the upstream runs health checks, and each target's status keyed by the target
+    /// as Kong formats it (``HostAndIP/formatTarget(_:)``, as Kong keys `health_info`); nil
+    /// when no balancer has that id.
     public func targetHealth(upstreamID: String) -> (checks: Bool, byTarget: [String: Value])? {
         guard let balancer = balancer(id: upstreamID) else { return nil }
         let checks = balancer.health.settings.isEnabled
         var byTarget: [String: Value] = [:]
         for target in balancer.targets {
-            byTarget[target.key] = Self.status(of: target, in: balancer.page, checks: checks)
+            byTarget[HostAndIP.formatHost(target.host, port: target.port)] = Self.status(of: target, in: balancer.page, checks: checks)
         }
         return (checks, byTarget)
-    }
-
-    /// The key of a configured `target` in ``targetHealth(upstreamID:)``: `host:port` with
-    /// Kong's default port 8000, an IPv6 host in brackets as written (`[::1]:8000`).
-    public static func targetKey(_ target: String) -> String {
-        BalancerTarget(target: target, weight: 1)?.key ?? target
     }
 
     /// `GET /upstreams/{u}/health?balancer_health=1`'s data; nil when no balancer has that id.
