@@ -26,6 +26,22 @@ import Testing
         #expect(await h.get("/services/\(EntityID.random())").status == 404)
     }
 
+    /// Kong unescapes a path segment with `ngx.unescape_uri`: `+` is a space, `%2B` a plus.
+    @Test func plusInAPathSegmentIsASpace() async throws {
+        let h = try AdminHarness()
+        await h.load(
+            """
+            _format_version: "3.0"
+            consumers:
+            - username: bob smith
+            - username: user+tag@example.com
+            """)
+        #expect(await h.get("/consumers/bob+smith")["username"] == "bob smith")
+        #expect(await h.get("/consumers/bob%20smith")["username"] == "bob smith")
+        #expect(await h.get("/consumers/user+tag@example.com").status == 404)
+        #expect(await h.get("/consumers/user%2Btag@example.com")["username"] == "user+tag@example.com")
+    }
+
     @Test func invalidKeys() async throws {
         let h = try AdminHarness()
         await h.load(Fixture.sample)

@@ -237,7 +237,8 @@ struct AdminRouteTable: Sendable {
         var raw: [String: String] = [:]
         for (segment, part) in zip(route.segments, parts) {
             guard case .param(let name) = segment else { continue }
-            let decoded = URIText.unescape(part)
+            // Kong unescapes each raw segment with `ngx.unescape_uri`, which reads `+` as a space.
+            let decoded = URIText.unescape(part, plusAsSpace: true)
             bytes[name] = decoded
             params[name] = String(decoding: decoded, as: UTF8.self)
             raw[name] = String(part)

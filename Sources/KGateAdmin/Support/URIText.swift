@@ -3,7 +3,8 @@
 /// as `ngx.req.get_uri_args` reads it.
 enum URIText {
     /// `ngx.unescape_uri`: `%XX` decoded, a malformed escape kept as is; with `plusAsSpace`
-    /// (query strings) `+` is a space.
+    /// (as `ngx.unescape_uri` itself: query strings and Admin API path segments) `+` is a
+    /// space.
     static func unescape(_ text: Substring, plusAsSpace: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(text.utf8.count)
