@@ -57,7 +57,7 @@ extension AdminAPI {
             return context.upstreamHealth(nodeID: nodeID, provider: upstreamHealth)
         case .targetHealth:
             return context.setTargetHealth(provider: upstreamHealth)
-        case .disabled, .setLogLevel, .controlPlaneOnly, .statusDNS, .cache, .cacheKey:
+        case .disabled, .setLogLevel, .controlPlaneOnly, .statusDNS, .cache, .cacheKey, .wasmDisabled:
             return .notFound  // answered by `fixedAnswer` (disabled routes never get here)
         }
     }

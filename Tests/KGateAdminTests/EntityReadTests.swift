@@ -42,6 +42,23 @@ import Testing
         #expect(await h.get("/consumers/user%2Btag@example.com")["username"] == "user+tag@example.com")
     }
 
+    /// kgate runs no wasm: every wasm endpoint answers as Kong's with `wasm = off`
+    /// (`kong/api/routes/filter_chains.lua`).
+    @Test func wasmEndpointsAreOff() async throws {
+        let h = try AdminHarness()
+        await h.load(Fixture.sample)
+        let off: Value = ["message": "this endpoint is only available when wasm is enabled"]
+        for path in [
+            "/filter-chains", "/filter-chains/x", "/filter-chains/x/route", "/routes/route-a/filter-chains",
+            "/services/svc-a/filter-chains/x", "/routes/route-a/filters/all", "/routes/route-a/filters/enabled",
+        ] {
+            let reply = await h.get(path)
+            #expect(reply.status == 400, Comment(rawValue: path))
+            #expect(reply.json == off, Comment(rawValue: path))
+        }
+        #expect(await h.send(.POST, "/filter-chains").json == off)
+    }
+
     @Test func invalidKeys() async throws {
         let h = try AdminHarness()
         await h.load(Fixture.sample)

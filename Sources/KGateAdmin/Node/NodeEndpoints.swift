@@ -109,6 +109,8 @@ extension AdminAPI {
                 "this endpoint is only available when Kong is configured to run as Control Plane for the cluster")
         case .statusDNS:
             return .message(.notImplemented, "not implemented with the legacy DNS client")
+        case .wasmDisabled:
+            return .message(.badRequest, "this endpoint is only available when wasm is enabled")
         case .cache:
             return .empty(.noContent)
         case .cacheKey:

@@ -26,6 +26,9 @@ struct AdminRoute: Sendable {
         case logLevel, setLogLevel, controlPlaneOnly
         /// Deactivated in Kong (`/targets`, `/snis/:snis/certificate`): 404 for every method.
         case disabled
+        /// The wasm endpoints (`/filter-chains...`, `/routes/:routes/filters/...`): kgate runs no
+        /// wasm, so Kong's answer with `wasm = off`, 400.
+        case wasmDisabled
         /// `/services`.
         case collection(entity: String)
         /// `/services/:services`.
@@ -114,7 +117,7 @@ struct AdminRouteTable: Sendable {
     init(catalog: EntityCatalog, plugins: [PluginAPIRoute] = []) {
         var templates: [Template] = []
         func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
-            templates.append((template, methods, kind))
+            templates.append((template, methods, template.contains("/filter-chains") ? .wasmDisabled : kind))
         }
         let collection: [HTTPMethod] = [.GET, .POST]
         let item: [HTTPMethod] = [.GET, .PUT, .PATCH, .DELETE]
@@ -189,6 +192,9 @@ struct AdminRouteTable: Sendable {
         ("/schemas/vaults/:name", [.GET], .vaultSchema),
         ("/schemas/plugins/:name", [.GET], .pluginSchema),
         ("/schemas/filters/:name", [.GET], .filterSchema),
+        ("/routes/:routes/filters/enabled", [.GET], .wasmDisabled),
+        ("/routes/:routes/filters/disabled", [.GET], .wasmDisabled),
+        ("/routes/:routes/filters/all", [.GET], .wasmDisabled),
         ("/plugins/enabled", [.GET], .pluginsEnabled),
         ("/plugins/schema/:name", [.GET], .legacyPluginSchema),
         ("/tags", [.GET, .POST], .tags),
