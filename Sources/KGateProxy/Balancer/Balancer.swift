@@ -221,6 +221,16 @@ final class Balancer: Sendable {
         return .waiting(resolution.withLock { $0.inFlight } ?? eventLoop.makeSucceededVoidFuture())
     }
 
+    /// Starts a query round when a name's answer is due (or was never asked), without picking:
+    /// the balancer's names are resolved before traffic comes, as Kong resolves a balancer's
+    /// targets when it creates it.
+    func resolveDueNames(resolver: any DNSResolving, on eventLoop: EventLoop) {
+        guard let livePage, livePage.load(ordering: .acquiring).refreshAt <= eventLoop.now,
+            !refreshing.load(ordering: .relaxed)
+        else { return }
+        refresh(resolver: resolver, on: eventLoop)
+    }
+
     /// The try that used `pick` ended: least-connections counts it out; `rtt` (seconds, connect
     /// plus response time) feeds the latency algorithm when the try got a response.
     func release(_ pick: BalancerPick, rtt: Double?, now: Double) {

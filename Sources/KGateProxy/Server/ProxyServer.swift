@@ -31,7 +31,7 @@ public final class ProxyServer: Sendable {
     private let state = Mutex(State())
     private let stopped: EventLoopPromise<Void>
     /// The upstreams' active health checks, following the config store.
-    private let healthChecks: ActiveHealthChecks
+    private let upkeep: BalancerUpkeep
 
     private struct State {
         var listeners: [Channel] = []
@@ -83,7 +83,7 @@ public final class ProxyServer: Sendable {
         }
         self.loops = loops
         self.stopped = self.group.next().makePromise(of: Void.self)
-        self.healthChecks = ActiveHealthChecks(store: store, eventLoop: self.group.next())
+        self.upkeep = BalancerUpkeep(store: store, eventLoop: self.group.next(), resolver: resolver)
     }
 
     deinit {
@@ -142,7 +142,7 @@ public final class ProxyServer: Sendable {
             $0.addresses = addresses
             $0.phase = .bound
         }
-        healthChecks.start()
+        upkeep.start()
         environment.logger.info("proxy.listening", metadata: ["addresses": "\(addresses.map { "\($0)" })"])
     }
 
@@ -241,7 +241,7 @@ public final class ProxyServer: Sendable {
             return
         }
         environment.logger.info("proxy.shutdown_started")
-        healthChecks.stop()
+        upkeep.stop()
         for channel in listeners { try? await channel.close() }
         let contexts = Array(loops.values)
         for context in contexts { context.eventLoop.execute { context.quiesce() } }

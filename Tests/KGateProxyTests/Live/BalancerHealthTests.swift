@@ -131,6 +131,52 @@ struct BalancerHealthTests {
         }
     }
 
+    @Test("a target named by a host is resolved before traffic: probed, reported with its address, its health settable")
+    func namedTargetResolvedBeforeTraffic() async throws {
+        try await withUpstreams(["named"]) { ups in
+            let resolver = ScriptedResolver()
+            resolver.answer("named.test", ["127.0.0.1"])
+            let yaml = """
+                _format_version: "3.0"
+                upstreams:
+                - name: pool
+                  healthchecks:
+                    active:
+                      http_path: /status/200
+                      healthy: {interval: 0.1, successes: 1}
+                      unhealthy: {interval: 0, http_failures: 1}
+                  targets: [{target: "named.test:\(ups[0].port)"}]
+                services:
+                - host: pool
+                  routes: [{paths: [/]}]
+                """
+            try await withProxy(yaml, resolver: resolver) { proxy in
+                var waited = 0
+                while ups[0].requests.isEmpty, waited < 100 {
+                    try await Task.sleep(for: .milliseconds(50))
+                    waited += 1
+                }
+                let probe = try #require(ups[0].requests.first)
+                #expect(probe.head.uri == "/status/200")
+                #expect(probe.head.headers["Host"] == ["named.test"])
+                let plans = try #require(proxy.store.current.artifact(for: ProxyPlansBuilder.self))
+                let id = try #require(Self.balancer(proxy)?.id)
+                let health = try #require(plans.targetHealth(upstreamID: id))
+                let addresses = health.byTarget["named.test:\(ups[0].port)"]?["addresses"]?.arrayValue ?? []
+                #expect(addresses.first?["ip"] == "127.0.0.1")
+                #expect(addresses.first?["health"] == "HEALTHY")
+                // An address given by name sets every address of the target.
+                #expect(plans.setTargetHealth(
+                    upstreamID: id, target: "named.test:\(ups[0].port)", address: "named.test:\(ups[0].port)",
+                    healthy: false) == nil)
+                #expect(Self.isHealthy(proxy, port: ups[0].port) == false)
+                let status = try #require(plans.balancerHealth(upstreamID: id))
+                let host = status["details"]?["hosts"]?.arrayValue?.first
+                #expect(host?["addresses"]?.arrayValue?.first?["healthy"] == .bool(false))
+            }
+        }
+    }
+
     @Test("consistent hashing on a header: each value always reaches the same target")
     func hashOnHeader() async throws {
         try await withUpstreams(["a", "b", "c"]) { ups in

@@ -44,25 +44,23 @@ enum HealthProbe {
         return value
     }
 
-    /// Runs the probe of `address` (`host` goes in `Host` and, for `https`, the SNI unless
-    /// `https_sni` is set). Completes on `eventLoop`; never fails.
+    /// Runs the probe of `address` (`host` goes in `Host`, `serverName` in the SNI of an
+    /// `https` probe). Completes on `eventLoop`; never fails.
     static func run(
-        address: BalancerAddress, host: String, type: String, settings: HealthcheckSettings.Probe, tls: NIOSSLContext?,
-        on eventLoop: EventLoop
+        address: BalancerAddress, host: String, serverName: String?, type: String, settings: HealthcheckSettings.Probe,
+        tls: NIOSSLContext?, on eventLoop: EventLoop
     ) -> EventLoopFuture<HealthReport> {
         let promise = eventLoop.makePromise(of: HealthReport.self)
         let timeout = TimeAmount.nanoseconds(Int64(settings.timeout * 1e9))
         let deadline = eventLoop.scheduleTask(in: timeout) { promise.succeed(.timeout) }
         promise.futureResult.whenComplete { _ in deadline.cancel() }
-        let serverName = settings.httpsSNI ?? host
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 do {
                     let sync = channel.pipeline.syncOperations
                     if type == "https", let tls {
-                        let sni = IPBytes(parsing: serverName) == nil ? serverName : nil
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sni))
+                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     try sync.addHandler(StatusLineReader(promise: promise))
                     return channel.eventLoop.makeSucceededVoidFuture()

@@ -12,7 +12,9 @@ extension ProxyPlans {
         let checks = balancer.health.settings.isEnabled
         var byTarget: [String: Value] = [:]
         for target in balancer.targets {
-            byTarget[HostAndIP.formatHost(target.host, port: target.port)] = Self.status(of: target, in: balancer.page, checks: checks)
+            byTarget[HostAndIP.formatHost(target.host, port: target.port)] = Self.status(
+                of: target, in: balancer.page, stateKey: "health",
+                state: { .string(checks ? ($0 ? "HEALTHY" : "UNHEALTHY") : "HEALTHCHECKS_OFF") })
         }
         return (checks, byTarget)
     }
@@ -27,7 +29,7 @@ extension ProxyPlans {
         let details: Value = [
             "healthy": .bool(healthy),
             "weight": ["total": .integer(total), "unavailable": .integer(total - available), "available": .integer(available)],
-            "hosts": .array(balancer.targets.map { Self.status(of: $0, in: page, checks: checks) }),
+            "hosts": .array(balancer.targets.map { Self.status(of: $0, in: page, stateKey: "healthy", state: Value.bool) }),
         ]
         let health = healthy ? "HEALTHY" : "UNHEALTHY"
         return [
@@ -46,10 +48,10 @@ extension ProxyPlans {
         var ip: IPBytes?
         var port = parsed.port
         if let address {
-            guard let at = BalancerTarget(target: address, weight: 1), let addressIP = at.ip else {
-                return "invalid address '\(address)'"
-            }
-            ip = addressIP
+            // An address that is a name sets every address of the target on the address's
+            // port (Kong's `set_all_target_statuses_for_hostname`).
+            guard let at = BalancerTarget(target: address, weight: 1) else { return "invalid address '\(address)'" }
+            ip = at.ip
             port = at.port
         }
         balancer.health.set(healthy: healthy, host: parsed.host, port: port, ip: ip)
@@ -60,8 +62,13 @@ extension ProxyPlans {
         balancers.values.first { $0.id == id }
     }
 
-    /// Kong's `getTargetStatus`, each address's `health` as `get_upstream_health` writes it.
-    private static func status(of target: BalancerTarget, in page: BalancerPage, checks: Bool) -> Value {
+    /// Kong's `getTargetStatus`: `host` as Kong's balancer names the target (an IPv6 one
+    /// expanded in brackets); each address's availability under `stateKey` as `state` writes
+    /// it (`healthy`, a bool, in the balancer's status; `health` as `get_upstream_health`
+    /// rewrites it).
+    private static func status(
+        of target: BalancerTarget, in page: BalancerPage, stateKey: String, state: (Bool) -> Value
+    ) -> Value {
         var total = 0
         var available = 0
         var addresses: [Value] = []
@@ -69,17 +76,18 @@ extension ProxyPlans {
             let healthy = page.isAvailable(i)
             total += address.weight
             if healthy { available += address.weight }
-            addresses.append([
+            var entry: Object = [
                 "ip": .string(address.ip.text), "port": .integer(address.port), "weight": .integer(address.weight),
-                "health": .string(checks ? (healthy ? "HEALTHY" : "UNHEALTHY") : "HEALTHCHECKS_OFF"),
-            ])
+            ]
+            entry[stateKey] = state(healthy)
+            addresses.append(.object(entry))
         }
         // The record type the addresses came from, as Kong names it (an IP literal is an A or
         // AAAA answer of its own).
         let first = target.ip ?? page.addresses.first { $0.host == target.host && $0.port == target.port }?.ip
         let dns = first.map { $0.isIPv6 ? "AAAA" : "A" } ?? "unknown"
         return [
-            "host": .string(target.host), "port": .integer(target.port), "dns": .string(dns),
+            "host": .string(HostAndIP.formatHost(target.host)), "port": .integer(target.port), "dns": .string(dns),
             "nodeWeight": .integer(target.weight),
             "weight": ["total": .integer(total), "unavailable": .integer(total - available), "available": .integer(available)],
             "addresses": .array(addresses),

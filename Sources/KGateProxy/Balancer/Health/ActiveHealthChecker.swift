@@ -1,4 +1,4 @@
-import KGateStore
+import KGateSchema
 import NIOCore
 import NIOSSL
 import Synchronization
@@ -10,13 +10,15 @@ import Synchronization
 final class ActiveHealthChecker: Sendable {
     let balancer: Balancer
     private let eventLoop: EventLoop
+    private let resolver: any DNSResolving
     private let tls: NIOSSLContext?
     /// The next round of each kind (healthy: true), to cancel on stop; nil once stopped.
     private let tasks = Mutex<[Bool: Scheduled<Void>]?>([:])
 
-    init(balancer: Balancer, eventLoop: EventLoop) {
+    init(balancer: Balancer, eventLoop: EventLoop, resolver: any DNSResolving) {
         self.balancer = balancer
         self.eventLoop = eventLoop
+        self.resolver = resolver
         let settings = balancer.health.settings
         if settings.active.type == "https" {
             var configuration = TLSConfiguration.makeClientConfiguration()
@@ -53,8 +55,11 @@ final class ActiveHealthChecker: Sendable {
         if stopped { task.cancel() }
     }
 
-    /// Probes the addresses in the given state, `concurrency` at a time.
+    /// Probes the addresses in the given state, `concurrency` at a time. Names whose answers
+    /// expired are asked again first (Kong renews them on a timer, traffic or not); the round
+    /// probes the page it finds, the next one what the answers made.
     func round(healthy: Bool) -> EventLoopFuture<Void> {
+        balancer.resolveDueNames(resolver: resolver, on: eventLoop)
         let page = balancer.page
         guard let health = page.health else { return eventLoop.makeSucceededVoidFuture() }
         let indexes = page.addresses.indices.filter { health[$0].isHealthy == healthy }
@@ -86,9 +91,14 @@ final class ActiveHealthChecker: Sendable {
             while running < settings.probe.concurrency, let index = queue.popFirst() {
                 running += 1
                 let address = page.addresses[index]
+                // lua-resty-healthcheck's `hostheader or hostname`, the hostname as Kong's
+                // balancer names the target (an IPv6 one in brackets); SNI: `https_sni` or that
+                // name, none for an IP.
+                let name = balancer.hostHeader ?? address.host
+                let sni = settings.probe.httpsSNI ?? name
                 HealthProbe.run(
-                    address: address, host: balancer.hostHeader ?? address.host, type: settings.active.type,
-                    settings: settings.probe, tls: checker.tls, on: checker.eventLoop
+                    address: address, host: HostAndIP.formatHost(name), serverName: IPBytes(parsing: sni) == nil ? sni : nil,
+                    type: settings.active.type, settings: settings.probe, tls: checker.tls, on: checker.eventLoop
                 ).assumeIsolated().whenSuccess { [self] report in
                     balancer.health.record(report, for: health[index], kind: .active)
                     running -= 1
@@ -97,56 +107,5 @@ final class ActiveHealthChecker: Sendable {
             }
             if running == 0, queue.isEmpty { done.succeed(()) }
         }
-    }
-}
-
-/// The active health checkers of the current config: started for each balancer whose
-/// upstream probes, stopped when the config no longer has that balancer (a reload makes new
-/// balancers; their targets' health carries over, their probes start afresh).
-final class ActiveHealthChecks: Sendable {
-    private let store: ConfigStore
-    private let eventLoop: EventLoop
-    private let running = Mutex<[ObjectIdentifier: ActiveHealthChecker]>([:])
-    private let lastGeneration = Mutex<ObjectIdentifier?>(nil)
-    private let watch = Mutex<RepeatedTask?>(nil)
-
-    init(store: ConfigStore, eventLoop: EventLoop) {
-        self.store = store
-        self.eventLoop = eventLoop
-    }
-
-    /// Follows the store: checks now, then every `period` for a new generation.
-    func start(period: TimeAmount = .milliseconds(250)) {
-        update()
-        let task = eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [self] _ in update() }
-        watch.withLock { $0 = task }
-    }
-
-    /// Stops every checker.
-    func stop() {
-        watch.withLock { $0?.cancel() }
-        for checker in running.withLock({ map in defer { map = [:] }; return Array(map.values) }) { checker.stop() }
-    }
-
-    /// Starts the checkers the current generation needs and stops the others.
-    func update() {
-        let generation = store.current
-        let id = ObjectIdentifier(generation)
-        guard lastGeneration.withLock({ last in defer { last = id }; return last != id }) else { return }
-        let balancers = generation.artifact(for: ProxyPlansBuilder.self)?.balancers.values.filter(\.health.settings.probes) ?? []
-        let wanted = Dictionary(balancers.map { (ObjectIdentifier($0), $0) }) { a, _ in a }
-        let (started, stopped) = running.withLock { map -> ([ActiveHealthChecker], [ActiveHealthChecker]) in
-            let gone = map.filter { wanted[$0.key] == nil }
-            for key in gone.keys { map[key] = nil }
-            var new: [ActiveHealthChecker] = []
-            for (key, balancer) in wanted where map[key] == nil {
-                let checker = ActiveHealthChecker(balancer: balancer, eventLoop: eventLoop)
-                map[key] = checker
-                new.append(checker)
-            }
-            return (new, Array(gone.values))
-        }
-        for checker in stopped { checker.stop() }
-        for checker in started { checker.start() }
     }
 }
