@@ -125,9 +125,11 @@ extension NodeSettings {
 }
 
 extension NodeSettings {
-    /// The certificate settings by name prefix (`ssl_cert`, `admin_ssl_cert`, `status_ssl_cert`).
+    /// The certificate settings by name prefix (`ssl_cert`, `admin_ssl_cert`, `status_ssl_cert`,
+    /// and `client_ssl_cert`, which Kong only checks with `client_ssl` on).
     var certificatePairs: [(prefix: String, pair: (certificates: [PEMFile], keys: [PEMFile]))] {
         [("", (sslCert, sslCertKey)), ("admin_", (adminSSLCert, adminSSLCertKey)), ("status_", (statusSSLCert, statusSSLCertKey))]
+            + (clientSSL ? [("client_", (clientSSLCert, clientSSLCertKey))] : [])
     }
 
     /// Kong's pairing rule (`kong/conf_loader/parse.lua`): as many `<prefix>ssl_cert_key` as

@@ -168,6 +168,14 @@ public struct NodeSettings: Sendable, Equatable {
     public var sslCert: [PEMFile] = []
     /// `ssl_cert_key`: the private keys of `ssl_cert`, as many.
     public var sslCertKey: [PEMFile] = []
+    /// `client_ssl`: proxied TLS connections to upstreams, and active health probes, present a
+    /// client certificate (nginx's `proxy_ssl_certificate`) unless the service or upstream has
+    /// its own `client_certificate`. Default off.
+    public var clientSSL = false
+    /// `client_ssl_cert` and `client_ssl_cert_key`: that certificate and its key (the first of
+    /// each). Default none: the certificate made at start-up.
+    public var clientSSLCert: [PEMFile] = []
+    public var clientSSLCertKey: [PEMFile] = []
     /// `admin_ssl_cert` and `admin_ssl_cert_key`: what the Admin API's `ssl` addresses present
     /// (the first pair). Default none: the certificate made at start-up.
     public var adminSSLCert: [PEMFile] = []

@@ -150,6 +150,11 @@ struct Property: Sendable {
         + compression("nginx_location_", \.nginxLocationCompression) + [
         pemFiles("ssl_cert", \.sslCert, content: .certificate),
         pemFiles("ssl_cert_key", \.sslCertKey, content: .privateKey),
+        Property("client_ssl", apply: { s, v, _ throws(InvalidValue) in
+            s.clientSSL = try ValueSyntax.boolean(v, property: "client_ssl")
+        }, render: { .boolean($0.clientSSL) }),
+        pemFiles("client_ssl_cert", \.clientSSLCert, content: .certificate),
+        pemFiles("client_ssl_cert_key", \.clientSSLCertKey, content: .privateKey),
         pemFiles("admin_ssl_cert", \.adminSSLCert, content: .certificate),
         pemFiles("admin_ssl_cert_key", \.adminSSLCertKey, content: .privateKey),
         pemFiles("status_ssl_cert", \.statusSSLCert, content: .certificate),

@@ -8,9 +8,20 @@ import X509
 /// `CN=localhost`), kept in memory only.
 enum DefaultCertificate {
     /// The certificate chain and key, made once per process.
-    static let shared: Result<(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey), any Error> = Result { try make() }
+    static let shared: Result<(chain: [NIOSSLCertificate], key: NIOSSLPrivateKey), any Error> = pem.flatMap { pem in
+        Result {
+            (
+                [try NIOSSLCertificate(bytes: Array(pem.certificate.utf8), format: .pem)],
+                try NIOSSLPrivateKey(bytes: Array(pem.key.utf8), format: .pem)
+            )
+        }
+    }
 
-    private static func make() throws -> (chain: [NIOSSLCertificate], key: NIOSSLPrivateKey) {
+    /// The same certificate and key as PEM text (also what `client_ssl` presents to upstreams
+    /// when no `client_ssl_cert` is set, as Kong's generated client certificate).
+    static let pem: Result<(certificate: String, key: String), any Error> = Result { try make() }
+
+    private static func make() throws -> (certificate: String, key: String) {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName {
             CountryName("US")
@@ -26,10 +37,6 @@ enum DefaultCertificate {
                 SubjectAlternativeNames([.dnsName("localhost")])
             },
             issuerPrivateKey: .init(key))
-        let pem = try certificate.serializeAsPEM().pemString
-        return (
-            [try NIOSSLCertificate(bytes: Array(pem.utf8), format: .pem)],
-            try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem)
-        )
+        return (try certificate.serializeAsPEM().pemString, key.pemRepresentation)
     }
 }

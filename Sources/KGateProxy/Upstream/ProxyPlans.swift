@@ -76,6 +76,9 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// The PEM certificate and key TLS listeners present when no SNI matches (`ssl_cert`,
     /// `ssl_cert_key`; nil: a certificate made at start-up).
     public var defaultCertificate: (certificate: String, key: String)?
+    /// The PEM certificate and key upstream TLS connections and health probes present when
+    /// neither the service nor the upstream has a `client_certificate` (`client_ssl`; nil: none).
+    public var clientCertificate: (certificate: String, key: String)?
     /// Builds the plugins iterator of each generation (nil: requests run no plugin).
     public var plugins: PluginsBuilder?
     /// What the env vault reads for `{vault://...}` references in certificates (the process
@@ -106,6 +109,13 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             defaultCertificate: settings.sslCert.first.flatMap { cert in settings.sslCertKey.first.map { (cert.pem, $0.pem) } },
             plugins: plugins)
         verifyDepthByDefault = settings.nginxProxySSLVerifyDepth
+        if settings.clientSSL {
+            if let cert = settings.clientSSLCert.first, let key = settings.clientSSLCertKey.first {
+                clientCertificate = (cert.pem, key.pem)
+            } else {
+                clientCertificate = try? DefaultCertificate.pem.get()
+            }
+        }
     }
 
     /// The data plane's plans for a page.
@@ -116,6 +126,20 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         let router = Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor)
         let runner = try plugins?.build(page: page, previous: previous)
 
+        let vault = VaultResolver(vaults: page["vaults"].map { Array($0.rows.values) } ?? [], environment: environment)
+        /// An upstream's health-check settings with the client certificate its probes present:
+        /// its own `client_certificate`, else `client_ssl`'s (Kong's `create_healthchecker`).
+        func probeSettings(upstream row: Object) throws -> HealthcheckSettings {
+            var settings = HealthcheckSettings(upstream: row)
+            if let id = EntityTable.keyString(row["client_certificate"]), let certificate = page.entity("certificates", id: id),
+                let identity = try ServerCertificates.identity(ofCertificate: certificate, id: id, vault: vault)
+            {
+                settings.probe.clientCertificate = (identity.certificate, identity.key)
+            } else {
+                settings.probe.clientCertificate = clientCertificate
+            }
+            return settings
+        }
         var balancers: [String: Balancer] = [:]
         var upstreamsByName: [String: Object] = [:]
         let previousBalancers = previous?.artifact(for: ProxyPlansBuilder.self)?.balancers ?? [:]
@@ -133,11 +157,10 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
                     id: id, name: name, hostHeader: row["host_header"]?.stringValue, targets: parsed,
                     algorithm: row["algorithm"]?.stringValue.flatMap(BalancerAlgorithm.init(rawValue:)) ?? .roundRobin,
                     slots: row["slots"]?.integerValue ?? 10000, hashing: HashSource.Pair(upstream: row),
-                    healthchecks: HealthcheckSettings(upstream: row), previous: previousBalancers[name])
+                    healthchecks: try probeSettings(upstream: row), previous: previousBalancers[name])
             }
         }
 
-        let vault = VaultResolver(vaults: page["vaults"].map { Array($0.rows.values) } ?? [], environment: environment)
         var profiles: [TLSProfile.Identity: TLSProfile] = [:]
         var tlsError: (any Error)?
         func profile(for service: Object) -> TLSProfile? {
@@ -146,7 +169,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             do {
                 identity = try Self.tlsIdentity(
                     service, upstream: upstream, page: page, verifyByDefault: verifiesByDefault,
-                    verifyDepthByDefault: verifyDepthByDefault, vault: vault)
+                    verifyDepthByDefault: verifyDepthByDefault, clientCertificate: clientCertificate, vault: vault)
             } catch {
                 tlsError = error
                 return nil
@@ -181,11 +204,12 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
 
     /// The TLS settings of a service; `upstream` is the upstream its host names, if any, whose
     /// `client_certificate` serves when the service has none (Kong's
-    /// `fallback_upstream_client_cert`); `verifyByDefault` stands for a null `tls_verify`.
-    /// The client certificate's `{vault://...}` references are resolved with `vault`.
+    /// `fallback_upstream_client_cert`), and `clientCertificate` (`client_ssl`) when neither
+    /// has one; `verifyByDefault` stands for a null `tls_verify`. The client certificate's
+    /// `{vault://...}` references are resolved with `vault`.
     static func tlsIdentity(
         _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool,
-        verifyDepthByDefault: Int, vault: VaultResolver
+        verifyDepthByDefault: Int, clientCertificate: (certificate: String, key: String)? = nil, vault: VaultResolver
     ) throws -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
@@ -199,6 +223,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             let row = page.entity("certificates", id: certID)
         {
             client = try ServerCertificates.identity(ofCertificate: row, id: certID, vault: vault)
+        } else if let clientCertificate {
+            client = .init(certificate: clientCertificate.certificate, key: clientCertificate.key)
         }
         return TLSProfile.Identity(
             verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue ?? verifyDepthByDefault,

@@ -165,6 +165,51 @@ struct TLSUpstreamTests {
         }
     }
 
+    /// `client_ssl` (nginx's `proxy_ssl_certificate`): with no `client_certificate` on the
+    /// service or its upstream, connections and `https` probes present `client_ssl_cert`; a
+    /// service's own certificate still wins (01-healthchecks_spec "mTLS").
+    @Test("client_ssl: the node's client certificate for proxied connections and https probes")
+    func clientSSL() async throws {
+        let context = try TestCertificates.serverContext(requiringClient: TestCertificates.otherClientPEM)
+        try await withTLSUpstream(context) { up in
+            let yaml = """
+                _format_version: "3.0"
+                \(Self.clientCertificatesYAML)
+                upstreams:
+                - name: probed
+                  healthchecks:
+                    active:
+                      type: https
+                      http_path: /status/200
+                      https_verify_certificate: false
+                      healthy: {interval: 0.1, successes: 1}
+                      unhealthy: {interval: 0.1, tcp_failures: 1, http_failures: 1}
+                  targets: [{target: "127.0.0.1:\(up.port)"}]
+                services:
+                - {name: global, url: "https://127.0.0.1:\(up.port)", routes: [{paths: [/global]}]}
+                - name: own
+                  url: https://127.0.0.1:\(up.port)
+                  retries: 0
+                  client_certificate: 0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01
+                  routes: [{paths: [/own]}]
+                - {name: balanced, url: "https://probed", routes: [{paths: [/balanced]}]}
+                """
+            var settings = NodeSettings()
+            settings.clientSSL = true
+            settings.clientSSLCert = [PEMFile(path: "client.crt", pem: TestCertificates.otherClientPEM)]
+            settings.clientSSLCertKey = [PEMFile(path: "client.key", pem: TestCertificates.otherClientKeyPEM)]
+            try await withProxy(yaml, settings: settings) { proxy in
+                #expect(try await proxy.get("/global/echo").status == 200)
+                // The service's certificate is not one the upstream trusts.
+                #expect(try await proxy.get("/own/echo").status == 502)
+                // Probes with the node's certificate keep the target healthy.
+                try await Task.sleep(for: .milliseconds(500))
+                #expect(up.requests.contains { $0.head.uri == "/status/200" })
+                #expect(try await proxy.get("/balanced/echo").status == 200)
+            }
+        }
+    }
+
     /// 25-upstream_keepalive_spec: Kong's pool key holds the SNI and the client certificate, so
     /// requests to one ip:port with another SNI or certificate never reuse a connection made
     /// for a different one.

@@ -23,6 +23,13 @@ final class ActiveHealthChecker: Sendable {
         if settings.active.type == "https" {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if !settings.probe.httpsVerifyCertificate { configuration.certificateVerification = .none }
+            if let client = settings.probe.clientCertificate,
+                let chain = try? NIOSSLCertificate.fromPEMBytes(Array(client.certificate.utf8)),
+                let key = try? NIOSSLPrivateKey(bytes: Array(client.key.utf8), format: .pem)
+            {
+                configuration.certificateChain = chain.map { .certificate($0) }
+                configuration.privateKey = .privateKey(key)
+            }
             tls = try? NIOSSLContext(configuration: configuration)
         } else {
             tls = nil

@@ -33,11 +33,16 @@ struct HealthcheckSettings: Sendable, Equatable {
         var httpsVerifyCertificate = true
         /// `headers`: name and values, sent in the probe's request.
         var headers: [(name: String, values: [String])] = []
+        /// PEM certificate and key an `https` probe presents (the upstream's
+        /// `client_certificate`, else `client_ssl`'s; nil: none).
+        var clientCertificate: (certificate: String, key: String)?
 
         static func == (a: Probe, b: Probe) -> Bool {
             a.timeout == b.timeout && a.concurrency == b.concurrency && a.httpPath == b.httpPath
                 && a.httpsSNI == b.httpsSNI && a.httpsVerifyCertificate == b.httpsVerifyCertificate
                 && a.headers.elementsEqual(b.headers) { $0.name == $1.name && $0.values == $1.values }
+                && a.clientCertificate?.certificate == b.clientCertificate?.certificate
+                && a.clientCertificate?.key == b.clientCertificate?.key
         }
     }
 
