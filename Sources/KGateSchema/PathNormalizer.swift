@@ -22,11 +22,18 @@ public enum PathNormalizer {
         String(decoding: normalize(bytes: Array(path.utf8), mergeSlashes: mergeSlashes), as: UTF8.self)
     }
 
-    /// ``normalize(_:mergeSlashes:)`` on raw bytes.
-    public static func normalize(bytes input: [UInt8], mergeSlashes: Bool = true) -> [UInt8] {
+    /// nginx's `$uri` of a request path: every percent-escape decoded once (reserved
+    /// characters too), then dot segments removed and slashes merged.
+    public static func nginxURI(_ path: String) -> String {
+        let decoded = decodePercent(Array(path.utf8)) { [$0] }
+        return String(decoding: normalize(bytes: decoded, mergeSlashes: true, decoding: false), as: UTF8.self)
+    }
+
+    /// ``normalize(_:mergeSlashes:)`` on raw bytes (`decoding`: false leaves escapes alone).
+    public static func normalize(bytes input: [UInt8], mergeSlashes: Bool = true, decoding: Bool = true) -> [UInt8] {
         if input.isEmpty || input == [0x2F] { return input }
         var uri = input
-        if uri.contains(0x25) { uri = decodePercent(uri) { reserved.contains($0) ? nil : [$0] } }
+        if decoding, uri.contains(0x25) { uri = decodePercent(uri) { reserved.contains($0) ? nil : [$0] } }
         if !uri.contains(0x2E) {
             if !mergeSlashes || !containsDoubleSlash(uri) { return uri }
         }

@@ -88,4 +88,13 @@ import Testing
         #expect(r.path == c.1)
         #expect(r.changed == c.2)
     }
+
+    /// nginx's `$uri`, what `hash_on: path` hashes (03-consistent-hashing_spec "hashing on
+    /// #path uses the normalized path").
+    @Test func nginxURI() {
+        #expect(PathNormalizer.nginxURI("/root/../%2e/root///././%2F.subdir/../.subdir/./%28%29") == "/root/.subdir/()")
+        #expect(PathNormalizer.nginxURI("/a/%21") == "/a/!")
+        // Decoded once: an escaped percent stays a percent.
+        #expect(PathNormalizer.nginxURI("/a/%2541") == "/a/%41")
+    }
 }

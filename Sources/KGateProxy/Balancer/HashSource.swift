@@ -12,7 +12,7 @@ enum HashSource: Sendable, Equatable {
     case header(String)
     /// A cookie's value; when absent one is made and set on the response (`path`).
     case cookie(name: String, path: String)
-    /// The normalized request path (`$uri`).
+    /// The request path as nginx's `$uri` has it (every escape decoded, dot segments removed).
     case path
     /// A query argument (several values sorted and joined by ",").
     case queryArg(String)
@@ -72,7 +72,7 @@ enum HashSource: Sendable, Equatable {
             let made = EntityID.random()
             newCookie(made)
             return made
-        case .path: return request.normalizedPath
+        case .path: return request.uri
         case .queryArg(let name): return request.queryArgument(name)
         case .uriCapture(let group): return request.uriCapture(group)
         }
@@ -92,7 +92,8 @@ protocol HashableRequest {
     func header(_ name: String) -> String?
     /// nginx's `$cookie_<name>`.
     func cookie(_ name: String) -> String?
-    var normalizedPath: String { get }
+    /// nginx's `$uri`: the path fully percent-decoded, dot segments removed, slashes merged.
+    var uri: String { get }
     /// Kong's `get_query_arg`: a repeated argument's values sorted and joined by ","; a flag
     /// is "true".
     func queryArgument(_ name: String) -> String?

@@ -29,10 +29,9 @@ struct HashedRequestView: HashableRequest {
         return NginxCookie.value(name, in: fields)
     }
 
-    var normalizedPath: String {
+    var uri: String {
         let target = handler.request.target
-        let path = target.prefix { $0 != "?" }
-        return PathNormalizer.normalize(String(path))
+        return PathNormalizer.nginxURI(String(target.prefix { $0 != "?" }))
     }
 
     func queryArgument(_ name: String) -> String? {
