@@ -103,6 +103,10 @@ struct RouteMatch: Sendable {
 /// Kong's Admin API routes for an entity catalogue: the generated entity endpoints
 /// (`kong/api/endpoints.lua`) with Kong's custom routes laid over them, built once.
 struct AdminRouteTable: Sendable {
+    /// The wasm entities: kgate runs no wasm, so their endpoints answer as Kong's with
+    /// `wasm = off` (`kong/api/routes/filter_chains.lua`).
+    static let wasmEntities: Set<String> = ["filter_chains"]
+
     /// Entities Kong generates no endpoints for (`generate_admin_api = false`).
     static let withoutAdminAPI: Set<String> = [
         "workspaces", "clustering_data_planes", "parameters", "oauth2_authorization_codes", "session_metadatas",
@@ -116,13 +120,14 @@ struct AdminRouteTable: Sendable {
     /// endpoints.
     init(catalog: EntityCatalog, plugins: [PluginAPIRoute] = []) {
         var templates: [Template] = []
-        func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
-            templates.append((template, methods, template.contains("/filter-chains") ? .wasmDisabled : kind))
-        }
         let collection: [HTTPMethod] = [.GET, .POST]
         let item: [HTTPMethod] = [.GET, .PUT, .PATCH, .DELETE]
         for name in catalog.order where !Self.withoutAdminAPI.contains(name) {
             guard let schema = catalog.schemas[name] else { continue }
+            /// Every endpoint of a wasm entity answers Kong's `wasm = off` refusal.
+            func add(_ template: String, _ methods: [HTTPMethod], _ kind: AdminRoute.Kind) {
+                templates.append((template, methods, Self.wasmEntities.contains(name) ? .wasmDisabled : kind))
+            }
             let path = schema.adminAPIName ?? name
             add("/\(path)", collection, .collection(entity: name))
             add("/\(path)/:\(name)", item, .item(entity: name))

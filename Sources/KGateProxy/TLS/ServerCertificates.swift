@@ -24,6 +24,14 @@ final class ServerCertificates: Sendable {
     struct Identity: Hashable, Sendable {
         var certificate: String
         var key: String
+
+        /// The certificate chain and the key as the TLS library takes them.
+        func tlsSources() throws -> (chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) {
+            (
+                try NIOSSLCertificate.fromPEMBytes(Array(certificate.utf8)).map { .certificate($0) },
+                .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+            )
+        }
     }
 
     /// No certificate: everything gets the default one.
@@ -36,10 +44,7 @@ final class ServerCertificates: Sendable {
     }
 
     /// The default certificate's context, made once.
-    static let defaultContext: NIOSSLContext? = {
-        guard case .success(let pair) = DefaultCertificate.shared else { return nil }
-        return try? makeContext(chain: pair.chain.map { .certificate($0) }, key: .privateKey(pair.key))
-    }()
+    static let defaultContext: NIOSSLContext? = try? makeContext(DefaultCertificate.identity.get(), source: "kong-default")
 
     /// The certificates of a page; a certificate that cannot be loaded fails the build.
     ///
@@ -91,9 +96,8 @@ final class ServerCertificates: Sendable {
     /// when the TLS library refuses them (`certificate <id>`, `ssl_cert`).
     static func makeContext(_ identity: Identity, source: @autoclosure () -> String) throws -> NIOSSLContext {
         do {
-            return try makeContext(
-                chain: try NIOSSLCertificate.fromPEMBytes(Array(identity.certificate.utf8)).map { .certificate($0) },
-                key: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.key.utf8), format: .pem)))
+            let (chain, key) = try identity.tlsSources()
+            return try makeContext(chain: chain, key: key)
         } catch {
             throw ServerCertificateError(source: source(), underlying: error)
         }

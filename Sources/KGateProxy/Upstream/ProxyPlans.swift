@@ -78,7 +78,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     public var defaultCertificate: (certificate: String, key: String)?
     /// The PEM certificate and key upstream TLS connections and health probes present when
     /// neither the service nor the upstream has a `client_certificate` (`client_ssl`; nil: none).
-    public var clientCertificate: (certificate: String, key: String)?
+    var clientCertificate: ServerCertificates.Identity?
     /// Builds the plugins iterator of each generation (nil: requests run no plugin).
     public var plugins: PluginsBuilder?
     /// What the env vault reads for `{vault://...}` references in certificates (the process
@@ -111,9 +111,9 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         verifyDepthByDefault = settings.nginxProxySSLVerifyDepth
         if settings.clientSSL {
             if let cert = settings.clientSSLCert.first, let key = settings.clientSSLCertKey.first {
-                clientCertificate = (cert.pem, key.pem)
+                clientCertificate = ServerCertificates.Identity(certificate: cert.pem, key: key.pem)
             } else {
-                clientCertificate = try? DefaultCertificate.pem.get()
+                clientCertificate = try? DefaultCertificate.identity.get()
             }
         }
     }
@@ -131,13 +131,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         /// its own `client_certificate`, else `client_ssl`'s (Kong's `create_healthchecker`).
         func probeSettings(upstream row: Object) throws -> HealthcheckSettings {
             var settings = HealthcheckSettings(upstream: row)
-            if let id = EntityTable.keyString(row["client_certificate"]), let certificate = page.entity("certificates", id: id),
-                let identity = try ServerCertificates.identity(ofCertificate: certificate, id: id, vault: vault)
-            {
-                settings.probe.clientCertificate = (identity.certificate, identity.key)
-            } else {
-                settings.probe.clientCertificate = clientCertificate
-            }
+            settings.probe.clientCertificate =
+                try Self.certificate(namedBy: row, page: page, vault: vault) ?? clientCertificate
             return settings
         }
         var balancers: [String: Balancer] = [:]
@@ -209,7 +204,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// `{vault://...}` references are resolved with `vault`.
     static func tlsIdentity(
         _ service: Object, upstream: Object?, page: Page, verifyByDefault: Bool,
-        verifyDepthByDefault: Int, clientCertificate: (certificate: String, key: String)? = nil, vault: VaultResolver
+        verifyDepthByDefault: Int, clientCertificate: ServerCertificates.Identity? = nil, vault: VaultResolver
     ) throws -> TLSProfile.Identity {
         var cas: [String] = []
         for id in service["ca_certificates"]?.sequenceElements ?? [] {
@@ -217,17 +212,19 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
                 cas.append(pem)
             }
         }
-        var client: ServerCertificates.Identity?
-        if let certID = EntityTable.keyString(service["client_certificate"])
-            ?? upstream.flatMap({ EntityTable.keyString($0["client_certificate"]) }),
-            let row = page.entity("certificates", id: certID)
-        {
-            client = try ServerCertificates.identity(ofCertificate: row, id: certID, vault: vault)
-        } else if let clientCertificate {
-            client = .init(certificate: clientCertificate.certificate, key: clientCertificate.key)
-        }
+        let client =
+            try certificate(namedBy: service, page: page, vault: vault)
+            ?? upstream.flatMap { try certificate(namedBy: $0, page: page, vault: vault) } ?? clientCertificate
         return TLSProfile.Identity(
             verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue ?? verifyDepthByDefault,
-            caCertificates: cas, clientCertificate: client?.certificate, clientKey: client?.key)
+            caCertificates: cas, client: client)
+    }
+
+    /// The certificate an entity's `client_certificate` names, its `{vault://...}` references
+    /// resolved with `vault`; nil when it names none.
+    static func certificate(namedBy row: Object, page: Page, vault: VaultResolver) throws -> ServerCertificates.Identity? {
+        guard let id = EntityTable.keyString(row["client_certificate"]), let certificate = page.entity("certificates", id: id)
+        else { return nil }
+        return try ServerCertificates.identity(ofCertificate: certificate, id: id, vault: vault)
     }
 }

@@ -16,9 +16,8 @@ final class TLSProfile: Sendable {
         var verifyDepth: Int
         /// PEM texts of the service's `ca_certificates` (empty: the default trust store).
         var caCertificates: [String]
-        /// PEM of the client certificate and key (`client_certificate`).
-        var clientCertificate: String?
-        var clientKey: String?
+        /// The client certificate and key (`client_certificate`, else `client_ssl`'s).
+        var client: ServerCertificates.Identity?
     }
 
     let identity: Identity
@@ -41,9 +40,8 @@ final class TLSProfile: Sendable {
                 configuration.trustRoots = .default
             }
         }
-        if let cert = identity.clientCertificate, let key = identity.clientKey {
-            configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8)).map { .certificate($0) }
-            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem))
+        if let client = identity.client {
+            (configuration.certificateChain, configuration.privateKey) = try client.tlsSources()
         }
         self.context = try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }

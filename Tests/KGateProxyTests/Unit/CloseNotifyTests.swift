@@ -15,7 +15,7 @@ struct CloseNotifyTests {
         let server = try #require(ServerCertificates.defaultContext)
         #expect(server.configuration.shutdownTimeout == CloseNotify.wait)
         for verify in [false, true] {
-            let identity = TLSProfile.Identity(verify: verify, verifyDepth: VerifyDepthLimit.nginxDefault, caCertificates: [], clientCertificate: nil, clientKey: nil)
+            let identity = TLSProfile.Identity(verify: verify, verifyDepth: VerifyDepthLimit.nginxDefault, caCertificates: [], client: nil)
             let upstream = try TLSProfile(identity: identity, defaultTrustPEM: nil)
             #expect(upstream.context.configuration.shutdownTimeout == CloseNotify.wait)
         }

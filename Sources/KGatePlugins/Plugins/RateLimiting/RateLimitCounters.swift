@@ -86,6 +86,17 @@ enum CivilDate {
     }
 }
 
+/// One configured period of a limit, with the client header names and the limit's text made
+/// once per config (rate-limiting's `X-RateLimit-Limit-Minute`, response-ratelimiting's
+/// `X-RateLimit-Limit-<name>-minute`).
+struct PeriodLimit: Sendable {
+    var period: RateLimitPeriod
+    var limit: Double
+    var text: String
+    var limitHeader: String
+    var remainingHeader: String
+}
+
 /// Six values, one per period, without a heap allocation.
 public struct PeriodValues<Element: Sendable>: Sendable {
     private var s, m, h, d, mo, y: Element

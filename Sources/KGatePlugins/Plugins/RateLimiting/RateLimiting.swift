@@ -40,20 +40,11 @@ public final class RateLimitingPlugin: Plugin {
         case path
     }
 
-    /// One configured period, with its header names and limit text made once.
-    struct Limit: Sendable {
-        var period: RateLimitPeriod
-        var limit: Double
-        var text: String
-        var limitHeader: String
-        var remainingHeader: String
-    }
-
     /// The parsed config.
     public struct Config: Sendable {
         var limits: PeriodValues<Double?>
         /// The configured periods, shortest first.
-        var configured: [Limit]
+        var configured: [PeriodLimit]
         var limitBy: LimitBy
         var headerName: String?
         var path: String?
@@ -95,7 +86,7 @@ public final class RateLimitingPlugin: Plugin {
         let store = scopes.counters(for: scope)
         let configured = RateLimitPeriod.allCases.compactMap { p in
             limits[p].map {
-                Limit(
+                PeriodLimit(
                     period: p, limit: $0, text: Self.number($0), limitHeader: Self.limitHeaders[p.rawValue],
                     remainingHeader: Self.remainingHeaders[p.rawValue])
             }

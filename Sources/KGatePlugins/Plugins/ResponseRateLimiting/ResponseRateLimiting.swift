@@ -24,20 +24,9 @@ public final class ResponseRateLimitingPlugin: Plugin {
     struct Limit: Sendable {
         var name: String
         var limits: PeriodValues<Double?>
-        var periods: [Period]
+        var periods: [PeriodLimit]
         /// `X-RateLimit-Remaining-<name>` (upstream).
         var remainingHeader: String
-    }
-
-    /// A configured period of a limit, with its client header names and limit text made once.
-    struct Period: Sendable {
-        var period: RateLimitPeriod
-        var limit: Double
-        /// `X-RateLimit-Limit-<name>-<period>`.
-        var limitHeader: String
-        /// `X-RateLimit-Remaining-<name>-<period>`.
-        var remainingHeader: String
-        var limitText: String
     }
 
     /// The parsed config.
@@ -88,15 +77,15 @@ public final class ResponseRateLimitingPlugin: Plugin {
         for (name, value) in config.record("limits") ?? [:] {
             guard let record = value.objectValue else { continue }
             var values = PeriodValues<Double?>(repeating: nil)
-            var periods: [Period] = []
+            var periods: [PeriodLimit] = []
             for p in RateLimitPeriod.allCases {
                 guard let limit = record.number(p.name) else { continue }
                 values[p] = limit
                 let suffix = name + "-" + p.name
                 periods.append(
-                    Period(
-                        period: p, limit: limit, limitHeader: "X-RateLimit-Limit-" + suffix, remainingHeader: "X-RateLimit-Remaining-" + suffix,
-                        limitText: RateLimitingPlugin.number(limit)))
+                    PeriodLimit(
+                        period: p, limit: limit, text: RateLimitingPlugin.number(limit), limitHeader: "X-RateLimit-Limit-" + suffix,
+                        remainingHeader: "X-RateLimit-Remaining-" + suffix))
             }
             limits.append(Limit(name: name, limits: values, periods: periods, remainingHeader: "X-RateLimit-Remaining-" + name))
         }
@@ -181,7 +170,7 @@ public final class ResponseRateLimitingPlugin: Plugin {
             let increment = usage.increments[i]
             for (period, remaining) in zip(limit.periods, usage.remaining[i]) {
                 if !config.hideClientHeaders {
-                    ctx.response.setHeader(period.limitHeader, period.limitText)
+                    ctx.response.setHeader(period.limitHeader, period.text)
                     ctx.response.setHeader(period.remainingHeader, RateLimitingPlugin.number(max(0, remaining - Double(increment))))
                 }
                 if increment > 0, remaining <= 0 { stop = true }

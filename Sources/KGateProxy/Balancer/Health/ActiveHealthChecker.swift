@@ -23,12 +23,8 @@ final class ActiveHealthChecker: Sendable {
         if settings.active.type == "https" {
             var configuration = TLSConfiguration.makeClientConfiguration()
             if !settings.probe.httpsVerifyCertificate { configuration.certificateVerification = .none }
-            if let client = settings.probe.clientCertificate,
-                let chain = try? NIOSSLCertificate.fromPEMBytes(Array(client.certificate.utf8)),
-                let key = try? NIOSSLPrivateKey(bytes: Array(client.key.utf8), format: .pem)
-            {
-                configuration.certificateChain = chain.map { .certificate($0) }
-                configuration.privateKey = .privateKey(key)
+            if let (chain, key) = try? settings.probe.clientCertificate?.tlsSources() {
+                (configuration.certificateChain, configuration.privateKey) = (chain, key)
             }
             tls = try? NIOSSLContext(configuration: configuration)
         } else {

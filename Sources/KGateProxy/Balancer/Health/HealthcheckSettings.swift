@@ -35,14 +35,13 @@ struct HealthcheckSettings: Sendable, Equatable {
         var headers: [(name: String, values: [String])] = []
         /// PEM certificate and key an `https` probe presents (the upstream's
         /// `client_certificate`, else `client_ssl`'s; nil: none).
-        var clientCertificate: (certificate: String, key: String)?
+        var clientCertificate: ServerCertificates.Identity?
 
         static func == (a: Probe, b: Probe) -> Bool {
             a.timeout == b.timeout && a.concurrency == b.concurrency && a.httpPath == b.httpPath
                 && a.httpsSNI == b.httpsSNI && a.httpsVerifyCertificate == b.httpsVerifyCertificate
                 && a.headers.elementsEqual(b.headers) { $0.name == $1.name && $0.values == $1.values }
-                && a.clientCertificate?.certificate == b.clientCertificate?.certificate
-                && a.clientCertificate?.key == b.clientCertificate?.key
+                && a.clientCertificate == b.clientCertificate
         }
     }
 
