@@ -97,5 +97,6 @@ protocol HashableRequest {
     /// Kong's `get_query_arg`: a repeated argument's values sorted and joined by ","; a flag
     /// is "true".
     func queryArgument(_ name: String) -> String?
+    /// The route's named path capture `group`.
     func uriCapture(_ group: String) -> String?
 }

@@ -45,10 +45,10 @@ struct HashedRequestView: HashableRequest {
         }
     }
 
+    /// Kong indexes the route's captures with the configured text, a string key: only a named
+    /// group is found ("1" is not the first positional group, which Lua keys by the number 1).
     func uriCapture(_ group: String) -> String? {
-        guard let captures else { return nil }
-        if let number = Int(group) { return captures[number] }
-        return captures[group]
+        captures?[group]
     }
 
     private static func variableName(_ name: String) -> String {

@@ -203,6 +203,42 @@ struct BalancerHealthTests {
         }
     }
 
+    @Test("consistent hashing on a uri capture: a named group; \"1\" names no group, so the fallback hashes")
+    func hashOnURICapture() async throws {
+        try await withUpstreams(["a", "b", "c"]) { ups in
+            func targets(capture: String) async throws -> [Set<String>] {
+                let yaml = Self.pool(
+                    ups.map(\.port),
+                    upstream: """
+                        hash_on: uri_capture
+                        hash_on_uri_capture: "\(capture)"
+                        hash_fallback: header
+                        hash_fallback_header: X-Key
+                        """,
+                    path: #""~/u/(?<user>[a-z0-9-]+)""#)
+                return try await withProxy(yaml) { proxy in
+                    var perUser: [Set<String>] = []
+                    for user in 0..<12 {
+                        var seen: Set<String> = []
+                        for _ in 0..<2 {
+                            let r = try await proxy.get("/u/user-\(user)/echo", headers: [("X-Key", "same")])
+                            #expect(r.status == 200)
+                            seen.insert(r.header("X-Upstream") ?? "")
+                        }
+                        perUser.append(seen)
+                    }
+                    return perUser
+                }
+            }
+            let named = try await targets(capture: "user")
+            #expect(named.allSatisfy { $0.count == 1 })
+            #expect(Set(named.flatMap { $0 }).count >= 2)
+            // Kong reads `captures["1"]`, a string key: positional groups are keyed by number.
+            let positional = try await targets(capture: "1")
+            #expect(Set(positional.flatMap { $0 }).count == 1)
+        }
+    }
+
     @Test("consistent hashing on a cookie: a missing cookie is made and set; sent back, it keeps the target")
     func hashOnCookie() async throws {
         try await withUpstreams(["a", "b", "c"]) { ups in
