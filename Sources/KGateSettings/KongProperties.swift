@@ -20,7 +20,7 @@ enum KongProperties {
         "dns_not_found_ttl", "dns_order", "dns_resolver", "dns_stale_ttl", "dns_valid_ttl", "host_ports", "kic",
         "lmdb_environment_path", "lmdb_map_size", "lua_max_post_args", "lua_max_req_headers", "lua_max_resp_headers",
         "lua_max_uri_args", "lua_package_cpath", "lua_package_path", "lua_socket_pool_size", "lua_ssl_protocols",
-        "lua_ssl_trusted_certificate", "lua_ssl_verify_depth", "mem_cache_size", "new_dns_client", "nginx_daemon",
+        "mem_cache_size", "new_dns_client", "nginx_daemon",
         "nginx_user", "openresty_path", "opentelemetry_tracing", "opentelemetry_tracing_sampling_rate",
         "pg_backlog", "pg_database", "pg_host", "pg_keepalive_timeout", "pg_max_concurrent_queries", "pg_password",
         "pg_pool_size", "pg_port", "pg_ro_backlog", "pg_ro_database", "pg_ro_host", "pg_ro_keepalive_timeout",

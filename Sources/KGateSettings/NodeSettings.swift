@@ -161,6 +161,12 @@ public struct NodeSettings: Sendable, Equatable {
     /// the CAs that verify upstream certificates for services without `ca_certificates`.
     /// Default none (the system's trust store).
     public var nginxProxySSLTrustedCertificate: PEMFile?
+    /// `lua_ssl_trusted_certificate`: the CAs active `https` probes and Redis connections
+    /// trust when they verify the server. Default `system`.
+    public var luaSSLTrustedCertificate = TrustedCertificates.system
+    /// `lua_ssl_verify_depth`: how many intermediate CAs a chain those clients verify may hold.
+    /// Default 1.
+    public var luaSSLVerifyDepth = 1
     /// `ssl_cert` (paths from the working directory, as Kong makes them absolute): the
     /// certificate TLS proxy listeners present when no `snis` entry matches the client's SNI, or
     /// it sends none. Kong presents the first one, with the first `ssl_cert_key`. Default none:

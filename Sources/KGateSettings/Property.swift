@@ -168,6 +168,13 @@ struct Property: Sendable {
             }
             s.dnsHostsfile = v
         }, render: { .string($0.dnsHostsfile) }),
+        Property("lua_ssl_trusted_certificate", apply: { s, v, _ throws(InvalidValue) in
+            s.luaSSLTrustedCertificate = try TrustedCertificates(entries: ValueSyntax.list(v))
+        }, render: { .list($0.luaSSLTrustedCertificate.entries) }),
+        Property("lua_ssl_verify_depth", apply: { s, v, _ throws(InvalidValue) in
+            s.luaSSLVerifyDepth = try ValueSyntax.integer(
+                v, property: "lua_ssl_verify_depth", minimum: 0, expectation: "expected a non-negative integer")
+        }, render: { .integer($0.luaSSLVerifyDepth) }),
         proxySSLVerifyDepth("nginx_http_proxy_ssl_verify_depth", aliasOf: nil),
         proxySSLVerifyDepth("nginx_proxy_proxy_ssl_verify_depth", aliasOf: "nginx_http_proxy_ssl_verify_depth"),
         proxySSLTrustedCertificate("nginx_http_proxy_ssl_trusted_certificate", aliasOf: nil),

@@ -107,4 +107,29 @@ import Testing
             ])
         }
     }
+
+    /// `lua_ssl_trusted_certificate` (Kong's default `system`) lists `system`, files, and
+    /// certificates given as PEM text or its base64; `conf_loader/parse.lua`'s message otherwise.
+    @Test func luaTrustedCertificates() throws {
+        let defaults = try settings("")
+        #expect(defaults.luaSSLTrustedCertificate == .system && defaults.luaSSLVerifyDepth == 1)
+        try withPrefix(Self.pem) { prefix in
+            let file = prefix + "/certs/ca.crt"
+            let encoded = Data(Self.pem.utf8).base64EncodedString()
+            let s = try settings("lua_ssl_verify_depth = 3", env: ["KONG_LUA_SSL_TRUSTED_CERTIFICATE": "\(file), \(encoded)"])
+            #expect(!s.luaSSLTrustedCertificate.includesSystem)
+            #expect(s.luaSSLTrustedCertificate.certificates.map(\.pem) == [Self.pem, Self.pem])
+            #expect(s.luaSSLVerifyDepth == 3)
+            #expect(s.redactedDictionary["lua_ssl_trusted_certificate"] == "\(file), \(encoded)")
+            let withSystem = try settings("lua_ssl_trusted_certificate = system,\(file)")
+            #expect(withSystem.luaSSLTrustedCertificate == TrustedCertificates(
+                includesSystem: true, certificates: [PEMFile(path: file, pem: Self.pem)]))
+        }
+        #expect(problems("lua_ssl_trusted_certificate = /no/such.crt") == [
+            "kong.conf:1: lua_ssl_trusted_certificate: failed loading certificate from /no/such.crt"
+        ])
+        #expect(problems("lua_ssl_verify_depth = x") == [
+            "kong.conf:1: invalid value for 'lua_ssl_verify_depth': 'x' (expected a non-negative integer)"
+        ])
+    }
 }

@@ -19,7 +19,7 @@ struct RedactionTests {
             "nginx_http_charset", "nginx_http_add_header", "nginx_proxy_add_header", "nginx_location_add_header", "ssl_cert", "ssl_cert_key", "client_ssl",
             "client_ssl_cert", "client_ssl_cert_key", "admin_ssl_cert",
             "admin_ssl_cert_key", "status_ssl_cert", "status_ssl_cert_key", "nginx_http_proxy_ssl_verify", "dns_hostsfile",
-            "nginx_http_proxy_ssl_verify_depth",
+            "lua_ssl_trusted_certificate", "lua_ssl_verify_depth", "nginx_http_proxy_ssl_verify_depth",
             "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
@@ -58,6 +58,8 @@ struct RedactionTests {
             "nginx_http_client_body_timeout": "60s",
             "nginx_http_keepalive_timeout": "75s",
             "nginx_http_keepalive_requests": "10000",
+            "lua_ssl_trusted_certificate": "system",
+            "lua_ssl_verify_depth": "1",
             "nginx_http_charset": "UTF-8",
             "ssl_cert": "",
             "ssl_cert_key": "",

@@ -160,8 +160,9 @@ struct PEMBlock {
 }
 
 /// Strict standard base64 (whitespace ignored), as OpenSSL's PEM decoder accepts it.
-enum Base64 {
-    static func decode(_ text: String, url: Bool = false) -> [UInt8]? {
+public enum Base64 {
+    /// The bytes; nil when the text is not base64 (`url`: the URL-safe alphabet, unpadded).
+    public static func decode(_ text: String, url: Bool = false) -> [UInt8]? {
         var values: [UInt8] = []
         var padding = 0
         for c in text.utf8 {

@@ -79,6 +79,10 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// The PEM certificate and key upstream TLS connections and health probes present when
     /// neither the service nor the upstream has a `client_certificate` (`client_ssl`; nil: none).
     var clientCertificate: ServerCertificates.Identity?
+    /// What verifying `https` probes trust (`lua_ssl_trusted_certificate`) and the chain depth
+    /// they accept (`lua_ssl_verify_depth`), as Kong's cosockets.
+    var probeTrust = TrustedCertificates.system
+    var probeVerifyDepth = 1
     /// Builds the plugins iterator of each generation (nil: requests run no plugin).
     public var plugins: PluginsBuilder?
     /// What the env vault reads for `{vault://...}` references in certificates (the process
@@ -109,6 +113,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             defaultCertificate: settings.sslCert.first.flatMap { cert in settings.sslCertKey.first.map { (cert.pem, $0.pem) } },
             plugins: plugins)
         verifyDepthByDefault = settings.nginxProxySSLVerifyDepth
+        probeTrust = settings.luaSSLTrustedCertificate
+        probeVerifyDepth = settings.luaSSLVerifyDepth
         if settings.clientSSL {
             if let cert = settings.clientSSLCert.first, let key = settings.clientSSLCertKey.first {
                 clientCertificate = ServerCertificates.Identity(certificate: cert.pem, key: key.pem)
@@ -133,6 +139,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             var settings = HealthcheckSettings(upstream: row)
             settings.probe.clientCertificate =
                 try Self.certificate(namedBy: row, page: page, vault: vault) ?? clientCertificate
+            settings.probe.trust = probeTrust
+            settings.probe.verifyDepth = probeVerifyDepth
             return settings
         }
         var balancers: [String: Balancer] = [:]

@@ -210,6 +210,50 @@ struct TLSUpstreamTests {
         }
     }
 
+    /// Verifying `https` probes trust `lua_ssl_trusted_certificate` (the system's store by
+    /// default) and accept `lua_ssl_verify_depth` intermediates, as Kong's cosockets do: a
+    /// target whose chain they cannot verify is marked unhealthy.
+    @Test("https probes verify with lua_ssl_trusted_certificate and lua_ssl_verify_depth")
+    func probesTrustLuaCertificates() async throws {
+        let context = try TestCertificates.serverContext(
+            certificate: TestCertificates.oneIntermediateChainPEM, key: TestCertificates.oneIntermediateKeyPEM)
+        try await withTLSUpstream(context) { up in
+            let yaml = """
+                _format_version: "3.0"
+                upstreams:
+                - name: probed
+                  healthchecks:
+                    active:
+                      type: https
+                      http_path: /status/200
+                      https_sni: localhost
+                      healthy: {interval: 0.1, successes: 1}
+                      unhealthy: {interval: 0.1, tcp_failures: 1, http_failures: 1}
+                  targets: [{target: "127.0.0.1:\(up.port)"}]
+                services:
+                - {name: balanced, url: "https://probed", routes: [{paths: [/balanced]}]}
+                """
+            let root = PEMFile(path: "root.crt", pem: TestCertificates.chainRootPEM)
+            // (trust, depth, status once probed)
+            let cases: [(TrustedCertificates, Int, Int)] = [
+                (.system, 1, 503),
+                (TrustedCertificates(includesSystem: true, certificates: [root]), 1, 200),
+                (TrustedCertificates(includesSystem: false, certificates: [root]), 1, 200),
+                (TrustedCertificates(includesSystem: true, certificates: [root]), 0, 503),
+            ]
+            for (trust, depth, expected) in cases {
+                var settings = NodeSettings()
+                settings.luaSSLTrustedCertificate = trust
+                settings.luaSSLVerifyDepth = depth
+                try await withProxy(yaml, settings: settings) { proxy in
+                    try await Task.sleep(for: .milliseconds(400))
+                    let status = try await proxy.get("/balanced/echo").status
+                    #expect(status == expected, "\(trust.entries), depth \(depth)")
+                }
+            }
+        }
+    }
+
     /// 25-upstream_keepalive_spec: Kong's pool key holds the SNI and the client certificate, so
     /// requests to one ip:port with another SNI or certificate never reuse a connection made
     /// for a different one.

@@ -22,7 +22,11 @@ final class ActiveHealthChecker: Sendable {
         let settings = balancer.health.settings
         if settings.active.type == "https" {
             var configuration = TLSConfiguration.makeClientConfiguration()
-            if !settings.probe.httpsVerifyCertificate { configuration.certificateVerification = .none }
+            if settings.probe.httpsVerifyCertificate {
+                settings.probe.trust.apply(to: &configuration)
+            } else {
+                configuration.certificateVerification = .none
+            }
             if let (chain, key) = try? settings.probe.clientCertificate?.tlsSources() {
                 (configuration.certificateChain, configuration.privateKey) = (chain, key)
             }

@@ -60,7 +60,12 @@ enum HealthProbe {
                 do {
                     let sync = channel.pipeline.syncOperations
                     if type == "https", let tls {
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: serverName))
+                        try sync.addHandler(
+                            settings.httpsVerifyCertificate
+                                ? VerifyDepthLimit.clientHandler(
+                                    context: tls, serverHostname: serverName, depth: settings.verifyDepth,
+                                    recorder: CertificateVerifyRecorder())
+                                : NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     try sync.addHandler(StatusLineReader(promise: promise))
                     return channel.eventLoop.makeSucceededVoidFuture()

@@ -1,4 +1,5 @@
 import KGateSchema
+import KGateSettings
 
 /// An upstream's `healthchecks` record, read once per config load.
 ///
@@ -36,12 +37,16 @@ struct HealthcheckSettings: Sendable, Equatable {
         /// PEM certificate and key an `https` probe presents (the upstream's
         /// `client_certificate`, else `client_ssl`'s; nil: none).
         var clientCertificate: ServerCertificates.Identity?
+        /// The CAs a verifying `https` probe trusts (`lua_ssl_trusted_certificate`), and how
+        /// many intermediate CAs the chain may hold (`lua_ssl_verify_depth`).
+        var trust = TrustedCertificates.system
+        var verifyDepth = 1
 
         static func == (a: Probe, b: Probe) -> Bool {
             a.timeout == b.timeout && a.concurrency == b.concurrency && a.httpPath == b.httpPath
                 && a.httpsSNI == b.httpsSNI && a.httpsVerifyCertificate == b.httpsVerifyCertificate
                 && a.headers.elementsEqual(b.headers) { $0.name == $1.name && $0.values == $1.values }
-                && a.clientCertificate == b.clientCertificate
+                && a.clientCertificate == b.clientCertificate && a.trust == b.trust && a.verifyDepth == b.verifyDepth
         }
     }
 
