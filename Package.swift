@@ -185,6 +185,7 @@ let package = Package(
                 "KGateAdmin",
                 "KGateProxy",
                 "KGatePlugins",
+                "KGateRedis",
                 "KGateStore",
                 "KGateSettings",
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -265,6 +266,7 @@ let package = Package(
                 "KGateRedis", "KGateTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         .testTarget(

@@ -24,9 +24,20 @@ public final class RedisClient: Sendable {
     /// How long a connection may go unused before it is closed.
     let idleTimeout: TimeAmount
 
+    /// Sets the CAs of connections that verify the server (`ssl_verify`); untouched, the
+    /// system's trust store.
+    public typealias Trust = @Sendable (inout TLSConfiguration) -> Void
+    private let trust = Mutex<Trust>({ _ in })
+
     /// A client with no connections; one unused for `idleTimeout` is closed.
     public init(idleTimeout: TimeAmount = .seconds(60)) {
         self.idleTimeout = idleTimeout
+    }
+
+    /// Makes connections opened from now on verify servers with `trust` (Kong's cosockets
+    /// verify with `lua_ssl_trusted_certificate`).
+    public func verify(with trust: @escaping Trust) {
+        self.trust.withLock { $0 = trust }
     }
 
     /// Sends `commands` together and returns their replies in order (a refused command is an
@@ -62,7 +73,7 @@ public final class RedisClient: Sendable {
         let key = Key(endpoint: endpoint, loop: ObjectIdentifier(loop))
         let (opening, isNew) = connections.withLock { map -> (EventLoopFuture<Channel>, Bool) in
             if let existing = map[key] { return (existing, false) }
-            let opening = Self.open(endpoint, on: loop, idleTimeout: idleTimeout)
+            let opening = Self.open(endpoint, on: loop, idleTimeout: idleTimeout, trust: trust.withLock { $0 })
             map[key] = opening
             return (opening, true)
         }
@@ -87,10 +98,12 @@ public final class RedisClient: Sendable {
         }
     }
 
-    private static func open(_ endpoint: RedisEndpoint, on loop: any EventLoop, idleTimeout: TimeAmount) -> EventLoopFuture<Channel> {
+    private static func open(
+        _ endpoint: RedisEndpoint, on loop: any EventLoop, idleTimeout: TimeAmount, trust: Trust
+    ) -> EventLoopFuture<Channel> {
         let tls: NIOSSLContext?
         do {
-            tls = endpoint.ssl ? try tlsContext(endpoint) : nil
+            tls = endpoint.ssl ? try tlsContext(endpoint, trust: trust) : nil
         } catch {
             return loop.makeFailedFuture(RedisError.connect("failed to set up TLS: \(error)"))
         }
@@ -150,9 +163,13 @@ public final class RedisClient: Sendable {
         return promise.futureResult
     }
 
-    private static func tlsContext(_ endpoint: RedisEndpoint) throws -> NIOSSLContext {
+    private static func tlsContext(_ endpoint: RedisEndpoint, trust: Trust) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
-        configuration.certificateVerification = endpoint.sslVerify ? .fullVerification : .none
+        if endpoint.sslVerify {
+            trust(&configuration)
+        } else {
+            configuration.certificateVerification = .none
+        }
         return try NIOSSLContext(configuration: configuration)
     }
 

@@ -18,7 +18,7 @@ public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
     public var password: String?
     /// TLS to the server.
     public var ssl: Bool
-    /// Verify the server's certificate (with the system's trust store).
+    /// Verify the server's certificate (with the client's trust: ``RedisClient/verify(with:)``).
     public var sslVerify: Bool
     /// SNI and name checked when verifying; nil: `host` when it is a name.
     public var serverName: String?

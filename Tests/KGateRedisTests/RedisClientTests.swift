@@ -2,6 +2,7 @@ import KGateRedis
 import KGateTestSupport
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Testing
 
 #if canImport(Glibc)
@@ -111,6 +112,12 @@ import Glibc
             guard case .connect = error as? RedisError else { return false }
             return true
         }
+        // Trusting the server's certificate (as `lua_ssl_trusted_certificate` does), it is.
+        let trusting = RedisClient()
+        defer { trusting.closeAll() }
+        let certificate = try NIOSSLCertificate.fromPEMFile(server.certificatePath)
+        trusting.verify { $0.trustRoots = .certificates(certificate) }
+        #expect(try send(trusting, verified, [RedisCommand("PING")]) == [.simpleString("PONG")])
         // Plain text to a TLS port gets no reply.
         let plain = RedisEndpoint(host: "127.0.0.1", port: server.port, timeoutMilliseconds: 300)
         #expect(throws: RedisError.self) { try send(client, plain, [RedisCommand("PING")]) }

@@ -16,6 +16,8 @@ public final class RedisServer {
     public let port: Int
     private let process: Process
     private let directory: String
+    /// The PEM file of the self-signed certificate a `tls` server presents.
+    public var certificatePath: String { directory + "/cert.pem" }
 
     /// Starts a server without persistence; `arguments` are added to its command line
     /// (`["--requirepass", "secret"]`). With `tls`, the port speaks TLS only, with a

@@ -3,6 +3,7 @@ import KGateConfig
 import KGateHTTP
 import KGatePlugins
 import KGateProxy
+import KGateRedis
 import KGateSettings
 import KGateStore
 import KGateWatch
@@ -65,6 +66,9 @@ public final class Node: Sendable {
         // One id for the node: the Admin API's `node_id` and plugins' `kong.node.get_id()`.
         let nodeID = settings.nodeID ?? EntityID.random()
         let plugins = NodePlugins(settings: settings, nodeID: nodeID, logger: logger)
+        // The rate-limiting plugins' `redis.ssl_verify` trusts `lua_ssl_trusted_certificate`.
+        let trust = settings.luaSSLTrustedCertificate
+        RedisClient.shared.verify { trust.apply(to: &$0) }
         let catalog = plugins.catalog
         store = try ConfigStore(
             catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
