@@ -69,6 +69,11 @@ struct BotDetectionAndRedirectTests {
         #expect(keep.ctx.exitResponse?.headers["Location"] == "https://example.com/keep/200?keep=this#top")
         let noQuery = Exchange(runner, route: "keep", path: "/keep")
         #expect(noQuery.ctx.exitResponse?.headers["Location"] == "https://example.com/keep#top")
+        // The request's path is decoded (kong.request.get_path); ada's setters encode it again
+        // with WHATWG's path set, and the query with the special-query set.
+        let encoded = Exchange(runner, route: "keep", path: "/keep/a%20b/caf%C3%A9%2F%7B%7D", query: "x=%2F&q='a'")
+        #expect(encoded.ctx.exitResponse?.headers["Location"]
+            == "https://example.com/keep/a%20b/caf%C3%A9%2F%7B%7D?x=%2F&q=%27a%27#top")
         #expect(Gate.loadError("_format_version: \"3.0\"\nplugins:\n- name: redirect\n") != nil)
     }
 }

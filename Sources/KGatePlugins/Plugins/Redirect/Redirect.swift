@@ -64,8 +64,35 @@ public struct RedirectPlugin: Plugin {
         var host = String(decoding: bytes[hostStart..<authorityEnd], as: UTF8.self).lowercased()
         if let port = Self.defaultPorts[scheme], host.hasSuffix(port) { host.removeLast(port.count) }
         let userInfo = String(decoding: bytes[authorityStart..<hostStart], as: UTF8.self)
-        let pathname = path.hasPrefix("/") ? path : "/" + path
-        let search = query.map { $0.isEmpty ? "" : "?" + $0 } ?? ""
+        let special = Self.defaultPorts[scheme] != nil || scheme == "file"
+        let pathname = Self.percentEncoded(path.hasPrefix("/") ? path : "/" + path, Self.pathSet, backslashIsSlash: special)
+        let search = query.map { $0.isEmpty ? "" : "?" + Self.percentEncoded($0, special ? Self.specialQuerySet : Self.querySet) } ?? ""
         return scheme + "://" + userInfo + host + pathname + search + String(decoding: fragment, as: UTF8.self)
+    }
+
+    /// WHATWG's query percent-encode set (beyond C0 controls and non-ASCII): space `"` `#` `<` `>`.
+    static let querySet: Set<UInt8> = Set(" \"#<>".utf8)
+    /// The special-query set (http, https, ws, wss, ftp, file): the query set and `'`.
+    static let specialQuerySet = querySet.union("'".utf8)
+    /// The path percent-encode set: the query set and `?` `` ` `` `{` `}`.
+    static let pathSet = querySet.union("?`{}".utf8)
+
+    /// `text` with the bytes of `set`, C0 controls and non-ASCII bytes percent-encoded (the
+    /// request's path is decoded, so a space or `é` in it must be encoded again); `%` stays.
+    /// In a special URL's path a `\` is a `/`, as WHATWG's path parser reads it.
+    static func percentEncoded(_ text: String, _ set: Set<UInt8>, backslashIsSlash: Bool = false) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\\"), backslashIsSlash {
+                out.append(UInt8(ascii: "/"))
+            } else if byte < 0x20 || byte > 0x7E || set.contains(byte) {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            } else {
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
