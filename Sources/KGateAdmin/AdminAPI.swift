@@ -103,7 +103,7 @@ public final class AdminAPI: Sendable {
 
     /// Whether a request needs `handle(_:)` (an asynchronous load): `POST /config`.
     public static func needsAsyncHandling(_ request: HTTPRequest) -> Bool {
-        request.method == .POST && request.path.split(separator: "/", omittingEmptySubsequences: true) == ["config"]
+        request.method == .POST && AdminRouteTable.segments(request.path) == ["config"]
     }
 
     /// Answers a request without blocking; nil for a `POST /config` that passed the checks

@@ -37,6 +37,34 @@ import Testing
         #expect(Self.template(path) == expected)
     }
 
+    /// Lapis matches the path as sent (no empty parameter) and Kong's `default_route` retries
+    /// once without a final `/`: a doubled slash anywhere else is not found.
+    @Test(arguments: ["//services", "/services//", "/services//routes", "//", "///", "/services/x//"])
+    func emptySegments(_ path: String) async throws {
+        let h = try AdminHarness()
+        let r = await h.get(path)
+        if path == "//" {
+            // `//` without its final slash is `/`.
+            #expect(r.status == 200)
+            #expect(r["tagline"] == "Welcome to kong")
+            return
+        }
+        #expect(r.status == 404)
+        #expect(r.json == ["message": "Not found"])
+        #expect(Self.template(path) == nil)
+    }
+
+    @Test func doubledSlashBeforeConfig() async throws {
+        let h = try AdminHarness()
+        let request = HTTPRequest(method: .POST, uri: "//config")
+        #expect(!AdminAPI.needsAsyncHandling(request))
+        #expect(AdminAPI.needsAsyncHandling(HTTPRequest(method: .POST, uri: "/config/?check_hash=1")))
+        let r = await h.send(
+            .POST, "//config", headers: [("Content-Type", "application/yaml")], body: "_format_version: '3.0'")
+        #expect(r.status == 404)
+        #expect(r.json == ["message": "Not found"])
+    }
+
     /// `21-truncated_arguments_spec.lua`: Kong's entity endpoints read at most 1000 query or
     /// form arguments (`kong.api.arguments.load`); its core routes have no such limit.
     @Test func tooManyArguments() async throws {

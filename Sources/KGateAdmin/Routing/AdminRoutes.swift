@@ -225,12 +225,17 @@ struct AdminRouteTable: Sendable {
         ("/upstreams/:upstreams/targets/:targets/:address/unhealthy", [.PUT], .targetHealth),
     ]
 
-    /// The route for a path (`/services/my-svc/routes`), the trailing slash ignored.
+    /// The route for a path (`/services/my-svc/routes`), one trailing slash ignored.
+    ///
+    /// Lapis matches the path as sent, and its parameters are never empty; Kong's
+    /// `default_route` then retries once without a final `/`. So `/services/` is `/services`
+    /// (and `//` is `/`), but an empty segment anywhere else (`//services`, `/services//`,
+    /// `/services//routes`) matches nothing: 404 `Not found`, as in Kong.
     ///
     /// Literal segments win over parameters (`/plugins/enabled` over `/plugins/:plugins`), the
     /// earliest literal first, as Lapis orders its routes.
     func match(path: Substring) -> RouteMatch? {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        guard let parts = Self.segments(path) else { return nil }
         var best: AdminRoute?
         for route in bySegmentCount[parts.count] ?? [] {
             guard
@@ -255,6 +260,18 @@ struct AdminRouteTable: Sendable {
             raw[name] = String(part)
         }
         return RouteMatch(route: route, params: params, paramBytes: bytes, rawParams: raw)
+    }
+
+    /// The segments of a path, after dropping one trailing `/` (not that of `/` itself); nil
+    /// when the path does not start with `/` or has an empty segment.
+    static func segments(_ path: Substring) -> [Substring]? {
+        var path = path
+        if path.count > 1, path.last == "/" { path = path.dropLast() }
+        guard path.first == "/" else { return nil }
+        let rest = path.dropFirst()
+        if rest.isEmpty { return [] }
+        let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
+        return parts.contains(where: \.isEmpty) ? nil : parts
     }
 
     private static func precedes(_ a: AdminRoute, _ b: AdminRoute) -> Bool {
