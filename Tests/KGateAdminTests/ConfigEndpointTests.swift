@@ -295,6 +295,100 @@ import Testing
                 == 415)
     }
 
+    /// Lapis's `self.params` holds the query arguments too: `config`, `_format_version` and the
+    /// options may come from the query, and the body wins where both give one.
+    @Test func configFromTheQuery() async throws {
+        let h = try AdminHarness()
+        let yaml = "_format_version: \"3.0\"\nconsumers:\n- username: from-query\n"
+        let queried = await h.send(.POST, "/config?config=" + URIText.escape(yaml))
+        #expect(queried.status == 201)
+        #expect(await h.get("/consumers/from-query").status == 200)
+
+        let form = [("Content-Type", "application/x-www-form-urlencoded")]
+        let both = await h.send(
+            .POST, "/config?config=" + URIText.escape(yaml), headers: form,
+            body: "config=" + URIText.escape(yaml.replacingOccurrences("from-query", "from-body")))
+        #expect(both.status == 201)
+        #expect(await h.get("/consumers/from-body").status == 200)
+        #expect(await h.get("/consumers/from-query").status == 404)
+
+        // `_format_version` in the query makes the params the config: the JSON body's keys
+        // join it, and a YAML body is not read at all.
+        let merged = await h.json(.POST, "/config?_format_version=3.0", ["consumers": [["username": "merged"]]])
+        #expect(merged.status == 201)
+        #expect(await h.get("/consumers/merged").status == 200)
+        let ignored = await h.send(
+            .POST, "/config?_format_version=3.0", headers: [("Content-Type", "application/yaml")],
+            body: "_format_version: \"3.0\"\nconsumers:\n- username: ignored\n")
+        #expect(ignored.status == 201)
+        #expect(await h.get("/consumers/ignored").status == 404)
+        #expect(await h.get("/consumers").data.isEmpty)
+
+        // Any other query argument is part of a `_format_version` config, and unknown there.
+        let extra = await h.json(.POST, "/config?foo=bar", ["_format_version": "3.0"])
+        #expect(extra.status == 400)
+        #expect(extra["fields"]?["foo"] != nil)
+        // kgate's `source_positions` is not.
+        #expect(await h.json(.POST, "/config?source_positions=1", ["_format_version": "3.0"]).status == 201)
+    }
+
+    /// `config` that is not text: Kong hands the value to `cjson.decode` and `lyaml.load`,
+    /// which only read strings (and numbers, as their text).
+    @Test(arguments: [
+        #"{"config": {"_format_version": "3.0", "consumers": [{"username": "x"}]}}"#, #"{"config": ["a"]}"#,
+        #"{"config": true}"#, #"{"config": null}"#,
+    ])
+    func configThatIsNotText(_ body: String) async throws {
+        let h = try AdminHarness()
+        let r = await h.send(.POST, "/config?flatten_errors=1", headers: Self.json, body: body)
+        #expect(r.status == 400)
+        let error = AdminAPI.notTextError
+        #expect(error.hasSuffix("bad argument #1 to 'parser' (must provide a string argument)"))
+        #expect(r["code"] == 14)
+        #expect(r["name"] == "invalid declarative configuration")
+        #expect(r["fields"] == ["error": .string(error)])
+        #expect(r.message == "declarative config is invalid: {error=\"\(error)\"}")
+        #expect(r["flattened_errors"] == nil)
+        #expect(await h.get("/consumers/x").status == 404)
+    }
+
+    @Test func configThatIsANumberOrFalse() async throws {
+        let h = try AdminHarness()
+        let number = await h.send(.POST, "/config", headers: Self.json, body: #"{"config": 5}"#)
+        #expect(number.status == 400)
+        #expect(number["fields"] == ["error": "failed parsing declarative configuration: expected an object"])
+        // `false` is no `config` for Lua: the raw body is the config, and `config` unknown in it.
+        let no = await h.send(.POST, "/config", headers: Self.json, body: #"{"config": false}"#)
+        #expect(no.status == 400)
+        #expect(no["fields"]?["config"] != nil)
+        let falseVersion = await h.send(
+            .POST, "/config", headers: Self.json,
+            body: #"{"_format_version": false, "config": "_format_version: '3.0'"}"#)
+        #expect(falseVersion.status == 201)
+    }
+
+    /// `flatten_errors` and `check_hash` are read from the merged params (the body wins);
+    /// `check_hash` is on only for what Lua prints as `1`.
+    @Test func optionsFromTheBody() async throws {
+        let h = try AdminHarness()
+        let invalid: Value = ["_format_version": "3.0", "services": [["port": -1]]]
+        guard case .object(var options) = invalid else { return }
+        options["flatten_errors"] = false
+        #expect(await h.json(.POST, "/config?flatten_errors=1", .object(options))["flattened_errors"] == nil)
+        options["flatten_errors"] = "yes"
+        #expect(await h.json(.POST, "/config?flatten_errors=0", .object(options))["flattened_errors"] != nil)
+
+        let config = "_format_version: \"3.0\"\nconsumers:\n- username: hashed\n"
+        #expect(await h.json(.POST, "/config", ["config": .string(config), "check_hash": 1]).status == 201)
+        #expect(await h.json(.POST, "/config", ["config": .string(config), "check_hash": 1]).status == 304)
+        #expect(await h.json(.POST, "/config", ["config": .string(config), "check_hash": 1.0]).status == 304)
+        #expect(
+            await h.json(.POST, "/config?check_hash=1", ["config": .string(config), "check_hash": "0"]).status == 201)
+        #expect(await h.json(.POST, "/config?check_hash=true", ["config": .string(config)]).status == 201)
+        #expect(await h.json(.POST, "/config?check_hash", ["config": .string(config)]).status == 201)
+        #expect(await h.json(.POST, "/config?check_hash=1", ["config": .string(config)]).status == 304)
+    }
+
     @Test func overTheBodyLimit() async throws {
         let h = try AdminHarness(settings: .init(nginxAdminClientMaxBodySize: .init("1k")!))
         let r = await h.json(.POST, "/config", ["config": .string(String(repeating: "x", count: 2000))])

@@ -44,46 +44,91 @@ extension AdminAPI {
         var sourcePositions = false
     }
 
-    /// Kong's `hydrate_config_from_request`: the JSON body when it has `_format_version`, else the
-    /// `config` field (text, or an object written as JSON), else the raw body.
+    /// Kong's `hydrate_config_from_request` and `parse_config_post_opts` over Lapis's
+    /// `self.params`: the query arguments, overlaid by the form or multipart fields or the JSON
+    /// body's keys (the body wins, as Lapis adds the query first). `flatten_errors` and
+    /// `check_hash` are taken out of them, wherever they were given.
+    ///
+    /// Then the config is those params when they have a truthy `_format_version` (query
+    /// arguments included, as Kong keeps them), else their `config` (from the body or the query)
+    /// when it is not `false`, else the raw body. A `config` that is text (or a number, which Lua
+    /// reads as its text) is parsed; any other value (an object, an array, `true`, `null`) fails
+    /// as it does in Kong, where `cjson.decode` and `lyaml.load` are given a table:
+    /// `failed parsing declarative configuration: bad argument #1 to 'parser' (must provide a
+    /// string argument)`.
+    ///
+    /// kgate's own `?source_positions=1` is read from the query only, and never part of a config.
     static func postedConfig(_ request: HTTPRequest) -> Checked<PostedConfig> {
         let body: RequestBody
         switch RequestBody.read(request) {
         case .refused(let response): return .refused(response)
         case .ok(let b): body = b
         }
-        let query = QueryArguments(request.uri.split(separator: "?", maxSplits: 1).dropFirst().first)
-        var params = body.params
-        let flatten = truthy(query["flatten_errors"].map(Value.string) ?? params["flatten_errors"])
-        let sourcePositions = truthy(query["source_positions"].map(Value.string))
-        let checkValue = query["check_hash"].map(Value.string) ?? params["check_hash"]
-        let checkHash = checkValue == .string("1") || checkValue == .integer(1)
-        let hadOptions = params["flatten_errors"] != nil || params["check_hash"] != nil
-        params["flatten_errors"] = nil
-        params["check_hash"] = nil
-
-        if params["_format_version"] != nil {
-            let bytes = body.form == .json && !hadOptions ? body.raw : Array(Value.object(params).jsonText.utf8)
-            return .ok(
+        let queryText = request.uri.split(separator: "?", maxSplits: 1).dropFirst().first ?? ""
+        let fromQuery = RequestBody.urlencodedPairs(queryText).filter { $0.name != "source_positions" }
+        var params = NestedParams.expand(fromQuery.map { ($0.name, $0.value.map(Value.string) ?? .bool(true)) })
+        for (key, value) in body.params { params[key] = value }
+        let sourcePositions = truthy(QueryArguments(queryText)["source_positions"].map(Value.string))
+        let flatten = truthy(params.removeValue(forKey: "flatten_errors"))
+        let checkHash = luaText(params.removeValue(forKey: "check_hash")) == "1"
+        func posted(_ bytes: [UInt8], isObject: Bool) -> Checked<PostedConfig> {
+            .ok(
                 PostedConfig(
-                    bytes: bytes, isObject: true, flattenErrors: flatten, checkHash: checkHash,
+                    bytes: bytes, isObject: isObject, flattenErrors: flatten, checkHash: checkHash,
                     sourcePositions: sourcePositions))
         }
-        let bytes: [UInt8]
+
+        if isTruthy(params["_format_version"]) {
+            // The JSON body as sent (its positions kept) when nothing was added or taken out.
+            let verbatim =
+                body.form == .json && body.params["flatten_errors"] == nil && body.params["check_hash"] == nil
+                && params.count == body.params.count
+            return posted(verbatim ? body.raw : Array(Value.object(params).jsonText.utf8), isObject: true)
+        }
         switch params["config"] {
-        case .string(let text)?: bytes = Array(text.utf8)
-        case let value? where value.isTable: bytes = Array(value.jsonText.utf8)
-        default: bytes = body.raw
+        case nil, .bool(false)?:
+            // Kong tests `params.config` for presence (an empty string is present, and fails to
+            // parse), the raw body for emptiness.
+            guard !body.raw.isEmpty else {
+                return .refused(.message(.badRequest, "expected a declarative configuration"))
+            }
+            return posted(body.raw, isObject: false)
+        case .string(let text)?:
+            return posted(Array(text.utf8), isObject: false)
+        case let number? where number.doubleValue != nil:
+            return posted(Array(number.jsonText.utf8), isObject: false)
+        case _?:
+            return .refused(unparsableConfig(notTextError))
         }
-        // Kong tests `params.config` for presence (an empty string is present, and fails to
-        // parse), the raw body for emptiness.
-        guard !bytes.isEmpty || params["config"] != nil else {
-            return .refused(.message(.badRequest, "expected a declarative configuration"))
+    }
+
+    /// What Kong says of a `config` that is neither text nor a number (`lyaml`'s check of its
+    /// argument).
+    static let notTextError =
+        "failed parsing declarative configuration: bad argument #1 to 'parser' (must provide a string argument)"
+
+    /// Lua's truthiness: anything but nil and `false` (`null` is `ngx.null`, a value).
+    static func isTruthy(_ value: Value?) -> Bool {
+        switch value {
+        case nil, .bool(false)?: return false
+        default: return true
         }
-        return .ok(
-            PostedConfig(
-                bytes: bytes, isObject: false, flattenErrors: flatten, checkHash: checkHash,
-                sourcePositions: sourcePositions))
+    }
+
+    /// Lua's `tostring` of a parameter, for `check_hash` (`tostring(params.check_hash) == "1"`).
+    static func luaText(_ value: Value?) -> String? {
+        switch value {
+        case .string(let s)?: return s
+        case .integer(let i)?: return String(i)
+        case .number(let d)?: return d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : String(d)
+        default: return nil
+        }
+    }
+
+    /// 400 code 14 for a config that does not parse: `fields: {"error": message}`, never
+    /// flattened (Kong answers it before validating).
+    static func unparsableConfig(_ message: String) -> HTTPResponse {
+        .kong(.badRequest, KongErrorBody.object(fields: ErrorNode([(.field("error"), .message(message))])))
     }
 
     /// `POST /config`: 201 with the flattened entities, 304 (`check_hash=1`, unchanged), 400
@@ -113,10 +158,7 @@ extension AdminAPI {
         case .skipped:
             return .empty(.notModified)
         case .rejected(let error, let declarative):
-            guard let declarative else {
-                let fields = ErrorNode([(.field("error"), .message(error.message))])
-                return .kong(.badRequest, KongErrorBody.object(fields: fields))
-            }
+            guard let declarative else { return Self.unparsableConfig(error.message) }
             if posted.flattenErrors, let document = declarative.document, case .object = document.value {
                 return .kong(
                     .badRequest,

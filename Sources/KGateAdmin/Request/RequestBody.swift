@@ -54,14 +54,7 @@ struct RequestBody: Sendable {
         }
         if type.hasPrefix("application/x-www-form-urlencoded") {
             let text = String(decoding: raw, as: UTF8.self)
-            var pairs: [(String, Value)] = []
-            for pair in text.split(separator: "&") {
-                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let key = String(decoding: URIText.unescape(kv[0], plusAsSpace: true), as: UTF8.self)
-                let value =
-                    kv.count > 1 ? String(decoding: URIText.unescape(kv[1], plusAsSpace: true), as: UTF8.self) : ""
-                pairs.append((key, .string(value)))
-            }
+            let pairs = urlencodedPairs(text[...]).map { ($0.name, Value.string($0.value ?? "")) }
             return .ok(RequestBody(form: .form, params: NestedParams.expand(pairs), raw: raw, formFields: pairs))
         }
         if type.hasPrefix("multipart/form-data") {
@@ -69,6 +62,17 @@ struct RequestBody: Sendable {
             return .ok(RequestBody(form: .multipart, params: NestedParams.expand(fields), raw: raw))
         }
         return .ok(RequestBody(form: raw.isEmpty ? .none : .other, params: [:], raw: raw))
+    }
+
+    /// The `name=value` pairs of an urlencoded text (a form body, a query string), in order,
+    /// decoded with `+` as a space; a name given without `=` has no value.
+    static func urlencodedPairs(_ text: Substring) -> [(name: String, value: String?)] {
+        text.split(separator: "&").map { pair in
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = String(decoding: URIText.unescape(kv[0], plusAsSpace: true), as: UTF8.self)
+            let value = kv.count > 1 ? String(decoding: URIText.unescape(kv[1], plusAsSpace: true), as: UTF8.self) : nil
+            return (name, value)
+        }
     }
 
     /// The params as Kong's `parse_params` leaves them for routes that are not DAO endpoints
