@@ -273,9 +273,122 @@ import Testing
         #expect(await Self.all(h, "/tags?tags=invalid@tag").count == 4)
         #expect(await Self.all(h, "/tags/corp_%20a?tags=not_a_tag").count == 2)
         let paged = await h.get("/tags?size=3")
-        #expect(paged.data.count == 3)
         #expect(paged["next"]?.stringValue?.hasPrefix("/tags?offset=") == true)
+        #expect(paged["next"]?.stringValue?.hasSuffix("&size=3") == true)
         let tagPaged = await h.get("/tags/corp_%20a?size=1")
         #expect(tagPaged["next"]?.stringValue?.hasPrefix("/tags/corp_%20a?offset=") == true)
+    }
+
+    /// A consumer's tag as `/tags` lists it.
+    static func tagItem(_ tag: String, _ id: String) -> Value {
+        ["tag": .string(tag), "entity_name": "consumers", "entity_id": .string(id)]
+    }
+
+    /// The entity types with `tags`, in the order `/tags` walks them.
+    static let taggedTypes = EntityCatalog().order.filter { EntityCatalog().schemas[$0]?.field(named: "tags") != nil }
+
+    /// Kong's DB-less `page_for_tags`: one entity type per page, `size` rows of it (not tags),
+    /// the offset `<type>|<token>` inside a type and `<type>|nil` at its end, none after the
+    /// last type; `next` repeats `size` (and `tags`) for `/tags` only.
+    @Test func tagsPageOneEntityTypeAtATime() async throws {
+        let h = try AdminHarness()
+        let yaml = """
+            _format_version: "3.0"
+            consumers:
+            - username: c1
+              id: 00000000-0000-4000-8000-000000000001
+              tags: [t, c1]
+            - username: c2
+              id: 00000000-0000-4000-8000-000000000002
+              tags: [c2]
+            - username: c3
+              id: 00000000-0000-4000-8000-000000000003
+              tags: [t]
+            services:
+            - name: s1
+              host: example.com
+              tags: [t, s1]
+            upstreams:
+            - name: u
+            """
+        #expect(await h.load(yaml).generation != nil)
+        let types = Self.taggedTypes
+        let consumers = try #require(types.firstIndex(of: "consumers"))
+
+        // The first page is the first type's, with no offset given.
+        let first = await h.get("/tags?size=2")
+        #expect(first["offset"] == .string("\(types[0])|nil"))
+        #expect(first["next"] == .string("/tags?offset=\(types[0])%7Cnil&size=2"))
+
+        // Two consumer rows make a full page: three tags, and the token of the next row.
+        let before = consumers == 0 ? "" : "&offset=" + URIText.escape("\(types[consumers - 1])|nil")
+        let page = await h.get("/tags?size=2" + before)
+        let tags = page.data.map { "\($0["entity_name"]?.stringValue ?? "")/\($0["tag"]?.stringValue ?? "")" }
+        #expect(tags == ["consumers/t", "consumers/c1", "consumers/c2"])
+        #expect(page.data.first?["entity_id"] == "00000000-0000-4000-8000-000000000001")
+        let offset = try #require(page["offset"]?.stringValue)
+        #expect(offset.hasPrefix("consumers|") && offset != "consumers|nil")
+        #expect(page["next"] == .string("/tags?offset=\(URIText.escape(offset))&size=2"))
+        let rest = await h.get("/tags?size=2&offset=" + URIText.escape(offset))
+        #expect(rest.data == [Self.tagItem("t", "00000000-0000-4000-8000-000000000003")])
+        #expect(rest["offset"] == "consumers|nil")
+
+        // `/tags/{tag}` pages the same way, counting rows: a page of one row may hold no match.
+        // Its `next` does not repeat `size` (Kong's route writes none).
+        var pages: [[Value]] = []
+        var next: String? = "/tags/c2?size=1"
+        while let path = next {
+            let reply = await h.get(path)
+            #expect(reply.status == 200)
+            #expect(!(reply["next"]?.stringValue?.contains("size=") ?? false))
+            pages.append(reply.data)
+            next = reply["next"]?.stringValue.map { $0 + "&size=1" }
+        }
+        #expect(pages.flatMap { $0 } == [Self.tagItem("c2", "00000000-0000-4000-8000-000000000002")])
+        #expect(pages.contains([]))
+        // Three consumer rows are three full pages and an empty one; the service and the
+        // upstream (a row, even without tags) two each; every other type one empty page.
+        #expect(pages.count == types.count + 5)
+        #expect(await Self.all(h, "/tags/c2?size=1").count == 1)
+
+        // The last type ends the listing; every tag is found once.
+        let last = await h.get("/tags?offset=" + URIText.escape("\(types[types.count - 1])|nil"))
+        #expect(last.data.isEmpty && last["offset"] == nil && last["next"] == .null)
+        let everything = await Self.all(h, "/tags")
+        #expect(everything.count == 6)
+        #expect(Set(everything.compactMap { $0["entity_name"]?.stringValue }) == ["consumers", "services"])
+    }
+
+    @Test func tagsSizeAndOffsetErrors() async throws {
+        let h = try AdminHarness()
+        func message(_ path: String) async -> String? {
+            let reply = await h.get(path)
+            #expect(reply.status == 400, "\(path)")
+            return reply.message
+        }
+        // `/tags` pages through the DAO: 1 to 1000.
+        #expect(await message("/tags?size=1001") == "size must be an integer between 1 and 1000")
+        #expect(await message("/tags?size=0") == "size must be an integer between 1 and 1000")
+        #expect(await message("/tags?size=x") == "size must be a number")
+        // `/tags/{tag}` reads the size before the tag, and has no upper bound.
+        #expect(await h.get("/tags/a?size=5000").status == 200)
+        #expect(await message("/tags/a?size=0") == "size must be an integer greater than 0")
+        #expect(await message("/tags/a?size=1.5") == "size must be an integer greater than 0")
+        #expect(await message("/tags/%FF?size=x") == "size must be a number")
+        #expect(await h.get("/tags?size=x")["code"] == 9)
+
+        for (offset, shown, reason) in [
+            ("x", "x", "bad offset string"), ("", "", "bad offset string"),
+            ("consumers%7C", "consumers|", "bad offset string"), ("%7Cnil", "|nil", "bad offset string"),
+            ("nope%7Cnil", "nope|nil", "bad offset string"),
+            ("consumers%7C%21%21", "!!", "bad base64 encoding"),
+        ] {
+            for path in ["/tags", "/tags/a"] {
+                let reply = await h.get("\(path)?offset=\(offset)")
+                #expect(reply.status == 400)
+                #expect(reply["code"] == 7)
+                #expect(reply.message == "'\(shown)' is not a valid offset: \(reason)", "\(path) \(offset)")
+            }
+        }
     }
 }

@@ -12,12 +12,14 @@ extension AdminContext {
     /// The page arguments shared by every collection: `tags` (checked even where it is not
     /// applied), `size`, `offset`, in Kong's order of checks. With `decodeOffset` false the
     /// offset is left as sent (Kong's targets DAO reads a plain number).
-    func pageArguments(tagsApply: Bool, decodeOffset: Bool = true) -> Checked<(PageRequest, TagFilter?)> {
+    func pageArguments(
+        tagsApply: Bool, decodeOffset: Bool = true, boundedSize: Bool = true
+    ) -> Checked<(PageRequest, TagFilter?)> {
         if tagsApply, query.has("tags"), query.bytes("tags")?.isEmpty == true {
             return .refused(KongDAOError.invalidOption("tags", "cannot be null"))
         }
         let size: (Int, String?)
-        switch PageRequest.size(query) {
+        switch PageRequest.size(query, bounded: boundedSize) {
         case .refused(let response): return .refused(response)
         case .ok(let s): size = s
         }
@@ -145,33 +147,28 @@ extension AdminContext {
 
     // MARK: - Tags
 
-    /// `GET /tags`: every tag of every entity (`?tags=` ignored, as in Kong).
+    /// `GET /tags`: every tag of every entity (`?tags=` ignored, as in Kong), a page of one
+    /// entity type at a time (see `tagPage`).
     func allTags() -> HTTPResponse {
         let request: PageRequest
-        switch pageArguments(tagsApply: false) {
+        switch pageArguments(tagsApply: false, decodeOffset: false) {
         case .refused(let response): return response
         case .ok(let args): request = args.0
-        }
-        let start: Int
-        switch request.position() {
-        case .refused(let response): return response
-        case .ok(let s): start = s
-        }
-        var items: [Value] = []
-        for entity in catalog.order {
-            for (id, row) in keyedRows(entity).sorted(by: { Self.keyOrder($0.key, $1.key) }) {
-                guard case .array(let tags)? = row["tags"] else { continue }
-                for case .string(let tag) in tags { items.append(Self.tagItem(tag, entity, id)) }
-            }
         }
         var suffix = ""
         if let tags = query["tags"] { suffix += "&tags=" + URIText.escape(tags) }
         if let size = request.sizeText { suffix += "&size=" + size }
-        return .kong(.ok, Listing.positional(items, page: request, start: start) { "/tags?offset=\($0)\(suffix)" })
+        return tagPage(request, only: nil) { "/tags?offset=\($0)\(suffix)" }
     }
 
-    /// `GET /tags/{tag}`: the entities carrying one tag.
+    /// `GET /tags/{tag}`: the entities carrying one tag. Kong reads `size` first (a number, with
+    /// no upper bound: the tags DAO checks none), then checks the tag, then the offset.
     func entitiesTagged() -> HTTPResponse {
+        let request: PageRequest
+        switch pageArguments(tagsApply: false, decodeOffset: false, boundedSize: false) {
+        case .refused(let response): return response
+        case .ok(let args): request = args.0
+        }
         let bytes = match.paramBytes["tags"] ?? []
         let tag = match.params["tags"] ?? ""
         if let position = TypedefValidators.decodedUTF8ErrorPosition(bytes) {
@@ -179,25 +176,53 @@ extension AdminContext {
                 "tag", "invalid utf-8 character sequence detected at position \(position)")
         }
         if let error = Typedefs.tag.customValidator?(.string(tag)) { return KongDAOError.invalidUnique("tag", error) }
-        let request: PageRequest
-        switch pageArguments(tagsApply: false) {
-        case .refused(let response): return response
-        case .ok(let args): request = args.0
-        }
-        let start: Int
-        switch request.position() {
-        case .refused(let response): return response
-        case .ok(let s): start = s
-        }
-        let order = Dictionary(uniqueKeysWithValues: catalog.order.enumerated().map { ($0.element, $0.offset) })
-        let refs = page.entities(tagged: tag).sorted { a, b in
-            a.entity != b.entity
-                ? (order[a.entity] ?? .max, a.entity) < (order[b.entity] ?? .max, b.entity)
-                : Self.keyOrder(a.id, b.id)
-        }
-        let items = refs.map { Self.tagItem(tag, $0.entity, $0.id) }
         let raw = match.rawParams["tags"] ?? ""
-        return .kong(.ok, Listing.positional(items, page: request, start: start) { "/tags/\(raw)?offset=\($0)" })
+        return tagPage(request, only: tag) { "/tags/\(raw)?offset=\($0)" }
+    }
+
+    /// One page of Kong's DB-less tag listing (`page_for_tags` of the off strategy): the entity
+    /// types are walked one at a time, a page holding the tags (only `tag`, when given) of up to
+    /// `size` rows of one type, rows in key order. The offset names the type and where its page
+    /// stopped: `services|<token>` while rows of that type are left, `services|nil` when the
+    /// next page starts the next type; the last type's last page has none. A page may so be
+    /// empty, and still have a `next`.
+    ///
+    /// Kong walks its DAOs in Lua's hash order, which no client can count on; kgate walks the
+    /// entity types that have `tags`, in catalogue order. An offset that names no such type is
+    /// `bad offset string` (Kong fails with a 500 there), a token that is not base64 `bad base64
+    /// encoding`.
+    func tagPage(_ request: PageRequest, only tag: String?, next: (String) -> String) -> HTTPResponse {
+        let types = catalog.order.filter { schema($0)?.field(named: "tags") != nil }
+        var index = 0
+        var start: [UInt8]?
+        if let text = request.offsetText {
+            // Kong's `^([^|]+)|(.+)`: a type name, `|`, and a token of at least one byte.
+            let parts = text.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty,
+                let position = types.firstIndex(of: String(parts[0]))
+            else { return KongDAOError.invalidOffset(text, "bad offset string") }
+            if parts[1] == "nil" {
+                index = position + 1
+            } else {
+                guard let token = Base64.decode(String(parts[1])) else {
+                    return KongDAOError.invalidOffset(String(parts[1]), "bad base64 encoding")
+                }
+                (index, start) = (position, token)
+            }
+        }
+        guard index < types.count else { return .kong(.ok, Listing.body([], offset: nil, next: next)) }
+        let entity = types[index]
+        let (rows, token) = Listing.keyedSlice(keyedRows(entity), size: request.size, from: start)
+        var items: [Value] = []
+        for (key, row) in rows {
+            guard case .array(let tags)? = row["tags"] else { continue }
+            let id = String(decoding: key, as: UTF8.self)
+            for case .string(let name) in tags where tag == nil || name == tag {
+                items.append(Self.tagItem(name, entity, id))
+            }
+        }
+        let offset = token == nil && index == types.count - 1 ? nil : "\(entity)|\(token ?? "nil")"
+        return .kong(.ok, Listing.body(items, offset: offset, next: next))
     }
 
     static func tagItem(_ tag: String, _ entity: String, _ id: String) -> Value {
@@ -229,12 +254,12 @@ extension AdminContext {
             return .kong(.ok, body)
         }
         let start: Int
-        switch request.position(plain: true) {
+        switch request.position() {
         case .refused(let response): return response
         case .ok(let s): start = s
         }
         let rows = targets(of: upstream, latestOnly: true).map { render("targets", $0) }
-        let body = Listing.positional(rows, page: request, start: start, plainOffset: true) {
+        let body = Listing.positional(rows, page: request, start: start) {
             "\(base)/targets?offset=\($0)"
         }
         return .kong(.ok, body)
@@ -299,7 +324,7 @@ extension AdminContext {
         case .ok(let args): request = args.0
         }
         let start: Int
-        switch request.position(plain: true) {
+        switch request.position() {
         case .refused(let response): return response
         case .ok(let s): start = s
         }
@@ -325,7 +350,7 @@ extension AdminContext {
             return .object(rendered)
         }
         let base = "/upstreams/\(match.rawParams["upstreams"] ?? "")/health"
-        let listing = Listing.positional(rows, page: request, start: start, plainOffset: true) { "\(base)?offset=\($0)" }
+        let listing = Listing.positional(rows, page: request, start: start) { "\(base)?offset=\($0)" }
         guard case .object(var body) = listing else { return .notFound }
         body["node_id"] = .string(nodeID)
         return .kong(.ok, .object(body))

@@ -6,8 +6,9 @@ import KGateSchema
 /// Kong's DB-less offsets are the base64 of an LMDB key: entities are listed in the order of
 /// their keys (primary keys, byte by byte) and a page starts at the first key at or after the
 /// decoded offset, so a listing carries on correctly across reloads. kgate lists the same way
-/// (`Listing.keyed`). `/tags` pages by position (`Listing.positional`), and targets by a plain
-/// decimal offset as Kong's targets DAO does (`Listing.positional`, `plainOffset`).
+/// (`Listing.keyed`). `/tags` pages one entity type at a time, its offset naming the type
+/// (`AdminContext.tagPage`), and targets by a plain decimal offset as Kong's targets DAO does
+/// (`Listing.positional`).
 struct PageRequest: Sendable, Equatable {
     /// Kong's default page size.
     static let defaultSize = 100
@@ -23,16 +24,21 @@ struct PageRequest: Sendable, Equatable {
     /// `?size=` as given (Kong repeats it in `next`).
     var sizeText: String?
 
-    /// Reads `size` (`size must be a number`, `size must be an integer between 1 and 1000`).
-    static func size(_ query: QueryArguments) -> Checked<(Int, String?)> {
+    /// Reads `size`: `size must be a number`, then the DAO's `size must be an integer between 1
+    /// and 1000`. With `bounded` false (`/tags/{tag}`, whose DAO method checks no size) any
+    /// whole number from 1 is taken; below 1, where Kong's LMDB paging fails its assertion, or
+    /// with a fraction, `size must be an integer greater than 0`.
+    static func size(_ query: QueryArguments, bounded: Bool = true) -> Checked<(Int, String?)> {
         guard query.has("size") else { return .ok((defaultSize, nil)) }
         guard let text = query["size"], let value = Double(text.trimmingSpaces) else {
             return .refused(KongDAOError.invalidSize("size must be a number"))
         }
-        guard value == value.rounded(), value >= 1, value <= Double(maxSize) else {
-            return .refused(KongDAOError.invalidSize("size must be an integer between 1 and \(maxSize)"))
+        let range = "size must be an integer between 1 and \(maxSize)"
+        guard value == value.rounded(), value >= 1 else {
+            return .refused(KongDAOError.invalidSize(bounded ? range : "size must be an integer greater than 0"))
         }
-        return .ok((Int(value), text))
+        guard value <= Double(maxSize) || !bounded else { return .refused(KongDAOError.invalidSize(range)) }
+        return .ok((Int(min(value, Double(Int32.max))), text))
     }
 
     /// Reads `offset` (`'x' is not a valid offset: bad base64 encoding`).
@@ -44,19 +50,15 @@ struct PageRequest: Sendable, Equatable {
         return .ok(bytes)
     }
 
-    /// The position a positional offset names: the decoded `offset`, or with `plain` the offset
-    /// as sent (Kong's targets DAO); `bad offset string` when it names none.
-    func position(plain: Bool = false) -> Checked<Int> {
-        let text = plain ? offsetText : offset.map { String(decoding: $0, as: UTF8.self) }
-        guard let text, !text.isEmpty else { return .ok(0) }
+    /// The position a positional offset names: the offset as sent, a plain number (Kong's
+    /// targets DAO); `bad offset string` when it names none.
+    func position() -> Checked<Int> {
+        guard let text = offsetText, !text.isEmpty else { return .ok(0) }
         guard let start = Int(text.trimmingSpaces), start >= 0 else {
-            return .refused(KongDAOError.invalidOffset(offsetText ?? "", "bad offset string"))
+            return .refused(KongDAOError.invalidOffset(text, "bad offset string"))
         }
         return .ok(start)
     }
-
-    /// The token of a positional page starting at `position`.
-    static func token(_ position: Int) -> String { Base64.encode(Array(String(position).utf8)) }
 
     /// The token of the keyed page after `key`: the smallest key greater than it (`key .. "\0"`,
     /// as Kong's off strategy writes it).
@@ -147,38 +149,43 @@ enum Listing {
         _ rows: [(key: String, row: Object)], page: PageRequest, filter: ((Object) -> Bool)? = nil,
         render: (Object) -> Value, next: (String) -> String
     ) -> Value {
+        let (slice, token) = keyedSlice(rows, size: page.size, from: page.offset)
+        var data: [Value] = []
+        for entry in slice where filter?(entry.row) ?? true { data.append(render(entry.row)) }
+        return body(data, offset: token, next: next)
+    }
+
+    /// The rows of one keyed page: `size` rows in key order from the first key at or after
+    /// `offset`, and the next page's token when the page is full.
+    static func keyedSlice(
+        _ rows: [(key: String, row: Object)], size: Int, from offset: [UInt8]?
+    ) -> (rows: ArraySlice<(key: [UInt8], row: Object)>, token: String?) {
         let sorted = rows.map { (key: Array($0.key.utf8), row: $0.row) }.sorted {
             $0.key.lexicographicallyPrecedes($1.key)
         }
         var start = 0
-        if let offset = page.offset {
+        if let offset {
             var high = sorted.count
             while start < high {
                 let mid = (start + high) / 2
                 if sorted[mid].key.lexicographicallyPrecedes(offset) { start = mid + 1 } else { high = mid }
             }
         }
-        let end = min(start + page.size, sorted.count)
-        var data: [Value] = []
-        for entry in sorted[start..<end] where filter?(entry.row) ?? true { data.append(render(entry.row)) }
-        let token = end - start == page.size ? PageRequest.token(after: sorted[end - 1].key) : nil
-        return body(data, offset: token, next: next)
+        let end = min(start + size, sorted.count)
+        let token = end - start == size ? PageRequest.token(after: sorted[end - 1].key) : nil
+        return (sorted[start..<end], token)
     }
 
-    /// A page of items listed by position, from `start`; the offset is the base64 of the next
-    /// position, or with `plainOffset` the position itself (`"3"`, Kong's targets DAO,
-    /// `page_for_upstream`).
-    static func positional(
-        _ items: [Value], page: PageRequest, start: Int, plainOffset: Bool = false, next: (String) -> String
-    ) -> Value {
+    /// A page of items listed by position, from `start`; the offset is the next position itself
+    /// (`"3"`, Kong's targets DAO, `page_for_upstream`).
+    static func positional(_ items: [Value], page: PageRequest, start: Int, next: (String) -> String) -> Value {
         let start = min(start, items.count)
         let end = min(start + page.size, items.count)
-        let token = end < items.count ? (plainOffset ? String(end) : PageRequest.token(end)) : nil
-        return body(Array(items[start..<end]), offset: token, next: next)
+        return body(Array(items[start..<end]), offset: end < items.count ? String(end) : nil, next: next)
     }
 
     /// `{"data": [...], "offset": token, "next": link}`, or `"next": null` without a token.
-    private static func body(_ data: [Value], offset token: String?, next: (String) -> String) -> Value {
+    static func body(_ data: [Value], offset token: String?, next: (String) -> String) -> Value {
         var body: Object = ["data": .array(data)]
         if let token {
             body["offset"] = .string(token)
