@@ -54,6 +54,8 @@ public final class AdminAPI: Sendable {
     let enabledHeaders: Set<String>
     /// The CORS headers of every answer (`admin_gui_url`).
     let cors: AdminCORS
+    /// `GET /` `configuration` (the Admin API's; empty for the Status API, which has no `/`).
+    let configuration: Object
     /// The largest request body its listener reads, in bytes: `nginx_admin_client_max_body_size`
     /// for the Admin API, nginx's default `client_max_body_size` (1m) for the Status API (Kong's
     /// status server sets none).
@@ -98,6 +100,11 @@ public final class AdminAPI: Sendable {
         self.relationships = EntityRelationships(catalog: catalog)
         self.enabledHeaders = settings.enabledHeaders
         self.cors = surface == .admin ? AdminCORS(allowedOrigins: settings.adminGUIOrigins) : .statusAPI
+        self.configuration =
+            surface == .admin
+            ? NodeConfiguration.object(
+                settings: settings, loadedPlugins: catalog.enabledPlugins,
+                workingDirectory: NodeConfiguration.workingDirectory()) : [:]
         self.maxBodySize = surface == .admin ? Int(clamping: settings.nginxAdminClientMaxBodySize.bytes) : 1024 * 1024
     }
 

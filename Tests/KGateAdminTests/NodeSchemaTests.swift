@@ -1,10 +1,10 @@
 import KGateConfig
 import KGateSchema
-import KGateSettings
 import NIOHTTP1
 import Testing
 
 @testable import KGateAdmin
+@testable import KGateSettings
 
 /// `/`, `/endpoints`, `/status`, `/plugins/enabled`, `/schemas/...`, authorization: the DB-less
 /// cases of `spec/02-integration/04-admin_api/02-kong_routes_spec.lua`.
@@ -35,6 +35,121 @@ import Testing
 
         await h.load(Fixture.sample)
         #expect(await h.get("/")["plugins"]?["enabled_in_cluster"] == ["key-auth"])
+    }
+
+    /// `GET /` has Kong's keys, and its `configuration` is Kong's `kong.configuration` after
+    /// `remove_sensitive()`: every property with its default, in Kong's types.
+    @Test func nodeInformationKeysAndConfigurationTypes() async throws {
+        let h = try AdminHarness(settings: NodeSettings(declarativeConfigString: "secret", adminToken: "t0ken"))
+        let r = await h.send(.GET, "/", headers: [("Authorization", "Bearer t0ken")])
+        #expect(
+            Set(r.json?.objectValue?.keys.map { $0 } ?? [])
+                == [
+                    "tagline", "version", "edition", "hostname", "node_id", "timers", "plugins", "lua_version",
+                    "configuration", "pids",
+                ])
+        #expect(r["lua_version"]?.stringValue?.hasPrefix("kgate") == true)
+        let conf = try #require(r["configuration"]?.objectValue)
+        // Numbers, booleans, nginx booleans, nginx directives as text, lists.
+        #expect(conf["pg_port"] == 5432)
+        #expect(conf["upstream_keepalive_pool_size"] == 512)
+        #expect(conf["tracing_sampling_rate"] == 0.01)
+        #expect(conf["anonymous_reports"] == true)
+        #expect(conf["allow_debug_header"] == false)
+        #expect(conf["real_ip_recursive"] == "off")
+        #expect(conf["nginx_proxy_real_ip_recursive"] == "off")
+        #expect(conf["nginx_http_keepalive_requests"] == "10000")
+        #expect(conf["nginx_main_worker_processes"] == "auto")
+        #expect(conf["dns_order"] == ["LAST", "SRV", "A", "CNAME"])
+        #expect(conf["proxy_listen"]?.arrayValue?.count == 2)
+        // An unset list is an empty Lua table (`{}`), an unset string or number is left out.
+        #expect(conf["trusted_ips"] == .object([:]))
+        #expect(conf["port_maps"] == .object([:]))
+        #expect(conf["pg_password"] == nil && conf["dns_valid_ttl"] == nil && conf["declarative_config"] == nil)
+        #expect(conf["pg_ro_ssl"] == false)
+        // What Kong derives.
+        #expect(conf["database"] == "off")
+        #expect(conf["role"] == "traditional")
+        let prefix = try #require(conf["prefix"]?.stringValue)
+        #expect(prefix.hasPrefix("/") && prefix.hasSuffix("/kgate-prefix") && !prefix.contains("/./"))
+        #expect(conf["nginx_pid"] == .string(prefix + "/pids/nginx.pid"))
+        #expect(conf["loaded_vaults"] == ["env": true])
+        #expect(conf["loaded_plugins"]?["key-auth"] == true)
+        #expect(conf["enabled_headers"]?["Via"] == true)
+        #expect(conf["enabled_headers"]?["X-Kong-Upstream-Status"] == false)
+        #expect(conf["enabled_headers_upstream"] == ["X-Kong-Request-Id": true])
+        #expect(conf["proxy_ssl_enabled"] == true && conf["admin_ssl_enabled"] == true)
+        #expect(conf["status_ssl_enabled"] == false && conf["stream_proxy_ssl_enabled"] == false)
+        #expect(conf["stream_listeners"] == .object([:]))
+        let tls = try #require(conf["proxy_listeners"]?.arrayValue?.last)
+        #expect(tls["ip"] == "0.0.0.0" && tls["port"] == 8443)
+        #expect(tls["ssl"] == true && tls["http2"] == true && tls["reuseport"] == true && tls["bind"] == false)
+        #expect(tls["backlog=16384"] == true && tls["backlog=%d+"] == nil && tls["ipv6only=on"] == false)
+        #expect(tls["listener"] == "0.0.0.0:8443 ssl reuseport backlog=16384")
+        #expect(conf["admin_gui_listeners"]?.arrayValue?.count == 2)
+        // Kong's secrets are hidden whenever present, an empty list included; kgate's token too.
+        #expect(conf["declarative_config_string"] == "******")
+        #expect(conf["admin_token"] == "******")
+        #expect(conf["ssl_cert_key"] == "******")
+        #expect(conf["ssl_cert"] == .object([:]))
+        #expect(conf["client_ssl_cert_key"] == nil)
+        #expect(!r.body.contains("t0ken") && !r.body.contains("secret"))
+    }
+
+    @Test func configurationOfSetProperties() async throws {
+        var settings = NodeSettings(headers: [])
+        settings.statusListen = [ListenAddress(host: "::1", port: 8007, ssl: true, soKeepalive: "1m:10s:3")]
+        settings.adminListen = [ListenAddress(host: "localhost", port: 8001)]
+        settings.portMaps = [PortMap(hostPort: 80, kongPort: 8000)]
+        settings.ignoredProperties = [
+            ("pg_port", "5433"), ("pg_password", "hunter2"), ("dns_order", "A, SRV"), ("anonymous_reports", "off"),
+            ("nginx_http_foo", "bar"), ("vaults", "off"), ("proxy_server", "http://user:pw@proxy:3128"),
+            ("vault_hcv_token", "s3cr3t"), ("privileged_worker", "on"),
+        ].map { SettingAssignment(property: $0.0, value: $0.1, source: .defaults) }
+        let h = try AdminHarness(settings: settings)
+        let r = await h.get("/")
+        let conf = try #require(r["configuration"]?.objectValue)
+        #expect(conf["pg_port"] == 5433)
+        #expect(conf["pg_password"] == "******" && conf["proxy_server"] == "******")
+        #expect(!r.body.contains("hunter2") && !r.body.contains("user:pw") && !r.body.contains("s3cr3t"))
+        #expect(conf["vault_hcv_token"] == nil && conf["privileged_worker"] == nil)
+        #expect(conf["dns_order"] == ["A", "SRV"])
+        #expect(conf["anonymous_reports"] == false)
+        #expect(conf["nginx_http_foo"] == "bar")
+        #expect(conf["loaded_vaults"] == .object([:]))
+        #expect(conf["host_ports"] == ["8000": 80])
+        #expect(conf["headers"] == ["off"])
+        #expect(conf["enabled_headers"]?.objectValue?.values.allSatisfy { $0 == false } == true)
+        let status = try #require(conf["status_listeners"]?.arrayValue?.first)
+        #expect(status["ip"] == "[0000:0000:0000:0000:0000:0000:0000:0001]")
+        #expect(status["port"] == 8007)
+        #expect(status["so_keepalive=1m:10s:3"] == true && status["so_keepalive=%w*:%w*:%d*"] == nil)
+        #expect(status["listener"] == "[0000:0000:0000:0000:0000:0000:0000:0001]:8007 ssl so_keepalive=1m:10s:3")
+        #expect(conf["status_ssl_enabled"] == true)
+        // A host name keeps its port as text, as Kong's pattern captures it.
+        let admin = try #require(conf["admin_listeners"]?.arrayValue?.first)
+        #expect(admin["ip"] == "localhost" && admin["port"] == "8001")
+        #expect(conf["admin_ssl_enabled"] == false)
+    }
+
+    /// Every Kong property kgate accepts without using has Kong's default in `configuration`
+    /// (unless Kong has none for it either).
+    @Test func everyIgnoredPropertyHasKongsDefault() {
+        let defaults = Set(NodeConfiguration.kongDefaults.map(\.name))
+        let notInKongsDefaults: Set<String> = [
+            "debug_ssl_cert", "debug_ssl_cert_key", "privileged_worker", "router_consistency", "nginx_user",
+        ]
+        #expect(KongProperties.ignored.subtracting(defaults) == notInKongsDefaults)
+        let supported = Set(Property.all.map(\.name))
+        #expect(defaults.isDisjoint(with: supported))
+        for name in NodeConfiguration.kinds.keys {
+            guard case .unknown = KongProperties.kind(of: name) else { continue }
+            Issue.record("\(name) is no property kgate knows")
+        }
+        for (name, _) in NodeConfiguration.kongDefaults {
+            guard case .unknown = KongProperties.kind(of: name) else { continue }
+            Issue.record("\(name) is no property kgate knows")
+        }
     }
 
     @Test func endpointsAndEnabledPlugins() async throws {

@@ -15,7 +15,11 @@ import NIOHTTP1
 /// The node endpoints: `GET /`, `/plugins/enabled`, `/endpoints`, `/timers`, log level, and the
 /// endpoints DB-less Kong answers with a fixed refusal.
 extension AdminAPI {
-    /// `GET /`: Kong's node information, `configuration` with secrets as `******`.
+    /// What `GET /` says for Kong's `jit.version`: kgate runs no Lua.
+    static let luaVersion = "kgate (Swift; no Lua VM)"
+
+    /// `GET /`: Kong's node information, `configuration` with secrets as `******`
+    /// (`NodeConfiguration`).
     func nodeInfo(_ page: Page) -> HTTPResponse {
         var available = Object()
         for name in catalog.enabledPlugins {
@@ -31,18 +35,6 @@ extension AdminAPI {
                 enabledInCluster.append(.string(name))
             }
         }
-        var configuration = Object()
-        for entry in settings.redactedConfiguration {
-            switch entry.value {
-            case .string(let s): configuration[entry.name] = .string(s)
-            case .integer(let i): configuration[entry.name] = .integer(i)
-            case .boolean(let b): configuration[entry.name] = .bool(b)
-            case .list(let items): configuration[entry.name] = .array(items.map(Value.string))
-            case .none: continue
-            }
-        }
-        // Kong's conf loader adds the expanded plugin list as a set: `{"acl": true, ...}`.
-        configuration["loaded_plugins"] = .object(Object(uniqueKeysWithValues: catalog.enabledPlugins.map { ($0, Value.bool(true)) }))
         let pid = Int(getpid())
         let body: Value = [
             "tagline": "Welcome to kong",
@@ -52,7 +44,7 @@ extension AdminAPI {
             "node_id": .string(nodeID),
             "timers": ["running": 0, "pending": 0],
             "plugins": ["available_on_server": .object(available), "enabled_in_cluster": .array(enabledInCluster)],
-            "lua_version": .string("kgate"),
+            "lua_version": .string(Self.luaVersion),
             "configuration": .object(configuration),
             "pids": ["master": .integer(pid), "workers": [.integer(pid)]],
         ]
