@@ -140,7 +140,6 @@ enum NodeConfiguration {
         ("resolver_lru_cache_size", "10000"), ("resolver_mem_cache_size", "5m"), ("resolver_error_ttl", "1"),
         ("dedicated_config_processing", "on"), ("worker_consistency", "eventual"),
         ("worker_state_update_frequency", "5"), ("lua_socket_pool_size", "256"),
-        ("lua_ssl_trusted_certificate", "system"), ("lua_ssl_verify_depth", "1"),
         ("lua_ssl_protocols", "TLSv1.2 TLSv1.3"), ("lua_package_path", "./?.lua;./?/init.lua;"),
         ("lua_package_cpath", ""), ("lua_max_req_headers", "100"), ("lua_max_resp_headers", "100"),
         ("lua_max_uri_args", "100"), ("lua_max_post_args", "100"), ("role", "traditional"), ("kic", "off"),
