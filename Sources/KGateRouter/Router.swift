@@ -188,6 +188,9 @@ public final class Router: Sendable {
     /// caller keep what it derives from services in an array a match indexes.
     public var entryServiceIDs: [String?] { entries.map(\.serviceID) }
 
+    /// The route id of each entry, by ``RouteMatch/entryIndex``.
+    public var entryRouteIDs: [String] { entries.map(\.route.id) }
+
     /// The route with this id, if the router serves it.
     public func route(id: String) -> RouteDefinition? { routes.first { $0.id == id } }
 }

@@ -33,7 +33,7 @@ enum KongProperties {
         "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency",
         "ssl_cipher_suite", "ssl_ciphers", "ssl_dhparam", "ssl_prefer_server_ciphers", "ssl_protocols",
         "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", 
-        "status_error_log", "stream_listen", "tracing_instrumentations",
+        "status_error_log", "tracing_instrumentations",
         "tracing_sampling_rate", "untrusted_lua_sandbox_environment",
         "untrusted_lua_sandbox_requires", "vaults", "wasm", "wasm_dynamic_module", "wasm_filters",
         "wasm_filters_path", "worker_consistency", "worker_events_max_payload", "worker_state_update_frequency",

@@ -28,6 +28,8 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var ipv6only: Bool?
     /// `so_keepalive=…` as written (`on`, `off`, or `<idle>:<interval>:<count>`); `nil` when not given.
     public var soKeepalive: String?
+    /// `udp` (`stream_listen` only): a UDP listener.
+    public var udp = false
 
     /// Creates a listen address; every flag defaults to off.
     public init(
@@ -58,6 +60,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// (`0.0.0.0:8443 http2 ssl reuseport backlog=16384`).
     public var description: String {
         var parts = [hostAndPort]
+        if udp { parts.append("udp") }
         if http2 { parts.append("http2") }
         if ssl { parts.append("ssl") }
         if proxyProtocol { parts.append("proxy_protocol") }
@@ -78,7 +81,9 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     /// Parses a whole property value: `off`, or comma-separated entries.
     ///
     /// Every bad entry is reported (one message each), named after `property`.
-    public static func parseList(_ text: String, property: String) throws(InvalidValue) -> [ListenAddress] {
+    /// With `stream`, the entries are `stream_listen`'s: `udp` is a flag, `http2` and `deferred`
+    /// are not.
+    public static func parseList(_ text: String, property: String, stream: Bool = false) throws(InvalidValue) -> [ListenAddress] {
         let entries = ValueSyntax.list(text)
         guard let first = entries.first else {
             throw InvalidValue(
@@ -95,7 +100,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         var messages: [String] = []
         for entry in entries {
             do {
-                let address = try parse(entry)
+                let address = try parse(entry, stream: stream)
                 if addresses.contains(where: { $0.host == address.host && $0.port == address.port && $0.port != 0 }) {
                     messages.append(
                         ValueSyntax.invalidEntry(property, entry, "duplicate address \(address.hostAndPort)"))
@@ -116,15 +121,25 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses one entry (`127.0.0.1:8001 reuseport backlog=16384`).
-    static func parse(_ entry: String) throws(EntryError) -> ListenAddress {
+    static func parse(_ entry: String, stream: Bool = false) throws(EntryError) -> ListenAddress {
         let tokens = entry.split(whereSeparator: ValueSyntax.isSpace)
         guard let addressToken = tokens.first else { throw EntryError(reason: "empty entry") }
         var address = try parseHostAndPort(addressToken)
         for token in tokens.dropFirst() {
-            try address.apply(flag: token)
+            switch (token, stream) {
+            case ("udp", true): address.udp = true
+            case ("http2", true), ("deferred", true), ("udp", false):
+                throw EntryError(reason: "unknown flag '\(token)'; accepted flags: \(stream ? streamFlagUsage : flagUsage)")
+            default: try address.apply(flag: token)
+            }
         }
         return address
     }
+
+    /// The flags `stream_listen` accepts, as error messages list them.
+    static let streamFlagUsage =
+        "udp, ssl, proxy_protocol, bind, reuseport, backlog=<n>, ipv6only=on|off, "
+        + "so_keepalive=on|off|<idle>:<interval>:<count>"
 
     /// `1.2.3.4:80`, `[::1]:80`, `*:80`, `example.test:80`.
     private static func parseHostAndPort(_ text: Substring) throws(EntryError) -> ListenAddress {

@@ -105,7 +105,10 @@ extension NodeSettings {
     /// Two listeners of different properties on the same port and overlapping hosts.
     /// Reported at the later property's source, or the earlier one's when only it was set.
     func listenerConflicts(source: (String) -> SettingSource?) -> [SettingsError.Problem] {
-        let lists = [("proxy_listen", proxyListen), ("admin_listen", adminListen), ("status_listen", statusListen)]
+        let lists = [
+            ("proxy_listen", proxyListen), ("stream_listen", streamListen.filter { !$0.udp }), ("admin_listen", adminListen),
+            ("status_listen", statusListen),
+        ]
         var problems: [SettingsError.Problem] = []
         for (i, (laterName, later)) in lists.enumerated() {
             for (earlierName, earlier) in lists[..<i] {

@@ -35,6 +35,9 @@ public struct NodeSettings: Sendable, Equatable {
     /// `proxy_listen`. Default
     /// `0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384`.
     public var proxyListen: [ListenAddress]
+    /// `stream_listen`: where TCP (and TLS) connections are proxied by the routes and services
+    /// of protocol `tcp`, `tls` or `tls_passthrough`. Default `off`.
+    public var streamListen: [ListenAddress] = []
     /// `admin_listen`. Default
     /// `127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384`.
     public var adminListen: [ListenAddress]

@@ -69,6 +69,9 @@ struct Property: Sendable {
             s.pluginsAsWritten = ValueSyntax.list(v)
         }, render: { .list($0.pluginsAsWritten) }),
         listen("proxy_listen", \.proxyListen),
+        Property("stream_listen", apply: { s, v, _ throws(InvalidValue) in
+            s.streamListen = try ListenAddress.parseList(v, property: "stream_listen", stream: true)
+        }, render: { .list($0.streamListen.isEmpty ? ["off"] : $0.streamListen.map(\.description)) }),
         listen("admin_listen", \.adminListen),
         listen("status_listen", \.statusListen),
         Property("port_maps", apply: { s, v, _ throws(InvalidValue) in

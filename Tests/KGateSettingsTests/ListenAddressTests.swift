@@ -145,6 +145,24 @@ struct ListenAddressTests {
         ])
     }
 
+    /// `stream_listen` (off by default) takes `udp` but not the HTTP-only flags, and its TCP
+    /// entries may not share a port with the other listeners.
+    @Test func streamListen() throws {
+        #expect(try settings("").streamListen.isEmpty)
+        let s = try settings("stream_listen = 127.0.0.1:9000 ssl reuseport, 127.0.0.1:9001 udp, 127.0.0.1:8000 udp")
+        #expect(s.streamListen.map(\.description) == ["127.0.0.1:9000 ssl reuseport", "127.0.0.1:9001 udp", "127.0.0.1:8000 udp"])
+        #expect(s.redactedDictionary["stream_listen"] == "127.0.0.1:9000 ssl reuseport, 127.0.0.1:9001 udp, 127.0.0.1:8000 udp")
+        #expect(problems("stream_listen = 127.0.0.1:9000 http2") == [
+            "kong.conf:1: invalid entry for 'stream_listen': '127.0.0.1:9000 http2' (unknown flag 'http2'; "
+                + "accepted flags: \(ListenAddress.streamFlagUsage))"
+        ])
+        #expect(problems("proxy_listen = 127.0.0.1:9000 udp").count == 1)
+        #expect(problems("stream_listen = 0.0.0.0:8000") == [
+            "kong.conf:1: invalid entry for 'stream_listen': '0.0.0.0:8000' (0.0.0.0:8000 is also used by 'proxy_listen' "
+                + "entry '0.0.0.0:8000 reuseport backlog=16384')"
+        ])
+    }
+
     /// Listeners of different properties on one port and overlapping hosts are refused.
     @Test func conflictsBetweenProperties() {
         #expect(problems("admin_listen = 127.0.0.1:8000") == [

@@ -7,7 +7,7 @@ struct RedactionTests {
     @Test func defaultsRendered() {
         let rendered = NodeSettings().redactedConfiguration
         #expect(rendered.map(\.name) == [
-            "prefix", "log_level", "proxy_error_log", "proxy_access_log", "admin_access_log", "status_access_log", "plugins", "proxy_listen", "admin_listen", "status_listen", "port_maps",
+            "prefix", "log_level", "proxy_error_log", "proxy_access_log", "admin_access_log", "status_access_log", "plugins", "proxy_listen", "stream_listen", "admin_listen", "status_listen", "port_maps",
             "nginx_worker_processes", "database", "declarative_config", "declarative_config_string",
             "declarative_config_watch", "declarative_config_debounce", "router_flavor", "headers", "headers_upstream",
             "trusted_ips", "real_ip_header", "real_ip_recursive", "error_default_type", "error_template_html",
@@ -31,6 +31,7 @@ struct RedactionTests {
             "status_access_log": "off",
             "plugins": "bundled",
             "proxy_listen": "0.0.0.0:8000 reuseport backlog=16384, 0.0.0.0:8443 http2 ssl reuseport backlog=16384",
+            "stream_listen": "off",
             "admin_listen": "127.0.0.1:8001 reuseport backlog=16384, 127.0.0.1:8444 http2 ssl reuseport backlog=16384",
             "status_listen": "127.0.0.1:8007 reuseport backlog=16384",
             "port_maps": "",

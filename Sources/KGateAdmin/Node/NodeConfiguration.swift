@@ -100,7 +100,7 @@ enum NodeConfiguration {
         ("admin_error_log", "logs/error.log"), ("admin_gui_access_log", "logs/admin_gui_access.log"),
         ("admin_gui_error_log", "logs/admin_gui_error.log"), ("status_error_log", "logs/status_error.log"),
         ("vaults", "bundled"), ("host_ports", ""), ("anonymous_reports", "on"), ("proxy_server", ""),
-        ("proxy_server_ssl_verify", "on"), ("stream_listen", "off"),
+        ("proxy_server_ssl_verify", "on"),
         ("admin_gui_listen", "0.0.0.0:8002, 0.0.0.0:8445 ssl"), ("cluster_listen", "0.0.0.0:8005"),
         ("cluster_control_plane", "127.0.0.1:8005"), ("cluster_cert", ""), ("cluster_cert_key", ""),
         ("cluster_mtls", "shared"), ("cluster_ca_cert", ""), ("cluster_server_name", ""),
@@ -279,17 +279,17 @@ enum NodeConfiguration {
         return result
     }
 
-    /// `proxy_listeners`, `admin_listeners` and `status_listeners` from kgate's listeners, the
-    /// others (`stream_listen`, `admin_gui_listen`, `cluster_listen`) from their Kong values; and
+    /// `proxy_listeners`, `admin_listeners`, `status_listeners` and `stream_listeners` from
+    /// kgate's listeners, the others (`admin_gui_listen`, `cluster_listen`) from their Kong values; and
     /// each API's `*_ssl_enabled`.
     static func addListeners(to conf: inout Object, settings: NodeSettings) {
         var sets: [(String, [ListenAddress], String?)] = [
             ("proxy_listeners", settings.proxyListen, "proxy_ssl_enabled"),
             ("admin_listeners", settings.adminListen, "admin_ssl_enabled"),
             ("status_listeners", settings.statusListen, "status_ssl_enabled"),
+            ("stream_listeners", settings.streamListen, "stream_proxy_ssl_enabled"),
         ]
         for (property, plural, flag) in [
-            ("stream_listen", "stream_listeners", "stream_proxy_ssl_enabled"),
             ("admin_gui_listen", "admin_gui_listeners", "admin_gui_ssl_enabled"),
             ("cluster_listen", "cluster_listeners", nil),
         ] {
@@ -309,7 +309,7 @@ enum NodeConfiguration {
     /// `ip` (IPv6 expanded, in brackets), `port` (a number, but text for a host name) and
     /// `listener` (the address and its flags, without `http2`).
     static func listener(_ address: ListenAddress, stream: Bool) -> Value {
-        var flags: [(String, Bool)] = stream ? [("udp", false)] : []
+        var flags: [(String, Bool)] = stream ? [("udp", address.udp)] : []
         flags.append(("ssl", address.ssl))
         if !stream { flags.append(("http2", address.http2)) }
         flags.append(("proxy_protocol", address.proxyProtocol))

@@ -9,6 +9,8 @@ import NIOCore
 public struct ProxyConfiguration: Sendable {
     /// `proxy_listen`: every address is bound (ssl entries are skipped until TLS listeners land).
     public var listen: [ListenAddress]
+    /// `stream_listen`: TCP listeners proxied by the stream routes (`udp` entries are skipped).
+    public var streamListen: [ListenAddress] = []
     /// Event loops (`nginx_worker_processes`, resolved).
     public var eventLoops: Int
     /// The `Server` / `Via` token, `kong/<version>`.
@@ -83,6 +85,7 @@ public struct ProxyConfiguration: Sendable {
     ///   - serverToken: `kong/<version>` as `Server` and `Via` carry it.
     public init(settings: NodeSettings, coreCount: Int = System.coreCount, serverToken: String = "kong/3.10.0") {
         self.listen = settings.proxyListen
+        self.streamListen = settings.streamListen
         self.eventLoops = settings.workerProcesses.resolved(coreCount: coreCount)
         self.serverToken = serverToken
         self.responseHeaders = ResponseHeaders(settings.enabledHeaders)

@@ -36,6 +36,7 @@ public final class ProxyServer: Sendable {
     private struct State {
         var listeners: [Channel] = []
         var addresses: [SocketAddress] = []
+        var streamAddresses: [SocketAddress] = []
         var phase = Phase.created
     }
 
@@ -108,12 +109,16 @@ public final class ProxyServer: Sendable {
     /// The addresses listened on (with the actual ports when 0 was asked for).
     public var localAddresses: [SocketAddress] { state.withLock { $0.addresses } }
 
+    /// The `stream_listen` addresses among them.
+    public var streamAddresses: [SocketAddress] { state.withLock { $0.streamAddresses } }
+
     /// Binds every `proxy_listen` address. `ssl` listeners are skipped (logged) until TLS
     /// listeners land.
     ///
     /// - Throws: when an address cannot be bound; listeners already bound are closed.
     public func bind() async throws {
         var listeners: [Channel] = []
+        var streamAddresses: [SocketAddress] = []
         do {
             for address in environment.configuration.listen {
                 if address.ssl, ServerCertificates.defaultContext == nil {
@@ -127,9 +132,24 @@ public final class ProxyServer: Sendable {
                         metadata: ["listen": "\(address)", "detail": "HTTP/1.1 is served (ALPN offers http/1.1 only)"])
                 }
                 do {
-                    listeners += try await bind(address)
+                    listeners += try await bind(address, stream: false)
                 } catch {
                     throw BindError(setting: "proxy_listen", host: address.host, port: address.port, underlying: error)
+                }
+            }
+            for address in environment.configuration.streamListen {
+                if address.udp || (address.ssl && ServerCertificates.defaultContext == nil) {
+                    environment.logger.warning(
+                        "stream.listen_skipped",
+                        metadata: ["listen": "\(address)", "reason": "\(address.udp ? "UDP is not proxied" : "no default TLS certificate")"])
+                    continue
+                }
+                do {
+                    let bound = try await bind(address, stream: true)
+                    listeners += bound
+                    streamAddresses += bound.compactMap(\.localAddress)
+                } catch {
+                    throw BindError(setting: "stream_listen", host: address.host, port: address.port, underlying: error)
                 }
             }
         } catch {
@@ -140,31 +160,33 @@ public final class ProxyServer: Sendable {
         state.withLock {
             $0.listeners = listeners
             $0.addresses = addresses
+            $0.streamAddresses = streamAddresses
             $0.phase = .bound
         }
         upkeep.start()
         environment.logger.info("proxy.listening", metadata: ["addresses": "\(addresses.map { "\($0)" })"])
     }
 
-    private func bind(_ address: ListenAddress) async throws -> [Channel] {
+    private func bind(_ address: ListenAddress, stream: Bool) async throws -> [Channel] {
         let host = address.host == "*" ? "0.0.0.0" : address.host
         let first = try SocketAddress.makeAddressResolvingHost(host, port: address.port)
         let backlog = Int32(address.backlog ?? 511)
         let perLoop = address.reuseport && loops.count > 1
         if !perLoop {
-            return [try await makeBootstrap(group: group, address: address, backlog: backlog).bind(to: first).get()]
+            return [try await makeBootstrap(group: group, address: address, backlog: backlog, stream: stream).bind(to: first).get()]
         }
         var channels: [Channel] = []
         var target = first
         for loop in group.makeIterator() {
-            let channel = try await makeBootstrap(group: loop, address: address, backlog: backlog).bind(to: target).get()
+            let channel = try await makeBootstrap(group: loop, address: address, backlog: backlog, stream: stream)
+                .bind(to: target).get()
             if target.port == 0, let bound = channel.localAddress { target = bound }
             channels.append(channel)
         }
         return channels
     }
 
-    private func makeBootstrap(group: any EventLoopGroup, address: ListenAddress, backlog: Int32) -> ServerBootstrap {
+    private func makeBootstrap(group: any EventLoopGroup, address: ListenAddress, backlog: Int32, stream: Bool) -> ServerBootstrap {
         let environment = self.environment
         let loops = self.loops
         var bootstrap = ServerBootstrap(group: group)
@@ -179,6 +201,7 @@ public final class ProxyServer: Sendable {
                 guard let loop = loops[ObjectIdentifier(channel.eventLoop)] else {
                     return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
                 }
+                if stream { return channel.eventLoop.makeCompletedFuture { try Self.acceptStream(channel, address, environment, loop) } }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureAccepted(channel)
                     let handler = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
@@ -204,6 +227,21 @@ public final class ProxyServer: Sendable {
     /// client sends: each connection keeps its read buffer while idle, and a request head
     /// rarely needs NIO's default 2 KiB.
     static let clientReadAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536)
+
+    /// The pipeline of a `stream_listen` connection (on its event loop).
+    private static func acceptStream(
+        _ channel: any Channel, _ address: ListenAddress, _ environment: ProxyEnvironment, _ loop: LoopContext
+    ) throws {
+        try channel.syncOptions?.setOption(.allowRemoteHalfClosure, value: true)
+        let handler = StreamHandler(env: environment, loop: loop, tls: address.ssl)
+        if address.proxyProtocol {
+            handler.expectsProxyProtocol = true
+            let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolRead(source: source) }
+            try channel.pipeline.syncOperations.addHandler(reader)
+        }
+        if address.ssl { try StreamHandler.installTLS(on: channel, for: handler) }
+        try channel.pipeline.syncOperations.addHandler(handler)
+    }
 
     /// Socket options of an accepted connection, set synchronously on its event loop.
     private static func configureAccepted(_ channel: any Channel) throws {

@@ -26,12 +26,16 @@ public final class ProxyPlans: Sendable {
     let tlsProfiles: [TLSProfile.Identity: TLSProfile]
     /// The certificates TLS listeners present, by SNI.
     let certificates: ServerCertificates
+    /// The stream routes (`tcp`, `tls`, `tls_passthrough`) and their services.
+    let stream: StreamPlans
 
     init(
         router: Router, plugins: PluginRunner? = nil, services: [String: ServicePlan], balancers: [String: Balancer],
-        tlsProfiles: [TLSProfile.Identity: TLSProfile], certificates: ServerCertificates = .empty
+        tlsProfiles: [TLSProfile.Identity: TLSProfile], certificates: ServerCertificates = .empty,
+        stream: StreamPlans = .empty
     ) {
         self.router = router
+        self.stream = stream
         self.certificates = certificates
         self.plugins = plugins
         self.activePlugins = plugins?.hasPlugins == true ? plugins : nil
@@ -49,6 +53,10 @@ public final class ProxyPlans: Sendable {
     func service(for match: RouteMatch) -> ServicePlan? {
         planByEntry.indices.contains(match.entryIndex) ? planByEntry[match.entryIndex] : nil
     }
+
+    /// Enabled plugins configured for stream protocols that stream connections do not run
+    /// (all but `ip-restriction`), sorted.
+    public var streamPluginsNotRun: [String] { stream.unservedPlugins }
 
     /// Number of services with a plan (diagnostics).
     public var serviceCount: Int { services.count }
@@ -200,9 +208,12 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         let certificates = try ServerCertificates(
             page: page, vault: vault, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
             defaultCertificate: defaultCertificate.map { .init(certificate: $0.certificate, key: $0.key) })
+        let stream = StreamPlans(
+            router: Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor, subsystem: .stream),
+            services: services, plugins: page["plugins"].map { Array($0.rows.values) } ?? [])
         return ProxyPlans(
             router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles,
-            certificates: certificates)
+            certificates: certificates, stream: stream)
     }
 
     /// The TLS settings of a service; `upstream` is the upstream its host names, if any, whose

@@ -18,7 +18,7 @@ final class ServicePlan: Sendable {
     let id: String
     /// The service name.
     let name: String?
-    /// `protocol` is `https` (or `grpcs`): TLS to the upstream.
+    /// `protocol` is `https` (or `grpcs`, or `tls` for a stream service): TLS to the upstream.
     let isTLS: Bool
     /// `protocol` as configured (`http`, `https`, ...).
     let scheme: String
@@ -36,7 +36,7 @@ final class ServicePlan: Sendable {
     let writeTimeout: TimeAmount
     /// `read_timeout`.
     let readTimeout: TimeAmount
-    /// The TLS settings of `https` services.
+    /// The TLS settings of `https` (and `tls`) services.
     let tls: TLSProfile?
     /// The upstream `Host` for the service's own host and port (Kong's `set_host_header`),
     /// made once.
@@ -87,7 +87,7 @@ final class ServicePlan: Sendable {
         func milliseconds(_ key: String) -> TimeAmount {
             .milliseconds(Int64(entity[key]?.integerValue ?? 60000))
         }
-        let isTLS = scheme == "https" || scheme == "grpcs"
+        let isTLS = scheme == "https" || scheme == "grpcs" || scheme == "tls"
         self.init(
             id: entity["id"]?.stringValue ?? "", name: entity["name"]?.stringValue, scheme: scheme, host: host,
             port: entity["port"]?.integerValue ?? defaultPort, destination: destination,

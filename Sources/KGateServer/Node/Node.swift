@@ -26,7 +26,7 @@ public final class Node: Sendable {
     public let statusReport: StatusReport
     let group: MultiThreadedEventLoopGroup
     let listeners: [HTTPListener]
-    /// The data plane on `proxy_listen` (nil when it is `off`).
+    /// The data plane on `proxy_listen` and `stream_listen` (nil when both are `off`).
     let proxy: ProxyServer?
     let logger: Logger
     /// The coordinator's load loop, started by `start()` (the initial load runs on it).
@@ -72,7 +72,7 @@ public final class Node: Sendable {
         let catalog = plugins.catalog
         store = try ConfigStore(
             catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
-        proxy = settings.proxyListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger, accessLog: accessLogs.proxy)
+        proxy = settings.proxyListen.isEmpty && settings.streamListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger, accessLog: accessLogs.proxy)
         persistedConfig = PersistedConfig(prefix: settings.prefix)
         coordinator = ReloadCoordinator(
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger, persistence: persistedConfig)
@@ -158,8 +158,13 @@ public final class Node: Sendable {
     /// generation (rate-limiting drops the counters of plugins that went away).
     static func configurePluginsOnFlip(_ events: EventBus, store: ConfigStore, logger: Logger) -> EventSubscription {
         events.onEvent { event in
-            guard case .configFlipped = event, let plugins = store.current.artifact(for: ProxyPlansBuilder.self)?.plugins
-            else { return }
+            guard case .configFlipped = event, let plans = store.current.artifact(for: ProxyPlansBuilder.self) else { return }
+            if !plans.streamPluginsNotRun.isEmpty {
+                logger.warning(
+                    "plugins configured for stream protocols are not run on stream connections (only ip-restriction is)",
+                    metadata: ["plugins": "\(plans.streamPluginsNotRun.joined(separator: ", "))"])
+            }
+            guard let plugins = plans.plugins else { return }
             plugins.configure()
             if !plugins.skippedPlugins.isEmpty {
                 logger.warning(

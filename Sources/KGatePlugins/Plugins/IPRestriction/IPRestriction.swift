@@ -13,6 +13,12 @@ public struct IPRestrictionPlugin: Plugin {
         var deny: [CIDR]
         var status: Int
         var message: String?
+
+        /// Whether `address` passes: not denied, and allowed when there is an allow list.
+        public func allows(_ address: IPAddress) -> Bool {
+            if deny.contains(where: { $0.contains(address) }) { return false }
+            return allow.isEmpty || allow.contains { $0.contains(address) }
+        }
     }
 
     /// `ip-restriction`.
@@ -40,11 +46,7 @@ public struct IPRestrictionPlugin: Plugin {
             try ctx.error(403, message: "Cannot identify the client IP address, unix domain sockets are not supported.")
             return
         }
-        if !config.deny.isEmpty, config.deny.contains(where: { $0.contains(address) }) {
-            try reject(config, &ctx)
-        } else if !config.allow.isEmpty, !config.allow.contains(where: { $0.contains(address) }) {
-            try reject(config, &ctx)
-        }
+        if !config.allows(address) { try reject(config, &ctx) }
     }
 
     /// `status` outside 400-599 fails the plugin (500), as `kong.response.error` raises in Kong.

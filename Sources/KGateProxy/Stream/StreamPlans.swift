@@ -1,0 +1,76 @@
+import KGatePlugins
+import KGateRouter
+import KGateSchema
+import KGateStore
+
+/// One generation's stream subsystem, Kong's second router: the routes of protocol `tcp`,
+/// `tls` or `tls_passthrough` with their services' plans, and what guards their connections.
+///
+/// Of the plugins, only `ip-restriction` runs on stream connections (its default protocols
+/// include `tcp` and `tls`): a refused address is closed, as Kong's `ngx.exit` in preread.
+/// Other plugins configured for stream protocols are not run (``unservedPlugins``).
+final class StreamPlans: Sendable {
+    /// The stream router.
+    let router: Router
+    /// The plan of each route's service, by ``RouteMatch/entryIndex``.
+    private let planByEntry: [ServicePlan?]
+    /// The `ip-restriction` config for each route's connections (the route's, else its
+    /// service's, else the global one), by entry index.
+    private let restrictionByEntry: [IPRestrictionPlugin.Config?]
+    /// Names of enabled plugins configured for stream protocols that kgate does not run there.
+    let unservedPlugins: [String]
+
+    /// No stream routes.
+    static let empty = StreamPlans(router: Router(routes: [], services: [], subsystem: .stream), services: [:], plugins: [])
+
+    init(router: Router, services: [String: ServicePlan], plugins: [Object]) {
+        self.router = router
+        planByEntry = router.entryServiceIDs.map { $0.flatMap { services[$0] } }
+        var restrictions: [Scope: IPRestrictionPlugin.Config] = [:]
+        var unserved: Set<String> = []
+        for row in plugins where row["enabled"]?.boolValue ?? true {
+            guard let name = row["name"]?.stringValue, Self.servesStream(row["protocols"]),
+                EntityTable.keyString(row["consumer"]) == nil
+            else { continue }
+            guard name == IPRestrictionPlugin.name else {
+                unserved.insert(name)
+                continue
+            }
+            let scope = Scope(route: EntityTable.keyString(row["route"]), service: EntityTable.keyString(row["service"]))
+            let pluginScope = PluginScope(id: row["id"]?.stringValue ?? "", name: name)
+            restrictions[scope] = try? IPRestrictionPlugin().makeConfig(row.record("config") ?? [:], scope: pluginScope)
+        }
+        restrictionByEntry = zip(router.entryRouteIDs, router.entryServiceIDs).map { route, service in
+            restrictions[Scope(route: route, service: nil)]
+                ?? service.flatMap { restrictions[Scope(route: nil, service: $0)] }
+                ?? restrictions[Scope(route: nil, service: nil)]
+        }
+        unservedPlugins = unserved.sorted()
+    }
+
+    /// Where a plugin config applies (Kong's precedence: route, then service, then global).
+    private struct Scope: Hashable {
+        var route: String?
+        var service: String?
+    }
+
+    /// The plan of a matched route's service.
+    func service(for match: RouteMatch) -> ServicePlan? {
+        planByEntry.indices.contains(match.entryIndex) ? planByEntry[match.entryIndex] : nil
+    }
+
+    /// Whether a matched route's `ip-restriction` lets `address` through.
+    func allows(_ address: IPAddress?, on match: RouteMatch) -> Bool {
+        guard restrictionByEntry.indices.contains(match.entryIndex), let config = restrictionByEntry[match.entryIndex]
+        else { return true }
+        guard let address else { return false }
+        return config.allows(address)
+    }
+
+    /// Whether a plugin row's `protocols` include a stream protocol (absent: Kong's default,
+    /// the HTTP ones).
+    static func servesStream(_ protocols: Value?) -> Bool {
+        protocols?.sequenceElements?.contains { ["tcp", "tls", "tls_passthrough", "udp"].contains($0.stringValue ?? "") }
+            ?? false
+    }
+}

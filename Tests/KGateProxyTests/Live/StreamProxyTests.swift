@@ -1,0 +1,176 @@
+import KGateSettings
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Testing
+
+@testable import KGateProxy
+
+/// Kong's stream subsystem on `stream_listen`: `tcp`, `tls` and `tls_passthrough` routes relay
+/// bytes to their services, live over loopback.
+@Suite("Stream proxying (stream_listen)", .serialized)
+struct StreamProxyTests {
+    /// A TCP server that greets each connection with `name` and a newline, then echoes what it
+    /// reads; over TLS when given a context.
+    final class EchoServer: Sendable {
+        let channel: Channel
+        var port: Int { channel.localAddress!.port! }
+
+        init(name: String, tls: NIOSSLContext? = nil) async throws {
+            channel = try await ServerBootstrap(group: TestLoops.group)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
+                        try channel.pipeline.syncOperations.addHandler(Echo(greeting: name + "\n"))
+                    }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+        }
+
+        func stop() async { try? await channel.close() }
+
+        final class Echo: ChannelInboundHandler, Sendable {
+            typealias InboundIn = ByteBuffer
+            typealias OutboundOut = ByteBuffer
+            let greeting: String
+            init(greeting: String) { self.greeting = greeting }
+
+            func channelActive(context: ChannelHandlerContext) {
+                context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: greeting)), promise: nil)
+            }
+
+            func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+                context.write(data, promise: nil)
+            }
+
+            func channelReadComplete(context: ChannelHandlerContext) { context.flush() }
+
+            func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+        }
+    }
+
+    private static func withStreamProxy<R>(
+        _ yaml: String, ssl: Bool = false, _ body: (ProxyHarness, Int) async throws -> R
+    ) async throws -> R {
+        try await withProxy(yaml, configure: { $0.streamListen = [ListenAddress(host: "127.0.0.1", port: 0, ssl: ssl)] }) {
+            proxy in
+            let port = try #require(proxy.server.streamAddresses.first?.port)
+            return try await body(proxy, port)
+        }
+    }
+
+    /// Reads the greeting line an echo server sent first.
+    private static func greeting(_ client: RawClient, _ name: String) async throws -> Bool {
+        String(decoding: try await client.readBytes(name.utf8.count + 1), as: UTF8.self) == name + "\n"
+    }
+
+    @Test("tcp: relayed both ways with back-pressure; a refused target is tried again on the next one")
+    func tcpRelay() async throws {
+        let echo = try await EchoServer(name: "a")
+        defer { Task { await echo.stop() } }
+        let refused = try await BalancerHealthTests.refusedPort()
+        let yaml = """
+            _format_version: "3.0"
+            upstreams:
+            - name: pool
+              algorithm: round-robin
+              targets: [{target: "127.0.0.1:\(refused)"}, {target: "127.0.0.1:\(echo.port)"}]
+            services:
+            - name: tcp
+              url: tcp://pool
+              retries: 2
+              routes:
+              - protocols: [tcp]
+                sources: [{ip: 127.0.0.1}]
+            """
+        try await Self.withStreamProxy(yaml) { _, port in
+            for _ in 0..<4 {
+                let client = try await RawClient.connect(port: port, group: TestLoops.group)
+                #expect(try await Self.greeting(client, "a"))
+                try await client.send("hello")
+                #expect(try await client.readBytes(5) == Array("hello".utf8))
+                await client.close()
+            }
+            // 4 MiB each way: flow control keeps what is buffered bounded.
+            let client = try await RawClient.connect(port: port, group: TestLoops.group)
+            #expect(try await Self.greeting(client, "a"))
+            let big = (0..<(4 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            try await client.send(big)
+            #expect(try await client.readBytes(big.count, timeout: .seconds(30)) == big)
+            await client.close()
+        }
+    }
+
+    @Test("no route, or ip-restriction refusing the client: the connection is closed")
+    func refused() async throws {
+        let echo = try await EchoServer(name: "a")
+        defer { Task { await echo.stop() } }
+        let unrouted = """
+            _format_version: "3.0"
+            services:
+            - url: tcp://127.0.0.1:\(echo.port)
+              routes: [{protocols: [tcp], sources: [{ip: 10.0.0.1}]}]
+            """
+        try await Self.withStreamProxy(unrouted) { _, port in
+            let client = try await RawClient.connect(port: port, group: TestLoops.group)
+            #expect(await client.waitForClose())
+        }
+        let denied = """
+            _format_version: "3.0"
+            services:
+            - url: tcp://127.0.0.1:\(echo.port)
+              routes:
+              - protocols: [tcp]
+                sources: [{ip: 127.0.0.1}]
+                plugins: [{name: ip-restriction, config: {deny: [127.0.0.1]}}]
+            """
+        try await Self.withStreamProxy(denied) { _, port in
+            let client = try await RawClient.connect(port: port, group: TestLoops.group)
+            #expect(await client.waitForClose())
+        }
+    }
+
+    @Test("ssl listener: tls routes terminate with the SNI's certificate, tls_passthrough relays the client's TLS")
+    func tlsRoutes() async throws {
+        let plain = try await EchoServer(name: "plain")
+        let secure = try await EchoServer(name: "secure", tls: TestCertificates.serverContext())
+        defer { Task { await plain.stop(); await secure.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            certificates:
+            \(TestCertificates.certificateEntryYAML(
+                id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01", cert: TestCertificates.clientPEM, key: TestCertificates.clientKeyPEM))
+              snis: [{name: term.test}]
+            services:
+            - url: tcp://127.0.0.1:\(plain.port)
+              routes: [{protocols: [tls], snis: [term.test]}]
+            - url: tcp://127.0.0.1:\(secure.port)
+              routes: [{protocols: [tls_passthrough], snis: [pass.test]}]
+            - url: tls://localhost:\(secure.port)
+              routes: [{protocols: [tls], snis: [reencrypt.test]}]
+            """
+        try await Self.withStreamProxy(yaml, ssl: true) { _, port in
+            let terminated = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "term.test")
+            #expect(try await Self.greeting(terminated, "plain"))
+            try await terminated.send("over tls")
+            #expect(try await terminated.readBytes(8) == Array("over tls".utf8))
+            let presented = try await terminated.peerCertificateDER()
+            #expect(presented == (try NIOSSLCertificate.fromPEMBytes(Array(TestCertificates.clientPEM.utf8)).first?.toDERBytes()))
+            await terminated.close()
+
+            let passed = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "pass.test")
+            #expect(try await Self.greeting(passed, "secure"))
+            let upstreamCertificate = try await passed.peerCertificateDER()
+            #expect(upstreamCertificate == (try NIOSSLCertificate.fromPEMBytes(Array(TestCertificates.serverPEM.utf8)).first?.toDERBytes()))
+            await passed.close()
+
+            // A `tls` service: TLS terminated here and made again to the upstream.
+            let reencrypted = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "reencrypt.test")
+            #expect(try await Self.greeting(reencrypted, "secure"))
+            await reencrypted.close()
+
+            let unknown = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "other.test")
+            #expect(await unknown.waitForClose())
+        }
+    }
+}
