@@ -73,6 +73,20 @@ struct ResponseTransformerTests {
         #expect(out["s"] == .string(#"a/"b\\c"#))
     }
 
+    /// An empty value is Lua's nil, which Kong's `json_value` encodes as the text `null`
+    /// (cast by `json_types`: no number, boolean false).
+    @Test func emptyValuesAreTheTextNull() throws {
+        let yaml = """
+            {replace: {json: ["p:"]}, add: {json: ["k:", "n:", "b:"], json_types: [string, number, boolean]}, append: {json: ["q:"]}}
+            """
+        let out = try #require(try transform(yaml, #"{"p":1}"#)?.objectValue)
+        #expect(out["p"] == .string("null"))
+        #expect(out["k"] == .string("null"))
+        #expect(out["n"] == nil)
+        #expect(out["b"] == .bool(false))
+        #expect(out["q"] == .array([.string("null")]))
+    }
+
     @Test func notJSONOrNotAnObject() throws {
         #expect(try ResponseTransformerPlugin.transform(config("{remove: {json: [a]}}"), Array("<html>".utf8)) == nil)
         #expect(try transform("{remove: {json: [a]}}", "[1,2]") == .array([1, 2]))

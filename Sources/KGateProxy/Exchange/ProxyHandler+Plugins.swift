@@ -298,9 +298,14 @@ extension ProxyHandler {
             x.filtersBody && x.framing == .passthrough && x.plugins!.response.headers.tableValue("content-length") == nil
             && PluginHeads.contains(parsed, "content-length")
         if chunks { x.framing = .rechunk }
+        // A response without a body (HEAD) whose `Content-Length` a plugin removed goes without
+        // one, as nginx sends it.
+        let removedLength =
+            x.framing == .none && x.plugins!.response.headers.tableValue("content-length") == nil
+            && PluginHeads.contains(parsed, "content-length")
         PluginHeads.writeResponseHead(
-            status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed, chunks: chunks,
-            into: &head)
+            status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed,
+            omitsLength: removedLength, chunks: chunks, into: &head)
         x.responseStatus = x.plugins!.response.status
         return true
     }

@@ -257,6 +257,16 @@ struct PluginsTransformTests {
                 let plain = try await proxy.get("/echo", host: "rt.test")
                 #expect(plain.header("Content-Length") == String(plain.body.count))
                 #expect(plain.text.hasPrefix("GET /echo"))
+
+                // HEAD: Kong's header_filter removes Content-Length from a JSON response too,
+                // and nginx sends the head without one.
+                let h = try await proxy.client()
+                defer { Task { await h.close() } }
+                try await h.send(ProxyHarness.request("HEAD", "/json", host: "rt.test"))
+                let head = try await h.readResponse(headRequest: true)
+                #expect(head.status == 200)
+                #expect(head.header("Content-Length") == nil)
+                #expect(head.header("Transfer-Encoding") == nil)
             }
         }
     }

@@ -145,11 +145,15 @@ public struct ResponseTransformerPlugin: Plugin {
 
     /// Kong's `json_value`: the rule's value as cjson writes a string, without its quotes and
     /// with `\"` and `\/` undone, then cast by `json_types` (`number` with Lua's `tonumber`,
-    /// `boolean` true only for `true`). nil without a value or for a number that does not parse.
+    /// `boolean` true only for `true`); an empty value is cjson's `null` as text. nil for a
+    /// number that does not parse.
     static func jsonValue(_ rule: Rule) -> Value? {
-        guard let raw = rule.value else { return nil }
-        let encoded = Array(KongJSONEncoderShim.string(.string(raw)).utf8.dropFirst().dropLast())
-        let text = String(decoding: unescaping(unescaping(encoded, UInt8(ascii: "\"")), UInt8(ascii: "/")), as: UTF8.self)
+        // An empty value (`k:`) is Lua's nil, which cjson encodes as the text `null`.
+        var text = "null"
+        if let raw = rule.value {
+            let encoded = Array(KongJSONEncoderShim.string(.string(raw)).utf8.dropFirst().dropLast())
+            text = String(decoding: unescaping(unescaping(encoded, UInt8(ascii: "\"")), UInt8(ascii: "/")), as: UTF8.self)
+        }
         switch rule.jsonType {
         case "number":
             guard let number = ParsedURL.luaToNumber(text) else { return nil }
