@@ -93,6 +93,11 @@ struct ResponseTransformerTests {
         #expect(ResponseTransformerPlugin.isJSON("application/json; charset=utf-8"))
         #expect(ResponseTransformerPlugin.isJSON("text/plain, application/vnd.api+json"))
         #expect(!ResponseTransformerPlugin.isJSON("text/json"))
+        // Kong's RFC 2045 grammar: a parameter needs a value, the type no inner spaces.
+        #expect(ResponseTransformerPlugin.isJSON(#"application/json ;charset="utf-8""#))
+        #expect(!ResponseTransformerPlugin.isJSON("application/json; charset="))
+        #expect(!ResponseTransformerPlugin.isJSON("application /json"))
+        #expect(!ResponseTransformerPlugin.isJSON("application/json;"))
     }
 
     @Test func schemaChecksRenamedHeaders() {
