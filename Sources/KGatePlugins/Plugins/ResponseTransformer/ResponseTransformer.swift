@@ -116,7 +116,8 @@ public struct ResponseTransformerPlugin: Plugin {
 
     /// Kong's `transform_json_body`; nil when the body is not JSON.
     static func transform(_ config: Config, _ body: [UInt8]) -> [UInt8]? {
-        guard let decoded = KongJSONEncoderShim.decode(body) else { return nil }
+        // cjson decodes `1E400` as infinity but refuses to encode it: the body stays as it came.
+        guard let decoded = KongJSONEncoderShim.decode(body), isFinite(decoded) else { return nil }
         // Kong indexes the decoded value as a table: only objects have fields to change.
         guard case .object(var json) = decoded else { return Array(KongJSONEncoderShim.string(decoded).utf8) }
         for rule in config.remove.json { json[rule.name] = nil }
@@ -138,6 +139,16 @@ public struct ResponseTransformerPlugin: Plugin {
             json[rule.name] = appended(json[rule.name], value)
         }
         return Array(KongJSONEncoderShim.string(.object(json)).utf8)
+    }
+
+    /// Whether every number in `value` is finite (cjson encodes no other).
+    static func isFinite(_ value: Value) -> Bool {
+        switch value {
+        case .number(let n): return n.isFinite
+        case .array(let items): return items.allSatisfy(isFinite)
+        case .object(let fields): return fields.values.allSatisfy(isFinite)
+        default: return true
+        }
     }
 
     /// Lua truthiness of a decoded JSON value (cjson's null is a truthy sentinel).
