@@ -245,6 +245,7 @@ let package = Package(
             dependencies: [
                 "KGateProxy", "KGateHTTP", "KGatePlugins", "KGateStore", "KGateRouter", "KGateConfig", "KGateTestSupport",
                 "CZlib", "CBrotli",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

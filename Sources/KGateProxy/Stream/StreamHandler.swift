@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateRouter
 import KGateSchema
 import KGateStore
@@ -11,19 +12,26 @@ import NIOTLS
 /// byte to a target of the route's service (``StreamRelay``) until either side closes or nothing
 /// moves for the service's timeout.
 ///
-/// On an `ssl` listener a route of protocol `tls` terminates TLS here (with the certificate
-/// the SNI selects) and relays the plain bytes; a `tls_passthrough` route relays the client's
-/// TLS bytes as they are. A plain listener serves `tcp` routes. A `tls` service is reached
-/// over TLS (with its `tls_verify`, `ca_certificates` and client certificate); a failed
-/// connection is tried again on the next target up to the service's `retries`. A connection no
-/// route accepts, or that `ip-restriction` refuses, is closed.
-final class StreamHandler: ChannelDuplexHandler, LoopConnection {
+/// On an `ssl` listener a `tls_passthrough` route relays the client's TLS bytes as they are;
+/// another route terminates TLS here (with the certificate the SNI selects) and relays the
+/// plain bytes. A `tls` service is reached over TLS (with its `tls_verify`, `ca_certificates`
+/// and client certificate, named as Kong's `$upstream_host`); a failed connection or handshake
+/// is tried again on the next target up to the service's `retries`. `ip-restriction` closes a
+/// refused client (after the TLS handshake on a terminated route, as in Kong's terminator).
+/// A connection no route accepts, or that sends no ClientHello (or PROXY header) within 30 s,
+/// is closed.
+final class StreamHandler: ChannelInboundHandler, LoopConnection {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
 
     private enum State {
-        case routing, connecting, relaying, closed
+        /// Waiting for what routing needs (the ClientHello, the PROXY header).
+        case routing
+        /// Routed to a terminated TLS route: waiting for the client's handshake.
+        case handshaking
+        case connecting
+        case relaying
+        case closed
     }
 
     private let env: ProxyEnvironment
@@ -33,18 +41,27 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
     private var state = State.routing
     /// The generation the connection was routed with, kept until it ends.
     private var generation: Generation?
+    private var match: RouteMatch?
     private var plan: ServicePlan?
+    private var serverName: String?
+    /// The balancer's state for this connection, when its balancer keeps some.
+    private var lease: BalancerLease?
     private var tries = 0
     /// What the client sent before the upstream connection was up.
     private var pending: [ByteBuffer] = []
-    private var pendingBytes = 0
-    /// A read held back while `pending` is full.
-    private var heldRead = false
-    /// The client address a PROXY protocol header gave.
-    var proxyProtocolSource: String?
+    /// The client's input ended before the relay was up.
+    private var inputEnded = false
+    private var prereadTimer: Scheduled<Void>?
+    /// The client address: the PROXY protocol header's when the peer is in `trusted_ips`.
+    private var clientIP: IPAddress?
+    private var clientText = ""
+    /// The client address came from a PROXY protocol header (its port is not known then).
+    private var clientFromHeader = false
+    /// Set when the listener reads a PROXY protocol header first.
+    var expectsProxyProtocol = false
 
-    /// The most a connection buffers before its upstream connection is up.
-    static let pendingLimit = 64 * 1024
+    /// nginx's `preread_timeout` and `proxy_protocol_timeout`.
+    static let prereadTimeout = TimeAmount.seconds(30)
 
     init(env: ProxyEnvironment, loop: LoopContext, tls: Bool) {
         self.env = env
@@ -72,44 +89,55 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        let remote = context.channel.remoteAddress
+        clientIP = remote?.ip
+        clientText = remote?.ipAddress ?? ""
         context.fireChannelActive()
-        // A TLS connection is routed by its SNI, a PROXY protocol one once its header is read.
-        if !tls, !expectsProxyProtocol { route(protocol: "tcp", serverName: nil) }
+        if tls || expectsProxyProtocol {
+            prereadTimer = context.eventLoop.assumeIsolated().scheduleTask(in: Self.prereadTimeout) { [self] in
+                if state == .routing { close() }
+            }
+        } else {
+            routePlain()
+        }
     }
 
-    /// Set when the listener reads a PROXY protocol header first.
-    var expectsProxyProtocol = false
-
-    /// The PROXY protocol header was read: a plain connection can be routed now.
+    /// The PROXY protocol header was read (`source` nil for `LOCAL` / `UNKNOWN`): its address
+    /// is the client's when the peer is trusted (nginx's `set_real_ip_from`, `trusted_ips`).
     func proxyProtocolRead(source: String?) {
-        proxyProtocolSource = source
-        if !tls, state == .routing { route(protocol: "tcp", serverName: nil) }
+        if let source, let ip = IPAddress(source), env.configuration.trustedIPs.contains(context?.channel.remoteAddress) {
+            clientIP = ip
+            clientText = source
+            clientFromHeader = true
+        }
+        if !tls { routePlain() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch state {
-        case .relaying:
-            context.fireChannelRead(data)
-        case .routing, .connecting:
-            let buffer = unwrapInboundIn(data)
-            pendingBytes += buffer.readableBytes
-            pending.append(buffer)
-        case .closed:
-            break
+        case .relaying: context.fireChannelRead(data)
+        case .routing, .handshaking, .connecting: pending.append(unwrapInboundIn(data))
+        case .closed: break
         }
     }
 
-    func read(context: ChannelHandlerContext) {
-        if state != .relaying, pendingBytes >= Self.pendingLimit {
-            heldRead = true
-        } else {
-            context.read()
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case ChannelEvent.inputClosed = event, state != .relaying {
+            // nginx ends a stream session when the client's input ends (no `proxy_half_close`):
+            // before routing there is nothing to relay; while connecting, what was read goes first.
+            if state == .connecting { inputEnded = true } else { close() }
+        } else if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent, state == .handshaking {
+            state = .connecting
+            if admits() { connect() }
         }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         state = .closed
         pending = []
+        prereadTimer?.cancel()
+        lease = nil
         loop.unregister(self)
         context.fireChannelInactive()
     }
@@ -121,20 +149,34 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
 
     // MARK: Routing
 
-    /// Routes a TLS connection by its SNI: a `tls_passthrough` route keeps the TLS bytes, a
-    /// `tls` one gets the TLS handler (after the SNI reader, which then hands it the
-    /// ClientHello). Fails (closing the connection) when no route accepts it.
+    /// A plain listener's connection: any stream route that matches it serves it as TCP (only
+    /// Kong's TLS preread branches on the route's protocol).
+    private func routePlain() {
+        guard state == .routing, routed(scheme: .tcp, serverName: nil) != nil else { return }
+        state = .connecting
+        if admits() { connect() }
+    }
+
+    /// Routes a TLS connection by its SNI (a ClientHello without one routes as `tcp`): a
+    /// `tls_passthrough` route keeps the TLS bytes, another gets the TLS handler (after the SNI
+    /// reader, which then hands it the ClientHello). Fails (closing the connection) when no
+    /// route accepts it.
     private func routeTLS(serverName: String?, channel: any Channel) -> EventLoopFuture<Void> {
-        guard let route = route(protocol: nil, serverName: serverName) else {
+        guard state == .routing, let plans = routed(scheme: serverName == nil ? .tcp : .tls, serverName: serverName),
+            let route = match?.route
+        else {
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
-        guard route.protocols.contains("tls") else { return channel.eventLoop.makeSucceededVoidFuture() }
-        guard let certificates = generation?.artifact(for: ProxyPlansBuilder.self)?.certificates,
-            let context = certificates.context(serverName: serverName)
-        else {
+        if route.protocols.contains("tls_passthrough"), !route.protocols.contains("tls") {
+            state = .connecting
+            if admits() { connect() }
+            return channel.eventLoop.makeSucceededVoidFuture()
+        }
+        guard let context = plans.certificates.context(serverName: serverName) else {
             close()
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
+        state = .handshaking
         return channel.eventLoop.makeCompletedFuture {
             let operations = channel.pipeline.syncOperations
             let reader = try operations.context(name: Self.readerName).handler
@@ -142,69 +184,76 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
         }
     }
 
-    /// Matches the connection on the stream router and starts connecting to its service;
-    /// `protocol` is the one the route must accept (nil on a TLS listener: `tls` or
-    /// `tls_passthrough`). Closes the connection and returns nil when nothing accepts it.
-    @discardableResult
-    private func route(protocol required: String?, serverName: String?) -> RouteDefinition? {
-        guard state == .routing, let channel = context?.channel else { return nil }
+    /// Matches the connection on the stream router and keeps the route and its service plan;
+    /// closes the connection and returns nil when no route (or service) serves it.
+    private func routed(scheme: RouteRequest.Scheme, serverName: String?) -> ProxyPlans? {
+        guard let channel = context?.channel else { return nil }
+        prereadTimer?.cancel()
         let (generation, plans) = env.currentPlans()
         self.generation = generation
-        let source = proxyProtocolSource.flatMap(IPAddress.init) ?? channel.remoteAddress?.ip
+        self.serverName = serverName
+        let local = channel.localAddress
+        // `port_maps`: routing sees the port the client reached (Kong's `ctx.host_port`).
         let request = RouteRequest(
-            scheme: tls ? .tls : .tcp, sni: serverName, sourceIP: source,
-            sourcePort: proxyProtocolSource == nil ? channel.remoteAddress?.port : nil,
-            destinationIP: channel.localAddress?.ip, destinationPort: channel.localAddress?.port)
-        let stream = plans.stream
-        guard let match = stream.router.match(request),
-            match.route.protocols.contains(where: { required.map([$0].contains) ?? ["tls", "tls_passthrough"].contains($0) })
-        else {
-            env.logger.info("stream.no_route", metadata: ["client": "\(channel.remoteAddress.map { "\($0)" } ?? "")"])
+            scheme: scheme, sni: serverName, sourceIP: clientIP,
+            sourcePort: clientFromHeader ? nil : channel.remoteAddress?.port,
+            destinationIP: local?.ip, destinationPort: local?.port.map { env.configuration.hostPort(for: $0) })
+        guard let match = plans.stream.router.match(request) else {
+            env.logger.error("no Route found with those values, client: \(clientText)")
             close()
             return nil
         }
-        guard stream.allows(source, on: match) else {
-            env.logger.warning("IP address not allowed: \(source.map { "\($0)" } ?? "unknown")")
+        guard let plan = plans.stream.service(for: match) else {
+            env.logger.error("no Service found with those values, client: \(clientText)")
             close()
             return nil
         }
-        guard let plan = stream.service(for: match) else {
-            env.logger.error("stream.no_service", metadata: ["route": "\(match.route.id)"])
-            close()
-            return nil
-        }
+        self.match = match
         self.plan = plan
-        state = .connecting
-        connect()
-        return match.route
+        return plans
+    }
+
+    /// `ip-restriction` lets the client through; else logs and closes (Kong's `ngx.exit`).
+    private func admits() -> Bool {
+        guard let match, let config = generation?.artifact(for: ProxyPlansBuilder.self)?.stream.restriction(for: match)
+        else { return true }
+        if let clientIP, config.allows(clientIP) { return true }
+        env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
+        close()
+        return false
     }
 
     // MARK: Upstream
 
-    /// Picks a target (balancer, DNS or the service's address) and connects to it.
-    private func connect() {
+    /// Picks a target (balancer, DNS or the service's address) and connects to it; `failure`
+    /// is what the previous try met, reported to the balancer.
+    private func connect(after failure: ProxyError? = nil) {
         guard state == .connecting, let plan else { return }
         tries += 1
         switch plan.destination {
         case .address(let ip):
-            open(ip: ip, port: plan.port, plan: plan)
+            open(ip: ip, port: plan.port, name: plan.host)
         case .balancer(let balancer):
-            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop) {
+            if lease == nil, balancer.needsLease { lease = makeLease(balancer) }
+            lease?.retry(after: failure.map(ProxyHandler.healthReport))
+            let request = lease?.request(now: Double(loop.now.uptimeNanoseconds) / 1e9) ?? PickRequest()
+            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop, request) {
             case .address(let pick):
-                open(ip: pick.address.ip, port: pick.address.port, plan: plan)
+                lease?.begin(pick)
+                open(ip: pick.address.ip, port: pick.address.port, name: balancer.hostHeader ?? pick.address.host)
             case .noPeer:
-                fail(ProxyError(kind: .noPeer))
+                fail(failure ?? ProxyError(kind: .noPeer), logged: failure != nil)
             case .waiting(let answered):
                 answered.hop(to: loop.eventLoop).assumeIsolated().whenComplete { [self] _ in
                     tries -= 1
-                    connect()
+                    connect(after: failure)
                 }
             }
         case .hostname:
             loop.dns.resolve(plan.host) { [self] result in
                 guard state == .connecting else { return }
                 switch result {
-                case .success(let ip): open(ip: ip, port: plan.port, plan: plan)
+                case .success(let ip): open(ip: ip, port: plan.port, name: plan.host)
                 case .failure(.nameNotFound): fail(ProxyError(kind: .nameResolution))
                 case .failure(.other(let message)): fail(ProxyError(kind: .resolveFailed(host: plan.host, message: message)))
                 }
@@ -212,24 +261,40 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
         }
     }
 
-    private func open(ip: IPBytes, port: Int, plan: ServicePlan) {
+    /// The lease of a balancer that keeps state: consistent hashing hashes what a stream
+    /// connection has (`hash_on: ip`; other sources have nothing, as in Kong's stream).
+    private func makeLease(_ balancer: Balancer) -> BalancerLease {
+        let lease = BalancerLease(balancer: balancer, captures: nil)
+        if balancer.algorithm == .consistentHashing {
+            lease.hashValue = balancer.hashing.value(from: StreamHashedRequest(remoteAddress: clientText)) { _ in }
+        }
+        return lease
+    }
+
+    /// Connects to `ip:port`; for a `tls` service, the handshake names `name` (the target's host,
+    /// or the client's SNI with `preserve_host`: Kong's `$upstream_host`; none for an IP).
+    private func open(ip: IPBytes, port: Int, name: String) {
+        guard let plan else { return }
         let idle = max(plan.readTimeout, plan.writeTimeout)
-        let serverName = TLSProfile.serverName(forHostHeader: plan.host)
+        let serverName = match?.route.preserveHost == true ? self.serverName : TLSProfile.serverName(forHostHeader: name)
+        let handshake = plan.tls == nil ? nil : loop.eventLoop.makePromise(of: Void.self)
         ClientBootstrap(group: loop.eventLoop)
             .connectTimeout(plan.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let operations = channel.pipeline.syncOperations
-                    if let tls = plan.tls {
+                    if let tls = plan.tls, let handshake {
                         try operations.addHandler(
                             tls.clientHandler(serverHostname: serverName, recorder: CertificateVerifyRecorder()))
+                        try operations.addHandler(HandshakeWatcher(handshake))
                     }
                     try operations.addHandler(IdleStateHandler(allTimeout: idle))
                     try operations.addHandler(StreamRelay())
                 }
             }
             .connect(to: ip.socketAddress(port: port))
+            .flatMap { channel in (handshake?.futureResult ?? channel.eventLoop.makeSucceededVoidFuture()).map { channel } }
             .assumeIsolated()
             .whenComplete { [self] result in
                 switch result {
@@ -243,8 +308,9 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
                     guard state == .connecting else { return }
                     let failure = ProxyError.connect(error)
                     env.logger.error(
-                        "\(failure.nginxMessage(serverName: serverName, headReceived: false)), upstream: \"\(ip.text):\(port)\"")
-                    if tries <= plan.retries { return connect() }
+                        "\(failure.nginxMessage(serverName: serverName, headReceived: false)), client: \(clientText), upstream: \"\(ip.text):\(port)\"")
+                    if tries <= plan.retries { return connect(after: failure) }
+                    lease?.retry(after: ProxyHandler.healthReport(failure))
                     fail(failure, logged: true)
                 }
             }
@@ -264,20 +330,21 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
         }
         state = .relaying
         for buffer in pending { upstream.write(buffer, promise: nil) }
-        upstream.flush()
         pending = []
-        pendingBytes = 0
+        if inputEnded {
+            // The client's input ended while connecting: what it sent goes, then the session ends.
+            upstreamRelay.finish()
+            client.close()
+            return
+        }
+        upstream.flush()
         client.resumeReading()
         upstreamRelay.resumeReading()
-        if heldRead {
-            heldRead = false
-            context.read()
-        }
     }
 
     /// No target could be reached: the connection closes (logged unless it was already).
     private func fail(_ error: ProxyError, logged: Bool = false) {
-        if !logged { env.logger.error("\(error.description)") }
+        if !logged { env.logger.error("\(error.description), client: \(clientText)") }
         close()
     }
 
@@ -296,4 +363,51 @@ final class StreamHandler: ChannelDuplexHandler, LoopConnection {
     func forceClose() {
         context?.close(promise: nil)
     }
+}
+
+/// Completes a promise when the upstream TLS handshake is done, or fails it with what stopped it.
+private final class HandshakeWatcher: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private var promise: EventLoopPromise<Void>?
+
+    init(_ promise: EventLoopPromise<Void>) {
+        self.promise = promise
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tlsEvent = event as? TLSUserEvent, case .handshakeCompleted = tlsEvent {
+            promise?.succeed(())
+            promise = nil
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let promise {
+            self.promise = nil
+            promise.fail(error)
+            context.close(promise: nil)
+            return
+        }
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        promise?.fail(ChannelError.ioOnClosedChannel)
+        promise = nil
+        context.fireChannelInactive()
+    }
+}
+
+/// What consistent hashing reads of a stream connection: only its address.
+private struct StreamHashedRequest: HashableRequest {
+    var remoteAddress: String
+    var consumerID: String? { nil }
+    var uri: String { "" }
+    func header(_ name: String) -> String? { nil }
+    func cookie(_ name: String) -> String? { nil }
+    func queryArgument(_ name: String) -> String? { nil }
+    func uriCapture(_ group: String) -> String? { nil }
 }

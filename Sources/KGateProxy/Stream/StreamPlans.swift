@@ -14,8 +14,8 @@ final class StreamPlans: Sendable {
     let router: Router
     /// The plan of each route's service, by ``RouteMatch/entryIndex``.
     private let planByEntry: [ServicePlan?]
-    /// The `ip-restriction` config for each route's connections (the route's, else its
-    /// service's, else the global one), by entry index.
+    /// The `ip-restriction` config for each route's connections (the one scoped to the route
+    /// and its service, else the route's, else the service's, else the global one), by entry index.
     private let restrictionByEntry: [IPRestrictionPlugin.Config?]
     /// Names of enabled plugins configured for stream protocols that kgate does not run there.
     let unservedPlugins: [String]
@@ -41,14 +41,16 @@ final class StreamPlans: Sendable {
             restrictions[scope] = try? IPRestrictionPlugin().makeConfig(row.record("config") ?? [:], scope: pluginScope)
         }
         restrictionByEntry = zip(router.entryRouteIDs, router.entryServiceIDs).map { route, service in
-            restrictions[Scope(route: route, service: nil)]
+            service.flatMap { restrictions[Scope(route: route, service: $0)] }
+                ?? restrictions[Scope(route: route, service: nil)]
                 ?? service.flatMap { restrictions[Scope(route: nil, service: $0)] }
                 ?? restrictions[Scope(route: nil, service: nil)]
         }
         unservedPlugins = unserved.sorted()
     }
 
-    /// Where a plugin config applies (Kong's precedence: route, then service, then global).
+    /// Where a plugin config applies (Kong's precedence: route and service, route, service,
+    /// then global).
     private struct Scope: Hashable {
         var route: String?
         var service: String?
@@ -59,12 +61,9 @@ final class StreamPlans: Sendable {
         planByEntry.indices.contains(match.entryIndex) ? planByEntry[match.entryIndex] : nil
     }
 
-    /// Whether a matched route's `ip-restriction` lets `address` through.
-    func allows(_ address: IPAddress?, on match: RouteMatch) -> Bool {
-        guard restrictionByEntry.indices.contains(match.entryIndex), let config = restrictionByEntry[match.entryIndex]
-        else { return true }
-        guard let address else { return false }
-        return config.allows(address)
+    /// The `ip-restriction` config of a matched route's connections, if any.
+    func restriction(for match: RouteMatch) -> IPRestrictionPlugin.Config? {
+        restrictionByEntry.indices.contains(match.entryIndex) ? restrictionByEntry[match.entryIndex] : nil
     }
 
     /// Whether a plugin row's `protocols` include a stream protocol (absent: Kong's default,

@@ -4,8 +4,9 @@ import NIOCore
 /// side's, with back-pressure (a side reads only while its partner's channel is writable).
 ///
 /// Both relays of a pair live on one event loop: the upstream connection is made on the client
-/// connection's loop. A side whose input ends half-closes its partner's output (nginx's stream
-/// proxy passes the FIN on); either side closing or failing closes both.
+/// connection's loop. A side whose input ends ends the session: what it sent is written out,
+/// then both close (nginx's stream proxy without `proxy_half_close`, as Kong runs it); either
+/// side closing or failing closes both.
 final class StreamRelay: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -15,9 +16,9 @@ final class StreamRelay: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
     /// A read asked for while the partner could not take more.
     private var pendingRead = false
-    /// This side's input ended, and its output was shut: both gone, the channel closes.
-    private var inputEnded = false
-    private var outputEnded = false
+    /// What arrived before the partner was linked (an upstream's first bytes, or the reads of
+    /// a TLS handshake's end); at most one read burst.
+    private var early: [ByteBuffer] = []
 
     /// Links the relay of a client channel with the relay of its upstream channel.
     static func link(_ client: StreamRelay, _ upstream: StreamRelay) {
@@ -37,7 +38,11 @@ final class StreamRelay: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        partner?.write(unwrapInboundIn(data))
+        if let partner {
+            partner.write(unwrapInboundIn(data))
+        } else {
+            early.append(unwrapInboundIn(data))
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -52,9 +57,11 @@ final class StreamRelay: ChannelDuplexHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if case ChannelEvent.inputClosed = event {
-            inputEnded = true
-            partner?.closeOutput()
-            if outputEnded { close() }
+            let partner = self.partner
+            self.partner = nil
+            partner?.partner = nil
+            partner?.finish()
+            close()
         } else if event is IdleStateHandler.IdleStateEvent {
             // nginx's `proxy_timeout`: nothing went either way for the service's timeout.
             close()
@@ -74,7 +81,8 @@ final class StreamRelay: ChannelDuplexHandler {
     // MARK: Outbound
 
     func read(context: ChannelHandlerContext) {
-        if partner?.isWritable ?? false {
+        // Unlinked, reads go on until something arrives (a TLS handshake needs them).
+        if partner?.isWritable ?? early.isEmpty {
             context.read()
         } else {
             pendingRead = true
@@ -93,8 +101,14 @@ final class StreamRelay: ChannelDuplexHandler {
         context?.flush()
     }
 
-    /// Reads again if a read waited for the partner (once both relays are linked).
+    /// Once both relays are linked: what arrived early goes to the partner, and a read that
+    /// waited is made.
     func resumeReading() {
+        if !early.isEmpty, let partner {
+            for buffer in early { partner.write(buffer) }
+            early = []
+            partner.flush()
+        }
         partnerBecameWritable()
     }
 
@@ -104,15 +118,12 @@ final class StreamRelay: ChannelDuplexHandler {
         context.read()
     }
 
-    private func closeOutput() {
+    /// Writes out what this side holds, then closes it.
+    func finish() {
         guard let context else { return }
-        outputEnded = true
-        context.flush()
-        if inputEnded {
-            context.close(promise: nil)
-        } else {
-            context.close(mode: .output, promise: nil)
-        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer()), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
     }
 
     /// Closes this side (and, through `channelInactive`, the other).

@@ -1,7 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import KGateSettings
+import KGateTestSupport
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
+import NIOTLS
 import Testing
 
 @testable import KGateProxy
@@ -50,13 +56,49 @@ struct StreamProxyTests {
     }
 
     private static func withStreamProxy<R>(
-        _ yaml: String, ssl: Bool = false, _ body: (ProxyHarness, Int) async throws -> R
+        _ yaml: String, ssl: Bool = false, proxyProtocol: Bool = false, trusted: [String] = [],
+        _ body: (ProxyHarness, Int) async throws -> R
     ) async throws -> R {
-        try await withProxy(yaml, configure: { $0.streamListen = [ListenAddress(host: "127.0.0.1", port: 0, ssl: ssl)] }) {
-            proxy in
+        try await withProxy(
+            yaml,
+            configure: {
+                $0.streamListen = [ListenAddress(host: "127.0.0.1", port: 0, ssl: ssl, proxyProtocol: proxyProtocol)]
+                $0.trustedIPs = TrustedIPs(trusted)
+            }
+        ) { proxy in
             let port = try #require(proxy.server.streamAddresses.first?.port)
             return try await body(proxy, port)
         }
+    }
+
+    /// Whether a TLS client's handshake completed before the connection closed (it waits for
+    /// the close).
+    private static func handshakeThenClose(port: Int, serverName: String) async throws -> Bool {
+        final class Watcher: ChannelInboundHandler, Sendable {
+            typealias InboundIn = ByteBuffer
+            let outcome: EventLoopPromise<Bool>
+            let handshook = NIOLockedValueBox(false)
+            init(_ outcome: EventLoopPromise<Bool>) { self.outcome = outcome }
+            func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+                if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls { handshook.withLockedValue { $0 = true } }
+                context.fireUserInboundEventTriggered(event)
+            }
+            func channelInactive(context: ChannelHandlerContext) { outcome.succeed(handshook.withLockedValue { $0 }) }
+            func errorCaught(context: ChannelHandlerContext, error: any Error) { context.close(promise: nil) }
+        }
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.certificateVerification = .none
+        let context = try NIOSSLContext(configuration: configuration)
+        let outcome = TestLoops.group.next().makePromise(of: Bool.self)
+        _ = try await ClientBootstrap(group: TestLoops.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverName))
+                    try channel.pipeline.syncOperations.addHandler(Watcher(outcome))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return try await outcome.futureResult.get()
     }
 
     /// Reads the greeting line an echo server sent first.
@@ -171,6 +213,136 @@ struct StreamProxyTests {
 
             let unknown = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "other.test")
             #expect(await unknown.waitForClose())
+        }
+    }
+
+    @Test("ssl listener: a client closing before its ClientHello is closed; a refused tls client after its handshake")
+    func tlsPrereadAndRestriction() async throws {
+        let plain = try await EchoServer(name: "plain")
+        defer { Task { await plain.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - name: s
+              url: tcp://127.0.0.1:\(plain.port)
+              routes:
+              - name: r
+                protocols: [tls]
+                snis: [term.test]
+            plugins:
+            - {name: ip-restriction, route: r, service: s, config: {deny: [127.0.0.1]}}
+            - {name: ip-restriction, service: s, config: {allow: [127.0.0.1]}}
+            """
+        try await Self.withStreamProxy(yaml, ssl: true) { proxy, port in
+            // Kong's ip-restriction runs in its TLS terminator: the handshake completes first;
+            // the config scoped to the route and its service wins over the service's.
+            #expect(try await Self.handshakeThenClose(port: port, serverName: "term.test"))
+            #expect(proxy.errors.messages.isEmpty)
+            // A client gone before its ClientHello leaves nothing open.
+            let before = await proxy.server.openClientConnections()
+            for _ in 0..<5 {
+                let fd = try LoopbackSocket.connect(port: port)
+                close(fd)
+            }
+            var open = 0
+            for _ in 0..<100 {
+                open = await proxy.server.openClientConnections()
+                if open <= before { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(open <= before)
+        }
+    }
+
+    @Test("tls services: the handshake names the target's host, or the client's SNI with preserve_host; a failed handshake is tried on the next target")
+    func upstreamTLSNames() async throws {
+        let names = NIOLockedValueBox<[String?]>([])
+        let secure = try await EchoServer(
+            name: "secure", tls: TestCertificates.serverContext(onHandshake: { name in names.withLockedValue { $0.append(name) } }))
+        let plain = try await EchoServer(name: "plain")
+        defer { Task { await secure.stop(); await plain.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            upstreams:
+            - name: named
+              targets: [{target: "localhost:\(secure.port)"}]
+            - name: mixed
+              algorithm: round-robin
+              targets: [{target: "127.0.0.1:\(plain.port)"}, {target: "127.0.0.1:\(secure.port)"}]
+            services:
+            - url: tls://named
+              routes: [{protocols: [tls], snis: [target.test]}, {protocols: [tls], snis: [keep.test], preserve_host: true}]
+            - url: tls://mixed
+              retries: 2
+              routes: [{protocols: [tls], snis: [mixed.test]}]
+            """
+        try await Self.withStreamProxy(yaml, ssl: true) { proxy, port in
+            for sni in ["target.test", "keep.test"] {
+                let client = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: sni)
+                #expect(try await Self.greeting(client, "secure"))
+                await client.close()
+            }
+            #expect(names.withLockedValue { $0 } == ["localhost", "keep.test"])
+            // The plain target fails the handshake: logged, and the next target serves.
+            for _ in 0..<2 {
+                let client = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "mixed.test")
+                #expect(try await Self.greeting(client, "secure"))
+                await client.close()
+            }
+            #expect(proxy.errors.messages.contains { $0.contains("upstream: \"127.0.0.1:\(plain.port)\"") })
+        }
+    }
+
+    @Test("least-connections counts a relayed connection until it ends")
+    func leastConnections() async throws {
+        let a = try await EchoServer(name: "a")
+        let b = try await EchoServer(name: "b")
+        defer { Task { await a.stop(); await b.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            upstreams:
+            - name: pool
+              algorithm: least-connections
+              targets: [{target: "127.0.0.1:\(a.port)"}, {target: "127.0.0.1:\(b.port)"}]
+            services:
+            - url: tcp://pool
+              routes: [{protocols: [tcp], sources: [{ip: 127.0.0.1}]}]
+            """
+        try await Self.withStreamProxy(yaml) { _, port in
+            let held = try await RawClient.connect(port: port, group: TestLoops.group)
+            let first = String(decoding: try await held.readBytes(2), as: UTF8.self)
+            let other = first == "a\n" ? "b" : "a"
+            for _ in 0..<4 {
+                let client = try await RawClient.connect(port: port, group: TestLoops.group)
+                #expect(try await Self.greeting(client, other))
+                await client.close()
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            await held.close()
+        }
+    }
+
+    @Test("proxy_protocol: the header's address is the client's only from a trusted peer")
+    func proxyProtocolTrust() async throws {
+        let echo = try await EchoServer(name: "a")
+        defer { Task { await echo.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: tcp://127.0.0.1:\(echo.port)
+              routes: [{protocols: [tcp], sources: [{ip: 10.1.2.3}]}]
+            """
+        for trusted in [false, true] {
+            try await Self.withStreamProxy(yaml, proxyProtocol: true, trusted: trusted ? ["127.0.0.1"] : []) { _, port in
+                let client = try await RawClient.connect(port: port, group: TestLoops.group)
+                try await client.send("PROXY TCP4 10.1.2.3 127.0.0.1 40000 \(port)\r\n")
+                if trusted {
+                    #expect(try await Self.greeting(client, "a"))
+                    await client.close()
+                } else {
+                    #expect(await client.waitForClose())
+                }
+            }
         }
     }
 }

@@ -14,6 +14,11 @@ public struct IPRestrictionPlugin: Plugin {
         var status: Int
         var message: String?
 
+        /// What a refused client is told and the log says (`message`, else Kong's default).
+        public func rejection(of address: String) -> String {
+            message ?? "IP address not allowed: \(address)"
+        }
+
         /// Whether `address` passes: not denied, and allowed when there is an allow list.
         public func allows(_ address: IPAddress) -> Bool {
             if deny.contains(where: { $0.contains(address) }) { return false }
@@ -51,7 +56,7 @@ public struct IPRestrictionPlugin: Plugin {
 
     /// `status` outside 400-599 fails the plugin (500), as `kong.response.error` raises in Kong.
     private func reject(_ config: Config, _ ctx: inout PluginContext) throws {
-        let message = config.message ?? "IP address not allowed: \(ctx.request.forwardedIP)"
+        let message = config.rejection(of: ctx.request.forwardedIP)
         ctx.logger.warning("\(message)")
         try ctx.error(config.status, message: message)
     }
