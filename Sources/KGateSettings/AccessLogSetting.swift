@@ -5,6 +5,9 @@ public enum AccessLogFormat: String, Sendable, Equatable, CaseIterable {
     case combined
     /// Kong's proxy format: `combined` then ` kong_request_id: "$kong_request_id"`.
     case kong = "kong_log_format"
+    /// Kong's stream format: `$remote_addr [$time_local] $protocol $status $bytes_sent
+    /// $bytes_received $session_time`.
+    case basic
 }
 
 /// An access-log property (`proxy_access_log`, `admin_access_log`, `status_access_log`): a

@@ -27,7 +27,7 @@ enum KongProperties {
         "pg_ro_max_concurrent_queries", "pg_ro_password", "pg_ro_pool_size", "pg_ro_port", "pg_ro_schema",
         "pg_ro_semaphore_timeout", "pg_ro_ssl", "pg_ro_ssl_verify", "pg_ro_timeout", "pg_ro_user", "pg_schema",
         "pg_semaphore_timeout", "pg_ssl", "pg_ssl_verify", "pg_timeout", "pg_user", "privileged_worker",
-        "proxy_server", "proxy_server_ssl_verify", "proxy_stream_access_log",
+        "proxy_server", "proxy_server_ssl_verify",
         "proxy_stream_error_log", "request_debug", "request_debug_token", "resolver_address", "resolver_error_ttl",
         "resolver_family", "resolver_hosts_file", "resolver_lru_cache_size", "resolver_mem_cache_size",
         "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency",

@@ -21,6 +21,9 @@ public struct NodeSettings: Sendable, Equatable {
     /// `proxy_access_log`: one line per proxied request in Kong's `kong_log_format` (or the
     /// format the value names). Default Kong's `logs/access.log`; `off` is nil.
     public var proxyAccessLog: AccessLogSetting? = AccessLogSetting(path: "logs/access.log")
+    /// `proxy_stream_access_log`: one line per stream session in Kong's `basic` format. Default
+    /// `logs/access.log basic`; `off` is nil.
+    public var proxyStreamAccessLog: AccessLogSetting? = AccessLogSetting(path: "logs/access.log", format: .basic)
     /// `admin_access_log`: the Admin API's requests, in nginx's `combined` format. Default
     /// Kong's `logs/admin_access.log`.
     public var adminAccessLog: AccessLogSetting? = AccessLogSetting(path: "logs/admin_access.log")

@@ -62,6 +62,7 @@ struct Property: Sendable {
             s.proxyErrorLog = v == "off" ? nil : v
         }, render: { .string($0.proxyErrorLog ?? "off") }),
         accessLog("proxy_access_log", \.proxyAccessLog),
+        accessLog("proxy_stream_access_log", \.proxyStreamAccessLog),
         accessLog("admin_access_log", \.adminAccessLog),
         accessLog("status_access_log", \.statusAccessLog),
         Property("plugins", apply: { s, v, c throws(InvalidValue) in

@@ -85,10 +85,21 @@ struct AccessLogLineTests {
         #expect(Array(header.utf8).withUnsafeBytes { BasicAuthUser.decode($0) } == nil)
     }
 
+    /// Kong's stream `basic` format: `$remote_addr [$time_local] $protocol $status $bytes_sent
+    /// $bytes_received $session_time`.
+    @Test func streamBasic() {
+        var writer = AccessLogWriter(format: .basic)
+        writer.appendStream(remoteAddress: "10.0.0.1", status: 200, bytesSent: 12, bytesReceived: 34, milliseconds: 1005, epochSeconds: 0)
+        writer.appendStream(remoteAddress: "::1", status: 502, bytesSent: 0, bytesReceived: 5, milliseconds: 42, epochSeconds: 0)
+        #expect(String(decoding: writer.bytes, as: UTF8.self)
+            == "10.0.0.1 [\(epochText)] TCP 200 12 34 1.005\n::1 [\(epochText)] TCP 502 0 5 0.042\n")
+    }
+
     @Test func parsesSettings() throws {
         #expect(try AccessLogSetting.parse("off", property: "p") == nil)
         #expect(try AccessLogSetting.parse("a.log  combined", property: "p") == .init(path: "a.log", format: .combined))
         #expect(throws: InvalidValue.self) { try AccessLogSetting.parse("a.log x y", property: "p") }
+        #expect(try AccessLogSetting.parse("logs/access.log basic", property: "p") == .init(path: "logs/access.log", format: .basic))
     }
 }
 

@@ -172,7 +172,7 @@ struct PropertyParsingTests {
         FailureCase(
             "proxy_access_log = logs/a.log apigw_json",
             "kong.conf:1: invalid value for 'proxy_access_log': 'logs/a.log apigw_json' "
-                + "(unknown log format 'apigw_json'; kgate knows combined, kong_log_format)"),
+                + "(unknown log format 'apigw_json'; kgate knows combined, kong_log_format, basic)"),
         FailureCase(
             "admin_access_log = logs/a.log gzip=9",
             "kong.conf:1: invalid value for 'admin_access_log': 'logs/a.log gzip=9' "

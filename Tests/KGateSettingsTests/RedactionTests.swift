@@ -7,7 +7,7 @@ struct RedactionTests {
     @Test func defaultsRendered() {
         let rendered = NodeSettings().redactedConfiguration
         #expect(rendered.map(\.name) == [
-            "prefix", "log_level", "proxy_error_log", "proxy_access_log", "admin_access_log", "status_access_log", "plugins", "proxy_listen", "stream_listen", "admin_listen", "status_listen", "port_maps",
+            "prefix", "log_level", "proxy_error_log", "proxy_access_log", "proxy_stream_access_log", "admin_access_log", "status_access_log", "plugins", "proxy_listen", "stream_listen", "admin_listen", "status_listen", "port_maps",
             "nginx_worker_processes", "database", "declarative_config", "declarative_config_string",
             "declarative_config_watch", "declarative_config_debounce", "router_flavor", "headers", "headers_upstream",
             "trusted_ips", "real_ip_header", "real_ip_recursive", "error_default_type", "error_template_html",
@@ -27,6 +27,7 @@ struct RedactionTests {
             "log_level": "notice",
             "proxy_error_log": "logs/error.log",
             "proxy_access_log": "logs/access.log",
+            "proxy_stream_access_log": "logs/access.log basic",
             "admin_access_log": "logs/admin_access.log",
             "status_access_log": "off",
             "plugins": "bundled",

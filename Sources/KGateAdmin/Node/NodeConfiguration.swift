@@ -96,7 +96,7 @@ enum NodeConfiguration {
     /// Kong's defaults of the properties kgate accepts without using, `NONE` written as an empty
     /// value (`kong_defaults.lua`, in its order).
     static let kongDefaults: [(name: String, text: String)] = [
-        ("proxy_stream_access_log", "logs/access.log basic"), ("proxy_stream_error_log", "logs/error.log"),
+("proxy_stream_error_log", "logs/error.log"),
         ("admin_error_log", "logs/error.log"), ("admin_gui_access_log", "logs/admin_gui_access.log"),
         ("admin_gui_error_log", "logs/admin_gui_error.log"), ("status_error_log", "logs/status_error.log"),
         ("vaults", "bundled"), ("host_ports", ""), ("anonymous_reports", "on"), ("proxy_server", ""),

@@ -91,6 +91,31 @@ public struct AccessLogWriter {
         bytes.append(0x0A)
     }
 
+    /// Appends the line of one stream session in Kong's `basic` format: the client, the time
+    /// it ended, `TCP`, its status (200, 403, 500 without a route, 502 without an upstream),
+    /// bytes sent to and received from the client, and its duration in seconds (`0.123`).
+    public mutating func appendStream(
+        remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int
+    ) {
+        bytes.append(contentsOf: remoteAddress.utf8)
+        append(" [")
+        bytes.append(contentsOf: time.text(epochSeconds: epochSeconds))
+        append("] TCP ")
+        appendStatus(status)
+        bytes.append(0x20)
+        appendNumber(bytesSent)
+        bytes.append(0x20)
+        appendNumber(bytesReceived)
+        bytes.append(0x20)
+        appendNumber(milliseconds / 1000)
+        bytes.append(0x2E)
+        let fraction = milliseconds % 1000
+        if fraction < 100 { bytes.append(0x30) }
+        if fraction < 10 { bytes.append(0x30) }
+        appendNumber(fraction)
+        bytes.append(0x0A)
+    }
+
     /// Writes the gathered lines to `file` and empties the buffer (keeping its capacity).
     public mutating func drain(to file: LogFile) {
         guard !bytes.isEmpty else { return }

@@ -77,6 +77,8 @@ final class LoopContext: @unchecked Sendable {
     var dates = HTTPDateCache()
     /// This loop's access-log lines, written at the end of each tick (`proxy_access_log`).
     let accessLog: LoopAccessLog?
+    /// This loop's stream-session lines (`proxy_stream_access_log`).
+    let streamAccessLog: LoopAccessLog?
     /// Open client connections, for graceful shutdown.
     private(set) var connections: [ObjectIdentifier: any LoopConnection] = [:]
     /// Set by a graceful shutdown: idle connections close, busy ones close after their response.
@@ -85,10 +87,12 @@ final class LoopContext: @unchecked Sendable {
     let stats = LoopStats()
 
     init(
-        eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving, accessLog: AccessLog? = nil
+        eventLoop: EventLoop, configuration: ProxyConfiguration, resolver: any DNSResolving, accessLog: AccessLog? = nil,
+        streamAccessLog: AccessLog? = nil
     ) {
         self.eventLoop = eventLoop
         self.accessLog = accessLog.map(LoopAccessLog.init)
+        self.streamAccessLog = streamAccessLog.map(LoopAccessLog.init)
         let flushes = FlushBatcher(eventLoop: eventLoop)
         self.flushes = flushes
         let timers = LoopTimers(eventLoop: eventLoop, clock: flushes.clock)

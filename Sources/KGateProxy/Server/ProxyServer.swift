@@ -56,18 +56,19 @@ public final class ProxyServer: Sendable {
     ///   - accessLog: where each request's line goes (`proxy_access_log`), if anywhere.
     public convenience init(
         configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
-        accessLog: AccessLog? = nil
+        accessLog: AccessLog? = nil, streamAccessLog: AccessLog? = nil
     ) {
         self.init(
             configuration: configuration, store: store, group: group, logger: logger,
-            resolver: SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts), accessLog: accessLog)
+            resolver: SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts), accessLog: accessLog,
+            streamAccessLog: streamAccessLog)
     }
 
     /// Makes a server that asks `resolver` for names (tests answer names with addresses of
     /// their choosing).
     init(
         configuration: ProxyConfiguration, store: ConfigStore, group: (any EventLoopGroup)?, logger: Logger,
-        resolver: any DNSResolving, accessLog: AccessLog? = nil
+        resolver: any DNSResolving, accessLog: AccessLog? = nil, streamAccessLog: AccessLog? = nil
     ) {
         self.environment = ProxyEnvironment(store: store, configuration: configuration, logger: logger)
         if let group {
@@ -80,7 +81,8 @@ public final class ProxyServer: Sendable {
         var loops: [ObjectIdentifier: LoopContext] = [:]
         for loop in self.group.makeIterator() {
             loops[ObjectIdentifier(loop)] = LoopContext(
-                eventLoop: loop, configuration: configuration, resolver: resolver, accessLog: accessLog)
+                eventLoop: loop, configuration: configuration, resolver: resolver, accessLog: accessLog,
+                streamAccessLog: streamAccessLog)
         }
         self.loops = loops
         self.stopped = self.group.next().makePromise(of: Void.self)
@@ -99,11 +101,11 @@ public final class ProxyServer: Sendable {
     /// `headers`, `trusted_ips`, `upstream_keepalive_*`, ...).
     public convenience init(
         settings: NodeSettings, store: ConfigStore, group: (any EventLoopGroup)? = nil, logger: Logger,
-        accessLog: AccessLog? = nil
+        accessLog: AccessLog? = nil, streamAccessLog: AccessLog? = nil
     ) {
         self.init(
             configuration: ProxyConfiguration(settings: settings), store: store, group: group, logger: logger,
-            accessLog: accessLog)
+            accessLog: accessLog, streamAccessLog: streamAccessLog)
     }
 
     /// The addresses listened on (with the actual ports when 0 was asked for).

@@ -59,6 +59,13 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     private var clientFromHeader = false
     /// Set when the listener reads a PROXY protocol header first.
     var expectsProxyProtocol = false
+    /// For the access log: when the session began, its status (nginx's `$status`: 200, 403,
+    /// 500 without a route, 502 without an upstream), the relays (their byte counts), and the
+    /// bytes read before they were linked.
+    private var started = NIODeadline.uptimeNanoseconds(0)
+    private var status = 200
+    private var relays: (client: StreamRelay, upstream: StreamRelay)?
+    private var pendingBytes = 0
 
     /// nginx's `preread_timeout` and `proxy_protocol_timeout`.
     static let prereadTimeout = TimeAmount.seconds(30)
@@ -89,6 +96,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     }
 
     func channelActive(context: ChannelHandlerContext) {
+        started = loop.now
         let remote = context.channel.remoteAddress
         clientIP = remote?.ip
         clientText = remote?.ipAddress ?? ""
@@ -116,7 +124,10 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch state {
         case .relaying: context.fireChannelRead(data)
-        case .routing, .handshaking, .connecting: pending.append(unwrapInboundIn(data))
+        case .routing, .handshaking, .connecting:
+            let buffer = unwrapInboundIn(data)
+            pendingBytes += buffer.readableBytes
+            pending.append(buffer)
         case .closed: break
         }
     }
@@ -139,7 +150,19 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         prereadTimer?.cancel()
         lease = nil
         loop.unregister(self)
+        writeAccessLog()
         context.fireChannelInactive()
+    }
+
+    /// The session's line in `proxy_stream_access_log` (Kong's `basic` format).
+    private func writeAccessLog() {
+        guard let log = loop.streamAccessLog else { return }
+        let milliseconds = Int((loop.now - started).nanoseconds / 1_000_000)
+        log.appendStream(
+            remoteAddress: clientText, status: status, bytesSent: relays?.upstream.bytesRead ?? 0,
+            bytesReceived: pendingBytes + (relays?.client.bytesRead ?? 0), milliseconds: max(0, milliseconds),
+            epochSeconds: Int(loop.wallClock()))
+        loop.flushes.flushSoon(log)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -200,11 +223,13 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
             destinationIP: local?.ip, destinationPort: local?.port.map { env.configuration.hostPort(for: $0) })
         guard let match = plans.stream.router.match(request) else {
             env.logger.error("no Route found with those values, client: \(clientText)")
+            status = 500
             close()
             return nil
         }
         guard let plan = plans.stream.service(for: match) else {
             env.logger.error("no Service found with those values, client: \(clientText)")
+            status = 500
             close()
             return nil
         }
@@ -219,6 +244,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         else { return true }
         if let clientIP, config.allows(clientIP) { return true }
         env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
+        status = 403
         close()
         return false
     }
@@ -329,6 +355,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
             return close()
         }
         state = .relaying
+        relays = (client, upstreamRelay)
         for buffer in pending { upstream.write(buffer, promise: nil) }
         pending = []
         if inputEnded {
@@ -345,6 +372,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     /// No target could be reached: the connection closes (logged unless it was already).
     private func fail(_ error: ProxyError, logged: Bool = false) {
         if !logged { env.logger.error("\(error.description), client: \(clientText)") }
+        status = 502
         close()
     }
 

@@ -14,6 +14,8 @@ final class StreamRelay: ChannelDuplexHandler {
 
     private var partner: StreamRelay?
     private var context: ChannelHandlerContext?
+    /// Bytes this side's channel read (for the access log's `$bytes_sent` / `$bytes_received`).
+    private(set) var bytesRead = 0
     /// A read asked for while the partner could not take more.
     private var pendingRead = false
     /// What arrived before the partner was linked (an upstream's first bytes, or the reads of
@@ -38,10 +40,12 @@ final class StreamRelay: ChannelDuplexHandler {
     // MARK: Inbound
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = unwrapInboundIn(data)
+        bytesRead += buffer.readableBytes
         if let partner {
-            partner.write(unwrapInboundIn(data))
+            partner.write(buffer)
         } else {
-            early.append(unwrapInboundIn(data))
+            early.append(buffer)
         }
     }
 

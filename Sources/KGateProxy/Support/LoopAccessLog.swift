@@ -19,6 +19,15 @@ final class LoopAccessLog: DeferredFlush {
         lines.append(entry, epochSeconds: epochSeconds)
     }
 
+    /// Appends a stream session's line (Kong's `basic` format).
+    func appendStream(
+        remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int
+    ) {
+        lines.appendStream(
+            remoteAddress: remoteAddress, status: status, bytesSent: bytesSent, bytesReceived: bytesReceived,
+            milliseconds: milliseconds, epochSeconds: epochSeconds)
+    }
+
     func flushNow() {
         lines.drain(to: log.file)
     }

@@ -72,7 +72,8 @@ public final class Node: Sendable {
         let catalog = plugins.catalog
         store = try ConfigStore(
             catalog: catalog, artifacts: [ProxyPlansBuilder(settings: settings, plugins: plugins.builder)] + artifacts)
-        proxy = settings.proxyListen.isEmpty && settings.streamListen.isEmpty ? nil : ProxyServer(settings: settings, store: store, logger: logger, accessLog: accessLogs.proxy)
+        proxy = settings.proxyListen.isEmpty && settings.streamListen.isEmpty ? nil : ProxyServer(
+            settings: settings, store: store, logger: logger, accessLog: accessLogs.proxy, streamAccessLog: accessLogs.stream)
         persistedConfig = PersistedConfig(prefix: settings.prefix)
         coordinator = ReloadCoordinator(
             store: store, loader: DeclarativeLoader(catalog: catalog), logger: logger, persistence: persistedConfig)

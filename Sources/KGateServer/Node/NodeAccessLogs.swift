@@ -7,6 +7,7 @@ import KGateStore
 /// `status_access_log` in nginx's `combined`, unless the value names a format.
 struct NodeAccessLogs: Sendable {
     var proxy: AccessLog?
+    var stream: AccessLog?
     var admin: AccessLog?
     var status: AccessLog?
 
@@ -28,6 +29,9 @@ struct NodeAccessLogs: Sendable {
             }
         }
         proxy = try open(settings.proxyAccessLog, property: "proxy_access_log", default: .kong)
+        stream =
+            settings.streamListen.isEmpty
+            ? nil : try open(settings.proxyStreamAccessLog, property: "proxy_stream_access_log", default: .basic)
         admin = try open(settings.adminAccessLog, property: "admin_access_log", default: .combined)
         status = try open(settings.statusAccessLog, property: "status_access_log", default: .combined)
     }
@@ -35,6 +39,6 @@ struct NodeAccessLogs: Sendable {
     /// Each open file once (for SIGUSR1's reopen).
     var files: [LogFile] {
         var seen: Set<ObjectIdentifier> = []
-        return [proxy, admin, status].compactMap { $0?.file }.filter { seen.insert(ObjectIdentifier($0)).inserted }
+        return [proxy, stream, admin, status].compactMap { $0?.file }.filter { seen.insert(ObjectIdentifier($0)).inserted }
     }
 }

@@ -1,6 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
+import KGateHTTP
+import KGateStore
 import KGateSettings
 import KGateTestSupport
 import NIOConcurrencyHelpers
@@ -56,11 +59,11 @@ struct StreamProxyTests {
     }
 
     private static func withStreamProxy<R>(
-        _ yaml: String, ssl: Bool = false, proxyProtocol: Bool = false, trusted: [String] = [],
+        _ yaml: String, ssl: Bool = false, proxyProtocol: Bool = false, trusted: [String] = [], log: AccessLog? = nil,
         _ body: (ProxyHarness, Int) async throws -> R
     ) async throws -> R {
         try await withProxy(
-            yaml,
+            yaml, streamAccessLog: log,
             configure: {
                 $0.streamListen = [ListenAddress(host: "127.0.0.1", port: 0, ssl: ssl, proxyProtocol: proxyProtocol)]
                 $0.trustedIPs = TrustedIPs(trusted)
@@ -125,7 +128,10 @@ struct StreamProxyTests {
               - protocols: [tcp]
                 sources: [{ip: 127.0.0.1}]
             """
-        try await Self.withStreamProxy(yaml) { _, port in
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-stream-\(UUID().uuidString).log").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let log = AccessLog(file: try LogFile(path: path), format: .basic)
+        try await Self.withStreamProxy(yaml, log: log) { _, port in
             for _ in 0..<4 {
                 let client = try await RawClient.connect(port: port, group: TestLoops.group)
                 #expect(try await Self.greeting(client, "a"))
@@ -133,6 +139,17 @@ struct StreamProxyTests {
                 #expect(try await client.readBytes(5) == Array("hello".utf8))
                 await client.close()
             }
+            // One `basic` line per session: 2 + 5 bytes sent to the client, 5 received.
+            var lines: [String] = []
+            for _ in 0..<100 {
+                lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+                if lines.count >= 4 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(lines.count == 4)
+            #expect(lines.allSatisfy {
+                $0.range(of: #"^127\.0\.0\.1 \[[^\]]+\] TCP 200 7 5 \d+\.\d{3}$"#, options: .regularExpression) != nil
+            }, "\(lines)")
             // 4 MiB each way: flow control keeps what is buffered bounded.
             let client = try await RawClient.connect(port: port, group: TestLoops.group)
             #expect(try await Self.greeting(client, "a"))

@@ -34,7 +34,7 @@ struct ProxyHarness: Sendable {
     static func start(
         _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
         settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil, accessLog: AccessLog? = nil,
-        configure: (inout ProxyConfiguration) -> Void = { _ in }
+        streamAccessLog: AccessLog? = nil, configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
         let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
         let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
@@ -61,7 +61,7 @@ struct ProxyHarness: Sendable {
         let server = ProxyServer(
             configuration: configuration, store: store, group: TestLoops.group, logger: logger,
             resolver: resolver ?? SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts),
-            accessLog: accessLog)
+            accessLog: accessLog, streamAccessLog: streamAccessLog)
         try await server.bind()
         let port = server.localAddresses.first?.port ?? 0
         return ProxyHarness(server: server, store: store, port: port, errors: errors)
@@ -165,12 +165,12 @@ final class CapturedLog: Sendable {
 func withProxy<R>(
     _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
     settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil, accessLog: AccessLog? = nil,
-    configure: (inout ProxyConfiguration) -> Void = { _ in },
+    streamAccessLog: AccessLog? = nil, configure: (inout ProxyConfiguration) -> Void = { _ in },
     _ body: (ProxyHarness) async throws -> R
 ) async throws -> R {
     let proxy = try await ProxyHarness.start(
         yaml, extraPlugins: extraPlugins, resolver: resolver, settings: settings, environment: environment,
-        accessLog: accessLog, configure: configure)
+        accessLog: accessLog, streamAccessLog: streamAccessLog, configure: configure)
     do {
         let result = try await body(proxy)
         await proxy.stop()
