@@ -280,7 +280,8 @@ extension ProxyHandler {
         if let charset = env.charset {
             charset.remove(from: &before, upstreamType: upstream.map { $0.firstValue("content-type") }, status: parsed.status)
         }
-        runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: fromService)
+        let view = upstream.map { KongHeadersAfterPlugins.pluginView(of: before, upstream: $0) } ?? before
+        runner.headerFilter(&x.plugins!, status: parsed.status, headers: view, fromService: fromService)
         if let charset = env.charset { charset.add(to: &x.plugins!.response) }
         setKongHeadersAfterPlugins(before: before, proxied: proxied)
         if let exit = x.plugins!.headerFilterExit {

@@ -8,10 +8,31 @@ import KGatePlugins
 ///   upstream's `Via` plus kgate's), and `Server` when no plugin left one;
 /// - generated responses: `X-Kong-Response-Latency`, and `Server` (removed when `headers` does
 ///   not enable it), unless `Via` is enabled and a plugin set it to the server token;
-/// - both: `X-Kong-Request-Id`.
+/// - both: `X-Kong-Request-Id`, and `Date` when no plugin left one (nginx writes it).
+///
+/// On a proxied response the plugins do not see these headers at all (``pluginView(of:upstream:)``):
+/// they see the upstream's own, if it sent any.
 ///
 /// `X-Kong-Upstream-Status` is set before the plugins run, as Kong does, so it stays theirs.
 enum KongHeadersAfterPlugins {
+    /// The headers kgate writes into a proxied response head itself, which Kong (or nginx)
+    /// only adds after the plugins' `header_filter`.
+    private static let addedAfterPlugins = ["X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency", "Via", "X-Kong-Request-Id", "Server", "Date"]
+
+    /// What the plugins' `header_filter` sees of a proxied response head (`head`, as kgate
+    /// wrote it from `upstream`): the headers kgate added are the upstream's own values, or
+    /// absent, as in Kong, where they are added after the plugins ran.
+    static func pluginView(of head: HTTPFields, upstream: borrowing MessageHead) -> HTTPFields {
+        var view = head
+        for name in addedAfterPlugins where view[name] != nil {
+            view.remove(name)
+            for field in upstream.fields where HTTPFields.sameName(upstream.name(field), name) {
+                view.add(upstream.name(field), upstream.value(field))
+            }
+        }
+        return view
+    }
+
     private static let proxiedNames: [(name: String, header: ResponseHeaders)] = [
         ("X-Kong-Upstream-Latency", .upstreamLatency), ("X-Kong-Proxy-Latency", .proxyLatency), ("Via", .via),
     ]
@@ -39,5 +60,7 @@ enum KongHeadersAfterPlugins {
             }
         }
         restore("X-Kong-Request-Id", .requestID)
+        // nginx writes a `Date` whenever the response has none.
+        if response.header("Date") == nil, let date = before["Date"] { response.setHeader("Date", date) }
     }
 }

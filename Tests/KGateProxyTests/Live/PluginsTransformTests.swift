@@ -271,6 +271,38 @@ struct PluginsTransformTests {
         }
     }
 
+    /// Kong adds Via, X-Kong-*-Latency, X-Kong-Request-Id, Server and Date after the plugins'
+    /// header_filter: a plugin cannot see, rename or remove them (kong/init.lua's
+    /// header_filter.after; nginx writes Date).
+    @Test("response-transformer does not see the headers Kong adds after the plugins")
+    func kongHeadersAfterPlugins() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - hosts: [rt.test]
+                    plugins:
+                    - name: response-transformer
+                      config:
+                        remove: {headers: [Date, Via]}
+                        rename: {headers: ["X-Kong-Upstream-Latency:X-Lat"]}
+                        add: {headers: ["X-Kong-Proxy-Latency:plugin", "X-Via-Seen:yes"]}
+                """
+            try await withProxy(yaml) { proxy in
+                let r = try await proxy.get("/echo", host: "rt.test")
+                #expect(r.status == 200)
+                #expect(r.header("X-Lat") == nil)
+                #expect(r.headers("X-Kong-Upstream-Latency").count == 1)
+                #expect(r.headers("X-Kong-Proxy-Latency").count == 1)
+                #expect(r.header("X-Kong-Proxy-Latency") != "plugin")
+                #expect(r.header("Via") == "1.1 kong/3.10.0")
+                #expect(r.header("Date") != nil)
+            }
+        }
+    }
+
     /// body_filter also runs on a response Kong makes itself (here request-termination's),
     /// whose Content-Length follows the new body.
     @Test("response-transformer on request-termination's answer")
