@@ -35,7 +35,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public init(
         host: String, port: Int, ssl: Bool = false, http2: Bool = false, proxyProtocol: Bool = false,
         deferred: Bool = false, bind: Bool = false, reuseport: Bool = false, backlog: Int? = nil,
-        ipv6only: Bool? = nil, soKeepalive: String? = nil
+        ipv6only: Bool? = nil, soKeepalive: String? = nil, udp: Bool = false
     ) {
         self.host = host
         self.port = port
@@ -48,6 +48,7 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
         self.backlog = backlog
         self.ipv6only = ipv6only
         self.soKeepalive = soKeepalive
+        self.udp = udp
     }
 
     /// Whether the host is an IPv6 address.

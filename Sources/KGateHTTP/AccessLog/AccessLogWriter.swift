@@ -92,15 +92,16 @@ public struct AccessLogWriter {
     }
 
     /// Appends the line of one stream session in Kong's `basic` format: the client, the time
-    /// it ended, `TCP`, its status (200, 403, 500 without a route, 502 without an upstream),
-    /// bytes sent to and received from the client, and its duration in seconds (`0.123`).
+    /// it ended, `TCP` (or `UDP`), its status (200, 403, 500 without a route, 502 without an
+    /// upstream), bytes sent to and received from the client, and its duration in seconds (`0.123`).
     public mutating func appendStream(
-        remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int
+        remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int,
+        udp: Bool = false
     ) {
         bytes.append(contentsOf: remoteAddress.utf8)
         append(" [")
         bytes.append(contentsOf: time.text(epochSeconds: epochSeconds))
-        append("] TCP ")
+        if udp { append("] UDP ") } else { append("] TCP ") }
         appendStatus(status)
         bytes.append(0x20)
         appendNumber(bytesSent)

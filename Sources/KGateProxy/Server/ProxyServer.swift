@@ -140,14 +140,13 @@ public final class ProxyServer: Sendable {
                 }
             }
             for address in environment.configuration.streamListen {
-                if address.udp || (address.ssl && ServerCertificates.defaultContext == nil) {
+                if address.ssl, !address.udp, ServerCertificates.defaultContext == nil {
                     environment.logger.warning(
-                        "stream.listen_skipped",
-                        metadata: ["listen": "\(address)", "reason": "\(address.udp ? "UDP is not proxied" : "no default TLS certificate")"])
+                        "stream.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
                 }
                 do {
-                    let bound = try await bind(address, stream: true)
+                    let bound = address.udp ? try await bindUDP(address) : try await bind(address, stream: true)
                     listeners += bound
                     streamAddresses += bound.compactMap(\.localAddress)
                 } catch {
@@ -182,6 +181,36 @@ public final class ProxyServer: Sendable {
         for loop in group.makeIterator() {
             let channel = try await makeBootstrap(group: loop, address: address, backlog: backlog, stream: stream)
                 .bind(to: target).get()
+            if target.port == 0, let bound = channel.localAddress { target = bound }
+            channels.append(channel)
+        }
+        return channels
+    }
+
+    /// Binds a `udp` entry of `stream_listen`: one socket, or one per loop with `reuseport`
+    /// (the kernel keeps a client's datagrams on one of them).
+    private func bindUDP(_ address: ListenAddress) async throws -> [Channel] {
+        let host = address.host == "*" ? "0.0.0.0" : address.host
+        var target = try SocketAddress.makeAddressResolvingHost(host, port: address.port)
+        let loops = self.loops
+        let environment = self.environment
+        var channels: [Channel] = []
+        let groups: [any EventLoop] = address.reuseport && loops.count > 1 ? Array(group.makeIterator()) : [group.next()]
+        for loop in groups {
+            var bootstrap = DatagramBootstrap(group: loop)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { channel in
+                    guard let context = loops[ObjectIdentifier(channel.eventLoop)] else {
+                        return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+                    }
+                    return channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(UDPStreamHandler(env: environment, loop: context))
+                    }
+                }
+            if address.reuseport {
+                bootstrap = bootstrap.channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
+            }
+            let channel = try await bootstrap.bind(to: target).get()
             if target.port == 0, let bound = channel.localAddress { target = bound }
             channels.append(channel)
         }

@@ -21,11 +21,12 @@ final class LoopAccessLog: DeferredFlush {
 
     /// Appends a stream session's line (Kong's `basic` format).
     func appendStream(
-        remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int
+        remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int,
+        udp: Bool = false
     ) {
         lines.appendStream(
             remoteAddress: remoteAddress, status: status, bytesSent: bytesSent, bytesReceived: bytesReceived,
-            milliseconds: milliseconds, epochSeconds: epochSeconds)
+            milliseconds: milliseconds, epochSeconds: epochSeconds, udp: udp)
     }
 
     func flushNow() {

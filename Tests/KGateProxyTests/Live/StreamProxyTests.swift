@@ -362,4 +362,68 @@ struct StreamProxyTests {
             }
         }
     }
+
+    /// A UDP server answering each datagram with `<sender port>:<datagram>`.
+    final class UDPEcho: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let envelope = unwrapInboundIn(data)
+            var reply = ByteBuffer(string: "\(envelope.remoteAddress.port ?? 0):")
+            reply.writeImmutableBuffer(envelope.data)
+            context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
+        }
+    }
+
+    /// Collects the datagrams a UDP client receives.
+    final class UDPCollector: ChannelInboundHandler, Sendable {
+        typealias InboundIn = AddressedEnvelope<ByteBuffer>
+        let received = NIOLockedValueBox<[String]>([])
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let text = String(buffer: unwrapInboundIn(data).data)
+            received.withLockedValue { $0.append(text) }
+        }
+    }
+
+    @Test("udp: a client's datagrams are one session through one upstream socket; answers come back; unrouted ones are dropped")
+    func udpSessions() async throws {
+        let upstream = try await DatagramBootstrap(group: TestLoops.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(UDPEcho()) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { upstream.close(promise: nil) }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: udp://127.0.0.1:\(upstream.localAddress!.port!)
+              routes: [{protocols: [udp], sources: [{ip: 127.0.0.1}]}]
+            """
+        try await withProxy(
+            yaml, configure: { $0.streamListen = [ListenAddress(host: "127.0.0.1", port: 0, udp: true)] }
+        ) { proxy in
+            let port = try #require(proxy.server.streamAddresses.first?.port)
+            let collector = UDPCollector()
+            let client = try await DatagramBootstrap(group: TestLoops.group)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                }
+                .bind(host: "127.0.0.1", port: 0).get()
+            defer { client.close(promise: nil) }
+            let proxyAddress = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            for text in ["one", "two", "three"] {
+                try await client.writeAndFlush(AddressedEnvelope(remoteAddress: proxyAddress, data: ByteBuffer(string: text)))
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            var answers: [String] = []
+            for _ in 0..<100 {
+                answers = collector.received.withLockedValue { $0 }
+                if answers.count >= 3 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(answers.map { $0.split(separator: ":").last.map(String.init) ?? "" } == ["one", "two", "three"])
+            // One upstream socket for the session: the upstream saw one sender port.
+            #expect(Set(answers.map { $0.split(separator: ":").first ?? "" }).count == 1)
+        }
+    }
 }
