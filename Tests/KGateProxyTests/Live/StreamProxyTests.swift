@@ -426,4 +426,43 @@ struct StreamProxyTests {
             #expect(Set(answers.map { $0.split(separator: ":").first ?? "" }).count == 1)
         }
     }
+
+    /// 10-balancer/01-healthchecks_spec "perform active health checks -- automatic recovery"
+    /// (a `tcp` check on a stream service): a target that refuses connections is marked
+    /// unhealthy by the probes and skipped.
+    @Test("active tcp health checks mark a refusing target unhealthy")
+    func activeTCPChecks() async throws {
+        let echo = try await EchoServer(name: "a")
+        defer { Task { await echo.stop() } }
+        let refused = try await BalancerHealthTests.refusedPort()
+        let yaml = """
+            _format_version: "3.0"
+            upstreams:
+            - name: pool
+              healthchecks:
+                active:
+                  type: tcp
+                  healthy: {interval: 0.1, successes: 1}
+                  unhealthy: {interval: 0.1, tcp_failures: 1}
+              targets: [{target: "127.0.0.1:\(refused)"}, {target: "127.0.0.1:\(echo.port)"}]
+            services:
+            - url: tcp://pool
+              retries: 0
+              routes: [{protocols: [tcp], sources: [{ip: 127.0.0.1}]}]
+            """
+        try await Self.withStreamProxy(yaml) { proxy, port in
+            var waited = 0
+            while BalancerHealthTests.isHealthy(proxy, port: refused) != false, waited < 50 {
+                try await Task.sleep(for: .milliseconds(50))
+                waited += 1
+            }
+            #expect(BalancerHealthTests.isHealthy(proxy, port: refused) == false)
+            #expect(BalancerHealthTests.isHealthy(proxy, port: echo.port) == true)
+            for _ in 0..<4 {
+                let client = try await RawClient.connect(port: port, group: TestLoops.group)
+                #expect(try await Self.greeting(client, "a"))
+                await client.close()
+            }
+        }
+    }
 }

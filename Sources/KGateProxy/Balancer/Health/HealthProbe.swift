@@ -45,7 +45,7 @@ enum HealthProbe {
     }
 
     /// Runs the probe of `address` (`host` goes in `Host`, `serverName` in the SNI of an
-    /// `https` probe). Completes on `eventLoop`; never fails.
+    /// `https` probe; a `tcp` probe only connects). Completes on `eventLoop`; never fails.
     static func run(
         address: BalancerAddress, host: String, serverName: String?, type: String, settings: HealthcheckSettings.Probe,
         tls: NIOSSLContext?, on eventLoop: EventLoop
@@ -67,7 +67,7 @@ enum HealthProbe {
                                     recorder: CertificateVerifyRecorder())
                                 : NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
-                    try sync.addHandler(StatusLineReader(promise: promise))
+                    if type != "tcp" { try sync.addHandler(StatusLineReader(promise: promise)) }
                     return channel.eventLoop.makeSucceededVoidFuture()
                 } catch {
                     return channel.eventLoop.makeFailedFuture(error)
@@ -82,6 +82,9 @@ enum HealthProbe {
                 } else {
                     promise.succeed(.tcpFailure)
                 }
+            case .success(let channel) where type == "tcp":
+                promise.succeed(.success)
+                channel.close(promise: nil)
             case .success(let channel):
                 promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
                 channel.writeAndFlush(channel.allocator.buffer(string: request)).whenFailure { _ in

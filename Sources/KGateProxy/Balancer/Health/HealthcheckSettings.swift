@@ -64,11 +64,11 @@ struct HealthcheckSettings: Sendable, Equatable {
             || passive.unhealthy.timeouts != 0 || passive.unhealthy.httpFailures != 0
     }
 
-    /// Whether probes run: an interval is set and the type is one an HTTP balancer probes.
-    /// Kong's HTTP subsystem zeroes the active intervals of a `tcp` check (only its stream
-    /// subsystem runs those), and kgate proxies HTTP only.
+    /// Whether probes run: an interval is set. Kong runs a `tcp` check in its stream subsystem
+    /// and the others in its HTTP one, each with balancers of its own; kgate's balancers serve
+    /// both, so every type runs (a `tcp` probe only connects).
     var probes: Bool {
-        (active.healthy.interval > 0 || active.unhealthy.interval > 0) && active.type != "tcp"
+        active.healthy.interval > 0 || active.unhealthy.interval > 0
     }
 
     init() {}
