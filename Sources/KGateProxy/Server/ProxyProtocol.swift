@@ -94,10 +94,14 @@ final class ProxyProtocolReader: ChannelInboundHandler, RemovableChannelHandler 
 
     private var pending = ByteBuffer()
     private let onHeader: (String?) -> Void
+    private let onBrokenHeader: () -> Void
 
-    /// - Parameter onHeader: called with the client's address (nil when the header has none).
-    init(onHeader: @escaping (String?) -> Void) {
+    /// - Parameters:
+    ///   - onHeader: called with the client's address (nil when the header has none).
+    ///   - onBrokenHeader: called before a connection without a valid header is closed.
+    init(onHeader: @escaping (String?) -> Void, onBrokenHeader: @escaping () -> Void = {}) {
         self.onHeader = onHeader
+        self.onBrokenHeader = onBrokenHeader
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -108,6 +112,7 @@ final class ProxyProtocolReader: ChannelInboundHandler, RemovableChannelHandler 
             return
         case .invalid:
             pending.clear()
+            onBrokenHeader()
             context.close(promise: nil)
         case .complete(let source, let length):
             onHeader(source)

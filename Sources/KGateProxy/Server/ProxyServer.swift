@@ -267,7 +267,9 @@ public final class ProxyServer: Sendable {
         let handler = StreamHandler(env: environment, loop: loop, tls: address.ssl)
         if address.proxyProtocol {
             handler.expectsProxyProtocol = true
-            let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolRead(source: source) }
+            let reader = ProxyProtocolReader(
+                onHeader: { [unowned handler] source in handler.proxyProtocolRead(source: source) },
+                onBrokenHeader: { [unowned handler] in handler.brokenProxyProtocolHeader() })
             try channel.pipeline.syncOperations.addHandler(reader)
         }
         if address.ssl { try StreamHandler.installTLS(on: channel, for: handler) }

@@ -166,8 +166,19 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if state == .handshaking {
+            // nginx ends a session whose TLS handshake failed with 500, logged at info.
+            env.logger.info("SSL_do_handshake() failed (\(error)) while SSL handshaking, client: \(clientText)")
+            status = 500
+        }
         if state != .relaying { close() }
         context.fireErrorCaught(error)
+    }
+
+    /// The PROXY protocol header was not one: nginx logs it and ends the session with 400.
+    func brokenProxyProtocolHeader() {
+        env.logger.error("broken header while reading PROXY protocol, client: \(clientText)")
+        status = 400
     }
 
     // MARK: Routing
@@ -180,14 +191,20 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         if admits() { connect() }
     }
 
-    /// Routes a TLS connection by its SNI (a ClientHello without one routes as `tcp`): a
-    /// `tls_passthrough` route keeps the TLS bytes, another gets the TLS handler (after the SNI
-    /// reader, which then hands it the ClientHello). Fails (closing the connection) when no
-    /// route accepts it.
+    /// Routes a TLS connection by its SNI (nginx's `$ssl_preread_server_name`, empty when the
+    /// ClientHello has none, so only routes without `snis` match it): a `tls_passthrough` route
+    /// keeps the TLS bytes, a `tls` one gets the TLS handler (after the SNI reader, which then
+    /// hands it the ClientHello). Fails (closing the connection) when no route accepts it.
     private func routeTLS(serverName: String?, channel: any Channel) -> EventLoopFuture<Void> {
-        guard state == .routing, let plans = routed(scheme: serverName == nil ? .tcp : .tls, serverName: serverName),
+        guard state == .routing, let plans = routed(scheme: .tls, serverName: serverName ?? ""),
             let route = match?.route
         else {
+            return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
+        }
+        guard route.protocols.contains("tls") || route.protocols.contains("tls_passthrough") else {
+            env.logger.error("unexpected protocols in matched Route, client: \(clientText)")
+            status = 500
+            close()
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
         if route.protocols.contains("tls_passthrough"), !route.protocols.contains("tls") {
@@ -244,7 +261,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         else { return true }
         if let clientIP, config.allows(clientIP) { return true }
         env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
-        status = 403
+        status = config.exitStatus
         close()
         return false
     }
@@ -302,8 +319,11 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     private func open(ip: IPBytes, port: Int, name: String) {
         guard let plan else { return }
         let idle = max(plan.readTimeout, plan.writeTimeout)
-        let serverName = match?.route.preserveHost == true ? self.serverName : TLSProfile.serverName(forHostHeader: name)
+        // `preserve_host` keeps the client's SNI when it sent one (Kong's `upstream_host`).
+        let preserved = match?.route.preserveHost == true ? self.serverName.flatMap { $0.isEmpty ? nil : $0 } : nil
+        let serverName = preserved ?? TLSProfile.serverName(forHostHeader: name)
         let handshake = plan.tls == nil ? nil : loop.eventLoop.makePromise(of: Void.self)
+        let verify = NIOLoopBound(CertificateVerifyRecorder(), eventLoop: loop.eventLoop)
         ClientBootstrap(group: loop.eventLoop)
             .connectTimeout(plan.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -312,7 +332,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
                     let operations = channel.pipeline.syncOperations
                     if let tls = plan.tls, let handshake {
                         try operations.addHandler(
-                            tls.clientHandler(serverHostname: serverName, recorder: CertificateVerifyRecorder()))
+                            tls.clientHandler(serverHostname: serverName, recorder: verify.value))
                         try operations.addHandler(HandshakeWatcher(handshake))
                     }
                     try operations.addHandler(IdleStateHandler(allTimeout: idle))
@@ -332,9 +352,10 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
                     relay(context, to: upstream, idle: idle)
                 case .failure(let error):
                     guard state == .connecting else { return }
-                    let failure = ProxyError.connect(error)
-                    env.logger.error(
-                        "\(failure.nginxMessage(serverName: serverName, headReceived: false)), client: \(clientText), upstream: \"\(ip.text):\(port)\"")
+                    // BoringSSL says only that verification failed; the callback saw why.
+                    let failure = ProxyError.connect((error is NIOSSLError ? verify.value.failure : nil) ?? error)
+                    let message = failure.nginxMessage(serverName: serverName ?? ip.text, headReceived: false)
+                    env.logger.error("\(message), client: \(clientText), upstream: \"\(ip.text):\(port)\"")
                     if tries <= plan.retries { return connect(after: failure) }
                     lease?.retry(after: ProxyHandler.healthReport(failure))
                     fail(failure, logged: true)

@@ -207,8 +207,10 @@ struct StreamProxyTests {
               routes: [{protocols: [tls_passthrough], snis: [pass.test]}]
             - url: tls://localhost:\(secure.port)
               routes: [{protocols: [tls], snis: [reencrypt.test]}]
+            - url: tcp://127.0.0.1:\(plain.port)
+              routes: [{protocols: [tcp], sources: [{ip: 127.0.0.1}]}]
             """
-        try await Self.withStreamProxy(yaml, ssl: true) { _, port in
+        try await Self.withStreamProxy(yaml, ssl: true) { proxy, port in
             let terminated = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "term.test")
             #expect(try await Self.greeting(terminated, "plain"))
             try await terminated.send("over tls")
@@ -228,8 +230,14 @@ struct StreamProxyTests {
             #expect(try await Self.greeting(reencrypted, "secure"))
             await reencrypted.close()
 
-            let unknown = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "other.test")
-            #expect(await unknown.waitForClose())
+            // An unknown SNI matches the tcp route, whose protocol an ssl listener does not
+            // serve (Kong's "unexpected protocols in matched Route"); so does no SNI at all
+            // (an empty `$ssl_preread_server_name` matches no `snis`).
+            for name in ["other.test", nil] {
+                let unknown = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: name)
+                #expect(await unknown.waitForClose())
+            }
+            #expect(proxy.errors.messages.contains { $0.contains("unexpected protocols in matched Route") })
         }
     }
 

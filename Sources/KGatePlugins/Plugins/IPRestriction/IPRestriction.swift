@@ -14,6 +14,9 @@ public struct IPRestrictionPlugin: Plugin {
         var status: Int
         var message: String?
 
+        /// The status a refused client gets (`status`, 403 by default).
+        public var exitStatus: Int { status }
+
         /// What a refused client is told and the log says (`message`, else Kong's default).
         public func rejection(of address: String) -> String {
             message ?? "IP address not allowed: \(address)"
