@@ -277,7 +277,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         case .address(let ip):
             open(ip: ip, port: plan.port, name: plan.host)
         case .balancer(let balancer):
-            if lease == nil, balancer.needsLease { lease = makeLease(balancer) }
+            if lease == nil { lease = BalancerLease.stream(balancer, client: clientText) }
             lease?.retry(after: failure.map(ProxyHandler.healthReport))
             let request = lease?.request(now: Double(loop.now.uptimeNanoseconds) / 1e9) ?? PickRequest()
             switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop, request) {
@@ -302,16 +302,6 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
                 }
             }
         }
-    }
-
-    /// The lease of a balancer that keeps state: consistent hashing hashes what a stream
-    /// connection has (`hash_on: ip`; other sources have nothing, as in Kong's stream).
-    private func makeLease(_ balancer: Balancer) -> BalancerLease {
-        let lease = BalancerLease(balancer: balancer, captures: nil)
-        if balancer.algorithm == .consistentHashing {
-            lease.hashValue = balancer.hashing.value(from: StreamHashedRequest(remoteAddress: clientText)) { _ in }
-        }
-        return lease
     }
 
     /// Connects to `ip:port`; for a `tls` service, the handshake names `name` (the target's host,
@@ -450,7 +440,21 @@ private final class HandshakeWatcher: ChannelInboundHandler {
     }
 }
 
-/// What consistent hashing reads of a stream connection: only its address.
+extension BalancerLease {
+    /// A stream session's lease on a balancer that keeps state (nil for one that keeps none):
+    /// consistent hashing hashes what a session has, its client address (`hash_on: ip`; other
+    /// sources have nothing, as in Kong's stream subsystem).
+    static func stream(_ balancer: Balancer, client: String) -> BalancerLease? {
+        guard balancer.needsLease else { return nil }
+        let lease = BalancerLease(balancer: balancer, captures: nil)
+        if balancer.algorithm == .consistentHashing {
+            lease.hashValue = balancer.hashing.value(from: StreamHashedRequest(remoteAddress: client)) { _ in }
+        }
+        return lease
+    }
+}
+
+/// What consistent hashing reads of a stream session: only its address.
 private struct StreamHashedRequest: HashableRequest {
     var remoteAddress: String
     var consumerID: String? { nil }

@@ -34,6 +34,8 @@ final class UDPStreamHandler: ChannelInboundHandler {
         var bytesSent = 0
         var bytesReceived = 0
         var status = 200
+        /// The balancer's state for the session, when its balancer keeps some.
+        var lease: BalancerLease?
 
         init(client: SocketAddress, now: NIODeadline) {
             self.client = client
@@ -93,7 +95,7 @@ final class UDPStreamHandler: ChannelInboundHandler {
         session.bytesReceived = envelope.data.readableBytes
         session.pending.append(envelope.data)
         sessions[client] = session
-        target(plan) { [self] result in
+        target(plan, for: session) { [self] result in
             switch result {
             case .success(let (ip, port)): open(session, to: ip.socketAddress(port: port))
             case .failure(let error):
@@ -105,17 +107,24 @@ final class UDPStreamHandler: ChannelInboundHandler {
         watch(session)
     }
 
-    /// The address to send to: the service's, its balancer's pick, or its host's.
-    private func target(_ plan: ServicePlan, _ done: @escaping (Result<(IPBytes, Int), ProxyError>) -> Void) {
+    /// The address to send to: the service's, its balancer's pick (hashing the client, counted
+    /// by least-connections until the session ends), or its host's.
+    private func target(
+        _ plan: ServicePlan, for session: Session, _ done: @escaping (Result<(IPBytes, Int), ProxyError>) -> Void
+    ) {
         switch plan.destination {
         case .address(let ip):
             done(.success((ip, plan.port)))
         case .balancer(let balancer):
-            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop) {
-            case .address(let pick): done(.success((pick.address.ip, pick.address.port)))
+            if session.lease == nil { session.lease = BalancerLease.stream(balancer, client: session.client.ipAddress ?? "") }
+            let request = session.lease?.request(now: Double(loop.now.uptimeNanoseconds) / 1e9) ?? PickRequest()
+            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop, request) {
+            case .address(let pick):
+                session.lease?.begin(pick)
+                done(.success((pick.address.ip, pick.address.port)))
             case .noPeer: done(.failure(ProxyError(kind: .noPeer)))
             case .waiting(let answered):
-                answered.hop(to: loop.eventLoop).assumeIsolated().whenComplete { [self] _ in target(plan, done) }
+                answered.hop(to: loop.eventLoop).assumeIsolated().whenComplete { [self] _ in target(plan, for: session, done) }
             }
         case .hostname:
             loop.dns.resolve(plan.host) { result in
@@ -177,6 +186,7 @@ final class UDPStreamHandler: ChannelInboundHandler {
         guard !session.closed else { return }
         session.closed = true
         session.timer?.cancel()
+        session.lease = nil
         session.upstream?.close(promise: nil)
         if sessions[session.client] === session { sessions[session.client] = nil }
         writeAccessLog(session)

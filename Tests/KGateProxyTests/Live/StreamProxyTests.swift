@@ -371,16 +371,28 @@ struct StreamProxyTests {
         }
     }
 
-    /// A UDP server answering each datagram with `<sender port>:<datagram>`.
+    /// A UDP server answering each datagram with its name, or without one with
+    /// `<sender port>:<datagram>`.
     final class UDPEcho: ChannelInboundHandler, Sendable {
         typealias InboundIn = AddressedEnvelope<ByteBuffer>
         typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+        let name: String?
+        init(name: String? = nil) { self.name = name }
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
-            var reply = ByteBuffer(string: "\(envelope.remoteAddress.port ?? 0):")
-            reply.writeImmutableBuffer(envelope.data)
+            var reply = ByteBuffer(string: name ?? "\(envelope.remoteAddress.port ?? 0):")
+            if name == nil { reply.writeImmutableBuffer(envelope.data) }
             context.writeAndFlush(wrapOutboundOut(AddressedEnvelope(remoteAddress: envelope.remoteAddress, data: reply)), promise: nil)
         }
+    }
+
+    /// A UDP socket on 127.0.0.1 with `handler`.
+    static func udpChannel(_ handler: some ChannelInboundHandler & Sendable) async throws -> Channel {
+        try await DatagramBootstrap(group: TestLoops.group)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
     }
 
     /// Collects the datagrams a UDP client receives.
@@ -395,11 +407,7 @@ struct StreamProxyTests {
 
     @Test("udp: a client's datagrams are one session through one upstream socket; answers come back; unrouted ones are dropped")
     func udpSessions() async throws {
-        let upstream = try await DatagramBootstrap(group: TestLoops.group)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(UDPEcho()) }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
+        let upstream = try await Self.udpChannel(UDPEcho())
         defer { upstream.close(promise: nil) }
         let yaml = """
             _format_version: "3.0"
@@ -412,11 +420,7 @@ struct StreamProxyTests {
         ) { proxy in
             let port = try #require(proxy.server.streamAddresses.first?.port)
             let collector = UDPCollector()
-            let client = try await DatagramBootstrap(group: TestLoops.group)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
-                }
-                .bind(host: "127.0.0.1", port: 0).get()
+            let client = try await Self.udpChannel(collector)
             defer { client.close(promise: nil) }
             let proxyAddress = try SocketAddress(ipAddress: "127.0.0.1", port: port)
             for text in ["one", "two", "three"] {
@@ -471,6 +475,65 @@ struct StreamProxyTests {
                 #expect(try await Self.greeting(client, "a"))
                 await client.close()
             }
+        }
+    }
+
+    @Test("udp: least-connections counts a session until it ends")
+    func udpLeastConnections() async throws {
+        var servers: [Channel] = []
+        for name in ["x", "y"] {
+            servers.append(try await Self.udpChannel(UDPEcho(name: name)))
+        }
+        defer { for server in servers { server.close(promise: nil) } }
+        let yaml = """
+            _format_version: "3.0"
+            upstreams:
+            - name: pool
+              algorithm: least-connections
+              targets: [{target: "127.0.0.1:\(servers[0].localAddress!.port!)"}, {target: "127.0.0.1:\(servers[1].localAddress!.port!)"}]
+            services:
+            - url: udp://pool
+              read_timeout: 300
+              write_timeout: 300
+              routes: [{protocols: [udp], sources: [{ip: 127.0.0.1}]}]
+            """
+        try await withProxy(
+            yaml, configure: { $0.streamListen = [ListenAddress(host: "127.0.0.1", port: 0, udp: true)] }
+        ) { proxy in
+            let port = try #require(proxy.server.streamAddresses.first?.port)
+            let proxyAddress = try SocketAddress(ipAddress: "127.0.0.1", port: port)
+            var clients: [Channel] = []
+            defer { for client in clients { client.close(promise: nil) } }
+            var answers: [String] = []
+            // Two clients, two live sessions: each on its own target.
+            for _ in 0..<2 {
+                let collector = UDPCollector()
+                let client = try await Self.udpChannel(collector)
+                clients.append(client)
+                try await client.writeAndFlush(AddressedEnvelope(remoteAddress: proxyAddress, data: ByteBuffer(string: "hi")))
+                var got: [String] = []
+                for _ in 0..<100 {
+                    got = collector.received.withLockedValue { $0 }
+                    if !got.isEmpty { break }
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                answers += got
+            }
+            #expect(Set(answers) == ["x", "y"])
+            // Both sessions are counted while they last.
+            let selection = try #require(BalancerHealthTests.balancer(proxy)?.page.selection)
+            guard case .leastConnections(let counts) = selection else {
+                Issue.record("not least-connections")
+                return
+            }
+            #expect(counts.connections(0) + counts.connections(1) == 2)
+            // ... and no longer once they timed out.
+            var live = 2
+            for _ in 0..<100 where live > 0 {
+                try await Task.sleep(for: .milliseconds(20))
+                live = counts.connections(0) + counts.connections(1)
+            }
+            #expect(live == 0)
         }
     }
 }
