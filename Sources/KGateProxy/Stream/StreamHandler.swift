@@ -12,9 +12,9 @@ import NIOTLS
 /// byte to a target of the route's service (``StreamRelay``) until either side closes or nothing
 /// moves for the service's timeout.
 ///
-/// On an `ssl` listener a `tls_passthrough` route relays the client's TLS bytes as they are;
-/// another route terminates TLS here (with the certificate the SNI selects) and relays the
-/// plain bytes. A `tls` service is reached over TLS (with its `tls_verify`, `ca_certificates`
+/// On an `ssl` listener a `tls_passthrough` route relays the client's TLS bytes as they are; a
+/// `tls` route terminates TLS here (with the certificate the SNI selects) and relays the plain
+/// bytes; a route of another protocol is refused, as Kong's preread refuses it. A `tls` service is reached over TLS (with its `tls_verify`, `ca_certificates`
 /// and client certificate, named as Kong's `$upstream_host`); a failed connection or handshake
 /// is tried again on the next target up to the service's `retries`. `ip-restriction` closes a
 /// refused client (after the TLS handshake on a terminated route, as in Kong's terminator).
