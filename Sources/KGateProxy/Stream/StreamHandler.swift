@@ -273,33 +273,16 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     private func connect(after failure: ProxyError? = nil) {
         guard state == .connecting, let plan else { return }
         tries += 1
-        switch plan.destination {
-        case .address(let ip):
-            open(ip: ip, port: plan.port, name: plan.host)
-        case .balancer(let balancer):
-            if lease == nil { lease = BalancerLease.stream(balancer, client: clientText) }
-            lease?.retry(after: failure.map(ProxyHandler.healthReport))
-            let request = lease?.request(now: Double(loop.now.uptimeNanoseconds) / 1e9) ?? PickRequest()
-            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop, request) {
-            case .address(let pick):
-                lease?.begin(pick)
-                open(ip: pick.address.ip, port: pick.address.port, name: balancer.hostHeader ?? pick.address.host)
-            case .noPeer:
-                fail(failure ?? ProxyError(kind: .noPeer), logged: failure != nil)
-            case .waiting(let answered):
-                answered.hop(to: loop.eventLoop).assumeIsolated().whenComplete { [self] _ in
-                    tries -= 1
-                    connect(after: failure)
-                }
-            }
-        case .hostname:
-            loop.dns.resolve(plan.host) { [self] result in
-                guard state == .connecting else { return }
-                switch result {
-                case .success(let ip): open(ip: ip, port: plan.port, name: plan.host)
-                case .failure(.nameNotFound): fail(ProxyError(kind: .nameResolution))
-                case .failure(.other(let message)): fail(ProxyError(kind: .resolveFailed(host: plan.host, message: message)))
-                }
+        if lease == nil, case .balancer(let balancer) = plan.destination {
+            lease = BalancerLease.stream(balancer, client: clientText)
+        }
+        lease?.retry(after: failure.map(ProxyHandler.healthReport))
+        StreamTarget.pick(plan, lease: lease, loop: loop) { [self] result in
+            guard state == .connecting else { return }
+            switch result {
+            case .success(let target): open(ip: target.ip, port: target.port, name: target.name)
+            // No target left after a failed try: that failure stands (it was logged).
+            case .failure(let error): fail(error.kind == .noPeer ? failure ?? error : error, logged: error.kind == .noPeer && failure != nil)
             }
         }
     }

@@ -95,9 +95,10 @@ final class UDPStreamHandler: ChannelInboundHandler {
         session.bytesReceived = envelope.data.readableBytes
         session.pending.append(envelope.data)
         sessions[client] = session
-        target(plan, for: session) { [self] result in
+        if case .balancer(let balancer) = plan.destination { session.lease = BalancerLease.stream(balancer, client: text) }
+        StreamTarget.pick(plan, lease: session.lease, loop: loop) { [self] result in
             switch result {
-            case .success(let (ip, port)): open(session, to: ip.socketAddress(port: port))
+            case .success(let target): open(session, to: target.ip.socketAddress(port: target.port))
             case .failure(let error):
                 env.logger.error("\(error.description), client: \(text)")
                 session.status = 502
@@ -105,36 +106,6 @@ final class UDPStreamHandler: ChannelInboundHandler {
             }
         }
         watch(session)
-    }
-
-    /// The address to send to: the service's, its balancer's pick (hashing the client, counted
-    /// by least-connections until the session ends), or its host's.
-    private func target(
-        _ plan: ServicePlan, for session: Session, _ done: @escaping (Result<(IPBytes, Int), ProxyError>) -> Void
-    ) {
-        switch plan.destination {
-        case .address(let ip):
-            done(.success((ip, plan.port)))
-        case .balancer(let balancer):
-            if session.lease == nil { session.lease = BalancerLease.stream(balancer, client: session.client.ipAddress ?? "") }
-            let request = session.lease?.request(now: Double(loop.now.uptimeNanoseconds) / 1e9) ?? PickRequest()
-            switch balancer.pick(now: loop.now, resolver: loop.resolver, on: loop.eventLoop, request) {
-            case .address(let pick):
-                session.lease?.begin(pick)
-                done(.success((pick.address.ip, pick.address.port)))
-            case .noPeer: done(.failure(ProxyError(kind: .noPeer)))
-            case .waiting(let answered):
-                answered.hop(to: loop.eventLoop).assumeIsolated().whenComplete { [self] _ in target(plan, for: session, done) }
-            }
-        case .hostname:
-            loop.dns.resolve(plan.host) { result in
-                switch result {
-                case .success(let ip): done(.success((ip, plan.port)))
-                case .failure(.nameNotFound): done(.failure(ProxyError(kind: .nameResolution)))
-                case .failure(.other(let message)): done(.failure(ProxyError(kind: .resolveFailed(host: plan.host, message: message))))
-                }
-            }
-        }
     }
 
     /// Opens the session's upstream socket, connected to `address`, and sends what waited.
