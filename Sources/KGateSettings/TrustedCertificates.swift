@@ -44,7 +44,7 @@ public struct TrustedCertificates: Sendable, Hashable {
     /// An entry's certificate: the file it names (from the working directory, as Kong makes
     /// the paths absolute), else its own text or its base64 decoding when that is PEM.
     private static func certificate(_ entry: String) -> PEMFile? {
-        let marker = "-----BEGIN CERTIFICATE-----"
+        let marker = PEMFile.Content.certificate.marker.text
         if access(entry, F_OK) == 0 {
             return try? PEMFile.load(path: entry, relativeTo: "", content: .certificate)
         }

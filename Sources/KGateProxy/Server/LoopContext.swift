@@ -108,6 +108,18 @@ final class LoopContext: @unchecked Sendable {
         self.resolver = resolver
     }
 
+    /// Writes a stream session's line to `proxy_stream_access_log` (Kong's `basic` format) at
+    /// the end of the tick, if it is on.
+    func logStreamSession(
+        client: String, status: Int, bytesSent: Int, bytesReceived: Int, since started: NIODeadline, udp: Bool = false
+    ) {
+        guard let log = streamAccessLog else { return }
+        log.appendStream(
+            remoteAddress: client, status: status, bytesSent: bytesSent, bytesReceived: bytesReceived,
+            milliseconds: max(0, Int((now - started).nanoseconds / 1_000_000)), epochSeconds: Int(wallClock()), udp: udp)
+        flushes.flushSoon(log)
+    }
+
     /// The time of this event-loop tick (read once per tick).
     @inline(__always)
     var now: NIODeadline { flushes.clock.now() }

@@ -169,35 +169,19 @@ public final class ProxyServer: Sendable {
     }
 
     private func bind(_ address: ListenAddress, stream: Bool) async throws -> [Channel] {
-        let host = address.host == "*" ? "0.0.0.0" : address.host
-        let first = try SocketAddress.makeAddressResolvingHost(host, port: address.port)
         let backlog = Int32(address.backlog ?? 511)
-        let perLoop = address.reuseport && loops.count > 1
-        if !perLoop {
-            return [try await makeBootstrap(group: group, address: address, backlog: backlog, stream: stream).bind(to: first).get()]
+        return try await bindEach(address) { group, target in
+            try await makeBootstrap(group: group, address: address, backlog: backlog, stream: stream).bind(to: target).get()
         }
-        var channels: [Channel] = []
-        var target = first
-        for loop in group.makeIterator() {
-            let channel = try await makeBootstrap(group: loop, address: address, backlog: backlog, stream: stream)
-                .bind(to: target).get()
-            if target.port == 0, let bound = channel.localAddress { target = bound }
-            channels.append(channel)
-        }
-        return channels
     }
 
-    /// Binds a `udp` entry of `stream_listen`: one socket, or one per loop with `reuseport`
-    /// (the kernel keeps a client's datagrams on one of them).
+    /// Binds a `udp` entry of `stream_listen` (with `reuseport`, the kernel keeps a client's
+    /// datagrams on one of the sockets).
     private func bindUDP(_ address: ListenAddress) async throws -> [Channel] {
-        let host = address.host == "*" ? "0.0.0.0" : address.host
-        var target = try SocketAddress.makeAddressResolvingHost(host, port: address.port)
         let loops = self.loops
         let environment = self.environment
-        var channels: [Channel] = []
-        let groups: [any EventLoop] = address.reuseport && loops.count > 1 ? Array(group.makeIterator()) : [group.next()]
-        for loop in groups {
-            var bootstrap = DatagramBootstrap(group: loop)
+        return try await bindEach(address) { group, target in
+            var bootstrap = DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
                 .channelInitializer { channel in
                     guard let context = loops[ObjectIdentifier(channel.eventLoop)] else {
@@ -210,7 +194,21 @@ public final class ProxyServer: Sendable {
             if address.reuseport {
                 bootstrap = bootstrap.channelOption(.socket(SocketOptionLevel(SOL_SOCKET), SocketOptionName(SO_REUSEPORT)), value: 1)
             }
-            let channel = try await bootstrap.bind(to: target).get()
+            return try await bootstrap.bind(to: target).get()
+        }
+    }
+
+    /// Binds `address` with `bind`: once, or once per event loop with `reuseport` (a port 0
+    /// becomes the first socket's port for the others).
+    private func bindEach(
+        _ address: ListenAddress, _ bind: (any EventLoopGroup, SocketAddress) async throws -> Channel
+    ) async throws -> [Channel] {
+        let host = address.host == "*" ? "0.0.0.0" : address.host
+        var target = try SocketAddress.makeAddressResolvingHost(host, port: address.port)
+        guard address.reuseport, loops.count > 1 else { return [try await bind(group, target)] }
+        var channels: [Channel] = []
+        for loop in group.makeIterator() {
+            let channel = try await bind(loop, target)
             if target.port == 0, let bound = channel.localAddress { target = bound }
             channels.append(channel)
         }

@@ -156,13 +156,9 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
 
     /// The session's line in `proxy_stream_access_log` (Kong's `basic` format).
     private func writeAccessLog() {
-        guard let log = loop.streamAccessLog else { return }
-        let milliseconds = Int((loop.now - started).nanoseconds / 1_000_000)
-        log.appendStream(
-            remoteAddress: clientText, status: status, bytesSent: relays?.upstream.bytesRead ?? 0,
-            bytesReceived: pendingBytes + (relays?.client.bytesRead ?? 0), milliseconds: max(0, milliseconds),
-            epochSeconds: Int(loop.wallClock()))
-        loop.flushes.flushSoon(log)
+        loop.logStreamSession(
+            client: clientText, status: status, bytesSent: relays?.upstream.bytesRead ?? 0,
+            bytesReceived: pendingBytes + (relays?.client.bytesRead ?? 0), since: started)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -165,13 +165,9 @@ final class UDPStreamHandler: ChannelInboundHandler {
 
     /// The session's line in `proxy_stream_access_log`.
     private func writeAccessLog(_ session: Session) {
-        guard let log = loop.streamAccessLog else { return }
-        log.appendStream(
-            remoteAddress: session.client.ipAddress ?? "", status: session.status, bytesSent: session.bytesSent,
-            bytesReceived: session.bytesReceived,
-            milliseconds: max(0, Int((loop.now - session.started).nanoseconds / 1_000_000)),
-            epochSeconds: Int(loop.wallClock()), udp: true)
-        loop.flushes.flushSoon(log)
+        loop.logStreamSession(
+            client: session.client.ipAddress ?? "", status: session.status, bytesSent: session.bytesSent,
+            bytesReceived: session.bytesReceived, since: session.started, udp: true)
     }
 
     /// The upstream socket's handler: each datagram goes back to the client.

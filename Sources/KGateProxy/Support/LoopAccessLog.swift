@@ -22,7 +22,7 @@ final class LoopAccessLog: DeferredFlush {
     /// Appends a stream session's line (Kong's `basic` format).
     func appendStream(
         remoteAddress: String, status: Int, bytesSent: Int, bytesReceived: Int, milliseconds: Int, epochSeconds: Int,
-        udp: Bool = false
+        udp: Bool
     ) {
         lines.appendStream(
             remoteAddress: remoteAddress, status: status, bytesSent: bytesSent, bytesReceived: bytesReceived,
