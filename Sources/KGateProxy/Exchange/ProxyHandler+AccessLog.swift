@@ -43,9 +43,18 @@ extension ProxyHandler {
     }
 
     /// The request line as received: the head's first line, or a refused head's.
+    /// An HTTP/2 stream's says `HTTP/2.0`, as nginx's `$request` does.
     private func withRequestLine<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        (x.refusedLine ?? Self.firstLine(request.buffer)).withUnsafeReadableBytes(body)
+        var line = x.refusedLine ?? Self.firstLine(request.buffer)
+        if http2, line.readableBytesView.suffix(9).elementsEqual(" HTTP/1.1".utf8) {
+            line = ByteBuffer(bytes: line.readableBytesView.dropLast(8))
+            line.writeString(protocolName)
+        }
+        return line.withUnsafeReadableBytes(body)
     }
+
+    /// `$server_protocol`.
+    var protocolName: String { http2 ? "HTTP/2.0" : request.version.minor == 0 ? "HTTP/1.0" : "HTTP/1.1" }
 
     /// The `Basic` user, `Referer` and `User-Agent` of the request (the first of each), nil
     /// when absent.

@@ -110,7 +110,7 @@ extension ProxyHandler {
             forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, startTime: loop.wallClock())
         pluginRequest.setRequestID(high: x.requestID.high, low: x.requestID.low)
         pluginRequest.connectionRequests = requestsOnConnection
-        pluginRequest.httpVersion = Double(request.version.major) + Double(request.version.minor) / 10
+        pluginRequest.httpVersion = http2 ? 2 : Double(request.version.major) + Double(request.version.minor) / 10
         pluginRequest.connectionID = connectionNumber
         if let serverIP { pluginRequest.serverIP = serverIP }
         return runner.makeContext(pluginRequest)

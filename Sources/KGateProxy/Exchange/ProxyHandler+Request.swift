@@ -149,7 +149,7 @@ extension ProxyHandler {
         }
         switch RouteOutcome.evaluate(
             match, forwardedProto: forwardedProto, forwardedHost: forwardedHost, requestURI: target,
-            contentType: x.facts.contentType.map(request.value), httpMajorVersion: 1)
+            contentType: x.facts.contentType.map(request.value), httpMajorVersion: http2 ? 2 : 1)
         {
         case .respond(let response):
             respond(
@@ -310,8 +310,10 @@ extension ProxyHandler {
         let path = trusted(x.facts.forwardedPath).map { $0[...] } ?? Self.pathPart(of: target)
         var prefix = trusted(x.facts.forwardedPrefix)
         if prefix == nil, let matched = match.prefix, matched != "/" { prefix = String(matched) }
-        // Kong writes `ngx.req.http_version()` as a Lua number: 1.0 prints as `1`.
-        let inbound = request.version.minor >= 1 ? env.viaToken : "1 " + env.configuration.serverToken
+        // Kong writes `ngx.req.http_version()` as a Lua number: 1.0 prints as `1`, 2.0 as `2`.
+        let inbound =
+            http2 ? "2 " + env.configuration.serverToken
+            : request.version.minor >= 1 ? env.viaToken : "1 " + env.configuration.serverToken
         return ForwardingValues(
             forwardedFor: x.facts.forwardedFor.map { $0 + ", " + remoteIP } ?? clientIP,
             forwardedProto: forwardedProto, forwardedHost: forwardedHost,

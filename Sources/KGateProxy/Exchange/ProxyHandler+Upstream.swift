@@ -146,7 +146,7 @@ extension ProxyHandler {
         let serverName = ProxyHandler.hostWithoutPort(x.hostHeader.isEmpty ? nil : x.hostHeader)
         // nginx's `*<connection number>` prefix.
         var line = "*\(connectionNumber) " + error.nginxMessage(serverName: serverName, headReceived: x.responseHeadSent)
-        line += ", client: \(remoteIP), server: kong, request: \"\(request.method.rawValue) \(request.target) HTTP/1.\(request.version.minor)\""
+        line += ", client: \(remoteIP), server: kong, request: \"\(request.method.rawValue) \(request.target) \(protocolName)\""
         if let ip = x.peerIP, let plan = x.plan {
             let address = ip.isIPv6 ? "[\(ip.text)]" : ip.text
             line += ", upstream: \"\(plan.scheme)://\(address):\(x.peerPort)\(x.upstreamTarget)\""

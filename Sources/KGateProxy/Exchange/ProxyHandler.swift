@@ -73,6 +73,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     // Connection.
     /// The connection came through a TLS listener (Kong's `$scheme` is `https`).
     let tls: Bool
+    /// The requests are an HTTP/2 stream's (``HTTP2StreamBridge`` in front): they say
+    /// HTTP/2 to routing (gRPC), `Via`, plugins and the logs.
+    let http2: Bool
     /// The SNI the client sent in its TLS handshake, if any.
     var serverName: String?
     /// The client address of the connection's PROXY protocol header (nginx's
@@ -144,10 +147,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// A reusable parse target for response heads that plugins change.
     var scratchHead = MessageHead()
 
-    init(env: ProxyEnvironment, loop: LoopContext, tls: Bool = false) {
+    init(env: ProxyEnvironment, loop: LoopContext, tls: Bool = false, http2: Bool = false) {
         self.env = env
         self.loop = loop
         self.tls = tls
+        self.http2 = http2
         self.clientTimer = LazyTimer(timers: loop.timers)
         self.upstreamTimer = LazyTimer(timers: loop.timers)
         self.scanner = HeadScanner(
@@ -159,7 +163,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if !tls { output = ChannelOutput(direct: context) }
+        if !tls, !http2 { output = ChannelOutput(direct: context) }
         clientTimer.onFire = { [unowned self] in self.clientTimerFired() }
         upstreamTimer.onFire = { [unowned self] in self.upstreamTimerFired() }
         if context.channel.isActive { connectionBecameActive(context) }

@@ -11,8 +11,8 @@ import NIOCore
 import NIOPosix
 import Synchronization
 
-/// kgate's data plane: listens on every `proxy_listen` address and proxies HTTP/1.1 traffic
-/// to the services of the current config generation.
+/// kgate's data plane: listens on every `proxy_listen` address and proxies HTTP/1.1 and
+/// HTTP/2 (`http2` addresses) traffic to the services of the current config generation.
 ///
 /// One event loop per core (`nginx_worker_processes`); a client connection, the upstream
 /// connections it uses, the keep-alive pool and the DNS cache of its loop never leave that loop.
@@ -128,11 +128,6 @@ public final class ProxyServer: Sendable {
                         "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
                 }
-                if address.http2 {
-                    environment.logger.notice(
-                        "proxy.http2_not_supported",
-                        metadata: ["listen": "\(address)", "detail": "HTTP/1.1 is served (ALPN offers http/1.1 only)"])
-                }
                 do {
                     listeners += try await bind(address, stream: false)
                 } catch {
@@ -233,12 +228,15 @@ public final class ProxyServer: Sendable {
                 if stream { return channel.eventLoop.makeCompletedFuture { try Self.acceptStream(channel, address, environment, loop) } }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureAccepted(channel)
+                    if address.http2 { return try Self.acceptVersionSelecting(channel, address, environment, loop) }
                     let handler = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
                     if address.proxyProtocol {
                         let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolAddress = source }
                         try channel.pipeline.syncOperations.addHandler(reader)
                     }
-                    if address.ssl { try TLSTermination.install(on: channel, for: handler, environment: environment) }
+                    if address.ssl {
+                        try TLSTermination.install(on: channel, environment: environment) { [unowned handler] in handler.serverName = $0 }
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
@@ -256,6 +254,24 @@ public final class ProxyServer: Sendable {
     /// client sends: each connection keeps its read buffer while idle, and a request head
     /// rarely needs NIO's default 2 KiB.
     static let clientReadAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536)
+
+    /// The pipeline of a connection on an `http2` address: HTTP/1.1 or HTTP/2 is chosen once
+    /// the client's TLS handshake or first bytes tell (``HTTPVersionSelector``).
+    private static func acceptVersionSelecting(
+        _ channel: any Channel, _ address: ListenAddress, _ environment: ProxyEnvironment, _ loop: LoopContext
+    ) throws {
+        let selector = HTTPVersionSelector(env: environment, loop: loop, tls: address.ssl)
+        if address.proxyProtocol {
+            let reader = ProxyProtocolReader { [unowned selector] source in selector.proxyProtocolAddress = source }
+            try channel.pipeline.syncOperations.addHandler(reader)
+        }
+        if address.ssl {
+            try TLSTermination.install(on: channel, http2: true, environment: environment) { [unowned selector] in
+                selector.serverName = $0
+            }
+        }
+        try channel.pipeline.syncOperations.addHandler(selector)
+    }
 
     /// The pipeline of a `stream_listen` connection (on its event loop).
     private static func acceptStream(

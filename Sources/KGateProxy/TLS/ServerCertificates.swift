@@ -10,15 +10,30 @@ import NIOSSL
 /// SNI named `*`; with no SNI, or none of those, the default certificate (`ssl_cert`, else one
 /// made at start-up).
 ///
-/// Built with the plans in the inactive page. A context is made once per certificate and carried
+/// Built with the plans in the inactive page. A certificate's contexts are made once and carried
 /// over to later generations while the certificate's PEM stays the same.
 final class ServerCertificates: Sendable {
     /// A TLS context per certificate, by SNI name (`*` included).
-    private let byName: [String: NIOSSLContext]
+    private let byName: [String: Contexts]
     /// Contexts by certificate identity (for the next generation).
-    let contexts: [Identity: NIOSSLContext]
-    /// The default certificate's context (nil when it could not be made).
-    let fallback: NIOSSLContext?
+    let contexts: [Identity: Contexts]
+    /// The default certificate's contexts (nil when they could not be made).
+    let fallback: Contexts?
+
+    /// A certificate's contexts: one whose ALPN offers `http/1.1`, and, when a listener is
+    /// marked `http2`, one that offers `h2` first.
+    struct Contexts: Sendable {
+        let http1: NIOSSLContext
+        let http2: NIOSSLContext?
+
+        /// Makes the contexts presenting a certificate and key.
+        init(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, offersHTTP2: Bool) throws {
+            http1 = try ServerCertificates.makeContext(chain: chain, key: key)
+            http2 = offersHTTP2 ? try ServerCertificates.makeContext(chain: chain, key: key, protocols: ["h2", "http/1.1"]) : nil
+        }
+
+        func context(http2 wanted: Bool) -> NIOSSLContext { wanted ? http2 ?? http1 : http1 }
+    }
 
     /// What a context is made of.
     struct Identity: Hashable, Sendable {
@@ -35,16 +50,20 @@ final class ServerCertificates: Sendable {
     }
 
     /// No certificate: everything gets the default one.
-    static let empty = ServerCertificates(byName: [:], contexts: [:], fallback: defaultContext)
+    static let empty = ServerCertificates(byName: [:], contexts: [:], fallback: defaultContexts)
 
-    private init(byName: [String: NIOSSLContext], contexts: [Identity: NIOSSLContext], fallback: NIOSSLContext?) {
+    private init(byName: [String: Contexts], contexts: [Identity: Contexts], fallback: Contexts?) {
         self.byName = byName
         self.contexts = contexts
         self.fallback = fallback
     }
 
-    /// The default certificate's context, made once.
-    static let defaultContext: NIOSSLContext? = try? makeContext(DefaultCertificate.identity.get(), source: "kong-default")
+    /// The default certificate's contexts, made once.
+    static let defaultContexts: Contexts? = try? makeContexts(
+        DefaultCertificate.identity.get(), offersHTTP2: true, source: "kong-default")
+
+    /// The default certificate's HTTP/1.1 context.
+    static var defaultContext: NIOSSLContext? { defaultContexts?.http1 }
 
     /// The certificates of a page; a certificate that cannot be loaded fails the build.
     ///
@@ -52,32 +71,34 @@ final class ServerCertificates: Sendable {
     ///   - vault: resolves `{vault://...}` references in `cert` and `key`.
     ///   - defaultCertificate: `ssl_cert` and `ssl_cert_key`, presented when no SNI matches
     ///     (nil: the certificate made at start-up).
+    ///   - offersHTTP2: a listener is marked `http2` (each certificate gets an `h2` context).
     convenience init(
-        page: Page, vault: VaultResolver, previous: ServerCertificates?, defaultCertificate: Identity? = nil
+        page: Page, vault: VaultResolver, previous: ServerCertificates?, defaultCertificate: Identity? = nil,
+        offersHTTP2: Bool = false
     ) throws {
-        var contexts: [Identity: NIOSSLContext] = [:]
-        func context(_ identity: Identity, _ source: @autoclosure () -> String) throws -> NIOSSLContext {
-            if let existing = contexts[identity] ?? previous?.contexts[identity] {
+        var contexts: [Identity: Contexts] = [:]
+        func context(_ identity: Identity, _ source: @autoclosure () -> String) throws -> Contexts {
+            if let existing = contexts[identity] ?? previous?.contexts[identity], !offersHTTP2 || existing.http2 != nil {
                 contexts[identity] = existing
                 return existing
             }
-            let made = try Self.makeContext(identity, source: source())
+            let made = try Self.makeContexts(identity, offersHTTP2: offersHTTP2, source: source())
             contexts[identity] = made
             return made
         }
-        var byCertificate: [String: NIOSSLContext] = [:]
+        var byCertificate: [String: Contexts] = [:]
         for (id, row) in page["certificates"]?.rows ?? [:] {
             guard let identity = try Self.identity(ofCertificate: row, id: id, vault: vault) else { continue }
             byCertificate[id] = try context(identity, "certificate \(id)")
         }
-        var byName: [String: NIOSSLContext] = [:]
+        var byName: [String: Contexts] = [:]
         for (_, row) in page["snis"]?.rows ?? [:] {
             guard let name = row["name"]?.stringValue, let certificate = EntityTable.keyString(row["certificate"]),
                 let context = byCertificate[certificate]
             else { continue }
             byName[name.lowercased()] = context
         }
-        let fallback = try defaultCertificate.map { try context($0, "ssl_cert") } ?? Self.defaultContext
+        let fallback = try defaultCertificate.map { try context($0, "ssl_cert") } ?? Self.defaultContexts
         self.init(byName: byName, contexts: contexts, fallback: fallback)
     }
 
@@ -95,21 +116,25 @@ final class ServerCertificates: Sendable {
     /// A server context presenting a PEM certificate and key; `source` names them in the error
     /// when the TLS library refuses them (`certificate <id>`, `ssl_cert`).
     static func makeContext(_ identity: Identity, source: @autoclosure () -> String) throws -> NIOSSLContext {
+        try makeContexts(identity, offersHTTP2: false, source: source()).http1
+    }
+
+    private static func makeContexts(_ identity: Identity, offersHTTP2: Bool, source: @autoclosure () -> String) throws -> Contexts {
         do {
             let (chain, key) = try identity.tlsSources()
-            return try makeContext(chain: chain, key: key)
+            return try Contexts(chain: chain, key: key, offersHTTP2: offersHTTP2)
         } catch {
             throw ServerCertificateError(source: source(), underlying: error)
         }
     }
 
-    /// The context to present for a client's SNI.
-    func context(serverName: String?) -> NIOSSLContext? {
-        guard let name = serverName?.lowercased(), !name.isEmpty, !byName.isEmpty else { return fallback }
+    /// The context to present for a client's SNI; `http2`: on a listener marked `http2`.
+    func context(serverName: String?, http2: Bool = false) -> NIOSSLContext? {
+        guard let name = serverName?.lowercased(), !name.isEmpty, !byName.isEmpty else { return fallback?.context(http2: http2) }
         for candidate in Self.candidates(name) {
-            if let context = byName[candidate] { return context }
+            if let contexts = byName[candidate] { return contexts.context(http2: http2) }
         }
-        return fallback
+        return fallback?.context(http2: http2)
     }
 
     /// The names Kong looks up for an SNI, in order (`produce_wild_snis` plus `*`).
@@ -124,10 +149,12 @@ final class ServerCertificates: Sendable {
         return names
     }
 
-    static func makeContext(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource) throws -> NIOSSLContext {
+    static func makeContext(
+        chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, protocols: [String] = ["http/1.1"]
+    ) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
         configuration.minimumTLSVersion = .tlsv12
-        configuration.applicationProtocols = ["http/1.1"]
+        configuration.applicationProtocols = protocols
         return try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }
 }

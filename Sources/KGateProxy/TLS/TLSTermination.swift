@@ -8,12 +8,16 @@ import NIOTLS
 /// (``ServerCertificates``), then the TLS handler takes over the connection in front of the
 /// proxy handler, which learns the SNI for routing (`snis` on routes) and plugins.
 enum TLSTermination {
-    /// Adds the SNI reader to a new connection's pipeline (before the proxy handler).
-    static func install(on channel: any Channel, for handler: ProxyHandler, environment: ProxyEnvironment) throws {
+    /// Adds the SNI reader to a new connection's pipeline (before the proxy handler, or the
+    /// HTTP version selector of an `http2` listener, which ALPN offers `h2` to).
+    static func install(
+        on channel: any Channel, http2: Bool = false, environment: ProxyEnvironment,
+        serverName: @escaping (String?) -> Void
+    ) throws {
         let sni = ByteToMessageHandler(SNIHandler { result in
             let name: String?
             if case .hostname(let hostname) = result { name = hostname } else { name = nil }
-            handler.serverName = name
+            serverName(name)
             let (_, plans) = environment.currentPlans()
             if let runner = plans.activePlugins, runner.needsCertificate {
                 // Kong's `certificate` phase: global configs, with the addresses and the SNI.
@@ -24,7 +28,7 @@ enum TLSTermination {
                         rawPath: "/", forwardedIP: peer, serverName: name))
                 runner.certificate(&ctx)
             }
-            guard let context = plans.certificates.context(serverName: name) else {
+            guard let context = plans.certificates.context(serverName: name, http2: http2) else {
                 return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
             }
             return channel.eventLoop.makeCompletedFuture {

@@ -84,6 +84,9 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// The PEM certificate and key TLS listeners present when no SNI matches (`ssl_cert`,
     /// `ssl_cert_key`; nil: a certificate made at start-up).
     public var defaultCertificate: (certificate: String, key: String)?
+    /// A `proxy_listen` address is marked `http2 ssl`: certificates get contexts whose ALPN
+    /// offers `h2`.
+    public var offersHTTP2 = false
     /// The PEM certificate and key upstream TLS connections and health probes present when
     /// neither the service nor the upstream has a `client_certificate` (`client_ssl`; nil: none).
     var clientCertificate: ServerCertificates.Identity?
@@ -121,6 +124,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             defaultCertificate: settings.sslCert.first.flatMap { cert in settings.sslCertKey.first.map { (cert.pem, $0.pem) } },
             plugins: plugins)
         verifyDepthByDefault = settings.nginxProxySSLVerifyDepth
+        offersHTTP2 = settings.proxyListen.contains { $0.ssl && $0.http2 }
         probeTrust = settings.luaSSLTrustedCertificate
         probeVerifyDepth = settings.luaSSLVerifyDepth
         if settings.clientSSL {
@@ -207,7 +211,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         if let tlsError { throw tlsError }
         let certificates = try ServerCertificates(
             page: page, vault: vault, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
-            defaultCertificate: defaultCertificate.map { .init(certificate: $0.certificate, key: $0.key) })
+            defaultCertificate: defaultCertificate.map { .init(certificate: $0.certificate, key: $0.key) },
+            offersHTTP2: offersHTTP2)
         let stream = StreamPlans(
             router: Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor, subsystem: .stream),
             services: services, plugins: page["plugins"].map { Array($0.rows.values) } ?? [])
