@@ -180,8 +180,9 @@ extension ProxyHandler {
             if case .balancer(let balancer) = plan.destination, balancer.needsLease {
                 x.lease = BalancerLease(balancer: balancer, captures: match.captures)
             }
-            x.buffersRequest = match.route.requestBuffering
-            x.buffersResponse = match.route.responseBuffering
+            // nginx's `grpc_pass` streams both ways, trailers included.
+            x.buffersRequest = match.route.requestBuffering && !plan.http2
+            x.buffersResponse = match.route.responseBuffering && !plan.http2
             x.upstreamTarget = Self.upstreamTarget(match, target: target)
             x.preservedHost = match.upstreamHost
             x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)

@@ -59,7 +59,9 @@ extension ProxyHandler: UpstreamDelegate {
 
     func additions(upstreamLatency: Int) -> ResponseAdditions {
         ResponseAdditions(
-            enabled: env.responseHeaders, serverToken: env.configuration.serverToken, viaToken: env.viaToken,
+            enabled: env.responseHeaders, serverToken: env.configuration.serverToken,
+            // Kong's outbound Via names HTTP/2 for `grpc`/`grpcs` services.
+            viaToken: x.plan?.http2 == true ? "2 " + env.configuration.serverToken : env.viaToken,
             requestID: x.requestID, upstreamLatency: upstreamLatency,
             proxyLatency: x.milliseconds(since: x.start, to: x.upstreamStart), date: loop.dates.current(),
             keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers,

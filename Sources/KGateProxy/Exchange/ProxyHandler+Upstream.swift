@@ -84,7 +84,8 @@ extension ProxyHandler {
         x.peerPort = port
         if logsForPlugins { recordTry(ip: ip, port: port) }
         let serverName = plan.tls != nil ? TLSProfile.serverName(forHostHeader: host) : nil
-        let key = PeerKey(ip: ip, port: port, tls: plan.tls.map { ObjectIdentifier($0) }, serverName: serverName)
+        let key = PeerKey(
+            ip: ip, port: port, tls: plan.tls.map { ObjectIdentifier($0) }, serverName: serverName, http2: plan.http2)
         if let connection = loop.pool.leaseIdle(key) {
             // Inside a client read, the flush waits for the end of the read burst.
             return attach(connection, reused: true, flushNow: !inClientRead)

@@ -42,6 +42,9 @@ struct ChunkedDecoder {
     private var state = State.size
     private var size = 0
     private var digits = 0
+    /// Keep the trailer section's lines (`name: value` CRLF each) in ``trailers``.
+    var collectsTrailers = false
+    private(set) var trailers: [UInt8] = []
 
     var isDone: Bool { state == .done }
 
@@ -108,10 +111,12 @@ struct ChunkedDecoder {
                     return .done(consumed: i + 1)
                 } else {
                     state = .trailerLine
+                    if collectsTrailers { trailers.append(b) }
                 }
                 i += 1
             case .trailerLine:
                 if b == 0x0A { state = .trailerStart }
+                if collectsTrailers { trailers.append(b) }
                 i += 1
             case .trailerEndLF:
                 guard b == 0x0A else { return .error }
@@ -149,8 +154,12 @@ struct BodyTracker {
     /// The message (body) ended.
     private(set) var isComplete: Bool
 
-    init(_ framing: BodyFraming) {
+    /// The trailers of a chunked body (`collectsTrailers`), once it ended.
+    var trailers: [UInt8] { decoder.trailers }
+
+    init(_ framing: BodyFraming, collectsTrailers: Bool = false) {
         self.framing = framing
+        decoder.collectsTrailers = collectsTrailers
         switch framing {
         case .none: remaining = 0; isComplete = true
         case .length(let n): remaining = n; isComplete = n == 0

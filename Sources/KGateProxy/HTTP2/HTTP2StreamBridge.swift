@@ -224,13 +224,30 @@ struct HTTP2ResponseReader {
                 input.moveReaderIndex(forwardBy: taken)
                 if body.isComplete {
                     state = .done
-                    frames.append(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)))
+                    frames.append(Self.end(trailers: body.trailers))
                 }
             case .done:
                 return frames
             }
         }
         return frames
+    }
+
+    /// The frame that ends the stream: the trailers of a chunked body (`grpc-status`, ...) when
+    /// it had some, else an empty DATA frame.
+    private static func end(trailers: [UInt8]) -> HTTP2Frame.FramePayload {
+        var fields = HPACKHeaders()
+        for line in trailers.split(separator: 0x0A) {
+            guard let colon = line.firstIndex(of: 0x3A) else { continue }
+            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            while let last = value.last, last == 0x0D || last == 0x20 || last == 0x09 { value = value.dropLast() }
+            guard !name.isEmpty, !connectionSpecific.contains(name) else { continue }
+            fields.add(name: name, value: String(decoding: value, as: UTF8.self))
+        }
+        if fields.isEmpty { return .data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)) }
+        return .headers(.init(headers: fields, endStream: true))
     }
 
     /// The frame that ends a body delimited by the connection's close, if one is open.
@@ -268,7 +285,7 @@ struct HTTP2ResponseReader {
             } else {
                 .untilClose
             }
-        body = BodyTracker(framing)
+        body = BodyTracker(framing, collectsTrailers: true)
         state = body.isComplete ? .done : .body
         return .headers(.init(headers: fields, endStream: body.isComplete))
     }

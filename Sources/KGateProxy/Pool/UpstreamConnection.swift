@@ -12,6 +12,8 @@ struct PeerKey: Hashable {
     var tls: ObjectIdentifier?
     /// The SNI sent (TLS only).
     var serverName: String?
+    /// HTTP/2 (`grpc`, `grpcs` services): exchanges are streams of one connection.
+    var http2 = false
 
     /// One combine of the address words (the pool looks keys up twice per request); TLS keys
     /// add their profile and server name.
@@ -21,6 +23,7 @@ struct PeerKey: Hashable {
             hasher.combine(tls)
             hasher.combine(serverName)
         }
+        if http2 { hasher.combine(http2) }
     }
 }
 

@@ -15,6 +15,8 @@ final class UpstreamPool {
 
     /// The largest response head a connection takes (`nginx_proxy_proxy_buffer_size`).
     let responseHeadLimit: Int
+    /// The HTTP/2 connections to `grpc`/`grpcs` peers (their exchanges are streams, not pooled).
+    private lazy var http2 = HTTP2UpstreamSessions(eventLoop: eventLoop)
 
     init(eventLoop: EventLoop, timers: LoopTimers, limits: StateMachine.Limits, responseHeadLimit: Int) {
         self.eventLoop = eventLoop
@@ -42,6 +44,11 @@ final class UpstreamPool {
         to address: SocketAddress, key: PeerKey, tls: TLSProfile?, connectTimeout: TimeAmount,
         completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
+        if key.http2 {
+            return http2.openStream(
+                to: address, key: key, tls: tls, connectTimeout: connectTimeout, responseHeadLimit: responseHeadLimit,
+                completion: completion)
+        }
         connectionsOpened += 1
         UpstreamConnection.connect(
             to: address, key: key, tls: tls, connectTimeout: connectTimeout, responseHeadLimit: responseHeadLimit,
@@ -51,6 +58,8 @@ final class UpstreamPool {
     /// Takes a connection back after an exchange: parks it when `reusable`, else closes it.
     func release(_ connection: UpstreamConnection, reusable: Bool) {
         connection.handler.endExchange()
+        // An HTTP/2 stream serves one exchange.
+        if connection.key.http2 { return connection.channel.close(promise: nil) }
         let action = state.release(
             connection, key: connection.key, reusable: reusable && connection.isUsable,
             requestsServed: connection.requestsServed, now: clock.now())
@@ -66,6 +75,7 @@ final class UpstreamPool {
     /// Closes every idle connection; later releases close their connection.
     func shutdown() {
         expiryTimer.cancel()
+        http2.shutdown()
         for connection in state.shutdown() {
             connection.handler.parking = nil
             connection.channel.close(promise: nil)

@@ -241,7 +241,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             ?? upstream.flatMap { try certificate(namedBy: $0, page: page, vault: vault) } ?? clientCertificate
         return TLSProfile.Identity(
             verify: service["tls_verify"]?.boolValue ?? verifyByDefault, verifyDepth: service["tls_verify_depth"]?.integerValue ?? verifyDepthByDefault,
-            caCertificates: cas, client: client)
+            caCertificates: cas, client: client, http2: service["protocol"]?.stringValue == "grpcs")
     }
 
     /// The certificate an entity's `client_certificate` names, its `{vault://...}` references

@@ -38,6 +38,8 @@ final class ServicePlan: Sendable {
     let readTimeout: TimeAmount
     /// The TLS settings of `https` (and `tls`) services.
     let tls: TLSProfile?
+    /// `protocol` is `grpc` or `grpcs`: HTTP/2 to the upstream, nginx's `grpc_pass`.
+    let http2: Bool
     /// The upstream `Host` for the service's own host and port (Kong's `set_host_header`),
     /// made once.
     let hostHeader: String
@@ -58,6 +60,7 @@ final class ServicePlan: Sendable {
         self.writeTimeout = writeTimeout
         self.readTimeout = readTimeout
         self.tls = tls
+        self.http2 = scheme == "grpc" || scheme == "grpcs"
         self.hostHeader = Self.hostHeader(host, port: port, scheme: scheme)
     }
 

@@ -18,6 +18,8 @@ final class TLSProfile: Sendable {
         var caCertificates: [String]
         /// The client certificate and key (`client_certificate`, else `client_ssl`'s).
         var client: ServerCertificates.Identity?
+        /// ALPN offers `h2` (`grpcs` services).
+        var http2 = false
     }
 
     let identity: Identity
@@ -43,6 +45,7 @@ final class TLSProfile: Sendable {
         if let client = identity.client {
             (configuration.certificateChain, configuration.privateKey) = try client.tlsSources()
         }
+        if identity.http2 { configuration.applicationProtocols = ["h2"] }
         self.context = try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }
 

@@ -165,4 +165,81 @@ struct HTTP2Tests {
             }
         }
     }
+
+    static func grpcYAML(plain: Int, secure: Int) -> String {
+        """
+        _format_version: "3.0"
+        services:
+        - name: grpc
+          url: grpc://127.0.0.1:\(plain)
+          routes:
+          - name: g
+            protocols: [grpc]
+            hosts: [grpc]
+        - name: grpcs
+          url: grpcs://localhost:\(secure)
+          routes:
+          - name: gs
+            protocols: [grpcs]
+            hosts: [grpcs]
+        """
+    }
+
+    @Test("gRPC: h2c and h2 clients reach grpc and grpcs services over HTTP/2, trailers come back, one upstream connection carries the streams")
+    func grpcServices() async throws {
+        let plain = try GRPCTestUpstream()
+        let secure = try GRPCTestUpstream(tls: true)
+        try await plain.start()
+        try await secure.start()
+        defer { Task { await plain.stop(); await secure.stop() } }
+        try await Self.withHTTP2Proxy(Self.grpcYAML(plain: plain.port, secure: secure.port)) { proxy, h2, h2c, _ in
+            let message: [UInt8] = [0, 0, 0, 0, 5] + Array("hello".utf8)
+            let grpcHeaders = [("content-type", "application/grpc"), ("te", "trailers")]
+
+            let clear = try await H2Client.connect(port: h2c, tls: false)
+            for _ in 0..<3 {
+                let r = try await clear.request(
+                    "/hello.HelloService/SayHello", method: "POST", authority: "grpc", scheme: "http", headers: grpcHeaders,
+                    body: message)
+                #expect(r.status == 200)
+                #expect(r.body == message)
+                #expect(r.trailers.first { $0.0 == "grpc-status" }?.1 == "0")
+                #expect(r.trailers.first { $0.0 == "grpc-message" }?.1 == "ok")
+                #expect(r.header("via") == "2 kong/3.10.0")
+                #expect(r.header("server") == "grpc-test")
+                #expect(r.header("x-echo-path") == "/hello.HelloService/SayHello")
+                #expect(r.header("x-echo-authority") == "127.0.0.1:\(plain.port)")
+                #expect(r.header("x-echo-scheme") == "http")
+                #expect(r.header("x-echo-te") == "trailers")
+                #expect(r.header("x-echo-via") == "2 kong/3.10.0")
+            }
+            #expect(plain.connectionsAccepted == 1)
+            await clear.close()
+
+            let tls = try await H2Client.connect(port: h2, tls: true)
+            let r = try await tls.request(
+                "/hello.HelloService/SayHello", method: "POST", authority: "grpcs", headers: grpcHeaders, body: message)
+            #expect(r.status == 200 && r.body == message)
+            #expect(r.trailers.first { $0.0 == "grpc-status" }?.1 == "0")
+            #expect(r.header("x-echo-scheme") == "https")
+            #expect(r.header("x-echo-x-forwarded-proto") == "https")
+            // A grpcs route refuses gRPC over cleartext with Kong's gRPC answer.
+            let clear2 = try await H2Client.connect(port: h2c, tls: false)
+            let refused = try await clear2.request(
+                "/x", method: "POST", authority: "grpcs", scheme: "http", headers: grpcHeaders, body: message)
+            #expect(refused.status == 200)
+            #expect(refused.header("grpc-status") == "1" || refused.trailers.first { $0.0 == "grpc-status" }?.1 == "1")
+            await clear2.close()
+            await tls.close()
+
+            // gRPC over HTTP/1.1 gets Kong's 426.
+            let http1 = try await RawClient.connect(port: h2c, group: TestLoops.group)
+            try await http1.send(
+                ProxyHarness.request("POST", "/x", host: "grpc", headers: [("Content-Type", "application/grpc")], body: ""))
+            #expect(try await http1.readResponse().status == 426)
+            await http1.close()
+            _ = proxy
+        }
+    }
 }
+
