@@ -332,7 +332,7 @@ public final class Node: Sendable {
     }
 
     /// The addresses of `admin_listen` or `status_listen`; `ssl` ones serve HTTP/1.1 over TLS
-    /// (``secureChannel(_:_:_:setting:)``; `http2` is not served: clients fall back to HTTP/1.1).
+    /// (``secureChannel(_:_:_:setting:)``; `http2` is not served there: clients fall back to HTTP/1.1).
     static func listenerAddresses(_ list: [ListenAddress]) -> [ListenerAddress] {
         list.map { ListenerAddress(host: $0.host, port: $0.port, backlog: $0.backlog ?? 511, tls: $0.ssl) }
     }
