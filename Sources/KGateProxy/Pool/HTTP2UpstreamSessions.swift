@@ -74,6 +74,7 @@ final class HTTP2UpstreamSessions {
         let ready = loop.makePromise(of: NIOHTTP2Handler.StreamMultiplexer.self)
         let serverName = key.serverName
         let verify = NIOLoopBound(CertificateVerifyRecorder(), eventLoop: loop)
+        let plain = NIOLoopBoundBox<NIOHTTP2Handler.StreamMultiplexer?>(nil, eventLoop: loop)
         let timeout = loop.assumeIsolated().scheduleTask(in: connectTimeout) { ready.fail(UpstreamConnectTimeout()) }
         ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
@@ -88,7 +89,8 @@ final class HTTP2UpstreamSessions {
                     let multiplexer = try sync.configureHTTP2Pipeline(
                         mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
                     ) { $0.eventLoop.makeSucceededVoidFuture() }
-                    if tls == nil { ready.succeed(multiplexer) } else { HandshakeGate.multiplexer(multiplexer, for: ready, in: sync) }
+                    // Ready once connected (cleartext) or once the handshake chose h2 (TLS).
+                    if tls == nil { plain.value = multiplexer } else { HandshakeGate.multiplexer(multiplexer, for: ready, in: sync) }
                 }
             }
             .connect(to: address).assumeIsolated().whenComplete { [self] result in
@@ -97,6 +99,7 @@ final class HTTP2UpstreamSessions {
                     ready.fail(error)
                 case .success(let channel):
                     session.channel = channel
+                    if let multiplexer = plain.value { ready.succeed(multiplexer) }
                     channel.closeFuture.assumeIsolated().whenComplete { [self] _ in
                         session.usable = false
                         if sessions[key] === session { sessions[key] = nil }

@@ -166,7 +166,7 @@ struct HTTP2Tests {
         }
     }
 
-    static func grpcYAML(plain: Int, secure: Int) -> String {
+    static func grpcYAML(plain: Int, secure: Int, refused: Int) -> String {
         """
         _format_version: "3.0"
         services:
@@ -182,6 +182,13 @@ struct HTTP2Tests {
           - name: gs
             protocols: [grpcs]
             hosts: [grpcs]
+        - name: dead
+          url: grpc://127.0.0.1:\(refused)
+          retries: 1
+          routes:
+          - name: d
+            protocols: [grpc]
+            hosts: [dead]
         """
     }
 
@@ -192,7 +199,9 @@ struct HTTP2Tests {
         try await plain.start()
         try await secure.start()
         defer { Task { await plain.stop(); await secure.stop() } }
-        try await Self.withHTTP2Proxy(Self.grpcYAML(plain: plain.port, secure: secure.port)) { proxy, h2, h2c, _ in
+        let refusedPort = try await BalancerHealthTests.refusedPort()
+        try await Self.withHTTP2Proxy(Self.grpcYAML(plain: plain.port, secure: secure.port, refused: refusedPort)) {
+            proxy, h2, h2c, _ in
             let message: [UInt8] = [0, 0, 0, 0, 5] + Array("hello".utf8)
             let grpcHeaders = [("content-type", "application/grpc"), ("te", "trailers")]
 
@@ -214,6 +223,10 @@ struct HTTP2Tests {
                 #expect(r.header("x-echo-via") == "2 kong/3.10.0")
             }
             #expect(plain.connectionsAccepted == 1)
+            // A refused gRPC upstream is Kong's 502 after its retries.
+            let dead = try await clear.request(
+                "/x", method: "POST", authority: "dead", scheme: "http", headers: grpcHeaders, body: message)
+            #expect(dead.status == 502)
             await clear.close()
 
             let tls = try await H2Client.connect(port: h2, tls: true)
