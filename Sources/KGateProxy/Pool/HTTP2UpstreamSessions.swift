@@ -31,7 +31,8 @@ final class HTTP2UpstreamSessions {
         completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
         let scheme = tls == nil ? "http" : "https"
-        let opened: (Result<NIOHTTP2Handler.StreamMultiplexer, any Error>) -> Void = { result in
+        let session = sessions[key].flatMap { $0.usable ? $0 : nil } ?? Session()
+        let opened: (Result<NIOHTTP2Handler.StreamMultiplexer, any Error>) -> Void = { [self] result in
             switch result {
             case .failure(let error):
                 completion(.failure(error))
@@ -41,7 +42,10 @@ final class HTTP2UpstreamSessions {
                         try stream.pipeline.syncOperations.addHandlers(
                             HTTP2ClientStreamBridge(scheme: scheme), UpstreamHandler(alone: false, headLimit: responseHeadLimit))
                     }
-                }.assumeIsolated().whenComplete { result in
+                }.assumeIsolated().whenComplete { [self] result in
+                    // A connection that takes no more streams (the peer's GOAWAY, say) is
+                    // replaced by the next exchange's.
+                    if case .failure = result { retire(session, key: key) }
                     completion(
                         result.flatMap { stream in
                             Result {
@@ -52,15 +56,20 @@ final class HTTP2UpstreamSessions {
                 }
             }
         }
-        if let session = sessions[key], session.usable {
+        if sessions[key] === session {
             if let multiplexer = session.multiplexer { return opened(.success(multiplexer)) }
             session.waiting.append(opened)
             return
         }
-        let session = Session()
         session.waiting.append(opened)
         sessions[key] = session
         connect(to: address, key: key, tls: tls, connectTimeout: connectTimeout, session: session)
+    }
+
+    /// Forgets a connection new streams should not use.
+    private func retire(_ session: Session, key: PeerKey) {
+        session.usable = false
+        if sessions[key] === session { sessions[key] = nil }
     }
 
     /// Closes every connection (shutdown).
@@ -100,10 +109,7 @@ final class HTTP2UpstreamSessions {
                 case .success(let channel):
                     session.channel = channel
                     if let multiplexer = plain.value { ready.succeed(multiplexer) }
-                    channel.closeFuture.assumeIsolated().whenComplete { [self] _ in
-                        session.usable = false
-                        if sessions[key] === session { sessions[key] = nil }
-                    }
+                    channel.closeFuture.assumeIsolated().whenComplete { [self] _ in retire(session, key: key) }
                 }
             }
         ready.futureResult.assumeIsolated().whenComplete { [self] result in
@@ -114,9 +120,8 @@ final class HTTP2UpstreamSessions {
             case .success(let multiplexer):
                 session.multiplexer = multiplexer
             case .failure:
-                session.usable = false
+                retire(session, key: key)
                 session.channel?.close(promise: nil)
-                if sessions[key] === session { sessions[key] = nil }
             }
             // BoringSSL says only that verification failed; the callback saw why.
             let outcome = result.mapError { error in error is NIOSSLError ? verify.value.failure ?? error : error }
