@@ -313,7 +313,7 @@ extension ProxyHandler {
         if prefix == nil, let matched = match.prefix, matched != "/" { prefix = String(matched) }
         // Kong writes `ngx.req.http_version()` as a Lua number: 1.0 prints as `1`, 2.0 as `2`.
         let inbound =
-            http2 ? "2 " + env.configuration.serverToken
+            http2 ? env.http2ViaToken
             : request.version.minor >= 1 ? env.viaToken : "1 " + env.configuration.serverToken
         return ForwardingValues(
             forwardedFor: x.facts.forwardedFor.map { $0 + ", " + remoteIP } ?? clientIP,

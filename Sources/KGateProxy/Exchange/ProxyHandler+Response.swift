@@ -61,7 +61,7 @@ extension ProxyHandler: UpstreamDelegate {
         ResponseAdditions(
             enabled: env.responseHeaders, serverToken: env.configuration.serverToken,
             // Kong's outbound Via names HTTP/2 for `grpc`/`grpcs` services.
-            viaToken: x.plan?.http2 == true ? "2 " + env.configuration.serverToken : env.viaToken,
+            viaToken: x.plan?.http2 == true ? env.http2ViaToken : env.viaToken,
             requestID: x.requestID, upstreamLatency: upstreamLatency,
             proxyLatency: x.milliseconds(since: x.start, to: x.upstreamStart), date: loop.dates.current(),
             keepAlive: x.keepAlive, requestUpgrade: x.facts.upgrade, wantsTrailers: x.facts.wantsTrailers,

@@ -403,7 +403,14 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     }
 }
 
-extension ProxyHandler: LoopConnection {}
+extension ProxyHandler: LoopConnection, ClientConnectionFacts {}
+
+/// The handler that learns what the handlers in front of it read before any HTTP: the PROXY
+/// protocol header's client address and the TLS client's SNI.
+protocol ClientConnectionFacts: AnyObject {
+    var serverName: String? { get set }
+    var proxyProtocolAddress: String? { get set }
+}
 
 /// The `Host` and target of a connection's last request, reused when the next request sends
 /// the same bytes instead of making (allocating) equal strings again.

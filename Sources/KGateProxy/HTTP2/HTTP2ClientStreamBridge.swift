@@ -17,8 +17,7 @@ final class HTTP2ClientStreamBridge: ChannelDuplexHandler, RemovableChannelHandl
     typealias OutboundOut = HTTP2Frame.FramePayload
 
     private let scheme: String
-    private var pending = ByteBuffer()
-    private var scanner = HeadScanner(headLimit: 1 << 20)
+    private var heads = HeadCollector()
     private var head = MessageHead()
     private var body: BodyTracker?
     private var responseStarted = false
@@ -34,16 +33,11 @@ final class HTTP2ClientStreamBridge: ChannelDuplexHandler, RemovableChannelHandl
         var input = unwrapOutboundIn(data)
         var frames: [HTTP2Frame.FramePayload] = []
         if body == nil {
-            if pending.readableBytes == 0 { pending = input } else { pending.writeBuffer(&input) }
-            input = ByteBuffer()
-            guard case .complete(let start, let length) = scanner.scan(pending) else {
+            guard let (bytes, rest) = heads.add(input) else {
                 promise?.succeed(())
                 return
             }
-            let bytes = pending.getSlice(at: pending.readerIndex + start, length: length)!
-            pending.moveReaderIndex(forwardBy: start + length)
-            input = pending
-            pending = ByteBuffer()
+            input = rest
             guard HeadParser.parseRequest(bytes, into: &head, dropsInvalidHeaders: false) == nil else {
                 promise?.fail(ChannelError.inputClosed)
                 return context.close(promise: nil)
@@ -53,13 +47,8 @@ final class HTTP2ClientStreamBridge: ChannelDuplexHandler, RemovableChannelHandl
             frames.append(.headers(.init(headers: headers, endStream: body!.isComplete)))
         }
         if input.readableBytes > 0, var tracker = body, !tracker.isComplete {
-            let taken = tracker.take(input) { range in
-                frames.append(.data(.init(data: .byteBuffer(input.getSlice(at: input.readerIndex + range.lowerBound, length: range.count)!))))
-            }
-            if let taken, tracker.framing != .chunked {
-                frames.append(.data(.init(data: .byteBuffer(input.getSlice(at: input.readerIndex, length: taken)!))))
-            }
-            if tracker.isComplete { frames.append(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))) }
+            _ = tracker.takeFrames(from: &input, into: &frames)
+            if tracker.isComplete { frames.append(HTTP1Framing.endOfStream) }
             body = tracker
         }
         guard let last = frames.popLast() else {
@@ -72,34 +61,20 @@ final class HTTP2ClientStreamBridge: ChannelDuplexHandler, RemovableChannelHandl
 
     /// The request's HEADERS and how its body is delimited.
     private func requestHeaders() -> (HPACKHeaders, BodyFraming) {
+        let facts = RequestFacts(head)
         var headers = HPACKHeaders()
         headers.add(name: ":method", value: head.method.rawValue)
         headers.add(name: ":scheme", value: scheme)
         headers.add(name: ":path", value: head.target)
-        var framing = BodyFraming.none
+        if let host = facts.host { headers.add(name: ":authority", value: host) }
         for field in head.fields {
             let name = head.name(field).lowercased()
-            switch name {
-            case "host":
-                headers.add(name: ":authority", value: head.value(field))
-                continue
-            case "content-length":
-                framing = .length(Int(head.value(field)) ?? 0)
-            case "transfer-encoding":
-                if head.valueContainsToken(field, "chunked") { framing = .chunked }
-                continue
-            case "te":
-                guard head.valueContainsToken(field, "trailers") else { continue }
-                headers.add(name: "te", value: "trailers")
-                continue
-            case "connection", "keep-alive", "proxy-connection", "upgrade":
-                continue
-            default:
-                break
-            }
+            guard name != "host", !HTTP1Framing.connectionSpecific.contains(name) else { continue }
             headers.add(name: name, value: head.value(field))
         }
-        return (headers, framing)
+        // The one TE value HTTP/2 allows (gRPC needs it).
+        if facts.wantsTrailers { headers.add(name: "te", value: "trailers") }
+        return (headers, facts.framing)
     }
 
     // MARK: Response
@@ -113,7 +88,7 @@ final class HTTP2ClientStreamBridge: ChannelDuplexHandler, RemovableChannelHandl
                 out.writeString("HTTP/1.1 \(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)\r\n")
                 for (name, value, _) in frame.headers
                 where !name.hasPrefix(":") && name != "content-length" && name != "transfer-encoding" {
-                    Self.field(name, value, into: &out)
+                    HTTP1Framing.field(name, value, into: &out)
                 }
                 if status >= 200 {
                     responseStarted = true
@@ -123,29 +98,15 @@ final class HTTP2ClientStreamBridge: ChannelDuplexHandler, RemovableChannelHandl
                 }
             } else {
                 // Trailers end the chunked body.
-                out.writeStaticString("0\r\n")
-                for (name, value, _) in frame.headers where !name.hasPrefix(":") { Self.field(name, value, into: &out) }
-                out.writeStaticString("\r\n")
+                HTTP1Framing.lastChunk(trailers: frame.headers, into: &out)
             }
         case .data(let frame):
             guard responseStarted, case .byteBuffer(let bytes) = frame.data else { return }
-            if bytes.readableBytes > 0 {
-                out.writeString(String(bytes.readableBytes, radix: 16))
-                out.writeStaticString("\r\n")
-                out.writeImmutableBuffer(bytes)
-                out.writeStaticString("\r\n")
-            }
-            if frame.endStream { out.writeStaticString("0\r\n\r\n") }
+            HTTP1Framing.chunk(bytes, into: &out)
+            if frame.endStream { HTTP1Framing.lastChunk(into: &out) }
         default:
             return
         }
         if out.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(out)) }
-    }
-
-    private static func field(_ name: String, _ value: String, into out: inout ByteBuffer) {
-        out.writeString(name)
-        out.writeStaticString(": ")
-        out.writeString(value)
-        out.writeStaticString("\r\n")
     }
 }

@@ -87,17 +87,15 @@ struct HTTP2RequestWriter {
         switch state {
         case .head:
             var out = allocator.buffer(capacity: 256)
-            let chunked = Self.writeHead(headers, endStream: endStream, into: &out)
-            method = out.getString(at: 0, length: out.readableBytesView.firstIndex(of: 0x20) ?? 0).map { HTTPMethod(rawValue: $0) }
+            let (method, chunked) = Self.writeHead(headers, endStream: endStream, into: &out)
+            self.method = HTTPMethod(rawValue: method)
             state = endStream ? .ended : .body(chunked: chunked)
             return out
         case .body(let chunked):
             state = .ended
             guard chunked else { return nil }
             var out = allocator.buffer(capacity: 64)
-            out.writeStaticString("0\r\n")
-            for (name, value, _) in headers where !name.hasPrefix(":") { Self.field(name, value, into: &out) }
-            out.writeStaticString("\r\n")
+            HTTP1Framing.lastChunk(trailers: headers, into: &out)
             return out
         case .ended:
             return nil
@@ -110,18 +108,15 @@ struct HTTP2RequestWriter {
         if endStream { state = .ended }
         guard chunked else { return buffer }
         var out = allocator.buffer(capacity: buffer.readableBytes + 16)
-        if buffer.readableBytes > 0 {
-            out.writeString(String(buffer.readableBytes, radix: 16))
-            out.writeStaticString("\r\n")
-            out.writeImmutableBuffer(buffer)
-            out.writeStaticString("\r\n")
-        }
-        if endStream { out.writeStaticString("0\r\n\r\n") }
+        HTTP1Framing.chunk(buffer, into: &out)
+        if endStream { HTTP1Framing.lastChunk(into: &out) }
         return out
     }
 
-    /// Writes the request head; returns whether the body is chunked.
-    private static func writeHead(_ headers: HPACKHeaders, endStream: Bool, into out: inout ByteBuffer) -> Bool {
+    /// Writes the request head; returns its method and whether the body is chunked.
+    private static func writeHead(
+        _ headers: HPACKHeaders, endStream: Bool, into out: inout ByteBuffer
+    ) -> (method: String, chunked: Bool) {
         var method = ""
         var path = ""
         var authority: String?
@@ -142,27 +137,20 @@ struct HTTP2RequestWriter {
         out.writeStaticString(" ")
         out.writeString(path)
         out.writeStaticString(" HTTP/1.1\r\n")
-        if let authority, !hasHost { field("Host", authority, into: &out) }
+        if let authority, !hasHost { HTTP1Framing.field("Host", authority, into: &out) }
         var cookies: [String] = []
         for (name, value, _) in headers where !name.hasPrefix(":") {
             if name == "cookie" {
                 cookies.append(value)
             } else {
-                field(name, value, into: &out)
+                HTTP1Framing.field(name, value, into: &out)
             }
         }
-        if !cookies.isEmpty { field("cookie", cookies.joined(separator: "; "), into: &out) }
+        if !cookies.isEmpty { HTTP1Framing.field("cookie", cookies.joined(separator: "; "), into: &out) }
         let chunked = !endStream && !hasLength
         if chunked { out.writeStaticString("Transfer-Encoding: chunked\r\n") }
         out.writeStaticString("\r\n")
-        return chunked
-    }
-
-    private static func field(_ name: String, _ value: String, into out: inout ByteBuffer) {
-        out.writeString(name)
-        out.writeStaticString(": ")
-        out.writeString(value)
-        out.writeStaticString("\r\n")
+        return (method, chunked)
     }
 }
 
@@ -182,15 +170,9 @@ struct HTTP2ResponseReader {
     private var state = State.head
     /// The response ended (its last frame was given).
     var isComplete: Bool { state == .done }
-    private var pending = ByteBuffer()
-    private var scanner = HeadScanner(headLimit: 1 << 20)
+    private var heads = HeadCollector()
     private var head = MessageHead()
     private var body = BodyTracker(.none)
-
-    /// The fields HTTP/2 forbids (RFC 9113 §8.2.2).
-    private static let connectionSpecific: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te",
-    ]
 
     /// The frames of the next bytes the handler wrote.
     mutating func read(_ bytes: ByteBuffer) -> [HTTP2Frame.FramePayload] {
@@ -199,29 +181,18 @@ struct HTTP2ResponseReader {
         while input.readableBytes > 0 {
             switch state {
             case .head:
-                if pending.readableBytes == 0 { pending = input } else { pending.writeImmutableBuffer(input) }
-                input.moveReaderIndex(to: input.writerIndex)
-                guard case .complete(let start, let length) = scanner.scan(pending) else { return frames }
-                let headBytes = pending.getSlice(at: pending.readerIndex + start, length: length)!
-                pending.moveReaderIndex(forwardBy: start + length)
-                input = pending
-                pending = ByteBuffer()
+                guard let (headBytes, rest) = heads.add(input) else { return frames }
+                input = rest
                 guard HeadParser.parseResponse(headBytes, into: &head) == nil else {
                     state = .done
                     return frames
                 }
                 frames.append(headFrame())
             case .body:
-                guard let taken = body.take(input, onData: { range in
-                    frames.append(.data(.init(data: .byteBuffer(input.getSlice(at: input.readerIndex + range.lowerBound, length: range.count)!))))
-                }) else {
+                guard body.takeFrames(from: &input, into: &frames) else {
                     state = .done
                     return frames
                 }
-                if body.framing != .chunked {
-                    frames.append(.data(.init(data: .byteBuffer(input.getSlice(at: input.readerIndex, length: taken)!))))
-                }
-                input.moveReaderIndex(forwardBy: taken)
                 if body.isComplete {
                     state = .done
                     frames.append(Self.end(trailers: body.trailers))
@@ -243,10 +214,10 @@ struct HTTP2ResponseReader {
             var value = line[(colon + 1)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
             while let last = value.last, last == 0x0D || last == 0x20 || last == 0x09 { value = value.dropLast() }
-            guard !name.isEmpty, !connectionSpecific.contains(name) else { continue }
+            guard !name.isEmpty, !HTTP1Framing.connectionSpecific.contains(name) else { continue }
             fields.add(name: name, value: String(decoding: value, as: UTF8.self))
         }
-        if fields.isEmpty { return .data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)) }
+        if fields.isEmpty { return HTTP1Framing.endOfStream }
         return .headers(.init(headers: fields, endStream: true))
     }
 
@@ -254,7 +225,7 @@ struct HTTP2ResponseReader {
     mutating func closed() -> HTTP2Frame.FramePayload? {
         guard state == .body, body.framing == .untilClose else { return nil }
         state = .done
-        return .data(.init(data: .byteBuffer(ByteBuffer()), endStream: true))
+        return HTTP1Framing.endOfStream
     }
 
     /// The HEADERS frame of a parsed head; decides how the body is delimited.
@@ -262,29 +233,15 @@ struct HTTP2ResponseReader {
         var fields = HPACKHeaders()
         fields.reserveCapacity(head.fields.count + 1)
         fields.add(name: ":status", value: String(head.status))
-        var chunked = false
-        var length: Int?
         for field in head.fields {
             let name = head.name(field).lowercased()
-            if name == "transfer-encoding" { chunked = head.valueContainsToken(field, "chunked") }
-            if name == "content-length" { length = Int(head.value(field)) }
-            guard !Self.connectionSpecific.contains(name) else { continue }
+            guard !HTTP1Framing.connectionSpecific.contains(name) else { continue }
             fields.add(name: name, value: head.value(field))
         }
-        if head.status < 200 {
-            scanner.reset()
-            return .headers(.init(headers: fields))
-        }
-        let framing: BodyFraming =
-            if requestMethod == .HEAD || head.status == 204 || head.status == 304 {
-                .none
-            } else if chunked {
-                .chunked
-            } else if let length {
-                .length(length)
-            } else {
-                .untilClose
-            }
+        // An interim head: the final one follows.
+        if head.status < 200 { return .headers(.init(headers: fields)) }
+        // The handler wrote the head itself: its framing is well-formed.
+        let framing = DownstreamResponseHead.framing(of: head, requestMethod: requestMethod) ?? .untilClose
         body = BodyTracker(framing, collectsTrailers: true)
         state = body.isComplete ? .done : .body
         return .headers(.init(headers: fields, endStream: body.isComplete))

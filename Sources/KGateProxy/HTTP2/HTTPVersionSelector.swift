@@ -10,7 +10,7 @@ import NIOTLS
 ///
 /// Until the choice, the client has `client_header_timeout` to complete its TLS handshake or
 /// send its first bytes.
-final class HTTPVersionSelector: ChannelInboundHandler, RemovableChannelHandler {
+final class HTTPVersionSelector: ChannelInboundHandler, RemovableChannelHandler, ClientConnectionFacts {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 

@@ -91,15 +91,17 @@ final class HTTP2UpstreamSessions {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
+                    var gate: HandshakeGate?
                     if let tls {
                         try sync.addHandler(tls.clientHandler(serverHostname: serverName, recorder: verify.value))
-                        try sync.addHandler(HandshakeGate(ready: ready))
+                        gate = HandshakeGate(ready: ready)
+                        try sync.addHandler(gate!)
                     }
                     let multiplexer = try sync.configureHTTP2Pipeline(
                         mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
                     ) { $0.eventLoop.makeSucceededVoidFuture() }
-                    // Ready once connected (cleartext) or once the handshake chose h2 (TLS).
-                    if tls == nil { plain.value = multiplexer } else { HandshakeGate.multiplexer(multiplexer, for: ready, in: sync) }
+                    // Ready once connected (cleartext) or once the handshake completed (TLS).
+                    if let gate { gate.multiplexer = multiplexer } else { plain.value = multiplexer }
                 }
             }
             .connect(to: address).assumeIsolated().whenComplete { [self] result in
@@ -130,7 +132,7 @@ final class HTTP2UpstreamSessions {
     }
 }
 
-/// Holds a TLS connection's HTTP/2 multiplexer back until the handshake completed with `h2`.
+/// Holds a TLS connection's HTTP/2 multiplexer back until the handshake completed.
 private final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -140,13 +142,6 @@ private final class HandshakeGate: ChannelInboundHandler, RemovableChannelHandle
 
     init(ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>) {
         self.ready = ready
-    }
-
-    static func multiplexer(
-        _ multiplexer: NIOHTTP2Handler.StreamMultiplexer, for ready: EventLoopPromise<NIOHTTP2Handler.StreamMultiplexer>,
-        in sync: ChannelPipeline.SynchronousOperations
-    ) {
-        (try? sync.handler(type: HandshakeGate.self))?.multiplexer = multiplexer
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

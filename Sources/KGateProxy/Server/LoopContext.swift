@@ -20,6 +20,8 @@ final class ProxyEnvironment: Sendable {
     let logger: Logger
     /// `1.1 kong/<version>` (requests and responses say HTTP/1.1 to and from upstreams).
     let viaToken: String
+    /// `2 kong/<version>`: HTTP/2 from clients (inbound) and to gRPC services (outbound).
+    let http2ViaToken: String
     /// Where `real_ip_header` takes a trusted peer's client address from.
     let realIPSource: RealIPSource
     /// `real_ip_header` lower-cased, when it is not one the request pass already reads.
@@ -37,6 +39,7 @@ final class ProxyEnvironment: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.viaToken = "1.1 " + configuration.serverToken
+        self.http2ViaToken = "2 " + configuration.serverToken
         let realIP = configuration.realIPHeader.lowercased()
         switch realIP {
         case "x-real-ip": realIPSource = .xRealIP

@@ -228,14 +228,20 @@ public final class ProxyServer: Sendable {
                 if stream { return channel.eventLoop.makeCompletedFuture { try Self.acceptStream(channel, address, environment, loop) } }
                 return channel.eventLoop.makeCompletedFuture {
                     try Self.configureAccepted(channel)
-                    if address.http2 { return try Self.acceptVersionSelecting(channel, address, environment, loop) }
-                    let handler = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
+                    // On an `http2` address, HTTP/1.1 or HTTP/2 is chosen once the client's TLS
+                    // handshake or first bytes tell.
+                    let handler: any ChannelHandler & ClientConnectionFacts =
+                        address.http2
+                        ? HTTPVersionSelector(env: environment, loop: loop, tls: address.ssl)
+                        : ProxyHandler(env: environment, loop: loop, tls: address.ssl)
                     if address.proxyProtocol {
                         let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolAddress = source }
                         try channel.pipeline.syncOperations.addHandler(reader)
                     }
                     if address.ssl {
-                        try TLSTermination.install(on: channel, environment: environment) { [unowned handler] in handler.serverName = $0 }
+                        try TLSTermination.install(on: channel, http2: address.http2, environment: environment) {
+                            [unowned handler] in handler.serverName = $0
+                        }
                     }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
@@ -254,24 +260,6 @@ public final class ProxyServer: Sendable {
     /// client sends: each connection keeps its read buffer while idle, and a request head
     /// rarely needs NIO's default 2 KiB.
     static let clientReadAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 1024, maximum: 65536)
-
-    /// The pipeline of a connection on an `http2` address: HTTP/1.1 or HTTP/2 is chosen once
-    /// the client's TLS handshake or first bytes tell (``HTTPVersionSelector``).
-    private static func acceptVersionSelecting(
-        _ channel: any Channel, _ address: ListenAddress, _ environment: ProxyEnvironment, _ loop: LoopContext
-    ) throws {
-        let selector = HTTPVersionSelector(env: environment, loop: loop, tls: address.ssl)
-        if address.proxyProtocol {
-            let reader = ProxyProtocolReader { [unowned selector] source in selector.proxyProtocolAddress = source }
-            try channel.pipeline.syncOperations.addHandler(reader)
-        }
-        if address.ssl {
-            try TLSTermination.install(on: channel, http2: true, environment: environment) { [unowned selector] in
-                selector.serverName = $0
-            }
-        }
-        try channel.pipeline.syncOperations.addHandler(selector)
-    }
 
     /// The pipeline of a `stream_listen` connection (on its event loop).
     private static func acceptStream(
