@@ -151,7 +151,8 @@ let package = Package(
             // (and so the tests) keep them.
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
         ),
-        // A small buffered HTTP/1.1 listener for the status and admin APIs.
+        // A small buffered HTTP listener for the status and admin APIs (HTTP/1.1, and HTTP/2 on
+        // `http2` addresses), and the HTTP version choice the proxy shares.
         .target(
             name: "KGateHTTP",
             dependencies: [
@@ -161,6 +162,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

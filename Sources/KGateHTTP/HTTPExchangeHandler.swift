@@ -9,8 +9,10 @@ import NIOHTTP1
 
 /// Buffers one request at a time (bounded), answers it with the responder, and keeps the
 /// connection alive as HTTP/1.1 asks. Requests over `maxBodySize` get 413 and the connection closes.
-/// Every answer carries `Date` and `Connection` (`keep-alive` or `close`), as nginx adds them to
-/// every response of Kong's admin and status servers.
+/// Every answer carries `Date` and, over HTTP/1.x, `Connection` (`keep-alive` or `close`), as
+/// nginx adds them to every response of Kong's admin and status servers. Over HTTP/2 it serves
+/// one stream, behind NIO's HTTP/2-to-HTTP/1 codec. The listener counts connections
+/// (``ConnectionCounting``); this counts requests.
 final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -55,16 +57,6 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         self.counters = counters
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        counters?.connectionOpened()
-        context.fireChannelActive()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        counters?.connectionClosed()
-        context.fireChannelInactive()
-    }
-
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch (unwrapInboundIn(data), state) {
         case (.head(let head), _):
@@ -84,7 +76,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
             switch answering {
             case .inline(let responder):
                 state = .idle
-                write(responder(request), for: head, keepAlive: head.isKeepAlive, context: context)
+                write(responder(request), for: head, keepAlive: Self.keepsAlive(head), context: context)
                 counters?.requestFinished()
             case .task(let responder):
                 state = .answering
@@ -94,13 +86,18 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
                 promise.futureResult.whenSuccess { response in
                     let (handler, context) = bound.value
                     handler.state = .idle
-                    handler.write(response, for: head, keepAlive: head.isKeepAlive, context: context)
+                    handler.write(response, for: head, keepAlive: Self.keepsAlive(head), context: context)
                     handler.counters?.requestFinished()
                 }
             }
         case (.body, _), (.end, _):
             break
         }
+    }
+
+    /// HTTP/1.x as the request asks; an HTTP/2 stream ends with its answer, its connection stays.
+    private static func keepsAlive(_ head: HTTPRequestHead) -> Bool {
+        head.version.major >= 2 || head.isKeepAlive
     }
 
     private func write(
@@ -110,7 +107,7 @@ final class HTTPExchangeHandler: ChannelInboundHandler, RemovableChannelHandler 
         var headers = response.headers
         headers.replaceOrAdd(name: "Content-Length", value: String(response.body.readableBytes))
         if !headers.contains(name: "Date") { headers.add(name: "Date", value: dates.current()) }
-        headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+        if request.version.major < 2 { headers.replaceOrAdd(name: "Connection", value: keepAlive ? "keep-alive" : "close") }
         for added in addedHeaders where !added.value.isEmpty && added.applies(toStatus: Int(response.status.code)) {
             headers.add(name: added.name, value: added.value)
         }

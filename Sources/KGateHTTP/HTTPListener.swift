@@ -13,22 +13,27 @@ public struct ListenerAddress: Sendable, Equatable, CustomStringConvertible {
     public var backlog: Int
     /// An `ssl` address: its connections start with the listener's ``HTTPListener/SecureChannel``.
     public var tls: Bool
-    public init(host: String, port: Int, backlog: Int = 511, tls: Bool = false) {
+    /// An `http2` address: HTTP/2 is served besides HTTP/1.1 (``HTTPVersionChoice``).
+    public var http2: Bool
+    public init(host: String, port: Int, backlog: Int = 511, tls: Bool = false, http2: Bool = false) {
         self.host = host
         self.port = port
         self.backlog = backlog
         self.tls = tls
+        self.http2 = http2
     }
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
 
-/// An HTTP/1.1 listener (status API, admin API) run as a `Service`: binds every address,
-/// serves until graceful shutdown, then closes its sockets. Raw bytes 0x80–0xFF in a request
-/// target are accepted as nginx accepts them (see ``RequestTargetEscaper``). Connections to
-/// `tls` addresses go through ``secureChannel`` first.
+/// An HTTP listener (status API, admin API) run as a `Service`: binds every address, serves
+/// until graceful shutdown, then closes its sockets. Raw bytes 0x80–0xFF in a request target
+/// are accepted as nginx accepts them (see ``RequestTargetEscaper``). Connections to `tls`
+/// addresses go through ``secureChannel`` first; `http2` addresses serve HTTP/2 as well, each
+/// stream answered as an HTTP/1.1 request is (``HTTPVersionChoice``).
 public final class HTTPListener: Service, Sendable {
-    /// Adds what a connection to a `tls` address needs before HTTP (the TLS handler).
-    public typealias SecureChannel = @Sendable (any Channel) throws -> Void
+    /// Adds what a connection to a `tls` address needs before HTTP (the TLS handler); its ALPN
+    /// offers `h2` when the second argument (the address is `http2`) is true.
+    public typealias SecureChannel = @Sendable (any Channel, _ http2: Bool) throws -> Void
 
     /// The listener's name in logs (`status`, `admin`).
     public let name: String
@@ -86,6 +91,7 @@ public final class HTTPListener: Service, Sendable {
             let accessLog = self.accessLog
             let addedHeaders = self.addedHeaders
             let secureChannel = address.tls ? self.secureChannel : nil
+            let http2 = address.http2
             if address.tls, secureChannel == nil {
                 throw BindError(setting: "\(name)_listen", host: address.host, port: address.port, underlying: NoTLSSetup())
             }
@@ -95,10 +101,19 @@ public final class HTTPListener: Service, Sendable {
                 .acceptBackingOff(logger: logger, listener: name)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try secureChannel?(channel)
-                        try channel.pipeline.syncOperations.configureBufferedHTTPServer(
+                        if let counters { try channel.pipeline.syncOperations.addHandler(ConnectionCounting(counters)) }
+                        try secureChannel?(channel, http2)
+                        let server = BufferedHTTPServer(
                             answering: answering, maxBodySize: maxBodySize, counters: counters, accessLog: accessLog,
                             addedHeaders: addedHeaders)
+                        if http2 {
+                            try channel.pipeline.syncOperations.addHandler(
+                                HTTPVersionChoice(tls: secureChannel != nil, timeout: .seconds(60)) { http2, channel in
+                                    if http2 { try server.configureHTTP2(channel) } else { try server.configureHTTP1(channel) }
+                                })
+                        } else {
+                            try server.configureHTTP1(channel)
+                        }
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

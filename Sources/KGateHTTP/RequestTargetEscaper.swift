@@ -234,20 +234,3 @@ final class RequestTargetEscapingHandler: ChannelInboundHandler, RemovableChanne
         context.fireChannelRead(wrapInboundOut(escaper.escape(unwrapInboundIn(data))))
     }
 }
-
-extension ChannelPipeline.SynchronousOperations {
-    /// kgate's buffered HTTP/1.1 server pipeline: a ``RequestTargetEscapingHandler``, NIO's
-    /// HTTP/1.1 codec, and the ``HTTPExchangeHandler`` that answers.
-    func configureBufferedHTTPServer(
-        answering: HTTPAnswering, maxBodySize: Int, counters: ServerCounters? = nil, accessLog: AccessLog? = nil,
-        addedHeaders: [AddHeaderDirective] = []
-    ) throws {
-        let requestLines = RequestTargetEscapingHandler()
-        try addHandler(requestLines)
-        try configureHTTPServerPipeline(withErrorHandling: false)
-        try addHandler(
-            HTTPExchangeHandler(
-                answering: answering, maxBodySize: maxBodySize, counters: counters,
-                requestLines: requestLines, accessLog: accessLog, addedHeaders: addedHeaders))
-    }
-}

@@ -10,10 +10,11 @@ import Testing
 struct HTTPExchangeHandlerTests {
     private func channel(maxBodySize: Int = 1024) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.configureBufferedHTTPServer(
+        try BufferedHTTPServer(
             answering: .inline { request in
                 .json(.ok, #"{"path":"\#(request.path)","body":\#(request.body.readableBytes)}"#)
-            }, maxBodySize: maxBodySize)
+            }, maxBodySize: maxBodySize
+        ).configureHTTP1(channel)
         return channel
     }
 

@@ -1,97 +1,35 @@
+import KGateHTTP
 import NIOCore
 import NIOHTTP2
-import NIOTLS
 
-/// Chooses HTTP/1.1 or HTTP/2 for a connection on a `proxy_listen` address marked `http2`,
-/// as nginx does: by ALPN on `ssl` addresses (`h2` offered before `http/1.1`), by the client's
-/// connection preface on plain ones (HTTP/2 with prior knowledge, "h2c"; anything else is
-/// HTTP/1.1). Then it installs the chosen pipeline behind itself, hands it what it read, and
-/// leaves.
-///
-/// Until the choice, the client has `client_header_timeout` to complete its TLS handshake or
-/// send its first bytes.
-final class HTTPVersionSelector: ChannelInboundHandler, RemovableChannelHandler, ClientConnectionFacts {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    /// The HTTP/2 connection preface (RFC 9113 §3.4).
-    static let preface = Array("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".utf8)
-
-    private let env: ProxyEnvironment
-    private let loop: LoopContext
-    private let tls: Bool
-    /// The client's SNI (set by the TLS terminator before the handshake completes).
-    var serverName: String?
-    /// The PROXY protocol header's client address.
-    var proxyProtocolAddress: String?
-    private var received = ByteBuffer()
-    private var timer: Scheduled<Void>?
-    private var chosen = false
-
-    init(env: ProxyEnvironment, loop: LoopContext, tls: Bool) {
-        self.env = env
-        self.loop = loop
-        self.tls = tls
+/// A connection on a `proxy_listen` address marked `http2`: HTTP/1.1 or HTTP/2 is chosen by
+/// ``HTTPVersionChoice`` (ALPN on `ssl` addresses, the client's preface on plain ones), which
+/// then installs a ``ProxyHandler`` or an ``HTTP2Connection``. Until the choice, the client has
+/// `client_header_timeout` to complete its TLS handshake or send its first bytes.
+enum HTTPVersionSelector {
+    /// What the TLS terminator and the PROXY protocol reader learn before the choice, handed to
+    /// the chosen pipeline.
+    final class Facts: ClientConnectionFacts {
+        var serverName: String?
+        var proxyProtocolAddress: String?
     }
 
-    func handlerAdded(context: ChannelHandlerContext) {
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: env.configuration.clientHeaderTimeout) {
-            context.close(promise: nil)
-        }
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        var bytes = unwrapInboundIn(data)
-        received.writeBuffer(&bytes)
-        guard !tls, !chosen else { return }
-        let count = min(received.readableBytes, Self.preface.count)
-        let matches = received.readableBytesView.prefix(count).elementsEqual(Self.preface.prefix(count))
-        if !matches {
-            choose(http2: false, context: context)
-        } else if count == Self.preface.count {
-            choose(http2: true, context: context)
-        }
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if tls, !chosen, let event = event as? TLSUserEvent, case .handshakeCompleted(let negotiated) = event {
-            context.fireUserInboundEventTriggered(event)
-            return choose(http2: negotiated == "h2", context: context)
-        }
-        context.fireUserInboundEventTriggered(event)
-    }
-
-    private func choose(http2: Bool, context: ChannelHandlerContext) {
-        chosen = true
-        timer?.cancel()
-        timer = nil
-        let operations = context.pipeline.syncOperations
-        do {
+    /// The choosing handler for a new connection, and where its facts go meanwhile.
+    static func make(env: ProxyEnvironment, loop: LoopContext, tls: Bool) -> (any ChannelHandler, any ClientConnectionFacts) {
+        let facts = Facts()
+        let choice = HTTPVersionChoice(tls: tls, timeout: env.configuration.clientHeaderTimeout) { http2, channel in
             if http2 {
                 try HTTP2Connection.install(
-                    on: context.channel, env: env, loop: loop, tls: tls, serverName: serverName,
-                    proxyProtocolAddress: proxyProtocolAddress)
+                    on: channel, env: env, loop: loop, tls: tls, serverName: facts.serverName,
+                    proxyProtocolAddress: facts.proxyProtocolAddress)
             } else {
                 let handler = ProxyHandler(env: env, loop: loop, tls: tls)
-                handler.serverName = serverName
-                handler.proxyProtocolAddress = proxyProtocolAddress
-                try operations.addHandler(handler)
+                handler.serverName = facts.serverName
+                handler.proxyProtocolAddress = facts.proxyProtocolAddress
+                try channel.pipeline.syncOperations.addHandler(handler)
             }
-        } catch {
-            context.close(promise: nil)
-            return
         }
-        if received.readableBytes > 0 {
-            context.fireChannelRead(wrapInboundOut(received))
-            received = ByteBuffer()
-            context.fireChannelReadComplete()
-        }
-        operations.removeHandler(context: context, promise: nil)
+        return (choice, facts)
     }
 }
 

@@ -230,17 +230,20 @@ public final class ProxyServer: Sendable {
                     try Self.configureAccepted(channel)
                     // On an `http2` address, HTTP/1.1 or HTTP/2 is chosen once the client's TLS
                     // handshake or first bytes tell.
-                    let handler: any ChannelHandler & ClientConnectionFacts =
-                        address.http2
-                        ? HTTPVersionSelector(env: environment, loop: loop, tls: address.ssl)
-                        : ProxyHandler(env: environment, loop: loop, tls: address.ssl)
+                    let (handler, facts): (any ChannelHandler, any ClientConnectionFacts)
+                    if address.http2 {
+                        (handler, facts) = HTTPVersionSelector.make(env: environment, loop: loop, tls: address.ssl)
+                    } else {
+                        let proxy = ProxyHandler(env: environment, loop: loop, tls: address.ssl)
+                        (handler, facts) = (proxy, proxy)
+                    }
                     if address.proxyProtocol {
-                        let reader = ProxyProtocolReader { [unowned handler] source in handler.proxyProtocolAddress = source }
+                        let reader = ProxyProtocolReader { source in facts.proxyProtocolAddress = source }
                         try channel.pipeline.syncOperations.addHandler(reader)
                     }
                     if address.ssl {
                         try TLSTermination.install(on: channel, http2: address.http2, environment: environment) {
-                            [unowned handler] in handler.serverName = $0
+                            facts.serverName = $0
                         }
                     }
                     try channel.pipeline.syncOperations.addHandler(handler)

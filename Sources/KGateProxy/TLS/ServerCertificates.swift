@@ -119,7 +119,7 @@ final class ServerCertificates: Sendable {
         try makeContexts(identity, offersHTTP2: false, source: source()).http1
     }
 
-    private static func makeContexts(_ identity: Identity, offersHTTP2: Bool, source: @autoclosure () -> String) throws -> Contexts {
+    static func makeContexts(_ identity: Identity, offersHTTP2: Bool, source: @autoclosure () -> String) throws -> Contexts {
         do {
             let (chain, key) = try identity.tlsSources()
             return try Contexts(chain: chain, key: key, offersHTTP2: offersHTTP2)

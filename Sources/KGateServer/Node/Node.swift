@@ -331,10 +331,10 @@ public final class Node: Sendable {
         return try ListenerTLS.secureChannel(certificates: certificates, keys: keys, setting: setting)
     }
 
-    /// The addresses of `admin_listen` or `status_listen`; `ssl` ones serve HTTP/1.1 over TLS
-    /// (``secureChannel(_:_:_:setting:)``; `http2` is not served there: clients fall back to HTTP/1.1).
+    /// The addresses of `admin_listen` or `status_listen`: `ssl` ones serve over TLS
+    /// (``secureChannel(_:_:_:setting:)``), `http2` ones HTTP/2 besides HTTP/1.1.
     static func listenerAddresses(_ list: [ListenAddress]) -> [ListenerAddress] {
-        list.map { ListenerAddress(host: $0.host, port: $0.port, backlog: $0.backlog ?? 511, tls: $0.ssl) }
+        list.map { ListenerAddress(host: $0.host, port: $0.port, backlog: $0.backlog ?? 511, tls: $0.ssl, http2: $0.http2) }
     }
 
     static func isLoopback(_ host: String) -> Bool {
