@@ -97,7 +97,11 @@ extension ReloadCoordinator {
         if let file = error.file { metadata["error.file"] = "\(file)" }
         if let line = error.line { metadata["error.line"] = "\(line)" }
         if let column = error.column { metadata["error.column"] = "\(column)" }
-        logger.error("configuration rejected, keeping the active configuration", metadata: metadata)
+        // A bad file is an operator's error to see in the log; a `POST /config` that Kong
+        // refuses is answered with its errors and logged by Kong at no level a check for
+        // `[error]` or `[warn]` would see.
+        let level: Logger.Level = error.source == .admin ? .info : .error
+        logger.log(level: level, "configuration rejected, keeping the active configuration", metadata: metadata)
         events.publish(.configRejected(ConfigRejected(error: error)))
         return .rejected(error, declarative: declarative)
     }

@@ -94,6 +94,17 @@ struct ReloadCoordinatorTests {
         #expect(lines.last?.metadata["config.generation"] == "1")
     }
 
+    /// Kong answers a refused `POST /config` with its errors and logs nothing a check for
+    /// `[error]` or `[warn]` would find (its 15-off_spec checks the log after each one); a bad
+    /// file is still an error in the log.
+    @Test func adminRejectionsAreAnsweredNotLoggedAsErrors() async {
+        let admin = ReloadRequest(input: .bytes(Array(Self.invalid.utf8)), source: .admin, fileName: nil, force: false)
+        let outcome = await withRunning(coordinator) { await coordinator.reload(admin) }
+        guard case .rejected = outcome else { Issue.record("not rejected"); return }
+        #expect(capture.lines.map(\.level) == [.info])
+        #expect(capture.lines.first?.message == "configuration rejected, keeping the active configuration")
+    }
+
     @Test func syntaxErrorHasAPosition() async {
         let outcome = await withRunning(coordinator) {
             await coordinator.reload(bytes("_format_version: \"3.0\"\nservices: [\n  - a: b\n"))
