@@ -256,10 +256,12 @@ extension ProxyHandler {
     ///     response).
     ///   - proxied: Kong had decided to proxy (`KONG_PROXIED`): an upstream's response, or an
     ///     error after access such as a 502.
+    ///   - own: a generated response's own headers (see ``KongHeadersAfterPlugins``).
     /// - Returns: whether `head` changed.
     @discardableResult
     func filterResponseHead(
-        _ head: inout ByteBuffer, fromService: Bool, proxied: Bool, upstream: MessageHead? = nil
+        _ head: inout ByteBuffer, fromService: Bool, proxied: Bool, upstream: MessageHead? = nil,
+        own: [(String, String)] = []
     ) -> Bool {
         guard let runner = x.runner, startDownstreamPhases(runner) else { return false }
         let work = x.pluginWork
@@ -280,7 +282,9 @@ extension ProxyHandler {
         if let charset = env.charset {
             charset.remove(from: &before, upstreamType: upstream.map { $0.firstValue("content-type") }, status: parsed.status)
         }
-        let view = upstream.map { KongHeadersAfterPlugins.pluginView(of: before, upstream: $0) } ?? before
+        let view =
+            upstream.map { KongHeadersAfterPlugins.pluginView(of: before, upstream: $0) }
+            ?? KongHeadersAfterPlugins.pluginView(of: before, proxied: proxied, own: own)
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: view, fromService: fromService)
         if let charset = env.charset { charset.add(to: &x.plugins!.response) }
         setKongHeadersAfterPlugins(before: before, proxied: proxied)
@@ -331,13 +335,13 @@ extension ProxyHandler {
 
     /// A generated response (head and body in one buffer) after `header_filter` and
     /// `body_filter` (which sees the whole body as its one chunk); a body whose length changed
-    /// goes with its new `Content-Length`.
-    func filterGeneratedResponse(_ bytes: ByteBuffer, proxied: Bool) -> ByteBuffer {
+    /// goes with its new `Content-Length`. `own`: the headers the response carries itself.
+    func filterGeneratedResponse(_ bytes: ByteBuffer, proxied: Bool, own: [(String, String)]) -> ByteBuffer {
         guard let runner = x.runner, x.plugins != nil || runner.hasGlobalDownstreamPlugins,
             let (head, body) = PluginHeads.splitHead(bytes)
         else { return bytes }
         var filtered = head
-        let headChanged = filterResponseHead(&filtered, fromService: false, proxied: proxied)
+        let headChanged = filterResponseHead(&filtered, fromService: false, proxied: proxied, own: own)
         var replacement: [UInt8]?
         if case .pending(let bytes) = x.bodyReplacement {
             replacement = bytes

@@ -109,7 +109,7 @@ extension ProxyHandler {
         let bytes = response.render(format: format, c, isHEAD: request.method == .HEAD, allocator: context.channel.allocator)
         x.responseHeadSent = true
         x.responseStatus = Int(response.status.code)
-        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes, proxied: response.origin.isProxied) : bytes
+        let filteredBytes = filtered && x.runner != nil ? filterGeneratedResponse(bytes, proxied: response.origin.isProxied, own: response.extraHeaders) : bytes
         let withHeaders = withConfiguredHeaders(filteredBytes, origin: response.origin)
         // nginx's own error pages are the server's, where the location's compression is not.
         guard env.configuration.compression != nil, response.origin.isKong,
@@ -195,7 +195,7 @@ extension ProxyHandler {
             format: format, responseContext(now: now, sentUpstreamAt: now, keepAlive: false), isHEAD: false,
             allocator: context.channel.allocator)
         x.responseStatus = Int(response.status.code)
-        if x.runner != nil { bytes = filterGeneratedResponse(bytes, proxied: false) }
+        if x.runner != nil { bytes = filterGeneratedResponse(bytes, proxied: false, own: response.extraHeaders) }
         bytes = withConfiguredHeaders(bytes, origin: response.origin)
         x.keepAlive = false
         noteGeneratedHead(bytes)

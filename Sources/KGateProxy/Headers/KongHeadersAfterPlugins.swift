@@ -10,14 +10,19 @@ import KGatePlugins
 ///   not enable it), unless `Via` is enabled and a plugin set it to the server token;
 /// - both: `X-Kong-Request-Id`, and `Date` when no plugin left one (nginx writes it).
 ///
-/// On a proxied response the plugins do not see these headers at all (``pluginView(of:upstream:)``):
-/// they see the upstream's own, if it sent any.
+/// The plugins do not see these headers at all: on a proxied response they see the upstream's
+/// own, if it sent any (``pluginView(of:upstream:)``); on a generated one, the ones the
+/// response itself carries, such as a `Server` a plugin gave `kong.response.exit`
+/// (``pluginView(of:proxied:own:)``). So a plugin can add a `Server` to a short-circuited
+/// response, as Kong's 14-server_tokens_spec does with response-transformer.
 ///
 /// `X-Kong-Upstream-Status` is set before the plugins run, as Kong does, so it stays theirs.
 enum KongHeadersAfterPlugins {
     /// The headers kgate writes into a proxied response head itself, which Kong (or nginx)
     /// only adds after the plugins' `header_filter`.
     private static let addedAfterPlugins = ["X-Kong-Upstream-Latency", "X-Kong-Proxy-Latency", "Via", "X-Kong-Request-Id", "Server", "Date"]
+    /// The same for a generated response.
+    private static let addedAfterPluginsGenerated = ["X-Kong-Response-Latency", "X-Kong-Request-Id", "Server", "Date"]
 
     /// What the plugins' `header_filter` sees of a proxied response head (`head`, as kgate
     /// wrote it from `upstream`): the headers kgate added are the upstream's own values, or
@@ -29,6 +34,19 @@ enum KongHeadersAfterPlugins {
             for field in upstream.fields where HTTPFields.sameName(upstream.name(field), name) {
                 view.add(upstream.name(field), upstream.value(field))
             }
+        }
+        return view
+    }
+
+    /// What the plugins' `header_filter` sees of a generated response head (`head`, as kgate
+    /// rendered it): the headers kgate added are the response's `own` values (what a plugin or
+    /// Kong gave it), or absent. `proxied`: an error after Kong decided to proxy (a 502), which
+    /// carries the proxied set of headers.
+    static func pluginView(of head: HTTPFields, proxied: Bool, own: [(String, String)]) -> HTTPFields {
+        var view = head
+        for name in proxied ? addedAfterPlugins : addedAfterPluginsGenerated where view[name] != nil {
+            view.remove(name)
+            for (ownName, value) in own where HTTPFields.sameName(ownName, name) { view.add(ownName, value) }
         }
         return view
     }

@@ -538,6 +538,17 @@ struct KongProxySpecTests {
                     plugins:
                     - {name: header-overwrite, config: {via: kong/3.10.0}}
                     - {name: request-termination, config: {status_code: 200}}
+                  - paths: [/short-circuit-added]
+                    plugins:
+                    - {name: request-termination, config: {status_code: 200, message: Terminated}}
+                    - {name: response-transformer, config: {add: {headers: ["Via:kong/3.10.0", "Server:Demo"]}}}
+                  - paths: [/short-circuit-renamed]
+                    plugins:
+                    - {name: request-termination, config: {status_code: 200}}
+                    - name: response-transformer
+                      config:
+                        rename:
+                          headers: ["Server:X-Seen-Server", "X-Kong-Response-Latency:X-Seen-Lat", "X-Kong-Request-Id:X-Seen-Rid", "Date:X-Seen-Date"]
                 """
             try await withProxy(yaml, extraPlugins: [HeaderOverwritePlugin()]) { proxy in
                 let hex = /^[0-9a-f]+$/
@@ -562,6 +573,21 @@ struct KongProxySpecTests {
                 let viaToken = try await proxy.get("/short-circuit-via")
                 #expect(viaToken.header("Via") == "kong/3.10.0")
                 #expect(viaToken.header("Server") == "overwritten")
+
+                // 14-server_tokens_spec "should not return Kong 'Server' header when
+                // short-circuited with a matching Kong 'Via'": response-transformer's `add`
+                // finds no Server on the generated response, as in Kong, so Demo is added.
+                let added = try await proxy.get("/short-circuit-added")
+                #expect(added.header("Via") == "kong/3.10.0")
+                #expect(added.header("Server") == "Demo")
+                // The plugins see none of the headers Kong and nginx add after them.
+                let renamed = try await proxy.get("/short-circuit-renamed")
+                #expect(renamed.status == 200)
+                for seen in ["X-Seen-Server", "X-Seen-Lat", "X-Seen-Rid", "X-Seen-Date"] { #expect(renamed.header(seen) == nil) }
+                #expect(renamed.header("Server") == "kong/3.10.0")
+                #expect(renamed.header("Date") != nil)
+                #expect(Int(renamed.header("X-Kong-Response-Latency") ?? "") != nil)
+                #expect(try hex.wholeMatch(in: renamed.header("X-Kong-Request-Id") ?? "") != nil)
             }
         }
     }
