@@ -379,7 +379,17 @@ import Testing
         #expect(await h.get("/cache/some-key").status == 404)
         #expect(await h.send(.DELETE, "/cache").status == 204)
         #expect(await h.get("/status/dns").status == 501)
-        #expect(await h.get("/timers").status == 200)
+        let timers = await h.get("/timers")
+        #expect(timers.status == 200)
+        #expect(
+            timers.json
+                == [
+                    "worker": ["id": 0, "count": 1],
+                    "stats": [
+                        "flamegraph": ["running": "", "pending": "", "elapsed_time": ""],
+                        "sys": ["total": 0, "runs": 0, "running": 0, "pending": 0, "waiting": 0], "timers": [:],
+                    ],
+                ])
     }
 
     @Test func adminToken() async throws {

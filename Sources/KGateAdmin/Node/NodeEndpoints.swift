@@ -80,9 +80,19 @@ extension AdminAPI {
         .kong(.ok, ["data": .array(routes.endpointList.map(Value.string))])
     }
 
-    /// `GET /timers`: kgate has no Lua timers; the shape Kong answers with, empty.
+    /// `GET /timers`: kgate has no Lua timers; the shape Kong's timer library answers with
+    /// (20-timers_spec: flamegraph texts, system counters, the timers by name), empty.
     func timers() -> HTTPResponse {
-        .kong(.ok, ["worker": ["id": 0, "count": 1], "stats": ["timers": [:], "sys": ["running": 0, "pending": 0]]])
+        .kong(
+            .ok,
+            [
+                "worker": ["id": 0, "count": 1],
+                "stats": [
+                    "flamegraph": ["running": "", "pending": "", "elapsed_time": ""],
+                    "sys": ["total": 0, "runs": 0, "running": 0, "pending": 0, "waiting": 0],
+                    "timers": [:],
+                ],
+            ])
     }
 
     /// `GET /debug/node/log-level`.
