@@ -28,6 +28,12 @@ struct UpstreamHealthAPITests {
               unhealthy:
                 tcp_failures: 5
           targets: [{target: "::1"}, {target: "[::1]:81"}]
+        - name: idle
+          healthchecks:
+            passive:
+              unhealthy:
+                tcp_failures: 5
+          targets: [{target: "127.0.0.1:2221", weight: 0}, {target: "localhost:2222", weight: 0}]
         services:
         - host: pool
           routes:
@@ -105,6 +111,18 @@ struct UpstreamHealthAPITests {
                 Comment(rawValue: sixMetrics))
             #expect(sixMetrics.contains(
                 #"kong_upstream_target_health{upstream="six",target="[::1]:81",address="::1:81",state="unhealthy",subsystem="http"} 1"#))
+            // Kong's balancer keeps targets of weight 0 (never picked): their addresses are
+            // shown with health checks off (08-targets_routes_spec "returns HEALTHCHECKS_OFF
+            // for target with weight 0"), the name's once resolved.
+            var idle = ""
+            for _ in 0..<100 {
+                idle = try admin.get("/upstreams/idle/health").body
+                if !idle.contains("DNS_ERROR") { break }
+                usleep(20_000)
+            }
+            #expect(!idle.contains("DNS_ERROR") && !idle.contains(#""HEALTHY""#), Comment(rawValue: idle))
+            #expect(idle.contains(#""ip":"127.0.0.1""#) && idle.contains(#""port":2221"#) && idle.contains(#""port":2222"#))
+            #expect(idle.components(separatedBy: #""health":"HEALTHCHECKS_OFF""#).count - 1 >= 4, Comment(rawValue: idle))
             // The Status API only reads.
             #expect(try status.request("PUT", "/upstreams/pool/targets/127.0.0.1:9/unhealthy").status != 204)
         }

@@ -75,6 +75,9 @@ final class Balancer: Sendable {
     let hostHeader: String?
     /// Targets with a positive weight, in config order.
     let targets: [BalancerTarget]
+    /// Targets with weight 0: never picked, but resolved and reported as Kong's balancer keeps
+    /// them (`/upstreams/{u}/health` shows their addresses with `HEALTHCHECKS_OFF`).
+    let idleTargets: [BalancerTarget]
     let algorithm: BalancerAlgorithm
     /// `slots`: the consistent-hashing continuum's size.
     let slots: Int
@@ -131,7 +134,8 @@ final class Balancer: Sendable {
         self.health = UpstreamHealth(settings: healthchecks, previous: previous?.health)
         let live = targets.filter { $0.weight > 0 }
         self.targets = live
-        let hostnames = live.filter { $0.ip == nil }.map(\.host)
+        self.idleTargets = targets.filter { $0.weight <= 0 }
+        let hostnames = (live + idleTargets).filter { $0.ip == nil }.map(\.host)
         let names = BalancerNames(names: hostnames, carryingOver: previous?.resolution.withLock { $0.names })
         let page = Self.page(
             addresses: names.addresses(of: live), algorithm: algorithm, targetCount: live.count, slots: slots,
@@ -163,6 +167,12 @@ final class Balancer: Sendable {
 
     /// The current page.
     var page: BalancerPage { fixedPage ?? livePage!.load(ordering: .acquiring) }
+
+    /// The addresses of a target of weight 0 as its name's latest answer gives them (for the
+    /// health report; never picked).
+    func idleAddresses(of target: BalancerTarget) -> [BalancerAddress] {
+        resolution.withLock { $0.names.addresses(of: [target]) }
+    }
 
     /// Whether the balancer has no address to offer now (Kong's "No peers are available").
     var isEmpty: Bool { page.addresses.isEmpty }

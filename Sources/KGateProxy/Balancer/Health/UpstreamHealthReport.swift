@@ -11,10 +11,17 @@ extension ProxyPlans {
         guard let balancer = balancer(id: upstreamID) else { return nil }
         let checks = balancer.health.settings.isEnabled
         var byTarget: [String: Value] = [:]
+        let page = balancer.page
         for target in balancer.targets {
             byTarget[HostAndIP.formatHost(target.host, port: target.port)] = Self.status(
-                of: target, in: balancer.page, stateKey: "health",
+                of: target, addresses: Self.addresses(of: target, in: page), stateKey: "health",
                 state: { .string(checks ? ($0 ? "HEALTHY" : "UNHEALTHY") : "HEALTHCHECKS_OFF") })
+        }
+        // Kong's `get_upstream_health`: a target of weight 0 has its health checks off.
+        for target in balancer.idleTargets {
+            byTarget[HostAndIP.formatHost(target.host, port: target.port)] = Self.status(
+                of: target, addresses: balancer.idleAddresses(of: target).map { ($0, true) }, stateKey: "health",
+                state: { _ in "HEALTHCHECKS_OFF" })
         }
         return (checks, byTarget)
     }
@@ -29,7 +36,10 @@ extension ProxyPlans {
         let details: Value = [
             "healthy": .bool(healthy),
             "weight": ["total": .integer(total), "unavailable": .integer(total - available), "available": .integer(available)],
-            "hosts": .array(balancer.targets.map { Self.status(of: $0, in: page, stateKey: "healthy", state: Value.bool) }),
+            "hosts": .array(
+                balancer.targets.map {
+                    Self.status(of: $0, addresses: Self.addresses(of: $0, in: page), stateKey: "healthy", state: Value.bool)
+                }),
         ]
         let health = healthy ? "HEALTHY" : "UNHEALTHY"
         return [
@@ -67,13 +77,13 @@ extension ProxyPlans {
     /// it (`healthy`, a bool, in the balancer's status; `health` as `get_upstream_health`
     /// rewrites it).
     private static func status(
-        of target: BalancerTarget, in page: BalancerPage, stateKey: String, state: (Bool) -> Value
+        of target: BalancerTarget, addresses targetAddresses: [(address: BalancerAddress, healthy: Bool)], stateKey: String,
+        state: (Bool) -> Value
     ) -> Value {
         var total = 0
         var available = 0
         var addresses: [Value] = []
-        for (i, address) in page.addresses.enumerated() where address.host == target.host && address.port == target.port {
-            let healthy = page.isAvailable(i)
+        for (address, healthy) in targetAddresses {
             total += address.weight
             if healthy { available += address.weight }
             var entry: Object = [
@@ -84,7 +94,7 @@ extension ProxyPlans {
         }
         // The record type the addresses came from, as Kong names it (an IP literal is an A or
         // AAAA answer of its own).
-        let first = target.ip ?? page.addresses.first { $0.host == target.host && $0.port == target.port }?.ip
+        let first = target.ip ?? targetAddresses.first?.address.ip
         let dns = first.map { $0.isIPv6 ? "AAAA" : "A" } ?? "unknown"
         return [
             "host": .string(HostAndIP.formatHost(target.host)), "port": .integer(target.port), "dns": .string(dns),
@@ -92,5 +102,11 @@ extension ProxyPlans {
             "weight": ["total": .integer(total), "unavailable": .integer(total - available), "available": .integer(available)],
             "addresses": .array(addresses),
         ]
+    }
+
+    /// A target's addresses in a page, with their availability.
+    private static func addresses(of target: BalancerTarget, in page: BalancerPage) -> [(address: BalancerAddress, healthy: Bool)] {
+        page.addresses.enumerated().filter { $0.element.host == target.host && $0.element.port == target.port }
+            .map { ($0.element, page.isAvailable($0.offset)) }
     }
 }
