@@ -123,6 +123,8 @@ public enum LogSerializer {
         var o: Object = [
             "ip": .string(t.ip), "port": .integer(t.port), "balancer_start": .integer(t.balancerStart),
             "balancer_latency": .integer(t.balancerLatency),
+            "balancer_start_ns": .integer(t.balancerStartNanoseconds),
+            "balancer_latency_ns": .integer(t.balancerLatency * 1_000_000),
         ]
         if let state = t.state { o["state"] = .string(state) }
         if let code = t.code { o["code"] = .integer(code) }

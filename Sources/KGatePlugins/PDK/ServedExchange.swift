@@ -11,13 +11,17 @@ public struct ServedExchange: Sendable {
         /// A failed try's `state` (`failed`, `next`) and status code.
         public var state: String?
         public var code: Int?
+        /// `balancer_start` in nanoseconds (Kong's `balancer_start_ns`).
+        public var balancerStartNanoseconds: Int
 
         public init(
-            ip: String, port: Int, balancerStart: Int, balancerLatency: Int = 0, state: String? = nil, code: Int? = nil
+            ip: String, port: Int, balancerStart: Int, balancerLatency: Int = 0, state: String? = nil, code: Int? = nil,
+            balancerStartNanoseconds: Int? = nil
         ) {
             self.ip = ip
             self.port = port
             self.balancerStart = balancerStart
+            self.balancerStartNanoseconds = balancerStartNanoseconds ?? balancerStart * 1_000_000
             self.balancerLatency = balancerLatency
             self.state = state
             self.code = code

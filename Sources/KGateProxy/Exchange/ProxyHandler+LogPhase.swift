@@ -28,8 +28,10 @@ extension ProxyHandler {
             tries[last].state = "failed"
             tries[last].code = x.lastError.map(Self.tryFailureStatus) ?? 502
         }
-        let start = Int(loop.wallClock() * 1000)
-        tries.append(ServedExchange.Try(ip: ip.text, port: port, balancerStart: start))
+        let now = loop.wallClock()
+        tries.append(
+            ServedExchange.Try(
+                ip: ip.text, port: port, balancerStart: Int(now * 1000), balancerStartNanoseconds: Int(now * 1_000_000_000)))
         x.triesForLog = tries
     }
 
@@ -41,11 +43,30 @@ extension ProxyHandler {
         }
     }
 
+    /// The tries as Kong logs them: when no try got a response, the last one failed too
+    /// (Kong's `header_filter` marks it with the status nginx answers, 502 or 504).
+    private func finishedTries(proxied: Bool) -> [ServedExchange.Try] {
+        var tries = x.triesForLog ?? []
+        if !proxied, let last = tries.indices.last, tries[last].state == nil {
+            tries[last].state = "failed"
+            tries[last].code = x.lastError.map(Self.tryFailureStatus) ?? x.responseStatus
+        }
+        return tries
+    }
+
+    /// nginx's `$upstream_status`: each try's status, `, `-separated (`504, 200`).
+    private func upstreamStatusList(_ tries: [ServedExchange.Try], proxied: Bool) -> String {
+        var statuses = tries.compactMap(\.code).map(String.init)
+        if proxied { statuses.append(String(x.upstreamStatus)) }
+        return statuses.joined(separator: ", ")
+    }
+
     /// What `kong.log.serialize()` needs from the proxy (Kong's nginx variables and timings).
     func servedExchange() -> ServedExchange {
         let now = loop.now
         func ms(_ from: NIODeadline, _ to: NIODeadline) -> Int { x.milliseconds(since: from, to: to) }
         let proxied = x.upstreamStatus != 0
+        let tries = finishedTries(proxied: proxied)
         var responseHeaders = HTTPFields()
         if x.sentHead.readableBytes > 0, HeadParser.parseResponse(x.sentHead, into: &scratchHead) == nil {
             responseHeaders = PluginHeads.fields(of: scratchHead)
@@ -59,17 +80,20 @@ extension ProxyHandler {
             requestURI: requestURI,
             requestSize: request.buffer.readableBytes + x.bodyBytes,
             upstreamURI: x.plan == nil ? "" : x.upstreamTarget,
-            upstreamStatus: proxied ? String(x.upstreamStatus) : "",
+            upstreamStatus: upstreamStatusList(tries, proxied: proxied),
             status: x.responseStatus,
             responseHeaders: responseHeaders,
             responseSize: max(0, output.bytesWritten &- x.outputMark),
             kongLatency: x.tries > 0 ? ms(x.start, x.upstreamStart) : ms(x.start, now),
-            proxyLatency: proxied ? ms(x.upstreamStart, x.upstreamHeadAt) : nil,
+            // Kong's `KONG_WAITING_TIME`: to the response head, or to the error nginx answers
+            // when no try got one.
+            proxyLatency: proxied ? ms(x.upstreamStart, x.upstreamHeadAt) : x.tries > 0 ? ms(x.upstreamStart, now) : nil,
             receiveLatency: proxied ? ms(x.upstreamHeadAt, now) : 0,
             requestLatency: ms(x.start, now),
-            tries: x.triesForLog ?? [],
+            tries: tries,
             clientIP: clientAddress,
             hostPort: hostPortNumber,
-            source: x.tries > 0 ? .upstream : .kong)
+            // An error after trying (502, 504) is Kong's (`KONG_UNEXPECTED`), not the service's.
+            source: proxied ? .upstream : .kong)
     }
 }
