@@ -12,10 +12,11 @@ struct BufferedHTTPServer: Sendable {
     var accessLog: AccessLog?
     var addedHeaders: [AddHeaderDirective] = []
 
-    /// nginx's `http2_max_concurrent_streams`.
-    static let maxConcurrentStreams = 128
     /// nginx's `keepalive_timeout` (an idle HTTP/2 connection closes after it).
     static let idleTimeout = TimeAmount.seconds(75)
+    /// nginx's `client_header_timeout`: an `http2` address's connection closes when its TLS
+    /// handshake or first bytes do not come within it.
+    static let clientHeaderTimeout = TimeAmount.seconds(60)
 
     /// HTTP/1.1: a ``RequestTargetEscapingHandler``, NIO's HTTP/1.1 codec, and the
     /// ``HTTPExchangeHandler`` that answers.
@@ -27,26 +28,26 @@ struct BufferedHTTPServer: Sendable {
         try operations.addHandler(exchangeHandler(requestLines: requestLines))
     }
 
-    /// HTTP/2: NIO's HTTP/2 handler with a stream channel per request, each turned into
-    /// HTTP/1.1 parts by NIO's codec and answered by an ``HTTPExchangeHandler``; an idle
-    /// connection closes after ``idleTimeout``.
+    /// HTTP/2 (``HTTP2ServerPipeline``): each stream is turned into HTTP/1.1 parts by NIO's
+    /// codec and answered by an ``HTTPExchangeHandler``; an idle connection closes after
+    /// ``idleTimeout``.
     func configureHTTP2(_ channel: any Channel) throws {
-        let operations = channel.pipeline.syncOperations
-        let management = NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: channel.eventLoop,
-            configuration: .init(maxIdleTime: Self.idleTimeout, maxAge: nil, maxGraceTime: nil, keepalive: nil))
-        var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        connection.initialSettings = [HTTP2Setting(parameter: .maxConcurrentStreams, value: Self.maxConcurrentStreams)]
-        _ = try operations.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
-            streamDelegate: management.http2StreamDelegate
-        ) { stream in
+        try HTTP2ServerPipeline.configure(channel, idleTimeout: Self.idleTimeout) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandlers(
                     HTTP2FramePayloadToHTTP1ServerCodec(), exchangeHandler(requestLines: nil))
             }
         }
-        try operations.addHandler(management)
+    }
+
+    /// An address's pipeline: HTTP/1.1, or on an `http2` one the version the client chooses
+    /// (``HTTPVersionChoice``); `tls`: the connection starts with TLS.
+    func configure(_ channel: any Channel, http2: Bool, tls: Bool) throws {
+        guard http2 else { return try configureHTTP1(channel) }
+        try channel.pipeline.syncOperations.addHandler(
+            HTTPVersionChoice(tls: tls, timeout: Self.clientHeaderTimeout) { http2, channel in
+                if http2 { try configureHTTP2(channel) } else { try configureHTTP1(channel) }
+            })
     }
 
     private func exchangeHandler(requestLines: RequestTargetEscapingHandler?) -> HTTPExchangeHandler {

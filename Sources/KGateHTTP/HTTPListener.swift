@@ -84,14 +84,12 @@ public final class HTTPListener: Service, Sendable {
     public func bind() async throws {
         if !bound.withLock({ $0.isEmpty }) { return }
         var channels: [any Channel] = []
+        let server = BufferedHTTPServer(
+            answering: answering, maxBodySize: maxBodySize, counters: counters, accessLog: accessLog,
+            addedHeaders: addedHeaders)
+        let counters = self.counters
         for address in addresses {
-            let answering = self.answering
-            let maxBodySize = self.maxBodySize
-            let counters = self.counters
-            let accessLog = self.accessLog
-            let addedHeaders = self.addedHeaders
             let secureChannel = address.tls ? self.secureChannel : nil
-            let http2 = address.http2
             if address.tls, secureChannel == nil {
                 throw BindError(setting: "\(name)_listen", host: address.host, port: address.port, underlying: NoTLSSetup())
             }
@@ -102,18 +100,8 @@ public final class HTTPListener: Service, Sendable {
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let counters { try channel.pipeline.syncOperations.addHandler(ConnectionCounting(counters)) }
-                        try secureChannel?(channel, http2)
-                        let server = BufferedHTTPServer(
-                            answering: answering, maxBodySize: maxBodySize, counters: counters, accessLog: accessLog,
-                            addedHeaders: addedHeaders)
-                        if http2 {
-                            try channel.pipeline.syncOperations.addHandler(
-                                HTTPVersionChoice(tls: secureChannel != nil, timeout: .seconds(60)) { http2, channel in
-                                    if http2 { try server.configureHTTP2(channel) } else { try server.configureHTTP1(channel) }
-                                })
-                        } else {
-                            try server.configureHTTP1(channel)
-                        }
+                        try secureChannel?(channel, address.http2)
+                        try server.configure(channel, http2: address.http2, tls: secureChannel != nil)
                     }
                 }
                 .childChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -103,15 +103,6 @@ struct AccessLogLineTests {
     }
 }
 
-/// The lines of a file once it has at least `count` (what it has after the wait otherwise).
-private func fileLines(_ path: String, atLeast count: Int) async -> [String] {
-    func read() -> [String] {
-        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
-    }
-    _ = await waitUntil { read().count >= count }
-    return read()
-}
-
 /// A config with one route, `/p` to `api`, logged by `plugin` with `config` (a YAML flow map).
 private func loggedRoute(to api: TestUpstream, plugin: String, config: String) -> String {
     """

@@ -24,15 +24,20 @@ extension ProxyHandler {
     /// A new upstream try; the one before it failed (Kong's `state` and `code` of a try).
     func recordTry(ip: IPBytes, port: Int) {
         var tries = x.triesForLog ?? []
-        if let last = tries.indices.last {
-            tries[last].state = "failed"
-            tries[last].code = x.lastError.map(Self.tryFailureStatus) ?? 502
-        }
+        markLastFailed(&tries, otherwise: 502)
         let now = loop.wallClock()
         tries.append(
             ServedExchange.Try(
                 ip: ip.text, port: port, balancerStart: Int(now * 1000), balancerStartNanoseconds: Int(now * 1_000_000_000)))
         x.triesForLog = tries
+    }
+
+    /// Marks the last try failed (unless it is already), with the status nginx gives the
+    /// error that ended it, or `status` when none was recorded.
+    private func markLastFailed(_ tries: inout [ServedExchange.Try], otherwise status: Int) {
+        guard let last = tries.indices.last, tries[last].state == nil else { return }
+        tries[last].state = "failed"
+        tries[last].code = x.lastError.map(Self.tryFailureStatus) ?? status
     }
 
     /// The status nginx gives a failed try: 504 for a timeout, 502 otherwise.
@@ -47,10 +52,7 @@ extension ProxyHandler {
     /// (Kong's `header_filter` marks it with the status nginx answers, 502 or 504).
     private func finishedTries(proxied: Bool) -> [ServedExchange.Try] {
         var tries = x.triesForLog ?? []
-        if !proxied, let last = tries.indices.last, tries[last].state == nil {
-            tries[last].state = "failed"
-            tries[last].code = x.lastError.map(Self.tryFailureStatus) ?? x.responseStatus
-        }
+        if !proxied { markLastFailed(&tries, otherwise: x.responseStatus) }
         return tries
     }
 

@@ -33,13 +33,10 @@ enum HTTPVersionSelector {
     }
 }
 
-/// The pipeline of an HTTP/2 connection: NIO's HTTP/2 handler with a stream channel per
-/// request (``HTTP2StreamBridge`` in front of a ``ProxyHandler``), NIO's connection management
-/// (an idle connection closes after `keepalive_timeout`, a quiescing one sends GOAWAY and
-/// closes once its streams end), and the connection's place among the loop's connections.
+/// The pipeline of an HTTP/2 connection: ``HTTP2ServerPipeline`` (an idle connection closes
+/// after `keepalive_timeout`) with ``HTTP2StreamBridge`` in front of a ``ProxyHandler`` on
+/// each stream, and the connection's place among the loop's connections.
 enum HTTP2Connection {
-    /// nginx's `http2_max_concurrent_streams`.
-    static let maxConcurrentStreams = 128
     /// The largest header block taken (NIO's default is 16 KiB; nginx takes what its
     /// `large_client_header_buffers` hold, its request limits then apply as to HTTP/1.1).
     static let maxHeaderListSize = 65536
@@ -48,18 +45,9 @@ enum HTTP2Connection {
         on channel: any Channel, env: ProxyEnvironment, loop: LoopContext, tls: Bool, serverName: String?,
         proxyProtocolAddress: String?
     ) throws {
-        let management = NIOHTTP2ServerConnectionManagementHandler(
-            eventLoop: channel.eventLoop,
-            configuration: .init(maxIdleTime: env.configuration.keepaliveTimeout, maxAge: nil, maxGraceTime: nil, keepalive: nil))
-        var connection = NIOHTTP2Handler.ConnectionConfiguration()
-        connection.initialSettings = [
-            HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
-            HTTP2Setting(parameter: .maxHeaderListSize, value: maxHeaderListSize),
-        ]
-        let operations = channel.pipeline.syncOperations
-        _ = try operations.configureHTTP2Pipeline(
-            mode: .server, connectionConfiguration: connection, streamConfiguration: .init(),
-            streamDelegate: management.http2StreamDelegate
+        try HTTP2ServerPipeline.configure(
+            channel, idleTimeout: env.configuration.keepaliveTimeout,
+            settings: [HTTP2Setting(parameter: .maxHeaderListSize, value: maxHeaderListSize)]
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let handler = ProxyHandler(env: env, loop: loop, tls: tls, http2: true)
@@ -68,8 +56,7 @@ enum HTTP2Connection {
                 try stream.pipeline.syncOperations.addHandlers(HTTP2StreamBridge(), handler)
             }
         }
-        try operations.addHandler(management)
-        try operations.addHandler(HTTP2ConnectionKeeper(loop: loop))
+        try channel.pipeline.syncOperations.addHandler(HTTP2ConnectionKeeper(loop: loop))
     }
 }
 

@@ -154,12 +154,7 @@ struct HTTP2Tests {
                 await h1ByChoice.close()
 
                 // nginx's `$request` of an HTTP/2 stream says HTTP/2.0.
-                var text = ""
-                for _ in 0..<100 {
-                    text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-                    if text.split(separator: "\n").count >= 2 { break }
-                    try await Task.sleep(for: .milliseconds(20))
-                }
+                let text = await fileLines(path, atLeast: 2).joined(separator: "\n")
                 #expect(text.contains("\"GET /echo HTTP/2.0\" 200"))
                 #expect(text.contains("\"GET /echo HTTP/1.1\" 200"))
             }

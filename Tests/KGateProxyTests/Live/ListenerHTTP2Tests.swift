@@ -66,12 +66,7 @@ struct ListenerHTTP2Tests {
             await h1Only.close()
 
             // nginx logs an HTTP/2 stream's request line with HTTP/2.0.
-            var text = ""
-            for _ in 0..<100 {
-                text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
-                if text.split(separator: "\n").count >= 5 { break }
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            let text = await fileLines(path, atLeast: 5).joined(separator: "\n")
             #expect(text.contains("\"GET /status HTTP/2.0\" 200"))
             #expect(text.contains("\"GET /h1 HTTP/1.1\" 200"))
             #expect(counters.snapshot().accepted >= 4)
