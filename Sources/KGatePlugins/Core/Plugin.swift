@@ -42,6 +42,10 @@ public protocol Plugin: Sendable {
     static var noService: Bool { get }
     /// The phases the plugin implements.
     static var phases: PluginPhases { get }
+    /// The phases it runs for stream sessions (Kong's stream subsystem), when a config's
+    /// `protocols` name `tcp`, `tls` or `udp`: `log` for the logging plugins, whose
+    /// ``LogSerializer`` output is then Kong's stream shape (``PluginContext/session``).
+    static var streamPhases: PluginPhases { get }
     /// The config schema: the `config` record, or a whole plugin subschema (a schema with a
     /// `config` field and plugin-level entity checks), as `EntityCatalog(pluginConfigSchemas:)`
     /// takes it.
@@ -75,6 +79,8 @@ public protocol Plugin: Sendable {
 extension Plugin {
     /// Kong's version at the reference commit.
     public static var version: String { PluginConstants.kongVersion }
+    /// None: the plugin serves HTTP only.
+    public static var streamPhases: PluginPhases { [] }
     /// Kong's flag for a bundled plugin, false otherwise.
     public static var noConsumer: Bool { PluginConstants.bundled(name)?.noConsumer ?? false }
     /// Kong's flag for a bundled plugin, false otherwise.
@@ -105,7 +111,7 @@ extension Plugin {
     public static var descriptor: PluginDescriptor {
         PluginDescriptor(
             name: name, priority: priority, version: version, noConsumer: noConsumer, noRoute: noRoute,
-            noService: noService, phases: phases)
+            noService: noService, phases: phases, streamPhases: streamPhases)
     }
 }
 
@@ -193,6 +199,8 @@ public struct PluginDescriptor: Sendable, Hashable {
     public var noService: Bool
     /// Implemented phases.
     public var phases: PluginPhases
+    /// The phases run for stream sessions.
+    public var streamPhases: PluginPhases = []
 
     /// Kong's execution order (`sort_by_handler_priority`): priority descending, equal
     /// priorities by name descending.

@@ -16,13 +16,18 @@ import Logging
 ///    `runner.log(&ctx)` at the end.
 public final class PluginRunner: Sendable {
     let iterator: PluginsIterator
+    /// The configs that run for stream sessions (``logStream(_:route:service:)``).
+    let streamIterator: PluginsIterator
     let registry: PluginRegistry
     /// The generation's entities (for contexts).
     public let database: PluginDatabase
     private let configured = ManagedAtomic<Bool>(false)
 
-    init(iterator: PluginsIterator, registry: PluginRegistry, database: PluginDatabase) {
+    init(
+        iterator: PluginsIterator, streamIterator: PluginsIterator, registry: PluginRegistry, database: PluginDatabase
+    ) {
         self.iterator = iterator
+        self.streamIterator = streamIterator
         self.registry = registry
         self.database = database
     }
@@ -35,8 +40,9 @@ public final class PluginRunner: Sendable {
         page: Page, registry: PluginRegistry, skipping: Set<String> = [], logger: Logger = Logger(label: "kgate.plugins")
     ) throws {
         self.init(
-            iterator: try PluginsIterator(page: page, registry: registry, skipping: skipping), registry: registry,
-            database: PluginDatabase(page: page, logger: logger))
+            iterator: try PluginsIterator(page: page, registry: registry, skipping: skipping),
+            streamIterator: try PluginsIterator(page: page, registry: registry, skipping: skipping, subsystem: .stream),
+            registry: registry, database: PluginDatabase(page: page, logger: logger))
     }
 
     /// True when the generation has an enabled plugin; when false every phase is a no-op and
@@ -309,7 +315,7 @@ public final class PluginRunner: Sendable {
     }
 
     @inline(__always)
-    private func call(_ instance: any AnyPluginInstance, _ phase: PluginPhase, _ ctx: inout PluginContext) {
+    func call(_ instance: any AnyPluginInstance, _ phase: PluginPhase, _ ctx: inout PluginContext) {
         ctx.currentPlugin = instance.name
         do {
             try instance.run(phase, &ctx)

@@ -49,8 +49,9 @@ struct PluginsIterator: Sendable {
     /// - A row whose plugin the registry does not have fails the build with Kong's
     ///   `<name> plugin is in use but not enabled` (`... but not implemented by kgate` for a
     ///   Kong bundled plugin), unless `skipping` names it: then it is left out.
-    /// - A row is used when `enabled` and one of its `protocols` is an HTTP one.
-    init(page: Page, registry: PluginRegistry, skipping: Set<String> = []) throws {
+    /// - A row is used when `enabled` and one of its `protocols` is of `subsystem` (Kong's
+    ///   `should_process_plugin`); for streams, only plugins with ``Plugin/streamPhases``.
+    init(page: Page, registry: PluginRegistry, skipping: Set<String> = [], subsystem: Subsystem = .http) throws {
         var indexes: [String: PluginConfigIndex] = [:]
         var byName: [String: [any AnyPluginInstance]] = [:]
         var globalInstances: [any AnyPluginInstance] = []
@@ -65,7 +66,9 @@ struct PluginsIterator: Sendable {
                 let reason = BundledPlugins.info(name) == nil ? "not enabled" : "not implemented by kgate"
                 throw BuildError(message: "\(name) plugin is in use but \(reason)")
             }
-            guard row["enabled"]?.boolValue ?? true, Self.servesHTTP(row["protocols"]) else { continue }
+            guard row["enabled"]?.boolValue ?? true, subsystem.serves(row["protocols"]),
+                subsystem == .http || !handler.descriptor.streamPhases.isEmpty
+            else { continue }
             let scope = PluginScope(
                 id: id, name: name, instanceName: row["instance_name"]?.stringValue,
                 routeID: EntityTableKey.id(row["route"]), serviceID: EntityTableKey.id(row["service"]),
@@ -125,12 +128,22 @@ struct PluginsIterator: Sendable {
     @inline(__always)
     func plan(route routeID: String) -> Plan { plans[routeID] ?? defaultPlan }
 
-    /// Whether a row's `protocols` include an HTTP-subsystem protocol (absent: yes).
-    static func servesHTTP(_ protocols: Value?) -> Bool {
-        guard let list = protocols?.sequenceElements else { return true }
-        return list.contains { v in
-            guard let p = v.stringValue else { return false }
-            return p == "http" || p == "https" || p == "grpc" || p == "grpcs"
+    /// Kong's subsystems: the HTTP proxy and the stream (TCP, TLS, UDP) proxy.
+    enum Subsystem: Sendable {
+        case http
+        case stream
+
+        /// Whether a row's `protocols` include one of the subsystem's (absent: Kong's default,
+        /// the HTTP ones).
+        func serves(_ protocols: Value?) -> Bool {
+            guard let list = protocols?.sequenceElements else { return self == .http }
+            return list.contains { v in
+                guard let p = v.stringValue else { return false }
+                switch self {
+                case .http: return p == "http" || p == "https" || p == "grpc" || p == "grpcs"
+                case .stream: return p == "tcp" || p == "tls" || p == "tls_passthrough" || p == "udp"
+                }
+            }
         }
     }
 }

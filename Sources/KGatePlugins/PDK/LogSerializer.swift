@@ -23,11 +23,12 @@ public enum LogSerializer {
     }
 
     public static func serialize(_ ctx: PluginContext) -> Value {
+        if let session = ctx.session { return serialize(session, ctx) }
         let served = ctx.served
         let request = ctx.request
         let uri = served?.requestURI ?? request.rawPath + (request.rawQuery.map { "?" + $0 } ?? "")
         let port = served?.hostPort ?? request.port
-        let requestObject: Object = [
+        var requestObject: Object = [
             "id": .string(request.requestID),
             "uri": .string(uri),
             "url": .string("\(request.scheme)://\(request.host):\(port)\(uri)"),
@@ -36,6 +37,7 @@ public enum LogSerializer {
             "headers": headerTable(request.headers, redacting: true),
             "size": .integer(served?.requestSize ?? 0),
         ]
+        if let tls = served?.tls { requestObject["tls"] = tlsTable(tls) }
         var root: Object = [
             "request": .object(requestObject),
             "upstream_uri": .string(served.map { upstreamURI($0.upstreamURI, requestURI: uri) } ?? ""),
@@ -58,6 +60,35 @@ public enum LogSerializer {
             "workspace_name": .string(workspaceName),
         ]
         if let tries = served?.tries, !tries.isEmpty { root["tries"] = .array(tries.map(tryTable)) }
+        return finish(root, ctx)
+    }
+
+    /// Kong's stream serializer: the session's bytes, status and TLS, the upstream's bytes,
+    /// the latencies before proxying and of the whole session.
+    static func serialize(_ session: StreamSession, _ ctx: PluginContext) -> Value {
+        var sessionObject: Object = [
+            "received": .integer(session.received),
+            "sent": .integer(session.sent),
+            "status": .integer(session.status),
+        ]
+        if let port = session.serverPort { sessionObject["server_port"] = .integer(port) }
+        if let tls = session.tls { sessionObject["tls"] = tlsTable(tls) }
+        var root: Object = [
+            "session": .object(sessionObject),
+            "upstream": .object(["received": .integer(session.upstreamReceived), "sent": .integer(session.upstreamSent)]),
+            "latencies": .object(["kong": .integer(session.kongLatency), "session": .integer(session.sessionLatency)]),
+            "client_ip": .string(session.clientIP),
+            "started_at": .integer(Int(ctx.request.startTime * 1000)),
+            "workspace": .string(workspaceID),
+            "workspace_name": .string(workspaceName),
+        ]
+        if !session.tries.isEmpty { root["tries"] = .array(session.tries.map(tryTable)) }
+        return finish(root, ctx)
+    }
+
+    /// The entities every shape carries, then `kong.log.set_serialize_value`'s values.
+    private static func finish(_ root: Object, _ ctx: PluginContext) -> Value {
+        var root = root
         if let credential = ctx.credential {
             var entity: Object = [:]
             if let id = credential.id { entity["id"] = .string(id) }
@@ -117,6 +148,11 @@ public enum LogSerializer {
             }
         }
         return .object(table)
+    }
+
+    /// Kong's `build_tls_info`.
+    static func tlsTable(_ tls: ClientTLS) -> Value {
+        .object(["version": .string(tls.version), "cipher": .string(tls.cipher), "client_verify": .string(tls.clientVerify)])
     }
 
     static func tryTable(_ t: ServedExchange.Try) -> Value {

@@ -21,6 +21,8 @@ public struct PluginContext: Sendable {
     public var serializedValues: [String: Value] = [:]
     /// What the proxy served, set before the `log` phase (``LogSerializer``).
     public var served: ServedExchange?
+    /// The stream session a stream `log` phase reports (nil for HTTP requests).
+    public var session: StreamSession?
 
     /// The matched route's id (nil before routing or when none matched).
     public private(set) var routeID: String?

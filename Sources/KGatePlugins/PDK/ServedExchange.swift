@@ -64,11 +64,13 @@ public struct ServedExchange: Sendable {
     /// The port the client reached (after `port_maps`), for `request.url`.
     public var hostPort: Int?
     public var source: Source
+    /// The client's TLS session (`request.tls`), nil on plain connections.
+    public var tls: ClientTLS?
 
     public init(
         requestURI: String, requestSize: Int, upstreamURI: String, upstreamStatus: String, status: Int,
         responseHeaders: HTTPFields, responseSize: Int, kongLatency: Int, proxyLatency: Int?, receiveLatency: Int,
-        requestLatency: Int, tries: [Try], clientIP: String, hostPort: Int?, source: Source
+        requestLatency: Int, tries: [Try], clientIP: String, hostPort: Int?, source: Source, tls: ClientTLS? = nil
     ) {
         self.requestURI = requestURI
         self.requestSize = requestSize
@@ -85,5 +87,6 @@ public struct ServedExchange: Sendable {
         self.clientIP = clientIP
         self.hostPort = hostPort
         self.source = source
+        self.tls = tls
     }
 }

@@ -96,6 +96,7 @@ extension ProxyHandler {
             clientIP: clientAddress,
             hostPort: hostPortNumber,
             // An error after trying (502, 504) is Kong's (`KONG_UNEXPECTED`), not the service's.
-            source: proxied ? .upstream : .kong)
+            source: proxied ? .upstream : .kong,
+            tls: clientTLS)
     }
 }

@@ -78,6 +78,8 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     let http2: Bool
     /// The SNI the client sent in its TLS handshake, if any.
     var serverName: String?
+    /// The client's TLS session (nginx's `$ssl_protocol`, `$ssl_cipher`), for log plugins.
+    var clientTLS: ClientTLS?
     /// The client address of the connection's PROXY protocol header (nginx's
     /// `$proxy_protocol_addr`), used with `real_ip_header = proxy_protocol`.
     var proxyProtocolAddress: String?
@@ -406,10 +408,11 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
 extension ProxyHandler: LoopConnection, ClientConnectionFacts {}
 
 /// The handler that learns what the handlers in front of it read before any HTTP: the PROXY
-/// protocol header's client address and the TLS client's SNI.
+/// protocol header's client address, the TLS client's SNI and its session's version and cipher.
 protocol ClientConnectionFacts: AnyObject {
     var serverName: String? { get set }
     var proxyProtocolAddress: String? { get set }
+    var clientTLS: ClientTLS? { get set }
 }
 
 /// The `Host` and target of a connection's last request, reused when the next request sends

@@ -1,4 +1,5 @@
 import KGateHTTP
+import KGatePlugins
 import NIOCore
 import NIOHTTP2
 
@@ -10,8 +11,26 @@ enum HTTPVersionSelector {
     /// What the TLS terminator and the PROXY protocol reader learn before the choice, handed to
     /// the chosen pipeline.
     final class Facts: ClientConnectionFacts {
+        var learned = Learned()
+        var serverName: String? {
+            get { learned.serverName }
+            set { learned.serverName = newValue }
+        }
+        var proxyProtocolAddress: String? {
+            get { learned.proxyProtocolAddress }
+            set { learned.proxyProtocolAddress = newValue }
+        }
+        var clientTLS: ClientTLS? {
+            get { learned.clientTLS }
+            set { learned.clientTLS = newValue }
+        }
+    }
+
+    /// The facts as values, for the handlers of the connection's HTTP/2 streams.
+    struct Learned: Sendable {
         var serverName: String?
         var proxyProtocolAddress: String?
+        var clientTLS: ClientTLS?
     }
 
     /// The choosing handler for a new connection, and where its facts go meanwhile.
@@ -19,17 +38,23 @@ enum HTTPVersionSelector {
         let facts = Facts()
         let choice = HTTPVersionChoice(tls: tls, timeout: env.configuration.clientHeaderTimeout) { http2, channel in
             if http2 {
-                try HTTP2Connection.install(
-                    on: channel, env: env, loop: loop, tls: tls, serverName: facts.serverName,
-                    proxyProtocolAddress: facts.proxyProtocolAddress)
+                try HTTP2Connection.install(on: channel, env: env, loop: loop, tls: tls, facts: facts.learned)
             } else {
                 let handler = ProxyHandler(env: env, loop: loop, tls: tls)
-                handler.serverName = facts.serverName
-                handler.proxyProtocolAddress = facts.proxyProtocolAddress
+                handler.take(facts.learned)
                 try channel.pipeline.syncOperations.addHandler(handler)
             }
         }
         return (choice, facts)
+    }
+}
+
+extension ProxyHandler {
+    /// Takes what was learned of the connection before its HTTP version was chosen.
+    func take(_ facts: HTTPVersionSelector.Learned) {
+        serverName = facts.serverName
+        proxyProtocolAddress = facts.proxyProtocolAddress
+        clientTLS = facts.clientTLS
     }
 }
 
@@ -41,18 +66,14 @@ enum HTTP2Connection {
     /// `large_client_header_buffers` hold, its request limits then apply as to HTTP/1.1).
     static let maxHeaderListSize = 65536
 
-    static func install(
-        on channel: any Channel, env: ProxyEnvironment, loop: LoopContext, tls: Bool, serverName: String?,
-        proxyProtocolAddress: String?
-    ) throws {
+    static func install(on channel: any Channel, env: ProxyEnvironment, loop: LoopContext, tls: Bool, facts: HTTPVersionSelector.Learned) throws {
         try HTTP2ServerPipeline.configure(
             channel, idleTimeout: env.configuration.keepaliveTimeout,
             settings: [HTTP2Setting(parameter: .maxHeaderListSize, value: maxHeaderListSize)]
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 let handler = ProxyHandler(env: env, loop: loop, tls: tls, http2: true)
-                handler.serverName = serverName
-                handler.proxyProtocolAddress = proxyProtocolAddress
+                handler.take(facts)
                 try stream.pipeline.syncOperations.addHandlers(HTTP2StreamBridge(), handler)
             }
         }

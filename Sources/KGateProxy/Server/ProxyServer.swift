@@ -242,9 +242,7 @@ public final class ProxyServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(reader)
                     }
                     if address.ssl {
-                        try TLSTermination.install(on: channel, http2: address.http2, environment: environment) {
-                            facts.serverName = $0
-                        }
+                        try TLSTermination.install(on: channel, http2: address.http2, environment: environment, facts: facts)
                     }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }

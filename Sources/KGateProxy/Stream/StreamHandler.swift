@@ -59,11 +59,9 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     private var clientFromHeader = false
     /// Set when the listener reads a PROXY protocol header first.
     var expectsProxyProtocol = false
-    /// For the access log: when the session began, its status (nginx's `$status`: 200, 403,
-    /// 500 without a route, 502 without an upstream), the relays (their byte counts), and the
-    /// bytes read before they were linked.
-    private var started = NIODeadline.uptimeNanoseconds(0)
-    private var status = 200
+    /// For the access log and the log plugins: the session's times, status, tries and TLS, the
+    /// relays (their byte counts), and the bytes read before they were linked.
+    private var record = StreamSessionRecord()
     private var relays: (client: StreamRelay, upstream: StreamRelay)?
     private var pendingBytes = 0
 
@@ -96,7 +94,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        started = loop.now
+        record.begin(at: loop.now, wall: loop.wallClock())
         let remote = context.channel.remoteAddress
         clientIP = remote?.ip
         clientText = remote?.ipAddress ?? ""
@@ -150,22 +148,31 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         prereadTimer?.cancel()
         lease = nil
         loop.unregister(self)
-        writeAccessLog()
+        let sent = relays?.upstream.bytesRead ?? 0
+        let received = pendingBytes + (relays?.client.bytesRead ?? 0)
+        // The session's line in `proxy_stream_access_log` (Kong's `basic` format).
+        loop.logStreamSession(
+            client: clientText, status: record.status, bytesSent: sent, bytesReceived: received, since: record.started)
+        runLogPlugins(received: received, sent: sent)
         context.fireChannelInactive()
     }
 
-    /// The session's line in `proxy_stream_access_log` (Kong's `basic` format).
-    private func writeAccessLog() {
-        loop.logStreamSession(
-            client: clientText, status: status, bytesSent: relays?.upstream.bytesRead ?? 0,
-            bytesReceived: pendingBytes + (relays?.client.bytesRead ?? 0), since: started)
+    /// Kong's stream `log` phase: the logging plugins of the session's route.
+    private func runLogPlugins(received: Int, sent: Int) {
+        guard let route = match?.route, let runner = generation?.artifact(for: ProxyPlansBuilder.self)?.plugins,
+            runner.logsStreams(route: route.id)
+        else { return }
+        let port = context?.channel.localAddress?.port.map { env.configuration.hostPort(for: $0) }
+        let session = record.session(
+            received: received, sent: sent, relayed: relays != nil, serverPort: port, clientIP: clientText, now: loop.now)
+        runner.logStream(session, route: route.id, service: route.serviceID, startTime: record.startedWall)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         if state == .handshaking {
             // nginx ends a session whose TLS handshake failed with 500, logged at info.
             env.logger.info("SSL_do_handshake() failed (\(error)) while SSL handshaking, client: \(clientText)")
-            status = 500
+            record.status = 500
         }
         if state != .relaying { close() }
         context.fireErrorCaught(error)
@@ -174,7 +181,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     /// The PROXY protocol header was not one: nginx logs it and ends the session with 400.
     func brokenProxyProtocolHeader() {
         env.logger.error("broken header while reading PROXY protocol, client: \(clientText)")
-        status = 400
+        record.status = 400
     }
 
     // MARK: Routing
@@ -199,7 +206,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         }
         guard route.protocols.contains("tls") || route.protocols.contains("tls_passthrough") else {
             env.logger.error("unexpected protocols in matched Route, client: \(clientText)")
-            status = 500
+            record.status = 500
             close()
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }
@@ -217,6 +224,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
             let operations = channel.pipeline.syncOperations
             let reader = try operations.context(name: Self.readerName).handler
             try operations.addHandler(NIOSSLServerHandler(context: context), position: .after(reader))
+            try operations.addHandler(ServerHelloReader { [weak self] in self?.record.clientTLS = $0 }, position: .first)
         }
     }
 
@@ -236,13 +244,13 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
             destinationIP: local?.ip, destinationPort: local?.port.map { env.configuration.hostPort(for: $0) })
         guard let match = plans.stream.router.match(request) else {
             env.logger.error("no Route found with those values, client: \(clientText)")
-            status = 500
+            record.status = 500
             close()
             return nil
         }
         guard let plan = plans.stream.service(for: match) else {
             env.logger.error("no Service found with those values, client: \(clientText)")
-            status = 500
+            record.status = 500
             close()
             return nil
         }
@@ -257,7 +265,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         else { return true }
         if let clientIP, config.allows(clientIP) { return true }
         env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
-        status = config.exitStatus
+        record.status = config.exitStatus
         close()
         return false
     }
@@ -293,6 +301,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         let serverName = preserved ?? TLSProfile.serverName(forHostHeader: name)
         let handshake = plan.tls == nil ? nil : loop.eventLoop.makePromise(of: Void.self)
         let verify = NIOLoopBound(CertificateVerifyRecorder(), eventLoop: loop.eventLoop)
+        record.beginTry(ip: ip.text, port: port, at: loop.now, wall: loop.wallClock())
         ClientBootstrap(group: loop.eventLoop)
             .connectTimeout(plan.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)
@@ -325,6 +334,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
                     let failure = ProxyError.connect((error is NIOSSLError ? verify.value.failure : nil) ?? error)
                     let message = failure.nginxMessage(serverName: serverName ?? ip.text, headReceived: false)
                     env.logger.error("\(message), client: \(clientText), upstream: \"\(ip.text):\(port)\"")
+                    record.lastTryFailed()
                     if tries <= plan.retries { return connect(after: failure) }
                     lease?.retry(after: ProxyHandler.healthReport(failure))
                     fail(failure, logged: true)
@@ -362,7 +372,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     /// No target could be reached: the connection closes (logged unless it was already).
     private func fail(_ error: ProxyError, logged: Bool = false) {
         if !logged { env.logger.error("\(error.description), client: \(clientText)") }
-        status = 502
+        record.status = 502
         close()
     }
 

@@ -6,9 +6,10 @@ import KGateStore
 /// One generation's stream subsystem, Kong's second router: the routes of protocol `tcp`,
 /// `tls` or `tls_passthrough` with their services' plans, and what guards their connections.
 ///
-/// Of the plugins, only `ip-restriction` runs on stream connections (its default protocols
-/// include `tcp` and `tls`): a refused address is closed, as Kong's `ngx.exit` in preread.
-/// Other plugins configured for stream protocols are not run (``unservedPlugins``).
+/// `ip-restriction` guards stream connections (its default protocols include `tcp` and `tls`):
+/// a refused address is closed, as Kong's `ngx.exit` in preread. The logging plugins log each
+/// session when it ends (``PluginRunner/logStream(_:route:service:startTime:)``). Other plugins
+/// configured for stream protocols are not run (``unservedPlugins``).
 final class StreamPlans: Sendable {
     /// The stream router.
     let router: Router
@@ -21,9 +22,11 @@ final class StreamPlans: Sendable {
     let unservedPlugins: [String]
 
     /// No stream routes.
-    static let empty = StreamPlans(router: Router(routes: [], services: [], subsystem: .stream), services: [:], plugins: [])
+    static let empty = StreamPlans(
+        router: Router(routes: [], services: [], subsystem: .stream), services: [:], plugins: [], logging: [])
 
-    init(router: Router, services: [String: ServicePlan], plugins: [Object]) {
+    /// - Parameter logging: the plugins that log stream sessions.
+    init(router: Router, services: [String: ServicePlan], plugins: [Object], logging: Set<String>) {
         self.router = router
         planByEntry = router.entryServiceIDs.map { $0.flatMap { services[$0] } }
         var restrictions: [Scope: IPRestrictionPlugin.Config] = [:]
@@ -33,7 +36,7 @@ final class StreamPlans: Sendable {
                 EntityTable.keyString(row["consumer"]) == nil
             else { continue }
             guard name == IPRestrictionPlugin.name else {
-                unserved.insert(name)
+                if !logging.contains(name) { unserved.insert(name) }
                 continue
             }
             let scope = Scope(route: EntityTable.keyString(row["route"]), service: EntityTable.keyString(row["service"]))

@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateRouter
 import KGateSchema
 import KGateStore
@@ -29,18 +30,20 @@ final class UDPStreamHandler: ChannelInboundHandler {
         var idle: TimeAmount = .seconds(60)
         var timer: Scheduled<Void>?
         var closed = false
-        /// For the access log.
-        let started: NIODeadline
+        /// For the access log and the log plugins.
+        var record = StreamSessionRecord()
         var bytesSent = 0
         var bytesReceived = 0
-        var status = 200
+        /// The route and the generation's plugins, for the log plugins.
+        var route: (id: String, serviceID: String?)?
+        var plugins: PluginRunner?
         /// The balancer's state for the session, when its balancer keeps some.
         var lease: BalancerLease?
 
-        init(client: SocketAddress, now: NIODeadline) {
+        init(client: SocketAddress, now: NIODeadline, wall: Double) {
             self.client = client
             self.lastActivity = now
-            self.started = now
+            record.begin(at: now, wall: wall)
         }
     }
 
@@ -84,13 +87,15 @@ final class UDPStreamHandler: ChannelInboundHandler {
         let text = client.ipAddress ?? ""
         guard let match = plans.stream.router.match(request), let plan = plans.stream.service(for: match) else {
             env.logger.error("no Route found with those values, client: \(text)")
-            let refused = Session(client: client, now: loop.now)
-            refused.status = 500
+            let refused = Session(client: client, now: loop.now, wall: loop.wallClock())
+            refused.record.status = 500
             refused.bytesReceived = envelope.data.readableBytes
             writeAccessLog(refused)
             return
         }
-        let session = Session(client: client, now: loop.now)
+        let session = Session(client: client, now: loop.now, wall: loop.wallClock())
+        session.route = (match.route.id, match.route.serviceID)
+        session.plugins = plans.plugins
         session.idle = max(plan.readTimeout, plan.writeTimeout)
         session.bytesReceived = envelope.data.readableBytes
         session.pending.append(envelope.data)
@@ -98,10 +103,12 @@ final class UDPStreamHandler: ChannelInboundHandler {
         if case .balancer(let balancer) = plan.destination { session.lease = BalancerLease.stream(balancer, client: text) }
         StreamTarget.pick(plan, lease: session.lease, loop: loop) { [self] result in
             switch result {
-            case .success(let target): open(session, to: target.ip.socketAddress(port: target.port))
+            case .success(let target):
+                session.record.beginTry(ip: target.ip.text, port: target.port, at: loop.now, wall: loop.wallClock())
+                open(session, to: target.ip.socketAddress(port: target.port))
             case .failure(let error):
                 env.logger.error("\(error.description), client: \(text)")
-                session.status = 502
+                session.record.status = 502
                 end(session)
             }
         }
@@ -130,7 +137,8 @@ final class UDPStreamHandler: ChannelInboundHandler {
                     channel.flush()
                 case .failure(let error):
                     env.logger.error("\(ProxyError.connect(error).nginxMessage(serverName: nil, headReceived: false))")
-                    session.status = 502
+                    session.record.lastTryFailed()
+                    session.record.status = 502
                     end(session)
                 }
             }
@@ -161,13 +169,21 @@ final class UDPStreamHandler: ChannelInboundHandler {
         session.upstream?.close(promise: nil)
         if sessions[session.client] === session { sessions[session.client] = nil }
         writeAccessLog(session)
+        if let route = session.route, let plugins = session.plugins, plugins.logsStreams(route: route.id) {
+            // Kong's stream `log` phase for the session's route.
+            let port = context?.channel.localAddress?.port.map { env.configuration.hostPort(for: $0) }
+            let facts = session.record.session(
+                received: session.bytesReceived, sent: session.bytesSent, relayed: session.upstream != nil,
+                serverPort: port, clientIP: session.client.ipAddress ?? "", now: loop.now)
+            plugins.logStream(facts, route: route.id, service: route.serviceID, startTime: session.record.startedWall)
+        }
     }
 
     /// The session's line in `proxy_stream_access_log`.
     private func writeAccessLog(_ session: Session) {
         loop.logStreamSession(
-            client: session.client.ipAddress ?? "", status: session.status, bytesSent: session.bytesSent,
-            bytesReceived: session.bytesReceived, since: session.started, udp: true)
+            client: session.client.ipAddress ?? "", status: session.record.status, bytesSent: session.bytesSent,
+            bytesReceived: session.bytesReceived, since: session.record.started, udp: true)
     }
 
     /// The upstream socket's handler: each datagram goes back to the client.

@@ -6,18 +6,18 @@ import NIOTLS
 /// TLS on `proxy_listen` addresses marked `ssl`: the client's SNI is read from its ClientHello
 /// first, the certificate is chosen by it from the current generation's `snis`
 /// (``ServerCertificates``), then the TLS handler takes over the connection in front of the
-/// proxy handler, which learns the SNI for routing (`snis` on routes) and plugins.
+/// proxy handler, which learns the SNI for routing (`snis` on routes) and plugins, and the
+/// negotiated version and cipher for the log serializer (``ServerHelloReader``).
 enum TLSTermination {
     /// Adds the SNI reader to a new connection's pipeline (before the proxy handler, or the
     /// HTTP version selector of an `http2` listener, which ALPN offers `h2` to).
     static func install(
-        on channel: any Channel, http2: Bool = false, environment: ProxyEnvironment,
-        serverName: @escaping (String?) -> Void
+        on channel: any Channel, http2: Bool = false, environment: ProxyEnvironment, facts: any ClientConnectionFacts
     ) throws {
         let sni = ByteToMessageHandler(SNIHandler { result in
             let name: String?
             if case .hostname(let hostname) = result { name = hostname } else { name = nil }
-            serverName(name)
+            facts.serverName = name
             let (_, plans) = environment.currentPlans()
             if let runner = plans.activePlugins, runner.needsCertificate {
                 // Kong's `certificate` phase: global configs, with the addresses and the SNI.
@@ -35,6 +35,7 @@ enum TLSTermination {
                 let operations = channel.pipeline.syncOperations
                 let reader = try operations.context(name: Self.readerName).handler
                 try operations.addHandler(NIOSSLServerHandler(context: context), position: .after(reader))
+                try operations.addHandler(ServerHelloReader { facts.clientTLS = $0 }, position: .first)
             }
         })
         try channel.pipeline.syncOperations.addHandler(sni, name: Self.readerName)

@@ -215,7 +215,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             offersHTTP2: offersHTTP2)
         let stream = StreamPlans(
             router: Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor, subsystem: .stream),
-            services: services, plugins: page["plugins"].map { Array($0.rows.values) } ?? [])
+            services: services, plugins: page["plugins"].map { Array($0.rows.values) } ?? [],
+            logging: runner?.streamPluginNames ?? [])
         return ProxyPlans(
             router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles,
             certificates: certificates, stream: stream)

@@ -104,6 +104,16 @@ struct StreamProxyTests {
         return try await outcome.futureResult.get()
     }
 
+    /// A config's start with one certificate, for the SNI `term.test`.
+    private static func termCertificateYAML(cert: String, key: String) -> String {
+        """
+        _format_version: "3.0"
+        certificates:
+        \(TestCertificates.certificateEntryYAML(id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01", cert: cert, key: key))
+          snis: [{name: term.test}]
+        """
+    }
+
     /// Reads the greeting line an echo server sent first.
     private static func greeting(_ client: RawClient, _ name: String) async throws -> Bool {
         String(decoding: try await client.readBytes(name.utf8.count + 1), as: UTF8.self) == name + "\n"
@@ -195,11 +205,7 @@ struct StreamProxyTests {
         let secure = try await EchoServer(name: "secure", tls: TestCertificates.serverContext())
         defer { Task { await plain.stop(); await secure.stop() } }
         let yaml = """
-            _format_version: "3.0"
-            certificates:
-            \(TestCertificates.certificateEntryYAML(
-                id: "0b9f2a1e-3c4d-4e5f-8a6b-7c8d9e0f1a01", cert: TestCertificates.clientPEM, key: TestCertificates.clientKeyPEM))
-              snis: [{name: term.test}]
+            \(Self.termCertificateYAML(cert: TestCertificates.clientPEM, key: TestCertificates.clientKeyPEM))
             services:
             - url: tcp://127.0.0.1:\(plain.port)
               routes: [{protocols: [tls], snis: [term.test]}]
@@ -239,6 +245,95 @@ struct StreamProxyTests {
             }
             #expect(proxy.errors.messages.contains { $0.contains("unexpected protocols in matched Route") })
         }
+    }
+
+    /// The root of a file-log line.
+    private static func logLine(_ path: String) async throws -> [String: Any] {
+        let lines = await fileLines(path, atLeast: 1)
+        try #require(lines.count == 1)
+        return try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+    }
+
+    /// Kong's stream `log` phase (tcp-log_spec "#stream reports tcp streams" / "tls streams"):
+    /// a logging plugin whose protocols name `tcp`/`tls` logs each session in the stream shape.
+    @Test("logging plugins report tcp and tls sessions: bytes, status, tries, route, service, TLS")
+    func logPlugins() async throws {
+        let echo = try await EchoServer(name: "plain")
+        defer { Task { await echo.stop() } }
+        let tcpLog = NSTemporaryDirectory() + "kgate-stream-tcp-\(UUID().uuidString).log"
+        let tlsLog = NSTemporaryDirectory() + "kgate-stream-tls-\(UUID().uuidString).log"
+        let httpOnly = NSTemporaryDirectory() + "kgate-stream-http-\(UUID().uuidString).log"
+        defer { for path in [tcpLog, tlsLog, httpOnly] { try? FileManager.default.removeItem(atPath: path) } }
+        // A stream route with only `snis` matches plain connections too (Kong's compat
+        // expression `net.protocol != "tls" || tls.sni == ...`): one config per listener.
+        let tcpYAML = """
+            _format_version: "3.0"
+            services:
+            - name: plain
+              url: tcp://127.0.0.1:\(echo.port)
+              routes:
+              - name: tcp-route
+                protocols: [tcp]
+                sources: [{ip: 127.0.0.1}]
+                plugins:
+                - name: file-log
+                  protocols: [tcp, tls]
+                  config: {path: "\(tcpLog)"}
+            plugins:
+            - name: file-log
+              config: {path: "\(httpOnly)"}
+            """
+        let tlsYAML = """
+            \(Self.termCertificateYAML(cert: TestCertificates.serverPEM, key: TestCertificates.serverKeyPEM))
+            services:
+            - name: terminated
+              url: tcp://127.0.0.1:\(echo.port)
+              routes:
+              - name: tls-route
+                protocols: [tls]
+                snis: [term.test]
+            plugins:
+            - name: file-log
+              protocols: [tcp, tls]
+              config: {path: "\(tlsLog)"}
+            """
+        try await Self.withStreamProxy(tcpYAML) { _, port in
+            let client = try await RawClient.connect(port: port, group: TestLoops.group)
+            #expect(try await Self.greeting(client, "plain"))
+            try await client.send("hello")
+            #expect(try await client.readBytes(5) == Array("hello".utf8))
+            await client.close()
+            let root = try await Self.logLine(tcpLog)
+            let session = try #require(root["session"] as? [String: Any])
+            #expect(session["status"] as? Int == 200)
+            #expect(session["received"] as? Int == 5)
+            #expect(session["sent"] as? Int == 11)
+            #expect(session["server_port"] as? Int == port)
+            #expect(session["tls"] == nil)
+            let upstream = try #require(root["upstream"] as? [String: Any])
+            #expect(upstream["received"] as? Int == 11)
+            #expect(upstream["sent"] as? Int == 5)
+            #expect(root["client_ip"] as? String == "127.0.0.1")
+            #expect((root["latencies"] as? [String: Any])?["session"] is Int)
+            #expect(root["started_at"] is Int)
+            #expect((root["route"] as? [String: Any])?["name"] as? String == "tcp-route")
+            #expect((root["service"] as? [String: Any])?["name"] as? String == "plain")
+            let tries = try #require(root["tries"] as? [[String: Any]])
+            #expect(tries.count == 1 && tries.first?["port"] as? Int == echo.port)
+            #expect(root["request"] == nil && root["response"] == nil)
+        }
+        try await Self.withStreamProxy(tlsYAML, ssl: true) { _, port in
+            let client = try await RawClient.connect(port: port, group: TestLoops.group, tls: true, serverName: "term.test")
+            #expect(try await Self.greeting(client, "plain"))
+            await client.close()
+            let session = try #require(try await Self.logLine(tlsLog)["session"] as? [String: Any])
+            let tls = try #require(session["tls"] as? [String: Any])
+            #expect(tls["version"] as? String == "TLSv1.3")
+            #expect((tls["cipher"] as? String)?.hasPrefix("TLS_") == true)
+            #expect(tls["client_verify"] as? String == "NONE")
+        }
+        // The global config names only HTTP protocols (Kong's default): streams are not its.
+        #expect(await fileLines(httpOnly, atLeast: 0).isEmpty)
     }
 
     @Test("ssl listener: a client closing before its ClientHello is closed; a refused tls client after its handshake")

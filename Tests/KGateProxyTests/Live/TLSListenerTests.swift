@@ -89,6 +89,38 @@ struct TLSListenerTests {
         }
     }
 
+    /// Kong's serializer gives HTTPS requests `request.tls` (nginx's `$ssl_protocol`,
+    /// `$ssl_cipher`, `$ssl_client_verify`); plain ones have none.
+    @Test("log plugins see the client's TLS version, cipher and client_verify")
+    func logSerializerTLS() async throws {
+        let path = NSTemporaryDirectory() + "kgate-tls-log-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try await withUpstreams(["u"]) { ups in
+            let yaml = Self.certificateYAML(upstream: ups[0].port) + """
+
+                plugins:
+                - name: file-log
+                  config: {path: "\(path)"}
+                """
+            try await Self.withTLSProxy(yaml) { proxy, tlsPort in
+                #expect(try await Self.exchange(port: tlsPort, serverName: "exact.test").response.status == 200)
+                #expect(try await proxy.get("/echo").status == 200)
+                let lines = await fileLines(path, atLeast: 2)
+                try #require(lines.count == 2)
+                let requests = try lines.map { line in
+                    let root = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                    return try #require(root["request"] as? [String: Any])
+                }
+                let tls = try #require(requests[0]["tls"] as? [String: Any])
+                #expect(tls["version"] as? String == "TLSv1.3")
+                let cipher = try #require(tls["cipher"] as? String)
+                #expect(["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"].contains(cipher))
+                #expect(tls["client_verify"] as? String == "NONE")
+                #expect(requests[1]["tls"] == nil)
+            }
+        }
+    }
+
     /// A certificate's `cert` and `key` may be `{vault://...}` references (Kong's env vault, by
     /// name or through a `vaults` entity's prefix, a `/key` reading a JSON secret's field): the
     /// secrets serve TLS, and a reference with no value refuses the config, naming it.

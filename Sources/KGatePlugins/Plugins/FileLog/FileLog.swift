@@ -21,6 +21,8 @@ public final class FileLogPlugin: Plugin {
     public static let priority = 9
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are logged too (Kong's stream serializer).
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `file-log` config schema.
     public static let schema = ObservabilitySchemas.fileLog(luaCode: Typedefs.luaCode)
 

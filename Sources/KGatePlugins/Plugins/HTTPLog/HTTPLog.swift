@@ -32,6 +32,8 @@ public final class HTTPLogPlugin: Plugin {
     public static let priority = 12
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are logged too (Kong's stream serializer).
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `http-log` config schema.
     public static let schema = ObservabilitySchemas.httpLog(luaCode: Typedefs.luaCode)
 

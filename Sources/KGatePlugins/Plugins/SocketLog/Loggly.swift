@@ -30,6 +30,8 @@ public final class LogglyPlugin: Plugin {
     public static let priority = 6
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are logged too (Kong's stream serializer).
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `loggly` config schema.
     public static let schema = ObservabilitySchemas.loggly(luaCode: Typedefs.luaCode)
 

@@ -14,6 +14,8 @@ public final class TCPLogPlugin: Plugin {
     public static let priority = 7
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are logged too (Kong's stream serializer).
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `tcp-log` config schema.
     public static let schema = ObservabilitySchemas.tcpLog(luaCode: Typedefs.luaCode)
 
@@ -46,6 +48,8 @@ public final class UDPLogPlugin: Plugin {
     public static let priority = 8
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are logged too (Kong's stream serializer).
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `udp-log` config schema.
     public static let schema = ObservabilitySchemas.udpLog(luaCode: Typedefs.luaCode)
 

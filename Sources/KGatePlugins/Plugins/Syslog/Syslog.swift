@@ -23,6 +23,8 @@ public final class SyslogPlugin: Plugin {
     public static let priority = 4
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are logged too (Kong's stream serializer).
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `syslog` config schema.
     public static let schema = ObservabilitySchemas.syslog(luaCode: Typedefs.luaCode)
 
