@@ -201,6 +201,11 @@ struct ProxyFileLogTests {
                   routes:
                   - name: d
                     paths: [/dead]
+                  - name: terminated
+                    paths: [/terminated]
+                    plugins:
+                    - name: request-termination
+                      config: {status_code: 200, body: hello}
                 plugins:
                 - name: file-log
                   config: {path: "\(path)"}
@@ -210,8 +215,14 @@ struct ProxyFileLogTests {
                 #expect(ok.status == 200)
                 let dead = try await proxy.get("/dead")
                 #expect(dead.status == 502)
-                let lines = await fileLines(path, atLeast: 2)
-                try #require(lines.count == 2)
+                #expect(try await proxy.get("/terminated").status == 200)
+                #expect(try await proxy.get("/nowhere").status == 404)
+                let lines = await fileLines(path, atLeast: 4)
+                try #require(lines.count == 4)
+                // Kong's `balancer_data` is made once a request is routed (tcp-log_spec "tries
+                // field encoded as JSON array instead of object #6390"), not for a 404.
+                #expect(lines[2].contains("\"tries\":[]"))
+                #expect(!lines[3].contains("\"tries\""))
                 let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
                 let request = try #require(first["request"] as? [String: Any])
                 #expect(request["uri"] as? String == "/p/bytes/300?q=1")

@@ -59,7 +59,7 @@ public enum LogSerializer {
             "workspace": .string(workspaceID),
             "workspace_name": .string(workspaceName),
         ]
-        if let tries = served?.tries, !tries.isEmpty { root["tries"] = .array(tries.map(tryTable)) }
+        if let tries = served?.tries { root["tries"] = .array(tries.map(tryTable)) }
         return finish(root, ctx)
     }
 
@@ -82,7 +82,7 @@ public enum LogSerializer {
             "workspace": .string(workspaceID),
             "workspace_name": .string(workspaceName),
         ]
-        if !session.tries.isEmpty { root["tries"] = .array(session.tries.map(tryTable)) }
+        root["tries"] = .array(session.tries.map(tryTable))
         return finish(root, ctx)
     }
 

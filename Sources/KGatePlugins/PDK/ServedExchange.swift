@@ -57,8 +57,10 @@ public struct ServedExchange: Sendable {
     public var proxyLatency: Int?
     public var receiveLatency: Int
     public var requestLatency: Int
-    /// The upstream tries, in order (empty when nothing was proxied).
-    public var tries: [Try]
+    /// The upstream tries, in order: empty when the request was routed but not proxied (a
+    /// plugin answered), nil when it never got that far (no route, a protocol refusal), as
+    /// Kong's `balancer_data` is made only for routed requests.
+    public var tries: [Try]?
     /// `$remote_addr` (after `trusted_ips` and `real_ip_header`).
     public var clientIP: String
     /// The port the client reached (after `port_maps`), for `request.url`.
@@ -70,7 +72,7 @@ public struct ServedExchange: Sendable {
     public init(
         requestURI: String, requestSize: Int, upstreamURI: String, upstreamStatus: String, status: Int,
         responseHeaders: HTTPFields, responseSize: Int, kongLatency: Int, proxyLatency: Int?, receiveLatency: Int,
-        requestLatency: Int, tries: [Try], clientIP: String, hostPort: Int?, source: Source, tls: ClientTLS? = nil
+        requestLatency: Int, tries: [Try]?, clientIP: String, hostPort: Int?, source: Source, tls: ClientTLS? = nil
     ) {
         self.requestURI = requestURI
         self.requestSize = requestSize

@@ -17,7 +17,8 @@ public struct StreamSession: Sendable {
     /// Kong's latency before proxying, and `$session_time`, in ms.
     public var kongLatency: Int
     public var sessionLatency: Int
-    /// The upstream tries, in order.
+    /// The upstream tries, in order (empty when the session ended before one, as ip-restriction
+    /// ends it: Kong's `balancer_data` is made when the session is routed).
     public var tries: [ServedExchange.Try]
     /// `$remote_addr`.
     public var clientIP: String

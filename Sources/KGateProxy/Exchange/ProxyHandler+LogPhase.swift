@@ -92,7 +92,8 @@ extension ProxyHandler {
             proxyLatency: proxied ? ms(x.upstreamStart, x.upstreamHeadAt) : x.tries > 0 ? ms(x.upstreamStart, now) : nil,
             receiveLatency: proxied ? ms(x.upstreamHeadAt, now) : 0,
             requestLatency: ms(x.start, now),
-            tries: tries,
+            // Kong's `balancer_prepare` runs for every request routed past the protocol checks.
+            tries: x.plan != nil || x.afterAccess != nil ? tries : nil,
             clientIP: clientAddress,
             hostPort: hostPortNumber,
             // An error after trying (502, 504) is Kong's (`KONG_UNEXPECTED`), not the service's.

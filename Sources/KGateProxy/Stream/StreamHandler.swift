@@ -159,8 +159,8 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
 
     /// Kong's stream `log` phase: the logging plugins of the session's route.
     private func runLogPlugins(received: Int, sent: Int) {
-        guard let route = match?.route, let runner = generation?.artifact(for: ProxyPlansBuilder.self)?.plugins,
-            runner.logsStreams(route: route.id)
+        guard record.pluginsCollected, let route = match?.route,
+            let runner = generation?.artifact(for: ProxyPlansBuilder.self)?.plugins, runner.logsStreams(route: route.id)
         else { return }
         let port = context?.channel.localAddress?.port.map { env.configuration.hostPort(for: $0) }
         let session = record.session(
@@ -262,8 +262,14 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     /// `ip-restriction` lets the client through; else logs and closes (Kong's `ngx.exit`).
     private func admits() -> Bool {
         guard let match, let config = generation?.artifact(for: ProxyPlansBuilder.self)?.stream.restriction(for: match)
-        else { return true }
-        if let clientIP, config.allows(clientIP) { return true }
+        else {
+            record.pluginsCollected = true
+            return true
+        }
+        if let clientIP, config.allows(clientIP) {
+            record.pluginsCollected = true
+            return true
+        }
         env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
         record.status = config.exitStatus
         close()

@@ -15,6 +15,10 @@ struct StreamSessionRecord {
     var tries: [ServedExchange.Try] = []
     /// The terminated TLS session's version and cipher.
     var clientTLS: ClientTLS?
+    /// Kong's preread collected the route's plugins, so its log phase runs them: not when the
+    /// session ended first (no route, a refused protocol, an `ip-restriction` refusal, whose
+    /// `ngx.exit` stops the collecting before any logging plugin).
+    var pluginsCollected = false
 
     mutating func begin(at now: NIODeadline, wall: Double) {
         started = now
