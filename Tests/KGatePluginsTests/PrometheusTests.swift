@@ -127,6 +127,40 @@ struct PrometheusTests {
             ])
     }
 
+    /// Stream sessions are counted apart (02-access_spec "increments the count for proxied TCP
+    /// streams"): `stream_sessions_total` without a consumer label, `session_duration_ms`.
+    @Test func streamSessions() throws {
+        let prometheus = PrometheusPlugin()
+        let runner = try Gate.runner(
+            """
+            _format_version: "3.0"
+            services:
+            - name: tcp-service
+              url: tcp://127.0.0.1:9000
+              routes:
+              - name: tcp-route
+                protocols: [tcp]
+                destinations: [{port: 19000}]
+            plugins:
+            - name: prometheus
+              protocols: [http, https, grpc, grpcs, tcp, tls]
+              config: {status_code_metrics: true, latency_metrics: true, bandwidth_metrics: true}
+            """, registry: PluginRegistry([prometheus]))
+        runner.configure()
+        let route = try #require(runner.database.page["routes"]?.rows.elements.first)
+        let session = StreamSession(
+            tls: nil, received: 5, sent: 5, status: 200, serverPort: 19000, upstreamReceived: 5, upstreamSent: 5,
+            kongLatency: 0, sessionLatency: 40, tries: [.init(ip: "127.0.0.1", port: 9000, balancerStart: 0)],
+            clientIP: "127.0.0.1")
+        runner.logStream(
+            session, route: route.key, service: route.value["service"]?.objectValue?["id"]?.stringValue, startTime: 0)
+        let lines = Set(prometheus.exposition(node: Self.node).split(separator: "\n").map(String.init))
+        #expect(lines.contains(#"kong_stream_sessions_total{service="tcp-service",route="tcp-route",code="200",source="service",workspace="default"} 1"#))
+        #expect(lines.contains(#"kong_session_duration_ms_bucket{service="tcp-service",route="tcp-route",workspace="default",le="50"} 1"#))
+        #expect(lines.contains(#"kong_kong_latency_ms_count{service="tcp-service",route="tcp-route",workspace="default"} 1"#))
+        #expect(!lines.contains { $0.hasPrefix("kong_bandwidth_bytes") || $0.hasPrefix("kong_http_requests_total{") })
+    }
+
     /// Without any prometheus config Kong exports its worker-local gauges only.
     @Test func withoutConfigsOnlyNodeGauges() throws {
         let prometheus = PrometheusPlugin()

@@ -89,7 +89,11 @@ public final class PluginRunner: Sendable {
     public func configure() {
         guard configured.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
         for name in registry.names {
-            registry.handlers[name]?.configure(iterator.instancesByName[name] ?? [])
+            // A row serving both subsystems has an instance in each: the HTTP one stands for it.
+            var instances = iterator.instancesByName[name] ?? []
+            let ids = Set(instances.map(\.scope.id))
+            instances += (streamIterator.instancesByName[name] ?? []).filter { !ids.contains($0.scope.id) }
+            registry.handlers[name]?.configure(instances)
         }
     }
 

@@ -9,6 +9,10 @@ import Synchronization
 /// `latency_metrics` (the latency histograms), `bandwidth_metrics` (`bandwidth_bytes`), with
 /// the consumer's username as a label under `per_consumer`; `upstream_health_metrics` in any
 /// config adds `upstream_target_health`. A request without a matched route is not counted.
+/// Stream sessions (configs whose `protocols` name `tcp`, `tls` or `udp`) are counted apart, as
+/// Kong's stream subsystem counts them: `stream_sessions_total`, `kong_latency_ms` and
+/// `session_duration_ms` (Kong's handler reads no stream bandwidth: it looks for the session's
+/// bytes under `response`, which a stream log has not).
 /// `ai_metrics` and `wasm_metrics` are accepted; kgate has no AI plugins or Wasm filters to
 /// count.
 public final class PrometheusPlugin: Plugin {
@@ -27,11 +31,15 @@ public final class PrometheusPlugin: Plugin {
     public static let priority = 13
     /// log.
     public static let phases: PluginPhases = [.log]
+    /// log: stream sessions are counted too.
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's `prometheus` config schema.
     public static let schema = ObservabilitySchemas.prometheus
 
     /// The node's request metrics.
     public let metrics = PrometheusMetrics()
+    /// The node's stream session metrics.
+    public let streamMetrics = PrometheusMetrics()
     /// Kong's `IS_PROMETHEUS_ENABLED` and `export_upstream_health_metrics`, set by `configure`.
     private let exporting = Mutex<(enabled: Bool, upstreamHealth: Bool)>((false, false))
 
@@ -56,6 +64,15 @@ public final class PrometheusPlugin: Plugin {
         let labels = PrometheusMetrics.RouteLabels(
             service: service, route: route["name"]?.stringValue ?? routeID, workspace: LogSerializer.workspaceName)
         var observation = PrometheusMetrics.Observation(route: labels)
+        if let session = ctx.session {
+            // Proxied (Kong's `KONG_PROXIED`) once a try began.
+            if config.statusCodes { observation.status = (session.status, !session.tries.isEmpty) }
+            if config.latencies {
+                observation.kongLatency = session.kongLatency
+                observation.sessionLatency = session.sessionLatency
+            }
+            return streamMetrics.record(observation)
+        }
         if config.perConsumer, let username = ctx.consumer?.username { observation.consumer = username }
         let served = ctx.served
         if config.statusCodes {
@@ -77,6 +94,7 @@ public final class PrometheusPlugin: Plugin {
     public func exposition(node: PrometheusNodeFacts) -> String {
         let (enabled, upstreamHealth) = exporting.withLock { $0 }
         return PrometheusExposition.text(
-            node: node, requests: enabled ? metrics.snapshot() : nil, upstreamHealth: upstreamHealth)
+            node: node, requests: enabled ? metrics.snapshot() : nil, streams: enabled ? streamMetrics.snapshot() : nil,
+            upstreamHealth: upstreamHealth)
     }
 }

@@ -95,6 +95,9 @@ public enum PrometheusExposition {
         "request_latency_ms": Metric(
             help: "Total latency incurred during requests for each service/route in Kong", type: "histogram"),
         "bandwidth_bytes": Metric(help: "Total bandwidth (ingress/egress) throughput in bytes", type: "counter"),
+        "stream_sessions_total": Metric(help: "Stream status codes per service/route in Kong", type: "counter"),
+        "session_duration_ms": Metric(
+            help: "latency incurred in stream session for each service/route in Kong", type: "histogram"),
     ]
 
     /// The states of `upstream_target_health`, in Kong's order.
@@ -110,8 +113,12 @@ public enum PrometheusExposition {
     }
 
     /// The `/metrics` body: the node's gauges, and with `requests` (some prometheus config
-    /// exists) the request metrics; `upstreamHealth` adds `upstream_target_health`.
-    public static func text(node: PrometheusNodeFacts, requests: PrometheusMetrics.Series?, upstreamHealth: Bool) -> String {
+    /// exists) the request metrics and the stream sessions' (`streams`, no consumer label);
+    /// `upstreamHealth` adds `upstream_target_health`.
+    public static func text(
+        node: PrometheusNodeFacts, requests: PrometheusMetrics.Series?, streams: PrometheusMetrics.Series? = nil,
+        upstreamHealth: Bool
+    ) -> String {
         var samples: [Sample] = []
         func add(_ name: String, _ labels: [(String, String)], _ value: Int) {
             let key = name + labelText(labels)
@@ -168,6 +175,18 @@ public enum PrometheusExposition {
                     ]), value)
             }
             for (key, histogram) in requests.histograms {
+                samples += histogramSamples(key, histogram)
+            }
+        }
+        if let streams {
+            for (labels, value) in streams.requests {
+                add(
+                    "stream_sessions_total",
+                    routeLabels(labels.route, [
+                        ("code", String(labels.code)), ("source", labels.source), ("workspace", labels.route.workspace),
+                    ]), value)
+            }
+            for (key, histogram) in streams.histograms {
                 samples += histogramSamples(key, histogram)
             }
         }

@@ -50,7 +50,7 @@ public final class PrometheusMetrics: Sendable {
         public var consumer: String
     }
 
-    /// The three latency histograms.
+    /// The latency histograms.
     public enum Latency: Int, Sendable, CaseIterable {
         /// `kong_latency_ms`: Kong's own time.
         case kong
@@ -58,6 +58,8 @@ public final class PrometheusMetrics: Sendable {
         case upstream
         /// `request_latency_ms`: the whole request.
         case request
+        /// `session_duration_ms`: a whole stream session.
+        case session
 
         /// The metric's name.
         public var name: String {
@@ -65,6 +67,7 @@ public final class PrometheusMetrics: Sendable {
             case .kong: return "kong_latency_ms"
             case .upstream: return "upstream_latency_ms"
             case .request: return "request_latency_ms"
+            case .session: return "session_duration_ms"
             }
         }
 
@@ -136,6 +139,7 @@ public final class PrometheusMetrics: Sendable {
         public var kongLatency: Int?
         public var upstreamLatency: Int?
         public var requestLatency: Int?
+        public var sessionLatency: Int?
 
         /// The value of one histogram.
         func latency(_ latency: Latency) -> Int? {
@@ -143,6 +147,7 @@ public final class PrometheusMetrics: Sendable {
             case .kong: return kongLatency
             case .upstream: return upstreamLatency
             case .request: return requestLatency
+            case .session: return sessionLatency
             }
         }
 
