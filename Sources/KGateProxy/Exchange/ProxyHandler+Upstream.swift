@@ -289,6 +289,8 @@ extension ProxyHandler {
         let sawResponse = connection.handler.receivedResponseBytes
         abandonUpstream()
         if phase == .tunnel || x.responseHeadSent {
+            // nginx logs a body cut short (`... while reading upstream`), not a tunnel's end.
+            if phase != .tunnel { logFailure(error) }
             // Whatever was read goes out before the close.
             writePendingResponseHead()
             writeHeldChunk()

@@ -159,6 +159,12 @@ struct UpstreamFailureTests {
                 #expect(slow.text.hasPrefix("The upstream server is timing out\n"))
                 let fine = try await proxy.get("/up/slow/10")
                 #expect(fine.status == 200)
+                // Bodies cut short after the head went out: the client's connection closes.
+                for path in ["/up/partial", "/up/partial/close"] {
+                    let client = try await RawClient.connect(port: proxy.port, group: TestLoops.group)
+                    try await client.send(ProxyHarness.request("GET", path))
+                    #expect(await client.waitForClose())
+                }
                 let nopeer = try await proxy.get("/nopeer")
                 #expect(nopeer.status == 503)
                 #expect(nopeer.text.contains("failure to get a peer from the ring-balancer"))
@@ -174,6 +180,8 @@ struct UpstreamFailureTests {
                 #expect(lines("/up/slow/1000", "upstream timed out (110: Connection timed out) while reading response header from upstream") >= 1)
                 #expect(lines("/up/close", "upstream prematurely closed connection while reading response header from upstream") >= 1)
                 #expect(lines("/nopeer", "failure to get a peer from the ring-balancer") == 1)
+                #expect(lines("/up/partial", "upstream timed out (110: Connection timed out) while reading upstream") == 1)
+                #expect(lines("/up/partial/close", "upstream prematurely closed connection while reading upstream") == 1)
                 #expect(lines("/up/slow/10", "") == 0)
             }
         }

@@ -166,6 +166,12 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             }
         case "close":
             context.close(promise: nil)
+        case "partial":
+            // Four of ten body bytes, then silence (`/partial`) or a close (`/partial/close`).
+            headers.add(name: "Content-Length", value: "10")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "part")))), promise: nil)
+            if parts.count > 1, parts[1] == "close" { context.close(promise: nil) }
         case "status":
             let code = Int(parts.count > 1 ? parts[1] : "200") ?? 200
             send(context, status: HTTPResponseStatus(statusCode: code), headers: headers, body: "", keepAlive: keepAlive)
