@@ -135,6 +135,9 @@ struct RequestFacts {
         var transferEncodings = 0
         var seenOnce: UInt8 = 0
         var expects = 0
+        // Kong reads the first `Connection` and `TE` lines only (`get_header`'s `value[1]`).
+        var connectionRead = false
+        var teRead = false
         for field in head.fields {
             guard let known = KnownHeader.classify(field, in: head) else {
                 if let bit = OnceOnlyHeader.bit(field, in: head) {
@@ -173,18 +176,21 @@ struct RequestFacts {
                     keepAlive = true
                 }
                 if head.valueContainsToken(field, "upgrade") { connectionUpgrade = true }
-                if !head.valueEquals(field, "keep-alive"), !head.valueEquals(field, "close") {
+                if !connectionRead, !head.valueEquals(field, "keep-alive"), !head.valueEquals(field, "close") {
                     for token in head.value(field).split(separator: ",") {
                         let t = token.trimmingSpaces.lowercased()
                         if t != "keep-alive", t != "close", t != "upgrade", !t.isEmpty { connectionTokens.append(t) }
                     }
                 }
+                connectionRead = true
             case .upgrade: if upgradeField == nil { upgradeField = field }
             case .expect:
                 expects += 1
                 if expects > 1 { malformed = true }
                 if head.valueEquals(field, "100-continue") { expectContinue = true }
-            case .te: if head.valueContainsToken(field, "trailers") { wantsTrailers = true }
+            case .te:
+                if !teRead, head.valueContainsToken(field, "trailers") { wantsTrailers = true }
+                teRead = true
             case .xForwardedFor:
                 let value = head.value(field)
                 if let first = forwardedFor {

@@ -283,6 +283,15 @@ struct HeadParserTests {
         #expect(!RequestFacts(parseRequest("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").0).keepAlive)
         #expect(!RequestFacts(parseRequest("GET / HTTP/1.0\r\n\r\n").0).keepAlive)
         #expect(RequestFacts(parseRequest("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").0).keepAlive)
+        // Kong's hop-by-hop checks read the first `Connection` and `TE` lines only.
+        let repeated = RequestFacts(
+            parseRequest(
+                "GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\nConnection: X-Bar\r\nTE: gzip\r\nTE: trailers\r\n\r\n").0)
+        #expect(repeated.connectionTokens.isEmpty)
+        #expect(!repeated.wantsTrailers)
+        let first = RequestFacts(
+            parseRequest("GET / HTTP/1.1\r\nHost: a\r\nConnection: X-Foo\r\nConnection: X-Bar\r\n\r\n").0)
+        #expect(first.connectionTokens == ["x-foo"])
     }
 }
 
