@@ -24,6 +24,7 @@ public enum BundledPluginSet {
             ResponseTransformerPlugin(),
             BotDetectionPlugin(),
             RedirectPlugin(),
+            AzureFunctionsPlugin(),
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),
             FileLogPlugin(),

@@ -28,7 +28,8 @@ struct ProxyHarness: Sendable {
     static let loader = DeclarativeLoader(catalog: EntityCatalog(pluginConfigSchemas: BundledPluginSet.configSchemas))
 
     /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
-    /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`.
+    /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`, which
+    /// replace bundled plugins of the same name.
     /// Names are asked of `resolver` (the system's when nil). `settings` are the node's (their
     /// listeners aside); `environment`, when given, is what `{vault://env/...}` references read.
     static func start(
@@ -36,7 +37,8 @@ struct ProxyHarness: Sendable {
         settings: NodeSettings = NodeSettings(), environment: [String: String]? = nil, accessLog: AccessLog? = nil,
         streamAccessLog: AccessLog? = nil, configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
-        let registry = PluginRegistry(BundledPluginSet.all() + extraPlugins)
+        let extraNames = Set(extraPlugins.map { type(of: $0).name })
+        let registry = PluginRegistry(BundledPluginSet.all().filter { !extraNames.contains(type(of: $0).name) } + extraPlugins)
         let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
         var plans = ProxyPlansBuilder(settings: settings, plugins: plugins)
         if let environment { plans.environment = environment }

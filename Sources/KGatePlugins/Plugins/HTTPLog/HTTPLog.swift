@@ -17,7 +17,7 @@ public final class HTTPLogPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
         var queueName: String
-        var endpoint: LogServerClient.Endpoint
+        var endpoint: PluginHTTPClient.Endpoint
         var authorization: String?
         var method: HTTPMethod
         var contentType: String
@@ -49,7 +49,7 @@ public final class HTTPLogPlugin: Plugin {
             throw InvalidEndpoint(endpoint: endpointText)
         }
         let tls = scheme == "https"
-        let endpoint = LogServerClient.Endpoint(
+        let endpoint = PluginHTTPClient.Endpoint(
             tls: tls, host: host, port: url.port.flatMap { Int($0) } ?? (tls ? 443 : 80),
             path: url.path.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
         let method = config.string("method") ?? "POST"
@@ -89,13 +89,13 @@ public final class HTTPLogPlugin: Plugin {
     /// The queue of a config (shared by configs with the same name).
     func queue(for config: Config, logger: Logger) -> LogQueue {
         queues.queue(config.queueName, settings: config.queue, logger: logger) { _ in
-            let client = LogServerClient(endpoint: config.endpoint)
+            let client = PluginHTTPClient(endpoint: config.endpoint)
             return { try await Self.send($0, config: config, client: client) }
         }
     }
 
     /// One batch: the entry itself, or a JSON array of the entries.
-    static func send(_ batch: [[UInt8]], config: Config, client: LogServerClient) async throws {
+    static func send(_ batch: [[UInt8]], config: Config, client: PluginHTTPClient) async throws {
         var body: [UInt8]
         if batch.count == 1, config.queue.maxBatchSize == 1 {
             body = batch[0]
@@ -116,16 +116,16 @@ public final class HTTPLogPlugin: Plugin {
             headers.add(name: name, value: value)
         }
         let endpoint = client.endpoint
-        let response: LogServerClient.Response
+        let response: PluginHTTPClient.Response
         do {
             response = try await client.send(
                 method: config.method, headers: headers, body: body, timeout: config.timeout)
         } catch {
-            throw LogServerClient.Failure(description: "failed request to \(endpoint.host):\(endpoint.port): \(error)")
+            throw PluginHTTPClient.Failure(description: "failed request to \(endpoint.host):\(endpoint.port): \(error)")
         }
         guard response.status < 300 else {
             let server = "\(endpoint.host):\(endpoint.port)"
-            throw LogServerClient.Failure(
+            throw PluginHTTPClient.Failure(
                 description: "request to \(server) returned status code \(response.status) and body \(response.body)")
         }
     }

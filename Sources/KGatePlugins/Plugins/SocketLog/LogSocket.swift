@@ -93,7 +93,7 @@ final class LogSocket: Sendable {
             return DatagramBootstrap(group: group).connect(host: destination.host, port: destination.port)
         case .tcp(let tls, let serverName):
             let context: NIOSSLContext?
-            do { context = tls ? try LogCollectorTLS.context.get() : nil } catch {
+            do { context = tls ? try PluginClientTLS.unverified.get() : nil } catch {
                 return group.next().makeFailedFuture(error)
             }
             return ClientBootstrap(group: group)

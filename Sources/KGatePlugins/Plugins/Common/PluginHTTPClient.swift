@@ -4,22 +4,26 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
-/// HTTP/1.1 requests to one log server, as http-log sends them (lua-resty-http's
-/// `request_uri`): a kept-alive connection reused from one batch to the next, TLS without
-/// certificate verification (`ssl_verify = false`), one timeout for connecting, sending and
-/// reading.
-final class LogServerClient: Sendable {
+/// HTTP/1.1 requests a plugin sends to one server, as lua-resty-http's `request_uri` sends
+/// them (http-log's batches, azure-functions' calls): a kept-alive connection reused from one
+/// request to the next, TLS without certificate verification unless `verify` (Kong's
+/// `ssl_verify`), one timeout for connecting, sending and reading.
+final class PluginHTTPClient: Sendable {
     struct Endpoint: Sendable, Hashable {
         var tls: Bool
         var host: String
         var port: Int
         /// The path only: Kong's `fmt("%s://%s:%d%s", scheme, host, port, path)` drops the query.
         var path: String
+        /// Verify the server's certificate with the system's trust store.
+        var verify = false
     }
 
     struct Response: Sendable {
         var status: Int
-        var body: String
+        var headers: HTTPHeaders
+        var bytes: [UInt8]
+        var body: String { String(decoding: bytes, as: UTF8.self) }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -27,12 +31,18 @@ final class LogServerClient: Sendable {
     }
 
     let endpoint: Endpoint
+    /// Where connections go when not to `endpoint`'s host and port (tests).
+    private let address: (host: String, port: Int)?
     private let group: any EventLoopGroup
     /// The idle kept-alive connection, if any.
     private let idle = Mutex<(any Channel)?>(nil)
 
-    init(endpoint: Endpoint, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    init(
+        endpoint: Endpoint, connectingTo address: (host: String, port: Int)? = nil,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.endpoint = endpoint
+        self.address = address
         self.group = group
     }
 
@@ -42,11 +52,13 @@ final class LogServerClient: Sendable {
 
     /// Sends one request and reads the response; the connection is kept for the next when
     /// both sides allow it.
+    /// - Parameter query: appended to the endpoint's path after `?`, when not nil.
     func send(
-        method: HTTPMethod, headers: HTTPHeaders, body: [UInt8], timeout: TimeAmount
+        method: HTTPMethod, headers: HTTPHeaders, body: [UInt8], query: String? = nil, timeout: TimeAmount
     ) async throws -> Response {
         let channel = try await connection(timeout: timeout)
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: endpoint.path, headers: headers)
+        let uri = query.map { endpoint.path + "?" + $0 } ?? endpoint.path
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
         let defaultPort = endpoint.port == (endpoint.tls ? 443 : 80)
         let host = defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)"
         head.headers.replaceOrAdd(name: "Host", value: host)
@@ -84,7 +96,7 @@ final class LogServerClient: Sendable {
         } else {
             channel.close(promise: nil)
         }
-        return Response(status: result.status, body: result.body)
+        return Response(status: result.status, headers: result.headers, bytes: result.body)
     }
 
     /// The idle connection if it is still open, else a new one.
@@ -96,7 +108,7 @@ final class LogServerClient: Sendable {
             return channel
         }
         let endpoint = self.endpoint
-        let tls = try endpoint.tls ? LogCollectorTLS.context.get() : nil
+        let tls = try endpoint.tls ? (endpoint.verify ? PluginClientTLS.verified : PluginClientTLS.unverified).get() : nil
         return try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelInitializer { channel in
@@ -111,17 +123,18 @@ final class LogServerClient: Sendable {
                     try sync.addHandler(ResponseCollector())
                 }
             }
-            .connect(host: endpoint.host, port: endpoint.port).get()
+            .connect(host: address?.host ?? endpoint.host, port: address?.port ?? endpoint.port).get()
     }
 }
 
-/// Gathers one response at a time for ``LogServerClient``.
+/// Gathers one response at a time for ``PluginHTTPClient``.
 private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     struct Result: Sendable {
         var status: Int
-        var body: String
+        var headers: HTTPHeaders
+        var body: [UInt8]
         var keepAlive: Bool
     }
 
@@ -143,12 +156,14 @@ private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHa
             guard let head, let promise else { return }
             self.promise = nil
             promise.succeed(
-                Result(status: Int(head.status.code), body: String(buffer: body), keepAlive: head.isKeepAlive))
+                Result(
+                    status: Int(head.status.code), headers: head.headers, body: Array(buffer: body),
+                    keepAlive: head.isKeepAlive))
         }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        promise?.fail(LogServerClient.Failure(description: "connection closed"))
+        promise?.fail(PluginHTTPClient.Failure(description: "connection closed"))
         promise = nil
         context.fireChannelInactive()
     }
