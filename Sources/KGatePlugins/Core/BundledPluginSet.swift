@@ -25,6 +25,7 @@ public enum BundledPluginSet {
             BotDetectionPlugin(),
             RedirectPlugin(),
             AzureFunctionsPlugin(),
+            GRPCWebPlugin(),
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),
             FileLogPlugin(),

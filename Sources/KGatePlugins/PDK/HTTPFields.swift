@@ -33,6 +33,20 @@ public struct HTTPFields: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         fields = pairs.map { Field(name: $0.0, value: $0.1) }
     }
 
+    /// Fields from header lines (`name: value`, each ended by LF or CRLF), as a chunked body's
+    /// trailer section carries them; lines without a colon are skipped.
+    public init(trailerLines bytes: [UInt8]) {
+        self.init()
+        for line in bytes.split(separator: 0x0A) {
+            guard let colon = line.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let name = String(decoding: line[..<colon], as: UTF8.self)
+            var value = line[(colon + 1)...]
+            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            while let last = value.last, last == 0x0D || last == 0x20 || last == 0x09 { value = value.dropLast() }
+            fields.append(Field(name: name, value: String(decoding: value, as: UTF8.self)))
+        }
+    }
+
     /// Fields from a literal (`["Content-Type": "text/plain"]`), in order.
     public init(dictionaryLiteral elements: (String, String)...) {
         self.init(elements)

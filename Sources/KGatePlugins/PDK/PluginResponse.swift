@@ -15,6 +15,9 @@ public struct PluginResponse: Sendable {
     public internal(set) var pendingEdits: [HeaderEdit] = []
     /// The whole body, in the `response` phase (buffered proxying); plugins may replace it.
     public var body: [UInt8]?
+    /// The trailers that ended the upstream's chunked body (gRPC's `grpc-status`,
+    /// `grpc-message`: nginx's `$sent_trailer_*`), set before the last `body_filter` call.
+    public var trailers = HTTPFields()
     /// Whether the response exists (set by the runner before `header_filter`).
     public internal(set) var isStarted = false
     /// Whether the response comes from upstream (false for exits and kgate's own errors);

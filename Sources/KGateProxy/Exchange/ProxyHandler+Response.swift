@@ -122,7 +122,11 @@ extension ProxyHandler: UpstreamDelegate {
         upstreamTimer.disarm()
         x.upstream = nil
         if x.bufferedHead != nil { finishBufferedResponse() }
-        if x.filtersBody { upstreamBodyFiltered(empty, last: true) }
+        if x.filtersBody {
+            let trailers = connection.handler.trailers
+            if !trailers.isEmpty, x.plugins != nil { x.plugins!.response.trailers = HTTPFields(trailerLines: trailers) }
+            upstreamBodyFiltered(empty, last: true)
+        }
         writePendingResponseHead()
         if x.framing == .rechunk {
             writeHeldChunk()

@@ -209,8 +209,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
             _ = delegate.upstreamResponseHead(head, framing: .none)
             return true
         }
-        body = BodyTracker(framing)
         dataOnly = delegate.upstreamResponseHead(head, framing: framing)
+        // The exchange reads the data of a chunked body: its trailers are kept for it.
+        body = BodyTracker(framing, collectsTrailers: dataOnly)
         state = .body
         if body.isComplete { finish() }
         return true
@@ -247,6 +248,9 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler, Def
         }
         return false
     }
+
+    /// The trailer lines (`name: value` CRLF each) of the chunked body just read as data only.
+    var trailers: [UInt8] { body.trailers }
 
     private func finish() {
         state = .done

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+/// Kong's grpc-web (32-grpc-web/01-proxy_spec, the binary and text cases): an HTTP/1.1
+/// gRPC-Web client reaches a gRPC service over HTTP/2; the response body ends with the trailer
+/// frame made of the upstream's trailers.
+@Suite(.serialized)
+struct PluginsGRPCWebTests {
+    /// A gRPC frame.
+    static func frame(_ flags: UInt8, _ message: String) -> [UInt8] {
+        let bytes = Array(message.utf8)
+        let n = UInt32(bytes.count)
+        return [flags, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + bytes
+    }
+
+    @Test("grpc-web+proto and grpc-web-text: bodies translated, trailers as the last frame, CORS")
+    func grpcWeb() async throws {
+        let grpc = try GRPCTestUpstream()
+        try await grpc.start()
+        defer { Task { await grpc.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: grpc://127.0.0.1:\(grpc.port)
+              routes:
+              - paths: [/hello.HelloService]
+                protocols: [http, https]
+                strip_path: false
+                plugins:
+                - name: grpc-web
+                  config: {allow_origin_header: "https://app.test"}
+            """
+        try await withProxy(yaml) { proxy in
+            let message = Self.frame(0, "hello")
+            let trailer = Self.frame(0x80, "grpc-status:0\r\ngrpc-message:ok\r\n")
+            let c = try await proxy.client()
+            try await c.send(
+                ProxyHarness.request(
+                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
+                    headers: [("Content-Type", "application/grpc-web+proto"), ("Content-Length", String(message.count))])
+                    + String(decoding: message, as: UTF8.self))
+            let binary = try await c.readResponse()
+            #expect(binary.status == 200)
+            #expect(binary.header("Content-Type") == "application/grpc-web+proto")
+            #expect(binary.header("Access-Control-Allow-Origin") == "https://app.test")
+            // Upstream, the call was gRPC's.
+            #expect(binary.header("x-echo-te") == "trailers")
+            #expect(binary.body == message + trailer)
+
+            let text = Data(message).base64EncodedString()
+            try await c.send(
+                ProxyHarness.request(
+                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
+                    headers: [("Content-Type", "application/grpc-web-text")], body: text))
+            let encoded = try await c.readResponse()
+            #expect(encoded.status == 200)
+            #expect(encoded.header("Content-Type") == "application/grpc-web-text")
+            #expect(encoded.text == text + Data(trailer).base64EncodedString())
+            await c.close()
+
+            let preflight = try await proxy.send("OPTIONS", "/hello.HelloService/SayHello", host: "grpc.test")
+            #expect(preflight.status == 200)
+            #expect(preflight.text == "OK")
+            #expect(preflight.header("Access-Control-Allow-Methods") == "POST")
+            #expect(preflight.header("Access-Control-Allow-Origin") == "https://app.test")
+
+            let json = try await proxy.send(
+                "POST", "/hello.HelloService/SayHello", host: "grpc.test", headers: [("Content-Type", "application/json")],
+                body: "{}")
+            #expect(json.status == 400)
+            #expect(json.text == "transcoding requests require a .proto file defining the service")
+        }
+    }
+
+    @Test("a config with proto (JSON transcoding) is refused, naming the field")
+    func protoRefused() async throws {
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: grpc://127.0.0.1:9
+              routes:
+              - paths: [/x]
+                plugins:
+                - name: grpc-web
+                  config: {proto: hello.proto}
+            """
+        await #expect(throws: (any Error).self) { try await withProxy(yaml) { _ in } }
+        do {
+            try await withProxy(yaml) { _ in }
+        } catch {
+            #expect("\(error)".contains("proto"))
+        }
+    }
+}
