@@ -137,10 +137,10 @@ import Testing
         #expect(r1.status == 1)
         #expect(r1.err.contains("in 'second': expected a number (\(badConfig):7:22)"))
 
-        let ldap = try dir.write("ldap.yml", base + "  - name: ldap-auth\n")
-        let r2 = kgate("config", "parse", ldap)
+        let oauth2 = try dir.write("oauth2.yml", base + "  - name: oauth2\n")
+        let r2 = kgate("config", "parse", oauth2)
         #expect(r2.status == 1)
-        #expect(r2.err.contains("in 'name': plugin 'ldap-auth' is not implemented by kgate (\(ldap):6:11)"))
+        #expect(r2.err.contains("in 'name': plugin 'oauth2' is not implemented by kgate (\(oauth2):6:11)"))
 
         let zipkin = try dir.write("zipkin.yml", base + "  - name: zipkin\n")
         let r3 = kgate("config", "parse", zipkin)

@@ -227,13 +227,13 @@ import Testing
         let page = try Gate.page("""
             _format_version: "3.0"
             plugins:
-            - name: ldap-auth
+            - name: oauth2
             """)
         #expect(throws: (any Error).self) { try PluginRunner(page: page, registry: Gate.registry) }
         do {
             _ = try PluginRunner(page: page, registry: Gate.registry)
         } catch {
-            #expect("\(error)" == "ldap-auth plugin is in use but not implemented by kgate")
+            #expect("\(error)" == "oauth2 plugin is in use but not implemented by kgate")
         }
         let logging = try Gate.page("""
             _format_version: "3.0"

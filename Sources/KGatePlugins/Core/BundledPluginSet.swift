@@ -9,6 +9,7 @@ public enum BundledPluginSet {
         [
             KeyAuthPlugin(),
             BasicAuthPlugin(),
+            LDAPAuthPlugin(),
             JWTPlugin(),
             HMACAuthPlugin(),
             ACLPlugin(),
