@@ -9,6 +9,19 @@ extension AdminAPI {
         let isGet = method == .GET
         let params = context.match.params
         let kind = context.match.route.kind
+        if let cache {
+            switch kind {
+            case .cacheKey:
+                let key = params["key"] ?? ""
+                if isGet { return cache.answer(key) }
+                cache.invalidate(key)
+                return .empty(.noContent)
+            case .cache:
+                cache.purge()
+                return .empty(.noContent)
+            default: break
+            }
+        }
         if let fixed = Self.fixedAnswer(kind, method: method) { return fixed }
         switch kind {
         case .root: return nodeInfo(context.page)

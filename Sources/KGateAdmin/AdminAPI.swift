@@ -44,6 +44,8 @@ public final class AdminAPI: Sendable {
     let pluginRoutes: [PluginAPIRoute]
     /// The balancers' health (nil: every target reports `HEALTHCHECKS_OFF`).
     let upstreamHealth: UpstreamHealthProvider?
+    /// The node's caches for `/cache` (none: every key is unknown).
+    let cache: NodeCache?
     let logger: Logger
     /// The Kong version reported by `GET /` and in `Server` (`kong/<version>`).
     let version: String
@@ -79,12 +81,15 @@ public final class AdminAPI: Sendable {
     ///   - surface: the Admin API, or the Status API.
     ///   - pluginRoutes: the loaded plugins' endpoints on this API (prometheus's `/metrics`);
     ///     a plugin that is not loaded has none, as in Kong.
+    ///   - cache: what `/cache` probes and drops (the plugins' caches).
     public init(
         settings: NodeSettings, catalog: EntityCatalog, coordinator: ReloadCoordinator,
         statusBody: @escaping @Sendable () -> Value, logger: Logger, version: String = "3.10.0", nodeID: String? = nil,
-        surface: Surface = .admin, pluginRoutes: [PluginAPIRoute] = [], upstreamHealth: UpstreamHealthProvider? = nil
+        surface: Surface = .admin, pluginRoutes: [PluginAPIRoute] = [], upstreamHealth: UpstreamHealthProvider? = nil,
+        cache: NodeCache? = nil
     ) {
         self.surface = surface
+        self.cache = cache
         self.upstreamHealth = upstreamHealth
         self.settings = settings
         self.catalog = catalog

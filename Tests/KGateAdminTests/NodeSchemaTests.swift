@@ -1,3 +1,4 @@
+import Synchronization
 import KGateConfig
 import KGateSchema
 import NIOHTTP1
@@ -367,6 +368,24 @@ import Testing
         #expect(record?["shorthand_fields"]?.unordered == expected.unordered)
         let legacy = await h.get("/plugins/schema/rate-limiting")
         #expect(legacy.json?["shorthand_fields"] == nil)
+    }
+
+    /// Kong's `/cache` over the node's caches: a table as it is, another value as `message`,
+    /// 404 for an unknown key; DELETE drops a key, or all of them.
+    @Test func nodeCache() async throws {
+        let entries = Mutex<[String: Value]>(["credential": ["id": "credential", "username": "einstein"], "refused": false])
+        let cache = NodeCache(
+            probe: { key in entries.withLock { $0[key] } },
+            invalidate: { key in _ = entries.withLock { $0.removeValue(forKey: key) } },
+            purge: { entries.withLock { $0 = [:] } })
+        let h = try AdminHarness(cache: cache)
+        #expect(await h.get("/cache/credential").json == ["id": "credential", "username": "einstein"])
+        #expect(await h.get("/cache/refused").json == ["message": false])
+        #expect(await h.get("/cache/other").status == 404)
+        #expect(await h.send(.DELETE, "/cache/credential").status == 204)
+        #expect(await h.get("/cache/credential").status == 404)
+        #expect(await h.send(.DELETE, "/cache").status == 204)
+        #expect(await h.get("/cache/refused").status == 404)
     }
 
     @Test func fixedAnswers() async throws {

@@ -127,7 +127,8 @@ public final class Node: Sendable {
             let adminAPI = AdminAPI(
                 settings: settings, catalog: catalog, coordinator: coordinator,
                 statusBody: { statusReport.statusBody() }, logger: logger, nodeID: nodeID,
-                pluginRoutes: pluginAPIs.admin, upstreamHealth: upstreamHealth)
+                pluginRoutes: pluginAPIs.admin, upstreamHealth: upstreamHealth,
+                cache: Self.nodeCache(plugins.registry.nodeCaches))
             // Admin answers run in tasks: config loads and large listings must not stall a loop.
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
@@ -144,6 +145,17 @@ public final class Node: Sendable {
     }
 
     /// The balancers' health of the live generation, for the Admin and Status APIs.
+    /// `/cache` over the plugins' node caches: a key is probed in each, dropped from all.
+    static func nodeCache(_ caches: [any NodeCachingPlugin]) -> NodeCache {
+        NodeCache(
+            probe: { key in
+                let now = WallClock.now()
+                return caches.lazy.compactMap { $0.cachedValue(forKey: key, now: now) }.first
+            },
+            invalidate: { key in for cache in caches { cache.invalidateCached(key: key) } },
+            purge: { for cache in caches { cache.purgeCached() } })
+    }
+
     static func upstreamHealth(_ store: ConfigStore) -> UpstreamHealthProvider {
         @Sendable func plans() -> ProxyPlans? { store.current.artifact(for: ProxyPlansBuilder.self) }
         return UpstreamHealthProvider(

@@ -36,13 +36,14 @@ final class AdminHarness: Sendable {
 
     init(
         settings: NodeSettings = NodeSettings(), catalog: EntityCatalog = EntityCatalog(),
-        statusBody: @escaping @Sendable () -> Value = { ["status": "ok"] }, surface: AdminAPI.Surface = .admin
+        statusBody: @escaping @Sendable () -> Value = { ["status": "ok"] }, surface: AdminAPI.Surface = .admin,
+        cache: NodeCache? = nil
     ) throws {
         store = try ConfigStore(catalog: catalog)
         coordinator = ReloadCoordinator(store: store, loader: DeclarativeLoader(catalog: catalog), logger: Self.quiet)
         api = AdminAPI(
             settings: settings, catalog: catalog, coordinator: coordinator, statusBody: statusBody, logger: Self.quiet,
-            nodeID: "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b", surface: surface)
+            nodeID: "5b7cd4b6-53c4-4f7b-8a0c-6f1f5e8e1a2b", surface: surface, cache: cache)
         let coordinator = self.coordinator
         loop = Task { await coordinator.run() }
     }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+@testable import KGatePlugins
+
 /// Kong's ldap-auth (20-ldap-auth/01-access_spec) against an LDAP server speaking the protocol
 /// on a real socket: binds as `<attribute>=<user>,<base_dn>`, outcomes cached, Kong's headers
 /// and answers.
@@ -38,8 +40,11 @@ struct PluginsLDAPAuthTests {
     func binds() async throws {
         let ldap = try await TestLDAPServer(accounts: Self.accounts)
         defer { Task { await ldap.stop() } }
+        let plugin = LDAPAuthPlugin()
         try await withUpstreams(["u"]) { ups in
-            try await withProxy(Self.yaml(upstream: ups[0].port, ldap: ldap.port, extra: "hide_credentials: true")) { proxy in
+            try await withProxy(
+                Self.yaml(upstream: ups[0].port, ldap: ldap.port, extra: "hide_credentials: true"), extraPlugins: [plugin]
+            ) { proxy in
                 let ok = try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("einstein", "password")])
                 #expect(ok.status == 200)
                 let echoed = EchoedRequest(ok)
@@ -50,6 +55,13 @@ struct PluginsLDAPAuthTests {
                 // The outcome is cached: no second bind.
                 #expect(try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("einstein", "password")]).status == 200)
                 #expect(ldap.bindCount == 1)
+                // What `GET /cache/{key}` probes, under Kong's key.
+                let config = try plugin.makeConfig(
+                    ["ldap_host": "127.0.0.1", "ldap_port": .integer(ldap.port), "base_dn": "ou=scientists,dc=ldap,dc=mashape,dc=com",
+                     "attribute": "uid", "cache_ttl": 60],
+                    scope: PluginScope(id: "p", name: LDAPAuthPlugin.name))
+                let key = LDAPAuthPlugin.cacheKey(config, user: "einstein", password: "password")
+                #expect(plugin.cachedValue(forKey: key, now: Date().timeIntervalSince1970)?["username"] == "einstein")
 
                 let refused = try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("einstein", "wrong")])
                 #expect(refused.status == 401)

@@ -16,7 +16,10 @@ import Synchronization
 /// `Unauthorized` with `WWW-Authenticate: LDAP` (the configured `header_type` otherwise, with
 /// `realm`), or continues as the `anonymous` consumer. A server that cannot be reached makes
 /// the plugin fail (500), as Kong's `error(err)` does. Connections are not kept between binds.
-public final class LDAPAuthPlugin: Plugin {
+///
+/// The outcomes are what `GET /cache/{key}` probes: an accepted bind as the credential
+/// (`id`, `username`; the password Kong also keeps there is not), a refused one as `false`.
+public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
     /// The parsed config.
     public struct Config: Sendable {
         var server: LDAPClient.Server
@@ -61,8 +64,9 @@ public final class LDAPAuthPlugin: Plugin {
                     thenErr: "'ldaps' and 'start_tls' cannot be enabled simultaneously"))
         ])
 
-    /// Bind outcomes by cache key, with when they expire (seconds since 1970).
-    private let outcomes = Mutex<[String: (accepted: Bool, expires: Double)]>([:])
+    /// Bind outcomes by cache key: the user an accepted bind authenticated (nil: refused), and
+    /// when the outcome expires (seconds since 1970).
+    private let outcomes = Mutex<[String: (user: String?, expires: Double)]>([:])
     /// Outcomes kept at most (the oldest half goes when full).
     private static let outcomeLimit = 10000
 
@@ -102,8 +106,8 @@ public final class LDAPAuthPlugin: Plugin {
         guard anyHeader, let (user, password) = remaining.first else { return try fail(config, &ctx) }
         let key = Self.cacheKey(config, user: user, password: password)
         let now = ctx.request.startTime
-        if let accepted = outcomes.withLock({ $0[key].flatMap { $0.expires > now ? $0.accepted : nil } }) {
-            if accepted { return succeed(config, &ctx, user: user, key: key) }
+        if let outcome = outcomes.withLock({ $0[key].flatMap { $0.expires > now ? $0 : nil } }) {
+            if outcome.user != nil { return succeed(config, &ctx, user: user, key: key) }
             return try attempt(remaining.dropFirst(), config, &ctx, anyHeader: true)
         }
         let who = "\(config.attribute)=\(user),\(config.baseDN)"
@@ -114,7 +118,7 @@ public final class LDAPAuthPlugin: Plugin {
         ctx.wait(for: promise.futureResult) { [self] ctx, result in
             switch result {
             case .success(let accepted):
-                remember(key, accepted: accepted, until: ctx.request.startTime + config.cacheTTL)
+                remember(key, user: accepted ? user : nil, until: ctx.request.startTime + config.cacheTTL)
                 if accepted { return succeed(config, &ctx, user: user, key: key) }
                 try attempt(remaining.dropFirst(), config, &ctx, anyHeader: true)
             case .failure(let error):
@@ -138,15 +142,25 @@ public final class LDAPAuthPlugin: Plugin {
         try Authentication.unauthorized(&ctx, "Unauthorized", wwwAuthenticate: config.wwwAuthenticate)
     }
 
-    private func remember(_ key: String, accepted: Bool, until expires: Double) {
+    private func remember(_ key: String, user: String?, until expires: Double) {
         outcomes.withLock { outcomes in
             if outcomes.count >= Self.outcomeLimit {
                 let kept = outcomes.sorted { $0.value.expires > $1.value.expires }.prefix(Self.outcomeLimit / 2)
                 outcomes = Dictionary(uniqueKeysWithValues: kept.map { ($0.key, $0.value) })
             }
-            outcomes[key] = (accepted, expires)
+            outcomes[key] = (user, expires)
         }
     }
+
+    public func cachedValue(forKey key: String, now: Double) -> Value? {
+        guard let outcome = outcomes.withLock({ $0[key] }), outcome.expires > now else { return nil }
+        guard let user = outcome.user else { return .bool(false) }
+        return .object(["id": .string(key), "username": .string(user)])
+    }
+
+    public func invalidateCached(key: String) { _ = outcomes.withLock { $0.removeValue(forKey: key) } }
+
+    public func purgeCached() { outcomes.withLock { $0 = [:] } }
 
     /// Kong's cache key: `ldap_auth_cache:` and the hex SHA-256 of the server, base, attribute,
     /// TTL, user and password.
