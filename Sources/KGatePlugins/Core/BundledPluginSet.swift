@@ -4,8 +4,9 @@ import KGateSchema
 public enum BundledPluginSet {
     /// One value of each, with default settings; `nodeID` is the node's `kong.node.get_id()`
     /// (request-termination's echo), a random UUID when nil; `luaEnabled` is false with
-    /// `untrusted_lua = off`.
-    public static func all(nodeID: String? = nil, luaEnabled: Bool = true) -> [any Plugin] {
+    /// `untrusted_lua = off`; `viaEnabled` is whether `headers` turns `Via` on
+    /// (`kong.configuration.enabled_headers`).
+    public static func all(nodeID: String? = nil, luaEnabled: Bool = true, viaEnabled: Bool = true) -> [any Plugin] {
         [
             KeyAuthPlugin(),
             BasicAuthPlugin(),
@@ -25,7 +26,7 @@ public enum BundledPluginSet {
             ResponseTransformerPlugin(),
             BotDetectionPlugin(),
             RedirectPlugin(),
-            AzureFunctionsPlugin(),
+            AzureFunctionsPlugin(via: viaEnabled),
             GRPCWebPlugin(),
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),

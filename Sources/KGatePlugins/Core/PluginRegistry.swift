@@ -34,8 +34,8 @@ public final class PluginRegistry: Sendable {
 
     /// The bundled plugins kgate implements, with their default settings, for the node with
     /// that id (a random UUID when nil).
-    public static func bundled(nodeID: String? = nil, luaEnabled: Bool = true) -> PluginRegistry {
-        PluginRegistry(BundledPluginSet.all(nodeID: nodeID, luaEnabled: luaEnabled))
+    public static func bundled(nodeID: String? = nil, luaEnabled: Bool = true, viaEnabled: Bool = true) -> PluginRegistry {
+        PluginRegistry(BundledPluginSet.all(nodeID: nodeID, luaEnabled: luaEnabled, viaEnabled: viaEnabled))
     }
 
     /// Config schemas by plugin name, for `EntityCatalog(pluginConfigSchemas:)`.

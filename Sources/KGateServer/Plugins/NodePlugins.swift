@@ -25,7 +25,8 @@ public struct NodePlugins: Sendable {
     /// (`kong.node.get_id()`, a random UUID when nil).
     public init(settings: NodeSettings, nodeID: String? = nil, logger: Logger = Logger(label: "kgate.plugins")) {
         let luaEnabled = settings.untrustedLua != .off
-        let registry = PluginRegistry.bundled(nodeID: nodeID, luaEnabled: luaEnabled)
+        let registry = PluginRegistry.bundled(
+            nodeID: nodeID, luaEnabled: luaEnabled, viaEnabled: settings.enabledHeaders.contains("Via"))
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas

@@ -61,6 +61,18 @@ struct PluginsAzureFunctionsTests {
         }
     }
 
+    @Test("without Via in the node's headers, none is added")
+    func withoutVia() async throws {
+        try await withUpstreams(["function"]) { ups in
+            let plugin = AzureFunctionsPlugin(connectingTo: ("127.0.0.1", ups[0].port), via: false)
+            try await withProxy(Self.yaml(servicePort: ups[0].port), extraPlugins: [plugin]) { proxy in
+                let response = try await proxy.send("GET", "/", host: "azure2.test")
+                #expect(response.status == 200)
+                #expect(response.header("Via") == nil)
+            }
+        }
+    }
+
     @Test("a function that cannot be reached: 500 An unexpected error occurred")
     func unreachable() async throws {
         let dead = try await UpstreamFailureTests.deadPort()

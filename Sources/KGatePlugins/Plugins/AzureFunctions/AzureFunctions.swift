@@ -10,7 +10,8 @@ import Synchronization
 /// `apikey` / `clientid`, and answers with the function's status, headers and body instead of
 /// proxying (the route's service is never called). As Kong's handler does, the answer drops
 /// `Connection`, `Keep-Alive`, `Proxy-Connection`, `Upgrade` and `Transfer-Encoding` and gets
-/// `Via: 2 kong/<version>` (appended to the function's own `Via`); a failed call answers 500
+/// `Via: 2 kong/<version>` (appended to the function's own `Via`) when `headers` has it; a failed
+/// call answers 500
 /// `{"message":"An unexpected error occurred"}`. Connections are kept alive per function for
 /// the next call; `https_verify` checks the server's certificate with the system's trust store.
 public final class AzureFunctionsPlugin: Plugin {
@@ -47,10 +48,19 @@ public final class AzureFunctionsPlugin: Plugin {
     /// Where calls connect instead of the function's host and port (tests, as Kong's spec
     /// points its calls at a mock server).
     private let address: (host: String, port: Int)?
+    /// Whether the node's `headers` turn `Via` on.
+    private let via: Bool
 
-    public init() { address = nil }
+    /// - Parameter via: whether the node's `headers` turn `Via` on.
+    public init(via: Bool = true) {
+        address = nil
+        self.via = via
+    }
 
-    init(connectingTo address: (host: String, port: Int)) { self.address = address }
+    init(connectingTo address: (host: String, port: Int), via: Bool = true) {
+        self.address = address
+        self.via = via
+    }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         let https = config.bool("https")
@@ -103,6 +113,7 @@ public final class AzureFunctionsPlugin: Plugin {
         promise.completeWithTask {
             try await client.send(method: method, headers: sent, body: body, query: query, timeout: timeout)
         }
+        let addsVia = via
         ctx.wait(for: promise.futureResult) { ctx, result in
             switch result {
             case .success(let response):
@@ -116,9 +127,12 @@ public final class AzureFunctionsPlugin: Plugin {
                         answer.add(name, value)
                     }
                 }
-                // Kong tests `ngx.var.http2`, which is never nil: always `2`.
-                let outbound = "2 kong/\(PluginConstants.kongVersion)"
-                answer.add("Via", via.map { $0 + ", " + outbound } ?? outbound)
+                if addsVia {
+                    // Kong tests `ngx.var.http2`, which is never nil: always `2`.
+                    let outbound = "2 kong/\(PluginConstants.kongVersion)"
+                    via = via.map { $0 + ", " + outbound } ?? outbound
+                }
+                if let via { answer.add("Via", via) }
                 try ctx.exit(response.status, body: response.bytes.isEmpty ? .empty : .bytes(response.bytes), headers: answer)
             case .failure(let error):
                 ctx.logger.error("\(error)")
