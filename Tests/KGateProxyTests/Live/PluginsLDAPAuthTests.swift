@@ -34,7 +34,10 @@ struct PluginsLDAPAuthTests {
         ("Authorization", "\(type) " + Data("\(user):\(password)".utf8).base64EncodedString())
     }
 
-    static let accounts = ["uid=einstein,ou=scientists,dc=ldap,dc=mashape,dc=com": "password"]
+    static let accounts = [
+        "uid=einstein,ou=scientists,dc=ldap,dc=mashape,dc=com": "password",
+        "uid=curie,ou=scientists,dc=ldap,dc=mashape,dc=com": "radium",
+    ]
 
     @Test("a bind authenticates; refused or missing credentials get 401 LDAP; outcomes are cached")
     func binds() async throws {
@@ -71,6 +74,10 @@ struct PluginsLDAPAuthTests {
                 #expect(ldap.bindCount == 2)
 
                 #expect(try await proxy.send("GET", "/ldap/echo").status == 401)
+                // Every bind so far went over one kept-alive connection.
+                #expect(try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("curie", "radium")]).status == 200)
+                #expect(ldap.bindCount == 3)
+                #expect(ldap.connectionCount == 1)
                 // Another scheme than header_type is not read.
                 #expect(try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("einstein", "password", type: "Basic")]).status == 401)
             }
@@ -89,8 +96,13 @@ struct PluginsLDAPAuthTests {
                 #expect(guest.header("X-Anonymous-Consumer") == "true")
             }
             try await withProxy(Self.yaml(upstream: ups[0].port, ldap: plain.port, extra: "start_tls: true")) { proxy in
+                let connections = plain.connectionCount
                 let response = try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("einstein", "password")])
                 #expect(response.status == 200)
+                // The TLS connection is reused: StartTLS is not sent again on it.
+                let again = try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("curie", "radium")])
+                #expect(again.status == 200)
+                #expect(plain.connectionCount == connections + 1)
             }
             try await withProxy(Self.yaml(upstream: ups[0].port, ldap: secure.port, extra: "ldaps: true")) { proxy in
                 let response = try await proxy.send("GET", "/ldap/echo", headers: [Self.basic("einstein", "password")])

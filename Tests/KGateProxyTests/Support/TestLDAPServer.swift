@@ -14,7 +14,11 @@ final class TestLDAPServer: Sendable {
     var port: Int { channel.localAddress!.port! }
     /// Binds answered so far.
     var bindCount: Int { binds.value.load(ordering: .relaxed) }
+    /// Connections accepted so far.
+    var connectionCount: Int { connections.value.load(ordering: .relaxed) }
+    private let connections = BindCounter()
 
+    /// A count shared with the connections' handlers.
     final class BindCounter: Sendable {
         let value = Atomic<Int>(0)
     }
@@ -22,9 +26,11 @@ final class TestLDAPServer: Sendable {
     init(accounts: [String: String], ldaps: Bool = false) async throws {
         let tls = try TestCertificates.serverContext()
         let binds = self.binds
+        let connections = self.connections
         channel = try await ServerBootstrap(group: TestLoops.group)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                connections.value.add(1, ordering: .relaxed)
+                return channel.eventLoop.makeCompletedFuture {
                     if ldaps { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(Session(accounts: accounts, tls: tls, binds: binds))
                 }

@@ -15,7 +15,8 @@ import Synchronization
 /// <user>`, `X-Anonymous-Consumer` cleared); a refused one, or no credentials, answers 401
 /// `Unauthorized` with `WWW-Authenticate: LDAP` (the configured `header_type` otherwise, with
 /// `realm`), or continues as the `anonymous` consumer. A server that cannot be reached makes
-/// the plugin fail (500), as Kong's `error(err)` does. Connections are not kept between binds.
+/// the plugin fail (500), as Kong's `error(err)` does. Connections are kept `keepalive` ms
+/// between binds.
 ///
 /// The outcomes are what `GET /cache/{key}` probes: an accepted bind as the credential
 /// (`id`, `username`; the password Kong also keeps there is not), a refused one as `false`.
@@ -28,6 +29,7 @@ public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
         var cacheTTL: Double
         var hideCredentials: Bool
         var timeout: TimeAmount
+        var keepalive: TimeAmount
         var anonymous: String?
         var headerType: String
         var wwwAuthenticate: String
@@ -69,6 +71,8 @@ public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
     private let outcomes = Mutex<[String: (user: String?, expires: Double)]>([:])
     /// Outcomes kept at most (the oldest half goes when full).
     private static let outcomeLimit = 10000
+    /// The LDAP connections, kept alive between binds.
+    private let client = LDAPClient()
 
     public init() {}
 
@@ -84,7 +88,8 @@ public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
                 verify: config.bool("verify_ldap_host")),
             baseDN: config.string("base_dn") ?? "", attribute: config.string("attribute") ?? "",
             cacheTTL: config.number("cache_ttl") ?? 60, hideCredentials: config.bool("hide_credentials"),
-            timeout: .milliseconds(Int64(config.number("timeout") ?? 10000)), anonymous: config.string("anonymous"),
+            timeout: .milliseconds(Int64(config.number("timeout") ?? 10000)),
+            keepalive: .milliseconds(Int64(config.number("keepalive") ?? 60000)), anonymous: config.string("anonymous"),
             headerType: headerType,
             wwwAuthenticate: config.string("realm").map { "\(scheme) realm=\"\($0)\"" } ?? scheme)
     }
@@ -111,10 +116,12 @@ public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
             return try attempt(remaining.dropFirst(), config, &ctx, anyHeader: true)
         }
         let who = "\(config.attribute)=\(user),\(config.baseDN)"
-        let (server, timeout) = (config.server, config.timeout)
+        let (server, timeout, keepalive, client) = (config.server, config.timeout, config.keepalive, client)
         let loop = MultiThreadedEventLoopGroup.singleton.any()
         let promise = loop.makePromise(of: Bool.self)
-        promise.completeWithTask { try await LDAPClient.bind(server, who: who, password: password, timeout: timeout) }
+        promise.completeWithTask {
+            try await client.bind(server, who: who, password: password, timeout: timeout, keepalive: keepalive)
+        }
         ctx.wait(for: promise.futureResult) { [self] ctx, result in
             switch result {
             case .success(let accepted):

@@ -4,10 +4,12 @@ import NIOSSL
 import NIOTLS
 import Synchronization
 
-/// The LDAP ldap-auth speaks (RFC 4511, BER): a simple bind as `who` with a password, over a
+/// The LDAP ldap-auth speaks (RFC 4511, BER): simple binds as `who` with a password, over a
 /// plain connection, LDAPS (TLS from the start) or StartTLS (the extended operation, then TLS
-/// on the same connection), as Kong's `ldap.lua` does.
-enum LDAPClient {
+/// on the same connection), as Kong's `ldap.lua` does. Connections are kept alive between binds
+/// for `keepalive` (Kong's `setkeepalive`), a few per server (StartTLS ones apart, as Kong pools
+/// them apart).
+final class LDAPClient: Sendable {
     enum Security: Sendable, Hashable {
         case none
         case ldaps
@@ -27,13 +29,56 @@ enum LDAPClient {
         var description: String
     }
 
+    /// A connection waiting for the next bind, and the timer that closes it.
+    private struct Idle: Sendable {
+        var channel: any Channel
+        var exchange: LDAPExchange
+        var closing: Scheduled<Void>
+    }
+
+    /// Idle connections kept per server at most.
+    static let idleLimit = 8
+
+    private let group: any EventLoopGroup
+    private let idle = Mutex<[Server: [Idle]]>([:])
+
+    init(group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.group = group
+    }
+
+    deinit {
+        idle.withLock { pools in
+            for idle in pools.values.joined() { idle.channel.close(promise: nil) }
+        }
+    }
+
     /// Binds as `who`: true when the server accepts the password, false when it refuses it
     /// (`invalidCredentials` and every other result code); throws when the server cannot be
-    /// reached or spoken to.
-    static func bind(
-        _ server: Server, who: String, password: String, timeout: TimeAmount,
-        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    /// reached or spoken to. The connection is kept `keepalive` for the next bind.
+    func bind(
+        _ server: Server, who: String, password: String, timeout: TimeAmount, keepalive: TimeAmount
     ) async throws -> Bool {
+        let (channel, exchange) = try await connection(server, timeout: timeout)
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        let response: BER.Response
+        do {
+            response = try await exchange.send(on: channel) { BER.bindRequest(messageID: $0, who: who, password: password) }.get()
+        } catch {
+            deadline.cancel()
+            channel.close(promise: nil)
+            throw error
+        }
+        deadline.cancel()
+        keep(channel, exchange, for: server, keepalive: keepalive)
+        return response.resultCode == 0
+    }
+
+    /// An idle connection to the server that is still open, else a new one (TLS done).
+    private func connection(_ server: Server, timeout: TimeAmount) async throws -> (any Channel, LDAPExchange) {
+        while let kept = idle.withLock({ $0[server]?.popLast() }) {
+            kept.closing.cancel()
+            if kept.channel.isActive { return (kept.channel, kept.exchange) }
+        }
         let tls = server.security == .none ? nil : try (server.verify ? PluginClientTLS.verified : PluginClientTLS.unverified).get()
         let serverName = server.host.first?.isNumber == true || server.host.contains(":") ? nil : server.host
         let exchange = LDAPExchange()
@@ -48,23 +93,44 @@ enum LDAPClient {
                 }
             }
             .connect(host: server.host, port: server.port).get()
-        defer { channel.close(promise: nil) }
+        guard server.security == .startTLS, let tls else { return (channel, exchange) }
         let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
         defer { deadline.cancel() }
-        if server.security == .startTLS, let tls {
-            let started = try await exchange.send(BER.startTLSRequest(messageID: 1), on: channel).get()
+        do {
+            let started = try await exchange.send(on: channel) { BER.startTLSRequest(messageID: $0) }.get()
             guard started.resultCode == 0 else {
                 throw Failure(description: "failed to start TLS: \(started.diagnostic) (\(started.resultCode))")
             }
             try await exchange.startTLS(on: channel, context: tls, serverName: serverName).get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
         }
-        let response = try await exchange.send(BER.bindRequest(messageID: 2, who: who, password: password), on: channel).get()
-        return response.resultCode == 0
+        return (channel, exchange)
+    }
+
+    /// Keeps an open connection for the next bind, closing it after `keepalive` unused (or at
+    /// once when the server already has enough waiting).
+    private func keep(_ channel: any Channel, _ exchange: LDAPExchange, for server: Server, keepalive: TimeAmount) {
+        guard channel.isActive, keepalive > .zero else { return channel.close(promise: nil) }
+        let closing = channel.eventLoop.scheduleTask(in: keepalive) { [weak self] in
+            self?.idle.withLock { pools in pools[server]?.removeAll { $0.channel === channel } }
+            channel.close(promise: nil)
+        }
+        let kept = idle.withLock { pools -> Bool in
+            guard pools[server, default: []].count < Self.idleLimit else { return false }
+            pools[server, default: []].append(Idle(channel: channel, exchange: exchange, closing: closing))
+            return true
+        }
+        if !kept {
+            closing.cancel()
+            channel.close(promise: nil)
+        }
     }
 }
 
 /// Sends LDAP requests on a connection and hands back each response (one at a time).
-private final class LDAPExchange: ChannelInboundHandler, Sendable {
+final class LDAPExchange: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -72,17 +138,23 @@ private final class LDAPExchange: ChannelInboundHandler, Sendable {
         var received = ByteBuffer()
         var pending: EventLoopPromise<BER.Response>?
         var handshake: EventLoopPromise<Void>?
+        var nextMessageID = 0
     }
 
     /// Touched on the connection's event loop only; behind a lock so that the handler, made
     /// off the loop and captured by the bootstrap's initializer, is honestly `Sendable`.
     private let state = Mutex(State())
 
-    func send(_ request: ByteBuffer, on channel: any Channel) -> EventLoopFuture<BER.Response> {
+    /// Sends the request `make` builds with the connection's next message id.
+    func send(on channel: any Channel, _ make: @escaping @Sendable (Int) -> ByteBuffer) -> EventLoopFuture<BER.Response> {
         channel.eventLoop.flatSubmit { [self] in
             let promise = channel.eventLoop.makePromise(of: BER.Response.self)
-            state.withLock { $0.pending = promise }
-            channel.writeAndFlush(request).whenFailure { promise.fail($0) }
+            let id = state.withLock { s -> Int in
+                s.pending = promise
+                s.nextMessageID += 1
+                return s.nextMessageID
+            }
+            channel.writeAndFlush(make(id)).whenFailure { promise.fail($0) }
             return promise.futureResult
         }
     }
