@@ -56,6 +56,31 @@ struct PluginsGRPCWebTests {
             #expect(encoded.status == 200)
             #expect(encoded.header("Content-Type") == "application/grpc-web-text")
             #expect(encoded.text == text + Data(trailer).base64EncodedString())
+            // A response without messages is the trailer frame alone.
+            try await c.send(
+                ProxyHarness.request(
+                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
+                    headers: [("Content-Type", "application/grpc-web")], body: ""))
+            let empty = try await c.readResponse()
+            #expect(empty.status == 200)
+            #expect(empty.body == trailer)
+            // A trailers-only answer has `Content-Length: 0` (as nginx's grpc module gives it):
+            // its status stays in the head, where gRPC-Web clients read it, and no frame is
+            // added after the announced length (Kong's would follow it and break the framing).
+            try await c.send(
+                ProxyHarness.request(
+                    "POST", "/hello.HelloService/Fail", host: "grpc.test",
+                    headers: [("Content-Type", "application/grpc-web")], body: ""))
+            let failed = try await c.readResponse()
+            #expect(failed.status == 200)
+            #expect(failed.header("grpc-status") == "12")
+            #expect(failed.body.isEmpty)
+            // The connection is still in step.
+            try await c.send(
+                ProxyHarness.request(
+                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
+                    headers: [("Content-Type", "application/grpc-web")], body: ""))
+            #expect(try await c.readResponse().body == trailer)
             await c.close()
 
             let preflight = try await proxy.send("OPTIONS", "/hello.HelloService/SayHello", host: "grpc.test")

@@ -8,8 +8,9 @@ import Synchronization
 /// An HTTP/2 upstream answering as a gRPC server does, for live tests: per stream, once the
 /// request ended, HEADERS (`:status 200`, `content-type: application/grpc`, and the request's
 /// pseudo-headers and a few fields echoed as `x-echo-*`), the request body as DATA, then
-/// trailers `grpc-status: 0` and `grpc-message: ok`. Cleartext (h2c prior knowledge), or TLS
-/// with ALPN `h2`.
+/// trailers `grpc-status: 0` and `grpc-message: ok`; a path ending in `/Fail` gets a
+/// trailers-only answer (`grpc-status: 12`). Cleartext (h2c prior knowledge), or TLS with ALPN
+/// `h2`.
 final class GRPCTestUpstream: Sendable {
     private let channel = Mutex<Channel?>(nil)
     private let accepted = Atomic<Int>(0)
@@ -75,6 +76,14 @@ final class GRPCTestUpstream: Sendable {
                 return
             }
             guard ended else { return }
+            if request.first(name: ":path")?.hasSuffix("/Fail") == true {
+                // A trailers-only response: the status in the one HEADERS frame.
+                let only = HPACKHeaders([
+                    (":status", "200"), ("content-type", "application/grpc"), ("grpc-status", "12"), ("grpc-message", "unimplemented"),
+                ])
+                context.writeAndFlush(wrapOutboundOut(.headers(.init(headers: only, endStream: true))), promise: nil)
+                return
+            }
             var headers = HPACKHeaders([(":status", "200"), ("content-type", "application/grpc"), ("server", "grpc-test")])
             for name in [":path", ":authority", ":scheme", "te", "via", "x-forwarded-proto", "content-length"] {
                 if let value = request.first(name: name) {

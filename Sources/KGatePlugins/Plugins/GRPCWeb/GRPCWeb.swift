@@ -5,7 +5,9 @@ import KGateSchema
 /// `application/grpc-web-text(+proto)` base64-decoded, as `application/grpc` with
 /// `TE: trailers`; the response keeps the request's content type, its body base64-encoded (each
 /// chunk on its own, as Kong's) for the text types, and ends with a gRPC-Web trailer frame
-/// (flag `0x80`) carrying the upstream's `grpc-status` and `grpc-message` trailers. An `OPTIONS`
+/// (flag `0x80`) carrying the upstream's `grpc-status` and `grpc-message` trailers (a
+/// trailers-only answer, `Content-Length: 0`, keeps its status in the head and gets no frame,
+/// which could not follow its announced length). An `OPTIONS`
 /// request is answered `200 OK` with Kong's CORS headers; every response gets
 /// `Access-Control-Allow-Origin: allow_origin_header`.
 ///
