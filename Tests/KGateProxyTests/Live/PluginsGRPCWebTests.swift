@@ -34,12 +34,16 @@ struct PluginsGRPCWebTests {
             let message = Self.frame(0, "hello")
             let trailer = Self.frame(0x80, "grpc-status:0\r\ngrpc-message:ok\r\n")
             let c = try await proxy.client()
-            try await c.send(
-                ProxyHarness.request(
-                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
-                    headers: [("Content-Type", "application/grpc-web+proto"), ("Content-Length", String(message.count))])
-                    + String(decoding: message, as: UTF8.self))
-            let binary = try await c.readResponse()
+            /// One gRPC-Web call on the kept-alive connection.
+            func call(_ method: String, _ contentType: String, _ body: [UInt8]) async throws -> RawResponse {
+                try await c.send(
+                    ProxyHarness.request(
+                        "POST", "/hello.HelloService/\(method)", host: "grpc.test",
+                        headers: [("Content-Type", contentType), ("Content-Length", String(body.count))])
+                        + String(decoding: body, as: UTF8.self))
+                return try await c.readResponse()
+            }
+            let binary = try await call("SayHello", "application/grpc-web+proto", message)
             #expect(binary.status == 200)
             #expect(binary.header("Content-Type") == "application/grpc-web+proto")
             #expect(binary.header("Access-Control-Allow-Origin") == "https://app.test")
@@ -48,39 +52,23 @@ struct PluginsGRPCWebTests {
             #expect(binary.body == message + trailer)
 
             let text = Data(message).base64EncodedString()
-            try await c.send(
-                ProxyHarness.request(
-                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
-                    headers: [("Content-Type", "application/grpc-web-text")], body: text))
-            let encoded = try await c.readResponse()
+            let encoded = try await call("SayHello", "application/grpc-web-text", Array(text.utf8))
             #expect(encoded.status == 200)
             #expect(encoded.header("Content-Type") == "application/grpc-web-text")
             #expect(encoded.text == text + Data(trailer).base64EncodedString())
             // A response without messages is the trailer frame alone.
-            try await c.send(
-                ProxyHarness.request(
-                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
-                    headers: [("Content-Type", "application/grpc-web")], body: ""))
-            let empty = try await c.readResponse()
+            let empty = try await call("SayHello", "application/grpc-web", [])
             #expect(empty.status == 200)
             #expect(empty.body == trailer)
             // A trailers-only answer has `Content-Length: 0` (as nginx's grpc module gives it):
             // its status stays in the head, where gRPC-Web clients read it, and no frame is
             // added after the announced length (Kong's would follow it and break the framing).
-            try await c.send(
-                ProxyHarness.request(
-                    "POST", "/hello.HelloService/Fail", host: "grpc.test",
-                    headers: [("Content-Type", "application/grpc-web")], body: ""))
-            let failed = try await c.readResponse()
+            let failed = try await call("Fail", "application/grpc-web", [])
             #expect(failed.status == 200)
             #expect(failed.header("grpc-status") == "12")
             #expect(failed.body.isEmpty)
             // The connection is still in step.
-            try await c.send(
-                ProxyHarness.request(
-                    "POST", "/hello.HelloService/SayHello", host: "grpc.test",
-                    headers: [("Content-Type", "application/grpc-web")], body: ""))
-            #expect(try await c.readResponse().body == trailer)
+            #expect(try await call("SayHello", "application/grpc-web", []).body == trailer)
             await c.close()
 
             let preflight = try await proxy.send("OPTIONS", "/hello.HelloService/SayHello", host: "grpc.test")
