@@ -159,6 +159,17 @@ struct PrometheusTests {
         #expect(lines.contains(#"kong_session_duration_ms_bucket{service="tcp-service",route="tcp-route",workspace="default",le="50"} 1"#))
         #expect(lines.contains(#"kong_kong_latency_ms_count{service="tcp-service",route="tcp-route",workspace="default"} 1"#))
         #expect(!lines.contains { $0.hasPrefix("kong_bandwidth_bytes") || $0.hasPrefix("kong_http_requests_total{") })
+        // With stream listeners, the workers' VMs are reported for the stream subsystem too
+        // (02-access_spec "exposes Lua worker VM stats").
+        var node = Self.node
+        node.workers = [.init(pid: 42, bytes: 1000)]
+        node.subsystems = ["http", "stream"]
+        let vms = prometheus.exposition(node: node).split(separator: "\n").filter { $0.hasPrefix("kong_memory_workers_lua_vms_bytes") }
+        #expect(
+            vms == [
+                #"kong_memory_workers_lua_vms_bytes{node_id="n-1",pid="42",kong_subsystem="http"} 1000"#,
+                #"kong_memory_workers_lua_vms_bytes{node_id="n-1",pid="42",kong_subsystem="stream"} 1000"#,
+            ])
     }
 
     /// Without any prometheus config Kong exports its worker-local gauges only.

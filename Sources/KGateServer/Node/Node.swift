@@ -94,7 +94,7 @@ public final class Node: Sendable {
         let metrics = plugins.registry.plugin(PrometheusPlugin.self).map {
             NodeMetrics(
                 plugin: $0, statusReport: statusReport, store: configStore, nodeID: nodeID,
-                hostsFileAddress: { proxyServer?.hostsFileAddress(of: $0) })
+                hostsFileAddress: { proxyServer?.hostsFileAddress(of: $0) }, streamListening: !settings.streamListen.isEmpty)
         }
         let pluginAPIs = NodePluginAPIs(loaded: catalog.enabledPlugins, registry: plugins.registry, metrics: metrics)
         let upstreamHealth = Self.upstreamHealth(configStore)

@@ -20,6 +20,8 @@ struct NodeMetrics: Sendable {
     let nodeID: String
     /// The hosts file's address of a target's name (`localhost`), when the node proxies.
     let hostsFileAddress: @Sendable (String) -> String?
+    /// The node has `stream_listen` addresses: its stream subsystem is reported too.
+    var streamListening = false
 
     /// The exposition text.
     func text() -> String {
@@ -35,6 +37,7 @@ struct NodeMetrics: Sendable {
             .init(name: $0.name, allocated: 0, capacity: $0.capacity)
         }
         facts.workers = [.init(pid: Int(getpid()), bytes: MemoryStats.residentBytes())]
+        if streamListening { facts.subsystems.append("stream") }
         let store = self.store
         let resolve = hostsFileAddress
         facts.targets = {

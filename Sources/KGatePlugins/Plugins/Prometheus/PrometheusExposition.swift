@@ -50,6 +50,9 @@ public struct PrometheusNodeFacts: Sendable {
     public var connections = Connections()
     public var sharedDictionaries: [SharedDictionary] = []
     public var workers: [Worker] = []
+    /// The subsystems whose worker VMs are reported: `http`, and `stream` when the node has
+    /// `stream_listen` addresses (Kong's stream workers are the same processes).
+    public var subsystems = ["http"]
     /// Read only when a config asks for `upstream_health_metrics`.
     public var targets: @Sendable () -> [TargetHealth] = { [] }
 
@@ -143,7 +146,11 @@ public enum PrometheusExposition {
             add("memory_lua_shared_dict_total_bytes", labels, dictionary.capacity)
         }
         for worker in node.workers {
-            add("memory_workers_lua_vms_bytes", [node_id, ("pid", String(worker.pid)), ("kong_subsystem", "http")], worker.bytes)
+            for subsystem in node.subsystems {
+                add(
+                    "memory_workers_lua_vms_bytes", [node_id, ("pid", String(worker.pid)), ("kong_subsystem", subsystem)],
+                    worker.bytes)
+            }
         }
         if upstreamHealth {
             for target in node.targets() {
