@@ -239,8 +239,10 @@ public final class Node: Sendable {
         } else {
             await loadPersistedConfig()
         }
-        for listener in listeners { try await listener.bind() }
+        // The proxy first: once the Status API answers (readiness probes, tests), the proxy
+        // accepts connections, as nginx has every socket bound before it serves any.
         try await proxy?.bind()
+        for listener in listeners { try await listener.bind() }
     }
 
     /// Kong's `found persisted lmdb config`: the last config of the previous run, if any. One
