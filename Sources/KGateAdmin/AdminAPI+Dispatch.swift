@@ -9,20 +9,7 @@ extension AdminAPI {
         let isGet = method == .GET
         let params = context.match.params
         let kind = context.match.route.kind
-        if let cache {
-            switch kind {
-            case .cacheKey:
-                let key = params["key"] ?? ""
-                if isGet { return cache.answer(key) }
-                cache.invalidate(key)
-                return .empty(.noContent)
-            case .cache:
-                cache.purge()
-                return .empty(.noContent)
-            default: break
-            }
-        }
-        if let fixed = Self.fixedAnswer(kind, method: method) { return fixed }
+        if let fixed = Self.fixedAnswer(kind) { return fixed }
         switch kind {
         case .root: return nodeInfo(context.page)
         case .endpoints: return endpointList()
@@ -70,7 +57,15 @@ extension AdminAPI {
             return context.upstreamHealth(nodeID: nodeID, provider: upstreamHealth)
         case .targetHealth:
             return context.setTargetHealth(provider: upstreamHealth)
-        case .disabled, .setLogLevel, .controlPlaneOnly, .statusDNS, .cache, .cacheKey, .wasmDisabled:
+        case .cacheKey:
+            let key = params["key"] ?? ""
+            if isGet { return cache?.answer(key) ?? .notFound }
+            cache?.invalidate(key)
+            return .empty(.noContent)
+        case .cache:
+            cache?.purge()
+            return .empty(.noContent)
+        case .disabled, .setLogLevel, .controlPlaneOnly, .statusDNS, .wasmDisabled:
             return .notFound  // answered by `fixedAnswer` (disabled routes never get here)
         }
     }

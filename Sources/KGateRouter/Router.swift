@@ -48,7 +48,8 @@ public final class Router: Sendable {
         /// tcp, tls, udp, tls_passthrough routes.
         case stream
 
-        func serves(_ proto: String) -> Bool {
+        /// Whether `proto` is one of the subsystem's protocols.
+        public func serves(_ proto: String) -> Bool {
             switch self {
             case .http: return ["http", "https", "grpc", "grpcs"].contains(proto)
             case .stream: return ["tcp", "tls", "udp", "tls_passthrough"].contains(proto)

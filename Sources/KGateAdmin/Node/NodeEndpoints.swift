@@ -101,7 +101,7 @@ extension AdminAPI {
     }
 
     /// The answers that do not depend on any data.
-    static func fixedAnswer(_ kind: AdminRoute.Kind, method: HTTPMethod) -> HTTPResponse? {
+    static func fixedAnswer(_ kind: AdminRoute.Kind) -> HTTPResponse? {
         switch kind {
         case .setLogLevel:
             return .message(.methodNotAllowed, "cannot change log level when not using a database")
@@ -113,10 +113,6 @@ extension AdminAPI {
             return .message(.notImplemented, "not implemented with the legacy DNS client")
         case .wasmDisabled:
             return .message(.badRequest, "this endpoint is only available when wasm is enabled")
-        case .cache:
-            return .empty(.noContent)
-        case .cacheKey:
-            return method == .DELETE ? .empty(.noContent) : .notFound
         default:
             return nil
         }

@@ -1,4 +1,5 @@
 import KGateConfig
+import KGateRouter
 import KGateSchema
 import KGateStore
 
@@ -51,7 +52,7 @@ struct PluginsIterator: Sendable {
     ///   Kong bundled plugin), unless `skipping` names it: then it is left out.
     /// - A row is used when `enabled` and one of its `protocols` is of `subsystem` (Kong's
     ///   `should_process_plugin`); for streams, only plugins with ``Plugin/streamPhases``.
-    init(page: Page, registry: PluginRegistry, skipping: Set<String> = [], subsystem: Subsystem = .http) throws {
+    init(page: Page, registry: PluginRegistry, skipping: Set<String> = [], subsystem: Router.Subsystem = .http) throws {
         var indexes: [String: PluginConfigIndex] = [:]
         var byName: [String: [any AnyPluginInstance]] = [:]
         var globalInstances: [any AnyPluginInstance] = []
@@ -66,7 +67,7 @@ struct PluginsIterator: Sendable {
                 let reason = BundledPlugins.info(name) == nil ? "not enabled" : "not implemented by kgate"
                 throw BuildError(message: "\(name) plugin is in use but \(reason)")
             }
-            guard row["enabled"]?.boolValue ?? true, subsystem.serves(row["protocols"]),
+            guard row["enabled"]?.boolValue ?? true, subsystem.servesPlugin(protocols: row["protocols"]),
                 subsystem == .http || !handler.descriptor.streamPhases.isEmpty
             else { continue }
             let scope = PluginScope(
@@ -127,23 +128,13 @@ struct PluginsIterator: Sendable {
     /// The plan of a route.
     @inline(__always)
     func plan(route routeID: String) -> Plan { plans[routeID] ?? defaultPlan }
+}
 
-    /// Kong's subsystems: the HTTP proxy and the stream (TCP, TLS, UDP) proxy.
-    enum Subsystem: Sendable {
-        case http
-        case stream
-
-        /// Whether a row's `protocols` include one of the subsystem's (absent: Kong's default,
-        /// the HTTP ones).
-        func serves(_ protocols: Value?) -> Bool {
-            guard let list = protocols?.sequenceElements else { return self == .http }
-            return list.contains { v in
-                guard let p = v.stringValue else { return false }
-                switch self {
-                case .http: return p == "http" || p == "https" || p == "grpc" || p == "grpcs"
-                case .stream: return p == "tcp" || p == "tls" || p == "tls_passthrough" || p == "udp"
-                }
-            }
-        }
+extension Router.Subsystem {
+    /// Whether a plugin row's `protocols` include one of the subsystem's (absent: Kong's
+    /// default, the HTTP ones): Kong's `should_process_plugin`.
+    public func servesPlugin(protocols: Value?) -> Bool {
+        guard let list = protocols?.sequenceElements else { return self == .http }
+        return list.contains { $0.stringValue.map(serves) ?? false }
     }
 }

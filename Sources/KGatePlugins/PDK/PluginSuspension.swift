@@ -1,4 +1,5 @@
 import NIOCore
+import NIOPosix
 
 /// A plugin's `access` waiting for I/O (a Redis reply), as a Lua handler yields on a cosocket:
 /// the runner stops after that plugin, the proxy keeps the request (its body buffered) until
@@ -36,6 +37,18 @@ extension PluginContext {
                 ready { ctx in try body(&ctx, result) }
             }
         }
+    }
+
+    /// Suspends the running plugin's `access` until `operation` ends, then runs `then` with its
+    /// result (on the request's event loop), as ``wait(for:then:)``. The operation runs as a
+    /// task, off the request's event loop (a plugin's own client calls: LDAP, Azure Functions).
+    public mutating func wait<T: Sendable>(
+        forTask operation: @escaping @Sendable () async throws -> T,
+        then body: @escaping @Sendable (inout PluginContext, Result<T, any Error>) throws -> Void
+    ) {
+        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: T.self)
+        promise.completeWithTask(operation)
+        wait(for: promise.futureResult, then: body)
     }
 
     /// Takes the suspension the last plugin left (the proxy, after `access`).

@@ -115,7 +115,7 @@ struct Exchange {
 
     /// Milliseconds between two instants.
     func milliseconds(since from: NIODeadline, to: NIODeadline) -> Int {
-        max(0, Int((to - from).nanoseconds / 1_000_000))
+        to.milliseconds(since: from)
     }
 }
 

@@ -1,3 +1,4 @@
+import KGatePlugins
 import NIOCore
 import NIOHPACK
 import NIOHTTP1
@@ -208,14 +209,10 @@ struct HTTP2ResponseReader {
     /// it had some, else an empty DATA frame.
     private static func end(trailers: [UInt8]) -> HTTP2Frame.FramePayload {
         var fields = HPACKHeaders()
-        for line in trailers.split(separator: 0x0A) {
-            guard let colon = line.firstIndex(of: 0x3A) else { continue }
-            let name = String(decoding: line[..<colon], as: UTF8.self).lowercased()
-            var value = line[(colon + 1)...]
-            while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
-            while let last = value.last, last == 0x0D || last == 0x20 || last == 0x09 { value = value.dropLast() }
+        for field in HTTPFields(trailerLines: trailers).fields {
+            let name = field.name.lowercased()
             guard !name.isEmpty, !HTTP1Framing.connectionSpecific.contains(name) else { continue }
-            fields.add(name: name, value: String(decoding: value, as: UTF8.self))
+            fields.add(name: name, value: field.value)
         }
         if fields.isEmpty { return HTTP1Framing.endOfStream }
         return .headers(.init(headers: fields, endStream: true))

@@ -119,7 +119,7 @@ final class LoopContext: @unchecked Sendable {
         guard let log = streamAccessLog else { return }
         log.appendStream(
             remoteAddress: client, status: status, bytesSent: bytesSent, bytesReceived: bytesReceived,
-            milliseconds: max(0, Int((now - started).nanoseconds / 1_000_000)), epochSeconds: Int(wallClock()), udp: udp)
+            milliseconds: now.milliseconds(since: started), epochSeconds: Int(wallClock()), udp: udp)
         flushes.flushSoon(log)
     }
 

@@ -148,24 +148,11 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         prereadTimer?.cancel()
         lease = nil
         loop.unregister(self)
-        let sent = relays?.upstream.bytesRead ?? 0
-        let received = pendingBytes + (relays?.client.bytesRead ?? 0)
-        // The session's line in `proxy_stream_access_log` (Kong's `basic` format).
-        loop.logStreamSession(
-            client: clientText, status: record.status, bytesSent: sent, bytesReceived: received, since: record.started)
-        runLogPlugins(received: received, sent: sent)
+        record.finish(
+            on: loop, client: clientText, received: pendingBytes + (relays?.client.bytesRead ?? 0),
+            sent: relays?.upstream.bytesRead ?? 0, relayed: relays != nil,
+            serverPort: { context.channel.localAddress?.port.map { self.env.configuration.hostPort(for: $0) } })
         context.fireChannelInactive()
-    }
-
-    /// Kong's stream `log` phase: the logging plugins of the session's route.
-    private func runLogPlugins(received: Int, sent: Int) {
-        guard record.pluginsCollected, let route = match?.route,
-            let runner = generation?.artifact(for: ProxyPlansBuilder.self)?.plugins, runner.logsStreams(route: route.id)
-        else { return }
-        let port = context?.channel.localAddress?.port.map { env.configuration.hostPort(for: $0) }
-        let session = record.session(
-            received: received, sent: sent, relayed: relays != nil, serverPort: port, clientIP: clientText, now: loop.now)
-        runner.logStream(session, route: route.id, service: route.serviceID, startTime: record.startedWall)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -259,21 +246,19 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         return plans
     }
 
-    /// `ip-restriction` lets the client through; else logs and closes (Kong's `ngx.exit`).
+    /// `ip-restriction` lets the client through (the route's plugins are then collected); else
+    /// logs and closes (Kong's `ngx.exit`).
     private func admits() -> Bool {
-        guard let match, let config = generation?.artifact(for: ProxyPlansBuilder.self)?.stream.restriction(for: match)
-        else {
-            record.pluginsCollected = true
-            return true
+        guard let match else { return true }
+        let plans = generation?.artifact(for: ProxyPlansBuilder.self)
+        if let config = plans?.stream.restriction(for: match), !(clientIP.map(config.allows) ?? false) {
+            env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
+            record.status = config.exitStatus
+            close()
+            return false
         }
-        if let clientIP, config.allows(clientIP) {
-            record.pluginsCollected = true
-            return true
-        }
-        env.logger.warning("\(config.rejection(of: clientText)), client: \(clientText)")
-        record.status = config.exitStatus
-        close()
-        return false
+        record.collect(plans?.plugins, route: match.route.id, service: match.route.serviceID)
+        return true
     }
 
     // MARK: Upstream

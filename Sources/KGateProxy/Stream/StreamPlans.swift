@@ -32,7 +32,7 @@ final class StreamPlans: Sendable {
         var restrictions: [Scope: IPRestrictionPlugin.Config] = [:]
         var unserved: Set<String> = []
         for row in plugins where row["enabled"]?.boolValue ?? true {
-            guard let name = row["name"]?.stringValue, Self.servesStream(row["protocols"]),
+            guard let name = row["name"]?.stringValue, Router.Subsystem.stream.servesPlugin(protocols: row["protocols"]),
                 EntityTable.keyString(row["consumer"]) == nil
             else { continue }
             guard name == IPRestrictionPlugin.name else {
@@ -67,12 +67,5 @@ final class StreamPlans: Sendable {
     /// The `ip-restriction` config of a matched route's connections, if any.
     func restriction(for match: RouteMatch) -> IPRestrictionPlugin.Config? {
         restrictionByEntry.indices.contains(match.entryIndex) ? restrictionByEntry[match.entryIndex] : nil
-    }
-
-    /// Whether a plugin row's `protocols` include a stream protocol (absent: Kong's default,
-    /// the HTTP ones).
-    static func servesStream(_ protocols: Value?) -> Bool {
-        protocols?.sequenceElements?.contains { ["tcp", "tls", "tls_passthrough", "udp"].contains($0.stringValue ?? "") }
-            ?? false
     }
 }

@@ -2,7 +2,9 @@ import KGatePlugins
 import NIOCore
 
 /// What a stream session records for its access-log line and its log plugins: when it began,
-/// how it ended (nginx's `$status`), its upstream tries and its client's TLS session.
+/// how it ended (nginx's `$status`), its upstream tries, its client's TLS session and the
+/// plugins its route collected; ``finish(on:client:received:sent:relayed:serverPort:udp:)``
+/// writes both at its end, for TCP and UDP sessions alike.
 struct StreamSessionRecord {
     /// When the session began (monotonic, and wall-clock seconds for `started_at`).
     var started = NIODeadline.uptimeNanoseconds(0)
@@ -15,14 +17,19 @@ struct StreamSessionRecord {
     var tries: [ServedExchange.Try] = []
     /// The terminated TLS session's version and cipher.
     var clientTLS: ClientTLS?
-    /// Kong's preread collected the route's plugins, so its log phase runs them: not when the
-    /// session ended first (no route, a refused protocol, an `ip-restriction` refusal, whose
-    /// `ngx.exit` stops the collecting before any logging plugin).
-    var pluginsCollected = false
+    /// The route's plugins once Kong's preread collected them, which its log phase runs; nil
+    /// when the session ended first (no route, a refused protocol, an `ip-restriction` refusal,
+    /// whose `ngx.exit` stops the collecting before any logging plugin).
+    private var collected: (plugins: PluginRunner, route: String, service: String?)?
 
     mutating func begin(at now: NIODeadline, wall: Double) {
         started = now
         startedWall = wall
+    }
+
+    /// Preread collected the plugins of the session's route (a generation without plugins has none).
+    mutating func collect(_ plugins: PluginRunner?, route: String, service: String?) {
+        collected = plugins.map { ($0, route, service) }
     }
 
     /// A try of `ip:port` begins now.
@@ -38,15 +45,22 @@ struct StreamSessionRecord {
         tries[tries.count - 1].state = "failed"
     }
 
-    /// The session as Kong's stream serializer reports it.
-    func session(
-        received: Int, sent: Int, relayed: Bool, serverPort: Int?, clientIP: String, now: NIODeadline
-    ) -> StreamSession {
-        func ms(_ from: NIODeadline, _ to: NIODeadline) -> Int { max(0, Int((to - from).nanoseconds / 1_000_000)) }
-        return StreamSession(
-            tls: clientTLS, received: received, sent: sent, status: status, serverPort: serverPort,
+    /// The session's end: its line in `proxy_stream_access_log` (Kong's `basic` format), then
+    /// Kong's stream `log` phase for the plugins its route collected. `received` and `sent` are
+    /// the client's bytes; `relayed`, whether an upstream connection carried them; `serverPort`,
+    /// the port the client reached (after `port_maps`), asked only when a plugin logs.
+    func finish(
+        on loop: LoopContext, client: String, received: Int, sent: Int, relayed: Bool, serverPort: () -> Int?,
+        udp: Bool = false
+    ) {
+        loop.logStreamSession(client: client, status: status, bytesSent: sent, bytesReceived: received, since: started, udp: udp)
+        guard let (plugins, route, service) = collected, plugins.logsStreams(route: route) else { return }
+        let now = loop.now
+        let session = StreamSession(
+            tls: clientTLS, received: received, sent: sent, status: status, serverPort: serverPort(),
             upstreamReceived: relayed ? sent : 0, upstreamSent: relayed ? received : 0,
-            kongLatency: ms(started, proxyingStarted ?? now), sessionLatency: ms(started, now), tries: tries,
-            clientIP: clientIP)
+            kongLatency: (proxyingStarted ?? now).milliseconds(since: started), sessionLatency: now.milliseconds(since: started),
+            tries: tries, clientIP: client)
+        plugins.logStream(session, route: route, service: service, startTime: startedWall)
     }
 }

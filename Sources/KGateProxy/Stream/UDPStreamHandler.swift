@@ -1,4 +1,3 @@
-import KGatePlugins
 import KGateRouter
 import KGateSchema
 import KGateStore
@@ -34,9 +33,6 @@ final class UDPStreamHandler: ChannelInboundHandler {
         var record = StreamSessionRecord()
         var bytesSent = 0
         var bytesReceived = 0
-        /// The route and the generation's plugins, for the log plugins.
-        var route: (id: String, serviceID: String?)?
-        var plugins: PluginRunner?
         /// The balancer's state for the session, when its balancer keeps some.
         var lease: BalancerLease?
 
@@ -90,12 +86,11 @@ final class UDPStreamHandler: ChannelInboundHandler {
             let refused = Session(client: client, now: loop.now, wall: loop.wallClock())
             refused.record.status = 500
             refused.bytesReceived = envelope.data.readableBytes
-            writeAccessLog(refused)
+            finish(refused)
             return
         }
         let session = Session(client: client, now: loop.now, wall: loop.wallClock())
-        session.route = (match.route.id, match.route.serviceID)
-        session.plugins = plans.plugins
+        session.record.collect(plans.plugins, route: match.route.id, service: match.route.serviceID)
         session.idle = max(plan.readTimeout, plan.writeTimeout)
         session.bytesReceived = envelope.data.readableBytes
         session.pending.append(envelope.data)
@@ -168,22 +163,16 @@ final class UDPStreamHandler: ChannelInboundHandler {
         session.lease = nil
         session.upstream?.close(promise: nil)
         if sessions[session.client] === session { sessions[session.client] = nil }
-        writeAccessLog(session)
-        if let route = session.route, let plugins = session.plugins, plugins.logsStreams(route: route.id) {
-            // Kong's stream `log` phase for the session's route.
-            let port = context?.channel.localAddress?.port.map { env.configuration.hostPort(for: $0) }
-            let facts = session.record.session(
-                received: session.bytesReceived, sent: session.bytesSent, relayed: session.upstream != nil,
-                serverPort: port, clientIP: session.client.ipAddress ?? "", now: loop.now)
-            plugins.logStream(facts, route: route.id, service: route.serviceID, startTime: session.record.startedWall)
-        }
+        finish(session)
     }
 
-    /// The session's line in `proxy_stream_access_log`.
-    private func writeAccessLog(_ session: Session) {
-        loop.logStreamSession(
-            client: session.client.ipAddress ?? "", status: session.record.status, bytesSent: session.bytesSent,
-            bytesReceived: session.bytesReceived, since: session.record.started, udp: true)
+    /// The session's access-log line and log plugins.
+    private func finish(_ session: Session) {
+        session.record.finish(
+            on: loop, client: session.client.ipAddress ?? "", received: session.bytesReceived, sent: session.bytesSent,
+            relayed: session.upstream != nil,
+            serverPort: { self.context?.channel.localAddress?.port.map { self.env.configuration.hostPort(for: $0) } },
+            udp: true)
     }
 
     /// The upstream socket's handler: each datagram goes back to the client.

@@ -1,7 +1,6 @@
 import KGateSchema
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Synchronization
 
 /// Kong's `azure-functions` (PRIORITY 749): calls the function
@@ -100,8 +99,9 @@ public final class AzureFunctionsPlugin: Plugin {
 
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         var headers = HTTPHeaders()
-        for field in ctx.request.headers.fields where !Self.connectionHeaders.contains(field.name.lowercased()) {
-            headers.add(name: field.name.lowercased(), value: field.value)
+        for field in ctx.request.headers.fields {
+            let name = field.name.lowercased()
+            if !Self.connectionHeaders.contains(name) { headers.add(name: name, value: field.value) }
         }
         if let key = config.apiKey { headers.replaceOrAdd(name: "x-functions-key", value: key) }
         if let id = config.clientID { headers.replaceOrAdd(name: "x-functions-clientid", value: id) }
@@ -109,12 +109,9 @@ public final class AzureFunctionsPlugin: Plugin {
         if !body.isEmpty { headers.replaceOrAdd(name: "Content-Length", value: String(body.count)) }
         let client = client(for: config.endpoint)
         let (method, query, timeout, sent) = (HTTPMethod(rawValue: ctx.request.method), ctx.request.rawQuery, config.timeout, headers)
-        let promise = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: PluginHTTPClient.Response.self)
-        promise.completeWithTask {
-            try await client.send(method: method, headers: sent, body: body, query: query, timeout: timeout)
-        }
         let addsVia = via
-        ctx.wait(for: promise.futureResult) { ctx, result in
+        ctx.wait(forTask: { try await client.send(method: method, headers: sent, body: body, query: query, timeout: timeout) }) {
+            ctx, result in
             switch result {
             case .success(let response):
                 var answer = HTTPFields()

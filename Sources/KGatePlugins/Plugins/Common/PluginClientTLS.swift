@@ -14,4 +14,14 @@ enum PluginClientTLS {
     static let verified: Result<NIOSSLContext, any Error> = Result {
         try NIOSSLContext(configuration: TLSConfiguration.makeClientConfiguration())
     }
+
+    /// The context for a server whose certificate is checked, or not.
+    static func context(verifying: Bool) throws -> NIOSSLContext {
+        try (verifying ? verified : unverified).get()
+    }
+
+    /// The SNI a handshake with `host` names: none for an IP address.
+    static func serverName(for host: String) -> String? {
+        host.first?.isNumber == true || host.contains(":") ? nil : host
+    }
 }

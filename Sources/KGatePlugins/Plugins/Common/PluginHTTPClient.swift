@@ -108,16 +108,15 @@ final class PluginHTTPClient: Sendable {
             return channel
         }
         let endpoint = self.endpoint
-        let tls = try endpoint.tls ? (endpoint.verify ? PluginClientTLS.verified : PluginClientTLS.unverified).get() : nil
+        let tls = endpoint.tls ? try PluginClientTLS.context(verifying: endpoint.verify) : nil
         return try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     if let tls {
-                        let isAddress = endpoint.host.first?.isNumber == true || endpoint.host.contains(":")
-                        let sni = isAddress ? nil : endpoint.host
-                        try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: sni))
+                        try sync.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: PluginClientTLS.serverName(for: endpoint.host)))
                     }
                     try sync.addHTTPClientHandlers()
                     try sync.addHandler(ResponseCollector())

@@ -1,7 +1,7 @@
 import Crypto
+import KGateConfig
 import KGateSchema
 import NIOCore
-import NIOPosix
 import Synchronization
 
 /// Kong's `ldap-auth` (PRIORITY 1200): `Authorization` (or `Proxy-Authorization`, tried first)
@@ -117,12 +117,8 @@ public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
         }
         let who = "\(config.attribute)=\(user),\(config.baseDN)"
         let (server, timeout, keepalive, client) = (config.server, config.timeout, config.keepalive, client)
-        let loop = MultiThreadedEventLoopGroup.singleton.any()
-        let promise = loop.makePromise(of: Bool.self)
-        promise.completeWithTask {
-            try await client.bind(server, who: who, password: password, timeout: timeout, keepalive: keepalive)
-        }
-        ctx.wait(for: promise.futureResult) { [self] ctx, result in
+        ctx.wait(forTask: { try await client.bind(server, who: who, password: password, timeout: timeout, keepalive: keepalive) }) {
+            [self] ctx, result in
             switch result {
             case .success(let accepted):
                 remember(key, user: accepted ? user : nil, until: ctx.request.startTime + config.cacheTTL)
@@ -175,13 +171,7 @@ public final class LDAPAuthPlugin: Plugin, NodeCachingPlugin {
         let text =
             "\(config.server.host.lowercased()):\(config.server.port):\(config.baseDN):\(config.attribute):"
             + "\(Int(config.cacheTTL)):\(user):\(password)"
-        let hex = Array("0123456789abcdef".utf8)
-        var out = Array("ldap_auth_cache:".utf8)
-        for byte in SHA256.hash(data: Array(text.utf8)) {
-            out.append(hex[Int(byte >> 4)])
-            out.append(hex[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        return "ldap_auth_cache:" + ConfigHash.hex(SHA256.hash(data: Array(text.utf8)))
     }
 
     /// Kong's `retrieve_credentials`: `<header_type>` (any case) after optional spaces, then

@@ -59,16 +59,9 @@ final class LDAPClient: Sendable {
         _ server: Server, who: String, password: String, timeout: TimeAmount, keepalive: TimeAmount
     ) async throws -> Bool {
         let (channel, exchange) = try await connection(server, timeout: timeout)
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        let response: BER.Response
-        do {
-            response = try await exchange.send(on: channel) { BER.bindRequest(messageID: $0, who: who, password: password) }.get()
-        } catch {
-            deadline.cancel()
-            channel.close(promise: nil)
-            throw error
+        let response = try await Self.bounded(channel, timeout) {
+            try await exchange.send(on: channel) { BER.bindRequest(messageID: $0, who: who, password: password) }.get()
         }
-        deadline.cancel()
         keep(channel, exchange, for: server, keepalive: keepalive)
         return response.resultCode == 0
     }
@@ -79,8 +72,8 @@ final class LDAPClient: Sendable {
             kept.closing.cancel()
             if kept.channel.isActive { return (kept.channel, kept.exchange) }
         }
-        let tls = server.security == .none ? nil : try (server.verify ? PluginClientTLS.verified : PluginClientTLS.unverified).get()
-        let serverName = server.host.first?.isNumber == true || server.host.contains(":") ? nil : server.host
+        let tls = server.security == .none ? nil : try PluginClientTLS.context(verifying: server.verify)
+        let serverName = PluginClientTLS.serverName(for: server.host)
         let exchange = LDAPExchange()
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
@@ -94,19 +87,29 @@ final class LDAPClient: Sendable {
             }
             .connect(host: server.host, port: server.port).get()
         guard server.security == .startTLS, let tls else { return (channel, exchange) }
-        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
-        defer { deadline.cancel() }
-        do {
+        try await Self.bounded(channel, timeout) {
             let started = try await exchange.send(on: channel) { BER.startTLSRequest(messageID: $0) }.get()
             guard started.resultCode == 0 else {
                 throw Failure(description: "failed to start TLS: \(started.diagnostic) (\(started.resultCode))")
             }
             try await exchange.startTLS(on: channel, context: tls, serverName: serverName).get()
+        }
+        return (channel, exchange)
+    }
+
+    /// Runs an exchange on `channel` within `timeout`: the connection closes when the time runs
+    /// out (failing what waits on it) or when the exchange fails.
+    private static func bounded<T>(
+        _ channel: any Channel, _ timeout: TimeAmount, _ exchange: () async throws -> T
+    ) async throws -> T {
+        let deadline = channel.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        defer { deadline.cancel() }
+        do {
+            return try await exchange()
         } catch {
             channel.close(promise: nil)
             throw error
         }
-        return (channel, exchange)
     }
 
     /// Keeps an open connection for the next bind, closing it after `keepalive` unused (or at
