@@ -6,11 +6,15 @@
 #   gateway   kgate (release), kong.yml: the same route, no plugins        127.0.0.1:18082
 #   plugins   kgate (release), kong-plugins.yml: the route with key-auth   127.0.0.1:18083
 #             and rate-limiting (a limit never reached); wrk sends the key
+#   nginx+kong the reference adding the headers Kong's nginx template adds  127.0.0.1:18084
+#             (X-Forwarded-*, X-Real-IP, X-Kong-Request-Id up; Via, X-Kong-* down)
 #
 # wrk runs against each in alternation (nginx, kgate, kgate+plugins, nginx, ...), ROUNDS times,
 # after a warm-up of each; the script prints the median requests/s and p99 of each, the
-# kgate/nginx ratios and the plugins' throughput loss against kgate without plugins. Everything
-# listens on 127.0.0.1 only and every run is bounded.
+# kgate/nginx ratios and the plugins' throughput loss against kgate without plugins. The target
+# is against the bare reference; the nginx+kong line shows what nginx does with the same header
+# work as Kong and kgate (KONG_REF=0 skips it). Everything listens on 127.0.0.1 only and every
+# run is bounded.
 #
 # Knobs (environment): WORKERS (worker processes = kgate event loops, default 1),
 # DURATION (s per run, 10), ROUNDS (5), CONNECTIONS (50), THREADS (wrk threads, 1),
@@ -19,6 +23,7 @@
 # `Connection: close`, which measures accepting and closing connections), ACCESS_LOG (0: no
 # access log on either side, as the reference has `access_log off`; 1: both write one line per
 # request to a file, nginx in an equivalent of Kong's kong_log_format),
+# KONG_REF (1: include nginx+kong, the reference adding Kong's headers; 0: skip it),
 # KGATE_BIN (a prebuilt kgate executable, skipping the release build of the package).
 set -euo pipefail
 
@@ -36,6 +41,7 @@ else
   PROXY_CPUS="${PROXY_CPUS:-0}"; UPSTREAM_CPUS="${UPSTREAM_CPUS:-0}"; WRK_CPUS="${WRK_CPUS:-0}"
 fi
 PLUGINS="${PLUGINS:-1}"
+KONG_REF="${KONG_REF:-1}"
 CLOSE="${CLOSE:-0}"
 ACCESS_LOG="${ACCESS_LOG:-0}"
 WORK="$(mktemp -d /tmp/kgate-bench.XXXXXX)"
@@ -83,7 +89,7 @@ if [ "$ACCESS_LOG" = 1 ]; then KGATE_ACCESS_LOG=logs/access.log; else KGATE_ACCE
 sed -e "s#@DIR@#$WORK#g" -e "s#@WORKERS@#$WORKERS#g" -e "s#@ACCESS_LOG@#$NGINX_ACCESS_LOG#g" "$HERE/proxy.conf" > "$WORK/proxy.conf"
 taskset -c "$UPSTREAM_CPUS" "$NGINX" -p "$WORK" -c "$WORK/upstream.conf" & PIDS+=($!)
 taskset -c "$PROXY_CPUS" "$NGINX" -p "$WORK" -c "$WORK/proxy.conf" & PIDS+=($!)
-wait_port 18080 && wait_port 18081 || { echo "bench-proxy: nginx did not start"; cat "$WORK"/*.log; exit 1; }
+wait_port 18080 && wait_port 18081 && wait_port 18084 || { echo "bench-proxy: nginx did not start"; cat "$WORK"/*.log; exit 1; }
 
 # --- kgate ------------------------------------------------------------------------------------
 BIN="${KGATE_BIN:-}"
@@ -103,6 +109,7 @@ start_kgate() { # port config → starts `kgate start` on it, pinned like nginx'
 start_kgate 18082 kong.yml
 [ "$PLUGINS" = 1 ] && start_kgate 18083 kong-plugins.yml
 probe 18081 || { echo "bench-proxy: nginx proxy does not answer"; exit 1; }
+probe 18084 || { echo "bench-proxy: nginx proxy (Kong's headers) does not answer"; exit 1; }
 probe 18082 || { echo "bench-proxy: kgate does not answer"; cat "$WORK"/kgate-*.log; exit 1; }
 if [ "$PLUGINS" = 1 ]; then
   probe 18083 "apikey: bench-key" || { echo "bench-proxy: kgate+plugins does not answer"; cat "$WORK"/kgate-*.log; exit 1; }
@@ -124,6 +131,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 
 NAMES=(nginx kgate); PORTS=(18081 18082); HEADERS=("" "")
 if [ "$PLUGINS" = 1 ]; then NAMES+=(kgate+plugins); PORTS+=(18083); HEADERS+=("apikey: bench-key"); fi
+if [ "$KONG_REF" = 1 ]; then NAMES+=(nginx+kong); PORTS+=(18084); HEADERS+=(""); fi
 echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds$([ "$CLOSE" = 1 ] && echo ", Connection: close")$([ "$ACCESS_LOG" = 1 ] && echo ", access logs on")"
 echo "bench-proxy: cpus proxy=$PROXY_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS; kgate: $BIN"
 for i in "${!PORTS[@]}"; do run_wrk "${PORTS[$i]}" 2 "${HEADERS[$i]}" >/dev/null; done
@@ -148,4 +156,9 @@ awk -v kr="${MED_RPS[1]}" -v nr="${MED_RPS[0]}" -v kp="${MED_P99[1]}" -v np="${M
 if [ "$PLUGINS" = 1 ]; then
   awk -v pr="${MED_RPS[2]}" -v kr="${MED_RPS[1]}" \
     'BEGIN { printf "key-auth + rate-limiting: throughput %.2fx of kgate without plugins, loss %.1f%% (target <= 15%%)\n", pr/kr, (1-pr/kr)*100 }'
+fi
+if [ "$KONG_REF" = 1 ]; then
+  k="$(( ${#PORTS[@]} - 1 ))"
+  awk -v kr="${MED_RPS[1]}" -v nr="${MED_RPS[$k]}" -v kp="${MED_P99[1]}" -v np="${MED_P99[$k]}" \
+    'BEGIN { printf "kgate/nginx+kong (same header work): throughput %.2fx, p99 %.2fx\n", kr/nr, kp/np }'
 fi
