@@ -27,6 +27,7 @@ public enum BundledPluginSet {
             BotDetectionPlugin(),
             RedirectPlugin(),
             AzureFunctionsPlugin(via: viaEnabled),
+            AWSLambdaPlugin(via: viaEnabled),
             GRPCWebPlugin(),
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),

@@ -34,6 +34,8 @@ public struct PluginContext: Sendable {
     public var serviceEntity: Object? { serviceID.flatMap { db.page.entity("services", id: $0) } }
     /// The regex captures of the matched route path (Kong's `uri_captures`).
     public private(set) var captures: RouteCaptures?
+    /// The route path that matched (Kong's `router_matches.uri`: the traditional flavor only).
+    public private(set) var matchedPath: String?
     /// The authenticated consumer (Kong's `kong.client.get_consumer`).
     public private(set) var consumer: ConsumerEntity?
     /// The authenticated credential (Kong's `kong.client.get_credential`).
@@ -84,6 +86,7 @@ public struct PluginContext: Sendable {
         routeID = match.route.id
         serviceID = match.route.serviceID
         captures = match.captures
+        matchedPath = match.matchedPath
     }
 
     /// Records the matched route by ids (tests, or a proxy without a `RouteMatch`).

@@ -22,6 +22,8 @@ import Synchronization
 /// - `/hop`: a response with hop-by-hop headers
 /// - `/ws`: `101 Switching Protocols`, then echoes bytes
 /// - `/http10`: an HTTP/1.0 response without `Content-Length` (ends with a close)
+/// - `/2015-03-31/functions/<name>/invocations`: Kong's mock of AWS Lambda's `Invoke`
+///   (spec/fixtures/aws-lambda.lua), by function name (see `lambda`)
 final class TestUpstream: Sendable {
     let name: String
     private let group: any EventLoopGroup
@@ -199,6 +201,8 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "response-headers")))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case "2015-03-31":
+            lambda(context, head: head, function: parts.count > 2 ? parts[2] : "", headers: headers, keepAlive: keepAlive)
         case "ws":
             upgrade(context: context, headers: headers)
         case "http10":
@@ -211,6 +215,44 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             headers.add(name: "Content-Type", value: "text/plain")
             send(context, status: .ok, headers: headers, body: text, keepAlive: keepAlive)
         }
+    }
+
+    /// Kong's Lambda mock: `x-amzn-RequestId: foo`; `Event` invocations 202 and `DryRun` 204
+    /// with no body; `functionWithUnhandledError` adds `X-Amz-Function-Error: Unhandled`; the
+    /// `functionWith...` names answer their canned bodies; any other echoes the payload.
+    private func lambda(_ context: ChannelHandlerContext, head: HTTPRequestHead, function: String, headers: HTTPHeaders, keepAlive: Bool) {
+        var headers = headers
+        headers.add(name: "x-amzn-RequestId", value: "foo")
+        if function.contains("functionWithUnhandledError") { headers.add(name: "X-Amz-Function-Error", value: "Unhandled") }
+        switch head.headers.first(name: "X-Amz-Invocation-Type") {
+        case "Event": return send(context, status: .accepted, headers: headers, body: "", keepAlive: keepAlive)
+        case "DryRun": return send(context, status: .noContent, headers: headers, body: "", keepAlive: keepAlive)
+        default: break
+        }
+        let canned: [(String, String)] = [
+            ("functionWithBadJSON", "{\"foo\":\"bar\"\n"),
+            ("functionWithNoResponse", ""),
+            ("functionWithBase64EncodedResponse", "{\"statusCode\": 200, \"body\": \"dGVzdA==\", \"isBase64Encoded\": true}\n"),
+            ("functionWithNotBase64EncodedResponse", "{\"statusCode\": 200, \"body\": \"dGVzdA=\", \"isBase64Encoded\": false}\n"),
+            ("functionWithIllegalBase64EncodedResponse", "{\"statusCode\": 200, \"body\": \"dGVzdA=\", \"isBase64Encoded\": \"abc\"}\n"),
+            (
+                "functionWithMultiValueHeadersResponse",
+                "{\"statusCode\": 200, \"headers\": { \"Age\": \"3600\"}, \"multiValueHeaders\": {\"Access-Control-Allow-Origin\": [\"site1.com\", \"site2.com\"]}}\n"
+            ),
+            ("functionWithTransferEncodingHeader", "{\"statusCode\": 200, \"headers\": { \"Transfer-Encoding\": \"chunked\", \"transfer-encoding\": \"chunked\"}}\n"),
+            ("functionWithEmptyArray", "{\"statusCode\": 200, \"testbody\": [], \"isBase64Encoded\": false}\n"),
+            ("functionWithFailure", "{\"Message\": \"Function not found\"}"),
+        ]
+        let json: Set<String> = [
+            "functionWithBase64EncodedResponse", "functionWithNotBase64EncodedResponse", "functionWithMultiValueHeadersResponse",
+            "functionWithEmptyArray", "functionWithFailure",
+        ]
+        if let (name, body) = canned.first(where: { function.contains($0.0) }) {
+            if json.contains(name) { headers.add(name: "Content-Type", value: "application/json") }
+            let status: HTTPResponseStatus = name == "functionWithFailure" ? .notFound : .ok
+            return send(context, status: status, headers: headers, body: body, keepAlive: keepAlive)
+        }
+        send(context, status: .ok, headers: headers, body: String(decoding: bodyData, as: UTF8.self) + "\n", keepAlive: keepAlive)
     }
 
     private func send(_ context: ChannelHandlerContext, status: HTTPResponseStatus, headers: HTTPHeaders, body: String, keepAlive: Bool) {

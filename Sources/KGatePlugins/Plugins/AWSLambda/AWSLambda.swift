@@ -1,0 +1,201 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import KGateSchema
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// Kong's `aws-lambda` (PRIORITY 750): invokes a Lambda function with the request (see
+/// ``payload(_:_:)``) and answers with what it returns instead of proxying (the route's
+/// service, if any, is never called).
+///
+/// The call is Lambda's `Invoke` (`POST /2015-03-31/functions/<function>/invocations`, with
+/// `Qualifier`, `X-Amz-Invocation-Type` and `X-Amz-Log-Type`) to `host` (default
+/// `lambda.<region>.amazonaws.com`) on `port`, over HTTPS unless `disable_https`, without
+/// certificate verification (as Kong's `ssl_verify = false`), signed with AWS Signature V4 by
+/// `aws_key` / `aws_secret`, else by the environment's `AWS_ACCESS_KEY_ID` /
+/// `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`). The region is `aws_region`, else
+/// `AWS_REGION` / `AWS_DEFAULT_REGION`. Connections are kept alive per endpoint.
+///
+/// The answer has Lambda's status (or `unhandled_status` for `X-Amz-Function-Error: Unhandled`),
+/// its headers without `Content-Length` and hop-by-hop ones, `Via: 2 kong/<version>` when the
+/// node's `headers` have Via, and its body: a JSON body (`application/...json`) is decoded and
+/// re-encoded, its empty arrays as `{}` under `empty_arrays_mode: legacy`. With
+/// `is_proxy_integration` the body is the function's `{statusCode, headers, multiValueHeaders,
+/// body, isBase64Encoded}`, and one that is not is answered 502 `Bad Gateway`. A failed call,
+/// an answer of 400 or more, no region or no credentials: 500, logged.
+///
+/// Not supported (refused by the schema, with its position): `aws_assume_role_arn` (STS) and
+/// `proxy_url` (a forward proxy). Credentials from EC2/ECS metadata or web identity are not
+/// looked up.
+public final class AWSLambdaPlugin: Plugin {
+    /// The parsed config.
+    public struct Config: Sendable {
+        var endpoint: PluginHTTPClient.Endpoint
+        var region: String?
+        var credentials: AWSSigV4.Credentials?
+        var qualifier: String?
+        var invocationType: String
+        var logType: String
+        var timeout: TimeAmount
+        var unhandledStatus: Int?
+        var forwardsMethod: Bool
+        var forwardsURI: Bool
+        var forwardsHeaders: Bool
+        var forwardsBody: Bool
+        var proxyIntegration: Bool
+        var awsGatewayCompatible: Bool
+        var skipLargeBodies: Bool
+        var base64EncodeBody: Bool
+        var legacyEmptyArrays: Bool
+    }
+
+    /// `aws-lambda`.
+    public static let name = "aws-lambda"
+    /// 750.
+    public static let priority = 750
+    /// access.
+    public static let phases: PluginPhases = [.access]
+
+    /// The environment the plugin reads (Kong reads it when the module loads).
+    struct Environment: Sendable {
+        var region: String?
+        var credentials: AWSSigV4.Credentials?
+
+        /// The process's.
+        static var process: Environment {
+            var variables: [String: String] = [:]
+            for name in ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+                variables[name] = getenv(name).map { String(cString: $0) }
+            }
+            return Environment(variables)
+        }
+
+        /// `AWS_REGION` (else `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID` /
+        /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` of a map of variables.
+        init(_ variables: [String: String]) {
+            region = variables["AWS_REGION"] ?? variables["AWS_DEFAULT_REGION"]
+            if let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] {
+                credentials = AWSSigV4.Credentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"])
+            }
+        }
+    }
+
+    private let environment: Environment
+    /// The kept-alive client of each endpoint.
+    private let clients = Mutex<[PluginHTTPClient.Endpoint: PluginHTTPClient]>([:])
+    /// Whether the node's `headers` turn `Via` on.
+    private let via: Bool
+
+    /// - Parameter via: whether the node's `headers` turn `Via` on.
+    public convenience init(via: Bool = true) {
+        self.init(environment: .process, via: via)
+    }
+
+    init(environment: Environment, via: Bool = true) {
+        self.environment = environment
+        self.via = via
+    }
+
+    public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
+        let region = config.string("aws_region") ?? environment.region
+        let https = !config.bool("disable_https")
+        let host = config.string("host") ?? region.map { "lambda.\($0).amazonaws.com" } ?? ""
+        let credentials = config.string("aws_key").map {
+            AWSSigV4.Credentials(accessKey: $0, secretKey: config.string("aws_secret") ?? "", sessionToken: nil)
+        }
+        return Config(
+            endpoint: PluginHTTPClient.Endpoint(
+                tls: https, host: host, port: config.number("port").map { Int($0) } ?? 443,
+                path: "/2015-03-31/functions/" + Self.escapedURI(config.string("function_name") ?? "") + "/invocations"),
+            region: region, credentials: credentials ?? environment.credentials,
+            qualifier: config.string("qualifier"),
+            invocationType: config.string("invocation_type") ?? "RequestResponse",
+            logType: config.string("log_type") ?? "Tail",
+            timeout: .milliseconds(Int64(config.number("timeout") ?? 60000)),
+            unhandledStatus: config.number("unhandled_status").map { Int($0) },
+            forwardsMethod: config.bool("forward_request_method"), forwardsURI: config.bool("forward_request_uri"),
+            forwardsHeaders: config.bool("forward_request_headers"), forwardsBody: config.bool("forward_request_body"),
+            proxyIntegration: config.bool("is_proxy_integration"),
+            awsGatewayCompatible: config.bool("awsgateway_compatible"),
+            skipLargeBodies: config.bool("skip_large_bodies", default: true),
+            base64EncodeBody: config.bool("base64_encode_body", default: true),
+            legacyEmptyArrays: (config.string("empty_arrays_mode") ?? "legacy") == "legacy")
+    }
+
+    /// The payload may carry the body: read before `access`.
+    public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .always }
+
+    public func access(_ config: Config, _ ctx: inout PluginContext) throws {
+        // Thrown failures are logged by the runner and answered 500.
+        guard let region = config.region else { throw InvocationFailure(description: "no region specified") }
+        guard let credentials = config.credentials else {
+            throw InvocationFailure(
+                description: "no AWS credentials: set aws_key and aws_secret, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+        }
+        var payload: [UInt8] = []
+        KongJSONEncoderShim.encode(Self.payload(config, ctx), into: &payload)
+        let endpoint = config.endpoint
+        let defaultPort = endpoint.port == (endpoint.tls ? 443 : 80)
+        var headers = [
+            ("Host", defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)"),
+            ("X-Amz-Invocation-Type", config.invocationType), ("X-Amz-Log-Type", config.logType),
+            ("Content-Length", String(payload.count)),
+        ]
+        let query = config.qualifier.map { [("Qualifier", $0)] } ?? []
+        headers += AWSSigV4(credentials: credentials, region: region, service: "lambda").sign(
+            method: "POST", path: endpoint.path, query: query, headers: headers, body: payload,
+            at: Int(ctx.request.startTime.rounded(.down)))
+        var signed = HTTPHeaders()
+        for (name, value) in headers where name != "Host" { signed.add(name: name, value: value) }
+        let sent = signed
+        let client = client(for: endpoint)
+        let qualifier = config.qualifier.map { "Qualifier=" + QueryArgs.encode($0) }
+        let (timeout, addsVia, body) = (config.timeout, via, payload)
+        ctx.wait(forTask: { try await client.send(method: .POST, headers: sent, body: body, query: qualifier, timeout: timeout) }) {
+            ctx, result in
+            switch result {
+            case .success(let response):
+                try Self.answer(response, config, via: addsVia, &ctx)
+            case .failure(let error):
+                throw InvocationFailure(description: "failed to invoke \(endpoint.host):\(endpoint.port): \(error)")
+            }
+        }
+    }
+
+    /// Why an invocation failed (answered 500).
+    struct InvocationFailure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The kept-alive client of an endpoint, made on its first call.
+    private func client(for endpoint: PluginHTTPClient.Endpoint) -> PluginHTTPClient {
+        clients.withLock { clients in
+            if let client = clients[endpoint] { return client }
+            let client = PluginHTTPClient(endpoint: endpoint)
+            clients[endpoint] = client
+            return client
+        }
+    }
+
+    /// lua-resty-aws's `escape_uri` of a path parameter: every byte but
+    /// ``A-Za-z0-9!#$&'()*+,:;=?@[]_.~%-`` as `%XX` (a `/` in an ARN too).
+    static func escapedURI(_ s: String) -> String {
+        let kept = Set("!#$&'()*+,:;=?@[]_.~%-".utf8)
+        var out = ""
+        for b in s.utf8 {
+            let alnum = (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            if alnum || kept.contains(b) {
+                out.unicodeScalars.append(UnicodeScalar(b))
+            } else {
+                out += AWSSigV4.percentEncoded(byte: b)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+import Crypto
+
+/// AWS Signature Version 4 as lua-resty-aws signs a request (`signatures/v4.lua`): every
+/// header the request carries is signed (names lower-cased and sorted, values trimmed), plus
+/// `X-Amz-Date` and, with temporary credentials, `X-Amz-Security-Token`; the payload hash is
+/// SHA-256 of the body; path segments are percent-encoded once more (the already escaped
+/// path, as services other than S3 expect).
+struct AWSSigV4: Sendable {
+    /// An access key pair, with the session token of temporary credentials.
+    struct Credentials: Sendable, Hashable {
+        var accessKey: String
+        var secretKey: String
+        var sessionToken: String?
+    }
+
+    var credentials: Credentials
+    var region: String
+    var service: String
+
+    /// The headers to add to a request: `X-Amz-Date`, `X-Amz-Security-Token` (temporary
+    /// credentials) and `Authorization`.
+    ///
+    /// - Parameters:
+    ///   - path: the request path as sent (already escaped).
+    ///   - query: decoded query arguments.
+    ///   - headers: the request's headers, `Host` included.
+    func sign(
+        method: String, path: String, query: [(String, String)], headers: [(String, String)], body: [UInt8],
+        at seconds: Int
+    ) -> [(String, String)] {
+        let stamp = Self.timestamp(seconds)
+        let day = String(stamp.prefix(8))
+        var added = [("X-Amz-Date", stamp)]
+        if let token = credentials.sessionToken { added.append(("X-Amz-Security-Token", token)) }
+        var canonical: [String: String] = [:]
+        for (name, value) in headers + added {
+            canonical[name.lowercased()] = Self.trimmed(value)
+        }
+        let names = canonical.keys.sorted()
+        let signedHeaders = names.joined(separator: ";")
+        let request = [
+            method, Self.canonicalPath(path), Self.canonicalQuery(query),
+            names.map { "\($0):\(canonical[$0]!)\n" }.joined(), signedHeaders, Self.hex(SHA256.hash(data: body)),
+        ].joined(separator: "\n")
+        let scope = "\(day)/\(region)/\(service)/aws4_request"
+        let toSign = "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(request.utf8))))"
+        var key = SymmetricKey(data: Array(("AWS4" + credentials.secretKey).utf8))
+        for part in [day, region, service, "aws4_request"] {
+            key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
+        }
+        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
+        added.append((
+            "Authorization",
+            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
+        ))
+        return added
+    }
+
+    /// Penlight's `strip`: spaces and tabs off both ends.
+    static func trimmed(_ s: String) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+        guard let first = s.firstIndex(where: { !blank($0) }), let last = s.lastIndex(where: { !blank($0) }) else { return "" }
+        return String(s[first...last])
+    }
+
+    /// `YYYYMMDDTHHMMSSZ` in UTC.
+    static func timestamp(_ seconds: Int) -> String {
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
+    }
+
+    /// lua-resty-aws's `canonicalise_path`: empty and `.` segments dropped, each other segment
+    /// percent-encoded (all but unreserved characters), a trailing `/` kept.
+    static func canonicalPath(_ path: String) -> String {
+        let segments = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
+        guard !segments.isEmpty else { return "/" }
+        var out = segments.map { "/" + percentEncoded(String($0)) }.joined()
+        if path.hasSuffix("/") { out += "/" }
+        return out
+    }
+
+    /// Arguments encoded and sorted as `key=value` pairs joined by `&`.
+    static func canonicalQuery(_ query: [(String, String)]) -> String {
+        query.map { percentEncoded($0.0) + "=" + percentEncoded($0.1) }.sorted().joined(separator: "&")
+    }
+
+    /// Every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`.
+    static func percentEncoded(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                out.unicodeScalars.append(UnicodeScalar(b))
+            default:
+                out += percentEncoded(byte: b)
+            }
+        }
+        return out
+    }
+
+    /// `%XX` of one byte.
+    static func percentEncoded(byte b: UInt8) -> String { "%" + hexDigits(b, upper: true) }
+
+    static func hex(_ bytes: some Sequence<UInt8>) -> String {
+        bytes.map { hexDigits($0, upper: false) }.joined()
+    }
+
+    private static func hexDigits(_ b: UInt8, upper: Bool) -> String {
+        let digits = Array((upper ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
+        return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
+    }
+}
