@@ -63,6 +63,10 @@ public struct PluginContext: Sendable {
     /// proxy-cache sets for a hit): it gets the proxied-response headers (`Via`, upstream and
     /// proxy latencies), and the `Date` and `Server` it gives are kept.
     public var exitIsProxied = false
+    /// How long a plugin that answered itself waited on its own I/O, in milliseconds (Kong's
+    /// `ctx.KONG_WAITING_TIME` as aws-lambda sets it): logged as `latencies.proxy` and taken out
+    /// of `latencies.kong`.
+    public var waitingTime: Int?
     /// A plugin phase threw (Kong's `KONG_UNEXPECTED`).
     public internal(set) var failed = false
     /// The next step of the access plan to run (access resumes there after a suspension).

@@ -78,6 +78,15 @@ extension ProxyHandler {
             if let line = x.refusedLine { RefusedRequestLine(line).target ?? "" }
             else if request.buffer.readableBytes == 0 { "" }
             else { request.target }
+        var kongLatency = x.tries > 0 ? ms(x.start, x.upstreamStart) : ms(x.start, now)
+        // Kong's `KONG_WAITING_TIME`: to the response head, or to the error nginx answers
+        // when no try got one; or the time a plugin answering itself waited (aws-lambda, whose
+        // `header_filter` takes it out of the response latency).
+        var proxyLatency = proxied ? ms(x.upstreamStart, x.upstreamHeadAt) : x.tries > 0 ? ms(x.upstreamStart, now) : nil
+        if let waited = x.plugins?.waitingTime {
+            proxyLatency = waited
+            kongLatency = max(0, kongLatency - waited)
+        }
         return ServedExchange(
             requestURI: requestURI,
             requestSize: request.buffer.readableBytes + x.bodyBytes,
@@ -86,10 +95,8 @@ extension ProxyHandler {
             status: x.responseStatus,
             responseHeaders: responseHeaders,
             responseSize: max(0, output.bytesWritten &- x.outputMark),
-            kongLatency: x.tries > 0 ? ms(x.start, x.upstreamStart) : ms(x.start, now),
-            // Kong's `KONG_WAITING_TIME`: to the response head, or to the error nginx answers
-            // when no try got one.
-            proxyLatency: proxied ? ms(x.upstreamStart, x.upstreamHeadAt) : x.tries > 0 ? ms(x.upstreamStart, now) : nil,
+            kongLatency: kongLatency,
+            proxyLatency: proxyLatency,
             receiveLatency: proxied ? ms(x.upstreamHeadAt, now) : 0,
             requestLatency: ms(x.start, now),
             // Kong's `balancer_prepare` runs for every request routed past the protocol checks.

@@ -264,6 +264,30 @@ struct PluginsAWSLambdaTests {
         }
     }
 
+    /// 99-access_spec "invokes a Lambda function with GET and latency": the call's time is the
+    /// log's `latencies.proxy` (Kong's `KONG_WAITING_TIME`) and is not counted as Kong's.
+    @Test("the invocation's time is logged as latencies.proxy, not latencies.kong")
+    func latencies() async throws {
+        let log = NSTemporaryDirectory() + "kgate-lambda-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        try await withUpstreams(["lambda"]) { ups in
+            let yaml = Self.yaml(lambdaPort: ups[0].port, routes: [("lambda25.test", "function_name: functionWithLatency")])
+                + "plugins:\n- name: file-log\n  config: {path: \"\(log)\"}\n"
+            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(environment: Self.environment)]) { proxy in
+                let response = try await proxy.send("GET", "/get", host: "lambda25.test")
+                #expect(response.status == 200)
+                let lines = await fileLines(log, atLeast: 1)
+                let line = try #require(lines.first)
+                let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let latencies = try #require(entry["latencies"] as? [String: Any])
+                let waited = try #require(latencies["proxy"] as? Int)
+                let kong = try #require(latencies["kong"] as? Int)
+                #expect(waited >= 250)
+                #expect(kong < waited)
+            }
+        }
+    }
+
     @Test("an unreachable Lambda, an error answer, or no region: 500")
     func failures() async throws {
         try await withLambda([

@@ -219,7 +219,8 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
 
     /// Kong's Lambda mock: `x-amzn-RequestId: foo`; `Event` invocations 202 and `DryRun` 204
     /// with no body; `functionWithUnhandledError` adds `X-Amz-Function-Error: Unhandled`; the
-    /// `functionWith...` names answer their canned bodies; any other echoes the payload.
+    /// `functionWith...` names answer their canned bodies (`functionWithLatency` after 300 ms);
+    /// any other echoes the payload.
     private func lambda(_ context: ChannelHandlerContext, head: HTTPRequestHead, function: String, headers: HTTPHeaders, keepAlive: Bool) {
         var headers = headers
         headers.add(name: "x-amzn-RequestId", value: "foo")
@@ -228,6 +229,12 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
         case "Event": return send(context, status: .accepted, headers: headers, body: "", keepAlive: keepAlive)
         case "DryRun": return send(context, status: .noContent, headers: headers, body: "", keepAlive: keepAlive)
         default: break
+        }
+        if function.contains("functionWithLatency") {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(300)) { [self] in
+                send(context, status: .ok, headers: headers, body: "{\"statusCodge\": 200}\n", keepAlive: keepAlive)
+            }
+            return
         }
         let canned: [(String, String)] = [
             ("functionWithBadJSON", "{\"foo\":\"bar\"\n"),

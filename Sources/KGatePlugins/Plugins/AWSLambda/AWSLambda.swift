@@ -157,8 +157,10 @@ public final class AWSLambdaPlugin: Plugin {
         let client = client(for: endpoint)
         let qualifier = config.qualifier.map { "Qualifier=" + QueryArgs.encode($0) }
         let (timeout, addsVia, body) = (config.timeout, via, payload)
+        let started = NIODeadline.now()
         ctx.wait(forTask: { try await client.send(method: .POST, headers: sent, body: body, query: qualifier, timeout: timeout) }) {
             ctx, result in
+            ctx.waitingTime = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
             switch result {
             case .success(let response):
                 try Self.answer(response, config, via: addsVia, &ctx)
