@@ -19,7 +19,7 @@ extension AWSLambdaPlugin {
                             Field.string.with {
                                 $0.encrypted = true
                                 $0.referenceable = true
-                                $0.customValidator = { _ in Unsupported(field: "aws_assume_role_arn", what: "assuming a role with STS").description }
+                                $0.customValidator = { _ in Unsupported(what: "assuming a role with STS").description }
                             }
                         ),
                         ("aws_role_session_name", Field.string.defaulting("kong")),
@@ -47,7 +47,7 @@ extension AWSLambdaPlugin {
                         (
                             "proxy_url",
                             Typedefs.url.with {
-                                $0.customValidator = { _ in Unsupported(field: "proxy_url", what: "calling Lambda through a forward proxy").description }
+                                $0.customValidator = { _ in Unsupported(what: "calling Lambda through a forward proxy").description }
                             }
                         ),
                         ("skip_large_bodies", Field.boolean.defaulting(true)),
@@ -62,10 +62,9 @@ extension AWSLambdaPlugin {
         ],
         entityChecks: [.mutuallyRequired(["config.aws_key", "config.aws_secret"])])
 
-    /// A config field kgate does not implement.
+    /// What a config field asks that kgate does not implement (the error names the field).
     struct Unsupported: Error, CustomStringConvertible {
-        var field: String
         var what: String
-        var description: String { "\(field): \(what) is not implemented by kgate" }
+        var description: String { "\(what) is not implemented by kgate" }
     }
 }
