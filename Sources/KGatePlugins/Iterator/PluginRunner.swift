@@ -80,7 +80,7 @@ public final class PluginRunner: Sendable {
     }
 
     /// A context for a new request of this generation.
-    public func makeContext(_ request: PluginRequest) -> PluginContext {
+    public func makeContext(_ request: consuming PluginRequest) -> PluginContext {
         PluginContext(request: request, database: database)
     }
 

@@ -28,6 +28,9 @@ public struct HTTPFields: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// An empty list.
     public init() { fields = [] }
 
+    /// These fields, in order.
+    public init(fields: [Field]) { self.fields = fields }
+
     /// Fields from `(name, value)` pairs, in order.
     public init(_ pairs: [(String, String)]) {
         fields = pairs.map { Field(name: $0.0, value: $0.1) }

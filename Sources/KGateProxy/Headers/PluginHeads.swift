@@ -18,10 +18,10 @@ import NIOHTTP1
 enum PluginHeads {
     /// The fields of a head, in order, as plugins see them.
     static func fields(of head: borrowing MessageHead) -> HTTPFields {
-        var pairs: [(String, String)] = []
-        pairs.reserveCapacity(head.fields.count)
-        for field in head.fields { pairs.append((head.name(field), head.value(field))) }
-        return HTTPFields(pairs)
+        var fields: [HTTPFields.Field] = []
+        fields.reserveCapacity(head.fields.count)
+        for field in head.fields { fields.append(HTTPFields.Field(name: head.name(field), value: head.value(field))) }
+        return HTTPFields(fields: fields)
     }
 
     /// A request head holding the fields plugins left, for `UpstreamRequestHead` (which writes
@@ -140,19 +140,23 @@ enum PluginHeads {
             scratch.buffer = ByteBuffer()
             guard !clash else { return false }
         }
-        // The usual case, `set`s of distinct names, is read in place (no array of the lines).
-        var bound = 2
-        for i in edits.indices {
-            guard case .set(let name, let value) = edits[i] else { return replay(edits, beforeEndOf: &head) }
-            let length = name.utf8.count
-            for j in 0..<i {
-                guard case .set(let earlier, _) = edits[j] else { continue }
-                if earlier.utf8.count == length, HTTPFields.sameName(earlier, name) {
-                    return replay(edits, beforeEndOf: &head)
+        // The usual case, `set`s of distinct names, is read in place (no array of the lines);
+        // names are compared only when their lengths are equal (kept aside, so the earlier
+        // edits are not read again).
+        let distinct = withUnsafeTemporaryAllocation(of: Int.self, capacity: edits.count) { lengths -> Int? in
+            var bound = 2
+            for i in edits.indices {
+                guard case .set(let name, let value) = edits[i] else { return nil }
+                let length = name.utf8.count
+                for j in 0..<i where lengths[j] == length {
+                    if case .set(let earlier, _) = edits[j], HTTPFields.sameName(earlier, name) { return nil }
                 }
+                lengths[i] = length
+                bound += length + value.utf8.count + 4
             }
-            bound += length + value.utf8.count + 4
+            return bound
         }
+        guard let bound = distinct else { return replay(edits, beforeEndOf: &head) }
         head.moveWriterIndex(to: head.writerIndex - 2)
         head.writeHead(bound: bound) { w in
             for edit in edits {

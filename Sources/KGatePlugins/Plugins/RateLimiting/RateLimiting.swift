@@ -186,23 +186,25 @@ public final class RateLimitingPlugin: Plugin {
     ) throws {
         var reset = 0
         if !config.hideClientHeaders {
-            var chosen: (remaining: Double, window: Int, limit: String)?
-            for l in config.configured {
-                let p = l.period
-                var remaining = l.limit - Double(decision.usage[p])
+            var chosen: (remaining: Double, window: Int, index: Int)?
+            // By index: iterating would copy each limit (and retain its strings).
+            let limits = config.configured
+            for i in limits.indices {
+                let p = limits[i].period
+                var remaining = limits[i].limit - Double(decision.usage[p])
                 if decision.stop == nil || decision.stop == p { remaining -= 1 }
                 remaining = max(0, remaining)
                 if chosen == nil || remaining < chosen!.remaining
                     || (remaining == chosen!.remaining && p.expiration > chosen!.window)
                 {
-                    chosen = (remaining, p.expiration, l.text)
+                    chosen = (remaining, p.expiration, i)
                     reset = max(1, p.expiration - (now - decision.starts[p]))
                 }
-                ctx.response.setHeader(l.limitHeader, l.text)
-                ctx.response.setHeader(l.remainingHeader, Self.number(remaining))
+                ctx.response.setHeader(limits[i].limitHeader, limits[i].text)
+                ctx.response.setHeader(limits[i].remainingHeader, Self.number(remaining))
             }
             if let chosen {
-                ctx.response.setHeader("RateLimit-Limit", chosen.limit)
+                ctx.response.setHeader("RateLimit-Limit", limits[chosen.index].text)
                 ctx.response.setHeader("RateLimit-Remaining", Self.number(chosen.remaining))
                 ctx.response.setHeader("RateLimit-Reset", String(reset))
             }
