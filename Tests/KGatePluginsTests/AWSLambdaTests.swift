@@ -44,6 +44,20 @@ struct AWSLambdaTests {
         #expect(AWSLambdaPlugin.escapedURI("a/b c") == "a%2Fb%20c")
     }
 
+    @Test("the credential chain's parsing: expirations, STS XML, container URIs")
+    func credentialParsing() {
+        #expect(AWSCredentialChain.epochSeconds("2015-08-30T12:36:00Z") == Self.clock)
+        #expect(AWSCredentialChain.epochSeconds("2015-08-30T12:36:00.123Z") == Self.clock)
+        #expect(AWSCredentialChain.epochSeconds("soon") == nil)
+        #expect(AWSCredentialChain.element("AccessKeyId", in: "<a><AccessKeyId>K</AccessKeyId></a>") == "K")
+        #expect(AWSCredentialChain.element("Token", in: "<a></a>") == nil)
+        let full = AWSCredentialChain.parseURL("http://169.254.170.23/v1/credentials")
+        #expect(full?.address == .init(tls: false, host: "169.254.170.23", port: 80))
+        #expect(full?.path == "/v1/credentials")
+        #expect(AWSCredentialChain.parseURL("https://creds.example.test:8443")?.address.port == 8443)
+        #expect(AWSCredentialChain.parseURL("ftp://x") == nil)
+    }
+
     @Test("kong.table.merge of the query and the body")
     func merging() {
         let query = Value.object(["a": .string("1")])

@@ -9,7 +9,7 @@ import Testing
 /// and `disable_https`, as Kong's spec reaches its own.
 @Suite(.serialized)
 struct PluginsAWSLambdaTests {
-    static let environment = AWSLambdaPlugin.Environment([:])
+    static let environment = AWSCredentialChain.Sources(variables: [:], home: nil)
 
     /// Service-less routes, one per config, by host.
     static func yaml(lambdaPort: Int, routes: [(host: String, config: String)]) -> String {
@@ -26,27 +26,25 @@ struct PluginsAWSLambdaTests {
         return text
     }
 
-    /// `YYYYMMDDTHHMMSSZ` as seconds since the epoch.
-    static func epochSeconds(_ stamp: String) -> Int {
-        let digits = Array(stamp.utf8).filter { $0 >= 0x30 && $0 <= 0x39 }.map { Int($0) - 0x30 }
-        func number(_ from: Int, _ count: Int) -> Int { digits[from..<(from + count)].reduce(0) { $0 * 10 + $1 } }
-        let (y, m, d) = (number(0, 4), number(4, 2), number(6, 2))
-        // Days from civil (Howard Hinnant's algorithm).
-        let year = m <= 2 ? y - 1 : y
-        let era = year / 400
-        let yoe = year - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
-        return days * 86400 + number(8, 2) * 3600 + number(10, 2) * 60 + number(12, 2)
+    /// One service-less route invoking the mock Lambda without configured keys or region.
+    static func bareYAML(host: String, lambdaPort: Int, _ config: String = "") -> String {
+        """
+        _format_version: "3.0"
+        routes:
+        - hosts: [\(host)]
+          plugins:
+          - name: aws-lambda
+            config: {host: 127.0.0.1, port: \(lambdaPort), disable_https: true, function_name: kongLambdaTest\(config)}
+        """
     }
 
     /// Runs `body` against a proxy whose routes invoke the mock Lambda.
     func withLambda(
-        _ routes: [(host: String, config: String)], environment: AWSLambdaPlugin.Environment = Self.environment,
+        _ routes: [(host: String, config: String)], sources: AWSCredentialChain.Sources = Self.environment,
         _ body: (ProxyHarness, TestUpstream) async throws -> Void
     ) async throws {
         try await withUpstreams(["lambda"]) { ups in
-            let plugin = AWSLambdaPlugin(environment: environment)
+            let plugin = AWSLambdaPlugin(sources: sources)
             try await withProxy(Self.yaml(lambdaPort: ups[0].port, routes: routes), extraPlugins: [plugin]) { proxy in
                 try await body(proxy, ups[0])
             }
@@ -79,7 +77,7 @@ struct PluginsAWSLambdaTests {
             let sent = ["Host", "X-Amz-Invocation-Type", "X-Amz-Log-Type", "Content-Length"].map {
                 ($0, call.head.headers.first(name: $0) ?? "")
             }
-            let seconds = Self.epochSeconds(date)
+            let seconds = try #require(AWSCredentialChain.epochSeconds(date))
             let again = AWSSigV4(
                 credentials: .init(accessKey: "mock-key", secretKey: "mock-secret"), region: "us-east-1", service: "lambda"
             ).sign(method: "POST", path: call.head.uri, query: [], headers: sent, body: call.body, at: seconds)
@@ -147,7 +145,7 @@ struct PluginsAWSLambdaTests {
                   - name: aws-lambda
                     config: {host: 127.0.0.1, port: \(ups[0].port), disable_https: true, aws_key: k, aws_secret: s, aws_region: us-east-1, function_name: kongLambdaTest, awsgateway_compatible: true}
                 """
-            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(environment: Self.environment)]) { proxy in
+            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
                 let response = try await proxy.send(
                     "POST", "/users/42?a=1&a=2&b=x", host: "api.example.test",
                     headers: [("User-Agent", "tester"), ("X-Twice", "1"), ("X-Twice", "2")], body: "hello")
@@ -273,7 +271,7 @@ struct PluginsAWSLambdaTests {
         try await withUpstreams(["lambda"]) { ups in
             let yaml = Self.yaml(lambdaPort: ups[0].port, routes: [("lambda25.test", "function_name: functionWithLatency")])
                 + "plugins:\n- name: file-log\n  config: {path: \"\(log)\"}\n"
-            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(environment: Self.environment)]) { proxy in
+            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
                 let response = try await proxy.send("GET", "/get", host: "lambda25.test")
                 #expect(response.status == 200)
                 let lines = await fileLines(log, atLeast: 1)
@@ -299,42 +297,111 @@ struct PluginsAWSLambdaTests {
         }
         let dead = try await UpstreamFailureTests.deadPort()
         let yaml = Self.yaml(lambdaPort: dead, routes: [("dead.test", "function_name: kongLambdaTest, timeout: 2000")])
-        try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(environment: Self.environment)]) { proxy in
+        try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
             let response = try await proxy.send("GET", "/", host: "dead.test")
             #expect(response.status == 500)
         }
-        let noRegion = """
-            _format_version: "3.0"
-            routes:
-            - hosts: [noregion.test]
-              plugins:
-              - name: aws-lambda
-                config: {host: 127.0.0.1, port: \(dead), disable_https: true, aws_key: k, aws_secret: s, function_name: f}
-            """
-        try await withProxy(noRegion, extraPlugins: [AWSLambdaPlugin(environment: Self.environment)]) { proxy in
+        let noRegion = Self.bareYAML(host: "noregion.test", lambdaPort: dead, ", aws_key: k, aws_secret: s")
+        try await withProxy(noRegion, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
             let response = try await proxy.send("GET", "/", host: "noregion.test")
             #expect(response.status == 500)
         }
         // The region and credentials may come from the environment instead.
         try await withUpstreams(["lambda"]) { ups in
-            let fromEnvironment = """
-                _format_version: "3.0"
-                routes:
-                - hosts: [env.test]
-                  plugins:
-                  - name: aws-lambda
-                    config: {host: 127.0.0.1, port: \(ups[0].port), disable_https: true, function_name: kongLambdaTest}
-                """
-            let environment = AWSLambdaPlugin.Environment([
-                "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "env-key", "AWS_SECRET_ACCESS_KEY": "env-secret",
-                "AWS_SESSION_TOKEN": "token",
-            ])
-            try await withProxy(fromEnvironment, extraPlugins: [AWSLambdaPlugin(environment: environment)]) { proxy in
+            let fromEnvironment = Self.bareYAML(host: "env.test", lambdaPort: ups[0].port)
+            let environment = AWSCredentialChain.Sources(
+                variables: [
+                    "AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "env-key", "AWS_SECRET_ACCESS_KEY": "env-secret",
+                    "AWS_SESSION_TOKEN": "token",
+                ], home: nil)
+            try await withProxy(fromEnvironment, extraPlugins: [AWSLambdaPlugin(sources: environment)]) { proxy in
                 #expect(try await proxy.send("GET", "/?a=1", host: "env.test").status == 200)
                 let call = try #require(ups[0].requests.last)
                 #expect(call.head.headers.first(name: "Authorization")?.contains("Credential=env-key/") == true)
                 #expect(call.head.headers.first(name: "Authorization")?.contains("/eu-west-1/lambda/") == true)
                 #expect(call.head.headers.first(name: "X-Amz-Security-Token") == "token")
+            }
+        }
+    }
+
+    /// Signs a call through a config without `aws_key` with credentials from `sources`
+    /// (`address` fills in the test server's port) and returns the call Lambda received.
+    func invokeWithChain(_ sources: (Int) -> AWSCredentialChain.Sources) async throws -> TestUpstream.RecordedRequest? {
+        try await withUpstreams(["aws"]) { ups in
+            let yaml = Self.bareYAML(host: "chain.test", lambdaPort: ups[0].port)
+            return try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(sources: sources(ups[0].port))]) { proxy in
+                let response = try await proxy.send("GET", "/?a=1", host: "chain.test")
+                #expect(response.status == 200)
+                return ups[0].requests.last { $0.head.uri.hasPrefix("/2015-03-31/") }
+            }
+        }
+    }
+
+    @Test("without aws_key: ECS container credentials, EKS web identity, EC2 metadata (IMDSv2), the shared file")
+    func credentialChain() async throws {
+        let local = { (port: Int) in AWSCredentialChain.Sources.Address(tls: false, host: "127.0.0.1", port: port) }
+        let ecs = try await invokeWithChain { port in
+            AWSCredentialChain.Sources(
+                variables: [
+                    "AWS_REGION": "us-east-1", "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:\(port)/ecs-credentials/task",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN": "ecs-auth",
+                ], home: nil)
+        }
+        #expect(ecs?.head.headers.first(name: "Authorization")?.contains("Credential=ecs-key/") == true)
+        #expect(ecs?.head.headers.first(name: "X-Amz-Security-Token") == "ecs-key-session")
+
+        let tokenFile = NSTemporaryDirectory() + "kgate-web-identity-\(UUID().uuidString)"
+        try "web-identity-token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: tokenFile) }
+        let web = try await invokeWithChain { port in
+            var sources = AWSCredentialChain.Sources(
+                variables: [
+                    "AWS_REGION": "us-east-1", "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+                    "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/kgate",
+                ], home: nil)
+            sources.sts = local(port)
+            return sources
+        }
+        #expect(web?.head.headers.first(name: "Authorization")?.contains("Credential=sts-key/") == true)
+        #expect(web?.head.headers.first(name: "X-Amz-Security-Token") == "sts-session")
+
+        let imds = try await invokeWithChain { port in
+            var sources = AWSCredentialChain.Sources(variables: ["AWS_REGION": "us-east-1"], home: nil)
+            sources.metadata = local(port)
+            return sources
+        }
+        #expect(imds?.head.headers.first(name: "Authorization")?.contains("Credential=imds-key/") == true)
+        #expect(imds?.head.headers.first(name: "X-Amz-Security-Token") == "imds-key-session")
+
+        let file = NSTemporaryDirectory() + "kgate-aws-credentials-\(UUID().uuidString)"
+        try """
+            [default]
+            aws_access_key_id = default-key
+            aws_secret_access_key = default-secret
+            # the profile in use
+            [other]
+            aws_access_key_id=other-key
+            aws_secret_access_key=other-secret
+            """.write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let shared = try await invokeWithChain { _ in
+            AWSCredentialChain.Sources(
+                variables: ["AWS_REGION": "us-east-1", "AWS_SHARED_CREDENTIALS_FILE": file, "AWS_PROFILE": "other"], home: nil)
+        }
+        #expect(shared?.head.headers.first(name: "Authorization")?.contains("Credential=other-key/") == true)
+    }
+
+    @Test("no credentials anywhere: 500, and Lambda is not called")
+    func noCredentials() async throws {
+        try await withUpstreams(["aws"]) { ups in
+            var sources = AWSCredentialChain.Sources(variables: ["AWS_REGION": "us-east-1"], home: nil)
+            // A metadata service that refuses (no role): the chain's last provider fails.
+            sources.metadata = .init(tls: false, host: "127.0.0.1", port: try await UpstreamFailureTests.deadPort())
+            let yaml = Self.bareYAML(host: "none.test", lambdaPort: ups[0].port)
+            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(sources: sources)]) { proxy in
+                let response = try await proxy.send("GET", "/", host: "none.test")
+                #expect(response.status == 500)
+                #expect(ups[0].requests.isEmpty)
             }
         }
     }

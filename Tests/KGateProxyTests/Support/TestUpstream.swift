@@ -24,6 +24,9 @@ import Synchronization
 /// - `/http10`: an HTTP/1.0 response without `Content-Length` (ends with a close)
 /// - `/2015-03-31/functions/<name>/invocations`: Kong's mock of AWS Lambda's `Invoke`
 ///   (spec/fixtures/aws-lambda.lua), by function name (see `lambda`)
+/// - `/latest/...` (EC2 instance metadata, see `metadata`), `/ecs-credentials/...` (ECS
+///   container credentials, `Authorization: ecs-auth`), `/?Action=AssumeRoleWithWebIdentity`
+///   (STS, `WebIdentityToken=web-identity-token`): AWS credential services
 final class TestUpstream: Sendable {
     let name: String
     private let group: any EventLoopGroup
@@ -201,6 +204,22 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "response-headers")))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        case "latest":
+            metadata(context, head: head, path: path, headers: headers, keepAlive: keepAlive)
+        case "ecs-credentials":
+            let authorized = head.headers.first(name: "Authorization") == "ecs-auth"
+            send(
+                context, status: authorized ? .ok : .unauthorized, headers: headers,
+                body: authorized ? Self.credentialsJSON(key: "ecs-key") : "", keepAlive: keepAlive)
+        case "" where head.uri.contains("Action=AssumeRoleWithWebIdentity"):
+            let xml = """
+                <AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
+                <AccessKeyId>sts-key</AccessKeyId><SecretAccessKey>sts-secret</SecretAccessKey>\
+                <SessionToken>sts-session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration>\
+                </Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>
+                """
+            let tokenSent = head.uri.contains("WebIdentityToken=web-identity-token")
+            send(context, status: tokenSent ? .ok : .forbidden, headers: headers, body: tokenSent ? xml : "", keepAlive: keepAlive)
         case "2015-03-31":
             lambda(context, head: head, function: parts.count > 2 ? parts[2] : "", headers: headers, keepAlive: keepAlive)
         case "ws":
@@ -215,6 +234,29 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             headers.add(name: "Content-Type", value: "text/plain")
             send(context, status: .ok, headers: headers, body: text, keepAlive: keepAlive)
         }
+    }
+
+    /// The EC2 instance metadata service (IMDSv2): a token for `PUT /latest/api/token`, then
+    /// the role `kgate-role` and its credentials for requests carrying it.
+    private func metadata(_ context: ChannelHandlerContext, head: HTTPRequestHead, path: String, headers: HTTPHeaders, keepAlive: Bool) {
+        if head.method == .PUT, path == "/latest/api/token" {
+            return send(context, status: .ok, headers: headers, body: "imds-token", keepAlive: keepAlive)
+        }
+        guard head.headers.first(name: "X-aws-ec2-metadata-token") == "imds-token" else {
+            return send(context, status: .unauthorized, headers: headers, body: "", keepAlive: keepAlive)
+        }
+        switch path {
+        case "/latest/meta-data/iam/security-credentials/":
+            send(context, status: .ok, headers: headers, body: "kgate-role", keepAlive: keepAlive)
+        case "/latest/meta-data/iam/security-credentials/kgate-role":
+            send(context, status: .ok, headers: headers, body: Self.credentialsJSON(key: "imds-key"), keepAlive: keepAlive)
+        default:
+            send(context, status: .notFound, headers: headers, body: "", keepAlive: keepAlive)
+        }
+    }
+
+    static func credentialsJSON(key: String) -> String {
+        #"{"Code": "Success", "AccessKeyId": "\#(key)", "SecretAccessKey": "secret", "Token": "\#(key)-session", "Expiration": "2099-01-01T00:00:00Z"}"#
     }
 
     /// Kong's Lambda mock: `x-amzn-RequestId: foo`; `Event` invocations 202 and `DryRun` 204

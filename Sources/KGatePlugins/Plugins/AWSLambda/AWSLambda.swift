@@ -18,9 +18,9 @@ import Synchronization
 /// `Qualifier`, `X-Amz-Invocation-Type` and `X-Amz-Log-Type`) to `host` (default
 /// `lambda.<region>.amazonaws.com`) on `port`, over HTTPS unless `disable_https`, without
 /// certificate verification (as Kong's `ssl_verify = false`), signed with AWS Signature V4 by
-/// `aws_key` / `aws_secret`, else by the environment's `AWS_ACCESS_KEY_ID` /
-/// `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`). The region is `aws_region`, else
-/// `AWS_REGION` / `AWS_DEFAULT_REGION`. Connections are kept alive per endpoint.
+/// `aws_key` / `aws_secret`, else by lua-resty-aws's credential chain (``AWSCredentialChain``:
+/// environment, shared file, ECS, EKS web identity, EC2 metadata). The region is `aws_region`,
+/// else `AWS_REGION` / `AWS_DEFAULT_REGION`. Connections are kept alive per endpoint.
 ///
 /// The answer has Lambda's status (or `unhandled_status` for `X-Amz-Function-Error: Unhandled`),
 /// its headers without `Content-Length` and hop-by-hop ones, `Via: 2 kong/<version>` when the
@@ -31,8 +31,7 @@ import Synchronization
 /// an answer of 400 or more, no region or no credentials: 500, logged.
 ///
 /// Not supported (refused by the schema, with its position): `aws_assume_role_arn` (STS) and
-/// `proxy_url` (a forward proxy). Credentials from EC2/ECS metadata or web identity are not
-/// looked up.
+/// `proxy_url` (a forward proxy).
 public final class AWSLambdaPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
@@ -62,31 +61,8 @@ public final class AWSLambdaPlugin: Plugin {
     /// access.
     public static let phases: PluginPhases = [.access]
 
-    /// The environment the plugin reads (Kong reads it when the module loads).
-    struct Environment: Sendable {
-        var region: String?
-        var credentials: AWSSigV4.Credentials?
-
-        /// The process's.
-        static var process: Environment {
-            var variables: [String: String] = [:]
-            for name in ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
-                variables[name] = getenv(name).map { String(cString: $0) }
-            }
-            return Environment(variables)
-        }
-
-        /// `AWS_REGION` (else `AWS_DEFAULT_REGION`), `AWS_ACCESS_KEY_ID` /
-        /// `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN` of a map of variables.
-        init(_ variables: [String: String]) {
-            region = variables["AWS_REGION"] ?? variables["AWS_DEFAULT_REGION"]
-            if let key = variables["AWS_ACCESS_KEY_ID"], let secret = variables["AWS_SECRET_ACCESS_KEY"] {
-                credentials = AWSSigV4.Credentials(accessKey: key, secretKey: secret, sessionToken: variables["AWS_SESSION_TOKEN"])
-            }
-        }
-    }
-
-    private let environment: Environment
+    /// Where credentials come from when a config has no `aws_key`.
+    private let chain: AWSCredentialChain
     /// The kept-alive client of each endpoint.
     private let clients = Mutex<[PluginHTTPClient.Endpoint: PluginHTTPClient]>([:])
     /// Whether the node's `headers` turn `Via` on.
@@ -94,16 +70,18 @@ public final class AWSLambdaPlugin: Plugin {
 
     /// - Parameter via: whether the node's `headers` turn `Via` on.
     public convenience init(via: Bool = true) {
-        self.init(environment: .process, via: via)
+        self.init(sources: .process, via: via)
     }
 
-    init(environment: Environment, via: Bool = true) {
-        self.environment = environment
+    /// - Parameter sources: the environment and the credential services (tests).
+    init(sources: AWSCredentialChain.Sources, via: Bool = true) {
+        chain = AWSCredentialChain(sources)
         self.via = via
     }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        let region = config.string("aws_region") ?? environment.region
+        let variables = chain.sources.variables
+        let region = config.string("aws_region") ?? variables["AWS_REGION"] ?? variables["AWS_DEFAULT_REGION"]
         let https = !config.bool("disable_https")
         let host = config.string("host") ?? region.map { "lambda.\($0).amazonaws.com" } ?? ""
         let credentials = config.string("aws_key").map {
@@ -113,7 +91,7 @@ public final class AWSLambdaPlugin: Plugin {
             endpoint: PluginHTTPClient.Endpoint(
                 tls: https, host: host, port: config.number("port").map { Int($0) } ?? 443,
                 path: "/2015-03-31/functions/" + Self.escapedURI(config.string("function_name") ?? "") + "/invocations"),
-            region: region, credentials: credentials ?? environment.credentials,
+            region: region, credentials: credentials,
             qualifier: config.string("qualifier"),
             invocationType: config.string("invocation_type") ?? "RequestResponse",
             logType: config.string("log_type") ?? "Tail",
@@ -134,36 +112,36 @@ public final class AWSLambdaPlugin: Plugin {
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         // Thrown failures are logged by the runner and answered 500.
         guard let region = config.region else { throw InvocationFailure(description: "no region specified") }
-        guard let credentials = config.credentials else {
-            throw InvocationFailure(
-                description: "no AWS credentials: set aws_key and aws_secret, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-        }
         var payload: [UInt8] = []
         KongJSONEncoderShim.encode(Self.payload(config, ctx), into: &payload)
         let endpoint = config.endpoint
         let defaultPort = endpoint.port == (endpoint.tls ? 443 : 80)
-        var headers = [
+        let unsigned = [
             ("Host", defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)"),
             ("X-Amz-Invocation-Type", config.invocationType), ("X-Amz-Log-Type", config.logType),
             ("Content-Length", String(payload.count)),
         ]
         let query = config.qualifier.map { [("Qualifier", $0)] } ?? []
-        headers += AWSSigV4(credentials: credentials, region: region, service: "lambda").sign(
-            method: "POST", path: endpoint.path, query: query, headers: headers, body: payload,
-            at: Int(ctx.request.startTime.rounded(.down)))
-        var signed = HTTPHeaders()
-        for (name, value) in headers where name != "Host" { signed.add(name: name, value: value) }
-        let sent = signed
+        let encodedQuery = config.qualifier.map { "Qualifier=" + QueryArgs.encode($0) }
         let client = client(for: endpoint)
-        let qualifier = config.qualifier.map { "Qualifier=" + QueryArgs.encode($0) }
-        let (timeout, addsVia, body) = (config.timeout, via, payload)
+        let (chain, configured, timeout, addsVia, body) = (chain, config.credentials, config.timeout, via, payload)
+        let clock = Int(ctx.request.startTime.rounded(.down))
         let started = NIODeadline.now()
-        ctx.wait(forTask: { try await client.send(method: .POST, headers: sent, body: body, query: qualifier, timeout: timeout) }) {
-            ctx, result in
+        ctx.wait(forTask: {
+            let credentials: AWSSigV4.Credentials
+            if let configured { credentials = configured } else { credentials = try await chain.credentials(region: region) }
+            let signature = AWSSigV4(credentials: credentials, region: region, service: "lambda").sign(
+                method: "POST", path: endpoint.path, query: query, headers: unsigned, body: body, at: clock)
+            var headers = HTTPHeaders()
+            for (name, value) in unsigned + signature where name != "Host" { headers.add(name: name, value: value) }
+            return try await client.send(method: .POST, headers: headers, body: body, query: encodedQuery, timeout: timeout)
+        }) { ctx, result in
             ctx.waitingTime = Int((NIODeadline.now() - started).nanoseconds / 1_000_000)
             switch result {
             case .success(let response):
                 try Self.answer(response, config, via: addsVia, &ctx)
+            case .failure(let error as AWSCredentialChain.Failure):
+                throw InvocationFailure(description: error.description)
             case .failure(let error):
                 throw InvocationFailure(description: "failed to invoke \(endpoint.host):\(endpoint.port): \(error)")
             }

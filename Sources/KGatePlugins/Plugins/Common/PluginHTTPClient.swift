@@ -52,12 +52,16 @@ final class PluginHTTPClient: Sendable {
 
     /// Sends one request and reads the response; the connection is kept for the next when
     /// both sides allow it.
-    /// - Parameter query: appended to the endpoint's path after `?`, when not nil.
+    /// - Parameters:
+    ///   - path: instead of the endpoint's.
+    ///   - query: appended to the path after `?`, when not nil.
     func send(
-        method: HTTPMethod, headers: HTTPHeaders, body: [UInt8], query: String? = nil, timeout: TimeAmount
+        method: HTTPMethod, path: String? = nil, headers: HTTPHeaders, body: [UInt8], query: String? = nil,
+        timeout: TimeAmount
     ) async throws -> Response {
         let channel = try await connection(timeout: timeout)
-        let uri = query.map { endpoint.path + "?" + $0 } ?? endpoint.path
+        let path = path ?? endpoint.path
+        let uri = query.map { path + "?" + $0 } ?? path
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
         let defaultPort = endpoint.port == (endpoint.tls ? 443 : 80)
         let host = defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)"
