@@ -391,6 +391,30 @@ struct PluginsAWSLambdaTests {
         #expect(shared?.head.headers.first(name: "Authorization")?.contains("Credential=other-key/") == true)
     }
 
+    @Test("aws_assume_role_arn: the configured keys assume the role through STS; its credentials sign the call")
+    func assumesRole() async throws {
+        try await withUpstreams(["aws"]) { ups in
+            let port = ups[0].port
+            let yaml = Self.bareYAML(
+                host: "role.test", lambdaPort: port,
+                ", aws_key: base-key, aws_secret: base-secret, aws_region: us-east-1, "
+                    + "aws_assume_role_arn: 'arn:aws:iam::123456789012:role/lambda', aws_role_session_name: kgate-test, "
+                    + "aws_sts_endpoint_url: 'http://127.0.0.1:\(port)'")
+            try await withProxy(yaml, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
+                for _ in 0..<2 {
+                    let response = try await proxy.send("GET", "/", host: "role.test")
+                    #expect(response.status == 200)
+                }
+                let sts = ups[0].requests.filter { $0.head.uri.contains("Action=AssumeRole") }
+                #expect(sts.count == 1, "the role's credentials are kept")
+                #expect(sts.first?.head.uri.contains("RoleSessionName=kgate-test") == true)
+                let call = ups[0].requests.last { $0.head.uri.hasPrefix("/2015-03-31/") }
+                #expect(call?.head.headers.first(name: "Authorization")?.contains("Credential=role-key/") == true)
+                #expect(call?.head.headers.first(name: "X-Amz-Security-Token") == "role-session")
+            }
+        }
+    }
+
     @Test("no credentials anywhere: 500, and Lambda is not called")
     func noCredentials() async throws {
         try await withUpstreams(["aws"]) { ups in
@@ -406,11 +430,10 @@ struct PluginsAWSLambdaTests {
         }
     }
 
-    @Test("aws_key needs aws_secret; assume-role and forward proxies are refused as not implemented")
+    @Test("aws_key needs aws_secret; forward proxies are refused as not implemented")
     func schema() async throws {
         for config in [
-            "{aws_key: k, aws_region: us-east-1}", "{aws_assume_role_arn: 'arn:aws:iam::1:role/r', aws_region: us-east-1}",
-            "{proxy_url: 'http://proxy.test:3128', aws_region: us-east-1}",
+            "{aws_key: k, aws_region: us-east-1}", "{proxy_url: 'http://proxy.test:3128', aws_region: us-east-1}",
         ] {
             let yaml = """
                 _format_version: "3.0"

@@ -26,7 +26,8 @@ import Synchronization
 ///   (spec/fixtures/aws-lambda.lua), by function name (see `lambda`)
 /// - `/latest/...` (EC2 instance metadata, see `metadata`), `/ecs-credentials/...` (ECS
 ///   container credentials, `Authorization: ecs-auth`), `/?Action=AssumeRoleWithWebIdentity`
-///   (STS, `WebIdentityToken=web-identity-token`): AWS credential services
+///   (STS, `WebIdentityToken=web-identity-token`), `/?Action=AssumeRole` (STS, signed by
+///   `base-key`): AWS credential services
 final class TestUpstream: Sendable {
     let name: String
     private let group: any EventLoopGroup
@@ -220,6 +221,15 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
                 """
             let tokenSent = head.uri.contains("WebIdentityToken=web-identity-token")
             send(context, status: tokenSent ? .ok : .forbidden, headers: headers, body: tokenSent ? xml : "", keepAlive: keepAlive)
+        case "" where head.uri.contains("Action=AssumeRole"):
+            let signed = head.headers.first(name: "Authorization")?.contains("Credential=base-key/") == true
+                && head.headers.first(name: "Authorization")?.contains("/sts/aws4_request") == true
+            let xml = """
+                <AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>role-key</AccessKeyId>\
+                <SecretAccessKey>role-secret</SecretAccessKey><SessionToken>role-session</SessionToken>\
+                <Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>
+                """
+            send(context, status: signed ? .ok : .forbidden, headers: headers, body: signed ? xml : "", keepAlive: keepAlive)
         case "2015-03-31":
             lambda(context, head: head, function: parts.count > 2 ? parts[2] : "", headers: headers, keepAlive: keepAlive)
         case "ws":

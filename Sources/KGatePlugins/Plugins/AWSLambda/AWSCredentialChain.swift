@@ -204,7 +204,7 @@ final class AWSCredentialChain: Sendable {
     // MARK: Helpers
 
     /// One request on a connection of its own.
-    private static func call(
+    static func call(
         _ address: Sources.Address, _ method: String, _ path: String, headers: HTTPHeaders = HTTPHeaders(),
         query: String? = nil
     ) async throws -> PluginHTTPClient.Response {

@@ -2,7 +2,7 @@ import KGateSchema
 
 extension AWSLambdaPlugin {
     /// Kong's `aws-lambda` plugin subschema (`kong/plugins/aws-lambda/schema.lua`), with
-    /// `aws_assume_role_arn` and `proxy_url` refused as not implemented.
+    /// `proxy_url` refused as not implemented.
     public static let schema = Schema(
         name: "aws-lambda", primaryKey: [],
         fields: [
@@ -14,14 +14,7 @@ extension AWSLambdaPlugin {
                         ("keepalive", Field.number.isRequired.defaulting(60000)),
                         ("aws_key", Field.string.with { $0.encrypted = true; $0.referenceable = true }),
                         ("aws_secret", Field.string.with { $0.encrypted = true; $0.referenceable = true }),
-                        (
-                            "aws_assume_role_arn",
-                            Field.string.with {
-                                $0.encrypted = true
-                                $0.referenceable = true
-                                $0.customValidator = { _ in Unsupported(what: "assuming a role with STS").description }
-                            }
-                        ),
+                        ("aws_assume_role_arn", Field.string.with { $0.encrypted = true; $0.referenceable = true }),
                         ("aws_role_session_name", Field.string.defaulting("kong")),
                         ("aws_sts_endpoint_url", Typedefs.url),
                         ("aws_region", Typedefs.host),

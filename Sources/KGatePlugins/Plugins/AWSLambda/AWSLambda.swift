@@ -30,14 +30,17 @@ import Synchronization
 /// body, isBase64Encoded}`, and one that is not is answered 502 `Bad Gateway`. A failed call,
 /// an answer of 400 or more, no region or no credentials: 500, logged.
 ///
-/// Not supported (refused by the schema, with its position): `aws_assume_role_arn` (STS) and
-/// `proxy_url` (a forward proxy).
+/// With `aws_assume_role_arn`, those credentials assume the role through STS
+/// (`aws_sts_endpoint_url`, else `sts.<region>.amazonaws.com`; ``AWSAssumedRoles``).
+///
+/// Not supported (refused by the schema, with its position): `proxy_url` (a forward proxy).
 public final class AWSLambdaPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
         var endpoint: PluginHTTPClient.Endpoint
         var region: String?
         var credentials: AWSSigV4.Credentials?
+        var assumedRole: AWSAssumedRoles.Role?
         var qualifier: String?
         var invocationType: String
         var logType: String
@@ -63,6 +66,8 @@ public final class AWSLambdaPlugin: Plugin {
 
     /// Where credentials come from when a config has no `aws_key`.
     private let chain: AWSCredentialChain
+    /// The temporary credentials of `aws_assume_role_arn` roles.
+    private let roles = AWSAssumedRoles()
     /// The kept-alive client of each endpoint.
     private let clients = Mutex<[PluginHTTPClient.Endpoint: PluginHTTPClient]>([:])
     /// Whether the node's `headers` turn `Via` on.
@@ -92,6 +97,11 @@ public final class AWSLambdaPlugin: Plugin {
                 tls: https, host: host, port: config.number("port").map { Int($0) } ?? 443,
                 path: "/2015-03-31/functions/" + Self.escapedURI(config.string("function_name") ?? "") + "/invocations"),
             region: region, credentials: credentials,
+            assumedRole: config.string("aws_assume_role_arn").map {
+                AWSAssumedRoles.Role(
+                    arn: $0, sessionName: config.string("aws_role_session_name") ?? "kong",
+                    endpoint: config.string("aws_sts_endpoint_url").flatMap { AWSCredentialChain.parseURL($0)?.address })
+            },
             qualifier: config.string("qualifier"),
             invocationType: config.string("invocation_type") ?? "RequestResponse",
             logType: config.string("log_type") ?? "Tail",
@@ -124,12 +134,14 @@ public final class AWSLambdaPlugin: Plugin {
         let query = config.qualifier.map { [("Qualifier", $0)] } ?? []
         let encodedQuery = config.qualifier.map { "Qualifier=" + QueryArgs.encode($0) }
         let client = client(for: endpoint)
-        let (chain, configured, timeout, addsVia, body) = (chain, config.credentials, config.timeout, via, payload)
+        let (chain, roles, configured, role) = (chain, roles, config.credentials, config.assumedRole)
+        let (timeout, addsVia, body) = (config.timeout, via, payload)
         let clock = Int(ctx.request.startTime.rounded(.down))
         let started = NIODeadline.now()
         ctx.wait(forTask: {
-            let credentials: AWSSigV4.Credentials
+            var credentials: AWSSigV4.Credentials
             if let configured { credentials = configured } else { credentials = try await chain.credentials(region: region) }
+            if let role { credentials = try await roles.credentials(role, base: credentials, region: region) }
             let signature = AWSSigV4(credentials: credentials, region: region, service: "lambda").sign(
                 method: "POST", path: endpoint.path, query: query, headers: unsigned, body: body, at: clock)
             var headers = HTTPHeaders()

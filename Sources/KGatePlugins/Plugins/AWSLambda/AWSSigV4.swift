@@ -95,20 +95,7 @@ struct AWSSigV4: Sendable {
     }
 
     /// Every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`.
-    static func percentEncoded(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                UInt8(ascii: "~"):
-                out.unicodeScalars.append(UnicodeScalar(b))
-            default:
-                out += percentEncoded(byte: b)
-            }
-        }
-        return out
-    }
+    static func percentEncoded(_ s: String) -> String { QueryArgs.encode(s) }
 
     /// `%XX` of one byte.
     static func percentEncoded(byte b: UInt8) -> String { "%" + hexDigits(b, upper: true) }
