@@ -27,14 +27,14 @@ struct PluginsAWSLambdaTests {
     }
 
     /// One service-less route invoking the mock Lambda without configured keys or region.
-    static func bareYAML(host: String, lambdaPort: Int, _ config: String = "") -> String {
+    static func bareYAML(host: String, lambdaPort: Int, https: Bool = false, _ config: String = "") -> String {
         """
         _format_version: "3.0"
         routes:
         - hosts: [\(host)]
           plugins:
           - name: aws-lambda
-            config: {host: 127.0.0.1, port: \(lambdaPort), disable_https: true, function_name: kongLambdaTest\(config)}
+            config: {host: 127.0.0.1, port: \(lambdaPort), disable_https: \(!https), function_name: kongLambdaTest\(config)}
         """
     }
 
@@ -415,6 +415,35 @@ struct PluginsAWSLambdaTests {
         }
     }
 
+    @Test("proxy_url: HTTPS through a CONNECT tunnel, HTTP with the absolute URI")
+    func forwardProxy() async throws {
+        let forward = try await TestForwardProxy()
+        defer { Task { await forward.stop() } }
+        let lambda = TestUpstream(name: "lambda", group: TestLoops.group, tls: try TestCertificates.serverContext())
+        try await lambda.start()
+        defer { Task { await lambda.stop() } }
+        let tunnelled = Self.bareYAML(
+            host: "tunnel.test", lambdaPort: lambda.port, https: true,
+            ", aws_key: k, aws_secret: s, aws_region: us-east-1, proxy_url: 'http://127.0.0.1:\(forward.port)'")
+        try await withProxy(tunnelled, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
+            let response = try await proxy.send("GET", "/?key1=v", host: "tunnel.test")
+            #expect(response.status == 200)
+            #expect(response.json?["key1"] as? String == "v")
+            #expect(forward.targets == ["127.0.0.1:\(lambda.port)"])
+        }
+        // Plain HTTP names its target to the proxy, which here is Lambda's mock itself: the
+        // configured host cannot be resolved, so only the proxy can have answered.
+        try await withUpstreams(["proxy"]) { ups in
+            let plain = Self.bareYAML(host: "plain.test", lambdaPort: 80, ", aws_key: k, aws_secret: s, aws_region: us-east-1, proxy_url: 'http://127.0.0.1:\(ups[0].port)'")
+                .replacingOccurrences(of: "host: 127.0.0.1", with: "host: lambda.invalid")
+            try await withProxy(plain, extraPlugins: [AWSLambdaPlugin(sources: Self.environment)]) { proxy in
+                let response = try await proxy.send("GET", "/?key1=v", host: "plain.test")
+                #expect(response.status == 200)
+                #expect(ups[0].requests.last?.head.uri == "http://lambda.invalid/2015-03-31/functions/kongLambdaTest/invocations")
+            }
+        }
+    }
+
     @Test("no credentials anywhere: 500, and Lambda is not called")
     func noCredentials() async throws {
         try await withUpstreams(["aws"]) { ups in
@@ -430,10 +459,10 @@ struct PluginsAWSLambdaTests {
         }
     }
 
-    @Test("aws_key needs aws_secret; forward proxies are refused as not implemented")
+    @Test("aws_key needs aws_secret; a proxy_url must be http")
     func schema() async throws {
         for config in [
-            "{aws_key: k, aws_region: us-east-1}", "{proxy_url: 'http://proxy.test:3128', aws_region: us-east-1}",
+            "{aws_key: k, aws_region: us-east-1}", "{proxy_url: 'https://proxy.test:3128', aws_region: us-east-1}",
         ] {
             let yaml = """
                 _format_version: "3.0"

@@ -133,7 +133,14 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        // A request sent to a forward proxy names its target in absolute form: served as if
+        // this were the target (the recorded request keeps the absolute URI).
+        var target = Substring(head.uri)
+        if target.hasPrefix("http://") || target.hasPrefix("https://") {
+            let authority = target.drop { $0 != "/" }.dropFirst(2)
+            target = authority.firstIndex(of: "/").map { authority[$0...] } ?? "/"
+        }
+        let path = target.split(separator: "?").first.map(String.init) ?? String(target)
         let parts = path.split(separator: "/").map(String.init)
         let keepAlive = head.isKeepAlive
         var headers = HTTPHeaders()
@@ -212,7 +219,7 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
             send(
                 context, status: authorized ? .ok : .unauthorized, headers: headers,
                 body: authorized ? Self.credentialsJSON(key: "ecs-key") : "", keepAlive: keepAlive)
-        case "" where head.uri.contains("Action=AssumeRoleWithWebIdentity"):
+        case "" where target.contains("Action=AssumeRoleWithWebIdentity"):
             let xml = """
                 <AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>\
                 <AccessKeyId>sts-key</AccessKeyId><SecretAccessKey>sts-secret</SecretAccessKey>\
@@ -221,7 +228,7 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
                 """
             let tokenSent = head.uri.contains("WebIdentityToken=web-identity-token")
             send(context, status: tokenSent ? .ok : .forbidden, headers: headers, body: tokenSent ? xml : "", keepAlive: keepAlive)
-        case "" where head.uri.contains("Action=AssumeRole"):
+        case "" where target.contains("Action=AssumeRole"):
             let signed = head.headers.first(name: "Authorization")?.contains("Credential=base-key/") == true
                 && head.headers.first(name: "Authorization")?.contains("/sts/aws4_request") == true
             let xml = """

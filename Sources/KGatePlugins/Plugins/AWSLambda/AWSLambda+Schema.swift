@@ -1,8 +1,7 @@
 import KGateSchema
 
 extension AWSLambdaPlugin {
-    /// Kong's `aws-lambda` plugin subschema (`kong/plugins/aws-lambda/schema.lua`), with
-    /// `proxy_url` refused as not implemented.
+    /// Kong's `aws-lambda` plugin subschema (`kong/plugins/aws-lambda/schema.lua`).
     public static let schema = Schema(
         name: "aws-lambda", primaryKey: [],
         fields: [
@@ -37,12 +36,7 @@ extension AWSLambdaPlugin {
                         ("forward_request_body", Field.boolean.defaulting(false)),
                         ("is_proxy_integration", Field.boolean.defaulting(false)),
                         ("awsgateway_compatible", Field.boolean.defaulting(false)),
-                        (
-                            "proxy_url",
-                            Typedefs.url.with {
-                                $0.customValidator = { _ in Unsupported(what: "calling Lambda through a forward proxy").description }
-                            }
-                        ),
+                        ("proxy_url", Typedefs.url),
                         ("skip_large_bodies", Field.boolean.defaulting(true)),
                         ("base64_encode_body", Field.boolean.defaulting(true)),
                         ("aws_imds_protocol_version", Field.string.isRequired.defaulting("v1").with { $0.oneOf = ["v1", "v2"].map(Value.string) }),
@@ -53,11 +47,15 @@ extension AWSLambdaPlugin {
                     ]))
             )
         ],
-        entityChecks: [.mutuallyRequired(["config.aws_key", "config.aws_secret"])])
-
-    /// What a config field asks that kgate does not implement (the error names the field).
-    struct Unsupported: Error, CustomStringConvertible {
-        var what: String
-        var description: String { "\(what) is not implemented by kgate" }
-    }
+        entityChecks: [
+            .mutuallyRequired(["config.aws_key", "config.aws_secret"]),
+            .custom(
+                EntityCheck.Custom(fieldSources: ["config.proxy_url"]) { entity in
+                    // Kong's `proxy_url:match("^([^:]+)://")`.
+                    guard case .string(let url)? = entity["config"]?.objectValue?["proxy_url"],
+                        let colon = url.firstIndex(of: ":"), colon > url.startIndex, url[colon...].hasPrefix("://")
+                    else { return nil }
+                    return url[..<colon] == "http" ? nil : "proxy_url scheme must be http"
+                }),
+        ])
 }

@@ -32,8 +32,7 @@ import Synchronization
 ///
 /// With `aws_assume_role_arn`, those credentials assume the role through STS
 /// (`aws_sts_endpoint_url`, else `sts.<region>.amazonaws.com`; ``AWSAssumedRoles``).
-///
-/// Not supported (refused by the schema, with its position): `proxy_url` (a forward proxy).
+/// `proxy_url` sends the calls through an HTTP forward proxy (a `CONNECT` tunnel for HTTPS).
 public final class AWSLambdaPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
@@ -95,7 +94,10 @@ public final class AWSLambdaPlugin: Plugin {
         return Config(
             endpoint: PluginHTTPClient.Endpoint(
                 tls: https, host: host, port: config.number("port").map { Int($0) } ?? 443,
-                path: "/2015-03-31/functions/" + Self.escapedURI(config.string("function_name") ?? "") + "/invocations"),
+                path: "/2015-03-31/functions/" + Self.escapedURI(config.string("function_name") ?? "") + "/invocations",
+                proxy: config.string("proxy_url").flatMap(AWSCredentialChain.parseURL).map {
+                    PluginHTTPClient.ForwardProxy(host: $0.address.host, port: $0.address.port)
+                }),
             region: region, credentials: credentials,
             assumedRole: config.string("aws_assume_role_arn").map {
                 AWSAssumedRoles.Role(

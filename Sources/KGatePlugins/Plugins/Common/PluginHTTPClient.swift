@@ -17,6 +17,15 @@ final class PluginHTTPClient: Sendable {
         var path: String
         /// Verify the server's certificate with the system's trust store.
         var verify = false
+        /// An HTTP forward proxy: HTTPS goes through a `CONNECT` tunnel, HTTP is sent to the
+        /// proxy with the absolute URI (lua-resty-http's `proxy_opts`).
+        var proxy: ForwardProxy?
+    }
+
+    /// An HTTP forward proxy's address.
+    struct ForwardProxy: Sendable, Hashable {
+        var host: String
+        var port: Int
     }
 
     struct Response: Sendable {
@@ -61,10 +70,11 @@ final class PluginHTTPClient: Sendable {
     ) async throws -> Response {
         let channel = try await connection(timeout: timeout)
         let path = path ?? endpoint.path
-        let uri = query.map { path + "?" + $0 } ?? path
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
         let defaultPort = endpoint.port == (endpoint.tls ? 443 : 80)
         let host = defaultPort ? endpoint.host : "\(endpoint.host):\(endpoint.port)"
+        var uri = query.map { path + "?" + $0 } ?? path
+        if endpoint.proxy != nil, !endpoint.tls { uri = "http://" + host + uri }
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: uri, headers: headers)
         head.headers.replaceOrAdd(name: "Host", value: host)
         let request = head
         let payload = ByteBuffer(bytes: body)
@@ -113,20 +123,105 @@ final class PluginHTTPClient: Sendable {
         }
         let endpoint = self.endpoint
         let tls = endpoint.tls ? try PluginClientTLS.context(verifying: endpoint.verify) : nil
-        return try await ClientBootstrap(group: group)
+        // Through a proxy, HTTPS waits for the tunnel before its handlers are added.
+        let tunnels = endpoint.proxy != nil && tls != nil
+        let channel = try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    if let tls {
-                        try sync.addHandler(
-                            NIOSSLClientHandler(context: tls, serverHostname: PluginClientTLS.serverName(for: endpoint.host)))
-                    }
-                    try sync.addHTTPClientHandlers()
-                    try sync.addHandler(ResponseCollector())
+                    guard !tunnels else { return }
+                    try Self.addHandlers(to: channel, tls: tls, serverName: endpoint.host)
                 }
             }
-            .connect(host: address?.host ?? endpoint.host, port: address?.port ?? endpoint.port).get()
+            .connect(
+                host: endpoint.proxy?.host ?? address?.host ?? endpoint.host,
+                port: endpoint.proxy?.port ?? address?.port ?? endpoint.port
+            ).get()
+        guard tunnels else { return channel }
+        do {
+            try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<Void> in
+                let opened = channel.eventLoop.makePromise(of: Void.self)
+                let timer = channel.eventLoop.scheduleTask(in: timeout) { opened.fail(Failure(description: "proxy CONNECT timed out")) }
+                opened.futureResult.whenComplete { _ in timer.cancel() }
+                do {
+                    try channel.pipeline.syncOperations.addHandler(
+                        TunnelOpener(target: "\(endpoint.host):\(endpoint.port)", opened: opened))
+                } catch {
+                    opened.fail(error)
+                }
+                return opened.futureResult.flatMapThrowing { try Self.addHandlers(to: channel, tls: tls, serverName: endpoint.host) }
+            }.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        return channel
+    }
+
+    /// TLS (when `tls`), the HTTP/1.1 codec and the response collector, on the event loop.
+    private static func addHandlers(to channel: any Channel, tls: NIOSSLContext?, serverName: String) throws {
+        let sync = channel.pipeline.syncOperations
+        if let tls {
+            try sync.addHandler(NIOSSLClientHandler(context: tls, serverHostname: PluginClientTLS.serverName(for: serverName)))
+        }
+        try sync.addHTTPClientHandlers()
+        try sync.addHandler(ResponseCollector())
+    }
+}
+
+/// Opens a `CONNECT` tunnel through a forward proxy, then passes the bytes on.
+private final class TunnelOpener: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let target: String
+    private var opened: EventLoopPromise<Void>?
+    private var received = ByteBuffer()
+
+    init(target: String, opened: EventLoopPromise<Void>) {
+        self.target = target
+        self.opened = opened
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        var request = context.channel.allocator.buffer(capacity: 64 + 2 * target.utf8.count)
+        request.writeString("CONNECT \(target) HTTP/1.1\r\nHost: \(target)\r\n\r\n")
+        context.writeAndFlush(NIOAny(request), promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let promise = opened else { return context.fireChannelRead(data) }
+        var chunk = unwrapInboundIn(data)
+        received.writeBuffer(&chunk)
+        let bytes = Array(received.readableBytesView)
+        guard let end = (0..<max(0, bytes.count - 3)).first(where: { bytes[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }) else {
+            if bytes.count > 16384 { fail(PluginHTTPClient.Failure(description: "proxy CONNECT answer too long")) }
+            return
+        }
+        opened = nil
+        let statusLine = String(decoding: bytes.prefix { $0 != 13 }, as: UTF8.self)
+        let status = statusLine.split(separator: " ").dropFirst().first
+        guard status == "200" else {
+            return promise.fail(PluginHTTPClient.Failure(description: "proxy refused CONNECT: \(statusLine)"))
+        }
+        promise.succeed(())
+        if end + 4 < bytes.count {
+            context.fireChannelRead(NIOAny(context.channel.allocator.buffer(bytes: bytes[(end + 4)...])))
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(PluginHTTPClient.Failure(description: "proxy closed the connection during CONNECT"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard opened != nil else { return context.fireErrorCaught(error) }
+        fail(error)
+    }
+
+    private func fail(_ error: any Error) {
+        opened?.fail(error)
+        opened = nil
     }
 }
 
