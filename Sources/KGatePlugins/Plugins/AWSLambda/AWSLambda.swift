@@ -138,14 +138,13 @@ public final class AWSLambdaPlugin: Plugin {
         let client = client(for: endpoint)
         let (chain, roles, configured, role) = (chain, roles, config.credentials, config.assumedRole)
         let (timeout, addsVia, body) = (config.timeout, via, payload)
-        let clock = Int(ctx.request.startTime.rounded(.down))
         let started = NIODeadline.now()
         ctx.wait(forTask: {
             var credentials: AWSSigV4.Credentials
             if let configured { credentials = configured } else { credentials = try await chain.credentials(region: region) }
             if let role { credentials = try await roles.credentials(role, base: credentials, region: region) }
             let signature = AWSSigV4(credentials: credentials, region: region, service: "lambda").sign(
-                method: "POST", path: endpoint.path, query: query, headers: unsigned, body: body, at: clock)
+                method: "POST", path: endpoint.path, query: query, headers: unsigned, body: body, at: Int(WallClock.now()))
             var headers = HTTPHeaders()
             for (name, value) in unsigned + signature where name != "Host" { headers.add(name: name, value: value) }
             return try await client.send(method: .POST, headers: headers, body: body, query: encodedQuery, timeout: timeout)
