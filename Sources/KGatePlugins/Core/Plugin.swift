@@ -123,6 +123,9 @@ public enum RequestBodyNeed: Int, Sendable, Hashable, Comparable {
     case withoutContentLength = 1
     /// Always (key-auth with `key_in_body`, request-transformer body rules, ...).
     case always = 2
+    /// Always, and a body larger than `client_body_buffer_size` too (nginx's body file, which
+    /// aws-lambda reads without `skip_large_bodies`): ``PluginRequest/spooledBody``.
+    case alwaysWithSpooled = 3
 
     /// Orders by how much is needed.
     public static func < (a: RequestBodyNeed, b: RequestBodyNeed) -> Bool { a.rawValue < b.rawValue }

@@ -124,10 +124,17 @@ public final class PluginRunner: Sendable {
         guard iterator.hasPlugins else { return false }
         switch iterator.plan(route: route).bodyNeed {
         case .never: return false
-        case .always: return true
+        case .always, .alwaysWithSpooled: return true
         case .withoutContentLength:
             return !hasContentLength
         }
+    }
+
+    /// Whether a plugin on this route reads a body larger than `client_body_buffer_size`
+    /// (``RequestBodyNeed/alwaysWithSpooled``): the proxy then attaches it with
+    /// ``PluginRequest/attachBodyFile(size:bytes:)``.
+    public func readsSpooledBody(route: String) -> Bool {
+        iterator.hasPlugins && iterator.plan(route: route).bodyNeed == .alwaysWithSpooled
     }
 
     /// Kong's access phase: resolves each plugin's config in priority order (consumer-scoped

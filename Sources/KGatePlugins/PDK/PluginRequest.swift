@@ -56,6 +56,9 @@ public struct PluginRequest: Sendable {
     /// `client_body_buffer_size`): the size of nginx's body file (`ngx.req.get_body_file()`),
     /// ``body`` then being nil as Kong's `get_raw_body()`.
     public private(set) var bodyFileSize: Int?
+    /// The bytes of nginx's body file (a body larger than `client_body_buffer_size`), given
+    /// only to routes with a plugin that reads them (``RequestBodyNeed/alwaysWithSpooled``).
+    public private(set) var spooledBody: [UInt8]?
     /// The client address after `real_ip_header` / `trusted_ips` (Kong's
     /// `kong.client.get_forwarded_ip`; what ip-restriction and rate-limiting use).
     public let forwardedIP: String
@@ -266,8 +269,12 @@ public struct PluginRequest: Sendable {
     /// Gives the proxy-read body to the plugins (before `access`), without marking a change.
     public mutating func attachBody(_ bytes: [UInt8]) { body = bytes }
 
-    /// Tells the plugins the size of a body read but too large to keep (``bodyFileSize``).
-    public mutating func attachBodyFile(size: Int) { bodyFileSize = size }
+    /// Tells the plugins the size of a body read but too large to keep (``bodyFileSize``), and
+    /// its bytes when a plugin reads them (``spooledBody``).
+    public mutating func attachBodyFile(size: Int, bytes: [UInt8]? = nil) {
+        bodyFileSize = size
+        spooledBody = bytes
+    }
 }
 
 /// The wall clock, in seconds since 1970.

@@ -146,7 +146,10 @@ extension ProxyHandler {
         // nginx's `client_body_buffer_size`: beyond it nginx keeps the body in a file,
         // `kong.request.get_raw_body()` returns nil and plugins read the file's size
         // (request-size-limiting).
-        let limit = env.configuration.clientBodyBufferSize
+        // A plugin reading nginx's body file (aws-lambda without `skip_large_bodies`) gets all
+        // of it.
+        let spooled = x.plugins!.routeID.map { x.runner?.readsSpooledBody(route: $0) == true } ?? false
+        let limit = spooled ? Int.max : env.configuration.clientBodyBufferSize
         var body: [UInt8] = []
         var size = 0
         body.reserveCapacity(min(pendingBodyBytes, limit))
@@ -160,10 +163,10 @@ extension ProxyHandler {
             size = pendingBodyBytes
             if size <= limit { for part in pendingBody { body.append(contentsOf: part.readableBytesView) } }
         }
-        if size <= limit {
+        if size <= env.configuration.clientBodyBufferSize {
             x.plugins!.request.attachBody(body)
         } else {
-            x.plugins!.request.attachBodyFile(size: size)
+            x.plugins!.request.attachBodyFile(size: size, bytes: spooled ? body : nil)
         }
     }
 

@@ -174,6 +174,25 @@ struct PluginsAWSLambdaTests {
         }
     }
 
+    @Test("a body larger than client_body_buffer_size is sent only without skip_large_bodies")
+    func largeBodies() async throws {
+        let forward = "function_name: kongLambdaTest, forward_request_body: true"
+        try await withLambda([
+            ("skip.test", forward), ("read.test", forward + ", skip_large_bodies: false"),
+        ]) { proxy, _ in
+            let large = String(repeating: "0123456789abcdef", count: 1280)  // 20 KiB, over nginx's 8 KiB
+            let skipped = try await proxy.send(
+                "POST", "/", host: "skip.test", headers: [("Content-Type", "text/plain")], body: large)
+            #expect(skipped.status == 200)
+            #expect(skipped.json?["request_body"] == nil)
+            let read = try await proxy.send("POST", "/", host: "read.test", headers: [("Content-Type", "text/plain")], body: large)
+            #expect(read.status == 200)
+            #expect(read.json?["request_body"] as? String == large)
+            let small = try await proxy.send("POST", "/", host: "skip.test", headers: [("Content-Type", "text/plain")], body: "small")
+            #expect(small.json?["request_body"] as? String == "small")
+        }
+    }
+
     @Test("Event 202, DryRun 204; an unhandled function error keeps Lambda's status unless unhandled_status")
     func invocationTypesAndUnhandledErrors() async throws {
         try await withLambda([

@@ -56,9 +56,10 @@ extension AWSLambdaPlugin {
     }
 
     /// `ngx.req.get_body_data()`: nil for no body; a body nginx spooled to a file is read only
-    /// without `skip_large_bodies` (kgate keeps only its size, so it is left out either way).
+    /// without `skip_large_bodies`.
     private static func body(skippingLarge: Bool, _ ctx: PluginContext) -> [UInt8]? {
         if ctx.request.bodyFileSize != nil {
+            if !skippingLarge, let spooled = ctx.request.spooledBody { return spooled }
             ctx.logger.error("request body was buffered to disk, too large")
             return nil
         }

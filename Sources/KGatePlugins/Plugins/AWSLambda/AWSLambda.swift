@@ -118,8 +118,9 @@ public final class AWSLambdaPlugin: Plugin {
             legacyEmptyArrays: (config.string("empty_arrays_mode") ?? "legacy") == "legacy")
     }
 
-    /// The payload may carry the body: read before `access`.
-    public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .always }
+    /// The payload may carry the body: read before `access`, a large one too without
+    /// `skip_large_bodies`.
+    public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { config.skipLargeBodies ? .always : .alwaysWithSpooled }
 
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         // Thrown failures are logged by the runner and answered 500.
