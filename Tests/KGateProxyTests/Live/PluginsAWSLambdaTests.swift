@@ -481,7 +481,9 @@ struct PluginsAWSLambdaTests {
     @Test("aws_key needs aws_secret; a proxy_url must be http")
     func schema() async throws {
         for config in [
-            "{aws_key: k, aws_region: us-east-1}", "{proxy_url: 'https://proxy.test:3128', aws_region: us-east-1}",
+            "{aws_key: k, aws_region: us-east-1}", "{aws_secret: s, aws_region: us-east-1}",
+            "{proxy_url: 'https://proxy.test:3128', aws_region: us-east-1}", "{proxy_url: 'ftp://proxy.test:3128'}",
+            "{unhandled_status: 99}", "{unhandled_status: 1000}",
         ] {
             let yaml = """
                 _format_version: "3.0"
