@@ -268,8 +268,14 @@ public struct HTTPFields: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// The index of the first field matching a name.
     @inlinable
     func index(of name: String, _ rule: NameRule = .caseless) -> Int? {
-        for i in fields.indices where Self.matches(fields[i].name, name, rule) { return i }
-        return nil
+        // Lengths first: a name of another length is not read (nor retained).
+        let length = name.utf8.count
+        return fields.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices where buffer[i].name.utf8.count == length && Self.matches(buffer[i].name, name, rule) {
+                return i
+            }
+            return nil
+        }
     }
 
     /// Lower-cases an ASCII letter.

@@ -102,11 +102,16 @@ public struct PluginRequest: Sendable {
     ///   - forwardedIP: the client address after real-IP processing.
     ///   - ip: the connected peer's address; `forwardedIP` when nil.
     ///   - startTime: seconds since 1970; now when nil.
+    ///   - requestIDWords: Kong's request id as the proxy keeps it (see
+    ///     ``setRequestID(high:low:)``); `requestID` when nil.
+    ///   - connection: the connection's serial number and its requests so far, the HTTP version
+    ///     and the local address (the proxy's facts; a request built whole is not copied).
     public init(
         method: String, scheme: String = "http", host: String, port: Int = 80, rawPath: String,
         path: String? = nil, rawQuery: String? = nil, headers: HTTPFields = HTTPFields(),
         body: [UInt8]? = nil, forwardedIP: String, ip: String? = nil, serverName: String? = nil,
-        requestID: String = "", startTime: Double? = nil
+        requestID: String = "", startTime: Double? = nil, requestIDWords: (high: UInt64, low: UInt64)? = nil,
+        connection: (id: Int, requests: Int, httpVersion: Double, serverIP: IPAddress?)? = nil
     ) {
         self.method = method
         self.scheme = scheme
@@ -122,6 +127,16 @@ public struct PluginRequest: Sendable {
         self.serverName = serverName
         self.requestIDText = requestID
         self.startTime = startTime ?? WallClock.now()
+        if let requestIDWords {
+            self.requestIDText = nil
+            self.requestIDWords = requestIDWords
+        }
+        if let connection {
+            connectionID = connection.id
+            connectionRequests = connection.requests
+            httpVersion = connection.httpVersion
+            if let ip = connection.serverIP { serverIP = ip }
+        }
     }
 
     /// Sets Kong's request id from its two 64-bit words (32 hex digits, made only when a plugin

@@ -104,16 +104,17 @@ extension ProxyHandler {
         let u = target.utf8
         let rawQuery: String? =
             rawPath.utf8.count < u.count ? String(Substring(u[u.index(u.startIndex, offsetBy: rawPath.utf8.count + 1)...])) : nil
-        var pluginRequest = PluginRequest(
-            method: method, scheme: tls ? "https" : "http", host: hostName(),
-            port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
-            forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, startTime: loop.wallClock())
-        pluginRequest.setRequestID(high: x.requestID.high, low: x.requestID.low)
-        pluginRequest.connectionRequests = requestsOnConnection
-        pluginRequest.httpVersion = http2 ? 2 : Double(request.version.major) + Double(request.version.minor) / 10
-        pluginRequest.connectionID = connectionNumber
-        if let serverIP { pluginRequest.serverIP = serverIP }
-        return runner.makeContext(pluginRequest)
+        // Built whole and handed over: a request changed after its init would be copied.
+        return runner.makeContext(
+            PluginRequest(
+                method: method, scheme: tls ? "https" : "http", host: hostName(),
+                port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
+                forwardedIP: realClientIP(), ip: remoteIP, serverName: serverName, startTime: loop.wallClock(),
+                requestIDWords: (x.requestID.high, x.requestID.low),
+                connection: (
+                    connectionNumber, requestsOnConnection,
+                    http2 ? 2 : Double(request.version.major) + Double(request.version.minor) / 10, serverIP
+                )))
     }
 
     // MARK: Reading the body for plugins

@@ -64,17 +64,18 @@ enum PluginHeads {
         }
         guard unchanged else { return nil }
         let added = fields.fields[original...]
-        for field in added where !isSendable(field) || KnownHeader.classify(name: field.name) != nil {
+        for i in added.indices where !isSendable(name: added[i].name, value: added[i].value) || KnownHeader.classify(name: added[i].name) != nil {
             return nil
         }
         return added
     }
 
     private static func equal(_ raw: UnsafeRawBufferPointer, _ start: Int, _ length: Int, _ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { u in
-            u.count == length && (length == 0 || memcmp(raw.baseAddress! + start, u.baseAddress!, length) == 0)
-        }
+        guard text.utf8.count == length else { return false }
+        // Read in place (native strings are contiguous): no copy of the string.
+        return text.utf8.withContiguousStorageIfAvailable { u in
+            length == 0 || memcmp(raw.baseAddress! + start, u.baseAddress!, length) == 0
+        } ?? raw[start..<(start + length)].elementsEqual(text.utf8)
     }
 
     /// Writes a response head with the status and fields plugins left; the framing fields
@@ -131,44 +132,74 @@ enum PluginHeads {
     static func appendEdits(
         _ edits: [HeaderEdit], to head: inout ByteBuffer, upstream: MessageHead?, scratch: inout MessageHead
     ) -> Bool {
+        let scan: EditsScan
         if let upstream {
-            guard !clashes(edits, with: upstream, orKgateFields: true) else { return false }
+            scan = Self.scan(edits, against: upstream, orKgateFields: true)
         } else {
             let parsed = HeadParser.parseResponse(head, into: &scratch) == nil
-            let clash = !parsed || clashes(edits, with: scratch, orKgateFields: false)
+            scan = parsed ? Self.scan(edits, against: scratch, orKgateFields: false) : .clash
             // Drop the parse's reference before writing, so the head's storage is not copied.
             scratch.buffer = ByteBuffer()
-            guard !clash else { return false }
         }
-        // The usual case, `set`s of distinct names, is read in place (no array of the lines);
-        // names are compared only when their lengths are equal (kept aside, so the earlier
-        // edits are not read again).
-        let distinct = withUnsafeTemporaryAllocation(of: Int.self, capacity: edits.count) { lengths -> Int? in
-            var bound = 2
-            for i in edits.indices {
-                guard case .set(let name, let value) = edits[i] else { return nil }
-                let length = name.utf8.count
-                for j in 0..<i where lengths[j] == length {
-                    if case .set(let earlier, _) = edits[j], HTTPFields.sameName(earlier, name) { return nil }
+        switch scan {
+        case .clash: return false
+        case .replay: return replay(edits, beforeEndOf: &head)
+        case .append(let bound):
+            // The usual case, `set`s of distinct names, is read in place (no array of the lines).
+            head.moveWriterIndex(to: head.writerIndex - 2)
+            head.writeHead(bound: bound) { w in
+                for edit in edits {
+                    guard case .set(let name, let value) = edit, isSendable(name: name, value: value) else { continue }
+                    w.write(name)
+                    w.write(": ")
+                    w.write(value)
+                    w.write("\r\n")
                 }
-                lengths[i] = length
-                bound += length + value.utf8.count + 4
-            }
-            return bound
-        }
-        guard let bound = distinct else { return replay(edits, beforeEndOf: &head) }
-        head.moveWriterIndex(to: head.writerIndex - 2)
-        head.writeHead(bound: bound) { w in
-            for edit in edits {
-                guard case .set(let name, let value) = edit, isSendable(name: name, value: value) else { continue }
-                w.write(name)
-                w.write(": ")
-                w.write(value)
                 w.write("\r\n")
             }
-            w.write("\r\n")
+            return true
         }
-        return true
+    }
+
+    /// What ``appendEdits(_:to:upstream:scratch:)`` can do with a list of edits.
+    private enum EditsScan {
+        /// An edit names a field of the head (or one kgate adds): the full `header_filter` path.
+        case clash
+        /// Edits that are not all `set`s of distinct names: replayed.
+        case replay
+        /// `set`s of distinct names, their lines at most `bound` bytes.
+        case append(bound: Int)
+    }
+
+    /// One pass over the edits: each name is checked against the head, and compared with the
+    /// earlier names only when their lengths are equal (kept aside, so earlier edits are not
+    /// read again).
+    private static func scan(_ edits: [HeaderEdit], against head: borrowing MessageHead, orKgateFields: Bool) -> EditsScan {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: edits.count) { lengths -> EditsScan in
+            var bound = 2
+            var replays = false
+            for i in edits.indices {
+                let name: String
+                var valueLength = 0
+                switch edits[i] {
+                case .set(let n, let v):
+                    name = n
+                    valueLength = v.utf8.count
+                case .add(let n, _), .remove(let n):
+                    name = n
+                    replays = true
+                }
+                let length = name.utf8.count
+                if contains(head, name) || (orKgateFields && addedByKgate(name)) { return .clash }
+                lengths[i] = length
+                guard !replays else { continue }
+                for j in 0..<i where lengths[j] == length {
+                    if case .set(let earlier, _) = edits[j], HTTPFields.sameName(earlier, name) { replays = true }
+                }
+                bound += length + valueLength + 4
+            }
+            return replays ? .replay : .append(bound: bound)
+        }
     }
 
     /// Edits that touch one name more than once (or add and remove): replayed in order, then
@@ -177,18 +208,6 @@ enum PluginHeads {
         var fields = HTTPFields()
         fields.apply(edits)
         return write(fields.fields[...], beforeEndOf: &head)
-    }
-
-    /// Whether an edit names a field of `head` (or one kgate adds to upstream responses).
-    private static func clashes(_ edits: [HeaderEdit], with head: borrowing MessageHead, orKgateFields: Bool) -> Bool {
-        for edit in edits {
-            let name: String
-            switch edit {
-            case .set(let n, _), .add(let n, _), .remove(let n): name = n
-            }
-            if contains(head, name) || (orKgateFields && addedByKgate(name)) { return true }
-        }
-        return false
     }
 
     /// Appends fields before a head's blank line (those that can go on the wire).
@@ -224,21 +243,22 @@ enum PluginHeads {
     /// than ``HTTPFields``, which tells `-` from `_`, so no clash is missed).
     static func contains(_ head: borrowing MessageHead, _ name: String) -> Bool {
         let length = name.utf8.count
+        // Most names have no field of their length: then neither string is read.
+        guard head.fields.contains(where: { Int($0.nameLength) == length }) else { return false }
+        let fields = head.fields
         return head.buffer.withUnsafeReadableBytes { raw in
-            var name = name
-            return name.withUTF8 { n in
-                for field in head.fields where Int(field.nameLength) == length {
-                    let start = Int(field.nameStart)
-                    var same = true
-                    for i in 0..<length where !sameByte(raw[start + i], n[i]) {
-                        same = false
-                        break
-                    }
-                    if same { return true }
-                }
-                return false
-            }
+            name.utf8.withContiguousStorageIfAvailable { has(fields, in: raw, named: $0) }
+                ?? has(fields, in: raw, named: Array(name.utf8))
         }
+    }
+
+    private static func has(_ fields: [HeaderField], in raw: UnsafeRawBufferPointer, named n: some Collection<UInt8>) -> Bool {
+        let length = n.count
+        for field in fields where Int(field.nameLength) == length {
+            let start = Int(field.nameStart)
+            if zip(raw[start..<(start + length)], n).allSatisfy({ sameByte($0, $1) }) { return true }
+        }
+        return false
     }
 
     @inline(__always)
@@ -281,14 +301,14 @@ enum PluginHeads {
 
     /// A name and value that can go on the wire as one header line.
     static func isSendable(name: String, value: String) -> Bool {
-        var name = name
-        var value = value
-        return name.withUTF8(isToken) && !value.withUTF8(hasLineBreakOrNUL)
+        // Read in place (native strings are contiguous): no copy of either string.
+        let token = name.utf8.withContiguousStorageIfAvailable(isToken) ?? isToken(Array(name.utf8))
+        return token && !(value.utf8.withContiguousStorageIfAvailable(hasLineBreakOrNUL) ?? hasLineBreakOrNUL(Array(value.utf8)))
     }
 
     /// Every byte is an RFC 9110 token character (and there is one).
     @inline(__always)
-    private static func isToken(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    private static func isToken(_ bytes: some Collection<UInt8>) -> Bool {
         let low = tokenLow
         let high = tokenHigh
         for b in bytes {
@@ -300,7 +320,7 @@ enum PluginHeads {
 
     /// Whether a value holds CR, LF or NUL (one comparison per byte in the usual case).
     @inline(__always)
-    private static func hasLineBreakOrNUL(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    private static func hasLineBreakOrNUL(_ bytes: some Collection<UInt8>) -> Bool {
         for b in bytes where b <= 0x0D && (b == 0x0D || b == 0x0A || b == 0) { return true }
         return false
     }
