@@ -19,7 +19,18 @@ public enum PathNormalizer {
     /// `mergeSlashes` defaults to true because every Kong call site (router, `router_path`
     /// typedef, route path migration) passes true; Kong's own default is false.
     public static func normalize(_ path: String, mergeSlashes: Bool = true) -> String {
-        String(decoding: normalize(bytes: Array(path.utf8), mergeSlashes: mergeSlashes), as: UTF8.self)
+        // The usual path (no escape, no dot, no double slash) is already normal: kept as it
+        // is, with no copy of its bytes.
+        let plain = path.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            var previous: UInt8 = 0
+            for b in bytes {
+                if b == 0x25 || b == 0x2E || (mergeSlashes && b == 0x2F && previous == 0x2F) { return false }
+                previous = b
+            }
+            return true
+        }
+        if plain == true { return path }
+        return String(decoding: normalize(bytes: Array(path.utf8), mergeSlashes: mergeSlashes), as: UTF8.self)
     }
 
     /// nginx's `$uri` of a request path: every percent-escape decoded once (reserved

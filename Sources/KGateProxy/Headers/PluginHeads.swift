@@ -19,7 +19,9 @@ enum PluginHeads {
     /// The fields of a head, in order, as plugins see them.
     static func fields(of head: borrowing MessageHead) -> HTTPFields {
         var fields: [HTTPFields.Field] = []
-        fields.reserveCapacity(head.fields.count)
+        // Room for the few fields plugins usually add (auth plugins' X-Consumer-*), so adding
+        // them does not grow the array.
+        fields.reserveCapacity(head.fields.count + 4)
         for field in head.fields { fields.append(HTTPFields.Field(name: head.name(field), value: head.value(field))) }
         return HTTPFields(fields: fields)
     }
