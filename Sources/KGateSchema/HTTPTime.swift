@@ -23,6 +23,28 @@ public enum HTTPTime {
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) GMT"
     }
 
+    /// A Unix time in UTC with a `strftime` format (C locale: `%b` is `Jan` ... `Dec`).
+    public static func utc(_ epochSeconds: Int, _ format: String) -> String {
+        var t = time_t(epochSeconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        var text = [CChar](repeating: 0, count: 64)
+        let n = strftime(&text, text.count, format, &parts)
+        return String(decoding: text[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Seconds since the epoch of a UTC date and time (the inverse of ``utc(_:_:)``).
+    public static func epochSeconds(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int {
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        return Int(timegm(&parts))
+    }
+
     /// `ngx_parse_http_time`: seconds since the epoch of an RFC 1123 (`Sun, 06 Nov 1994
     /// 08:49:37 GMT`), RFC 850 (`Sunday, 06-Nov-94 08:49:37 GMT`) or asctime (`Sun Nov  6
     /// 08:49:37 1994`) date; nil when nginx finds it invalid. The zone is not read.
@@ -103,14 +125,6 @@ public enum HTTPTime {
         let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
         let monthDays = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
         guard day >= 1, day <= monthDays[month] else { return nil }
-        // The inverse of the `gmtime_r` that formats `Date`.
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(hour)
-        parts.tm_min = Int32(minute)
-        parts.tm_sec = Int32(second)
-        return Int(timegm(&parts))
+        return epochSeconds(year: year, month: month + 1, day: day, hour: hour, minute: minute, second: second)
     }
 }

@@ -5,9 +5,9 @@ import Darwin
 #endif
 
 /// Small POSIX file helpers (no Foundation on the load path).
-enum FileBytes {
+public enum FileBytes {
     /// The whole file, or nil when it cannot be read.
-    static func read(_ path: String) -> [UInt8]? {
+    public static func read(_ path: String) -> [UInt8]? {
         guard let f = fopen(path, "rb") else { return nil }
         defer { fclose(f) }
         var out: [UInt8] = []

@@ -55,8 +55,7 @@ private final class ConnectReader: ChannelInboundHandler {
             return
         }
         received += chunk.readableBytesView
-        guard let end = (0..<max(0, received.count - 3)).first(where: { received[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) })
-        else { return }
+        guard let end = received.firstRange(of: [13, 10, 13, 10])?.lowerBound else { return }
         let line = String(decoding: received.prefix { $0 != 13 }, as: UTF8.self).split(separator: " ")
         guard line.count >= 2, line[0] == "CONNECT", let colon = line[1].lastIndex(of: ":"), let port = Int(line[1][line[1].index(after: colon)...])
         else {

@@ -116,14 +116,14 @@ final class AWSCredentialChain: Sendable {
         var section = ""
         var values: [String: String] = [:]
         for raw in text.split(whereSeparator: \.isNewline) {
-            let line = raw.trimmingASCIISpaces
+            let line = raw.kongStripped
             if line.hasPrefix("#") || line.hasPrefix(";") || line.isEmpty { continue }
             if line.hasPrefix("["), line.hasSuffix("]") {
-                section = String(line.dropFirst().dropLast()).trimmingASCIISpaces
+                section = String(line.dropFirst().dropLast()).kongStripped
                 continue
             }
             guard section == profile, let eq = line.firstIndex(of: "=") else { continue }
-            values[String(line[..<eq]).trimmingASCIISpaces.lowercased()] = String(line[line.index(after: eq)...]).trimmingASCIISpaces
+            values[String(line[..<eq]).kongStripped.lowercased()] = String(line[line.index(after: eq)...]).kongStripped
         }
         guard let key = values["aws_access_key_id"] else { return nil }
         return AWSSigV4.Credentials(
@@ -149,7 +149,7 @@ final class AWSCredentialChain: Sendable {
         if let token = v["AWS_CONTAINER_AUTHORIZATION_TOKEN"] { headers.add(name: "Authorization", value: token) }
         if let file = v["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"] {
             guard let token = Self.read(file) else { throw Failure(description: "cannot read \(file)") }
-            headers.replaceOrAdd(name: "Authorization", value: token.trimmingASCIISpaces)
+            headers.replaceOrAdd(name: "Authorization", value: token.kongStripped)
         }
         let response = try await Self.call(address, "GET", path, headers: headers)
         return try Self.jsonCredentials(response, from: "container credentials")
@@ -166,7 +166,7 @@ final class AWSCredentialChain: Sendable {
         let query = [
             ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", role),
             ("RoleSessionName", v["AWS_ROLE_SESSION_NAME"] ?? "session@lua-resty-aws"),
-            ("WebIdentityToken", token.trimmingASCIISpaces),
+            ("WebIdentityToken", token.kongStripped),
         ].map { QueryArgs.encode($0.0) + "=" + QueryArgs.encode($0.1) }.joined(separator: "&")
         let response = try await Self.call(address, "POST", "/", query: query)
         guard response.status == 200 else {
@@ -196,7 +196,7 @@ final class AWSCredentialChain: Sendable {
         guard roles.status == 200 else {
             throw Failure(description: "EC2 metadata: role name: status \(roles.status) with body: \(roles.body)")
         }
-        let role = roles.body.split(whereSeparator: \.isNewline).first.map(String.init)?.trimmingASCIISpaces ?? ""
+        let role = roles.body.split(whereSeparator: \.isNewline).first.map(String.init)?.kongStripped ?? ""
         let response = try await Self.call(address, "GET", "/latest/meta-data/iam/security-credentials/" + role, headers: headers)
         return try Self.jsonCredentials(response, from: "EC2 metadata")
     }
@@ -230,14 +230,9 @@ final class AWSCredentialChain: Sendable {
 
     /// The text of the first `<name>...</name>`.
     static func element(_ name: String, in xml: String) -> String? {
-        let bytes = Array(xml.utf8)
-        func find(_ needle: [UInt8], from start: Int) -> Int? {
-            guard bytes.count >= needle.count, start <= bytes.count - needle.count else { return nil }
-            return (start...(bytes.count - needle.count)).first { bytes[$0..<($0 + needle.count)].elementsEqual(needle) }
-        }
-        let open = Array("<\(name)>".utf8)
-        guard let start = find(open, from: 0), let end = find(Array("</\(name)>".utf8), from: start + open.count) else { return nil }
-        return String(decoding: bytes[(start + open.count)..<end], as: UTF8.self)
+        guard let open = xml.firstRange(of: "<\(name)>"), let close = xml[open.upperBound...].firstRange(of: "</\(name)>")
+        else { return nil }
+        return String(xml[open.upperBound..<close.lowerBound])
     }
 
     /// `YYYY-MM-DDTHH:MM:SS(.fff)Z` as seconds since the epoch.
@@ -245,56 +240,22 @@ final class AWSCredentialChain: Sendable {
         let digits = iso.utf8.prefix(19).filter { $0 >= 0x30 && $0 <= 0x39 }.map { Int($0) - 0x30 }
         guard digits.count == 14 else { return nil }
         func number(_ from: Int, _ count: Int) -> Int { digits[from..<(from + count)].reduce(0) { $0 * 10 + $1 } }
-        let (y, m, d) = (number(0, 4), number(4, 2), number(6, 2))
-        let year = m <= 2 ? y - 1 : y
-        let era = (year >= 0 ? year : year - 399) / 400
-        let yoe = year - era * 400
-        let doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
-        let days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468
-        return days * 86400 + number(8, 2) * 3600 + number(10, 2) * 60 + number(12, 2)
+        return HTTPTime.epochSeconds(
+            year: number(0, 4), month: number(4, 2), day: number(6, 2), hour: number(8, 2), minute: number(10, 2),
+            second: number(12, 2))
     }
 
-    /// `scheme://host[:port]/path` of the full container URI.
+    /// The address and path (with its query) of an `http`/`https` URL.
     static func parseURL(_ url: String) -> (address: Sources.Address, path: String)? {
-        let tls: Bool
-        let rest: Substring
-        if url.hasPrefix("https://") {
-            (tls, rest) = (true, url.dropFirst(8))
-        } else if url.hasPrefix("http://") {
-            (tls, rest) = (false, url.dropFirst(7))
-        } else {
-            return nil
-        }
-        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
-        let authority = rest[..<slash]
-        var host = String(authority)
-        var port = tls ? 443 : 80
-        if let colon = authority.lastIndex(of: ":"), let p = Int(authority[authority.index(after: colon)...]) {
-            host = String(authority[..<colon])
-            port = p
-        }
-        return (Sources.Address(tls: tls, host: host, port: port), slash == rest.endIndex ? "/" : String(rest[slash...]))
+        guard let parsed = ParsedURL(url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = parsed.host
+        else { return nil }
+        let tls = scheme == "https"
+        let path = (parsed.path.flatMap { $0.isEmpty ? nil : $0 } ?? "/") + (parsed.query.map { "?" + $0 } ?? "")
+        return (Sources.Address(tls: tls, host: host, port: parsed.portInteger ?? (tls ? 443 : 80)), path)
     }
 
     private static func read(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = fread(&chunk, 1, chunk.count, file)
-            if n <= 0 { break }
-            bytes += chunk[..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-extension StringProtocol {
-    /// Without leading and trailing spaces, tabs and line ends.
-    fileprivate var trimmingASCIISpaces: String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let first = firstIndex(where: { !blank($0) }), let last = lastIndex(where: { !blank($0) }) else { return "" }
-        return String(self[first...last])
+        FileBytes.read(path).map { String(decoding: $0, as: UTF8.self) }
     }
 }

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 import KGateSchema
 
 /// The JSON a Lambda function is invoked with (Kong's `request-util.lua`,
@@ -117,7 +110,7 @@ extension AWSLambdaPlugin {
         let start = request.startTime
         var context: Object = [
             "path": .string(path),
-            "protocol": .string("HTTP/" + RateLimitingPlugin.number(request.httpVersion)),
+            "protocol": .string("HTTP/" + Value.formatNumber(request.httpVersion)),
             "httpMethod": .string(request.method),
             "domainName": .string(request.host),
             "domainPrefix": .string(String(request.host.prefix { $0 != "." })),
@@ -165,13 +158,5 @@ extension AWSLambdaPlugin {
     }
 
     /// The CLF time of `seconds` (`dd/Mon/yyyy:HH:MM:SS +0000`, in UTC as Kong's `date` does).
-    static func clfTime(_ seconds: Double) -> String {
-        var t = time_t(seconds.rounded(.down))
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(two(parts.tm_mday))/\(months[Int(parts.tm_mon)])/\(parts.tm_year + 1900):"
-            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)) +0000"
-    }
+    static func clfTime(_ seconds: Double) -> String { HTTPTime.utc(Int(seconds.rounded(.down)), "%d/%b/%Y:%H:%M:%S +0000") }
 }

@@ -12,11 +12,6 @@ extension AWSLambdaPlugin {
         case json(Value)
     }
 
-    /// Response headers Kong's handler drops (it always sees `ngx.var.http2` as set).
-    static let droppedHeaders: Set<String> = [
-        "content-length", "connection", "keep-alive", "proxy-connection", "upgrade", "transfer-encoding",
-    ]
-
     static func answer(_ response: PluginHTTPClient.Response, _ config: Config, via: Bool, _ ctx: inout PluginContext) throws {
         var content: Content = response.status == 204 || response.status == 304 ? .none : .text(response.bytes)
         if let type = response.headers.first(name: "Content-Type"), isJSON(type), let value = KongJSONEncoderShim.decode(response.bytes) {
@@ -27,10 +22,7 @@ extension AWSLambdaPlugin {
             if case .json(.object(let fields)) = content, let text = fields["Message"]?.stringValue { message = text }
             throw InvocationFailure(description: message)
         }
-        var headers = HTTPFields()
-        for (name, value) in response.headers where !droppedHeaders.contains(name.lowercased()) {
-            headers.add(name, value)
-        }
+        var headers = FunctionResponseHeaders.fields(response.headers)
         var status: Int?
         if config.proxyIntegration {
             switch proxyResponse(content) {
@@ -56,11 +48,7 @@ extension AWSLambdaPlugin {
             let unhandled = headers.fields.contains { HTTPFields.sameName($0.name, "X-Amz-Function-Error") && $0.value == "Unhandled" }
             status = config.unhandledStatus.flatMap { unhandled ? $0 : nil } ?? response.status
         }
-        if via {
-            let existing = headers.fields.filter { HTTPFields.sameName($0.name, "Via") }.map(\.value)
-            headers.remove("Via")
-            headers.add("Via", (existing + ["2 kong/\(PluginConstants.kongVersion)"]).joined(separator: ", "))
-        }
+        if via { FunctionResponseHeaders.addVia(to: &headers) }
         if config.legacyEmptyArrays, case .json(let value) = content,
             let type = headers.fields.first(where: { HTTPFields.sameName($0.name, "Content-Type") })?.value, isJSON(type)
         {
@@ -147,34 +135,17 @@ extension AWSLambdaPlugin {
     }
 
     /// A header value of the function's table as `ngx.header` takes it: a list is one field
-    /// per item, other values their text.
+    /// per item, other values their Lua text.
     private static func headerValues(_ value: Value) -> [String] {
-        switch value {
-        case .array(let items): return items.map(text)
-        default: return [text(value)]
-        }
-    }
-
-    private static func text(_ value: Value) -> String {
-        switch value {
-        case .string(let s): return s
-        case .integer(let n): return String(n)
-        case .number(let d): return RateLimitingPlugin.number(d)
-        case .bool(let b): return b ? "true" : "false"
-        default: return KongJSONEncoderShim.string(value)
-        }
+        if case .array(let items) = value { return items.map(\.luaString) }
+        return [value.luaString]
     }
 
     /// lua-resty-aws's test `ct:lower():match("application/.*json")`.
     static func isJSON(_ contentType: String) -> Bool {
-        let lower = Array(contentType.lowercased().utf8)
-        let prefix = Array("application/".utf8)
-        guard lower.count >= prefix.count else { return false }
-        for start in 0...(lower.count - prefix.count) where lower[start..<(start + prefix.count)].elementsEqual(prefix) {
-            let rest = lower[(start + prefix.count)...]
-            return rest.indices.contains { i in rest[i...].starts(with: Array("json".utf8)) }
-        }
-        return false
+        let lower = contentType.lowercased()
+        guard let start = lower.firstRange(of: "application/") else { return false }
+        return lower[start.upperBound...].contains("json")
     }
 
     /// `remove_array_mt_for_empty_table`: empty arrays encode as `{}` (Kong's legacy mode).

@@ -1,11 +1,6 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 import Crypto
+import KGateConfig
+import KGateSchema
 
 /// AWS Signature Version 4 as lua-resty-aws signs a request (`signatures/v4.lua`): every
 /// header the request carries is signed (names lower-cased and sorted, values trimmed), plus
@@ -41,21 +36,21 @@ struct AWSSigV4: Sendable {
         if let token = credentials.sessionToken { added.append(("X-Amz-Security-Token", token)) }
         var canonical: [String: String] = [:]
         for (name, value) in headers + added {
-            canonical[name.lowercased()] = Self.trimmed(value)
+            canonical[name.lowercased()] = value.kongStripped
         }
         let names = canonical.keys.sorted()
         let signedHeaders = names.joined(separator: ";")
         let request = [
             method, Self.canonicalPath(path), Self.canonicalQuery(query),
-            names.map { "\($0):\(canonical[$0]!)\n" }.joined(), signedHeaders, Self.hex(SHA256.hash(data: body)),
+            names.map { "\($0):\(canonical[$0]!)\n" }.joined(), signedHeaders, ConfigHash.hex(SHA256.hash(data: body)),
         ].joined(separator: "\n")
         let scope = "\(day)/\(region)/\(service)/aws4_request"
-        let toSign = "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(Self.hex(SHA256.hash(data: Array(request.utf8))))"
+        let toSign = "AWS4-HMAC-SHA256\n\(stamp)\n\(scope)\n\(ConfigHash.hex(SHA256.hash(data: Array(request.utf8))))"
         var key = SymmetricKey(data: Array(("AWS4" + credentials.secretKey).utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
         }
-        let signature = Self.hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
+        let signature = ConfigHash.hex(HMAC<SHA256>.authenticationCode(for: Array(toSign.utf8), using: key))
         added.append((
             "Authorization",
             "AWS4-HMAC-SHA256 Credential=\(credentials.accessKey)/\(scope), SignedHeaders=\(signedHeaders), Signature=\(signature)"
@@ -63,21 +58,8 @@ struct AWSSigV4: Sendable {
         return added
     }
 
-    /// Penlight's `strip`: spaces and tabs off both ends.
-    static func trimmed(_ s: String) -> String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = s.firstIndex(where: { !blank($0) }), let last = s.lastIndex(where: { !blank($0) }) else { return "" }
-        return String(s[first...last])
-    }
-
     /// `YYYYMMDDTHHMMSSZ` in UTC.
-    static func timestamp(_ seconds: Int) -> String {
-        var t = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
-    }
+    static func timestamp(_ seconds: Int) -> String { HTTPTime.utc(seconds, "%Y%m%dT%H%M%SZ") }
 
     /// lua-resty-aws's `canonicalise_path`: empty and `.` segments dropped, each other segment
     /// percent-encoded (all but unreserved characters), a trailing `/` kept.
@@ -97,15 +79,9 @@ struct AWSSigV4: Sendable {
     /// Every byte but `A-Z a-z 0-9 - . _ ~` as `%XX`.
     static func percentEncoded(_ s: String) -> String { QueryArgs.encode(s) }
 
-    /// `%XX` of one byte.
-    static func percentEncoded(byte b: UInt8) -> String { "%" + hexDigits(b, upper: true) }
-
-    static func hex(_ bytes: some Sequence<UInt8>) -> String {
-        bytes.map { hexDigits($0, upper: false) }.joined()
-    }
-
-    private static func hexDigits(_ b: UInt8, upper: Bool) -> String {
-        let digits = Array((upper ? "0123456789ABCDEF" : "0123456789abcdef").utf8)
-        return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
+    /// `%XX` of one byte (upper-case hex, as `ngx.escape_uri`).
+    static func percentEncoded(byte b: UInt8) -> String {
+        let digits = Array("0123456789ABCDEF".utf8)
+        return String(decoding: [UInt8(ascii: "%"), digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
     }
 }

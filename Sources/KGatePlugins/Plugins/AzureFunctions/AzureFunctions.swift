@@ -92,10 +92,6 @@ public final class AzureFunctionsPlugin: Plugin {
     static let connectionHeaders: Set<String> = [
         "host", "connection", "keep-alive", "proxy-connection", "te", "transfer-encoding", "upgrade", "content-length",
     ]
-    /// Response headers Kong's handler drops.
-    static let droppedResponseHeaders: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "upgrade", "transfer-encoding", "content-length",
-    ]
 
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         var headers = HTTPHeaders()
@@ -114,22 +110,8 @@ public final class AzureFunctionsPlugin: Plugin {
             ctx, result in
             switch result {
             case .success(let response):
-                var answer = HTTPFields()
-                var via: String?
-                for (name, value) in response.headers {
-                    let lower = name.lowercased()
-                    if lower == "via" {
-                        via = via.map { $0 + ", " + value } ?? value
-                    } else if !Self.droppedResponseHeaders.contains(lower) {
-                        answer.add(name, value)
-                    }
-                }
-                if addsVia {
-                    // Kong tests `ngx.var.http2`, which is never nil: always `2`.
-                    let outbound = "2 kong/\(PluginConstants.kongVersion)"
-                    via = via.map { $0 + ", " + outbound } ?? outbound
-                }
-                if let via { answer.add("Via", via) }
+                var answer = FunctionResponseHeaders.fields(response.headers)
+                if addsVia { FunctionResponseHeaders.addVia(to: &answer) }
                 try ctx.exit(response.status, body: response.bytes.isEmpty ? .empty : .bytes(response.bytes), headers: answer)
             case .failure(let error):
                 ctx.logger.error("\(error)")

@@ -193,7 +193,7 @@ private final class TunnelOpener: ChannelInboundHandler {
         var chunk = unwrapInboundIn(data)
         received.writeBuffer(&chunk)
         let bytes = Array(received.readableBytesView)
-        guard let end = (0..<max(0, bytes.count - 3)).first(where: { bytes[$0..<($0 + 4)].elementsEqual([13, 10, 13, 10]) }) else {
+        guard let end = bytes.firstRange(of: [13, 10, 13, 10])?.lowerBound else {
             if bytes.count > 16384 { fail(PluginHTTPClient.Failure(description: "proxy CONNECT answer too long")) }
             return
         }

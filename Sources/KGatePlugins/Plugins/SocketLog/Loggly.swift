@@ -59,14 +59,7 @@ public final class LogglyPlugin: Plugin {
     }
 
     /// Lua's `os.date("!%Y-%m-%dT%XZ")`.
-    static func timestamp() -> String {
-        var t = time(nil)
-        var parts = tm()
-        gmtime_r(&t, &parts)
-        var text = [CChar](repeating: 0, count: 32)
-        _ = strftime(&text, text.count, "%Y-%m-%dT%XZ", &parts)
-        return NodeHostname.cString(text)
-    }
+    static func timestamp() -> String { HTTPTime.utc(time(nil), "%Y-%m-%dT%XZ") }
 }
 
 /// The syslog severities of syslog and loggly: one per status class, sent only at or above
