@@ -235,6 +235,15 @@ let package = Package(
             name: "kgate-bench-reload",
             path: "Benchmarks/ReloadBench"
         ),
+        // The floor of a SwiftNIO proxy (a byte relay), a reference of `make bench-proxy`.
+        .executableTarget(
+            name: "kgate-bench-relay",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Benchmarks/ProxyBench/Relay"
+        ),
 
         // Helpers shared by the live tests (a blocking loopback HTTP client).
         .target(name: "KGateTestSupport", path: "Tests/KGateTestSupport"),

@@ -8,12 +8,17 @@
 #             and rate-limiting (a limit never reached); wrk sends the key
 #   nginx+kong the reference adding the headers Kong's nginx template adds  127.0.0.1:18084
 #             (X-Forwarded-*, X-Real-IP, X-Kong-Request-Id up; Via, X-Kong-* down)
+#   nio-relay  kgate-bench-relay: a SwiftNIO byte relay, one upstream         127.0.0.1:18085
+#             connection per client and no HTTP work, the floor of any proxy built on
+#             SwiftNIO's channels
 #
 # wrk runs against each in alternation (nginx, kgate, kgate+plugins, nginx, ...), ROUNDS times,
 # after a warm-up of each; the script prints the median requests/s and p99 of each, the
 # kgate/nginx ratios and the plugins' throughput loss against kgate without plugins. The target
 # is against the bare reference; the nginx+kong line shows what nginx does with the same header
-# work as Kong and kgate (KONG_REF=0 skips it). Everything listens on 127.0.0.1 only and every
+# work as Kong and kgate (KONG_REF=0 skips it); the nio-relay line shows what SwiftNIO's channels
+# alone cost against nginx, and kgate's own work against that floor (RELAY_REF=0 skips it).
+# Everything listens on 127.0.0.1 only and every
 # run is bounded.
 #
 # Knobs (environment): WORKERS (worker processes = kgate event loops, default 1),
@@ -24,6 +29,7 @@
 # access log on either side, as the reference has `access_log off`; 1: both write one line per
 # request to a file, nginx in an equivalent of Kong's kong_log_format),
 # KONG_REF (1: include nginx+kong, the reference adding Kong's headers; 0: skip it),
+# RELAY_REF (1: include nio-relay, the SwiftNIO floor; 0: skip it),
 # KGATE_BIN (a prebuilt kgate executable, skipping the release build of the package).
 set -euo pipefail
 
@@ -42,6 +48,7 @@ else
 fi
 PLUGINS="${PLUGINS:-1}"
 KONG_REF="${KONG_REF:-1}"
+RELAY_REF="${RELAY_REF:-1}"
 CLOSE="${CLOSE:-0}"
 ACCESS_LOG="${ACCESS_LOG:-0}"
 WORK="$(mktemp -d /tmp/kgate-bench.XXXXXX)"
@@ -107,10 +114,17 @@ start_kgate() { # port config → starts `kgate start` on it, pinned like nginx'
   wait_port "$1" || { echo "bench-proxy: kgate ($2) did not start"; cat "$WORK/kgate-$1.log"; exit 1; }
 }
 start_kgate 18082 kong.yml
+if [ "$RELAY_REF" = 1 ]; then
+  (cd "$ROOT" && swift build -c release -Xswiftc -enforce-exclusivity=unchecked --product kgate-bench-relay >/dev/null 2>"$WORK/build-relay.log") \
+    || { echo "bench-proxy: release build of kgate-bench-relay failed"; cat "$WORK/build-relay.log"; exit 1; }
+  taskset -c "$PROXY_CPUS" "$ROOT/.build/release/kgate-bench-relay" 18085 18080 > "$WORK/relay.log" 2>&1 & PIDS+=($!)
+  wait_port 18085 || { echo "bench-proxy: kgate-bench-relay did not start"; cat "$WORK/relay.log"; exit 1; }
+fi
 [ "$PLUGINS" = 1 ] && start_kgate 18083 kong-plugins.yml
 probe 18081 || { echo "bench-proxy: nginx proxy does not answer"; exit 1; }
 probe 18084 || { echo "bench-proxy: nginx proxy (Kong's headers) does not answer"; exit 1; }
 probe 18082 || { echo "bench-proxy: kgate does not answer"; cat "$WORK"/kgate-*.log; exit 1; }
+if [ "$RELAY_REF" = 1 ]; then probe 18085 || { echo "bench-proxy: kgate-bench-relay does not answer"; exit 1; }; fi
 if [ "$PLUGINS" = 1 ]; then
   probe 18083 "apikey: bench-key" || { echo "bench-proxy: kgate+plugins does not answer"; cat "$WORK"/kgate-*.log; exit 1; }
 fi
@@ -132,6 +146,7 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else prin
 NAMES=(nginx kgate); PORTS=(18081 18082); HEADERS=("" "")
 if [ "$PLUGINS" = 1 ]; then NAMES+=(kgate+plugins); PORTS+=(18083); HEADERS+=("apikey: bench-key"); fi
 if [ "$KONG_REF" = 1 ]; then NAMES+=(nginx+kong); PORTS+=(18084); HEADERS+=(""); fi
+if [ "$RELAY_REF" = 1 ]; then NAMES+=(nio-relay); PORTS+=(18085); HEADERS+=(""); fi
 echo "bench-proxy: $WORKERS worker(s)/event loop(s), wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds$([ "$CLOSE" = 1 ] && echo ", Connection: close")$([ "$ACCESS_LOG" = 1 ] && echo ", access logs on")"
 echo "bench-proxy: cpus proxy=$PROXY_CPUS upstream=$UPSTREAM_CPUS wrk=$WRK_CPUS; kgate: $BIN"
 for i in "${!PORTS[@]}"; do run_wrk "${PORTS[$i]}" 2 "${HEADERS[$i]}" >/dev/null; done
@@ -158,7 +173,13 @@ if [ "$PLUGINS" = 1 ]; then
     'BEGIN { printf "key-auth + rate-limiting: throughput %.2fx of kgate without plugins, loss %.1f%% (target <= 15%%)\n", pr/kr, (1-pr/kr)*100 }'
 fi
 if [ "$KONG_REF" = 1 ]; then
-  k="$(( ${#PORTS[@]} - 1 ))"
+  k="$(( ${#PORTS[@]} - 1 - RELAY_REF ))"
   awk -v kr="${MED_RPS[1]}" -v nr="${MED_RPS[$k]}" -v kp="${MED_P99[1]}" -v np="${MED_P99[$k]}" \
     'BEGIN { printf "kgate/nginx+kong (same header work): throughput %.2fx, p99 %.2fx\n", kr/nr, kp/np }'
+fi
+if [ "$RELAY_REF" = 1 ]; then
+  k="$(( ${#PORTS[@]} - 1 ))"
+  awk -v rr="${MED_RPS[$k]}" -v nr="${MED_RPS[0]}" -v rp="${MED_P99[$k]}" -v np="${MED_P99[0]}" -v kr="${MED_RPS[1]}" -v kp="${MED_P99[1]}" \
+    'BEGIN { printf "nio-relay/nginx (SwiftNIO channels, no HTTP work): throughput %.2fx, p99 %.2fx\n", rr/nr, rp/np
+             printf "kgate/nio-relay (kgate'"'"'s own work): throughput %.2fx, p99 %.2fx\n", kr/rr, kp/rp }'
 fi
