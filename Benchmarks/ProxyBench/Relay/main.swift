@@ -24,16 +24,19 @@ final class RelayHandler: ChannelInboundHandler {
         self.peer = peer
     }
 
+    /// Adds a relay handler to a new channel's pipeline.
+    static func install(on channel: Channel, upstreamPort: Int? = nil, peer: Channel? = nil) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(RelayHandler(upstreamPort: upstreamPort, peer: peer))
+        }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         guard let upstreamPort else { return }
         let client = context.channel
         ClientBootstrap(group: context.eventLoop)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .channelInitializer { upstream in
-                upstream.eventLoop.makeCompletedFuture {
-                    try upstream.pipeline.syncOperations.addHandler(RelayHandler(peer: client))
-                }
-            }
+            .channelInitializer { upstream in RelayHandler.install(on: upstream, peer: client) }
             .connect(host: "127.0.0.1", port: upstreamPort)
             .assumeIsolated()
             .whenComplete { result in
@@ -80,11 +83,7 @@ let server = try await ServerBootstrap(group: group)
     .serverChannelOption(.backlog, value: 16384)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
     .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-    .childChannelInitializer { client in
-        client.eventLoop.makeCompletedFuture {
-            try client.pipeline.syncOperations.addHandler(RelayHandler(upstreamPort: upstreamPort))
-        }
-    }
+    .childChannelInitializer { client in RelayHandler.install(on: client, upstreamPort: upstreamPort) }
     .bind(host: "127.0.0.1", port: listenPort)
     .get()
 try await server.closeFuture.get()
