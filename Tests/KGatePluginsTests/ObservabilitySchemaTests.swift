@@ -57,10 +57,11 @@ import Testing
 
     @Test func schemasAreWellFormed() throws {
         let names = Set(BundledPluginSet.observabilityConfigSchemas().keys)
-        // The logging and metrics plugins run; their schemas stay with the others (the logging
-        // ones know `untrusted_lua = off`).
+        // The logging, metrics and opentelemetry plugins run; their schemas stay with the others
+        // (the logging ones know `untrusted_lua = off`).
         let logging: Set = [
             "file-log", "http-log", "tcp-log", "udp-log", "syslog", "loggly", "prometheus", "datadog", "statsd",
+            "opentelemetry",
         ]
         #expect(names == BundledPluginSet.observability.union(logging))
         let plugins = try #require(Self.catalog.schemas["plugins"])

@@ -40,13 +40,14 @@ public enum BundledPluginSet {
             PrometheusPlugin(),
             DatadogPlugin(),
             StatsdPlugin(),
+            OpenTelemetryPlugin(),
         ]
     }
 
-    /// Kong's bundled tracing plugins, which kgate does not run yet and which do not change
-    /// what is proxied: candidates for `PluginsBuilder(skipping:)` (the logging and metrics
-    /// plugins run).
-    public static let observability: Set<String> = ["opentelemetry", "zipkin"]
+    /// Kong's bundled tracing plugins which kgate does not run yet: candidates for
+    /// `PluginsBuilder(skipping:)` (the logging and metrics plugins run, and opentelemetry
+    /// propagates trace context).
+    public static let observability: Set<String> = ["zipkin"]
 
     /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
     public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }
