@@ -146,7 +146,7 @@ import Testing
         let r3 = kgate("config", "parse", zipkin)
         #expect(r3.status == 0)
         #expect(r3.out == "parse successful\n")
-        #expect(r3.err == "warning: zipkin plugin is not implemented by kgate and will be ignored\n")
+        #expect(r3.err == "")
 
         let prometheus = try dir.write("prom.yml", base + "  - name: prometheus\n")
         let r4 = kgate("config", "parse", prometheus)

@@ -41,13 +41,14 @@ public enum BundledPluginSet {
             DatadogPlugin(),
             StatsdPlugin(),
             OpenTelemetryPlugin(),
+            ZipkinPlugin(nodeID: nodeID),
         ]
     }
 
-    /// Kong's bundled tracing plugins which kgate does not run yet: candidates for
-    /// `PluginsBuilder(skipping:)` (the logging and metrics plugins run, and opentelemetry
-    /// propagates trace context).
-    public static let observability: Set<String> = ["zipkin"]
+    /// Kong's bundled logging, metrics and tracing plugins that kgate does not run: candidates
+    /// for `PluginsBuilder(skipping:)`. None now; the set stays for plugins added to Kong's
+    /// bundle later.
+    public static let observability: Set<String> = []
 
     /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
     public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }

@@ -380,8 +380,8 @@ public struct PluginsBuilder: GenerationArtifactBuilder {
     /// The node's plugins.
     public let registry: PluginRegistry
     /// Plugin names the registry lacks whose configs are ignored rather than rejecting the
-    /// config (for instance `BundledPluginSet.observability`: the tracing plugins, which only
-    /// observe requests). Empty by default: any such config is refused, so an
+    /// config (`BundledPluginSet.observability`: plugins that would only observe requests).
+    /// Empty by default: any such config is refused, so an
     /// auth plugin kgate does not run can never be silently skipped.
     public let skipping: Set<String>
     /// The logger plugins log with.

@@ -74,6 +74,8 @@ public struct PluginRequest: Sendable {
     /// The connection's serial number (nginx's `$connection`: the node counts the connections
     /// it accepts, across event loops, from 1).
     public var connectionID: Int = 0
+    /// The port of the connected peer (Kong's `kong.client.get_port`), 0 when unknown.
+    public var clientPort: Int = 0
     /// The number of requests made on the connection so far (nginx's `connection_requests`).
     public var connectionRequests: Int = 1
     /// The request's HTTP version as a number (`kong.request.get_http_version`: 1.0, 1.1).
@@ -104,14 +106,15 @@ public struct PluginRequest: Sendable {
     ///   - startTime: seconds since 1970; now when nil.
     ///   - requestIDWords: Kong's request id as the proxy keeps it (see
     ///     ``setRequestID(high:low:)``); `requestID` when nil.
-    ///   - connection: the connection's serial number and its requests so far, the HTTP version
-    ///     and the local address (the proxy's facts; a request built whole is not copied).
+    ///   - connection: the connection's serial number and its requests so far, the HTTP version,
+    ///     the local address and the client's port (the proxy's facts; a request built whole is
+    ///     not copied).
     public init(
         method: String, scheme: String = "http", host: String, port: Int = 80, rawPath: String,
         path: String? = nil, rawQuery: String? = nil, headers: HTTPFields = HTTPFields(),
         body: [UInt8]? = nil, forwardedIP: String, ip: String? = nil, serverName: String? = nil,
         requestID: String = "", startTime: Double? = nil, requestIDWords: (high: UInt64, low: UInt64)? = nil,
-        connection: (id: Int, requests: Int, httpVersion: Double, serverIP: IPAddress?)? = nil
+        connection: (id: Int, requests: Int, httpVersion: Double, serverIP: IPAddress?, clientPort: Int)? = nil
     ) {
         self.method = method
         self.scheme = scheme
@@ -136,6 +139,7 @@ public struct PluginRequest: Sendable {
             connectionRequests = connection.requests
             httpVersion = connection.httpVersion
             if let ip = connection.serverIP { serverIP = ip }
+            clientPort = connection.clientPort
         }
     }
 

@@ -5,6 +5,9 @@ public struct ServedExchange: Sendable {
     public struct Try: Sendable {
         public var ip: String
         public var port: Int
+        /// The peer's host name: the target's or the service's host (Kong's
+        /// `balancer_data.hostname`).
+        public var hostname: String?
         /// When the try began, ms since 1970, and how long choosing its peer took (ms).
         public var balancerStart: Int
         public var balancerLatency: Int
@@ -15,11 +18,12 @@ public struct ServedExchange: Sendable {
         public var balancerStartNanoseconds: Int
 
         public init(
-            ip: String, port: Int, balancerStart: Int, balancerLatency: Int = 0, state: String? = nil, code: Int? = nil,
-            balancerStartNanoseconds: Int? = nil
+            ip: String, port: Int, hostname: String? = nil, balancerStart: Int, balancerLatency: Int = 0, state: String? = nil,
+            code: Int? = nil, balancerStartNanoseconds: Int? = nil
         ) {
             self.ip = ip
             self.port = port
+            self.hostname = hostname
             self.balancerStart = balancerStart
             self.balancerStartNanoseconds = balancerStartNanoseconds ?? balancerStart * 1_000_000
             self.balancerLatency = balancerLatency

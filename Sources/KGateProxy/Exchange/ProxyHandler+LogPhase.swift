@@ -22,13 +22,14 @@ extension ProxyHandler {
     }
 
     /// A new upstream try; the one before it failed (Kong's `state` and `code` of a try).
-    func recordTry(ip: IPBytes, port: Int) {
+    func recordTry(ip: IPBytes, port: Int, hostname: String) {
         var tries = x.triesForLog ?? []
         markLastFailed(&tries, otherwise: 502)
         let now = loop.wallClock()
         tries.append(
             ServedExchange.Try(
-                ip: ip.text, port: port, balancerStart: Int(now * 1000), balancerStartNanoseconds: Int(now * 1_000_000_000)))
+                ip: ip.text, port: port, hostname: hostname, balancerStart: Int(now * 1000),
+                balancerStartNanoseconds: Int(now * 1_000_000_000)))
         x.triesForLog = tries
     }
 

@@ -113,7 +113,8 @@ extension ProxyHandler {
                 requestIDWords: (x.requestID.high, x.requestID.low),
                 connection: (
                     connectionNumber, requestsOnConnection,
-                    http2 ? 2 : Double(request.version.major) + Double(request.version.minor) / 10, serverIP
+                    http2 ? 2 : Double(request.version.major) + Double(request.version.minor) / 10, serverIP,
+                    remotePort
                 )))
     }
 

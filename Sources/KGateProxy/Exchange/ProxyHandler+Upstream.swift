@@ -16,7 +16,7 @@ extension ProxyHandler {
         phase = .connecting
         switch plan.destination {
         case .address(let ip):
-            connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan)
+            connect(ip: ip, port: plan.port, hostname: plan.host, hostHeader: plan.hostHeader, plan: plan)
         case .balancer(let balancer):
             let lease = x.lease
             lease?.retry(after: x.lastError.map(Self.healthReport))
@@ -26,7 +26,7 @@ extension ProxyHandler {
                 let address = pick.address
                 let hostHeader = ServicePlan.hostHeader(
                     balancer.hostHeader ?? address.host, port: address.port, scheme: plan.scheme)
-                connect(ip: address.ip, port: address.port, hostHeader: hostHeader, plan: plan)
+                connect(ip: address.ip, port: address.port, hostname: address.host, hostHeader: hostHeader, plan: plan)
             case .noPeer:
                 noTargetLeft(ProxyError(kind: .noPeer))
             case .waiting(let answered):
@@ -38,7 +38,9 @@ extension ProxyHandler {
                 }
             }
         case .hostname:
-            resolve(plan.host) { [self] ip in connect(ip: ip, port: plan.port, hostHeader: plan.hostHeader, plan: plan) }
+            resolve(plan.host) { [self] ip in
+                connect(ip: ip, port: plan.port, hostname: plan.host, hostHeader: plan.hostHeader, plan: plan)
+            }
         }
     }
 
@@ -77,12 +79,14 @@ extension ProxyHandler {
         }
     }
 
-    private func connect(ip: IPBytes, port: Int, hostHeader: String, plan: ServicePlan) {
+    /// Connects to (or reuses a connection to) a peer; `hostname` is the target's or service's
+    /// host, for the log phase.
+    private func connect(ip: IPBytes, port: Int, hostname: String, hostHeader: String, plan: ServicePlan) {
         let host = x.preservedHost ?? hostHeader
         x.hostHeader = host
         x.peerIP = ip
         x.peerPort = port
-        if logsForPlugins { recordTry(ip: ip, port: port) }
+        if logsForPlugins { recordTry(ip: ip, port: port, hostname: hostname) }
         let serverName = plan.tls != nil ? TLSProfile.serverName(forHostHeader: host) : nil
         let key = PeerKey(
             ip: ip, port: port, tls: plan.tls.map { ObjectIdentifier($0) }, serverName: serverName, http2: plan.http2)

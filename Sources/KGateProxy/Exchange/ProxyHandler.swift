@@ -84,6 +84,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     /// `$proxy_protocol_addr`), used with `real_ip_header = proxy_protocol`.
     var proxyProtocolAddress: String?
     var remoteIP = ""
+    var remotePort = 0
     var serverPort = ""
     var serverPortNumber: Int?
     /// `serverPortNumber` after `port_maps`.
@@ -186,6 +187,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         registered = true
         let remote = context.channel.remoteAddress
         remoteIP = remote?.ip?.nginxText ?? ""
+        remotePort = remote?.port ?? 0
         let local = context.channel.localAddress
         serverPortNumber = local?.port
         serverIP = local?.ip

@@ -9,10 +9,11 @@ import Logging
 /// that `kgate start` and `kgate config parse` share, so a config the CLI accepts is one the
 /// node loads.
 ///
-/// Plugins kgate implements run with their schemas. Kong's bundled tracing plugins
-/// that kgate lacks (`BundledPluginSet.observability`) are validated with Kong's schemas, then
-/// left out with a warning (no spans, no trace headers). Any other plugin kgate lacks
-/// (an auth plugin, say) makes the config fail, so it is never silently skipped.
+/// Plugins kgate implements run with their schemas. Plugins named in
+/// `BundledPluginSet.observability` (none at present: every bundled logging, metrics and
+/// tracing plugin runs) would be validated with Kong's schemas, then left out with a warning.
+/// Any other plugin kgate lacks (an auth plugin, say) makes the config fail, so it is never
+/// silently skipped.
 public struct NodePlugins: Sendable {
     /// The plugin implementations.
     public let registry: PluginRegistry

@@ -1,5 +1,22 @@
 import Foundation
+import KGateTestSupport
 import Testing
+
+/// One service (named `name`) on `port` with routes by host (named after it), each with its
+/// plugins (name, config in YAML flow style).
+private func tracingYAML(_ port: Int, name: String = "traced", _ routes: [(host: String, plugins: [(String, String)])]) -> String {
+    var out = "_format_version: \"3.0\"\nservices:\n- name: \(name)\n  url: http://127.0.0.1:\(port)\n  routes:\n"
+    for route in routes {
+        out += "  - name: \(route.host.replacingOccurrences(of: ".", with: "-"))\n    hosts: [\(route.host)]\n    plugins:\n"
+        for (name, config) in route.plugins { out += "    - name: \(name)\n      config: {\(config)}\n" }
+    }
+    return out
+}
+
+/// Random lower-case hex of `bytes` bytes.
+private func randomHex(_ bytes: Int) -> String {
+    (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+}
 
 /// opentelemetry's trace context propagation through the proxy, against Kong's spec
 /// (spec/03-plugins/37-opentelemetry/03-propagation_spec.lua, `tracing_instrumentations = off`:
@@ -24,25 +41,13 @@ struct PluginsOpenTelemetryTests {
          "propagation: {extract: [w3c, ot], inject: [preserve], clear: [ot-tracer-traceid, ot-tracer-spanid, ot-tracer-sampled], default_format: b3}"),
     ]
 
-    /// One service on `port` with routes by host, each with its plugins (name, config).
-    private static func serviceYAML(_ port: Int, _ routes: [(host: String, plugins: [(String, String)])]) -> String {
-        var out = "_format_version: \"3.0\"\nservices:\n- url: http://127.0.0.1:\(port)\n  routes:\n"
-        for route in routes {
-            out += "  - hosts: [\(route.host)]\n    plugins:\n"
-            for (name, config) in route.plugins { out += "    - name: \(name)\n      config: {\(config)}\n" }
-        }
-        return out
-    }
-
     private static func yaml(_ port: Int, new: Bool) -> String {
-        serviceYAML(port, routes.map { route in
+        tracingYAML(port, routes.map { route in
             (route.host, [("opentelemetry", [endpoint, new ? route.new : route.old].filter { !$0.isEmpty }.joined(separator: ", "))])
         })
     }
 
-    private static func hex(_ bytes: Int) -> String {
-        (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-    }
+    private static func hex(_ bytes: Int) -> String { randomHex(bytes) }
 
     private func run(new: Bool, _ body: (ProxyHarness) async throws -> Void) async throws {
         try await withUpstreams(["u"]) { ups in
@@ -153,7 +158,7 @@ struct PluginsOpenTelemetryTests {
         let log = NSTemporaryDirectory() + "kgate-otel-\(UUID().uuidString).log"
         defer { try? FileManager.default.removeItem(atPath: log) }
         try await withUpstreams(["u"]) { ups in
-            let yaml = Self.serviceYAML(ups[0].port, [
+            let yaml = tracingYAML(ups[0].port, [
                 ("trace.test", [
                     ("opentelemetry", "\(Self.endpoint), http_response_header_for_traceid: x-trace-id, header_type: preserve"),
                     ("file-log", "path: \"\(log)\""),
@@ -180,6 +185,160 @@ struct PluginsOpenTelemetryTests {
                 let logsOnly = try await proxy.get("/echo", host: "logs-only.test")
                 #expect(logsOnly.header("x-trace-id") == nil)
                 #expect(EchoedRequest(logsOnly).header("traceparent") == nil)
+            }
+        }
+    }
+}
+
+/// zipkin through the proxy, against Kong's spec (spec/03-plugins/34-zipkin/zipkin_spec.lua):
+/// the spans reported to a Zipkin collector (a test upstream recording what it is sent) and
+/// the context propagated upstream.
+@Suite("Plugins live: zipkin", .serialized)
+struct PluginsZipkinTests {
+    /// The spans the collector received, once `count` arrived.
+    private func spans(_ collector: TestUpstream, count: Int) async throws -> [[String: Any]] {
+        var all: [[String: Any]] = []
+        _ = await waitUntil {
+            all = collector.requests.flatMap { request in
+                (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]]) ?? []
+            }
+            return all.count >= count
+        }
+        return all
+    }
+
+    private func span(_ spans: [[String: Any]], named name: String) throws -> [String: Any] {
+        try #require(spans.first { $0["name"] as? String == name }, "no span \(name) in \(spans)")
+    }
+
+    private func tags(_ span: [String: Any]) -> [String: String] { span["tags"] as? [String: String] ?? [:] }
+
+    private func annotations(_ span: [String: Any]) -> [String: Int] {
+        var out: [String: Int] = [:]
+        for a in span["annotations"] as? [[String: Any]] ?? [] { out[a["value"] as? String ?? ""] = a["timestamp"] as? Int }
+        return out
+    }
+
+    private func run(
+        config: String, _ body: (ProxyHarness, TestUpstream, TestUpstream) async throws -> Void
+    ) async throws {
+        try await withUpstreams(["api", "zipkin"]) { ups in
+            let (api, collector) = (ups[0], ups[1])
+            let endpoint = "http_endpoint: \"http://127.0.0.1:\(collector.port)/api/v2/spans\", queue: {max_coalescing_delay: 0.05}"
+            let yaml = tracingYAML(api.port, name: "zipkin-service", [("zipkin.test", [("zipkin", endpoint + ", " + config)])])
+            try await withProxy(yaml) { proxy in try await body(proxy, api, collector) }
+        }
+    }
+
+    @Test("a sampled request: request, proxy and balancer spans with Kong's tags, annotations and ids")
+    func regularRequest() async throws {
+        try await run(config: "static_tags: [{name: static, value: ok}]") { proxy, api, collector in
+            let start = Int(Date().timeIntervalSince1970 * 1_000_000)
+            let r = try await proxy.get("/echo", host: "zipkin.test", headers: [("x-b3-sampled", "1"), ("zipkin-tags", "foo=bar; baz=qux")])
+            #expect(r.status == 200)
+            let all = try await spans(collector, count: 3)
+            #expect(all.count == 3)
+            let request = try span(all, named: "GET")
+            let proxied = try span(all, named: "GET (proxy)")
+            let balancer = try span(all, named: "GET (balancer try 1)")
+
+            // Ids and kinds.
+            let traceID = try #require(request["traceId"] as? String)
+            #expect(traceID.count == 32)
+            #expect(proxied["traceId"] as? String == traceID && balancer["traceId"] as? String == traceID)
+            #expect(request["kind"] as? String == "SERVER")
+            #expect(proxied["kind"] as? String == "CLIENT" && balancer["kind"] as? String == "CLIENT")
+            #expect(proxied["parentId"] as? String == request["id"] as? String)
+            #expect(balancer["parentId"] as? String == request["id"] as? String)
+            #expect(request["parentId"] == nil)
+            for s in [request, proxied] {
+                let timestamp = try #require(s["timestamp"] as? Int)
+                #expect(timestamp >= start - 1_000_000 && timestamp <= start + 10_000_000)
+                #expect((s["localEndpoint"] as? [String: String]) == ["serviceName": "kong"])
+            }
+            #expect((request["duration"] as? Int ?? -1) >= (proxied["duration"] as? Int ?? 0))
+
+            // Tags.
+            var requestTags = tags(request)
+            #expect(requestTags.removeValue(forKey: "kong.node.id")?.wholeMatch(of: /[0-9a-f-]+/) != nil)
+            #expect(requestTags == [
+                "http.method": "GET", "http.path": "/echo", "http.status_code": "200", "http.protocol": "HTTP/1.1",
+                "http.host": "zipkin.test", "lc": "kong", "static": "ok", "foo": "bar", "baz": "qux",
+            ])
+            let clientEndpoint = try #require(request["remoteEndpoint"] as? [String: Any])
+            #expect(clientEndpoint["ipv4"] as? String == "127.0.0.1")
+            #expect((clientEndpoint["port"] as? Int ?? 0) > 0)
+            #expect(clientEndpoint["serviceName"] == nil)
+            let proxyTags = tags(proxied)
+            #expect(proxyTags["kong.route_name"] == "zipkin-test")
+            #expect(proxyTags["peer.hostname"] == "127.0.0.1")
+            let upstreamEndpoint = try #require(proxied["remoteEndpoint"] as? [String: Any])
+            #expect(upstreamEndpoint["ipv4"] as? String == "127.0.0.1")
+            #expect(upstreamEndpoint["port"] as? Int == api.port)
+            #expect(upstreamEndpoint["serviceName"] as? String == "zipkin-service")
+            var balancerTags = tags(balancer)
+            #expect(balancerTags.removeValue(forKey: "kong.route") != nil && balancerTags.removeValue(forKey: "kong.service") != nil)
+            #expect(balancerTags == ["kong.balancer.try": "1", "kong.route_name": "zipkin-test", "kong.service_name": "zipkin-service"])
+            #expect((balancer["remoteEndpoint"] as? [String: Any])?["port"] as? Int == api.port)
+
+            // Annotations: the request span's rewrite, the proxy span's phases, in order.
+            let r1 = annotations(request)
+            #expect(Set(r1.keys) == ["krs", "krf"])
+            #expect(r1["krs"]! <= r1["krf"]!)
+            let p1 = annotations(proxied)
+            #expect(Set(p1.keys) == ["kas", "kaf", "khs", "khf", "kbs", "kbf"])
+            #expect(p1["kas"]! <= p1["kaf"]! && p1["khs"]! <= p1["khf"]! && p1["kbs"]! <= p1["kbf"]! && p1["khs"]! <= p1["kbs"]!)
+
+            // The proxy span's context went upstream in b3 (the format received).
+            let echoed = EchoedRequest(r)
+            #expect(echoed.header("x-b3-traceid") == traceID)
+            #expect(echoed.header("x-b3-spanid") == proxied["id"] as? String)
+            #expect(echoed.header("x-b3-parentspanid") == request["id"] as? String)
+            #expect(echoed.header("x-b3-sampled") == "1")
+        }
+    }
+
+    @Test("an unsampled request reports nothing and still propagates; a received trace is joined")
+    func unsampledAndJoined() async throws {
+        try await run(config: "sample_ratio: 0") { proxy, _, collector in
+            let r = try await proxy.get("/echo", host: "zipkin.test")
+            #expect(r.status == 200)
+            let echoed = EchoedRequest(r)
+            // Nothing received: a new trace in b3 (the default format), not sampled.
+            #expect(echoed.header("x-b3-traceid")?.count == 32)
+            #expect(echoed.header("x-b3-sampled") == "0")
+
+            // A sampled w3c trace: the spans are in it, the received span the request's parent.
+            let trace = randomHex(16)
+            let parent = randomHex(8)
+            let joined = try await proxy.get("/echo", host: "zipkin.test", headers: [("traceparent", "00-\(trace)-\(parent)-01")])
+            let out = try #require(EchoedRequest(joined).header("traceparent"))
+            #expect(out.hasPrefix("00-\(trace)-") && out.hasSuffix("-01"))
+            let all = try await spans(collector, count: 3)
+            #expect(all.count == 3)
+            let request = try span(all, named: "GET")
+            #expect(request["traceId"] as? String == trace)
+            #expect(request["parentId"] as? String == parent)
+        }
+    }
+
+    @Test("phase durations as tags, 8-byte trace ids, the trace id header, method_path names")
+    func tagsFlavor() async throws {
+        let config = "phase_duration_flavor: tags, traceid_byte_count: 8, http_response_header_for_traceid: x-trace-id, "
+            + "http_span_name: method_path, sample_ratio: 1"
+        try await run(config: config) { proxy, _, collector in
+            let r = try await proxy.get("/echo", host: "zipkin.test")
+            #expect(r.status == 200)
+            let all = try await spans(collector, count: 3)
+            let request = try span(all, named: "GET /echo")
+            let proxied = try span(all, named: "GET /echo (proxy)")
+            let traceID = try #require(request["traceId"] as? String)
+            #expect(traceID.count == 16)
+            #expect(r.header("x-trace-id") == traceID)
+            #expect(request["annotations"] == nil && proxied["annotations"] == nil)
+            #expect(tags(request)["kong.rewrite.duration_ms"].flatMap { Int($0) } != nil)
+            for phase in ["access", "header_filter", "body_filter"] {
+                #expect(tags(proxied)["kong.\(phase).duration_ms"].flatMap { Int($0) } != nil, "\(phase)")
             }
         }
     }
