@@ -342,4 +342,37 @@ struct PluginsZipkinTests {
             }
         }
     }
+
+    /// zipkin_no_endpoint_spec: no collector, every request sampled, `header_type: w3c`
+    /// (the received format and w3c go upstream), with 8- and 16-byte trace ids.
+    @Test("no http_endpoint: the received context and w3c go upstream", arguments: [8, 16])
+    func noEndpoint(traceIDBytes: Int) async throws {
+        try await withUpstreams(["api"]) { ups in
+            let config = "sample_ratio: 1, traceid_byte_count: \(traceIDBytes), static_tags: [{name: static, value: ok}], header_type: w3c"
+            try await withProxy(tracingYAML(ups[0].port, [("http-route", [("zipkin", config)])])) { proxy in
+                let hexLength = traceIDBytes * 2
+                func padded(_ id: String, _ length: Int) -> String { String(repeating: "0", count: max(0, length - id.count)) + id }
+                func echoed(_ headers: [(String, String)]) async throws -> EchoedRequest {
+                    let r = try await proxy.get("/echo", host: "http-route", headers: headers)
+                    #expect(r.status == 200)
+                    return EchoedRequest(r)
+                }
+                let trace = randomHex(traceIDBytes)
+                let span = randomHex(8)
+                let parent = randomHex(8)
+                let b3 = try await echoed([("x-b3-sampled", "1"), ("x-b3-traceid", trace)])
+                #expect(b3.header("x-b3-traceid") == trace)
+                #expect(b3.header("traceparent")?.wholeMatch(of: try Regex("00-\(padded(trace, 32))-[0-9a-f]{16}-01")) != nil)
+                let single = try await echoed([("b3", "\(trace)-\(span)-1-\(parent)")])
+                #expect(single.header("b3")?.wholeMatch(of: try Regex("\(trace)-[0-9a-f]{16}-1-[0-9a-f]{16}")) != nil)
+                let w3cTrace = randomHex(16)
+                let w3c = try await echoed([("traceparent", "00-\(w3cTrace)-\(parent)-01")])
+                #expect(w3c.header("traceparent")?.wholeMatch(of: try Regex("00-\(w3cTrace)-[0-9a-f]{16}-01")) != nil)
+                let jaeger = try await echoed([("uber-trace-id", "\(trace):\(span):\(parent):1")])
+                #expect(jaeger.header("uber-trace-id")?.wholeMatch(of: try Regex("\(padded(trace, hexLength)):[0-9a-f]{16}:\(span):01")) != nil)
+                let ot = try await echoed([("ot-tracer-traceid", trace), ("ot-tracer-spanid", span), ("ot-tracer-sampled", "1")])
+                #expect(ot.header("ot-tracer-traceid") == padded(trace, hexLength))
+            }
+        }
+    }
 }
