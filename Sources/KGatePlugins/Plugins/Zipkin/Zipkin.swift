@@ -131,6 +131,7 @@ public final class ZipkinPlugin: Plugin {
                 state.proxy?.annotate("kbs", at: now)
             }
             state.headerFilterFinished = true
+            state.bodyFilterStart = now
         }
         if last { state.bodyFilterEnd = now }
         ctx.plugin[Self.stateKey] = state
@@ -164,8 +165,8 @@ public final class ZipkinPlugin: Plugin {
             }
             request.setTag("kong.rewrite.duration_ms", ms(request.timestamp, state.accessStart))
             proxy.setTag("kong.access.duration_ms", ms(accessStart, accessEnd))
-            proxy.setTag("kong.header_filter.duration_ms", ms(state.headerFilterStart, state.bodyFilterEnd ?? now))
-            proxy.setTag("kong.body_filter.duration_ms", ms(state.bodyFilterEnd.map { _ in state.headerFilterStart ?? now }, state.bodyFilterEnd))
+            proxy.setTag("kong.header_filter.duration_ms", ms(state.headerFilterStart, state.bodyFilterStart ?? now))
+            proxy.setTag("kong.body_filter.duration_ms", ms(state.bodyFilterStart, state.bodyFilterEnd))
         }
 
         var spans: [ZipkinSpan] = []
@@ -209,6 +210,8 @@ public final class ZipkinPlugin: Plugin {
         var headerFilterFinished = false
         var accessStart: Int?
         var headerFilterStart: Int?
+        /// The first body chunk, which ends the header filter.
+        var bodyFilterStart: Int?
         var bodyFilterEnd: Int?
 
         /// The proxy span, made at `start` when it does not exist yet.
