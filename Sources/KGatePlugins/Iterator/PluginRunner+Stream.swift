@@ -13,10 +13,11 @@ extension PluginRunner {
     /// with a context whose ``PluginContext/session`` is the session.
     public func logStream(_ session: StreamSession, route routeID: String, service serviceID: String?, startTime: Double) {
         guard logsStreams(route: routeID) else { return }
-        var ctx = makeContext(
-            PluginRequest(
-                method: "", scheme: session.tls == nil ? "tcp" : "tls", host: "", port: session.serverPort ?? 0,
-                rawPath: "", forwardedIP: session.clientIP, startTime: startTime))
+        var request = PluginRequest(
+            method: "", scheme: session.tls == nil ? "tcp" : "tls", host: "", port: session.serverPort ?? 0,
+            rawPath: "", forwardedIP: session.clientIP, startTime: startTime)
+        request.clientPort = session.clientPort
+        var ctx = makeContext(request)
         ctx.setRoute(id: routeID, serviceID: serviceID)
         ctx.session = session
         ctx.response.status = session.status

@@ -22,10 +22,13 @@ public struct StreamSession: Sendable {
     public var tries: [ServedExchange.Try]
     /// `$remote_addr`.
     public var clientIP: String
+    /// `$remote_port`.
+    public var clientPort: Int
 
     public init(
         tls: ClientTLS?, received: Int, sent: Int, status: Int, serverPort: Int?, upstreamReceived: Int,
-        upstreamSent: Int, kongLatency: Int, sessionLatency: Int, tries: [ServedExchange.Try], clientIP: String
+        upstreamSent: Int, kongLatency: Int, sessionLatency: Int, tries: [ServedExchange.Try], clientIP: String,
+        clientPort: Int = 0
     ) {
         self.tls = tls
         self.received = received
@@ -38,5 +41,6 @@ public struct StreamSession: Sendable {
         self.sessionLatency = sessionLatency
         self.tries = tries
         self.clientIP = clientIP
+        self.clientPort = clientPort
     }
 }

@@ -94,8 +94,8 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        record.begin(at: loop.now, wall: loop.wallClock())
         let remote = context.channel.remoteAddress
+        record.begin(at: loop.now, wall: loop.wallClock(), clientPort: remote?.port ?? 0)
         clientIP = remote?.ip
         clientText = remote?.ipAddress ?? ""
         context.fireChannelActive()
@@ -292,7 +292,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
         let serverName = preserved ?? TLSProfile.serverName(forHostHeader: name)
         let handshake = plan.tls == nil ? nil : loop.eventLoop.makePromise(of: Void.self)
         let verify = NIOLoopBound(CertificateVerifyRecorder(), eventLoop: loop.eventLoop)
-        record.beginTry(ip: ip.text, port: port, at: loop.now, wall: loop.wallClock())
+        record.beginTry(ip: ip.text, port: port, hostname: name, at: loop.now, wall: loop.wallClock())
         ClientBootstrap(group: loop.eventLoop)
             .connectTimeout(plan.connectTimeout)
             .channelOption(.allowRemoteHalfClosure, value: true)

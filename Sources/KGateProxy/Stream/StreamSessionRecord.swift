@@ -9,6 +9,8 @@ struct StreamSessionRecord {
     /// When the session began (monotonic, and wall-clock seconds for `started_at`).
     var started = NIODeadline.uptimeNanoseconds(0)
     var startedWall = 0.0
+    /// The client's port (Kong's `kong.client.get_port`).
+    var clientPort = 0
     /// nginx's `$status`: 200, 403 (ip-restriction), 500 without a route, 502 without an upstream.
     var status = 200
     /// When the first upstream try began (Kong's proxy latency ends there).
@@ -22,9 +24,10 @@ struct StreamSessionRecord {
     /// whose `ngx.exit` stops the collecting before any logging plugin).
     private var collected: (plugins: PluginRunner, route: String, service: String?)?
 
-    mutating func begin(at now: NIODeadline, wall: Double) {
+    mutating func begin(at now: NIODeadline, wall: Double, clientPort: Int) {
         started = now
         startedWall = wall
+        self.clientPort = clientPort
     }
 
     /// Preread collected the plugins of the session's route (a generation without plugins has none).
@@ -32,11 +35,11 @@ struct StreamSessionRecord {
         collected = plugins.map { ($0, route, service) }
     }
 
-    /// A try of `ip:port` begins now.
-    mutating func beginTry(ip: String, port: Int, at now: NIODeadline, wall: Double) {
+    /// A try of `ip:port` (the target or service host `hostname`) begins now.
+    mutating func beginTry(ip: String, port: Int, hostname: String, at now: NIODeadline, wall: Double) {
         if proxyingStarted == nil { proxyingStarted = now }
         let ns = Int(wall * 1_000_000_000)
-        tries.append(.init(ip: ip, port: port, balancerStart: ns / 1_000_000, balancerStartNanoseconds: ns))
+        tries.append(.init(ip: ip, port: port, hostname: hostname, balancerStart: ns / 1_000_000, balancerStartNanoseconds: ns))
     }
 
     /// The last try could not connect (or complete its TLS handshake).
@@ -60,7 +63,7 @@ struct StreamSessionRecord {
             tls: clientTLS, received: received, sent: sent, status: status, serverPort: serverPort(),
             upstreamReceived: relayed ? sent : 0, upstreamSent: relayed ? received : 0,
             kongLatency: (proxyingStarted ?? now).milliseconds(since: started), sessionLatency: now.milliseconds(since: started),
-            tries: tries, clientIP: client)
+            tries: tries, clientIP: client, clientPort: clientPort)
         plugins.logStream(session, route: route, service: service, startTime: startedWall)
     }
 }

@@ -39,7 +39,7 @@ final class UDPStreamHandler: ChannelInboundHandler {
         init(client: SocketAddress, now: NIODeadline, wall: Double) {
             self.client = client
             self.lastActivity = now
-            record.begin(at: now, wall: wall)
+            record.begin(at: now, wall: wall, clientPort: client.port ?? 0)
         }
     }
 
@@ -99,7 +99,8 @@ final class UDPStreamHandler: ChannelInboundHandler {
         StreamTarget.pick(plan, lease: session.lease, loop: loop) { [self] result in
             switch result {
             case .success(let target):
-                session.record.beginTry(ip: target.ip.text, port: target.port, at: loop.now, wall: loop.wallClock())
+                session.record.beginTry(
+                    ip: target.ip.text, port: target.port, hostname: target.name, at: loop.now, wall: loop.wallClock())
                 open(session, to: target.ip.socketAddress(port: target.port))
             case .failure(let error):
                 env.logger.error("\(error.description), client: \(text)")

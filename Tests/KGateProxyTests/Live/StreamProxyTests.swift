@@ -247,6 +247,22 @@ struct StreamProxyTests {
         }
     }
 
+    /// The `plain` service (an echo server on `echoPort`) with its route `tcp-route` for TCP
+    /// clients from 127.0.0.1, ending with a newline (the route's own keys may follow).
+    private static func plainTCPRoute(_ echoPort: Int) -> String {
+        """
+        _format_version: "3.0"
+        services:
+        - name: plain
+          url: tcp://127.0.0.1:\(echoPort)
+          routes:
+          - name: tcp-route
+            protocols: [tcp]
+            sources: [{ip: 127.0.0.1}]
+
+        """
+    }
+
     /// The root of a file-log line.
     private static func logLine(_ path: String) async throws -> [String: Any] {
         let lines = await fileLines(path, atLeast: 1)
@@ -266,15 +282,7 @@ struct StreamProxyTests {
         defer { for path in [tcpLog, tlsLog, httpOnly] { try? FileManager.default.removeItem(atPath: path) } }
         // A stream route with only `snis` matches plain connections too (Kong's compat
         // expression `net.protocol != "tls" || tls.sni == ...`): one config per listener.
-        let tcpYAML = """
-            _format_version: "3.0"
-            services:
-            - name: plain
-              url: tcp://127.0.0.1:\(echo.port)
-              routes:
-              - name: tcp-route
-                protocols: [tcp]
-                sources: [{ip: 127.0.0.1}]
+        let tcpYAML = Self.plainTCPRoute(echo.port) + """
                 plugins:
                 - name: file-log
                   protocols: [tcp, tls]
@@ -629,6 +637,56 @@ struct StreamProxyTests {
                 live = counts.connections(0) + counts.connections(1)
             }
             #expect(live == 0)
+        }
+    }
+    /// zipkin_spec "#stream": a tcp session's `stream`, `stream (proxy)` and balancer spans.
+    @Test("zipkin reports tcp sessions: stream, proxy and balancer spans with Kong's tags")
+    func zipkinSpans() async throws {
+        let echo = try await EchoServer(name: "plain")
+        defer { Task { await echo.stop() } }
+        try await withUpstreams(["zipkin"]) { ups in
+            let collector = ups[0]
+            let yaml = Self.plainTCPRoute(echo.port) + """
+                plugins:
+                - name: zipkin
+                  protocols: [http, https, tcp, tls]
+                  config:
+                    http_endpoint: "http://127.0.0.1:\(collector.port)/api/v2/spans"
+                    sample_ratio: 1
+                    static_tags: [{name: static, value: ok}]
+                    queue: {max_coalescing_delay: 0.05}
+                """
+            try await Self.withStreamProxy(yaml) { _, port in
+                let client = try await RawClient.connect(port: port, group: TestLoops.group)
+                #expect(try await Self.greeting(client, "plain"))
+                await client.close()
+                var spans: [[String: Any]] = []
+                _ = await waitUntil {
+                    spans = collector.requests.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.body)) as? [[String: Any]]) ?? [] }
+                    return spans.count >= 3
+                }
+                func named(_ name: String) throws -> [String: Any] { try #require(spans.first { $0["name"] as? String == name }) }
+                let request = try named("stream")
+                let proxied = try named("stream (proxy)")
+                let balancer = try named("stream (balancer try 1)")
+                #expect(request["kind"] as? String == "SERVER" && proxied["kind"] as? String == "CLIENT")
+                #expect(proxied["parentId"] as? String == request["id"] as? String)
+                #expect(balancer["parentId"] as? String == request["id"] as? String)
+                #expect(request["annotations"] == nil)
+                var requestTags = request["tags"] as? [String: String] ?? [:]
+                #expect(requestTags.removeValue(forKey: "kong.node.id") != nil)
+                #expect(requestTags == ["lc": "kong", "static": "ok"])
+                let clientEndpoint = try #require(request["remoteEndpoint"] as? [String: Any])
+                #expect(clientEndpoint["ipv4"] as? String == "127.0.0.1" && (clientEndpoint["port"] as? Int ?? 0) > 0)
+                let annotations = (proxied["annotations"] as? [[String: Any]] ?? []).compactMap { $0["value"] as? String }
+                #expect(annotations == ["kps", "kpf"])
+                var proxyTags = proxied["tags"] as? [String: String] ?? [:]
+                #expect(proxyTags.removeValue(forKey: "kong.route") != nil && proxyTags.removeValue(forKey: "kong.service") != nil)
+                #expect(proxyTags == ["kong.route_name": "tcp-route", "kong.service_name": "plain", "peer.hostname": "127.0.0.1"])
+                let upstream = try #require(proxied["remoteEndpoint"] as? [String: Any])
+                #expect(upstream["port"] as? Int == echo.port && upstream["serviceName"] as? String == "plain")
+                #expect((balancer["tags"] as? [String: String])?["kong.balancer.try"] == "1")
+            }
         }
     }
 }

@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 
-/// Kong's `zipkin` (PRIORITY 100000), for HTTP requests: a `SERVER` span for the request, a
+/// Kong's `zipkin` (PRIORITY 100000): a `SERVER` span for the request (or stream session), a
 /// `CLIENT` span for its proxying and one per upstream try, reported as Zipkin v2 JSON to
 /// `http_endpoint` through Kong's queue (``LogQueue``) when the trace is sampled (the received
 /// sampling decision, else `sample_ratio`). The proxy span's context goes upstream in the
@@ -41,6 +41,9 @@ public final class ZipkinPlugin: Plugin {
     public static let priority = 100_000
     /// access, header_filter, body_filter, log.
     public static let phases: PluginPhases = [.access, .headerFilter, .bodyFilter, .log]
+    /// log: a stream session gets a `stream` span, its proxy span (`kps`/`kpf`: Kong's preread,
+    /// here the session's start and its first try) and its tries' spans.
+    public static let streamPhases: PluginPhases = [.log]
     /// Kong's schema.
     public static let schema = ObservabilitySchemas.zipkin
 
@@ -140,6 +143,7 @@ public final class ZipkinPlugin: Plugin {
     /// Finishes and reports the spans.
     public func log(_ config: Config, _ ctx: inout PluginContext) {
         let now = Self.nowMicroseconds()
+        if let session = ctx.session { return logStream(session, config, &ctx, now: now) }
         var state = self.state(config, &ctx)
         var proxy = state.proxySpan(at: now)
         var request = state.request
@@ -169,36 +173,71 @@ public final class ZipkinPlugin: Plugin {
             proxy.setTag("kong.body_filter.duration_ms", ms(state.bodyFilterStart, state.bodyFilterEnd))
         }
 
-        var spans: [ZipkinSpan] = []
-        if let tries {
-            for (i, attempt) in tries.enumerated() {
-                let start = attempt.balancerStartNanoseconds / 1000
-                var span = request.child(.client, "\(request.name) (balancer try \(i + 1))", start: start)
-                span.ip = attempt.ip
-                span.port = attempt.port
-                span.setTag("kong.balancer.try", String(i + 1))
-                if i < tries.count - 1 {
-                    span.setTag("error", "true")
-                    span.setTag("kong.balancer.state", attempt.state)
-                    span.setTag("http.status_code", attempt.code.map(String.init))
-                }
-                Self.tagServiceAndRoute(&span, ctx)
-                span.finish(at: start + attempt.balancerLatency * 1000)
-                spans.append(span)
-            }
-            proxy.setTag("peer.hostname", tries.last?.hostname)
-            proxy.ip = tries.last?.ip
-            proxy.port = tries.last?.port
-        }
+        var spans = tries.map { triesSpans($0, of: request, into: &proxy, ctx) } ?? []
         request.setTag("http.status_code", ctx.served.map { String($0.status) } ?? (ctx.response.status > 0 ? String(ctx.response.status) : nil))
         if let consumer = ctx.consumer { request.setTag("kong.consumer", consumer.id) }
         if config.includeCredential, let id = ctx.credential?.id { request.setTag("kong.credential", id) }
+        spans += finished(request: request, proxy: proxy, proxyFinish: proxyFinish, now: now, ctx)
+        report(spans, config, logger: ctx.db.logger)
+    }
+
+    /// A stream session's spans (Kong's stream `initialize_request`, `preread` and `log`).
+    private func logStream(_ session: StreamSession, _ config: Config, _ ctx: inout PluginContext, now: Int) {
+        let r = ctx.request
+        let start = Int((r.startTime * 1_000_000).rounded(.down))
+        var request = ZipkinSpan(
+            kind: .server, name: "stream", start: start, shouldSample: Double.random(in: 0..<1) < config.sampleRatio,
+            traceID: TraceIDs.random(config.traceIDByteCount))
+        request.ip = r.forwardedIP
+        request.port = r.clientPort
+        request.setTag("lc", "kong")
+        for (name, value) in config.staticTags { request.setTag(name, value) }
+        var proxy = request.child(.client, "stream (proxy)", start: start)
+        let prereadEnd = start + session.kongLatency * 1000
+        if config.annotations {
+            proxy.annotate("kps", at: start)
+            proxy.annotate("kpf", at: prereadEnd)
+        } else {
+            proxy.setTag("kong.preread.duration_ms", String(session.kongLatency))
+        }
+        var spans = triesSpans(session.tries, of: request, into: &proxy, ctx)
+        spans += finished(request: request, proxy: proxy, proxyFinish: now, now: now, ctx)
+        report(spans, config, logger: ctx.db.logger)
+    }
+
+    /// A span per upstream try; the proxy span gets the last try's peer.
+    private func triesSpans(_ tries: [ServedExchange.Try], of request: ZipkinSpan, into proxy: inout ZipkinSpan, _ ctx: PluginContext) -> [ZipkinSpan] {
+        var spans: [ZipkinSpan] = []
+        for (i, attempt) in tries.enumerated() {
+            let start = attempt.balancerStartNanoseconds / 1000
+            var span = request.child(.client, "\(request.name) (balancer try \(i + 1))", start: start)
+            span.ip = attempt.ip
+            span.port = attempt.port
+            span.setTag("kong.balancer.try", String(i + 1))
+            if i < tries.count - 1 {
+                span.setTag("error", "true")
+                span.setTag("kong.balancer.state", attempt.state)
+                span.setTag("http.status_code", attempt.code.map(String.init))
+            }
+            Self.tagServiceAndRoute(&span, ctx)
+            span.finish(at: start + attempt.balancerLatency * 1000)
+            spans.append(span)
+        }
+        proxy.setTag("peer.hostname", tries.last?.hostname)
+        proxy.ip = tries.last?.ip
+        proxy.port = tries.last?.port
+        return spans
+    }
+
+    /// The proxy and request spans, ended, with the node id and the service and route.
+    private func finished(request: ZipkinSpan, proxy: ZipkinSpan, proxyFinish: Int, now: Int, _ ctx: PluginContext) -> [ZipkinSpan] {
+        var request = request
+        var proxy = proxy
         request.setTag("kong.node.id", nodeID)
         Self.tagServiceAndRoute(&proxy, ctx)
         proxy.finish(at: max(proxyFinish, proxy.timestamp))
         request.finish(at: now)
-        spans += [proxy, request]
-        report(spans, config, logger: ctx.db.logger)
+        return [proxy, request]
     }
 
     // MARK: Spans
