@@ -53,7 +53,7 @@ struct ParseCommand: ParsableCommand {
         let plugins = NodePlugins(settings: try node.runningSettings())
         switch DeclarativeLoader(catalog: plugins.catalog).load(path: file) {
         case .success(let config):
-            let (skipped, unsupported) = plugins.check(config)
+            let unsupported = plugins.unsupported(in: config)
             if !unsupported.isEmpty {
                 let message = unsupported.map { "\($0) plugin is in use but not implemented by kgate" }
                     .joined(separator: "\n")
@@ -63,9 +63,6 @@ struct ParseCommand: ParsableCommand {
                     console.err("Error: Failed parsing:\n\(message)\n")
                 }
                 throw ExitCode(1)
-            }
-            for name in skipped where !json {
-                console.err("warning: \(name) plugin is not implemented by kgate and will be ignored\n")
             }
             if json {
                 console.out(KongJSONEncoder().encode(Self.successValue(config)) + "\n")

@@ -235,15 +235,6 @@ import Testing
         } catch {
             #expect("\(error)" == "oauth2 plugin is in use but not implemented by kgate")
         }
-        let logging = try Gate.page("""
-            _format_version: "3.0"
-            plugins:
-            - name: oauth2
-            - name: cors
-            """)
-        let runner = try PluginRunner(page: logging, registry: Gate.registry, skipping: ["oauth2"])
-        #expect(runner.hasPlugins)
-        #expect(throws: (any Error).self) { try PluginRunner(page: logging, registry: Gate.registry) }
     }
 
     @Test func headerChangesMadeInAccessMeetTheResponse() throws {

@@ -45,11 +45,6 @@ public enum BundledPluginSet {
         ]
     }
 
-    /// Kong's bundled logging, metrics and tracing plugins that kgate does not run: candidates
-    /// for `PluginsBuilder(skipping:)`. None now; the set stays for plugins added to Kong's
-    /// bundle later.
-    public static let observability: Set<String> = []
-
     /// Their config schemas by name, for `EntityCatalog(pluginConfigSchemas:)`.
     public static var configSchemas: [String: Schema] { PluginRegistry(all()).configSchemas }
 }

@@ -33,15 +33,10 @@ public final class PluginRunner: Sendable {
     }
 
     /// Builds the runner of a page (what `PluginsBuilder` does).
-    ///
-    /// - Parameter skipping: plugin names the registry lacks whose rows are left out instead of
-    ///   failing the build (see ``PluginsBuilder/skipping``).
-    public convenience init(
-        page: Page, registry: PluginRegistry, skipping: Set<String> = [], logger: Logger = Logger(label: "kgate.plugins")
-    ) throws {
+    public convenience init(page: Page, registry: PluginRegistry, logger: Logger = Logger(label: "kgate.plugins")) throws {
         self.init(
-            iterator: try PluginsIterator(page: page, registry: registry, skipping: skipping),
-            streamIterator: try PluginsIterator(page: page, registry: registry, skipping: skipping, subsystem: .stream),
+            iterator: try PluginsIterator(page: page, registry: registry),
+            streamIterator: try PluginsIterator(page: page, registry: registry, subsystem: .stream),
             registry: registry, database: PluginDatabase(page: page, logger: logger))
     }
 
@@ -273,8 +268,6 @@ public final class PluginRunner: Sendable {
         return work
     }
 
-    /// Names of plugins the config uses that were left out (`PluginsBuilder.skipping`).
-    public var skippedPlugins: Set<String> { iterator.skipped }
 
     /// Whether ``bodyFilter(_:chunk:last:)`` has work for this request.
     public func needsBodyFilter(_ ctx: PluginContext) -> Bool {
@@ -379,23 +372,18 @@ struct DownstreamPlugins: Sequence {
 public struct PluginsBuilder: GenerationArtifactBuilder {
     /// The node's plugins.
     public let registry: PluginRegistry
-    /// Plugin names the registry lacks whose configs are ignored rather than rejecting the
-    /// config (`BundledPluginSet.observability`: plugins that would only observe requests).
-    /// Empty by default: any such config is refused, so an
-    /// auth plugin kgate does not run can never be silently skipped.
-    public let skipping: Set<String>
     /// The logger plugins log with.
     public let logger: Logger
 
     /// Makes the builder.
-    public init(registry: PluginRegistry, skipping: Set<String> = [], logger: Logger = Logger(label: "kgate.plugins")) {
+    public init(registry: PluginRegistry, logger: Logger = Logger(label: "kgate.plugins")) {
         self.registry = registry
-        self.skipping = skipping
         self.logger = logger
     }
 
-    /// Builds the runner; fails on a plugin the registry does not have (unless skipped).
+    /// Builds the runner; fails on a plugin the registry does not have, so a plugin kgate does
+    /// not run (an auth plugin, say) is never silently skipped.
     public func build(page: Page, previous: Generation?) throws -> PluginRunner {
-        try PluginRunner(page: page, registry: registry, skipping: skipping, logger: logger)
+        try PluginRunner(page: page, registry: registry, logger: logger)
     }
 }

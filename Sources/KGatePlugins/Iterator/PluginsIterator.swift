@@ -36,8 +36,6 @@ struct PluginsIterator: Sendable {
     let instancesByName: [String: [any AnyPluginInstance]]
     /// True when the generation has at least one enabled plugin (Kong's `has_plugins`).
     let hasPlugins: Bool
-    /// Plugin names in use that were left out because `skipping` named them.
-    let skipped: Set<String>
 
     /// The failures Kong reports while building the iterator.
     struct BuildError: Error, Sendable, CustomStringConvertible {
@@ -49,21 +47,16 @@ struct PluginsIterator: Sendable {
     ///
     /// - A row whose plugin the registry does not have fails the build with Kong's
     ///   `<name> plugin is in use but not enabled` (`... but not implemented by kgate` for a
-    ///   Kong bundled plugin), unless `skipping` names it: then it is left out.
+    ///   Kong bundled plugin).
     /// - A row is used when `enabled` and one of its `protocols` is of `subsystem` (Kong's
     ///   `should_process_plugin`); for streams, only plugins with ``Plugin/streamPhases``.
-    init(page: Page, registry: PluginRegistry, skipping: Set<String> = [], subsystem: Router.Subsystem = .http) throws {
+    init(page: Page, registry: PluginRegistry, subsystem: Router.Subsystem = .http) throws {
         var indexes: [String: PluginConfigIndex] = [:]
         var byName: [String: [any AnyPluginInstance]] = [:]
         var globalInstances: [any AnyPluginInstance] = []
-        var skipped: Set<String> = []
         for (id, row) in page["plugins"]?.rows ?? [:] {
             guard let name = row["name"]?.stringValue else { continue }
             guard let handler = registry.handlers[name] else {
-                if skipping.contains(name) {
-                    skipped.insert(name)
-                    continue
-                }
                 let reason = BundledPlugins.info(name) == nil ? "not enabled" : "not implemented by kgate"
                 throw BuildError(message: "\(name) plugin is in use but \(reason)")
             }
@@ -85,7 +78,6 @@ struct PluginsIterator: Sendable {
             if scope.isGlobal { globalInstances.append(instance) }
         }
         instancesByName = byName
-        self.skipped = skipped
         hasPlugins = !byName.isEmpty
 
         let ordered = indexes.keys.compactMap { registry.handlers[$0]?.descriptor }.sorted(by: PluginDescriptor.runsBefore)

@@ -2,8 +2,8 @@ import KGateSchema
 
 extension BundledPluginSet {
     /// Kong's config schemas of the logging, metrics and tracing plugins, for
-    /// `EntityCatalog(pluginConfigSchemas:)`: kgate runs all of them but zipkin (``observability``),
-    /// and refuses the configs Kong refuses for each and stores them with Kong's defaults. `luaEnabled` is false with `untrusted_lua = off`, where any
+    /// `EntityCatalog(pluginConfigSchemas:)`: kgate runs them all, refuses the configs Kong
+    /// refuses for each and stores them with Kong's defaults. `luaEnabled` is false with `untrusted_lua = off`, where any
     /// `custom_fields_by_lua` code is refused.
     public static func observabilityConfigSchemas(luaEnabled: Bool = true) -> [String: Schema] {
         let lua = ObservabilitySchemas.luaCode(enabled: luaEnabled)

@@ -179,11 +179,6 @@ public final class Node: Sendable {
             }
             guard let plugins = plans.plugins else { return }
             plugins.configure()
-            if !plugins.skippedPlugins.isEmpty {
-                logger.warning(
-                    "tracing plugins kgate does not implement are ignored: no spans are reported and no trace headers added",
-                    metadata: ["plugins": "\(plugins.skippedPlugins.sorted().joined(separator: ", "))"])
-            }
         }
     }
 

@@ -9,11 +9,9 @@ import Logging
 /// that `kgate start` and `kgate config parse` share, so a config the CLI accepts is one the
 /// node loads.
 ///
-/// Plugins kgate implements run with their schemas. Plugins named in
-/// `BundledPluginSet.observability` (none at present: every bundled logging, metrics and
-/// tracing plugin runs) would be validated with Kong's schemas, then left out with a warning.
-/// Any other plugin kgate lacks (an auth plugin, say) makes the config fail, so it is never
-/// silently skipped.
+/// Plugins kgate implements run with their schemas (Kong's, for the logging, metrics and
+/// tracing plugins). A plugin kgate lacks (an auth plugin, say) makes the config fail, so it
+/// is never silently skipped.
 public struct NodePlugins: Sendable {
     /// The plugin implementations.
     public let registry: PluginRegistry
@@ -31,17 +29,17 @@ public struct NodePlugins: Sendable {
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas
-        // Kong's schemas of the logging and metrics plugins, also of those kgate runs (file-log):
-        // they know `untrusted_lua = off`.
+        // Kong's schemas of the logging, metrics and tracing plugins: they know
+        // `untrusted_lua = off`.
         schemas.merge(BundledPluginSet.observabilityConfigSchemas(luaEnabled: luaEnabled)) { _, kong in kong }
-        for name in enabled where schemas[name] == nil && !BundledPluginSet.observability.contains(name) {
+        for name in enabled where schemas[name] == nil {
             schemas[name] = Self.notImplemented(name)
         }
         catalog = EntityCatalog(
             routerFlavor: KGateConfig.RouterFlavor(rawValue: settings.routerFlavor.rawValue) ?? .traditionalCompatible,
             enabledPlugins: enabled, pluginConfigSchemas: schemas,
             routeExpressionValidator: { route in route["expression"]?.stringValue.flatMap(ATCExpression.validationError) })
-        builder = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability, logger: logger)
+        builder = PluginsBuilder(registry: registry, logger: logger)
     }
 
     /// The subschema of a plugin kgate does not implement: its `name` never validates, so a
@@ -56,15 +54,14 @@ public struct NodePlugins: Sendable {
             ])
     }
 
-    /// What a loaded config's plugins mean here: names left out (warn) and names that make
-    /// the config unusable (refuse), each sorted.
-    public func check(_ config: DeclarativeConfig) -> (skipped: [String], unsupported: [String]) {
-        var skipped = Set<String>()
+    /// The plugin names a loaded config uses that kgate does not run (which make it unusable),
+    /// sorted.
+    public func unsupported(in config: DeclarativeConfig) -> [String] {
         var unsupported = Set<String>()
         for row in config.entities["plugins"].map({ Array($0.values) }) ?? [] {
             guard let name = row["name"]?.stringValue, registry.descriptor(name) == nil else { continue }
-            if builder.skipping.contains(name) { skipped.insert(name) } else { unsupported.insert(name) }
+            unsupported.insert(name)
         }
-        return (skipped.sorted(), unsupported.sorted())
+        return unsupported.sorted()
     }
 }

@@ -39,7 +39,7 @@ struct ProxyHarness: Sendable {
     ) async throws -> ProxyHarness {
         let extraNames = Set(extraPlugins.map { type(of: $0).name })
         let registry = PluginRegistry(BundledPluginSet.all().filter { !extraNames.contains(type(of: $0).name) } + extraPlugins)
-        let plugins = PluginsBuilder(registry: registry, skipping: BundledPluginSet.observability)
+        let plugins = PluginsBuilder(registry: registry)
         var plans = ProxyPlansBuilder(settings: settings, plugins: plugins)
         if let environment { plans.environment = environment }
         let store = try ConfigStore(artifacts: [plans])
