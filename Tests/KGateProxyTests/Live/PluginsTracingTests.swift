@@ -343,6 +343,31 @@ struct PluginsZipkinTests {
         }
     }
 
+    /// A global zipkin also traces requests no route matched (its header_filter and log run)
+    /// and requests a plugin answered in access.
+    @Test("unrouted and plugin-answered requests are traced too")
+    func unroutedAndExits() async throws {
+        try await withUpstreams(["api", "zipkin"]) { ups in
+            let (api, collector) = (ups[0], ups[1])
+            let yaml = tracingYAML(api.port, [("terminated.test", [("request-termination", "status_code: 503")])])
+                + "plugins:\n- name: zipkin\n  config: {http_endpoint: \"http://127.0.0.1:\(collector.port)/\", sample_ratio: 1, "
+                + "queue: {max_coalescing_delay: 0.05}}\n"
+            try await withProxy(yaml) { proxy in
+                #expect(try await proxy.get("/", host: "nowhere.test").status == 404)
+                var all = try await spans(collector, count: 2)
+                #expect(all.count == 2)
+                #expect(tags(try span(all, named: "GET"))["http.status_code"] == "404")
+                #expect(try span(all, named: "GET (proxy)")["parentId"] != nil)
+
+                #expect(try await proxy.get("/", host: "terminated.test").status == 503)
+                all = try await spans(collector, count: 4)
+                let answered = all.dropFirst(2).first { $0["name"] as? String == "GET" }
+                #expect(answered.map(tags)?["http.status_code"] == "503")
+                #expect(all.count == 4)
+            }
+        }
+    }
+
     /// zipkin_no_endpoint_spec: no collector, every request sampled, `header_type: w3c`
     /// (the received format and w3c go upstream), with 8- and 16-byte trace ids.
     @Test("no http_endpoint: the received context and w3c go upstream", arguments: [8, 16])
