@@ -174,7 +174,7 @@ public final class Node: Sendable {
             guard case .configFlipped = event, let plans = store.current.artifact(for: ProxyPlansBuilder.self) else { return }
             if !plans.streamPluginsNotRun.isEmpty {
                 logger.warning(
-                    "plugins configured for stream protocols are not run on stream connections (only ip-restriction, the logging plugins and prometheus are)",
+                    "plugins configured for stream protocols are not run on stream connections (only ip-restriction, the logging plugins, prometheus and zipkin are)",
                     metadata: ["plugins": "\(plans.streamPluginsNotRun.joined(separator: ", "))"])
             }
             guard let plugins = plans.plugins else { return }
