@@ -623,6 +623,12 @@ import Testing
         #expect(TraceIDs.decimal(TraceIDs.fromHex(Self.span1)) == Self.span1Dec)
         #expect(TraceIDs.decimal(TraceIDs.fromHex(Self.bigSpan)) == Self.bigSpanDec)
         #expect(TraceIDs.decimal(TraceIDs.fromHex(Self.pad + Self.bigTrace)) == Self.bigTraceDec)
+        // Leading zeros, and numbers far longer than ids (a header of many digits) round-trip.
+        #expect(TraceIDs.fromDecimal("000123") == [0x7B])
+        for length in [1, 9, 10, 19, 20, 39, 40, 200] {
+            let digits = "9" + String((1..<length).map { i in Character(String(i * 7 % 10)) })
+            #expect(TraceIDs.decimal(TraceIDs.fromDecimal(digits)) == digits, "\(length) digits")
+        }
         #expect(TraceIDs.decimal([0, 0]) == "0")
         #expect(TraceIDs.random(16).count == 16)
         #expect(TraceIDs.random(8) != TraceIDs.random(8))

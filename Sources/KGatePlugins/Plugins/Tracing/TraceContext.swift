@@ -87,21 +87,35 @@ enum TraceIDs {
     }
 
     /// `bn.from_dec(text):to_binary()`: the big-endian bytes of a decimal number, none for 0.
+    /// Nine digits are taken at a time into 32-bit limbs, so a header of thousands of digits
+    /// costs little.
     static func fromDecimal(_ text: String) -> [UInt8] {
-        var bytes: [UInt8] = []  // little-endian while building
-        for c in text.utf8 {
-            var carry = Int(c &- UInt8(ascii: "0"))
-            for i in bytes.indices {
-                let v = Int(bytes[i]) * 10 + carry
-                bytes[i] = UInt8(v & 0xFF)
-                carry = v >> 8
+        var limbs: [UInt32] = []  // little-endian
+        let digits = Array(text.utf8)
+        var start = 0
+        while start < digits.count {
+            let end = min(start + 9, digits.count)
+            var chunk: UInt64 = 0
+            var scale: UInt64 = 1
+            for c in digits[start..<end] {
+                chunk = chunk * 10 + UInt64(c &- UInt8(ascii: "0"))
+                scale *= 10
             }
-            while carry > 0 {
-                bytes.append(UInt8(carry & 0xFF))
-                carry >>= 8
+            var carry = chunk
+            for i in limbs.indices {
+                let v = UInt64(limbs[i]) * scale + carry
+                limbs[i] = UInt32(truncatingIfNeeded: v)
+                carry = v >> 32
             }
+            if carry > 0 { limbs.append(UInt32(carry)) }
+            start = end
         }
-        return Array(bytes.reversed().drop { $0 == 0 })
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(limbs.count * 4)
+        for limb in limbs.reversed() {
+            for shift in [24, 16, 8, 0] { bytes.append(UInt8(truncatingIfNeeded: limb >> UInt32(shift))) }
+        }
+        return Array(bytes.drop { $0 == 0 })
     }
 
     /// `bn.from_binary(id):to_dec()`: the decimal text of big-endian bytes.
