@@ -899,4 +899,33 @@ import Testing
         #expect(fresh.traceID?.count == 16)
         #expect(fresh.parentID == nil)
     }
+
+    /// Malformed tracing headers are ignored or warned about, never a crash: random values
+    /// (hex, separators, digits, multi-byte characters, very long) for every format's headers,
+    /// extracted, then injected in every format.
+    @Test func randomHeaderValuesNeverCrash() {
+        let names = [
+            "traceparent", "b3", "tracestate", "x-b3-traceid", "x-b3-spanid", "x-b3-parentspanid", "x-b3-sampled",
+            "x-b3-flags", "uber-trace-id", "uberctx-k", "ot-tracer-traceid", "ot-tracer-spanid", "ot-tracer-sampled",
+            "ot-baggage-k", "x-datadog-trace-id", "x-datadog-parent-id", "x-datadog-sampling-priority",
+            "x-amzn-trace-id", "x-cloud-trace-context", "x-instana-t", "x-instana-s", "x-instana-l",
+        ]
+        let pieces = ["0", "1", "d", "a", "f", "F", "-", ":", ";", "=", "/", " ", "00", "ff", "9", "Root", "Parent", "Sampled", "o=", "é", "😀", "%", "b3="]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<3000 {
+            var fields = HTTPFields()
+            for _ in 0..<Int.random(in: 1...4, using: &generator) {
+                let count = Bool.random(using: &generator) ? Int.random(in: 0...40, using: &generator) : Int.random(in: 0...400, using: &generator)
+                let value = (0..<count).map { _ in pieces.randomElement(using: &generator)! }.joined()
+                fields.add(names.randomElement(using: &generator)!, value)
+            }
+            for format in TraceFormat.allCases where format != .b3Single {
+                guard let context = format.extract(TraceHeaders(fields), warn: { _ in }) else { continue }
+                for injector in TraceFormat.allCases {
+                    _ = injector.inject(context)
+                    _ = injector.inject(OpenTelemetryPlugin.rootSpanContext(context))
+                }
+            }
+        }
+    }
 }
