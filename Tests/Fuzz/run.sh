@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make fuzz-proxy`: a release kgate on a config with routes, regex captures and request
+# `make fuzz-proxy`: a release kgate on a config with routes, regex captures, request and tracing
 # plugins, an nginx upstream, and FUZZERS mutation fuzzers (Tests/Fuzz/proxy_fuzz.py) sending
 # REQUESTS requests each. Fails when the node crashes or stops answering, and prints its log.
 set -euo pipefail
@@ -36,6 +36,10 @@ plugins:
 - name: request-size-limiting
   config:
     allowed_payload_size: 1
+- name: opentelemetry
+  config: {traces_endpoint: "http://127.0.0.1:18090/v1/traces", http_response_header_for_traceid: x-trace}
+- name: zipkin
+  config: {http_endpoint: "http://127.0.0.1:18090/zipkin", sample_ratio: 0.5, header_type: b3-single}
 CONF
 BIN="${KGATE_BIN:-$ROOT/.build/release/kgate}"
 "$NGINX" -p "$WORK" -c "$WORK/upstream.conf" & PIDS+=($!)
