@@ -130,13 +130,26 @@ extension ProxyHandler: UpstreamDelegate {
         writePendingResponseHead()
         if x.framing == .rechunk {
             writeHeldChunk()
-            output.write(context.channel.allocator.buffer(staticString: "0\r\n\r\n"), context)
+            output.write(Self.lastChunk(trailers: connection.handler.trailers, allocator: context.channel.allocator), context)
         }
         // An upstream that declined an upgrade (no 101) may still treat the connection as
         // switching (llhttp-based servers stop parsing after an Upgrade request): not reused.
         loop.pool.release(
             connection, reusable: connection.handler.responseAllowsReuse && x.requestEndSent && x.facts.upgrade == nil)
         finishResponse()
+    }
+
+    /// The chunk that ends a re-chunked body, carrying the upstream's trailers (gRPC's
+    /// `grpc-status`, which an HTTP/2 client gets as trailers), as a passed-through chunked
+    /// body carries them.
+    static func lastChunk(trailers: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+        guard !trailers.isEmpty else { return allocator.buffer(staticString: "0\r\n\r\n") }
+        var out = allocator.buffer(capacity: trailers.count + 7)
+        out.writeStaticString("0\r\n")
+        out.writeBytes(trailers)
+        if !trailers.suffix(2).elementsEqual([0x0D, 0x0A]) { out.writeStaticString("\r\n") }
+        out.writeStaticString("\r\n")
+        return out
     }
 
     func upstreamTunnelBytes(_ bytes: ByteBuffer) {

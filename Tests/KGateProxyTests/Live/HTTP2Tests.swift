@@ -3,6 +3,7 @@ import KGateHTTP
 import KGateProxy
 import KGateSettings
 import KGateStore
+import KGateTestSupport
 import Testing
 
 /// `proxy_listen ... http2`: HTTP/2 from clients (ALPN `h2` on `ssl` addresses, prior
@@ -249,5 +250,56 @@ struct HTTP2Tests {
             _ = proxy
         }
     }
-}
 
+    /// zipkin_spec "#grpc": a gRPC call's spans, with `HTTP/2` as its protocol; the response's
+    /// trailers still come back with zipkin's body filter on.
+    @Test("zipkin traces gRPC calls over HTTP/2")
+    func zipkinGRPC() async throws {
+        let plain = try GRPCTestUpstream()
+        try await plain.start()
+        defer { Task { await plain.stop() } }
+        try await withUpstreams(["zipkin"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - name: grpc
+                  url: grpc://127.0.0.1:\(plain.port)
+                  routes:
+                  - name: g
+                    protocols: [grpc]
+                    hosts: [grpc-route]
+                plugins:
+                - name: zipkin
+                  config:
+                    http_endpoint: "http://127.0.0.1:\(ups[0].port)/"
+                    sample_ratio: 1
+                    static_tags: [{name: static, value: ok}]
+                    queue: {max_coalescing_delay: 0.05}
+                """
+            try await Self.withHTTP2Proxy(yaml) { _, _, h2c, _ in
+                let message: [UInt8] = [0, 0, 0, 0, 5] + Array("hello".utf8)
+                let client = try await H2Client.connect(port: h2c, tls: false)
+                let r = try await client.request(
+                    "/hello.HelloService/SayHello", method: "POST", authority: "grpc-route", scheme: "http",
+                    headers: [("content-type", "application/grpc"), ("te", "trailers")], body: message)
+                #expect(r.status == 200 && r.body == message)
+                #expect(r.trailers.first { $0.0 == "grpc-status" }?.1 == "0")
+                await client.close()
+                var spans: [[String: Any]] = []
+                _ = await waitUntil {
+                    spans = ups[0].requests.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.body)) as? [[String: Any]]) ?? [] }
+                    return spans.count >= 3
+                }
+                let request = try #require(spans.first { $0["name"] as? String == "POST" })
+                var tags = request["tags"] as? [String: String] ?? [:]
+                #expect(tags.removeValue(forKey: "kong.node.id") != nil)
+                #expect(tags == [
+                    "http.method": "POST", "http.path": "/hello.HelloService/SayHello", "http.status_code": "200",
+                    "http.protocol": "HTTP/2", "http.host": "grpc-route", "lc": "kong", "static": "ok",
+                ])
+                #expect(spans.contains { $0["name"] as? String == "POST (proxy)" })
+                #expect(spans.contains { $0["name"] as? String == "POST (balancer try 1)" })
+            }
+        }
+    }
+}
