@@ -3,7 +3,6 @@ import KGateHTTP
 import KGateProxy
 import KGateSettings
 import KGateStore
-import KGateTestSupport
 import Testing
 
 /// `proxy_listen ... http2`: HTTP/2 from clients (ALPN `h2` on `ssl` addresses, prior
@@ -285,11 +284,7 @@ struct HTTP2Tests {
                 #expect(r.status == 200 && r.body == message)
                 #expect(r.trailers.first { $0.0 == "grpc-status" }?.1 == "0")
                 await client.close()
-                var spans: [[String: Any]] = []
-                _ = await waitUntil {
-                    spans = ups[0].requests.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.body)) as? [[String: Any]]) ?? [] }
-                    return spans.count >= 3
-                }
+                let spans = await collectedSpans(ups[0], atLeast: 3)
                 let request = try #require(spans.first { $0["name"] as? String == "POST" })
                 var tags = request["tags"] as? [String: String] ?? [:]
                 #expect(tags.removeValue(forKey: "kong.node.id") != nil)

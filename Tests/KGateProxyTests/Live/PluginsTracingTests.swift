@@ -197,14 +197,7 @@ struct PluginsOpenTelemetryTests {
 struct PluginsZipkinTests {
     /// The spans the collector received, once `count` arrived.
     private func spans(_ collector: TestUpstream, count: Int) async throws -> [[String: Any]] {
-        var all: [[String: Any]] = []
-        _ = await waitUntil {
-            all = collector.requests.flatMap { request in
-                (try? JSONSerialization.jsonObject(with: Data(request.body)) as? [[String: Any]]) ?? []
-            }
-            return all.count >= count
-        }
-        return all
+        await collectedSpans(collector, atLeast: count)
     }
 
     private func span(_ spans: [[String: Any]], named name: String) throws -> [String: Any] {

@@ -660,11 +660,7 @@ struct StreamProxyTests {
                 let client = try await RawClient.connect(port: port, group: TestLoops.group)
                 #expect(try await Self.greeting(client, "plain"))
                 await client.close()
-                var spans: [[String: Any]] = []
-                _ = await waitUntil {
-                    spans = collector.requests.flatMap { (try? JSONSerialization.jsonObject(with: Data($0.body)) as? [[String: Any]]) ?? [] }
-                    return spans.count >= 3
-                }
+                let spans = await collectedSpans(collector, atLeast: 3)
                 func named(_ name: String) throws -> [String: Any] { try #require(spans.first { $0["name"] as? String == name }) }
                 let request = try named("stream")
                 let proxied = try named("stream (proxy)")
