@@ -1,5 +1,4 @@
 import Foundation
-import KGateTestSupport
 import Testing
 
 /// One service (named `name`) on `port` with routes by host (named after it), each with its
