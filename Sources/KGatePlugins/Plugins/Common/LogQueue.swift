@@ -45,6 +45,17 @@ public final class LogQueue: Sendable {
     /// Sends a batch; throws to have it retried.
     public typealias Handler = @Sendable ([[UInt8]]) async throws -> Void
 
+    /// A batch of JSON entries as one JSON array.
+    static func jsonArray(_ batch: [[UInt8]]) -> [UInt8] {
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        for (i, entry) in batch.enumerated() {
+            if i > 0 { body.append(UInt8(ascii: ",")) }
+            body += entry
+        }
+        body.append(UInt8(ascii: "]"))
+        return body
+    }
+
     public let name: String
     private let settings: Settings
     private let handler: Handler

@@ -1,3 +1,4 @@
+import KGateSchema
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -270,5 +271,18 @@ private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHa
         promise?.fail(error)
         promise = nil
         context.close(promise: nil)
+    }
+}
+
+extension PluginHTTPClient.Endpoint {
+    /// A configured endpoint URL (http-log's and zipkin's `http_endpoint`): TLS for `https`,
+    /// the scheme's port unless one is given, the path without its query. Nil without a
+    /// scheme or host.
+    init?(url: ParsedURL) {
+        guard let scheme = url.scheme?.lowercased(), let host = url.host else { return nil }
+        let tls = scheme == "https"
+        self.init(
+            tls: tls, host: host, port: url.port.flatMap { Int($0) } ?? (tls ? 443 : 80),
+            path: url.path.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
     }
 }

@@ -45,13 +45,9 @@ public final class HTTPLogPlugin: Plugin {
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         try CustomFieldsByLuaUnsupported.check(config)
         let endpointText = config.string("http_endpoint") ?? ""
-        guard let url = ParsedURL(endpointText), let scheme = url.scheme?.lowercased(), let host = url.host else {
+        guard let url = ParsedURL(endpointText), let endpoint = PluginHTTPClient.Endpoint(url: url) else {
             throw InvalidEndpoint(endpoint: endpointText)
         }
-        let tls = scheme == "https"
-        let endpoint = PluginHTTPClient.Endpoint(
-            tls: tls, host: host, port: url.port.flatMap { Int($0) } ?? (tls ? 443 : 80),
-            path: url.path.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
         let method = config.string("method") ?? "POST"
         let contentType = config.string("content_type") ?? "application/json"
         let timeout = config.number("timeout") ?? 10000
@@ -96,17 +92,7 @@ public final class HTTPLogPlugin: Plugin {
 
     /// One batch: the entry itself, or a JSON array of the entries.
     static func send(_ batch: [[UInt8]], config: Config, client: PluginHTTPClient) async throws {
-        var body: [UInt8]
-        if batch.count == 1, config.queue.maxBatchSize == 1 {
-            body = batch[0]
-        } else {
-            body = [UInt8(ascii: "[")]
-            for (i, entry) in batch.enumerated() {
-                if i > 0 { body.append(UInt8(ascii: ",")) }
-                body += entry
-            }
-            body.append(UInt8(ascii: "]"))
-        }
+        let body = batch.count == 1 && config.queue.maxBatchSize == 1 ? batch[0] : LogQueue.jsonArray(batch)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: config.contentType)
         headers.add(name: "Content-Length", value: String(body.count))

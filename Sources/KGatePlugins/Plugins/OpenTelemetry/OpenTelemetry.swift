@@ -51,15 +51,7 @@ public struct OpenTelemetryPlugin: Plugin {
     /// Propagates the trace context upstream (Kong's `otel_traces.access`).
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         guard config.traces else { return }
-        let logger = ctx.logger
-        let warn = { (message: String) in logger.warning("\(message)") }
-        let (extracted, format) = config.propagation.extracted(from: TraceHeaders(ctx.request.headers), warn: warn)
-        let context = Self.rootSpanContext(extracted)
-        let (traceIDs, errors) = config.propagation.apply(context, extractedFrom: format, to: &ctx.request)
-        if !traceIDs.isEmpty {
-            ctx.serializedValues["trace_id"] = .object(Object(uniqueKeysWithValues: traceIDs.map { ($0.key, Value.string($0.value)) }))
-        }
-        if !errors.isEmpty { logger.error("\(errors.joined(separator: ", "))") }
+        let context = config.propagation.propagate(&ctx) { extracted, _ in Self.rootSpanContext(extracted) }
         if let traceID = context.traceID { ctx.plugin[Self.traceIDKey] = TraceIDs.hex(traceID) }
     }
 

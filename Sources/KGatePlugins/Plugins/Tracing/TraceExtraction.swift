@@ -332,24 +332,20 @@ enum TraceExtractors {
     /// `^%s*(%d+)%s*$`.
     private static func decimalID(_ entry: TraceHeaders.Entry, _ name: String, _ warn: Warn) -> String? {
         guard entry.isPresent else { return nil }
-        if let value = entry.string {
-            let digits = value.utf8.drop(while: isLuaSpace).reversed().drop(while: isLuaSpace).reversed()
-            if !digits.isEmpty, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) { return String(decoding: digits, as: UTF8.self) }
+        if let digits = entry.string?.kongStripped, !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            return digits
         }
         warn("\(name) header invalid; ignoring.")
         return nil
     }
-
-    /// Lua's `%s`.
-    private static func isLuaSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
 
     static func aws(_ headers: TraceHeaders, _ warn: Warn) -> TraceContext? {
         guard let header = headers["x-amzn-trace-id"].string else { return nil }
         var context = TraceContext()
         for pair in header.split(separator: ";", omittingEmptySubsequences: false) {
             let equals = pair.firstIndex(of: "=")
-            let key = strip(equals.map { pair[..<$0] } ?? pair)
-            let value = strip(equals.map { pair[pair.index(after: $0)...] } ?? "")
+            let key = String(equals.map { pair[..<$0] } ?? pair).kongStripped
+            let value = String(equals.map { pair[pair.index(after: $0)...] } ?? "").kongStripped
             switch key {
             case "Root":
                 let parts = value.split(separator: "-", omittingEmptySubsequences: false)
@@ -376,13 +372,6 @@ enum TraceExtractors {
             }
         }
         return context
-    }
-
-    /// Kong's `strip`: without leading and trailing whitespace.
-    private static func strip(_ text: Substring) -> Substring {
-        let start = text.utf8.firstIndex { !isLuaSpace($0) } ?? text.endIndex
-        let end = text.utf8.lastIndex { !isLuaSpace($0) }.map { text.utf8.index(after: $0) } ?? start
-        return start < end ? text[start..<end] : ""
     }
 
     static func gcp(_ headers: TraceHeaders, _ warn: Warn) -> TraceContext? {

@@ -55,6 +55,28 @@ struct TracePropagation: Sendable, Equatable {
         }
     }
 
+    /// Kong's `propagate`: the context extracted from the request, turned by `injecting` into
+    /// the one sent upstream (the plugin's `get_inject_ctx`), then the `clear` headers removed
+    /// and the context injected. The trace id goes to the log's `trace_id`, injector errors to
+    /// the error log. Returns the injected context.
+    @discardableResult
+    func propagate(_ ctx: inout PluginContext, injecting: (TraceContext, inout PluginContext) -> TraceContext) -> TraceContext {
+        let (extracted, format) = extracted(from: ctx)
+        let context = injecting(extracted, &ctx)
+        let (traceIDs, errors) = apply(context, extractedFrom: format, to: &ctx.request)
+        if !traceIDs.isEmpty {
+            ctx.serializedValues["trace_id"] = .object(Object(uniqueKeysWithValues: traceIDs.map { ($0.key, Value.string($0.value)) }))
+        }
+        if !errors.isEmpty { ctx.logger.error("\(errors.joined(separator: ", "))") }
+        return context
+    }
+
+    /// The request's context, Kong's warnings about its headers going to the plugin's log.
+    func extracted(from ctx: PluginContext) -> (context: TraceContext, format: TraceFormat?) {
+        let logger = ctx.logger
+        return extracted(from: TraceHeaders(ctx.request.headers)) { logger.warning("\($0)") }
+    }
+
     /// Kong's `extract_tracing_context`: the first non-empty context the formats find, with
     /// its format.
     func extracted(from headers: TraceHeaders, warn: (String) -> Void) -> (context: TraceContext, format: TraceFormat?) {

@@ -61,13 +61,7 @@ public final class ZipkinPlugin: Plugin {
 
     /// Parses the config.
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        var endpoint: PluginHTTPClient.Endpoint?
-        if let text = config.string("http_endpoint"), let url = ParsedURL(text), let host = url.host {
-            let tls = url.scheme?.lowercased() == "https"
-            endpoint = PluginHTTPClient.Endpoint(
-                tls: tls, host: host, port: url.port.flatMap { Int($0) } ?? (tls ? 443 : 80),
-                path: url.path.flatMap { $0.isEmpty ? nil : $0 } ?? "/")
-        }
+        let endpoint = config.string("http_endpoint").flatMap(ParsedURL.init).flatMap(PluginHTTPClient.Endpoint.init(url:))
         let staticTags = (config["static_tags"]?.sequenceElements ?? []).compactMap { tag -> (String, String)? in
             guard let name = tag["name"]?.stringValue, let value = tag["value"]?.stringValue else { return nil }
             return (name, value)
@@ -89,31 +83,26 @@ public final class ZipkinPlugin: Plugin {
 
     /// Starts the spans and propagates the proxy span's context upstream.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        let logger = ctx.logger
-        let warn = { (message: String) in logger.warning("\(message)") }
-        let (extracted, format) = config.propagation.extracted(from: TraceHeaders(ctx.request.headers), warn: warn)
-        var state = self.state(config, &ctx, extracted: extracted)
-        let now = Self.nowMicroseconds()
-        state.accessStart = now
-        let proxy = state.proxySpan(at: now)
-        var inject = extracted
-        inject.traceID = proxy.traceID
-        inject.spanID = proxy.spanID
-        inject.parentID = proxy.parentID ?? extracted.parentID
-        // Lua's `proxy_span.should_sample or inject_ctx.should_sample or nil`: true or nothing.
-        inject.shouldSample = proxy.shouldSample || extracted.shouldSample == true ? true : nil
-        inject.baggage = proxy.baggage ?? extracted.baggage
-        let (traceIDs, errors) = config.propagation.apply(inject, extractedFrom: format, to: &ctx.request)
-        if !traceIDs.isEmpty {
-            ctx.serializedValues["trace_id"] = .object(Object(uniqueKeysWithValues: traceIDs.map { ($0.key, Value.string($0.value)) }))
+        config.propagation.propagate(&ctx) { extracted, ctx in
+            var state = self.state(config, ctx, extracted: extracted)
+            let now = Self.nowMicroseconds()
+            state.accessStart = now
+            let proxy = state.proxySpan(at: now)
+            ctx.plugin[Self.stateKey] = state
+            var inject = extracted
+            inject.traceID = proxy.traceID
+            inject.spanID = proxy.spanID
+            inject.parentID = proxy.parentID ?? extracted.parentID
+            // Lua's `proxy_span.should_sample or inject_ctx.should_sample or nil`: true or nothing.
+            inject.shouldSample = proxy.shouldSample || extracted.shouldSample == true ? true : nil
+            inject.baggage = proxy.baggage ?? extracted.baggage
+            return inject
         }
-        if !errors.isEmpty { logger.error("\(errors.joined(separator: ", "))") }
-        ctx.plugin[Self.stateKey] = state
     }
 
     /// `khs`, and the trace id header.
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
-        var state = self.state(config, &ctx)
+        var state = self.state(config, ctx)
         let now = Self.nowMicroseconds()
         state.headerFilterStart = now
         _ = state.proxySpan(at: now)
@@ -126,7 +115,7 @@ public final class ZipkinPlugin: Plugin {
 
     /// The header filter ends when the body starts (`khf`, `kbs`).
     public func bodyFilter(_ config: Config, _ ctx: inout PluginContext, chunk: inout [UInt8], last: Bool) throws {
-        var state = self.state(config, &ctx)
+        var state = self.state(config, ctx)
         let now = Self.nowMicroseconds()
         if !state.headerFilterFinished {
             if config.annotations {
@@ -144,7 +133,7 @@ public final class ZipkinPlugin: Plugin {
     public func log(_ config: Config, _ ctx: inout PluginContext) {
         let now = Self.nowMicroseconds()
         if let session = ctx.session { return logStream(session, config, &ctx, now: now) }
-        var state = self.state(config, &ctx)
+        var state = self.state(config, ctx)
         var proxy = state.proxySpan(at: now)
         var request = state.request
         let proxyFinish = state.bodyFilterEnd ?? now
@@ -262,12 +251,12 @@ public final class ZipkinPlugin: Plugin {
         }
     }
 
-    /// The request's spans, started when first needed (Kong's `initialize_request`).
-    private func state(_ config: Config, _ ctx: inout PluginContext, extracted: TraceContext? = nil) -> RequestState {
+    /// The request's spans, started when first needed (Kong's `initialize_request`); the
+    /// phases keep them in `kong.ctx.plugin`.
+    private func state(_ config: Config, _ ctx: PluginContext, extracted: TraceContext? = nil) -> RequestState {
         if let state = ctx.plugin[Self.stateKey] as? RequestState { return state }
         let logger = ctx.logger
-        let context = extracted
-            ?? config.propagation.extracted(from: TraceHeaders(ctx.request.headers), warn: { logger.warning("\($0)") }).context
+        let context = extracted ?? config.propagation.extracted(from: ctx).context
         let (spanID, parentID) = context.reuseSpanID ? (context.spanID, context.parentID) : (nil, context.spanID)
         let sampled = context.shouldSample ?? (Double.random(in: 0..<1) < config.sampleRatio)
         let r = ctx.request
@@ -287,9 +276,7 @@ public final class ZipkinPlugin: Plugin {
         let (tags, errors) = ZipkinRequestTags.parse(r.headerValues(config.tagsHeader))
         if !errors.isEmpty { logger.warning("Could not parse the following Zipkin tags: \(errors.joined(separator: ", "))") }
         for (name, value) in tags { request.setTag(name, value) }
-        let state = RequestState(request: request)
-        ctx.plugin[Self.stateKey] = state
-        return state
+        return RequestState(request: request)
     }
 
     /// Kong's `tag_with_service_and_route`.
@@ -328,12 +315,7 @@ public final class ZipkinPlugin: Plugin {
 
     /// One batch: a JSON array of spans (`send_entries_to_zipkin`).
     static func send(_ batch: [[UInt8]], client: PluginHTTPClient, timeout: TimeAmount) async throws {
-        var body: [UInt8] = [UInt8(ascii: "[")]
-        for (i, entry) in batch.enumerated() {
-            if i > 0 { body.append(UInt8(ascii: ",")) }
-            body += entry
-        }
-        body.append(UInt8(ascii: "]"))
+        let body = LogQueue.jsonArray(batch)
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Content-Length", value: String(body.count))
