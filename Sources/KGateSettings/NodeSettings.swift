@@ -152,6 +152,13 @@ public struct NodeSettings: Sendable, Equatable {
     /// service's ids and names as `Kong-Route-Id`, `Kong-Route-Name`, `Kong-Service-Id` and
     /// `Kong-Service-Name` response headers. Default off.
     public var allowDebugHeader = false
+    /// `tracing_instrumentations`: what the request spans record (`request`, `router`,
+    /// `balancer`, `plugin_rewrite`, `plugin_access`, `plugin_header_filter`, `http_client`,
+    /// `dns_query`, `db_query`, or `all`), exported by the opentelemetry plugin. Default
+    /// `off` (empty).
+    public var tracingInstrumentations: [String] = []
+    /// `tracing_sampling_rate`: the share of traces recorded, from 0 to 1. Default 0.01.
+    public var tracingSamplingRate = 0.01
     /// `nginx_http_proxy_ssl_verify` (nginx's `proxy_ssl_verify`; `nginx_proxy_proxy_ssl_verify`
     /// wins over it, as the proxy server block's directive does): whether upstream TLS
     /// certificates are verified for the services whose `tls_verify` is null. Default off.

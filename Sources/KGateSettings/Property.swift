@@ -190,6 +190,10 @@ struct Property: Sendable {
         Property("allow_debug_header", apply: { s, v, _ throws(InvalidValue) in
             s.allowDebugHeader = try ValueSyntax.boolean(v, property: "allow_debug_header")
         }, render: { .boolean($0.allowDebugHeader) }),
+        tracingInstrumentations("tracing_instrumentations", aliasOf: nil),
+        tracingInstrumentations("opentelemetry_tracing", aliasOf: "tracing_instrumentations"),
+        tracingSamplingRate("tracing_sampling_rate", aliasOf: nil),
+        tracingSamplingRate("opentelemetry_tracing_sampling_rate", aliasOf: "tracing_sampling_rate"),
         Property("admin_token", sensitive: true, apply: { s, v, _ in
             s.adminToken = v.isEmpty ? nil : v
         }, render: { $0.adminToken.map(SettingValue.string) ?? .none }),
@@ -231,6 +235,38 @@ struct Property: Sendable {
         Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
             s.workerProcesses = try WorkerProcesses.parse(v, property: name)
         }, render: { .string($0.workerProcesses.description) })
+    }
+
+    /// Kong's instrumentation names (`available_types`, with `request`, `all` and `off`).
+    static let tracingTypes: Set<String> = [
+        "off", "all", "request", "router", "balancer", "plugin_rewrite", "plugin_access", "plugin_header_filter",
+        "http_client", "dns_query", "db_query", "create_span",
+    ]
+
+    private static func tracingInstrumentations(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            let types = ValueSyntax.list(v)
+            if let invalid = types.first(where: { !tracingTypes.contains($0) }) {
+                throw InvalidValue("invalid tracing type: \(invalid)")
+            }
+            if types.count > 1, types.contains("off") {
+                throw InvalidValue("invalid tracing types: off, other types are mutually exclusive")
+            }
+            s.tracingInstrumentations = types.first == "off" ? [] : types
+        }, render: { .list($0.tracingInstrumentations.isEmpty ? ["off"] : $0.tracingInstrumentations) })
+    }
+
+    private static func tracingSamplingRate(_ name: String, aliasOf: String?) -> Property {
+        Property(name, aliasOf: aliasOf, apply: { s, v, _ throws(InvalidValue) in
+            guard let rate = Double(v), rate.isFinite else {
+                throw InvalidValue(ValueSyntax.invalidValue(name, v, "expected a number between 0 and 1"))
+            }
+            guard rate >= 0, rate <= 1 else { throw InvalidValue("tracing_sampling_rate must be between 0 and 1") }
+            s.tracingSamplingRate = rate
+        }, render: { s in
+            let rate = s.tracingSamplingRate
+            return .string(rate == rate.rounded() ? String(Int(rate)) : String(rate))
+        })
     }
 
     private static func realIPHeader(_ name: String, aliasOf: String?) -> Property {

@@ -117,6 +117,13 @@ struct PropertyParsingTests {
         SettingsCase("allow_debug_header = on") { $0.allowDebugHeader = true },
         SettingsCase("allow_debug_header = true") { $0.allowDebugHeader = true },
         SettingsCase("allow_debug_header = off") { $0.allowDebugHeader = false },
+        SettingsCase("tracing_instrumentations = off") { $0.tracingInstrumentations = [] },
+        SettingsCase("tracing_instrumentations = all") { $0.tracingInstrumentations = ["all"] },
+        SettingsCase("tracing_instrumentations = router, balancer") { $0.tracingInstrumentations = ["router", "balancer"] },
+        SettingsCase("opentelemetry_tracing = request") { $0.tracingInstrumentations = ["request"] },
+        SettingsCase("tracing_sampling_rate = 1") { $0.tracingSamplingRate = 1 },
+        SettingsCase("tracing_sampling_rate = 0.25") { $0.tracingSamplingRate = 0.25 },
+        SettingsCase("opentelemetry_tracing_sampling_rate = 0") { $0.tracingSamplingRate = 0 },
         SettingsCase("error_template_html = ") { $0.errorTemplateHTML = nil },
         SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
         SettingsCase("admin_token = ") { $0.adminToken = nil },
@@ -166,6 +173,14 @@ struct PropertyParsingTests {
     }
 
     static let refused: [FailureCase] = [
+        FailureCase("tracing_instrumentations = router, foo", "kong.conf:1: invalid tracing type: foo"),
+        FailureCase(
+            "tracing_instrumentations = off, router",
+            "kong.conf:1: invalid tracing types: off, other types are mutually exclusive"),
+        FailureCase("tracing_sampling_rate = 1.5", "kong.conf:1: tracing_sampling_rate must be between 0 and 1"),
+        FailureCase(
+            "tracing_sampling_rate = half",
+            "kong.conf:1: invalid value for 'tracing_sampling_rate': 'half' (expected a number between 0 and 1)"),
         FailureCase(
             "node_id = 1234", "kong.conf:1: invalid value for 'node_id': '1234' (must be a valid UUID)"),
         FailureCase("prefix = ", "kong.conf:1: invalid value for 'prefix': '' (expected a directory path)"),

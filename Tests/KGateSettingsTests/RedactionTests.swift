@@ -20,7 +20,8 @@ struct RedactionTests {
             "client_ssl_cert", "client_ssl_cert_key", "admin_ssl_cert",
             "admin_ssl_cert_key", "status_ssl_cert", "status_ssl_cert_key", "nginx_http_proxy_ssl_verify", "dns_hostsfile",
             "lua_ssl_trusted_certificate", "lua_ssl_verify_depth", "nginx_http_proxy_ssl_verify_depth",
-            "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "admin_token", "node_id", "admin_gui_url",
+            "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "tracing_instrumentations", "tracing_sampling_rate", "admin_token",
+            "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",
@@ -77,6 +78,8 @@ struct RedactionTests {
             "dns_hostsfile": "/etc/hosts",
             "untrusted_lua": "sandbox",
             "allow_debug_header": "off",
+            "tracing_instrumentations": "off",
+            "tracing_sampling_rate": "0.01",
             "admin_gui_url": "",
         ])
     }

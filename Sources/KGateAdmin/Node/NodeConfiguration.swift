@@ -145,9 +145,8 @@ enum NodeConfiguration {
         ("lua_max_uri_args", "100"), ("lua_max_post_args", "100"), ("role", "traditional"), ("kic", "off"),
         ("pluginserver_names", ""), ("untrusted_lua_sandbox_requires", ""),
         ("untrusted_lua_sandbox_environment", ""), ("admin_gui_path", "/"), ("admin_gui_api_url", ""),
-        ("admin_gui_csp_header", "off"), ("openresty_path", ""), ("opentelemetry_tracing", "off"),
-        ("opentelemetry_tracing_sampling_rate", "0.01"), ("tracing_instrumentations", "off"),
-        ("tracing_sampling_rate", "0.01"), ("wasm", "off"), ("wasm_filters_path", ""), ("wasm_dynamic_module", ""),
+        ("admin_gui_csp_header", "off"), ("openresty_path", ""), ("wasm", "off"), ("wasm_filters_path", ""),
+        ("wasm_dynamic_module", ""),
         ("wasm_filters", "bundled,user"), ("request_debug", "on"), ("request_debug_token", ""),
     ]
 
