@@ -40,7 +40,7 @@ public enum BundledPluginSet {
             PrometheusPlugin(),
             DatadogPlugin(),
             StatsdPlugin(),
-            OpenTelemetryPlugin(),
+            OpenTelemetryPlugin(nodeID: nodeID, luaEnabled: luaEnabled),
             ZipkinPlugin(nodeID: nodeID),
         ]
     }

@@ -321,11 +321,14 @@ public final class PluginRunner: Sendable {
     @inline(__always)
     func call(_ instance: any AnyPluginInstance, _ phase: PluginPhase, _ ctx: inout PluginContext) {
         ctx.currentPlugin = instance.name
+        let span = ctx.trace != nil ? ctx.trace!.startPlugin(phase, instance.name) : nil
         do {
             try instance.run(phase, &ctx)
         } catch {
+            if let span { ctx.trace!.fail(span, "\(error)") }
             report(error, instance, &ctx)
         }
+        if let span { ctx.trace!.finish(span) }
     }
 
     private func report(_ error: any Error, _ instance: any AnyPluginInstance, _ ctx: inout PluginContext) {

@@ -23,6 +23,16 @@ public struct PluginContext: Sendable {
     public var served: ServedExchange?
     /// The stream session a stream `log` phase reports (nil for HTTP requests).
     public var session: StreamSession?
+    /// The request's spans, when the node records traces (`tracing_instrumentations`).
+    public var trace: RequestTrace?
+
+    /// Ends the request's trace once ``served`` is set, before the `log` phase: the root
+    /// span's status and route (the matched route's first path), the balancer tries' spans.
+    public mutating func endTrace() {
+        guard trace != nil, let served else { return }
+        let path = routeEntity?["paths"]?.sequenceElements?.first?.stringValue
+        trace!.end(served: served, routePath: path)
+    }
 
     /// The matched route's id (nil before routing or when none matched).
     public private(set) var routeID: String?

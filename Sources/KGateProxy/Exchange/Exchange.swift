@@ -40,6 +40,8 @@ struct Exchange {
     var runner: PluginRunner?
     /// The request's plugin context, made when a plugin runs for it.
     var plugins: PluginContext?
+    /// The context holds the request's spans (``PluginContext/trace``).
+    var traced = false
     /// What the response phases have to do (decided after access).
     var pluginWork: PluginRunner.ResponseWork = []
     /// The request head plugins rewrote (headers or body changed), sent upstream instead of

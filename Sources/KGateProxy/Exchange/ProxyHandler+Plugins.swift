@@ -24,7 +24,7 @@ extension ProxyHandler {
 
     /// Runs the global `rewrite` configs before routing; false when a plugin answered.
     func runRewrite(_ runner: PluginRunner) -> Bool {
-        x.plugins = makePluginContext(runner)
+        if x.plugins == nil { x.plugins = makePluginContext(runner) }
         runner.rewrite(&x.plugins!)
         // The global configs' response work, until access (if reached) decides.
         x.pluginWork = runner.responseWork(&x.plugins!)
@@ -33,6 +33,19 @@ extension ProxyHandler {
             return false
         }
         return true
+    }
+
+    /// Starts the request's trace (`tracing_instrumentations`) with its root span: the plugin
+    /// context that holds the spans is made now, before `rewrite`.
+    func startTrace(_ runner: PluginRunner, _ tracer: TracerSettings) {
+        x.plugins = makePluginContext(runner)
+        x.pluginWork = runner.responseWork(&x.plugins!)
+        let sinceStart = NIODeadline.now().uptimeNanoseconds &- x.start.uptimeNanoseconds
+        let now = TraceClock.nowNanos()
+        x.plugins!.trace = RequestTrace(
+            settings: tracer, request: x.plugins!.request, requestURI: request.target,
+            startNanos: now &- min(now, sinceStart))
+        x.traced = true
     }
 
     /// Starts the plugins of a routed request: false when they took the exchange over (they
@@ -502,6 +515,7 @@ extension ProxyHandler {
     func runLogPhase() {
         guard let runner = x.runner, startDownstreamPhases(runner), x.pluginWork.contains(.log) else { return }
         x.plugins!.served = servedExchange()
+        if x.traced { x.plugins!.endTrace() }
         runner.log(&x.plugins!)
     }
 }

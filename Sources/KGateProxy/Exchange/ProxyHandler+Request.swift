@@ -118,6 +118,7 @@ extension ProxyHandler {
         x.generation = generation
         if let runner = plans.activePlugins {
             x.runner = runner
+            if let tracer = env.configuration.tracer { startTrace(runner, tracer) }
             if runner.needsRewrite, !runRewrite(runner) { return }
         }
         let router = plans.router
@@ -134,7 +135,9 @@ extension ProxyHandler {
             routeRequest.sourcePort = remote?.port
             routeRequest.destinationIP = serverIP
         }
+        let routerSpan = x.traced ? x.plugins!.trace!.startRouter() : nil
         let match = router.match(routeRequest)
+        if let routerSpan { x.plugins!.trace!.finish(routerSpan) }
         if let match, env.configuration.allowDebugHeader, RouteDebugHeaders.requested(by: request) {
             x.debugHeaders = RouteDebugHeaders(match)
         }

@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateSettings
 import NIOCore
 
@@ -41,6 +42,8 @@ public struct ProxyConfiguration: Sendable {
     /// `allow_debug_header`: a request with a `Kong-Debug` header gets the `Kong-Route-*` and
     /// `Kong-Service-*` response headers.
     public var allowDebugHeader: Bool
+    /// `tracing_instrumentations` and `tracing_sampling_rate`: nil when tracing is off.
+    public var tracer: TracerSettings?
     /// `port_maps`: the port clients reach for each port kgate listens on (kong port → host
     /// port), sent as `X-Forwarded-Port`. Empty without port forwarding.
     public var hostPorts: [Int: Int]
@@ -99,6 +102,10 @@ public struct ProxyConfiguration: Sendable {
             html: settings.errorTemplateHTML, json: settings.errorTemplateJSON, xml: settings.errorTemplateXML,
             plain: settings.errorTemplatePlain)
         self.allowDebugHeader = settings.allowDebugHeader
+        let tracer = TracerSettings(
+            instrumentations: TracingInstrumentations(names: settings.tracingInstrumentations),
+            samplingRate: settings.tracingSamplingRate)
+        self.tracer = tracer.isEnabled ? tracer : nil
         self.charset = settings.nginxHttpCharset
         self.addedHeaders = AddedResponseHeaders(
             http: settings.nginxHttpAddHeader, proxy: settings.nginxProxyAddHeader,

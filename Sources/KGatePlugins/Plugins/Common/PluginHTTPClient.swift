@@ -274,6 +274,22 @@ private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHa
     }
 }
 
+extension PluginHTTPClient {
+    /// POSTs `body` with its `Content-Length`; a request that fails to complete throws a
+    /// ``Failure`` described by `failure` (the plugin's own wording).
+    func post(
+        _ body: [UInt8], headers: HTTPHeaders, timeout: TimeAmount, failure: (any Error) -> String
+    ) async throws -> Response {
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        do {
+            return try await send(method: .POST, headers: headers, body: body, timeout: timeout)
+        } catch {
+            throw Failure(description: failure(error))
+        }
+    }
+}
+
 extension PluginHTTPClient.Endpoint {
     /// A configured endpoint URL (http-log's and zipkin's `http_endpoint`): TLS for `https`,
     /// the scheme's port unless one is given, the path without its query. Nil without a

@@ -19,6 +19,11 @@ struct Template: Sendable {
     /// Whether the text has no `$(...)`.
     var isLiteral: Bool { pieces.allSatisfy { if case .text = $0 { return true } else { return false } } }
 
+    /// Whether every `$(...)` parsed (Penlight's `compile` would succeed).
+    var compiles: Bool {
+        pieces.allSatisfy { if case .expression(.invalid, _) = $0 { return false } else { return true } }
+    }
+
     /// Splits a template; `$(` without its balanced `)` stays text (Lua's `%b()`).
     init(_ source: String) {
         self.source = source

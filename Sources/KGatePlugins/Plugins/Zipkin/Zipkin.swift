@@ -316,14 +316,8 @@ public final class ZipkinPlugin: Plugin {
     /// One batch: a JSON array of spans (`send_entries_to_zipkin`).
     static func send(_ batch: [[UInt8]], client: PluginHTTPClient, timeout: TimeAmount) async throws {
         let body = LogQueue.jsonArray(batch)
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Content-Length", value: String(body.count))
-        let response: PluginHTTPClient.Response
-        do {
-            response = try await client.send(method: .POST, headers: headers, body: body, timeout: timeout)
-        } catch {
-            throw PluginHTTPClient.Failure(description: "zipkin request failed: \(error)")
+        let response = try await client.post(body, headers: ["Content-Type": "application/json"], timeout: timeout) {
+            "zipkin request failed: \($0)"
         }
         guard (200..<300).contains(response.status) else {
             let reason = HTTPResponseStatus(statusCode: response.status).reasonPhrase
