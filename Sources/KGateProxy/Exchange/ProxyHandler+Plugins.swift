@@ -40,11 +40,10 @@ extension ProxyHandler {
     func startTrace(_ runner: PluginRunner, _ tracer: TracerSettings) {
         x.plugins = makePluginContext(runner)
         x.pluginWork = runner.responseWork(&x.plugins!)
-        let sinceStart = NIODeadline.now().uptimeNanoseconds &- x.start.uptimeNanoseconds
-        let now = TraceClock.nowNanos()
+        // The request's start as Kong's (`ngx.req.start_time()`), on the clock the tries use.
         x.plugins!.trace = RequestTrace(
             settings: tracer, request: x.plugins!.request, requestURI: request.target,
-            startNanos: now &- min(now, sinceStart))
+            startNanos: UInt64(x.plugins!.request.startTime * 1e9))
         x.traced = true
     }
 

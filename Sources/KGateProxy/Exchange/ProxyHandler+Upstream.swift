@@ -1,3 +1,4 @@
+import KGatePlugins
 import NIOCore
 import NIOHTTP1
 
@@ -38,7 +39,7 @@ extension ProxyHandler {
                 }
             }
         case .hostname:
-            resolve(plan.host) { [self] ip in
+            resolve(plan.host, port: plan.port) { [self] ip in
                 connect(ip: ip, port: plan.port, hostname: plan.host, hostHeader: plan.hostHeader, plan: plan)
             }
         }
@@ -63,11 +64,20 @@ extension ProxyHandler {
     }
 
     /// Resolves a service's host through the loop's DNS cache, then continues the same exchange.
-    private func resolve(_ host: String, then: @escaping (IPBytes) -> Void) {
-        if let ip = loop.dns.cachedAddress(host) { return then(ip) }
+    /// A traced request records the query as `kong.dns` (Kong spans every `toip`, cached or not).
+    private func resolve(_ host: String, port: Int, then: @escaping (IPBytes) -> Void) {
+        let span = x.traced ? x.plugins!.trace!.startDNS() : nil
+        if let ip = loop.dns.cachedAddress(host) {
+            if let span { x.plugins!.trace!.finishDNS(span, host: host, port: port, result: .success(ip.text)) }
+            return then(ip)
+        }
         let current = serial
         loop.dns.resolve(host) { [self] result in
             guard current == serial, phase == .connecting else { return }
+            if let span {
+                let outcome = result.map(\.text).mapError { DNSQueryError(Self.dnsFailureMessage($0, host: host)) }
+                x.plugins!.trace!.finishDNS(span, host: host, port: port, result: outcome)
+            }
             switch result {
             case .success(let ip):
                 then(ip)
@@ -76,6 +86,14 @@ extension ProxyHandler {
             case .failure(.other(let message)):
                 noTargetLeft(ProxyError(kind: .resolveFailed(host: host, message: message)))
             }
+        }
+    }
+
+    /// A failed query as Kong's DNS client words it.
+    static func dnsFailureMessage(_ failure: DNSFailure, host: String) -> String {
+        switch failure {
+        case .nameNotFound: "dns server error: 3 name error"
+        case .other(let message): message
         }
     }
 

@@ -23,7 +23,7 @@ struct PluginsOpenTelemetryExportTests {
     /// A service on the api upstream, route `otel.test` with the plugin (`config` added to its
     /// endpoint and a fast queue), run with the node `settings`.
     private func run(
-        config: String = "", settings: NodeSettings, upstreamName: String? = nil,
+        config: String = "", settings: NodeSettings, serviceHost: String? = nil, resolver: ScriptedResolver? = nil,
         _ body: (ProxyHarness, TestUpstream, TestUpstream) async throws -> Void
     ) async throws {
         try await withUpstreams(["api", "collector"]) { ups in
@@ -34,7 +34,7 @@ struct PluginsOpenTelemetryExportTests {
                 _format_version: "3.0"
                 services:
                 - name: otel-service
-                  url: http://127.0.0.1:\(api.port)
+                  url: http://\(serviceHost ?? "127.0.0.1"):\(api.port)
                   routes:
                   - name: otel-route
                     hosts: [otel.test]
@@ -43,7 +43,7 @@ struct PluginsOpenTelemetryExportTests {
                     - name: opentelemetry
                       config: {\(plugin)}
                 """
-            try await withProxy(yaml, settings: settings) { proxy in try await body(proxy, api, collector) }
+            try await withProxy(yaml, resolver: resolver, settings: settings) { proxy in try await body(proxy, api, collector) }
         }
     }
 
@@ -170,6 +170,33 @@ struct PluginsOpenTelemetryExportTests {
             // No balancer span: the root's context goes upstream.
             let root = try span(spans, "kong")
             #expect(EchoedRequest(r).header("traceparent") == "00-\(hex(root.traceID))-\(hex(root.spanID))-01")
+        }
+    }
+
+    @Test("dns_query: the service host's lookup is kong.dns, its failure an exception")
+    func dnsSpans() async throws {
+        let resolver = ScriptedResolver()
+        resolver.answer("api.internal", ["127.0.0.1"])
+        try await run(settings: settings(["dns_query"]), serviceHost: "api.internal", resolver: resolver) { proxy, api, collector in
+            let r = try await proxy.get("/echo", host: "otel.test")
+            #expect(r.status == 200)
+            let spans = try await exports(collector, spans: 2).flatMap(\.spans)
+            let root = try span(spans, "kong")
+            let dns = try span(spans, "kong.dns")
+            #expect(dns.kind == 3 && dns.parentSpanID == root.spanID && dns.statusCode == nil)
+            #expect(dns.attributes == [
+                OTLPKeyValue("dns.record.domain", .string("api.internal")),
+                OTLPKeyValue("dns.record.port", .double(Double(api.port))),
+                OTLPKeyValue("dns.record.ip", .string("127.0.0.1")),
+            ])
+        }
+        try await run(settings: settings(["dns_query"]), serviceHost: "missing.internal", resolver: ScriptedResolver()) { proxy, _, collector in
+            let r = try await proxy.get("/echo", host: "otel.test")
+            #expect(r.status == 503)
+            let dns = try span(try await exports(collector, spans: 2).flatMap(\.spans), "kong.dns")
+            #expect(dns.statusCode == 2)
+            #expect(dns.events.map(\.name) == ["exception"])
+            #expect(dns.attributes.map(\.key) == ["dns.record.domain", "dns.record.port"])
         }
     }
 

@@ -179,6 +179,22 @@ public struct RequestTrace: Sendable {
         settings.instrumentations.contains(.router) ? start("kong.router") : nil
     }
 
+    /// Starts `kong.dns` when DNS queries are instrumented.
+    public mutating func startDNS() -> Int? {
+        settings.instrumentations.contains(.dnsQuery) ? start("kong.dns", kind: .client) : nil
+    }
+
+    /// Ends `kong.dns` with the name asked, the port, and the address found or the error.
+    public mutating func finishDNS(_ index: Int, host: String, port: Int, result: Result<String, DNSQueryError>) {
+        spans[index].setAttribute("dns.record.domain", .string(host))
+        spans[index].setAttribute("dns.record.port", .double(Double(port)))
+        switch result {
+        case .success(let ip): spans[index].setAttribute("dns.record.ip", .string(ip))
+        case .failure(let error): fail(index, error.message)
+        }
+        finish(index)
+    }
+
     /// Starts `kong.<phase>.plugin.<name>` when the phase is instrumented.
     mutating func startPlugin(_ phase: PluginPhase, _ name: String) -> Int? {
         let type: TracingInstrumentations
@@ -233,4 +249,10 @@ public struct RequestTrace: Sendable {
         span.finish(at: reusesAhead ? end : start + UInt64(max(0, attempt.balancerLatency)) * 1_000_000)
         link(span, parent: active, activate: false)
     }
+}
+
+/// A failed DNS query, as the `kong.dns` span records it.
+public struct DNSQueryError: Error, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
 }
