@@ -38,8 +38,21 @@ struct Exchange {
     // Plugins.
     /// The generation's plugin phases, when it has plugins.
     var runner: PluginRunner?
-    /// The request's plugin context, made when a plugin runs for it.
-    var plugins: PluginContext?
+    /// The request's plugin context, made when a plugin runs for it. Read and changed in
+    /// place in a box the connection keeps from one request to the next
+    /// (``PluginContextBox``): a context is about a kilobyte, and the exchange is reset whole
+    /// after every request.
+    var plugins: PluginContext? {
+        _read {
+            if let box = pluginsBox { yield box.context } else { yield nil }
+        }
+        _modify {
+            if pluginsBox == nil { pluginsBox = PluginContextBox() }
+            yield &pluginsBox!.context
+        }
+    }
+    /// Where ``plugins`` lives, once a request needed it.
+    var pluginsBox: PluginContextBox?
     /// The context holds the request's spans (``PluginContext/trace``).
     var traced = false
     /// What the response phases have to do (decided after access).
@@ -115,6 +128,14 @@ struct Exchange {
     /// The tries so far (Kong's `balancer_data.tries`).
     @OutOfLine var triesForLog: [ServedExchange.Try]?
 
+    /// Ready for the next request: every field as new, the plugin context's box kept (empty).
+    mutating func reset() {
+        let box = pluginsBox
+        box?.context = nil
+        self = Exchange()
+        pluginsBox = box
+    }
+
     /// Milliseconds between two instants.
     func milliseconds(since from: NIODeadline, to: NIODeadline) -> Int {
         to.milliseconds(since: from)
@@ -127,4 +148,9 @@ enum BodyReplacement {
     case pending([UInt8])
     /// Sent: the rest of the upstream body is dropped.
     case sent
+}
+
+/// The storage of ``Exchange/plugins``, one per connection. Only its event loop touches it.
+final class PluginContextBox {
+    var context: PluginContext?
 }

@@ -124,19 +124,22 @@ extension ProxyHandler {
         let router = plans.router
         let target = request.target(reusing: recent.target)
         recent.remember(target: target)
-        var routeRequest = RouteRequest(
-            method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
-            sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
-            destinationPort: hostPortNumber)
-        if router.usesAddresses {
-            // Expression routes on `net.src.*` / `net.dst.ip`.
-            let remote = context.channel.remoteAddress
-            routeRequest.sourceIP = remote?.ip
-            routeRequest.sourcePort = remote?.port
-            routeRequest.destinationIP = serverIP
-        }
         let routerSpan = x.traced ? x.plugins!.trace!.startRouter() : nil
-        let match = router.match(routeRequest)
+        let match: RouteMatch?
+        var knownUpstreamTarget: String?
+        if let memo = recent.route, memo.answers(router, request.method, target, x.facts.host) {
+            // The connection's previous request asked the same (Kong caches matches too).
+            match = memo.match
+            knownUpstreamTarget = memo.upstreamTarget
+        } else {
+            match = router.match(routeRequest(router, target: target))
+            if !router.usesHeaders, !router.usesAddresses {
+                knownUpstreamTarget = match.map { Self.upstreamTarget($0, target: target) }
+                recent.route = RouteMemo(
+                    router: router, method: request.method, target: target, host: x.facts.host, match: match,
+                    upstreamTarget: knownUpstreamTarget)
+            }
+        }
         if let routerSpan { x.plugins!.trace!.finish(routerSpan) }
         if let match, env.configuration.allowDebugHeader, RouteDebugHeaders.requested(by: request) {
             x.debugHeaders = RouteDebugHeaders(match)
@@ -148,7 +151,9 @@ extension ProxyHandler {
         // The usual route (the connection's protocol allowed, no gRPC) needs none of Kong's
         // protocol checks.
         if let match, Self.serves(tls ? "https" : "http", match.route.protocols) {
-            return proceed(match, plans: plans, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
+            return proceed(
+                match, plans: plans, target: target, upstreamTarget: knownUpstreamTarget, forwardedProto: forwardedProto,
+                forwardedHost: forwardedHost)
         }
         switch RouteOutcome.evaluate(
             match, forwardedProto: forwardedProto, forwardedHost: forwardedHost, requestURI: target,
@@ -173,8 +178,28 @@ extension ProxyHandler {
         return allowed
     }
 
-    /// Prepares the upstream request of a matched route, runs the plugins, then proxies.
-    private func proceed(_ match: RouteMatch, plans: ProxyPlans, target: String, forwardedProto: String, forwardedHost: String) {
+    /// What the router is asked for the current request.
+    private func routeRequest(_ router: Router, target: String) -> RouteRequest {
+        var routeRequest = RouteRequest(
+            method: request.method.rawValue, target: target, host: x.facts.host, scheme: tls ? .https : .http,
+            sni: serverName, headers: router.usesHeaders ? request.headerPairs.map { .init($0.0, $0.1) } : [],
+            destinationPort: hostPortNumber)
+        if router.usesAddresses {
+            // Expression routes on `net.src.*` / `net.dst.ip`.
+            let remote = context.channel.remoteAddress
+            routeRequest.sourceIP = remote?.ip
+            routeRequest.sourcePort = remote?.port
+            routeRequest.destinationIP = serverIP
+        }
+        return routeRequest
+    }
+
+    /// Prepares the upstream request of a matched route, runs the plugins, then proxies;
+    /// `upstreamTarget` when already worked out for this match.
+    private func proceed(
+        _ match: RouteMatch, plans: ProxyPlans, target: String, upstreamTarget: String? = nil, forwardedProto: String,
+        forwardedHost: String
+    ) {
         if let response = RouteOutcome.afterAccess(match) {
             x.afterAccess = LocalResponse(
                 status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
@@ -186,7 +211,7 @@ extension ProxyHandler {
             // nginx's `grpc_pass` streams both ways, trailers included.
             x.buffersRequest = match.route.requestBuffering && !plan.http2
             x.buffersResponse = match.route.responseBuffering && !plan.http2
-            x.upstreamTarget = Self.upstreamTarget(match, target: target)
+            x.upstreamTarget = upstreamTarget ?? Self.upstreamTarget(match, target: target)
             x.preservedHost = match.upstreamHost
             x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
         } else {

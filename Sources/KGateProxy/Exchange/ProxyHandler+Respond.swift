@@ -52,7 +52,7 @@ extension ProxyHandler {
     /// Ready for the next request on this connection.
     func becomeIdle() {
         phase = .idle
-        x = Exchange()
+        x.reset()
         requestBody = BodyTracker(.none)
         pendingBody.removeAll(keepingCapacity: true)
         pendingBodyBytes = 0
@@ -179,7 +179,7 @@ extension ProxyHandler {
     /// and `log` on these nginx errors (spec 04-plugins_triggering), with an empty request.
     func refuseRaw(_ response: LocalResponse, format: LocalResponse.RequestFormat = .init(), line: ByteBuffer? = nil) {
         inbound = empty
-        x = Exchange()
+        x.reset()
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
         x.outputMark = output.bytesWritten

@@ -1,4 +1,5 @@
 import KGatePlugins
+import KGateRouter
 import KGateSchema
 import KGateStore
 import NIOCore
@@ -427,6 +428,9 @@ struct RecentRequestStrings {
 
     private(set) var host: String?
     private(set) var target: String?
+    /// The last routing answer, when the router reads neither headers nor addresses: the
+    /// connection's next request with the same method, target and `Host` gets it again.
+    var route: RouteMemo?
 
     /// Keeps what is worth keeping: strings that are not inline.
     mutating func remember(host: String?) {
@@ -436,5 +440,24 @@ struct RecentRequestStrings {
     mutating func remember(target: String) {
         let n = target.utf8.count
         if n > Self.inlineLimit, n <= Self.targetLimit { self.target = target }
+    }
+}
+
+/// A routing answer kept for the connection's next request (``RecentRequestStrings/route``):
+/// with the scheme, SNI and port fixed by the connection, the router's answer depends only on
+/// the method, target and `Host` it was asked with.
+struct RouteMemo {
+    let router: Router
+    let method: HTTPMethod
+    let target: String
+    let host: String?
+    let match: RouteMatch?
+    /// ``ProxyHandler/upstreamTarget(_:target:)`` of the match.
+    let upstreamTarget: String?
+
+    /// Whether the memo holds `router`'s answer to this request.
+    @inline(__always)
+    func answers(_ router: Router, _ method: HTTPMethod, _ target: String, _ host: String?) -> Bool {
+        self.router === router && self.target == target && self.host == host && self.method == method
     }
 }

@@ -52,6 +52,38 @@ struct RoutingTests {
         }
     }
 
+    @Test("a kept-alive connection's repeated request is routed by the config in force: after a reload, and by Host")
+    func keptAliveConnectionRoutesAgain() async throws {
+        try await withUpstreams(["a", "b"]) { ups in
+            func yaml(_ port: Int, other: Int) -> String {
+                "_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://127.0.0.1:\(port)\n  routes:\n  - paths: [/]\n"
+                    + "- name: t\n  url: http://127.0.0.1:\(other)\n  routes:\n  - hosts: [t.test]\n"
+            }
+            try await withProxy(yaml(ups[0].port, other: ups[1].port)) { proxy in
+                let c = try await proxy.client()
+                defer { Task { await c.close() } }
+                func upstream(_ host: String) async throws -> String? {
+                    try await c.send(ProxyHarness.request("GET", "/r?x=1", host: host))
+                    return try await c.readResponse().header("X-Upstream")
+                }
+                #expect(try await upstream("any.test") == "a")
+                #expect(try await upstream("any.test") == "a")
+                #expect(try await upstream("t.test") == "b")
+                #expect(try await upstream("any.test") == "a")
+                try ProxyHarness.install(yaml(ups[1].port, other: ups[0].port), in: proxy.store)
+                #expect(try await upstream("any.test") == "b")
+                #expect(try await upstream("t.test") == "a")
+                #expect(try await upstream("any.test") == "b")
+                // A config where the same request matches no route any more.
+                let hostsOnly = "_format_version: \"3.0\"\nservices:\n- name: t\n  url: http://127.0.0.1:\(ups[1].port)\n"
+                    + "  routes:\n  - hosts: [t.test]\n"
+                try ProxyHarness.install(hostsOnly, in: proxy.store)
+                try await c.send(ProxyHarness.request("GET", "/r?x=1", host: "any.test"))
+                #expect(try await c.readResponse().status == 404)
+            }
+        }
+    }
+
     @Test("a route without service answers 503; https-only routes answer 426")
     func outcomes() async throws {
         let yaml = """
