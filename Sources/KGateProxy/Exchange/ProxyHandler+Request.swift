@@ -19,7 +19,7 @@ extension ProxyHandler {
         x.start = loop.now
         x.requestID = loop.requestIDs.next()
         x.outputMark = output.bytesWritten
-        x.facts = RequestFacts(request, realIPHeader: env.customRealIPHeader, previousHost: recent.host)
+        x.facts.read(request, realIPHeader: env.customRealIPHeader, previousHost: recent.host)
         recent.remember(host: x.facts.host)
         requestBody = BodyTracker(x.facts.framing)
         x.requestHasBody = !requestBody.isComplete
@@ -125,26 +125,30 @@ extension ProxyHandler {
         let target = request.target(reusing: recent.target)
         recent.remember(target: target)
         let routerSpan = x.traced ? x.plugins!.trace!.startRouter() : nil
-        let match: RouteMatch?
-        var knownUpstreamTarget: String?
+        // The answer is read in place from the memo (a class): copying a match retains each
+        // of its strings.
         if let memo = recent.route, memo.answers(router, request.method, target, x.facts.host) {
             // The connection's previous request asked the same (Kong caches matches too).
-            match = memo.match
-            knownUpstreamTarget = memo.upstreamTarget
-        } else {
-            match = router.match(routeRequest(router, target: target))
-            if !router.usesHeaders, !router.usesAddresses {
-                knownUpstreamTarget = match.map { Self.upstreamTarget($0, target: target) }
-                recent.route = RouteMemo(
-                    router: router, method: request.method, target: target, host: x.facts.host, match: match,
-                    upstreamTarget: knownUpstreamTarget)
-            }
+            if let routerSpan { x.plugins!.trace!.finish(routerSpan) }
+            return routed(memo.match, plans: plans, target: target, upstreamTarget: memo.upstreamTarget)
         }
+        let match = router.match(routeRequest(router, target: target))
         if let routerSpan { x.plugins!.trace!.finish(routerSpan) }
+        guard !router.usesHeaders, !router.usesAddresses else {
+            return routed(match, plans: plans, target: target, upstreamTarget: nil)
+        }
+        let memo = RouteMemo(
+            router: router, method: request.method, target: target, host: x.facts.host, match: match,
+            upstreamTarget: match.map { Self.upstreamTarget($0, target: target) })
+        recent.route = memo
+        routed(memo.match, plans: plans, target: target, upstreamTarget: memo.upstreamTarget)
+    }
+
+    /// Goes on with the router's answer: proxies, or answers (no route, protocol refused).
+    private func routed(_ match: RouteMatch?, plans: ProxyPlans, target: String, upstreamTarget: String?) {
         if let match, env.configuration.allowDebugHeader, RouteDebugHeaders.requested(by: request) {
             x.debugHeaders = RouteDebugHeaders(match)
         }
-
         let hostOnly = hostName()
         let forwardedProto = trusted(x.facts.forwardedProto) ?? (tls ? "https" : "http")
         let forwardedHost = trusted(x.facts.forwardedHost) ?? hostOnly
@@ -152,7 +156,7 @@ extension ProxyHandler {
         // protocol checks.
         if let match, Self.serves(tls ? "https" : "http", match.route.protocols) {
             return proceed(
-                match, plans: plans, target: target, upstreamTarget: knownUpstreamTarget, forwardedProto: forwardedProto,
+                match, plans: plans, target: target, upstreamTarget: upstreamTarget, forwardedProto: forwardedProto,
                 forwardedHost: forwardedHost)
         }
         switch RouteOutcome.evaluate(

@@ -446,7 +446,7 @@ struct RecentRequestStrings {
 /// A routing answer kept for the connection's next request (``RecentRequestStrings/route``):
 /// with the scheme, SNI and port fixed by the connection, the router's answer depends only on
 /// the method, target and `Host` it was asked with.
-struct RouteMemo {
+final class RouteMemo {
     let router: Router
     let method: HTTPMethod
     let target: String
@@ -454,6 +454,15 @@ struct RouteMemo {
     let match: RouteMatch?
     /// ``ProxyHandler/upstreamTarget(_:target:)`` of the match.
     let upstreamTarget: String?
+
+    init(router: Router, method: HTTPMethod, target: String, host: String?, match: RouteMatch?, upstreamTarget: String?) {
+        self.router = router
+        self.method = method
+        self.target = target
+        self.host = host
+        self.match = match
+        self.upstreamTarget = upstreamTarget
+    }
 
     /// Whether the memo holds `router`'s answer to this request.
     @inline(__always)

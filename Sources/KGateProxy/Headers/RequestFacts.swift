@@ -129,6 +129,13 @@ struct RequestFacts {
     /// - Parameter previousHost: the connection's last `Host`, taken instead of a new string
     ///   when this request sends the same.
     init(_ head: borrowing MessageHead, realIPHeader: [UInt8]? = nil, previousHost: borrowing String? = nil) {
+        self.init()
+        read(head, realIPHeader: realIPHeader, previousHost: previousHost)
+    }
+
+    /// Reads a head into facts that are as new (``init()``), in place: the proxy's exchange
+    /// keeps its facts, and building a new value and assigning it would copy it whole.
+    mutating func read(_ head: borrowing MessageHead, realIPHeader: [UInt8]? = nil, previousHost: borrowing String? = nil) {
         keepAlive = head.version.minor >= 1
         var connectionUpgrade = false
         var upgradeField: HeaderField?
