@@ -4,9 +4,10 @@ import KGateSchema
 /// The result of a successful match: the route, its service, what matched, and how to build
 /// the upstream request line (Kong's `match_t`).
 ///
-/// Creating a match allocates nothing for prefix and host routes; the upstream path is
-/// computed when asked for (``upstreamPath``, ``upstreamTarget``).
-public struct RouteMatch: Sendable {
+/// An immutable object: one allocation per match, and passing or keeping it (the proxy keeps
+/// a connection's last match) retains it once instead of each of its strings. The upstream
+/// path is computed when asked for (``upstreamPath``, ``upstreamTarget``).
+public final class RouteMatch: Sendable {
     @usableFromInline let entry: RouteEntry
     /// The position of the matched route in its router (see ``Router/entryServiceIDs``).
     public let entryIndex: Int
