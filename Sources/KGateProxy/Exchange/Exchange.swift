@@ -38,17 +38,15 @@ struct Exchange {
     // Plugins.
     /// The generation's plugin phases, when it has plugins.
     var runner: PluginRunner?
-    /// The request's plugin context, made when a plugin runs for it. Read and changed in
-    /// place in a box the connection keeps from one request to the next
-    /// (``PluginContextBox``): a context is about a kilobyte, and the exchange is reset whole
-    /// after every request.
+    /// The request's plugin context, made when a plugin runs for it. It lives in storage the
+    /// connection keeps from one request to the next (``PluginContextBox``), read and changed
+    /// through its address: a context is about a kilobyte, the exchange is reset whole after
+    /// every request, and an accessor that copied it would retain each of its values.
     var plugins: PluginContext? {
-        _read {
-            if let box = pluginsBox { yield box.context } else { yield nil }
-        }
-        _modify {
+        unsafeAddress { UnsafePointer(pluginsBox?.slot ?? PluginContextBox.empty) }
+        unsafeMutableAddress {
             if pluginsBox == nil { pluginsBox = PluginContextBox() }
-            yield &pluginsBox!.context
+            return pluginsBox!.slot
         }
     }
     /// Where ``plugins`` lives, once a request needed it.
@@ -131,7 +129,7 @@ struct Exchange {
     /// Ready for the next request: every field as new, the plugin context's box kept (empty).
     mutating func reset() {
         let box = pluginsBox
-        box?.context = nil
+        box?.slot.pointee = nil
         self = Exchange()
         pluginsBox = box
     }
@@ -150,7 +148,26 @@ enum BodyReplacement {
     case sent
 }
 
-/// The storage of ``Exchange/plugins``, one per connection. Only its event loop touches it.
+/// The storage of ``Exchange/plugins``, one per connection: a slot at a fixed address, so
+/// that the context is read and changed in place. Only the connection's event loop touches it.
 final class PluginContextBox {
-    var context: PluginContext?
+    let slot: UnsafeMutablePointer<PluginContext?>
+
+    init() {
+        slot = .allocate(capacity: 1)
+        slot.initialize(to: nil)
+    }
+
+    deinit {
+        slot.deinitialize(count: 1)
+        slot.deallocate()
+    }
+
+    /// The address read when an exchange has no box: always nil, never written (only the
+    /// mutable accessor writes, and it makes a box first).
+    nonisolated(unsafe) static let empty: UnsafeMutablePointer<PluginContext?> = {
+        let slot = UnsafeMutablePointer<PluginContext?>.allocate(capacity: 1)
+        slot.initialize(to: nil)
+        return slot
+    }()
 }
