@@ -194,7 +194,7 @@ public final class OpenTelemetryPlugin: Plugin {
             "service.name": "kong", "service.instance.id": nodeID, "service.version": PluginConstants.kongVersion,
         ]
         var rendered: [String: String] = [:]
-        var env = RequestTransformerPlugin.LazyEnvironment(luaEnabled: luaEnabled)
+        var env = LazyTemplateEnvironment(luaEnabled: luaEnabled, plugin: "otel")
         do {
             for (key, template) in config.resourceAttributes {
                 rendered[key] = template.compiles ? try env.renderTemplate(template, ctx) : template.source

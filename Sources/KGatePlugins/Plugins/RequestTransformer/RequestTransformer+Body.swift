@@ -3,7 +3,7 @@ import KGateSchema
 extension RequestTransformerPlugin {
     /// Kong's `transform_body`: form, JSON or multipart bodies; remove / rename / replace only
     /// touch a non-empty body; the result replaces the body with its `Content-Length`.
-    func transformBody(_ config: Config, _ ctx: inout PluginContext, _ env: inout LazyEnvironment) throws {
+    func transformBody(_ config: Config, _ ctx: inout PluginContext, _ env: inout LazyTemplateEnvironment) throws {
         guard let kind = Self.bodyKind(ctx), config.hasBodyRules else { return }
         let body = ctx.request.body ?? []
         let result: [UInt8]?
@@ -18,7 +18,7 @@ extension RequestTransformerPlugin {
     }
 
     private func transformForm(
-        _ config: Config, _ body: [UInt8], _ ctx: PluginContext, _ env: inout LazyEnvironment
+        _ config: Config, _ body: [UInt8], _ ctx: PluginContext, _ env: inout LazyTemplateEnvironment
     ) throws -> [UInt8]? {
         var params = QueryArgs(parsing: String(decoding: body, as: UTF8.self))
         var changed = false
@@ -51,7 +51,7 @@ extension RequestTransformerPlugin {
     }
 
     private func transformJSON(
-        _ config: Config, _ body: [UInt8], _ ctx: PluginContext, _ env: inout LazyEnvironment
+        _ config: Config, _ body: [UInt8], _ ctx: PluginContext, _ env: inout LazyTemplateEnvironment
     ) throws -> [UInt8]? {
         var params: Object
         switch KongJSONEncoderShim.decode(body) {
@@ -111,7 +111,7 @@ extension RequestTransformerPlugin {
     }
 
     private func transformMultipart(
-        _ config: Config, _ body: [UInt8], _ ctx: PluginContext, _ env: inout LazyEnvironment
+        _ config: Config, _ body: [UInt8], _ ctx: PluginContext, _ env: inout LazyTemplateEnvironment
     ) throws -> [UInt8]? {
         let contentType = ctx.request.header("content-type") ?? ""
         var parts = MultipartBody(parsing: body, contentType: contentType)

@@ -53,7 +53,7 @@ public struct RequestTransformerPlugin: Plugin {
 
     /// Transforms (a template failure answers 500).
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        var env = LazyEnvironment(luaEnabled: luaEnabled)
+        var env = LazyTemplateEnvironment(luaEnabled: luaEnabled)
         if let uri = config.uri {
             try ctx.request.setPath(env.renderTemplate(uri, ctx))
         }
@@ -84,7 +84,7 @@ public struct RequestTransformerPlugin: Plugin {
 
     // MARK: Headers
 
-    private func transformHeaders(_ config: Config, _ ctx: inout PluginContext, _ env: inout LazyEnvironment) throws {
+    private func transformHeaders(_ config: Config, _ ctx: inout PluginContext, _ env: inout LazyTemplateEnvironment) throws {
         var table = HeaderTable(ctx.request.headers)
         var toRemove: [String] = []
         for rule in config.remove.headers {
@@ -134,7 +134,7 @@ public struct RequestTransformerPlugin: Plugin {
 
     // MARK: Query string
 
-    private func transformQuery(_ config: Config, _ ctx: inout PluginContext, _ env: inout LazyEnvironment) throws {
+    private func transformQuery(_ config: Config, _ ctx: inout PluginContext, _ env: inout LazyTemplateEnvironment) throws {
         guard config.hasQueryRules else { return }
         var query = env.query(ctx)
         for rule in config.remove.querystring { query.set(rule.name, nil) }
