@@ -86,6 +86,23 @@ struct RequestTraceTests {
         #expect(span.events.first?.attributes == [SpanAttribute("exception.message", .string("boom"))])
     }
 
+    @Test("a span that outlives its parent (a suspended plugin's call) hands the active span back to an open ancestor")
+    func outlivedParent() throws {
+        var trace = trace()
+        let rootID = try #require(trace.root).spanID
+        let startedPlugin = trace.startPlugin(.access, "azure-functions")
+        let plugin = try #require(startedPlugin)
+        let startedCall = trace.startHTTPClient(url: "http://a.test:80", method: "GET", userAgent: nil)
+        let call = try #require(startedCall)
+        #expect(trace.spans[call].parentID == trace.spans[plugin].spanID)
+        #expect(trace.spans[call].attribute("http.user_agent") == .string(RequestTrace.restyHTTPUserAgent))
+        trace.finish(plugin)
+        trace.finishHTTPClient(call, status: .success(201))
+        #expect(trace.spans[call].attribute("http.status_code") == .int(201) && trace.spans[call].endNanos != nil)
+        let next = trace.start("next")
+        #expect(trace.spans[next].parentID == rootID)
+    }
+
     @Test("the end: root status and route, a balancer span per try, the last one made ahead")
     func end() throws {
         var trace = trace()

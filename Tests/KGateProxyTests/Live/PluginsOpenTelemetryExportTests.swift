@@ -3,6 +3,8 @@ import KGateSettings
 import KGateTestSupport
 import Testing
 
+@testable import KGatePlugins
+
 /// opentelemetry's span export through the proxy, against Kong's spec
 /// (spec/03-plugins/37-opentelemetry/04-exporter_spec.lua): with `tracing_instrumentations`
 /// on, the request's spans reach a collector (a test upstream recording what it is sent) as
@@ -197,6 +199,41 @@ struct PluginsOpenTelemetryExportTests {
             #expect(dns.statusCode == 2)
             #expect(dns.events.map(\.name) == ["exception"])
             #expect(dns.attributes.map(\.key) == ["dns.record.domain", "dns.record.port"])
+        }
+    }
+
+    @Test("http_client: azure-functions' call is kong.internal.request, under the plugin's access span")
+    func httpClientSpan() async throws {
+        try await withUpstreams(["function", "collector"]) { ups in
+            let (function, collector) = (ups[0], ups[1])
+            let yaml = """
+                _format_version: "3.0"
+                routes:
+                - name: fn
+                  hosts: [fn.test]
+                  plugins:
+                  - name: azure-functions
+                    config: {https: false, appname: azure, hostdomain: example.test, functionname: fn}
+                  - name: opentelemetry
+                    config: {traces_endpoint: "http://127.0.0.1:\(collector.port)/v1/traces", queue: {max_coalescing_delay: 0.05}}
+                """
+            let plugin = AzureFunctionsPlugin(connectingTo: ("127.0.0.1", function.port))
+            try await withProxy(yaml, extraPlugins: [plugin], settings: settings(["plugin_access", "http_client"])) { proxy in
+                let r = try await proxy.get("/x", host: "fn.test", headers: [("User-Agent", "otel-test")])
+                #expect(r.status == 200)
+                let spans = try await exports(collector, spans: 3).flatMap(\.spans)
+                let root = try span(spans, "kong")
+                let access = try span(spans, "kong.access.plugin.azure-functions")
+                let call = try span(spans, "kong.internal.request")
+                #expect(access.parentSpanID == root.spanID && call.parentSpanID == access.spanID)
+                #expect(call.kind == 3 && call.statusCode == nil)
+                #expect(call.attributes == [
+                    OTLPKeyValue("http.url", .string("http://azure.example.test:80")),
+                    OTLPKeyValue("http.method", .string("GET")), OTLPKeyValue("http.flavor", .string("1.1")),
+                    OTLPKeyValue("http.user_agent", .string("otel-test")), OTLPKeyValue("http.status_code", .int(200)),
+                ])
+                #expect(call.startNanos >= access.startNanos && (call.endNanos ?? 0) <= (root.endNanos ?? 0))
+            }
         }
     }
 

@@ -142,10 +142,14 @@ public struct RequestTrace: Sendable {
         return spans.count - 1
     }
 
-    /// Ends a span; the active span goes back to its parent.
+    /// Ends a span; the active span goes back to its nearest open ancestor (a plugin's span
+    /// ends when its `access` suspends, before the I/O it waits for).
     public mutating func finish(_ index: Int, at nanos: UInt64 = TraceClock.nowNanos()) {
         spans[index].finish(at: nanos)
-        if active == index { active = parents[index] }
+        guard active == index else { return }
+        var parent = parents[index]
+        while let p = parent, spans[p].endNanos != nil { parent = parents[p] }
+        active = parent
     }
 
     /// Marks a span failed with the error (Kong's `record_error` and `set_status(2)`).
@@ -191,6 +195,30 @@ public struct RequestTrace: Sendable {
         switch result {
         case .success(let ip): spans[index].setAttribute("dns.record.ip", .string(ip))
         case .failure(let error): fail(index, error.message)
+        }
+        finish(index)
+    }
+
+    /// lua-resty-http's `User-Agent`, which Kong records when a call sends none.
+    static let restyHTTPUserAgent = "lua-resty-http/0.17.2 (Lua) ngx_lua/10026"
+
+    /// Starts `kong.internal.request` for a plugin's HTTP call (Kong's `http_client`
+    /// instrumentation of `request_uri`) when it is instrumented.
+    public mutating func startHTTPClient(url: String, method: String, userAgent: String?) -> Int? {
+        guard settings.instrumentations.contains(.httpClient) else { return nil }
+        let index = start("kong.internal.request", kind: .client)
+        spans[index].setAttribute("http.url", .string(url))
+        spans[index].setAttribute("http.method", .string(method))
+        spans[index].setAttribute("http.flavor", .string("1.1"))
+        spans[index].setAttribute("http.user_agent", .string(userAgent ?? Self.restyHTTPUserAgent))
+        return index
+    }
+
+    /// Ends `kong.internal.request` with the response's status, or the error.
+    public mutating func finishHTTPClient(_ index: Int, status: Result<Int, any Error>) {
+        switch status {
+        case .success(let code): spans[index].setAttribute("http.status_code", .int(Int64(code)))
+        case .failure(let error): spans[index].recordError("\(error)")
         }
         finish(index)
     }

@@ -106,8 +106,11 @@ public final class AzureFunctionsPlugin: Plugin {
         let client = client(for: config.endpoint)
         let (method, query, timeout, sent) = (HTTPMethod(rawValue: ctx.request.method), ctx.request.rawQuery, config.timeout, headers)
         let addsVia = via
+        let span = ctx.trace?.startHTTPClient(
+            url: config.endpoint.origin, method: method.rawValue, userAgent: ctx.request.header("user-agent"))
         ctx.wait(forTask: { try await client.send(method: method, headers: sent, body: body, query: query, timeout: timeout) }) {
             ctx, result in
+            if let span { ctx.trace?.finishHTTPClient(span, status: result.map(\.status)) }
             switch result {
             case .success(let response):
                 var answer = FunctionResponseHeaders.fields(response.headers)

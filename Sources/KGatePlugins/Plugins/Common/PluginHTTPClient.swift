@@ -291,6 +291,10 @@ extension PluginHTTPClient {
 }
 
 extension PluginHTTPClient.Endpoint {
+    /// `scheme://host:port`, as azure-functions hands it to `request_uri` (the path and
+    /// query go as parameters).
+    var origin: String { (tls ? "https://" : "http://") + host + ":" + String(port) }
+
     /// A configured endpoint URL (http-log's and zipkin's `http_endpoint`): TLS for `https`,
     /// the scheme's port unless one is given, the path without its query. Nil without a
     /// scheme or host.
