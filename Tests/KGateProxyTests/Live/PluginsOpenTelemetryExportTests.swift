@@ -237,6 +237,52 @@ struct PluginsOpenTelemetryExportTests {
         }
     }
 
+    /// 04-exporter_spec #scoping: the plugin on the `/` route or its service, and maybe a
+    /// global one; a request to another service's route is exported only by a global plugin.
+    @Test(
+        "#scoping: a route without the plugin is exported only by a global one",
+        arguments: [(true, true, true), (true, true, false), (true, false, true), (true, false, false), (false, true, true), (false, true, false)]
+    )
+    func scoping(routeScoped: Bool, serviceScoped: Bool, global: Bool) async throws {
+        try await withUpstreams(["api", "collector"]) { ups in
+            let (api, collector) = (ups[0], ups[1])
+            let otel = "{name: opentelemetry, config: {traces_endpoint: \"http://127.0.0.1:\(collector.port)/v1/traces\", "
+                + "headers: {X-Access-Token: token}, queue: {max_coalescing_delay: 0.05}}}"
+            var yaml = """
+                _format_version: "3.0"
+                services:
+                - name: mock-service
+                  url: http://127.0.0.1:\(api.port)
+                  plugins: [\(serviceScoped ? otel : "")]
+                  routes:
+                  - name: traced
+                    paths: [/]
+                    plugins: [\(routeScoped ? otel : "")]
+                - name: mock-service2
+                  url: http://127.0.0.1:\(api.port)
+                  routes:
+                  - name: untraced
+                    paths: [/no_plugin]
+
+                """
+            if global { yaml += "plugins: [\(otel)]\n" }
+            try await withProxy(yaml, settings: settings(["all"])) { proxy in
+                #expect(try await proxy.get("/no_plugin").status == 200)
+                if global {
+                    #expect(try await exports(collector, spans: 1).flatMap(\.spans).contains { $0.name == "kong" })
+                } else {
+                    try await Task.sleep(for: .milliseconds(400))
+                    #expect(collector.requests.isEmpty)
+                }
+                // The route with the plugin is exported either way.
+                let before = collector.requests.count
+                #expect(try await proxy.get("/").status == 200)
+                _ = await waitUntil { collector.requests.count > before }
+                #expect(collector.requests.count > before)
+            }
+        }
+    }
+
     @Test("tracing off (Kong's default): propagation only, nothing exported")
     func tracingOff() async throws {
         try await run(settings: NodeSettings()) { proxy, _, collector in
