@@ -3,7 +3,7 @@ import KGateTestSupport
 import Testing
 
 /// kgate's OTLP protobuf encoding (Kong's `kong/observability/otlp`): the wire-format writer's
-/// exact bytes, then traces and logs read back with the test support's decoder.
+/// exact bytes, then traces read back with the test support's decoder.
 @Suite struct OTLPEncodingTests {
     /// Attributes of every kind, defaults included (a `oneof` member is sent even at its default).
     static let allKinds: [SpanAttribute] = [
@@ -34,18 +34,18 @@ import Testing
         }
     }
 
-    /// The spans or log records of a request, undecoded (request > resource_* > scope_* > items).
+    /// The spans of a request, undecoded (request > resource_* > scope_* > items).
     static func rawItems(_ bytes: [UInt8]) throws -> [ProtobufMessage] {
         try ProtobufMessage(bytes).message(1)?.message(2)?.messages(2) ?? []
     }
 
     /// `request`'s items, after checking its resource (`Self.resource`), its scope and its count.
-    static func items<Item>(_ request: OTLPRequest<Item>, count: Int) throws -> [Item] {
+    static func items(_ request: OTLPTraceRequest, count: Int) throws -> [OTLPSpan] {
         #expect(request.resource == decoded(resource))
         #expect(request.scopeName == "kong-internal")
         #expect(request.scopeVersion == "0.1.0")
-        try #require(request.items.count == count)
-        return request.items
+        try #require(request.spans.count == count)
+        return request.spans
     }
 
     /// `body`'s bytes.
@@ -96,7 +96,6 @@ import Testing
         let scopeSpans: [UInt8] = [0x0A, UInt8(scope.count)] + scope
         let resourceSpans: [UInt8] = [0x0A, 0x00, 0x12, UInt8(scopeSpans.count)] + scopeSpans
         #expect(OTLPEncoding.traces([], resource: []) == [0x0A, UInt8(resourceSpans.count)] + resourceSpans)
-        #expect(OTLPEncoding.logs([], resource: []) == OTLPEncoding.traces([], resource: []))
     }
 
     @Test func readerRefusesTruncatedInput() {
@@ -160,56 +159,5 @@ import Testing
         let bareBytes: [UInt8] = [0x0A, 0x10] + [UInt8](repeating: 0, count: 15) + [1, 0x12, 0x01, 2, 0x2A, 0x04]
             + Array("bare".utf8) + [0x39, 3, 0, 0, 0, 0, 0, 0, 0]
         #expect(OTLPEncoding.span(bare) == bareBytes)
-    }
-
-    // MARK: Logs
-
-    @Test func logRecordsRoundTrip() throws {
-        let traced = OTLPLogRecord(
-            timeNanos: 1_700_000_000_000_000_001, observedTimeNanos: 1_700_000_000_000_000_002, severityNumber: 17,
-            severityText: "ERR", body: "upstream failed", attributes: Self.allKinds,
-            traceID: (1...16).map(UInt8.init), spanID: [8, 7, 6, 5, 4, 3, 2, 1], flags: 1)
-        let worker = OTLPLogRecord(
-            timeNanos: 10, observedTimeNanos: 11, severityNumber: 9, severityText: "INFO", body: "",
-            attributes: [], traceID: nil, spanID: nil, flags: nil)
-
-        let records = try Self.items(OTLPLogsRequest(OTLPEncoding.logs([traced, worker], resource: Self.resource)), count: 2)
-
-        let first = records[0]
-        #expect(first.timeNanos == traced.timeNanos)
-        #expect(first.observedTimeNanos == traced.observedTimeNanos)
-        #expect(first.severityNumber == 17)
-        #expect(first.severityText == "ERR")
-        #expect(first.body == "upstream failed")
-        #expect(first.attributes == Self.decoded(Self.allKinds))
-        #expect(first.traceID == traced.traceID)
-        #expect(first.spanID == traced.spanID)
-        #expect(first.flags == 1)
-
-        let second = records[1]
-        #expect(second.timeNanos == 10)
-        #expect(second.observedTimeNanos == 11)
-        #expect(second.severityNumber == 9)
-        #expect(second.severityText == "INFO")
-        #expect(second.body == "")
-        #expect(second.attributes.isEmpty)
-        #expect(second.traceID == nil)
-        #expect(second.spanID == nil)
-        #expect(second.flags == nil)
-    }
-
-    @Test func logRecordFieldNumbersAndDefaults() throws {
-        let full = OTLPLogRecord(
-            timeNanos: 1, observedTimeNanos: 2, severityNumber: 5, severityText: "DEBUG", body: "b",
-            attributes: [SpanAttribute("k", .bool(false))], traceID: [1], spanID: [2], flags: 3)
-        let empty = OTLPLogRecord(
-            timeNanos: 0, observedTimeNanos: 0, severityNumber: 0, severityText: "", body: "",
-            attributes: [], traceID: [], spanID: nil, flags: 0)
-        let records = try Self.rawItems(OTLPEncoding.logs([full, empty], resource: []))
-        #expect(records.map(\.numbers) == [[1, 2, 3, 5, 6, 8, 9, 10, 11], [5]])
-        #expect(records[0].field(8)?.fixed32 == 3)
-        #expect(records[0].field(11)?.fixed64 == 2)
-        // The body is always an AnyValue with its string member, even empty.
-        #expect(try records[1].message(5)?.numbers == [1])
     }
 }

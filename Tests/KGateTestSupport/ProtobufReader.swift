@@ -230,53 +230,30 @@ public struct OTLPKeyValue: Equatable, Sendable {
     }
 }
 
-/// An item of an OTLP export request (a span, a log record), read from its message.
-public protocol OTLPItem: Equatable, Sendable {
-    /// Reads the item.
-    init(_ message: ProtobufMessage) throws
-}
-
-/// An OTLP export request (`ExportTraceServiceRequest`, `ExportLogsServiceRequest`) decoded
-/// for tests: the first `resource_*`'s resource attributes and first scope, and the items of
-/// all of them. Use it as `OTLPTraceRequest` or `OTLPLogsRequest`.
-public struct OTLPRequest<Item: OTLPItem>: Equatable, Sendable {
+/// An `ExportTraceServiceRequest` decoded for tests: the first `resource_spans`'s resource
+/// attributes and first scope, and the spans of all of them.
+public struct OTLPTraceRequest: Equatable, Sendable {
     /// The resource attributes, in order.
     public var resource: [OTLPKeyValue] = []
     public var scopeName = ""
     public var scopeVersion = ""
-    /// All spans or log records, in order.
-    public var items: [Item] = []
+    /// All spans, in order.
+    public var spans: [OTLPSpan] = []
 
-    /// Decodes a request body: `resource_*` (1) > `resource` (1) > `attributes` (1), and
-    /// `resource_*` (1) > `scope_*` (2) > `scope` (1) and items (2).
+    /// Decodes a request body: `resource_spans` (1) > `resource` (1) > `attributes` (1), and
+    /// `resource_spans` (1) > `scope_spans` (2) > `scope` (1) and spans (2).
     public init(_ bytes: [UInt8]) throws {
-        for (i, resourceItems) in try ProtobufMessage(bytes).messages(1).enumerated() {
-            if i == 0, let resource = try resourceItems.message(1) { self.resource = try OTLPKeyValue.list(resource, 1) }
-            for (j, scopeItems) in try resourceItems.messages(2).enumerated() {
-                if i == 0, j == 0, let scope = try scopeItems.message(1) {
+        for (i, resourceSpans) in try ProtobufMessage(bytes).messages(1).enumerated() {
+            if i == 0, let resource = try resourceSpans.message(1) { self.resource = try OTLPKeyValue.list(resource, 1) }
+            for (j, scopeSpans) in try resourceSpans.messages(2).enumerated() {
+                if i == 0, j == 0, let scope = try scopeSpans.message(1) {
                     scopeName = try scope.string(1) ?? ""
                     scopeVersion = try scope.string(2) ?? ""
                 }
-                items += try scopeItems.messages(2).map(Item.init)
+                spans += try scopeSpans.messages(2).map(OTLPSpan.init)
             }
         }
     }
-}
-
-/// An `ExportTraceServiceRequest`, decoded.
-public typealias OTLPTraceRequest = OTLPRequest<OTLPSpan>
-
-/// An `ExportLogsServiceRequest`, decoded.
-public typealias OTLPLogsRequest = OTLPRequest<OTLPLogEntry>
-
-extension OTLPRequest where Item == OTLPSpan {
-    /// The spans.
-    public var spans: [OTLPSpan] { items }
-}
-
-extension OTLPRequest where Item == OTLPLogEntry {
-    /// The log records.
-    public var records: [OTLPLogEntry] { items }
 }
 
 /// A `Span.Event`, decoded.
@@ -287,7 +264,7 @@ public struct OTLPSpanEvent: Equatable, Sendable {
 }
 
 /// A `Span`, decoded: proto3 defaults for absent scalars, nil for the fields kgate may omit.
-public struct OTLPSpan: OTLPItem {
+public struct OTLPSpan: Equatable, Sendable {
     public var traceID: [UInt8]
     public var spanID: [UInt8]
     /// Nil when absent.
@@ -317,35 +294,5 @@ public struct OTLPSpan: OTLPItem {
             OTLPSpanEvent(name: try event.string(2) ?? "", timeNanos: event.fixed64(1) ?? 0, attributes: try OTLPKeyValue.list(event, 3))
         }
         statusCode = try span.message(15).map { Int($0.int64(3) ?? 0) }
-    }
-}
-
-/// A `LogRecord`, decoded: proto3 defaults for absent scalars, nil for the fields kgate may omit.
-public struct OTLPLogEntry: OTLPItem {
-    public var timeNanos: UInt64
-    public var observedTimeNanos: UInt64
-    public var severityNumber: Int
-    public var severityText: String
-    /// The body's string value (nil when there is no body).
-    public var body: String?
-    public var attributes: [OTLPKeyValue]
-    /// Nil when absent.
-    public var traceID: [UInt8]?
-    /// Nil when absent.
-    public var spanID: [UInt8]?
-    /// Nil when absent.
-    public var flags: UInt32?
-
-    /// Reads a `LogRecord`.
-    public init(_ record: ProtobufMessage) throws {
-        timeNanos = record.fixed64(1) ?? 0
-        observedTimeNanos = record.fixed64(11) ?? 0
-        severityNumber = Int(record.int64(2) ?? 0)
-        severityText = try record.string(3) ?? ""
-        body = try record.message(5).flatMap { try $0.string(1) }
-        attributes = try OTLPKeyValue.list(record, 6)
-        traceID = record.bytes(9)
-        spanID = record.bytes(10)
-        flags = record.fixed32(8)
     }
 }

@@ -296,12 +296,19 @@ public struct PluginRequest: Sendable {
     }
 }
 
-/// The wall clock, in seconds since 1970.
+/// The wall clock, since 1970.
 public enum WallClock {
-    /// Now, with sub-second precision.
+    /// Now in seconds, with sub-second precision.
     public static func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Now in nanoseconds (Kong's `time_ns`, what spans are timed with).
+    public static func nowNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }

@@ -106,11 +106,7 @@ public struct RequestTrace: Sendable {
         root.setAttribute("kong.request.id", .string(request.requestID))
         rawTraceID = traceID
         link(root, parent: nil, activate: true)
-        if settings.instrumentations.contains(.balancer) {
-            balancer = TraceSpan(
-                name: "", kind: .client, traceID: traceID, parentID: root.spanID, startNanos: startNanos,
-                shouldSample: root.shouldSample)
-        }
+        if settings.instrumentations.contains(.balancer) { balancer = child("", kind: .client, at: startNanos) }
     }
 
     /// `ngx.req.http_version()` as Kong formats it (`%.1f`).
@@ -126,12 +122,17 @@ public struct RequestTrace: Sendable {
     /// Starts a span under the active one and makes it active (Kong's `start_span` then
     /// `set_active_span`); returns its index.
     @discardableResult
-    public mutating func start(_ name: String, kind: TraceSpan.Kind = .internal, at nanos: UInt64 = TraceClock.nowNanos()) -> Int {
+    public mutating func start(_ name: String, kind: TraceSpan.Kind = .internal, at nanos: UInt64 = WallClock.nowNanoseconds()) -> Int {
+        link(child(name, kind: kind, at: nanos), parent: active, activate: true)
+    }
+
+    /// A new span under the active one (in its trace, with its sampling decision), not linked;
+    /// the root of a new trace when none is active.
+    private func child(_ name: String, kind: TraceSpan.Kind, at nanos: UInt64) -> TraceSpan {
         let parent = active.map { spans[$0] }
-        let span = TraceSpan(
+        return TraceSpan(
             name: name, kind: kind, traceID: parent?.traceID ?? TraceIDs.random(16), parentID: parent?.spanID,
             startNanos: nanos, shouldSample: parent?.shouldSample)
-        return link(span, parent: active, activate: true)
     }
 
     @discardableResult
@@ -144,7 +145,7 @@ public struct RequestTrace: Sendable {
 
     /// Ends a span; the active span goes back to its nearest open ancestor (a plugin's span
     /// ends when its `access` suspends, before the I/O it waits for).
-    public mutating func finish(_ index: Int, at nanos: UInt64 = TraceClock.nowNanos()) {
+    public mutating func finish(_ index: Int, at nanos: UInt64 = WallClock.nowNanoseconds()) {
         spans[index].finish(at: nanos)
         guard active == index else { return }
         var parent = parents[index]
@@ -240,7 +241,7 @@ public struct RequestTrace: Sendable {
     /// `runloop_log_before`): the root's status and route, a `kong.balancer` span per try (the
     /// last, successful one is the span made ahead, ending with the response), then the
     /// active span ends.
-    public mutating func end(served: ServedExchange, routePath: String?, at nanos: UInt64 = TraceClock.nowNanos()) {
+    public mutating func end(served: ServedExchange, routePath: String?, at nanos: UInt64 = WallClock.nowNanoseconds()) {
         if root != nil {
             spans[0].setAttribute("http.status_code", .int(Int64(served.status)))
             spans[0].setAttribute("http.route", .string(routePath ?? ""))
@@ -260,10 +261,7 @@ public struct RequestTrace: Sendable {
             balancer = nil
             span.startNanos = start
         } else {
-            let parent = active.map { spans[$0] }
-            span = TraceSpan(
-                name: "", kind: .client, traceID: parent?.traceID ?? TraceIDs.random(16), parentID: parent?.spanID,
-                startNanos: start, shouldSample: parent?.shouldSample)
+            span = child("", kind: .client, at: start)
         }
         span.name = "kong.balancer"
         span.setAttribute("try_count", .double(Double(number)))

@@ -1,5 +1,3 @@
-import Glibc
-
 /// A span as Kong's tracer keeps it (`kong/pdk/tracing.lua`): what the request's
 /// instrumentations record and the opentelemetry plugin exports as OTLP.
 public struct TraceSpan: Sendable {
@@ -69,7 +67,7 @@ public struct TraceSpan: Sendable {
     }
 
     /// Adds an event (Kong's `span:add_event`).
-    public mutating func addEvent(_ name: String, attributes: [SpanAttribute] = [], at nanos: UInt64 = TraceClock.nowNanos()) {
+    public mutating func addEvent(_ name: String, attributes: [SpanAttribute] = [], at nanos: UInt64 = WallClock.nowNanoseconds()) {
         events.append(SpanEvent(name: name, timeNanos: nanos, attributes: attributes))
     }
 
@@ -79,7 +77,7 @@ public struct TraceSpan: Sendable {
     }
 
     /// Ends the span, once (Kong's `span:finish`: an end before the start is refused).
-    public mutating func finish(at nanos: UInt64 = TraceClock.nowNanos()) {
+    public mutating func finish(at nanos: UInt64 = WallClock.nowNanoseconds()) {
         guard endNanos == nil, nanos >= startNanos else { return }
         endNanos = nanos
     }
@@ -111,14 +109,4 @@ public struct SpanEvent: Sendable {
     /// Nanoseconds since 1970.
     public var timeNanos: UInt64
     public var attributes: [SpanAttribute]
-}
-
-/// The wall clock in nanoseconds, as Kong's `time_ns`.
-public enum TraceClock {
-    /// Nanoseconds since 1970.
-    public static func nowNanos() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return UInt64(spec.tv_sec) &* 1_000_000_000 &+ UInt64(spec.tv_nsec)
-    }
 }

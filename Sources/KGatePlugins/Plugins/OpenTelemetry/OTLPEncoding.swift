@@ -1,24 +1,5 @@
-/// A log record as Kong's `prepare_logs` makes it for OTLP (`logs/v1/logs.proto`'s `LogRecord`).
-struct OTLPLogRecord: Sendable {
-    /// Nanoseconds since 1970.
-    var timeNanos: UInt64
-    /// Nanoseconds since 1970.
-    var observedTimeNanos: UInt64
-    /// OTLP's `SeverityNumber` (Kong: DEBUG 5, INFO 9, NOTICE 11, WARN 13, ERR 17, CRIT 19, ALERT 21, EMERG 23).
-    var severityNumber: Int
-    var severityText: String
-    /// Sent as an `AnyValue` string.
-    var body: String
-    var attributes: [SpanAttribute]
-    /// The request's trace id, as received (not resized, as Kong).
-    var traceID: [UInt8]?
-    var spanID: [UInt8]?
-    /// W3C trace flags.
-    var flags: UInt32?
-}
-
-/// Kong's OTLP encoder (`kong/observability/otlp`): traces and logs as the protobuf bodies of
-/// OTLP/HTTP export requests. Field numbers are those of Kong's bundled
+/// Kong's OTLP encoder (`kong/observability/otlp`): traces as the protobuf bodies of OTLP/HTTP
+/// export requests. Field numbers are those of Kong's bundled
 /// `opentelemetry/proto` files; scalar fields at their proto3 default are omitted.
 enum OTLPEncoding {
     /// The instrumentation scope Kong reports.
@@ -32,11 +13,21 @@ enum OTLPEncoding {
     }
 
     /// The same request from spans already encoded by `span(_:)` (as Kong's queue holds
-    /// transformed spans).
+    /// transformed spans): `resource_spans` (1) holds `resource` (1) and `scope_spans` (2); that
+    /// holds `scope` (1) and the spans (2).
     static func traces(encodedSpans: [[UInt8]], resource: [SpanAttribute]) -> [UInt8] {
-        export(resource: resource) { scope in
-            for encoded in encodedSpans { scope.bytes(2, encoded) }
+        var request = ProtobufWriter()
+        request.message(1) { resourceSpans in
+            resourceSpans.message(1) { writeAttributes(resource, field: 1, into: &$0) }
+            resourceSpans.message(2) { scopeSpans in
+                scopeSpans.message(1) { scope in
+                    scope.stringIfSet(1, scopeName)
+                    scope.stringIfSet(2, scopeVersion)
+                }
+                for encoded in encodedSpans { scopeSpans.bytes(2, encoded) }
+            }
         }
+        return request.output
     }
 
     /// One `Span` message's bytes (Kong's `transform_span`), for `traces(encodedSpans:resource:)`.
@@ -44,32 +35,6 @@ enum OTLPEncoding {
         var writer = ProtobufWriter()
         writeSpan(span, into: &writer)
         return writer.output
-    }
-
-    /// An `ExportLogsServiceRequest`: one `ResourceLogs` with `resource`'s attributes (in order)
-    /// and one `ScopeLogs` holding `records` (Kong's `encode_logs`).
-    static func logs(_ records: [OTLPLogRecord], resource: [SpanAttribute]) -> [UInt8] {
-        export(resource: resource) { scope in
-            for record in records { scope.message(2) { writeLogRecord(record, into: &$0) } }
-        }
-    }
-
-    /// The envelope traces and logs share (their messages number alike): the request's
-    /// `resource_*` (1) holds `resource` (1) and `scope_*` (2); that holds `scope` (1) and the
-    /// items (2), which `items` writes.
-    private static func export(resource: [SpanAttribute], items: (inout ProtobufWriter) -> Void) -> [UInt8] {
-        var request = ProtobufWriter()
-        request.message(1) { resourceItems in
-            resourceItems.message(1) { writeAttributes(resource, field: 1, into: &$0) }
-            resourceItems.message(2) { scopeItems in
-                scopeItems.message(1) { scope in
-                    scope.stringIfSet(1, scopeName)
-                    scope.stringIfSet(2, scopeVersion)
-                }
-                items(&scopeItems)
-            }
-        }
-        return request.output
     }
 
     /// A `Span` (Kong's `transform_span`): the trace id sized to 16 bytes and the parent's to 8
@@ -97,19 +62,6 @@ enum OTLPEncoding {
         writer.fixed64IfSet(1, event.timeNanos)
         writer.stringIfSet(2, event.name)
         writeAttributes(event.attributes, field: 3, into: &writer)
-    }
-
-    /// A `LogRecord` (fields 1 to 11 but the reserved 4 and `dropped_attributes_count`).
-    private static func writeLogRecord(_ record: OTLPLogRecord, into writer: inout ProtobufWriter) {
-        writer.fixed64IfSet(1, record.timeNanos)
-        writer.int64IfSet(2, Int64(record.severityNumber))
-        writer.stringIfSet(3, record.severityText)
-        writer.message(5) { $0.string(1, record.body) }
-        writeAttributes(record.attributes, field: 6, into: &writer)
-        writer.fixed32IfSet(8, record.flags)
-        writer.bytesIfSet(9, record.traceID)
-        writer.bytesIfSet(10, record.spanID)
-        writer.fixed64IfSet(11, record.observedTimeNanos)
     }
 
     /// Each attribute as a `KeyValue` in the repeated `field`; the `AnyValue` member is always
