@@ -8,7 +8,7 @@
 
 SHELL        := /bin/bash
 SWIFT        ?= swift
-APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev pkg-config
+APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev libssl-dev pkg-config
 # What the tests start themselves: a real Redis for the rate-limiting plugins' redis policy
 # (and openssl for its TLS certificate).
 TEST_PACKAGES := redis-server openssl

@@ -42,6 +42,13 @@ let package = Package(
             pkgConfig: "libbrotlienc",
             providers: [.apt(["libbrotli-dev"])]
         ),
+        // jwt's Ed448 and RSA-PSS verification as Kong's OpenSSL does it (BoringSSL has no Ed448 and
+        // checks PSS salts of the digest's length only).
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
 
         // The schema engine: values, field definitions, validators, entity checks. Pure Swift.
         .target(
@@ -107,8 +114,9 @@ let package = Package(
                 "KGateSchema",
                 "KGateRouter",
                 "KGateRegex",
+                "CLibCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
-                // jwt's RSA (RS*, PS*) signatures.
+                // jwt's RSA (RS*) signatures.
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),

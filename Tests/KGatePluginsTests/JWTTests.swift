@@ -120,6 +120,82 @@ struct JWTTests {
         #expect(try run(forged).message == "Invalid signature")
     }
 
+    // Keys and tokens made with the openssl command line (`genpkey -algorithm ed448`, `dgst -sign
+    // -sigopt rsa_padding_mode:pss -sigopt rsa_pss_saltlen:max|20`): swift-crypto makes neither
+    // Ed448 signatures nor PSS salts other than the digest's length.
+    static let ed448PEM = """
+        -----BEGIN PUBLIC KEY-----
+        MEMwBQYDK2VxAzoAh0KE/IY7tFm7+Dmonypt08Fv525QnhBo3Uk4taJxSKzcmmMJ
+        U2Tptax0KjwkszMJEHgBOCPTInSA
+        -----END PUBLIC KEY-----
+        """
+    static let rsaPEM = """
+        -----BEGIN PUBLIC KEY-----
+        MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAlOy4B7q/jGRIiZz1k5hE
+        y5auBqK7m0JXrU4gXgkG2aePBzLSlXuXyw9JHJBUbLWew1KAeP4QrdPRTmMACU32
+        YkUkZjI2WtDEA+FMxWxA9n0xKBvfNx96u2GfzUegMlt7fAvWamdwTLMQeF/ud8ps
+        /M6g2b6k8U3PwRs2U2HgwY7WBIEVq6LhKd4MMp6cyLxqbqp1V7RVCe35+QA4U2JP
+        6bpR8ApKcrlLxlEmiASk1qVk9EW7ZqtstI3XP85ldUyVz+CmEq/b1BbA86dDf8sT
+        nBVNDBFdpv8ttntPIfG4LbTrm8f5Qytw/K8qAk//Io5y8VpPrq42qTcSEJpGdUye
+        IQIDAQAB
+        -----END PUBLIC KEY-----
+        """
+    static let ed448Token =
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.eyJpc3MiOiJlZDQ0OGtleSJ9.RQc6_EV8WkMYbMHMYhQgm4RoBXEpA-PVk9QsnGOmwy7iIqskt3scTqlo7NjWCY0v-nU5H6kwLh4AyC3HA1QJbXvT4QOKvu8ajmyu9PPo9IQOj2QuxwsBeTQ6wcD8eJrjUZp3VmonsrMTTrR0kf5sri8A"
+    /// PS256 with the longest salt (222 bytes for this 2048-bit key), as PyJWT signs.
+    static let ps256MaxSaltToken =
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzI1NiJ9.eyJpc3MiOiJwc2tleSJ9.hRe0lHPDztPz2Sj3emN7Z5dSd8YTk74qK7U3pOxQSNPf_EdcLF1J4lkoZCmDSAsokywhA-uUhqaAwmfOGN2zvCuRDZxABiNBqSJHeGIl9l6ng6rcZ6GDaMKNR8mJPq9CB4JzkZJDjNayVxxM23x57G6qjdAn-fwhNUYYq13LhVymuq0TWxVYkpIZlX-N5Kv3Li4b-kAEEevln0KSIFncHWoEMlx2fl9Ze1Bb_WyRdCHJE-_78sqS1puzKfJk6tLt9l2TWzIb1mGJU_vH4LWTLjMjpNQ2mNUg6c_uyjrt5FRlKFHqczZYrFxKlF_GXcJTfYFytmUPsxg3dRC3e2gKeA"
+    /// PS512 with a 20-byte salt.
+    static let ps512ShortSaltToken =
+        "eyJ0eXAiOiJKV1QiLCJhbGciOiJQUzUxMiJ9.eyJpc3MiOiJwczUxMmtleSJ9.MwhaYlwiMfRugdfOyrEQBo1Wep7LCrSyMgLEczIG_y6le51s7KhIMHGJ3hw0C_LMjGgiK9eNt708ajQDcB0HcMBI2KQN-8UtFWRph1E1it36F_TNDyySAxSU4Y_p5KXqL_icIdWhP2jBvn1JPIhUOGTYRLq9LCvRwIayISF52IikQGxl_r2tKXM78D-bxtoLK-URj4IYXAaGp8kwJPt_QaSXAr6nbS4U-13Sk3grqku9oiavxrFcT5GbCITJ8oQnjrQXFqM9jqUHXtkvHcKrT5ekO4ZLhyTX7bB1irqRxby2EQQBdXOVKtgHV94AAYHSCsiRnupvAWL1eormaGKHMQ"
+
+    /// Kong verifies with OpenSSL: EdDSA with an Ed448 key (03-access_spec "verifies JWT with
+    /// Ed448 key"), and PS* whatever the salt length (OpenSSL's `RSA_PSS_SALTLEN_AUTO`).
+    @Test func ed448AndPSSSaltLengths() throws {
+        let config = """
+            _format_version: "3.0"
+            services:
+            - name: s
+              url: http://upstream.test:8080
+              routes:
+              - {name: r, paths: [/r], plugins: [{name: jwt}]}
+            consumers:
+            - username: openssl_consumer
+              jwt_secrets:
+              - key: ed448key
+                algorithm: EdDSA
+                rsa_public_key: |
+            \(Self.ed448PEM.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
+              - key: pskey
+                algorithm: PS256
+                rsa_public_key: |
+            \(Self.rsaPEM.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
+              - key: ps512key
+                algorithm: PS512
+                rsa_public_key: |
+            \(Self.rsaPEM.split(separator: "\n").map { "        " + $0 }.joined(separator: "\n"))
+            """
+        let runner = try Gate.runner(config)
+        func run(_ token: String) -> Exchange {
+            var headers: HTTPFields = [:]
+            headers.set("Authorization", "Bearer " + token)
+            return Exchange(runner, route: "r", method: "GET", path: "/r", query: nil, headers: headers)
+        }
+        for (token, key) in [(Self.ed448Token, "ed448key"), (Self.ps256MaxSaltToken, "pskey"), (Self.ps512ShortSaltToken, "ps512key")] {
+            let exchange = run(token)
+            #expect(exchange.status == 0, "\(key): \(exchange.message ?? "")")
+            #expect(exchange.upstream("X-Consumer-Username") == "openssl_consumer")
+            #expect(exchange.upstream("X-Credential-Identifier") == key)
+        }
+        // A signature byte changed: refused, for each key type.
+        for token in [Self.ed448Token, Self.ps256MaxSaltToken] {
+            var bytes = Array(token.utf8)
+            let i = bytes.count - 10
+            bytes[i] = bytes[i] == UInt8(ascii: "A") ? UInt8(ascii: "B") : UInt8(ascii: "A")
+            #expect(run(String(decoding: bytes, as: UTF8.self)).message == "Invalid signature")
+        }
+    }
+
     @Test func kongsRefusals() throws {
         let cases: [(String?, String, String)] = [
             (nil, "Unauthorized", "Bearer"),

@@ -17,6 +17,8 @@ enum JWTVerificationKey: Sendable {
     case p384(P384.Signing.PublicKey)
     case p521(P521.Signing.PublicKey)
     case ed25519(Curve25519.Signing.PublicKey)
+    /// PS* keys (salt length read from the signature) and Ed448 keys, verified by OpenSSL.
+    case openSSL(OpenSSLPublicKey)
 
     /// The key for `algorithm` from the credential's secret (HS*) or PEM public key; nil when
     /// it does not load (Kong's `Consumer Public Key is Invalid`).
@@ -28,10 +30,16 @@ enum JWTVerificationKey: Sendable {
         }
         guard let pem = publicKey else { return nil }
         switch algorithm {
-        case .RS256, .RS384, .RS512, .PS256, .PS384, .PS512:
+        case .RS256, .RS384, .RS512:
             // OpenSSL takes RSA keys of any size; swift-crypto's checked initializer wants 2048 bits.
             guard let key = try? _RSA.Signing.PublicKey(unsafePEMRepresentation: pem) else { return nil }
             self = .rsa(key)
+        case .PS256, .PS384, .PS512:
+            // The PEMs RS* takes (PKCS#1 too), handed to OpenSSL as a SubjectPublicKeyInfo.
+            guard let rsa = try? _RSA.Signing.PublicKey(unsafePEMRepresentation: pem),
+                let key = OpenSSLPublicKey(pem: rsa.pemRepresentation)
+            else { return nil }
+            self = .openSSL(key)
         case .ES256:
             guard let key = try? P256.Signing.PublicKey(pemRepresentation: pem) else { return nil }
             self = .p256(key)
@@ -42,9 +50,13 @@ enum JWTVerificationKey: Sendable {
             guard let key = try? P521.Signing.PublicKey(pemRepresentation: pem) else { return nil }
             self = .p521(key)
         case .EdDSA:
-            guard let raw = Self.ed25519RawKey(pem), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw)
-            else { return nil }
-            self = .ed25519(key)
+            if let raw = Self.ed25519RawKey(pem), let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) {
+                self = .ed25519(key)
+            } else if let key = OpenSSLPublicKey(pem: pem), key.isEd448 {
+                self = .openSSL(key)
+            } else {
+                return nil
+            }
         case .HS256, .HS384, .HS512:
             return nil
         }
@@ -59,9 +71,9 @@ enum JWTVerificationKey: Sendable {
         case (.rsa(let key), .RS256): return key.isValidSignature(.init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .insecurePKCS1v1_5)
         case (.rsa(let key), .RS384): return key.isValidSignature(.init(rawRepresentation: signature), for: SHA384.hash(data: input), padding: .insecurePKCS1v1_5)
         case (.rsa(let key), .RS512): return key.isValidSignature(.init(rawRepresentation: signature), for: SHA512.hash(data: input), padding: .insecurePKCS1v1_5)
-        case (.rsa(let key), .PS256): return key.isValidSignature(.init(rawRepresentation: signature), for: SHA256.hash(data: input), padding: .PSS)
-        case (.rsa(let key), .PS384): return key.isValidSignature(.init(rawRepresentation: signature), for: SHA384.hash(data: input), padding: .PSS)
-        case (.rsa(let key), .PS512): return key.isValidSignature(.init(rawRepresentation: signature), for: SHA512.hash(data: input), padding: .PSS)
+        case (.openSSL(let key), .PS256): return key.verifiesPSS(signature, of: input, digest: .sha256)
+        case (.openSSL(let key), .PS384): return key.verifiesPSS(signature, of: input, digest: .sha384)
+        case (.openSSL(let key), .PS512): return key.verifiesPSS(signature, of: input, digest: .sha512)
         case (.p256(let key), .ES256):
             guard signature.count == 64, let s = try? P256.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
             return key.isValidSignature(s, for: SHA256.hash(data: input))
@@ -72,6 +84,7 @@ enum JWTVerificationKey: Sendable {
             guard signature.count == 132, let s = try? P521.Signing.ECDSASignature(rawRepresentation: signature) else { return false }
             return key.isValidSignature(s, for: SHA512.hash(data: input))
         case (.ed25519(let key), .EdDSA): return key.isValidSignature(signature, for: input)
+        case (.openSSL(let key), .EdDSA): return key.verifiesEdDSA(signature, of: input)
         default: return false
         }
     }
