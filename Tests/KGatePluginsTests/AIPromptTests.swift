@@ -183,6 +183,36 @@ struct AIPromptTests {
         _ = try Self.runner("  - {name: ai-prompt-guard, config: {deny_patterns: [x], match_all_roles: true}}")
     }
 
+    /// Kong's `00-config_spec.lua` cases: the messages of the field and entity checks.
+    @Test func configErrors() {
+        func load(_ plugin: String, _ config: String) -> String? {
+            Gate.loadError("_format_version: \"3.0\"\nplugins:\n- name: \(plugin)\n  config: \(config)\n")
+        }
+        let eitherSide = "at least one of these fields must be non-empty: 'config.prompts.prepend', 'config.prompts.append'"
+        #expect(load("ai-prompt-decorator", "{}")?.contains(eitherSide) == true)
+        #expect(load("ai-prompt-decorator", "{prompts: {}}")?.contains(eitherSide) == true)
+        #expect(load("ai-prompt-decorator", "{prompts: {prepend: [], append: []}}")?.contains(eitherSide) == true)
+        #expect(load("ai-prompt-decorator", "{prompts: {prepend: [{role: system, content: x}]}}") == nil)
+        #expect(load("ai-prompt-decorator", "{prompts: {append: [{role: system, content: x}]}}") == nil)
+        let long = String(repeating: "a", count: 501)
+        #expect(load("ai-prompt-decorator", "{prompts: {append: [{content: \(long)}]}}")?.contains("length must be at most 500") == true)
+        let sixteen = "[" + Array(repeating: "{content: x}", count: 16).joined(separator: ", ") + "]"
+        #expect(load("ai-prompt-decorator", "{prompts: {append: \(sixteen)}}")?.contains("length must be at most 15") == true)
+
+        let patterns = "at least one of these fields must be non-empty: 'config.allow_patterns', 'config.deny_patterns'"
+        #expect(load("ai-prompt-guard", "{}")?.contains(patterns) == true)
+        #expect(load("ai-prompt-guard", "{allow_patterns: [], deny_patterns: []}")?.contains(patterns) == true)
+        #expect(load("ai-prompt-guard", "{allow_patterns: [\(long)]}")?.contains("length must be at most 500") == true)
+        let eleven = "[" + Array(repeating: "x", count: 11).joined(separator: ", ") + "]"
+        #expect(load("ai-prompt-guard", "{allow_patterns: \(eleven)}")?.contains("length must be at most 10") == true)
+        let conditional = load("ai-prompt-guard", "{allow_patterns: [wat], allow_all_conversation_history: true, match_all_roles: true}")
+        #expect(conditional?.contains("failed conditional validation given value of field 'config.match_all_roles'") == true)
+        #expect(conditional?.contains("value must be false") == true)
+
+        #expect(load("ai-prompt-template", "{}")?.contains("required field missing") == true)
+        #expect(load("ai-prompt-template", "{templates: [{name: a}]}")?.contains("required field missing") == true)
+    }
+
     // MARK: ai-prompt-template
 
     static let templates = """
