@@ -115,6 +115,8 @@ let package = Package(
                 "KGateRouter",
                 "KGateRegex",
                 "CLibCrypto",
+                // session's deflated data (lua-resty-session's compression).
+                "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
                 // jwt's RSA (RS*) signatures.
                 .product(name: "CryptoExtras", package: "swift-crypto"),

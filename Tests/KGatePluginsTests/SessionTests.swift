@@ -53,6 +53,58 @@ import Testing
         }
     }
 
+    /// A session whose JSON data is over 1 KiB, as lua-resty-session saves it (the same
+    /// independent implementation, with Python's zlib at lua-ffi-zlib's settings): deflated,
+    /// flag 0x0010.
+    static let deflatedData: [UInt8] = {
+        let groups = (0..<120).map { "\"group-" + String(repeating: "0", count: 3 - String($0).count) + String($0) + "\"" }
+        return Array(("[[[\"c-id\",\"cred-id\",[" + groups.joined(separator: ",") + "]],\"default\",\"alice\"]]").utf8)
+    }()
+    static let luaDeflatedCookie =
+        "ARAAAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8A8VNlAGQAAAB6AQCP3satFuN91i-Ofc9AZI4iAAAAWVNxBPqpypS5" +
+        "-PPhbeBkAQ6bTQ8lT4Y3-KpCMbgTwaimjh7Ec7CJD53i83LpZND0NHl8ZInupmVdS-tsFYs9aYwmK8KXWTAI9XIt1KmNjyJ3Mcjs" +
+        "6ZktBP7xHjh3a_l9fs_3jotaF5ZOAA2KzQzQ7D8h7ouJwRoTtY0ndUF7PvnA33OzjoPCXaojRPx_1bNvOVG_pTLlf9pDc4SNruFi" +
+        "pAqSJRaShJVx_6EpNzoSIwP_J5rTOt7mDu1mwKzTGeYyPFz8C7O5rJhU2PdySa9R4w_gbzDl1MMWTW_2latar3SNJXAGrJzG3S4d" +
+        "NqjeVRdbAx8MegPsaEF_4OCyow4bHS4gfk9fjMCsCjowl3e65Gl_3egYvNichfLipmb-X4GRPiXSAzl8BFoC0Mfg"
+    static let luaDeflatedBytesHex =
+        "4dd44b6a02511445d1b9545bc1fbfe6f2c850d294d10840489f34f1108aedee174566fafebba6cc7fb75392cdbf376fd5beb" +
+        "f2f9fc7a7d1f4fa7d37effef602776661776653776670ff67cefc00ddcc00ddcc00ddcc00ddcc00ddc849b70136ec24db809" +
+        "37e126dc849b70336ec6cdb81937e366dc8c9b71336ec62db805b7e016dc825b700b6ec12db805b7e256dc8a5b712b6ec5ad" +
+        "b815b7e256dc86db701b6ec36db80db7e136dc86db703b6ec7edb81db7e376dc8edb713b6ec71db80377e00edc813b7007ee" +
+        "c01db80377e24edc893b7127eec49db81377e2ceb71bf42ae855d0aba05741af825e05bd0a7a15f42ae855d0aba05741af82" +
+        "5e05bd0a7a15f42ae855d0abd87b753e1f96ebede3f27afcecffe571df6efbf70b"
+
+    @Test("compressed sessions: read as lua-resty-session writes them, written the same way over 1 KiB")
+    func deflatedData() throws {
+        let t = Int(Self.t0)
+        let opened = try SessionCookie.open(
+            name: "session", cookies: ["session=\(Self.luaDeflatedCookie)"], secret: Self.secret, kind: .session,
+            timeouts: Self.timeouts, now: t + 200
+        ).get()
+        #expect(opened.header.flags == SessionCookie.Header.deflateFlag)
+        #expect(opened.data == Self.deflatedData)
+        // zlib at lua-ffi-zlib's settings: the same bytes as Kong's nodes make.
+        let hex = RawDeflate.deflate(Self.deflatedData)?.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }
+        #expect(hex?.joined() == Self.luaDeflatedBytesHex)
+        #expect(RawDeflate.inflate(RawDeflate.deflate(Self.deflatedData) ?? []) == Self.deflatedData)
+        // Sealed: deflated (the flag is authenticated with the header), and read back.
+        let sealed = try SessionCookie.seal(Self.deflatedData, name: "session", secret: Self.secret, kind: .session, creationTime: t, now: t).get()
+        #expect(sealed.cookie.header.flags & SessionCookie.Header.deflateFlag != 0)
+        #expect(sealed.values.count == 1)
+        let reopened = try SessionCookie.open(
+            name: "session", cookies: ["session=\(sealed.values[0].value)"], secret: Self.secret, kind: .session,
+            timeouts: Self.timeouts, now: t + 1
+        ).get()
+        #expect(reopened.data == Self.deflatedData)
+        // At most 1 KiB, or when deflating does not make it smaller: stored as it is.
+        let small = try SessionCookie.seal(Array(Self.luaData.utf8), name: "session", secret: Self.secret, kind: .session, creationTime: t, now: t).get()
+        #expect(small.cookie.header.flags == 0)
+        // Data that is not a deflate stream under a valid MAC and tag cannot be made without the
+        // secret; a cut stream does not inflate.
+        #expect(RawDeflate.inflate(Array((RawDeflate.deflate(Self.deflatedData) ?? []).dropLast(10))) == nil)
+        #expect(RawDeflate.inflate(Array("not deflate at all".utf8)) == nil)
+    }
+
     @Test("lua-resty-session's checks: timeouts (strictly past), MAC, header")
     func checks() {
         func open(_ value: String, at now: Int) -> String? {
@@ -84,7 +136,10 @@ import Testing
         #expect(try SessionCookie.chunkCount(nameLength: 7, dataSize: 3978).get() == 1)
         #expect(try SessionCookie.chunkCount(nameLength: 7, dataSize: 3979).get() == 2)
         #expect(throws: SessionCookie.Failure.self) { try SessionCookie.chunkCount(nameLength: 7, dataSize: 40000).get() }
-        let data = Array(#"[[["#.utf8) + Array(repeating: UInt8(ascii: "x"), count: 7000) + Array(#""],"default"]]"#.utf8)
+        // Random letters, which deflate to about 60%: still three cookies' worth.
+        var g = Xorshift(seed: 7)
+        let letters = (0..<11000).map { _ in UInt8(ascii: "a") + UInt8(g.next() % 26) }
+        let data = Array(#"[[["#.utf8) + letters + Array(#""],"default"]]"#.utf8)
         let t = Int(Self.t0)
         let sealed = try SessionCookie.seal(data, name: "session", secret: Self.secret, kind: .session, creationTime: t, now: t).get()
         #expect(sealed.values.map(\.name) == ["session", "session2", "session3"])
@@ -237,5 +292,17 @@ import Testing
         #expect(load("{logout_methods: [PUT]}")?.contains("expected one of: GET, POST, DELETE") == true)
         #expect(SessionPlugin.defaultSecret.utf8.count == 44)
         #expect(!SessionPlugin.defaultSecret.contains { "+/=".contains($0) })
+    }
+}
+
+/// A small deterministic generator for test data.
+private struct Xorshift {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
     }
 }

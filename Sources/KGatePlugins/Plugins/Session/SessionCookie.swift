@@ -155,15 +155,19 @@ struct SessionCookie: Sendable {
             guard payload.utf8.count == header.dataSize, let ciphertext = Base64.decode(Array(payload.utf8), url: true) else {
                 return .failure(Failure(description: "invalid session payload"))
             }
-            guard header.flags & Header.deflateFlag == 0 else {
-                return .failure(Failure(description: "unable to inflate session data (compressed sessions are not supported)"))
-            }
             let (key, iv) = secret.encryptionKey(sid: header.sid, kind: kind)
             guard let nonce = try? AES.GCM.Nonce(data: iv),
                 let box = try? AES.GCM.SealedBox(nonce: nonce, ciphertext: ciphertext, tag: header.tag),
                 let plain = try? AES.GCM.open(box, using: key, authenticating: header.authenticatedData)
             else { return .failure(Failure(description: "unable to decrypt session data")) }
-            return .success(SessionCookie(header: header, data: Array(plain), initialChunk: initialChunk, chunks: chunks))
+            var data = Array(plain)
+            if header.flags & Header.deflateFlag != 0 {
+                guard let inflated = RawDeflate.inflate(data) else {
+                    return .failure(Failure(description: "unable to inflate session data"))
+                }
+                data = inflated
+            }
+            return .success(SessionCookie(header: header, data: data, initialChunk: initialChunk, chunks: chunks))
         }
     }
 
@@ -207,6 +211,9 @@ struct SessionCookie: Sendable {
 
     // MARK: Writing
 
+    /// lua-resty-session's default `compression_threshold` (bytes of JSON data).
+    static let compressionThreshold = 1024
+
     /// A new cookie for `data`: a new sid, keeping `creationTime` (the rolling offset is the time
     /// since), the payload split into `name`, `name2`... Returns the cookie values by name.
     static func seal(
@@ -215,11 +222,19 @@ struct SessionCookie: Sendable {
         var g = SystemRandomNumberGenerator()
         let sid = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
         let (key, iv) = secret.encryptionKey(sid: sid, kind: kind)
+        // lua-resty-session deflates data over `compression_threshold` (1 KiB, which Kong's
+        // plugin leaves as it is) when that makes it smaller.
+        var sealed = data
+        var flags: UInt16 = 0
+        if data.count > compressionThreshold, let deflated = RawDeflate.deflate(data), deflated.count < data.count {
+            sealed = deflated
+            flags |= Header.deflateFlag
+        }
         var header = Header(
-            flags: 0, sid: sid, creationTime: creationTime, rollingOffset: now - creationTime,
-            dataSize: (data.count * 4 + 2) / 3, tag: [])
+            flags: flags, sid: sid, creationTime: creationTime, rollingOffset: now - creationTime,
+            dataSize: (sealed.count * 4 + 2) / 3, tag: [])
         guard let nonce = try? AES.GCM.Nonce(data: iv),
-            let box = try? AES.GCM.seal(data, using: key, nonce: nonce, authenticating: header.authenticatedData)
+            let box = try? AES.GCM.seal(sealed, using: key, nonce: nonce, authenticating: header.authenticatedData)
         else { return .failure(Failure(description: "unable to encrypt session data")) }
         header.tag = Array(box.tag)
         let payload = Base64.encode(Array(box.ciphertext), url: true)
