@@ -18,6 +18,12 @@ struct PluginsAIPromptTests {
                 prompts:
                   prepend: [{role: system, content: Prepend text 1 here.}]
                   append: [{role: user, content: Append text 4 here.}]
+          - hosts: [large.decorate.local]
+            plugins:
+            - name: ai-prompt-decorator
+              config:
+                max_request_body_size: 1048576
+                prompts: {append: [{role: user, content: Appended.}]}
           - hosts: [guard.local]
             plugins:
             - name: ai-prompt-guard
@@ -54,6 +60,24 @@ struct PluginsAIPromptTests {
                 "POST", "/echo-body", host: "both.decorate.local", headers: [("Content-Type", "application/json")], body: "{}")
             #expect(refused.status == 400)
             #expect(refused.text == #"{"error":{"message":"this LLM route only supports llm\/chat type requests"}}"#)
+        }
+    }
+
+    @Test("a body past client_body_buffer_size is read up to max_request_body_size")
+    func largeBodies() async throws {
+        try await run { proxy in
+            let long = String(repeating: "cheese ", count: 3000)
+            let chat = #"{"messages":[{"role":"user","content":"\#(long)"}]}"#
+            // 8 KiB by default: the body went to nginx's body file, which is too big to read.
+            let refused = try await proxy.send(
+                "POST", "/echo-body", host: "both.decorate.local", headers: [("Content-Type", "application/json")], body: chat)
+            #expect(refused.status == 400)
+            #expect(refused.text == #"{"error":{"message":"this LLM route only supports application\/json requests"}}"#)
+            let r = try await proxy.send(
+                "POST", "/echo-body", host: "large.decorate.local", headers: [("Content-Type", "application/json")], body: chat)
+            #expect(r.status == 200)
+            #expect(r.header("X-Echo-Content-Length") == String(r.body.count))
+            #expect(r.text == #"{"messages":[{"role":"user","content":"\#(long)"},{"role":"user","content":"Appended."}]}"#)
         }
     }
 
