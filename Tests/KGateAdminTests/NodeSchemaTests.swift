@@ -55,6 +55,9 @@ import Testing
         #expect(conf["pg_port"] == 5432)
         #expect(conf["upstream_keepalive_pool_size"] == 512)
         #expect(conf["tracing_sampling_rate"] == 0.01)
+        // The deprecated aliases keep their own defaults, as in Kong's kong_defaults.lua.
+        #expect(conf["opentelemetry_tracing"] == ["off"])
+        #expect(conf["opentelemetry_tracing_sampling_rate"] == 0.01)
         #expect(conf["anonymous_reports"] == true)
         #expect(conf["allow_debug_header"] == false)
         #expect(conf["real_ip_recursive"] == "off")

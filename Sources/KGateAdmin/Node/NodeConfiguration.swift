@@ -150,6 +150,12 @@ enum NodeConfiguration {
         ("wasm_filters", "bundled,user"), ("request_debug", "on"), ("request_debug_token", ""),
     ]
 
+    /// Deprecated aliases kgate reads into the properties they name, which Kong's configuration
+    /// still shows with their own defaults (`kong_defaults.lua`).
+    static let aliasDefaults: [(name: String, text: String)] = [
+        ("opentelemetry_tracing", "off"), ("opentelemetry_tracing_sampling_rate", "0.01"),
+    ]
+
     /// The names of `kongDefaults`.
     static let defaultNames = Set(kongDefaults.map(\.name))
 
@@ -169,7 +175,7 @@ enum NodeConfiguration {
     ///   - workingDirectory: what a relative `prefix` is relative to.
     static func object(settings: NodeSettings, loadedPlugins: [String], workingDirectory: String) -> Object {
         var conf = Object()
-        for (name, text) in kongDefaults { conf[name] = parse(text, kind(of: name)) }
+        for (name, text) in kongDefaults + aliasDefaults { conf[name] = parse(text, kind(of: name)) }
         let ignored = Set(settings.ignoredProperties.map(\.property))
         // Kong keeps only the properties of its defaults and the nginx directives: the others
         // (`vault_*`, `pluginserver_*` settings, deprecated names) are not shown.
