@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make fuzz-proxy`: a release kgate on a config with routes, regex captures, request and tracing
-# plugins, an nginx upstream, and FUZZERS mutation fuzzers (Tests/Fuzz/proxy_fuzz.py) sending
+# `make fuzz-proxy`: a release kgate on a config with routes, regex captures, request, tracing and
+# AI prompt plugins (JSON bodies), an nginx upstream, and FUZZERS mutation fuzzers (Tests/Fuzz/proxy_fuzz.py) sending
 # REQUESTS requests each. Fails when the node crashes or stops answering, and prints its log.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
@@ -26,6 +26,15 @@ services:
   - name: captures
     paths: ["~/a/(?<x>[^/]+)/b$"]
     hosts: ["*.example.com", "bench"]
+  - name: ai
+    paths: [/ai]
+    plugins:
+    - name: ai-prompt-template
+      config: {templates: [{name: t, template: '{"messages":[{"role":"user","content":"about {{x}}"}]}'}]}
+    - name: ai-prompt-decorator
+      config: {prompts: {prepend: [{content: Be brief.}], append: [{role: user, content: Thanks.}]}}
+    - name: ai-prompt-guard
+      config: {allow_patterns: [".*"], deny_patterns: ["(a|aa)+b"], match_all_roles: true}
 plugins:
 - name: cors
 - name: correlation-id

@@ -171,6 +171,11 @@ struct AIPromptTests {
         // A pattern PCRE refuses fails the request (500), as `ngx.re.find` does under Kong.
         let broken = try Self.runner("  - {name: ai-prompt-guard, config: {allow_patterns: ['(unclosed']}}")
         #expect(Self.send(broken, Self.chat).status == 500)
+        // So does one that backtracks past Kong's regex match limit.
+        let slow = try Self.runner("  - {name: ai-prompt-guard, config: {deny_patterns: ['(a|aa)+$']}}")
+        let many = String(repeating: "a", count: 64) + "b"
+        #expect(Self.send(slow, #"{"messages":[{"role":"user","content":"\#(many)"}]}"#).status == 500)
+        #expect(Self.send(slow, #"{"messages":[{"role":"user","content":"aab"}]}"#).status == 0)
     }
 
     @Test func guardSchema() throws {

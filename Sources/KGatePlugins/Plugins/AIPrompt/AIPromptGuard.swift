@@ -26,10 +26,12 @@ public struct AIPromptGuardPlugin: Plugin {
         var source: String
         var regex: Result<PCRERegex, PCREError>
 
-        /// Compiles `source` as `ngx.re` does (no match limit beyond PCRE's own).
+        /// Compiles `source` as `ngx.re` does under Kong, whose `nginx_http_lua_regex_match_limit`
+        /// (100,000) bounds backtracking: a pathological pattern fails the request (500) instead
+        /// of holding the event loop.
         init(_ source: String) {
             self.source = source
-            regex = Result { () throws(PCREError) in try PCRERegex(source, matchLimit: nil) }
+            regex = Result { () throws(PCREError) in try PCRERegex(source, matchLimit: 100_000) }
         }
     }
 
