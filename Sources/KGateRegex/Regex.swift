@@ -58,6 +58,9 @@ public final class PCRERegex: Sendable {
 
     /// Kong's router prepends `(*LIMIT_MATCH=10000)` to its regexes; this is that limit.
     public static let defaultMatchLimit: UInt32 = 10_000
+    /// Kong's `nginx_http_lua_regex_match_limit` (100,000): the limit of the `ngx.re` calls
+    /// plugins make.
+    public static let pluginMatchLimit: UInt32 = 100_000
 
     /// The pattern as given.
     public let pattern: String

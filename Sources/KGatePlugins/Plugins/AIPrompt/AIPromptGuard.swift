@@ -31,7 +31,7 @@ public struct AIPromptGuardPlugin: Plugin {
         /// of holding the event loop.
         init(_ source: String) {
             self.source = source
-            regex = Result { () throws(PCREError) in try PCRERegex(source, matchLimit: 100_000) }
+            regex = Result { () throws(PCREError) in try PCRERegex(source, matchLimit: PCRERegex.pluginMatchLimit) }
         }
     }
 

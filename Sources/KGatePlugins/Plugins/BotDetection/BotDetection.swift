@@ -29,7 +29,7 @@ public final class BotDetectionPlugin: Plugin {
     ])
 
     /// Kong's rules (`rules.lua`), compiled once.
-    static let bots: [PCRERegex] = BotDetectionRules.patterns.compactMap { try? PCRERegex($0) }
+    static let bots: [PCRERegex] = BotDetectionRules.patterns.compactMap { try? compile($0) }
     static let cacheSize = 10_000
 
     /// Agent → refused, per config (cleared with each generation).
@@ -39,8 +39,13 @@ public final class BotDetectionPlugin: Plugin {
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         Config(
-            allow: try (config.strings("allow") ?? []).map { try PCRERegex($0) },
-            deny: try (config.strings("deny") ?? []).map { try PCRERegex($0) }, id: scope.id)
+            allow: try (config.strings("allow") ?? []).map(Self.compile),
+            deny: try (config.strings("deny") ?? []).map(Self.compile), id: scope.id)
+    }
+
+    /// A rule as `ngx.re.find(agent, rule, "jo")` runs it under Kong.
+    static func compile(_ pattern: String) throws(PCREError) -> PCRERegex {
+        try PCRERegex(pattern, matchLimit: PCRERegex.pluginMatchLimit)
     }
 
     public func configure(_ configs: [ScopedConfig<Config>]) {

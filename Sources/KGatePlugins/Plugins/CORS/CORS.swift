@@ -60,7 +60,7 @@ public struct CORSPlugin: Plugin {
                 var pattern = entry
                 if !pattern.hasSuffix("$") { pattern += "$" }
                 if pattern.hasPrefix("^") { pattern.removeFirst() }
-                let regex = try PCRERegex(pattern, options: [.anchored])
+                let regex = try PCRERegex(pattern, options: [.anchored], matchLimit: PCRERegex.pluginMatchLimit)
                 matchers?.append(Origin(regex: regex, domain: entry, byHost: !entry.contains(":")))
             }
         }
