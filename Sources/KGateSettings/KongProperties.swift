@@ -31,7 +31,7 @@ enum KongProperties {
         "proxy_stream_error_log", "request_debug", "request_debug_token", "resolver_address", "resolver_error_ttl",
         "resolver_family", "resolver_hosts_file", "resolver_lru_cache_size", "resolver_mem_cache_size",
         "resolver_stale_ttl", "resolver_valid_ttl", "role", "router_consistency",
-        "ssl_cipher_suite", "ssl_ciphers", "ssl_dhparam", "ssl_prefer_server_ciphers", "ssl_protocols",
+        "ssl_dhparam", "ssl_prefer_server_ciphers",
         "ssl_session_cache_size", "ssl_session_tickets", "ssl_session_timeout", 
         "status_error_log", "untrusted_lua_sandbox_environment",
         "untrusted_lua_sandbox_requires", "vaults", "wasm", "wasm_dynamic_module", "wasm_filters",

@@ -159,6 +159,15 @@ public struct NodeSettings: Sendable, Equatable {
     public var tracingInstrumentations: [String] = []
     /// `tracing_sampling_rate`: the share of traces recorded, from 0 to 1. Default 0.01.
     public var tracingSamplingRate = 0.01
+    /// `ssl_cipher_suite`: the TLS versions and ciphers clients may use on the `ssl`
+    /// listeners. Default `intermediate`.
+    public var sslCipherSuite = SSLCipherSuite.intermediate
+    /// `ssl_protocols`: the TLS versions of the `custom` suite. Default TLSv1.2 and TLSv1.3.
+    public var sslProtocols: [TLSProtocolVersion] = [.tlsv1_2, .tlsv1_3]
+    /// `ssl_ciphers`: the ciphers of the `custom` suite (nil: the TLS library's defaults).
+    public var sslCiphers: String?
+    /// What client TLS connections to the listeners may negotiate, from the three above.
+    public var serverTLS: ServerTLSPolicy { ServerTLSPolicy(suite: sslCipherSuite, protocols: sslProtocols, ciphers: sslCiphers) }
     /// `nginx_http_proxy_ssl_verify` (nginx's `proxy_ssl_verify`; `nginx_proxy_proxy_ssl_verify`
     /// wins over it, as the proxy server block's directive does): whether upstream TLS
     /// certificates are verified for the services whose `tls_verify` is null. Default off.

@@ -194,6 +194,15 @@ struct Property: Sendable {
         tracingInstrumentations("opentelemetry_tracing", aliasOf: "tracing_instrumentations"),
         tracingSamplingRate("tracing_sampling_rate", aliasOf: nil),
         tracingSamplingRate("opentelemetry_tracing_sampling_rate", aliasOf: "tracing_sampling_rate"),
+        Property("ssl_cipher_suite", apply: { s, v, _ throws(InvalidValue) in
+            s.sslCipherSuite = try ValueSyntax.oneOf(v, property: "ssl_cipher_suite", as: SSLCipherSuite.self)
+        }, render: { .string($0.sslCipherSuite.rawValue) }),
+        Property("ssl_protocols", apply: { s, v, _ throws(InvalidValue) in
+            s.sslProtocols = try TLSProtocolVersion.parseList(v, property: "ssl_protocols")
+        }, render: { .string($0.sslProtocols.map(\.rawValue).joined(separator: " ")) }),
+        Property("ssl_ciphers", apply: { s, v, _ in
+            s.sslCiphers = v.isEmpty ? nil : v
+        }, render: { $0.sslCiphers.map(SettingValue.string) ?? .none }),
         Property("admin_token", sensitive: true, apply: { s, v, _ in
             s.adminToken = v.isEmpty ? nil : v
         }, render: { $0.adminToken.map(SettingValue.string) ?? .none }),

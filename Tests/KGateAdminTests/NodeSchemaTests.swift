@@ -58,6 +58,10 @@ import Testing
         // The deprecated aliases keep their own defaults, as in Kong's kong_defaults.lua.
         #expect(conf["opentelemetry_tracing"] == ["off"])
         #expect(conf["opentelemetry_tracing_sampling_rate"] == 0.01)
+        // The cipher suite's ciphers, as Kong's conf loader sets `ssl_ciphers`.
+        #expect(conf["ssl_cipher_suite"] == "intermediate")
+        #expect(conf["ssl_protocols"] == "TLSv1.2 TLSv1.3")
+        #expect(conf["ssl_ciphers"]?.stringValue?.hasPrefix("ECDHE-ECDSA-AES128-GCM-SHA256:") == true)
         #expect(conf["anonymous_reports"] == true)
         #expect(conf["allow_debug_header"] == false)
         #expect(conf["real_ip_recursive"] == "off")

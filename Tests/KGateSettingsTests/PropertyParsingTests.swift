@@ -124,6 +124,9 @@ struct PropertyParsingTests {
         SettingsCase("tracing_sampling_rate = 1") { $0.tracingSamplingRate = 1 },
         SettingsCase("tracing_sampling_rate = 0.25") { $0.tracingSamplingRate = 0.25 },
         SettingsCase("opentelemetry_tracing_sampling_rate = 0") { $0.tracingSamplingRate = 0 },
+        SettingsCase("ssl_cipher_suite = modern") { $0.sslCipherSuite = .modern },
+        SettingsCase("ssl_protocols = TLSv1.3 TLSv1.1") { $0.sslProtocols = [.tlsv1_1, .tlsv1_3] },
+        SettingsCase("ssl_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384") { $0.sslCiphers = "ECDHE-ECDSA-AES256-GCM-SHA384" },
         SettingsCase("error_template_html = ") { $0.errorTemplateHTML = nil },
         SettingsCase("admin_token = s3cr3t") { $0.adminToken = "s3cr3t" },
         SettingsCase("admin_token = ") { $0.adminToken = nil },
@@ -178,6 +181,13 @@ struct PropertyParsingTests {
             "tracing_instrumentations = off, router",
             "kong.conf:1: invalid tracing types: off, other types are mutually exclusive"),
         FailureCase("tracing_sampling_rate = 1.5", "kong.conf:1: tracing_sampling_rate must be between 0 and 1"),
+        FailureCase(
+            "ssl_cipher_suite = strong",
+            "kong.conf:1: invalid value for 'ssl_cipher_suite': 'strong' (expected one of: modern, intermediate, old, fips, custom)"),
+        FailureCase(
+            "ssl_protocols = TLSv1.2 SSLv3",
+            "kong.conf:1: invalid value for 'ssl_protocols': 'TLSv1.2 SSLv3' "
+                + "('SSLv3' is not a TLS version kgate offers (TLSv1, TLSv1.1, TLSv1.2, TLSv1.3))"),
         FailureCase(
             "tracing_sampling_rate = half",
             "kong.conf:1: invalid value for 'tracing_sampling_rate': 'half' (expected a number between 0 and 1)"),
@@ -413,4 +423,39 @@ struct PropertyParsingTests {
 
 extension String {
     var trimmingSpaces: String { ValueSyntax.trim(self) }
+}
+
+/// `ssl_cipher_suite` with `ssl_protocols` and `ssl_ciphers`: the versions and ciphers the
+/// listeners offer, as Kong's suites (`kong/conf_loader/constants.lua`) set nginx's.
+@Suite struct ServerTLSPolicyTests {
+    @Test func suites() {
+        let intermediate = ServerTLSPolicy(suite: .intermediate, protocols: [.tlsv1], ciphers: "IGNORED")
+        #expect(intermediate == .intermediate)
+        #expect(intermediate.minimum == .tlsv1_2 && intermediate.maximum == .tlsv1_3)
+        #expect(intermediate.ciphers?.hasPrefix("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:") == true)
+        let modern = ServerTLSPolicy(suite: .modern, protocols: [], ciphers: nil)
+        #expect(modern.minimum == .tlsv1_3 && modern.maximum == .tlsv1_3 && modern.ciphers == nil)
+        let old = ServerTLSPolicy(suite: .old, protocols: [], ciphers: nil)
+        #expect(old.minimum == .tlsv1 && old.ciphers?.hasSuffix(":DES-CBC3-SHA") == true)
+        #expect(ServerTLSPolicy(suite: .fips, protocols: [], ciphers: nil).maximum == .tlsv1_2)
+        let custom = ServerTLSPolicy(suite: .custom, protocols: [.tlsv1_1, .tlsv1_2], ciphers: "HIGH")
+        #expect(custom == ServerTLSPolicy(minimum: .tlsv1_1, maximum: .tlsv1_2, ciphers: "HIGH"))
+        // The settings' defaults are Kong's.
+        #expect(NodeSettings().serverTLS == .intermediate)
+    }
+
+    /// The settings show what was set (the Admin API's configuration shows the suite's
+    /// ciphers, as Kong's conf loader sets them).
+    @Test func rendering() {
+        var settings = NodeSettings()
+        let rendered = { (s: NodeSettings) in Dictionary(uniqueKeysWithValues: s.redactedConfiguration.map { ($0.name, $0.value) }) }
+        #expect(rendered(settings)["ssl_cipher_suite"] == .string("intermediate"))
+        #expect(rendered(settings)["ssl_protocols"] == .string("TLSv1.2 TLSv1.3"))
+        #expect(rendered(settings)["ssl_ciphers"] == SettingValue.none)
+        settings.sslCipherSuite = .custom
+        settings.sslCiphers = "HIGH:!aNULL"
+        #expect(rendered(settings)["ssl_ciphers"] == .string("HIGH:!aNULL"))
+        #expect(ServerTLSPolicy.ciphers(of: .modern, custom: "X") == nil)
+        #expect(ServerTLSPolicy.ciphers(of: .custom, custom: "X") == "X")
+    }
 }

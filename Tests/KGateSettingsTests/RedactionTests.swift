@@ -20,8 +20,8 @@ struct RedactionTests {
             "client_ssl_cert", "client_ssl_cert_key", "admin_ssl_cert",
             "admin_ssl_cert_key", "status_ssl_cert", "status_ssl_cert_key", "nginx_http_proxy_ssl_verify", "dns_hostsfile",
             "lua_ssl_trusted_certificate", "lua_ssl_verify_depth", "nginx_http_proxy_ssl_verify_depth",
-            "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "tracing_instrumentations", "tracing_sampling_rate", "admin_token",
-            "node_id", "admin_gui_url",
+            "nginx_http_proxy_ssl_trusted_certificate", "untrusted_lua", "allow_debug_header", "tracing_instrumentations", "tracing_sampling_rate",
+            "ssl_cipher_suite", "ssl_protocols", "ssl_ciphers", "admin_token", "node_id", "admin_gui_url",
         ])
         #expect(NodeSettings().redactedDictionary == [
             "prefix": "./kgate-prefix",
@@ -80,6 +80,8 @@ struct RedactionTests {
             "allow_debug_header": "off",
             "tracing_instrumentations": "off",
             "tracing_sampling_rate": "0.01",
+            "ssl_cipher_suite": "intermediate",
+            "ssl_protocols": "TLSv1.2 TLSv1.3",
             "admin_gui_url": "",
         ])
     }

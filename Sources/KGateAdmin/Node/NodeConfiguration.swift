@@ -25,8 +25,8 @@ import KGateSettings
 ///   `admin_gui_origin`, `host_ports`, and the prefix files kgate writes too (`nginx_pid`,
 ///   `kong_env`, the default log files).
 ///
-/// Not reproduced: the values Kong derives for nginx's TLS directives (`ssl_ciphers`,
-/// `nginx_*_ssl_*`) and the `nginx_*_directives` lists, which describe an nginx kgate does not
+/// `ssl_ciphers` is the cipher suite's, as Kong sets it. Not reproduced: the values Kong
+/// derives for nginx's other TLS directives (`nginx_*_ssl_*`) and the `nginx_*_directives` lists, which describe an nginx kgate does not
 /// run. `nginx_user` is left out, as Kong leaves it out on a host without a `kong` user.
 enum NodeConfiguration {
     /// How Kong's conf loader types a property; the properties it does not list are strings.
@@ -107,8 +107,7 @@ enum NodeConfiguration {
         ("cluster_data_plane_purge_delay", "1209600"), ("cluster_ocsp", "off"), ("cluster_max_payload", "16777216"),
         ("cluster_use_proxy", "off"), ("cluster_dp_labels", ""), ("cluster_rpc", "off"), ("cluster_rpc_sync", "off"),
         ("cluster_cjson", "off"), ("lmdb_environment_path", "dbless.lmdb"), ("lmdb_map_size", "2048m"),
-        ("mem_cache_size", "128m"), ("worker_events_max_payload", "65535"), ("ssl_cipher_suite", "intermediate"),
-        ("ssl_ciphers", ""), ("ssl_protocols", "TLSv1.2 TLSv1.3"), ("ssl_prefer_server_ciphers", "on"),
+        ("mem_cache_size", "128m"), ("worker_events_max_payload", "65535"), ("ssl_prefer_server_ciphers", "on"),
         ("ssl_dhparam", ""), ("ssl_session_tickets", "on"), ("ssl_session_timeout", "1d"),
         ("ssl_session_cache_size", "10m"), ("admin_gui_ssl_cert", ""), ("admin_gui_ssl_cert_key", ""),
         ("nginx_daemon", "on"), ("nginx_main_daemon", "on"), ("nginx_main_worker_rlimit_nofile", "auto"),
@@ -186,6 +185,8 @@ enum NodeConfiguration {
         for entry in settings.redactedConfiguration where !ignored.contains(entry.name) {
             conf[entry.name] = typed(entry.value, kind(of: entry.name))
         }
+        // Kong's conf loader sets `ssl_ciphers` to the cipher suite's (none for `modern`).
+        conf["ssl_ciphers"] = ServerTLSPolicy.ciphers(of: settings.sslCipherSuite, custom: settings.sslCiphers).map(Value.string)
         for (alias, property) in aliases where !ignored.contains(alias) {
             conf[alias] = conf[property].map { retyped($0, kind(of: alias)) }
         }

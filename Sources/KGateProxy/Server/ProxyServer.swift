@@ -123,7 +123,7 @@ public final class ProxyServer: Sendable {
         var streamAddresses: [SocketAddress] = []
         do {
             for address in environment.configuration.listen {
-                if address.ssl, ServerCertificates.defaultContext == nil {
+                if address.ssl, ServerCertificates.defaultContext() == nil {
                     environment.logger.warning(
                         "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
@@ -135,7 +135,7 @@ public final class ProxyServer: Sendable {
                 }
             }
             for address in environment.configuration.streamListen {
-                if address.ssl, !address.udp, ServerCertificates.defaultContext == nil {
+                if address.ssl, !address.udp, ServerCertificates.defaultContext() == nil {
                     environment.logger.warning(
                         "stream.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue

@@ -1,7 +1,9 @@
 import KGateConfig
 import KGateSchema
+import KGateSettings
 import KGateStore
 import NIOSSL
+import Synchronization
 
 /// The certificates the proxy's TLS listeners present, for one generation: Kong's
 /// `certificates` reached through `snis`, chosen by the client's SNI as Kong's
@@ -19,6 +21,8 @@ final class ServerCertificates: Sendable {
     let contexts: [Identity: Contexts]
     /// The default certificate's contexts (nil when they could not be made).
     let fallback: Contexts?
+    /// The TLS versions and ciphers every context offers (`ssl_cipher_suite`...).
+    let policy: ServerTLSPolicy
 
     /// A certificate's contexts: one whose ALPN offers `http/1.1`, and, when a listener is
     /// marked `http2`, one that offers `h2` first.
@@ -27,9 +31,11 @@ final class ServerCertificates: Sendable {
         let http2: NIOSSLContext?
 
         /// Makes the contexts presenting a certificate and key.
-        init(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, offersHTTP2: Bool) throws {
-            http1 = try ServerCertificates.makeContext(chain: chain, key: key)
-            http2 = offersHTTP2 ? try ServerCertificates.makeContext(chain: chain, key: key, protocols: ["h2", "http/1.1"]) : nil
+        init(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, offersHTTP2: Bool, policy: ServerTLSPolicy) throws {
+            http1 = try ServerCertificates.makeContext(chain: chain, key: key, policy: policy)
+            http2 =
+                offersHTTP2
+                ? try ServerCertificates.makeContext(chain: chain, key: key, protocols: ["h2", "http/1.1"], policy: policy) : nil
         }
 
         func context(http2 wanted: Bool) -> NIOSSLContext { wanted ? http2 ?? http1 : http1 }
@@ -50,20 +56,52 @@ final class ServerCertificates: Sendable {
     }
 
     /// No certificate: everything gets the default one.
-    static let empty = ServerCertificates(byName: [:], contexts: [:], fallback: defaultContexts)
+    static let empty = ServerCertificates(
+        byName: [:], contexts: [:], fallback: defaultContexts(.intermediate), policy: .intermediate)
 
-    private init(byName: [String: Contexts], contexts: [Identity: Contexts], fallback: Contexts?) {
+    private init(byName: [String: Contexts], contexts: [Identity: Contexts], fallback: Contexts?, policy: ServerTLSPolicy) {
         self.byName = byName
         self.contexts = contexts
         self.fallback = fallback
+        self.policy = policy
     }
 
-    /// The default certificate's contexts, made once.
-    static let defaultContexts: Contexts? = try? makeContexts(
-        DefaultCertificate.identity.get(), offersHTTP2: true, source: "kong-default")
+    /// The default certificate's contexts per policy, each made once (a node has one policy;
+    /// tests use several).
+    private static let defaults = Mutex<[ServerTLSPolicy: Result<Contexts, ServerCertificateError>]>([:])
+
+    /// The default certificate's contexts under `policy`, or why they cannot be made (a cipher
+    /// string the TLS library rejects, as nginx refuses to start on it).
+    static func defaultContextsResult(_ policy: ServerTLSPolicy) -> Result<Contexts, ServerCertificateError> {
+        defaults.withLock { made in
+            if let contexts = made[policy] { return contexts }
+            let contexts = Result { () throws(ServerCertificateError) -> Contexts in
+                let identity: Identity
+                do {
+                    identity = try DefaultCertificate.identity.get()
+                } catch {
+                    throw ServerCertificateError(source: "kong-default", underlying: error)
+                }
+                do {
+                    return try makeContexts(identity, offersHTTP2: true, policy: policy, source: "kong-default")
+                } catch {
+                    throw error as? ServerCertificateError ?? ServerCertificateError(source: "kong-default", underlying: error)
+                }
+            }
+            made[policy] = contexts
+            return contexts
+        }
+    }
+
+    /// The default certificate's contexts under `policy` (nil when they cannot be made).
+    static func defaultContexts(_ policy: ServerTLSPolicy) -> Contexts? {
+        try? defaultContextsResult(policy).get()
+    }
 
     /// The default certificate's HTTP/1.1 context.
-    static var defaultContext: NIOSSLContext? { defaultContexts?.http1 }
+    static func defaultContext(_ policy: ServerTLSPolicy = .intermediate) -> NIOSSLContext? {
+        defaultContexts(policy)?.http1
+    }
 
     /// The certificates of a page; a certificate that cannot be loaded fails the build.
     ///
@@ -72,17 +110,19 @@ final class ServerCertificates: Sendable {
     ///   - defaultCertificate: `ssl_cert` and `ssl_cert_key`, presented when no SNI matches
     ///     (nil: the certificate made at start-up).
     ///   - offersHTTP2: a listener is marked `http2` (each certificate gets an `h2` context).
+    ///   - policy: the TLS versions and ciphers offered (`ssl_cipher_suite`...).
     convenience init(
         page: Page, vault: VaultResolver, previous: ServerCertificates?, defaultCertificate: Identity? = nil,
-        offersHTTP2: Bool = false
+        offersHTTP2: Bool = false, policy: ServerTLSPolicy = .intermediate
     ) throws {
         var contexts: [Identity: Contexts] = [:]
+        let reusable = previous?.policy == policy ? previous?.contexts ?? [:] : [:]
         func context(_ identity: Identity, _ source: @autoclosure () -> String) throws -> Contexts {
-            if let existing = contexts[identity] ?? previous?.contexts[identity], !offersHTTP2 || existing.http2 != nil {
+            if let existing = contexts[identity] ?? reusable[identity], !offersHTTP2 || existing.http2 != nil {
                 contexts[identity] = existing
                 return existing
             }
-            let made = try Self.makeContexts(identity, offersHTTP2: offersHTTP2, source: source())
+            let made = try Self.makeContexts(identity, offersHTTP2: offersHTTP2, policy: policy, source: source())
             contexts[identity] = made
             return made
         }
@@ -98,8 +138,8 @@ final class ServerCertificates: Sendable {
             else { continue }
             byName[name.lowercased()] = context
         }
-        let fallback = try defaultCertificate.map { try context($0, "ssl_cert") } ?? Self.defaultContexts
-        self.init(byName: byName, contexts: contexts, fallback: fallback)
+        let fallback = try defaultCertificate.map { try context($0, "ssl_cert") } ?? Self.defaultContextsResult(policy).get()
+        self.init(byName: byName, contexts: contexts, fallback: fallback, policy: policy)
     }
 
     /// A `certificates` row's PEM certificate and key, their `{vault://...}` references
@@ -115,14 +155,18 @@ final class ServerCertificates: Sendable {
 
     /// A server context presenting a PEM certificate and key; `source` names them in the error
     /// when the TLS library refuses them (`certificate <id>`, `ssl_cert`).
-    static func makeContext(_ identity: Identity, source: @autoclosure () -> String) throws -> NIOSSLContext {
-        try makeContexts(identity, offersHTTP2: false, source: source()).http1
+    static func makeContext(
+        _ identity: Identity, policy: ServerTLSPolicy = .intermediate, source: @autoclosure () -> String
+    ) throws -> NIOSSLContext {
+        try makeContexts(identity, offersHTTP2: false, policy: policy, source: source()).http1
     }
 
-    static func makeContexts(_ identity: Identity, offersHTTP2: Bool, source: @autoclosure () -> String) throws -> Contexts {
+    static func makeContexts(
+        _ identity: Identity, offersHTTP2: Bool, policy: ServerTLSPolicy, source: @autoclosure () -> String
+    ) throws -> Contexts {
         do {
             let (chain, key) = try identity.tlsSources()
-            return try Contexts(chain: chain, key: key, offersHTTP2: offersHTTP2)
+            return try Contexts(chain: chain, key: key, offersHTTP2: offersHTTP2, policy: policy)
         } catch {
             throw ServerCertificateError(source: source(), underlying: error)
         }
@@ -150,10 +194,13 @@ final class ServerCertificates: Sendable {
     }
 
     static func makeContext(
-        chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, protocols: [String] = ["http/1.1"]
+        chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, protocols: [String] = ["http/1.1"],
+        policy: ServerTLSPolicy
     ) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
-        configuration.minimumTLSVersion = .tlsv12
+        configuration.minimumTLSVersion = policy.minimum.nioSSL
+        configuration.maximumTLSVersion = policy.maximum.nioSSL
+        if let ciphers = policy.ciphers { configuration.cipherSuites = ciphers }
         configuration.applicationProtocols = protocols
         return try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }
@@ -165,4 +212,16 @@ struct ServerCertificateError: Error, CustomStringConvertible {
     let source: String
     let underlying: any Error
     var description: String { "\(source) cannot be used for TLS: \(underlying)" }
+}
+
+extension TLSProtocolVersion {
+    /// The TLS library's name for the version.
+    var nioSSL: TLSVersion {
+        switch self {
+        case .tlsv1: return .tlsv1
+        case .tlsv1_1: return .tlsv11
+        case .tlsv1_2: return .tlsv12
+        case .tlsv1_3: return .tlsv13
+        }
+    }
 }

@@ -87,6 +87,8 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
     /// A `proxy_listen` address is marked `http2 ssl`: certificates get contexts whose ALPN
     /// offers `h2`.
     public var offersHTTP2 = false
+    /// The TLS versions and ciphers the TLS listeners offer (`ssl_cipher_suite`...).
+    public var serverTLS = ServerTLSPolicy.intermediate
     /// The PEM certificate and key upstream TLS connections and health probes present when
     /// neither the service nor the upstream has a `client_certificate` (`client_ssl`; nil: none).
     var clientCertificate: ServerCertificates.Identity?
@@ -125,6 +127,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             plugins: plugins)
         verifyDepthByDefault = settings.nginxProxySSLVerifyDepth
         offersHTTP2 = settings.proxyListen.contains { $0.ssl && $0.http2 }
+        serverTLS = settings.serverTLS
         probeTrust = settings.luaSSLTrustedCertificate
         probeVerifyDepth = settings.luaSSLVerifyDepth
         if settings.clientSSL {
@@ -212,7 +215,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
         let certificates = try ServerCertificates(
             page: page, vault: vault, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
             defaultCertificate: defaultCertificate.map { .init(certificate: $0.certificate, key: $0.key) },
-            offersHTTP2: offersHTTP2)
+            offersHTTP2: offersHTTP2, policy: serverTLS)
         let stream = StreamPlans(
             router: Router(routeEntities: routeRows, serviceEntities: serviceRows, flavor: flavor, subsystem: .stream),
             services: services, plugins: page["plugins"].map { Array($0.rows.values) } ?? [],

@@ -111,7 +111,8 @@ public final class Node: Sendable {
                 name: "status", addresses: status, group: group, maxBodySize: statusAPI.maxBodySize,
                 counters: counters,
                 secureChannel: try Self.secureChannel(
-                    status, settings.statusSSLCert, settings.statusSSLCertKey, setting: "status_ssl_cert"),
+                    status, settings.statusSSLCert, settings.statusSSLCertKey, setting: "status_ssl_cert",
+                    policy: settings.serverTLS),
                 accessLog: accessLogs.status, addedHeaders: settings.nginxHttpAddHeader, logger: logger
             ) { request in
                 statusAPI.respond(to: request) ?? .json(.notFound, #"{"message":"Not found"}"#)
@@ -133,7 +134,8 @@ public final class Node: Sendable {
             listeners.append(HTTPListener(
                 name: "admin", addresses: admin, group: group, maxBodySize: adminAPI.maxBodySize, counters: counters,
                 secureChannel: try Self.secureChannel(
-                    admin, settings.adminSSLCert, settings.adminSSLCertKey, setting: "admin_ssl_cert"),
+                    admin, settings.adminSSLCert, settings.adminSSLCertKey, setting: "admin_ssl_cert",
+                    policy: settings.serverTLS),
                 accessLog: accessLogs.admin, addedHeaders: settings.nginxHttpAddHeader, logger: logger, answering: .task { await adminAPI.handle($0) }))
         }
         self.listeners = listeners
@@ -334,14 +336,15 @@ public final class Node: Sendable {
 
     /// The TLS set-up of a listener that has `ssl` addresses (nil for a plain one).
     static func secureChannel(
-        _ addresses: [ListenerAddress], _ certificates: [PEMFile], _ keys: [PEMFile], setting: String
+        _ addresses: [ListenerAddress], _ certificates: [PEMFile], _ keys: [PEMFile], setting: String,
+        policy: ServerTLSPolicy
     ) throws -> HTTPListener.SecureChannel? {
         guard addresses.contains(where: \.tls) else { return nil }
-        return try ListenerTLS.secureChannel(certificates: certificates, keys: keys, setting: setting)
+        return try ListenerTLS.secureChannel(certificates: certificates, keys: keys, setting: setting, policy: policy)
     }
 
     /// The addresses of `admin_listen` or `status_listen`: `ssl` ones serve over TLS
-    /// (``secureChannel(_:_:_:setting:)``), `http2` ones HTTP/2 besides HTTP/1.1.
+    /// (``secureChannel(_:_:_:setting:policy:)``), `http2` ones HTTP/2 besides HTTP/1.1.
     static func listenerAddresses(_ list: [ListenAddress]) -> [ListenerAddress] {
         list.map { ListenerAddress(host: $0.host, port: $0.port, backlog: $0.backlog ?? 511, tls: $0.ssl, http2: $0.http2) }
     }

@@ -41,12 +41,15 @@ final class RawClient: Sendable {
         self.collector = collector
     }
 
-    /// Connects; with `tls`, over TLS (no verification) sending `serverName` as SNI.
+    /// Connects; with `tls`, over TLS (no verification) sending `serverName` as SNI; with
+    /// `tlsConfiguration`, over TLS with that client configuration.
     static func connect(
-        port: Int, group: any EventLoopGroup, host: String = "127.0.0.1", tls: Bool = false, serverName: String? = nil
+        port: Int, group: any EventLoopGroup, host: String = "127.0.0.1", tls: Bool = false, serverName: String? = nil,
+        tlsConfiguration: TLSConfiguration? = nil
     ) async throws -> RawClient {
         let collector = Collector()
-        let context: NIOSSLContext? = tls ? try insecureClientContext() : nil
+        let context: NIOSSLContext? =
+            try tlsConfiguration.map { try NIOSSLContext(configuration: $0) } ?? (tls ? try insecureClientContext() : nil)
         let channel = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -65,6 +68,11 @@ final class RawClient: Sendable {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.certificateVerification = .none
         return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// The TLS version negotiated (TLS connections, once a response came).
+    func tlsVersion() async throws -> TLSVersion? {
+        try await channel.nioSSL_tlsVersion().get()
     }
 
     /// The certificate the server presented (TLS connections), as DER.

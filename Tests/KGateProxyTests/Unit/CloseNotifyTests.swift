@@ -12,7 +12,7 @@ struct CloseNotifyTests {
     @Test("the listeners' and the upstreams' TLS contexts close without waiting for the peer")
     func contextsDoNotWait() throws {
         #expect(CloseNotify.wait == .zero)
-        let server = try #require(ServerCertificates.defaultContext)
+        let server = try #require(ServerCertificates.defaultContext())
         #expect(server.configuration.shutdownTimeout == CloseNotify.wait)
         for verify in [false, true] {
             let identity = TLSProfile.Identity(verify: verify, verifyDepth: VerifyDepthLimit.nginxDefault, caCertificates: [], client: nil)
