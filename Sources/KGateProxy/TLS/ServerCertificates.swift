@@ -68,25 +68,21 @@ final class ServerCertificates: Sendable {
 
     /// The default certificate's contexts per policy, each made once (a node has one policy;
     /// tests use several).
-    private static let defaults = Mutex<[ServerTLSPolicy: Result<Contexts, ServerCertificateError>]>([:])
+    private static let defaults = Mutex<[ServerTLSPolicy: Result<Contexts, any Error>]>([:])
 
     /// The default certificate's contexts under `policy`, or why they cannot be made (a cipher
     /// string the TLS library rejects, as nginx refuses to start on it).
-    static func defaultContextsResult(_ policy: ServerTLSPolicy) -> Result<Contexts, ServerCertificateError> {
+    static func defaultContextsResult(_ policy: ServerTLSPolicy) -> Result<Contexts, any Error> {
         defaults.withLock { made in
             if let contexts = made[policy] { return contexts }
-            let contexts = Result { () throws(ServerCertificateError) -> Contexts in
+            let contexts = Result<Contexts, any Error> {
                 let identity: Identity
                 do {
                     identity = try DefaultCertificate.identity.get()
                 } catch {
                     throw ServerCertificateError(source: "kong-default", underlying: error)
                 }
-                do {
-                    return try makeContexts(identity, offersHTTP2: true, policy: policy, source: "kong-default")
-                } catch {
-                    throw error as? ServerCertificateError ?? ServerCertificateError(source: "kong-default", underlying: error)
-                }
+                return try makeContexts(identity, offersHTTP2: true, policy: policy, source: "kong-default")
             }
             made[policy] = contexts
             return contexts
@@ -167,6 +163,9 @@ final class ServerCertificates: Sendable {
         do {
             let (chain, key) = try identity.tlsSources()
             return try Contexts(chain: chain, key: key, offersHTTP2: offersHTTP2, policy: policy)
+        } catch let error as UnusableCipherList {
+            // The settings' fault, not the certificate's.
+            throw error
         } catch {
             throw ServerCertificateError(source: source(), underlying: error)
         }
@@ -200,7 +199,10 @@ final class ServerCertificates: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
         configuration.minimumTLSVersion = policy.minimum.nioSSL
         configuration.maximumTLSVersion = policy.maximum.nioSSL
-        if let ciphers = policy.ciphers { configuration.cipherSuites = ciphers }
+        if let ciphers = policy.ciphers {
+            guard CipherListCheck.accepts(ciphers) else { throw UnusableCipherList(ciphers: ciphers) }
+            configuration.cipherSuites = ciphers
+        }
         configuration.applicationProtocols = protocols
         return try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }

@@ -88,4 +88,24 @@ struct TLSPolicyTests {
             }
         }
     }
+
+    @Test("fips: TLSv1.2 with FIPS ciphers; a cipher string the TLS library cannot use fails the load")
+    func fipsAndUnusableCiphers() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let settings = Self.settings { $0.sslCipherSuite = .fips }
+            try await TLSListenerTests.withTLSProxy(Self.yaml(ups[0].port), settings: settings) { _, port in
+                #expect(await Self.negotiated(port, Self.client(.tlsv12, .tlsv13)) == .tlsv12)
+                #expect(await Self.negotiated(port, Self.client(.tlsv13, .tlsv13)) == nil)
+            }
+            let unusable = Self.settings {
+                $0.sslCipherSuite = .custom
+                $0.sslCiphers = "FOOBAR:!ALL"
+            }
+            // The default certificate cannot be offered with it: the generation does not load
+            // (nginx refuses to start on such a list); the process does not stop.
+            await #expect(throws: (any Error).self) {
+                try await TLSListenerTests.withTLSProxy(Self.yaml(ups[0].port), settings: unusable) { _, _ in }
+            }
+        }
+    }
 }
