@@ -17,7 +17,7 @@ enum KongProperties {
         "cluster_server_name", "cluster_use_proxy", "db_cache_neg_ttl", "db_cache_ttl", "db_cache_warmup_entities",
         "db_resurrect_ttl", "db_update_frequency", "db_update_propagation", "debug_ssl_cert", "debug_ssl_cert_key",
         "dedicated_config_processing", "dns_cache_size", "dns_error_ttl", "dns_no_sync",
-        "dns_not_found_ttl", "dns_order", "dns_resolver", "dns_stale_ttl", "dns_valid_ttl", "host_ports", "kic",
+        "dns_not_found_ttl", "dns_stale_ttl", "dns_valid_ttl", "host_ports", "kic",
         "lmdb_environment_path", "lmdb_map_size", "lua_max_post_args", "lua_max_req_headers", "lua_max_resp_headers",
         "lua_max_uri_args", "lua_package_cpath", "lua_package_path", "lua_socket_pool_size", "lua_ssl_protocols",
         "mem_cache_size", "new_dns_client", "nginx_daemon",

@@ -179,6 +179,12 @@ public struct NodeSettings: Sendable, Equatable {
     /// `dns_hostsfile`: the hosts file whose names resolve without a lookup (read once, when the
     /// node starts, as Kong's DNS client does). Default `/etc/hosts`.
     public var dnsHostsfile = "/etc/hosts"
+    /// `dns_resolver`: the nameservers asked over UDP, with SRV records (empty: the system
+    /// resolver, `getaddrinfo`, for addresses only).
+    public var dnsResolver: [Nameserver] = []
+    /// `dns_order`: the record types asked for, in order, when `dns_resolver` is set. Default
+    /// LAST, SRV, A, CNAME.
+    public var dnsOrder: [DNSRecordOrder] = [.last, .srv, .a, .cname]
     /// `nginx_http_proxy_ssl_trusted_certificate` (or `nginx_proxy_proxy_ssl_trusted_certificate`):
     /// the CAs that verify upstream certificates for services without `ca_certificates`.
     /// Default none (the system's trust store).

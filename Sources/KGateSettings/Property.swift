@@ -172,6 +172,19 @@ struct Property: Sendable {
             }
             s.dnsHostsfile = v
         }, render: { .string($0.dnsHostsfile) }),
+        Property("dns_resolver", apply: { s, v, _ throws(InvalidValue) in
+            s.dnsResolver = try ValueSyntax.list(v).map { entry throws(InvalidValue) in
+                guard let server = Nameserver.parse(entry) else {
+                    // Kong's conf_loader message.
+                    throw InvalidValue(
+                        "dns_resolver must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got '\(entry)'")
+                }
+                return server
+            }
+        }, render: { .list($0.dnsResolver.map(\.description)) }),
+        Property("dns_order", apply: { s, v, _ throws(InvalidValue) in
+            s.dnsOrder = try DNSRecordOrder.parseList(v)
+        }, render: { .list($0.dnsOrder.map(\.rawValue)) }),
         Property("lua_ssl_trusted_certificate", apply: { s, v, _ throws(InvalidValue) in
             s.luaSSLTrustedCertificate = try TrustedCertificates(entries: ValueSyntax.list(v))
         }, render: { .list($0.luaSSLTrustedCertificate.entries) }),

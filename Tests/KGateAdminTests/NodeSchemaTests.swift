@@ -109,8 +109,9 @@ import Testing
         settings.statusListen = [ListenAddress(host: "::1", port: 8007, ssl: true, soKeepalive: "1m:10s:3")]
         settings.adminListen = [ListenAddress(host: "localhost", port: 8001)]
         settings.portMaps = [PortMap(hostPort: 80, kongPort: 8000)]
+        settings.dnsOrder = [.a, .srv]
         settings.ignoredProperties = [
-            ("pg_port", "5433"), ("pg_password", "hunter2"), ("dns_order", "A, SRV"), ("anonymous_reports", "off"),
+            ("pg_port", "5433"), ("pg_password", "hunter2"), ("anonymous_reports", "off"),
             ("nginx_http_foo", "bar"), ("vaults", "off"), ("proxy_server", "http://user:pw@proxy:3128"),
             ("vault_hcv_token", "s3cr3t"), ("privileged_worker", "on"),
         ].map { SettingAssignment(property: $0.0, value: $0.1, source: .defaults) }

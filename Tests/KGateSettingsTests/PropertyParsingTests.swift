@@ -125,6 +125,10 @@ struct PropertyParsingTests {
         SettingsCase("tracing_sampling_rate = 0.25") { $0.tracingSamplingRate = 0.25 },
         SettingsCase("opentelemetry_tracing_sampling_rate = 0") { $0.tracingSamplingRate = 0 },
         SettingsCase("ssl_cipher_suite = modern") { $0.sslCipherSuite = .modern },
+        SettingsCase("dns_resolver = 10.0.0.1, [::1]:8600") {
+            $0.dnsResolver = [Nameserver(ip: "10.0.0.1"), Nameserver(ip: "::1", port: 8600)]
+        },
+        SettingsCase("dns_order = srv,A") { $0.dnsOrder = [.srv, .a] },
         SettingsCase("ssl_protocols = TLSv1.3 TLSv1.1") { $0.sslProtocols = [.tlsv1_1, .tlsv1_3] },
         SettingsCase("ssl_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384") { $0.sslCiphers = "ECDHE-ECDSA-AES256-GCM-SHA384" },
         SettingsCase("error_template_html = ") { $0.errorTemplateHTML = nil },
@@ -181,6 +185,10 @@ struct PropertyParsingTests {
             "tracing_instrumentations = off, router",
             "kong.conf:1: invalid tracing types: off, other types are mutually exclusive"),
         FailureCase("tracing_sampling_rate = 1.5", "kong.conf:1: tracing_sampling_rate must be between 0 and 1"),
+        FailureCase(
+            "dns_resolver = 8.8.8.8, dns.example",
+            "kong.conf:1: dns_resolver must be a comma separated list in the form of IPv4/6 or IPv4/6:port, got 'dns.example'"),
+        FailureCase("dns_order = LAST,MX", "kong.conf:1: dns_order: invalid entry 'MX'"),
         FailureCase(
             "ssl_cipher_suite = strong",
             "kong.conf:1: invalid value for 'ssl_cipher_suite': 'strong' (expected one of: modern, intermediate, old, fips, custom)"),

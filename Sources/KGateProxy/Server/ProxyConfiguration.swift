@@ -24,6 +24,9 @@ public struct ProxyConfiguration: Sendable {
     public var trustedIPs: TrustedIPs
     /// `dns_hostsfile`, read when the configuration is made (only `localhost` by default).
     var hosts = HostsFile()
+    /// `dns_resolver` (empty: the system resolver) and the record types of `dns_order`.
+    var nameservers: [SocketAddress] = []
+    var dnsOrder: [DNSMessage.RecordType] = [.srv, .a]
     /// `real_ip_header` (`X-Real-IP`), or `proxy_protocol`: the address of the PROXY protocol
     /// header of `proxy_protocol` listeners.
     public var realIPHeader: String
@@ -95,6 +98,17 @@ public struct ProxyConfiguration: Sendable {
         self.requestIDUpstream = settings.sendsRequestIDUpstream
         self.trustedIPs = TrustedIPs(settings.trustedIPs)
         self.hosts = HostsFile(path: settings.dnsHostsfile)
+        self.nameservers = settings.dnsResolver.compactMap { try? SocketAddress(ipAddress: $0.ip, port: $0.port) }
+        // LAST and CNAME ask nothing of their own: recursive nameservers follow CNAMEs.
+        let order = settings.dnsOrder.compactMap { type -> DNSMessage.RecordType? in
+            switch type {
+            case .srv: return .srv
+            case .a: return .a
+            case .aaaa: return .aaaa
+            case .last, .cname: return nil
+            }
+        }
+        self.dnsOrder = order.isEmpty ? [.a] : order
         self.realIPHeader = settings.realIPHeader
         self.realIPRecursive = settings.realIPRecursive
         self.errorDefaultType = settings.errorDefaultType

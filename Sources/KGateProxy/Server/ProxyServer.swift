@@ -60,8 +60,16 @@ public final class ProxyServer: Sendable {
     ) {
         self.init(
             configuration: configuration, store: store, group: group, logger: logger,
-            resolver: SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts), accessLog: accessLog,
+            resolver: Self.resolver(for: configuration), accessLog: accessLog,
             streamAccessLog: streamAccessLog)
+    }
+
+    /// The nameservers of `dns_resolver` when it is set, else the system resolver.
+    static func resolver(for configuration: ProxyConfiguration) -> any DNSResolving {
+        guard !configuration.nameservers.isEmpty else {
+            return SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts)
+        }
+        return NameserverResolver(nameservers: configuration.nameservers, order: configuration.dnsOrder, hosts: configuration.hosts)
     }
 
     /// Makes a server that asks `resolver` for names (tests answer names with addresses of

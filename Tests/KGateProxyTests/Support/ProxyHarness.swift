@@ -30,7 +30,8 @@ struct ProxyHarness: Sendable {
     /// Loads `yaml` and starts a proxy on it, with the bundled plugins (a registry of its
     /// own, so rate-limiting counters are never shared between tests) plus `extraPlugins`, which
     /// replace bundled plugins of the same name.
-    /// Names are asked of `resolver` (the system's when nil). `settings` are the node's (their
+    /// Names are asked of `resolver` (when nil, the one the settings choose: `dns_resolver`'s
+    /// nameservers, else the system's). `settings` are the node's (their
     /// listeners aside); `environment`, when given, is what `{vault://env/...}` references read.
     static func start(
         _ yaml: String, extraPlugins: [any Plugin] = [], resolver: (any DNSResolving)? = nil,
@@ -62,7 +63,7 @@ struct ProxyHarness: Sendable {
         let logger = Logger(label: "kgate.proxy.test") { _ in CapturedLog.Handler(log: errors) }
         let server = ProxyServer(
             configuration: configuration, store: store, group: TestLoops.group, logger: logger,
-            resolver: resolver ?? SystemDNSResolver(threadPool: .singleton, hosts: configuration.hosts),
+            resolver: resolver ?? ProxyServer.resolver(for: configuration),
             accessLog: accessLog, streamAccessLog: streamAccessLog)
         try await server.bind()
         let port = server.localAddresses.first?.port ?? 0
