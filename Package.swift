@@ -42,11 +42,12 @@ let package = Package(
             pkgConfig: "libbrotlienc",
             providers: [.apt(["libbrotli-dev"])]
         ),
-        // jwt's Ed448 and RSA-PSS verification as Kong's OpenSSL does it (BoringSSL has no Ed448 and
-        // checks PSS salts of the digest's length only).
+        // OpenSSL where Kong's behaviour is OpenSSL's and BoringSSL differs: jwt's Ed448 and RSA-PSS
+        // verification (BoringSSL has no Ed448 and checks PSS salts of the digest's length only),
+        // and `ssl_ciphers` strings (nginx reads them with OpenSSL).
         .systemLibrary(
             name: "CLibCrypto",
-            pkgConfig: "libcrypto",
+            pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
 
@@ -144,6 +145,8 @@ let package = Package(
                 "KGateSettings",
                 "CZlib",
                 "CBrotli",
+                // `ssl_ciphers` strings, read as nginx reads them.
+                "CLibCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

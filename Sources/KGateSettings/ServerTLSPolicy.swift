@@ -68,7 +68,7 @@ public struct ServerTLSPolicy: Sendable, Hashable {
         case .modern: self.init(minimum: .tlsv1_3, maximum: .tlsv1_3, ciphers: nil)
         case .intermediate: self.init(minimum: .tlsv1_2, maximum: .tlsv1_3, ciphers: Self.intermediateCiphers)
         case .old: self.init(minimum: .tlsv1, maximum: .tlsv1_3, ciphers: Self.oldCiphers)
-        case .fips: self.init(minimum: .tlsv1_2, maximum: .tlsv1_2, ciphers: Self.fipsCiphers)
+        case .fips: self.init(minimum: .tlsv1_2, maximum: .tlsv1_2, ciphers: Self.kongFIPSCiphers)
         case .custom:
             self.init(minimum: protocols.min() ?? .tlsv1_2, maximum: protocols.max() ?? .tlsv1_3, ciphers: ciphers)
         }
@@ -77,25 +77,14 @@ public struct ServerTLSPolicy: Sendable, Hashable {
     /// The suite's cipher string as Kong sets `ssl_ciphers` (nil for `modern` and for `custom`
     /// without `ssl_ciphers`).
     public static func ciphers(of suite: SSLCipherSuite, custom: String?) -> String? {
-        suite == .fips ? kongFIPSCiphers : ServerTLSPolicy(suite: suite, protocols: [], ciphers: custom).ciphers
+        ServerTLSPolicy(suite: suite, protocols: [], ciphers: custom).ciphers
     }
 
     /// Kong's `fips` cipher string.
     static let kongFIPSCiphers = "TLSv1.2+FIPS:kRSA+FIPS:!eNULL:!aNULL"
 
-    /// What OpenSSL makes of Kong's `fips` string (`openssl ciphers`), without the PSK and DSS
-    /// ciphers a certificate-based listener cannot use: the TLS library kgate uses has no
-    /// `FIPS` alias.
-    static let fipsCiphers = [
-        "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384", "DHE-RSA-AES256-GCM-SHA384",
-        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES128-GCM-SHA256",
-        "ECDHE-ECDSA-AES256-SHA384", "ECDHE-RSA-AES256-SHA384", "DHE-RSA-AES256-SHA256", "ECDHE-ECDSA-AES128-SHA256",
-        "ECDHE-RSA-AES128-SHA256", "DHE-RSA-AES128-SHA256", "AES256-GCM-SHA384", "AES128-GCM-SHA256", "AES256-SHA256",
-        "AES128-SHA256", "AES256-SHA", "AES128-SHA",
-    ].joined(separator: ":")
-
     /// Mozilla's intermediate list, as Kong's `intermediate` suite (the DHE ones have no
-    /// counterpart in the TLS library and are skipped by it).
+    /// counterpart in the TLS library kgate serves with and are left out of what it offers).
     static let intermediateCiphers = [
         "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
         "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",

@@ -199,10 +199,7 @@ final class ServerCertificates: Sendable {
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: key)
         configuration.minimumTLSVersion = policy.minimum.nioSSL
         configuration.maximumTLSVersion = policy.maximum.nioSSL
-        if let ciphers = policy.ciphers {
-            guard CipherListCheck.accepts(ciphers) else { throw UnusableCipherList(ciphers: ciphers) }
-            configuration.cipherSuites = ciphers
-        }
+        if let ciphers = policy.ciphers { configuration.cipherSuiteValues = try CipherListCheck.ciphers(ciphers) }
         configuration.applicationProtocols = protocols
         return try NIOSSLContext(configuration: CloseNotify.applied(to: configuration))
     }
