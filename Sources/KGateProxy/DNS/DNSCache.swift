@@ -1,15 +1,22 @@
 import NIOCore
 
+/// Where a name leads: an address, and the port of its SRV record (0: the service's own).
+struct DNSPeer: Sendable, Hashable {
+    var ip: IPBytes
+    var port: Int
+}
+
 /// One event loop's cache of resolved names, in front of a shared resolver: a hit is a
-/// dictionary read, no lock. Expired answers are still served (Kong's `dns_stale_ttl`) while
+/// dictionary read, no lock. A name with SRV records leads to their targets (the lowest
+/// priority's) with their ports, as Kong's `toip` does. Expired answers are still served (Kong's `dns_stale_ttl`) while
 /// one background refresh runs; a miss waits for the resolver, concurrent misses share it.
 /// Confined to its event loop.
 final class DNSCache {
     private struct Entry {
-        var addresses: [IPBytes]
+        var peers: [DNSPeer]
         var expires: NIODeadline
         var refreshing: Bool
-        /// Round-robin position over `addresses`.
+        /// Round-robin position over `peers`.
         var cursor: Int
     }
 
@@ -26,11 +33,11 @@ final class DNSCache {
         self.resolver = resolver
     }
 
-    /// The next address of `host` when it is cached (fresh or stale); starts a refresh of a
+    /// The next peer of `host` when it is cached (fresh or stale); starts a refresh of a
     /// stale entry.
-    func cachedAddress(_ host: String) -> IPBytes? {
-        guard var entry = entries[host], !entry.addresses.isEmpty else { return nil }
-        let address = entry.addresses[entry.cursor % entry.addresses.count]
+    func cachedPeer(_ host: String) -> DNSPeer? {
+        guard var entry = entries[host], !entry.peers.isEmpty else { return nil }
+        let address = entry.peers[entry.cursor % entry.peers.count]
         entry.cursor &+= 1
         let now = eventLoop.now
         if entry.expires <= now, !entry.refreshing {
@@ -52,13 +59,13 @@ final class DNSCache {
     }
 
     /// Resolves `host` (cache first), calling `completion` on the event loop.
-    func resolve(_ host: String, completion: @escaping (Result<IPBytes, DNSFailure>) -> Void) {
-        if let address = cachedAddress(host) { return completion(.success(address)) }
+    func resolve(_ host: String, completion: @escaping (Result<DNSPeer, DNSFailure>) -> Void) {
+        if let address = cachedPeer(host) { return completion(.success(address)) }
         if let failure = cachedFailure(host) { return completion(.failure(failure)) }
         lookup(host).assumeIsolated().whenComplete { [self] result in
             switch result {
             case .success:
-                if let address = cachedAddress(host) {
+                if let address = cachedPeer(host) {
                     completion(.success(address))
                 } else {
                     completion(.failure(.nameNotFound))
@@ -79,7 +86,7 @@ final class DNSCache {
             case .success(let answer):
                 let cursor = entries[host]?.cursor ?? 0
                 entries[host] = Entry(
-                    addresses: answer.addresses, expires: eventLoop.now + answer.ttl, refreshing: false, cursor: cursor)
+                    peers: Self.peers(answer), expires: eventLoop.now + answer.ttl, refreshing: false, cursor: cursor)
                 failures[host] = nil
             case .failure(let error):
                 if entries[host] != nil {
@@ -96,5 +103,14 @@ final class DNSCache {
 
     private func refresh(_ host: String) {
         _ = lookup(host)
+    }
+
+    /// The peers of an answer: the SRV targets of the lowest priority with their ports, else
+    /// the addresses.
+    static func peers(_ answer: DNSAnswer) -> [DNSPeer] {
+        if let top = answer.services.lazy.map(\.priority).min() {
+            return answer.services.filter { $0.priority == top }.map { DNSPeer(ip: $0.ip, port: $0.port) }
+        }
+        return answer.addresses.map { DNSPeer(ip: $0, port: 0) }
     }
 }

@@ -39,8 +39,11 @@ extension ProxyHandler {
                 }
             }
         case .hostname:
-            resolve(plan.host, port: plan.port) { [self] ip in
-                connect(ip: ip, port: plan.port, hostname: plan.host, hostHeader: plan.hostHeader, plan: plan)
+            resolve(plan.host, port: plan.port) { [self] peer in
+                // An SRV record's port wins over the service's, as Kong's `toip` gives it.
+                connect(
+                    ip: peer.ip, port: peer.port != 0 ? peer.port : plan.port, hostname: plan.host,
+                    hostHeader: plan.hostHeader, plan: plan)
             }
         }
     }
@@ -65,22 +68,22 @@ extension ProxyHandler {
 
     /// Resolves a service's host through the loop's DNS cache, then continues the same exchange.
     /// A traced request records the query as `kong.dns` (Kong spans every `toip`, cached or not).
-    private func resolve(_ host: String, port: Int, then: @escaping (IPBytes) -> Void) {
+    private func resolve(_ host: String, port: Int, then: @escaping (DNSPeer) -> Void) {
         let span = x.traced ? x.plugins!.trace!.startDNS() : nil
-        if let ip = loop.dns.cachedAddress(host) {
-            if let span { x.plugins!.trace!.finishDNS(span, host: host, port: port, result: .success(ip.text)) }
-            return then(ip)
+        if let peer = loop.dns.cachedPeer(host) {
+            if let span { x.plugins!.trace!.finishDNS(span, host: host, port: port, result: .success(peer.ip.text)) }
+            return then(peer)
         }
         let current = serial
         loop.dns.resolve(host) { [self] result in
             guard current == serial, phase == .connecting else { return }
             if let span {
-                let outcome = result.map(\.text).mapError { DNSQueryError(Self.dnsFailureMessage($0, host: host)) }
+                let outcome = result.map(\.ip.text).mapError { DNSQueryError(Self.dnsFailureMessage($0, host: host)) }
                 x.plugins!.trace!.finishDNS(span, host: host, port: port, result: outcome)
             }
             switch result {
-            case .success(let ip):
-                then(ip)
+            case .success(let peer):
+                then(peer)
             case .failure(.nameNotFound):
                 noTargetLeft(ProxyError(kind: .nameResolution))
             case .failure(.other(let message)):

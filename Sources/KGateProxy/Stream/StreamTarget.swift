@@ -34,7 +34,8 @@ struct StreamTarget {
         case .hostname:
             loop.dns.resolve(plan.host) { result in
                 switch result {
-                case .success(let ip): done(.success(StreamTarget(ip: ip, port: plan.port, name: plan.host)))
+                case .success(let peer):
+                    done(.success(StreamTarget(ip: peer.ip, port: peer.port != 0 ? peer.port : plan.port, name: plan.host)))
                 case .failure(.nameNotFound): done(.failure(ProxyError(kind: .nameResolution)))
                 case .failure(.other(let message)): done(.failure(ProxyError(kind: .resolveFailed(host: plan.host, message: message))))
                 }

@@ -26,7 +26,7 @@ struct NameserverResolverTests {
         #expect(throws: DNSMessage.Malformed.self) { try DNSMessage.parse(loop) }
     }
 
-    @Test("SRV targets of an upstream, an A record for a service host, NXDOMAIN as Kong's 503")
+    @Test("SRV targets of an upstream and of a service host, an A record for a service host, NXDOMAIN as Kong's 503")
     func nameservers() async throws {
         try await withUpstreams(["u1", "u2"]) { ups in
             let dns = try await TestDNSServer.start([
@@ -34,6 +34,7 @@ struct NameserverResolverTests {
                 "node.test": [.a("127.0.0.1")],
                 "plain.test": [.a("127.0.0.1")],
                 "alias.test": [.cname("plain.test")],
+                "srvsvc.test": [.srv(priority: 1, weight: 10, port: ups[1].port, target: "node.test")],
             ])
             var settings = NodeSettings()
             settings.dnsResolver = [Nameserver(ip: "127.0.0.1", port: dns.port)]
@@ -55,6 +56,9 @@ struct NameserverResolverTests {
                 - name: missing
                   url: http://missing.test:\(ups[0].port)
                   routes: [{paths: [/missing]}]
+                - name: srv-service
+                  url: http://srvsvc.test:\(ups[0].port)
+                  routes: [{paths: [/srvsvc]}]
                 """
             try await withProxy(yaml, settings: settings) { proxy in
                 // The SRV record's port, not the target's.
@@ -65,6 +69,10 @@ struct NameserverResolverTests {
                 #expect(plain.status == 200)
                 #expect(plain.header("X-Upstream") == "u1")
                 #expect(try await proxy.get("/alias/echo").status == 200)
+                // A service host with SRV records: the record's port, not the service's.
+                let srvService = try await proxy.get("/srvsvc/echo")
+                #expect(srvService.status == 200)
+                #expect(srvService.header("X-Upstream") == "u2")
                 let missing = try await proxy.get("/missing/echo")
                 #expect(missing.status == 503)
                 #expect(missing.text.contains("name resolution failed"))
