@@ -185,6 +185,15 @@ public struct NodeSettings: Sendable, Equatable {
     /// `dns_order`: the record types asked for, in order, when `dns_resolver` is set. Default
     /// LAST, SRV, A, CNAME.
     public var dnsOrder: [DNSRecordOrder] = [.last, .srv, .a, .cname]
+    /// `dns_valid_ttl`: seconds that replace the TTL of every answer (nil: the answers' own).
+    public var dnsValidTTL: Int?
+    /// `dns_stale_ttl`: seconds past its TTL an answer is still used while it is refreshed.
+    /// Default 3600.
+    public var dnsStaleTTL = 3600
+    /// `dns_not_found_ttl`: seconds a name without records is remembered. Default 30.
+    public var dnsNotFoundTTL = 30
+    /// `dns_error_ttl`: seconds a failed query is remembered. Default 1.
+    public var dnsErrorTTL = 1
     /// `nginx_http_proxy_ssl_trusted_certificate` (or `nginx_proxy_proxy_ssl_trusted_certificate`):
     /// the CAs that verify upstream certificates for services without `ca_certificates`.
     /// Default none (the system's trust store).

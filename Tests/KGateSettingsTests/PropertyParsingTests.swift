@@ -129,6 +129,10 @@ struct PropertyParsingTests {
             $0.dnsResolver = [Nameserver(ip: "10.0.0.1"), Nameserver(ip: "::1", port: 8600)]
         },
         SettingsCase("dns_order = srv,A") { $0.dnsOrder = [.srv, .a] },
+        SettingsCase("dns_valid_ttl = 10") { $0.dnsValidTTL = 10 },
+        SettingsCase("dns_stale_ttl = 0") { $0.dnsStaleTTL = 0 },
+        SettingsCase("dns_not_found_ttl = 5") { $0.dnsNotFoundTTL = 5 },
+        SettingsCase("dns_error_ttl = 2") { $0.dnsErrorTTL = 2 },
         SettingsCase("ssl_protocols = TLSv1.3 TLSv1.1") { $0.sslProtocols = [.tlsv1_1, .tlsv1_3] },
         SettingsCase("ssl_ciphers = ECDHE-ECDSA-AES256-GCM-SHA384") { $0.sslCiphers = "ECDHE-ECDSA-AES256-GCM-SHA384" },
         SettingsCase("error_template_html = ") { $0.errorTemplateHTML = nil },

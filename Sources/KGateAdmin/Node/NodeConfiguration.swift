@@ -132,8 +132,8 @@ enum NodeConfiguration {
         ("pg_ro_keepalive_timeout", ""), ("pg_ro_pool_size", ""), ("pg_ro_backlog", ""),
         ("db_update_frequency", "5"), ("db_update_propagation", "0"), ("db_cache_ttl", "0"),
         ("db_cache_neg_ttl", ""), ("db_resurrect_ttl", "30"), ("db_cache_warmup_entities", "services"),
-("dns_valid_ttl", ""), ("dns_stale_ttl", "3600"),
-        ("dns_cache_size", "10000"), ("dns_not_found_ttl", "30"), ("dns_error_ttl", "1"), ("dns_no_sync", "off"),
+
+        ("dns_cache_size", "10000"), ("dns_no_sync", "off"),
         ("new_dns_client", "off"), ("resolver_address", ""), ("resolver_hosts_file", "/etc/hosts"),
         ("resolver_family", "A,SRV"), ("resolver_valid_ttl", ""), ("resolver_stale_ttl", "3600"),
         ("resolver_lru_cache_size", "10000"), ("resolver_mem_cache_size", "5m"), ("resolver_error_ttl", "1"),

@@ -1,5 +1,17 @@
 import NIOCore
 
+/// Kong's DNS cache settings.
+struct DNSTTLs: Sendable, Equatable {
+    /// `dns_valid_ttl`: replaces the answers' own TTLs (nil: theirs).
+    var valid: TimeAmount?
+    /// `dns_stale_ttl`: how long past its TTL an answer is still served while a refresh runs.
+    var stale: TimeAmount = .seconds(3600)
+    /// `dns_not_found_ttl`: how long a name without records is remembered.
+    var notFound: TimeAmount = .seconds(30)
+    /// `dns_error_ttl`: how long a failed query is remembered (and a stale answer kept).
+    var error: TimeAmount = .seconds(1)
+}
+
 /// Where a name leads: an address, and the port of its SRV record (0: the service's own).
 struct DNSPeer: Sendable, Hashable {
     var ip: IPBytes
@@ -18,14 +30,16 @@ final class DNSCache {
         var refreshing: Bool
         /// Round-robin position over `peers`.
         var cursor: Int
+        /// After a failed refresh: no other before this.
+        var retryAt = NIODeadline.uptimeNanoseconds(0)
     }
 
     private let eventLoop: EventLoop
     private let resolver: any DNSResolving
     private var entries: [String: Entry] = [:]
     private var pending: [String: EventLoopFuture<DNSAnswer>] = [:]
-    /// How long a failure is remembered (Kong's `dns_error_ttl` / `dns_not_found_ttl`).
-    var failureTTL: TimeAmount = .seconds(1)
+    /// How long answers and failures are kept (Kong's `dns_*_ttl` settings).
+    var ttls = DNSTTLs()
     private var failures: [String: (DNSFailure, NIODeadline)] = [:]
 
     init(eventLoop: EventLoop, resolver: any DNSResolving) {
@@ -37,14 +51,17 @@ final class DNSCache {
     /// stale entry.
     func cachedPeer(_ host: String) -> DNSPeer? {
         guard var entry = entries[host], !entry.peers.isEmpty else { return nil }
+        let now = eventLoop.now
+        // Past `dns_stale_ttl`: no longer served, the next use waits for a fresh answer.
+        if entry.expires + ttls.stale <= now { return nil }
         let address = entry.peers[entry.cursor % entry.peers.count]
         entry.cursor &+= 1
-        let now = eventLoop.now
-        if entry.expires <= now, !entry.refreshing {
-            entry.refreshing = true
-            refresh(host)
-        }
+        let refreshes = entry.expires <= now && !entry.refreshing && entry.retryAt <= now
+        if refreshes { entry.refreshing = true }
+        // Stored before the refresh starts: a resolver that answers at once (a hosts file
+        // name) updates the entry inside `refresh`, which must not be written over.
         entries[host] = entry
+        if refreshes { refresh(host) }
         return address
     }
 
@@ -86,15 +103,19 @@ final class DNSCache {
             case .success(let answer):
                 let cursor = entries[host]?.cursor ?? 0
                 entries[host] = Entry(
-                    peers: Self.peers(answer), expires: eventLoop.now + answer.ttl, refreshing: false, cursor: cursor)
+                    peers: Self.peers(answer), expires: eventLoop.now + (ttls.valid ?? answer.ttl), refreshing: false,
+                    cursor: cursor)
                 failures[host] = nil
             case .failure(let error):
-                if entries[host] != nil {
-                    // Keep serving the stale answer; try again after the failure TTL.
+                let failure = error as? DNSFailure ?? .other(String(describing: error))
+                let ttl = failure == .nameNotFound ? ttls.notFound : ttls.error
+                if let entry = entries[host], entry.expires + ttls.stale > eventLoop.now {
+                    // Keep serving the stale answer; try again after `dns_error_ttl`.
                     entries[host]!.refreshing = false
-                    entries[host]!.expires = eventLoop.now + failureTTL
+                    entries[host]!.retryAt = eventLoop.now + ttls.error
                 } else {
-                    failures[host] = (error as? DNSFailure ?? .other(String(describing: error)), eventLoop.now + failureTTL)
+                    entries[host] = nil
+                    failures[host] = (failure, eventLoop.now + ttl)
                 }
             }
         }

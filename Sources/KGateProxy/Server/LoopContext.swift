@@ -108,6 +108,7 @@ final class LoopContext: @unchecked Sendable {
                 idleTimeout: configuration.upstreamKeepaliveIdleTimeout),
             responseHeadLimit: configuration.upstreamResponseHeadLimit)
         self.dns = DNSCache(eventLoop: eventLoop, resolver: resolver)
+        dns.ttls = configuration.dnsTTLs
         self.resolver = resolver
     }
 

@@ -27,6 +27,8 @@ public struct ProxyConfiguration: Sendable {
     /// `dns_resolver` (empty: the system resolver) and the record types of `dns_order`.
     var nameservers: [SocketAddress] = []
     var dnsOrder: [DNSMessage.RecordType] = [.srv, .a]
+    /// `dns_valid_ttl`, `dns_stale_ttl`, `dns_not_found_ttl`, `dns_error_ttl`.
+    var dnsTTLs = DNSTTLs()
     /// `real_ip_header` (`X-Real-IP`), or `proxy_protocol`: the address of the PROXY protocol
     /// header of `proxy_protocol` listeners.
     public var realIPHeader: String
@@ -109,6 +111,9 @@ public struct ProxyConfiguration: Sendable {
             }
         }
         self.dnsOrder = order.isEmpty ? [.a] : order
+        self.dnsTTLs = DNSTTLs(
+            valid: settings.dnsValidTTL.map { .seconds(Int64($0)) }, stale: .seconds(Int64(settings.dnsStaleTTL)),
+            notFound: .seconds(Int64(settings.dnsNotFoundTTL)), error: .seconds(Int64(settings.dnsErrorTTL)))
         self.realIPHeader = settings.realIPHeader
         self.realIPRecursive = settings.realIPRecursive
         self.errorDefaultType = settings.errorDefaultType

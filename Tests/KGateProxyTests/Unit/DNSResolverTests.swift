@@ -1,4 +1,7 @@
 import Foundation
+import NIOCore
+import NIOEmbedded
+import Synchronization
 import KGateSettings
 import Testing
 
@@ -67,5 +70,72 @@ struct HostsFileTests {
             let without = try await withProxy(yaml) { proxy in try await proxy.get("/named/x").status }
             #expect(without == 503)
         }
+    }
+}
+
+/// The per-loop DNS cache with Kong's `dns_valid_ttl`, `dns_stale_ttl`, `dns_not_found_ttl` and
+/// `dns_error_ttl`, against a resolver whose answers the test scripts.
+@Suite("DNS cache TTLs")
+struct DNSCacheTTLTests {
+    /// Answers from a script (the last answer repeats), counting the queries.
+    final class ScriptedResolver: DNSResolving {
+        private let state: Mutex<(answers: [Result<DNSAnswer, DNSFailure>], calls: Int)>
+        init(_ answers: [Result<DNSAnswer, DNSFailure>]) { state = Mutex((answers, 0)) }
+        var calls: Int { state.withLock { $0.calls } }
+        func resolve(_ host: String, on eventLoop: EventLoop) -> EventLoopFuture<DNSAnswer> {
+            let next = state.withLock { s -> Result<DNSAnswer, DNSFailure> in
+                s.calls += 1
+                return s.answers.count > 1 ? s.answers.removeFirst() : s.answers[0]
+            }
+            return eventLoop.makeCompletedFuture(next.mapError { $0 as any Error })
+        }
+    }
+
+    static let answer = DNSAnswer(addresses: [IPBytes(parsing: "10.0.0.1")!], ttl: .seconds(300))
+
+    @Test func validTTLReplacesTheAnswers() {
+        let loop = EmbeddedEventLoop()
+        let resolver = ScriptedResolver([.success(Self.answer)])
+        let cache = DNSCache(eventLoop: loop, resolver: resolver)
+        cache.ttls.valid = .seconds(5)
+        cache.resolve("a.test") { _ in }
+        #expect(resolver.calls == 1)
+        loop.advanceTime(by: .seconds(4))
+        #expect(cache.cachedPeer("a.test") != nil && resolver.calls == 1)
+        // Past the 5 s: still served (stale), refreshed in the background.
+        loop.advanceTime(by: .seconds(2))
+        #expect(cache.cachedPeer("a.test") != nil && resolver.calls == 2)
+    }
+
+    @Test func staleAnswersLastStaleTTL() {
+        let loop = EmbeddedEventLoop()
+        let resolver = ScriptedResolver([.success(Self.answer), .failure(.other("timeout"))])
+        let cache = DNSCache(eventLoop: loop, resolver: resolver)
+        cache.ttls = DNSTTLs(valid: .seconds(5), stale: .seconds(10), notFound: .seconds(30), error: .seconds(1))
+        cache.resolve("a.test") { _ in }
+        loop.advanceTime(by: .seconds(6))
+        // The refresh fails: the stale answer is kept, retried after dns_error_ttl.
+        #expect(cache.cachedPeer("a.test") != nil && resolver.calls == 2)
+        #expect(cache.cachedPeer("a.test") != nil && resolver.calls == 2)
+        loop.advanceTime(by: .seconds(2))
+        #expect(cache.cachedPeer("a.test") != nil && resolver.calls == 3)
+        // 5 s valid + 10 s stale: no longer served.
+        loop.advanceTime(by: .seconds(8))
+        #expect(cache.cachedPeer("a.test") == nil)
+    }
+
+    @Test func failuresAreRememberedByKind() {
+        let loop = EmbeddedEventLoop()
+        let cache = DNSCache(eventLoop: loop, resolver: ScriptedResolver([.failure(.nameNotFound)]))
+        cache.resolve("missing.test") { _ in }
+        loop.advanceTime(by: .seconds(29))
+        #expect(cache.cachedFailure("missing.test") == .nameNotFound)
+        loop.advanceTime(by: .seconds(2))
+        #expect(cache.cachedFailure("missing.test") == nil)
+        let erring = DNSCache(eventLoop: loop, resolver: ScriptedResolver([.failure(.other("refused"))]))
+        erring.resolve("broken.test") { _ in }
+        #expect(erring.cachedFailure("broken.test") == .other("refused"))
+        loop.advanceTime(by: .seconds(2))
+        #expect(erring.cachedFailure("broken.test") == nil)
     }
 }
