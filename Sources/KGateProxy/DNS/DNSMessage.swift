@@ -37,9 +37,11 @@ enum DNSMessage {
     /// Why a message cannot be read.
     struct Malformed: Error {}
 
-    /// A recursive query for `name`'s `type` records.
+    /// A recursive query for `name`'s `type` records, with an EDNS0 record offering 4,096-byte
+    /// answers over UDP (a service with many instances has more SRV records than 512 bytes
+    /// hold).
     static func query(id: UInt16, name: String, type: RecordType) -> [UInt8] {
-        var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]
+        var out: [UInt8] = [UInt8(id >> 8), UInt8(id & 0xFF), 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1]
         for label in name.split(separator: ".", omittingEmptySubsequences: true) {
             let bytes = Array(label.utf8.prefix(63))
             out.append(UInt8(bytes.count))
@@ -47,6 +49,8 @@ enum DNSMessage {
         }
         out.append(0)
         out += [UInt8(type.rawValue >> 8), UInt8(type.rawValue & 0xFF), 0, 1]
+        // OPT: root name, type 41, the payload size as its class, no extended flags or data.
+        out += [0, 0, 41, 0x10, 0x00, 0, 0, 0, 0, 0, 0]
         return out
     }
 

@@ -9,10 +9,12 @@ import Testing
 struct NameserverResolverTests {
     @Test func messages() throws {
         let query = DNSMessage.query(id: 0x1234, name: "svc.test", type: .srv)
-        #expect(query == [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3] + Array("svc".utf8) + [4] + Array("test".utf8) + [0, 0, 33, 0, 1])
+        #expect(
+            query == [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 3] + Array("svc".utf8) + [4] + Array("test".utf8) + [0, 0, 33, 0, 1]
+                + [0, 0, 41, 0x10, 0, 0, 0, 0, 0, 0, 0])
         // An answer whose SRV target is a compression pointer to the question's name.
         var answer: [UInt8] = [0x12, 0x34, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0]
-        answer += Array(query[12...])
+        answer += Array(query[12..<(query.count - 11)])
         answer += [0xC0, 12, 0, 33, 0, 1, 0, 0, 0, 30, 0, 8, 0, 1, 0, 5, 0x1F, 0x90, 0xC0, 12]
         let parsed = try DNSMessage.parse(answer)
         #expect(parsed.id == 0x1234 && parsed.rcode == 0)
