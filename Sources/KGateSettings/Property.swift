@@ -188,15 +188,9 @@ struct Property: Sendable {
         Property("dns_valid_ttl", apply: { s, v, _ throws(InvalidValue) in
             s.dnsValidTTL = v.isEmpty ? nil : try seconds(v, "dns_valid_ttl")
         }, render: { $0.dnsValidTTL.map(SettingValue.integer) ?? .none }),
-        Property("dns_stale_ttl", apply: { s, v, _ throws(InvalidValue) in
-            s.dnsStaleTTL = try seconds(v, "dns_stale_ttl")
-        }, render: { .integer($0.dnsStaleTTL) }),
-        Property("dns_not_found_ttl", apply: { s, v, _ throws(InvalidValue) in
-            s.dnsNotFoundTTL = try seconds(v, "dns_not_found_ttl")
-        }, render: { .integer($0.dnsNotFoundTTL) }),
-        Property("dns_error_ttl", apply: { s, v, _ throws(InvalidValue) in
-            s.dnsErrorTTL = try seconds(v, "dns_error_ttl")
-        }, render: { .integer($0.dnsErrorTTL) }),
+        seconds("dns_stale_ttl", \.dnsStaleTTL),
+        seconds("dns_not_found_ttl", \.dnsNotFoundTTL),
+        seconds("dns_error_ttl", \.dnsErrorTTL),
         Property("lua_ssl_trusted_certificate", apply: { s, v, _ throws(InvalidValue) in
             s.luaSSLTrustedCertificate = try TrustedCertificates(entries: ValueSyntax.list(v))
         }, render: { .list($0.luaSSLTrustedCertificate.entries) }),
@@ -293,6 +287,12 @@ struct Property: Sendable {
     /// A whole number of seconds (the `dns_*_ttl` settings).
     private static func seconds(_ v: String, _ property: String) throws(InvalidValue) -> Int {
         try ValueSyntax.integer(v, property: property, minimum: 0, expectation: "expected a number of seconds")
+    }
+
+    private static func seconds(_ name: String, _ field: WritableKeyPath<NodeSettings, Int> & Sendable) -> Property {
+        Property(name, apply: { s, v, _ throws(InvalidValue) in
+            s[keyPath: field] = try seconds(v, name)
+        }, render: { .integer($0[keyPath: field]) })
     }
 
     private static func tracingSamplingRate(_ name: String, aliasOf: String?) -> Property {

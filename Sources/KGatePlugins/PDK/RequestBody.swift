@@ -60,6 +60,19 @@ public enum RequestBody: Sendable, Hashable {
         return .failure(Failure(message: "unsupported content type '\(contentType)'"))
     }
 
+    /// The body as `kong.request.get_body()`'s table: form arguments as `get_query()` shows
+    /// them, the JSON value, multipart parts by name (the last of a repeated name).
+    public var table: Value {
+        switch self {
+        case .form(let args): return LogSerializer.queryTable(args)
+        case .json(let value): return value
+        case .multipart(let parts):
+            var table: Object = [:]
+            for part in parts.parts { table[part.name] = .string(String(decoding: part.value, as: UTF8.self)) }
+            return .object(table)
+        }
+    }
+
     /// `body[name]`.
     public func argument(_ name: String) -> Argument? {
         switch self {

@@ -96,11 +96,11 @@ struct BalancerNames: Sendable {
     /// records of the top (lowest) priority only, sorted by address then port, a weight of 0
     /// counting as 1 (Kong's `SRV_0_WEIGHT`).
     static func records(of answer: DNSAnswer) -> [Record] {
-        guard let top = answer.services.lazy.map(\.priority).min() else {
+        guard let services = answer.topPriorityServices else {
             return answer.addresses.map { (text: $0.text, ip: $0) }.sorted { $0.text < $1.text }
                 .map { Record(ip: $0.ip, port: 0, weight: nil) }
         }
-        return answer.services.filter { $0.priority == top }
+        return services
             .map { (key: ($0.ip.text, String($0.port)), service: $0) }
             .sorted { $0.key < $1.key }
             .map { Record(ip: $0.service.ip, port: $0.service.port, weight: max($0.service.weight, 1)) }

@@ -129,9 +129,7 @@ final class DNSCache {
     /// The peers of an answer: the SRV targets of the lowest priority with their ports, else
     /// the addresses.
     static func peers(_ answer: DNSAnswer) -> [DNSPeer] {
-        if let top = answer.services.lazy.map(\.priority).min() {
-            return answer.services.filter { $0.priority == top }.map { DNSPeer(ip: $0.ip, port: $0.port) }
-        }
+        if let services = answer.topPriorityServices { return services.map { DNSPeer(ip: $0.ip, port: $0.port) } }
         return answer.addresses.map { DNSPeer(ip: $0, port: 0) }
     }
 }

@@ -18,6 +18,12 @@ struct DNSAnswer: Sendable {
     var services: [DNSService] = []
     /// How long the answer may be used.
     var ttl: TimeAmount
+
+    /// The SRV records of the top (lowest) priority, the ones Kong uses; nil without SRV records.
+    var topPriorityServices: [DNSService]? {
+        guard let top = services.lazy.map(\.priority).min() else { return nil }
+        return services.filter { $0.priority == top }
+    }
 }
 
 /// An SRV record whose target is resolved to an address.

@@ -131,7 +131,7 @@ public final class ProxyServer: Sendable {
         var streamAddresses: [SocketAddress] = []
         do {
             for address in environment.configuration.listen {
-                if address.ssl, ServerCertificates.defaultContext() == nil {
+                if address.ssl, !DefaultCertificate.isAvailable {
                     environment.logger.warning(
                         "proxy.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue
@@ -143,7 +143,7 @@ public final class ProxyServer: Sendable {
                 }
             }
             for address in environment.configuration.streamListen {
-                if address.ssl, !address.udp, ServerCertificates.defaultContext() == nil {
+                if address.ssl, !address.udp, !DefaultCertificate.isAvailable {
                     environment.logger.warning(
                         "stream.listen_skipped", metadata: ["listen": "\(address)", "reason": "no default TLS certificate"])
                     continue

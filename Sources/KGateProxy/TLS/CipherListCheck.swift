@@ -1,5 +1,6 @@
 import CLibCrypto
 import NIOSSL
+import Synchronization
 
 /// `ssl_ciphers` strings read as nginx reads them, with OpenSSL (`HIGH:!aNULL`, `FIPS`, names):
 /// the TLSv1.2-and-older ciphers the string selects, in its order, kept to those the TLS library
@@ -7,8 +8,18 @@ import NIOSSL
 /// would differ from nginx (BoringSSL knows fewer aliases) and stop the process on a string it
 /// takes nothing from.
 enum CipherListCheck {
+    /// Strings already read: a node reads one, for each certificate's contexts.
+    private static let read = Mutex<[String: [NIOTLSCipher]]>([:])
+
     /// The ciphers both OpenSSL selects and the TLS library offers; throws when none is left.
     static func ciphers(_ text: String) throws(UnusableCipherList) -> [NIOTLSCipher] {
+        if let known = read.withLock({ $0[text] }) { return known }
+        let selected = try select(text)
+        read.withLock { $0[text] = selected }
+        return selected
+    }
+
+    private static func select(_ text: String) throws(UnusableCipherList) -> [NIOTLSCipher] {
         guard let context = SSL_CTX_new(TLS_server_method()) else { throw UnusableCipherList(ciphers: text) }
         defer {
             SSL_CTX_free(context)

@@ -10,6 +10,10 @@ enum DefaultCertificate {
     /// upstreams when no `client_ssl_cert` is set, as Kong's generated client certificate.
     static let identity: Result<ServerCertificates.Identity, any Error> = Result { try make() }
 
+    /// Whether the certificate could be made (TLS listeners are skipped otherwise). The
+    /// contexts presenting it are made with the generation, under the node's TLS policy.
+    static var isAvailable: Bool { (try? identity.get()) != nil }
+
     private static func make() throws -> ServerCertificates.Identity {
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName {

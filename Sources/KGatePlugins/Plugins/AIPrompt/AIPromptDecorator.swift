@@ -83,35 +83,3 @@ public struct AIPromptDecoratorPlugin: Plugin {
         LLMRequest.setInUse(value, &ctx)
     }
 }
-
-/// Lua's view of a decoded body's values, where the AI plugins' Lua depends on it.
-enum LuaTable {
-    /// An error Lua raises on a value that is not what the code expects: the plugin fails (500).
-    struct LuaError: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Lua's `#(value or {})`: an array's count, 0 for an object (a JSON object has no array
-    /// part) or a missing value, a string's bytes; a number, boolean or JSON null raises.
-    static func length(_ value: Value?) throws -> Int {
-        switch value {
-        case nil, .bool(false)?: return 0
-        case .array(let a)?: return a.count
-        case .object?: return 0
-        case .string(let s)?: return s.utf8.count
-        case let other?: throw LuaError(description: "attempt to get length of a \(typeName(other)) value")
-        }
-    }
-
-    /// Lua's `type()` of a decoded value (JSON null is cjson's light userdata).
-    static func typeName(_ value: Value?) -> String {
-        switch value {
-        case nil: return "nil"
-        case .null?: return "userdata"
-        case .bool?: return "boolean"
-        case .integer?, .number?: return "number"
-        case .string?: return "string"
-        case .array?, .object?: return "table"
-        }
-    }
-}

@@ -87,10 +87,10 @@ public struct AIPromptTemplatePlugin: Plugin {
         let object = body.objectValue
         let messages = object?["messages"]
         let prompt = object?["prompt"]
-        if isLuaTruthy(messages), isLuaTruthy(prompt) {
+        if LuaTable.isTruthy(messages), LuaTable.isTruthy(prompt) {
             return .refused("cannot run 'messages' and 'prompt' templates at the same time")
         }
-        guard let reference = isLuaTruthy(messages) ? messages : isLuaTruthy(prompt) ? prompt : nil else {
+        guard let reference = LuaTable.isTruthy(messages) ? messages : LuaTable.isTruthy(prompt) ? prompt : nil else {
             return .refused("only 'llm/v1/chat' and 'llm/v1/completions' formats are supported for templating")
         }
         guard let name = templateName(reference) else {
@@ -102,15 +102,6 @@ public struct AIPromptTemplatePlugin: Plugin {
         switch fill(template.template, properties: object?["properties"]) {
         case .success(let text): return .rendered(text)
         case .failure(let error): return .refused(error.description)
-        }
-    }
-
-    /// Lua truthiness of a decoded value: absent and `false` are false (JSON null is cjson's
-    /// light userdata, which is true).
-    private static func isLuaTruthy(_ value: Value?) -> Bool {
-        switch value {
-        case nil, .bool(false)?: return false
-        default: return true
         }
     }
 

@@ -5,8 +5,7 @@ import KGateSchema
 /// plugins that transform it, so a later plugin sees the earlier one's result (Kong's
 /// `get_request_body_table_inuse`).
 ///
-/// Lua tables are `Value`s here: a JSON body as decoded, a form or multipart body as an object
-/// of its arguments (a string, or an array of strings for a repeated name).
+/// Lua tables are `Value`s here: `RequestBody.table`, as `kong.request.get_body` makes them.
 struct LLMRequest: Sendable {
     /// The body in use; nil when the request had none that decodes (not JSON, too large).
     var body: Value?
@@ -45,29 +44,7 @@ struct LLMRequest: Sendable {
     /// `kong.request.get_body(content_type)` as a table; nil when it does not decode.
     static func table(_ raw: [UInt8], contentType: String) -> Value? {
         guard case .success(let decoded) = RequestBody.decode(raw, contentType: contentType) else { return nil }
-        switch decoded {
-        case .json(let value):
-            return value
-        case .form(let args):
-            return arguments(args.pairs.map { ($0.name, $0.value ?? "") })
-        case .multipart(let body):
-            return arguments(body.parts.map { ($0.name, String(decoding: $0.value, as: UTF8.self)) })
-        }
-    }
-
-    /// Form or multipart arguments as Kong's table of them: a name's value, or an array of its
-    /// values when it repeats.
-    private static func arguments(_ pairs: [(String, String)]) -> Value {
-        var object = Object()
-        for (name, text) in pairs {
-            let value = Value.string(text)
-            switch object[name] {
-            case nil: object[name] = value
-            case .array(let values)?: object[name] = .array(values + [value])
-            case let first?: object[name] = .array([first, value])
-            }
-        }
-        return .object(object)
+        return decoded.table
     }
 
     /// Kong's AI plugins' refusal: 400 `{"error":{"message":...}}`.
@@ -91,5 +68,46 @@ struct LLMRequest: Sendable {
     static let maxBodySizeField = Field.integer.with {
         $0.defaultValue = .integer(8 * 1024)
         $0.gt = 0
+    }
+}
+
+/// Lua's view of a decoded body's values, where the AI plugins' Lua depends on it.
+enum LuaTable {
+    /// An error Lua raises on a value that is not what the code expects: the plugin fails (500).
+    struct LuaError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Lua truthiness of a decoded value: absent and `false` are false (JSON null is cjson's
+    /// light userdata, which is true).
+    static func isTruthy(_ value: Value?) -> Bool {
+        switch value {
+        case nil, .bool(false)?: return false
+        default: return true
+        }
+    }
+
+    /// Lua's `#(value or {})`: an array's count, 0 for an object (a JSON object has no array
+    /// part) or a missing value, a string's bytes; a number, boolean or JSON null raises.
+    static func length(_ value: Value?) throws -> Int {
+        switch value {
+        case nil, .bool(false)?: return 0
+        case .array(let a)?: return a.count
+        case .object?: return 0
+        case .string(let s)?: return s.utf8.count
+        case let other?: throw LuaError(description: "attempt to get length of a \(typeName(other)) value")
+        }
+    }
+
+    /// Lua's `type()` of a decoded value (JSON null is cjson's light userdata).
+    static func typeName(_ value: Value?) -> String {
+        switch value {
+        case nil: return "nil"
+        case .null?: return "userdata"
+        case .bool?: return "boolean"
+        case .integer?, .number?: return "number"
+        case .string?: return "string"
+        case .array?, .object?: return "table"
+        }
     }
 }

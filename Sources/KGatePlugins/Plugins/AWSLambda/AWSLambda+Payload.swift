@@ -17,7 +17,7 @@ extension AWSLambdaPlugin {
         if config.awsGatewayCompatible { return gatewayEvent(config, ctx) }
         guard config.forwardsMethod || config.forwardsHeaders || config.forwardsURI || config.forwardsBody else {
             let args = try? request.decodedBody().get()
-            return merged(LogSerializer.queryTable(request.query), args.map(bodyTable))
+            return merged(LogSerializer.queryTable(request.query), args.map(\.table))
         }
         var out: Object = [:]
         if config.forwardsMethod { out["request_method"] = .string(request.method) }
@@ -32,7 +32,7 @@ extension AWSLambdaPlugin {
             var raw = body(skippingLarge: config.skipLargeBodies, ctx)
             var args: Value?
             switch request.decodedBody() {
-            case .success(let decoded): args = bodyTable(decoded)
+            case .success(let decoded): args = decoded.table
             case .failure(let failure) where failure.message.contains("content type"):
                 args = .object([:])
                 if !rawContentTypes.contains(contentType ?? ""), config.base64EncodeBody {
@@ -58,18 +58,6 @@ extension AWSLambdaPlugin {
         }
         guard let body = ctx.request.body, !body.isEmpty else { return nil }
         return body
-    }
-
-    /// A decoded body as `kong.request.get_body()`'s table.
-    static func bodyTable(_ body: RequestBody) -> Value {
-        switch body {
-        case .form(let args): return LogSerializer.queryTable(args)
-        case .json(let value): return value
-        case .multipart(let parts):
-            var table: Object = [:]
-            for part in parts.parts { table[part.name] = .string(String(decoding: part.value, as: UTF8.self)) }
-            return .object(table)
-        }
     }
 
     /// `kong.table.merge(query, body)`: the body's keys over the query's. A JSON array body
