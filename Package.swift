@@ -106,9 +106,19 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // .proto files read as lua-protobuf's protoc does, and messages encoded and decoded from
+        // Lua-shaped values as its pb does (grpc-gateway and grpc-web transcoding).
+        .target(
+            name: "KGateProtobuf",
+            dependencies: [
+                "KGateSchema",
+                .product(name: "OrderedCollections", package: "swift-collections"),
+            ]
+        ),
         .target(
             name: "KGatePlugins",
             dependencies: [
+                "KGateProtobuf",
                 "KGateRedis",
                 "KGateStore",
                 "KGateConfig",
@@ -313,6 +323,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KGateSettingsTests", dependencies: ["KGateSettings"]),
+        .testTarget(name: "KGateProtobufTests", dependencies: ["KGateProtobuf", "KGateSchema"]),
         .testTarget(name: "KGateWatchTests", dependencies: ["KGateWatch", "KGateTestSupport"]),
         .testTarget(
             name: "KGateStoreTests",

@@ -90,7 +90,7 @@ public enum KongErrorBody {
             let body = s.hasPrefix("\n") ? "\n" + s : s
             return "[" + eq + "[" + body + "]" + eq + "]"
         }
-        return percentQ(s)
+        return LuaQuote.percentQ(s)
     }
 
     /// penlight's `has_lquote`: the largest `n` such that `[` `=`×n `[` or `]` `=`×n `]` occurs.
@@ -109,34 +109,6 @@ public enum KongErrorBody {
             i += 1
         }
         return best
-    }
-
-    /// LuaJIT's `string.format("%q", s)`.
-    private static func percentQ(_ s: String) -> String {
-        let bytes = Array(s.utf8)
-        var out: [UInt8] = [UInt8(ascii: "\"")]
-        for (i, c) in bytes.enumerated() {
-            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c == 0x0A {
-                out.append(UInt8(ascii: "\\"))
-                out.append(c)
-            } else if c < 0x20 || c == 0x7F {
-                out.append(UInt8(ascii: "\\"))
-                let nextIsDigit = i + 1 < bytes.count && (0x30...0x39).contains(bytes[i + 1])
-                var n = Int(c)
-                if n >= 100 || nextIsDigit {
-                    out.append(UInt8(ascii: n >= 100 ? "1" : "0"))
-                    if n >= 100 { n -= 100 }
-                    out.append(UInt8(0x30 + n / 10))
-                } else if n >= 10 {
-                    out.append(UInt8(0x30 + n / 10))
-                }
-                out.append(UInt8(0x30 + n % 10))
-            } else {
-                out.append(c)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
-        return String(decoding: out, as: UTF8.self)
     }
 
     fileprivate static let luaKeywords: Set<String> = [

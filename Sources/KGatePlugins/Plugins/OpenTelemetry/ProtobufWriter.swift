@@ -1,3 +1,5 @@
+import KGateProtobuf
+
 /// A writer of protobuf (proto3) wire format, for the few messages kgate sends (OTLP).
 ///
 /// The plain methods always write their field (as proto3 does for `oneof` members and
@@ -19,19 +21,10 @@ struct ProtobufWriter {
     init() {}
 
     /// A base-128 varint, low groups first.
-    mutating func writeVarint(_ value: UInt64) {
-        var rest = value
-        while rest >= 0x80 {
-            output.append(UInt8(truncatingIfNeeded: rest) | 0x80)
-            rest >>= 7
-        }
-        output.append(UInt8(rest))
-    }
+    mutating func writeVarint(_ value: UInt64) { ProtoWire.appendVarint(value, to: &output) }
 
     /// A field's key: its number and wire type.
-    mutating func writeTag(_ field: Int, _ wireType: WireType) {
-        writeVarint(UInt64(field) << 3 | wireType.rawValue)
-    }
+    mutating func writeTag(_ field: Int, _ wireType: WireType) { ProtoWire.appendTag(field, wireType.rawValue, to: &output) }
 
     /// A `uint64`/`uint32` field.
     mutating func varint(_ field: Int, _ value: UInt64) {
@@ -52,13 +45,13 @@ struct ProtobufWriter {
     /// A `fixed64` field, little-endian.
     mutating func fixed64(_ field: Int, _ value: UInt64) {
         writeTag(field, .fixed64)
-        withUnsafeBytes(of: value.littleEndian) { output.append(contentsOf: $0) }
+        ProtoWire.appendFixed(value, bytes: 8, to: &output)
     }
 
     /// A `fixed32` field, little-endian.
     mutating func fixed32(_ field: Int, _ value: UInt32) {
         writeTag(field, .fixed32)
-        withUnsafeBytes(of: value.littleEndian) { output.append(contentsOf: $0) }
+        ProtoWire.appendFixed(UInt64(value), bytes: 4, to: &output)
     }
 
     /// A `double` field: its IEEE 754 bits as a fixed64.
