@@ -314,17 +314,22 @@ extension ProxyHandler {
             x.responseStatus = x.plugins!.response.status
             return true
         }
+        let lengthRemoved =
+            x.plugins!.response.headers.tableValue("content-length") == nil && PluginHeads.contains(parsed, "content-length")
         // A body_filter that changes the body's length needs its plugin to remove
-        // `Content-Length` in header_filter (as under nginx); the body then goes chunked.
+        // `Content-Length` in header_filter (as under nginx); the body then goes chunked. So
+        // does an empty upstream body (`Content-Length: 0`) once its length is removed: nginx's
+        // chunked filter sends its last chunk alone.
+        let status = x.plugins!.response.status
+        let bodiless = request.method == .HEAD || status < 200 || status == 204 || status == 304
         let chunks =
-            x.filtersBody && x.framing == .passthrough && x.plugins!.response.headers.tableValue("content-length") == nil
-            && PluginHeads.contains(parsed, "content-length")
+            lengthRemoved
+            && ((x.filtersBody && x.framing == .passthrough)
+                || (x.framing == .none && upstream != nil && !bodiless && request.version.minor >= 1))
         if chunks { x.framing = .rechunk }
         // A response without a body (HEAD) whose `Content-Length` a plugin removed goes without
         // one, as nginx sends it.
-        let removedLength =
-            x.framing == .none && x.plugins!.response.headers.tableValue("content-length") == nil
-            && PluginHeads.contains(parsed, "content-length")
+        let removedLength = x.framing == .none && lengthRemoved
         PluginHeads.writeResponseHead(
             status: x.plugins!.response.status, fields: x.plugins!.response.headers, original: parsed,
             omitsLength: removedLength, chunks: chunks, into: &head)

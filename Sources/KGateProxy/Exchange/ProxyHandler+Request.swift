@@ -215,7 +215,9 @@ extension ProxyHandler {
             // nginx's `grpc_pass` streams both ways, trailers included.
             x.buffersRequest = match.route.requestBuffering && !plan.http2
             x.buffersResponse = match.route.responseBuffering && !plan.http2
-            x.upstreamTarget = upstreamTarget ?? Self.upstreamTarget(match, target: target)
+            // nginx's `grpc_pass` sends the request's own target: a gRPC service's path and
+            // the route's `strip_path` do not apply (only a plugin's rewrite does).
+            x.upstreamTarget = plan.http2 ? target : upstreamTarget ?? Self.upstreamTarget(match, target: target)
             x.preservedHost = match.upstreamHost
             x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
         } else {

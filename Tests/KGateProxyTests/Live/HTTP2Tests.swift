@@ -171,6 +171,13 @@ struct HTTP2Tests {
           - name: g
             protocols: [grpc]
             hosts: [grpc]
+        - name: grpc-prefixed
+          url: grpc://127.0.0.1:\(plain)
+          routes:
+          - name: gp
+            protocols: [grpc]
+            hosts: [prefixed]
+            paths: [/hello.HelloService]
         - name: grpcs
           url: grpcs://localhost:\(secure)
           routes:
@@ -218,6 +225,12 @@ struct HTTP2Tests {
                 #expect(r.header("x-echo-via") == "2 kong/3.10.0")
             }
             #expect(plain.connectionsAccepted == 1)
+            // nginx's grpc_pass sends the request's own target: strip_path does not apply.
+            let prefixed = try await clear.request(
+                "/hello.HelloService/SayHello?x=1", method: "POST", authority: "prefixed", scheme: "http", headers: grpcHeaders,
+                body: message)
+            #expect(prefixed.status == 200)
+            #expect(prefixed.header("x-echo-path") == "/hello.HelloService/SayHello?x=1")
             // A refused gRPC upstream is Kong's 502 after its retries.
             let dead = try await clear.request(
                 "/x", method: "POST", authority: "dead", scheme: "http", headers: grpcHeaders, body: message)

@@ -592,3 +592,54 @@ struct KongProxySpecTests {
         }
     }
 }
+
+/// A plugin removing `Content-Length` in header_filter, as body-rewriting plugins do.
+private struct LengthRemoverPlugin: Plugin {
+    struct Config: Sendable {}
+    static let name = "length-remover"
+    static let priority = 1000
+    static let phases: PluginPhases = [.headerFilter]
+    static let schema = Schema.record([])
+
+    func makeConfig(_ config: Object, scope: PluginScope) throws -> Config { Config() }
+
+    func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
+        ctx.response.clearHeader("Content-Length")
+    }
+}
+
+@Suite("Response framing after plugins", .serialized)
+struct PluginFramingTests {
+    @Test("an empty body whose Content-Length a plugin removed goes chunked (its last chunk alone), as nginx's chunked filter sends it; HEAD goes without")
+    func emptyBodyLengthRemoved() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes:
+                  - paths: [/status]
+                    strip_path: false
+                    plugins: [{name: length-remover}]
+                """
+            try await withProxy(yaml, extraPlugins: [LengthRemoverPlugin()]) { proxy in
+                let c = try await proxy.client()
+                for _ in 0..<2 {
+                    try await c.send(ProxyHarness.request("GET", "/status/200"))
+                    let r = try await c.readResponse()
+                    #expect(r.status == 200)
+                    #expect(r.header("Content-Length") == nil)
+                    #expect(r.chunked)
+                    #expect(r.body.isEmpty)
+                }
+                await c.close()
+                let head = try await proxy.client()
+                try await head.send(ProxyHarness.request("HEAD", "/status/200"))
+                let r = try await head.readResponse(headRequest: true)
+                #expect(r.status == 200)
+                #expect(r.header("Transfer-Encoding") == nil)
+                await head.close()
+            }
+        }
+    }
+}
