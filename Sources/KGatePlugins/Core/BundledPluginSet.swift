@@ -29,6 +29,7 @@ public enum BundledPluginSet {
             AzureFunctionsPlugin(via: viaEnabled),
             AWSLambdaPlugin(via: viaEnabled),
             GRPCWebPlugin(),
+            GRPCGatewayPlugin(),
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),
             AIPromptTemplatePlugin(),

@@ -85,8 +85,65 @@ struct PluginsGRPCWebTests {
         }
     }
 
-    @Test("a config with proto (JSON transcoding) is refused, naming the field")
-    func protoRefused() async throws {
+    @Test("JSON transcoded with proto: framed grpc-web+json, base64 text, bare application/json")
+    func jsonWithProto() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-web-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let protoPath = dir.appendingPathComponent("echo.proto").path
+        try """
+            syntax = "proto3";
+            package web.test;
+            service Echoer { rpc Echo(EchoMsg) returns (EchoMsg); }
+            message EchoMsg { repeated string array = 1; string nullable = 2; int32 count = 3; }
+            """.write(toFile: protoPath, atomically: true, encoding: .utf8)
+        let grpc = try GRPCTestUpstream()
+        try await grpc.start()
+        defer { Task { await grpc.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: grpc://127.0.0.1:\(grpc.port)
+              routes:
+              - paths: [/web.test.Echoer]
+                protocols: [http, https]
+                strip_path: false
+                plugins:
+                - name: grpc-web
+                  config: {proto: "\(protoPath)"}
+            """
+        try await withProxy(yaml) { proxy in
+            let trailer = Self.frame(0x80, "grpc-status:0\r\ngrpc-message:ok\r\n")
+            func call(_ contentType: String, _ body: [UInt8], path: String = "/web.test.Echoer/Echo") async throws -> RawResponse {
+                try await proxy.send(
+                    "POST", path, host: "grpc.test", headers: [("Content-Type", contentType)],
+                    body: String(decoding: body, as: UTF8.self))
+            }
+            let framed = try await call("application/grpc-web+json", Self.frame(0, #"{"array":["a","b"],"count":7}"#))
+            #expect(framed.status == 200)
+            #expect(framed.header("Content-Type") == "application/grpc-web+json")
+            #expect(framed.body == Self.frame(0, #"{"array":["a","b"],"nullable":"","count":7}"#) + trailer)
+
+            let text = Data(Self.frame(0, #"{"nullable":"x"}"#)).base64EncodedString()
+            let encoded = try await call("application/grpc-web-text+json", Array(text.utf8))
+            #expect(encoded.status == 200)
+            let expected = Data(Self.frame(0, #"{"array":[],"nullable":"x","count":0}"#)).base64EncodedString()
+                + Data(trailer).base64EncodedString()
+            #expect(encoded.text == expected)
+
+            let bare = try await call("application/json", Array(#"{"count":-2}"#.utf8))
+            #expect(bare.status == 200)
+            #expect(bare.header("Content-Type") == "application/json")
+            #expect(bare.text == #"{"array":[],"nullable":"","count":-2}"#)
+
+            let unknown = try await call("application/json", Array("{}".utf8), path: "/web.test.Echoer/Nope")
+            #expect(unknown.status == 400)
+            #expect(unknown.text == #"Unknown path "/web.test.Echoer/Nope""#)
+        }
+    }
+
+    @Test("a proto file that is missing rejects the config, naming it")
+    func missingProto() async throws {
         let yaml = """
             _format_version: "3.0"
             services:
@@ -95,13 +152,13 @@ struct PluginsGRPCWebTests {
               - paths: [/x]
                 plugins:
                 - name: grpc-web
-                  config: {proto: hello.proto}
+                  config: {proto: /nonexistent/hello.proto}
             """
-        await #expect(throws: (any Error).self) { try await withProxy(yaml) { _ in } }
         do {
             try await withProxy(yaml) { _ in }
+            Issue.record("the config was accepted")
         } catch {
-            #expect("\(error)".contains("proto"))
+            #expect("\(error)".contains("hello.proto"), "\(error)")
         }
     }
 }

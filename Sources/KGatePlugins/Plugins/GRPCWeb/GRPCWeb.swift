@@ -1,3 +1,5 @@
+import KGateConfig
+import KGateProtobuf
 import KGateSchema
 
 /// Kong's `grpc-web` (PRIORITY 3): lets gRPC-Web clients (browsers, over HTTP/1.1) call a gRPC
@@ -11,13 +13,19 @@ import KGateSchema
 /// request is answered `200 OK` with Kong's CORS headers; every response gets
 /// `Access-Control-Allow-Origin: allow_origin_header`.
 ///
-/// JSON transcoding (`application/json`, `+json`) needs `proto`, a `.proto` file kgate does not
-/// compile: a config that sets `proto` is refused by the schema (with its position, in
-/// `kgate config parse` too), and JSON requests get Kong's 400 for a config without one.
+/// JSON (`application/grpc-web(-text)+json`, framed, and `application/json`, bare) is
+/// transcoded with the methods of `proto`, looked up by the request path
+/// (`/package.Service/Method`): the request's JSON becomes the method's input message, and each
+/// message of the answer is written as JSON. Without `proto`, JSON requests get Kong's 400.
+/// The `.proto` file is read when the config loads: one that is missing or does not parse
+/// rejects the config with its position.
 public struct GRPCWebPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
         var allowOrigin: String
+        var schema: ProtoSchema?
+        /// Input and output types by gRPC path.
+        var methods: [String: (input: String, output: String)] = [:]
     }
 
     /// `grpc-web`.
@@ -28,32 +36,52 @@ public struct GRPCWebPlugin: Plugin {
     public static let phases: PluginPhases = [.access, .headerFilter, .bodyFilter]
     /// Kong's `grpc-web` config schema.
     public static let schema = Schema.record([
-        ("proto", Field.string.with { $0.customValidator = { _ in ProtoUnsupported().description } }),
+        ("proto", Field.string),
         ("pass_stripped_path", Field.boolean),
         ("allow_origin_header", Field.string.defaulting("*")),
     ])
 
-    /// A `proto` file to transcode JSON with.
-    struct ProtoUnsupported: Error, CustomStringConvertible {
-        var description: String {
-            "JSON transcoding with .proto files is not implemented by kgate; without proto, "
-                + "application/grpc-web(-text)(+proto) requests are served"
-        }
+    /// How a content type is carried (Kong's `deco` tables by mimetype).
+    struct Encoding: Sendable {
+        /// The body is base64 text (`-text` types).
+        var base64: Bool
+        /// Messages are framed, and the answer ends with the trailer frame.
+        var framed: Bool
+        /// The request's message is JSON, to encode with the method's input type.
+        var jsonRequest: Bool
+        /// The answer's messages are written as JSON.
+        var jsonResponse: Bool
+
+        static let proto = Encoding(base64: false, framed: true, jsonRequest: false, jsonResponse: false)
+        static let protoText = Encoding(base64: true, framed: true, jsonRequest: false, jsonResponse: false)
+        /// A content type Kong's tables lack: with `proto`, the body goes as it is and the
+        /// answer's messages are decoded to bare JSON.
+        static let unknown = Encoding(base64: false, framed: false, jsonRequest: false, jsonResponse: true)
     }
 
-    /// What the response phases need of a request's content type (Kong's `deco`).
+    /// The content types Kong knows.
+    static let encodings: [String: Encoding] = [
+        "application/grpc-web": .proto,
+        "application/grpc-web+proto": .proto,
+        "application/grpc-web-text": .protoText,
+        "application/grpc-web-text+proto": .protoText,
+        "application/grpc-web+json": Encoding(base64: false, framed: true, jsonRequest: true, jsonResponse: true),
+        "application/grpc-web-text+json": Encoding(base64: true, framed: true, jsonRequest: true, jsonResponse: true),
+        "application/json": Encoding(base64: false, framed: false, jsonRequest: true, jsonResponse: true),
+    ]
+
+    /// What the response phases need of a request (Kong's `deco`).
     struct Decoding: Sendable {
         var mimetype: String
-        var base64: Bool
+        var encoding: Encoding
+        /// The method's output type, when the answer is transcoded.
+        var outputType: String?
     }
 
-    /// The content types served without `proto`, and whether each is base64 text.
-    static let protoTypes: [String: Bool] = [
-        "application/grpc-web": false,
-        "application/grpc-web+proto": false,
-        "application/grpc-web-text": true,
-        "application/grpc-web-text+proto": true,
-    ]
+    /// Undecoded bytes of the answer (an incomplete message), between body chunks.
+    struct PendingBody: Sendable {
+        var bytes: [UInt8]
+    }
 
     /// Kong's answer to `OPTIONS`.
     static func preflightHeaders(origin: String) -> HTTPFields {
@@ -68,10 +96,17 @@ public struct GRPCWebPlugin: Plugin {
     public init() {}
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        if config.string("proto") != nil { throw ProtoUnsupported() }
-        // `pass_stripped_path` chooses the path `.proto` methods are looked up by: without
-        // `proto` it changes nothing upstream.
-        return Config(allowOrigin: config.string("allow_origin_header") ?? "*")
+        // `pass_stripped_path` chooses the path `.proto` methods are looked up by; kgate looks
+        // them up by the request's path.
+        var parsed = Config(allowOrigin: config.string("allow_origin_header") ?? "*")
+        if let proto = config.string("proto") {
+            let schema = try ProtoFiles.load(proto)
+            parsed.schema = schema
+            for method in schema.methods {
+                parsed.methods[ProtoFiles.path(of: method)] = (method.inputType, method.outputType)
+            }
+        }
+        return parsed
     }
 
     /// The body is decoded before it goes upstream.
@@ -83,37 +118,90 @@ public struct GRPCWebPlugin: Plugin {
             return try ctx.exit(200, body: .bytes(Array("OK".utf8)), headers: Self.preflightHeaders(origin: config.allowOrigin))
         }
         let mimetype = ctx.request.header("Content-Type") ?? ""
-        guard let base64 = Self.protoTypes[mimetype] else {
-            ctx.logger.error("transcoding requests require a .proto file defining the service")
-            return try ctx.exit(400, body: .bytes(Array("transcoding requests require a .proto file defining the service".utf8)))
+        let encoding = Self.encodings[mimetype] ?? .unknown
+        var types: (input: String, output: String)?
+        if encoding.jsonResponse {
+            guard config.schema != nil else {
+                return try refuse("transcoding requests require a .proto file defining the service", &ctx)
+            }
+            guard let found = config.methods[ctx.request.path] else {
+                return try refuse("Unknown path \(LuaQuote.percentQ(ctx.request.path))", &ctx)
+            }
+            types = found
         }
-        ctx.plugin["decoding"] = Decoding(mimetype: mimetype, base64: base64)
+        ctx.plugin["decoding"] = Decoding(mimetype: mimetype, encoding: encoding, outputType: types?.output)
         ctx.request.setHeader("Content-Type", "application/grpc")
         ctx.request.setHeader("TE", "trailers")
-        let body = ctx.request.body ?? []
-        ctx.request.setRawBody(base64 ? Base64.decode(body) ?? [] : body)
+        var body = ctx.request.body ?? []
+        if encoding.base64 { body = Base64.decode(body) ?? [] }
+        if encoding.jsonRequest, let schema = config.schema, let types {
+            body = try Self.jsonMessage(body, framed: encoding.framed, as: types.input, schema: schema)
+        }
+        ctx.request.setRawBody(body)
+    }
+
+    /// Kong's `kong.log.err(err)` and `kong.response.exit(400, err)`.
+    private func refuse(_ message: String, _ ctx: inout PluginContext) throws {
+        ctx.logger.error("\(message)")
+        try ctx.exit(400, body: .bytes(Array(message.utf8)))
+    }
+
+    /// The gRPC frame of a JSON request (its first frame when framed): Kong raises on JSON or
+    /// encoding errors, which answers 500.
+    static func jsonMessage(_ body: [UInt8], framed: Bool, as type: String, schema: ProtoSchema) throws -> [UInt8] {
+        var text = body
+        if framed {
+            var buffer = body
+            text = GRPCFrame.unframe(&buffer).first ?? []
+        }
+        let value: Value
+        switch JSONReader.read(text) {
+        case .success(let document): value = document.value
+        case .failure(let error): throw error
+        }
+        return GRPCFrame.frame(0, try schema.encode(value, as: type))
     }
 
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
         guard ctx.request.method != "OPTIONS", let decoding = ctx.plugin["decoding"] as? Decoding else { return }
         ctx.response.setHeader("Content-Type", decoding.mimetype)
+        if decoding.outputType != nil { GRPCFrame.dropLength(&ctx.response) }
     }
 
     public func bodyFilter(_ config: Config, _ ctx: inout PluginContext, chunk: inout [UInt8], last: Bool) throws {
         guard ctx.request.method == "POST", let decoding = ctx.plugin["decoding"] as? Decoding else { return }
-        if decoding.base64 { chunk = Array(Base64.encode(chunk).utf8) }
-        guard last else { return }
+        if let outputType = decoding.outputType, let schema = config.schema {
+            chunk = jsonMessages(chunk, as: outputType, framed: decoding.encoding.framed, schema: schema, &ctx)
+        }
+        if decoding.encoding.base64 { chunk = Array(Base64.encode(chunk).utf8) }
+        guard last, decoding.encoding.framed else { return }
         // Kong reads `$sent_trailer_grpc_status` and `_message`: the upstream's trailers.
         let trailers = ctx.response.trailers
         let status = trailers.firstValue("grpc-status")?.value ?? "0"
         let message = trailers.firstValue("grpc-message")?.value ?? ""
-        let frame = Self.frame(0x80, Array("grpc-status:\(status)\r\ngrpc-message:\(message)\r\n".utf8))
-        chunk += decoding.base64 ? Array(Base64.encode(frame).utf8) : frame
+        let frame = GRPCFrame.frame(0x80, Array("grpc-status:\(status)\r\ngrpc-message:\(message)\r\n".utf8))
+        chunk += decoding.encoding.base64 ? Array(Base64.encode(frame).utf8) : frame
     }
 
-    /// A gRPC frame: its flags, its length (4 bytes, big-endian) and the message.
-    static func frame(_ flags: UInt8, _ message: [UInt8]) -> [UInt8] {
-        let n = UInt32(message.count)
-        return [flags, UInt8(n >> 24), UInt8(n >> 16 & 0xFF), UInt8(n >> 8 & 0xFF), UInt8(n & 0xFF)] + message
+    /// The complete messages so far, each as JSON (framed again for gRPC-Web); an incomplete
+    /// one waits for the next chunk.
+    private func jsonMessages(
+        _ chunk: [UInt8], as type: String, framed: Bool, schema: ProtoSchema, _ ctx: inout PluginContext
+    ) -> [UInt8] {
+        var pending = (ctx.plugin["pending"] as? PendingBody)?.bytes ?? []
+        pending.append(contentsOf: chunk)
+        var out: [UInt8] = []
+        for message in GRPCFrame.unframe(&pending) {
+            var json: [UInt8] = []
+            do throws(ProtoError) {
+                KongJSONEncoderShim.encode(try schema.decode(message, as: type), into: &json)
+            } catch {
+                ctx.logger.error("failed to decode the upstream message: \(error.description)")
+                json = message
+            }
+            out += framed ? GRPCFrame.frame(0, json) : json
+        }
+        ctx.plugin["pending"] = PendingBody(bytes: pending)
+        return out
     }
 }
