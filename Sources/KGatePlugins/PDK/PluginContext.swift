@@ -95,6 +95,10 @@ public struct PluginContext: Sendable {
 
     // MARK: Router
 
+    /// The upstream path the router made (Kong's `ngx.var.upstream_uri` before plugins, without
+    /// the query): the route's `strip_path` and the service's path applied. nil before routing.
+    public var routedPath: String?
+
     /// Records the router's match (before `access`).
     public mutating func setRoute(_ match: RouteMatch) {
         routeID = match.route.id

@@ -49,12 +49,13 @@ extension ProxyHandler {
 
     /// Starts the plugins of a routed request: false when they took the exchange over (they
     /// wait for the body, or answered).
-    func runPlugins(_ runner: PluginRunner, match: RouteMatch) -> Bool {
+    func runPlugins(_ runner: PluginRunner, match: RouteMatch, routedTarget: String) -> Bool {
         if x.plugins == nil {
             guard runner.hasPlugins(route: match.route.id) else { return true }
             x.plugins = makePluginContext(runner)
         }
         x.plugins!.setRoute(match)
+        x.plugins!.routedPath = Self.pathWithoutQuery(routedTarget)
         if !x.requestEndReceived, runner.needsRequestBody(route: match.route.id, hasContentLength: x.facts.contentLength != nil) {
             beginReadingBodyForPlugins()
             return false

@@ -204,6 +204,8 @@ extension ProxyHandler {
         _ match: RouteMatch, plans: ProxyPlans, target: String, upstreamTarget: String? = nil, forwardedProto: String,
         forwardedHost: String
     ) {
+        // Kong's `upstream_uri` as the router set it (plugins read it).
+        var routedTarget = target
         if let response = RouteOutcome.afterAccess(match) {
             x.afterAccess = LocalResponse(
                 status: HTTPResponseStatus(statusCode: response.status), message: response.message, origin: .kong)
@@ -217,13 +219,14 @@ extension ProxyHandler {
             x.buffersResponse = match.route.responseBuffering && !plan.http2
             // nginx's `grpc_pass` sends the request's own target: a gRPC service's path and
             // the route's `strip_path` do not apply (only a plugin's rewrite does).
-            x.upstreamTarget = plan.http2 ? target : upstreamTarget ?? Self.upstreamTarget(match, target: target)
+            routedTarget = upstreamTarget ?? Self.upstreamTarget(match, target: target)
+            x.upstreamTarget = plan.http2 ? target : routedTarget
             x.preservedHost = match.upstreamHost
             x.forwarding = forwardingValues(match, target: target, forwardedProto: forwardedProto, forwardedHost: forwardedHost)
         } else {
             x.afterAccess = LocalResponse(status: .serviceUnavailable, message: "no Service found with those values", origin: .kong)
         }
-        if let runner = x.runner, !runPlugins(runner, match: match) { return }
+        if let runner = x.runner, !runPlugins(runner, match: match, routedTarget: routedTarget) { return }
         dispatch()
     }
 

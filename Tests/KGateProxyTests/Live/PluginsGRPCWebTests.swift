@@ -111,6 +111,15 @@ struct PluginsGRPCWebTests {
                 plugins:
                 - name: grpc-web
                   config: {proto: "\(protoPath)"}
+              - paths: [/prefix]
+                protocols: [http, https]
+                plugins:
+                - name: grpc-web
+                  config: {proto: "\(protoPath)", pass_stripped_path: true}
+              - paths: [/plain]
+                protocols: [http, https]
+                plugins:
+                - name: grpc-web
             """
         try await withProxy(yaml) { proxy in
             let trailer = Self.frame(0x80, "grpc-status:0\r\ngrpc-message:ok\r\n")
@@ -136,6 +145,14 @@ struct PluginsGRPCWebTests {
             #expect(bare.header("Content-Type") == "application/json")
             #expect(bare.text == #"{"array":[],"nullable":"","count":-2}"#)
 
+            // Kong's 32-grpc-web "Pass stripped URI": looked up, and sent, without the prefix.
+            let stripped = try await call("application/json", Array(#"{"count":1}"#.utf8), path: "/prefix/web.test.Echoer/Echo")
+            #expect(stripped.status == 200)
+            #expect(stripped.header("x-echo-path") == "/web.test.Echoer/Echo")
+            #expect(stripped.text == #"{"array":[],"nullable":"","count":1}"#)
+            // Without it, a gRPC service gets the request's own path.
+            let unstripped = try await call("application/grpc-web+proto", Self.frame(0, ""), path: "/plain/web.test.Echoer/Echo")
+            #expect(unstripped.header("x-echo-path") == "/plain/web.test.Echoer/Echo")
             let unknown = try await call("application/json", Array("{}".utf8), path: "/web.test.Echoer/Nope")
             #expect(unknown.status == 400)
             #expect(unknown.text == #"Unknown path "/web.test.Echoer/Nope""#)

@@ -23,6 +23,9 @@ public struct GRPCWebPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
         var allowOrigin: String
+        /// Methods are looked up by, and the upstream gets, the path the router made
+        /// (`strip_path` applied) instead of the request's.
+        var passStrippedPath = false
         var schema: ProtoSchema?
         /// Input and output types by gRPC path.
         var methods: [String: (input: String, output: String)] = [:]
@@ -96,9 +99,8 @@ public struct GRPCWebPlugin: Plugin {
     public init() {}
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        // `pass_stripped_path` chooses the path `.proto` methods are looked up by; kgate looks
-        // them up by the request's path.
         var parsed = Config(allowOrigin: config.string("allow_origin_header") ?? "*")
+        parsed.passStrippedPath = config.bool("pass_stripped_path")
         if let proto = config.string("proto") {
             let schema = try ProtoFiles.load(proto)
             parsed.schema = schema
@@ -117,6 +119,12 @@ public struct GRPCWebPlugin: Plugin {
         if ctx.request.method == "OPTIONS" {
             return try ctx.exit(200, body: .bytes(Array("OK".utf8)), headers: Self.preflightHeaders(origin: config.allowOrigin))
         }
+        var path = ctx.request.path
+        if config.passStrippedPath, let routed = ctx.routedPath {
+            // Kong's `ngx.req.set_uri(upstream_uri)`: what nginx's grpc_pass then sends.
+            path = routed
+            try ctx.request.setPath(routed)
+        }
         let mimetype = ctx.request.header("Content-Type") ?? ""
         let encoding = Self.encodings[mimetype] ?? .unknown
         var types: (input: String, output: String)?
@@ -124,8 +132,8 @@ public struct GRPCWebPlugin: Plugin {
             guard config.schema != nil else {
                 return try refuse("transcoding requests require a .proto file defining the service", &ctx)
             }
-            guard let found = config.methods[ctx.request.path] else {
-                return try refuse("Unknown path \(LuaQuote.percentQ(ctx.request.path))", &ctx)
+            guard let found = config.methods[path] else {
+                return try refuse("Unknown path \(LuaQuote.percentQ(path))", &ctx)
             }
             types = found
         }
