@@ -87,9 +87,13 @@ struct NameserverResolver: DNSResolving {
         for server in nameservers {
             let id = UInt16.random(in: 0...UInt16.max)
             do {
-                let bytes = try await Self.exchange(
-                    DNSMessage.query(id: id, name: host, type: type), with: server, timeout: timeout, on: eventLoop)
-                let response = try DNSMessage.parse(bytes)
+                let query = DNSMessage.query(id: id, name: host, type: type)
+                var response = try DNSMessage.parse(try await Self.exchange(query, with: server, timeout: timeout, on: eventLoop))
+                if response.truncated {
+                    // The answer did not fit a datagram: asked again over TCP, as Kong's
+                    // resolver does.
+                    response = try DNSMessage.parse(try await Self.exchangeTCP(query, with: server, timeout: timeout, on: eventLoop))
+                }
                 guard response.id == id else { throw DNSMessage.Malformed() }
                 return response
             } catch {
@@ -118,6 +122,28 @@ struct NameserverResolver: DNSResolving {
         return try await reply.futureResult.get()
     }
 
+    /// Sends the query over TCP (RFC 1035 4.2.2: each message after its 2-byte length) and
+    /// returns the answer (or times out).
+    private static func exchangeTCP(
+        _ query: [UInt8], with server: SocketAddress, timeout: TimeAmount, on eventLoop: EventLoop
+    ) async throws -> [UInt8] {
+        let reply = eventLoop.makePromise(of: [UInt8].self)
+        let timer = eventLoop.scheduleTask(in: timeout) { reply.fail(DNSQueryTimeout()) }
+        defer { timer.cancel() }
+        let channel = try await ClientBootstrap(group: eventLoop)
+            .connectTimeout(timeout)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(StreamReplyHandler(reply: reply)) }
+            }
+            .connect(to: server).get()
+        defer { channel.close(promise: nil) }
+        var message = ByteBuffer()
+        message.writeInteger(UInt16(query.count))
+        message.writeBytes(query)
+        try await channel.writeAndFlush(message).get()
+        return try await reply.futureResult.get()
+    }
+
     /// A nameserver that did not answer in time.
     struct DNSQueryTimeout: Error, CustomStringConvertible {
         var description: String { "timeout" }
@@ -133,6 +159,32 @@ struct NameserverResolver: DNSResolving {
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             let envelope = unwrapInboundIn(data)
             reply.succeed(Array(envelope.data.readableBytesView))
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            reply.fail(error)
+        }
+    }
+
+    /// Collects the length-prefixed answer of a TCP query for the waiting query.
+    private final class StreamReplyHandler: ChannelInboundHandler {
+        typealias InboundIn = ByteBuffer
+        let reply: EventLoopPromise<[UInt8]>
+        private var received = ByteBuffer()
+
+        init(reply: EventLoopPromise<[UInt8]>) { self.reply = reply }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var bytes = unwrapInboundIn(data)
+            received.writeBuffer(&bytes)
+            guard let length = received.getInteger(at: received.readerIndex, as: UInt16.self),
+                let message = received.getBytes(at: received.readerIndex + 2, length: Int(length))
+            else { return }
+            reply.succeed(message)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            reply.fail(DNSMessage.Malformed())
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -1,4 +1,6 @@
 import KGateSettings
+import NIOCore
+import NIOPosix
 import Testing
 
 @testable import KGateProxy
@@ -84,6 +86,23 @@ struct NameserverResolverTests {
             #expect(dns.questions.contains("plain.test/33") && dns.questions.contains("plain.test/1"))
             await dns.stop()
         }
+    }
+
+    @Test("an answer too long for a datagram comes truncated and is asked again over TCP")
+    func truncatedOverTCP() async throws {
+        var records: [String: [TestDNSServer.Answer]] = ["node.test": [.a("127.0.0.1")]]
+        records["many.test"] = (0..<40).map { .srv(priority: 1, weight: 10, port: 8000 + $0, target: "node.test") }
+        let dns = try await TestDNSServer.start(records, udpLimit: 512)
+        defer { Task { await dns.stop() } }
+        let resolver = NameserverResolver(
+            nameservers: [try SocketAddress(ipAddress: "127.0.0.1", port: dns.port)], order: [.srv, .a])
+        let answer = try await resolver.resolve("many.test", on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        #expect(answer.services.count == 40)
+        #expect(Set(answer.services.map(\.port)) == Set(8000..<8040))
+        #expect(dns.questions.contains("many.test/33") && dns.questions.contains("tcp:many.test/33"))
+        // A short answer stays on UDP.
+        _ = try await resolver.resolve("node.test", on: MultiThreadedEventLoopGroup.singleton.next()).get()
+        #expect(!dns.questions.contains { $0.hasPrefix("tcp:node.test") })
     }
 
     @Test("dns_resolver and dns_order settings, with Kong's messages")
