@@ -22,6 +22,8 @@ templates=[
  b"GET /t HTTP/1.1\r\nHost: bench\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nb3: 0af7651916cd43dd-b7ad6b7169203331-d-b7ad6b7169203332\r\nZipkin-Tags: a=b; c = d\r\n\r\n",
  b"POST /ai HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 70\r\n\r\n{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"hi \\u00e9\"}],\"n\":1}",
  b"POST /ai HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 52\r\n\r\n{\"messages\":\"{template://t}\",\"properties\":{\"x\":\"y\"}}",
+ b"GET /gw/v1/items/12?name=n&part.label=x&part.inner.label=y&on=false&tags=a&tags=b&kind=SOME&at=2023-01-02T03:04:05Z HTTP/1.1\r\nHost: bench\r\n\r\n",
+ b"POST /gw/v1/items/a/b HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: 140\r\n\r\n{\"id\":\"7\",\"part\":{\"label\":\"x\",\"inner\":{\"label\":\"y\"}},\"on\":1,\"tags\":[\"a\"],\"counts\":{\"k\":2},\"at\":\"2023-01-02T03:04:05Z\",\"kind\":\"SOME\",\"d\":1.5}",
  b"GET /t HTTP/1.1\r\nHost: bench\r\nuber-trace-id: 8448eb211c80319c:b7ad6b7169203331:0:1\r\nuberctx-k: v%20w\r\nx-datadog-trace-id: 9532127138774266268\r\nx-amzn-trace-id: Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1\r\nx-cloud-trace-context: 0af7651916cd43dd8448eb211c80319c/123;o=1\r\n\r\n",
 ]
 specials=[b"\x00",b"\r",b"\n",b"\r\n",b" ",b"\t",b":",b"%",b"%zz",b"\xff",b"\xc3\x28",b"/",b"?",b"#",b"..",b"\\",b"\"",b"0",b"-1",b"99999999999999999999",b"chunked",b"Content-Length: 0\r\n",b"Transfer-Encoding: chunked\r\n",b"Host: x\r\n",b"a"*9000,b";ext=1",b"\r\n\r\n"]

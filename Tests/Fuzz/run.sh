@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make fuzz-proxy`: a release kgate on a config with routes, regex captures, request, tracing and
-# AI prompt plugins (JSON bodies), an nginx upstream, and FUZZERS mutation fuzzers (Tests/Fuzz/proxy_fuzz.py) sending
+# AI prompt plugins (JSON bodies), grpc-gateway (a .proto file), an nginx upstream, and FUZZERS mutation fuzzers (Tests/Fuzz/proxy_fuzz.py) sending
 # REQUESTS requests each. Fails when the node crashes or stops answering, and prints its log.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"; ROOT="$(cd "$HERE/../.." && pwd)"
@@ -35,6 +35,11 @@ services:
       config: {prompts: {prepend: [{content: Be brief.}], append: [{role: user, content: Thanks.}]}}
     - name: ai-prompt-guard
       config: {allow_patterns: [".*"], deny_patterns: ["(a|aa)+b"], match_all_roles: true}
+  - name: gateway
+    paths: [/gw]
+    plugins:
+    - name: grpc-gateway
+      config: {proto: "@WORK@/fuzz.proto"}
 plugins:
 - name: cors
 - name: correlation-id
@@ -49,6 +54,22 @@ plugins:
   config: {traces_endpoint: "http://127.0.0.1:18090/v1/traces", http_response_header_for_traceid: x-trace}
 - name: zipkin
   config: {http_endpoint: "http://127.0.0.1:18090/zipkin", sample_ratio: 0.5, header_type: b3-single}
+CONF
+sed -i "s#@WORK@#$WORK#" "$WORK/kong.yml"
+cat > "$WORK/fuzz.proto" <<'CONF'
+syntax = "proto3";
+package fuzz;
+import "google/api/annotations.proto";
+import "google/protobuf/timestamp.proto";
+service Items {
+  rpc Get(Item) returns (Item) {
+    option (google.api.http) = { get: "/gw/v1/items/{id}" additional_bindings { post: "/gw/v1/items/{name=**}" body: "*" } };
+  }
+}
+message Item { int64 id = 1; string name = 2; Part part = 3; bool on = 4; repeated string tags = 5;
+  map<string, int32> counts = 6; google.protobuf.Timestamp at = 7; Kind kind = 8; oneof x { double d = 9; bytes b = 10; } }
+message Part { string label = 1; Part inner = 2; }
+enum Kind { NONE = 0; SOME = 1; }
 CONF
 BIN="${KGATE_BIN:-$ROOT/.build/release/kgate}"
 "$NGINX" -p "$WORK" -c "$WORK/upstream.conf" & PIDS+=($!)
