@@ -66,6 +66,11 @@ import Testing
         #expect(KongJSONEncoder.formatNumber(0.1) == "0.1")
         #expect(KongJSONEncoder.formatNumber(.nan) == "null")
         #expect(KongJSONEncoder(escapesForwardSlash: false).encode("a/b") == #""a/b""#)
+        // A `cjson.new()` instance keeps cjson's 14 digits, integers included (Lua numbers are
+        // doubles); Kong's shared one has 16.
+        let fresh = KongJSONEncoder(numberPrecision: 14)
+        #expect(fresh.encode([.number(Double(Float(0.1))), 123_456_789_012_345, 12_345_678_901_234, 1.5]) == "[0.10000000149012,1.2345678901234e+14,12345678901234,1.5]")
+        #expect(KongJSONEncoder().encode([.number(Double(Float(0.1))), 123_456_789_012_345]) == "[0.1000000014901161,123456789012345]")
         let pretty = KongJSONEncoder(style: .pretty(indent: 2)).encode(["a": [1, 2], "b": [:], "c": []])
         #expect(pretty == "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": []\n}")
     }

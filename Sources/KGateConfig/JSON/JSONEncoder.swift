@@ -36,11 +36,15 @@ public struct KongJSONEncoder: Sendable {
     public var style: Style
     /// Whether `/` is escaped as `\/` (cjson's default, `encode_escape_forward_slash`).
     public var escapesForwardSlash: Bool
+    /// Significant digits of numbers (`encode_number_precision`): 16 as Kong sets it on its
+    /// cjson, 14 for a `cjson.new()` instance, which keeps cjson's default.
+    public var numberPrecision: Int
 
-    /// Makes an encoder; the defaults give cjson's exact output.
-    public init(style: Style = .compact, escapesForwardSlash: Bool = true) {
+    /// Makes an encoder; the defaults give Kong's cjson's exact output.
+    public init(style: Style = .compact, escapesForwardSlash: Bool = true, numberPrecision: Int = 16) {
         self.style = style
         self.escapesForwardSlash = escapesForwardSlash
+        self.numberPrecision = numberPrecision
     }
 
     /// Encodes a value to JSON text.
@@ -63,9 +67,14 @@ public struct KongJSONEncoder: Sendable {
         case .bool(let b):
             out.append(contentsOf: (b ? "true" : "false").utf8)
         case .integer(let i):
-            out.append(contentsOf: String(i).utf8)
+            // Lua numbers are doubles: an integer past the precision prints as cjson prints it.
+            if numberPrecision < 16, i.magnitude >= Self.powersOfTen[numberPrecision] {
+                out.append(contentsOf: Self.formatNumber(Double(i), precision: numberPrecision).utf8)
+            } else {
+                out.append(contentsOf: String(i).utf8)
+            }
         case .number(let d):
-            out.append(contentsOf: KongJSONEncoder.formatNumber(d).utf8)
+            out.append(contentsOf: Self.formatNumber(d, precision: numberPrecision).utf8)
         case .string(let s):
             writeString(s, into: &out)
         case .array(let items):
@@ -130,13 +139,16 @@ public struct KongJSONEncoder: Sendable {
         out.append(UInt8(ascii: "\""))
     }
 
-    /// cjson's number text: `%.16g`, with `null` for NaN and infinities.
-    public static func formatNumber(_ d: Double) -> String {
+    /// 10^0 ... 10^16.
+    static let powersOfTen: [UInt64] = (0...16).map { (0..<$0).reduce(UInt64(1)) { r, _ in r * 10 } }
+
+    /// cjson's number text: `%.16g` (or `precision` digits), with `null` for NaN and infinities.
+    public static func formatNumber(_ d: Double, precision: Int = 16) -> String {
         guard d.isFinite else { return "null" }
         if d == 0 { return d.sign == .minus ? "-0" : "0" }
-        if d == d.rounded(), abs(d) < 1e15 { return String(Int(d)) }
+        if d == d.rounded(), abs(d) < min(1e15, Double(powersOfTen[min(precision, 15)])) { return String(Int(d)) }
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buffer in
-            let n = withVaList([d]) { vsnprintf(buffer.baseAddress!, 40, "%.16g", $0) }
+            let n = withVaList([Int32(precision), d]) { vsnprintf(buffer.baseAddress!, 40, "%.*g", $0) }
             let bytes = UnsafeRawBufferPointer(start: buffer.baseAddress!, count: Int(max(0, min(n, 39))))
             return String(decoding: bytes, as: UTF8.self)
         }

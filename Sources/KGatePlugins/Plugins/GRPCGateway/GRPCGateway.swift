@@ -1,3 +1,4 @@
+import KGateConfig
 import KGateProtobuf
 import KGateSchema
 
@@ -55,6 +56,10 @@ public struct GRPCGatewayPlugin: Plugin {
         0: 200, 1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 16: 401, 8: 429, 9: 400, 10: 409, 11: 400,
         12: 500, 13: 500, 14: 503, 15: 500,
     ]
+
+    /// The plugin's JSON writer: Kong's grpc-gateway encodes with its own `cjson.safe.new()`,
+    /// which keeps cjson's 14 significant digits (Kong's shared cjson has 16).
+    static let json = KongJSONEncoder(numberPrecision: 14)
 
     public init() {}
 
@@ -136,7 +141,7 @@ public struct GRPCGatewayPlugin: Plugin {
         var out: [UInt8] = []
         for message in GRPCFrame.unframe(&pending) {
             do throws(ProtoError) {
-                KongJSONEncoderShim.encode(try schema.decode(message, as: transcoding.outputType), into: &out)
+                Self.json.encode(try schema.decode(message, as: transcoding.outputType), into: &out)
             } catch {
                 ctx.logger.error("failed to decode the upstream message: \(error.description)")
                 out.append(contentsOf: message)
