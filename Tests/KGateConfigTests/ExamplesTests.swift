@@ -11,7 +11,8 @@ import Testing
     /// `kong.yml` and every file of `examples/`, relative to the root.
     static let configs: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root + "/examples")) ?? []
-        return ["kong.yml"] + names.filter { !$0.hasPrefix(".") }.sorted().map { "examples/" + $0 }
+        let configs = names.filter { $0.hasSuffix(".yml") || $0.hasSuffix(".yaml") || $0.hasSuffix(".json") }
+        return ["kong.yml"] + configs.sorted().map { "examples/" + $0 }
     }()
 
     @Test func theExamplesAreThere() {

@@ -107,6 +107,15 @@ struct GRPCGatewayTests {
         }
     }
 
+    @Test("the shipped example's .proto loads with its two bindings")
+    func example() throws {
+        let root = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
+        let endpoints = try GRPCGatewayEndpoints(try ProtoFiles.load("/" + root + "/examples/grpc/greeter.proto"))
+        let (get, name) = try endpoints.endpoint(method: "get", path: "/v1/greetings/ada").get()
+        #expect(get.grpcPath == "/greeter.Greeter/Greet" && name.map(\.1) == ["ada"])
+        #expect(try endpoints.endpoint(method: "post", path: "/v1/greetings").get().0.body == "*")
+    }
+
     @Test("frames: complete messages taken, the rest kept for the next chunk")
     func frames() {
         var buffer = GRPCFrame.frame(0, [1, 2]) + GRPCFrame.frame(0, []) + [0, 0, 0]
