@@ -64,6 +64,13 @@ public enum PEM {
         return a.algorithm == b.algorithm
     }
 
+    /// Whether the certificate's key is an elliptic-curve (ECDSA) one; nil when it does not parse.
+    public static func hasECKey(_ cert: String) -> Bool? {
+        guard let info = X509Info.load(cert) else { return nil }
+        // id-ecPublicKey, 1.2.840.10045.2.1.
+        return info.algorithm.starts(with: [0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01])
+    }
+
     /// Lowercase hex SHA-256 of the certificate's DER (`x509:digest("sha256")`).
     public static func digest(_ cert: String) -> String? {
         guard let info = X509Info.load(cert) else { return nil }

@@ -77,10 +77,14 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     /// Adds the SNI reader in front of the handler of an `ssl` listener's connection: the route
     /// is chosen by the ClientHello's SNI before TLS is terminated or passed through.
     static func installTLS(on channel: any Channel, for handler: StreamHandler) throws {
+        let peek = ClientHelloPeek()
         let reader = ByteToMessageHandler(SNIHandler { result in
-            guard case .hostname(let name) = result else { return handler.routeTLS(serverName: nil, channel: channel) }
-            return handler.routeTLS(serverName: name, channel: channel)
+            guard case .hostname(let name) = result else {
+                return handler.routeTLS(serverName: nil, clientAcceptsECDSA: peek.acceptsECDSA, channel: channel)
+            }
+            return handler.routeTLS(serverName: name, clientAcceptsECDSA: peek.acceptsECDSA, channel: channel)
         })
+        try channel.pipeline.syncOperations.addHandler(peek)
         try channel.pipeline.syncOperations.addHandler(reader, name: readerName)
     }
 
@@ -184,8 +188,9 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
     /// Routes a TLS connection by its SNI (nginx's `$ssl_preread_server_name`, empty when the
     /// ClientHello has none, so only routes without `snis` match it): a `tls_passthrough` route
     /// keeps the TLS bytes, a `tls` one gets the TLS handler (after the SNI reader, which then
-    /// hands it the ClientHello). Fails (closing the connection) when no route accepts it.
-    private func routeTLS(serverName: String?, channel: any Channel) -> EventLoopFuture<Void> {
+    /// hands it the ClientHello), with the ECDSA certificate of a `cert_alt` pair when the
+    /// client accepts it. Fails (closing the connection) when no route accepts it.
+    private func routeTLS(serverName: String?, clientAcceptsECDSA: Bool, channel: any Channel) -> EventLoopFuture<Void> {
         guard state == .routing, let plans = routed(scheme: .tls, serverName: serverName ?? ""),
             let route = match?.route
         else {
@@ -202,7 +207,7 @@ final class StreamHandler: ChannelInboundHandler, LoopConnection {
             if admits() { connect() }
             return channel.eventLoop.makeSucceededVoidFuture()
         }
-        guard let context = plans.certificates.context(serverName: serverName) else {
+        guard let context = plans.certificates.context(serverName: serverName, clientAcceptsECDSA: clientAcceptsECDSA) else {
             close()
             return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
         }

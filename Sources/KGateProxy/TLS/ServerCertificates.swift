@@ -29,6 +29,10 @@ final class ServerCertificates: Sendable {
     struct Contexts: Sendable {
         let http1: NIOSSLContext
         let http2: NIOSSLContext?
+        /// The contexts of the certificate's `cert_alt`, and whether its key is the ECDSA one of
+        /// the pair: clients that accept ECDSA get the ECDSA certificate, the others the RSA one,
+        /// as nginx chooses between two certificates.
+        private(set) var alternate: (http1: NIOSSLContext, http2: NIOSSLContext?, isECDSA: Bool)?
 
         /// Makes the contexts presenting a certificate and key.
         init(chain: [NIOSSLCertificateSource], key: NIOSSLPrivateKeySource, offersHTTP2: Bool, policy: ServerTLSPolicy) throws {
@@ -38,7 +42,19 @@ final class ServerCertificates: Sendable {
                 ? try ServerCertificates.makeContext(chain: chain, key: key, protocols: ["h2", "http/1.1"], policy: policy) : nil
         }
 
-        func context(http2 wanted: Bool) -> NIOSSLContext { wanted ? http2 ?? http1 : http1 }
+        /// These contexts with `alternate`'s as the other certificate of the pair.
+        func pairing(_ alternate: Contexts, alternateIsECDSA: Bool) -> Contexts {
+            var paired = self
+            paired.alternate = (alternate.http1, alternate.http2, alternateIsECDSA)
+            return paired
+        }
+
+        func context(http2 wanted: Bool, clientAcceptsECDSA: Bool = false) -> NIOSSLContext {
+            if let alternate, alternate.isECDSA == clientAcceptsECDSA {
+                return wanted ? alternate.http2 ?? alternate.http1 : alternate.http1
+            }
+            return wanted ? http2 ?? http1 : http1
+        }
     }
 
     /// What a context is made of.
@@ -125,7 +141,13 @@ final class ServerCertificates: Sendable {
         var byCertificate: [String: Contexts] = [:]
         for (id, row) in page["certificates"]?.rows ?? [:] {
             guard let identity = try Self.identity(ofCertificate: row, id: id, vault: vault) else { continue }
-            byCertificate[id] = try context(identity, "certificate \(id)")
+            var contexts = try context(identity, "certificate \(id)")
+            if let alternate = try Self.identity(ofCertificate: row, id: id, vault: vault, alternate: true),
+                let isECDSA = PEM.hasECKey(alternate.certificate)
+            {
+                contexts = contexts.pairing(try context(alternate, "certificate \(id) (cert_alt)"), alternateIsECDSA: isECDSA)
+            }
+            byCertificate[id] = contexts
         }
         var byName: [String: Contexts] = [:]
         for (_, row) in page["snis"]?.rows ?? [:] {
@@ -138,10 +160,11 @@ final class ServerCertificates: Sendable {
         self.init(byName: byName, contexts: contexts, fallback: fallback, policy: policy)
     }
 
-    /// A `certificates` row's PEM certificate and key, their `{vault://...}` references
-    /// resolved; nil when it lacks either.
-    static func identity(ofCertificate row: Object, id: String, vault: VaultResolver) throws -> Identity? {
-        guard let cert = row["cert"]?.stringValue, let key = row["key"]?.stringValue else { return nil }
+    /// A `certificates` row's PEM certificate and key (`cert_alt` and `key_alt` with
+    /// `alternate`), their `{vault://...}` references resolved; nil when it lacks either.
+    static func identity(ofCertificate row: Object, id: String, vault: VaultResolver, alternate: Bool = false) throws -> Identity? {
+        guard let cert = row[alternate ? "cert_alt" : "cert"]?.stringValue, let key = row[alternate ? "key_alt" : "key"]?.stringValue
+        else { return nil }
         do {
             return Identity(certificate: try vault.resolving(cert), key: try vault.resolving(key))
         } catch {
@@ -171,11 +194,13 @@ final class ServerCertificates: Sendable {
         }
     }
 
-    /// The context to present for a client's SNI; `http2`: on a listener marked `http2`.
-    func context(serverName: String?, http2: Bool = false) -> NIOSSLContext? {
+    /// The context to present for a client's SNI; `http2`: on a listener marked `http2`;
+    /// `clientAcceptsECDSA`: the ClientHello offers ECDSA (``ClientHelloPeek``), which picks a
+    /// certificate's ECDSA one when it has a `cert_alt`.
+    func context(serverName: String?, http2: Bool = false, clientAcceptsECDSA: Bool = false) -> NIOSSLContext? {
         guard let name = serverName?.lowercased(), !name.isEmpty, !byName.isEmpty else { return fallback?.context(http2: http2) }
         for candidate in Self.candidates(name) {
-            if let contexts = byName[candidate] { return contexts.context(http2: http2) }
+            if let contexts = byName[candidate] { return contexts.context(http2: http2, clientAcceptsECDSA: clientAcceptsECDSA) }
         }
         return fallback?.context(http2: http2)
     }

@@ -51,26 +51,18 @@ final class ServerHelloReader: ChannelOutboundHandler, RemovableChannelHandler {
     /// Reads a ServerHello at the start of `bytes` (RFC 8446 4.1.3; RFC 5246 7.4.1.3): the
     /// version is the `supported_versions` extension's when present, else the legacy field.
     static func parse(_ bytes: ByteBuffer) -> Parsed {
-        var b = bytes
-        guard let recordType = b.readInteger(as: UInt8.self) else { return .incomplete }
-        guard recordType == 22 else { return .notServerHello }
-        guard b.readInteger(as: UInt16.self) != nil, let recordLength = b.readInteger(as: UInt16.self) else {
-            return .incomplete
+        var hello: ByteBuffer
+        switch TLSHandshakeRecord.message(bytes, type: 2) {
+        case .incomplete: return .incomplete
+        case .other: return .notServerHello
+        case .message(let body): hello = body
         }
-        guard var record = b.readSlice(length: Int(recordLength)) else { return .incomplete }
-        guard record.readInteger(as: UInt8.self) == 2, let high = record.readInteger(as: UInt8.self),
-            let low = record.readInteger(as: UInt16.self),
-            var hello = record.readSlice(length: Int(high) << 16 | Int(low)),
-            var version = hello.readInteger(as: UInt16.self), hello.readSlice(length: 32) != nil,
+        guard var version = hello.readInteger(as: UInt16.self), hello.readSlice(length: 32) != nil,
             let sessionIDLength = hello.readInteger(as: UInt8.self), hello.readSlice(length: Int(sessionIDLength)) != nil,
             let cipher = hello.readInteger(as: UInt16.self), hello.readInteger(as: UInt8.self) != nil
         else { return .notServerHello }
-        if let extensionsLength = hello.readInteger(as: UInt16.self), var extensions = hello.readSlice(length: Int(extensionsLength)) {
-            while let type = extensions.readInteger(as: UInt16.self), let length = extensions.readInteger(as: UInt16.self),
-                var body = extensions.readSlice(length: Int(length))
-            {
-                if type == 43, let selected = body.readInteger(as: UInt16.self) { version = selected }
-            }
+        TLSHandshakeRecord.forEachExtension(in: &hello) { type, body in
+            if type == 43, let selected = body.readInteger(as: UInt16.self) { version = selected }
         }
         return .serverHello(ClientTLS(version: versionName(version), cipher: cipherName(cipher)))
     }

@@ -14,6 +14,7 @@ enum TLSTermination {
     static func install(
         on channel: any Channel, http2: Bool = false, environment: ProxyEnvironment, facts: any ClientConnectionFacts
     ) throws {
+        let peek = ClientHelloPeek()
         let sni = ByteToMessageHandler(SNIHandler { result in
             let name: String?
             if case .hostname(let hostname) = result { name = hostname } else { name = nil }
@@ -28,9 +29,8 @@ enum TLSTermination {
                         rawPath: "/", forwardedIP: peer, serverName: name))
                 runner.certificate(&ctx)
             }
-            guard let context = plans.certificates.context(serverName: name, http2: http2) else {
-                return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel)
-            }
+            let context = plans.certificates.context(serverName: name, http2: http2, clientAcceptsECDSA: peek.acceptsECDSA)
+            guard let context else { return channel.eventLoop.makeFailedFuture(ChannelError.ioOnClosedChannel) }
             return channel.eventLoop.makeCompletedFuture {
                 let operations = channel.pipeline.syncOperations
                 let reader = try operations.context(name: Self.readerName).handler
@@ -38,6 +38,7 @@ enum TLSTermination {
                 try operations.addHandler(ServerHelloReader { facts.clientTLS = $0 }, position: .first)
             }
         })
+        try channel.pipeline.syncOperations.addHandler(peek)
         try channel.pipeline.syncOperations.addHandler(sni, name: Self.readerName)
     }
 

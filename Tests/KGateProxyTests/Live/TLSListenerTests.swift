@@ -70,6 +70,58 @@ struct TLSListenerTests {
         return (try await client.peerCertificateDER(), response)
     }
 
+    @Test("cert_alt: a client that accepts ECDSA gets the pair's ECDSA certificate, the others the RSA one")
+    func alternateCertificate() async throws {
+        try await withUpstreams(["u"]) { ups in
+            let entry = TestCertificates.certificateEntryYAML(
+                id: "6f1d7e1c-0000-4000-8000-0000000000a1", cert: TestCertificates.rsaPEM, key: TestCertificates.rsaKeyPEM)
+            let yaml = """
+                _format_version: "3.0"
+                certificates:
+                \(entry)
+                  cert_alt: |
+                \(TestCertificates.indentedForYAML(TestCertificates.serverPEM))
+                  key_alt: |
+                \(TestCertificates.indentedForYAML(TestCertificates.serverKeyPEM))
+                  snis: [{name: pair.test}]
+                services:
+                - url: http://127.0.0.1:\(ups[0].port)
+                  routes: [{paths: [/echo]}]
+                """
+            let rsaDER = try NIOSSLCertificate.fromPEMBytes(Array(TestCertificates.rsaPEM.utf8)).first!.toDERBytes()
+            try await Self.withTLSProxy(yaml) { _, port in
+                /// The certificate presented to a client limited to `schemes` (and, for TLS 1.2,
+                /// `ciphers`).
+                func presented(tls13: Bool, schemes: [SignatureAlgorithm]?, ciphers: [NIOTLSCipher]? = nil) async throws -> [UInt8]? {
+                    var configuration = TLSConfiguration.makeClientConfiguration()
+                    configuration.certificateVerification = .none
+                    configuration.maximumTLSVersion = tls13 ? .tlsv13 : .tlsv12
+                    if let schemes { configuration.verifySignatureAlgorithms = schemes }
+                    if let ciphers { configuration.cipherSuiteValues = ciphers }
+                    let client = try await RawClient.connect(
+                        port: port, group: TestLoops.group, serverName: "pair.test", tlsConfiguration: configuration)
+                    defer { Task { await client.close() } }
+                    try await client.send(ProxyHarness.request("GET", "/echo"))
+                    let status = try await client.readResponse().status
+                    #expect(status == 200)
+                    return try await client.peerCertificateDER()
+                }
+                // Clients offer ECDSA by default.
+                let modern = try await presented(tls13: true, schemes: nil)
+                let tls12 = try await presented(tls13: false, schemes: nil)
+                #expect(modern == Self.testServerDER && tls12 == Self.testServerDER)
+                // One that takes RSA signatures only gets the RSA certificate.
+                let rsaOnly = try await presented(tls13: true, schemes: [.rsaPssRsaeSha256, .rsaPkcs1Sha256])
+                #expect(rsaOnly == rsaDER)
+                // In TLS 1.2, one without an ECDHE-ECDSA suite too.
+                let rsaSuites = try await presented(
+                    tls13: false, schemes: nil,
+                    ciphers: [.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384])
+                #expect(rsaSuites == rsaDER)
+            }
+        }
+    }
+
     @Test("the certificate follows Kong's SNI lookup: exact, *.suffix, prefix.*, else the default")
     func certificateBySNI() async throws {
         try await withUpstreams(["u"]) { ups in

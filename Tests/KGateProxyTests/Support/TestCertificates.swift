@@ -51,6 +51,59 @@ hrwOJ7MV8vnGOBp6dnmqlGhtMymhRANCAATmXSzaCK/hVnm8xhIqIXeGt5S1wgoS
 -----END PRIVATE KEY-----
 """
 
+    /// A self-signed `localhost` certificate with an RSA 2048 key (the RSA half of a
+    /// `cert`/`cert_alt` pair whose ECDSA half is ``serverPEM``).
+    static let rsaPEM = """
+-----BEGIN CERTIFICATE-----
+MIIDITCCAgmgAwIBAgIUcN2w28QlasDF4sQ7jxeuKnhHMZQwDQYJKoZIhvcNAQEL
+BQAwFDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyMzA3MjcyOFoYDzIxMjYx
+MDMwMDcyNzI4WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwggEiMA0GCSqGSIb3DQEB
+AQUAA4IBDwAwggEKAoIBAQC/yraZsuDnso1gmBxT2eh7NEc7V/xoywGGX3zuYRNq
+l+pMM16x20LeV7cu2LJc7AhHTLVwQWAFZuB6c+DQvG3QtM4dNgRifWoYix3dzTWz
+Gwawz4tHHlLlQhzuLxn2rFE1RtIJstNJD/o9sSQN6qPha8DMwnLkyjfD0yeFTF5e
+f9tcdm3AlebavKlJLHRRwNzU3lPvEiBTn9tbTYwWQPJ80GfooHSbVuly4tAx5B51
+zJM2hBItmzuup4/6aFvb+bNibe3+4Xq+R+tTTHkRZKyUrFeqAoHT+Li0jQBJSxav
+MTZbjGdDPHUO/A3+gW4LAGTQTnitVPvrYUxyRQUF1DlfAgMBAAGjaTBnMB0GA1Ud
+DgQWBBSZA+DvanmvhBmNalNijfHhD1L4wzAfBgNVHSMEGDAWgBSZA+DvanmvhBmN
+alNijfHhD1L4wzAPBgNVHRMBAf8EBTADAQH/MBQGA1UdEQQNMAuCCWxvY2FsaG9z
+dDANBgkqhkiG9w0BAQsFAAOCAQEARWA0RBnPy9W1FzMTmAFdIcvWKc9XHtpx2ikb
+Y1ygRHjTGDTab/6EhtAE3pV62wEmNRoT2Rle60syrWc/5BcnL9pwIUngBLTLuND7
+E1rXBFXoerqPCJ8sYDzbN0OKtbEyYu4w2QZ2W6mfZ2AfEu5iMj+plBEf/D3b0wMh
+pqAvfzzVlQAHRUikSn3+PB74XofLqMQLR1Oga1Pjr9tJmwLp72kcLn6ac6IbpgEm
+yeHjDMFN+VsqhDVN1MnCHr4P/VF3Xg3aqRN1FlwdcGvg4T3hhfGa/wMYWNuxqZKD
+2/irJM/YJbTcUkuW76VVuJdwEmC9aaibJ8kdiP+VJHRxYPTu6A==
+-----END CERTIFICATE-----
+"""
+    static let rsaKeyPEM = """
+-----BEGIN PRIVATE KEY-----
+MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC/yraZsuDnso1g
+mBxT2eh7NEc7V/xoywGGX3zuYRNql+pMM16x20LeV7cu2LJc7AhHTLVwQWAFZuB6
+c+DQvG3QtM4dNgRifWoYix3dzTWzGwawz4tHHlLlQhzuLxn2rFE1RtIJstNJD/o9
+sSQN6qPha8DMwnLkyjfD0yeFTF5ef9tcdm3AlebavKlJLHRRwNzU3lPvEiBTn9tb
+TYwWQPJ80GfooHSbVuly4tAx5B51zJM2hBItmzuup4/6aFvb+bNibe3+4Xq+R+tT
+THkRZKyUrFeqAoHT+Li0jQBJSxavMTZbjGdDPHUO/A3+gW4LAGTQTnitVPvrYUxy
+RQUF1DlfAgMBAAECggEAG/xddsIGVWjVfmHTyFyEsu2m8z7cgwIUX+IxHaumpKg0
+NRhN2hAPitgrz7cpF6wNbTIBS7cOZttjKBsek/ba41hutw55x1FbmOc73XCjRFZO
+PKCcRy1ilTd3dz4CQN9WHjsOTQH+GKwvLK9bfnhdn3gUswwwrbfgOT/nhWjmYE1w
+tyWDmPqYWkId6Y2TTg9QxquIDNiOSCiPsH0md1dROBXiHEudKqHB0EH+J0tqXbdY
+1IyttJbbeZrn3qdpnnzxKDSpn/RUHJSBjVQV8qjx5oGaKQRurBlT+Rf2xFWlfAAa
+CR1NyM1b3tzMJgAQSYKoJ6WhRNEOHuQEVEGtYMIOmQKBgQD57tnT6saf3/zfgDWQ
+jRQk5ulFX3Z52EDjsgD8IHJsUqWwb+8g3C969yo5oIV8TGRad4iMniJs3Y3Ipd+u
+Rp5qdLikioE/pTipWFOMZodMK582MrzXFOsbXuluj/L3MZH7WdT0fqkWurH9744+
+fDg1MdUgYctkux1LU0NxtRVVkwKBgQDEco7ZGxyUZtwo4V2OTUqVqh0+82PHOqVL
+vnpycliIzdyY14utJsFffeUD3IYufFkHTg2+wqrkfO0WSUhzLJ4xNN4CJmWHjhSw
+P/Dwjk3gEEu6QGelboCyOwEv5iVYcIrpRciA32wGi4Y9tNZEQyHEUT+vVrEaw4Xa
+MMEfmsCshQKBgFMm8DndJnASaWNCmI+bIFSWro1yEUzAcfZPRpybfvYjGRT2aKya
+FQHoMZgym7abA9hFZJzED9gAbiePaDfnLtVkN/omSpIOOie9Ry6y/diNus6hWsqE
+HyRgE3HBWqh7SYJChONDMKZrPsSpar3HPjwUdD/tyWmeB0UEUrAF+y8ZAoGBAKKP
+idXusX+8foL1u01+eDHRS9JD5lV/GjnLrdf293x9ngZ8l4D5iRtUOqcvXXoqPCHn
+XUh2HqRlHGxMyD9GtMFTVkPBMlMyJ7yRrPfjSl4YHhJKKXqkLqtOWHUipdTBjLHs
+pTa/q8zeuH9nncdvJgomkeSugG/9TE55+dYFYVthAoGATM1arnsjVZdFb6vdNYIp
+q3Lys0cc7aH7rbG2wFqdsA0klup0Nsh1rsr+VN/fmFsnenOh5DArmfxYhEH9gBwC
+dcaDUPucUil2mRL1z/dcuwdmdjRkv78Zc9Nc1Zs/+jTdD+Kyr0EAscfI2K+j4fZo
+p8yG7eC1zGgiomNdRTk46v4=
+-----END PRIVATE KEY-----
+"""
     /// A self-signed `localhost` certificate with a P-521 key, as Kong's `kong_spec.crt` (the
     /// certificate of Kong's mock upstream on its TLS port).
     static let p521PEM = """
