@@ -29,7 +29,20 @@ final class TestDNSServer: Sendable {
         self.port = port
     }
 
+    /// Starts a server on a free port number for both UDP and TCP (another socket may hold the
+    /// TCP port of a free UDP one: then another UDP port is tried).
     static func start(_ records: [String: [Answer]], ttl: Int = 60, udpLimit: Int = 4096) async throws -> TestDNSServer {
+        var attempt = 0
+        while true {
+            do {
+                return try await bind(records, ttl: ttl, udpLimit: udpLimit)
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && attempt < 20 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func bind(_ records: [String: [Answer]], ttl: Int, udpLimit: Int) async throws -> TestDNSServer {
         let box = Mutex<TestDNSServer?>(nil)
         let channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
@@ -43,14 +56,21 @@ final class TestDNSServer: Sendable {
             .bind(host: "127.0.0.1", port: 0).get()
         let server = TestDNSServer(channel: channel, port: channel.localAddress?.port ?? 0)
         box.withLock { $0 = server }
-        let stream = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(
-                        StreamResponder(records: records, ttl: ttl, log: { entry in server.asked.withLock { $0.append("tcp:" + entry) } }))
+        let stream: Channel
+        do {
+            stream = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .childChannelInitializer { child in
+                    child.eventLoop.makeCompletedFuture {
+                        try child.pipeline.syncOperations.addHandler(
+                            StreamResponder(
+                                records: records, ttl: ttl, log: { entry in server.asked.withLock { $0.append("tcp:" + entry) } }))
+                    }
                 }
-            }
-            .bind(host: "127.0.0.1", port: server.port).get()
+                .bind(host: "127.0.0.1", port: server.port).get()
+        } catch {
+            await server.stop()
+            throw error
+        }
         server.tcp.withLock { $0 = stream }
         return server
     }
