@@ -241,7 +241,4 @@ enum Lua {
             return end == UnsafeMutablePointer(mutating: start) ? nil : v
         }
     }
-
-    /// Lua's `%q` quoting, for error messages.
-    static func quoted(_ s: String) -> String { LuaQuote.percentQ(s) }
 }

@@ -9,7 +9,7 @@ enum Hooks {
     static func encode(_ value: Value, type: String) throws(ProtoError) -> Value {
         guard type == timestamp else { return value }
         guard case .string(let text) = value else {
-            throw ProtoError("expected time string, got (\(Lua.typeName(value)))\(Lua.quoted(Lua.tostring(value)))")
+            throw ProtoError("expected time string, got (\(Lua.typeName(value)))\(LuaQuote.percentQ(Lua.tostring(value)))")
         }
         let (seconds, nanos) = try LuaDate.timestampFields(text)
         return .object(["seconds": .number(seconds), "nanos": .number(nanos)])
@@ -89,7 +89,7 @@ enum LuaDate {
     /// `nanos = ds:getticks() * 1000` (as doubles; the encoder truncates them).
     static func timestampFields(_ text: String) throws(ProtoError) -> (Double, Double) {
         guard let (dayNumber, dayFraction) = parseISO(text) else {
-            throw ProtoError("invalid date: \(Lua.quoted(text))")
+            throw ProtoError("invalid date: \(LuaQuote.percentQ(text))")
         }
         let (dn, df) = try normalize(dayNumber - epochDayNumber, dayFraction)
         let seconds = (dn * ticksPerDay + df) / ticksPerSecond

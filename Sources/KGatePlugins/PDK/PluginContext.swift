@@ -95,9 +95,14 @@ public struct PluginContext: Sendable {
 
     // MARK: Router
 
-    /// The upstream path the router made (Kong's `ngx.var.upstream_uri` before plugins, without
+    /// The upstream target the router made (Kong's `ngx.var.upstream_uri` before plugins, with
     /// the query): the route's `strip_path` and the service's path applied. nil before routing.
-    public var routedPath: String?
+    public var routedTarget: String?
+
+    /// ``routedTarget`` without its query.
+    public var routedPath: String? {
+        routedTarget.map { target in target.firstIndex(of: "?").map { String(target[..<$0]) } ?? target }
+    }
 
     /// Records the router's match (before `access`).
     public mutating func setRoute(_ match: RouteMatch) {

@@ -55,7 +55,7 @@ extension ProxyHandler {
             x.plugins = makePluginContext(runner)
         }
         x.plugins!.setRoute(match)
-        x.plugins!.routedPath = Self.pathWithoutQuery(routedTarget)
+        x.plugins!.routedTarget = routedTarget
         if !x.requestEndReceived, runner.needsRequestBody(route: match.route.id, hasContentLength: x.facts.contentLength != nil) {
             beginReadingBodyForPlugins()
             return false

@@ -49,11 +49,8 @@ struct PluginsGRPCGatewayTests {
 
     @Test("REST calls transcoded to gRPC and back, Kong's statuses and errors")
     func gateway() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-gw-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let protoPath = dir.appendingPathComponent("bouncer.proto").path
-        try Self.proto.write(toFile: protoPath, atomically: true, encoding: .utf8)
+        let protoPath = try temporaryFile("bouncer.proto", Self.proto)
+        defer { removeTemporaryFile(protoPath) }
 
         let grpc = try GRPCTestUpstream()
         try await grpc.start()
@@ -150,12 +147,10 @@ struct PluginsGRPCGatewayTests {
 
     @Test("a proto file that is missing or does not parse rejects the config, saying where")
     func badProto() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-gw-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let broken = dir.appendingPathComponent("broken.proto").path
-        try "syntax = \"proto3\";\nmessage A {\n  string a 1;\n}\n".write(toFile: broken, atomically: true, encoding: .utf8)
-        for (path, expected) in [(broken, "broken.proto:"), (dir.appendingPathComponent("none.proto").path, "none.proto")] {
+        let broken = try temporaryFile("broken.proto", "syntax = \"proto3\";\nmessage A {\n  string a 1;\n}\n")
+        defer { removeTemporaryFile(broken) }
+        let missing = URL(fileURLWithPath: broken).deletingLastPathComponent().appendingPathComponent("none.proto").path
+        for (path, expected) in [(broken, "broken.proto:"), (missing, "none.proto")] {
             let yaml = """
                 _format_version: "3.0"
                 services:

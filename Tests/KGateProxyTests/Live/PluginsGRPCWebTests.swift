@@ -87,16 +87,15 @@ struct PluginsGRPCWebTests {
 
     @Test("JSON transcoded with proto: framed grpc-web+json, base64 text, bare application/json")
     func jsonWithProto() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-web-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let protoPath = dir.appendingPathComponent("echo.proto").path
-        try """
+        let protoPath = try temporaryFile(
+            "echo.proto",
+            """
             syntax = "proto3";
             package web.test;
             service Echoer { rpc Echo(EchoMsg) returns (EchoMsg); }
             message EchoMsg { repeated string array = 1; string nullable = 2; int32 count = 3; }
-            """.write(toFile: protoPath, atomically: true, encoding: .utf8)
+            """)
+        defer { removeTemporaryFile(protoPath) }
         let grpc = try GRPCTestUpstream()
         try await grpc.start()
         defer { Task { await grpc.stop() } }

@@ -25,6 +25,21 @@ extension RawResponse {
     var message: String? { json?["message"] as? String }
 }
 
+/// The path of a file holding `contents`, named `name` in a new temporary directory (for files
+/// a config names by path); ``removeTemporaryFile(_:)`` removes both.
+func temporaryFile(_ name: String, _ contents: String) throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kgate-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let path = directory.appendingPathComponent(name).path
+    try contents.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+}
+
+/// Removes a ``temporaryFile(_:_:)`` and its directory.
+func removeTemporaryFile(_ path: String) {
+    try? FileManager.default.removeItem(at: URL(fileURLWithPath: path).deletingLastPathComponent())
+}
+
 /// Fixed ids for the entities whose ids reach the upstream in headers.
 enum PluginIDs {
     static let bob = "8a1ee5a5-5e1d-4bd7-a4a9-5d3c4a000001"

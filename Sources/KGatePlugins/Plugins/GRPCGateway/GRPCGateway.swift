@@ -38,11 +38,6 @@ public struct GRPCGatewayPlugin: Plugin {
         var outputType: String
     }
 
-    /// Undecoded bytes of the answer (an incomplete message), between body chunks.
-    struct PendingBody: Sendable {
-        var bytes: [UInt8]
-    }
-
     /// Kong's answer to `OPTIONS`.
     static let preflightHeaders: HTTPFields = [
         "Content-Type": "application/json",
@@ -78,13 +73,13 @@ public struct GRPCGatewayPlugin: Plugin {
             return try ctx.exit(200, body: .bytes(Array("OK".utf8)), headers: Self.preflightHeaders)
         }
         guard let schema = config.schema, let endpoints = config.endpoints else {
-            return try refuse("transcoding requests require a .proto file defining the service", &ctx)
+            return try GRPCTranscoding.refuse("transcoding requests require a .proto file defining the service", &ctx)
         }
         let endpoint: GRPCGatewayEndpoints.Endpoint
         let variables: [(String, String)]
         switch endpoints.endpoint(method: ctx.request.method.lowercased(), path: ctx.request.path) {
         case .success(let found): (endpoint, variables) = found
-        case .failure(let failure): return try refuse("failed to transcode .proto file \(failure.message)", &ctx)
+        case .failure(let failure): return try GRPCTranscoding.refuse("failed to transcode .proto file \(failure.message)", &ctx)
         }
         ctx.plugin["transcoding"] = Transcoding(outputType: endpoint.outputType)
         ctx.request.setHeader("Content-Type", "application/grpc")
@@ -98,14 +93,14 @@ public struct GRPCGatewayPlugin: Plugin {
                 payload.addQuery(ctx.request.query, inputType: endpoint.inputType, schema: schema)
             }
         } catch {
-            return try refuse(error.message, &ctx)
+            return try GRPCTranscoding.refuse(error.message, &ctx)
         }
         switch payload.encoded(as: endpoint.inputType, schema: schema) {
         case .success(let body):
             ctx.request.setRawBody(body)
         case .failure(let error):
             ctx.logger.error("\(error.description)")
-            return try refuse("failed to encode payload", &ctx)
+            return try GRPCTranscoding.refuse("failed to encode payload", &ctx)
         }
         let serviceProtocol = ctx.serviceEntity?["protocol"]?.stringValue
         if serviceProtocol == "grpc" || serviceProtocol == "grpcs" { try ctx.request.setPath(endpoint.grpcPath) }
@@ -113,17 +108,11 @@ public struct GRPCGatewayPlugin: Plugin {
         ctx.request.setMethod("POST")
     }
 
-    /// Kong's `kong.log.err(err)` and `kong.response.exit(400, err)`: the message as the body.
-    private func refuse(_ message: String, _ ctx: inout PluginContext) throws {
-        ctx.logger.error("\(message)")
-        try ctx.exit(400, body: .bytes(Array(message.utf8)))
-    }
-
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
         guard ctx.request.method != "OPTIONS" else { return }
         if ctx.plugin["transcoding"] is Transcoding {
             ctx.response.setHeader("Content-Type", "application/json")
-            GRPCFrame.dropLength(&ctx.response)
+            GRPCTranscoding.dropLength(&ctx.response)
         }
         guard let text = ctx.response.header("grpc-status"), let grpcStatus = Int(text) else { return }
         if let status = Self.httpStatus[grpcStatus] {
@@ -136,19 +125,9 @@ public struct GRPCGatewayPlugin: Plugin {
 
     public func bodyFilter(_ config: Config, _ ctx: inout PluginContext, chunk: inout [UInt8], last: Bool) throws {
         guard let transcoding = ctx.plugin["transcoding"] as? Transcoding, let schema = config.schema else { return }
-        var pending = (ctx.plugin["pending"] as? PendingBody)?.bytes ?? []
-        pending.append(contentsOf: chunk)
-        var out: [UInt8] = []
-        for message in GRPCFrame.unframe(&pending) {
-            do throws(ProtoError) {
-                Self.json.encode(try schema.decode(message, as: transcoding.outputType), into: &out)
-            } catch {
-                ctx.logger.error("failed to decode the upstream message: \(error.description)")
-                out.append(contentsOf: message)
-            }
-        }
-        ctx.plugin["pending"] = PendingBody(bytes: pending)
+        let (messages, rest) = GRPCTranscoding.jsonMessages(
+            chunk, as: transcoding.outputType, schema: schema, encoder: Self.json, &ctx)
         // Nothing decoded: at the end the undecodable rest goes as it is; before it, nothing.
-        chunk = out.isEmpty && last ? pending : out
+        chunk = messages.isEmpty && last ? rest : Array(messages.joined())
     }
 }

@@ -81,11 +81,6 @@ public struct GRPCWebPlugin: Plugin {
         var outputType: String?
     }
 
-    /// Undecoded bytes of the answer (an incomplete message), between body chunks.
-    struct PendingBody: Sendable {
-        var bytes: [UInt8]
-    }
-
     /// Kong's answer to `OPTIONS`.
     static func preflightHeaders(origin: String) -> HTTPFields {
         [
@@ -130,10 +125,10 @@ public struct GRPCWebPlugin: Plugin {
         var types: (input: String, output: String)?
         if encoding.jsonResponse {
             guard config.schema != nil else {
-                return try refuse("transcoding requests require a .proto file defining the service", &ctx)
+                return try GRPCTranscoding.refuse("transcoding requests require a .proto file defining the service", &ctx)
             }
             guard let found = config.methods[path] else {
-                return try refuse("Unknown path \(LuaQuote.percentQ(path))", &ctx)
+                return try GRPCTranscoding.refuse("Unknown path \(LuaQuote.percentQ(path))", &ctx)
             }
             types = found
         }
@@ -146,12 +141,6 @@ public struct GRPCWebPlugin: Plugin {
             body = try Self.jsonMessage(body, framed: encoding.framed, as: types.input, schema: schema)
         }
         ctx.request.setRawBody(body)
-    }
-
-    /// Kong's `kong.log.err(err)` and `kong.response.exit(400, err)`.
-    private func refuse(_ message: String, _ ctx: inout PluginContext) throws {
-        ctx.logger.error("\(message)")
-        try ctx.exit(400, body: .bytes(Array(message.utf8)))
     }
 
     /// The gRPC frame of a JSON request (its first frame when framed): Kong raises on JSON or
@@ -173,13 +162,17 @@ public struct GRPCWebPlugin: Plugin {
     public func headerFilter(_ config: Config, _ ctx: inout PluginContext) throws {
         guard ctx.request.method != "OPTIONS", let decoding = ctx.plugin["decoding"] as? Decoding else { return }
         ctx.response.setHeader("Content-Type", decoding.mimetype)
-        if decoding.outputType != nil { GRPCFrame.dropLength(&ctx.response) }
+        if decoding.outputType != nil { GRPCTranscoding.dropLength(&ctx.response) }
     }
 
     public func bodyFilter(_ config: Config, _ ctx: inout PluginContext, chunk: inout [UInt8], last: Bool) throws {
         guard ctx.request.method == "POST", let decoding = ctx.plugin["decoding"] as? Decoding else { return }
         if let outputType = decoding.outputType, let schema = config.schema {
-            chunk = jsonMessages(chunk, as: outputType, framed: decoding.encoding.framed, schema: schema, &ctx)
+            let messages = GRPCTranscoding.jsonMessages(
+                chunk, as: outputType, schema: schema, encoder: KongJSONEncoderShim.encoder, &ctx
+            ).messages
+            // Framed again for gRPC-Web.
+            chunk = Array(messages.map { decoding.encoding.framed ? GRPCFrame.frame(0, $0) : $0 }.joined())
         }
         if decoding.encoding.base64 { chunk = Array(Base64.encode(chunk).utf8) }
         guard last, decoding.encoding.framed else { return }
@@ -189,27 +182,5 @@ public struct GRPCWebPlugin: Plugin {
         let message = trailers.firstValue("grpc-message")?.value ?? ""
         let frame = GRPCFrame.frame(0x80, Array("grpc-status:\(status)\r\ngrpc-message:\(message)\r\n".utf8))
         chunk += decoding.encoding.base64 ? Array(Base64.encode(frame).utf8) : frame
-    }
-
-    /// The complete messages so far, each as JSON (framed again for gRPC-Web); an incomplete
-    /// one waits for the next chunk.
-    private func jsonMessages(
-        _ chunk: [UInt8], as type: String, framed: Bool, schema: ProtoSchema, _ ctx: inout PluginContext
-    ) -> [UInt8] {
-        var pending = (ctx.plugin["pending"] as? PendingBody)?.bytes ?? []
-        pending.append(contentsOf: chunk)
-        var out: [UInt8] = []
-        for message in GRPCFrame.unframe(&pending) {
-            var json: [UInt8] = []
-            do throws(ProtoError) {
-                KongJSONEncoderShim.encode(try schema.decode(message, as: type), into: &json)
-            } catch {
-                ctx.logger.error("failed to decode the upstream message: \(error.description)")
-                json = message
-            }
-            out += framed ? GRPCFrame.frame(0, json) : json
-        }
-        ctx.plugin["pending"] = PendingBody(bytes: pending)
-        return out
     }
 }
