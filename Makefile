@@ -4,11 +4,11 @@
 #   make test   install what is missing, run the test suite (debug)
 #
 # Nothing here needs more than Swift and apt: `deps` installs the C libraries
-# (libyaml, PCRE2, zlib, brotli) and pkg-config when dpkg says they are missing.
+# (libyaml, PCRE2, zlib, brotli, OpenSSL, LuaJIT) and pkg-config when dpkg says they are missing.
 
 SHELL        := /bin/bash
 SWIFT        ?= swift
-APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev libssl-dev pkg-config
+APT_PACKAGES := libyaml-dev libpcre2-dev zlib1g-dev libbrotli-dev libssl-dev libluajit-5.1-dev pkg-config
 # What the tests start themselves: a real Redis for the rate-limiting plugins' redis policy
 # (and openssl for its TLS certificate).
 TEST_PACKAGES := redis-server openssl

@@ -42,6 +42,13 @@ let package = Package(
             pkgConfig: "libbrotlienc",
             providers: [.apt(["libbrotli-dev"])]
         ),
+        // LuaJIT, for the Lua code a config carries (pre-function, post-function): Kong runs it
+        // in OpenResty's LuaJIT.
+        .systemLibrary(
+            name: "CLuaJIT",
+            pkgConfig: "luajit",
+            providers: [.apt(["libluajit-5.1-dev"])]
+        ),
         // OpenSSL where Kong's behaviour is OpenSSL's and BoringSSL differs: jwt's Ed448 and RSA-PSS
         // verification (BoringSSL has no Ed448 and checks PSS salts of the digest's length only),
         // and `ssl_ciphers` strings (nginx reads them with OpenSSL).
@@ -115,9 +122,12 @@ let package = Package(
                 .product(name: "OrderedCollections", package: "swift-collections"),
             ]
         ),
+        // A LuaJIT state per thread, its stack as Swift sees it, and values both ways.
+        .target(name: "KGateLua", dependencies: ["CLuaJIT", "KGateSchema"]),
         .target(
             name: "KGatePlugins",
             dependencies: [
+                "KGateLua",
                 "KGateProtobuf",
                 "KGateRedis",
                 "KGateStore",
@@ -278,6 +288,7 @@ let package = Package(
         ),
         .testTarget(name: "KGateCLITests", dependencies: ["KGateCLI", "KGateConfig", "KGateSchema", "KGateSettings", "KGateTestSupport"]),
         .testTarget(name: "KGateRouterTests", dependencies: ["KGateRouter", "KGateSchema"]),
+        .testTarget(name: "KGateLuaTests", dependencies: ["KGateLua", "KGateSchema"]),
         .testTarget(
             name: "KGateProxyTests",
             dependencies: [

@@ -56,6 +56,9 @@ public protocol Plugin: Sendable {
     /// Called after each flip with every config of this plugin in the new generation (Kong's
     /// `configure` handler).
     func configure(_ configs: [ScopedConfig<Config>])
+    /// The phases a config runs in (asked once per config and generation): ``phases``, or
+    /// fewer for a plugin whose configs may leave phases empty (a serverless function's).
+    func phases(of config: Config) -> PluginPhases
     /// Whether the proxy must read the whole request body before `access` for this config
     /// (the body is then in `ctx.request.body`). Asked once per config and generation.
     func requestBodyNeed(_ config: Config) -> RequestBodyNeed
@@ -90,6 +93,8 @@ extension Plugin {
 
     /// Nothing to configure.
     public func configure(_ configs: [ScopedConfig<Config>]) {}
+    /// All of ``phases``.
+    public func phases(of config: Config) -> PluginPhases { Self.phases }
     /// No body needed.
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .never }
     /// No-op.

@@ -6,7 +6,7 @@ protocol AnyPluginInstance: AnyObject, Sendable {
     var descriptor: PluginDescriptor { get }
     /// `descriptor.name` (read on every call; stored apart to avoid copying the descriptor).
     var name: String { get }
-    /// `descriptor.phases`.
+    /// The phases of its config (``Plugin/phases(of:)``).
     var phases: PluginPhases { get }
     var scope: PluginScope { get }
     /// Runs a phase (other than `body_filter`).
@@ -31,7 +31,7 @@ final class PluginInstance<P: Plugin>: AnyPluginInstance {
         self.scope = scope
         self.descriptor = descriptor
         self.name = descriptor.name
-        self.phases = descriptor.phases
+        self.phases = plugin.phases(of: config)
         self.bodyNeed = plugin.requestBodyNeed(config)
     }
 

@@ -34,8 +34,11 @@ public final class PluginRegistry: Sendable {
 
     /// The bundled plugins kgate implements, with their default settings, for the node with
     /// that id (a random UUID when nil).
-    public static func bundled(nodeID: String? = nil, luaEnabled: Bool = true, viaEnabled: Bool = true) -> PluginRegistry {
-        PluginRegistry(BundledPluginSet.all(nodeID: nodeID, luaEnabled: luaEnabled, viaEnabled: viaEnabled))
+    public static func bundled(
+        nodeID: String? = nil, luaEnabled: Bool = true, luaSandboxed: Bool = true, viaEnabled: Bool = true
+    ) -> PluginRegistry {
+        PluginRegistry(
+            BundledPluginSet.all(nodeID: nodeID, luaEnabled: luaEnabled, luaSandboxed: luaSandboxed, viaEnabled: viaEnabled))
     }
 
     /// Config schemas by plugin name, for `EntityCatalog(pluginConfigSchemas:)`.

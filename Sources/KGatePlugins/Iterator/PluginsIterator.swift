@@ -110,7 +110,7 @@ struct PluginsIterator: Sendable {
         let sortedGlobals = globalInstances.sorted { PluginDescriptor.runsBefore($0.descriptor, $1.descriptor) }
         var globals: [PluginPhase: [any AnyPluginInstance]] = [:]
         for phase in PluginPhase.allCases where phase != .access {
-            let list = sortedGlobals.filter { $0.descriptor.phases.contains(PluginPhases(phase)) }
+            let list = sortedGlobals.filter { $0.phases.contains(PluginPhases(phase)) }
             if !list.isEmpty { globals[phase] = list }
         }
         self.globals = globals

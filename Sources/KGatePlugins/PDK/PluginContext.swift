@@ -85,6 +85,8 @@ public struct PluginContext: Sendable {
     var suspension: PluginSuspension?
     /// The plugin whose `access` is suspended.
     var suspendedPlugin: (any AnyPluginInstance)?
+    /// The request's Lua tables, once a serverless function ran for it.
+    var luaTables: LuaRequestTables?
 
     /// A context for a new request.
     public init(request: PluginRequest, database: PluginDatabase) {

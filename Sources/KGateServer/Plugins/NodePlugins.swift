@@ -25,7 +25,8 @@ public struct NodePlugins: Sendable {
     public init(settings: NodeSettings, nodeID: String? = nil, logger: Logger = Logger(label: "kgate.plugins")) {
         let luaEnabled = settings.untrustedLua != .off
         let registry = PluginRegistry.bundled(
-            nodeID: nodeID, luaEnabled: luaEnabled, viaEnabled: settings.enabledHeaders.contains("Via"))
+            nodeID: nodeID, luaEnabled: luaEnabled, luaSandboxed: settings.untrustedLua != .on,
+            viaEnabled: settings.enabledHeaders.contains("Via"))
         self.registry = registry
         let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas

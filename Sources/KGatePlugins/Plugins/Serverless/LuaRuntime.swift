@@ -1,0 +1,233 @@
+import CLuaJIT
+import KGateLua
+import Synchronization
+
+/// kgate's Lua runtime on one thread: the thread's ``LuaVM`` with Kong's `kong` and `ngx`
+/// globals (``LuaPrelude`` over ``LuaPDK``), the functions compiled from each config, and the
+/// request running.
+///
+/// A request's phases all run on its event loop, so they all see the same runtime: its
+/// `kong.ctx` and `ngx.ctx` tables live here from the first phase that runs Lua to the end of
+/// the request (``LuaRequestTables``).
+final class LuaRuntime {
+    /// The VM (which keeps this runtime among its attachments).
+    unowned let vm: LuaVM
+    /// The prelude's API table, the raise marker and the early-exit value.
+    private var apiRef: Int32 = 0
+    private(set) var raiseRef: Int32 = 0
+    private var exitRef: Int32 = 0
+    private var invokeRef: Int32 = 0
+    private var compileRef: Int32 = 0
+    private var releaseRef: Int32 = 0
+    /// The context of the phase running, while a phase runs.
+    var context: UnsafeMutablePointer<PluginContext>?
+    /// What `ngx.print` and `ngx.say` wrote in the phase running.
+    var output: [UInt8]?
+    /// The node's id (`kong.node.get_id()`), from the config running.
+    var nodeID: String?
+    /// Request tables the proxy let go of, freed before the next call.
+    let releases = LuaReleaseQueue()
+    private var nextSerial = 0
+    private var compiled: [ObjectIdentifier: CompiledConfig] = [:]
+
+    /// The calling thread's runtime.
+    static var current: LuaRuntime {
+        let vm = LuaVM.current
+        if let runtime = vm.attachments[Self.key] as? LuaRuntime { return runtime }
+        let runtime = LuaRuntime(vm: vm)
+        vm.attachments[Self.key] = runtime
+        return runtime
+    }
+
+    private static let key = "kgate.pdk"
+
+    private init(vm: LuaVM) {
+        self.vm = vm
+        let s = vm.stack
+        s.newTable()
+        raiseRef = s.ref()
+        s.newTable()
+        exitRef = s.ref()
+        let this = Unmanaged.passUnretained(self).toOpaque()
+        guard s.load(LuaPrelude.source, chunkName: "=kgate.pdk") == nil else { fatalError("kgate's Lua prelude does not compile") }
+        LuaPDK.pushFunctions(s, runtime: this)
+        s.push(ref: raiseRef)
+        s.push(ref: exitRef)
+        s.push(PluginConstants.untrustedLuaDisabled)
+        if let error = s.call(arguments: 4, results: 1) { fatalError("kgate's Lua prelude failed: \(error)") }
+        apiRef = s.ref()
+        let api = apiRef
+        func field(_ name: String) -> Int32 {
+            s.push(ref: api)
+            s.getField(name, in: -1)
+            let ref = s.ref()
+            s.pop()
+            return ref
+        }
+        invokeRef = field("invoke")
+        compileRef = field("compile")
+        releaseRef = field("release")
+    }
+
+    /// The runtime behind a function ``LuaPDK`` registered (its first upvalue).
+    static func of(_ state: OpaquePointer) -> LuaRuntime {
+        Unmanaged<LuaRuntime>.fromOpaque(lua_touserdata(state, kgate_lua_upvalueindex(1))!).takeUnretainedValue()
+    }
+
+    // MARK: Compiling
+
+    /// The compiled phases of a config (compiled on first use, kept while the config lives).
+    private func functions(of config: ServerlessConfig) throws(LuaPhaseError) -> CompiledConfig {
+        let key = ObjectIdentifier(config)
+        if let entry = compiled[key], entry.config === config { return entry }
+        pruneCompiled()
+        var entry = CompiledConfig(config: config)
+        let s = vm.stack
+        for (phase, codes) in config.code where !codes.isEmpty {
+            s.push(ref: compileRef)
+            s.newTable(array: codes.count)
+            for (i, code) in codes.enumerated() {
+                s.push(code)
+                s.setIndex(i + 1, in: -2)
+            }
+            s.push(config.mode.rawValue)
+            if let error = s.call(arguments: 2, results: 2) {
+                entry.release(in: s)
+                throw LuaPhaseError(message: error)
+            }
+            if s.type(at: -2) != .function {
+                let message = s.string(at: -1) ?? "could not compile"
+                s.pop(2)
+                entry.release(in: s)
+                throw LuaPhaseError(message: message)
+            }
+            s.pop()
+            entry.phases[phase] = s.ref()
+        }
+        compiled[key] = entry
+        return entry
+    }
+
+    /// Lets go of the functions of configs that are gone (an older generation's).
+    private func pruneCompiled() {
+        let s = vm.stack
+        for (key, entry) in compiled where entry.config == nil {
+            entry.release(in: s)
+            compiled[key] = nil
+        }
+    }
+
+    // MARK: Running
+
+    /// Runs a config's code for `phase` with the request's context; `chunk` and `last` are the
+    /// body chunk of `body_filter`, which the code may replace.
+    func run(
+        _ config: ServerlessConfig, _ phase: PluginPhase, plugin: String, _ ctx: inout PluginContext,
+        chunk: UnsafeMutablePointer<[UInt8]>? = nil, last: Bool = false
+    ) throws(LuaPhaseError) {
+        freeReleasedRequests()
+        guard let function = try functions(of: config).phases[phase] else { return }
+        let serial = requestSerial(&ctx)
+        let s = vm.stack
+        let top = s.top
+        defer { s.setTop(top) }
+        s.push(ref: invokeRef)
+        s.push(ref: function)
+        s.push(serial)
+        s.push(plugin)
+        var arguments: Int32 = 3
+        if let chunk {
+            s.push(bytes: chunk.pointee)
+            s.push(last)
+            arguments = 5
+        }
+        output = nil
+        nodeID = config.nodeID
+        let ok = withUnsafeMutablePointer(to: &ctx) { pointer in
+            context = pointer
+            defer { context = nil }
+            return s.protectedCall(arguments: arguments, results: chunk == nil ? 0 : 2)
+        }
+        if let written = output {
+            output = nil
+            if ctx.exitResponse == nil, phase == .access || phase == .rewrite {
+                let status = ctx.response.status >= 200 ? ctx.response.status : 200
+                ctx.answer(status, body: .bytes(written))
+            }
+        }
+        guard ok else {
+            s.push(ref: exitRef)
+            if s.rawEqual(-1, -2) { return }
+            s.pop()
+            throw LuaPhaseError(message: s.string(at: -1) ?? "(error object is a \(s.typeName(at: -1)) value)")
+        }
+        if let chunk {
+            chunk.pointee = s.bytes(at: -2) ?? []
+        }
+    }
+
+    /// The request's serial in this runtime: its tables' key.
+    private func requestSerial(_ ctx: inout PluginContext) -> Int {
+        if let tables = ctx.luaTables, tables.releases === releases { return tables.serial }
+        nextSerial += 1
+        ctx.luaTables = LuaRequestTables(serial: nextSerial, releases: releases)
+        return nextSerial
+    }
+
+    private func freeReleasedRequests() {
+        let serials = releases.take()
+        guard !serials.isEmpty else { return }
+        let s = vm.stack
+        for serial in serials {
+            s.push(ref: releaseRef)
+            s.push(serial)
+            _ = s.call(arguments: 1, results: 0)
+        }
+    }
+}
+
+/// A config's compiled phases in one runtime.
+private struct CompiledConfig {
+    weak var config: ServerlessConfig?
+    var phases: [PluginPhase: Int32] = [:]
+
+    init(config: ServerlessConfig) { self.config = config }
+
+    func release(in stack: LuaStack) {
+        for ref in phases.values { stack.unref(ref) }
+    }
+}
+
+/// An error the Lua code raised (or a compile error), with Lua's message.
+struct LuaPhaseError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+/// A request's Lua tables (`kong.ctx.shared`, `kong.ctx.plugin`, `ngx.ctx`): they are freed
+/// in their runtime once the request's context is gone.
+final class LuaRequestTables: Sendable {
+    let serial: Int
+    let releases: LuaReleaseQueue
+
+    init(serial: Int, releases: LuaReleaseQueue) {
+        self.serial = serial
+        self.releases = releases
+    }
+
+    deinit { releases.add(serial) }
+}
+
+/// The serials of requests whose tables can go, from whichever thread ended them.
+final class LuaReleaseQueue: Sendable {
+    private let serials = Mutex<[Int]>([])
+
+    func add(_ serial: Int) { serials.withLock { $0.append(serial) } }
+
+    func take() -> [Int] {
+        serials.withLock { list in
+            defer { list.removeAll(keepingCapacity: true) }
+            return list
+        }
+    }
+}
