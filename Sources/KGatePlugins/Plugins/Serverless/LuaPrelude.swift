@@ -155,6 +155,11 @@ setmetatable(ngx, {
 })
 for name, value in pairs(raw.constants) do ngx[name] = value end
 
+-- lua-cjson: its null is ngx.null, and `require "cjson"` / `"cjson.safe"` give the globals.
+cjson.null, cjson.safe.null = ngx.null, ngx.null
+package.preload["cjson"] = function() return cjson end
+package.preload["cjson.safe"] = function() return cjson.safe end
+
 function ngx.re.gmatch(subject, regex, options)
   local pos, done = 1, false
   return function()

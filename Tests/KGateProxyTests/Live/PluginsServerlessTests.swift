@@ -1,0 +1,99 @@
+import Testing
+
+/// pre-function and post-function through the proxy, after Kong's
+/// spec/03-plugins/33-serverless-functions/02-access_spec.lua.
+@Suite("Plugins live: pre-function and post-function", .serialized)
+struct PluginsServerlessTests {
+    private func yaml(_ port: Int) -> String {
+        #"""
+        _format_version: "3.0"
+        services:
+        - url: http://127.0.0.1:\#(port)
+          routes:
+          - hosts: [one.test]
+            plugins:
+            - name: pre-function
+              config:
+                access: ["ngx.status = 503\nngx.exit(ngx.status)"]
+          - hosts: [two.test]
+            plugins:
+            - name: post-function
+              config:
+                access: ["ngx.status = 404\nngx.say('Not Found')\nngx.exit(ngx.status)"]
+          - hosts: [nine.test]
+            plugins:
+            - name: pre-function
+              config:
+                access: ["error('this should stop the request with a 500')"]
+          - hosts: [ten.test]
+            plugins:
+            - name: pre-function
+              config:
+                access: ["ngx.var.args = nil"]
+          - hosts: [edit.test]
+            plugins:
+            - name: pre-function
+              config:
+                access:
+                - |
+                  local body = kong.request.get_raw_body()
+                  kong.service.request.set_header("X-Body-Length", #body)
+                  kong.service.request.set_header("X-Route", kong.router.get_route().hosts[1])
+                  kong.service.request.set_path("/echo")
+                  kong.ctx.shared.started = kong.request.get_method()
+            - name: post-function
+              config:
+                header_filter:
+                - |
+                  kong.response.set_header("X-Started", kong.ctx.shared.started)
+                  kong.response.clear_header("Content-Length")
+                body_filter:
+                - "ngx.arg[1] = string.upper(ngx.arg[1] or '')"
+        """#
+    }
+
+    private func run(_ body: (ProxyHarness) async throws -> Void) async throws {
+        try await withUpstreams(["u"]) { ups in
+            try await withProxy(yaml(ups[0].port)) { proxy in try await body(proxy) }
+        }
+    }
+
+    @Test("ngx.exit, ngx.say and kong.response.exit answer; a Lua error is Kong's 500")
+    func exits() async throws {
+        try await run { proxy in
+            let one = try await proxy.get("/status/200", host: "one.test")
+            #expect(one.status == 503)
+            #expect(one.json?["message"] as? String == "The upstream server is currently unavailable")
+            let two = try await proxy.get("/status/200", host: "two.test")
+            #expect(two.status == 404)
+            #expect(two.text == "Not Found\n")
+            let nine = try await proxy.get("/status/200", host: "nine.test")
+            #expect(nine.status == 500)
+            #expect(nine.json?["message"] as? String == "An unexpected error occurred")
+        }
+    }
+
+    @Test("clearing ngx.var.args does not crash (#9246): the upstream gets no query")
+    func clearedQuery() async throws {
+        try await run { proxy in
+            let r = try await proxy.get("/echo?a=1&b=2", host: "ten.test")
+            #expect(r.status == 200)
+            #expect(EchoedRequest(r).requestLine == "GET /echo")
+        }
+    }
+
+    @Test("phases share kong.ctx; the body read in access, the path set, headers and body changed on the way back")
+    func phasesAndPDK() async throws {
+        try await run { proxy in
+            let r = try await proxy.send("POST", "/anything", host: "edit.test", headers: [], body: "12345")
+            #expect(r.status == 200)
+            #expect(r.header("X-Started") == "POST")
+            #expect(r.header("Content-Length") == nil)
+            // The echoed request, upper-cased by body_filter.
+            let echoed = EchoedRequest(r)
+            #expect(echoed.requestLine == "POST /ECHO", "\(r.text)")
+            #expect(echoed.header("X-BODY-LENGTH") == "5")
+            #expect(echoed.header("X-ROUTE") == "EDIT.TEST")
+        }
+    }
+}
