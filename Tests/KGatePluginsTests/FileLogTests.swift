@@ -117,10 +117,30 @@ struct FileLogTests {
         #expect((decoded["request"] as? [String: Any])?["uri"] as? String == "/r/x?a=1&b&a=2")
     }
 
-    /// `custom_fields_by_lua` would run Lua: the config does not load.
-    @Test func refusesLua() throws {
+    /// `custom_fields_by_lua`: each field's Lua runs in the log phase and sets its value
+    /// (dotted keys reach into the entry; nil leaves a field out); an error logs nothing.
+    @Test func customFieldsByLua() throws {
+        let path = NSTemporaryDirectory() + "kgate-file-log-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let fields = #"{route_name: "return kong.router.get_route().name", "request.headers.x-sum": "return 1 + 2", ctx: "return kong.ctx.shared.v", none: "return nil"}"#
         let yaml = Self.config.replacingOccurrences(
-            of: "config: {path: \"@PATH@\"}", with: "config: {path: /tmp/x.log, custom_fields_by_lua: {a: \"return 1\"}}")
-        #expect(throws: (any Error).self) { try Gate.runner(yaml) }
+            of: "config: {path: \"@PATH@\"}", with: "config: {path: \"\(path)\", custom_fields_by_lua: \(fields)}")
+        let runner = try Gate.runner(yaml)
+        var exchange = Exchange(runner, route: "r", path: "/r/x", headers: ["apikey": "k1"])
+        exchange.ctx.served = served()
+        runner.log(&exchange.ctx)
+        let line = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").first ?? ""
+        let decoded = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(decoded["route_name"] as? String == "r")
+        #expect(((decoded["request"] as? [String: Any])?["headers"] as? [String: Any])?["x-sum"] as? Int == 3)
+        #expect(decoded.keys.contains("none") == false)
+
+        let failing = Self.config.replacingOccurrences(
+            of: "config: {path: \"@PATH@\"}", with: "config: {path: \"\(path)\", custom_fields_by_lua: {a: \"error('no')\"}}")
+        let failingRunner = try Gate.runner(failing)
+        var second = Exchange(failingRunner, route: "r", path: "/r/x", headers: ["apikey": "k1"])
+        second.ctx.served = served()
+        failingRunner.log(&second.ctx)
+        #expect(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count == 1)
     }
 }

@@ -9,7 +9,7 @@ public enum BundledPluginSet {
     public static func all(
         nodeID: String? = nil, luaEnabled: Bool = true, luaSandboxed: Bool = true, viaEnabled: Bool = true
     ) -> [any Plugin] {
-        let lua: ServerlessConfig.Mode = !luaEnabled ? .off : luaSandboxed ? .sandbox : .on
+        let lua: LuaCodeMode = !luaEnabled ? .off : luaSandboxed ? .sandbox : .on
         return [
             ServerlessFunctionPlugin<PreFunction>(mode: lua, nodeID: nodeID),
             ServerlessFunctionPlugin<PostFunction>(mode: lua, nodeID: nodeID),
@@ -40,12 +40,12 @@ public enum BundledPluginSet {
             AIPromptTemplatePlugin(),
             AIPromptDecoratorPlugin(),
             AIPromptGuardPlugin(),
-            FileLogPlugin(),
-            HTTPLogPlugin(),
-            TCPLogPlugin(),
-            UDPLogPlugin(),
-            SyslogPlugin(),
-            LogglyPlugin(),
+            FileLogPlugin(luaMode: lua),
+            HTTPLogPlugin(luaMode: lua),
+            TCPLogPlugin(luaMode: lua),
+            UDPLogPlugin(luaMode: lua),
+            SyslogPlugin(luaMode: lua),
+            LogglyPlugin(luaMode: lua),
             PrometheusPlugin(),
             DatadogPlugin(),
             StatsdPlugin(),

@@ -13,6 +13,7 @@ public final class FileLogPlugin: Plugin {
     public struct Config: Sendable {
         var path: String
         var reopen: Bool
+        var customFields: CustomFieldsByLua
     }
 
     /// `file-log`.
@@ -29,14 +30,20 @@ public final class FileLogPlugin: Plugin {
     /// Open files by path, shared by the configs naming one (Kong's `file_descriptors`).
     private let files = Mutex<[String: LogFile]>([:])
 
-    public init() {}
+    /// How `custom_fields_by_lua` runs (`untrusted_lua`).
+    let luaMode: LuaCodeMode
+
+    /// The plugin for a node's `untrusted_lua`.
+    public init(luaMode: LuaCodeMode = .sandbox) { self.luaMode = luaMode }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        try CustomFieldsByLuaUnsupported.check(config)
-        return Config(path: config.string("path") ?? "", reopen: config.bool("reopen"))
+        Config(
+            path: config.string("path") ?? "", reopen: config.bool("reopen"),
+            customFields: CustomFieldsByLua(config, mode: luaMode))
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
+        guard config.customFields.applied(&ctx, plugin: Self.name) else { return }
         var line = LogSerializer.json(ctx)
         line.append(0x0A)
         do {

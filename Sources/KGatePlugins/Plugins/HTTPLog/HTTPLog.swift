@@ -24,6 +24,7 @@ public final class HTTPLogPlugin: Plugin {
         var timeout: TimeAmount
         var headers: [(String, String)]
         var queue: LogQueue.Settings
+        var customFields: CustomFieldsByLua
     }
 
     /// `http-log`.
@@ -40,10 +41,13 @@ public final class HTTPLogPlugin: Plugin {
     /// Queues by name, made on first use.
     private let queues = LogQueues(plugin: "http-log")
 
-    public init() {}
+    /// How `custom_fields_by_lua` runs (`untrusted_lua`).
+    let luaMode: LuaCodeMode
+
+    /// The plugin for a node's `untrusted_lua`.
+    public init(luaMode: LuaCodeMode = .sandbox) { self.luaMode = luaMode }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        try CustomFieldsByLuaUnsupported.check(config)
         let endpointText = config.string("http_endpoint") ?? ""
         guard let url = ParsedURL(endpointText), let endpoint = PluginHTTPClient.Endpoint(url: url) else {
             throw InvalidEndpoint(endpoint: endpointText)
@@ -69,7 +73,7 @@ public final class HTTPLogPlugin: Plugin {
             queueName: name, endpoint: endpoint,
             authorization: url.userinfo.map { "Basic " + Base64.encode(Array(QueryArgs.decode($0.utf8, plusIsSpace: false).utf8)) },
             method: HTTPMethod(rawValue: method), contentType: contentType, timeout: .milliseconds(Int64(timeout)),
-            headers: headers, queue: queue)
+            headers: headers, queue: queue, customFields: CustomFieldsByLua(config, mode: luaMode))
     }
 
     /// An endpoint that does not parse (the schema lets only valid URLs through).
@@ -79,6 +83,7 @@ public final class HTTPLogPlugin: Plugin {
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
+        guard config.customFields.applied(&ctx, plugin: Self.name) else { return }
         queue(for: config, logger: ctx.db.logger).enqueue(LogSerializer.json(ctx))
     }
 

@@ -177,7 +177,10 @@ extension LuaPDK {
             ("kong.log.serialize", { c in c.withContext { c.returning(LogSerializer.serialize($0)) } }),
             ("kong.log.set_serialize_value", { c in
                 guard c.type(1) == .string, let key = c.string(1) else { return c.raise("key must be a string") }
-                guard let value = c.value(2) else { return c.raise("value must be a number, string, boolean or table") }
+                let value = c.value(2)
+                guard value != nil || c.type(2) == .nil || c.type(2) == .none else {
+                    return c.raise("value must be nil, a number, string, boolean or a non-self-referencial table")
+                }
                 return c.withContext { ctx in
                     ctx.serializedValues[key] = value
                     return c.nothing

@@ -253,10 +253,9 @@ end
 -- runs whole on each request, unless its first run returns a function, which is then what
 -- runs (its upvalues live as long as the config).
 function api.compile(codes, mode)
-  if mode == "off" then return nil, OFF_MESSAGE end
   local list = {}
   for i, code in ipairs(codes) do
-    local chunk, err = load(code, nil, "t", environment(mode))
+    local chunk, err = api.load(code, mode)
     if not chunk then return nil, err end
     local fn = chunk
     local first_done = false
@@ -279,6 +278,18 @@ function api.compile(codes, mode)
   return function()
     for _, f in ipairs(list) do f() end
   end
+end
+
+-- One chunk in its environment (a custom_fields_by_lua expression, a phase's string).
+function api.load(code, mode)
+  if mode == "off" then return nil, OFF_MESSAGE end
+  return load(code, nil, "t", environment(mode))
+end
+
+-- Runs a chunk for a request and gives its first result.
+function api.evaluate(fn, serial, plugin)
+  current, current_plugin = serial, plugin
+  return (fn())
 end
 
 -- Runs a compiled phase for a request (body_filter passes its chunk and gets it back).

@@ -1,5 +1,6 @@
 import CLuaJIT
 import KGateLua
+import KGateSchema
 import Synchronization
 
 /// kgate's Lua runtime on one thread: the thread's ``LuaVM`` with Kong's `kong` and `ngx`
@@ -19,6 +20,8 @@ final class LuaRuntime {
     private var invokeRef: Int32 = 0
     private var compileRef: Int32 = 0
     private var releaseRef: Int32 = 0
+    private var loadRef: Int32 = 0
+    private var evaluateRef: Int32 = 0
     /// The context of the phase running, while a phase runs.
     var context: UnsafeMutablePointer<PluginContext>?
     /// What `ngx.print` and `ngx.say` wrote in the phase running.
@@ -29,6 +32,8 @@ final class LuaRuntime {
     let releases = LuaReleaseQueue()
     private var nextSerial = 0
     private var compiled: [ObjectIdentifier: CompiledConfig] = [:]
+    /// Single chunks by mode and code (``evaluate(_:mode:plugin:_:)``).
+    private var chunks: [String: Int32] = [:]
 
     /// The calling thread's runtime.
     static var current: LuaRuntime {
@@ -67,6 +72,8 @@ final class LuaRuntime {
         invokeRef = field("invoke")
         compileRef = field("compile")
         releaseRef = field("release")
+        loadRef = field("load")
+        evaluateRef = field("evaluate")
     }
 
     /// The runtime behind a function ``LuaPDK`` registered (its first upvalue).
@@ -166,6 +173,46 @@ final class LuaRuntime {
         }
     }
 
+    /// Runs one chunk of code (a `custom_fields_by_lua` expression) for the request and
+    /// returns its result as a value (nil for nil or a value JSON cannot hold). Each chunk is
+    /// compiled once per runtime.
+    func evaluate(_ code: String, mode: LuaCodeMode, plugin: String, _ ctx: inout PluginContext) throws(LuaPhaseError) -> Value? {
+        freeReleasedRequests()
+        let s = vm.stack
+        let top = s.top
+        defer { s.setTop(top) }
+        let key = mode.rawValue + "\u{0}" + code
+        let function: Int32
+        if let cached = chunks[key] {
+            function = cached
+        } else {
+            s.push(ref: loadRef)
+            s.push(code)
+            s.push(mode.rawValue)
+            if let error = s.call(arguments: 2, results: 2) { throw LuaPhaseError(message: error) }
+            guard s.type(at: -2) == .function else { throw LuaPhaseError(message: s.string(at: -1) ?? "could not compile") }
+            s.pop()
+            if chunks.count >= 1024 {
+                for ref in chunks.values { s.unref(ref) }
+                chunks.removeAll()
+            }
+            function = s.ref()
+            chunks[key] = function
+        }
+        let serial = requestSerial(&ctx)
+        s.push(ref: evaluateRef)
+        s.push(ref: function)
+        s.push(serial)
+        s.push(plugin)
+        let ok = withUnsafeMutablePointer(to: &ctx) { pointer in
+            context = pointer
+            defer { context = nil }
+            return s.protectedCall(arguments: 3, results: 1)
+        }
+        guard ok else { throw LuaPhaseError(message: s.string(at: -1) ?? "(error object is a \(s.typeName(at: -1)) value)") }
+        return s.value(at: -1)
+    }
+
     /// The request's serial in this runtime: its tables' key.
     private func requestSerial(_ ctx: inout PluginContext) -> Int {
         if let tables = ctx.luaTables, tables.releases === releases { return tables.serial }
@@ -184,6 +231,16 @@ final class LuaRuntime {
             _ = s.call(arguments: 1, results: 0)
         }
     }
+}
+
+/// Kong's `untrusted_lua`: whether and how code from configs runs.
+public enum LuaCodeMode: String, Sendable {
+    /// No Lua runs (code fails where Kong's fails: at validation or at each run).
+    case off
+    /// Kong's sandbox: Lua's safe functions, `kong` and `ngx`, no `require`.
+    case sandbox
+    /// Every global.
+    case on
 }
 
 /// A config's compiled phases in one runtime.

@@ -20,12 +20,12 @@ public struct ServerlessFunctionPlugin<Kind: ServerlessFunctionKind>: Plugin {
     public static var schema: Schema { ServerlessFunctionSchema.schema(Kind.name) }
 
     /// How the code runs (`untrusted_lua`).
-    let mode: ServerlessConfig.Mode
+    let mode: LuaCodeMode
     /// `kong.node.get_id()`.
     let nodeID: String
 
     /// The plugin for a node's `untrusted_lua` setting and id (a random UUID when nil).
-    public init(mode: ServerlessConfig.Mode = .sandbox, nodeID: String? = nil) {
+    public init(mode: LuaCodeMode = .sandbox, nodeID: String? = nil) {
         self.mode = mode
         self.nodeID = nodeID ?? CorrelationIDPlugin.uuid()
     }
@@ -100,24 +100,14 @@ public enum PostFunction: ServerlessFunctionKind {
 
 /// A serverless function config: its code strings by phase.
 public final class ServerlessConfig: Sendable {
-    /// Kong's `untrusted_lua`.
-    public enum Mode: String, Sendable {
-        /// No Lua runs (each phase with code fails).
-        case off
-        /// Kong's sandbox: Lua's safe functions, `kong` and `ngx`, no `require`.
-        case sandbox
-        /// Every global.
-        case on
-    }
-
     /// The code strings of each phase that has some.
     let code: [PluginPhase: [String]]
-    let mode: Mode
+    let mode: LuaCodeMode
     let nodeID: String
     /// Code of `rewrite` or `access` reads the request body.
     let readsRequestBody: Bool
 
-    init(code: [PluginPhase: [String]], mode: Mode, nodeID: String) {
+    init(code: [PluginPhase: [String]], mode: LuaCodeMode, nodeID: String) {
         self.code = code
         self.mode = mode
         self.nodeID = nodeID

@@ -39,19 +39,25 @@ public final class LogglyPlugin: Plugin {
     /// `kong.node.get_hostname()`.
     private let hostname = NodeHostname.read() ?? "localhost"
 
-    public init() {}
+    /// How `custom_fields_by_lua` runs (`untrusted_lua`).
+    let luaMode: LuaCodeMode
+
+    /// The plugin for a node's `untrusted_lua`.
+    public init(luaMode: LuaCodeMode = .sandbox) { self.luaMode = luaMode }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         let tags = config["tags"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let tagList = tags.map { "tag=\"\($0)\"" }.joined(separator: " ")
         return Config(
-            socket: try SocketLogConfig(config, transport: .udp, keepalive: 0),
+            socket: SocketLogConfig(config, transport: .udp, keepalive: 0, luaMode: luaMode),
             severities: StatusSeverities(config),
             structuredData: "[\(config.string("key") ?? "")@41058 \(tagList)]")
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        guard let severity = config.severities.severity(ctx) else { return }
+        guard let severity = config.severities.severity(ctx),
+            config.socket.customFields.applied(&ctx, plugin: Self.name)
+        else { return }
         let header = "<\(8 + severity)>1 \(Self.timestamp()) \(hostname) kong - - \(config.structuredData) "
         var line = Array(header.utf8)
         line += LogSerializer.json(ctx)

@@ -21,16 +21,21 @@ public final class TCPLogPlugin: Plugin {
 
     private let sockets = LogSockets()
 
-    public init() {}
+    /// How `custom_fields_by_lua` runs (`untrusted_lua`).
+    let luaMode: LuaCodeMode
+
+    /// The plugin for a node's `untrusted_lua`.
+    public init(luaMode: LuaCodeMode = .sandbox) { self.luaMode = luaMode }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         let tls = config.bool("tls")
-        return try SocketLogConfig(
+        return SocketLogConfig(
             config, transport: .tcp(tls: tls, serverName: tls ? config.string("tls_sni") : nil),
-            keepalive: config.number("keepalive") ?? 60000)
+            keepalive: config.number("keepalive") ?? 60000, luaMode: luaMode)
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
+        guard config.customFields.applied(&ctx, plugin: Self.name) else { return }
         var line = LogSerializer.json(ctx)
         line.append(0x0A)
         sockets.socket(for: config).send(line, logger: ctx.db.logger)
@@ -55,13 +60,18 @@ public final class UDPLogPlugin: Plugin {
 
     private let sockets = LogSockets()
 
-    public init() {}
+    /// How `custom_fields_by_lua` runs (`untrusted_lua`).
+    let luaMode: LuaCodeMode
+
+    /// The plugin for a node's `untrusted_lua`.
+    public init(luaMode: LuaCodeMode = .sandbox) { self.luaMode = luaMode }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        try SocketLogConfig(config, transport: .udp, keepalive: 0)
+        SocketLogConfig(config, transport: .udp, keepalive: 0, luaMode: luaMode)
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
+        guard config.customFields.applied(&ctx, plugin: Self.name) else { return }
         sockets.socket(for: config).send(LogSerializer.json(ctx), logger: ctx.db.logger)
     }
 }
@@ -71,9 +81,10 @@ public struct SocketLogConfig: Sendable {
     var destination: LogSocket.Destination
     var timeout: TimeAmount
     var keepalive: TimeAmount
+    var customFields: CustomFieldsByLua
 
-    init(_ config: Object, transport: LogSocket.Destination.Transport, keepalive: Double) throws {
-        try CustomFieldsByLuaUnsupported.check(config)
+    init(_ config: Object, transport: LogSocket.Destination.Transport, keepalive: Double, luaMode: LuaCodeMode) {
+        customFields = CustomFieldsByLua(config, mode: luaMode)
         destination = LogSocket.Destination(
             host: config.string("host") ?? "", port: Int(config.number("port") ?? 0), transport: transport)
         timeout = .milliseconds(Int64(config.number("timeout") ?? 10000))

@@ -15,6 +15,7 @@ public final class SyslogPlugin: Plugin {
     public struct Config: Sendable {
         var severities: StatusSeverities
         var facility: Int32
+        var customFields: CustomFieldsByLua
     }
 
     /// `syslog`.
@@ -31,22 +32,30 @@ public final class SyslogPlugin: Plugin {
     /// Where messages go: `(priority, message)`; the system's syslog unless a test says.
     let sink: @Sendable (Int32, String) -> Void
 
-    public init() {
+    /// How `custom_fields_by_lua` runs (`untrusted_lua`).
+    let luaMode: LuaCodeMode
+
+    /// The plugin for a node's `untrusted_lua`, logging to the system's syslog.
+    public init(luaMode: LuaCodeMode = .sandbox) {
         sink = Self.systemLog
+        self.luaMode = luaMode
     }
 
     init(sink: @escaping @Sendable (Int32, String) -> Void) {
         self.sink = sink
+        luaMode = .sandbox
     }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        try CustomFieldsByLuaUnsupported.check(config)
         let facility = Self.facilities[config.string("facility") ?? "user"] ?? LOG_USER
-        return Config(severities: StatusSeverities(config), facility: facility)
+        return Config(
+            severities: StatusSeverities(config), facility: facility, customFields: CustomFieldsByLua(config, mode: luaMode))
     }
 
     public func log(_ config: Config, _ ctx: inout PluginContext) {
-        guard let severity = config.severities.severity(ctx) else { return }
+        guard let severity = config.severities.severity(ctx),
+            config.customFields.applied(&ctx, plugin: Self.name)
+        else { return }
         sink(config.facility | severity, String(decoding: LogSerializer.json(ctx), as: UTF8.self))
     }
 
