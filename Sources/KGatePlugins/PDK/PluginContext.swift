@@ -212,6 +212,11 @@ public struct PluginContext: Sendable {
     /// The scopes of the collected plugins (which config of each plugin applied).
     public var collectedScopes: [PluginScope] { collected.map(\.scope) }
 
-    /// Whether a `response` phase plugin was collected: the proxy must buffer the response.
-    public var needsBufferedResponse: Bool { collectedPhases.contains(.response) }
+    /// A plugin asked for the whole upstream response before the response phases (Kong's
+    /// `kong.service.request.enable_buffering()`, which sets `ngx.ctx.buffered_proxying`).
+    public var bufferedProxying = false
+
+    /// Whether a `response` phase plugin was collected, or a plugin asked for buffering: the
+    /// proxy must buffer the response.
+    public var needsBufferedResponse: Bool { bufferedProxying || collectedPhases.contains(.response) }
 }

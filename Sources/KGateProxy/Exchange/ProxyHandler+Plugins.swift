@@ -470,14 +470,15 @@ extension ProxyHandler {
         var parsed = MessageHead()
         guard HeadParser.parseResponse(headBuffer, into: &parsed) == nil else { return }
         let before = PluginHeads.fields(of: parsed)
+        // The body is there from header_filter on (`kong.service.response.get_raw_body()`).
+        x.plugins!.response.body = x.bufferedBody
+        x.bufferedBody = []
         runner.headerFilter(&x.plugins!, status: parsed.status, headers: before, fromService: true)
         var body: [UInt8]
         if let exit = x.plugins!.headerFilterExit {
-            x.bufferedBody = []
+            x.plugins!.response.body = nil
             body = exit.encodedBody ?? []
         } else {
-            x.plugins!.response.body = x.bufferedBody
-            x.bufferedBody = []
             runner.response(&x.plugins!)
             body = x.plugins!.response.body ?? []
             x.plugins!.response.body = nil

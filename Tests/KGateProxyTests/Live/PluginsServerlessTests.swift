@@ -49,6 +49,25 @@ struct PluginsServerlessTests {
                   kong.response.clear_header("Content-Length")
                 body_filter:
                 - "ngx.arg[1] = string.upper(ngx.arg[1] or '')"
+          - hosts: [post-function-access]
+            plugins:
+            - name: post-function
+              config:
+                access: ["ngx.req.set_header('X-Kong-Request-Id', 'overwritten')"]
+          - hosts: [post-function-header-filter]
+            plugins:
+            - name: post-function
+              config:
+                header_filter: ["ngx.header['X-Kong-Request-Id'] = 'overwritten'"]
+          - hosts: [buffered.test]
+            plugins:
+            - name: pre-function
+              config:
+                access: ["kong.service.request.enable_buffering()"]
+            - name: post-function
+              config:
+                header_filter:
+                - "kong.response.set_header('X-Upstream-Body-Length', #(kong.service.response.get_raw_body() or ''))"
         """#
     }
 
@@ -94,6 +113,27 @@ struct PluginsServerlessTests {
             #expect(echoed.requestLine == "POST /ECHO", "\(r.text)")
             #expect(echoed.header("X-BODY-LENGTH") == "5")
             #expect(echoed.header("X-ROUTE") == "EDIT.TEST")
+        }
+    }
+
+    @Test("kong.service.request.enable_buffering buffers the response: header_filter reads the upstream body")
+    func buffering() async throws {
+        try await run { proxy in
+            let r = try await proxy.get("/echo", host: "buffered.test")
+            #expect(r.status == 200)
+            #expect(r.header("X-Upstream-Body-Length") == String(r.body.count))
+            #expect(!r.body.isEmpty)
+        }
+    }
+
+    @Test("Kong's X-Kong-Request-Id overwrites what a post-function set, both ways (33-request-id-header_spec)")
+    func requestIDOverwritesPlugins() async throws {
+        try await run { proxy in
+            let up = try await proxy.get("/echo", host: "post-function-access")
+            let upstream = EchoedRequest(up).header("X-Kong-Request-Id")
+            #expect(upstream != nil && upstream != "overwritten")
+            let down = try await proxy.get("/echo", host: "post-function-header-filter")
+            #expect(down.header("X-Kong-Request-Id") != nil && down.header("X-Kong-Request-Id") != "overwritten")
         }
     }
 }

@@ -195,7 +195,15 @@ extension LuaPDK {
                 return 1
             }
         }),
-        ("kong.service.request.enable_buffering", { c in c.nothing }),
+        ("kong.service.request.enable_buffering", { c in
+            c.withContext { ctx in
+                guard ctx.phase == .access || ctx.phase == .rewrite else {
+                    return c.raise("function cannot be called in \(ctx.phase.rawValue) phase")
+                }
+                ctx.bufferedProxying = true
+                return c.nothing
+            }
+        }),
         ("kong.service.request.set_scheme", { c in c.raise("kong.service.request.set_scheme is not supported by kgate") }),
     ]
 
@@ -206,6 +214,13 @@ extension LuaPDK {
         ("kong.service.response.get_header", { c in
             guard c.type(1) == .string, let name = c.string(1) else { return c.raise("header name must be a string") }
             return c.withContext { ctx in c.returning(ctx.response.fromService ? ctx.response.header(name) : nil) }
+        }),
+        ("kong.service.response.get_raw_body", { c in
+            c.withContext { ctx in
+                guard ctx.response.fromService, let body = ctx.response.body else { return c.returning(nil as String?) }
+                c.stack.push(bytes: body)
+                return 1
+            }
         }),
         ("kong.service.response.get_headers", { c in
             c.withContext { ctx in
