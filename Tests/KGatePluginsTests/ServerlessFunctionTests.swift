@@ -212,3 +212,14 @@ import Testing
         #expect(!runner.needsBodyFilter(ex.ctx))
     }
 }
+
+extension ServerlessFunctionTests {
+    @Test func configurationIsTheNodes() throws {
+        let registry = PluginRegistry.bundled(configuration: ["plugins": .array(["bundled"]), "log_level": "notice"])
+        let runner = try Gate.runner(
+            Self.config("pre-function", [("conf", "access", ["ngx.say(kong.configuration.plugins[1], ' ', kong.configuration.log_level, ' ', tostring(kong.configuration.pg_password))\nngx.exit(200)"])]),
+            registry: registry)
+        let ex = Exchange(runner, route: "conf")
+        #expect(String(decoding: ex.ctx.exitResponse?.encodedBody ?? [], as: UTF8.self) == "bundled notice nil\n")
+    }
+}

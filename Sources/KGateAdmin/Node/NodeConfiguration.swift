@@ -28,7 +28,7 @@ import KGateSettings
 /// `ssl_ciphers` is the cipher suite's, as Kong sets it. Not reproduced: the values Kong
 /// derives for nginx's other TLS directives (`nginx_*_ssl_*`) and the `nginx_*_directives` lists, which describe an nginx kgate does not
 /// run. `nginx_user` is left out, as Kong leaves it out on a host without a `kong` user.
-enum NodeConfiguration {
+public enum NodeConfiguration {
     /// How Kong's conf loader types a property; the properties it does not list are strings.
     enum Kind {
         case string, number, boolean, ngxBoolean, array
@@ -172,7 +172,7 @@ enum NodeConfiguration {
     ///   - settings: the node's settings.
     ///   - loadedPlugins: the enabled plugins (`plugins` with `bundled` expanded).
     ///   - workingDirectory: what a relative `prefix` is relative to.
-    static func object(settings: NodeSettings, loadedPlugins: [String], workingDirectory: String) -> Object {
+    public static func object(settings: NodeSettings, loadedPlugins: [String], workingDirectory: String) -> Object {
         var conf = Object()
         for (name, text) in kongDefaults + aliasDefaults { conf[name] = parse(text, kind(of: name)) }
         let ignored = Set(settings.ignoredProperties.map(\.property))
@@ -379,7 +379,7 @@ enum NodeConfiguration {
     }
 
     /// The process's working directory.
-    static func workingDirectory() -> String {
+    public static func workingDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buffer, buffer.count) != nil else { return "/" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)

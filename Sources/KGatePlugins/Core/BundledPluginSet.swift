@@ -4,15 +4,18 @@ import KGateSchema
 public enum BundledPluginSet {
     /// One value of each, with default settings; `nodeID` is the node's `kong.node.get_id()`
     /// (request-termination's echo), a random UUID when nil; `luaEnabled` is false with
-    /// `untrusted_lua = off`, `luaSandboxed` false with `untrusted_lua = on`; `viaEnabled` is whether `headers` turns `Via` on
+    /// `untrusted_lua = off`, `luaSandboxed` false with `untrusted_lua = on`; `configuration` is
+    /// `kong.configuration` for Lua code; `viaEnabled` is whether `headers` turns `Via` on
     /// (`kong.configuration.enabled_headers`).
     public static func all(
-        nodeID: String? = nil, luaEnabled: Bool = true, luaSandboxed: Bool = true, viaEnabled: Bool = true
+        nodeID: String? = nil, luaEnabled: Bool = true, luaSandboxed: Bool = true, viaEnabled: Bool = true,
+        configuration: Object? = nil
     ) -> [any Plugin] {
+        let settings = LuaNodeSettings(configuration: configuration ?? Object())
         let lua: LuaCodeMode = !luaEnabled ? .off : luaSandboxed ? .sandbox : .on
         return [
-            ServerlessFunctionPlugin<PreFunction>(mode: lua, nodeID: nodeID),
-            ServerlessFunctionPlugin<PostFunction>(mode: lua, nodeID: nodeID),
+            ServerlessFunctionPlugin<PreFunction>(mode: lua, nodeID: nodeID, settings: settings),
+            ServerlessFunctionPlugin<PostFunction>(mode: lua, nodeID: nodeID, settings: settings),
             KeyAuthPlugin(),
             BasicAuthPlugin(),
             LDAPAuthPlugin(),

@@ -35,10 +35,13 @@ public final class PluginRegistry: Sendable {
     /// The bundled plugins kgate implements, with their default settings, for the node with
     /// that id (a random UUID when nil).
     public static func bundled(
-        nodeID: String? = nil, luaEnabled: Bool = true, luaSandboxed: Bool = true, viaEnabled: Bool = true
+        nodeID: String? = nil, luaEnabled: Bool = true, luaSandboxed: Bool = true, viaEnabled: Bool = true,
+        configuration: Object? = nil
     ) -> PluginRegistry {
         PluginRegistry(
-            BundledPluginSet.all(nodeID: nodeID, luaEnabled: luaEnabled, luaSandboxed: luaSandboxed, viaEnabled: viaEnabled))
+            BundledPluginSet.all(
+                nodeID: nodeID, luaEnabled: luaEnabled, luaSandboxed: luaSandboxed, viaEnabled: viaEnabled,
+                configuration: configuration))
     }
 
     /// Config schemas by plugin name, for `EntityCatalog(pluginConfigSchemas:)`.

@@ -212,6 +212,9 @@ public struct PluginContext: Sendable {
     /// The scopes of the collected plugins (which config of each plugin applied).
     public var collectedScopes: [PluginScope] { collected.map(\.scope) }
 
+    /// How the request reaches its service, when plugins changed it (Kong's `kong.service`).
+    public var serviceOverride = ServiceOverride()
+
     /// A plugin asked for the whole upstream response before the response phases (Kong's
     /// `kong.service.request.enable_buffering()`, which sets `ngx.ctx.buffered_proxying`).
     public var bufferedProxying = false

@@ -86,7 +86,25 @@ extension ProxyHandler {
             respond(failure)
             return false
         }
+        if !x.plugins!.serviceOverride.isEmpty { applyServiceOverride() }
         return true
+    }
+
+    /// Reaches the service as plugins said (`kong.service.set_target`, `set_upstream`,
+    /// `set_retries`, `set_timeouts`): the request's plan is a copy with the changes.
+    private func applyServiceOverride() {
+        guard let plan = x.plan else { return }
+        let change = x.plugins!.serviceOverride
+        let balancers = x.generation?.artifact(for: ProxyPlansBuilder.self)?.balancers ?? [:]
+        let overridden = plan.overridden(by: change, balancers: balancers)
+        x.plan = overridden
+        if change.host != nil {
+            x.lease = nil
+            if case .balancer(let balancer) = overridden.destination, balancer.needsLease {
+                x.lease = BalancerLease(balancer: balancer, captures: x.plugins!.captures)
+            }
+        }
+        if let host = change.upstreamHost { x.preservedHost = host }
     }
 
     /// A plugin's `access` waits for I/O (rate-limiting's Redis call): the request waits in

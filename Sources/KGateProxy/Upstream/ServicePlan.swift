@@ -1,3 +1,4 @@
+import KGatePlugins
 import KGateSchema
 import NIOCore
 
@@ -71,6 +72,29 @@ final class ServicePlan: Sendable {
         if isDefault { return host }
         let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[" + host + "]" : host
         return bracketed + ":" + String(port)
+    }
+
+    /// The plan with what plugins changed (``ServiceOverride``): another host (an upstream's
+    /// balancer, an address or a name) and port, retries or timeouts; the TLS settings stay.
+    func overridden(by change: ServiceOverride, balancers: [String: Balancer]) -> ServicePlan {
+        let host = change.host ?? self.host
+        let destination: Destination
+        if change.host == nil {
+            destination = self.destination
+        } else if let balancer = balancers[host] {
+            destination = .balancer(balancer)
+        } else if let ip = IPBytes(parsing: host) {
+            destination = .address(ip)
+        } else {
+            destination = .hostname
+        }
+        let timeouts = change.timeouts
+        return ServicePlan(
+            id: id, name: name, scheme: scheme, host: host, port: change.port ?? port, destination: destination,
+            retries: change.retries ?? retries,
+            connectTimeout: timeouts.map { .milliseconds(Int64($0.connect)) } ?? connectTimeout,
+            writeTimeout: timeouts.map { .milliseconds(Int64($0.write)) } ?? writeTimeout,
+            readTimeout: timeouts.map { .milliseconds(Int64($0.read)) } ?? readTimeout, tls: tls)
     }
 
     /// Reads a flat service entity. `balancers` maps upstream names to their balancers;

@@ -1,3 +1,4 @@
+import KGateAdmin
 import KGateConfig
 import KGateRouter
 import KGatePlugins
@@ -24,11 +25,15 @@ public struct NodePlugins: Sendable {
     /// (`kong.node.get_id()`, a random UUID when nil).
     public init(settings: NodeSettings, nodeID: String? = nil, logger: Logger = Logger(label: "kgate.plugins")) {
         let luaEnabled = settings.untrustedLua != .off
+        let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
+        // `kong.configuration` for the Lua code of configs (as `GET /` shows it: sensitive
+        // values hidden).
+        let configuration = NodeConfiguration.object(
+            settings: settings, loadedPlugins: enabled, workingDirectory: NodeConfiguration.workingDirectory())
         let registry = PluginRegistry.bundled(
             nodeID: nodeID, luaEnabled: luaEnabled, luaSandboxed: settings.untrustedLua != .on,
-            viaEnabled: settings.enabledHeaders.contains("Via"))
+            viaEnabled: settings.enabledHeaders.contains("Via"), configuration: configuration)
         self.registry = registry
-        let enabled = settings.expandingBundledPlugins(BundledPlugins.names)
         var schemas = registry.configSchemas
         // Kong's schemas of the logging, metrics and tracing plugins: they know
         // `untrusted_lua = off`.

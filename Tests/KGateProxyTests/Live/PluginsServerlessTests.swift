@@ -4,9 +4,12 @@ import Testing
 /// spec/03-plugins/33-serverless-functions/02-access_spec.lua.
 @Suite("Plugins live: pre-function and post-function", .serialized)
 struct PluginsServerlessTests {
-    private func yaml(_ port: Int) -> String {
+    private func yaml(_ port: Int, other: Int) -> String {
         #"""
         _format_version: "3.0"
+        upstreams:
+        - name: other-upstream
+          targets: [{target: "127.0.0.1:\#(other)"}]
         services:
         - url: http://127.0.0.1:\#(port)
           routes:
@@ -59,6 +62,20 @@ struct PluginsServerlessTests {
             - name: post-function
               config:
                 header_filter: ["ngx.header['X-Kong-Request-Id'] = 'overwritten'"]
+          - hosts: [target.test]
+            preserve_host: true
+            plugins:
+            - name: pre-function
+              config:
+                access: ["kong.service.set_target('127.0.0.1', \#(other))\nkong.service.set_timeouts(1000, 1000, 1000)\nkong.service.set_retries(1)"]
+          - hosts: [upstream.test]
+            plugins:
+            - name: pre-function
+              config:
+                access:
+                - |
+                  local ok, err = kong.service.set_upstream(kong.request.get_header("x-upstream-name"))
+                  if not ok then return kong.response.exit(404, { message = err }) end
           - hosts: [buffered.test]
             plugins:
             - name: pre-function
@@ -72,8 +89,8 @@ struct PluginsServerlessTests {
     }
 
     private func run(_ body: (ProxyHarness) async throws -> Void) async throws {
-        try await withUpstreams(["u"]) { ups in
-            try await withProxy(yaml(ups[0].port)) { proxy in try await body(proxy) }
+        try await withUpstreams(["u", "other"]) { ups in
+            try await withProxy(yaml(ups[0].port, other: ups[1].port)) { proxy in try await body(proxy) }
         }
     }
 
@@ -134,6 +151,24 @@ struct PluginsServerlessTests {
             #expect(upstream != nil && upstream != "overwritten")
             let down = try await proxy.get("/echo", host: "post-function-header-filter")
             #expect(down.header("X-Kong-Request-Id") != nil && down.header("X-Kong-Request-Id") != "overwritten")
+        }
+    }
+
+    @Test("kong.service.set_target and set_upstream send the request elsewhere; an unknown upstream is an error to the code")
+    func serviceTarget() async throws {
+        try await run { proxy in
+            let target = try await proxy.get("/echo", host: "target.test")
+            #expect(target.status == 200)
+            #expect(target.header("X-Upstream") == "other")
+            // set_target sets the upstream Host to its host, over preserve_host.
+            #expect(EchoedRequest(target).header("Host") == "127.0.0.1")
+            let named = try await proxy.get("/echo", host: "upstream.test", headers: [("X-Upstream-Name", "other-upstream")])
+            #expect(named.header("X-Upstream") == "other")
+            let unknown = try await proxy.get("/echo", host: "upstream.test", headers: [("X-Upstream-Name", "nope")])
+            #expect(unknown.status == 404)
+            #expect(unknown.json?["message"] as? String == "could not find an Upstream named 'nope'")
+            let plain = try await proxy.get("/echo", host: "buffered.test")
+            #expect(plain.header("X-Upstream") == "u")
         }
     }
 }

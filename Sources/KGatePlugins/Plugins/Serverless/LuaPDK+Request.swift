@@ -208,6 +208,53 @@ extension LuaPDK {
     ]
 
     static let service: [(name: String, function: Function)] = [
+        ("kong.service.set_target", { c in
+            guard c.type(1) == .string, let host = c.string(1) else { return c.raise("host must be a string") }
+            guard c.type(2) == .number, let port = c.stack.integer(at: 2) else { return c.raise("port must be an integer") }
+            guard (0...65535).contains(port) else { return c.raise("port must be an integer between 0 and 65535: given \(port)") }
+            return c.withContext { ctx in
+                ctx.serviceOverride.host = host
+                ctx.serviceOverride.port = port
+                ctx.serviceOverride.upstreamHost = host
+                return c.nothing
+            }
+        }),
+        ("kong.service.set_upstream", { c in
+            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("host must be a string") }
+            return c.withContext { ctx in
+                guard ctx.db.page.entity("upstreams", endpointKey: name) != nil else {
+                    return c.failing("could not find an Upstream named '\(name)'")
+                }
+                ctx.serviceOverride.host = name
+                return c.returning(true)
+            }
+        }),
+        ("kong.service.set_retries", { c in
+            guard c.type(1) == .number, let retries = c.stack.integer(at: 1) else { return c.raise("retries must be an integer") }
+            guard (0...32767).contains(retries) else {
+                return c.raise("retries must be an integer between 0 and 32767: given \(retries)")
+            }
+            return c.withContext { ctx in
+                ctx.serviceOverride.retries = retries
+                return c.nothing
+            }
+        }),
+        ("kong.service.set_timeouts", { c in
+            var values: [Int] = []
+            for (i, name) in ["connect_timeout", "write_timeout", "read_timeout"].enumerated() {
+                guard c.type(Int32(i + 1)) == .number, let v = c.stack.integer(at: Int32(i + 1)) else {
+                    return c.raise("\(name) must be an integer")
+                }
+                guard (1...2_147_483_646).contains(v) else {
+                    return c.raise("\(name) must be an integer between 1 and 2147483646: given \(v)")
+                }
+                values.append(v)
+            }
+            return c.withContext { ctx in
+                ctx.serviceOverride.timeouts = .init(connect: values[0], write: values[1], read: values[2])
+                return c.nothing
+            }
+        }),
         ("kong.service.response.get_status", { c in
             c.withContext { ctx in ctx.response.fromService ? c.returning(ctx.response.status) : c.returning(nil as String?) }
         }),

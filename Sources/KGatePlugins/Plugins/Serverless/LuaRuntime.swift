@@ -28,6 +28,8 @@ final class LuaRuntime {
     var output: [UInt8]?
     /// The node's id (`kong.node.get_id()`), from the config running.
     var nodeID: String?
+    /// The settings `kong.configuration` holds now.
+    private weak var installedSettings: LuaNodeSettings?
     /// Request tables the proxy let go of, freed before the next call.
     let releases = LuaReleaseQueue()
     private var nextSerial = 0
@@ -150,6 +152,7 @@ final class LuaRuntime {
         }
         output = nil
         nodeID = config.nodeID
+        if installedSettings !== config.settings { install(config.settings) }
         let ok = withUnsafeMutablePointer(to: &ctx) { pointer in
             context = pointer
             defer { context = nil }
@@ -213,6 +216,16 @@ final class LuaRuntime {
         return s.value(at: -1)
     }
 
+    /// Sets `kong.configuration` to a node's settings.
+    private func install(_ settings: LuaNodeSettings) {
+        let s = vm.stack
+        s.getGlobal("kong")
+        s.push(.object(settings.configuration))
+        s.setField("configuration", in: -2)
+        s.pop()
+        installedSettings = settings
+    }
+
     /// The request's serial in this runtime: its tables' key.
     private func requestSerial(_ ctx: inout PluginContext) -> Int {
         if let tables = ctx.luaTables, tables.releases === releases { return tables.serial }
@@ -241,6 +254,15 @@ public enum LuaCodeMode: String, Sendable {
     case sandbox
     /// Every global.
     case on
+}
+
+/// The node's settings as Lua code reads them (`kong.configuration`, sensitive values hidden),
+/// one value per node.
+public final class LuaNodeSettings: Sendable {
+    let configuration: Object
+
+    /// Settings as `GET /` shows them (none when nil).
+    public init(configuration: Object? = nil) { self.configuration = configuration ?? Object() }
 }
 
 /// A config's compiled phases in one runtime.

@@ -23,11 +23,15 @@ public struct ServerlessFunctionPlugin<Kind: ServerlessFunctionKind>: Plugin {
     let mode: LuaCodeMode
     /// `kong.node.get_id()`.
     let nodeID: String
+    /// `kong.configuration`.
+    let settings: LuaNodeSettings
 
-    /// The plugin for a node's `untrusted_lua` setting and id (a random UUID when nil).
-    public init(mode: LuaCodeMode = .sandbox, nodeID: String? = nil) {
+    /// The plugin for a node's `untrusted_lua` setting, id (a random UUID when nil) and
+    /// settings.
+    public init(mode: LuaCodeMode = .sandbox, nodeID: String? = nil, settings: LuaNodeSettings = LuaNodeSettings()) {
         self.mode = mode
         self.nodeID = nodeID ?? CorrelationIDPlugin.uuid()
+        self.settings = settings
     }
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> ServerlessConfig {
@@ -36,7 +40,7 @@ public struct ServerlessFunctionPlugin<Kind: ServerlessFunctionKind>: Plugin {
             let strings = config[phase.rawValue]?.arrayValue?.compactMap(\.stringValue) ?? []
             if !strings.isEmpty { code[phase] = strings }
         }
-        return ServerlessConfig(code: code, mode: mode, nodeID: nodeID)
+        return ServerlessConfig(code: code, mode: mode, nodeID: nodeID, settings: settings)
     }
 
     public func phases(of config: ServerlessConfig) -> PluginPhases {
@@ -104,13 +108,15 @@ public final class ServerlessConfig: Sendable {
     let code: [PluginPhase: [String]]
     let mode: LuaCodeMode
     let nodeID: String
+    let settings: LuaNodeSettings
     /// Code of `rewrite` or `access` reads the request body.
     let readsRequestBody: Bool
 
-    init(code: [PluginPhase: [String]], mode: LuaCodeMode, nodeID: String) {
+    init(code: [PluginPhase: [String]], mode: LuaCodeMode, nodeID: String, settings: LuaNodeSettings) {
         self.code = code
         self.mode = mode
         self.nodeID = nodeID
+        self.settings = settings
         let early = (code[.rewrite] ?? []) + (code[.access] ?? [])
         readsRequestBody = early.contains { text in
             ["get_raw_body", "get_body", "read_body", "get_post_args", "get_body_data"].contains { text.contains($0) }
