@@ -223,3 +223,28 @@ extension ServerlessFunctionTests {
         #expect(String(decoding: ex.ctx.exitResponse?.encodedBody ?? [], as: UTF8.self) == "bundled notice nil\n")
     }
 }
+
+extension ServerlessFunctionTests {
+    /// `kong.request.get_forwarded_*`: the `X-Forwarded-*` headers of a trusted peer, else the
+    /// request's own values.
+    @Test(arguments: [true, false])
+    func forwardedValuesFollowTrust(trusted: Bool) throws {
+        let code = """
+            local r = kong.request
+            ngx.say(r.get_forwarded_scheme(), " ", r.get_forwarded_host(), " ", r.get_forwarded_port(), " ", r.get_forwarded_path(), " ", tostring(r.get_forwarded_prefix()))
+            ngx.exit(200)
+            """
+        let runner = try Gate.runner(Self.config("pre-function", [("fwd", "access", [code])]))
+        var ctx = runner.makeContext(PluginRequest(
+            method: "GET", host: "example.test", port: 8000, rawPath: "/fwd",
+            headers: ["X-Forwarded-Proto": "HTTPS", "X-Forwarded-Host": "user@Example.COM:8443", "X-Forwarded-Path": "/orig",
+                      "X-Forwarded-Prefix": "/pre"],
+            forwardedIP: "10.0.0.1"))
+        ctx.peerTrusted = trusted
+        let id = Gate.routeID(runner, "fwd")
+        ctx.setRoute(id: id, serviceID: runner.database.page.entity("routes", id: id)?["service"]?.objectValue?["id"]?.stringValue)
+        runner.access(&ctx)
+        let said = String(decoding: ctx.exitResponse?.encodedBody ?? [], as: UTF8.self)
+        #expect(said == (trusted ? "https example.com 8443 /orig /pre\n" : "http example.test 8000 /fwd nil\n"))
+    }
+}

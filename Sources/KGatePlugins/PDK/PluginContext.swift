@@ -212,6 +212,14 @@ public struct PluginContext: Sendable {
     /// The scopes of the collected plugins (which config of each plugin applied).
     public var collectedScopes: [PluginScope] { collected.map(\.scope) }
 
+    /// The connected peer is in `trusted_ips` (Kong's `kong.ip.is_trusted` of it): its
+    /// `X-Forwarded-*` headers are believed (`kong.request.get_forwarded_*`).
+    public var peerTrusted = false
+    /// The port clients reach after `port_maps` (Kong's `ngx.ctx.host_port`), when mapped.
+    public var hostPort: Int?
+    /// The `X-Forwarded-Prefix` the proxy sends (the stripped route prefix), if any.
+    public var forwardedPrefix: String?
+
     /// How the request reaches its service, when plugins changed it (Kong's `kong.service`).
     public var serviceOverride = ServiceOverride()
 

@@ -56,6 +56,7 @@ extension ProxyHandler {
         }
         x.plugins!.setRoute(match)
         x.plugins!.routedTarget = routedTarget
+        if let prefix = x.forwarding?.forwardedPrefix { x.plugins!.forwardedPrefix = prefix }
         if !x.requestEndReceived, runner.needsRequestBody(route: match.route.id, hasContentLength: x.facts.contentLength != nil) {
             beginReadingBodyForPlugins()
             return false
@@ -136,7 +137,7 @@ extension ProxyHandler {
         let rawQuery: String? =
             rawPath.utf8.count < u.count ? String(Substring(u[u.index(u.startIndex, offsetBy: rawPath.utf8.count + 1)...])) : nil
         // Built whole and handed over: a request changed after its init would be copied.
-        return runner.makeContext(
+        var ctx = runner.makeContext(
             PluginRequest(
                 method: method, scheme: tls ? "https" : "http", host: hostName(),
                 port: serverPortNumber ?? 0, rawPath: rawPath, rawQuery: rawQuery, headers: PluginHeads.fields(of: request),
@@ -147,6 +148,9 @@ extension ProxyHandler {
                     http2 ? 2 : Double(request.version.major) + Double(request.version.minor) / 10, serverIP,
                     remotePort
                 )))
+        ctx.peerTrusted = peerTrusted
+        ctx.hostPort = hostPortNumber
+        return ctx
     }
 
     // MARK: Reading the body for plugins

@@ -7,11 +7,36 @@ extension LuaPDK {
         ("kong.request.get_scheme", { c in c.withContext { c.returning($0.request.scheme) } }),
         ("kong.request.get_host", { c in c.withContext { c.returning($0.request.host) } }),
         ("kong.request.get_port", { c in c.withContext { c.returning($0.request.port) } }),
-        ("kong.request.get_forwarded_scheme", { c in c.withContext { c.returning($0.request.scheme) } }),
-        ("kong.request.get_forwarded_host", { c in c.withContext { c.returning($0.request.host) } }),
-        ("kong.request.get_forwarded_port", { c in c.withContext { c.returning($0.request.port) } }),
-        ("kong.request.get_forwarded_path", { c in c.withContext { c.returning($0.request.path) } }),
-        ("kong.request.get_forwarded_prefix", { c in c.returning(nil as String?) }),
+        ("kong.request.get_forwarded_scheme", { c in
+            c.withContext { ctx in
+                c.returning(trusted(ctx, "x-forwarded-proto").map(HTTPFields.lowercased) ?? ctx.request.scheme)
+            }
+        }),
+        ("kong.request.get_forwarded_host", { c in
+            c.withContext { ctx in
+                guard let host = trusted(ctx, "x-forwarded-host") else { return c.returning(ctx.request.host) }
+                return c.returning(HTTPFields.lowercased(String(hostAndPort(host).host)))
+            }
+        }),
+        ("kong.request.get_forwarded_port", { c in
+            c.withContext { ctx in
+                if let port = trusted(ctx, "x-forwarded-port").flatMap({ Int($0) }), (1...65535).contains(port) {
+                    return c.returning(port)
+                }
+                if let host = trusted(ctx, "x-forwarded-host"), let port = hostAndPort(host).port.flatMap({ Int($0) }),
+                    (1...65535).contains(port)
+                {
+                    return c.returning(port)
+                }
+                return c.returning(ctx.hostPort ?? ctx.request.port)
+            }
+        }),
+        ("kong.request.get_forwarded_path", { c in
+            c.withContext { c.returning(trusted($0, "x-forwarded-path") ?? $0.request.path) }
+        }),
+        ("kong.request.get_forwarded_prefix", { c in
+            c.withContext { c.returning(trusted($0, "x-forwarded-prefix") ?? $0.forwardedPrefix) }
+        }),
         ("kong.request.get_http_version", { c in c.withContext { c.returning($0.request.httpVersion) } }),
         ("kong.request.get_method", { c in c.withContext { c.returning($0.request.method) } }),
         ("kong.request.get_path", { c in c.withContext { c.returning($0.request.path) } }),
@@ -380,6 +405,19 @@ extension LuaPDK {
         "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "MKCOL", "COPY", "MOVE", "PROPFIND", "PROPPATCH", "LOCK",
         "UNLOCK", "PATCH", "TRACE", "CONNECT",
     ]
+
+    /// A request header when the peer is trusted (`X-Forwarded-*`), else nil.
+    private static func trusted(_ ctx: PluginContext, _ name: String) -> String? {
+        ctx.peerTrusted ? ctx.request.header(name) : nil
+    }
+
+    /// `[user@]host[:port]` split as Kong's `get_forwarded_host` and `_port` split it.
+    private static func hostAndPort(_ value: String) -> (host: Substring, port: Substring?) {
+        var host = Substring(value)
+        if let at = host.firstIndex(of: "@") { host = host[host.index(after: at)...] }
+        guard let colon = host.firstIndex(of: ":") else { return (host, nil) }
+        return (host[..<colon], host[host.index(after: colon)...])
+    }
 
     private static func rawBody(_ c: LuaCall, _ ctx: PluginContext) -> Int32 {
         if let body = ctx.request.body {
