@@ -7,7 +7,8 @@ import Testing
 
 @Suite("Kong's balancer algorithms and health checks, live", .serialized)
 struct BalancerHealthTests {
-    /// A port nothing listens on (bound, then closed): connections to it are refused.
+    /// A port nothing listens on (bound, then closed): connections to it are refused. Take it
+    /// after the test's upstreams listen: a port freed before they bind may become theirs.
     static func refusedPort() async throws -> Int {
         let channel = try await ServerBootstrap(group: TestLoops.group).bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress!.port!
@@ -45,8 +46,9 @@ struct BalancerHealthTests {
 
     @Test("passive checks: a target refusing connections is marked unhealthy after tcp_failures and skipped")
     func passiveTCPFailures() async throws {
-        let refused = try await Self.refusedPort()
         try await withUpstreams(["live"]) { ups in
+            // Taken while the upstream listens, so the kernel cannot give it that port.
+            let refused = try await Self.refusedPort()
             let yaml = Self.pool(
                 [refused, ups[0].port],
                 upstream: """
@@ -98,8 +100,9 @@ struct BalancerHealthTests {
 
     @Test("active checks: probes (the configured path) mark a dead target unhealthy; traffic goes to the live one")
     func activeProbes() async throws {
-        let refused = try await Self.refusedPort()
         try await withUpstreams(["live"]) { ups in
+            // Taken while the upstream listens, so the kernel cannot give it that port.
+            let refused = try await Self.refusedPort()
             let yaml = Self.pool(
                 [refused, ups[0].port],
                 upstream: """
