@@ -296,3 +296,52 @@ public struct OTLPSpan: Equatable, Sendable {
         statusCode = try span.message(15).map { Int($0.int64(3) ?? 0) }
     }
 }
+
+/// An `ExportLogsServiceRequest` decoded for tests: the first resource's attributes, the first
+/// scope, and every `LogRecord`.
+public struct OTLPLogsRequest: Equatable, Sendable {
+    public var resource: [OTLPKeyValue] = []
+    public var scopeName = ""
+    public var records: [OTLPLogRecord] = []
+
+    /// Decodes `resource_logs` (1) > `resource` (1) and `scope_logs` (2) > `scope` (1) and
+    /// `log_records` (2).
+    public init(_ bytes: [UInt8]) throws {
+        for (i, resourceLogs) in try ProtobufMessage(bytes).messages(1).enumerated() {
+            if i == 0, let resource = try resourceLogs.message(1) { self.resource = try OTLPKeyValue.list(resource, 1) }
+            for scopeLogs in try resourceLogs.messages(2) {
+                if scopeName.isEmpty, let scope = try scopeLogs.message(1) { scopeName = try scope.string(1) ?? "" }
+                records += try scopeLogs.messages(2).map(OTLPLogRecord.init)
+            }
+        }
+    }
+}
+
+/// A `LogRecord`, decoded.
+public struct OTLPLogRecord: Equatable, Sendable {
+    public var timeNanos: UInt64
+    public var observedTimeNanos: UInt64
+    public var severityNumber: Int64
+    public var severityText: String
+    public var body: String
+    public var attributes: [OTLPKeyValue]
+    public var flags: UInt32?
+    public var traceID: [UInt8]?
+    public var spanID: [UInt8]?
+
+    /// Reads the fields of logs.proto's `LogRecord`.
+    public init(_ record: ProtobufMessage) throws {
+        timeNanos = record.fixed64(1) ?? 0
+        observedTimeNanos = record.fixed64(11) ?? 0
+        severityNumber = record.int64(2) ?? 0
+        severityText = try record.string(3) ?? ""
+        body = try record.message(5).flatMap { try $0.string(1) } ?? ""
+        attributes = try OTLPKeyValue.list(record, 6)
+        flags = record.fixed32(8)
+        traceID = record.bytes(9)
+        spanID = record.bytes(10)
+    }
+
+    /// An attribute's value.
+    public func attribute(_ key: String) -> OTLPAnyValue? { attributes.first { $0.key == key }?.value }
+}

@@ -39,7 +39,9 @@ struct ProxyHarness: Sendable {
         streamAccessLog: AccessLog? = nil, configure: (inout ProxyConfiguration) -> Void = { _ in }
     ) async throws -> ProxyHarness {
         let extraNames = Set(extraPlugins.map { type(of: $0).name })
-        let registry = PluginRegistry(BundledPluginSet.all().filter { !extraNames.contains(type(of: $0).name) } + extraPlugins)
+        // `kong.configuration` holds the settings Lua code reads (`log_level`, for the logs).
+        let bundled = BundledPluginSet.all(configuration: ["log_level": .string(settings.logLevel.rawValue)])
+        let registry = PluginRegistry(bundled.filter { !extraNames.contains(type(of: $0).name) } + extraPlugins)
         let plugins = PluginsBuilder(registry: registry)
         var plans = ProxyPlansBuilder(settings: settings, plugins: plugins)
         if let environment { plans.environment = environment }

@@ -1,5 +1,5 @@
-/// Kong's OTLP encoder (`kong/observability/otlp`): traces as the protobuf bodies of OTLP/HTTP
-/// export requests. Field numbers are those of Kong's bundled
+/// Kong's OTLP encoder (`kong/observability/otlp`): traces and logs as the protobuf bodies of
+/// OTLP/HTTP export requests. Field numbers are those of Kong's bundled
 /// `opentelemetry/proto` files; scalar fields at their proto3 default are omitted.
 enum OTLPEncoding {
     /// The instrumentation scope Kong reports.
@@ -9,28 +9,65 @@ enum OTLPEncoding {
     /// An `ExportTraceServiceRequest`: one `ResourceSpans` with `resource`'s attributes (in
     /// order) and one `ScopeSpans` holding `spans` (Kong's `encode_traces` of `transform_span`s).
     static func traces(_ spans: [TraceSpan], resource: [SpanAttribute]) -> [UInt8] {
-        traces(encodedSpans: spans.map(span), resource: resource)
+        exportRequest(spans.map(span), resource: resource)
     }
 
-    /// The same request from spans already encoded by `span(_:)` (as Kong's queue holds
-    /// transformed spans): `resource_spans` (1) holds `resource` (1) and `scope_spans` (2); that
-    /// holds `scope` (1) and the spans (2).
-    static func traces(encodedSpans: [[UInt8]], resource: [SpanAttribute]) -> [UInt8] {
+    /// An `ExportTraceServiceRequest` of spans encoded by `span(_:)`, or an
+    /// `ExportLogsServiceRequest` of records encoded by `logRecord(...)` (Kong's queues hold
+    /// encoded items; both requests have one layout): `resource_spans`/`resource_logs` (1) holds
+    /// `resource` (1) and `scope_spans`/`scope_logs` (2); that holds `scope` (1) and the items (2).
+    static func exportRequest(_ encodedItems: [[UInt8]], resource: [SpanAttribute]) -> [UInt8] {
         var request = ProtobufWriter()
-        request.message(1) { resourceSpans in
-            resourceSpans.message(1) { writeAttributes(resource, field: 1, into: &$0) }
-            resourceSpans.message(2) { scopeSpans in
-                scopeSpans.message(1) { scope in
+        request.message(1) { resourceItems in
+            resourceItems.message(1) { writeAttributes(resource, field: 1, into: &$0) }
+            resourceItems.message(2) { scopeItems in
+                scopeItems.message(1) { scope in
                     scope.stringIfSet(1, scopeName)
                     scope.stringIfSet(2, scopeVersion)
                 }
-                for encoded in encodedSpans { scopeSpans.bytes(2, encoded) }
+                for encoded in encodedItems { scopeItems.bytes(2, encoded) }
             }
         }
         return request.output
     }
 
-    /// One `Span` message's bytes (Kong's `transform_span`), for `traces(encodedSpans:resource:)`.
+    /// Kong's `map_severity`: an nginx level's OTLP severity number and text.
+    static func severity(_ level: Int) -> (number: Int64, text: String)? {
+        switch level {
+        case 8: (5, "DEBUG")
+        case 7: (9, "INFO")
+        case 6: (11, "NOTICE")
+        case 5: (13, "WARN")
+        case 4: (17, "ERR")
+        case 3: (19, "CRIT")
+        case 2: (21, "ALERT")
+        case 1: (23, "EMERG")
+        default: nil
+        }
+    }
+
+    /// One `LogRecord` (Kong's `prepare_logs`): times, severity, the body as a string, the
+    /// attributes (`request.id`, `introspection.*`), and the request's trace id and flags.
+    static func logRecord(
+        timeNanos: UInt64, level: Int, body: String, attributes: [SpanAttribute], traceID: [UInt8]?, spanID: [UInt8]?,
+        flags: UInt32?
+    ) -> [UInt8] {
+        var writer = ProtobufWriter()
+        writer.fixed64IfSet(1, timeNanos)
+        if let severity = severity(level) {
+            writer.int64IfSet(2, severity.number)
+            writer.stringIfSet(3, severity.text)
+        }
+        writer.message(5) { $0.string(1, body) }
+        writeAttributes(attributes, field: 6, into: &writer)
+        writer.fixed32IfSet(8, flags)
+        writer.bytesIfSet(9, traceID.flatMap { TraceIDs.sized($0, 16) })
+        writer.bytesIfSet(10, spanID)
+        writer.fixed64IfSet(11, timeNanos)
+        return writer.output
+    }
+
+    /// One `Span` message's bytes (Kong's `transform_span`), for `exportRequest(_:resource:)`.
     static func span(_ span: TraceSpan) -> [UInt8] {
         var writer = ProtobufWriter()
         writeSpan(span, into: &writer)

@@ -21,8 +21,10 @@ import NIOHTTP1
 /// sent in batches as an `ExportTraceServiceRequest` with `Content-Type:
 /// application/x-protobuf` and `headers`, under the resource `service.name` (`kong`),
 /// `service.instance.id` (the node id), `service.version` and `resource_attributes`, whose
-/// `$(...)` templates are rendered from the request as Kong does. `logs_endpoint` gets no
-/// logs: a config with one is warned about.
+/// `$(...)` templates are rendered from the request as Kong does. `logs_endpoint` gets, through
+/// a queue of its own (`<plugin id>:logs`), an `ExportLogsServiceRequest` of what the request's
+/// Lua (pre-function, post-function) logged with `kong.log` and `ngx.log` at or above
+/// `log_level`, with Kong's attributes and the request's trace id.
 public final class OpenTelemetryPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
@@ -38,6 +40,8 @@ public final class OpenTelemetryPlugin: Plugin {
         var timeout: TimeAmount
         var queueName: String
         var queue: LogQueue.Settings
+        var logsEndpoint: PluginHTTPClient.Endpoint?
+        var logsQueueName: String
     }
 
     /// `opentelemetry`.
@@ -53,6 +57,9 @@ public final class OpenTelemetryPlugin: Plugin {
     /// is not to be exported (Kong's `should_sample`).
     static let traceIDKey = "trace_id"
     static let shouldSampleKey = "should_sample"
+    /// The trace id's bytes and flags, for the request's logs.
+    static let rawTraceIDKey = "raw_trace_id"
+    static let traceFlagsKey = "trace_flags"
 
     /// `kong.node.get_id()`.
     let nodeID: String
@@ -69,9 +76,6 @@ public final class OpenTelemetryPlugin: Plugin {
 
     /// Parses the config.
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        if config.string("logs_endpoint") != nil {
-            logger.warning("opentelemetry: kgate does not export logs; config.logs_endpoint is not used")
-        }
         let traces = config.string("traces_endpoint")
         let headers = (config["headers"]?.objectValue ?? [:]).compactMap { name, value in value.stringValue.map { (name, $0) } }
         let attributes = (config["resource_attributes"]?.objectValue ?? [:]).compactMap { key, value in
@@ -84,7 +88,9 @@ public final class OpenTelemetryPlugin: Plugin {
             endpoint: traces.flatMap(ParsedURL.init).flatMap(PluginHTTPClient.Endpoint.init(url:)),
             headers: headers.sorted { $0.0 < $1.0 }, resourceAttributes: attributes.sorted { $0.key < $1.key },
             timeout: .milliseconds(Int64(config.integer("read_timeout") ?? 5000)), queueName: scope.id + ":traces",
-            queue: LogQueue.Settings(pluginConfig: config))
+            queue: LogQueue.Settings(pluginConfig: config),
+            logsEndpoint: config.string("logs_endpoint").flatMap(ParsedURL.init).flatMap(PluginHTTPClient.Endpoint.init(url:)),
+            logsQueueName: scope.id + ":logs")
     }
 
     // MARK: Phases
@@ -99,7 +105,11 @@ public final class OpenTelemetryPlugin: Plugin {
             }
             return Self.injectContext(extracted, samplingRate: config.samplingRate, &ctx.trace!)
         }
-        if let traceID = context.traceID { ctx.plugin[Self.traceIDKey] = TraceIDs.hex(traceID) }
+        if let traceID = context.traceID {
+            ctx.plugin[Self.traceIDKey] = TraceIDs.hex(traceID)
+            ctx.plugin[Self.rawTraceIDKey] = traceID
+            ctx.plugin[Self.traceFlagsKey] = context.shouldSample == true ? UInt32(1) : UInt32(0)
+        }
     }
 
     /// Kong's `get_inject_ctx` with tracing off: the root span's context, in the trace
@@ -145,28 +155,68 @@ public final class OpenTelemetryPlugin: Plugin {
         if let traceID { ctx.response.addHeader(name, traceID) }
     }
 
-    /// Queues the request's sampled spans, in the request's trace (Kong's `otel_traces.log`).
+    /// Queues the request's sampled spans (Kong's `otel_traces.log`) and its Lua's logs (Kong's
+    /// `otel_logs.log`).
     public func log(_ config: Config, _ ctx: inout PluginContext) {
+        logTraces(config, &ctx)
+        logLogs(config, &ctx)
+    }
+
+    /// Queues the request's sampled spans, in the request's trace.
+    private func logTraces(_ config: Config, _ ctx: inout PluginContext) {
         guard config.traces, let endpoint = config.endpoint, let trace = ctx.trace,
             ctx.plugin[Self.shouldSampleKey] as? Bool != false
         else { return }
         let spans = trace.spans.filter { $0.shouldSample != false }
         guard !spans.isEmpty else { return }
-        let queue = queues.queue(config.queueName, settings: config.queue, logger: logger) { logger in
-            let resource = resourceAttributes(config, ctx, logger: logger)
-            let client = PluginHTTPClient(endpoint: endpoint)
-            let headers = Self.exportHeaders(config.headers)
-            return { batch in
-                try await Self.export(OTLPEncoding.traces(encodedSpans: batch, resource: resource), to: client, headers: headers, timeout: config.timeout)
-            }
-        }
+        let queue = exportQueue(config.queueName, to: endpoint, config, ctx)
         for var span in spans {
             if let traceID = trace.rawTraceID { span.traceID = traceID }
             queue.enqueue(OTLPEncoding.span(span))
         }
     }
 
+    /// Queues what the request's Lua logged, each entry with `request.id` and where it was
+    /// logged from, in the request's trace (the root span's id).
+    private func logLogs(_ config: Config, _ ctx: inout PluginContext) {
+        guard let endpoint = config.logsEndpoint, ctx.luaTables != nil else { return }
+        let records = LuaRuntime.current.requestLogs(ctx)
+        guard !records.isEmpty else { return }
+        let queue = exportQueue(config.logsQueueName, to: endpoint, config, ctx)
+        let traceID = ctx.plugin[Self.rawTraceIDKey] as? [UInt8] ?? ctx.trace?.rawTraceID
+        let flags = ctx.plugin[Self.traceFlagsKey] as? UInt32
+        let requestID = ctx.request.requestID
+        for record in records {
+            var attributes = [SpanAttribute("request.id", .string(requestID))]
+            if let line = record.line { attributes.append(SpanAttribute("introspection.current.line", .double(Double(line)))) }
+            for (key, value) in [
+                ("introspection.name", record.name), ("introspection.namewhat", record.namewhat),
+                ("introspection.source", record.source), ("introspection.what", record.what),
+            ] {
+                if let value { attributes.append(SpanAttribute(key, .string(value))) }
+            }
+            queue.enqueue(
+                OTLPEncoding.logRecord(
+                    timeNanos: record.timeNanos, level: record.level, body: record.body, attributes: attributes,
+                    traceID: traceID, spanID: traceID == nil ? nil : ctx.trace?.root?.spanID, flags: traceID == nil ? nil : flags))
+        }
+    }
+
     // MARK: Export
+
+    /// The queue of encoded spans or log records bound for `endpoint` (made on first use):
+    /// each batch goes out as one export request under the resource of the config.
+    private func exportQueue(_ name: String, to endpoint: PluginHTTPClient.Endpoint, _ config: Config, _ ctx: PluginContext) -> LogQueue {
+        queues.queue(name, settings: config.queue, logger: logger) { logger in
+            let resource = resourceAttributes(config, ctx, logger: logger)
+            let client = PluginHTTPClient(endpoint: endpoint)
+            let headers = Self.exportHeaders(config.headers)
+            return { batch in
+                try await Self.export(
+                    OTLPEncoding.exportRequest(batch, resource: resource), to: client, headers: headers, timeout: config.timeout)
+            }
+        }
+    }
 
     /// Kong's `get_headers`: the configured headers, with `Content-Type:
     /// application/x-protobuf` unless they name one (as written).

@@ -192,6 +192,7 @@ extension LuaPDK {
         ("kong.node.get_id", { c in c.returning(c.runtime.nodeID) }),
         ("kong.node.get_hostname", { c in c.returning(NodeHostname.read()) }),
         ("kong.nginx.get_subsystem", { c in c.returning("http") }),
+        ("kgate.time_ns", { c in c.returning(Double(WallClock.nowNanoseconds())) }),
         ("ngx.worker.id", { c in c.returning(0) }),
         ("ngx.worker.count", { c in c.returning(1) }),
         ("ngx.worker.pid", { c in c.returning(Int(getpid())) }),

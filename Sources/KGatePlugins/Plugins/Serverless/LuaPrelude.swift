@@ -202,6 +202,49 @@ kong.cache = {
 }
 kong.core_cache = kong.cache
 
+-- Request-scoped logs for OpenTelemetry's logs_endpoint (Kong's kong.observability.logs):
+-- what kong.log and ngx.log write during a request at or above the node's log_level, with
+-- where the code called them.
+local getinfo, time_ns = debug.getinfo, kgate.time_ns
+kgate = nil
+local LEVELS = { debug = 8, info = 7, notice = 6, warn = 5, error = 4, crit = 3, alert = 2, emerg = 1 }
+local function push_log(stack_level, level, ...)
+  if not current or type(level) ~= "number" then return end
+  local conf = kong.configuration
+  if (LEVELS[conf and conf.log_level or "notice"] or 6) < level then return end
+  local r = request()
+  local logs = r.logs
+  if not logs then logs = {} r.logs = logs end
+  if #logs >= 1000 then return end
+  local parts = {}
+  for i = 1, select("#", ...) do
+    local v = select(i, ...)
+    parts[i] = v == ngx.null and "nil" or tostring(v)
+  end
+  local info = getinfo(stack_level, "nSl") or {}
+  logs[#logs + 1] = {
+    level = level, body = table.concat(parts), time = time_ns(), line = info.currentline, name = info.name,
+    namewhat = info.namewhat, source = info.source, what = info.what,
+  }
+end
+for name, level in pairs({ debug = 8, info = 7, notice = 6, warn = 5, err = 4, crit = 3, alert = 2, emerg = 1 }) do
+  local write = kong.log[name]
+  kong.log[name] = function(...)
+    push_log(3, level, ...)
+    return write(...)
+  end
+end
+local ngx_log = ngx.log
+function ngx.log(level, ...)
+  push_log(3, level, ...)
+  return ngx_log(level, ...)
+end
+
+function api.request_logs(serial)
+  local r = requests[serial]
+  return r and r.logs
+end
+
 -- Kong's sandbox: Lua's safe functions, `kong`, `ngx`, and a `require` that refuses.
 local SAFE = [[
 _VERSION assert error ipairs next pairs pcall print select tonumber tostring type unpack xpcall

@@ -22,6 +22,7 @@ final class LuaRuntime {
     private var releaseRef: Int32 = 0
     private var loadRef: Int32 = 0
     private var evaluateRef: Int32 = 0
+    private var requestLogsRef: Int32 = 0
     /// The context of the phase running, while a phase runs.
     var context: UnsafeMutablePointer<PluginContext>?
     /// What `ngx.print` and `ngx.say` wrote in the phase running.
@@ -76,6 +77,7 @@ final class LuaRuntime {
         releaseRef = field("release")
         loadRef = field("load")
         evaluateRef = field("evaluate")
+        requestLogsRef = field("request_logs")
     }
 
     /// The runtime behind a function ``LuaPDK`` registered (its first upvalue).
@@ -216,6 +218,19 @@ final class LuaRuntime {
         return s.value(at: -1)
     }
 
+    /// What the request's Lua logged with `kong.log` and `ngx.log` at or above the node's
+    /// `log_level` (at most 1000 entries), for OpenTelemetry's `logs_endpoint`.
+    func requestLogs(_ ctx: PluginContext) -> [LuaLogRecord] {
+        guard let tables = ctx.luaTables, tables.releases === releases else { return [] }
+        let s = vm.stack
+        let top = s.top
+        defer { s.setTop(top) }
+        s.push(ref: requestLogsRef)
+        s.push(tables.serial)
+        guard s.call(arguments: 1, results: 1) == nil, case .array(let entries)? = s.value(at: -1) else { return [] }
+        return entries.compactMap { entry in entry.objectValue.flatMap(LuaLogRecord.init) }
+    }
+
     /// Sets `kong.configuration` to a node's settings.
     private func install(_ settings: LuaNodeSettings) {
         let s = vm.stack
@@ -263,6 +278,33 @@ public final class LuaNodeSettings: Sendable {
 
     /// Settings as `GET /` shows them (none when nil).
     public init(configuration: Object? = nil) { self.configuration = configuration ?? Object() }
+}
+
+/// One `kong.log` / `ngx.log` call of a request's Lua (Kong's o11y log entry).
+struct LuaLogRecord: Sendable {
+    /// nginx's level (`ngx.INFO` is 7).
+    let level: Int
+    let body: String
+    let timeNanos: UInt64
+    /// Where the code called: `debug.getinfo`'s `currentline`, `name`, `namewhat`, `source`
+    /// (the chunk's text for config code) and `what`.
+    let line: Int?
+    let name: String?
+    let namewhat: String?
+    let source: String?
+    let what: String?
+
+    init?(_ entry: Object) {
+        guard let level = entry["level"]?.integerValue, let body = entry["body"]?.stringValue else { return nil }
+        self.level = level
+        self.body = body
+        timeNanos = UInt64(max(0, entry["time"]?.doubleValue ?? 0))
+        line = entry["line"]?.integerValue
+        name = entry["name"]?.stringValue
+        namewhat = entry["namewhat"]?.stringValue
+        source = entry["source"]?.stringValue
+        what = entry["what"]?.stringValue
+    }
 }
 
 /// A config's compiled phases in one runtime.
