@@ -248,3 +248,25 @@ extension ServerlessFunctionTests {
         #expect(said == (trusted ? "https example.com 8443 /orig /pre\n" : "http example.test 8000 /fwd nil\n"))
     }
 }
+
+extension ServerlessFunctionTests {
+    /// `get_headers` and `get_query` give at most 100 entries unless told (1 to 1000).
+    @Test func headersAndArgumentsAreLimited() throws {
+        let code = """
+            local n = 0
+            for _ in pairs(kong.request.get_headers()) do n = n + 1 end
+            local m = 0
+            for _ in pairs(kong.request.get_headers(3)) do m = m + 1 end
+            local q = 0
+            for _ in pairs(ngx.req.get_uri_args(2)) do q = q + 1 end
+            local ok = pcall(kong.request.get_headers, 1001)
+            ngx.say(n, " ", m, " ", q, " ", tostring(ok))
+            ngx.exit(200)
+            """
+        let runner = try Gate.runner(Self.config("pre-function", [("lim", "access", [code])]))
+        var headers = HTTPFields()
+        for i in 0..<120 { headers.add("X-H\(i)", "v") }
+        let ex = Exchange(runner, route: "lim", query: "a=1&b=2&c=3", headers: headers)
+        #expect(String(decoding: ex.ctx.exitResponse?.encodedBody ?? [], as: UTF8.self) == "100 3 2 false\n")
+    }
+}

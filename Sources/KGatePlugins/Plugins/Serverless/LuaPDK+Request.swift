@@ -52,14 +52,14 @@ extension LuaPDK {
             guard let name = c.string(1) else { return c.raise("query argument name must be a string") }
             return c.withContext { ctx in c.returning(queryValue(ctx.request.queryArgument(name))) }
         }),
-        ("kong.request.get_query", { c in c.withContext { c.returning(LogSerializer.queryTable($0.request.query)) } }),
+        ("kong.request.get_query", { c in
+            limited(c, "max_args") { max, ctx in LogSerializer.queryTable(QueryArgs(Array(ctx.request.query.pairs.prefix(max)))) }
+        }),
         ("kong.request.get_header", { c in
             guard let name = c.string(1), c.type(1) == .string else { return c.raise("header name must be a string") }
             return c.withContext { c.returning($0.request.header(name)) }
         }),
-        ("kong.request.get_headers", { c in
-            c.withContext { c.returning(LogSerializer.headerTable($0.request.headers, redacting: false)) }
-        }),
+        ("kong.request.get_headers", { c in requestHeaders(c) }),
         ("kong.request.get_raw_body", { c in c.withContext { rawBody(c, $0) } }),
         ("kong.request.get_body", { c in
             c.withContext { ctx in
@@ -313,9 +313,7 @@ extension LuaPDK {
                 return c.nothing
             }
         }),
-        ("ngx.req.get_headers", { c in
-            c.withContext { c.returning(LogSerializer.headerTable($0.request.headers, redacting: false)) }
-        }),
+        ("ngx.req.get_headers", { c in requestHeaders(c) }),
         ("ngx.req.set_header", { c in
             guard c.type(1) == .string, let name = c.string(1) else { return c.raise("bad argument #1 to 'set_header' (string expected)") }
             return c.withContext { ctx in
@@ -334,7 +332,9 @@ extension LuaPDK {
                 return c.nothing
             }
         }),
-        ("ngx.req.get_uri_args", { c in c.withContext { c.returning(LogSerializer.queryTable($0.request.query)) } }),
+        ("ngx.req.get_uri_args", { c in
+            limited(c, "max_args") { max, ctx in LogSerializer.queryTable(QueryArgs(Array(ctx.request.query.pairs.prefix(max)))) }
+        }),
         ("ngx.req.set_uri_args", { c in
             c.withContext { ctx in
                 if c.type(1) == .string, let query = c.string(1) {
@@ -405,6 +405,27 @@ extension LuaPDK {
         "GET", "HEAD", "PUT", "POST", "DELETE", "OPTIONS", "MKCOL", "COPY", "MOVE", "PROPFIND", "PROPPATCH", "LOCK",
         "UNLOCK", "PATCH", "TRACE", "CONNECT",
     ]
+
+    /// The request's headers as a table, at most the first argument's count of fields (100 by
+    /// default, OpenResty's `lua_max_req_headers`).
+    private static func requestHeaders(_ c: LuaCall) -> Int32 {
+        limited(c, "max_headers") { max, ctx in
+            LogSerializer.headerTable(HTTPFields(fields: Array(ctx.request.headers.fields.prefix(max))), redacting: false)
+        }
+    }
+
+    /// A table of at most `max` entries (the first argument: a number from 1 to 1000, 100 when
+    /// absent), as Kong checks `max_headers` and `max_args`.
+    private static func limited(_ c: LuaCall, _ name: String, _ table: (Int, PluginContext) -> Value) -> Int32 {
+        var max = 100
+        if c.type(1) != .nil, c.type(1) != .none {
+            guard c.type(1) == .number, let given = c.stack.integer(at: 1) else { return c.raise("\(name) must be a number") }
+            guard given >= 1 else { return c.raise("\(name) must be >= 1") }
+            guard given <= 1000 else { return c.raise("\(name) must be <= 1000") }
+            max = given
+        }
+        return c.withContext { c.returning(table(max, $0)) }
+    }
 
     /// A request header when the peer is trusted (`X-Forwarded-*`), else nil.
     private static func trusted(_ ctx: PluginContext, _ name: String) -> String? {

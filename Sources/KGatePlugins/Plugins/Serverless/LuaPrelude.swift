@@ -245,6 +245,9 @@ function api.request_logs(serial)
   return r and r.logs
 end
 
+-- OpenResty's print writes to the error log at NOTICE.
+function print(...) return ngx.log(ngx.NOTICE, ...) end
+
 -- Kong's sandbox: Lua's safe functions, `kong`, `ngx`, and a `require` that refuses.
 local SAFE = [[
 _VERSION assert error ipairs next pairs pcall print select tonumber tostring type unpack xpcall
