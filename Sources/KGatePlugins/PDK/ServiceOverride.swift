@@ -2,6 +2,8 @@
 /// `set_target`, `set_upstream`, `set_retries`, `set_timeouts`), applied by the proxy after
 /// `access`.
 public struct ServiceOverride: Sendable, Hashable {
+    /// `http` or `https` instead of the service's protocol (`set_scheme`).
+    public var scheme: String?
     /// The host to reach instead of the service's: an `upstreams` entity's name (its balancer),
     /// an IP address or a name to resolve.
     public var host: String?
@@ -32,5 +34,7 @@ public struct ServiceOverride: Sendable, Hashable {
     public init() {}
 
     /// Whether nothing changed.
-    public var isEmpty: Bool { host == nil && port == nil && retries == nil && timeouts == nil && upstreamHost == nil }
+    public var isEmpty: Bool {
+        scheme == nil && host == nil && port == nil && retries == nil && timeouts == nil && upstreamHost == nil
+    }
 }

@@ -96,8 +96,8 @@ extension ProxyHandler {
     private func applyServiceOverride() {
         guard let plan = x.plan else { return }
         let change = x.plugins!.serviceOverride
-        let balancers = x.generation?.artifact(for: ProxyPlansBuilder.self)?.balancers ?? [:]
-        let overridden = plan.overridden(by: change, balancers: balancers)
+        let plans = x.generation?.artifact(for: ProxyPlansBuilder.self)
+        let overridden = plan.overridden(by: change, balancers: plans?.balancers ?? [:], defaultTLS: plans?.defaultTLS)
         x.plan = overridden
         if change.host != nil {
             x.lease = nil

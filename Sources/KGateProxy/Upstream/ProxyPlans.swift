@@ -24,6 +24,9 @@ public final class ProxyPlans: Sendable {
     let balancers: [String: Balancer]
     /// TLS profiles by identity (carried over to the next generation when unchanged).
     let tlsProfiles: [TLSProfile.Identity: TLSProfile]
+    /// The profile of an `https` service without TLS settings: what a request a plugin
+    /// switched to `https` (`kong.service.request.set_scheme`) uses.
+    let defaultTLS: TLSProfile?
     /// The certificates TLS listeners present, by SNI.
     let certificates: ServerCertificates
     /// The stream routes (`tcp`, `tls`, `tls_passthrough`) and their services.
@@ -31,8 +34,8 @@ public final class ProxyPlans: Sendable {
 
     init(
         router: Router, plugins: PluginRunner? = nil, services: [String: ServicePlan], balancers: [String: Balancer],
-        tlsProfiles: [TLSProfile.Identity: TLSProfile], certificates: ServerCertificates = .empty,
-        stream: StreamPlans = .empty
+        tlsProfiles: [TLSProfile.Identity: TLSProfile], defaultTLS: TLSProfile? = nil,
+        certificates: ServerCertificates = .empty, stream: StreamPlans = .empty
     ) {
         self.router = router
         self.stream = stream
@@ -43,6 +46,7 @@ public final class ProxyPlans: Sendable {
         self.planByEntry = router.entryServiceIDs.map { $0.flatMap { services[$0] } }
         self.balancers = balancers
         self.tlsProfiles = tlsProfiles
+        self.defaultTLS = defaultTLS
     }
 
     /// Plans for an empty config (no routes: every request gets the 404).
@@ -211,6 +215,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             let plan = ServicePlan(entity: row, balancers: balancers, tls: profile(for:))
             services[plan.id] = plan
         }
+        let defaultTLS = profile(for: ["protocol": .string("https")])
         if let tlsError { throw tlsError }
         let certificates = try ServerCertificates(
             page: page, vault: vault, previous: previous?.artifact(for: ProxyPlansBuilder.self)?.certificates,
@@ -222,7 +227,7 @@ public struct ProxyPlansBuilder: GenerationArtifactBuilder {
             logging: runner?.streamPluginNames ?? [])
         return ProxyPlans(
             router: router, plugins: runner, services: services, balancers: balancers, tlsProfiles: profiles,
-            certificates: certificates, stream: stream)
+            defaultTLS: defaultTLS, certificates: certificates, stream: stream)
     }
 
     /// The TLS settings of a service; `upstream` is the upstream its host names, if any, whose

@@ -74,9 +74,11 @@ final class ServicePlan: Sendable {
         return bracketed + ":" + String(port)
     }
 
-    /// The plan with what plugins changed (``ServiceOverride``): another host (an upstream's
-    /// balancer, an address or a name) and port, retries or timeouts; the TLS settings stay.
-    func overridden(by change: ServiceOverride, balancers: [String: Balancer]) -> ServicePlan {
+    /// The plan with what plugins changed (``ServiceOverride``): another scheme (`https` gets the
+    /// service's TLS settings, else `defaultTLS`), host (an upstream's balancer, an address or a
+    /// name) and port, retries or timeouts.
+    func overridden(by change: ServiceOverride, balancers: [String: Balancer], defaultTLS: TLSProfile?) -> ServicePlan {
+        let scheme = change.scheme ?? self.scheme
         let host = change.host ?? self.host
         let destination: Destination
         if change.host == nil {
@@ -94,7 +96,8 @@ final class ServicePlan: Sendable {
             retries: change.retries ?? retries,
             connectTimeout: timeouts.map { .milliseconds(Int64($0.connect)) } ?? connectTimeout,
             writeTimeout: timeouts.map { .milliseconds(Int64($0.write)) } ?? writeTimeout,
-            readTimeout: timeouts.map { .milliseconds(Int64($0.read)) } ?? readTimeout, tls: tls)
+            readTimeout: timeouts.map { .milliseconds(Int64($0.read)) } ?? readTimeout,
+            tls: scheme == "https" || scheme == "grpcs" ? tls ?? defaultTLS : nil)
     }
 
     /// Reads a flat service entity. `balancers` maps upstream names to their balancers;

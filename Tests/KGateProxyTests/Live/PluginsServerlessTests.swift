@@ -171,4 +171,31 @@ struct PluginsServerlessTests {
             #expect(plain.header("X-Upstream") == "u")
         }
     }
+
+    @Test("kong.service.request.set_scheme('https') reaches an HTTPS upstream from an http service")
+    func schemeToHTTPS() async throws {
+        let upstream = TestUpstream(name: "tls", group: TestLoops.group, tls: try TestCertificates.serverContext())
+        try await upstream.start()
+        defer { Task { await upstream.stop() } }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+            - url: http://127.0.0.1:\(upstream.port)
+              routes:
+              - hosts: [plain.test]
+              - hosts: [tls.test]
+                plugins:
+                - name: pre-function
+                  config:
+                    access: ["kong.service.request.set_scheme('https')"]
+            """
+        try await withProxy(yaml) { proxy in
+            let switched = try await proxy.get("/echo", host: "tls.test")
+            #expect(switched.status == 200)
+            #expect(switched.header("X-Upstream") == "tls")
+            // Without it, plain HTTP to a TLS port is a bad answer.
+            let plain = try await proxy.get("/echo", host: "plain.test")
+            #expect(plain.status == 502)
+        }
+    }
 }

@@ -229,7 +229,14 @@ extension LuaPDK {
                 return c.nothing
             }
         }),
-        ("kong.service.request.set_scheme", { c in c.raise("kong.service.request.set_scheme is not supported by kgate") }),
+        ("kong.service.request.set_scheme", { c in
+            guard c.type(1) == .string, let scheme = c.string(1) else { return c.raise("scheme must be a string") }
+            guard scheme == "http" || scheme == "https" else { return c.raise("invalid scheme: \(scheme)") }
+            return c.withContext { ctx in
+                ctx.serviceOverride.scheme = scheme
+                return c.nothing
+            }
+        }),
     ]
 
     static let service: [(name: String, function: Function)] = [
