@@ -270,3 +270,18 @@ extension ServerlessFunctionTests {
         #expect(String(decoding: ex.ctx.exitResponse?.encodedBody ?? [], as: UTF8.self) == "100 3 2 false\n")
     }
 }
+
+extension ServerlessFunctionTests {
+    @Test func ipTrustAndTableHelpers() throws {
+        let registry = PluginRegistry.bundled(configuration: ["trusted_ips": .array(["10.0.0.0/8", "::1"])])
+        let code = """
+            local m = kong.table.merge({ a = 1 }, { b = 2 })
+            ngx.say(tostring(kong.ip.is_trusted("10.1.2.3")), " ", tostring(kong.ip.is_trusted("192.0.2.1")), " ",
+              tostring(kong.ip.is_trusted("::1")), " ", m.a + m.b)
+            ngx.exit(200)
+            """
+        let runner = try Gate.runner(Self.config("pre-function", [("ip", "access", [code])]), registry: registry)
+        let ex = Exchange(runner, route: "ip")
+        #expect(String(decoding: ex.ctx.exitResponse?.encodedBody ?? [], as: UTF8.self) == "true false true 3\n")
+    }
+}

@@ -192,6 +192,10 @@ extension LuaPDK {
         ("kong.node.get_id", { c in c.returning(c.runtime.nodeID) }),
         ("kong.node.get_hostname", { c in c.returning(NodeHostname.read()) }),
         ("kong.nginx.get_subsystem", { c in c.returning("http") }),
+        ("kong.ip.is_trusted", { c in
+            guard let text = c.string(1), let ip = IPAddress(text) else { return c.raise("invalid IP address") }
+            return c.returning(c.runtime.installedSettings?.trustedIPs.contains { $0.contains(ip) } ?? false)
+        }),
         ("kgate.time_ns", { c in c.returning(Double(WallClock.nowNanoseconds())) }),
         ("ngx.worker.id", { c in c.returning(0) }),
         ("ngx.worker.count", { c in c.returning(1) }),

@@ -245,6 +245,17 @@ function api.request_logs(serial)
   return r and r.logs
 end
 
+kong.table = {
+  new = table.new,
+  clear = table.clear,
+  merge = function(t1, t2)
+    local merged = {}
+    if t1 then for k, v in pairs(t1) do merged[k] = v end end
+    if t2 then for k, v in pairs(t2) do merged[k] = v end end
+    return merged
+  end,
+}
+
 -- OpenResty's print writes to the error log at NOTICE.
 function print(...) return ngx.log(ngx.NOTICE, ...) end
 

@@ -30,7 +30,7 @@ final class LuaRuntime {
     /// The node's id (`kong.node.get_id()`), from the config running.
     var nodeID: String?
     /// The settings `kong.configuration` holds now.
-    private weak var installedSettings: LuaNodeSettings?
+    private(set) weak var installedSettings: LuaNodeSettings?
     /// Request tables the proxy let go of, freed before the next call.
     let releases = LuaReleaseQueue()
     private var nextSerial = 0
@@ -275,9 +275,14 @@ public enum LuaCodeMode: String, Sendable {
 /// one value per node.
 public final class LuaNodeSettings: Sendable {
     let configuration: Object
+    /// `trusted_ips` (`kong.ip.is_trusted`).
+    let trustedIPs: [CIDR]
 
     /// Settings as `GET /` shows them (none when nil).
-    public init(configuration: Object? = nil) { self.configuration = configuration ?? Object() }
+    public init(configuration: Object? = nil) {
+        self.configuration = configuration ?? Object()
+        trustedIPs = (self.configuration["trusted_ips"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(CIDR.init) }
+    }
 }
 
 /// One `kong.log` / `ngx.log` call of a request's Lua (Kong's o11y log entry).
