@@ -43,6 +43,7 @@ public struct Field: Sendable {
     private final class Storage: @unchecked Sendable {
         var type: Kind
         var required: Bool = false
+        var explicitlyOptional: Bool = false
         /// The default filled in on insert when the field is absent (`nil` means no default).
         var defaultValue: Value?
         var auto: Bool = false
@@ -97,6 +98,7 @@ public struct Field: Sendable {
         func copy() -> Storage {
             let c = Storage(type)
             c.required = required
+            c.explicitlyOptional = explicitlyOptional
             c.defaultValue = defaultValue
             c.auto = auto
             c.unique = unique
@@ -157,6 +159,12 @@ public struct Field: Sendable {
     public var required: Bool {
         get { storage.required }
         set { mutableStorage().required = newValue }
+    }
+    /// Kong's `required = false` written out: `Entity.new_subschema` (`make_records_required`)
+    /// then leaves the record optional, so a missing one stays `null` (ai-proxy's `auth`).
+    public var explicitlyOptional: Bool {
+        get { storage.explicitlyOptional }
+        set { mutableStorage().explicitlyOptional = newValue }
     }
     /// The default filled in on insert when the field is absent (`nil` means no default).
     public var defaultValue: Value? {

@@ -195,14 +195,14 @@ public final class Schema: Sendable {
     /// Kong's `make_records_required` (`Entity.new_subschema`): every record field, nested ones
     /// too, becomes required, so a missing record is filled with its defaults and reads show
     /// its whole structure (rate-limiting's `redis`). kgate's fields have no unset `required`:
-    /// a record meant to stay optional must not be inside a plugin subschema (none of Kong's
-    /// bundled plugins has one).
+    /// a record whose Kong definition says `required = false` is marked `explicitlyOptional`
+    /// and stays optional (the records inside it are still processed).
     public func requiringRecords() -> Schema {
         guard fields.contains(where: { $0.field.type == .record }) else { return self }
         return copy(fields: fields.map { name, field in
             guard field.type == .record else { return (name, field) }
             return (name, field.with {
-                $0.required = true
+                if !$0.explicitlyOptional { $0.required = true }
                 $0.record = $0.record?.requiringRecords()
             })
         })

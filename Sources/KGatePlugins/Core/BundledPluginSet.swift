@@ -40,6 +40,7 @@ public enum BundledPluginSet {
             GRPCGatewayPlugin(),
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),
+            AIProxyPlugin(),
             AIPromptTemplatePlugin(),
             AIPromptDecoratorPlugin(),
             AIPromptGuardPlugin(),

@@ -16,6 +16,8 @@ import Synchronization
 ///   framing in `X-Echo-Request` (`METHOD URI`), `X-Echo-Content-Length`,
 ///   `X-Echo-Content-Type` and `X-Echo-Transfer-Encoding` (each only when the request had it)
 /// - `/json...`: 200, body = the request body, `Content-Type: application/json`
+/// - `/v1/chat/completions`, `/v1/completions`: an OpenAI API answer (model `gpt-4o-2024-08-06`,
+///   one choice, usage 12 + 5 tokens, a `Set-Cookie`)
 /// - `/slow/<ms>`: answers after a delay
 /// - `/close`: closes the connection without answering
 /// - `/status/<code>`: that status, empty body
@@ -167,6 +169,11 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
                 if let value = head.headers.first(name: name) { headers.add(name: "X-Echo-\(name)", value: value) }
             }
             send(context, status: .ok, headers: headers, body: String(decoding: bodyData, as: UTF8.self), keepAlive: keepAlive)
+        case "v1" where parts.last == "completions":
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Set-Cookie", value: "llm=1")
+            let answer = #"{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"hello"},"finish_reason":"stop"}],"usage":{"prompt_tokens":12,"completion_tokens":5,"total_tokens":17}}"#
+            send(context, status: .ok, headers: headers, body: answer, keepAlive: keepAlive)
         case "json":
             headers.add(name: "Content-Type", value: "application/json")
             send(context, status: .ok, headers: headers, body: String(decoding: bodyData, as: UTF8.self), keepAlive: keepAlive)

@@ -6,9 +6,10 @@ import CZlib
 /// own for the same input.
 enum RawDeflate {
     /// The compressed bytes; nil when zlib fails.
-    static func deflate(_ input: [UInt8]) -> [UInt8]? {
+    /// `windowBits` 31 makes a gzip stream instead (Kong's `deflate_gzip`).
+    static func deflate(_ input: [UInt8], windowBits: Int32 = -15) -> [UInt8]? {
         var z = z_stream()
-        guard deflateInit2_(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard deflateInit2_(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
             == Z_OK
         else { return nil }
         defer { deflateEnd(&z) }
@@ -29,9 +30,10 @@ enum RawDeflate {
 
     /// The decompressed bytes; nil when `input` is not a whole raw deflate stream or inflates
     /// to more than `limit` bytes.
-    static func inflate(_ input: [UInt8], limit: Int = 1 << 24) -> [UInt8]? {
+    /// `windowBits` 31 reads a gzip stream instead (Kong's `inflate_gzip`).
+    static func inflate(_ input: [UInt8], limit: Int = 1 << 24, windowBits: Int32 = -15) -> [UInt8]? {
         var z = z_stream()
-        guard inflateInit2_(&z, -15, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
+        guard inflateInit2_(&z, windowBits, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { inflateEnd(&z) }
         var source = input
         var output: [UInt8] = []
