@@ -251,5 +251,8 @@ extension AIProxySchemaTests {
         #expect(throws: (any Error).self) { try Gate.runner(yaml) }
         let supported = yaml.replacingOccurrences(of: "provider: anthropic, name: claude, options: {anthropic_version: \"2023-06-01\"}", with: "provider: openai, name: gpt-4o")
         #expect((try? Gate.runner(supported)) != nil)
+        let mistral = yaml.replacingOccurrences(of: "provider: anthropic, name: claude, options: {anthropic_version: \"2023-06-01\"}", with: "provider: mistral, name: m, options: {mistral_format: FORMAT}")
+        #expect((try? Gate.runner(mistral.replacingOccurrences(of: "FORMAT", with: "openai"))) != nil)
+        #expect(throws: (any Error).self) { try Gate.runner(mistral.replacingOccurrences(of: "FORMAT", with: "ollama")) }
     }
 }

@@ -1,7 +1,7 @@
 import KGateSchema
 
-/// Kong's `ai-proxy` (PRIORITY 770) for the providers that speak OpenAI's API, `openai` and
-/// `azure`: an `llm/v1/chat` or `llm/v1/completions` request (or any, `preserve`) goes to the
+/// Kong's `ai-proxy` (PRIORITY 770) for the providers that speak OpenAI's API: `openai`,
+/// `azure`, and `mistral` and `llama2` with their `openai` format. An `llm/v1/chat` or `llm/v1/completions` request (or any, `preserve`) goes to the
 /// provider with the gateway's credentials, and its answer comes back with Kong's analytics.
 ///
 /// As Kong's shared filters do: the JSON body is read (at most `max_request_body_size`), its
@@ -16,8 +16,8 @@ import KGateSchema
 /// `ai.proxy.usage` (tokens, cost by `input_cost`/`output_cost`, latency), and with
 /// `log_payloads` `ai.proxy.payload`.
 ///
-/// The other providers (anthropic, cohere, mistral, llama2, gemini, bedrock, huggingface)
-/// need Kong's format converters and are refused with the config.
+/// The other providers (anthropic, cohere, gemini, bedrock, huggingface, and mistral and
+/// llama2 in their own formats) need Kong's format converters and are refused with the config.
 public struct AIProxyPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
@@ -53,8 +53,8 @@ public struct AIProxyPlugin: Plugin {
     /// Kong's schema.
     public static let schema = AIProxySchema.schema
 
-    /// The providers kgate runs.
-    static let providers: Set<String> = ["openai", "azure"]
+    /// The providers kgate runs (mistral and llama2 with `openai` as their format).
+    static let providers: Set<String> = ["openai", "azure", "mistral", "llama2"]
 
     /// Makes the plugin.
     public init() {}
@@ -62,7 +62,10 @@ public struct AIProxyPlugin: Plugin {
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         let model = config["model"]?.objectValue ?? [:]
         let provider = model.string("provider") ?? "openai"
-        guard Self.providers.contains(provider) else { throw UnsupportedProvider(provider: provider) }
+        let format = model["options"]?.objectValue?.string(provider == "mistral" ? "mistral_format" : "llama2_format")
+        guard Self.providers.contains(provider), provider != "mistral" && provider != "llama2" || format == "openai" else {
+            throw UnsupportedProvider(provider: provider, format: format)
+        }
         let auth = config["auth"]?.objectValue ?? [:]
         let logging = config["logging"]?.objectValue ?? [:]
         return Config(
@@ -80,8 +83,10 @@ public struct AIProxyPlugin: Plugin {
     /// A provider kgate does not convert requests for.
     struct UnsupportedProvider: Error, CustomStringConvertible {
         let provider: String
+        let format: String?
         var description: String {
-            "ai-proxy: model.provider '\(provider)' is not supported by kgate (only 'openai' and 'azure')"
+            let what = format.map { "model.provider '\(provider)' with format '\($0)'" } ?? "model.provider '\(provider)'"
+            return "ai-proxy: \(what) is not supported by kgate (only 'openai', 'azure', and 'mistral' or 'llama2' with the 'openai' format)"
         }
     }
 
@@ -130,8 +135,8 @@ public struct AIProxyPlugin: Plugin {
         } else {
             ctx.bufferedProxying = true
         }
-        // The driver's pre_request: no brotli.
-        ctx.request.setHeader("Accept-Encoding", "gzip, identity")
+        // The openai and azure drivers' pre_request: no brotli.
+        if config.provider == "openai" || config.provider == "azure" { ctx.request.setHeader("Accept-Encoding", "gzip, identity") }
         let options = model["options"]?.objectValue ?? [:]
         if !preserve { AIProxyRequest.toOpenAIFormat(&body, model: modelName, options: options) }
         let auth = config.auth
@@ -181,8 +186,8 @@ public struct AIProxyPlugin: Plugin {
             ctx.response.setHeader("X-Kong-LLM-Model", config.provider + "/" + modelName)
         }
         if state.preserve || state.stream { return restoreBody(state, &ctx) }
-        // The driver's post_request.
-        ctx.response.clearHeader("Set-Cookie")
+        // The driver's post_request (Kong's `clear_response_headers`).
+        if config.provider != "llama2" { ctx.response.clearHeader("Set-Cookie") }
         if let problem = AIProxyRequest.fromOpenAIFormat(state.responseBody, routeType: config.routeType, provider: config.provider) {
             ctx.response.setStatus(500)
             state.responseBody = Array(KongJSONEncoderShim.string(.object(["error": .object(["message": .string(problem)])])).utf8)

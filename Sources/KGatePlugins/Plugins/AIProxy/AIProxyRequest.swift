@@ -96,6 +96,9 @@ enum AIProxyRequest {
         var url: ParsedURL?
         if let upstream = options.string("upstream_url") {
             url = ParsedURL(upstream)
+        } else if config.provider == "mistral" {
+            url = ParsedURL("https://api.mistral.ai:443")
+            url?.path = options.string("upstream_path") ?? (config.routeType == "llm/v1/chat" ? "v1/chat/completions" : "/")
         } else if config.provider == "azure" {
             let base = "https://\(options.string("azure_instance") ?? "").openai.azure.com:443/openai/deployments/\(options.string("azure_deployment_id") ?? "")"
             url = ParsedURL(base + (options.string("upstream_path") ?? "/" + operation))
