@@ -1,5 +1,6 @@
 import ArgumentParser
 import KGateConfig
+import KGatePlugins
 import KGateServer
 import KGateSettings
 import KGateSchema
@@ -61,6 +62,18 @@ struct ParseCommand: ParsableCommand {
                     console.out(KongJSONEncoder().encode(["status": "error", "message": .string(message)]) + "\n")
                 } else {
                     console.err("Error: Failed parsing:\n\(message)\n")
+                }
+                throw ExitCode(1)
+            }
+            // What `kgate start` checks past the schemas: each plugin config made for running
+            // (grpc-gateway's .proto files read, ai-proxy's provider).
+            do {
+                _ = try PluginRunner(page: Page(config: config, catalog: plugins.catalog), registry: plugins.registry)
+            } catch {
+                if json {
+                    console.out(KongJSONEncoder().encode(["status": "error", "message": .string("\(error)")]) + "\n")
+                } else {
+                    console.err("Error: Failed parsing:\n\(error)\n")
                 }
                 throw ExitCode(1)
             }

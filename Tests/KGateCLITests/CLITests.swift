@@ -152,6 +152,14 @@ import Testing
         let r4 = kgate("config", "parse", prometheus)
         #expect(r4.status == 0)
         #expect(r4.err == "")
+
+        // Past the schemas, each config is made as `kgate start` makes it.
+        let anthropic = try dir.write(
+            "ai.yml",
+            base + "  - name: ai-proxy\n    config: {route_type: llm/v1/chat, model: {provider: anthropic, name: c, options: {anthropic_version: v}}}\n")
+        let r5 = kgate("config", "parse", anthropic)
+        #expect(r5.status == 1)
+        #expect(r5.err.contains("ai-proxy: model.provider 'anthropic' is not supported by kgate"))
     }
 
     @Test func parseJSONOnFailure() throws {
