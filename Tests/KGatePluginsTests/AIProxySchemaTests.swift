@@ -256,3 +256,24 @@ extension AIProxySchemaTests {
         #expect(throws: (any Error).self) { try Gate.runner(mistral.replacingOccurrences(of: "FORMAT", with: "ollama")) }
     }
 }
+
+extension AIProxySchemaTests {
+    /// ai-request-transformer's checks: a chat `llm`, proxy host and port together.
+    @Test func requestTransformerSchema() {
+        func load(_ extra: String, routeType: String = "llm/v1/chat") -> String? {
+            Gate.loadError("""
+                _format_version: "3.0"
+                plugins:
+                - name: ai-request-transformer
+                  config:
+                    prompt: p
+                    \(extra)
+                    llm: {route_type: \(routeType), model: {provider: openai, name: gpt-4o}}
+                """)
+        }
+        #expect(load("http_timeout: 1000") == nil)
+        #expect(load("http_timeout: 1000", routeType: "llm/v1/completions")?.contains(
+            "'config.llm.route_type' must be 'llm/v1/chat' for AI transformer plugins") == true)
+        #expect(load("http_proxy_host: proxy.test")?.contains("all or none of these fields must be set") == true)
+    }
+}

@@ -41,6 +41,7 @@ public enum BundledPluginSet {
             ProxyCachePlugin(),
             StandardWebhooksPlugin(),
             AIProxyPlugin(),
+            AIRequestTransformerPlugin(),
             AIPromptTemplatePlugin(),
             AIPromptDecoratorPlugin(),
             AIPromptGuardPlugin(),

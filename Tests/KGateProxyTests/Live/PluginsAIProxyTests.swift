@@ -138,4 +138,51 @@ struct PluginsAIProxyTests {
             }
         }
     }
+
+    @Test("ai-request-transformer: the LLM's answer becomes the body sent upstream; a pattern that does not match is a 400")
+    func requestTransformer() async throws {
+        try await withUpstreams(["api"]) { ups in
+            let port = ups[0].port
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(port)/echo-body
+                  routes:
+                  - hosts: [transform.test]
+                    plugins:
+                    - name: ai-request-transformer
+                      config:
+                        prompt: "Translate the body to French"
+                        llm:
+                          route_type: llm/v1/chat
+                          auth: {header_name: Authorization, header_value: "Bearer key"}
+                          model: {provider: openai, name: gpt-4o, options: {upstream_url: "http://127.0.0.1:\(port)/v1/chat/completions"}}
+                  - hosts: [nomatch.test]
+                    plugins:
+                    - name: ai-request-transformer
+                      config:
+                        prompt: "p"
+                        transformation_extract_pattern: "\\\\{.*\\\\}"
+                        llm:
+                          route_type: llm/v1/chat
+                          model: {provider: openai, name: gpt-4o, options: {upstream_url: "http://127.0.0.1:\(port)/v1/chat/completions"}}
+                """
+            try await withProxy(yaml) { proxy in
+                let r = try await proxy.send("POST", "/", host: "transform.test", headers: [("Content-Type", "text/plain")], body: "hello world")
+                #expect(r.status == 200)
+                #expect(r.text == "hello")
+                #expect(r.header("X-Echo-Content-Length") == "5")
+                let call = try #require(ups[0].requests.first { $0.head.uri == "/v1/chat/completions" })
+                #expect(call.head.headers["Authorization"] == ["Bearer key"])
+                let sent = try #require(try JSONSerialization.jsonObject(with: Data(call.body)) as? [String: Any])
+                let messages = try #require(sent["messages"] as? [[String: Any]])
+                #expect(messages.first?["content"] as? String == "Translate the body to French")
+                #expect(messages.last?["content"] as? String == "hello world")
+                #expect(sent["model"] as? String == "gpt-4o")
+                let nomatch = try await proxy.send("POST", "/", host: "nomatch.test", headers: [("Content-Type", "text/plain")], body: "x")
+                #expect(nomatch.status == 400)
+                #expect((nomatch.json?["error"] as? [String: Any])?["message"] as? String == "AI response did not match specified regular expression")
+            }
+        }
+    }
 }

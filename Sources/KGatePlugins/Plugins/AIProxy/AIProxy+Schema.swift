@@ -21,6 +21,9 @@ enum AIProxySchema {
             nativeFormat("gemini"),
         ])
 
+    /// Kong's `llm.config_schema` as a record field (the AI transformer plugins' `config.llm`).
+    static let llmConfig = Field.record(Schema.record(llmFields, entityChecks: llmChecks))
+
     /// `llm_format = <format>` needs `model.provider = <format>`.
     private static func nativeFormat(_ format: String) -> EntityCheck {
         .conditional(

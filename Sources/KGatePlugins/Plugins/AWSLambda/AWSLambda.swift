@@ -68,7 +68,7 @@ public final class AWSLambdaPlugin: Plugin {
     /// The temporary credentials of `aws_assume_role_arn` roles.
     private let roles = AWSAssumedRoles()
     /// The kept-alive client of each endpoint.
-    private let clients = Mutex<[PluginHTTPClient.Endpoint: PluginHTTPClient]>([:])
+    private let clients = PluginHTTPClients()
     /// Whether the node's `headers` turn `Via` on.
     private let via: Bool
 
@@ -136,7 +136,7 @@ public final class AWSLambdaPlugin: Plugin {
         ]
         let query = config.qualifier.map { [("Qualifier", $0)] } ?? []
         let encodedQuery = config.qualifier.map { "Qualifier=" + QueryArgs.encode($0) }
-        let client = client(for: endpoint)
+        let client = clients.client(for: endpoint)
         let (chain, roles, configured, role) = (chain, roles, config.credentials, config.assumedRole)
         let (timeout, addsVia, body) = (config.timeout, via, payload)
         let started = NIODeadline.now()
@@ -167,15 +167,6 @@ public final class AWSLambdaPlugin: Plugin {
         var description: String
     }
 
-    /// The kept-alive client of an endpoint, made on its first call.
-    private func client(for endpoint: PluginHTTPClient.Endpoint) -> PluginHTTPClient {
-        clients.withLock { clients in
-            if let client = clients[endpoint] { return client }
-            let client = PluginHTTPClient(endpoint: endpoint)
-            clients[endpoint] = client
-            return client
-        }
-    }
 
     /// lua-resty-aws's `escape_uri` of a path parameter: every byte but
     /// ``A-Za-z0-9!#$&'()*+,:;=?@[]_.~%-`` as `%XX` (a `/` in an ARN too).

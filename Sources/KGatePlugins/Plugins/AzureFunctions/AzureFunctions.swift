@@ -42,22 +42,20 @@ public final class AzureFunctionsPlugin: Plugin {
         ("functionname", Field.string.with { $0.required = true }),
     ])
 
-    /// The kept-alive client of each function.
-    private let clients = Mutex<[PluginHTTPClient.Endpoint: PluginHTTPClient]>([:])
-    /// Where calls connect instead of the function's host and port (tests, as Kong's spec
-    /// points its calls at a mock server).
-    private let address: (host: String, port: Int)?
+    /// The kept-alive client of each function; calls connect to a given address instead of
+    /// the function's host and port in tests (as Kong's spec points them at a mock server).
+    private let clients: PluginHTTPClients
     /// Whether the node's `headers` turn `Via` on.
     private let via: Bool
 
     /// - Parameter via: whether the node's `headers` turn `Via` on.
     public init(via: Bool = true) {
-        address = nil
+        clients = PluginHTTPClients()
         self.via = via
     }
 
     init(connectingTo address: (host: String, port: Int), via: Bool = true) {
-        self.address = address
+        clients = PluginHTTPClients(connectingTo: address)
         self.via = via
     }
 
@@ -103,7 +101,7 @@ public final class AzureFunctionsPlugin: Plugin {
         if let id = config.clientID { headers.replaceOrAdd(name: "x-functions-clientid", value: id) }
         let body = ctx.request.body ?? []
         if !body.isEmpty { headers.replaceOrAdd(name: "Content-Length", value: String(body.count)) }
-        let client = client(for: config.endpoint)
+        let client = clients.client(for: config.endpoint)
         let (method, query, timeout, sent) = (HTTPMethod(rawValue: ctx.request.method), ctx.request.rawQuery, config.timeout, headers)
         let addsVia = via
         let span = ctx.trace?.startHTTPClient(
@@ -123,13 +121,4 @@ public final class AzureFunctionsPlugin: Plugin {
         }
     }
 
-    /// The kept-alive client of a function, made on its first call.
-    private func client(for endpoint: PluginHTTPClient.Endpoint) -> PluginHTTPClient {
-        clients.withLock { clients in
-            if let client = clients[endpoint] { return client }
-            let client = PluginHTTPClient(endpoint: endpoint, connectingTo: address)
-            clients[endpoint] = client
-            return client
-        }
-    }
 }

@@ -274,6 +274,25 @@ private final class ResponseCollector: ChannelInboundHandler, RemovableChannelHa
     }
 }
 
+/// A plugin's kept-alive clients by endpoint, each made on its first call.
+final class PluginHTTPClients: Sendable {
+    private let clients = Mutex<[PluginHTTPClient.Endpoint: PluginHTTPClient]>([:])
+    /// Where connections go instead of the endpoints' addresses (tests).
+    private let address: (host: String, port: Int)?
+
+    init(connectingTo address: (host: String, port: Int)? = nil) { self.address = address }
+
+    /// The client of `endpoint`.
+    func client(for endpoint: PluginHTTPClient.Endpoint) -> PluginHTTPClient {
+        clients.withLock { clients in
+            if let client = clients[endpoint] { return client }
+            let client = PluginHTTPClient(endpoint: endpoint, connectingTo: address)
+            clients[endpoint] = client
+            return client
+        }
+    }
+}
+
 extension PluginHTTPClient {
     /// POSTs `body` with its `Content-Length`; a request that fails to complete throws a
     /// ``Failure`` described by `failure` (the plugin's own wording).

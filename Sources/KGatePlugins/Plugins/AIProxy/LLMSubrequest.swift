@@ -1,0 +1,112 @@
+import KGateRegex
+import KGateSchema
+import NIOCore
+import NIOHTTP1
+
+/// A chat request a plugin sends an OpenAI-API provider itself (Kong's drivers' `subrequest`
+/// and `ai_introspect_body`, for the AI transformer plugins): a system prompt and the user's
+/// text in, the first choice's message out.
+struct LLMSubrequest: Sendable {
+    let endpoint: PluginHTTPClient.Endpoint
+    /// `?api-version=...` for azure.
+    let query: String?
+    let headers: HTTPHeaders
+    let modelName: String?
+    let options: Object
+    let timeout: TimeAmount
+
+    /// The request for a plugin's `config.llm`; throws for providers kgate does not convert
+    /// for (as ai-proxy refuses them).
+    init(llm: Object, timeout: Int, verify: Bool, httpProxy: PluginHTTPClient.ForwardProxy?, httpsProxy: PluginHTTPClient.ForwardProxy?) throws {
+        let model = llm["model"]?.objectValue ?? [:]
+        let provider = model.string("provider") ?? "openai"
+        let options = model["options"]?.objectValue ?? [:]
+        let format = options.string(provider == "mistral" ? "mistral_format" : "llama2_format")
+        guard AIProxyPlugin.providers.contains(provider), provider != "mistral" && provider != "llama2" || format == "openai" else {
+            throw AIProxyPlugin.UnsupportedProvider(provider: provider, format: format)
+        }
+        let url: String
+        var query: String?
+        switch provider {
+        case "azure":
+            let version = options.string("azure_api_version") ?? "2023-05-15"
+            url = options.string("upstream_url")
+                ?? "https://\(options.string("azure_instance") ?? "").openai.azure.com:443/openai/deployments/\(options.string("azure_deployment_id") ?? "")/chat/completions"
+            query = "api-version=" + QueryArgs.encode(version)
+        case "mistral": url = options.string("upstream_url") ?? "https://api.mistral.ai:443/v1/chat/completions"
+        default: url = options.string("upstream_url") ?? "https://api.openai.com:443/v1/chat/completions"
+        }
+        guard let parsed = ParsedURL(url), var endpoint = PluginHTTPClient.Endpoint(url: parsed) else {
+            throw PluginHTTPClient.Failure(description: "invalid LLM URL \(url)")
+        }
+        endpoint.verify = verify
+        endpoint.proxy = endpoint.tls ? httpsProxy : httpProxy
+        self.endpoint = endpoint
+        self.query = query
+        var headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
+        let auth = llm["auth"]?.objectValue ?? [:]
+        if let name = auth.string("header_name"), let value = auth.string("header_value") { headers.replaceOrAdd(name: name, value: value) }
+        self.headers = headers
+        modelName = model.string("name")
+        self.options = options
+        self.timeout = .milliseconds(Int64(timeout))
+    }
+
+    /// The chat request's JSON (the openai driver's `to_format` of Kong's two messages).
+    func body(system: String, user: String?) -> [UInt8] {
+        var request: Object = [
+            "messages": .array([
+                .object(["role": "system", "content": .string(system)]),
+                .object(["role": "user", "content": user.map(Value.string) ?? .null]),
+            ]),
+        ]
+        AIProxyRequest.toOpenAIFormat(&request, model: modelName, options: options)
+        return Array(KongJSONEncoderShim.string(.object(request)).utf8)
+    }
+
+    /// Sends the chat request.
+    func send(_ body: [UInt8], with client: PluginHTTPClient) async throws -> PluginHTTPClient.Response {
+        var headers = headers
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        return try await client.send(method: .POST, headers: headers, body: body, query: query, timeout: timeout)
+    }
+
+    /// The first choice's message content of an answer, matched against `pattern` (Kong's
+    /// `ijom` flags, the whole match) when given; Kong's message when there is none.
+    static func content(of response: PluginHTTPClient.Response, pattern: String?, provider: String) -> Result<String, Failure> {
+        guard response.status <= 299 else {
+            return .failure(Failure("failed to introspect request with AI service: status code \(response.status)"))
+        }
+        guard let decoded = KongJSONEncoderShim.decode(response.bytes) else {
+            return .failure(Failure(
+                "failed to convert AI response to Kong format: transformation failed from type \(provider)://llm/v1/chat: failed to decode llm/v1/chat response"))
+        }
+        guard case .array(let choices)? = decoded["choices"] else {
+            return .failure(Failure(
+                "failed to convert AI response to Kong format: transformation failed from type \(provider)://llm/v1/chat: 'choices' not in llm/v1/chat response"))
+        }
+        guard case .string(let content)? = choices.first?["message"]?["content"] else {
+            return .failure(Failure("no 'choices' in upstream AI service response"))
+        }
+        guard let pattern else { return .success(content) }
+        guard let regex = try? PCRERegex(pattern, options: [.caseless, .multiline], matchLimit: PCRERegex.pluginMatchLimit) else {
+            return .failure(Failure("failed regex matching ai response: invalid regular expression"))
+        }
+        let match: PCREMatch?
+        do {
+            match = try regex.firstMatch(in: content)
+        } catch {
+            return .failure(Failure("failed regex matching ai response: \(error)"))
+        }
+        guard let whole = match?[0] else {
+            return .failure(Failure("AI response did not match specified regular expression"))
+        }
+        return .success(whole)
+    }
+
+    /// Why an LLM call gave nothing to use (Kong's 400 message).
+    struct Failure: Error {
+        let message: String
+        init(_ message: String) { self.message = message }
+    }
+}
