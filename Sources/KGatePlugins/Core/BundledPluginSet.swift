@@ -42,6 +42,7 @@ public enum BundledPluginSet {
             StandardWebhooksPlugin(),
             AIProxyPlugin(),
             AIRequestTransformerPlugin(),
+            AIResponseTransformerPlugin(),
             AIPromptTemplatePlugin(),
             AIPromptDecoratorPlugin(),
             AIPromptGuardPlugin(),

@@ -185,4 +185,43 @@ struct PluginsAIProxyTests {
             }
         }
     }
+
+    @Test("ai-response-transformer: the service's answer goes to the LLM; the client gets the upstream's status and headers with the LLM's text")
+    func responseTransformer() async throws {
+        try await withUpstreams(["api"]) { ups in
+            let port = ups[0].port
+            let llm = "llm: {route_type: llm/v1/chat, model: {provider: openai, name: gpt-4o, options: {upstream_url: \"http://127.0.0.1:\(port)/v1/chat/completions\"}}}"
+            let yaml = """
+                _format_version: "3.0"
+                services:
+                - url: http://127.0.0.1:\(port)
+                  routes:
+                  - hosts: [response.test]
+                    plugins:
+                    - name: ai-response-transformer
+                      config: {prompt: "Summarize", \(llm)}
+                  - hosts: [instructions.test]
+                    plugins:
+                    - name: ai-response-transformer
+                      config: {prompt: "Summarize", parse_llm_response_json_instructions: true, \(llm)}
+                """
+            try await withProxy(yaml) { proxy in
+                let r = try await proxy.get("/echo?a=1", host: "response.test", headers: [("X-Client", "c")])
+                #expect(r.status == 200)
+                #expect(r.text == "hello")
+                #expect(r.header("X-Upstream") == "api")
+                let fetched = try #require(ups[0].requests.first { $0.head.uri.hasPrefix("/echo") })
+                #expect(fetched.head.uri == "/echo?a=1")
+                #expect(fetched.head.headers["X-Client"] == ["c"])
+                let call = try #require(ups[0].requests.first { $0.head.uri == "/v1/chat/completions" })
+                let sent = try #require(try JSONSerialization.jsonObject(with: Data(call.body)) as? [String: Any])
+                let user = (sent["messages"] as? [[String: Any]])?.last?["content"] as? String
+                #expect(user?.hasPrefix("GET /echo?a=1") == true)
+                let instructions = try await proxy.get("/echo", host: "instructions.test")
+                #expect(instructions.status == 500)
+                #expect((instructions.json?["error"] as? [String: Any])?["message"] as? String
+                    == "failed to parse JSON response instructions from AI backend: input not table or string")
+            }
+        }
+    }
 }

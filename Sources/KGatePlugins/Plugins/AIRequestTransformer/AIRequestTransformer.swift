@@ -64,11 +64,12 @@ public final class AIRequestTransformerPlugin: Plugin {
 /// The config schema of Kong's AI transformer plugins (`prompt`, the extraction pattern, the
 /// call's timeout, verification and forward proxies, and `llm`).
 enum AITransformerSchema {
-    static func schema(_ name: String) -> Schema {
+    static func schema(_ name: String, extra: [(String, Field)] = []) -> Schema {
         let config = Schema.record(
             [
                 ("prompt", Field.string.isRequired),
                 ("transformation_extract_pattern", Field.string),
+            ] + extra + [
                 ("http_timeout", Field.integer.isRequired.defaulting(60000)),
                 ("https_verify", Field.boolean.isRequired.defaulting(true)),
                 ("max_request_body_size", LLMRequest.maxBodySizeField),
@@ -94,12 +95,15 @@ enum AITransformerSchema {
 
     /// The LLM call of a config.
     static func subrequest(_ config: Object) throws -> LLMSubrequest {
-        func proxy(_ prefix: String) -> PluginHTTPClient.ForwardProxy? {
-            guard let host = config.string(prefix + "_host"), let port = config.integer(prefix + "_port") else { return nil }
-            return .init(host: host, port: port)
-        }
-        return try LLMSubrequest(
+        try LLMSubrequest(
             llm: config["llm"]?.objectValue ?? [:], timeout: config.integer("http_timeout") ?? 60000,
-            verify: config["https_verify"]?.boolValue ?? true, httpProxy: proxy("http_proxy"), httpsProxy: proxy("https_proxy"))
+            verify: config["https_verify"]?.boolValue ?? true, httpProxy: proxy(config, "http_proxy"),
+            httpsProxy: proxy(config, "https_proxy"))
+    }
+
+    /// The forward proxy of `<prefix>_host` and `<prefix>_port`, if set.
+    static func proxy(_ config: Object, _ prefix: String) -> PluginHTTPClient.ForwardProxy? {
+        guard let host = config.string(prefix + "_host"), let port = config.integer(prefix + "_port") else { return nil }
+        return .init(host: host, port: port)
     }
 }
