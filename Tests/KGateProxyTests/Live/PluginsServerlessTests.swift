@@ -76,6 +76,11 @@ struct PluginsServerlessTests {
                 - |
                   local ok, err = kong.service.set_upstream(kong.request.get_header("x-upstream-name"))
                   if not ok then return kong.response.exit(404, { message = err }) end
+          - hosts: [setbody.test]
+            plugins:
+            - name: pre-function
+              config:
+                access: ["kong.service.request.set_raw_body('replaced')"]
           - hosts: [buffered.test]
             plugins:
             - name: pre-function
@@ -196,6 +201,16 @@ struct PluginsServerlessTests {
             // Without it, plain HTTP to a TLS port is a bad answer.
             let plain = try await proxy.get("/echo", host: "plain.test")
             #expect(plain.status == 502)
+        }
+    }
+
+    @Test("kong.service.request.set_raw_body replaces a streamed client body (the body is read before access)")
+    func replacedBody() async throws {
+        try await run { proxy in
+            let r = try await proxy.send("POST", "/echo-body", host: "setbody.test", headers: [], body: "original body")
+            #expect(r.status == 200)
+            #expect(r.text == "replaced")
+            #expect(r.header("X-Echo-Content-Length") == "8")
         }
     }
 }

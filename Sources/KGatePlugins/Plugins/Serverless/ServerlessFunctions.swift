@@ -109,7 +109,7 @@ public final class ServerlessConfig: Sendable {
     let mode: LuaCodeMode
     let nodeID: String
     let settings: LuaNodeSettings
-    /// Code of `rewrite` or `access` reads the request body.
+    /// Code of `rewrite` or `access` reads or replaces the request body.
     let readsRequestBody: Bool
 
     init(code: [PluginPhase: [String]], mode: LuaCodeMode, nodeID: String, settings: LuaNodeSettings) {
@@ -119,7 +119,9 @@ public final class ServerlessConfig: Sendable {
         self.settings = settings
         let early = (code[.rewrite] ?? []) + (code[.access] ?? [])
         readsRequestBody = early.contains { text in
-            ["get_raw_body", "get_body", "read_body", "get_post_args", "get_body_data"].contains { text.contains($0) }
+            // Reading the body, or replacing it (the client's must be in before it is replaced).
+            ["get_raw_body", "get_body", "read_body", "get_post_args", "get_body_data", "set_raw_body", "set_body"]
+                .contains { text.contains($0) }
         }
     }
 }
