@@ -141,6 +141,8 @@ struct PluginsAIProxyTests {
 
     @Test("ai-request-transformer: the LLM's answer becomes the body sent upstream; a pattern that does not match is a 400")
     func requestTransformer() async throws {
+        let log = NSTemporaryDirectory() + "kgate-ai-transformer-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
         try await withUpstreams(["api"]) { ups in
             let port = ups[0].port
             let yaml = """
@@ -157,6 +159,9 @@ struct PluginsAIProxyTests {
                           route_type: llm/v1/chat
                           auth: {header_name: Authorization, header_value: "Bearer key"}
                           model: {provider: openai, name: gpt-4o, options: {upstream_url: "http://127.0.0.1:\(port)/v1/chat/completions"}}
+                          logging: {log_statistics: true}
+                    - name: file-log
+                      config: {path: "\(log)"}
                   - hosts: [nomatch.test]
                     plugins:
                     - name: ai-request-transformer
@@ -179,6 +184,13 @@ struct PluginsAIProxyTests {
                 #expect(messages.first?["content"] as? String == "Translate the body to French")
                 #expect(messages.last?["content"] as? String == "hello world")
                 #expect(sent["model"] as? String == "gpt-4o")
+                // Kong's post_request analytics under ai.<plugin>.
+                _ = await waitUntil { (try? String(contentsOfFile: log, encoding: .utf8))?.isEmpty == false }
+                let line = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").last ?? ""
+                let entry = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                let ai = (entry["ai"] as? [String: Any])?["ai-request-transformer"] as? [String: Any]
+                #expect((ai?["usage"] as? [String: Any])?["total_tokens"] as? Int == 17)
+                #expect((ai?["meta"] as? [String: Any])?["response_model"] as? String == "gpt-4o-2024-08-06")
                 let nomatch = try await proxy.send("POST", "/", host: "nomatch.test", headers: [("Content-Type", "text/plain")], body: "x")
                 #expect(nomatch.status == 400)
                 #expect((nomatch.json?["error"] as? [String: Any])?["message"] as? String == "AI response did not match specified regular expression")

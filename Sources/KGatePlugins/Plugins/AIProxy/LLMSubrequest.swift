@@ -14,6 +14,10 @@ struct LLMSubrequest: Sendable {
     let modelName: String?
     let options: Object
     let timeout: TimeAmount
+    let provider: String
+    /// `logging.log_statistics` and `logging.log_payloads` of `config.llm`.
+    let logStatistics: Bool
+    let logPayloads: Bool
 
     /// The request for a plugin's `config.llm`; throws for providers kgate does not convert
     /// for (as ai-proxy refuses them).
@@ -50,6 +54,10 @@ struct LLMSubrequest: Sendable {
         modelName = model.string("name")
         self.options = options
         self.timeout = .milliseconds(Int64(timeout))
+        self.provider = provider
+        let logging = llm["logging"]?.objectValue ?? [:]
+        logStatistics = logging.bool("log_statistics")
+        logPayloads = logging.bool("log_payloads")
     }
 
     /// The chat request's JSON (the openai driver's `to_format` of Kong's two messages).
@@ -102,6 +110,42 @@ struct LLMSubrequest: Sendable {
             return .failure(Failure("AI response did not match specified regular expression"))
         }
         return .success(whole)
+    }
+
+    /// Kong's `post_request` analytics of a call, under `ai.<plugin>` in the log: `meta`
+    /// (ids, models, latency), `usage` (tokens, time per token, cost) and `cache` with
+    /// `log_statistics`; the payloads (`request`: the client's body, `response`: the LLM's)
+    /// with `log_payloads`.
+    func recordAnalytics(
+        of response: PluginHTTPClient.Response, startedAt start: Double, plugin: String, pluginID: String,
+        clientBody: [UInt8]?, _ ctx: inout PluginContext
+    ) {
+        let key = "ai." + plugin
+        if logPayloads {
+            ctx.serializedValues[key + ".payload.request"] = clientBody.map { .string(String(decoding: $0, as: UTF8.self)) }
+            ctx.serializedValues[key + ".payload.response"] = .string(response.body)
+        }
+        guard logStatistics, let decoded = KongJSONEncoderShim.decode(response.bytes) else { return }
+        let latency = Int(((WallClock.now() - start) * 1000).rounded(.down))
+        var usage = Object()
+        if case .object(let counts)? = decoded["usage"] {
+            let completion = counts["completion_tokens"]?.integerValue
+            if let completion { usage["time_per_token"] = .integer(completion > 0 ? latency / completion : 0) }
+            for name in ["prompt_tokens", "completion_tokens", "total_tokens"] { usage[name] = counts[name] }
+            if let prompt = counts["prompt_tokens"]?.integerValue, let completion,
+                let input = options.number("input_cost"), let output = options.number("output_cost")
+            {
+                usage["cost"] = .number((Double(prompt) * input + Double(completion) * output) / 1_000_000)
+            }
+        }
+        ctx.serializedValues[key + ".meta"] = .object([
+            "plugin_id": .string(pluginID), "provider_name": .string(provider),
+            "request_model": .string(modelName ?? "UNSPECIFIED"),
+            "response_model": decoded["model"]?.stringValue.map(Value.string) ?? modelName.map(Value.string) ?? .null,
+            "llm_latency": .integer(latency),
+        ])
+        ctx.serializedValues[key + ".usage"] = .object(usage)
+        ctx.serializedValues[key + ".cache"] = .object([:])
     }
 
     /// Why an LLM call gave nothing to use (Kong's 400 message).

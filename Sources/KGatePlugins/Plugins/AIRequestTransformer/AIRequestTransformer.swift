@@ -14,6 +14,7 @@ public final class AIRequestTransformerPlugin: Plugin {
         var maxBodySize: Int
         var llm: LLMSubrequest
         var provider: String
+        var pluginID: String
     }
 
     /// `ai-request-transformer`.
@@ -36,7 +37,8 @@ public final class AIRequestTransformerPlugin: Plugin {
         return Config(
             prompt: config.string("prompt") ?? "", pattern: config.string("transformation_extract_pattern"),
             maxBodySize: config.integer("max_request_body_size") ?? 8192,
-            llm: try AITransformerSchema.subrequest(config), provider: llm["model"]?["provider"]?.stringValue ?? "openai")
+            llm: try AITransformerSchema.subrequest(config), provider: llm["model"]?["provider"]?.stringValue ?? "openai",
+            pluginID: scope.id)
     }
 
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .alwaysWithSpooled }
@@ -46,11 +48,14 @@ public final class AIRequestTransformerPlugin: Plugin {
         let raw = LLMRequest.rawBody(ctx.request, maxFileSize: config.maxBodySize)
         let body = config.llm.body(system: config.prompt, user: raw.map { String(decoding: $0, as: UTF8.self) })
         let client = clients.client(for: config.llm.endpoint)
-        let (llm, pattern, provider) = (config.llm, config.pattern, config.provider)
+        let (llm, pattern, provider, pluginID) = (config.llm, config.pattern, config.provider, config.pluginID)
+        let started = WallClock.now()
         ctx.wait(forTask: { try await llm.send(body, with: client) }) { ctx, result in
             let content: Result<String, LLMSubrequest.Failure>
             switch result {
-            case .success(let response): content = LLMSubrequest.content(of: response, pattern: pattern, provider: provider)
+            case .success(let response):
+                llm.recordAnalytics(of: response, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: raw, &ctx)
+                content = LLMSubrequest.content(of: response, pattern: pattern, provider: provider)
             case .failure(let error): content = .failure(.init("failed to introspect request with AI service: \(error)"))
             }
             switch content {

@@ -25,6 +25,7 @@ public final class AIResponseTransformerPlugin: Plugin {
         var verify: Bool
         var httpProxy: PluginHTTPClient.ForwardProxy?
         var httpsProxy: PluginHTTPClient.ForwardProxy?
+        var pluginID: String
     }
 
     /// `ai-response-transformer`.
@@ -50,7 +51,7 @@ public final class AIResponseTransformerPlugin: Plugin {
             maxBodySize: config.integer("max_request_body_size") ?? 8192, llm: llm,
             provider: config["llm"]?["model"]?["provider"]?.stringValue ?? "openai", timeout: llm.timeout,
             verify: config["https_verify"]?.boolValue ?? true, httpProxy: AITransformerSchema.proxy(config, "http_proxy"),
-            httpsProxy: AITransformerSchema.proxy(config, "https_proxy"))
+            httpsProxy: AITransformerSchema.proxy(config, "https_proxy"), pluginID: scope.id)
     }
 
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .alwaysWithSpooled }
@@ -74,12 +75,13 @@ public final class AIResponseTransformerPlugin: Plugin {
         let method = HTTPMethod(rawValue: ctx.request.method)
         let (upstream, llmClient, sentHeaders) = (clients.client(for: endpoint), clients.client(for: config.llm.endpoint), headers)
         let (llm, pattern, provider, timeout, prompt) = (config.llm, config.pattern, config.provider, config.timeout, config.prompt)
+        let started = WallClock.now()
         ctx.wait(forTask: { () async throws -> Outcome in
             let response: PluginHTTPClient.Response
             do {
                 response = try await upstream.send(method: method, headers: sentHeaders, body: body, query: query, timeout: timeout)
             } catch {
-                return .failed(500, "failed to connect to upstream: \(error)")
+                return .failed(500, "failed to connect to upstream: \(error)", nil)
             }
             var answer = response.bytes
             if response.headers.first(name: "Content-Encoding") == "gzip" {
@@ -89,26 +91,37 @@ public final class AIResponseTransformerPlugin: Plugin {
             do {
                 call = try await llm.send(llm.body(system: prompt, user: String(decoding: answer, as: UTF8.self)), with: llmClient)
             } catch {
-                return .failed(400, "failed to introspect request with AI service: \(error)")
+                return .failed(400, "failed to introspect request with AI service: \(error)", nil)
             }
             switch LLMSubrequest.content(of: call, pattern: pattern, provider: provider) {
-            case .success(let text): return .transformed(response, text)
-            case .failure(let failure): return .failed(400, failure.message)
+            case .success(let text): return .transformed(response, text, call)
+            case .failure(let failure): return .failed(400, failure.message, call)
             }
-        }) { [jsonInstructions = config.jsonInstructions] ctx, result in
-            switch try result.get() {
-            case .failed(let status, let message):
+        }) { [jsonInstructions = config.jsonInstructions, pluginID = config.pluginID] ctx, result in
+            let outcome = try result.get()
+            if let call = outcome.call {
+                llm.recordAnalytics(of: call, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: body, &ctx)
+            }
+            switch outcome {
+            case .failed(let status, let message, _):
                 try ctx.exit(status, body: .json(.object(["error": .object(["message": .string(message)])])))
-            case .transformed(let response, let text):
+            case .transformed(let response, let text, _):
                 try Self.answer(response, text, jsonInstructions: jsonInstructions, &ctx)
             }
         }
     }
 
-    /// What the two calls gave.
+    /// What the two calls gave, with the LLM's answer when there was one.
     enum Outcome: Sendable {
-        case transformed(PluginHTTPClient.Response, String)
-        case failed(Int, String)
+        case transformed(PluginHTTPClient.Response, String, PluginHTTPClient.Response)
+        case failed(Int, String, PluginHTTPClient.Response?)
+
+        var call: PluginHTTPClient.Response? {
+            switch self {
+            case .transformed(_, _, let call): call
+            case .failed(_, _, let call): call
+            }
+        }
     }
 
     /// Answers with the upstream's status and headers (less their framing) and the LLM's text,
