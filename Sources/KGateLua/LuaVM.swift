@@ -15,8 +15,6 @@ import CLuaJIT
 public final class LuaVM {
     /// The state.
     public let state: OpaquePointer
-    /// Values kept with the VM by its users (a runtime built on it), by key.
-    public var attachments: [String: AnyObject] = [:]
 
     /// A state with LuaJIT's standard libraries open.
     public init() {
@@ -60,10 +58,11 @@ public final class LuaVM {
 }
 
 /// A reference to an object kept per thread (pthread TLS), released when the thread exits.
-final class ThreadLocalReference<T: AnyObject>: Sendable {
+public final class ThreadLocalReference<T: AnyObject>: Sendable {
     private let key: pthread_key_t
 
-    init() {
+    /// A new key (one per use, made once: keys are a limited resource).
+    public init() {
         var key = pthread_key_t()
         let status = pthread_key_create(&key) { pointer in
             guard let pointer else { return }
@@ -74,7 +73,7 @@ final class ThreadLocalReference<T: AnyObject>: Sendable {
     }
 
     /// The calling thread's object.
-    var value: T? {
+    public var value: T? {
         get {
             guard let pointer = pthread_getspecific(key) else { return nil }
             return Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as? T

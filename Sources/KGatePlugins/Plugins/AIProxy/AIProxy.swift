@@ -61,11 +61,7 @@ public struct AIProxyPlugin: Plugin {
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         let model = config["model"]?.objectValue ?? [:]
-        let provider = model.string("provider") ?? "openai"
-        let format = model["options"]?.objectValue?.string(provider == "mistral" ? "mistral_format" : "llama2_format")
-        guard Self.providers.contains(provider), provider != "mistral" && provider != "llama2" || format == "openai" else {
-            throw UnsupportedProvider(provider: provider, format: format)
-        }
+        let provider = try AIProxyRequest.supportedProvider(model)
         let auth = config["auth"]?.objectValue ?? [:]
         let logging = config["logging"]?.objectValue ?? [:]
         return Config(
@@ -173,12 +169,14 @@ public struct AIProxyPlugin: Plugin {
         // parse-json-response
         state.latency = Int(((WallClock.now() - state.start) * 1000).rounded(.down))
         guard fromService else { return }
+        var decoded: Value?
         if !state.stream, var raw = ctx.response.body {
             if upstreamGzipped {
                 raw = RawDeflate.inflate(raw, windowBits: 31) ?? raw
             }
             state.responseBody = raw
-            state.usage(from: raw)
+            decoded = KongJSONEncoderShim.decode(raw)
+            state.record(decoded)
         }
         // normalize-json-response
         guard ctx.response.status == 200 else { return restoreBody(state, &ctx) }
@@ -188,11 +186,10 @@ public struct AIProxyPlugin: Plugin {
         if state.preserve || state.stream { return restoreBody(state, &ctx) }
         // The driver's post_request (Kong's `clear_response_headers`).
         if config.provider != "llama2" { ctx.response.clearHeader("Set-Cookie") }
-        if let problem = AIProxyRequest.fromOpenAIFormat(state.responseBody, routeType: config.routeType, provider: config.provider) {
+        if let problem = AIProxyRequest.fromOpenAIFormat(state.responseBody, decoded: decoded, routeType: config.routeType, provider: config.provider) {
             ctx.response.setStatus(500)
             state.responseBody = Array(KongJSONEncoderShim.string(.object(["error": .object(["message": .string(problem)])])).utf8)
         }
-        if let body = state.responseBody { state.usage(from: body) }
         restoreBody(state, &ctx)
     }
 
@@ -208,10 +205,7 @@ public struct AIProxyPlugin: Plugin {
     public func log(_ config: Config, _ ctx: inout PluginContext) {
         guard config.logStatistics, let state = ctx.plugin[AIProxyState.key] as? AIProxyState else { return }
         let requestModel = state.modelName ?? "UNSPECIFIED"
-        var responseModel = requestModel
-        if let body = state.responseBody, case .string(let model)? = KongJSONEncoderShim.decode(body)?["model"] {
-            responseModel = model
-        }
+        let responseModel = state.responseModel ?? requestModel
         ctx.serializedValues["ai.proxy.meta"] = .object([
             "plugin_id": .string(config.pluginID), "provider_name": .string(config.provider),
             "request_model": .string(requestModel), "response_model": .string(responseModel),
@@ -268,12 +262,15 @@ struct AIProxyState: Sendable {
     var latency = 0
     var promptTokens = 0
     var completionTokens = 0
+    /// The answer's `model`, when it names one.
+    var responseModel: String?
 
     init(start: Double) { self.start = start }
 
-    /// Reads `usage.prompt_tokens` and `usage.completion_tokens` from a JSON body.
-    mutating func usage(from body: [UInt8]) {
-        guard case .object(let usage)? = KongJSONEncoderShim.decode(body)?["usage"] else { return }
+    /// Keeps the answer's `model` and `usage.prompt_tokens` / `usage.completion_tokens`.
+    mutating func record(_ answer: Value?) {
+        if case .string(let model)? = answer?["model"] { responseModel = model }
+        guard case .object(let usage)? = answer?["usage"] else { return }
         if let prompt = usage["prompt_tokens"]?.integerValue { promptTokens = prompt }
         if let completion = usage["completion_tokens"]?.integerValue { completionTokens = completion }
     }

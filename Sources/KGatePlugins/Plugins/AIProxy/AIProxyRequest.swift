@@ -76,10 +76,10 @@ enum AIProxyRequest {
     }
 
     /// The openai driver's `from_format`: the body must be JSON with `choices`; the message of
-    /// Kong's 500 when not.
-    static func fromOpenAIFormat(_ body: [UInt8]?, routeType: String, provider: String) -> String? {
+    /// Kong's 500 when not. `decoded` is `body` parsed as JSON.
+    static func fromOpenAIFormat(_ body: [UInt8]?, decoded: Value?, routeType: String, provider: String) -> String? {
         let problem: String?
-        if let body, let decoded = KongJSONEncoderShim.decode(body) {
+        if let decoded {
             problem = decoded["choices"] == nil ? "'choices' not in \(routeType) response" : nil
         } else {
             problem = body == nil ? nil : "failed to decode \(routeType) response"
@@ -88,30 +88,50 @@ enum AIProxyRequest {
         return "transformation failed from type \(provider)://\(routeType): \(problem)"
     }
 
+    /// The provider of `model` (ai-proxy's and the AI transformers' `model.provider`); throws
+    /// for those kgate does not convert for.
+    static func supportedProvider(_ model: Object) throws(AIProxyPlugin.UnsupportedProvider) -> String {
+        let provider = model.string("provider") ?? "openai"
+        let format = model["options"]?.objectValue?.string(provider == "mistral" ? "mistral_format" : "llama2_format")
+        guard AIProxyPlugin.providers.contains(provider), provider != "mistral" && provider != "llama2" || format == "openai" else {
+            throw AIProxyPlugin.UnsupportedProvider(provider: provider, format: format)
+        }
+        return provider
+    }
+
+    /// The URL requests for `routeType` go to (Kong's `upstream_url_format` and
+    /// `operation_map`): `upstream_url`, else the provider's endpoint, with `upstreamPath`
+    /// instead of the operation's path when given; the path starts with one `/`.
+    static func providerURL(_ provider: String, options: Object, routeType: String, upstreamPath: String?) -> ParsedURL? {
+        let operation = routeType == "llm/v1/completions" ? "completions" : "chat/completions"
+        var url: ParsedURL?
+        if let upstream = options.string("upstream_url") {
+            url = ParsedURL(upstream)
+        } else if provider == "mistral" {
+            url = ParsedURL("https://api.mistral.ai:443")
+            url?.path = upstreamPath ?? (routeType == "llm/v1/completions" ? "/" : "/v1/chat/completions")
+        } else if provider == "azure" {
+            let base = "https://\(options.string("azure_instance") ?? "").openai.azure.com:443/openai/deployments/\(options.string("azure_deployment_id") ?? "")"
+            url = ParsedURL(base + (upstreamPath ?? "/" + operation))
+        } else {
+            url = ParsedURL("https://api.openai.com:443")
+            url?.path = upstreamPath ?? "/v1/" + operation
+        }
+        var path = Substring(url?.path ?? "/")
+        while path.first == "/" { path = path.dropFirst() }
+        url?.path = "/" + path
+        return url
+    }
+
     /// The drivers' `configure_request`: the provider's URL (or `upstream_url`) as the upstream
     /// path, scheme and target (port 443 unless the URL has one), the auth header and query
     /// parameter, and azure's `api-version`.
     static func configureUpstream(_ config: AIProxyPlugin.Config, options: Object, _ ctx: inout PluginContext) {
-        let operation = config.routeType == "llm/v1/completions" ? "completions" : "chat/completions"
-        var url: ParsedURL?
-        if let upstream = options.string("upstream_url") {
-            url = ParsedURL(upstream)
-        } else if config.provider == "mistral" {
-            url = ParsedURL("https://api.mistral.ai:443")
-            url?.path = options.string("upstream_path") ?? (config.routeType == "llm/v1/chat" ? "v1/chat/completions" : "/")
-        } else if config.provider == "azure" {
-            let base = "https://\(options.string("azure_instance") ?? "").openai.azure.com:443/openai/deployments/\(options.string("azure_deployment_id") ?? "")"
-            url = ParsedURL(base + (options.string("upstream_path") ?? "/" + operation))
-        } else {
-            url = ParsedURL("https://api.openai.com:443")
-            url?.path = options.string("upstream_path") ?? "/v1/" + operation
-        }
-        guard var url else { return }
+        let upstreamPath = options.string("upstream_path")
+        guard let url = providerURL(config.provider, options: options, routeType: config.routeType, upstreamPath: upstreamPath)
+        else { return }
         // `preserve` keeps the request's path unless `upstream_path` says.
-        if config.routeType == "preserve", options.string("upstream_path") == nil { url.path = ctx.request.path }
-        var path = Substring(url.path ?? "/")
-        while path.first == "/" { path = path.dropFirst() }
-        try? ctx.request.setPath("/" + path)
+        try? ctx.request.setPath(config.routeType == "preserve" && upstreamPath == nil ? ctx.request.path : url.path ?? "/")
         ctx.serviceOverride.scheme = url.scheme
         ctx.serviceOverride.host = url.host ?? ""
         ctx.serviceOverride.port = url.port.flatMap { Int($0) } ?? 443

@@ -23,26 +23,14 @@ struct LLMSubrequest: Sendable {
     /// for (as ai-proxy refuses them).
     init(llm: Object, timeout: Int, verify: Bool, httpProxy: PluginHTTPClient.ForwardProxy?, httpsProxy: PluginHTTPClient.ForwardProxy?) throws {
         let model = llm["model"]?.objectValue ?? [:]
-        let provider = model.string("provider") ?? "openai"
+        let provider = try AIProxyRequest.supportedProvider(model)
         let options = model["options"]?.objectValue ?? [:]
-        let format = options.string(provider == "mistral" ? "mistral_format" : "llama2_format")
-        guard AIProxyPlugin.providers.contains(provider), provider != "mistral" && provider != "llama2" || format == "openai" else {
-            throw AIProxyPlugin.UnsupportedProvider(provider: provider, format: format)
+        guard let url = AIProxyRequest.providerURL(provider, options: options, routeType: "llm/v1/chat", upstreamPath: nil),
+            var endpoint = PluginHTTPClient.Endpoint(url: url)
+        else {
+            throw PluginHTTPClient.Failure(description: "invalid LLM URL \(options.string("upstream_url") ?? "")")
         }
-        let url: String
-        var query: String?
-        switch provider {
-        case "azure":
-            let version = options.string("azure_api_version") ?? "2023-05-15"
-            url = options.string("upstream_url")
-                ?? "https://\(options.string("azure_instance") ?? "").openai.azure.com:443/openai/deployments/\(options.string("azure_deployment_id") ?? "")/chat/completions"
-            query = "api-version=" + QueryArgs.encode(version)
-        case "mistral": url = options.string("upstream_url") ?? "https://api.mistral.ai:443/v1/chat/completions"
-        default: url = options.string("upstream_url") ?? "https://api.openai.com:443/v1/chat/completions"
-        }
-        guard let parsed = ParsedURL(url), var endpoint = PluginHTTPClient.Endpoint(url: parsed) else {
-            throw PluginHTTPClient.Failure(description: "invalid LLM URL \(url)")
-        }
+        let query = provider == "azure" ? "api-version=" + QueryArgs.encode(options.string("azure_api_version") ?? "2023-05-15") : nil
         endpoint.verify = verify
         endpoint.proxy = endpoint.tls ? httpsProxy : httpProxy
         self.endpoint = endpoint
@@ -81,7 +69,7 @@ struct LLMSubrequest: Sendable {
 
     /// The first choice's message content of an answer, matched against `pattern` (Kong's
     /// `ijom` flags, the whole match) when given; Kong's message when there is none.
-    static func content(of response: PluginHTTPClient.Response, pattern: String?, provider: String) -> Result<String, Failure> {
+    func content(of response: PluginHTTPClient.Response, pattern: String?) -> Result<String, Failure> {
         guard response.status <= 299 else {
             return .failure(Failure("failed to introspect request with AI service: status code \(response.status)"))
         }

@@ -13,7 +13,6 @@ public final class AIRequestTransformerPlugin: Plugin {
         var pattern: String?
         var maxBodySize: Int
         var llm: LLMSubrequest
-        var provider: String
         var pluginID: String
     }
 
@@ -33,11 +32,9 @@ public final class AIRequestTransformerPlugin: Plugin {
     public init() {}
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
-        let llm = config["llm"]?.objectValue ?? [:]
-        return Config(
+        Config(
             prompt: config.string("prompt") ?? "", pattern: config.string("transformation_extract_pattern"),
-            maxBodySize: config.integer("max_request_body_size") ?? 8192,
-            llm: try AITransformerSchema.subrequest(config), provider: llm["model"]?["provider"]?.stringValue ?? "openai",
+            maxBodySize: config.integer("max_request_body_size") ?? 8192, llm: try AITransformerSchema.subrequest(config),
             pluginID: scope.id)
     }
 
@@ -48,14 +45,14 @@ public final class AIRequestTransformerPlugin: Plugin {
         let raw = LLMRequest.rawBody(ctx.request, maxFileSize: config.maxBodySize)
         let body = config.llm.body(system: config.prompt, user: raw.map { String(decoding: $0, as: UTF8.self) })
         let client = clients.client(for: config.llm.endpoint)
-        let (llm, pattern, provider, pluginID) = (config.llm, config.pattern, config.provider, config.pluginID)
+        let (llm, pattern, pluginID) = (config.llm, config.pattern, config.pluginID)
         let started = WallClock.now()
         ctx.wait(forTask: { try await llm.send(body, with: client) }) { ctx, result in
             let content: Result<String, LLMSubrequest.Failure>
             switch result {
             case .success(let response):
                 llm.recordAnalytics(of: response, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: raw, &ctx)
-                content = LLMSubrequest.content(of: response, pattern: pattern, provider: provider)
+                content = llm.content(of: response, pattern: pattern)
             case .failure(let error): content = .failure(.init("failed to introspect request with AI service: \(error)"))
             }
             switch content {

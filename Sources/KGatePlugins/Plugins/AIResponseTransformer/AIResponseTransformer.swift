@@ -20,8 +20,6 @@ public final class AIResponseTransformerPlugin: Plugin {
         var jsonInstructions: Bool
         var maxBodySize: Int
         var llm: LLMSubrequest
-        var provider: String
-        var timeout: TimeAmount
         var verify: Bool
         var httpProxy: PluginHTTPClient.ForwardProxy?
         var httpsProxy: PluginHTTPClient.ForwardProxy?
@@ -49,7 +47,6 @@ public final class AIResponseTransformerPlugin: Plugin {
             prompt: config.string("prompt") ?? "", pattern: config.string("transformation_extract_pattern"),
             jsonInstructions: config.bool("parse_llm_response_json_instructions"),
             maxBodySize: config.integer("max_request_body_size") ?? 8192, llm: llm,
-            provider: config["llm"]?["model"]?["provider"]?.stringValue ?? "openai", timeout: llm.timeout,
             verify: config["https_verify"]?.boolValue ?? true, httpProxy: AITransformerSchema.proxy(config, "http_proxy"),
             httpsProxy: AITransformerSchema.proxy(config, "https_proxy"), pluginID: scope.id)
     }
@@ -74,12 +71,12 @@ public final class AIResponseTransformerPlugin: Plugin {
         headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
         let method = HTTPMethod(rawValue: ctx.request.method)
         let (upstream, llmClient, sentHeaders) = (clients.client(for: endpoint), clients.client(for: config.llm.endpoint), headers)
-        let (llm, pattern, provider, timeout, prompt) = (config.llm, config.pattern, config.provider, config.timeout, config.prompt)
+        let (llm, pattern, prompt) = (config.llm, config.pattern, config.prompt)
         let started = WallClock.now()
         ctx.wait(forTask: { () async throws -> Outcome in
             let response: PluginHTTPClient.Response
             do {
-                response = try await upstream.send(method: method, headers: sentHeaders, body: body, query: query, timeout: timeout)
+                response = try await upstream.send(method: method, headers: sentHeaders, body: body, query: query, timeout: llm.timeout)
             } catch {
                 return .failed(500, "failed to connect to upstream: \(error)", nil)
             }
@@ -93,7 +90,7 @@ public final class AIResponseTransformerPlugin: Plugin {
             } catch {
                 return .failed(400, "failed to introspect request with AI service: \(error)", nil)
             }
-            switch LLMSubrequest.content(of: call, pattern: pattern, provider: provider) {
+            switch llm.content(of: call, pattern: pattern) {
             case .success(let text): return .transformed(response, text, call)
             case .failure(let failure): return .failed(400, failure.message, call)
             }

@@ -56,7 +56,7 @@ extension LuaPDK {
             limited(c, "max_args") { max, ctx in LogSerializer.queryTable(QueryArgs(Array(ctx.request.query.pairs.prefix(max)))) }
         }),
         ("kong.request.get_header", { c in
-            guard let name = c.string(1), c.type(1) == .string else { return c.raise("header name must be a string") }
+            guard let name = c.stringArgument(1) else { return c.raise("header name must be a string") }
             return c.withContext { c.returning($0.request.header(name)) }
         }),
         ("kong.request.get_headers", { c in requestHeaders(c) }),
@@ -115,11 +115,10 @@ extension LuaPDK {
             let consumer = c.value(1)?.objectValue
             let credential = c.value(2)?.objectValue
             guard consumer != nil || credential != nil else { return c.raise("either credential or consumer must be provided") }
-            return c.withContext { ctx in
+            return c.changing { ctx in
                 ctx.authenticate(
                     consumer: consumer.map { ConsumerEntity(id: $0.string("id") ?? "", row: $0) },
                     credential: credential.map { CredentialEntity(id: $0.string("id"), row: $0) })
-                return c.nothing
             }
         }),
     ]
@@ -137,72 +136,46 @@ extension LuaPDK {
             headerArguments(c) { ctx, name, value in ctx.request.addHeader(name, value) }
         }),
         ("kong.service.request.clear_header", { c in
-            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("header name must be a string") }
-            return c.withContext { ctx in
-                ctx.request.clearHeader(name)
-                return c.nothing
-            }
+            guard let name = c.stringArgument(1) else { return c.raise("header name must be a string") }
+            return c.changing { ctx in ctx.request.clearHeader(name) }
         }),
         ("kong.service.request.set_headers", { c in
             guard c.type(1) == .table, case .object(let table)? = c.value(1) ?? .object([:]) else {
                 return c.raise("headers must be a table")
             }
-            return c.withContext { ctx in
+            return c.changing { ctx in
                 for (name, value) in table {
                     switch value {
                     case .array(let values): ctx.request.setHeader(name, values: values.map(\.luaString))
                     default: ctx.request.setHeader(name, value.luaString)
                     }
                 }
-                return c.nothing
             }
         }),
         ("kong.service.request.set_method", { c in
-            guard let method = c.string(1), c.type(1) == .string else { return c.raise("method must be a string") }
+            guard let method = c.stringArgument(1) else { return c.raise("method must be a string") }
             guard methodNames.contains(method) else { return c.raise("invalid method: \(method)") }
-            return c.withContext { ctx in
-                ctx.request.setMethod(method)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.request.setMethod(method) }
         }),
         ("kong.service.request.set_path", { c in
-            guard let path = c.string(1), c.type(1) == .string else { return c.raise("path must be a string") }
-            return c.withContext { ctx in
-                do throws(PluginRequest.InvalidPath) {
-                    try ctx.request.setPath(path)
-                } catch {
-                    return c.raise(error.description)
-                }
-                return c.nothing
-            }
+            guard let path = c.stringArgument(1) else { return c.raise("path must be a string") }
+            return c.changing { ctx in try ctx.request.setPath(path) }
         }),
         ("kong.service.request.set_raw_query", { c in
-            guard let query = c.string(1), c.type(1) == .string else { return c.raise("query must be a string") }
-            return c.withContext { ctx in
-                ctx.request.setRawQuery(query)
-                return c.nothing
-            }
+            guard let query = c.stringArgument(1) else { return c.raise("query must be a string") }
+            return c.changing { ctx in ctx.request.setRawQuery(query) }
         }),
         ("kong.service.request.set_query", { c in
             guard c.type(1) == .table, let args = queryArgs(c.value(1)) else { return c.raise("args must be a table") }
-            return c.withContext { ctx in
-                ctx.request.setQuery(args)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.request.setQuery(args) }
         }),
         ("kong.service.request.clear_query_arg", { c in
-            guard let name = c.string(1), c.type(1) == .string else { return c.raise("query argument name must be a string") }
-            return c.withContext { ctx in
-                ctx.request.clearQueryArgument(name)
-                return c.nothing
-            }
+            guard let name = c.stringArgument(1) else { return c.raise("query argument name must be a string") }
+            return c.changing { ctx in ctx.request.clearQueryArgument(name) }
         }),
         ("kong.service.request.set_raw_body", { c in
             guard let body = c.stack.bytes(at: 1), c.type(1) == .string else { return c.raise("body must be a string") }
-            return c.withContext { ctx in
-                ctx.request.setRawBody(body)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.request.setRawBody(body) }
         }),
         ("kong.service.request.set_body", { c in
             guard c.type(1) == .table, let table = c.value(1) else { return c.raise("args must be a table") }
@@ -230,29 +203,25 @@ extension LuaPDK {
             }
         }),
         ("kong.service.request.set_scheme", { c in
-            guard c.type(1) == .string, let scheme = c.string(1) else { return c.raise("scheme must be a string") }
+            guard let scheme = c.stringArgument(1) else { return c.raise("scheme must be a string") }
             guard scheme == "http" || scheme == "https" else { return c.raise("invalid scheme: \(scheme)") }
-            return c.withContext { ctx in
-                ctx.serviceOverride.scheme = scheme
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.serviceOverride.scheme = scheme }
         }),
     ]
 
     static let service: [(name: String, function: Function)] = [
         ("kong.service.set_target", { c in
-            guard c.type(1) == .string, let host = c.string(1) else { return c.raise("host must be a string") }
+            guard let host = c.stringArgument(1) else { return c.raise("host must be a string") }
             guard c.type(2) == .number, let port = c.stack.integer(at: 2) else { return c.raise("port must be an integer") }
             guard (0...65535).contains(port) else { return c.raise("port must be an integer between 0 and 65535: given \(port)") }
-            return c.withContext { ctx in
+            return c.changing { ctx in
                 ctx.serviceOverride.host = host
                 ctx.serviceOverride.port = port
                 ctx.serviceOverride.upstreamHost = host
-                return c.nothing
             }
         }),
         ("kong.service.set_upstream", { c in
-            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("host must be a string") }
+            guard let name = c.stringArgument(1) else { return c.raise("host must be a string") }
             return c.withContext { ctx in
                 guard ctx.db.page.entity("upstreams", endpointKey: name) != nil else {
                     return c.failing("could not find an Upstream named '\(name)'")
@@ -266,10 +235,7 @@ extension LuaPDK {
             guard (0...32767).contains(retries) else {
                 return c.raise("retries must be an integer between 0 and 32767: given \(retries)")
             }
-            return c.withContext { ctx in
-                ctx.serviceOverride.retries = retries
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.serviceOverride.retries = retries }
         }),
         ("kong.service.set_timeouts", { c in
             var values: [Int] = []
@@ -282,16 +248,15 @@ extension LuaPDK {
                 }
                 values.append(v)
             }
-            return c.withContext { ctx in
+            return c.changing { ctx in
                 ctx.serviceOverride.timeouts = .init(connect: values[0], write: values[1], read: values[2])
-                return c.nothing
             }
         }),
         ("kong.service.response.get_status", { c in
             c.withContext { ctx in ctx.response.fromService ? c.returning(ctx.response.status) : c.returning(nil as String?) }
         }),
         ("kong.service.response.get_header", { c in
-            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("header name must be a string") }
+            guard let name = c.stringArgument(1) else { return c.raise("header name must be a string") }
             return c.withContext { ctx in c.returning(ctx.response.fromService ? ctx.response.header(name) : nil) }
         }),
         ("kong.service.response.get_raw_body", { c in
@@ -315,29 +280,22 @@ extension LuaPDK {
             guard let flag = c.stack.integer(at: 1), let method = LuaNgxConstants.method(flag: flag) else {
                 return c.raise("unsupported HTTP method: \(c.string(1) ?? "nil")")
             }
-            return c.withContext { ctx in
-                ctx.request.setMethod(method)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.request.setMethod(method) }
         }),
         ("ngx.req.get_headers", { c in requestHeaders(c) }),
         ("ngx.req.set_header", { c in
-            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("bad argument #1 to 'set_header' (string expected)") }
-            return c.withContext { ctx in
+            guard let name = c.stringArgument(1) else { return c.raise("bad argument #1 to 'set_header' (string expected)") }
+            return c.changing { ctx in
                 switch c.value(2) {
                 case nil: ctx.request.clearHeader(name)
                 case .array(let values)?: ctx.request.setHeader(name, values: values.map(\.luaString))
                 case let value?: ctx.request.setHeader(name, value.luaString)
                 }
-                return c.nothing
             }
         }),
         ("ngx.req.clear_header", { c in
             guard let name = c.string(1) else { return c.raise("bad argument #1 to 'clear_header' (string expected)") }
-            return c.withContext { ctx in
-                ctx.request.clearHeader(name)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.request.clearHeader(name) }
         }),
         ("ngx.req.get_uri_args", { c in
             limited(c, "max_args") { max, ctx in LogSerializer.queryTable(QueryArgs(Array(ctx.request.query.pairs.prefix(max)))) }
@@ -356,14 +314,7 @@ extension LuaPDK {
         }),
         ("ngx.req.set_uri", { c in
             guard let path = c.string(1), !path.isEmpty else { return c.raise("attempt to use zero-length uri") }
-            return c.withContext { ctx in
-                do throws(PluginRequest.InvalidPath) {
-                    try ctx.request.setPath(path)
-                } catch {
-                    return c.raise(error.description)
-                }
-                return c.nothing
-            }
+            return c.changing { ctx in try ctx.request.setPath(path) }
         }),
         ("ngx.req.read_body", { c in c.nothing }),
         ("ngx.req.discard_body", { c in c.nothing }),
@@ -377,10 +328,7 @@ extension LuaPDK {
         ("ngx.req.get_body_file", { c in c.returning(nil as String?) }),
         ("ngx.req.set_body_data", { c in
             guard let body = c.stack.bytes(at: 1) else { return c.raise("bad argument #1 to 'set_body_data' (string expected)") }
-            return c.withContext { ctx in
-                ctx.request.setRawBody(body)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.request.setRawBody(body) }
         }),
         ("ngx.req.get_post_args", { c in
             c.withContext { ctx in
@@ -488,7 +436,7 @@ extension LuaPDK {
     /// Reads `(name, value)` as Kong's header setters check them (a string name; a string,
     /// number or boolean value), then applies `change`.
     static func headerArguments(_ c: LuaCall, _ change: (inout PluginContext, String, String) -> Void) -> Int32 {
-        guard c.type(1) == .string, let name = c.string(1) else { return c.raise("header name must be a string") }
+        guard let name = c.stringArgument(1) else { return c.raise("header name must be a string") }
         let value: String
         switch c.type(2) {
         case .string, .number: value = c.string(2) ?? ""
@@ -496,9 +444,6 @@ extension LuaPDK {
         default:
             return c.raise("invalid header value for \"\(name)\": got \(c.stack.typeName(at: 2)), expected string, number or boolean")
         }
-        return c.withContext { ctx in
-            change(&ctx, name, value)
-            return c.nothing
-        }
+        return c.changing { ctx in change(&ctx, name, value) }
     }
 }

@@ -17,7 +17,7 @@ extension LuaPDK {
             c.withContext { ctx in ctx.response.isStarted ? c.returning(ctx.response.status) : c.returning(nil as String?) }
         }),
         ("kong.response.get_header", { c in
-            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("header name must be a string") }
+            guard let name = c.stringArgument(1) else { return c.raise("header name must be a string") }
             return c.withContext { c.returning($0.response.header(name)) }
         }),
         ("kong.response.get_headers", { c in
@@ -33,10 +33,7 @@ extension LuaPDK {
         ("kong.response.set_status", { c in
             guard let status = c.stack.integer(at: 1), c.type(1) == .number else { return c.raise("code must be a number") }
             guard (100...599).contains(status) else { return c.raise("code must be a number between 100 and 599") }
-            return c.withContext { ctx in
-                ctx.response.setStatus(status)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.response.setStatus(status) }
         }),
         ("kong.response.set_header", { c in
             headerArguments(c) { ctx, name, value in ctx.response.setHeader(name, value) }
@@ -45,17 +42,14 @@ extension LuaPDK {
             headerArguments(c) { ctx, name, value in ctx.response.addHeader(name, value) }
         }),
         ("kong.response.clear_header", { c in
-            guard c.type(1) == .string, let name = c.string(1) else { return c.raise("header name must be a string") }
-            return c.withContext { ctx in
-                ctx.response.clearHeader(name)
-                return c.nothing
-            }
+            guard let name = c.stringArgument(1) else { return c.raise("header name must be a string") }
+            return c.changing { ctx in ctx.response.clearHeader(name) }
         }),
         ("kong.response.set_headers", { c in
             guard c.type(1) == .table, case .object(let table)? = c.value(1) ?? .object([:]) else {
                 return c.raise("headers must be a table")
             }
-            return c.withContext { ctx in
+            return c.changing { ctx in
                 for (name, value) in table {
                     if case .array(let values) = value {
                         ctx.response.clearHeader(name)
@@ -64,7 +58,6 @@ extension LuaPDK {
                         ctx.response.setHeader(name, value.luaString)
                     }
                 }
-                return c.nothing
             }
         }),
         ("kong.response.exit", { c in
@@ -77,45 +70,30 @@ extension LuaPDK {
             default: return c.raise("body must be a nil, string or table")
             }
             guard let headers = headerTable(c, 3) else { return c.raise("headers must be a nil or table") }
-            return c.withContext { ctx in
-                do throws(PluginContext.InvalidExitStatus) {
-                    try ctx.exit(status, body: body, headers: headers)
-                } catch {
-                    return c.raise(error.description)
-                }
-                return c.nothing
-            }
+            return c.changing { ctx in try ctx.exit(status, body: body, headers: headers) }
         }),
         ("kong.response.error", { c in
             guard c.type(1) == .number, let status = c.stack.integer(at: 1) else { return c.raise("code must be a number") }
             let message = c.type(2) == .string ? c.string(2) : nil
             guard let headers = headerTable(c, 3) else { return c.raise("headers must be a nil or table") }
-            return c.withContext { ctx in
-                do throws(PluginContext.InvalidExitStatus) {
-                    try ctx.error(status, message: message, headers: headers)
-                } catch {
-                    return c.raise(error.description)
-                }
-                return c.nothing
-            }
+            return c.changing { ctx in try ctx.error(status, message: message, headers: headers) }
         }),
     ]
 
     static let ngxResponse: [(name: String, function: Function)] = [
         ("ngx.exit", { c in
             let status = c.stack.integer(at: 1) ?? 0
-            return c.withContext { ctx in
-                guard ctx.phase == .access || ctx.phase == .rewrite, ctx.exitResponse == nil else { return c.nothing }
-                if let output = c.runtime.output {
-                    c.runtime.output = nil
-                    let code = status >= 200 ? status : (ctx.response.status >= 200 ? ctx.response.status : 200)
-                    ctx.answer(code, body: .bytes(output))
+            return c.changing { ctx in
+                guard ctx.phase == .access || ctx.phase == .rewrite, ctx.exitResponse == nil else { return }
+                if c.runtime.output != nil {
+                    // What was printed is answered when the phase ends (``LuaRuntime/run``),
+                    // with this status.
+                    if status >= 200 { ctx.response.setStatus(status) }
                 } else if status >= 400, status <= 599 {
                     ctx.answer(status, body: .kongError(message: PluginExit.defaultMessage(for: status)))
                 } else if status >= 200 {
                     ctx.answer(status, body: .empty)
                 }
-                return c.nothing
             }
         }),
         ("ngx.print", { c in
@@ -127,10 +105,7 @@ extension LuaPDK {
         ("ngx.status_get", { c in c.returning(c.context?.response.status ?? 0) }),
         ("ngx.status_set", { c in
             guard let status = c.stack.integer(at: 1) else { return c.raise("attempt to set ngx.status to a non-number") }
-            return c.withContext { ctx in
-                ctx.response.setStatus(status)
-                return c.nothing
-            }
+            return c.changing { ctx in ctx.response.setStatus(status) }
         }),
         ("ngx.header_get", { c in
             guard let name = c.string(1) else { return c.returning(nil as String?) }
@@ -142,7 +117,7 @@ extension LuaPDK {
         }),
         ("ngx.header_set", { c in
             guard let name = c.string(1) else { return c.raise("bad header name") }
-            return c.withContext { ctx in
+            return c.changing { ctx in
                 switch c.value(2) {
                 case nil, .null?: ctx.response.clearHeader(name)
                 case .array(let values)?:
@@ -150,7 +125,6 @@ extension LuaPDK {
                     for v in values { ctx.response.addHeader(name, v.luaString) }
                 case let value?: ctx.response.setHeader(name, value.luaString)
                 }
-                return c.nothing
             }
         }),
         ("ngx.log", { c in
@@ -176,15 +150,12 @@ extension LuaPDK {
             ("kong.log.inspect", { c in c.nothing }),
             ("kong.log.serialize", { c in c.withContext { c.returning(LogSerializer.serialize($0)) } }),
             ("kong.log.set_serialize_value", { c in
-                guard c.type(1) == .string, let key = c.string(1) else { return c.raise("key must be a string") }
+                guard let key = c.stringArgument(1) else { return c.raise("key must be a string") }
                 let value = c.value(2)
                 guard value != nil || c.type(2) == .nil || c.type(2) == .none else {
                     return c.raise("value must be nil, a number, string, boolean or a non-self-referencial table")
                 }
-                return c.withContext { ctx in
-                    ctx.serializedValues[key] = value
-                    return c.nothing
-                }
+                return c.changing { ctx in ctx.serializedValues[key] = value }
             }),
         ]
 

@@ -83,6 +83,20 @@ struct LuaCall {
         return body(&context.pointee)
     }
 
+    /// Runs `change` on the context of the phase running and returns nothing; what it throws
+    /// (a path without `/`, a status out of range) is raised in the caller with its
+    /// description, as Kong's PDK raises it.
+    func changing<E: Error>(_ change: (inout PluginContext) throws(E) -> Void) -> Int32 {
+        withContext { ctx in
+            do {
+                try change(&ctx)
+            } catch {
+                return raise("\(error)")
+            }
+            return nothing
+        }
+    }
+
     /// Reads the context of the phase running (nil outside a phase).
     var context: PluginContext? { runtime.context?.pointee }
 
@@ -90,6 +104,9 @@ struct LuaCall {
 
     /// The string argument at `index` (numbers are converted), else nil.
     func string(_ index: Int32) -> String? { stack.string(at: index) }
+
+    /// The argument at `index` when it is a Lua string (not a number), else nil.
+    func stringArgument(_ index: Int32) -> String? { type(index) == .string ? stack.string(at: index) : nil }
 
     /// The argument at `index` as a schema value.
     func value(_ index: Int32) -> Value? { stack.value(at: index) }

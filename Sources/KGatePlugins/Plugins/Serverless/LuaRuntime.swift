@@ -11,8 +11,8 @@ import Synchronization
 /// `kong.ctx` and `ngx.ctx` tables live here from the first phase that runs Lua to the end of
 /// the request (``LuaRequestTables``).
 final class LuaRuntime {
-    /// The VM (which keeps this runtime among its attachments).
-    unowned let vm: LuaVM
+    /// The thread's VM.
+    let vm: LuaVM
     /// The prelude's API table, the raise marker and the early-exit value.
     private var apiRef: Int32 = 0
     private(set) var raiseRef: Int32 = 0
@@ -40,14 +40,13 @@ final class LuaRuntime {
 
     /// The calling thread's runtime.
     static var current: LuaRuntime {
-        let vm = LuaVM.current
-        if let runtime = vm.attachments[Self.key] as? LuaRuntime { return runtime }
-        let runtime = LuaRuntime(vm: vm)
-        vm.attachments[Self.key] = runtime
+        if let runtime = perThread.value { return runtime }
+        let runtime = LuaRuntime(vm: LuaVM.current)
+        perThread.value = runtime
         return runtime
     }
 
-    private static let key = "kgate.pdk"
+    private static let perThread = ThreadLocalReference<LuaRuntime>()
 
     private init(vm: LuaVM) {
         self.vm = vm
