@@ -40,7 +40,9 @@ struct ProxyHarness: Sendable {
     ) async throws -> ProxyHarness {
         let extraNames = Set(extraPlugins.map { type(of: $0).name })
         // `kong.configuration` holds the settings Lua code reads (`log_level`, for the logs).
-        let bundled = BundledPluginSet.all(configuration: ["log_level": .string(settings.logLevel.rawValue)])
+        let bundled = BundledPluginSet.all(
+            luaEnabled: settings.untrustedLua != .off, luaSandboxed: settings.untrustedLua != .on,
+            configuration: ["log_level": .string(settings.logLevel.rawValue)])
         let registry = PluginRegistry(bundled.filter { !extraNames.contains(type(of: $0).name) } + extraPlugins)
         let plugins = PluginsBuilder(registry: registry)
         var plans = ProxyPlansBuilder(settings: settings, plugins: plugins)

@@ -16,7 +16,7 @@ enum LuaPDK {
     /// Every function, in registration order.
     static let functions: [(name: String, function: Function)] =
         request + client + serviceRequest + service + response + router + log + node + ngxRequest + ngxResponse
-        + LuaNgxLibrary.functions
+        + LuaNgxLibrary.functions + LuaTimers.functions + LuaSharedDictFunctions.functions
 
     /// Pushes the table of functions (and `null`, `constants`, `version`, `version_num`) that
     /// the prelude receives; each function's first upvalue is `runtime`.

@@ -256,10 +256,241 @@ kong.table = {
   end,
 }
 
+-- Waiting for I/O (ngx.sleep, resty.http, ngx.timer): code of `access` and of timers runs in
+-- a coroutine; a wait yields WAIT and what to wait for, and kgate resumes the coroutine with
+-- the results once the I/O ended, other requests running meanwhile.
+local WAIT = {}
+api.wait = WAIT
+local co_create, co_resume, co_yield, co_status = coroutine.create, coroutine.resume, coroutine.yield, coroutine.status
+local pack, unpack = table.pack, unpack
+local waitable = false
+local function wait(what, ...)
+  if not waitable then
+    local phase = ngx.get_phase()
+    if phase == "rewrite" then
+      error("kgate runs rewrite code without waiting for I/O: move this code to access", 3)
+    end
+    error("API disabled in the context of " .. phase .. "_by_lua*", 3)
+  end
+  local serial, plugin = current, current_plugin
+  local results = pack(co_yield(WAIT, what, ...))
+  current, current_plugin, waitable = serial, plugin, true
+  return unpack(results, 1, results.n)
+end
+-- The code's own coroutines pass kgate's waits up to the phase's, as OpenResty's do.
+local function passing(co, ok, first, ...)
+  if ok and first == WAIT and co_status(co) == "suspended" then
+    return passing(co, co_resume(co, co_yield(WAIT, ...)))
+  end
+  return ok, first, ...
+end
+function coroutine.resume(co, ...) return passing(co, co_resume(co, ...)) end
+function coroutine.wrap(f)
+  local co = co_create(f)
+  return function(...)
+    local results = pack(coroutine.resume(co, ...))
+    if not results[1] then error(results[2], 0) end
+    return unpack(results, 2, results.n)
+  end
+end
+
+function ngx.sleep(seconds)
+  local s = tonumber(seconds)
+  if not s or s < 0 then error("bad argument #1 to 'sleep' (number expected, got " .. type(seconds) .. ")", 2) end
+  wait("sleep", s)
+end
+
+-- ngx.timer: callbacks run on this event loop after the delay, in a coroutine of their own
+-- (they can wait), with no request; `premature` is false.
+local timers, timer_count, running_timers = {}, 0, 0
+local pending_timers = 0
+local timer_schedule = ngx.timer_schedule
+ngx.timer_schedule = nil
+local function add_timer(name, delay, callback, every, ...)
+  local d = tonumber(delay)
+  if not d or d < 0 then error("bad argument #1 to '" .. name .. "' (number expected, got " .. type(delay) .. ")", 3) end
+  if type(callback) ~= "function" then
+    error("bad argument #2 to '" .. name .. "' (function expected, got " .. type(callback) .. ")", 3)
+  end
+  if every and d == 0 then return nil, "delay cannot be zero" end
+  timer_count = timer_count + 1
+  local id = timer_count
+  timers[id] = { callback = callback, args = pack(...), every = every and d or nil }
+  local ok, err = timer_schedule(id, d)
+  if not ok then timers[id] = nil return nil, err end
+  pending_timers = pending_timers + 1
+  return true
+end
+ngx.timer = {
+  at = function(delay, callback, ...) return add_timer("at", delay, callback, false, ...) end,
+  every = function(delay, callback, ...) return add_timer("every", delay, callback, true, ...) end,
+  running_count = function() return running_timers end,
+  pending_count = function() return pending_timers end,
+}
+function api.run_timer(id, premature)
+  local t = timers[id]
+  if not t then return end
+  pending_timers = pending_timers - 1
+  if t.every and not premature then
+    if timer_schedule(id, t.every) then pending_timers = pending_timers + 1 else timers[id] = nil end
+  else
+    timers[id] = nil
+  end
+  current, current_plugin, waitable = nil, nil, true
+  running_timers = running_timers + 1
+  local results = pack(pcall(t.callback, premature, unpack(t.args, 1, t.args.n)))
+  running_timers = running_timers - 1
+  if not results[1] then error(results[2], 0) end
+end
+
+-- lua-resty-http's client, over kgate's HTTP/1.1 client: request_uri, and connect + request
+-- (the body read whole).
+local http_mt = {}
+http_mt.__index = http_mt
+local resty_http = { _VERSION = "0.17.2" }
+function resty_http.new() return setmetatable({ timeouts = { 60000, 60000, 60000 } }, http_mt) end
+function http_mt:set_timeout(ms) self.timeouts = { ms, ms, ms } end
+function http_mt:set_timeouts(connect, send, read)
+  self.timeouts = { connect or 60000, send or 60000, read or 60000 }
+  return 1
+end
+function http_mt:set_proxy_options() end
+function http_mt:close() self.connected = nil return 1 end
+function http_mt:set_keepalive() self.connected = nil return 1 end
+function http_mt:get_reused_times() return 0 end
+function http_mt:parse_uri(uri, query_in_path)
+  local scheme, rest = tostring(uri):match("^(%a[%w+.-]*)://(.*)$")
+  if not scheme then return nil, "bad uri: " .. tostring(uri) end
+  scheme = scheme:lower()
+  if scheme ~= "http" and scheme ~= "https" then return nil, "bad uri: " .. uri end
+  local authority, path = rest:match("^([^/?#]*)(.*)$")
+  authority = authority:gsub("^.*@", "")
+  local host, port = authority:match("^%[(.-)%]:?(%d*)$")
+  if not host then host, port = authority:match("^([^:]*):?(%d*)$") end
+  port = tonumber(port) or (scheme == "https" and 443 or 80)
+  path = path:gsub("#.*$", "")
+  local query = ""
+  if query_in_path == false then
+    local p, q = path:match("^([^?]*)%??(.*)$")
+    path, query = p, q
+  end
+  if path == "" then path = "/" end
+  if path:sub(1, 1) == "?" then path = "/" .. path end
+  return { scheme, host, port, path, query }
+end
+function http_mt:connect(options, port)
+  if type(options) ~= "table" then
+    options = { host = options, port = port, scheme = "http" }
+  end
+  if type(options.host) ~= "string" then return nil, "host must be a string" end
+  self.connected = {
+    scheme = options.scheme or "http", host = options.host,
+    port = tonumber(options.port) or (options.scheme == "https" and 443 or 80),
+    ssl_verify = options.ssl_verify, ssl_server_name = options.ssl_server_name,
+  }
+  return 1
+end
+function http_mt:ssl_handshake(_, server_name, verify)
+  if not self.connected then return nil, "closed" end
+  self.connected.scheme, self.connected.ssl_verify = "https", verify
+  self.connected.ssl_server_name = server_name
+  return true
+end
+local function encode_query(query)
+  if type(query) ~= "table" then return query end
+  return ngx.encode_args(query)
+end
+local function header_table(raw_headers)
+  local headers = {}
+  for name, value in pairs(raw_headers) do headers[name] = value end
+  return setmetatable(headers, { __index = function(t, k)
+    if type(k) ~= "string" then return nil end
+    local lower = k:lower():gsub("_", "-")
+    for name, value in pairs(t) do
+      if name:lower() == lower then return value end
+    end
+  end })
+end
+local function send(self, target, params)
+  local query = encode_query(params.query)
+  local path = params.path or "/"
+  if query and query ~= "" then
+    path = path .. (path:find("?", 1, true) and "&" or "?") .. query
+  end
+  local headers = {}
+  for name, value in pairs(params.headers or {}) do headers[name] = value end
+  local body = params.body
+  if type(body) == "table" then body = table.concat(body) end
+  if body ~= nil and type(body) ~= "string" then return nil, "body must be a string or a table of strings" end
+  local verify = params.ssl_verify
+  if verify == nil then verify = target.ssl_verify end
+  local status, reason, raw_headers, response_body = wait("http", {
+    method = params.method or "GET", scheme = target.scheme, host = target.host, port = target.port,
+    path = path, headers = headers, body = body, ssl_verify = verify ~= false,
+    timeout = math.max(self.timeouts[1] or 60000, self.timeouts[2] or 60000, self.timeouts[3] or 60000),
+  })
+  if not status then return nil, reason end
+  return {
+    status = status, reason = reason, headers = header_table(raw_headers), body = response_body,
+    has_body = response_body ~= "",
+  }
+end
+function http_mt:request_uri(uri, params)
+  params = params or {}
+  local parsed, err = self:parse_uri(uri, false)
+  if not parsed then return nil, err end
+  local scheme, host, port, path, query = unpack(parsed)
+  if not params.path then params.path = path end
+  if not params.query and query ~= "" then params.query = query end
+  local res, send_err = send(self, { scheme = scheme, host = host, port = port }, params)
+  self.connected = nil
+  return res, send_err
+end
+function http_mt:request(params)
+  if not self.connected then return nil, "closed" end
+  local res, err = send(self, self.connected, params or {})
+  if not res then return nil, err end
+  local body = res.body
+  res.body = nil
+  res.read_body = function() return body end
+  res.body_reader = function()
+    local chunk = body
+    body = nil
+    return chunk
+  end
+  return res
+end
+package.loaded["resty.http"] = resty_http
+
+-- ngx.shared: the node's shared dictionaries (Kong's own and `nginx_http_lua_shared_dict`'s),
+-- one store for every event loop.
+local dict_mt = {}
+dict_mt.__index = dict_mt
+for _, op in ipairs({ "get", "get_stale", "set", "safe_set", "add", "safe_add", "replace", "delete", "incr",
+  "lpush", "rpush", "lpop", "rpop", "llen", "ttl", "expire", "flush_all", "flush_expired", "get_keys",
+  "capacity", "free_space" }) do
+  local f = ngx.shared_dict[op]
+  dict_mt[op] = function(self, ...)
+    if type(self) ~= "table" or not self.name then
+      error("bad \"zone\" argument", 2)
+    end
+    return f(self.name, ...)
+  end
+end
+local dict_exists = ngx.shared_dict.exists
+ngx.shared_dict = nil
+ngx.shared = setmetatable({}, { __index = function(t, name)
+  if type(name) ~= "string" or not dict_exists(name) then return nil end
+  local dict = setmetatable({ name = name }, dict_mt)
+  rawset(t, name, dict)
+  return dict
+end })
+
 -- OpenResty's print writes to the error log at NOTICE.
 function print(...) return ngx.log(ngx.NOTICE, ...) end
 
--- Kong's sandbox: Lua's safe functions, `kong`, `ngx`, and a `require` that refuses.
+-- Kong's sandbox: Lua's safe functions, `kong`, `ngx`, and a `require` that refuses modules
+-- the node does not list.
 local SAFE = [[
 _VERSION assert error ipairs next pairs pcall print select tonumber tostring type unpack xpcall
 bit.arshift bit.band bit.bnot bit.bor bit.bswap bit.bxor bit.lshift bit.rol bit.ror bit.rshift
@@ -291,7 +522,18 @@ for name in SAFE:gmatch("%S+") do
   end
 end
 local sandbox_globals = {
-  require = function(name) error(("require '%s' not allowed within sandbox"):format(tostring(name)), -1) end,
+  -- `untrusted_lua_sandbox_requires` lists the modules sandboxed code may require.
+  require = function(name)
+    local conf = kong.configuration
+    local allowed = conf and conf.untrusted_lua_sandbox_requires
+    if type(allowed) == "string" then allowed = { allowed } end
+    if type(allowed) == "table" then
+      for _, module in ipairs(allowed) do
+        if module == name then return require(name) end
+      end
+    end
+    error(("require '%s' not allowed within sandbox"):format(tostring(name)), -1)
+  end,
   kong = kong,
   ngx = ngx,
 }
@@ -345,13 +587,13 @@ end
 
 -- Runs a chunk for a request and gives its first result.
 function api.evaluate(fn, serial, plugin)
-  current, current_plugin = serial, plugin
+  current, current_plugin, waitable = serial, plugin, false
   return (fn())
 end
 
 -- Runs a compiled phase for a request (body_filter passes its chunk and gets it back).
-function api.invoke(fn, serial, plugin, chunk, eof)
-  current, current_plugin = serial, plugin
+function api.invoke(fn, serial, plugin, chunk, eof, can_wait)
+  current, current_plugin, waitable = serial, plugin, can_wait == true
   if chunk ~= nil then ngx.arg[1], ngx.arg[2] = chunk, eof end
   fn()
   if chunk ~= nil then return ngx.arg[1], ngx.arg[2] end

@@ -16,8 +16,12 @@ final class LuaRuntime {
     /// The prelude's API table, the raise marker and the early-exit value.
     private var apiRef: Int32 = 0
     private(set) var raiseRef: Int32 = 0
-    private var exitRef: Int32 = 0
-    private var invokeRef: Int32 = 0
+    private(set) var exitRef: Int32 = 0
+    private(set) var invokeRef: Int32 = 0
+    /// The value a coroutine yields first to wait (the prelude's `WAIT`).
+    private(set) var waitRef: Int32 = 0
+    /// The prelude's `run_timer`.
+    private(set) var runTimerRef: Int32 = 0
     private var compileRef: Int32 = 0
     private var releaseRef: Int32 = 0
     private var loadRef: Int32 = 0
@@ -34,6 +38,9 @@ final class LuaRuntime {
     /// Request tables the proxy let go of, freed before the next call.
     let releases = LuaReleaseQueue()
     private var nextSerial = 0
+    /// Coroutines waiting for I/O, by id (``LuaRuntime/start(_:arguments:serial:)``).
+    var coroutines: [Int: LuaCoroutine] = [:]
+    var nextCoroutine = 0
     private var compiled: [ObjectIdentifier: CompiledConfig] = [:]
     /// Single chunks by mode and code (``evaluate(_:mode:plugin:_:)``).
     private var chunks: [String: Int32] = [:]
@@ -77,6 +84,8 @@ final class LuaRuntime {
         loadRef = field("load")
         evaluateRef = field("evaluate")
         requestLogsRef = field("request_logs")
+        waitRef = field("wait")
+        runTimerRef = field("run_timer")
     }
 
     /// The runtime behind a function ``LuaPDK`` registered (its first upvalue).
@@ -130,7 +139,9 @@ final class LuaRuntime {
     // MARK: Running
 
     /// Runs a config's code for `phase` with the request's context; `chunk` and `last` are the
-    /// body chunk of `body_filter`, which the code may replace.
+    /// body chunk of `body_filter`, which the code may replace. Code of `access` runs in a
+    /// coroutine and may wait for I/O (``LuaWait``): the plugin's access then waits
+    /// (``PluginContext/wait(for:then:)``) and the code goes on when the I/O ended.
     func run(
         _ config: ServerlessConfig, _ phase: PluginPhase, plugin: String, _ ctx: inout PluginContext,
         chunk: UnsafeMutablePointer<[UInt8]>? = nil, last: Bool = false
@@ -138,6 +149,20 @@ final class LuaRuntime {
         freeReleasedRequests()
         guard let function = try functions(of: config).phases[phase] else { return }
         let serial = requestSerial(&ctx)
+        nodeID = config.nodeID
+        if installedSettings !== config.settings { install(config.settings) }
+        if phase == .access {
+            let id = start(invokeRef, arguments: { s in
+                s.push(ref: function)
+                s.push(serial)
+                s.push(plugin)
+                s.pushNil()
+                s.pushNil()
+                s.push(true)
+                return 6
+            }, serial: serial)
+            return try advance(id, resumedWith: .resumed, phase: phase, &ctx)
+        }
         let s = vm.stack
         let top = s.top
         defer { s.setTop(top) }
@@ -152,20 +177,12 @@ final class LuaRuntime {
             arguments = 5
         }
         output = nil
-        nodeID = config.nodeID
-        if installedSettings !== config.settings { install(config.settings) }
         let ok = withUnsafeMutablePointer(to: &ctx) { pointer in
             context = pointer
             defer { context = nil }
             return s.protectedCall(arguments: arguments, results: chunk == nil ? 0 : 2)
         }
-        if let written = output {
-            output = nil
-            if ctx.exitResponse == nil, phase == .access || phase == .rewrite {
-                let status = ctx.response.status >= 200 ? ctx.response.status : 200
-                ctx.answer(status, body: .bytes(written))
-            }
-        }
+        answerOutput(phase, &ctx)
         guard ok else {
             s.push(ref: exitRef)
             if s.rawEqual(-1, -2) { return }
@@ -174,6 +191,17 @@ final class LuaRuntime {
         }
         if let chunk {
             chunk.pointee = s.bytes(at: -2) ?? []
+        }
+    }
+
+    /// What `ngx.say` / `ngx.print` wrote in `rewrite` or `access` answers the request (with
+    /// `ngx.status`, else 200), unless the code exited.
+    func answerOutput(_ phase: PluginPhase, _ ctx: inout PluginContext) {
+        guard let written = output else { return }
+        output = nil
+        if ctx.exitResponse == nil, phase == .access || phase == .rewrite {
+            let status = ctx.response.status >= 200 ? ctx.response.status : 200
+            ctx.answer(status, body: .bytes(written))
         }
     }
 
@@ -248,10 +276,15 @@ final class LuaRuntime {
         return nextSerial
     }
 
-    private func freeReleasedRequests() {
+    func freeReleasedRequests() {
         let serials = releases.take()
         guard !serials.isEmpty else { return }
         let s = vm.stack
+        let released = Set(serials)
+        for (id, coroutine) in coroutines where coroutine.serial.map(released.contains) == true {
+            // A request that ended while its code waited (the client left).
+            finish(id)
+        }
         for serial in serials {
             s.push(ref: releaseRef)
             s.push(serial)
@@ -281,6 +314,8 @@ public final class LuaNodeSettings: Sendable {
     public init(configuration: Object? = nil) {
         self.configuration = configuration ?? Object()
         trustedIPs = (self.configuration["trusted_ips"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(CIDR.init) }
+        // The node's own `lua_shared_dict` zones (`ngx.shared`).
+        LuaSharedDicts.shared.declare(self.configuration["nginx_http_lua_shared_dict"]?.stringValue)
     }
 }
 
