@@ -130,12 +130,19 @@ enum HarnessError: Error {
 func withUpstreams<R>(
     _ names: [String], _ body: ([TestUpstream]) async throws -> R
 ) async throws -> R {
-    var upstreams: [TestUpstream] = []
-    for name in names {
-        let u = TestUpstream(name: name, group: TestLoops.group)
-        try await u.start()
-        upstreams.append(u)
-    }
+    try await withStarted(names.map { TestUpstream(name: $0, group: TestLoops.group) }, body)
+}
+
+/// Starts one upstream answering `canned` by path (a fake service), runs `body`, stops it.
+func withCannedUpstream<R>(
+    _ canned: [String: TestUpstream.Canned], _ body: (TestUpstream) async throws -> R
+) async throws -> R {
+    try await withStarted([TestUpstream(name: "canned", group: TestLoops.group, canned: canned)]) { try await body($0[0]) }
+}
+
+/// Starts `upstreams`, runs `body`, stops them (also when `body` throws).
+private func withStarted<R>(_ upstreams: [TestUpstream], _ body: ([TestUpstream]) async throws -> R) async throws -> R {
+    for u in upstreams { try await u.start() }
     do {
         let result = try await body(upstreams)
         for u in upstreams { await u.stop() }

@@ -7,6 +7,7 @@ import Synchronization
 /// An HTTP upstream for live tests, on 127.0.0.1 and an ephemeral port (unless told otherwise).
 /// Behaviour by path:
 ///
+/// - the paths of `canned`: their fixed answers
 /// - `/echo...` (and anything unknown): 200, body = `METHOD URI\n` + `name: value\n` per header
 /// - `/bytes/<n>`: `n` bytes with `Content-Length`, produced in 64 KiB writes with back-pressure
 /// - `/chunked/<n>`: `n` bytes, chunked
@@ -46,10 +47,29 @@ final class TestUpstream: Sendable {
         var body: [UInt8] = []
     }
 
-    init(name: String = "upstream", group: any EventLoopGroup, tls: NIOSSLContext? = nil) {
+    /// A fixed answer for one path: a fake service (an LLM provider, say) the test describes.
+    struct Canned: Sendable {
+        var status = 200
+        var headers: [(String, String)] = [("Content-Type", "application/json")]
+        /// The body's parts: one is sent with `Content-Length`, several chunked (a stream),
+        /// each flushed on its own.
+        var parts: [String]
+
+        init(status: Int = 200, headers: [(String, String)] = [("Content-Type", "application/json")], _ parts: String...) {
+            self.status = status
+            self.headers = headers
+            self.parts = parts
+        }
+    }
+
+    /// Answers by path (without the query), before the built-in behaviours.
+    let canned: [String: Canned]
+
+    init(name: String = "upstream", group: any EventLoopGroup, tls: NIOSSLContext? = nil, canned: [String: Canned] = [:]) {
         self.name = name
         self.group = group
         self.tls = tls
+        self.canned = canned
     }
 
     var port: Int { channel.withLock { $0?.localAddress?.port ?? 0 } }
@@ -147,6 +167,18 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
         let keepAlive = head.isKeepAlive
         var headers = HTTPHeaders()
         headers.add(name: "X-Upstream", value: server.name)
+        if let canned = server.canned[path] {
+            for (name, value) in canned.headers { headers.add(name: name, value: value) }
+            let status = HTTPResponseStatus(statusCode: canned.status)
+            guard canned.parts.count > 1 else {
+                return send(context, status: status, headers: headers, body: canned.parts.first ?? "", keepAlive: keepAlive)
+            }
+            headers.add(name: "Transfer-Encoding", value: "chunked")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            for part in canned.parts { context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
         switch parts.first ?? "" {
         case "bytes", "chunked":
             let n = Int(parts.count > 1 ? parts[1] : "0") ?? 0
