@@ -154,12 +154,12 @@ import Testing
         #expect(r4.err == "")
 
         // Past the schemas, each config is made as `kgate start` makes it.
-        let anthropic = try dir.write(
+        let bedrock = try dir.write(
             "ai.yml",
-            base + "  - name: ai-proxy\n    config: {route_type: llm/v1/chat, model: {provider: anthropic, name: c, options: {anthropic_version: v}}}\n")
-        let r5 = kgate("config", "parse", anthropic)
+            base + "  - name: ai-proxy\n    config: {route_type: llm/v1/chat, auth: {allow_override: false}, model: {provider: bedrock, name: c, options: {bedrock: {aws_region: r}}}}\n")
+        let r5 = kgate("config", "parse", bedrock)
         #expect(r5.status == 1)
-        #expect(r5.err.contains("ai-proxy: model.provider 'anthropic' is not supported by kgate"))
+        #expect(r5.err.contains("ai-proxy: model.provider 'bedrock' is not supported by kgate"))
     }
 
     @Test func parseJSONOnFailure() throws {

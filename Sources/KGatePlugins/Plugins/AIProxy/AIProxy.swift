@@ -1,23 +1,27 @@
 import KGateSchema
 
-/// Kong's `ai-proxy` (PRIORITY 770) for the providers that speak OpenAI's API: `openai`,
-/// `azure`, and `mistral` and `llama2` with their `openai` format. An `llm/v1/chat` or `llm/v1/completions` request (or any, `preserve`) goes to the
-/// provider with the gateway's credentials, and its answer comes back with Kong's analytics.
+/// Kong's `ai-proxy` (PRIORITY 770): an `llm/v1/chat` or `llm/v1/completions` request in
+/// OpenAI's format (or any, `preserve`) goes to the provider of `model` in the provider's format,
+/// with the gateway's credentials, and its answer comes back in OpenAI's format with Kong's
+/// analytics.
 ///
 /// As Kong's shared filters do: the JSON body is read (at most `max_request_body_size`), its
 /// prompts and format checked against `route_type`, the model fixed to `model.name` (a
 /// request naming another is refused), `model.options` merged in (`$(headers.x)`,
-/// `$(uri_captures.x)`, `$(query_params.x)` templates resolved from the request), and it is
-/// sent to `model.options.upstream_url` or the provider's endpoint with `auth`'s header or
-/// parameter. A streamed request (`stream`, or `response_streaming: always`) passes its events
-/// through; another is buffered: a 200's body must have `choices`, gzip is undone for
-/// the analysis and redone for clients that accept it, and `X-Kong-LLM-Model` names
-/// `provider/model`. With `logging.log_statistics` the log gets `ai.proxy.meta` and
-/// `ai.proxy.usage` (tokens, cost by `input_cost`/`output_cost`, latency), and with
-/// `log_payloads` `ai.proxy.payload`.
+/// `$(uri_captures.x)`, `$(query_params.x)` templates resolved from the request), converted by
+/// the provider's driver (``LLMDriver``) and sent to `model.options.upstream_url` or the
+/// provider's endpoint with `auth`'s header or parameter. A streamed request (`stream`, or
+/// `response_streaming: always`) has its events converted to OpenAI's (passed through for the
+/// OpenAI-API providers); another is buffered: a 200's body is converted (Kong's 500 when it
+/// cannot be), gzip is undone for the analysis and redone for clients that accept it, and
+/// `X-Kong-LLM-Model` names `provider/model`. With `logging.log_statistics` the log gets
+/// `ai.proxy.meta` and `ai.proxy.usage` (tokens, cost by `input_cost`/`output_cost`, latency),
+/// and with `log_payloads` `ai.proxy.payload`.
 ///
-/// The other providers (anthropic, cohere, gemini, bedrock, huggingface, and mistral and
-/// llama2 in their own formats) need Kong's format converters and are refused with the config.
+/// Providers: `openai`, `azure`, `anthropic`, `cohere`, `mistral` (`openai` and `ollama`
+/// formats), `llama2` (`openai`, `raw`, `ollama`), `huggingface`, and `gemini` with API-key
+/// auth. `bedrock`, gemini's GCP service-account auth and the native `llm_format`s are refused
+/// with the config.
 public struct AIProxyPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
@@ -25,6 +29,8 @@ public struct AIProxyPlugin: Plugin {
         /// `model`: provider, name and options, templates unresolved.
         var model: Object
         var provider: String
+        /// The provider's format converter.
+        var driver: any LLMDriver
         var auth: Auth
         var logStatistics: Bool
         var logPayloads: Bool
@@ -48,24 +54,25 @@ public struct AIProxyPlugin: Plugin {
     public static let name = "ai-proxy"
     /// 770.
     public static let priority = 770
-    /// access, header_filter, log.
-    public static let phases: PluginPhases = [.access, .headerFilter, .log]
+    /// access, header_filter, body_filter (streams a driver converts), log.
+    public static let phases: PluginPhases = [.access, .headerFilter, .bodyFilter, .log]
     /// Kong's schema.
     public static let schema = AIProxySchema.schema
-
-    /// The providers kgate runs (mistral and llama2 with `openai` as their format).
-    static let providers: Set<String> = ["openai", "azure", "mistral", "llama2"]
 
     /// Makes the plugin.
     public init() {}
 
     public func makeConfig(_ config: Object, scope: PluginScope) throws -> Config {
         let model = config["model"]?.objectValue ?? [:]
-        let provider = try AIProxyRequest.supportedProvider(model)
         let auth = config["auth"]?.objectValue ?? [:]
+        let driver = try LLMDrivers.driver(for: model, auth: auth)
+        if let format = config.string("llm_format"), format != "openai" {
+            throw UnsupportedProvider(
+                provider: driver.provider, reason: "llm_format '\(format)' (native \(format) requests) is not supported by kgate, only 'openai'")
+        }
         let logging = config["logging"]?.objectValue ?? [:]
         return Config(
-            routeType: config.string("route_type") ?? "llm/v1/chat", model: model, provider: provider,
+            routeType: config.string("route_type") ?? "llm/v1/chat", model: model, provider: driver.provider, driver: driver,
             auth: Auth(
                 headerName: auth.string("header_name"), headerValue: auth.string("header_value"),
                 paramName: auth.string("param_name"), paramValue: auth.string("param_value"),
@@ -76,14 +83,16 @@ public struct AIProxyPlugin: Plugin {
             modelNameHeader: config["model_name_header"]?.boolValue ?? true, pluginID: scope.id)
     }
 
-    /// A provider kgate does not convert requests for.
+    /// A provider (or a provider's option) kgate does not run.
     struct UnsupportedProvider: Error, CustomStringConvertible {
         let provider: String
-        let format: String?
-        var description: String {
-            let what = format.map { "model.provider '\(provider)' with format '\($0)'" } ?? "model.provider '\(provider)'"
-            return "ai-proxy: \(what) is not supported by kgate (only 'openai', 'azure', and 'mistral' or 'llama2' with the 'openai' format)"
-        }
+        let reason: String
+        var description: String { "ai-proxy: model.provider '\(provider)' is not supported by kgate: \(reason)" }
+    }
+
+    /// Adds `body_filter` for the drivers whose streams are converted.
+    public func phases(of config: Config) -> PluginPhases {
+        config.driver.convertsStreams ? Self.phases : Self.phases.subtracting(.bodyFilter)
     }
 
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .alwaysWithSpooled }
@@ -131,19 +140,38 @@ public struct AIProxyPlugin: Plugin {
         } else {
             ctx.bufferedProxying = true
         }
-        // The openai and azure drivers' pre_request: no brotli.
-        if config.provider == "openai" || config.provider == "azure" { ctx.request.setHeader("Accept-Encoding", "gzip, identity") }
+        let driver = config.driver
+        if let encoding = driver.acceptEncoding { ctx.request.setHeader("Accept-Encoding", encoding) }
         let options = model["options"]?.objectValue ?? [:]
-        if !preserve { AIProxyRequest.toOpenAIFormat(&body, model: modelName, options: options) }
+        let llmModel = LLMModel(provider: config.provider, name: modelName, options: options)
+        // to_format: the defaults merged into the client's table, then the provider's body.
+        var inUse = body
+        var sent = body
+        if !preserve {
+            inUse = LLMDrivers.mergingDefaults(body, options: options)
+            switch driver.requestBody(inUse, model: llmModel, routeType: config.routeType) {
+            case .success(let converted): sent = converted
+            case .failure(let failure): return try LLMRequest.badRequest(failure.message, &ctx)
+            }
+            if driver.convertsInPlace { inUse = sent }
+        }
+        // The auth body parameter goes on the client's table, so into the body sent only when
+        // the driver converted that table in place.
         let auth = config.auth
         if let name = auth.paramName, let value = auth.paramValue, auth.paramLocation == "body",
-            body[name] == nil || !auth.allowOverride
+            inUse[name] == nil || !auth.allowOverride
         {
-            body[name] = .string(value)
+            inUse[name] = .string(value)
+            if driver.convertsInPlace || preserve { sent[name] = .string(value) }
         }
-        if !preserve { ctx.request.setBody(.json(.object(body))) }
-        LLMRequest.setInUse(.object(body), &ctx)
-        AIProxyRequest.configureUpstream(config, options: options, &ctx)
+        if !preserve { ctx.request.setBody(.json(.object(sent))) }
+        LLMRequest.setInUse(.object(inUse), &ctx)
+        // Kong estimates the prompt's tokens for providers whose answers may not count them.
+        if !driver.countsTokens, let estimate = LLMDrivers.estimatedTokens(inUse, factor: state.stream ? 1.8 : 1.0) {
+            state.promptTokens = estimate
+        }
+        state.model = llmModel
+        AIProxyRequest.configureUpstream(config, model: llmModel, stream: state.stream, &ctx)
     }
 
     // MARK: Response
@@ -153,6 +181,7 @@ public struct AIProxyPlugin: Plugin {
         defer { ctx.plugin[AIProxyState.key] = state }
         let fromService = ctx.response.fromService
         let upstreamGzipped = ctx.response.header("content-encoding") == "gzip"
+        let upstreamType = ctx.response.header("content-type")
         // normalize-response-header
         if fromService {
             if state.stream {
@@ -183,14 +212,64 @@ public struct AIProxyPlugin: Plugin {
         if config.modelNameHeader || ctx.request.header("kong-debug") != nil, let modelName = state.modelName {
             ctx.response.setHeader("X-Kong-LLM-Model", config.provider + "/" + modelName)
         }
+        if state.stream, !state.preserve, config.driver.convertsStreams {
+            // normalize-sse-chunk rewrites the events: the length changes.
+            state.streamConverter = LLMStreamConverter(contentType: upstreamType)
+            ctx.response.clearHeader("Content-Length")
+        }
         if state.preserve || state.stream { return restoreBody(state, &ctx) }
         // The driver's post_request (Kong's `clear_response_headers`).
-        if config.provider != "llama2" { ctx.response.clearHeader("Set-Cookie") }
-        if let problem = AIProxyRequest.fromOpenAIFormat(state.responseBody, decoded: decoded, routeType: config.routeType, provider: config.provider) {
+        if config.driver.clearsSetCookie { ctx.response.clearHeader("Set-Cookie") }
+        let converted: Result<LLMAnswer, LLMDriverFailure>
+        if let body = state.responseBody {
+            converted = config.driver.answer(
+                body, model: state.model ?? LLMModel(config.model), routeType: config.routeType, transformer: false)
+        } else {
+            converted = .failure(LLMDriverFailure("no response body found when transforming response"))
+        }
+        switch converted {
+        case .success(let answer):
+            state.responseBody = answer.body
+            state.responseModel = nil
+            state.record(answer.decoded)
+        case .failure(let failure):
             ctx.response.setStatus(500)
-            state.responseBody = Array(KongJSONEncoderShim.string(.object(["error": .object(["message": .string(problem)])])).utf8)
+            state.responseBody = Array(KongJSONEncoderShim.string(.object(["error": .object(["message": .string(failure.message)])])).utf8)
+            state.responseModel = nil
         }
         restoreBody(state, &ctx)
+    }
+
+    /// normalize-sse-chunk: a converted stream's events as OpenAI's; at its end, the tokens
+    /// counted (completion estimated from the text when the events had none) and the composite
+    /// answer Kong logs.
+    public func bodyFilter(_ config: Config, _ ctx: inout PluginContext, chunk: inout [UInt8], last: Bool) throws {
+        guard var state = ctx.plugin[AIProxyState.key] as? AIProxyState, var converter = state.streamConverter else { return }
+        defer { ctx.plugin[AIProxyState.key] = state }
+        let model = state.model ?? LLMModel(config.model)
+        chunk = converter.convert(chunk, last: last, driver: config.driver, model: model, routeType: config.routeType)
+        state.streamConverter = converter
+        guard last else { return }
+        state.streamConverter = nil
+        state.promptTokens = converter.promptTokens + (config.driver.provider == "gemini" ? 0 : state.promptTokens)
+        state.completionTokens = converter.completionTokens
+        if config.logStatistics, state.completionTokens == 0 {
+            let text = converter.text.drop { $0 == 32 || (9...13).contains($0) }.reversed().drop { $0 == 32 || (9...13).contains($0) }
+            state.completionTokens = (text.count + 3) / 4
+        }
+        var composite: Object = [
+            "choices": [.object([
+                "finish_reason": converter.finishReason ?? .null, "index": 0, "logprobs": .null,
+                "message": ["role": "assistant", "content": .string(String(decoding: converter.text, as: UTF8.self))],
+            ])],
+            "object": "chat.completion",
+            "usage": .object([
+                "prompt_tokens": .integer(state.promptTokens), "completion_tokens": .integer(state.completionTokens),
+                "total_tokens": .integer(state.promptTokens + state.completionTokens),
+            ]),
+        ]
+        if config.logPayloads { composite["response"] = .string(String(decoding: converter.text, as: UTF8.self)) }
+        state.responseBody = Array(KongJSONEncoderShim.string(.object(composite)).utf8)
     }
 
     /// Puts the (possibly rewritten) buffered body back, gzipped for a client that accepts it.
@@ -256,6 +335,10 @@ struct AIProxyState: Sendable {
     var preserve = false
     var stream = false
     var modelName: String?
+    /// The model in use (templates resolved, the request's name when the config has none).
+    var model: LLMModel?
+    /// A stream being converted to OpenAI's events.
+    var streamConverter: LLMStreamConverter?
     /// The upstream's body (gunzipped), then as sent.
     var responseBody: [UInt8]?
     /// Milliseconds from access to the response head (`llm_e2e_latency`).
@@ -267,7 +350,8 @@ struct AIProxyState: Sendable {
 
     init(start: Double) { self.start = start }
 
-    /// Keeps the answer's `model` and `usage.prompt_tokens` / `usage.completion_tokens`.
+    /// Keeps the answer's `model` and `usage.prompt_tokens` / `usage.completion_tokens` (the
+    /// upstream's answer, then the converted one).
     mutating func record(_ answer: Value?) {
         if case .string(let model)? = answer?["model"] { responseModel = model }
         guard case .object(let usage)? = answer?["usage"] else { return }

@@ -3,61 +3,80 @@ import KGateSchema
 import NIOCore
 import NIOHTTP1
 
-/// A chat request a plugin sends an OpenAI-API provider itself (Kong's drivers' `subrequest`
-/// and `ai_introspect_body`, for the AI transformer plugins): a system prompt and the user's
-/// text in, the first choice's message out.
+/// A chat request a plugin sends an LLM itself (Kong's drivers' `subrequest` and
+/// `ai_introspect_body`, for the AI transformer plugins): a system prompt and the user's text
+/// in, converted by the provider's driver, the first choice's message out.
 struct LLMSubrequest: Sendable {
     let endpoint: PluginHTTPClient.Endpoint
     /// `?api-version=...` for azure.
     let query: String?
     let headers: HTTPHeaders
-    let modelName: String?
-    let options: Object
+    let model: LLMModel
+    let driver: any LLMDriver
+    /// `auth.param_name` and `param_value` when `param_location` is `body`.
+    let bodyParameter: (name: String, value: String)?
     let timeout: TimeAmount
-    let provider: String
     /// `logging.log_statistics` and `logging.log_payloads` of `config.llm`.
     let logStatistics: Bool
     let logPayloads: Bool
 
-    /// The request for a plugin's `config.llm`; throws for providers kgate does not convert
-    /// for (as ai-proxy refuses them).
+    var provider: String { driver.provider }
+    var modelName: String? { model.name }
+
+    /// The request for a plugin's `config.llm`; throws for providers kgate does not run (as
+    /// ai-proxy refuses them).
     init(llm: Object, timeout: Int, verify: Bool, httpProxy: PluginHTTPClient.ForwardProxy?, httpsProxy: PluginHTTPClient.ForwardProxy?) throws {
-        let model = llm["model"]?.objectValue ?? [:]
-        let provider = try AIProxyRequest.supportedProvider(model)
-        let options = model["options"]?.objectValue ?? [:]
-        guard let url = AIProxyRequest.providerURL(provider, options: options, routeType: "llm/v1/chat", upstreamPath: nil),
-            var endpoint = PluginHTTPClient.Endpoint(url: url)
+        let config = llm["model"]?.objectValue ?? [:]
+        let auth = llm["auth"]?.objectValue ?? [:]
+        driver = try LLMDrivers.driver(for: config, auth: auth)
+        var model = LLMModel(config)
+        // Kong's subrequests use `upstream_url` or the operation's path; only azure's takes
+        // `upstream_path`.
+        if driver.provider != "azure" { model.options["upstream_path"] = nil }
+        guard let url = driver.endpoint(model, routeType: "llm/v1/chat", stream: false), var endpoint = PluginHTTPClient.Endpoint(url: url)
         else {
-            throw PluginHTTPClient.Failure(description: "invalid LLM URL \(options.string("upstream_url") ?? "")")
+            throw PluginHTTPClient.Failure(description: "invalid LLM URL \(model.options.string("upstream_url") ?? "")")
         }
-        let query = provider == "azure" ? "api-version=" + QueryArgs.encode(options.string("azure_api_version") ?? "2023-05-15") : nil
+        let parameters = driver.queryParameters(model) { _ in nil }.compactMap { name, value in
+            value.map { QueryArgs.encode(name) + "=" + QueryArgs.encode($0) }
+        }
         endpoint.verify = verify
         endpoint.proxy = endpoint.tls ? httpsProxy : httpProxy
         self.endpoint = endpoint
-        self.query = query
+        query = parameters.isEmpty ? nil : parameters.joined(separator: "&")
         var headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
-        let auth = llm["auth"]?.objectValue ?? [:]
+        for (name, value) in driver.requestHeaders(model) { headers.replaceOrAdd(name: name, value: value) }
         if let name = auth.string("header_name"), let value = auth.string("header_value") { headers.replaceOrAdd(name: name, value: value) }
         self.headers = headers
-        modelName = model.string("name")
-        self.options = options
+        if let name = auth.string("param_name"), let value = auth.string("param_value"), auth.string("param_location") == "body" {
+            bodyParameter = (name, value)
+        } else {
+            bodyParameter = nil
+        }
+        self.model = model
         self.timeout = .milliseconds(Int64(timeout))
-        self.provider = provider
         let logging = llm["logging"]?.objectValue ?? [:]
         logStatistics = logging.bool("log_statistics")
         logPayloads = logging.bool("log_payloads")
     }
 
-    /// The chat request's JSON (the openai driver's `to_format` of Kong's two messages).
-    func body(system: String, user: String?) -> [UInt8] {
-        var request: Object = [
+    /// The chat request's JSON: Kong's two messages through the driver's `to_format`, with the
+    /// `auth` body parameter (`pre_request`).
+    func body(system: String, user: String?) -> Result<[UInt8], Failure> {
+        let request: Object = [
             "messages": .array([
                 .object(["role": "system", "content": .string(system)]),
                 .object(["role": "user", "content": user.map(Value.string) ?? .null]),
             ]),
+            "stream": false,
         ]
-        AIProxyRequest.toOpenAIFormat(&request, model: modelName, options: options)
-        return Array(KongJSONEncoderShim.string(.object(request)).utf8)
+        switch driver.requestBody(LLMDrivers.mergingDefaults(request, options: model.options), model: model, routeType: "llm/v1/chat") {
+        case .success(var body):
+            if let (name, value) = bodyParameter { body[name] = .string(value) }
+            return .success(Array(KongJSONEncoderShim.string(.object(body)).utf8))
+        case .failure(let failure):
+            return .failure(Failure(failure.message))
+        }
     }
 
     /// Sends the chat request.
@@ -67,21 +86,28 @@ struct LLMSubrequest: Sendable {
         return try await client.send(method: .POST, headers: headers, body: body, query: query, timeout: timeout)
     }
 
-    /// The first choice's message content of an answer, matched against `pattern` (Kong's
-    /// `ijom` flags, the whole match) when given; Kong's message when there is none.
-    func content(of response: PluginHTTPClient.Response, pattern: String?) -> Result<String, Failure> {
+    /// The LLM's answer in OpenAI's format (the driver's `from_format` of a 2xx), or Kong's
+    /// message for a failed call.
+    func reply(_ response: PluginHTTPClient.Response) -> Result<LLMAnswer, Failure> {
         guard response.status <= 299 else {
-            return .failure(Failure("failed to introspect request with AI service: status code \(response.status)"))
+            let reason = provider == "huggingface" ? "Hugging Face API returned status \(response.status)" : "status code \(response.status)"
+            return .failure(Failure("failed to introspect request with AI service: " + reason))
         }
-        guard let decoded = KongJSONEncoderShim.decode(response.bytes) else {
-            return .failure(Failure(
-                "failed to convert AI response to Kong format: transformation failed from type \(provider)://llm/v1/chat: failed to decode llm/v1/chat response"))
+        switch driver.answer(response.bytes, model: model, routeType: "llm/v1/chat", transformer: true) {
+        case .success(let answer): return .success(answer)
+        case .failure(let failure): return .failure(Failure("failed to convert AI response to Kong format: " + failure.message))
         }
-        guard case .array(let choices)? = decoded["choices"] else {
-            return .failure(Failure(
-                "failed to convert AI response to Kong format: transformation failed from type \(provider)://llm/v1/chat: 'choices' not in llm/v1/chat response"))
+    }
+
+    /// The first choice's message content of a reply, matched against `pattern` (Kong's `ijom`
+    /// flags, the whole match) when given; Kong's message when there is none.
+    func content(of reply: Result<LLMAnswer, Failure>, pattern: String?) -> Result<String, Failure> {
+        let answer: LLMAnswer
+        switch reply {
+        case .success(let a): answer = a
+        case .failure(let failure): return .failure(failure)
         }
-        guard case .string(let content)? = choices.first?["message"]?["content"] else {
+        guard case .string(let content)? = answer.decoded?["choices"]?.arrayValue?.first?["message"]?["content"] else {
             return .failure(Failure("no 'choices' in upstream AI service response"))
         }
         guard let pattern else { return .success(content) }
@@ -100,20 +126,21 @@ struct LLMSubrequest: Sendable {
         return .success(whole)
     }
 
-    /// Kong's `post_request` analytics of a call, under `ai.<plugin>` in the log: `meta`
-    /// (ids, models, latency), `usage` (tokens, time per token, cost) and `cache` with
-    /// `log_statistics`; the payloads (`request`: the client's body, `response`: the LLM's)
-    /// with `log_payloads`.
+    /// Kong's `pre_request` and `post_request` analytics of a call, under `ai.<plugin>` in the
+    /// log: the client's body (`payload.request`) with `log_payloads`; for a converted answer,
+    /// its body (`payload.response`), and `meta` (ids, models, latency), `usage` (tokens, time
+    /// per token, cost) and `cache` with `log_statistics`.
     func recordAnalytics(
-        of response: PluginHTTPClient.Response, startedAt start: Double, plugin: String, pluginID: String,
+        of reply: Result<LLMAnswer, Failure>, startedAt start: Double, plugin: String, pluginID: String,
         clientBody: [UInt8]?, _ ctx: inout PluginContext
     ) {
         let key = "ai." + plugin
         if logPayloads {
             ctx.serializedValues[key + ".payload.request"] = clientBody.map { .string(String(decoding: $0, as: UTF8.self)) }
-            ctx.serializedValues[key + ".payload.response"] = .string(response.body)
         }
-        guard logStatistics, let decoded = KongJSONEncoderShim.decode(response.bytes) else { return }
+        guard case .success(let answer) = reply else { return }
+        if logPayloads { ctx.serializedValues[key + ".payload.response"] = .string(String(decoding: answer.body, as: UTF8.self)) }
+        guard logStatistics, let decoded = answer.decoded else { return }
         let latency = Int(((WallClock.now() - start) * 1000).rounded(.down))
         var usage = Object()
         if case .object(let counts)? = decoded["usage"] {
@@ -121,7 +148,7 @@ struct LLMSubrequest: Sendable {
             if let completion { usage["time_per_token"] = .integer(completion > 0 ? latency / completion : 0) }
             for name in ["prompt_tokens", "completion_tokens", "total_tokens"] { usage[name] = counts[name] }
             if let prompt = counts["prompt_tokens"]?.integerValue, let completion,
-                let input = options.number("input_cost"), let output = options.number("output_cost")
+                let input = model.options.number("input_cost"), let output = model.options.number("output_cost")
             {
                 usage["cost"] = .number((Double(prompt) * input + Double(completion) * output) / 1_000_000)
             }

@@ -2,7 +2,7 @@ import KGateSchema
 import NIOCore
 
 /// Kong's `ai-request-transformer` (PRIORITY 777): before proxying, the request body goes to
-/// an LLM (`config.llm`, an OpenAI-API provider as ai-proxy's) with `prompt` as the system
+/// an LLM (`config.llm`, any of ai-proxy's providers) with `prompt` as the system
 /// message, and the first choice's answer (or its first match of
 /// `transformation_extract_pattern`) becomes the body sent upstream. A failed call, an answer
 /// without choices or without a match is Kong's 400 `{"error":{"message":...}}`.
@@ -43,7 +43,11 @@ public final class AIRequestTransformerPlugin: Plugin {
     /// Sends the body to the LLM; its answer replaces the body.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
         let raw = LLMRequest.rawBody(ctx.request, maxFileSize: config.maxBodySize)
-        let body = config.llm.body(system: config.prompt, user: raw.map { String(decoding: $0, as: UTF8.self) })
+        let body: [UInt8]
+        switch config.llm.body(system: config.prompt, user: raw.map { String(decoding: $0, as: UTF8.self) }) {
+        case .success(let b): body = b
+        case .failure(let failure): return try LLMRequest.badRequest(failure.message, &ctx)
+        }
         let client = clients.client(for: config.llm.endpoint)
         let (llm, pattern, pluginID) = (config.llm, config.pattern, config.pluginID)
         let started = WallClock.now()
@@ -51,8 +55,9 @@ public final class AIRequestTransformerPlugin: Plugin {
             let content: Result<String, LLMSubrequest.Failure>
             switch result {
             case .success(let response):
-                llm.recordAnalytics(of: response, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: raw, &ctx)
-                content = llm.content(of: response, pattern: pattern)
+                let reply = llm.reply(response)
+                llm.recordAnalytics(of: reply, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: raw, &ctx)
+                content = llm.content(of: reply, pattern: pattern)
             case .failure(let error): content = .failure(.init("failed to introspect request with AI service: \(error)"))
             }
             switch content {

@@ -4,8 +4,8 @@ import NIOHTTP1
 
 /// Kong's `ai-response-transformer` (PRIORITY 768): in `access` the plugin sends the request to
 /// the service itself (one request, the route's upstream path, the client's method, headers
-/// and body), gives the answer's body to an LLM (`config.llm`, an OpenAI-API provider as
-/// ai-proxy's) with `prompt` as the system message, and answers the client with the upstream's
+/// and body), gives the answer's body to an LLM (`config.llm`, any of ai-proxy's providers)
+/// with `prompt` as the system message, and answers the client with the upstream's
 /// status and headers and the LLM's text (or its first match of
 /// `transformation_extract_pattern`). With `parse_llm_response_json_instructions` the text is
 /// JSON giving the `status`, `headers` and `body` to answer with.
@@ -84,20 +84,25 @@ public final class AIResponseTransformerPlugin: Plugin {
             if response.headers.first(name: "Content-Encoding") == "gzip" {
                 answer = RawDeflate.inflate(answer, windowBits: 31) ?? answer
             }
-            let call: PluginHTTPClient.Response
+            let request: [UInt8]
+            switch llm.body(system: prompt, user: String(decoding: answer, as: UTF8.self)) {
+            case .success(let b): request = b
+            case .failure(let failure): return .failed(400, failure.message, nil)
+            }
+            let reply: Result<LLMAnswer, LLMSubrequest.Failure>
             do {
-                call = try await llm.send(llm.body(system: prompt, user: String(decoding: answer, as: UTF8.self)), with: llmClient)
+                reply = llm.reply(try await llm.send(request, with: llmClient))
             } catch {
                 return .failed(400, "failed to introspect request with AI service: \(error)", nil)
             }
-            switch llm.content(of: call, pattern: pattern) {
-            case .success(let text): return .transformed(response, text, call)
-            case .failure(let failure): return .failed(400, failure.message, call)
+            switch llm.content(of: reply, pattern: pattern) {
+            case .success(let text): return .transformed(response, text, reply)
+            case .failure(let failure): return .failed(400, failure.message, reply)
             }
         }) { [jsonInstructions = config.jsonInstructions, pluginID = config.pluginID] ctx, result in
             let outcome = try result.get()
-            if let call = outcome.call {
-                llm.recordAnalytics(of: call, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: body, &ctx)
+            if let reply = outcome.reply {
+                llm.recordAnalytics(of: reply, startedAt: started, plugin: Self.name, pluginID: pluginID, clientBody: body, &ctx)
             }
             switch outcome {
             case .failed(let status, let message, _):
@@ -110,13 +115,13 @@ public final class AIResponseTransformerPlugin: Plugin {
 
     /// What the two calls gave, with the LLM's answer when there was one.
     enum Outcome: Sendable {
-        case transformed(PluginHTTPClient.Response, String, PluginHTTPClient.Response)
-        case failed(Int, String, PluginHTTPClient.Response?)
+        case transformed(PluginHTTPClient.Response, String, Result<LLMAnswer, LLMSubrequest.Failure>)
+        case failed(Int, String, Result<LLMAnswer, LLMSubrequest.Failure>?)
 
-        var call: PluginHTTPClient.Response? {
+        var reply: Result<LLMAnswer, LLMSubrequest.Failure>? {
             switch self {
-            case .transformed(_, _, let call): call
-            case .failed(_, _, let call): call
+            case .transformed(_, _, let reply): reply
+            case .failed(_, _, let reply): reply
             }
         }
     }
