@@ -6,9 +6,10 @@ import NIOSSL
 import Synchronization
 
 /// HTTP/1.1 requests a plugin sends to one server, as lua-resty-http's `request_uri` sends
-/// them (http-log's batches, azure-functions' calls): a kept-alive connection reused from one
-/// request to the next, TLS without certificate verification unless `verify` (Kong's
-/// `ssl_verify`), one timeout for connecting, sending and reading.
+/// them (http-log's batches, azure-functions' calls, Lua's resty.http): kept-alive connections
+/// reused from one request to the next (up to 30 idle, as lua-resty-http's pool), TLS without
+/// certificate verification unless `verify` (Kong's `ssl_verify`), one timeout for connecting,
+/// sending and reading.
 final class PluginHTTPClient: Sendable {
     struct Endpoint: Sendable, Hashable {
         var tls: Bool
@@ -44,8 +45,10 @@ final class PluginHTTPClient: Sendable {
     /// Where connections go when not to `endpoint`'s host and port (tests).
     private let address: (host: String, port: Int)?
     private let group: any EventLoopGroup
-    /// The idle kept-alive connection, if any.
-    private let idle = Mutex<(any Channel)?>(nil)
+    /// Idle kept-alive connections, the most recently used last (at most ``idleLimit``).
+    private let idle = Mutex<[any Channel]>([])
+    /// How many idle connections are kept (lua-resty-http's default `pool_size` is 30).
+    static let idleLimit = 30
 
     init(
         endpoint: Endpoint, connectingTo address: (host: String, port: Int)? = nil,
@@ -57,7 +60,9 @@ final class PluginHTTPClient: Sendable {
     }
 
     deinit {
-        idle.withLock { $0?.close(promise: nil) }
+        idle.withLock { channels in
+            for channel in channels { channel.close(promise: nil) }
+        }
     }
 
     /// Sends one request and reads the response; the connection is kept for the next when
@@ -103,24 +108,21 @@ final class PluginHTTPClient: Sendable {
             throw error
         }
         if result.keepAlive, channel.isActive {
-            let replaced = idle.withLock { current -> (any Channel)? in
-                defer { current = channel }
-                return current
+            let dropped = idle.withLock { channels -> (any Channel)? in
+                channels.append(channel)
+                return channels.count > Self.idleLimit ? channels.removeFirst() : nil
             }
-            replaced?.close(promise: nil)
+            dropped?.close(promise: nil)
         } else {
             channel.close(promise: nil)
         }
         return Response(status: result.status, headers: result.headers, bytes: result.body)
     }
 
-    /// The idle connection if it is still open, else a new one.
+    /// The most recently used idle connection still open, else a new one.
     private func connection(timeout: TimeAmount) async throws -> any Channel {
-        if let channel = idle.withLock({ current -> (any Channel)? in
-            defer { current = nil }
-            return current
-        }), channel.isActive {
-            return channel
+        while let channel = idle.withLock({ $0.popLast() }) {
+            if channel.isActive { return channel }
         }
         let endpoint = self.endpoint
         let tls = endpoint.tls ? try PluginClientTLS.context(verifying: endpoint.verify) : nil

@@ -31,9 +31,7 @@ extension LuaRuntime {
     /// Makes a coroutine that will call the function at registry `functionRef` with the
     /// arguments `arguments` pushes (returning their count); returns its id.
     func start(_ functionRef: Int32, arguments: (LuaStack) -> Int32, serial: Int?) -> Int {
-        let s = vm.stack
-        guard let thread = lua_newthread(s.state) else { fatalError("LuaJIT could not allocate a coroutine") }
-        let ref = s.ref()
+        let (ref, thread) = idleThreads.popLast() ?? newThread()
         let t = LuaStack(thread)
         t.push(ref: functionRef)
         let count = arguments(t)
@@ -42,11 +40,23 @@ extension LuaRuntime {
         return nextCoroutine
     }
 
-    /// Lets go of a coroutine (ended, or its request gone).
+    /// A new Lua thread, referenced.
+    private func newThread() -> (Int32, OpaquePointer) {
+        let s = vm.stack
+        guard let thread = lua_newthread(s.state) else { fatalError("LuaJIT could not allocate a coroutine") }
+        return (s.ref(), thread)
+    }
+
+    /// Lets go of a coroutine (ended, or its request gone). A thread whose function returned
+    /// can run another: up to 64 are kept for the next requests.
     func finish(_ id: Int) {
         guard let coroutine = coroutines.removeValue(forKey: id) else { return }
         LuaStack(coroutine.thread).setTop(0)
-        vm.stack.unref(coroutine.ref)
+        if lua_status(coroutine.thread) == 0, idleThreads.count < 64 {
+            idleThreads.append((coroutine.ref, coroutine.thread))
+        } else {
+            vm.stack.unref(coroutine.ref)
+        }
     }
 
     /// Resumes coroutine `id` with `result` and tells how it stopped; its output is kept in

@@ -41,6 +41,8 @@ final class LuaRuntime {
     /// Coroutines waiting for I/O, by id (``LuaRuntime/start(_:arguments:serial:)``).
     var coroutines: [Int: LuaCoroutine] = [:]
     var nextCoroutine = 0
+    /// Threads that finished, ready to run another function.
+    var idleThreads: [(ref: Int32, thread: OpaquePointer)] = []
     private var compiled: [ObjectIdentifier: CompiledConfig] = [:]
     /// Single chunks by mode and code (``evaluate(_:mode:plugin:_:)``).
     private var chunks: [String: Int32] = [:]
