@@ -90,7 +90,7 @@ extension ProxyHandler: UpstreamDelegate {
     func upstreamBody(_ bytes: ByteBuffer) {
         guard phase == .proxying else { return }
         if x.bufferedHead != nil { return bufferResponseBody(bytes) }
-        if x.filtersBody { return upstreamBodyFiltered(bytes, last: false) }
+        if x.filtersBody { return holdForBodyFilter(bytes) }
         if upstreamWait == .read, let plan = x.plan { upstreamTimer.arm(in: plan.readTimeout) }
         if responseHeadPending, x.framing != .rechunk, bytes.readableBytes <= 4096 {
             headBuffer.writeImmutableBuffer(bytes)
@@ -98,6 +98,23 @@ extension ProxyHandler: UpstreamDelegate {
         }
         writePendingResponseHead()
         writeResponseBody(bytes)
+    }
+
+    /// Gathers the body data of one upstream read for `body_filter` (``filterHeldBurst()``).
+    func holdForBodyFilter(_ bytes: ByteBuffer) {
+        guard bytes.readableBytes > 0 else { return }
+        if filterBurst == nil {
+            filterBurst = bytes
+        } else {
+            filterBurst!.writeImmutableBuffer(bytes)
+        }
+    }
+
+    /// Runs the data of the read burst through `body_filter` and on to the client.
+    func filterHeldBurst() {
+        guard let burst = filterBurst else { return }
+        filterBurst = nil
+        upstreamBodyFiltered(burst, last: false)
     }
 
     /// Writes body bytes to the client in the downstream framing; when re-chunking, they join
@@ -125,6 +142,7 @@ extension ProxyHandler: UpstreamDelegate {
         if x.filtersBody {
             let trailers = connection.handler.trailers
             if !trailers.isEmpty, x.plugins != nil { x.plugins!.response.trailers = HTTPFields(trailerLines: trailers) }
+            filterHeldBurst()
             upstreamBodyFiltered(empty, last: true)
         }
         writePendingResponseHead()
@@ -160,6 +178,7 @@ extension ProxyHandler: UpstreamDelegate {
     }
 
     func upstreamReadComplete() {
+        filterHeldBurst()
         writePendingResponseHead()
         writeHeldChunk()
         flushClient()

@@ -317,11 +317,13 @@ extension ProxyHandler {
             // nginx logs a body cut short (`... while reading upstream`), not a tunnel's end.
             if phase != .tunnel { logFailure(error) }
             // Whatever was read goes out before the close.
+            filterHeldBurst()
             writePendingResponseHead()
             writeHeldChunk()
             context.flush()
             return close()
         }
+        filterBurst = nil
         if x.reused, !sawResponse, !x.bodyForwarded, x.staleRetries < 3, error.kind == .badResponse {
             // A pooled connection the upstream had closed: try again on a fresh one.
             x.staleRetries += 1

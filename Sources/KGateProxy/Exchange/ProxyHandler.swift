@@ -148,6 +148,9 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
     var lastNow: NIODeadline?
     /// The data of the chunk being gathered when the response is re-chunked.
     var heldChunk = ChunkGroup()
+    /// The upstream body read in this burst, for `body_filter`: as nginx, a filter sees one
+    /// piece per read, however many chunks the upstream framed it in.
+    var filterBurst: ByteBuffer?
     /// A reusable parse target for response heads that plugins change.
     var scratchHead = MessageHead()
 
@@ -217,6 +220,7 @@ final class ProxyHandler: ChannelInboundHandler, RemovableChannelHandler, Deferr
         // is about to go.
         pendingBody.removeAll(keepingCapacity: true)
         heldChunk.removeAll()
+        filterBurst = nil
         inbound = empty
         serial &+= 1
         phase = .closing

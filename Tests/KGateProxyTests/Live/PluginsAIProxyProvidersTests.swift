@@ -172,6 +172,66 @@ struct PluginsAIProxyProvidersTests {
         }
     }
 
+    // MARK: openai streams
+
+    /// The events of Kong's streaming spec: an answer of "The answer to 1 + 1 is 2.".
+    private static let openAIStreamEvents: [String] = ["", "The ", "answer ", "to 1 + ", "1 is ", "2."].enumerated().map { i, text in
+        let delta = i == 0 ? #"{"content": "", "role": "assistant"}"# : #"{"content": "\#(text)"}"#
+        return #"data: {"choices": [{"delta": \#(delta), "finish_reason": null, "index": 0, "logprobs": null}], "id": "chatcmpl-1", "model": "gpt-4-0613", "object": "chat.completion.chunk"}"#
+    } + [#"data: {"choices": [{"delta": {}, "finish_reason": "stop", "index": 0, "logprobs": null}], "id": "chatcmpl-1", "model": "gpt-4-0613", "object": "chat.completion.chunk"}"#, "data: [DONE]"]
+
+    @Test("openai: a streamed answer's events go out as they came, and are counted as Kong counts them")
+    func openAIStreamAnalytics() async throws {
+        let log = NSTemporaryDirectory() + "kgate-ai-openai-stream-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let sse = [("Content-Type", "text/event-stream")]
+        // One read's worth, then the same events cut mid-event across flushed parts.
+        let whole = Canned(headers: sse, Self.openAIStreamEvents.map { $0 + "\n\n" }.joined())
+        var split = Canned(headers: sse, "")
+        let joined = Self.openAIStreamEvents.map { $0 + "\n\n" }.joined()
+        let cut = joined.index(joined.startIndex, offsetBy: 300)
+        split.parts = [String(joined[..<cut]), String(joined[cut...])]
+        try await withCannedUpstream(["/whole": whole, "/split": split]) { up in
+            func config(_ path: String) -> String {
+                """
+                {route_type: llm/v1/chat, auth: {header_name: Authorization, header_value: Bearer openai-key}, \
+                logging: {log_payloads: true, log_statistics: true}, \
+                model: {provider: openai, name: gpt-3.5-turbo, options: {max_tokens: 256, temperature: 1.0, \
+                upstream_url: "http://127.0.0.1:\(up.port)\(path)", input_cost: 10.0, output_cost: 10.0}}}
+                """
+            }
+            let routes = [route("whole.test", config("/whole"), log: log), route("split.test", config("/split"))]
+            try await withProxy(yaml(up.port, routes)) { proxy in
+                let request = #"{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is 1 + 1?"}],"stream":true}"#
+                for host in ["whole.test", "split.test"] {
+                    let r = try await post(proxy, host, request)
+                    #expect(r.status == 200)
+                    #expect(r.header("Content-Type") == "text/event-stream")
+                    let events = events(r.text)
+                    #expect(events == Self.openAIStreamEvents.map { String($0.dropFirst(6)) }, "\(host)")
+                    let text = events.compactMap { event -> String? in
+                        let chunk = try? JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any]
+                        return ((chunk?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any])?["content"] as? String
+                    }.joined()
+                    #expect(text == "The answer to 1 + 1 is 2.")
+                }
+                // Kong's estimates: the prompt's 10 words × 1.8; the completion's characters / 4,
+                // the last read's text counted twice as Kong's filters do (Kong's spec expects 13).
+                let stats = try await analytics(log)
+                let usage = try #require(stats["usage"] as? [String: Any])
+                #expect(usage["prompt_tokens"] as? Int == 18)
+                #expect(usage["completion_tokens"] as? Int == 13)
+                #expect(usage["total_tokens"] as? Int == 31)
+                #expect((usage["cost"] as? Double).map { abs($0 - 0.00031) < 1e-9 } == true)
+                let meta = try #require(stats["meta"] as? [String: Any])
+                #expect(meta["response_model"] as? String == "gpt-3.5-turbo")
+                let payload = try #require(stats["payload"] as? [String: Any])
+                #expect((payload["response"] as? String)?.contains(#""content":"The answer to 1 + 1 is 2."#) == true)
+                #expect((payload["request"] as? String)?.contains("What is 1 + 1") == true)
+            }
+        }
+    }
+
     // MARK: cohere
 
     @Test("cohere: chat history and the last message go to /v1/chat; the answer and its billed tokens come back")

@@ -11,8 +11,9 @@ import KGateSchema
 /// `$(uri_captures.x)`, `$(query_params.x)` templates resolved from the request), converted by
 /// the provider's driver (``LLMDriver``) and sent to `model.options.upstream_url` or the
 /// provider's endpoint with `auth`'s header or parameter. A streamed request (`stream`, or
-/// `response_streaming: always`) has its events converted to OpenAI's (passed through for the
-/// OpenAI-API providers); another is buffered: a 200's body is converted (Kong's 500 when it
+/// `response_streaming: always`) has its events converted to OpenAI's (kept as they are for the
+/// OpenAI-API providers, and counted: completion tokens are estimated from the text when the
+/// events carry none); another is buffered: a 200's body is converted (Kong's 500 when it
 /// cannot be), gzip is undone for the analysis and redone for clients that accept it, and
 /// `X-Kong-LLM-Model` names `provider/model`. With `logging.log_statistics` the log gets
 /// `ai.proxy.meta` and `ai.proxy.usage` (tokens, cost by `input_cost`/`output_cost`, latency),
@@ -54,7 +55,7 @@ public struct AIProxyPlugin: Plugin {
     public static let name = "ai-proxy"
     /// 770.
     public static let priority = 770
-    /// access, header_filter, body_filter (streams a driver converts), log.
+    /// access, header_filter, body_filter (streamed answers), log.
     public static let phases: PluginPhases = [.access, .headerFilter, .bodyFilter, .log]
     /// Kong's schema.
     public static let schema = AIProxySchema.schema
@@ -90,10 +91,6 @@ public struct AIProxyPlugin: Plugin {
         var description: String { "ai-proxy: model.provider '\(provider)' is not supported by kgate: \(reason)" }
     }
 
-    /// Adds `body_filter` for the drivers whose streams are converted.
-    public func phases(of config: Config) -> PluginPhases {
-        config.driver.convertsStreams ? Self.phases : Self.phases.subtracting(.bodyFilter)
-    }
 
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .alwaysWithSpooled }
 
@@ -212,7 +209,7 @@ public struct AIProxyPlugin: Plugin {
         if config.modelNameHeader || ctx.request.header("kong-debug") != nil, let modelName = state.modelName {
             ctx.response.setHeader("X-Kong-LLM-Model", config.provider + "/" + modelName)
         }
-        if state.stream, !state.preserve, config.driver.convertsStreams {
+        if state.stream, !state.preserve {
             // normalize-sse-chunk rewrites the events: the length changes.
             state.streamConverter = LLMStreamConverter(contentType: upstreamType)
             ctx.response.clearHeader("Content-Length")

@@ -254,8 +254,6 @@ struct AnthropicDriver: LLMDriver {
         model.options.string("anthropic_version").map { [("anthropic-version", $0)] } ?? []
     }
 
-    var convertsStreams: Bool { true }
-
     /// A Lua number as cjson writes it: integral values without a fraction.
     static func number(_ d: Double) -> Value { d == d.rounded() && abs(d) < 1e15 ? .integer(Int(d)) : .number(d) }
 

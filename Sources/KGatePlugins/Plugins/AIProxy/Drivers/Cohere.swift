@@ -136,5 +136,4 @@ struct CohereDriver: LLMDriver {
     }
 
     var convertsInPlace: Bool { true }
-    var convertsStreams: Bool { true }
 }

@@ -237,6 +237,5 @@ struct GeminiDriver: LLMDriver {
 
     var acceptEncoding: String? { "identity" }
     var clearsSetCookie: Bool { true }
-    var convertsStreams: Bool { true }
     var authStyle: LLMAuthStyle { .always }
 }

@@ -93,7 +93,6 @@ struct HuggingFaceDriver: LLMDriver {
 
     var convertsInPlace: Bool { true }
     var countsTokens: Bool { false }
-    var convertsStreams: Bool { true }
     var authStyle: LLMAuthStyle { .headerOnly }
     var normalizesPath: Bool { false }
 }

@@ -31,8 +31,8 @@ protocol LLMDriver: Sendable {
     /// client's value of a name.
     func queryParameters(_ model: LLMModel, clientValue: (String) -> String?) -> [(String, String?)]
 
-    /// `from_format` of one streamed event (`stream/<route type>`); nil when the driver does not
-    /// convert its provider's streams (OpenAI's events pass through unchanged).
+    /// `from_format` of one streamed event (`stream/<route type>`); nil (or a frame-less output)
+    /// when the event gives the client nothing.
     func streamEvent(_ event: LLMStreamEvent, model: LLMModel, routeType: String, state: inout LLMStreamState) -> LLMStreamOutput?
 
     /// The `Accept-Encoding` its `pre_request` sends upstream (no brotli), if any.
@@ -46,9 +46,6 @@ protocol LLMDriver: Sendable {
     /// The provider's answers count prompt tokens (Kong's `streaming_has_token_counts`); for the
     /// others Kong estimates them from the request's words.
     var countsTokens: Bool { get }
-    /// Whether its streams are converted (``streamEvent(_:model:routeType:state:)`` gives
-    /// frames), so ai-proxy runs `body_filter`.
-    var convertsStreams: Bool { get }
     /// `configure_request`'s auth: the header and the query parameter, as ai-proxy sets them.
     var authStyle: LLMAuthStyle { get }
     /// Kong's usual path handling: `route_type: preserve` keeps the client's path (Kong's
@@ -60,14 +57,10 @@ protocol LLMDriver: Sendable {
 extension LLMDriver {
     func requestHeaders(_ model: LLMModel) -> [(String, String)] { [] }
     func queryParameters(_ model: LLMModel, clientValue: (String) -> String?) -> [(String, String?)] { [] }
-    func streamEvent(_ event: LLMStreamEvent, model: LLMModel, routeType: String, state: inout LLMStreamState) -> LLMStreamOutput? {
-        nil
-    }
     var acceptEncoding: String? { nil }
     var clearsSetCookie: Bool { false }
     var convertsInPlace: Bool { false }
     var countsTokens: Bool { true }
-    var convertsStreams: Bool { false }
     var authStyle: LLMAuthStyle { .overridable }
     var normalizesPath: Bool { true }
 

@@ -27,6 +27,8 @@ struct LLMStreamState: Sendable {
 struct LLMStreamOutput: Sendable, Equatable {
     enum Frame: Sendable, Equatable {
         case chunk(Value)
+        /// The provider's own event data, sent as it came (OpenAI's API).
+        case raw(String)
         case done
     }
 
@@ -54,7 +56,9 @@ struct LLMStreamOutput: Sendable, Equatable {
 /// events by the stream's content type, each goes through the driver, and each frame it gives
 /// goes out as `data: <json>\n\n` (`[DONE]` without the blank line, as Kong writes it).
 ///
-/// Unlike Kong, an event cut across chunks is kept until its end arrives, for every format.
+/// A chunk is what one upstream read gave (the proxy hands `body_filter` one piece per read, as
+/// nginx does). Unlike Kong, an event cut across chunks is kept until its end arrives, for every
+/// format, and an unterminated last event is still sent.
 struct LLMStreamConverter: Sendable {
     /// How the upstream frames its events.
     enum Framing: Sendable, Equatable {
@@ -79,6 +83,8 @@ struct LLMStreamConverter: Sendable {
     /// The text of the chunks sent (`get_token_text`), and the last `finish_reason`.
     private(set) var text: [UInt8] = []
     private(set) var finishReason: Value?
+    /// The events of the last chunk that had any (Kong's `current_events`).
+    private var lastEvents: [LLMStreamEvent] = []
 
     /// Kong's `_SUPPORTED_STREAMING_CONTENT_TYPES`.
     static let supportedTypes: Set<String> = [
@@ -111,19 +117,34 @@ struct LLMStreamConverter: Sendable {
             broken = true
             return Self.unsupportedEvent
         }
+        let routeType = "stream/" + routeType
+        let events = events(chunk, last: last)
         var out: [UInt8] = []
-        for event in events(chunk, last: last) {
-            guard let output = driver.streamEvent(event, model: model, routeType: "stream/" + routeType, state: &state) else { continue }
+        for event in events {
+            guard let output = driver.streamEvent(event, model: model, routeType: routeType, state: &state) else { continue }
             record(output)
             switch output.frame {
             case .chunk(let value)?:
                 out.append(contentsOf: "data: ".utf8)
                 KongJSONEncoderShim.encode(value, into: &out)
                 out.append(contentsOf: "\n\n".utf8)
+            case .raw(let data)?:
+                out.append(contentsOf: "data: ".utf8)
+                out.append(contentsOf: data.utf8)
+                out.append(contentsOf: "\n\n".utf8)
             case .done?:
                 out.append(contentsOf: "data: [DONE]".utf8)
             case nil:
                 break
+            }
+        }
+        if !chunk.isEmpty, !events.isEmpty { lastEvents = events }
+        if last, chunk.isEmpty {
+            // Kong's filters keep the last chunk's events in the context, and the stream's end
+            // (an empty chunk from nginx) runs them again: their text and token counts are
+            // counted twice, their frames not sent. The analytics Kong logs include that.
+            for event in lastEvents {
+                if let output = driver.streamEvent(event, model: model, routeType: routeType, state: &state) { record(output) }
             }
         }
         return out
@@ -132,7 +153,13 @@ struct LLMStreamConverter: Sendable {
     /// Keeps a frame's text, finish reason and tokens (Kong's `metrics_add`, or `metrics_set`
     /// for gemini's running totals).
     private mutating func record(_ output: LLMStreamOutput) {
-        if case .chunk(let value)? = output.frame, case .array(let choices)? = value["choices"], let first = choices.first {
+        let value: Value?
+        switch output.frame {
+        case .chunk(let chunk)?: value = chunk
+        case .raw(let data)?: value = KongJSONEncoderShim.decode(Array(data.utf8))
+        default: value = nil
+        }
+        if case .array(let choices)? = value?["choices"], let first = choices.first {
             finishReason = first["finish_reason"]
             if case .string(let token)? = first["delta"]?["content"] ?? first["text"] { text.append(contentsOf: token.utf8) }
         }

@@ -93,7 +93,6 @@ struct OllamaDriver: LLMDriver {
 
     var clearsSetCookie: Bool { provider == "mistral" }
     var countsTokens: Bool { provider == "llama2" }
-    var convertsStreams: Bool { true }
 }
 
 /// Kong's `llama2` driver with `llama2_format: raw`: the chat flattened into Llama 2's
@@ -196,6 +195,4 @@ struct Llama2RawDriver: LLMDriver {
     func streamEvent(_ event: LLMStreamEvent, model: LLMModel, routeType: String, state: inout LLMStreamState) -> LLMStreamOutput? {
         .skip
     }
-
-    var convertsStreams: Bool { true }
 }

@@ -2,7 +2,7 @@ import KGateSchema
 
 /// The providers that speak OpenAI's API (Kong's `openai` and `azure` drivers, and `mistral`
 /// and `llama2` with `openai` as their format): the request keeps its shape, the answer must
-/// have `choices`, streams pass through.
+/// have `choices`, streamed events keep their data (re-framed, and counted for the analytics).
 struct OpenAIDriver: LLMDriver {
     let provider: String
 
@@ -46,6 +46,12 @@ struct OpenAIDriver: LLMDriver {
     func queryParameters(_ model: LLMModel, clientValue: (String) -> String?) -> [(String, String?)] {
         guard provider == "azure" else { return [] }
         return [("api-version", clientValue("api-version") ?? model.options.string("azure_api_version"))]
+    }
+
+    /// Its `handle_stream_event`: the event's data as it is.
+    func streamEvent(_ event: LLMStreamEvent, model: LLMModel, routeType: String, state: inout LLMStreamState) -> LLMStreamOutput? {
+        guard let data = event.data else { return .skip }
+        return data == "[DONE]" ? .done : LLMStreamOutput(frame: .raw(data))
     }
 
     var acceptEncoding: String? { provider == "openai" || provider == "azure" ? "gzip, identity" : nil }
