@@ -74,6 +74,9 @@ final class AWSCredentialChain: Sendable {
         self.sources = sources
     }
 
+    /// The chain of the process's environment, shared by the plugins that have no other.
+    static let process = AWSCredentialChain(.process)
+
     /// Credentials that need no network: the environment's or the shared file's.
     var staticCredentials: AWSSigV4.Credentials? {
         Self.environment(sources.variables, prefix: "AWS") ?? Self.environment(sources.variables, prefix: "AMAZON")
