@@ -154,12 +154,12 @@ import Testing
         #expect(r4.err == "")
 
         // Past the schemas, each config is made as `kgate start` makes it.
-        let bedrock = try dir.write(
+        let gemini = try dir.write(
             "ai.yml",
-            base + "  - name: ai-proxy\n    config: {route_type: llm/v1/chat, auth: {allow_override: false}, model: {provider: bedrock, name: c, options: {bedrock: {aws_region: r}}}}\n")
-        let r5 = kgate("config", "parse", bedrock)
+            base + "  - name: ai-proxy\n    config: {route_type: llm/v1/chat, auth: {allow_override: false, gcp_use_service_account: true}, model: {provider: gemini, name: g}}\n")
+        let r5 = kgate("config", "parse", gemini)
         #expect(r5.status == 1)
-        #expect(r5.err.contains("ai-proxy: model.provider 'bedrock' is not supported by kgate"))
+        #expect(r5.err.contains("ai-proxy: model.provider 'gemini' is not supported by kgate"))
     }
 
     @Test func parseJSONOnFailure() throws {

@@ -102,7 +102,7 @@ import Testing
         #expect(try provider(["provider": "cohere"]) == "CohereDriver:cohere")
         #expect(try provider(["provider": "huggingface"]) == "HuggingFaceDriver:huggingface")
         #expect(try provider(["provider": "gemini"], auth: ["param_name": "key"]) == "GeminiDriver:gemini")
-        #expect(throws: AIProxyPlugin.UnsupportedProvider.self) { try provider(["provider": "bedrock"]) }
+        #expect(try provider(["provider": "bedrock"]) == "BedrockDriver:bedrock")
         #expect(throws: AIProxyPlugin.UnsupportedProvider.self) { try provider(["provider": "gemini"], auth: ["gcp_use_service_account": true]) }
         #expect(throws: AIProxyPlugin.UnsupportedProvider.self) { try provider(["provider": "mistral", "options": ["mistral_format": "raw"]]) }
     }

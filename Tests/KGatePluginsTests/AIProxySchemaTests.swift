@@ -238,8 +238,8 @@ import Testing
 }
 
 extension AIProxySchemaTests {
-    /// What kgate does not run is refused with the config, by name: bedrock, gemini's GCP
-    /// service accounts, native `llm_format`s. The other providers and formats load.
+    /// What kgate does not run is refused with the config, by name: gemini's GCP service
+    /// accounts, native `llm_format`s. The other providers and formats load.
     @Test func unsupportedProvidersAreRefused() {
         func runner(_ model: String, extra: String = "") throws -> PluginRunner {
             try Gate.runner("""
@@ -261,8 +261,7 @@ extension AIProxySchemaTests {
             }
         }
         // (bedrock and gemini need `auth.allow_override: false`)
-        #expect(refusal("{provider: bedrock, name: m, options: {bedrock: {aws_region: us-east-1}}}", extra: "auth: {allow_override: false}")?.contains(
-            "ai-proxy: model.provider 'bedrock' is not supported by kgate") == true)
+        #expect(refusal("{provider: bedrock, name: m}", extra: "llm_format: bedrock\n    auth: {allow_override: false}")?.contains("llm_format 'bedrock'") == true)
         #expect(refusal("{provider: gemini, name: g}", extra: "auth: {gcp_use_service_account: true, allow_override: false}")?.contains(
             "auth.gcp_use_service_account needs GCP OAuth tokens") == true)
         #expect(refusal("{provider: gemini, name: g}", extra: "llm_format: gemini\n    auth: {allow_override: false}")?.contains("llm_format 'gemini'") == true)
@@ -277,6 +276,7 @@ extension AIProxySchemaTests {
             #expect(refusal(model) == nil, "\(model)")
         }
         #expect(refusal("{provider: gemini, name: g}", extra: "auth: {param_name: key, param_value: k, param_location: query, allow_override: false}") == nil)
+        #expect(refusal("{provider: bedrock, name: m, options: {bedrock: {aws_region: us-east-1}}}", extra: "auth: {allow_override: false}") == nil)
     }
 }
 

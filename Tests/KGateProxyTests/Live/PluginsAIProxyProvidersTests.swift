@@ -425,6 +425,80 @@ struct PluginsAIProxyProvidersTests {
         }
     }
 
+    // MARK: bedrock
+
+    @Test("bedrock: chat goes to Converse signed with AWS SigV4; the answer and its event stream (a tool call) come back as OpenAI's")
+    func bedrock() async throws {
+        let log = NSTemporaryDirectory() + "kgate-ai-bedrock-\(UUID().uuidString).log"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let answer = #"""
+            {"output": {"message": {"role": "assistant", "content": [{"text": "1 + 1 = 2"}]}}, "stopReason": "end_turn",
+             "usage": {"inputTokens": 12, "outputTokens": 7, "totalTokens": 19}, "metrics": {"latencyMs": 100}}
+            """#
+        // The tool-use stream in three reads, each cut inside a message.
+        let bytes = LLMFixtures.bedrockToolStream.flatMap { LLMFixtures.bedrockEvent($0.event, $0.payload) }
+        var stream = Canned(headers: [("Content-Type", "application/vnd.amazon.eventstream")], "")
+        stream.bytes = [Array(bytes[..<100]), Array(bytes[100..<700]), Array(bytes[700...])]
+        try await withCannedUpstream(["/model/converse": Canned(answer), "/model/converse-stream": stream]) { up in
+            func config(_ path: String) -> String {
+                """
+                {route_type: llm/v1/chat, auth: {allow_override: false, aws_access_key_id: mock-key, aws_secret_access_key: mock-secret}, \
+                model: {provider: bedrock, name: anthropic.claude-3-sonnet, options: {max_tokens: 512, temperature: 0.6, \
+                upstream_url: "http://127.0.0.1:\(up.port)\(path)", bedrock: {aws_region: us-east-1}}}, logging: {log_statistics: true}}
+                """
+            }
+            let routes = [
+                route("bedrock.test", config("/model/converse")), route("stream.test", config("/model/converse-stream"), log: log),
+                route("noregion.test", config("/model/converse").replacingOccurrences(of: ", bedrock: {aws_region: us-east-1}", with: "")),
+            ]
+            try await withProxy(yaml(up.port, routes)) { proxy in
+                let r = try await post(proxy, "bedrock.test", Self.chat)
+                #expect(r.status == 200)
+                #expect(r.header("X-Kong-LLM-Model") == "bedrock/anthropic.claude-3-sonnet")
+                #expect(message(r)?["content"] as? String == "1 + 1 = 2")
+                #expect(((r.json?["choices"] as? [[String: Any]])?.first)?["finish_reason"] as? String == "stop")
+                #expect((r.json?["usage"] as? [String: Any])?["total_tokens"] as? Int == 19)
+                let sent = try received(up, "/model/converse")
+                func header(_ name: String) -> String? { sent.headers.first { $0.0.lowercased() == name }?.1 }
+                let date = try #require(header("x-amz-date"))
+                #expect(date.count == 16 && date.hasSuffix("Z"))
+                let authorization = try #require(header("authorization"))
+                #expect(authorization.hasPrefix(
+                    "AWS4-HMAC-SHA256 Credential=mock-key/\(date.prefix(8))/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, Signature="))
+                #expect(authorization.split(separator: "=").last?.count == 64)
+                #expect(header("x-amz-security-token") == nil)
+                #expect(header("accept-encoding") == "gzip, identity")
+                #expect(sent.body["system"] as? [[String: String]] == [["text": "You are a mathematician."]])
+                #expect((sent.body["messages"] as? [[String: Any]])?.first?["role"] as? String == "user")
+                #expect((sent.body["inferenceConfig"] as? [String: Any])?["maxTokens"] as? Int == 512)
+
+                let streamed = try await post(proxy, "stream.test", #"{"stream":true,"messages":[{"role":"user","content":"What is 2 + 12?"}]}"#)
+                #expect(streamed.status == 200)
+                #expect(streamed.header("Content-Type") == "text/event-stream")
+                let events = events(streamed.text)
+                #expect(events.last == "[DONE]")
+                let calls = events.dropLast().compactMap { event -> [String: Any]? in
+                    let chunk = try? JSONSerialization.jsonObject(with: Data(event.utf8)) as? [String: Any]
+                    let delta = (chunk?["choices"] as? [[String: Any]])?.first?["delta"] as? [String: Any]
+                    return (delta?["tool_calls"] as? [[String: Any]])?.first?["function"] as? [String: Any]
+                }
+                #expect(calls.compactMap { $0["name"] as? String } == ["add"])
+                let arguments = calls.compactMap { $0["arguments"] as? String }.joined()
+                let parsed = try JSONSerialization.jsonObject(with: Data(arguments.utf8)) as? [String: Int]
+                #expect(parsed == ["a": 2, "b": 12])
+                let streamSent = try received(up, "/model/converse-stream")
+                #expect(streamSent.headers.contains { $0.0.lowercased() == "authorization" && $0.1.contains("/us-east-1/bedrock/aws4_request") })
+                let usage = try #require(try await analytics(log)["usage"] as? [String: Any])
+                // The metadata's counts, and Kong's recount of the last read at the stream's end.
+                #expect(usage["prompt_tokens"] as? Int == 478 * 2 && usage["completion_tokens"] as? Int == 44 * 2)
+
+                let noRegion = try await post(proxy, "noregion.test", Self.chat)
+                #expect(noRegion.status == 500)
+                #expect((noRegion.json?["error"] as? [String: Any])?["message"] as? String == "LLM request failed before proxying")
+            }
+        }
+    }
+
     // MARK: AI transformers
 
     @Test("ai-request-transformer with anthropic: the LLM call goes in Anthropic's format and its answer becomes the body")

@@ -54,6 +54,8 @@ final class TestUpstream: Sendable {
         /// The body's parts: one is sent with `Content-Length`, several chunked (a stream),
         /// each flushed on its own.
         var parts: [String]
+        /// Binary parts, sent chunked instead of `parts` (an AWS event stream).
+        var bytes: [[UInt8]]?
 
         init(status: Int = 200, headers: [(String, String)] = [("Content-Type", "application/json")], _ parts: String...) {
             self.status = status
@@ -170,12 +172,14 @@ private final class UpstreamBehaviour: ChannelInboundHandler, RemovableChannelHa
         if let canned = server.canned[path] {
             for (name, value) in canned.headers { headers.add(name: name, value: value) }
             let status = HTTPResponseStatus(statusCode: canned.status)
-            guard canned.parts.count > 1 else {
+            guard canned.parts.count > 1 || canned.bytes != nil else {
                 return send(context, status: status, headers: headers, body: canned.parts.first ?? "", keepAlive: keepAlive)
             }
             headers.add(name: "Transfer-Encoding", value: "chunked")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-            for part in canned.parts { context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: part)))), promise: nil) }
+            for part in canned.bytes ?? canned.parts.map({ Array($0.utf8) }) {
+                context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: part)))), promise: nil)
+            }
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }

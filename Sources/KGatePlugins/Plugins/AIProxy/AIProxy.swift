@@ -20,9 +20,9 @@ import KGateSchema
 /// and with `log_payloads` `ai.proxy.payload`.
 ///
 /// Providers: `openai`, `azure`, `anthropic`, `cohere`, `mistral` (`openai` and `ollama`
-/// formats), `llama2` (`openai`, `raw`, `ollama`), `huggingface`, and `gemini` with API-key
-/// auth. `bedrock`, gemini's GCP service-account auth and the native `llm_format`s are refused
-/// with the config.
+/// formats), `llama2` (`openai`, `raw`, `ollama`), `huggingface`, `gemini` with API-key auth,
+/// and `bedrock` (chat on the Converse API, signed with AWS SigV4). Gemini's GCP
+/// service-account auth and the native `llm_format`s are refused with the config.
 public struct AIProxyPlugin: Plugin {
     /// The parsed config.
     public struct Config: Sendable {
@@ -167,8 +167,13 @@ public struct AIProxyPlugin: Plugin {
         if !driver.countsTokens, let estimate = LLMDrivers.estimatedTokens(inUse, factor: state.stream ? 1.8 : 1.0) {
             state.promptTokens = estimate
         }
+        // Kong's `_KEYBASTION`: a provider's cloud identity needs a region.
+        if let identity = driver.awsIdentity, identity.region == nil {
+            return try ctx.exit(500, body: .json(["error": ["message": "LLM request failed before proxying"]]))
+        }
         state.model = llmModel
         AIProxyRequest.configureUpstream(config, model: llmModel, stream: state.stream, &ctx)
+        if let identity = driver.awsIdentity { AIProxyRequest.sign(identity, &ctx) }
     }
 
     // MARK: Response

@@ -85,7 +85,7 @@ enum AIProxyRequest {
         for (name, value) in driver.requestHeaders(model) { ctx.request.setHeader(name, value) }
         let auth = config.auth
         let always = driver.authStyle != .overridable
-        if let name = auth.headerName, let value = auth.headerValue, always || ctx.request.header(name) == nil || !auth.allowOverride {
+        if driver.authStyle != .signed, let name = auth.headerName, let value = auth.headerValue, always || ctx.request.header(name) == nil || !auth.allowOverride {
             ctx.request.setHeader(name, value)
         }
         var query = ctx.request.query
@@ -96,7 +96,7 @@ enum AIProxyRequest {
             if let value { query.pairs.append(.init(name: name, value: value)) }
             queryChanged = true
         }
-        if driver.authStyle != .headerOnly, let name = auth.paramName, let value = auth.paramValue, auth.paramLocation == "query",
+        if driver.authStyle != .headerOnly, driver.authStyle != .signed, let name = auth.paramName, let value = auth.paramValue, auth.paramLocation == "query",
             always || query[name] == nil || !auth.allowOverride
         {
             query.pairs.removeAll { $0.name == name }
@@ -104,5 +104,26 @@ enum AIProxyRequest {
             queryChanged = true
         }
         if queryChanged { ctx.request.setQuery(query) }
+    }
+
+    /// Bedrock's `configure_request` signature of the body as sent, to the upstream host and
+    /// path: at once with configured keys, else once the credential chain gave its own (access
+    /// waits; a failure is Kong's bare 500).
+    static func sign(_ identity: AWSIdentity, _ ctx: inout PluginContext) {
+        let host = ctx.serviceOverride.host ?? ""
+        let path = ctx.request.upstreamPath ?? ctx.request.path
+        let body = ctx.request.body ?? ctx.request.spooledBody ?? []
+        @Sendable func apply(_ credentials: AWSSigV4.Credentials, _ ctx: inout PluginContext) {
+            for (name, value) in identity.signature(credentials, host: host, path: path, body: body, at: Int(WallClock.now())) {
+                ctx.request.setHeader(name, value)
+            }
+        }
+        if let credentials = identity.credentials { return apply(credentials, &ctx) }
+        ctx.wait(forTask: { try await identity.resolvedCredentials() }) { ctx, result in
+            switch result {
+            case .success(let credentials): apply(credentials, &ctx)
+            case .failure: try ctx.exit(500)
+            }
+        }
     }
 }

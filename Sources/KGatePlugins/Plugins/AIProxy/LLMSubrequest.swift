@@ -21,6 +21,9 @@ struct LLMSubrequest: Sendable {
     let logPayloads: Bool
 
     var provider: String { driver.provider }
+    /// The driver signs with an AWS identity that has no region: Kong's 500
+    /// `LLM request failed before proxying` before any call.
+    var lacksRegion: Bool { driver.awsIdentity.map { $0.region == nil } ?? false }
     var modelName: String? { model.name }
 
     /// The request for a plugin's `config.llm`; throws for providers kgate does not run (as
@@ -46,7 +49,9 @@ struct LLMSubrequest: Sendable {
         query = parameters.isEmpty ? nil : parameters.joined(separator: "&")
         var headers = HTTPHeaders([("Accept", "application/json"), ("Content-Type", "application/json")])
         for (name, value) in driver.requestHeaders(model) { headers.replaceOrAdd(name: name, value: value) }
-        if let name = auth.string("header_name"), let value = auth.string("header_value") { headers.replaceOrAdd(name: name, value: value) }
+        if driver.authStyle != .signed, let name = auth.string("header_name"), let value = auth.string("header_value") {
+            headers.replaceOrAdd(name: name, value: value)
+        }
         self.headers = headers
         if let name = auth.string("param_name"), let value = auth.string("param_value"), auth.string("param_location") == "body" {
             bodyParameter = (name, value)
@@ -63,13 +68,16 @@ struct LLMSubrequest: Sendable {
     /// The chat request's JSON: Kong's two messages through the driver's `to_format`, with the
     /// `auth` body parameter (`pre_request`).
     func body(system: String, user: String?) -> Result<[UInt8], Failure> {
-        let request: Object = [
-            "messages": .array([
-                .object(["role": "system", "content": .string(system)]),
-                .object(["role": "user", "content": user.map(Value.string) ?? .null]),
-            ]),
-            "stream": false,
-        ]
+        let userMessage: Value = ["role": "user", "content": user.map(Value.string) ?? .null]
+        var messages: [Value] = [["role": "system", "content": .string(system)], userMessage]
+        // Bedrock models without system prompts get it as the user's, with an assistant's
+        // question before the text.
+        if driver.awsIdentity != nil, let name = model.name,
+            BedrockDriver.unsupportedSystemRolePatterns.contains(where: { BedrockDriver.luaFind(Array(name.utf8), Array($0.utf8)) })
+        {
+            messages = [["role": "user", "content": .string(system)], ["role": "assistant", "content": "What is the message?"], userMessage]
+        }
+        let request: Object = ["messages": .array(messages), "stream": false]
         switch driver.requestBody(LLMDrivers.mergingDefaults(request, options: model.options), model: model, routeType: "llm/v1/chat") {
         case .success(var body):
             if let (name, value) = bodyParameter { body[name] = .string(value) }
@@ -83,6 +91,11 @@ struct LLMSubrequest: Sendable {
     func send(_ body: [UInt8], with client: PluginHTTPClient) async throws -> PluginHTTPClient.Response {
         var headers = headers
         headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        if let identity = driver.awsIdentity {
+            let credentials = try await identity.resolvedCredentials()
+            let signature = identity.signature(credentials, host: endpoint.host, path: endpoint.path, body: body, at: Int(WallClock.now()))
+            for (name, value) in signature { headers.replaceOrAdd(name: name, value: value) }
+        }
         return try await client.send(method: .POST, headers: headers, body: body, query: query, timeout: timeout)
     }
 

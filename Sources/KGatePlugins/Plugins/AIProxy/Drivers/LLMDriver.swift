@@ -48,6 +48,8 @@ protocol LLMDriver: Sendable {
     var countsTokens: Bool { get }
     /// `configure_request`'s auth: the header and the query parameter, as ai-proxy sets them.
     var authStyle: LLMAuthStyle { get }
+    /// The AWS identity requests are signed with (bedrock).
+    var awsIdentity: AWSIdentity? { get }
     /// Kong's usual path handling: `route_type: preserve` keeps the client's path (Kong's
     /// `override_upstream_url`) unless `upstream_path` is set, and the path gets one leading `/`
     /// (`/` when the URL has none). Huggingface's sets the URL's path as it is, when it has one.
@@ -62,6 +64,7 @@ extension LLMDriver {
     var convertsInPlace: Bool { false }
     var countsTokens: Bool { true }
     var authStyle: LLMAuthStyle { .overridable }
+    var awsIdentity: AWSIdentity? { nil }
     var normalizesPath: Bool { true }
 
     /// Kong's usual `from_format` failure: `transformation failed from type <provider>://<route>: <reason>`.
@@ -90,6 +93,8 @@ enum LLMAuthStyle: Sendable {
     case always
     /// The header always, no query parameter (huggingface).
     case headerOnly
+    /// Neither: the request is signed (bedrock's AWS SigV4).
+    case signed
 }
 
 /// The model of one request (Kong's model table in use): `model` with its templates resolved,
@@ -173,8 +178,7 @@ enum LLMDrivers {
                     reason: "auth.gcp_use_service_account needs GCP OAuth tokens, which kgate does not fetch: use an API key (auth.param_name 'key' or header 'x-goog-api-key')")
             }
             return GeminiDriver()
-        case "bedrock":
-            throw .init(provider: provider, reason: "bedrock's Converse API and its AWS SigV4 signing are not implemented")
+        case "bedrock": return BedrockDriver(identity: AWSIdentity(model: model, auth: auth))
         default:
             throw .init(provider: provider, reason: "unknown provider")
         }
@@ -188,6 +192,14 @@ enum LLMDrivers {
             if let option = options[key], !option.isNull { request[key] = option }
         }
         return request
+    }
+
+    /// The request's fields under the provider's names (`[name: provider's name]`), absent ones
+    /// left out.
+    static func renamed(_ request: Object, _ names: KeyValuePairs<String, String>) -> Object {
+        var out = Object()
+        for (name, renamed) in names { out[renamed] = request[name] }
+        return out
     }
 
     /// `upstream_url`, else `base` with `path` (`upstream_path` winning when `upstreamPath`).

@@ -67,6 +67,8 @@ struct LLMStreamConverter: Sendable {
         case events
         /// One JSON array whose elements arrive one by one (gemini's `application/json`).
         case jsonArray
+        /// AWS event-stream messages (bedrock's `application/vnd.amazon.eventstream`).
+        case awsEventStream
         /// A content type Kong does not parse: the client gets Kong's error event.
         case unsupported
     }
@@ -75,6 +77,7 @@ struct LLMStreamConverter: Sendable {
     private var pending: [UInt8] = []
     private var lines: Bool?
     private var array = JSONArrayCutter()
+    private var eventStream = AWSEventStream()
     private var broken = false
     var state = LLMStreamState()
     /// Tokens counted from the events (Kong's `llm_prompt_tokens_count` and completion count).
@@ -101,8 +104,8 @@ struct LLMStreamConverter: Sendable {
         switch type {
         case nil: framing = .events
         case "application/json"?: framing = .jsonArray
-        case let type? where !Self.supportedTypes.contains(type) || type == "application/vnd.amazon.eventstream":
-            framing = .unsupported
+        case "application/vnd.amazon.eventstream"?: framing = .awsEventStream
+        case let type? where !Self.supportedTypes.contains(type): framing = .unsupported
         default: framing = .events
         }
     }
@@ -177,6 +180,7 @@ struct LLMStreamConverter: Sendable {
         if framing == .jsonArray {
             return array.elements(chunk).map { $0.map { LLMStreamEvent(data: $0) } ?? LLMStreamEvent(data: "[DONE]") }
         }
+        if framing == .awsEventStream { return eventStream.messages(chunk).map { LLMStreamEvent(data: $0) } }
         pending.append(contentsOf: chunk)
         if lines == nil, let first = pending.first(where: { !Self.isSpace($0) }) { lines = first == UInt8(ascii: "{") }
         var events: [LLMStreamEvent] = []
