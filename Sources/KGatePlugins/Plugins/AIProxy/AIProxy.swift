@@ -91,7 +91,6 @@ public struct AIProxyPlugin: Plugin {
         var description: String { "ai-proxy: model.provider '\(provider)' is not supported by kgate: \(reason)" }
     }
 
-
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .alwaysWithSpooled }
 
     // MARK: Request
@@ -168,7 +167,7 @@ public struct AIProxyPlugin: Plugin {
             state.promptTokens = estimate
         }
         // Kong's `_KEYBASTION`: a provider's cloud identity needs a region.
-        if let identity = driver.awsIdentity, identity.region == nil {
+        if driver.lacksRegion {
             return try ctx.exit(500, body: .json(["error": ["message": "LLM request failed before proxying"]]))
         }
         state.model = llmModel

@@ -21,9 +21,13 @@ struct LLMSubrequest: Sendable {
     let logPayloads: Bool
 
     var provider: String { driver.provider }
-    /// The driver signs with an AWS identity that has no region: Kong's 500
-    /// `LLM request failed before proxying` before any call.
-    var lacksRegion: Bool { driver.awsIdentity.map { $0.region == nil } ?? false }
+    /// Answers Kong's plain 500 `LLM request failed before proxying` when the driver cannot
+    /// sign (``LLMDriver/lacksRegion``); true when it did.
+    func refusedUnsigned(_ ctx: inout PluginContext) throws -> Bool {
+        guard driver.lacksRegion else { return false }
+        try ctx.exit(500, body: .bytes(Array("LLM request failed before proxying".utf8)))
+        return true
+    }
     var modelName: String? { model.name }
 
     /// The request for a plugin's `config.llm`; throws for providers kgate does not run (as

@@ -42,7 +42,7 @@ public final class AIRequestTransformerPlugin: Plugin {
 
     /// Sends the body to the LLM; its answer replaces the body.
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        if config.llm.lacksRegion { return try ctx.exit(500, body: .bytes(Array("LLM request failed before proxying".utf8))) }
+        if try config.llm.refusedUnsigned(&ctx) { return }
         let raw = LLMRequest.rawBody(ctx.request, maxFileSize: config.maxBodySize)
         let body: [UInt8]
         switch config.llm.body(system: config.prompt, user: raw.map { String(decoding: $0, as: UTF8.self) }) {

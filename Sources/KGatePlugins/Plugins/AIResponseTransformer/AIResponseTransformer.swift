@@ -54,7 +54,7 @@ public final class AIResponseTransformerPlugin: Plugin {
     public func requestBodyNeed(_ config: Config) -> RequestBodyNeed { .alwaysWithSpooled }
 
     public func access(_ config: Config, _ ctx: inout PluginContext) throws {
-        if config.llm.lacksRegion { return try ctx.exit(500, body: .bytes(Array("LLM request failed before proxying".utf8))) }
+        if try config.llm.refusedUnsigned(&ctx) { return }
         guard let service = ctx.serviceEntity, let host = service.string("host") else { return }
         let tls = service.string("protocol") == "https"
         let target = ctx.routedTarget ?? ctx.request.path

@@ -67,6 +67,10 @@ extension LLMDriver {
     var awsIdentity: AWSIdentity? { nil }
     var normalizesPath: Bool { true }
 
+    /// It signs with an AWS identity that has no region: Kong's `_KEYBASTION` error, a 500
+    /// `LLM request failed before proxying` before any call.
+    var lacksRegion: Bool { awsIdentity.map { $0.region == nil } ?? false }
+
     /// Kong's usual `from_format` failure: `transformation failed from type <provider>://<route>: <reason>`.
     func transformationFailure(_ routeType: String, _ reason: String) -> LLMDriverFailure {
         LLMDriverFailure("transformation failed from type \(provider)://\(routeType): \(reason)")
